@@ -1,0 +1,3 @@
+"""outreach: self-hosted cold email campaigns."""
+
+__version__ = "0.1.0"

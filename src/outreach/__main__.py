@@ -1,0 +1,3 @@
+from outreach.cli.main import main
+
+main()

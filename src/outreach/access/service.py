@@ -1,0 +1,194 @@
+"""Users, sign-in, sessions and API tokens. Services flush; the caller commits."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy.orm import Session
+
+from outreach.access import credentials, queries
+from outreach.access.models import ApiToken, LoginAttempt, Role, User, UserSession
+from outreach.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    RateLimited,
+    Unauthorized,
+    ValidationFailed,
+)
+
+FAILURE_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_ADDRESS = 5
+MAX_FAILURES_PER_IP = 20
+ATTEMPTS_KEPT = timedelta(days=1)
+WRONG_CREDENTIALS = "That email address and password do not match an account."
+
+
+def normalised_email(email: str) -> str:
+    try:
+        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as error:
+        raise ValidationFailed(
+            f"{email!r} is not a valid email address: {error}", field="email"
+        ) from error
+
+
+def _checked_password(password: str) -> str:
+    if len(password) < credentials.MIN_PASSWORD_LENGTH:
+        raise ValidationFailed(
+            f"Passwords need at least {credentials.MIN_PASSWORD_LENGTH} characters.",
+            field="password",
+        )
+    return credentials.hash_password(password)
+
+
+def create_user(session: Session, email: str, password: str, role: Role = Role.member) -> User:
+    address = normalised_email(email)
+    if queries.user_by_email(session, address):
+        raise Conflict(f"There is already a user {address}.", field="email")
+    user = User(email=address, password_hash=_checked_password(password), role=role.value)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def change_password(session: Session, user: User, current: str, new: str) -> None:
+    if not credentials.password_matches(user.password_hash, current):
+        raise ValidationFailed("The current password is not right.", field="current_password")
+    user.password_hash = _checked_password(new)
+    queries.delete_sessions_of(session, user.id)
+    session.flush()
+
+
+def authenticate(session: Session, email: str, password: str, ip: str, now: datetime) -> User:
+    """The active user with this address and password, or why not.
+
+    Failures are counted per address and per IP address over a sliding window, in the database,
+    so that several web processes share one limit.
+    """
+    address = email.strip().lower()
+    since = now - FAILURE_WINDOW
+    by_address, by_ip = queries.recent_failures(session, since=since, email=address, ip=ip)
+    if by_address >= MAX_FAILURES_PER_ADDRESS or by_ip >= MAX_FAILURES_PER_IP:
+        oldest = queries.oldest_failure_since(session, since=since, email=address, ip=ip) or now
+        wait = max(1, int((oldest + FAILURE_WINDOW - now).total_seconds()))
+        raise RateLimited(
+            f"Too many failed sign-ins. Try again in {(wait + 59) // 60} minutes.",
+            retry_after_seconds=wait,
+        )
+    user = queries.user_by_email(session, address)
+    matched = credentials.password_matches(user.password_hash if user else None, password)
+    succeeded = bool(user and user.is_active and matched)
+    session.add(LoginAttempt(email=address, ip=ip, succeeded=succeeded, attempted_at=now))
+    if not succeeded or user is None:
+        session.flush()
+        raise Unauthorized(WRONG_CREDENTIALS)
+    if credentials.password_needs_rehash(user.password_hash):
+        user.password_hash = credentials.hash_password(password)
+    user.last_sign_in_at = now
+    session.flush()
+    return user
+
+
+def start_session(
+    session: Session, user: User, now: datetime, lifetime: timedelta, user_agent: str | None
+) -> str:
+    """A new signed-in session; returns the token for the cookie (stored only as a digest)."""
+    token = credentials.new_session_token()
+    session.add(
+        UserSession(
+            user_id=user.id,
+            token_hash=credentials.digest(token),
+            created_at=now,
+            expires_at=now + lifetime,
+            user_agent=(user_agent or "")[:500] or None,
+        )
+    )
+    session.flush()
+    return token
+
+
+def user_for_session(session: Session, token: str, now: datetime) -> User | None:
+    return queries.active_user_for_session(session, credentials.digest(token), now)
+
+
+def end_session(session: Session, token: str) -> None:
+    queries.delete_session(session, credentials.digest(token))
+    session.flush()
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: ApiToken
+    secret: str
+    """The bearer value: shown once, never stored."""
+
+
+def issue_api_token(session: Session, user: User, name: str, now: datetime) -> IssuedToken:
+    label = name.strip()
+    if not label or len(label) > 100:
+        raise ValidationFailed("A token needs a name of 1 to 100 characters.", field="name")
+    secret = credentials.new_api_token()
+    token = ApiToken(
+        user_id=user.id,
+        name=label,
+        token_hash=credentials.digest(secret),
+        prefix=secret[:10],
+        created_at=now,
+    )
+    session.add(token)
+    session.flush()
+    return IssuedToken(token=token, secret=secret)
+
+
+def user_for_api_token(session: Session, secret: str, now: datetime) -> User | None:
+    token = queries.live_api_token(session, credentials.digest(secret))
+    if token is None:
+        return None
+    user = queries.user_by_id(session, token.user_id)
+    if user is None or not user.is_active:
+        return None
+    token.last_used_at = now
+    session.flush()
+    return user
+
+
+def revoke_api_token(session: Session, user: User, token_id: uuid.UUID, now: datetime) -> ApiToken:
+    token = session.get(ApiToken, token_id)
+    if token is None or (token.user_id != user.id and user.role != Role.admin):
+        raise NotFound("There is no such API token.", token_id=str(token_id))
+    if token.revoked_at is None:
+        token.revoked_at = now
+        session.flush()
+    return token
+
+
+def require_admin(user: User) -> None:
+    if user.role != Role.admin:
+        raise Forbidden("Only admins can do this.")
+
+
+@dataclass(frozen=True)
+class PruneReport:
+    sessions_removed: int
+    attempts_removed: int
+
+
+def prune(session: Session, now: datetime) -> PruneReport:
+    """Forget expired sessions and sign-in attempts older than the rate limit needs."""
+    return PruneReport(
+        sessions_removed=queries.delete_expired_sessions(session, now),
+        attempts_removed=queries.delete_attempts_before(session, now - ATTEMPTS_KEPT),
+    )
+
+
+def create_first_admin(session: Session, email: str) -> str | None:
+    """On a database without users, an admin with a generated password (returned to show once)."""
+    if queries.user_count(session):
+        return None
+    password = credentials.new_password()
+    create_user(session, email, password, Role.admin)
+    return password

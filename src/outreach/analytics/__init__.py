@@ -1,0 +1,1 @@
+"""Analytics: read-only figures of what was drafted, approved, sent and answered."""

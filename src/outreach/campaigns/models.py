@@ -1,0 +1,94 @@
+"""The seed's campaigns, campaign_settings, campaign_sequences and campaign_contacts tables."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, time
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from outreach.columns import primary_key, timestamp_now
+from outreach.db import GUID, Base, TextArray, UtcDateTime, text_array_literal
+
+WORKING_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday")
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+
+    id: Mapped[uuid.UUID] = primary_key()
+    name: Mapped[str] = mapped_column(sa.Text)
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.Text, server_default="draft")
+    list_id: Mapped[uuid.UUID | None] = mapped_column(GUID(), sa.ForeignKey("contact_lists.id"))
+    sender_account_id: Mapped[uuid.UUID | None] = mapped_column(
+        GUID(), sa.ForeignKey("sender_accounts.id")
+    )
+    created_at: Mapped[datetime] = timestamp_now()
+    updated_at: Mapped[datetime] = timestamp_now()
+
+
+class CampaignSettings(Base):
+    """One row per campaign, created by a database trigger when the campaign is inserted."""
+
+    __tablename__ = "campaign_settings"
+    __table_args__ = (sa.UniqueConstraint("campaign_id"),)
+
+    id: Mapped[uuid.UUID] = primary_key()
+    campaign_id: Mapped[uuid.UUID] = mapped_column(
+        GUID(), sa.ForeignKey("campaigns.id", ondelete="CASCADE")
+    )
+    send_window_start: Mapped[time] = mapped_column(sa.Time, server_default="09:00:00")
+    send_window_end: Mapped[time] = mapped_column(sa.Time, server_default="18:00:00")
+    send_days: Mapped[list[str]] = mapped_column(
+        TextArray(), server_default=text_array_literal(*WORKING_DAYS)
+    )
+    timezone: Mapped[str] = mapped_column(sa.Text, server_default="UTC")
+    daily_limit: Mapped[int] = mapped_column(sa.Integer, server_default=sa.text("50"))
+    delay_between_emails_seconds: Mapped[int] = mapped_column(
+        sa.Integer, server_default=sa.text("120")
+    )
+    created_at: Mapped[datetime] = timestamp_now()
+    updated_at: Mapped[datetime] = timestamp_now()
+
+
+class CampaignSequence(Base):
+    __tablename__ = "campaign_sequences"
+
+    id: Mapped[uuid.UUID] = primary_key()
+    campaign_id: Mapped[uuid.UUID] = mapped_column(
+        GUID(), sa.ForeignKey("campaigns.id", ondelete="CASCADE")
+    )
+    sequence_order: Mapped[int] = mapped_column(sa.Integer)
+    name: Mapped[str] = mapped_column(sa.Text)
+    subject_template: Mapped[str] = mapped_column(sa.Text)
+    body_template: Mapped[str] = mapped_column(sa.Text)
+    delay_days: Mapped[int] = mapped_column(sa.Integer, server_default=sa.text("0"))
+    delay_hours: Mapped[int] = mapped_column(sa.Integer, server_default=sa.text("0"))
+    created_at: Mapped[datetime] = timestamp_now()
+
+
+class CampaignContact(Base):
+    """An enrollment: one contact going through one campaign's steps."""
+
+    __tablename__ = "campaign_contacts"
+    __table_args__ = (
+        sa.UniqueConstraint("campaign_id", "contact_id"),
+        sa.Index("idx_campaign_contacts_campaign", "campaign_id"),
+        sa.Index("idx_campaign_contacts_status", "status"),
+    )
+
+    id: Mapped[uuid.UUID] = primary_key()
+    campaign_id: Mapped[uuid.UUID] = mapped_column(
+        GUID(), sa.ForeignKey("campaigns.id", ondelete="CASCADE")
+    )
+    contact_id: Mapped[uuid.UUID] = mapped_column(
+        GUID(), sa.ForeignKey("contacts.id", ondelete="CASCADE")
+    )
+    status: Mapped[str] = mapped_column(sa.Text, server_default="pending")
+    current_sequence_step: Mapped[int] = mapped_column(sa.Integer, server_default=sa.text("0"))
+    enrolled_at: Mapped[datetime] = timestamp_now()
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    replied_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_email_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

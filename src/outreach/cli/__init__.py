@@ -1,0 +1,1 @@
+"""The command line: `outreach ...`, one module per domain."""

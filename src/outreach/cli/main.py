@@ -1,0 +1,124 @@
+"""`outreach`: the root command. Settings are loaded here, once, and handed to every command."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from outreach.access import service as access
+from outreach.cli import db, users
+from outreach.cli.context import console, container_for, errors, settings_of
+from outreach.config import load_settings
+from outreach.container import Container
+from outreach.db import transaction
+from outreach.errors import OutreachError
+from outreach.schema import ensure_current, upgrade
+from outreach.web.app import create_app
+from outreach.worker.runner import run_once, run_until_stopped
+
+app = typer.Typer(
+    help="outreach: self-hosted cold email campaigns.", no_args_is_help=True, add_completion=False
+)
+app.add_typer(db.app, name="db")
+app.add_typer(users.app, name="users")
+app.add_typer(users.tokens, name="tokens")
+
+
+@app.callback()
+def load(ctx: typer.Context) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    ctx.ensure_object(dict)["settings"] = load_settings()
+
+
+def _announce_first_admin(container: Container, email: str) -> None:
+    with transaction(container.sessions) as session:
+        password = access.create_first_admin(session, email)
+    if password:
+        console.print(
+            f"First sign-in (shown once): [bold]{email}[/bold] / [bold]{password}[/bold]\n"
+            "Change the password under your account once you are in."
+        )
+
+
+def _serve(container: Container, with_worker: bool) -> None:
+    web = create_app(container)
+    stop = threading.Event()
+    worker = threading.Thread(target=run_until_stopped, args=(container, stop), name="worker")
+    if with_worker:
+        worker.start()
+    console.print(f"outreach is running at [bold]{container.settings.base_url}[/bold]")
+    try:
+        uvicorn.run(
+            web,
+            host=container.settings.host,
+            port=container.settings.port,
+            proxy_headers=True,
+            log_level="warning",
+        )
+    finally:
+        stop.set()
+        if with_worker:
+            worker.join()
+
+
+@app.command()
+def run(
+    ctx: typer.Context,
+    admin_email: Annotated[
+        str, typer.Option(help="The first admin's address, used when there are no users yet.")
+    ] = "admin@example.com",
+) -> None:
+    """Run everything in one process: the web app and the worker.
+
+    An embedded SQLite database is created and migrated on the way; a PostgreSQL database must
+    be migrated first with `outreach db upgrade`.
+    """
+    with container_for(ctx) as container:
+        if container.engine.dialect.name == "sqlite":
+            upgrade(container.engine)
+        ensure_current(container.engine)
+        _announce_first_admin(container, admin_email)
+        _serve(container, with_worker=True)
+
+
+@app.command()
+def serve(ctx: typer.Context) -> None:
+    """Run the web app only (run workers with `outreach worker`)."""
+    with container_for(ctx) as container:
+        _serve(container, with_worker=False)
+
+
+@app.command()
+def worker(
+    ctx: typer.Context,
+    once: Annotated[
+        bool, typer.Option("--once", help="Do one pass, print what it did, exit.")
+    ] = False,
+) -> None:
+    """Run the worker: every job, every interval. SIGTERM lets the pass in flight finish."""
+    with container_for(ctx) as container:
+        ensure_current(container.engine)
+        if once:
+            for report in run_once(container):
+                console.print(f"{report.job}: {report.summary}")
+            return
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+        signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
+        console.print(f"worker started; a pass every {settings_of(ctx).worker_interval_seconds:g}s")
+        run_until_stopped(container, stop)
+
+
+def main() -> None:
+    """The console script: domain errors become a plain message and exit status 1."""
+    try:
+        app()
+    except OutreachError as error:
+        errors.print(f"[red]{error.message}[/red]", highlight=False)
+        raise SystemExit(1) from error

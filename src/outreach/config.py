@@ -1,0 +1,115 @@
+"""Settings, read once from the environment (and an optional `.env`) at the edge and passed down.
+
+The seed's variable names are kept where they exist (ANTHROPIC_API_KEY, OUTLOOK_*), so an
+`.env` from the original system works unchanged; its VITE_SUPABASE_* entries are ignored.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from outreach.errors import ValidationFailed
+
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 (a file name, not a secret)
+MIN_SECRET_KEY_LENGTH = 32
+MIN_SECRET_KEY_DISTINCT_CHARACTERS = 12
+
+
+class Environment(StrEnum):
+    development = "development"
+    production = "production"
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(name)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", frozen=True, populate_by_name=True
+    )
+
+    environment: Environment = Field(Environment.development, validation_alias=_env("OUTREACH_ENV"))
+    data_dir: Path = Field(Path("data"), validation_alias=_env("OUTREACH_DATA_DIR"))
+    database_url_setting: str | None = Field(None, validation_alias=_env("DATABASE_URL"))
+    secret_key: SecretStr | None = Field(None, validation_alias=_env("OUTREACH_SECRET_KEY"))
+    host: str = Field("127.0.0.1", validation_alias=_env("OUTREACH_HOST"))
+    port: int = Field(8000, ge=1, le=65535, validation_alias=_env("OUTREACH_PORT"))
+    base_url_setting: str | None = Field(None, validation_alias=_env("OUTREACH_BASE_URL"))
+    session_days: int = Field(14, ge=1, le=365, validation_alias=_env("OUTREACH_SESSION_DAYS"))
+    worker_interval_seconds: float = Field(
+        30.0, gt=0, validation_alias=_env("OUTREACH_WORKER_INTERVAL_SECONDS")
+    )
+    anthropic_api_key: SecretStr | None = Field(None, validation_alias=_env("ANTHROPIC_API_KEY"))
+    outlook_client_id: str | None = Field(None, validation_alias=_env("OUTLOOK_CLIENT_ID"))
+    outlook_client_secret: SecretStr | None = Field(
+        None, validation_alias=_env("OUTLOOK_CLIENT_SECRET")
+    )
+    outlook_tenant_id: str | None = Field(None, validation_alias=_env("OUTLOOK_TENANT_ID"))
+
+    @property
+    def database_url(self) -> str:
+        if self.database_url_setting:
+            return self.database_url_setting
+        return f"sqlite:///{(self.data_dir / 'outreach.db').resolve()}"
+
+    @property
+    def base_url(self) -> str:
+        return (self.base_url_setting or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment is Environment.development
+
+    def secret_key_value(self) -> str:
+        if self.secret_key is None:
+            raise ValidationFailed("no secret key: load settings with load_settings()")
+        return self.secret_key.get_secret_value()
+
+
+def secret_key_weakness(key: str) -> str | None:
+    """Why a secret key is too weak to sign sessions and encrypt secrets, or None if it will do."""
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        return f"it is {len(key)} characters long; use at least {MIN_SECRET_KEY_LENGTH}"
+    if len(set(key)) < MIN_SECRET_KEY_DISTINCT_CHARACTERS:
+        return "it repeats too few characters to be random"
+    if any(word in key.lower() for word in ("changeme", "change-me", "secret", "password")):
+        return "it looks like a placeholder"
+    return None
+
+
+def _stored_or_new_secret_key(data_dir: Path) -> str:
+    path = data_dir / SECRET_KEY_FILE
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with a secret key that is safe for the environment.
+
+    Without OUTREACH_SECRET_KEY a key is generated once into the data folder and reused.
+    Outside development a weak key refuses to start rather than protect sessions badly.
+    """
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    if settings.secret_key is None:
+        key = _stored_or_new_secret_key(settings.data_dir)
+        settings = settings.model_copy(update={"secret_key": SecretStr(key)})
+    weakness = secret_key_weakness(settings.secret_key_value())
+    if weakness and not settings.is_development:
+        raise ValidationFailed(
+            f"OUTREACH_SECRET_KEY is too weak for {settings.environment}: {weakness}. "
+            "Unset it to have one generated into the data folder, or set a long random value."
+        )
+    return settings

@@ -1,0 +1,1 @@
+"""Contacts: imported people, the upload batches they came in, and the lists they belong to."""

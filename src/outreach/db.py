@@ -1,0 +1,276 @@
+"""Declarative base, the column types both backends share, and the engine factory.
+
+One schema serves PostgreSQL and SQLite. Where the seed uses PostgreSQL types SQLite lacks, the
+types here keep the Python side identical: UUIDs are `uuid.UUID` (canonical text on SQLite),
+timestamps are timezone-aware UTC (ISO text on SQLite, never handed back naive), TEXT[] is a
+`list[str]` (JSON on SQLite), JSONB is JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+SQLITE_TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+READ_ONLY = "outreach_read_only"
+"""Execution option for connections that only read: on SQLite they begin without taking the
+write lock, so a health probe never queues behind an import."""
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class GUID(TypeDecorator[uuid.UUID]):
+    """UUID: native on PostgreSQL, canonical 36-character text on SQLite."""
+
+    impl = sa.CHAR(36)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.UUID(as_uuid=True))
+        return dialect.type_descriptor(sa.CHAR(36))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None or dialect.name == "postgresql":
+            return value
+        return str(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> uuid.UUID | None:
+        if value is None or isinstance(value, uuid.UUID):
+            return value
+        return uuid.UUID(str(value))
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """TIMESTAMPTZ: aware datetimes in, aware UTC datetimes out, on both backends.
+
+    SQLite keeps `YYYY-MM-DD HH:MM:SS.ffffff` in UTC so that text order is time order; values
+    written by other tools (ISO with `T` or an offset) are still read back correctly.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(SQLiteTimestampText())
+        return dialect.type_descriptor(sa.DateTime(timezone=True))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            raise ValueError(f"timestamps must be timezone-aware datetimes, got {value!r}")
+        if dialect.name == "sqlite":
+            return value.astimezone(UTC).strftime(SQLITE_TIMESTAMP_FORMAT)
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        parsed = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+
+
+class SQLiteTimestampText(sa.String):
+    """Text that SQLite's DDL calls DATETIME, so the schema reads as what it holds."""
+
+
+@compiles(SQLiteTimestampText, "sqlite")
+def _compile_sqlite_timestamp(type_: SQLiteTimestampText, compiler: Any, **kw: Any) -> str:
+    return "DATETIME"
+
+
+class TextArray(TypeDecorator[list[str]]):
+    """TEXT[] on PostgreSQL, a JSON array on SQLite; a `list[str]` in Python on both."""
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.ARRAY(sa.Text()))
+        return dialect.type_descriptor(sa.JSON())
+
+
+JSONDocument = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+"""JSONB on PostgreSQL, JSON text on SQLite."""
+
+
+class new_uuid(FunctionElement[uuid.UUID]):
+    """Database-side UUID v4 default, so rows written by other tools get ids too."""
+
+    type = GUID()
+    inherit_cache = True
+
+
+@compiles(new_uuid, "postgresql")
+def _new_uuid_pg(element: new_uuid, compiler: Any, **kw: Any) -> str:
+    return "gen_random_uuid()"
+
+
+@compiles(new_uuid, "sqlite")
+def _new_uuid_sqlite(element: new_uuid, compiler: Any, **kw: Any) -> str:
+    return SQLITE_NEW_UUID
+
+
+SQLITE_NEW_UUID = (
+    "lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || "
+    "substr(hex(randomblob(2)), 2) || '-' || substr('89ab', 1 + (abs(random()) % 4), 1) || "
+    "substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))"
+)
+SQLITE_NOW = "strftime('%Y-%m-%d %H:%M:%f000', 'now')"
+
+
+class utc_now(FunctionElement[datetime]):
+    """Database-side `now()` in the storage format of UtcDateTime."""
+
+    type = UtcDateTime()
+    inherit_cache = True
+
+
+@compiles(utc_now, "postgresql")
+def _utc_now_pg(element: utc_now, compiler: Any, **kw: Any) -> str:
+    return "now()"
+
+
+@compiles(utc_now, "sqlite")
+def _utc_now_sqlite(element: utc_now, compiler: Any, **kw: Any) -> str:
+    return SQLITE_NOW
+
+
+class utc_today(FunctionElement[date]):
+    """Database-side CURRENT_DATE, in UTC on both backends whatever the session's time zone."""
+
+    type = sa.Date()
+    inherit_cache = True
+
+
+@compiles(utc_today, "postgresql")
+def _utc_today_pg(element: utc_today, compiler: Any, **kw: Any) -> str:
+    return "(now() AT TIME ZONE 'UTC')::date"
+
+
+@compiles(utc_today, "sqlite")
+def _utc_today_sqlite(element: utc_today, compiler: Any, **kw: Any) -> str:
+    return "date('now')"
+
+
+def create_engine(url: str, **options: Any) -> Engine:
+    """An engine with each backend set up for concurrent use.
+
+    SQLite: WAL so readers never wait for the writer, a busy timeout so writers queue instead
+    of failing, foreign keys enforced, and transactions begun explicitly with BEGIN IMMEDIATE:
+    one writer at a time, and no deadlock from two readers upgrading to writers at once
+    (connections marked READ_ONLY begin deferred instead).
+    PostgreSQL: sessions in UTC so date arithmetic in SQL matches the application's.
+    """
+    if url.startswith("sqlite"):
+        database = sa.engine.make_url(url).database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False}, **options)
+        event.listen(engine, "connect", _configure_sqlite)
+        event.listen(engine, "begin", _begin_immediate)
+        return engine
+    url = _with_psycopg_driver(url)
+    return sa.create_engine(url, connect_args={"options": "-c timezone=UTC"}, **options)
+
+
+def _with_psycopg_driver(url: str) -> str:
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def _configure_sqlite(dbapi_connection: Any, connection_record: Any) -> None:
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    for pragma in (
+        "journal_mode=WAL",
+        "busy_timeout=15000",
+        "foreign_keys=ON",
+        "synchronous=NORMAL",
+    ):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def _begin_immediate(connection: sa.Connection) -> None:
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def session_factory(bind: Engine | sa.Connection) -> sessionmaker[Session]:
+    """Sessions that do not expire objects on commit, so entry points can render after committing.
+
+    Bound to a connection (tests), a session joins the connection's transaction through
+    savepoints and its commit never ends the outer transaction.
+    """
+    return sessionmaker(bind=bind, expire_on_commit=False, join_transaction_mode="create_savepoint")
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One unit of work for an entry point: commit on success, roll back on any error."""
+    with factory() as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+class text_array_literal(FunctionElement[list[str]]):
+    """A constant TEXT[] default: ARRAY['a', 'b'] on PostgreSQL, '["a", "b"]' on SQLite."""
+
+    type = TextArray()
+    inherit_cache = False
+
+    def __init__(self, *items: str) -> None:
+        super().__init__()
+        self.items = items
+
+
+@compiles(text_array_literal, "postgresql")
+def _text_array_pg(element: text_array_literal, compiler: Any, **kw: Any) -> str:
+    return "ARRAY[" + ", ".join(_sql_string(item) for item in element.items) + "]"
+
+
+@compiles(text_array_literal, "sqlite")
+def _text_array_sqlite(element: text_array_literal, compiler: Any, **kw: Any) -> str:
+    return _sql_string(json.dumps(list(element.items)))
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"

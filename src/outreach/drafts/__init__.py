@@ -1,0 +1,1 @@
+"""Drafts: emails written for a contact, edited and approved by a person before sending."""

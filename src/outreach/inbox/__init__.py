@@ -1,0 +1,1 @@
+"""Inbox: replies, auto-replies and bounces read from the sending mailboxes."""

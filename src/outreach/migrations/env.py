@@ -1,0 +1,50 @@
+"""Alembic environment: one history for SQLite and PostgreSQL.
+
+The connection comes from the caller (outreach.schema passes one in) or from DATABASE_URL, so
+`alembic upgrade head` and `outreach db upgrade` migrate the same database.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+from alembic import context
+from sqlalchemy import Connection
+
+from outreach.config import Settings
+from outreach.db import create_engine
+from outreach.models import Base
+
+# SQLite cannot reflect expression indexes (contacts_email_unique on lower(email)), so Alembic
+# cannot compare them there; tests/integration/test_schema.py checks them on both backends.
+warnings.filterwarnings("ignore", message=".*expression-based index")
+
+
+def run_migrations(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+        transaction_per_migration=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_online() -> None:
+    connection = context.config.attributes.get("connection")
+    if connection is not None:
+        run_migrations(connection)
+        return
+    engine = create_engine(Settings().database_url)
+    with engine.connect() as new_connection:
+        run_migrations(new_connection)
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    raise SystemExit(
+        "outreach migrations run against a live database; offline mode is not supported"
+    )
+run_online()

@@ -1,0 +1,12 @@
+"""Every table, imported in one place so that Base.metadata is whole (Alembic, tests)."""
+
+from outreach.access import models as access
+from outreach.analytics import models as analytics
+from outreach.campaigns import models as campaigns
+from outreach.contacts import models as contacts
+from outreach.db import Base
+from outreach.delivery import models as delivery
+from outreach.drafts import models as drafts
+from outreach.inbox import models as inbox
+
+__all__ = ["Base", "access", "analytics", "campaigns", "contacts", "delivery", "drafts", "inbox"]

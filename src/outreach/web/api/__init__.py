@@ -1,0 +1,1 @@
+"""/api/v1: JSON endpoints, one module per area, all behind a bearer token."""

@@ -1,0 +1,65 @@
+"""create_app: the web application for one Container."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from outreach import __version__
+from outreach.container import Container
+from outreach.schema import ensure_current
+from outreach.web import health
+from outreach.web.api import access as access_api
+from outreach.web.csrf import CsrfCookieMiddleware
+from outreach.web.deps import api_user, csrf_checked, page_user
+from outreach.web.errors import install_error_handlers
+from outreach.web.pages import account, home, sign_in, users
+from outreach.web.schemas import ErrorBody
+
+STATIC = Path(__file__).parent / "static"
+API_PREFIX = "/api/v1"
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in {
+        401: "No valid API token",
+        403: "Not allowed for this user",
+        404: "No such thing",
+        409: "Conflicts with the current state",
+        422: "The request is not valid",
+    }.items()
+}
+
+
+def create_app(container: Container) -> FastAPI:
+    """The app, after checking that the database has the schema this code needs."""
+    ensure_current(container.engine)
+    app = FastAPI(
+        title="outreach",
+        version=__version__,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.container = container
+    install_error_handlers(app)
+    app.add_middleware(CsrfCookieMiddleware, secret_key=container.settings.secret_key_value())
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    public = APIRouter(dependencies=[Depends(csrf_checked)])
+    public.include_router(sign_in.public)
+    app.include_router(public)
+    app.include_router(health.router)
+
+    pages = APIRouter(dependencies=[Depends(page_user), Depends(csrf_checked)])
+    for module in (sign_in.signed_in, home.router, account.router, users.router):
+        pages.include_router(module)
+    app.include_router(pages)
+
+    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(api_user)], responses=ERROR_RESPONSES)
+    api.include_router(access_api.router)
+    api.add_api_route("/openapi.json", lambda: app.openapi(), include_in_schema=False)
+    app.include_router(api)
+    return app

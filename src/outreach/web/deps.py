@@ -1,0 +1,85 @@
+"""Request-scoped dependencies: the database session, the signed-in user, CSRF checks.
+
+Every route hangs off one of three routers (web/app.py): public, pages (signed-in user and CSRF
+on every unsafe method) and api (bearer token). Nothing else decides who may call what.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from outreach.access import service as access
+from outreach.access.credentials import same
+from outreach.access.models import User
+from outreach.container import Container
+from outreach.db import transaction
+from outreach.errors import Forbidden, Unauthorized
+from outreach.web.errors import SignInRequired
+
+SESSION_COOKIE = "outreach_session"
+CSRF_COOKIE = "outreach_csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def container_of(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+def database(request: Request) -> Iterator[Session]:
+    """One transaction per request, committed before the response is sent."""
+    with transaction(container_of(request).sessions) as session:
+        yield session
+
+
+DbSession = Annotated[Session, Depends(database, scope="function")]
+
+
+def page_user(request: Request, session: DbSession) -> User:
+    token = request.cookies.get(SESSION_COOKIE)
+    user = token and access.user_for_session(session, token, container_of(request).clock.now())
+    if not user:
+        raise SignInRequired
+    request.state.user = user
+    return user
+
+
+def api_user(request: Request, session: DbSession) -> User:
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise Unauthorized("Send an API token as `Authorization: Bearer <token>`.")
+    user = access.user_for_api_token(session, secret.strip(), container_of(request).clock.now())
+    if user is None:
+        raise Unauthorized("This API token is not valid: it was revoked or never existed.")
+    request.state.user = user
+    return user
+
+
+async def csrf_checked(request: Request) -> None:
+    """Unsafe requests from pages must carry the token rendered into the page (form or header).
+
+    The token is an HMAC of a random per-browser cookie, so another site can neither read nor
+    forge it (double-submit, signed).
+    """
+    if request.method in SAFE_METHODS:
+        return
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None:
+        form = await request.form()
+        field = form.get(CSRF_FIELD)
+        sent = field if isinstance(field, str) else None
+    expected = getattr(request.state, "csrf_token", "")
+    if not sent or not expected or not same(sent, expected):
+        raise Forbidden(
+            "This form has expired or came from another site. Reload the page and try again."
+        )
+
+
+PageUser = Annotated[User, Depends(page_user)]
+ApiUser = Annotated[User, Depends(api_user)]

@@ -1,0 +1,62 @@
+"""The signed-in user's own account: password and API tokens."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from outreach.access import queries as access_queries
+from outreach.access import service as access
+from outreach.errors import ValidationFailed
+from outreach.web.deps import DbSession, PageUser, container_of
+from outreach.web.rendering import render
+
+router = APIRouter(include_in_schema=False)
+
+
+def account_page(request: Request, session: DbSession, user: PageUser, **extra: Any) -> Response:
+    status = 422 if "error" in extra else 200
+    context = {"tokens": access_queries.api_tokens_of(session, user.id), **extra}
+    return render(request, "account.html", context, status_code=status)
+
+
+@router.get("/account")
+def account(request: Request, session: DbSession, user: PageUser) -> Response:
+    return account_page(request, session, user)
+
+
+@router.post("/account/password")
+def change_password(
+    request: Request,
+    session: DbSession,
+    user: PageUser,
+    current_password: Annotated[str, Form(max_length=1000)],
+    new_password: Annotated[str, Form(max_length=1000)],
+) -> Response:
+    try:
+        access.change_password(session, user, current_password, new_password)
+    except ValidationFailed as error:
+        return account_page(request, session, user, error=error.message)
+    return RedirectResponse("/sign-in", status_code=303)
+
+
+@router.post("/account/tokens")
+def create_token(
+    request: Request, session: DbSession, user: PageUser, name: Annotated[str, Form(max_length=200)]
+) -> Response:
+    try:
+        issued = access.issue_api_token(session, user, name, container_of(request).clock.now())
+    except ValidationFailed as error:
+        return account_page(request, session, user, error=error.message)
+    return account_page(request, session, user, issued=issued)
+
+
+@router.post("/account/tokens/{token_id}/revoke")
+def revoke_token(
+    request: Request, session: DbSession, user: PageUser, token_id: uuid.UUID
+) -> Response:
+    access.revoke_api_token(session, user, token_id, container_of(request).clock.now())
+    return RedirectResponse("/account", status_code=303)

@@ -1,0 +1,49 @@
+"""Server-rendered pages: Jinja2 templates with the layout's shared context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from starlette.responses import Response
+
+TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    path: str | None
+    """None for an area that is not built yet: shown, but not a link."""
+    admin_only: bool = False
+
+
+NAVIGATION = (
+    NavItem("Home", "/"),
+    NavItem("Contacts", None),
+    NavItem("Campaigns", None),
+    NavItem("Drafts", None),
+    NavItem("Inbox", None),
+    NavItem("Senders", None),
+    NavItem("Analytics", None),
+    NavItem("Users", "/users", admin_only=True),
+)
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> Response:
+    user = getattr(request.state, "user", None)
+    shared = {
+        "user": user,
+        "csrf_token": getattr(request.state, "csrf_token", ""),
+        "navigation": [
+            item for item in NAVIGATION if not item.admin_only or (user and user.role == "admin")
+        ],
+    }
+    return TEMPLATES.TemplateResponse(
+        request, template, {**shared, **(context or {})}, status_code=status_code
+    )

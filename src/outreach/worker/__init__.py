@@ -1,0 +1,1 @@
+"""The worker: jobs that move rows from state to state, run on an interval."""

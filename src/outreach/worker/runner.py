@@ -1,0 +1,34 @@
+"""The worker loop: run every job, wait, repeat; stop between passes when asked."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from outreach.container import Container
+from outreach.schema import ensure_current
+from outreach.worker.jobs import JOBS, JobReport
+
+log = logging.getLogger("outreach.worker")
+
+
+def run_once(container: Container) -> list[JobReport]:
+    """One pass over every job. A failing job is logged and the others still run."""
+    reports = []
+    for job in JOBS:
+        try:
+            report = job(container)
+        except Exception:
+            log.exception("worker.job_failed", extra={"job": job.__name__})
+            report = JobReport(job.__name__, "failed: see the log")
+        log.info("worker.job_done", extra={"job": report.job, "summary": report.summary})
+        reports.append(report)
+    return reports
+
+
+def run_until_stopped(container: Container, stop: threading.Event) -> None:
+    """Passes every worker interval until `stop` is set; a pass in flight always finishes."""
+    ensure_current(container.engine)
+    while not stop.is_set():
+        run_once(container)
+        stop.wait(container.settings.worker_interval_seconds)

@@ -1,0 +1,109 @@
+"""Throwaway databases for the test session, on SQLite and PostgreSQL.
+
+Each backend gets one migrated template per session; every database a test asks for is a copy
+of it (a file copy, or CREATE DATABASE ... TEMPLATE), and every PostgreSQL database made here
+is dropped at the end. Nothing depends on what an earlier run left behind.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy.engine import Engine, make_url
+
+from outreach.db import create_engine
+from outreach.schema import upgrade
+
+PG_URL = os.environ.get("OUTREACH_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REQUIRE_PG = os.environ.get("OUTREACH_REQUIRE_PG") == "1"
+BACKENDS = ("sqlite", "postgresql")
+
+
+def _pg_admin_url() -> str:
+    return make_url(PG_URL).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _pg_url_for(database: str) -> str:
+    return make_url(_pg_admin_url()).set(database=database).render_as_string(hide_password=False)
+
+
+class Databases:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.prefix = f"outreach_test_{uuid.uuid4().hex[:8]}"
+        self.created: list[str] = []
+        self.templates: dict[str, str] = {}
+        self.engines: dict[str, Engine] = {}
+        self.pg_problem: str | None = None
+        self.pg_checked = False
+
+    # PostgreSQL availability -------------------------------------------------------------
+
+    def require(self, backend: str) -> None:
+        if backend != "postgresql":
+            return
+        if not self.pg_checked:
+            self.pg_checked = True
+            try:
+                psycopg.connect(_pg_admin_url(), connect_timeout=3).close()
+            except psycopg.OperationalError as error:
+                self.pg_problem = f"PostgreSQL unreachable at {PG_URL}: {str(error).strip()}"
+        if self.pg_problem:
+            if REQUIRE_PG:
+                pytest.fail(f"{self.pg_problem} (OUTREACH_REQUIRE_PG=1)")
+            pytest.skip(self.pg_problem)
+
+    def _pg_execute(self, statement: str) -> None:
+        with psycopg.connect(_pg_admin_url(), autocommit=True) as connection:
+            connection.execute(statement)
+
+    # Databases ----------------------------------------------------------------------------
+
+    def empty_url(self, backend: str) -> str:
+        """A database with nothing in it: not even the schema."""
+        self.require(backend)
+        name = f"{self.prefix}_{len(self.created) + len(list(self.folder.glob('*.db')))}"
+        if backend == "sqlite":
+            return f"sqlite:///{self.folder / (name + '.db')}"
+        self._pg_execute(f'CREATE DATABASE "{name}"')
+        self.created.append(name)
+        return _pg_url_for(name)
+
+    def fresh_url(self, backend: str) -> str:
+        """A new database with the migrated schema and no rows."""
+        template = self._template(backend)
+        name = f"{self.prefix}_{len(self.created) + len(list(self.folder.glob('*.db')))}"
+        if backend == "sqlite":
+            path = self.folder / f"{name}.db"
+            shutil.copyfile(make_url(template).database or "", path)
+            return f"sqlite:///{path}"
+        self._pg_execute(f'CREATE DATABASE "{name}" TEMPLATE "{make_url(template).database}"')
+        self.created.append(name)
+        return _pg_url_for(name)
+
+    def _template(self, backend: str) -> str:
+        self.require(backend)
+        if backend not in self.templates:
+            url = self.empty_url(backend)
+            engine = create_engine(url)
+            upgrade(engine)
+            engine.dispose()
+            self.templates[backend] = url
+        return self.templates[backend]
+
+    def shared_engine(self, backend: str) -> Engine:
+        """One migrated database per backend for the whole session; tests roll back their work."""
+        if backend not in self.engines:
+            self.engines[backend] = create_engine(self.fresh_url(backend))
+        return self.engines[backend]
+
+    def drop_all(self) -> None:
+        for engine in self.engines.values():
+            engine.dispose()
+        for name in reversed(self.created):
+            self._pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

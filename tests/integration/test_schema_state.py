@@ -1,0 +1,100 @@
+"""The app, the worker and the CLI refuse a database whose schema is not this code's."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from typer.testing import CliRunner
+
+from outreach.cli.main import app as cli
+from outreach.db import create_engine
+from outreach.errors import DatabaseNotReady
+from outreach.schema import alembic_config, ensure_current, schema_state, upgrade
+
+
+@pytest.fixture
+def empty_engine(backend, databases):
+    engine = create_engine(databases.empty_url(backend))
+    yield engine
+    engine.dispose()
+
+
+def upgrade_to(engine: sa.Engine, revision: str) -> None:
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def test_an_empty_database_is_refused_with_the_command_that_fixes_it(empty_engine):
+    with pytest.raises(
+        DatabaseNotReady, match=r"no outreach schema yet\. Run `outreach db upgrade`"
+    ):
+        ensure_current(empty_engine)
+
+
+def test_an_outdated_database_is_refused_with_the_command_that_fixes_it(empty_engine):
+    upgrade_to(empty_engine, "0001")
+    with pytest.raises(
+        DatabaseNotReady, match=r"at revision 0001; .* needs 0002\. Run `outreach db upgrade`"
+    ):
+        ensure_current(empty_engine)
+
+
+def test_a_database_migrated_by_a_newer_outreach_is_refused(empty_engine):
+    upgrade(empty_engine)
+    with empty_engine.begin() as connection:
+        connection.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+    with pytest.raises(DatabaseNotReady, match=r"newer outreach\. Upgrade outreach"):
+        ensure_current(empty_engine)
+
+
+def test_upgrading_twice_is_harmless(empty_engine):
+    first = upgrade(empty_engine)
+    assert upgrade(empty_engine) == first
+    assert first.is_current
+
+
+def test_an_unreachable_database_says_so(tmp_path):
+    engine = create_engine("postgresql://nobody@127.0.0.1:1/none")
+    with pytest.raises(DatabaseNotReady, match="unreachable"):
+        schema_state(engine)
+
+
+@pytest.mark.parametrize("command", [["worker", "--once"], ["serve"]])
+def test_the_worker_and_the_web_app_refuse_an_unmigrated_database(
+    backend, databases, tmp_path, command
+):
+    environment = {
+        **os.environ,
+        "DATABASE_URL": databases.empty_url(backend),
+        "OUTREACH_DATA_DIR": str(tmp_path),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "outreach", *command],
+        env=environment,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "no outreach schema yet. Run `outreach db upgrade`" in result.stderr
+
+
+def test_db_upgrade_then_current_reports_up_to_date(backend, databases, tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", databases.empty_url(backend))
+    monkeypatch.setenv("OUTREACH_DATA_DIR", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    upgraded = CliRunner().invoke(cli, ["db", "upgrade"])
+    assert upgraded.exit_code == 0, upgraded.output
+    assert "Upgraded from an empty database to 0002" in upgraded.output
+    current = CliRunner().invoke(cli, ["db", "current"])
+    assert current.exit_code == 0
+    assert "up to date" in current.output
