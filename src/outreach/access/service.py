@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.orm import Session
 
 from outreach.access import credentials, queries
@@ -27,13 +27,18 @@ ATTEMPTS_KEPT = timedelta(days=1)
 WRONG_CREDENTIALS = "That email address and password do not match an account."
 
 
+SIGN_IN_ADDRESS = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+")
+LABEL = re.compile(r"[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*")
+"""A name a person gives something: printable, not blank."""
+
+
 def normalised_email(email: str) -> str:
-    try:
-        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
-    except EmailNotValidError as error:
-        raise ValidationFailed(
-            f"{email!r} is not a valid email address: {error}", field="email"
-        ) from error
+    """A sign-in address, lower-cased. Any domain will do (intranet ones included): it names a
+    person who signs in, it is not a recipient of campaigns."""
+    address = email.strip().lower()
+    if len(address) > 320 or not SIGN_IN_ADDRESS.fullmatch(address):
+        raise ValidationFailed(f"{email!r} is not a valid email address.", field="email")
+    return address
 
 
 def _checked_password(password: str) -> str:
@@ -129,8 +134,10 @@ class IssuedToken:
 
 def issue_api_token(session: Session, user: User, name: str, now: datetime) -> IssuedToken:
     label = name.strip()
-    if not label or len(label) > 100:
-        raise ValidationFailed("A token needs a name of 1 to 100 characters.", field="name")
+    if len(label) > 100 or not LABEL.fullmatch(label):
+        raise ValidationFailed(
+            "A token needs a printable name of 1 to 100 characters.", field="name"
+        )
     secret = credentials.new_api_token()
     token = ApiToken(
         user_id=user.id,

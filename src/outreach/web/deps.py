@@ -7,6 +7,7 @@ on every unsafe method) and api (bearer token). Nothing else decides who may cal
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -25,6 +26,15 @@ CSRF_COOKIE = "outreach_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is looking at a page: plain values that stay valid after the request's transaction,
+    so that even an error page rendered after a rollback can show the layout."""
+
+    email: str
+    role: str
 
 
 def container_of(request: Request) -> Container:
@@ -46,7 +56,7 @@ def page_user(request: Request, session: DbSession) -> User:
     user = token and access.user_for_session(session, token, container_of(request).clock.now())
     if not user:
         raise SignInRequired
-    request.state.user = user
+    request.state.viewer = Viewer(email=user.email, role=user.role)
     return user
 
 
@@ -57,7 +67,6 @@ def api_user(request: Request, session: DbSession) -> User:
     user = access.user_for_api_token(session, secret.strip(), container_of(request).clock.now())
     if user is None:
         raise Unauthorized("This API token is not valid: it was revoked or never existed.")
-    request.state.user = user
     return user
 
 

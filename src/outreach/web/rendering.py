@@ -36,7 +36,7 @@ NAVIGATION = (
 def render(
     request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
 ) -> Response:
-    user = getattr(request.state, "user", None)
+    user = getattr(request.state, "viewer", None)
     shared = {
         "user": user,
         "csrf_token": getattr(request.state, "csrf_token", ""),

@@ -7,7 +7,9 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from outreach.access.credentials import MIN_PASSWORD_LENGTH
 from outreach.access.models import Role
+from outreach.access.service import LABEL
 
 
 class ErrorDetail(BaseModel):
@@ -34,8 +36,8 @@ class UserOut(BaseModel):
 class UserIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    email: str = Field(min_length=3, max_length=320)
-    password: str = Field(min_length=1, max_length=1000)
+    email: str = Field(max_length=320, json_schema_extra={"format": "email"})
+    password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=1000)
     role: Role = Role.member
 
 
@@ -53,7 +55,7 @@ class TokenOut(BaseModel):
 class TokenIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=100, pattern=LABEL.pattern)
 
 
 class IssuedTokenOut(BaseModel):

@@ -1,0 +1,93 @@
+"""A live server on loopback and a real browser, for tests that drive the pages end to end."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from outreach.access import service as access
+from outreach.access.models import Role
+from outreach.container import build_container
+from outreach.db import transaction
+from outreach.web.app import create_app
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, isolated_settings
+
+REQUIRE_BROWSER = os.environ.get("OUTREACH_REQUIRE_BROWSER") == "1"
+CHROMIUM = os.environ.get("OUTREACH_CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
+# Without these, chromium tries to reach Google's services and this machine refuses it noisily.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _unavailable(reason: str) -> None:
+    if REQUIRE_BROWSER:
+        pytest.fail(f"browser tests cannot run: {reason} (OUTREACH_REQUIRE_BROWSER=1)")
+    pytest.skip(f"browser tests skipped: {reason}")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        _unavailable(f"no chromium at {CHROMIUM} (apt install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as error:
+        _unavailable(f"playwright is not installed ({error})")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context()
+    opened = context.new_page()
+    opened.set_default_timeout(10_000)
+    yield opened
+    context.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def live_server(backend: str, databases, tmp_path) -> Iterator[str]:
+    """The real app on a loopback port, over a fresh database with one admin."""
+    settings = isolated_settings(tmp_path / "data", DATABASE_URL=databases.fresh_url(backend))
+    container = build_container(settings)
+    with transaction(container.sessions) as session:
+        access.create_user(session, ADMIN_EMAIL, ADMIN_PASSWORD, Role.admin)
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(container), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            pytest.fail("the live server did not start")
+        threading.Event().wait(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    container.close()

@@ -1,0 +1,55 @@
+"""A real browser (Debian's chromium, driven by Playwright) signs in, sees the layout, signs out."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+
+pytestmark = pytest.mark.browser
+
+
+def test_sign_in_see_the_layout_and_sign_out(page, live_server):
+    page.goto(live_server)
+    assert re.search(r"/sign-in\?next=/$", page.url)
+    page.get_by_label("Email").fill(ADMIN_EMAIL)
+    page.get_by_label("Password").fill(ADMIN_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+    page.wait_for_url(live_server + "/")
+    navigation = page.get_by_role("navigation", name="Main")
+    for area in (
+        "Home",
+        "Contacts",
+        "Campaigns",
+        "Drafts",
+        "Inbox",
+        "Senders",
+        "Analytics",
+        "Users",
+    ):
+        assert navigation.get_by_text(area, exact=True).is_visible()
+    assert page.get_by_test_id("account-link").inner_text() == ADMIN_EMAIL
+    assert page.get_by_role("heading", name="Home").is_visible()
+
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(re.compile(r".*/sign-in$"))
+    page.goto(live_server + "/account")
+    assert "/sign-in" in page.url
+
+
+def test_a_wrong_password_shows_an_error_and_no_session(page, live_server):
+    page.goto(live_server + "/sign-in")
+    page.get_by_label("Email").fill(ADMIN_EMAIL)
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Sign in").click()
+
+    assert (
+        page.get_by_role("alert").inner_text()
+        == "That email address and password do not match an account."
+    )
+    assert "outreach_session" not in {cookie["name"] for cookie in page.context.cookies()}
+    page.goto(live_server + "/")
+    assert "/sign-in" in page.url
