@@ -11,7 +11,7 @@ import secrets
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from outreach.errors import ValidationFailed
@@ -102,7 +102,14 @@ def load_settings(**overrides: object) -> Settings:
     Without OUTREACH_SECRET_KEY a key is generated once into the data folder and reused.
     Outside development a weak key refuses to start rather than protect sessions badly.
     """
-    settings = Settings(**overrides)  # type: ignore[arg-type]
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}"
+            for problem in error.errors()
+        )
+        raise ValidationFailed(f"Invalid settings: {problems}") from error
     if settings.secret_key is None:
         key = _stored_or_new_secret_key(settings.data_dir)
         settings = settings.model_copy(update={"secret_key": SecretStr(key)})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fastapi.testclient import TestClient
+
 from outreach.access import service as access
 from outreach.access.models import Role
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, csrf_token, sign_in
@@ -55,6 +57,19 @@ def test_sign_in_sets_a_session_cookie_that_scripts_cannot_read(client, admin):
     assert cookie.startswith("outreach_session=")
     assert "HttpOnly" in cookie
     assert "SameSite=lax" in cookie
+
+
+def test_behind_https_the_session_cookie_is_secure(app, admin):
+    with TestClient(app, base_url="https://outreach.example", follow_redirects=False) as browser:
+        response = browser.post(
+            "/sign-in",
+            data={
+                "email": ADMIN_EMAIL,
+                "password": ADMIN_PASSWORD,
+                "csrf_token": csrf_token(browser),
+            },
+        )
+    assert "Secure" in response.headers["set-cookie"]
 
 
 def test_sign_in_returns_to_the_page_asked_for_but_never_to_another_site(client, admin):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import signal
 import threading
 from typing import Annotated
@@ -10,6 +9,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from outreach import logs
 from outreach.access import service as access
 from outreach.cli import db, users
 from outreach.cli.context import console, container_for, errors, settings_of
@@ -31,8 +31,7 @@ app.add_typer(users.tokens, name="tokens")
 
 @app.callback()
 def load(ctx: typer.Context) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logs.configure()
     ctx.ensure_object(dict)["settings"] = load_settings()
 
 
