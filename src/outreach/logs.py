@@ -15,8 +15,6 @@ _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 
 class EventFormatter(logging.Formatter):
-    converter = time.gmtime
-
     def format(self, record: logging.LogRecord) -> str:
         fields = {key: value for key, value in record.__dict__.items() if key not in _STANDARD}
         parts = [
