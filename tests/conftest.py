@@ -34,13 +34,12 @@ def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One loud line per missing server or package, however many tests it skipped."""
     skipped = terminalreporter.stats.get("skipped", [])
-    reasons = {str(report.longrepr[2]) for report in skipped if isinstance(report.longrepr, tuple)}
-    for reason in sorted(reasons):
-        if reason.startswith(("Skipped: PostgreSQL", "Skipped: browser")):
-            terminalreporter.write_line(
-                f"!!! {reason.removeprefix('Skipped: ')}", red=True, bold=True
-            )
+    reasons = [str(report.longrepr[2]) for report in skipped if isinstance(report.longrepr, tuple)]
+    for reason in sorted(set(reasons)):
+        line = f"!!! {reasons.count(reason)} tests SKIPPED: {reason.removeprefix('Skipped: ')}"
+        terminalreporter.write_line(line, red=True, bold=True)
 
 
 @pytest.fixture(params=BACKENDS)

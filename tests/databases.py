@@ -52,7 +52,8 @@ class Databases:
             try:
                 psycopg.connect(_pg_admin_url(), connect_timeout=3).close()
             except psycopg.OperationalError as error:
-                self.pg_problem = f"PostgreSQL unreachable at {PG_URL}: {str(error).strip()}"
+                reason = " ".join(str(error).split())
+                self.pg_problem = f"PostgreSQL unreachable at {PG_URL}: {reason}"
         if self.pg_problem:
             if REQUIRE_PG:
                 pytest.fail(f"{self.pg_problem} (OUTREACH_REQUIRE_PG=1)")

@@ -17,11 +17,8 @@ _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 class EventFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         fields = {key: value for key, value in record.__dict__.items() if key not in _STANDARD}
-        parts = [
-            self.formatTime(record, "%Y-%m-%dT%H:%M:%SZ"),
-            record.levelname,
-            record.getMessage(),
-        ]
+        at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(record.created))
+        parts = [at, record.levelname, record.getMessage()]
         parts += [f"{key}={_field(value)}" for key, value in fields.items()]
         line = " ".join(parts)
         if record.exc_info:

@@ -14,6 +14,8 @@ from outreach.db import transaction
 class JobReport:
     job: str
     summary: str
+    changed: int = 0
+    """How many rows the job moved: a pass that changed nothing is not worth an INFO line."""
 
 
 def prune_access(container: Container) -> JobReport:
@@ -21,7 +23,8 @@ def prune_access(container: Container) -> JobReport:
     with transaction(container.sessions) as session:
         report = access.prune(session, container.clock.now())
     removed = f"{report.sessions_removed} expired sessions, {report.attempts_removed} old attempts"
-    return JobReport("prune_access", f"removed {removed}")
+    changed = report.sessions_removed + report.attempts_removed
+    return JobReport("prune_access", f"removed {removed}", changed)
 
 
 Job = Callable[[Container], JobReport]

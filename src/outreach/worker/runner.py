@@ -21,7 +21,8 @@ def run_once(container: Container) -> list[JobReport]:
         except Exception:
             log.exception("worker.job_failed", extra={"job": job.__name__})
             report = JobReport(job.__name__, "failed: see the log")
-        log.info("worker.job_done", extra={"job": report.job, "summary": report.summary})
+        level = logging.INFO if report.changed else logging.DEBUG
+        log.log(level, "worker.job_done", extra={"job": report.job, "summary": report.summary})
         reports.append(report)
     return reports
 
