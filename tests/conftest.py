@@ -24,6 +24,8 @@ from tests.databases import BACKENDS, Databases
 
 ADMIN_EMAIL = "ada@example.com"
 ADMIN_PASSWORD = "correct horse battery"
+ADMIN_AREAS = ("Home", "Contacts", "Campaigns", "Drafts", "Inbox", "Senders", "Analytics", "Users")
+"""What an admin's navigation offers."""
 
 
 @pytest.fixture(scope="session")

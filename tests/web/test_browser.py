@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.conftest import ADMIN_AREAS, ADMIN_EMAIL, ADMIN_PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -20,16 +20,7 @@ def test_sign_in_see_the_layout_and_sign_out(page, live_server):
 
     page.wait_for_url(live_server + "/")
     navigation = page.get_by_role("navigation", name="Main")
-    for area in (
-        "Home",
-        "Contacts",
-        "Campaigns",
-        "Drafts",
-        "Inbox",
-        "Senders",
-        "Analytics",
-        "Users",
-    ):
+    for area in ADMIN_AREAS:
         assert navigation.get_by_text(area, exact=True).is_visible()
     assert page.get_by_test_id("account-link").inner_text() == ADMIN_EMAIL
     assert page.get_by_role("heading", name="Home").is_visible()
