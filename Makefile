@@ -33,6 +33,6 @@ test: $(VENV)/.dev-installed $(HTMX)
 	$(BIN)/python -m pytest
 
 check: $(VENV)/.dev-installed
-	$(BIN)/ruff check src tests tools
-	$(BIN)/ruff format --check src tests tools
+	$(BIN)/ruff check src tests tools bench
+	$(BIN)/ruff format --check src tests tools bench
 	$(BIN)/mypy

@@ -74,7 +74,7 @@ def ensure_current(engine: Engine) -> None:
 def upgrade(engine: Engine) -> SchemaState:
     """Apply every migration this code has; harmless when the database is already current."""
     config = alembic_config()
-    with engine.begin() as connection:
+    with engine.connect() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
     return schema_state(engine)

@@ -15,6 +15,7 @@ from outreach.cli.main import app as cli
 from outreach.db import create_engine
 from outreach.errors import DatabaseNotReady
 from outreach.schema import alembic_config, ensure_current, schema_state, upgrade
+from tests.plain_sql import insert, one
 
 
 @pytest.fixture
@@ -26,7 +27,7 @@ def empty_engine(backend, databases):
 
 def upgrade_to(engine: sa.Engine, revision: str) -> None:
     config = alembic_config()
-    with engine.begin() as connection:
+    with engine.connect() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
@@ -41,7 +42,7 @@ def test_an_empty_database_is_refused_with_the_command_that_fixes_it(empty_engin
 def test_an_outdated_database_is_refused_with_the_command_that_fixes_it(empty_engine):
     upgrade_to(empty_engine, "0001")
     with pytest.raises(
-        DatabaseNotReady, match=r"at revision 0001; .* needs 0002\. Run `outreach db upgrade`"
+        DatabaseNotReady, match=r"at revision 0001; .* needs 0003\. Run `outreach db upgrade`"
     ):
         ensure_current(empty_engine)
 
@@ -94,7 +95,32 @@ def test_db_upgrade_then_current_reports_up_to_date(backend, databases, tmp_path
     monkeypatch.chdir(tmp_path)
     upgraded = CliRunner().invoke(cli, ["db", "upgrade"])
     assert upgraded.exit_code == 0, upgraded.output
-    assert "Upgraded from an empty database to 0002" in upgraded.output
+    assert "Upgraded from an empty database to 0003" in upgraded.output
     current = CliRunner().invoke(cli, ["db", "current"])
     assert current.exit_code == 0
     assert "up to date" in current.output
+
+
+def test_upgrading_keeps_the_rows_already_there(empty_engine):
+    upgrade_to(empty_engine, "0002")
+    with empty_engine.begin() as connection:
+        batch = insert(connection, "upload_batches", file_name="old.csv")
+        person = insert(
+            connection, "contacts", upload_batch_id=batch, raw_data="{}", email="old@example.com"
+        )
+        insert(connection, "campaigns", name="Old")
+    upgrade(empty_engine)
+    with empty_engine.connect() as connection:
+        row = one(
+            connection,
+            "SELECT upload_batch_id, role_address FROM contacts WHERE email = 'old@example.com'",
+        )
+        assert (str(row.upload_batch_id), bool(row.role_address)) == (batch, False)
+        assert (
+            one(
+                connection, "SELECT on_duplicate FROM upload_batches WHERE file_name = 'old.csv'"
+            ).on_duplicate
+            == "skip"
+        )
+        assert one(connection, "SELECT count(*) AS n FROM campaign_settings").n == 1
+    assert person

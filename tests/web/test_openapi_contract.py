@@ -2,13 +2,17 @@
 OpenAPI document. It grows with the API without changes here.
 
 Operations are driven with Hypothesis directly: schemathesis' pytest plugin does not run
-under pytest 9.
+under pytest 9. One check is left out, that every schema-valid request is accepted: some rules
+depend on what is stored, not on the request's shape (a mapping must name columns the uploaded
+file has; a file must be a readable spreadsheet), and a 422 that names the problem is the right
+answer to those.
 """
 
 from __future__ import annotations
 
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 
 def test_the_api_answers_every_generated_request_as_documented(app, api_token):
@@ -23,6 +27,6 @@ def test_the_api_answers_every_generated_request_as_documented(app, api_token):
             max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None
         )
         def answers_as_documented(case: schemathesis.Case) -> None:
-            case.call_and_validate(headers=headers)
+            case.call_and_validate(headers=headers, excluded_checks=[positive_data_acceptance])
 
         answers_as_documented()

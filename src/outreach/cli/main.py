@@ -11,7 +11,7 @@ import uvicorn
 
 from outreach import logs
 from outreach.access import service as access
-from outreach.cli import db, users
+from outreach.cli import contacts, db, users
 from outreach.cli.context import console, container_for, errors, settings_of
 from outreach.config import load_settings
 from outreach.container import Container
@@ -27,6 +27,9 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(users.app, name="users")
 app.add_typer(users.tokens, name="tokens")
+app.add_typer(contacts.contacts_app, name="contacts")
+app.add_typer(contacts.lists_app, name="lists")
+app.add_typer(contacts.suppressions_app, name="suppressions")
 
 
 @app.callback()

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from outreach.columns import primary_key, timestamp_now
-from outreach.db import GUID, Base, JSONDocument
+from outreach.db import GUID, Base, JSONDocument, UtcDateTime
 
 
 class ContactList(Base):
@@ -24,7 +24,14 @@ class ContactList(Base):
 
 
 class UploadBatch(Base):
+    """One imported file. The seed's columns, then ours (migration 0003): where the file is,
+    how to import it, what came of each row, and the heartbeat of the process importing it."""
+
     __tablename__ = "upload_batches"
+    __table_args__ = (
+        sa.Index("ix_upload_batches_status", "status"),
+        sa.CheckConstraint("on_duplicate IN ('skip', 'update')", name="on_duplicate"),
+    )
 
     id: Mapped[uuid.UUID] = primary_key()
     file_name: Mapped[str] = mapped_column(sa.Text)
@@ -33,6 +40,22 @@ class UploadBatch(Base):
     processed_contacts: Mapped[int | None] = mapped_column(sa.Integer, server_default=sa.text("0"))
     status: Mapped[str | None] = mapped_column(sa.Text, server_default="pending")
     created_at: Mapped[datetime] = timestamp_now()
+    stored_path: Mapped[str | None] = mapped_column(sa.Text)
+    sheet: Mapped[str | None] = mapped_column(sa.Text)
+    list_id: Mapped[uuid.UUID | None] = mapped_column(
+        GUID(), sa.ForeignKey("contact_lists.id", ondelete="SET NULL")
+    )
+    on_duplicate: Mapped[str] = mapped_column(sa.Text, server_default="skip")
+    imported_count: Mapped[int] = mapped_column(sa.Integer, server_default=sa.text("0"))
+    updated_count: Mapped[int] = mapped_column(sa.Integer, server_default=sa.text("0"))
+    duplicate_count: Mapped[int] = mapped_column(sa.Integer, server_default=sa.text("0"))
+    invalid_count: Mapped[int] = mapped_column(sa.Integer, server_default=sa.text("0"))
+    suppressed_count: Mapped[int] = mapped_column(sa.Integer, server_default=sa.text("0"))
+    role_count: Mapped[int] = mapped_column(sa.Integer, server_default=sa.text("0"))
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class Contact(Base):
@@ -53,6 +76,12 @@ class Contact(Base):
     company: Mapped[str | None] = mapped_column(sa.Text)
     enriched_data: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
     created_at: Mapped[datetime] = timestamp_now()
+    first_name: Mapped[str | None] = mapped_column(sa.Text)
+    last_name: Mapped[str | None] = mapped_column(sa.Text)
+    title: Mapped[str | None] = mapped_column(sa.Text)
+    timezone: Mapped[str | None] = mapped_column(sa.Text)
+    website: Mapped[str | None] = mapped_column(sa.Text)
+    role_address: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
 
 
 class ContactListMember(Base):
@@ -69,3 +98,52 @@ class ContactListMember(Base):
         GUID(), sa.ForeignKey("contact_lists.id", ondelete="CASCADE")
     )
     added_at: Mapped[datetime] = timestamp_now()
+
+
+class UploadProblem(Base):
+    """A row of an upload that did not become a contact, and why: the downloadable report."""
+
+    __tablename__ = "upload_problems"
+    __table_args__ = (
+        sa.Index("ix_upload_problems_upload_batch_id_line", "upload_batch_id", "line"),
+    )
+
+    id: Mapped[uuid.UUID] = primary_key()
+    upload_batch_id: Mapped[uuid.UUID] = mapped_column(
+        GUID(), sa.ForeignKey("upload_batches.id", ondelete="CASCADE")
+    )
+    line: Mapped[int] = mapped_column(sa.Integer)
+    outcome: Mapped[str] = mapped_column(sa.Text)
+    value: Mapped[str] = mapped_column(sa.Text)
+    reason: Mapped[str] = mapped_column(sa.Text)
+
+
+class ColumnMapping(Base):
+    """A column mapping saved under a name, to import the next export from the same tool."""
+
+    __tablename__ = "column_mappings"
+
+    id: Mapped[uuid.UUID] = primary_key()
+    name: Mapped[str] = mapped_column(sa.Text, unique=True)
+    mapping: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    created_at: Mapped[datetime] = timestamp_now()
+    updated_at: Mapped[datetime] = timestamp_now()
+
+
+class Suppression(Base):
+    """An address or a whole domain that must never be emailed. Stored lower-cased."""
+
+    __tablename__ = "suppressions"
+    __table_args__ = (
+        sa.CheckConstraint("(email IS NULL) <> (domain IS NULL)", name="email_or_domain"),
+        sa.CheckConstraint(
+            "reason IN ('unsubscribed', 'bounced', 'complained', 'manual')", name="reason"
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = primary_key()
+    email: Mapped[str | None] = mapped_column(sa.Text, unique=True)
+    domain: Mapped[str | None] = mapped_column(sa.Text, unique=True)
+    reason: Mapped[str] = mapped_column(sa.Text)
+    source: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = timestamp_now()

@@ -21,6 +21,27 @@ warnings.filterwarnings("ignore", message=".*expression-based index")
 
 
 def run_migrations(connection: Connection) -> None:
+    if connection.dialect.name != "sqlite":
+        configure_and_run(connection)
+        return
+    # SQLite alters a table by copying it into a new one and dropping the old; with foreign keys
+    # enforced, dropping a table that others reference would delete or refuse their rows. So
+    # foreign keys are off while migrating (only possible outside a transaction) and checked after.
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    driver.execute("PRAGMA foreign_keys=OFF")
+    try:
+        configure_and_run(connection)
+        broken = driver.execute("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(
+                f"migration left rows whose foreign keys point nowhere: {broken[:5]}"
+            )
+    finally:
+        driver.execute("PRAGMA foreign_keys=ON")
+
+
+def configure_and_run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,

@@ -13,10 +13,11 @@ from outreach.container import Container
 from outreach.schema import ensure_current
 from outreach.web import health
 from outreach.web.api import access as access_api
+from outreach.web.api import contacts as contacts_api
 from outreach.web.csrf import CsrfCookieMiddleware
 from outreach.web.deps import api_user, csrf_checked, page_user
 from outreach.web.errors import install_error_handlers
-from outreach.web.pages import account, home, sign_in, users
+from outreach.web.pages import account, contacts, home, lists, sign_in, users
 from outreach.web.schemas import ErrorBody
 
 STATIC = Path(__file__).parent / "static"
@@ -54,12 +55,20 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(health.router)
 
     pages = APIRouter(dependencies=[Depends(page_user), Depends(csrf_checked)])
-    for module in (sign_in.signed_in, home.router, account.router, users.router):
+    for module in (
+        sign_in.signed_in,
+        home.router,
+        account.router,
+        users.router,
+        contacts.router,
+        lists.router,
+    ):
         pages.include_router(module)
     app.include_router(pages)
 
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(api_user)], responses=ERROR_RESPONSES)
     api.include_router(access_api.router)
+    api.include_router(contacts_api.router)
     api.add_api_route("/openapi.json", lambda: app.openapi(), include_in_schema=False)
     app.include_router(api)
     return app

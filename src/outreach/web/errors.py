@@ -8,6 +8,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
 
 from outreach import errors
@@ -92,6 +93,15 @@ def install_error_handlers(app: FastAPI) -> None:
         response = error_response(request, error.status_code, code, str(error.detail))
         response.headers.update(error.headers or {})
         return response
+
+    @app.exception_handler(DataError)
+    async def unstorable_value(request: Request, error: DataError) -> Response:
+        # A value that passed validation but that the database cannot take (a NUL character,
+        # which PostgreSQL refuses in text; a number out of range) is the request's fault.
+        reason = str(error.orig).splitlines()[0] if error.orig else "invalid value"
+        return error_response(
+            request, 422, "validation_failed", f"A value in the request cannot be used: {reason}"
+        )
 
     @app.exception_handler(SignInRequired)
     async def sign_in_required(request: Request, error: SignInRequired) -> Response:

@@ -19,11 +19,20 @@ class NavItem:
     path: str | None
     """None for an area that is not built yet: shown, but not a link."""
     admin_only: bool = False
+    also: tuple[str, ...] = ()
+    """Other paths that belong to this area."""
+
+    def holds(self, path: str) -> bool:
+        if self.path is None:
+            return False
+        if self.path == "/":
+            return path == "/"
+        return any(path == p or path.startswith(p + "/") for p in (self.path, *self.also))
 
 
 NAVIGATION = (
     NavItem("Home", "/"),
-    NavItem("Contacts", None),
+    NavItem("Contacts", "/contacts", also=("/lists", "/suppressions")),
     NavItem("Campaigns", None),
     NavItem("Drafts", None),
     NavItem("Inbox", None),
@@ -43,6 +52,7 @@ def render(
         "navigation": [
             item for item in NAVIGATION if not item.admin_only or (user and user.role == "admin")
         ],
+        "area": next((item.label for item in NAVIGATION if item.holds(request.url.path)), None),
     }
     return TEMPLATES.TemplateResponse(
         request, template, {**shared, **(context or {})}, status_code=status_code

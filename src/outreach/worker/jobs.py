@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session
+
 from outreach.access import service as access
+from outreach.contacts import importing
 from outreach.container import Container
 from outreach.db import transaction
+
+log = logging.getLogger("outreach.worker")
 
 
 @dataclass(frozen=True)
@@ -27,5 +34,30 @@ def prune_access(container: Container) -> JobReport:
     return JobReport("prune_access", f"removed {removed}", changed)
 
 
+def import_uploads(container: Container, batch_id: uuid.UUID | None = None) -> JobReport:
+    """Imports every confirmed upload (or just this one), each chunk its own transaction."""
+    imported = []
+    with container.sessions() as session:
+        while True:
+            claimed = importing.claim(session, container.clock.now(), batch_id)
+            session.commit()
+            if claimed is None:
+                break
+            report = importing.run_or_fail(session, claimed, container.clock, Session.commit)
+            log.info(
+                "contacts.import_finished",
+                extra={
+                    "batch_id": str(claimed),
+                    "status": report.status.value,
+                    "error": report.error or "",
+                },
+            )
+            imported.append(report)
+            if batch_id is not None:
+                break
+    rows = sum(report.processed for report in imported)
+    return JobReport("import_uploads", f"{len(imported)} uploads, {rows} rows", len(imported))
+
+
 Job = Callable[[Container], JobReport]
-JOBS: tuple[Job, ...] = (prune_access,)
+JOBS: tuple[Job, ...] = (import_uploads, prune_access)

@@ -1,0 +1,382 @@
+"""`outreach contacts ...`, `outreach lists ...` and `outreach suppressions ...`."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from outreach.cli.context import console, container_for
+from outreach.contacts import importing, lists, queries, service, suppressions
+from outreach.contacts.mapping import parse_overrides
+from outreach.contacts.queries import ContactFilter
+from outreach.contacts.states import Outcome
+from outreach.container import Container
+from outreach.db import transaction
+
+contacts_app = typer.Typer(
+    help="Contacts: import, export, search, undo an upload.", no_args_is_help=True
+)
+lists_app = typer.Typer(help="Contact lists.", no_args_is_help=True)
+suppressions_app = typer.Typer(help="Addresses and domains never to email.", no_args_is_help=True)
+
+
+@dataclass(frozen=True)
+class ImportChoices:
+    sheet: str | None
+    overrides: list[str]
+    mapping_name: str | None
+    save_as: str | None
+    list_name: str | None
+    on_duplicate: str
+
+
+@contacts_app.command("import")
+def import_file(
+    ctx: typer.Context,
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, readable=True, help="CSV, TSV, XLSX, XLS or ODS."
+        ),
+    ],
+    map_: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="field=Column, e.g. email='Work Email'. Repeatable."),
+    ] = None,
+    mapping: Annotated[
+        str | None, typer.Option(help="Use a mapping saved under this name.")
+    ] = None,
+    save_mapping: Annotated[
+        str | None, typer.Option(help="Save the mapping used under this name.")
+    ] = None,
+    list_name: Annotated[
+        str | None, typer.Option("--list", help="Add the contacts to this list (made if new).")
+    ] = None,
+    on_duplicate: Annotated[
+        str,
+        typer.Option(help="skip: leave existing contacts alone; update: fill their empty fields."),
+    ] = "skip",
+    sheet: Annotated[
+        str | None, typer.Option(help="Spreadsheet sheet name (default: the first).")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Read and check everything, store nothing.")
+    ] = False,
+) -> None:
+    """Import contacts from a file, with a progress bar and a summary."""
+    choices = ImportChoices(sheet, map_ or [], mapping, save_mapping, list_name, on_duplicate)
+    with container_for(ctx) as container:
+        with file.open("rb") as source:
+            stored = importing.stored_copy(
+                container.settings.data_dir / "uploads", file.name, source
+            )
+        with container.sessions() as session:
+            try:
+                report = _import(session, container, stored, file.name, choices, dry_run)
+            finally:
+                session.rollback()
+                if dry_run:
+                    stored.unlink()
+    _print_report(report, dry_run)
+    if report.error:
+        raise typer.Exit(1)
+
+
+def _import(
+    session: Session,
+    container: Container,
+    stored: Path,
+    file_name: str,
+    choices: ImportChoices,
+    dry_run: bool,
+) -> importing.ImportReport:
+    """A dry run is the real import in one transaction that is rolled back at the end."""
+    batch_id = _queue(session, container, stored, file_name, choices)
+    checkpoint = Session.flush if dry_run else Session.commit
+    checkpoint(session)
+    run = importing.run if dry_run else importing.run_or_fail
+    with _progress_bar(file_name) as update:
+        return run(session, batch_id, container.clock, checkpoint, update)
+
+
+def _queue(
+    session: Session, container: Container, stored: Path, file_name: str, choices: ImportChoices
+) -> uuid.UUID:
+    now = container.clock.now()
+    batch, seen = importing.create_upload(
+        session, path=stored, file_name=file_name, sheet=choices.sheet, now=now
+    )
+    chosen = (
+        importing.saved_mapping(session, choices.mapping_name)
+        if choices.mapping_name
+        else dict(seen.proposal)
+    )
+    chosen.update(parse_overrides(choices.overrides))
+    target = lists.named_or_created(session, choices.list_name, now) if choices.list_name else None
+    importing.confirm(
+        session,
+        batch.id,
+        mapping=chosen,
+        on_duplicate=choices.on_duplicate,
+        list_id=target.id if target else None,
+        save_as=choices.save_as,
+    )
+    mapped = ", ".join(
+        f"{field} ← [bold]{header}[/bold]" for field, header in chosen.items() if header
+    )
+    console.print(f"Columns: {mapped}")
+    importing.claim(session, now, batch.id)
+    return batch.id
+
+
+class _progress_bar:
+    """A Rich progress bar fed with (done, total) by the importer."""
+
+    def __init__(self, label: str) -> None:
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=console,
+        )
+        self.task = self.progress.add_task(label, total=None)
+
+    def __enter__(self) -> importing.Progress:
+        self.progress.start()
+        return lambda done, total: self.progress.update(self.task, completed=done, total=total)
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+
+def _print_report(report: importing.ImportReport, dry_run: bool) -> None:
+    table = Table("outcome", "rows", title="Dry run: nothing was stored" if dry_run else None)
+    for outcome in Outcome:
+        table.add_row(outcome.value, str(report.counts.get(outcome, 0)))
+    table.add_row("[dim]read[/dim]", f"[dim]{report.processed}[/dim]")
+    console.print(table)
+    if report.roles:
+        console.print(
+            f"{report.roles} imported addresses are role addresses (info@, sales@…): "
+            "they are flagged on the contact."
+        )
+    if report.error:
+        console.print(f"[red]The import failed: {report.error}[/red]")
+    if not dry_run and any(
+        report.counts.get(o) for o in (Outcome.invalid, Outcome.duplicate, Outcome.suppressed)
+    ):
+        console.print(
+            f"Rows not imported, with reasons: outreach contacts report {report.batch_id}"
+        )
+
+
+@contacts_app.command("report")
+def report_command(
+    ctx: typer.Context, batch: uuid.UUID, output: Annotated[Path | None, typer.Argument()] = None
+) -> None:
+    """Write an upload's rows that were not imported, with line and reason, as CSV."""
+    with container_for(ctx) as container, transaction(container.sessions) as session:
+        if output is None:
+            importing.write_report(session, batch, sys.stdout)
+            return
+        with output.open("w", newline="", encoding="utf-8") as target:
+            written = importing.write_report(session, batch, target)
+    console.print(f"{written} rows written to {output}.")
+
+
+@contacts_app.command("uploads")
+def uploads_command(ctx: typer.Context) -> None:
+    """Recent uploads with their status and counts."""
+    with container_for(ctx) as container, transaction(container.sessions) as session:
+        batches = queries.recent_batches(session)
+    table = Table("id", "file", "status", "rows", *(o.value for o in Outcome))
+    for batch in batches:
+        report = importing.report(batch)
+        table.add_row(
+            str(batch.id),
+            batch.file_name,
+            batch.status or "",
+            f"{report.processed}/{report.total}",
+            *(str(report.counts[o]) for o in Outcome),
+        )
+    console.print(table)
+
+
+@contacts_app.command("undo")
+def undo_command(ctx: typer.Context, batch: uuid.UUID) -> None:
+    """Remove the contacts an upload created (those already used by campaigns stay)."""
+    with container_for(ctx) as container, transaction(container.sessions) as session:
+        result = service.undo_upload(session, batch)
+    console.print(f"Removed {result.removed} contacts.")
+    if result.kept:
+        console.print(f"Kept {result.kept} contacts that campaigns, drafts or sends already use.")
+
+
+@contacts_app.command("export")
+def export_command(
+    ctx: typer.Context,
+    output: Path,
+    list_name: Annotated[
+        str | None, typer.Option("--list", help="Only this list's contacts.")
+    ] = None,
+) -> None:
+    """Export contacts as CSV (safe to open in a spreadsheet: formulas are neutralised)."""
+    with container_for(ctx) as container, transaction(container.sessions) as session:
+        where = ContactFilter(list_id=lists.named(session, list_name).id if list_name else None)
+        with output.open("w", newline="", encoding="utf-8") as target:
+            written = service.export_csv(session, where, target)
+    console.print(f"{written} contacts written to {output}.")
+
+
+@lists_app.command("list")
+def lists_command(ctx: typer.Context) -> None:
+    """Every list and its size."""
+    with container_for(ctx) as container, transaction(container.sessions) as session:
+        rows = queries.lists_with_sizes(session)
+    table = Table("name", "contacts", "description")
+    for found, size in rows:
+        table.add_row(found.name, str(size), found.description or "")
+    console.print(table)
+
+
+@lists_app.command("create")
+def create_list(
+    ctx: typer.Context, name: str, description: Annotated[str | None, typer.Option()] = None
+) -> None:
+    """Create a list."""
+    with container_for(ctx) as container, transaction(container.sessions) as session:
+        lists.create(session, name, description, container.clock.now())
+    console.print(f"Created the list {name!r}.")
+
+
+@lists_app.command("rename")
+def rename_list(ctx: typer.Context, name: str, new_name: str) -> None:
+    """Rename a list."""
+    with container_for(ctx) as container, transaction(container.sessions) as session:
+        lists.rename(session, lists.named(session, name).id, new_name)
+    console.print(f"Renamed {name!r} to {new_name!r}.")
+
+
+@lists_app.command("delete")
+def delete_list(ctx: typer.Context, name: str) -> None:
+    """Delete a list (its contacts stay)."""
+    with container_for(ctx) as container, transaction(container.sessions) as session:
+        lists.delete(session, lists.named(session, name).id)
+    console.print(f"Deleted the list {name!r}.")
+
+
+@lists_app.command("add")
+def add_to_list(
+    ctx: typer.Context,
+    name: str,
+    batch: Annotated[
+        uuid.UUID | None, typer.Option(help="Every contact this upload created.")
+    ] = None,
+    company: Annotated[str | None, typer.Option(help="Company contains this text.")] = None,
+    domain: Annotated[str | None, typer.Option(help="Address is at this domain.")] = None,
+    field: Annotated[
+        str | None, typer.Option(help="Column=value: an original column equals a value.")
+    ] = None,
+) -> None:
+    """Add contacts to a list: an upload's, or those matching filters."""
+    with container_for(ctx) as container, transaction(container.sessions) as session:
+        target = lists.named(session, name)
+        now = container.clock.now()
+        if batch:
+            added = lists.add_batch(session, target.id, batch, now)
+        else:
+            column, _, value = (field or "").partition("=")
+            where = ContactFilter(
+                company=company, domain=domain, field=column or None, value=value if field else None
+            )
+            added = lists.add_matching(session, target.id, where, now)
+    console.print(f"Added {added} contacts to {name!r}.")
+
+
+@lists_app.command("remove")
+def remove_from_list(ctx: typer.Context, name: str, emails: list[str]) -> None:
+    """Remove contacts, by address, from a list."""
+    with container_for(ctx) as container, transaction(container.sessions) as session:
+        target = lists.named(session, name)
+        found = queries.existing_contacts(session, [email.strip().lower() for email in emails])
+        removed = lists.remove(session, target.id, [contact.id for contact in found.values()])
+    console.print(f"Removed {removed} contacts from {name!r}.")
+
+
+Reason = Annotated[
+    suppressions.Reason, typer.Option(help="unsubscribed, bounced, complained or manual.")
+]
+
+
+@suppressions_app.command("add")
+def suppress(
+    ctx: typer.Context,
+    entries: list[str],
+    reason: Reason = suppressions.Reason.manual,
+    source: Annotated[str, typer.Option(help="Where this came from.")] = "cli",
+) -> None:
+    """Suppress addresses or whole domains (`@example.com` or `example.com`)."""
+    with container_for(ctx) as container, transaction(container.sessions) as session:
+        for entry in entries:
+            added = suppressions.add(session, entry, reason, source, container.clock.now())
+            console.print(f"Suppressed {added.email or added.domain} ({reason.value}).")
+
+
+@suppressions_app.command("remove")
+def unsuppress(ctx: typer.Context, entries: list[str]) -> None:
+    """Lift suppressions."""
+    with container_for(ctx) as container, transaction(container.sessions) as session:
+        for entry in entries:
+            suppressions.remove(session, entry)
+    console.print(f"Lifted {len(entries)} suppressions.")
+
+
+@suppressions_app.command("list")
+def list_suppressions(
+    ctx: typer.Context, search: Annotated[str | None, typer.Option()] = None
+) -> None:
+    """The suppression list (first 1,000 entries matching the search)."""
+    with container_for(ctx) as container, transaction(container.sessions) as session:
+        rows, more = queries.suppressions_page(session, search, None, 1000)
+    table = Table("address or domain", "reason", "source", "since")
+    for row in rows:
+        table.add_row(
+            row.email or f"@{row.domain}",
+            row.reason,
+            row.source or "",
+            row.created_at.strftime("%Y-%m-%d"),
+        )
+    console.print(table)
+    if more:
+        console.print("… more: narrow with --search.")
+
+
+@suppressions_app.command("import")
+def import_suppressions(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+    reason: Reason = suppressions.Reason.manual,
+) -> None:
+    """Suppress every address or domain in a file (a column headed email/domain, or the first)."""
+    with container_for(ctx) as container, transaction(container.sessions) as session:
+        result = suppressions.add_many(
+            session,
+            suppressions.entries_of_file(file),
+            reason,
+            f"file {file.name}",
+            container.clock.now(),
+        )
+    console.print(
+        f"Suppressed {result.added} new entries; {result.already} were already suppressed."
+    )
+    for line, entry, problem in result.invalid or []:
+        console.print(f"[yellow]line {line}: {entry!r}: {problem}[/yellow]")

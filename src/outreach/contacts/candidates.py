@@ -1,0 +1,113 @@
+"""One row of a file, read through a column mapping: a contact to store, or the reason not.
+
+Pure: no database. The database decides the rest (duplicates of existing contacts, suppressions).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from zoneinfo import available_timezones
+
+from outreach.contacts.addresses import check_address, dedupe_key, domain_of
+from outreach.contacts.readers import SourceRow
+from outreach.contacts.states import Outcome
+
+PERSON_FIELDS = ("name", "first_name", "last_name", "company", "title", "timezone", "website")
+HONORIFICS = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir"})
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    line: int
+    address: str
+    key: str
+    domain: str
+    role: bool
+    fields: dict[str, str | None]
+    raw_data: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    line: int
+    outcome: Outcome
+    value: str
+    reason: str
+
+
+@cache
+def _known_timezones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def _person(mapped: Mapping[str, str]) -> dict[str, str | None]:
+    """The contact's own fields; a full name fills in first and last names and the reverse."""
+    fields: dict[str, str | None] = {field: mapped.get(field) or None for field in PERSON_FIELDS}
+    if not fields["name"] and (fields["first_name"] or fields["last_name"]):
+        fields["name"] = " ".join(
+            part for part in (fields["first_name"], fields["last_name"]) if part
+        )
+    words = [w for w in (fields["name"] or "").split() if w.lower().rstrip(".") not in HONORIFICS]
+    if not fields["first_name"] and words:
+        fields["first_name"] = words[0]
+    if not fields["last_name"] and len(words) > 1:
+        fields["last_name"] = words[-1]
+    if fields["timezone"] not in _known_timezones():
+        fields["timezone"] = None
+    return fields
+
+
+def candidate(
+    row: SourceRow, headers: Sequence[str], mapping: Mapping[str, str]
+) -> Candidate | Rejected:
+    raw = dict(zip(headers, row.values, strict=False))
+    mapped = {field: raw.get(header, "") for field, header in mapping.items()}
+    value = mapped.get("email", "")
+    checked = check_address(value)
+    if checked.address is None:
+        return Rejected(row.line, Outcome.invalid, value, checked.problem or "not an email address")
+    return Candidate(
+        line=row.line,
+        address=checked.address,
+        key=dedupe_key(checked.address),
+        domain=domain_of(checked.address),
+        role=checked.role,
+        fields=_person(mapped),
+        raw_data=raw,
+    )
+
+
+def first_of_each_address(
+    rows: Sequence[Candidate | Rejected],
+) -> tuple[list[Candidate], list[Rejected]]:
+    """Keeps the first row of each address in a chunk; later ones are duplicates of it."""
+    seen: dict[str, int] = {}
+    kept: list[Candidate] = []
+    rejected: list[Rejected] = []
+    for row in rows:
+        if isinstance(row, Rejected):
+            rejected.append(row)
+        elif row.key in seen:
+            reason = f"same address as line {seen[row.key]}"
+            rejected.append(Rejected(row.line, Outcome.duplicate, row.address, reason))
+        else:
+            seen[row.key] = row.line
+            kept.append(row)
+    return kept, rejected
+
+
+def merged(
+    fields: Mapping[str, str | None], raw_data: Mapping[str, object], row: Candidate
+) -> tuple[dict[str, str | None], dict[str, object]] | None:
+    """An existing contact completed from a new row: empty fields filled, new columns added,
+    nothing overwritten. None when the row adds nothing."""
+    new_fields = {name: fields.get(name) or row.fields.get(name) for name in PERSON_FIELDS}
+    new_raw: dict[str, object] = dict(raw_data)
+    for header, value in row.raw_data.items():
+        if value and not new_raw.get(header):
+            new_raw[header] = value
+    if new_fields == dict(fields) and new_raw == dict(raw_data):
+        return None
+    return new_fields, new_raw

@@ -1,0 +1,419 @@
+"""Importing a file of contacts: upload, mapping, then rows stored chunk by chunk.
+
+Each chunk is one short transaction (the caller's checkpoint), so another process sees progress
+and a crash loses at most one chunk; processed_contacts is the resume point. Every row of the
+file gets exactly one outcome, counted on the batch: imported, updated, duplicate, invalid or
+suppressed; the rows that did not become contacts are kept with their reason for the report.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from itertools import islice
+from pathlib import Path
+from typing import Any, BinaryIO, TextIO
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from outreach.clock import Clock
+from outreach.contacts import queries
+from outreach.contacts.candidates import (
+    Candidate,
+    Rejected,
+    candidate,
+    first_of_each_address,
+    merged,
+)
+from outreach.contacts.mapping import checked_mapping, propose_mapping
+from outreach.contacts.models import ColumnMapping, UploadBatch
+from outreach.contacts.readers import SourceRow, open_table
+from outreach.contacts.service import spreadsheet_safe
+from outreach.contacts.states import UPLOADS, Outcome, UploadStatus
+from outreach.errors import InvalidTransition, NotFound, ValidationFailed
+from outreach.states import transition
+
+CHUNK_ROWS = 5000
+STALE_AFTER = timedelta(minutes=10)
+PREVIEW_ROWS = 5
+
+Checkpoint = Callable[[Session], None]
+Progress = Callable[[int, int], None]
+
+
+class DuplicatePolicy:
+    skip = "skip"
+    update = "update"
+
+
+@dataclass(frozen=True)
+class Preview:
+    headers: list[str]
+    proposal: dict[str, str]
+    rows: list[SourceRow]
+    sheets: list[str]
+    delimiter: str | None
+    encoding: str | None
+
+
+def stored_copy(uploads: Path, file_name: str, source: BinaryIO) -> Path:
+    """Keeps an uploaded file under the data folder, under a name nobody can choose."""
+    folder = uploads / uuid.uuid4().hex
+    folder.mkdir(parents=True)
+    path = folder / ("upload" + Path(file_name).suffix.lower()[:10])
+    with path.open("wb") as target:
+        shutil.copyfileobj(source, target, length=1 << 20)
+    return path
+
+
+def preview(path: Path, file_name: str, sheet: str | None = None) -> Preview:
+    """The file's columns, a proposed mapping and its first rows, read without importing."""
+    with open_table(path, sheet=sheet, file_name=file_name) as table:
+        rows = list(islice(table.rows(), PREVIEW_ROWS))
+        return Preview(
+            headers=table.headers,
+            proposal=propose_mapping(table.headers),
+            rows=rows,
+            sheets=table.sheet_names(),
+            delimiter=table.delimiter,
+            encoding=table.encoding,
+        )
+
+
+def create_upload(
+    session: Session, *, path: Path, file_name: str, sheet: str | None, now: datetime
+) -> tuple[UploadBatch, Preview]:
+    """A batch waiting for its mapping. The file is read first, so an unreadable one is refused
+    here with its reason rather than failing later."""
+    seen = preview(path, file_name, sheet)
+    batch = UploadBatch(
+        file_name=Path(file_name).name[:255] or "upload",
+        stored_path=str(path),
+        sheet=sheet,
+        column_mapping=seen.proposal,
+        status=UploadStatus.uploaded.value,
+        created_at=now,
+    )
+    session.add(batch)
+    session.flush()
+    return batch, seen
+
+
+def confirm(
+    session: Session,
+    batch_id: uuid.UUID,
+    *,
+    mapping: Mapping[str, str] | None = None,
+    on_duplicate: str = DuplicatePolicy.skip,
+    list_id: uuid.UUID | None = None,
+    save_as: str | None = None,
+) -> UploadBatch:
+    """Fixes how a batch is imported and queues it for an importer."""
+    batch = get(session, batch_id)
+    if on_duplicate not in (DuplicatePolicy.skip, DuplicatePolicy.update):
+        raise ValidationFailed("on_duplicate is skip or update.", field="on_duplicate")
+    headers = preview_of(batch).headers
+    chosen = checked_mapping(
+        mapping if mapping is not None else batch.column_mapping or {}, headers
+    )
+    if save_as:
+        save_mapping(session, save_as, chosen)
+    transition(
+        session,
+        UploadBatch,
+        batch_id,
+        UploadStatus.pending,
+        UPLOADS,
+        column_mapping=chosen,
+        on_duplicate=on_duplicate,
+        list_id=list_id,
+        error=None,
+    )
+    session.refresh(batch)
+    return batch
+
+
+def save_mapping(session: Session, name: str, mapping: Mapping[str, str]) -> ColumnMapping:
+    """Saves (or replaces) a mapping under a name for the next file from the same tool."""
+    label = name.strip()
+    if not label or len(label) > 100:
+        raise ValidationFailed("A saved mapping needs a name of 1 to 100 characters.", field="name")
+    saved = session.scalar(sa.select(ColumnMapping).where(ColumnMapping.name == label))
+    if saved is None:
+        saved = ColumnMapping(name=label, mapping=dict(mapping))
+        session.add(saved)
+    else:
+        saved.mapping = dict(mapping)
+    session.flush()
+    return saved
+
+
+def saved_mappings(session: Session) -> list[ColumnMapping]:
+    return list(session.scalars(sa.select(ColumnMapping).order_by(ColumnMapping.name)))
+
+
+def saved_mapping(session: Session, name: str) -> dict[str, str]:
+    saved = session.scalar(sa.select(ColumnMapping).where(ColumnMapping.name == name.strip()))
+    if saved is None:
+        raise NotFound(f"There is no saved mapping called {name!r}.", name=name)
+    return dict(saved.mapping)
+
+
+def claim(session: Session, now: datetime, batch_id: uuid.UUID | None = None) -> uuid.UUID | None:
+    """Takes a pending batch (this one, or the oldest, or one whose importer went silent) for
+    this process; None when there is none or another process took it first."""
+    chosen = batch_id or queries.claimable_batch(session, now - STALE_AFTER)
+    if chosen is None:
+        return None
+    try:
+        transition(
+            session,
+            UploadBatch,
+            chosen,
+            UploadStatus.processing,
+            UPLOADS,
+            where=(
+                sa.or_(
+                    UploadBatch.status == UploadStatus.pending.value,
+                    UploadBatch.heartbeat_at < now - STALE_AFTER,
+                ),
+            ),
+            heartbeat_at=now,
+            started_at=sa.func.coalesce(UploadBatch.started_at, now),
+        )
+    except InvalidTransition:
+        return None
+    return chosen
+
+
+@dataclass
+class ImportReport:
+    batch_id: uuid.UUID
+    status: UploadStatus
+    total: int
+    processed: int
+    counts: dict[Outcome, int] = field(default_factory=dict)
+    roles: int = 0
+    error: str | None = None
+
+
+def run(
+    session: Session,
+    batch_id: uuid.UUID,
+    clock: Clock,
+    checkpoint: Checkpoint,
+    progress: Progress = lambda done, total: None,
+) -> ImportReport:
+    """Imports a claimed batch to the end, checkpointing after every chunk. Raises on error."""
+    _import_rows(session, get(session, batch_id), clock, checkpoint, progress)
+    transition(
+        session, UploadBatch, batch_id, UploadStatus.completed, UPLOADS, finished_at=clock.now()
+    )
+    checkpoint(session)
+    return report(get(session, batch_id))
+
+
+def run_or_fail(
+    session: Session,
+    batch_id: uuid.UUID,
+    clock: Clock,
+    checkpoint: Checkpoint,
+    progress: Progress = lambda done, total: None,
+) -> ImportReport:
+    """run(), but any error marks the batch failed with its reason instead of escaping: the
+    chunks already stored stay, and confirming the batch again resumes after them."""
+    try:
+        return run(session, batch_id, clock, checkpoint, progress)
+    except Exception as error:
+        session.rollback()
+        reason = (
+            error.message
+            if isinstance(error, ValidationFailed)
+            else f"{type(error).__name__}: {error}"
+        )
+        transition(
+            session,
+            UploadBatch,
+            batch_id,
+            UploadStatus.failed,
+            UPLOADS,
+            error=reason[:2000],
+            finished_at=clock.now(),
+        )
+        checkpoint(session)
+        return report(get(session, batch_id))
+
+
+def report(batch: UploadBatch) -> ImportReport:
+    return ImportReport(
+        batch_id=batch.id,
+        status=UploadStatus(batch.status or UploadStatus.pending),
+        total=batch.total_contacts or 0,
+        processed=batch.processed_contacts or 0,
+        counts={outcome: getattr(batch, f"{outcome.value}_count") for outcome in Outcome},
+        roles=batch.role_count,
+        error=batch.error,
+    )
+
+
+def get(session: Session, batch_id: uuid.UUID) -> UploadBatch:
+    """The batch as it is now in the database (another process may be importing it)."""
+    found = queries.batch(session, batch_id)
+    if found is None:
+        raise NotFound(f"There is no upload {batch_id}.", id=str(batch_id))
+    session.refresh(found)
+    return found
+
+
+def preview_of(batch: UploadBatch) -> Preview:
+    return preview(Path(batch.stored_path or ""), batch.file_name, batch.sheet)
+
+
+def _import_rows(
+    session: Session, batch: UploadBatch, clock: Clock, checkpoint: Checkpoint, progress: Progress
+) -> None:
+    path = Path(batch.stored_path or "")
+    with open_table(path, sheet=batch.sheet, file_name=batch.file_name) as table:
+        mapping = checked_mapping(batch.column_mapping or {}, table.headers)
+        total = table.count_rows()
+        done = batch.processed_contacts or 0
+        session.execute(
+            sa.update(UploadBatch).where(UploadBatch.id == batch.id).values(total_contacts=total)
+        )
+        checkpoint(session)
+        progress(done, total)
+        for chunk in _chunks(islice(table.rows(), done, None)):
+            counts = store_chunk(session, batch, table.headers, mapping, chunk, clock.now())
+            done += len(chunk)
+            queries.add_progress(session, batch.id, counts, done, clock.now())
+            checkpoint(session)
+            progress(done, total)
+
+
+def _chunks(rows: Iterable[SourceRow]) -> Iterator[list[SourceRow]]:
+    iterator = iter(rows)
+    while chunk := list(islice(iterator, CHUNK_ROWS)):
+        yield chunk
+
+
+def store_chunk(
+    session: Session,
+    batch: UploadBatch,
+    headers: Sequence[str],
+    mapping: Mapping[str, str],
+    rows: Sequence[SourceRow],
+    now: datetime,
+) -> Counter[str]:
+    """Stores one chunk and returns how many rows had each outcome (plus `role`)."""
+    kept, rejected = first_of_each_address([candidate(row, headers, mapping) for row in rows])
+    fresh = _not_suppressed(session, kept, rejected)
+    existing = queries.existing_contacts(session, [row.key for row in fresh])
+    new = [row for row in fresh if row.key not in existing]
+    insert = (
+        queries.copy_contacts
+        if session.get_bind().dialect.name == "postgresql"
+        else queries.insert_contacts
+    )
+    inserted = insert(session, [_contact_values(row, batch.id, now) for row in new])
+    rejected += [
+        Rejected(
+            row.line, Outcome.duplicate, row.address, "added by another import at the same time"
+        )
+        for row in new
+        if row.key not in inserted
+    ]
+    updates, known = _existing_outcomes(batch, fresh, existing, rejected)
+    queries.update_contacts(session, updates)
+    if batch.list_id:
+        queries.add_members(session, batch.list_id, [*inserted.values(), *known], now)
+    queries.record_problems(
+        session,
+        batch.id,
+        [
+            {"line": r.line, "outcome": r.outcome.value, "value": r.value, "reason": r.reason}
+            for r in rejected
+        ],
+    )
+    counts = Counter(row.outcome.value for row in rejected)
+    counts[Outcome.imported.value] = len(inserted)
+    counts[Outcome.updated.value] = len(updates)
+    counts["role"] = sum(1 for row in new if row.role and row.key in inserted)
+    return counts
+
+
+def _not_suppressed(
+    session: Session, kept: list[Candidate], rejected: list[Rejected]
+) -> list[Candidate]:
+    emails, domains = queries.suppressed_among(
+        session, {r.key for r in kept}, {r.domain for r in kept}
+    )
+    fresh = []
+    for row in kept:
+        if row.key in emails or row.domain in domains:
+            what = "address" if row.key in emails else f"domain {row.domain}"
+            rejected.append(
+                Rejected(row.line, Outcome.suppressed, row.address, f"the {what} is suppressed")
+            )
+        else:
+            fresh.append(row)
+    return fresh
+
+
+def _existing_outcomes(
+    batch: UploadBatch,
+    fresh: Sequence[Candidate],
+    existing: Mapping[str, queries.ExistingContact],
+    rejected: list[Rejected],
+) -> tuple[list[dict[str, Any]], list[uuid.UUID]]:
+    """Rows whose address is already a contact: updates to make, and those contacts' ids."""
+    updates: list[dict[str, Any]] = []
+    known: list[uuid.UUID] = []
+    updating = batch.on_duplicate == DuplicatePolicy.update
+    for row in fresh:
+        found = existing.get(row.key)
+        if found is None:
+            continue
+        known.append(found.id)
+        if found.upload_batch_id == batch.id:
+            reason = "same address as an earlier line of this file"
+        elif not updating:
+            reason = "already a contact"
+        elif change := merged(found.fields, found.raw_data, row):
+            updates.append({"contact_id": found.id, **change[0], "raw_data": change[1]})
+            continue
+        else:
+            reason = "already a contact, nothing new"
+        rejected.append(Rejected(row.line, Outcome.duplicate, row.address, reason))
+    return updates, known
+
+
+def _contact_values(row: Candidate, batch_id: uuid.UUID, now: datetime) -> dict[str, Any]:
+    return {
+        "id": uuid.uuid4(),
+        "upload_batch_id": batch_id,
+        "raw_data": row.raw_data,
+        "email": row.address,
+        "created_at": now,
+        "role_address": row.role,
+        **row.fields,
+    }
+
+
+def write_report(session: Session, batch_id: uuid.UUID, target: TextIO) -> int:
+    """The rows of a batch that did not become contacts, as CSV: line, outcome, value, reason."""
+    get(session, batch_id)
+    writer = csv.writer(target)
+    writer.writerow(["line", "outcome", "value", "reason"])
+    written = 0
+    for problem in queries.problems_of(session, batch_id):
+        writer.writerow(
+            [problem.line, problem.outcome, spreadsheet_safe(problem.value), problem.reason]
+        )
+        written += 1
+    return written

@@ -1,0 +1,125 @@
+"""Which column of a file holds which contact field: proposed from the headers, overridable.
+
+A mapping is {field: header}. Every column is kept in raw_data whatever the mapping says; the
+mapping only decides which ones fill the contact's own fields.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
+
+from outreach.errors import ValidationFailed
+
+FIELDS = ("email", "name", "first_name", "last_name", "company", "title", "timezone", "website")
+
+# Header spellings seen in CRM exports, prospecting tools and hand-made sheets, compared after
+# lower-casing and dropping everything but letters and digits ("E-mail Address" → "emailaddress").
+SPELLINGS: dict[str, tuple[str, ...]] = {
+    "email": (
+        "email",
+        "emailaddress",
+        "email1",
+        "emailaddress1",
+        "workemail",
+        "businessemail",
+        "primaryemail",
+        "contactemail",
+        "mail",
+        "emailid",
+        "emails",
+        "personalemail",
+    ),
+    "name": ("name", "fullname", "contactname", "contact", "person", "displayname"),
+    "first_name": ("firstname", "first", "givenname", "forename", "fname", "prenom", "vorname"),
+    "last_name": ("lastname", "last", "surname", "familyname", "lname", "nachname"),
+    "company": (
+        "company",
+        "companyname",
+        "organization",
+        "organisation",
+        "org",
+        "organizationname",
+        "account",
+        "accountname",
+        "employer",
+        "business",
+        "firm",
+    ),
+    "title": ("title", "jobtitle", "position", "role", "designation", "jobrole"),
+    "timezone": ("timezone", "tz", "timezonename", "zone"),
+    "website": (
+        "website",
+        "url",
+        "web",
+        "companywebsite",
+        "site",
+        "homepage",
+        "domain",
+        "companyurl",
+    ),
+}
+# Second chance for headers like "Primary Work E-mail": a field whose word appears inside.
+CONTAINED_WORDS = {"email": "email", "company": "company", "website": "website", "title": "title"}
+
+
+def folded(header: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", header.lower())
+
+
+def propose_mapping(headers: Sequence[str]) -> dict[str, str]:
+    """The likely header for each field: exact spellings first, then a field word inside.
+    A header fills one field at most."""
+    proposal: dict[str, str] = {}
+    for field in FIELDS:
+        _take(proposal, field, headers, SPELLINGS[field].__contains__)
+    for field, word in CONTAINED_WORDS.items():
+        _take(proposal, field, headers, partial(_holds, word))
+    return proposal
+
+
+def _holds(word: str, key: str) -> bool:
+    return word in key
+
+
+def _take(
+    proposal: dict[str, str], field: str, headers: Sequence[str], matches: Callable[[str], bool]
+) -> None:
+    if field in proposal:
+        return
+    for header in headers:
+        if header not in proposal.values() and matches(folded(header)):
+            proposal[field] = header
+            return
+
+
+def checked_mapping(mapping: Mapping[str, str], headers: Sequence[str]) -> dict[str, str]:
+    """The mapping if it can be imported with, else ValidationFailed listing what is wrong."""
+    problems = [f"{field!r} is not a contact field" for field in mapping if field not in FIELDS]
+    problems += [
+        f"{field} → {header!r}: the file has no such column"
+        for field, header in mapping.items()
+        if header and header not in headers
+    ]
+    cleaned = {field: header for field, header in mapping.items() if header}
+    if "email" not in cleaned:
+        problems.append("choose the column that holds the email address")
+    if problems:
+        raise ValidationFailed(
+            "The column mapping cannot be used: " + "; ".join(problems), problems=problems
+        )
+    return cleaned
+
+
+def parse_overrides(pairs: Sequence[str]) -> dict[str, str]:
+    """`field=Column` pairs from the command line, as a mapping."""
+    mapping = {}
+    for pair in pairs:
+        field, separator, header = pair.partition("=")
+        if not separator or not field.strip():
+            raise ValidationFailed(
+                f"--map {pair!r}: write it as field=Column, e.g. email='Work Email'"
+            )
+        mapping[field.strip()] = header.strip()
+    return mapping

@@ -1,0 +1,488 @@
+"""SQL for contacts, upload batches and their problems, saved mappings, lists and suppressions."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import QueryableAttribute, Session
+
+from outreach.contacts.models import (
+    Contact,
+    ContactList,
+    ContactListMember,
+    Suppression,
+    UploadBatch,
+    UploadProblem,
+)
+from outreach.db import GUID, Base, UtcDateTime
+
+contacts = Base.metadata.tables["contacts"]
+members = Base.metadata.tables["contact_list_members"]
+problems = Base.metadata.tables["upload_problems"]
+
+CONTACT_FIELDS = ("name", "first_name", "last_name", "company", "title", "timezone", "website")
+
+
+# Upload batches -------------------------------------------------------------------------------
+
+
+def batch(session: Session, batch_id: uuid.UUID) -> UploadBatch | None:
+    return session.get(UploadBatch, batch_id)
+
+
+def recent_batches(session: Session, limit: int = 50) -> list[UploadBatch]:
+    return list(
+        session.scalars(
+            sa.select(UploadBatch)
+            .order_by(UploadBatch.created_at.desc(), UploadBatch.id)
+            .limit(limit)
+        )
+    )
+
+
+def claimable_batch(session: Session, stale_before: datetime) -> uuid.UUID | None:
+    """The oldest batch waiting for an importer, or one whose importer stopped beating.
+
+    ix_upload_batches_status serves the filter; the claim itself is a conditional UPDATE.
+    """
+    return session.scalar(
+        sa.select(UploadBatch.id)
+        .where(
+            sa.or_(
+                UploadBatch.status == "pending",
+                sa.and_(
+                    UploadBatch.status == "processing", UploadBatch.heartbeat_at < stale_before
+                ),
+            )
+        )
+        .order_by(UploadBatch.created_at)
+        .limit(1)
+    )
+
+
+def add_progress(
+    session: Session, batch_id: uuid.UUID, counts: Mapping[str, int], processed: int, now: datetime
+) -> None:
+    """Adds one chunk's outcome counts to the batch, in one UPDATE, with a heartbeat."""
+    values: dict[str, Any] = {
+        f"{outcome}_count": getattr(UploadBatch, f"{outcome}_count") + count
+        for outcome, count in counts.items()
+    }
+    session.execute(
+        sa.update(UploadBatch)
+        .where(UploadBatch.id == batch_id)
+        .values(processed_contacts=processed, heartbeat_at=now, **values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def record_problems(
+    session: Session, batch_id: uuid.UUID, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    if rows:
+        session.execute(problems.insert(), [{"upload_batch_id": batch_id, **row} for row in rows])
+
+
+def problems_of(session: Session, batch_id: uuid.UUID) -> Iterator[UploadProblem]:
+    """A batch's problem rows in file order, streamed (the (batch, line) index serves it)."""
+    return iter(
+        session.scalars(
+            sa.select(UploadProblem)
+            .where(UploadProblem.upload_batch_id == batch_id)
+            .order_by(UploadProblem.line)
+            .execution_options(yield_per=1000)
+        )
+    )
+
+
+# Contacts -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ExistingContact:
+    id: uuid.UUID
+    upload_batch_id: uuid.UUID
+    fields: dict[str, str | None]
+    raw_data: dict[str, Any]
+
+
+def existing_contacts(session: Session, keys: Sequence[str]) -> dict[str, ExistingContact]:
+    """Contacts whose lower-cased address is one of keys (contacts_email_unique serves it)."""
+    if not keys:
+        return {}
+    key = sa.func.lower(Contact.email)
+    rows = session.execute(
+        sa.select(
+            key,
+            Contact.id,
+            Contact.upload_batch_id,
+            Contact.raw_data,
+            *(getattr(Contact, field) for field in CONTACT_FIELDS),
+        ).where(key.in_(keys))
+    )
+    return {
+        row[0]: ExistingContact(
+            id=row[1],
+            upload_batch_id=row[2],
+            raw_data=row[3] or {},
+            fields=dict(zip(CONTACT_FIELDS, row[4:], strict=True)),
+        )
+        for row in rows
+    }
+
+
+def _dialect_insert(session: Session) -> Any:
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def insert_contacts(session: Session, rows: Sequence[Mapping[str, Any]]) -> dict[str, uuid.UUID]:
+    """Inserts new contacts, skipping any address that exists by now; returns key → id of those
+    inserted. Portable twin of copy_contacts."""
+    if not rows:
+        return {}
+    statement = (
+        _dialect_insert(session)(contacts)
+        .on_conflict_do_nothing(index_elements=[sa.func.lower(contacts.c.email)])
+        .returning(contacts.c.id, contacts.c.email)
+    )
+    result = session.connection().execute(statement, list(rows))
+    return {email.lower(): contact_id for contact_id, email in result}
+
+
+COPY_COLUMNS = (
+    "id",
+    "upload_batch_id",
+    "raw_data",
+    "name",
+    "email",
+    "company",
+    "created_at",
+    "first_name",
+    "last_name",
+    "title",
+    "timezone",
+    "website",
+    "role_address",
+)
+STAGING = """
+CREATE TEMP TABLE IF NOT EXISTS contacts_staging (
+  id uuid, upload_batch_id uuid, raw_data jsonb, name text, email text, company text,
+  created_at timestamptz, first_name text, last_name text, title text, timezone text,
+  website text, role_address boolean
+) ON COMMIT DELETE ROWS;
+TRUNCATE contacts_staging;
+"""
+FROM_STAGING = f"""
+INSERT INTO contacts ({", ".join(COPY_COLUMNS)})
+SELECT {", ".join(COPY_COLUMNS)} FROM contacts_staging
+ON CONFLICT (lower(email)) DO NOTHING
+RETURNING id, email
+"""  # noqa: S608 (a fixed column list, no input)
+
+
+def copy_contacts(session: Session, rows: Sequence[Mapping[str, Any]]) -> dict[str, uuid.UUID]:
+    """PostgreSQL fast path of insert_contacts: COPY into a staging table, then one set-based
+    INSERT that skips addresses inserted meanwhile by another import."""
+    if not rows:
+        return {}
+    driver = session.connection().connection.driver_connection
+    with driver.cursor() as cursor:  # type: ignore[union-attr]
+        cursor.execute(STAGING)
+        columns = ", ".join(COPY_COLUMNS)
+        with cursor.copy(f"COPY contacts_staging ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(
+                    [json.dumps(row[c]) if c == "raw_data" else row[c] for c in COPY_COLUMNS]
+                )
+        cursor.execute(FROM_STAGING)
+        return {email.lower(): contact_id for contact_id, email in cursor.fetchall()}
+
+
+def update_contacts(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Sets fields and raw_data of existing contacts; each row has `contact_id` and the values."""
+    if rows:
+        # Parameters are prefixed: a bind name equal to a column name is reserved in UPDATE.
+        statement = (
+            sa.update(contacts)
+            .where(contacts.c.id == sa.bindparam("contact_id"))
+            .values({name: sa.bindparam(f"new_{name}") for name in (*CONTACT_FIELDS, "raw_data")})
+        )
+        parameters = [
+            {
+                "contact_id": row["contact_id"],
+                **{f"new_{k}": v for k, v in row.items() if k != "contact_id"},
+            }
+            for row in rows
+        ]
+        session.connection().execute(statement, parameters)
+
+
+def contact(session: Session, contact_id: uuid.UUID) -> Contact | None:
+    return session.get(Contact, contact_id)
+
+
+# Suppressions ---------------------------------------------------------------------------------
+
+
+def suppressed_among(
+    session: Session, keys: Iterable[str], domains: Iterable[str]
+) -> tuple[set[str], set[str]]:
+    """Which of these addresses and domains are suppressed (the unique indexes serve both)."""
+    keys, domains = list(keys), list(domains)
+    emails = (
+        set(session.scalars(sa.select(Suppression.email).where(Suppression.email.in_(keys))))
+        if keys
+        else set()
+    )
+    whole = (
+        set(session.scalars(sa.select(Suppression.domain).where(Suppression.domain.in_(domains))))
+        if domains
+        else set()
+    )
+    return {e for e in emails if e}, {d for d in whole if d}
+
+
+def contacts_in_use(contact_ids: sa.Select[Any]) -> sa.Select[Any]:
+    """Ids among these contacts that campaigns, drafts or sends refer to.
+
+    Reads other domains' tables, and only to protect their rows: campaign_contacts and
+    email_drafts would be deleted with the contact (ON DELETE CASCADE) and sent_emails,
+    scheduled_emails and email_replies would refuse it.
+    """
+    tables = [sa.table(name, sa.column("contact_id")) for name in USING_TABLES]
+    in_use = sa.union(
+        *(sa.select(t.c.contact_id).where(t.c.contact_id.in_(contact_ids)) for t in tables)
+    )
+    return sa.select(in_use.subquery().c.contact_id)
+
+
+USING_TABLES = (
+    "campaign_contacts",
+    "email_drafts",
+    "sent_emails",
+    "scheduled_emails",
+    "email_replies",
+)
+
+
+def delete_unused_contacts_of(session: Session, batch_id: uuid.UUID) -> tuple[int, int]:
+    """Deletes the contacts a batch created, except those in use; returns (removed, kept)."""
+    of_batch = sa.select(Contact.id).where(Contact.upload_batch_id == batch_id)
+    in_use = contacts_in_use(of_batch)
+    kept = session.scalar(sa.select(sa.func.count()).select_from(in_use.subquery())) or 0
+    removed = session.execute(
+        sa.delete(Contact)
+        .where(Contact.upload_batch_id == batch_id, Contact.id.not_in(in_use))
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    return removed or 0, kept
+
+
+# Contact search -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContactFilter:
+    """Which contacts: every given condition must hold. `field`/`value` match a raw_data column."""
+
+    text: str | None = None
+    company: str | None = None
+    domain: str | None = None
+    list_id: uuid.UUID | None = None
+    batch_id: uuid.UUID | None = None
+    field: str | None = None
+    value: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+
+def _contains(
+    column: QueryableAttribute[Any] | sa.ColumnElement[Any], text: str
+) -> sa.ColumnElement[bool]:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.ilike(f"%{escaped}%", escape="\\")
+
+
+def conditions(where: ContactFilter) -> list[sa.ColumnElement[bool]]:
+    found: list[sa.ColumnElement[bool]] = []
+    if where.text:
+        found.append(
+            sa.or_(
+                *(
+                    _contains(column, where.text)
+                    for column in (Contact.email, Contact.name, Contact.company)
+                )
+            )
+        )
+    if where.company:
+        found.append(_contains(Contact.company, where.company))
+    if where.domain:
+        found.append(
+            sa.func.lower(Contact.email).endswith("@" + where.domain.strip().lower().lstrip("@"))
+        )
+    if where.list_id:
+        found.append(
+            Contact.id.in_(
+                sa.select(ContactListMember.contact_id).where(
+                    ContactListMember.list_id == where.list_id
+                )
+            )
+        )
+    if where.batch_id:
+        found.append(Contact.upload_batch_id == where.batch_id)
+    if where.field:
+        found.append(Contact.raw_data[where.field].as_string() == (where.value or ""))
+    if where.created_from:
+        found.append(Contact.created_at >= where.created_from)
+    if where.created_to:
+        found.append(Contact.created_at < where.created_to)
+    return found
+
+
+def contacts_page(
+    session: Session, where: ContactFilter, after: str | None, limit: int
+) -> tuple[list[Contact], str | None]:
+    """A page of contacts in address order, and the key to ask for the next page (keyset: the
+    unique index on lower(email) serves both the order and the jump)."""
+    key = sa.func.lower(Contact.email)
+    statement = sa.select(Contact).where(*conditions(where)).order_by(key).limit(limit + 1)
+    if after:
+        statement = statement.where(key > after)
+    page = list(session.scalars(statement))
+    more = len(page) > limit
+    page = page[:limit]
+    return page, (page[-1].email.lower() if more and page else None)
+
+
+def matching_contacts(session: Session, where: ContactFilter) -> Iterator[Contact]:
+    """Every matching contact in address order, streamed in slices (for exports)."""
+    statement = (
+        sa.select(Contact)
+        .where(*conditions(where))
+        .order_by(sa.func.lower(Contact.email))
+        .execution_options(yield_per=2000)
+    )
+    return iter(session.scalars(statement))
+
+
+def raw_columns(session: Session, where: ContactFilter) -> list[str]:
+    """Every raw_data column among matching contacts, in first-seen order."""
+    seen: dict[str, None] = {}
+    for raw in session.scalars(
+        sa.select(Contact.raw_data)
+        .where(*conditions(where))
+        .order_by(sa.func.lower(Contact.email))
+        .execution_options(yield_per=2000)
+    ):
+        seen.update(dict.fromkeys(raw or {}))
+    return list(seen)
+
+
+def lists_of(session: Session, contact_id: uuid.UUID) -> list[ContactList]:
+    return list(
+        session.scalars(
+            sa.select(ContactList)
+            .join(ContactListMember, ContactListMember.list_id == ContactList.id)
+            .where(ContactListMember.contact_id == contact_id)
+            .order_by(ContactList.name)
+        )
+    )
+
+
+# Lists ----------------------------------------------------------------------------------------
+
+
+def lists_with_sizes(session: Session) -> list[tuple[ContactList, int]]:
+    size = (
+        sa.select(sa.func.count())
+        .where(ContactListMember.list_id == ContactList.id)
+        .correlate(ContactList)
+        .scalar_subquery()
+    )
+    return [
+        (row[0], row[1])
+        for row in session.execute(sa.select(ContactList, size).order_by(ContactList.name))
+    ]
+
+
+def list_size(session: Session, list_id: uuid.UUID) -> int:
+    count = sa.select(sa.func.count()).where(ContactListMember.list_id == list_id)
+    return session.scalar(count) or 0
+
+
+def list_named(session: Session, name: str) -> ContactList | None:
+    return session.scalar(
+        sa.select(ContactList).where(sa.func.lower(ContactList.name) == name.strip().lower())
+    )
+
+
+def add_members(
+    session: Session, list_id: uuid.UUID, contact_ids: Sequence[uuid.UUID], now: datetime
+) -> int:
+    """Adds contacts to a list; those already in it stay once (unique_contact_list_member)."""
+    if not contact_ids:
+        return 0
+    statement = _dialect_insert(session)(members).on_conflict_do_nothing(
+        index_elements=["contact_id", "list_id"]
+    )
+    rows = [
+        {"id": uuid.uuid4(), "contact_id": cid, "list_id": list_id, "added_at": now}
+        for cid in dict.fromkeys(contact_ids)
+    ]
+    return session.connection().execute(statement, rows).rowcount or 0
+
+
+def add_matching_members(
+    session: Session, list_id: uuid.UUID, where: ContactFilter, now: datetime
+) -> int:
+    """Adds every contact matching a filter, set-based, in one INSERT … SELECT."""
+    chosen = sa.select(
+        sa.literal(list_id, GUID()), Contact.id, sa.literal(now, UtcDateTime())
+    ).where(*conditions(where))
+    statement = (
+        _dialect_insert(session)(members)
+        .from_select(["list_id", "contact_id", "added_at"], chosen)
+        .on_conflict_do_nothing(index_elements=["contact_id", "list_id"])
+    )
+    return session.execute(statement).rowcount or 0  # type: ignore[attr-defined]
+
+
+def remove_members(session: Session, list_id: uuid.UUID, contact_ids: Sequence[uuid.UUID]) -> int:
+    result = session.execute(
+        sa.delete(ContactListMember).where(
+            ContactListMember.list_id == list_id, ContactListMember.contact_id.in_(contact_ids)
+        )
+    )
+    return result.rowcount or 0  # type: ignore[attr-defined]
+
+
+# Suppressions ---------------------------------------------------------------------------------
+
+
+def suppression_of(session: Session, email: str | None, domain: str | None) -> Suppression | None:
+    if email:
+        return session.scalar(sa.select(Suppression).where(Suppression.email == email))
+    return session.scalar(sa.select(Suppression).where(Suppression.domain == domain))
+
+
+def suppressions_page(
+    session: Session, text: str | None, after: str | None, limit: int
+) -> tuple[list[Suppression], str | None]:
+    """Suppressions in order of their address or domain, keyset-paginated."""
+    key = sa.func.coalesce(Suppression.email, Suppression.domain)
+    statement = sa.select(Suppression).order_by(key).limit(limit + 1)
+    if text:
+        statement = statement.where(_contains(key, text))
+    if after:
+        statement = statement.where(key > after)
+    page = list(session.scalars(statement))
+    more = len(page) > limit
+    page = page[:limit]
+    return page, ((page[-1].email or page[-1].domain) if more and page else None)

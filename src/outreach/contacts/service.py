@@ -1,0 +1,64 @@
+"""Contacts: finding them, exporting them, and undoing an upload."""
+
+from __future__ import annotations
+
+import csv
+import uuid
+from dataclasses import dataclass
+from typing import TextIO
+
+from sqlalchemy.orm import Session
+
+from outreach.contacts import queries
+from outreach.contacts.candidates import PERSON_FIELDS
+from outreach.contacts.models import Contact, UploadBatch
+from outreach.contacts.queries import ContactFilter
+from outreach.contacts.states import UPLOADS, UploadStatus
+from outreach.errors import NotFound
+from outreach.states import transition
+
+# A cell starting with one of these is run as a formula by Excel, LibreOffice and Sheets
+# (CSV injection); a leading apostrophe makes it plain text there.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def get(session: Session, contact_id: uuid.UUID) -> Contact:
+    found = queries.contact(session, contact_id)
+    if found is None:
+        raise NotFound(f"There is no contact {contact_id}.", id=str(contact_id))
+    return found
+
+
+def spreadsheet_safe(value: str) -> str:
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def export_csv(session: Session, where: ContactFilter, target: TextIO) -> int:
+    """Writes matching contacts as CSV: our fields, then every original column. Returns rows."""
+    ours = ["email", *PERSON_FIELDS, "role_address", "created_at"]
+    originals = queries.raw_columns(session, where)
+    headers = ours + [name if name not in ours else f"{name} (original)" for name in originals]
+    writer = csv.writer(target)
+    writer.writerow([spreadsheet_safe(header) for header in headers])
+    written = 0
+    for contact in queries.matching_contacts(session, where):
+        values = [contact.email, *(getattr(contact, f) or "" for f in PERSON_FIELDS)]
+        values += ["yes" if contact.role_address else "", contact.created_at.isoformat()]
+        values += [str(contact.raw_data.get(name, "") or "") for name in originals]
+        writer.writerow([spreadsheet_safe(value) for value in values])
+        written += 1
+    return written
+
+
+@dataclass(frozen=True)
+class UndoReport:
+    removed: int
+    kept: int
+    """Contacts that campaigns, drafts or sends already use: they stay."""
+
+
+def undo_upload(session: Session, batch_id: uuid.UUID) -> UndoReport:
+    """Removes the contacts an upload created, except those already in use."""
+    transition(session, UploadBatch, batch_id, UploadStatus.undone, UPLOADS)
+    removed, kept = queries.delete_unused_contacts_of(session, batch_id)
+    return UndoReport(removed=removed, kept=kept)

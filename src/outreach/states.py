@@ -1,0 +1,62 @@
+"""Status changes as data: each stateful table has a Lifecycle (which moves are allowed), and
+transition() is the only code that writes a status.
+
+transition() is one conditional UPDATE: it moves the row only if its current status is one the
+target may be reached from, and any extra preconditions hold, in the same statement, so two
+processes racing for a row cannot both win.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from outreach.errors import InvalidTransition, NotFound
+
+S = TypeVar("S", bound=StrEnum)
+
+
+@dataclass(frozen=True)
+class Lifecycle(Generic[S]):
+    noun: str
+    moves: Mapping[S, frozenset[S]]
+    """For each status, the statuses a row may come from to reach it."""
+
+    def sources(self, target: S) -> frozenset[S]:
+        return self.moves.get(target, frozenset())
+
+
+def transition(
+    session: Session,
+    table: Any,
+    row_id: uuid.UUID,
+    target: S,
+    lifecycle: Lifecycle[S],
+    *,
+    where: tuple[sa.ColumnElement[bool], ...] = (),
+    **values: Any,
+) -> None:
+    """Move one row to `target` (setting `values` too), or raise InvalidTransition saying why."""
+    statement = (
+        sa.update(table)
+        .where(table.id == row_id, table.status.in_(lifecycle.sources(target)), *where)
+        .values(status=target.value, **values)
+        .execution_options(synchronize_session="fetch")
+    )
+    if session.execute(statement).rowcount == 1:  # type: ignore[attr-defined]
+        return
+    current = session.scalar(sa.select(table.status).where(table.id == row_id))
+    if current is None and session.get(table, row_id) is None:
+        raise NotFound(f"There is no {lifecycle.noun} {row_id}.", id=str(row_id))
+    raise InvalidTransition(
+        f"The {lifecycle.noun} is {current}; it cannot become {target.value} now.",
+        id=str(row_id),
+        status=current,
+        wanted=target.value,
+    )

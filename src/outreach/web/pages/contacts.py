@@ -1,0 +1,220 @@
+"""Contacts pages: search, a contact, the import wizard, uploads, export."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, File, Form, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
+
+from outreach.contacts import importing, lists, queries, service
+from outreach.contacts.mapping import FIELDS
+from outreach.contacts.queries import ContactFilter
+from outreach.contacts.states import Outcome, UploadStatus
+from outreach.container import Container
+from outreach.errors import OutreachError
+from outreach.web.deps import DbSession, PageUser, container_of
+from outreach.web.rendering import render
+from outreach.worker.jobs import import_uploads
+
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 50
+
+
+def _uuid_or_none(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None
+
+
+@router.get("/contacts")
+def contacts_page(
+    request: Request,
+    session: DbSession,
+    user: PageUser,
+    q: str | None = None,
+    company: str | None = None,
+    domain: str | None = None,
+    list_id: str | None = None,
+    after: str | None = None,
+) -> Response:
+    where = ContactFilter(
+        text=q or None,
+        company=company or None,
+        domain=domain or None,
+        list_id=_uuid_or_none(list_id),
+    )
+    page, next_after = queries.contacts_page(session, where, after, PAGE_SIZE)
+    context = {
+        "contacts": page,
+        "next_after": next_after,
+        "filters": {
+            "q": q or "",
+            "company": company or "",
+            "domain": domain or "",
+            "list_id": list_id or "",
+        },
+        "lists": queries.lists_with_sizes(session),
+    }
+    return render(request, "contacts/index.html", context)
+
+
+@router.get("/contacts/export.csv")
+def export(session: DbSession, user: PageUser, list_id: str | None = None) -> Response:
+    target = io.StringIO()
+    service.export_csv(session, ContactFilter(list_id=_uuid_or_none(list_id)), target)
+    return Response(
+        target.getvalue(),
+        media_type="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="contacts.csv"'},
+    )
+
+
+@router.get("/contacts/import")
+def import_start(request: Request, user: PageUser) -> Response:
+    return render(request, "contacts/import.html", {})
+
+
+@router.post("/contacts/import")
+def import_upload(
+    request: Request,
+    session: DbSession,
+    user: PageUser,
+    file: Annotated[UploadFile, File()],
+    sheet: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    container = container_of(request)
+    name = file.filename or "upload.csv"
+    path = importing.stored_copy(container.settings.data_dir / "uploads", name, file.file)
+    try:
+        batch, _ = importing.create_upload(
+            session, path=path, file_name=name, sheet=sheet or None, now=container.clock.now()
+        )
+    except OutreachError as error:
+        return render(request, "contacts/import.html", {"error": error.message}, status_code=422)
+    return RedirectResponse(f"/contacts/import/{batch.id}", status_code=303)
+
+
+def _mapping_page(
+    request: Request, session: DbSession, batch_id: uuid.UUID, error: str | None = None
+) -> Response:
+    batch = importing.get(session, batch_id)
+    seen = importing.preview_of(batch)
+    context = {
+        "batch": batch,
+        "seen": seen,
+        "fields": FIELDS,
+        "mapping": batch.column_mapping or seen.proposal,
+        "lists": queries.lists_with_sizes(session),
+        "saved": importing.saved_mappings(session),
+        "error": error,
+    }
+    return render(request, "contacts/mapping.html", context, status_code=422 if error else 200)
+
+
+@router.get("/contacts/import/{batch_id}")
+def import_mapping(
+    request: Request, session: DbSession, user: PageUser, batch_id: uuid.UUID
+) -> Response:
+    batch = importing.get(session, batch_id)
+    if batch.status not in (UploadStatus.uploaded, UploadStatus.failed):
+        return RedirectResponse(f"/contacts/import/{batch_id}/progress", status_code=303)
+    return _mapping_page(request, session, batch_id)
+
+
+@router.post("/contacts/import/{batch_id}")
+async def import_confirm(
+    request: Request,
+    session: DbSession,
+    user: PageUser,
+    batch_id: uuid.UUID,
+    background: BackgroundTasks,
+) -> Response:
+    form = await request.form()
+    text = {key: value for key, value in form.items() if isinstance(value, str)}
+    mapping = {field: text.get(f"map_{field}", "") for field in FIELDS}
+    container = container_of(request)
+    try:
+        target = _target_list(session, text, container)
+        importing.confirm(
+            session,
+            batch_id,
+            mapping=mapping,
+            on_duplicate=text.get("on_duplicate", "skip"),
+            list_id=target,
+            save_as=text.get("save_as") or None,
+        )
+    except OutreachError as error:
+        session.rollback()
+        return _mapping_page(request, session, batch_id, error.message)
+    background.add_task(import_uploads, container, batch_id)
+    return RedirectResponse(f"/contacts/import/{batch_id}/progress", status_code=303)
+
+
+def _target_list(
+    session: DbSession, form: dict[str, str], container: Container
+) -> uuid.UUID | None:
+    if form.get("new_list", "").strip():
+        return lists.create(session, form["new_list"], None, container.clock.now()).id
+    return _uuid_or_none(form.get("list_id"))
+
+
+@router.get("/contacts/import/{batch_id}/progress")
+def import_progress(
+    request: Request, session: DbSession, user: PageUser, batch_id: uuid.UUID
+) -> Response:
+    batch = importing.get(session, batch_id)
+    report = importing.report(batch)
+    context = {
+        "batch": batch,
+        "report": report,
+        "outcomes": list(Outcome),
+        "running": batch.status in (UploadStatus.pending, UploadStatus.processing),
+    }
+    return render(request, "contacts/progress.html", context)
+
+
+@router.get("/contacts/uploads")
+def uploads_page(request: Request, session: DbSession, user: PageUser) -> Response:
+    batches = [(batch, importing.report(batch)) for batch in queries.recent_batches(session)]
+    return render(request, "contacts/uploads.html", {"batches": batches, "outcomes": list(Outcome)})
+
+
+@router.post("/contacts/uploads/{batch_id}/undo")
+def undo(request: Request, session: DbSession, user: PageUser, batch_id: uuid.UUID) -> Response:
+    result = service.undo_upload(session, batch_id)
+    batches = [(batch, importing.report(batch)) for batch in queries.recent_batches(session)]
+    notice = f"Removed {result.removed} contacts." + (
+        f" Kept {result.kept} that campaigns, drafts or sends already use." if result.kept else ""
+    )
+    return render(
+        request,
+        "contacts/uploads.html",
+        {"batches": batches, "outcomes": list(Outcome), "notice": notice},
+    )
+
+
+@router.get("/contacts/uploads/{batch_id}/report.csv")
+def report_csv(session: DbSession, user: PageUser, batch_id: uuid.UUID) -> Response:
+    target = io.StringIO()
+    importing.write_report(session, batch_id, target)
+    return StreamingResponse(
+        iter([target.getvalue()]),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="upload-{batch_id}-problems.csv"'},
+    )
+
+
+@router.get("/contacts/{contact_id}")
+def contact_page(
+    request: Request, session: DbSession, user: PageUser, contact_id: uuid.UUID
+) -> Response:
+    found = service.get(session, contact_id)
+    return render(
+        request,
+        "contacts/contact.html",
+        {"contact": found, "lists": queries.lists_of(session, contact_id)},
+    )

@@ -1,0 +1,287 @@
+"""Importing contact files: every row gets exactly one outcome, and nothing is lost."""
+
+from __future__ import annotations
+
+import io
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy.orm import Session
+
+from outreach.contacts import importing, lists, service, suppressions
+from outreach.contacts.models import Contact, UploadBatch
+from outreach.contacts.states import Outcome, UploadStatus
+from outreach.errors import InvalidTransition, ValidationFailed
+from tests.contact_files import import_text
+from tests.plain_sql import insert
+
+CRM_EXPORT = (
+    "E-mail Address,Full Name,Organization,Job Title,City\n"
+    "ada@analytical.example,Ada Lovelace,Analytical Engines,Countess,London\n"
+    "alan@bletchley.example,Dr. Alan Turing,Bletchley Park,Cryptanalyst,Bletchley\n"
+    "grace@navy.example,Grace Hopper,US Navy,Rear Admiral,Arlington\n"
+)
+
+
+def contact_by_email(session: Session, email: str) -> Contact:
+    return session.scalars(
+        sa.select(Contact).where(sa.func.lower(Contact.email) == email.lower())
+    ).one()
+
+
+def problems(session: Session, batch_id: uuid.UUID) -> list[list[str]]:
+    target = io.StringIO()
+    importing.write_report(session, batch_id, target)
+    return [line.split(",", 3) for line in target.getvalue().splitlines()[1:]]
+
+
+def test_a_crm_export_is_imported_with_every_column_kept(session, clock, tmp_path):
+    report = import_text(session, clock, tmp_path, CRM_EXPORT)
+    assert report.status is UploadStatus.completed
+    assert report.counts[Outcome.imported] == 3
+    alan = contact_by_email(session, "alan@bletchley.example")
+    assert (alan.name, alan.first_name, alan.last_name) == ("Dr. Alan Turing", "Alan", "Turing")
+    assert (alan.company, alan.title) == ("Bletchley Park", "Cryptanalyst")
+    assert alan.raw_data["City"] == "Bletchley"
+    assert alan.raw_data["E-mail Address"] == "alan@bletchley.example"
+
+
+def test_invalid_rows_are_reported_with_line_value_and_reason_and_the_rest_imports(
+    session, clock, tmp_path
+):
+    text = "email,name\nok@example.com,Ok\nnot-an-address,Bad\n,Blank\nalso.ok@example.com,Fine\n"
+    report = import_text(session, clock, tmp_path, text)
+    assert report.counts[Outcome.imported] == 2
+    assert report.counts[Outcome.invalid] == 2
+    found = problems(session, report.batch_id)
+    assert [(line, outcome, value) for line, outcome, value, _ in found] == [
+        ("3", "invalid", "not-an-address"),
+        ("4", "invalid", ""),
+    ]
+    assert "no email address" in found[1][3]
+
+
+def test_duplicates_in_the_file_and_of_existing_contacts_are_counted_once_each(
+    session, clock, tmp_path
+):
+    import_text(session, clock, tmp_path, "email\nold@example.com\n")
+    text = "email\nnew@example.com\nNEW@example.com\nold@example.com\n"
+    report = import_text(session, clock, tmp_path, text)
+    assert (report.counts[Outcome.imported], report.counts[Outcome.duplicate]) == (1, 2)
+    reasons = {line: reason for line, _, _, reason in problems(session, report.batch_id)}
+    assert reasons == {"3": "same address as line 2", "4": "already a contact"}
+
+
+def test_importing_the_same_file_again_creates_no_duplicates(session, clock, tmp_path):
+    first = import_text(session, clock, tmp_path, CRM_EXPORT)
+    again = import_text(session, clock, tmp_path, CRM_EXPORT)
+    assert first.counts[Outcome.imported] == 3
+    assert (again.counts[Outcome.imported], again.counts[Outcome.duplicate]) == (0, 3)
+    assert session.scalar(sa.select(sa.func.count()).select_from(Contact)) == 3
+
+
+def test_the_update_policy_fills_empty_fields_and_adds_columns_without_overwriting(
+    session, clock, tmp_path
+):
+    import_text(session, clock, tmp_path, "email,name,company\nada@analytical.example,Ada,\n")
+    text = "email,name,company,Phone\nada@analytical.example,Augusta Ada King,Analytical Engines,+44 20\n"
+    report = import_text(session, clock, tmp_path, text, on_duplicate="update")
+    assert report.counts[Outcome.updated] == 1
+    ada = contact_by_email(session, "ada@analytical.example")
+    assert (ada.name, ada.company) == ("Ada", "Analytical Engines")
+    assert ada.raw_data["Phone"] == "+44 20"
+    unchanged = import_text(session, clock, tmp_path, text, on_duplicate="update")
+    assert unchanged.counts[Outcome.duplicate] == 1
+
+
+def test_suppressed_addresses_and_domains_are_never_imported_and_the_report_says_so(
+    session, clock, tmp_path
+):
+    suppressions.add(
+        session, "gone@example.com", suppressions.Reason.unsubscribed, "test", clock.now()
+    )
+    suppressions.add(
+        session, "@competitor.example", suppressions.Reason.manual, "test", clock.now()
+    )
+    text = "email\nGone@Example.com\nboss@competitor.example\nfine@example.com\n"
+    report = import_text(session, clock, tmp_path, text)
+    assert (report.counts[Outcome.suppressed], report.counts[Outcome.imported]) == (2, 1)
+    assert [r[3] for r in problems(session, report.batch_id)] == [
+        "the address is suppressed",
+        "the domain competitor.example is suppressed",
+    ]
+
+
+def test_role_addresses_are_imported_and_flagged(session, clock, tmp_path):
+    report = import_text(session, clock, tmp_path, "email\nsales@acme.example\njane@acme.example\n")
+    assert (report.counts[Outcome.imported], report.roles) == (2, 1)
+    assert contact_by_email(session, "sales@acme.example").role_address
+    assert not contact_by_email(session, "jane@acme.example").role_address
+
+
+def test_a_mapping_without_an_email_column_is_refused_with_the_reason(session, clock, tmp_path):
+    path = tmp_path / "people.csv"
+    path.write_text("Who,Where\nAda,London\n")
+    batch, seen = importing.create_upload(
+        session, path=path, file_name="people.csv", sheet=None, now=clock.now()
+    )
+    assert "email" not in seen.proposal
+    with pytest.raises(ValidationFailed, match="choose the column that holds the email address"):
+        importing.confirm(session, batch.id, mapping={"name": "Who"})
+    with pytest.raises(ValidationFailed, match="the file has no such column"):
+        importing.confirm(session, batch.id, mapping={"email": "Mail"})
+
+
+def test_a_corrected_mapping_is_used_and_can_be_saved_for_next_time(session, clock, tmp_path):
+    text = "Contact,Where\nada@analytical.example,London\n"
+    report = import_text(session, clock, tmp_path, text, mapping={"email": "Contact"})
+    assert report.counts[Outcome.imported] == 1
+    importing.save_mapping(session, "Old CRM", {"email": "Contact"})
+    assert importing.saved_mapping(session, "Old CRM") == {"email": "Contact"}
+
+
+def test_importing_into_a_list_adds_everyone_in_the_file_including_known_contacts(
+    session, clock, tmp_path
+):
+    import_text(session, clock, tmp_path, "email\nknown@example.com\n")
+    target = lists.create(session, "Webinar", None, clock.now())
+    import_text(
+        session, clock, tmp_path, "email\nknown@example.com\nnew@example.com\n", list_id=target.id
+    )
+    members, _ = service.queries.contacts_page(
+        session, service.ContactFilter(list_id=target.id), None, 10
+    )
+    assert sorted(c.email for c in members) == ["known@example.com", "new@example.com"]
+
+
+def test_progress_is_checkpointed_after_every_chunk(session, clock, tmp_path, monkeypatch):
+    monkeypatch.setattr(importing, "CHUNK_ROWS", 40)
+    path = tmp_path / "many.csv"
+    path.write_text("email\n" + "".join(f"p{n}@example.com\n" for n in range(100)))
+    batch, _ = importing.create_upload(
+        session, path=path, file_name="many.csv", sheet=None, now=clock.now()
+    )
+    importing.confirm(session, batch.id)
+    importing.claim(session, clock.now(), batch.id)
+    seen = []
+
+    def checkpoint(s: Session) -> None:
+        s.flush()
+        seen.append(
+            s.scalar(sa.select(UploadBatch.processed_contacts).where(UploadBatch.id == batch.id))
+        )
+
+    importing.run(session, batch.id, clock, checkpoint)
+    assert seen == [0, 40, 80, 100, 100]
+
+
+def test_a_failed_import_says_why_and_resumes_after_the_stored_chunks(
+    session, clock, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(importing, "CHUNK_ROWS", 40)
+    path = tmp_path / "many.csv"
+    path.write_text("email\n" + "".join(f"p{n}@example.com\n" for n in range(100)))
+    batch, _ = importing.create_upload(
+        session, path=path, file_name="many.csv", sheet=None, now=clock.now()
+    )
+    importing.confirm(session, batch.id)
+    importing.claim(session, clock.now(), batch.id)
+    checkpoints = 0
+
+    def database_goes_away_after_the_first_chunk(s: Session) -> None:
+        nonlocal checkpoints
+        checkpoints += 1
+        if checkpoints == 3:
+            raise ConnectionError("the database went away")
+        s.commit()
+
+    failed = importing.run_or_fail(
+        session, batch.id, clock, database_goes_away_after_the_first_chunk
+    )
+    assert failed.status is UploadStatus.failed
+    assert failed.error == "ConnectionError: the database went away"
+    assert failed.processed == 40
+
+    importing.confirm(session, batch.id)
+    importing.claim(session, clock.now(), batch.id)
+    done = importing.run(session, batch.id, clock, Session.commit)
+    assert (done.status, done.processed, done.counts[Outcome.imported]) == (
+        UploadStatus.completed,
+        100,
+        100,
+    )
+    assert done.counts[Outcome.duplicate] == 0
+
+
+def test_an_unreadable_file_fails_the_upload_with_a_plain_reason(session, clock, tmp_path):
+    path = tmp_path / "people.csv"
+    path.write_text("email\nada@example.com\n")
+    batch, _ = importing.create_upload(
+        session, path=path, file_name="people.csv", sheet=None, now=clock.now()
+    )
+    importing.confirm(session, batch.id)
+    importing.claim(session, clock.now(), batch.id)
+    session.commit()
+    path.unlink()
+    report = importing.run_or_fail(session, batch.id, clock, Session.commit)
+    assert report.status is UploadStatus.failed
+    assert "people.csv" in (report.error or "")
+
+
+def test_a_batch_is_claimed_by_one_importer_only(session, clock, tmp_path):
+    path = tmp_path / "people.csv"
+    path.write_text(CRM_EXPORT)
+    batch, _ = importing.create_upload(
+        session, path=path, file_name="people.csv", sheet=None, now=clock.now()
+    )
+    assert importing.claim(session, clock.now()) is None
+    importing.confirm(session, batch.id)
+    assert importing.claim(session, clock.now()) == batch.id
+    assert importing.claim(session, clock.now()) is None
+    clock.advance(importing.STALE_AFTER * 2)
+    assert importing.claim(session, clock.now()) == batch.id
+
+
+def test_undo_removes_an_uploads_contacts_but_keeps_those_a_campaign_uses(
+    session, clock, tmp_path, connection
+):
+    report = import_text(session, clock, tmp_path, CRM_EXPORT)
+    ada = contact_by_email(session, "ada@analytical.example")
+    campaign = insert(connection, "campaigns", name="Spring")
+    insert(connection, "campaign_contacts", campaign_id=campaign, contact_id=str(ada.id))
+    result = service.undo_upload(session, report.batch_id)
+    assert (result.removed, result.kept) == (2, 1)
+    assert session.scalar(sa.select(sa.func.count()).select_from(Contact)) == 1
+    with pytest.raises(InvalidTransition, match="upload is undone"):
+        service.undo_upload(session, report.batch_id)
+
+
+CELL = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12
+)
+ADDRESS = st.one_of(
+    st.emails(), st.sampled_from(["a@b.example", "A@B.example", "bad", "", "x@y", "info@z.example"])
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    rows=st.lists(st.tuples(ADDRESS, CELL, CELL), max_size=25),
+    policy=st.sampled_from(["skip", "update"]),
+)
+def test_every_row_of_any_file_gets_exactly_one_outcome(session, clock, tmp_path, rows, policy):
+    import csv
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["email", "name", "note"])
+    writer.writerows(rows)
+    with session.begin_nested() as example:
+        report = import_text(session, clock, tmp_path, buffer.getvalue(), on_duplicate=policy)
+        assert report.status is UploadStatus.completed
+        assert sum(report.counts.values()) == report.processed == report.total
+        assert report.processed <= len(rows)
+        example.rollback()
