@@ -9,6 +9,7 @@ timestamps are timezone-aware UTC (ISO text on SQLite, never handed back naive),
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -63,6 +64,19 @@ class GUID(TypeDecorator[uuid.UUID]):
         if value is None or isinstance(value, uuid.UUID):
             return value
         return uuid.UUID(str(value))
+
+
+def time_ordered_uuid(at: datetime) -> uuid.UUID:
+    """A version 7 UUID (RFC 9562): the millisecond of `at`, then random bits.
+
+    Rows inserted together get neighbouring keys, so a bulk insert appends to the primary key's
+    B-tree instead of touching a random page per row, on both backends. Still a UUID, so the
+    seed's UUID columns and gen_random_uuid() (v4) keys live beside it.
+    """
+    millisecond = int(at.timestamp() * 1000) & ((1 << 48) - 1)
+    random_bits = int.from_bytes(os.urandom(10), "big")
+    value = (millisecond << 80) | (random_bits & ~(0xF << 76) & ~(0x3 << 62))
+    return uuid.UUID(int=value | (0x7 << 76) | (0x2 << 62))
 
 
 class UtcDateTime(TypeDecorator[datetime]):

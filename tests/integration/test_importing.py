@@ -285,3 +285,12 @@ def test_every_row_of_any_file_gets_exactly_one_outcome(session, clock, tmp_path
         assert sum(report.counts.values()) == report.processed == report.total
         assert report.processed <= len(rows)
         example.rollback()
+
+
+def test_an_address_that_differs_only_in_the_case_of_an_accented_letter_is_a_duplicate(
+    session, clock, tmp_path, connection
+):
+    batch = insert(connection, "upload_batches", file_name="old.csv")
+    insert(connection, "contacts", upload_batch_id=batch, raw_data="{}", email="zoË@example.com")
+    report = import_text(session, clock, tmp_path, "email\nZOË@example.com\n")
+    assert (report.counts[Outcome.imported], report.counts[Outcome.duplicate]) == (0, 1)

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
+from rich.table import Column, Table
 from sqlalchemy.orm import Session
 
 from outreach.cli.context import console, container_for
@@ -159,11 +159,13 @@ class _progress_bar:
 
 
 def _print_report(report: importing.ImportReport, dry_run: bool) -> None:
-    table = Table("outcome", "rows", title="Dry run: nothing was stored" if dry_run else None)
+    table = Table("outcome", "rows")
     for outcome in Outcome:
         table.add_row(outcome.value, str(report.counts.get(outcome, 0)))
     table.add_row("[dim]read[/dim]", f"[dim]{report.processed}[/dim]")
     console.print(table)
+    if dry_run:
+        console.print("Dry run: nothing was stored.")
     if report.roles:
         console.print(
             f"{report.roles} imported addresses are role addresses (info@, sales@…): "
@@ -198,7 +200,13 @@ def uploads_command(ctx: typer.Context) -> None:
     """Recent uploads with their status and counts."""
     with container_for(ctx) as container, transaction(container.sessions) as session:
         batches = queries.recent_batches(session)
-    table = Table("id", "file", "status", "rows", *(o.value for o in Outcome))
+    table = Table(
+        Column("id", no_wrap=True, min_width=36),
+        "file",
+        "status",
+        "rows",
+        *(o.value for o in Outcome),
+    )
     for batch in batches:
         report = importing.report(batch)
         table.add_row(

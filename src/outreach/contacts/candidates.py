@@ -44,26 +44,33 @@ def _known_timezones() -> frozenset[str]:
 
 def _person(mapped: Mapping[str, str]) -> dict[str, str | None]:
     """The contact's own fields; a full name fills in first and last names and the reverse."""
-    fields: dict[str, str | None] = {field: mapped.get(field) or None for field in PERSON_FIELDS}
-    if not fields["name"] and (fields["first_name"] or fields["last_name"]):
-        fields["name"] = " ".join(
-            part for part in (fields["first_name"], fields["last_name"]) if part
-        )
-    words = [w for w in (fields["name"] or "").split() if w.lower().rstrip(".") not in HONORIFICS]
-    if not fields["first_name"] and words:
-        fields["first_name"] = words[0]
-    if not fields["last_name"] and len(words) > 1:
-        fields["last_name"] = words[-1]
-    if fields["timezone"] not in _known_timezones():
-        fields["timezone"] = None
-    return fields
+    get = mapped.get
+    name, first, last = get("name") or None, get("first_name") or None, get("last_name") or None
+    if not name and (first or last):
+        name = " ".join(part for part in (first, last) if part)
+    if name and not (first and last):
+        words = [w for w in name.split() if w.lower().rstrip(".") not in HONORIFICS]
+        first = first or (words[0] if words else None)
+        last = last or (words[-1] if len(words) > 1 else None)
+    zone = get("timezone") or None
+    return {
+        "name": name,
+        "first_name": first,
+        "last_name": last,
+        "company": get("company") or None,
+        "title": get("title") or None,
+        "timezone": zone if zone in _known_timezones() else None,
+        "website": get("website") or None,
+    }
 
 
 def candidate(
-    row: SourceRow, headers: Sequence[str], mapping: Mapping[str, str]
+    row: SourceRow, headers: Sequence[str], columns: Mapping[str, int]
 ) -> Candidate | Rejected:
-    raw = dict(zip(headers, row.values, strict=False))
-    mapped = {field: raw.get(header, "") for field, header in mapping.items()}
+    """The row as a contact to store, or why not. `columns` maps fields to positions in the row
+    (see positions())."""
+    values = row.values
+    mapped = {field: values[index] for field, index in columns.items()}
     value = mapped.get("email", "")
     checked = check_address(value)
     if checked.address is None:
@@ -75,8 +82,13 @@ def candidate(
         domain=domain_of(checked.address),
         role=checked.role,
         fields=_person(mapped),
-        raw_data=raw,
+        raw_data=dict(zip(headers, values, strict=False)),
     )
+
+
+def positions(headers: Sequence[str], mapping: Mapping[str, str]) -> dict[str, int]:
+    """Where each mapped field's column is in a row."""
+    return {field: headers.index(header) for field, header in mapping.items() if header in headers}
 
 
 def first_of_each_address(

@@ -30,16 +30,18 @@ from outreach.contacts.candidates import (
     candidate,
     first_of_each_address,
     merged,
+    positions,
 )
 from outreach.contacts.mapping import checked_mapping, propose_mapping
 from outreach.contacts.models import ColumnMapping, UploadBatch
 from outreach.contacts.readers import SourceRow, open_table
 from outreach.contacts.service import spreadsheet_safe
 from outreach.contacts.states import UPLOADS, Outcome, UploadStatus
+from outreach.db import time_ordered_uuid
 from outreach.errors import InvalidTransition, NotFound, ValidationFailed
 from outreach.states import transition
 
-CHUNK_ROWS = 5000
+CHUNK_ROWS = 10_000
 STALE_AFTER = timedelta(minutes=10)
 PREVIEW_ROWS = 5
 
@@ -311,16 +313,14 @@ def store_chunk(
     now: datetime,
 ) -> Counter[str]:
     """Stores one chunk and returns how many rows had each outcome (plus `role`)."""
-    kept, rejected = first_of_each_address([candidate(row, headers, mapping) for row in rows])
+    columns = positions(headers, mapping)
+    kept, rejected = first_of_each_address([candidate(row, headers, columns) for row in rows])
     fresh = _not_suppressed(session, kept, rejected)
     existing = queries.existing_contacts(session, [row.key for row in fresh])
     new = [row for row in fresh if row.key not in existing]
-    insert = (
-        queries.copy_contacts
-        if session.get_bind().dialect.name == "postgresql"
-        else queries.insert_contacts
+    inserted = queries.store_new_contacts(
+        session, batch.id, now, [_new_contact(row, now) for row in new]
     )
-    inserted = insert(session, [_contact_values(row, batch.id, now) for row in new])
     rejected += [
         Rejected(
             row.line, Outcome.duplicate, row.address, "added by another import at the same time"
@@ -393,16 +393,22 @@ def _existing_outcomes(
     return updates, known
 
 
-def _contact_values(row: Candidate, batch_id: uuid.UUID, now: datetime) -> dict[str, Any]:
-    return {
-        "id": uuid.uuid4(),
-        "upload_batch_id": batch_id,
-        "raw_data": row.raw_data,
-        "email": row.address,
-        "created_at": now,
-        "role_address": row.role,
-        **row.fields,
-    }
+def _new_contact(row: Candidate, now: datetime) -> tuple[Any, ...]:
+    """The row's values in queries.NEW_CONTACT_COLUMNS order."""
+    fields = row.fields
+    return (
+        time_ordered_uuid(now),
+        row.raw_data,
+        fields["name"],
+        row.address,
+        fields["company"],
+        fields["first_name"],
+        fields["last_name"],
+        fields["title"],
+        fields["timezone"],
+        fields["website"],
+        row.role,
+    )
 
 
 def write_report(session: Session, batch_id: uuid.UUID, target: TextIO) -> int:

@@ -7,8 +7,7 @@ mapping only decides which ones fill the contact's own fields.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
-from functools import partial
+from collections.abc import Mapping, Sequence
 
 from outreach.errors import ValidationFailed
 
@@ -69,29 +68,21 @@ def folded(header: str) -> str:
 
 
 def propose_mapping(headers: Sequence[str]) -> dict[str, str]:
-    """The likely header for each field: exact spellings first, then a field word inside.
-    A header fills one field at most."""
+    """The likely header for each field: the best-ranked exact spelling first ("Name" before
+    "Contact" for the name), then a field word inside. A header fills one field at most."""
     proposal: dict[str, str] = {}
     for field in FIELDS:
-        _take(proposal, field, headers, SPELLINGS[field].__contains__)
+        ranked = [
+            (SPELLINGS[field].index(folded(h)), h) for h in headers if folded(h) in SPELLINGS[field]
+        ]
+        free = [header for _, header in sorted(ranked) if header not in proposal.values()]
+        if free:
+            proposal[field] = free[0]
     for field, word in CONTAINED_WORDS.items():
-        _take(proposal, field, headers, partial(_holds, word))
+        found = [h for h in headers if word in folded(h) and h not in proposal.values()]
+        if field not in proposal and found:
+            proposal[field] = found[0]
     return proposal
-
-
-def _holds(word: str, key: str) -> bool:
-    return word in key
-
-
-def _take(
-    proposal: dict[str, str], field: str, headers: Sequence[str], matches: Callable[[str], bool]
-) -> None:
-    if field in proposal:
-        return
-    for header in headers:
-        if header not in proposal.values() and matches(folded(header)):
-            proposal[field] = header
-            return
 
 
 def checked_mapping(mapping: Mapping[str, str], headers: Sequence[str]) -> dict[str, str]:

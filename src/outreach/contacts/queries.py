@@ -6,7 +6,7 @@ import json
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,7 +21,7 @@ from outreach.contacts.models import (
     UploadBatch,
     UploadProblem,
 )
-from outreach.db import GUID, Base, UtcDateTime
+from outreach.db import GUID, SQLITE_TIMESTAMP_FORMAT, Base, UtcDateTime
 
 contacts = Base.metadata.tables["contacts"]
 members = Base.metadata.tables["contact_list_members"]
@@ -125,7 +125,7 @@ def existing_contacts(session: Session, keys: Sequence[str]) -> dict[str, Existi
             Contact.upload_batch_id,
             Contact.raw_data,
             *(getattr(Contact, field) for field in CONTACT_FIELDS),
-        ).where(key.in_(keys))
+        ).where(one_of(session, key, keys))
     )
     return {
         row[0]: ExistingContact(
@@ -142,28 +142,12 @@ def _dialect_insert(session: Session) -> Any:
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
-def insert_contacts(session: Session, rows: Sequence[Mapping[str, Any]]) -> dict[str, uuid.UUID]:
-    """Inserts new contacts, skipping any address that exists by now; returns key → id of those
-    inserted. Portable twin of copy_contacts."""
-    if not rows:
-        return {}
-    statement = (
-        _dialect_insert(session)(contacts)
-        .on_conflict_do_nothing(index_elements=[sa.func.lower(contacts.c.email)])
-        .returning(contacts.c.id, contacts.c.email)
-    )
-    result = session.connection().execute(statement, list(rows))
-    return {email.lower(): contact_id for contact_id, email in result}
-
-
-COPY_COLUMNS = (
+NEW_CONTACT_COLUMNS = (
     "id",
-    "upload_batch_id",
     "raw_data",
     "name",
     "email",
     "company",
-    "created_at",
     "first_name",
     "last_name",
     "title",
@@ -171,38 +155,83 @@ COPY_COLUMNS = (
     "website",
     "role_address",
 )
+"""The per-row values of a new contact, in this order; the batch and the time are shared."""
+STORED_COLUMNS = ", ".join(("upload_batch_id", "created_at", *NEW_CONTACT_COLUMNS))
+NewContact = tuple[uuid.UUID, dict[str, Any], *tuple[Any, ...]]
+
+
+def store_new_contacts(
+    session: Session, batch_id: uuid.UUID, now: datetime, rows: Sequence[tuple[Any, ...]]
+) -> dict[str, uuid.UUID]:
+    """Inserts new contacts (NEW_CONTACT_COLUMNS), skipping any address that another import
+    stored meanwhile; returns lower-cased address → id of those inserted.
+
+    Bulk paths straight to the driver, one per backend: the ORM's per-row work would cost more
+    than the database's. PostgreSQL: COPY into a staging table, then one set-based INSERT.
+    SQLite: one executemany; the importer holds the write lock, so no other import can race it.
+    """
+    if not rows:
+        return {}
+    if session.get_bind().dialect.name == "postgresql":
+        return _copy_contacts(session, batch_id, now, rows)
+    return _executemany_contacts(session, batch_id, now, rows)
+
+
 STAGING = """
 CREATE TEMP TABLE IF NOT EXISTS contacts_staging (
-  id uuid, upload_batch_id uuid, raw_data jsonb, name text, email text, company text,
-  created_at timestamptz, first_name text, last_name text, title text, timezone text,
-  website text, role_address boolean
+  id uuid, raw_data jsonb, name text, email text, company text, first_name text, last_name text,
+  title text, timezone text, website text, role_address boolean
 ) ON COMMIT DELETE ROWS;
 TRUNCATE contacts_staging;
 """
 FROM_STAGING = f"""
-INSERT INTO contacts ({", ".join(COPY_COLUMNS)})
-SELECT {", ".join(COPY_COLUMNS)} FROM contacts_staging
+INSERT INTO contacts ({STORED_COLUMNS})
+SELECT %(batch)s, %(now)s, {", ".join(NEW_CONTACT_COLUMNS)} FROM contacts_staging
 ON CONFLICT (lower(email)) DO NOTHING
 RETURNING id, email
 """  # noqa: S608 (a fixed column list, no input)
 
 
-def copy_contacts(session: Session, rows: Sequence[Mapping[str, Any]]) -> dict[str, uuid.UUID]:
-    """PostgreSQL fast path of insert_contacts: COPY into a staging table, then one set-based
-    INSERT that skips addresses inserted meanwhile by another import."""
-    if not rows:
-        return {}
+def _copy_contacts(
+    session: Session, batch_id: uuid.UUID, now: datetime, rows: Sequence[tuple[Any, ...]]
+) -> dict[str, uuid.UUID]:
     driver = session.connection().connection.driver_connection
     with driver.cursor() as cursor:  # type: ignore[union-attr]
         cursor.execute(STAGING)
-        columns = ", ".join(COPY_COLUMNS)
+        columns = ", ".join(NEW_CONTACT_COLUMNS)
         with cursor.copy(f"COPY contacts_staging ({columns}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row(
-                    [json.dumps(row[c]) if c == "raw_data" else row[c] for c in COPY_COLUMNS]
-                )
-        cursor.execute(FROM_STAGING)
+                copy.write_row((row[0], json.dumps(row[1], ensure_ascii=False), *row[2:]))
+        cursor.execute(FROM_STAGING, {"batch": batch_id, "now": now})
         return {email.lower(): contact_id for contact_id, email in cursor.fetchall()}
+
+
+PLACEHOLDERS = ", ".join("?" * (len(NEW_CONTACT_COLUMNS) + 2))
+INSERT_SQLITE = (
+    f"INSERT INTO contacts ({STORED_COLUMNS}) VALUES ({PLACEHOLDERS}) "  # noqa: S608 (fixed columns)
+    "ON CONFLICT (lower(email)) DO NOTHING"
+)
+
+
+def _executemany_contacts(
+    session: Session, batch_id: uuid.UUID, now: datetime, rows: Sequence[tuple[Any, ...]]
+) -> dict[str, uuid.UUID]:
+    batch, at = str(batch_id), now.astimezone(UTC).strftime(SQLITE_TIMESTAMP_FORMAT)
+    driver = session.connection().connection.driver_connection
+    cursor = driver.cursor()  # type: ignore[union-attr]
+    cursor.executemany(
+        INSERT_SQLITE,
+        ((batch, at, str(r[0]), json.dumps(r[1], ensure_ascii=False), *r[2:]) for r in rows),
+    )
+    inserted = {row[3].lower(): row[0] for row in rows}
+    if cursor.rowcount != len(rows):
+        stored = set(
+            session.scalars(
+                sa.select(Contact.id).where(one_of(session, Contact.id, (str(r[0]) for r in rows)))
+            )
+        )
+        inserted = {key: contact_id for key, contact_id in inserted.items() if contact_id in stored}
+    return inserted
 
 
 def update_contacts(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -235,18 +264,30 @@ def suppressed_among(
     session: Session, keys: Iterable[str], domains: Iterable[str]
 ) -> tuple[set[str], set[str]]:
     """Which of these addresses and domains are suppressed (the unique indexes serve both)."""
-    keys, domains = list(keys), list(domains)
-    emails = (
-        set(session.scalars(sa.select(Suppression.email).where(Suppression.email.in_(keys))))
-        if keys
-        else set()
+    emails = session.scalars(
+        sa.select(Suppression.email).where(one_of(session, Suppression.email, keys))
     )
-    whole = (
-        set(session.scalars(sa.select(Suppression.domain).where(Suppression.domain.in_(domains))))
-        if domains
-        else set()
+    whole = session.scalars(
+        sa.select(Suppression.domain).where(one_of(session, Suppression.domain, domains))
     )
     return {e for e in emails if e}, {d for d in whole if d}
+
+
+def one_of(
+    session: Session, column: sa.ColumnElement[Any] | QueryableAttribute[Any], values: Iterable[str]
+) -> sa.ColumnElement[bool]:
+    """column IN values, as one parameter however many values there are: an array on
+    PostgreSQL, a JSON array read by json_each on SQLite. An IN list of thousands of parameters
+    costs more to build and parse than the lookup itself."""
+    listed = list(values)
+    if session.get_bind().dialect.name == "postgresql":
+        return column == sa.any_(
+            sa.bindparam("values", listed, type_=postgresql.ARRAY(sa.Text()), unique=True)
+        )
+    each: sa.Select[str] = sa.select(sa.column("value", sa.Text())).select_from(
+        sa.func.json_each(sa.bindparam("values", json.dumps(listed), type_=sa.Text(), unique=True))
+    )
+    return column.in_(each)
 
 
 def contacts_in_use(contact_ids: sa.Select[Any]) -> sa.Select[Any]:
@@ -450,8 +491,9 @@ def add_matching_members(
         _dialect_insert(session)(members)
         .from_select(["list_id", "contact_id", "added_at"], chosen)
         .on_conflict_do_nothing(index_elements=["contact_id", "list_id"])
+        .returning(members.c.id)
     )
-    return session.execute(statement).rowcount or 0  # type: ignore[attr-defined]
+    return len(session.connection().execute(statement).all())
 
 
 def remove_members(session: Session, list_id: uuid.UUID, contact_ids: Sequence[uuid.UUID]) -> int:
