@@ -1,0 +1,1 @@
+"""Transports: one small module per way of handing an email to the world."""

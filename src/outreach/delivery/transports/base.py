@@ -1,0 +1,56 @@
+"""The interface every transport implements, and the errors that tell callers what to do.
+
+Callers never read SMTP codes or HTTP statuses: a transport turns them into one of three
+errors. A transient error is retried later (honouring retry_after when the provider said);
+a permanent one fails this email (and suppresses the address when the recipient was refused);
+an account error means the sender account cannot send at all: it is paused and its threads
+wait, rather than each email failing in turn.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from outreach.delivery.message import OutgoingMessage, SentMessage
+
+
+class SendError(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class TransientSendError(SendError):
+    """Try again later: timeouts, disconnects, 4xx replies, throttling."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class PermanentSendError(SendError):
+    """This email cannot be sent. `address_rejected`: the recipient does not exist (suppress)."""
+
+    def __init__(self, reason: str, *, address_rejected: bool = False) -> None:
+        super().__init__(reason)
+        self.address_rejected = address_rejected
+
+
+class SenderAccountError(SendError):
+    """The account cannot send anything: authentication refused, server unreachable, TLS
+    failure. The reason is in plain words for the person who must fix the account."""
+
+
+class Transport(Protocol):
+    def send(self, message: OutgoingMessage) -> SentMessage:
+        """Hand one message to the provider; raise one of the errors above when it was not."""
+        ...
+
+    def check(self) -> str:
+        """Really connect (and authenticate) and say what was checked; raise SenderAccountError
+        saying what failed, in plain words."""
+        ...
+
+    def close(self) -> None:
+        """Let go of connections. The transport may be used again afterwards."""
+        ...
