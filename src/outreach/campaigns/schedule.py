@@ -1,0 +1,398 @@
+"""When the next email of a campaign may go: send windows, time zones, limits, spacing, senders.
+
+Pure: plain values in (including `now`), plain values out; no database, no I/O, no wall clock.
+Every datetime taken must be timezone-aware (a naive one raises ValueError); every datetime
+returned is in UTC.
+
+The decisions these rules embody:
+
+- Delays are elapsed time: a step is due `delay_days` times 24 h plus `delay_hours` after the
+  previous email (or the enrollment), whatever the clocks do in between. The send window is
+  what puts the email back at a sensible local hour.
+- A window is `start` (inclusive) to `end` (exclusive) in local wall-clock time. When `end` is
+  earlier than `start` the window runs overnight (22:00-06:00) and each opening belongs to the
+  send day on which it opened: with days = {Friday} it is open from Friday 22:00 to Saturday
+  06:00, and not on Friday before 06:00. When `end` equals `start` the window is open for a
+  whole day from `start` (00:00-00:00 is "any time on the send days"), since the seed's TIME
+  columns cannot say 24:00.
+- Wall-clock times are read in the window's zone on each date. A time that never happens
+  (clocks going forward) becomes the first instant after the gap, so a 02:30 start on the
+  spring-forward day opens at 03:00 summer time; a time that happens twice (clocks going back)
+  is its first occurrence. An opening whose start and end both fall in the same gap is empty
+  and skipped.
+- A contact's own zone, when it is a valid IANA name, replaces the campaign's for the window
+  only. The daily limit counts sends per calendar day in the campaign's zone (midnight to
+  midnight there), because one campaign mails contacts in many zones and needs one day to
+  count on. A sender's daily cap counts per UTC day: sender accounts have no zone of their own,
+  and a provider's quota does not follow the campaign's.
+- The counts given describe sends up to `now`; days after the one containing `now` are taken to
+  have room. Ask again after each send (as the worker does) rather than planning a backlog of
+  future sends from one set of counts.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import zoneinfo
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+__all__ = [
+    "DAY_NAMES",
+    "CampaignPace",
+    "Decision",
+    "SendWindow",
+    "SenderLoad",
+    "choose_sender",
+    "local_day_bounds",
+    "next_send",
+    "step_due_at",
+    "wall_to_utc",
+    "zone_named",
+]
+
+DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+"""The seed's send_days spelling, indexed by weekday number (Monday = 0)."""
+
+_DAY_ABBREVIATIONS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_UTC_ZONE = ZoneInfo("UTC")
+_SEARCH_DAYS = 400
+"""How far ahead an opening is looked for. A window with send days opens within a fortnight (a
+clock change can empty one day's opening, never the same weekday's twice running), so this
+only bounds the search for a window that can never open."""
+
+_NOT_PLACES = frozenset({"localtime", "factory"})
+"""Names the zone database lists that are not places: the host's own zone, and tzdata's
+placeholder. A contact or campaign must not depend on the machine the worker runs on."""
+
+
+def zone_named(name: str) -> ZoneInfo | None:
+    """The IANA zone called `name` (case and surrounding spaces ignored), or None when there is
+    no such zone."""
+    key = _zone_keys().get(name.strip().lower())
+    return None if key is None else ZoneInfo(key)
+
+
+@functools.cache
+def _zone_keys() -> dict[str, str]:
+    return {
+        key.lower(): key for key in zoneinfo.available_timezones() if key.lower() not in _NOT_PLACES
+    }
+
+
+def _in_utc(instant: datetime, name: str) -> datetime:
+    # Arithmetic on a datetime in a ZoneInfo zone is wall-clock arithmetic, and == between
+    # zones is False for a time read twice; in UTC both mean what they say.
+    if instant.utcoffset() is None:
+        raise ValueError(f"{name} must carry a timezone")
+    return instant.astimezone(UTC)
+
+
+def wall_to_utc(day: date, wall: time, zone: ZoneInfo) -> datetime:
+    """The instant, in UTC, at which clocks in `zone` read `wall` on `day` (any tzinfo on `wall`
+    is ignored).
+
+    A wall time that happens twice gives its first occurrence; one that never happens (skipped
+    by clocks going forward) gives the first instant after the skipped stretch.
+    """
+    naive = datetime.combine(day, wall.replace(tzinfo=None))
+    first = naive.replace(tzinfo=zone).astimezone(UTC)
+    if first.astimezone(zone).replace(tzinfo=None) == naive:
+        return first
+    return _end_of_gap(naive, zone)
+
+
+def _end_of_gap(naive: datetime, zone: ZoneInfo) -> datetime:
+    # Inside a gap the two folds read the wall time with the offsets either side of the
+    # transition, so the transition lies between the instants they give; zone offsets change
+    # on whole seconds, so bisecting on seconds finds it exactly.
+    readings = [naive.replace(tzinfo=zone, fold=fold).astimezone(UTC) for fold in (0, 1)]
+    before = math.floor(min(readings).timestamp())
+    after = math.ceil(max(readings).timestamp())
+    while after - before > 1:
+        middle = (before + after) // 2
+        if datetime.fromtimestamp(middle, zone).replace(tzinfo=None) >= naive:
+            after = middle
+        else:
+            before = middle
+    return datetime.fromtimestamp(after, UTC)
+
+
+def local_day_bounds(at: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The calendar day in `zone` that contains `at`, as UTC instants [start, end).
+
+    A day starts at the first occurrence of its midnight (or the first instant after it, when
+    midnight is skipped), so an hour repeated across midnight belongs to the later day. Callers
+    count a campaign's `sent_today` over this range with the campaign's zone, and a sender's
+    over the UTC day (`zone` = UTC).
+    """
+    at = _in_utc(at, "at")
+    day = at.astimezone(zone).date()
+    start = wall_to_utc(day, time(0), zone)
+    end = wall_to_utc(day + timedelta(days=1), time(0), zone)
+    if at >= end:
+        start, end = end, wall_to_utc(day + timedelta(days=2), time(0), zone)
+    return start, end
+
+
+def _when(instant: datetime, zone: ZoneInfo, reference: datetime) -> str:
+    """An instant in plain words, as "Mon 09:00 Europe/Berlin" within the coming week of
+    `reference` and with the date further out, where a weekday alone would read as this week's."""
+    local = instant.astimezone(zone)
+    clock = f"{local:%H:%M}" if local.second == local.microsecond == 0 else f"{local:%H:%M:%S}"
+    weekday = _DAY_ABBREVIATIONS[local.weekday()]
+    days_ahead = (local.date() - reference.astimezone(zone).date()).days
+    day = weekday if 0 <= days_ahead < 7 else f"{weekday} {local:%Y-%m-%d}"
+    return f"{day} {clock} {zone.key}"
+
+
+def _seconds(amount: float) -> str:
+    return f"{round(amount, 1):g}"
+
+
+@dataclass(frozen=True)
+class SendWindow:
+    """When a campaign may send, in local wall-clock time of `timezone` (see the module's notes
+    for overnight windows, equal start and end, and clock changes)."""
+
+    start: time
+    end: time
+    days: frozenset[int]
+    timezone: ZoneInfo
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is not None or self.end.tzinfo is not None:
+            raise ValueError("send window times are wall-clock times without a timezone")
+        if not self.days <= frozenset(range(7)):
+            raise ValueError("send days are weekday numbers from 0 (Monday) to 6 (Sunday)")
+
+    @classmethod
+    def from_settings(
+        cls, start: time, end: time, send_days: Sequence[str], timezone: str
+    ) -> SendWindow:
+        """The window a campaign_settings row describes: `send_days` are day names ("monday",
+        any case), `timezone` an IANA name. An unknown day or zone raises ValueError. No days
+        at all is allowed and gives a window that never opens."""
+        if isinstance(send_days, str):
+            raise ValueError("send days must be a list of day names, not one string")
+        days = set()
+        for name in send_days:
+            cleaned = name.strip().lower()
+            if cleaned not in DAY_NAMES:
+                raise ValueError(f"unknown send day {name!r}; use {', '.join(DAY_NAMES)}")
+            days.add(DAY_NAMES.index(cleaned))
+        zone = zone_named(timezone)
+        if zone is None:
+            raise ValueError(f"unknown timezone {timezone!r}; use an IANA name like Europe/Berlin")
+        return cls(start=start, end=end, days=frozenset(days), timezone=zone)
+
+    def for_contact(self, contact_timezone: str | None) -> SendWindow:
+        """The same window in the contact's zone when that is a valid IANA name, else self."""
+        zone = None if contact_timezone is None else zone_named(contact_timezone)
+        return self if zone is None else replace(self, timezone=zone)
+
+    def _openings(self, at: datetime) -> Iterator[tuple[datetime, datetime]]:
+        """The non-empty openings [open, close) that close after `at`, earliest first.
+
+        Openings never overlap and come in day order, since wall_to_utc never goes backwards;
+        the search starts two days early for overnight windows and hours repeated across
+        midnight."""
+        first_day = at.astimezone(self.timezone).date() - timedelta(days=2)
+        closes_next_day = self.end <= self.start
+        for offset in range(_SEARCH_DAYS):
+            day = first_day + timedelta(days=offset)
+            if day.weekday() not in self.days:
+                continue
+            opens = wall_to_utc(day, self.start, self.timezone)
+            close_day = day + timedelta(days=1) if closes_next_day else day
+            closes = wall_to_utc(close_day, self.end, self.timezone)
+            if opens < closes and closes > at:
+                yield opens, closes
+
+    def contains(self, at: datetime) -> bool:
+        """Whether the window is open at `at`."""
+        at = _in_utc(at, "at")
+        opening = next(self._openings(at), None)
+        return opening is not None and opening[0] <= at
+
+    def next_open(self, at: datetime) -> datetime | None:
+        """The earliest instant at or after `at` at which the window is open, in UTC; None when
+        it never opens (no send days)."""
+        at = _in_utc(at, "at")
+        opening = next(self._openings(at), None)
+        return None if opening is None else max(opening[0], at)
+
+    def describe(self, at: datetime) -> str:
+        """What the window means for an email waiting at `at`, in plain words: "outside the send
+        window until Mon 09:00 Europe/Berlin", "inside the send window until Fri 18:00 UTC"."""
+        at = _in_utc(at, "at")
+        if not self.days:
+            return "the send window has no send days"
+        opening = next(self._openings(at), None)
+        if opening is None:
+            return "the send window never opens"
+        opens, closes = opening
+        if opens <= at:
+            return f"inside the send window until {_when(closes, self.timezone, at)}"
+        return f"outside the send window until {_when(opens, self.timezone, at)}"
+
+
+def step_due_at(previous: datetime, delay_days: int, delay_hours: int) -> datetime:
+    """When a step is due, in UTC: `previous` (the last email sent, or the enrollment for the
+    first step) plus the step's delay as elapsed time. Negative delays raise ValueError."""
+    previous = _in_utc(previous, "previous")
+    if delay_days < 0 or delay_hours < 0:
+        raise ValueError("a step's delay cannot be negative")
+    return previous + timedelta(days=delay_days, hours=delay_hours)
+
+
+@dataclass(frozen=True)
+class CampaignPace:
+    """What the campaign has already sent, as the caller read it from the database.
+
+    `sent_today` counts the campaign's sends in the calendar day of `campaign_timezone` that
+    contains `now` (local_day_bounds gives the range). `campaign_timezone` is the campaign's
+    own zone even when the window was moved to a contact's, because the limit is counted on
+    the campaign's day.
+    """
+
+    daily_limit: int
+    sent_today: int
+    last_sent_at: datetime | None
+    spacing_seconds: int
+    jitter_seconds: float = 0.0
+    campaign_timezone: ZoneInfo = field(kw_only=True)
+
+    def __post_init__(self) -> None:
+        if self.last_sent_at is not None:
+            _in_utc(self.last_sent_at, "last_sent_at")
+        if min(self.daily_limit, self.sent_today, self.spacing_seconds) < 0:
+            raise ValueError("daily limit, sends today and spacing cannot be negative")
+        if not (math.isfinite(self.jitter_seconds) and self.jitter_seconds >= 0):
+            raise ValueError("jitter must be a finite number of seconds, not negative")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """When an email may go (UTC), or None when it cannot be scheduled at all, and why it waits
+    in plain words ("due now" when it need not)."""
+
+    send_at: datetime | None
+    reason: str
+
+
+def next_send(
+    due: datetime,
+    now: datetime,
+    window: SendWindow,
+    pace: CampaignPace,
+    sender_cap: int | None = None,
+    sender_sent_today: int = 0,
+) -> Decision:
+    """The earliest instant at or after both `due` and `now` that is inside `window`, at least
+    spacing + jitter after the campaign's last send, and not on a day whose limit is used up.
+
+    A full daily limit (`pace.sent_today` of `pace.daily_limit`) closes the rest of the
+    campaign-local day containing `now`; a full sender cap (`sender_sent_today` of
+    `sender_cap`, None for no cap) closes the rest of the UTC day containing `now`. A limit or
+    cap of 0, or a window that never opens, gives send_at None. Asking again with the answer as
+    `due` gives the same answer.
+    """
+    due, now = _in_utc(due, "due"), _in_utc(now, "now")
+    if sender_sent_today < 0 or (sender_cap is not None and sender_cap < 0):
+        raise ValueError("a sender's cap and sends today cannot be negative")
+    if pace.daily_limit == 0:
+        return Decision(None, "the campaign's daily limit is 0")
+    if sender_cap == 0:
+        return Decision(None, "the sender's daily cap is 0")
+    earliest = max(due, now)
+    spaced = None
+    if pace.last_sent_at is not None:
+        gap = timedelta(seconds=pace.spacing_seconds + pace.jitter_seconds)
+        spaced = pace.last_sent_at.astimezone(UTC) + gap
+    floor = earliest if spaced is None else max(earliest, spaced)
+
+    used_up: list[tuple[datetime, str]] = []
+    if pace.sent_today >= pace.daily_limit:
+        _, day_end = local_day_bounds(now, pace.campaign_timezone)
+        used_up.append(
+            (day_end, f"daily limit reached ({pace.sent_today} of {pace.daily_limit} today)")
+        )
+    if sender_cap is not None and sender_sent_today >= sender_cap:
+        _, utc_day_end = local_day_bounds(now, _UTC_ZONE)
+        used_up.append(
+            (
+                utc_day_end,
+                f"sender's daily cap reached ({sender_sent_today} of {sender_cap} today, UTC)",
+            )
+        )
+
+    send_at = window.next_open(floor)
+    limits: list[str] = []
+    # A used-up day is named only when it moves the send: on a Saturday the window, not the
+    # limit, is why a weekday campaign waits. Each day can move it once, so this ends.
+    while send_at is not None:
+        blocking = [(end, text) for end, text in used_up if send_at < end]
+        if not blocking:
+            break
+        limits.extend(text for _, text in blocking if text not in limits)
+        send_at = window.next_open(max(end for end, _ in blocking))
+    if send_at is None:
+        return Decision(None, window.describe(floor))
+    if limits:
+        reason = "; ".join(limits) + f"; next at {_when(send_at, window.timezone, now)}"
+    elif send_at > floor:
+        reason = window.describe(floor)
+    elif send_at == now:
+        reason = "due now"
+    elif spaced is not None and floor == spaced > earliest:
+        seconds = pace.spacing_seconds + pace.jitter_seconds
+        reason = f"{_seconds(seconds)} s after the campaign's last send"
+    else:
+        reason = f"not due until {_when(send_at, window.timezone, now)}"
+    return Decision(send_at, reason)
+
+
+@dataclass(frozen=True)
+class SenderLoad:
+    """One sender account a campaign may use: its sends in the current UTC day, its daily cap
+    (None for none), and whether it can send at all (False when paused or failing)."""
+
+    sender_id: str
+    sent_today: int
+    daily_cap: int | None
+    usable: bool = True
+
+
+def choose_sender(candidates: Sequence[SenderLoad]) -> tuple[str | None, str]:
+    """The sender for a new thread, and why: the usable sender with room left under its cap
+    that has sent the fewest emails today, the earliest in `candidates` on a tie. (None, why)
+    when no sender can take it.
+
+    Only new threads are spread: a follow-up stays with the sender of its thread, whose cap
+    then goes to next_send.
+    """
+    if not candidates:
+        return None, "the campaign has no sender accounts"
+    usable = [candidate for candidate in candidates if candidate.usable]
+    with_room = [
+        candidate
+        for candidate in usable
+        if candidate.daily_cap is None or candidate.sent_today < candidate.daily_cap
+    ]
+    if not with_room:
+        unusable = len(candidates) - len(usable)
+        if not usable:
+            return None, "every sender is paused or failing"
+        if not unusable:
+            return None, "every sender has reached its daily cap"
+        return None, (
+            f"no sender can take a new thread ({len(usable)} at the daily cap, "
+            f"{unusable} paused or failing)"
+        )
+    chosen = min(with_room, key=lambda candidate: candidate.sent_today)
+    cap = "no cap" if chosen.daily_cap is None else f"cap {chosen.daily_cap}"
+    return chosen.sender_id, f"fewest sends today ({chosen.sent_today}, {cap})"
