@@ -1,6 +1,6 @@
 """The interface every transport implements, and the errors that tell callers what to do.
 
-Callers never read SMTP codes or HTTP statuses: a transport turns them into one of three
+Callers never read SMTP codes or HTTP statuses: a transport turns them into one of these
 errors. A transient error is retried later (honouring retry_after when the provider said);
 a permanent one fails this email (and suppresses the address when the recipient was refused);
 an account error means the sender account cannot send at all: it is paused and its threads
@@ -34,6 +34,19 @@ class PermanentSendError(SendError):
     def __init__(self, reason: str, *, address_rejected: bool = False) -> None:
         super().__init__(reason)
         self.address_rejected = address_rejected
+
+
+class DeliveryUncertain(PermanentSendError):
+    """The connection broke after the whole email was handed over, before the provider said
+    whether it took it: it may or may not have gone out.
+
+    Permanent, so that nothing retries it (a retry could send a second copy, and a duplicate
+    cold email costs more than a missed one) and nothing suppresses the address; the caller
+    records the email as `unknown` for a person to decide.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, address_rejected=False)
 
 
 class SenderAccountError(SendError):
