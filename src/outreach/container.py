@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -11,6 +12,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from outreach.clock import Clock, SystemClock
 from outreach.config import Settings
 from outreach.db import create_engine, session_factory
+from outreach.delivery.models import SenderAccount
+from outreach.delivery.transports.base import Transport
+from outreach.delivery.transports.outbox import OutboxTransport
+from outreach.delivery.transports.smtp import SmtpTransport
+from outreach.sealing import unseal
 
 
 @dataclass
@@ -23,6 +29,24 @@ class Container:
     @property
     def session_lifetime(self) -> timedelta:
         return timedelta(days=self.settings.session_days)
+
+    @property
+    def outbox_folder(self) -> Path:
+        return self.settings.data_dir / "outbox"
+
+    def transport_for(self, account: SenderAccount) -> Transport:
+        """The transport a sender account sends through: the only place transports are built."""
+        if account.kind == "smtp":
+            settings = account.settings or {}
+            secrets = unseal(self.settings.secret_key_value(), account.secret)
+            return SmtpTransport(
+                settings["host"],
+                int(settings.get("port", 587)),
+                security=settings.get("security", "starttls"),
+                username=settings.get("username"),
+                password=secrets.get("password"),
+            )
+        return OutboxTransport(self.outbox_folder / account.email)
 
     def close(self) -> None:
         self.engine.dispose()

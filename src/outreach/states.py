@@ -60,3 +60,21 @@ def transition(
         status=current,
         wanted=target.value,
     )
+
+
+def transition_many(
+    session: Session,
+    table: Any,
+    where: tuple[sa.ColumnElement[bool], ...],
+    target: S,
+    lifecycle: Lifecycle[S],
+    **values: Any,
+) -> int:
+    """Moves every row matching `where` whose status allows it to `target`; returns how many."""
+    statement = (
+        sa.update(table)
+        .where(table.status.in_(lifecycle.sources(target)), *where)
+        .values(status=target.value, **values)
+        .execution_options(synchronize_session=False)
+    )
+    return session.execute(statement).rowcount or 0  # type: ignore[attr-defined]

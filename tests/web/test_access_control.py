@@ -11,7 +11,14 @@ from starlette.routing import Mount
 
 from tests.conftest import csrf_token
 
-PUBLIC = {("GET", "/sign-in"), ("POST", "/sign-in"), ("GET", "/healthz"), ("GET", "/readyz")}
+PUBLIC = {
+    ("GET", "/sign-in"),
+    ("POST", "/sign-in"),
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/unsubscribe/{token}"),
+    ("POST", "/unsubscribe/{token}"),
+}
 
 
 def every_route(app):

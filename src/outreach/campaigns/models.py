@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from outreach.columns import primary_key, timestamp_now
 from outreach.db import GUID, Base, TextArray, UtcDateTime, text_array_literal
 
+RUNNING = "status IN ('pending', 'in_progress') AND next_send_at IS NOT NULL"
 WORKING_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday")
 
 
@@ -51,6 +52,10 @@ class CampaignSettings(Base):
     )
     created_at: Mapped[datetime] = timestamp_now()
     updated_at: Mapped[datetime] = timestamp_now()
+    jitter_seconds: Mapped[int] = mapped_column(sa.Integer, server_default=sa.text("30"))
+    skip_active_elsewhere: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+    skip_replied_companies: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+    unsubscribe_line: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.true())
 
 
 class CampaignSequence(Base):
@@ -67,6 +72,7 @@ class CampaignSequence(Base):
     delay_days: Mapped[int] = mapped_column(sa.Integer, server_default=sa.text("0"))
     delay_hours: Mapped[int] = mapped_column(sa.Integer, server_default=sa.text("0"))
     created_at: Mapped[datetime] = timestamp_now()
+    html_template: Mapped[str | None] = mapped_column(sa.Text)
 
 
 class CampaignContact(Base):
@@ -77,6 +83,13 @@ class CampaignContact(Base):
         sa.UniqueConstraint("campaign_id", "contact_id"),
         sa.Index("idx_campaign_contacts_campaign", "campaign_id"),
         sa.Index("idx_campaign_contacts_status", "status"),
+        # The due-work query: running enrollments by the time their next step may go.
+        sa.Index(
+            "ix_campaign_contacts_due",
+            "next_send_at",
+            postgresql_where=sa.text(RUNNING),
+            sqlite_where=sa.text(RUNNING),
+        ),
     )
 
     id: Mapped[uuid.UUID] = primary_key()
@@ -92,3 +105,25 @@ class CampaignContact(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     replied_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     last_email_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    next_send_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    waiting_reason: Mapped[str | None] = mapped_column(sa.Text)
+    stop_reason: Mapped[str | None] = mapped_column(sa.Text)
+    sender_account_id: Mapped[uuid.UUID | None] = mapped_column(
+        GUID(), sa.ForeignKey("sender_accounts.id")
+    )
+
+
+class CampaignSender(Base):
+    """A sender account a campaign spreads its new threads across."""
+
+    __tablename__ = "campaign_senders"
+    __table_args__ = (sa.UniqueConstraint("campaign_id", "sender_account_id"),)
+
+    id: Mapped[uuid.UUID] = primary_key()
+    campaign_id: Mapped[uuid.UUID] = mapped_column(
+        GUID(), sa.ForeignKey("campaigns.id", ondelete="CASCADE")
+    )
+    sender_account_id: Mapped[uuid.UUID] = mapped_column(
+        GUID(), sa.ForeignKey("sender_accounts.id", ondelete="CASCADE")
+    )
+    position: Mapped[int] = mapped_column(sa.Integer, server_default=sa.text("0"))

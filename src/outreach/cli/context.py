@@ -8,6 +8,7 @@ from contextlib import contextmanager
 import typer
 from rich.console import Console
 
+from outreach.clock import Clock
 from outreach.config import Settings
 from outreach.container import Container, build_container
 
@@ -21,8 +22,8 @@ def settings_of(ctx: typer.Context) -> Settings:
 
 
 @contextmanager
-def container_for(ctx: typer.Context) -> Iterator[Container]:
-    container = build_container(settings_of(ctx))
+def container_for(ctx: typer.Context, clock: Clock | None = None) -> Iterator[Container]:
+    container = build_container(settings_of(ctx), clock)
     try:
         yield container
     finally:

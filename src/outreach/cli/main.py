@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -11,15 +12,18 @@ import uvicorn
 
 from outreach import logs
 from outreach.access import service as access
-from outreach.cli import contacts, db, users
+from outreach.cli import campaigns, contacts, db, users
 from outreach.cli.context import console, container_for, errors, settings_of
+from outreach.clock import FixedClock
 from outreach.config import load_settings
 from outreach.container import Container
 from outreach.db import transaction
 from outreach.errors import OutreachError
 from outreach.schema import ensure_current, upgrade
 from outreach.web.app import create_app
+from outreach.worker.jobs import JobReport, sending_report
 from outreach.worker.runner import run_once, run_until_stopped
+from outreach.worker.sending import sending_pass
 
 app = typer.Typer(
     help="outreach: self-hosted cold email campaigns.", no_args_is_help=True, add_completion=False
@@ -30,6 +34,8 @@ app.add_typer(users.tokens, name="tokens")
 app.add_typer(contacts.contacts_app, name="contacts")
 app.add_typer(contacts.lists_app, name="lists")
 app.add_typer(contacts.suppressions_app, name="suppressions")
+app.add_typer(campaigns.campaigns_app, name="campaigns")
+app.add_typer(campaigns.senders_app, name="senders")
 
 
 @app.callback()
@@ -102,19 +108,41 @@ def worker(
     once: Annotated[
         bool, typer.Option("--once", help="Do one pass, print what it did, exit.")
     ] = False,
+    now: Annotated[
+        datetime | None,
+        typer.Option(
+            help="Pretend it is this time (ISO 8601, with a zone), e.g. to see a campaign's week."
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Say what would be sent and why the rest waits; send nothing."
+        ),
+    ] = False,
 ) -> None:
     """Run the worker: every job, every interval. SIGTERM lets the pass in flight finish."""
-    with container_for(ctx) as container:
+    clock = FixedClock(now if now.tzinfo else now.replace(tzinfo=UTC)) if now else None
+    with container_for(ctx, clock) as container:
         ensure_current(container.engine)
+        if dry_run:
+            _print_reports([sending_report(sending_pass(container, dry_run=True))])
+            return
         if once:
-            for report in run_once(container):
-                console.print(f"{report.job}: {report.summary}")
+            _print_reports(run_once(container))
             return
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
         signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
         console.print(f"worker started; a pass every {settings_of(ctx).worker_interval_seconds:g}s")
         run_until_stopped(container, stop)
+
+
+def _print_reports(reports: list[JobReport]) -> None:
+    for report in reports:
+        console.print(f"[bold]{report.job}[/bold]: {report.summary}")
+        for line in report.lines:
+            console.print(f"  {line}", highlight=False)
 
 
 def main() -> None:

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from outreach.columns import primary_key, timestamp_now
-from outreach.db import GUID, Base, UtcDateTime
+from outreach.db import GUID, Base, JSONDocument, UtcDateTime
 from outreach.drafts.models import DraftType, draft_type_enum
 
 
 class SenderAccount(Base):
+    """A mailbox we send from: the seed's columns, then how to reach it (migration 0004)."""
+
     __tablename__ = "sender_accounts"
 
     id: Mapped[uuid.UUID] = primary_key()
@@ -21,6 +24,14 @@ class SenderAccount(Base):
     display_name: Mapped[str | None] = mapped_column(sa.Text)
     is_active: Mapped[bool | None] = mapped_column(sa.Boolean, server_default=sa.true())
     created_at: Mapped[datetime] = timestamp_now()
+    kind: Mapped[str] = mapped_column(sa.Text, server_default="outbox")
+    settings: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    secret: Mapped[str | None] = mapped_column(sa.Text)
+    """Encrypted (Fernet, keyed by OUTREACH_SECRET_KEY) JSON of passwords and tokens."""
+    daily_cap: Mapped[int | None] = mapped_column(sa.Integer)
+    state: Mapped[str] = mapped_column(sa.Text, server_default="ok")
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    state_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class SentEmail(Base):
@@ -67,4 +78,58 @@ class ScheduledEmail(Base):
     )
     scheduled_for: Mapped[datetime] = mapped_column(UtcDateTime())
     status: Mapped[str | None] = mapped_column(sa.Text, server_default="pending")
+    created_at: Mapped[datetime] = timestamp_now()
+
+
+class Delivery(Base):
+    """One email that will go out, written before any network call (see migration 0004)."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        sa.UniqueConstraint("campaign_contact_id", "sequence_step"),
+        sa.UniqueConstraint("scheduled_email_id"),
+        sa.CheckConstraint(
+            "status IN ('queued', 'sending', 'sent', 'failed', 'unknown', 'cancelled')",
+            name="status",
+        ),
+        sa.Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+        sa.Index("ix_deliveries_campaign_id_claimed_at", "campaign_id", "claimed_at"),
+        sa.Index("ix_deliveries_sender_account_id_claimed_at", "sender_account_id", "claimed_at"),
+    )
+
+    id: Mapped[uuid.UUID] = primary_key()
+    campaign_contact_id: Mapped[uuid.UUID | None] = mapped_column(
+        GUID(), sa.ForeignKey("campaign_contacts.id", ondelete="CASCADE")
+    )
+    sequence_step: Mapped[int | None] = mapped_column(sa.Integer)
+    scheduled_email_id: Mapped[uuid.UUID | None] = mapped_column(
+        GUID(), sa.ForeignKey("scheduled_emails.id", ondelete="CASCADE")
+    )
+    campaign_id: Mapped[uuid.UUID | None] = mapped_column(
+        GUID(), sa.ForeignKey("campaigns.id", ondelete="CASCADE")
+    )
+    contact_id: Mapped[uuid.UUID] = mapped_column(
+        GUID(), sa.ForeignKey("contacts.id", ondelete="CASCADE")
+    )
+    draft_id: Mapped[uuid.UUID] = mapped_column(
+        GUID(), sa.ForeignKey("email_drafts.id", ondelete="CASCADE")
+    )
+    sender_account_id: Mapped[uuid.UUID] = mapped_column(
+        GUID(), sa.ForeignKey("sender_accounts.id")
+    )
+    message_id: Mapped[str] = mapped_column(sa.Text, unique=True)
+    in_reply_to: Mapped[str | None] = mapped_column(sa.Text)
+    thread_references: Mapped[str | None] = mapped_column(sa.Text)
+    html: Mapped[str | None] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.Text, server_default="queued")
+    attempts: Mapped[int] = mapped_column(sa.Integer, server_default=sa.text("0"))
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(sa.Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    provider_id: Mapped[str | None] = mapped_column(sa.Text)
+    sent_email_id: Mapped[uuid.UUID | None] = mapped_column(
+        GUID(), sa.ForeignKey("sent_emails.id", ondelete="SET NULL")
+    )
     created_at: Mapped[datetime] = timestamp_now()

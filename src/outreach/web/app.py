@@ -17,7 +17,7 @@ from outreach.web.api import contacts as contacts_api
 from outreach.web.csrf import CsrfCookieMiddleware
 from outreach.web.deps import api_user, csrf_checked, page_user
 from outreach.web.errors import install_error_handlers
-from outreach.web.pages import account, contacts, home, lists, sign_in, users
+from outreach.web.pages import account, contacts, home, lists, sign_in, unsubscribe, users
 from outreach.web.schemas import ErrorBody
 
 STATIC = Path(__file__).parent / "static"
@@ -53,6 +53,7 @@ def create_app(container: Container) -> FastAPI:
     public.include_router(sign_in.public)
     app.include_router(public)
     app.include_router(health.router)
+    app.include_router(unsubscribe.router)
 
     pages = APIRouter(dependencies=[Depends(page_user), Depends(csrf_checked)])
     for module in (

@@ -13,6 +13,8 @@ from outreach.access import service as access
 from outreach.contacts import importing
 from outreach.container import Container
 from outreach.db import transaction
+from outreach.delivery.dispatch import PassReport
+from outreach.worker.sending import sending_pass
 
 log = logging.getLogger("outreach.worker")
 
@@ -23,6 +25,8 @@ class JobReport:
     summary: str
     changed: int = 0
     """How many rows the job moved: a pass that changed nothing is not worth an INFO line."""
+    lines: tuple[str, ...] = ()
+    """Details for a person watching one pass (`outreach worker --once`)."""
 
 
 def prune_access(container: Container) -> JobReport:
@@ -59,5 +63,28 @@ def import_uploads(container: Container, batch_id: uuid.UUID | None = None) -> J
     return JobReport("import_uploads", f"{len(imported)} uploads, {rows} rows", len(imported))
 
 
+def send_campaigns(container: Container) -> JobReport:
+    """Sends every campaign step that may go now, and says why the rest waits."""
+    return sending_report(sending_pass(container))
+
+
+def sending_report(report: PassReport, job: str = "send_campaigns") -> JobReport:
+    lines = [f"sent {label}" for label in report.sent]
+    lines += [f"would send {label}" for label in report.would_send]
+    lines += [f"retrying {text}" for text in report.retrying]
+    lines += [f"failed {text}" for text in report.failed]
+    lines += [f"unknown {text}: decide on the sends page" for text in report.unknown]
+    lines += [f"waiting {wait.label}: {wait.reason}" for wait in report.waiting]
+    summary = (
+        f"{len(report.sent)} sent, {len(report.retrying)} retrying, {len(report.failed)} failed, "
+        f"{len(report.unknown)} unknown, {len(report.waiting)} waiting"
+    )
+    if report.would_send:
+        summary = f"dry run: {len(report.would_send)} would be sent, {len(report.waiting)} waiting"
+    return JobReport(
+        job, summary, len(report.sent) + len(report.failed) + len(report.unknown), tuple(lines)
+    )
+
+
 Job = Callable[[Container], JobReport]
-JOBS: tuple[Job, ...] = (import_uploads, prune_access)
+JOBS: tuple[Job, ...] = (import_uploads, send_campaigns, prune_access)

@@ -1,0 +1,274 @@
+"""SQL for campaigns, their settings, steps, senders and enrollments."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from outreach.campaigns.models import (
+    Campaign,
+    CampaignContact,
+    CampaignSender,
+    CampaignSequence,
+    CampaignSettings,
+)
+from outreach.campaigns.states import ENROLLMENTS, RUNNING, EnrollmentStatus
+from outreach.contacts.models import Contact, ContactListMember
+from outreach.delivery.models import SenderAccount
+from outreach.inbox.models import EmailReply
+from outreach.states import transition_many
+
+RUNNING_VALUES = tuple(status.value for status in RUNNING)
+
+
+def campaign(session: Session, campaign_id: uuid.UUID) -> Campaign | None:
+    return session.get(Campaign, campaign_id)
+
+
+def campaign_named(session: Session, name: str) -> Campaign | None:
+    return session.scalar(
+        sa.select(Campaign).where(sa.func.lower(Campaign.name) == name.strip().lower())
+    )
+
+
+def all_campaigns(session: Session) -> list[Campaign]:
+    return list(
+        session.scalars(sa.select(Campaign).order_by(Campaign.created_at.desc(), Campaign.id))
+    )
+
+
+def settings_of(session: Session, campaign_id: uuid.UUID) -> CampaignSettings:
+    """The campaign's settings row (made by the seed's trigger when the campaign was inserted)."""
+    return session.scalars(
+        sa.select(CampaignSettings).where(CampaignSettings.campaign_id == campaign_id)
+    ).one()
+
+
+def steps_of(session: Session, campaign_id: uuid.UUID) -> list[CampaignSequence]:
+    return list(
+        session.scalars(
+            sa.select(CampaignSequence)
+            .where(CampaignSequence.campaign_id == campaign_id)
+            .order_by(CampaignSequence.sequence_order, CampaignSequence.created_at)
+        )
+    )
+
+
+def senders_of(session: Session, campaign_id: uuid.UUID) -> list[SenderAccount]:
+    return list(
+        session.scalars(
+            sa.select(SenderAccount)
+            .join(CampaignSender, CampaignSender.sender_account_id == SenderAccount.id)
+            .where(CampaignSender.campaign_id == campaign_id)
+            .order_by(CampaignSender.position)
+        )
+    )
+
+
+def replace_senders(
+    session: Session, campaign_id: uuid.UUID, sender_ids: Sequence[uuid.UUID]
+) -> None:
+    session.execute(sa.delete(CampaignSender).where(CampaignSender.campaign_id == campaign_id))
+    session.add_all(
+        CampaignSender(campaign_id=campaign_id, sender_account_id=sender_id, position=position)
+        for position, sender_id in enumerate(sender_ids)
+    )
+    session.flush()
+
+
+def unenrolled_members(
+    session: Session, campaign_id: uuid.UUID, list_id: uuid.UUID, limit: int
+) -> list[tuple[uuid.UUID, str]]:
+    """(contact id, email) of list members with no row in this campaign yet, a slice at a time."""
+    enrolled = sa.select(CampaignContact.id).where(
+        CampaignContact.campaign_id == campaign_id, CampaignContact.contact_id == Contact.id
+    )
+    rows = session.execute(
+        sa.select(Contact.id, Contact.email)
+        .join(ContactListMember, ContactListMember.contact_id == Contact.id)
+        .where(ContactListMember.list_id == list_id, ~enrolled.exists())
+        .order_by(Contact.id)
+        .limit(limit)
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+def active_elsewhere(
+    session: Session, campaign_id: uuid.UUID, contact_ids: Sequence[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Contacts running in another campaign that is sending (active or paused)."""
+    if not contact_ids:
+        return set()
+    rows = session.scalars(
+        sa.select(CampaignContact.contact_id)
+        .join(Campaign, Campaign.id == CampaignContact.campaign_id)
+        .where(
+            CampaignContact.contact_id.in_(contact_ids),
+            CampaignContact.campaign_id != campaign_id,
+            CampaignContact.status.in_(RUNNING_VALUES),
+            Campaign.status.in_(("active", "paused")),
+        )
+    )
+    return set(rows)
+
+
+def replied_domains(session: Session, domains: Sequence[str]) -> set[str]:
+    """Which of these email domains a contact has replied from (any campaign)."""
+    if not domains:
+        return set()
+    repliers = session.scalars(
+        sa.select(sa.func.lower(Contact.email))
+        .join(EmailReply, EmailReply.contact_id == Contact.id)
+        .distinct()
+    )
+    replied = {email.rsplit("@", 1)[-1] for email in repliers}
+    return replied & set(domains)
+
+
+def insert_enrollments(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(sa.insert(CampaignContact), list(rows))
+
+
+def enrollment_counts(session: Session, campaign_id: uuid.UUID) -> dict[str, int]:
+    rows = session.execute(
+        sa.select(CampaignContact.status, sa.func.count())
+        .where(CampaignContact.campaign_id == campaign_id)
+        .group_by(CampaignContact.status)
+    )
+    return dict(rows.all())
+
+
+def enrollments_of(
+    session: Session, campaign_id: uuid.UUID, limit: int = 200
+) -> list[tuple[CampaignContact, Contact]]:
+    rows = session.execute(
+        sa.select(CampaignContact, Contact)
+        .join(Contact, Contact.id == CampaignContact.contact_id)
+        .where(CampaignContact.campaign_id == campaign_id)
+        .order_by(CampaignContact.enrolled_at, Contact.email)
+        .limit(limit)
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+def due_campaigns(session: Session, now: datetime) -> list[uuid.UUID]:
+    """Active campaigns with at least one enrollment whose next step may go by now
+    (ix_campaign_contacts_due serves the inner lookup)."""
+    due = sa.select(CampaignContact.id).where(
+        CampaignContact.campaign_id == Campaign.id,
+        CampaignContact.status.in_(RUNNING_VALUES),
+        CampaignContact.next_send_at.is_not(None),
+        CampaignContact.next_send_at <= now,
+    )
+    return list(
+        session.scalars(
+            sa.select(Campaign.id)
+            .where(Campaign.status == "active", due.exists())
+            .order_by(Campaign.id)
+        )
+    )
+
+
+def lock_campaign(session: Session, campaign_id: uuid.UUID) -> bool:
+    """Takes the campaign for this transaction so that two workers never decide its pace at
+    once (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite has one writer already). False when
+    another worker holds it."""
+    statement = sa.select(Campaign.id).where(
+        Campaign.id == campaign_id, Campaign.status == "active"
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update(skip_locked=True)
+    return session.scalar(statement) is not None
+
+
+def due_enrollments(
+    session: Session, campaign_id: uuid.UUID, now: datetime, limit: int
+) -> list[CampaignContact]:
+    """The campaign's enrollments whose next step may go by now, oldest due first
+    (ix_campaign_contacts_due serves the range on next_send_at)."""
+    statement = (
+        sa.select(CampaignContact)
+        .where(
+            CampaignContact.campaign_id == campaign_id,
+            CampaignContact.status.in_(RUNNING_VALUES),
+            CampaignContact.next_send_at.is_not(None),
+            CampaignContact.next_send_at <= now,
+        )
+        .order_by(CampaignContact.next_send_at, CampaignContact.id)
+        .limit(limit)
+    )
+    return list(session.scalars(statement))
+
+
+def postpone(
+    session: Session, enrollment_id: uuid.UUID, until: datetime | None, reason: str
+) -> None:
+    session.execute(
+        sa.update(CampaignContact)
+        .where(CampaignContact.id == enrollment_id)
+        .values(next_send_at=until, waiting_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def running_count(session: Session, campaign_id: uuid.UUID) -> int:
+    return (
+        session.scalar(
+            sa.select(sa.func.count()).where(
+                CampaignContact.campaign_id == campaign_id,
+                CampaignContact.status.in_(RUNNING_VALUES),
+            )
+        )
+        or 0
+    )
+
+
+def stop_running(
+    session: Session, campaign_id: uuid.UUID, status: EnrollmentStatus, reason: str
+) -> int:
+    return transition_many(
+        session,
+        CampaignContact,
+        (CampaignContact.campaign_id == campaign_id,),
+        status,
+        ENROLLMENTS,
+        stop_reason=reason,
+        next_send_at=None,
+    )
+
+
+def record_step(session: Session, enrollment_id: uuid.UUID, **values: Any) -> None:
+    session.execute(
+        sa.update(CampaignContact)
+        .where(CampaignContact.id == enrollment_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def stop_contact(
+    session: Session, contact_id: uuid.UUID, status: EnrollmentStatus, reason: str
+) -> int:
+    return transition_many(
+        session,
+        CampaignContact,
+        (CampaignContact.contact_id == contact_id,),
+        status,
+        ENROLLMENTS,
+        stop_reason=reason,
+        next_send_at=None,
+    )
+
+
+def active_campaigns(session: Session) -> list[Campaign]:
+    return list(
+        session.scalars(
+            sa.select(Campaign).where(Campaign.status == "active").order_by(Campaign.id)
+        )
+    )

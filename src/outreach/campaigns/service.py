@@ -1,0 +1,466 @@
+"""Campaigns: building them, launching them, enrolling their list, and their lifecycle.
+
+Services flush; the entry point commits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from outreach.campaigns import queries
+from outreach.campaigns.models import Campaign, CampaignContact, CampaignSequence, CampaignSettings
+from outreach.campaigns.schedule import SendWindow, step_due_at
+from outreach.campaigns.states import (
+    CAMPAIGNS,
+    EDITABLE,
+    ENROLLMENTS,
+    CampaignStatus,
+    EnrollmentStatus,
+)
+from outreach.campaigns.templates import Rendered, check_syntax, merge_fields, problems_for, render
+from outreach.contacts import queries as contact_queries
+from outreach.contacts.addresses import dedupe_key, domain_of
+from outreach.contacts.candidates import PERSON_FIELDS
+from outreach.contacts.models import Contact, ContactList
+from outreach.delivery.models import SenderAccount
+from outreach.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from outreach.states import transition
+
+ENROLL_SLICE = 2000
+LAUNCH_EXAMPLES = 20
+"""How many contacts a refused launch names per problem."""
+
+
+def get(session: Session, campaign_id: uuid.UUID) -> Campaign:
+    found = queries.campaign(session, campaign_id)
+    if found is None:
+        raise NotFound(f"There is no campaign {campaign_id}.", id=str(campaign_id))
+    return found
+
+
+def named(session: Session, name: str) -> Campaign:
+    found = queries.campaign_named(session, name)
+    if found is None:
+        raise NotFound(f"There is no campaign called {name!r}.", name=name)
+    return found
+
+
+def create(
+    session: Session,
+    *,
+    name: str,
+    list_id: uuid.UUID | None,
+    sender_ids: Sequence[uuid.UUID] = (),
+    description: str | None = None,
+    now: datetime,
+) -> Campaign:
+    label = " ".join(name.split())
+    if not label or len(label) > 200:
+        raise ValidationFailed("A campaign needs a name of 1 to 200 characters.", field="name")
+    if queries.campaign_named(session, label):
+        raise Conflict(f"There is already a campaign called {label!r}.", field="name")
+    if list_id is not None and session.get(ContactList, list_id) is None:
+        raise NotFound(f"There is no list {list_id}.", field="list_id")
+    created = Campaign(name=label, description=description, list_id=list_id, created_at=now)
+    session.add(created)
+    session.flush()
+    if sender_ids:
+        set_senders(session, created.id, sender_ids)
+    return created
+
+
+def _editable(session: Session, campaign_id: uuid.UUID) -> Campaign:
+    found = get(session, campaign_id)
+    if found.status not in EDITABLE:
+        raise InvalidTransition(
+            f"The campaign is {found.status}: pause it to change its steps.", status=found.status
+        )
+    return found
+
+
+def add_step(
+    session: Session,
+    campaign_id: uuid.UUID,
+    *,
+    subject: str,
+    body: str,
+    delay_days: int = 0,
+    delay_hours: int = 0,
+    name: str | None = None,
+    html: str | None = None,
+) -> CampaignSequence:
+    """Appends a step. An empty subject on a follow-up means "Re: " + the first step's subject."""
+    _editable(session, campaign_id)
+    _check_step(
+        subject,
+        body,
+        html,
+        delay_days,
+        delay_hours,
+        first=not queries.steps_of(session, campaign_id),
+    )
+    order = len(queries.steps_of(session, campaign_id)) + 1
+    step = CampaignSequence(
+        campaign_id=campaign_id,
+        sequence_order=order,
+        name=(name or f"Step {order}").strip(),
+        subject_template=subject,
+        body_template=body,
+        html_template=html or None,
+        delay_days=delay_days,
+        delay_hours=delay_hours,
+    )
+    session.add(step)
+    session.flush()
+    return step
+
+
+def edit_step(session: Session, step_id: uuid.UUID, **changes: Any) -> CampaignSequence:
+    step = session.get(CampaignSequence, step_id)
+    if step is None:
+        raise NotFound(f"There is no step {step_id}.", id=str(step_id))
+    _editable(session, step.campaign_id)
+    for name, value in changes.items():
+        setattr(step, name, value)
+    _check_step(
+        step.subject_template,
+        step.body_template,
+        step.html_template,
+        step.delay_days,
+        step.delay_hours,
+        first=step.sequence_order == 1,
+    )
+    session.flush()
+    return step
+
+
+def remove_step(session: Session, step_id: uuid.UUID) -> None:
+    step = session.get(CampaignSequence, step_id)
+    if step is None:
+        raise NotFound(f"There is no step {step_id}.", id=str(step_id))
+    _editable(session, step.campaign_id)
+    session.delete(step)
+    session.flush()
+    for order, remaining in enumerate(queries.steps_of(session, step.campaign_id), start=1):
+        remaining.sequence_order = order
+    session.flush()
+
+
+def _check_step(
+    subject: str, body: str, html: str | None, days: int, hours: int, *, first: bool
+) -> None:
+    problems = [f"{p.part}: {p.message}" for p in check_syntax(subject, body, html)]
+    if first and not subject.strip():
+        problems.append("subject: the first step needs a subject")
+    if not body.strip():
+        problems.append("body: a step needs a body")
+    if days < 0 or hours < 0 or days > 365 or hours > 24 * 365:
+        problems.append("delay: days and hours are between 0 and a year")
+    if problems:
+        raise ValidationFailed(
+            "The step cannot be saved: " + "; ".join(problems), problems=problems
+        )
+
+
+def set_senders(session: Session, campaign_id: uuid.UUID, sender_ids: Sequence[uuid.UUID]) -> None:
+    """The sender accounts new threads are spread across (the first is also the seed's
+    campaigns.sender_account_id)."""
+    found = get(session, campaign_id)
+    unknown = [str(s) for s in sender_ids if session.get(SenderAccount, s) is None]
+    if unknown:
+        raise NotFound(f"There is no sender account {', '.join(unknown)}.", ids=unknown)
+    queries.replace_senders(session, campaign_id, list(dict.fromkeys(sender_ids)))
+    found.sender_account_id = sender_ids[0] if sender_ids else None
+    session.flush()
+
+
+@dataclass(frozen=True)
+class SettingsChange:
+    send_window_start: time | None = None
+    send_window_end: time | None = None
+    send_days: list[str] | None = None
+    timezone: str | None = None
+    daily_limit: int | None = None
+    delay_between_emails_seconds: int | None = None
+    jitter_seconds: int | None = None
+    skip_active_elsewhere: bool | None = None
+    skip_replied_companies: bool | None = None
+    unsubscribe_line: bool | None = None
+
+
+def update_settings(
+    session: Session, campaign_id: uuid.UUID, change: SettingsChange
+) -> CampaignSettings:
+    get(session, campaign_id)
+    current = queries.settings_of(session, campaign_id)
+    for name, value in vars(change).items():
+        if value is not None:
+            setattr(current, name, value)
+    window_of(current)
+    limits = (current.daily_limit, current.delay_between_emails_seconds, current.jitter_seconds)
+    if current.daily_limit < 1 or min(limits) < 0:
+        raise ValidationFailed("The daily limit is at least 1; delays and jitter are not negative.")
+    session.flush()
+    return current
+
+
+def window_of(settings: CampaignSettings) -> SendWindow:
+    try:
+        return SendWindow.from_settings(
+            settings.send_window_start,
+            settings.send_window_end,
+            settings.send_days,
+            settings.timezone,
+        )
+    except ValueError as error:
+        raise ValidationFailed(f"The send window cannot be used: {error}") from error
+
+
+# Rendering -------------------------------------------------------------------------------------
+
+
+def fields_of(contact: Contact) -> dict[str, object]:
+    own = {name: getattr(contact, name) for name in PERSON_FIELDS}
+    return merge_fields({"email": contact.email, **own}, contact.raw_data or {})
+
+
+def compose_step(
+    steps: Sequence[CampaignSequence],
+    index: int,
+    contact: Contact,
+    thread_subject: str | None = None,
+) -> Rendered:
+    """Step `index` (0-based) written for a contact. A follow-up without its own subject answers
+    the thread: "Re: " + the subject the first email had (`thread_subject` when it was sent)."""
+    step = steps[index]
+    own_subject = step.subject_template.strip()
+    subject = own_subject or steps[0].subject_template
+    rendered = render(subject, step.body_template, step.html_template, fields_of(contact))
+    if own_subject or index == 0:
+        return rendered
+    base = (thread_subject or rendered.subject).removeprefix("Re: ")
+    return Rendered(subject=f"Re: {base}", text=rendered.text, html=rendered.html)
+
+
+# Launch and lifecycle --------------------------------------------------------------------------
+
+
+@dataclass
+class EnrollReport:
+    enrolled: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+
+
+def launch_problems(session: Session, found: Campaign) -> list[str]:
+    """Why the campaign cannot start: missing parts, or steps that would not render for some of
+    the list's contacts (each problem names up to LAUNCH_EXAMPLES contacts)."""
+    problems = []
+    steps = queries.steps_of(session, found.id)
+    if found.list_id is None:
+        problems.append("choose the list to send to")
+    if not steps:
+        problems.append("add at least one step")
+    if not queries.senders_of(session, found.id):
+        problems.append("choose at least one sender account")
+    window_of(queries.settings_of(session, found.id))
+    if found.list_id is None or not steps:
+        return problems
+    found_by_problem: dict[str, list[str]] = {}
+    for contact in contact_queries.matching_contacts(
+        session, contact_queries.ContactFilter(list_id=found.list_id)
+    ):
+        fields = fields_of(contact)
+        for step in steps:
+            subject = step.subject_template.strip() or steps[0].subject_template
+            for problem in problems_for(subject, step.body_template, step.html_template, fields):
+                found_by_problem.setdefault(
+                    f"step {step.sequence_order} {problem.part} {problem.message}", []
+                ).append(contact.email)
+    for text, emails in found_by_problem.items():
+        more = len(emails) - LAUNCH_EXAMPLES
+        shown = ", ".join(emails[:LAUNCH_EXAMPLES]) + (f" and {more} more" if more > 0 else "")
+        problems.append(f"{text} — for {shown}")
+    return problems
+
+
+def launch(session: Session, campaign_id: uuid.UUID, now: datetime) -> EnrollReport:
+    """Checks the campaign, enrolls its list and starts it; refused with every problem listed."""
+    found = get(session, campaign_id)
+    problems = launch_problems(session, found)
+    if problems:
+        raise ValidationFailed(
+            "The campaign cannot start: " + "; ".join(problems), problems=problems
+        )
+    transition(session, Campaign, campaign_id, CampaignStatus.active, CAMPAIGNS)
+    return enroll_new_members(session, found, now)
+
+
+def pause(session: Session, campaign_id: uuid.UUID) -> None:
+    transition(session, Campaign, campaign_id, CampaignStatus.paused, CAMPAIGNS)
+
+
+def resume(session: Session, campaign_id: uuid.UUID, now: datetime) -> EnrollReport:
+    found = get(session, campaign_id)
+    problems = launch_problems(session, found)
+    if problems:
+        raise ValidationFailed(
+            "The campaign cannot resume: " + "; ".join(problems), problems=problems
+        )
+    transition(session, Campaign, campaign_id, CampaignStatus.active, CAMPAIGNS)
+    return enroll_new_members(session, found, now)
+
+
+def archive(session: Session, campaign_id: uuid.UUID) -> None:
+    transition(session, Campaign, campaign_id, CampaignStatus.archived, CAMPAIGNS)
+    queries.stop_running(
+        session, campaign_id, EnrollmentStatus.stopped, "the campaign was archived"
+    )
+
+
+def finish_if_done(session: Session, found: Campaign) -> bool:
+    """An active campaign whose list is all enrolled and whose enrollments all ended is done."""
+    if found.status != CampaignStatus.active or found.list_id is None:
+        return False
+    if queries.running_count(session, found.id) or queries.unenrolled_members(
+        session, found.id, found.list_id, 1
+    ):
+        return False
+    transition(session, Campaign, found.id, CampaignStatus.completed, CAMPAIGNS)
+    return True
+
+
+def enroll_new_members(session: Session, found: Campaign, now: datetime) -> EnrollReport:
+    """Enrolls the list's contacts that have no row in this campaign yet: at launch, and on
+    every pass while the campaign is active (contacts added to the list later). Contacts that
+    must not be emailed get a `skipped` row with the reason, counted."""
+    report = EnrollReport()
+    if found.list_id is None:
+        return report
+    settings = queries.settings_of(session, found.id)
+    steps = queries.steps_of(session, found.id)
+    first_due = step_due_at(now, steps[0].delay_days, steps[0].delay_hours) if steps else None
+    while members := queries.unenrolled_members(session, found.id, found.list_id, ENROLL_SLICE):
+        skip = _skip_reasons(session, found.id, settings, members)
+        rows = []
+        for contact_id, _ in members:
+            reason = skip.get(contact_id)
+            running = reason is None
+            rows.append(
+                {
+                    "id": uuid.uuid4(),
+                    "campaign_id": found.id,
+                    "contact_id": contact_id,
+                    "enrolled_at": now,
+                    "status": (
+                        EnrollmentStatus.pending if running else EnrollmentStatus.skipped
+                    ).value,
+                    "next_send_at": first_due if running else None,
+                    "stop_reason": reason,
+                }
+            )
+            if running:
+                report.enrolled += 1
+            else:
+                report.skipped[reason or ""] += 1
+        queries.insert_enrollments(session, rows)
+    session.flush()
+    return report
+
+
+def _skip_reasons(
+    session: Session,
+    campaign_id: uuid.UUID,
+    settings: CampaignSettings,
+    members: Sequence[tuple[uuid.UUID, str]],
+) -> dict[uuid.UUID, str]:
+    keys = {contact_id: dedupe_key(email) for contact_id, email in members}
+    domains = {contact_id: domain_of(email) for contact_id, email in members}
+    emails, whole = contact_queries.suppressed_among(session, keys.values(), domains.values())
+    reasons = {cid: "suppressed address" for cid, key in keys.items() if key in emails}
+    reasons |= {
+        cid: f"suppressed domain {d}"
+        for cid, d in domains.items()
+        if d in whole and cid not in reasons
+    }
+    if settings.skip_active_elsewhere:
+        for cid in queries.active_elsewhere(session, campaign_id, list(keys)):
+            reasons.setdefault(cid, "already active in another campaign")
+    if settings.skip_replied_companies:
+        replied = queries.replied_domains(session, sorted(set(domains.values())))
+        for cid, d in domains.items():
+            if d in replied:
+                reasons.setdefault(cid, f"someone at {d} already replied")
+    return reasons
+
+
+# Enrollments as sends happen -------------------------------------------------------------------
+
+
+def record_sent(session: Session, enrollment_id: uuid.UUID, step: int, sent_at: datetime) -> None:
+    """Step `step` (1-based) went out: the enrollment moves on to the next step's due time, or
+    is completed after the last. One stopped meanwhile (a reply) keeps its status; the send is
+    still recorded on it."""
+    enrollment = session.get(CampaignContact, enrollment_id)
+    assert enrollment is not None
+    steps = queries.steps_of(session, enrollment.campaign_id)
+    done: dict[str, Any] = {
+        "current_sequence_step": step,
+        "last_email_sent_at": sent_at,
+        "waiting_reason": None,
+    }
+    if step < len(steps):
+        target = EnrollmentStatus.in_progress
+        then: dict[str, Any] = {
+            "next_send_at": step_due_at(sent_at, steps[step].delay_days, steps[step].delay_hours)
+        }
+    else:
+        target, then = EnrollmentStatus.completed, {"next_send_at": None, "completed_at": sent_at}
+    try:
+        transition(session, CampaignContact, enrollment_id, target, ENROLLMENTS, **done, **then)
+    except InvalidTransition:
+        queries.record_step(session, enrollment_id, **done)
+
+
+def record_finished(session: Session, enrollment_id: uuid.UUID, at: datetime) -> None:
+    """An enrollment whose sequence has no step left (steps were removed while paused)."""
+    transition(
+        session,
+        CampaignContact,
+        enrollment_id,
+        EnrollmentStatus.completed,
+        ENROLLMENTS,
+        next_send_at=None,
+        completed_at=at,
+    )
+
+
+def record_stopped(
+    session: Session, enrollment_id: uuid.UUID, status: EnrollmentStatus, reason: str
+) -> None:
+    """The enrollment ends early (bounced, failed, unsubscribed), unless it already ended."""
+    try:
+        transition(
+            session,
+            CampaignContact,
+            enrollment_id,
+            status,
+            ENROLLMENTS,
+            next_send_at=None,
+            stop_reason=reason[:1000],
+        )
+    except InvalidTransition:
+        return
+
+
+def stop_contact_everywhere(
+    session: Session, contact_id: uuid.UUID, status: EnrollmentStatus, reason: str
+) -> int:
+    """Every running enrollment of a contact ends (an unsubscribe, a bounce)."""
+    return queries.stop_contact(session, contact_id, status, reason)

@@ -1,0 +1,82 @@
+"""Campaigns and enrollments as state machines.
+
+A campaign: draft → active ⇄ paused → completed (every enrollment finished) or archived.
+An enrollment (the seed's campaign_contacts): pending → in_progress → completed, or stopped on
+the way: replied (the seed's trigger), bounced, unsubscribed, stopped (by a person, or its
+campaign archived), failed (its step cannot be rendered or sent). `skipped` rows are contacts
+of the list that were not enrolled, kept with the reason so a later pass does not try again.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from outreach.drafts.models import DraftType
+from outreach.states import Lifecycle
+
+
+class CampaignStatus(StrEnum):
+    draft = "draft"
+    active = "active"
+    paused = "paused"
+    completed = "completed"
+    archived = "archived"
+
+
+CAMPAIGNS = Lifecycle[CampaignStatus](
+    noun="campaign",
+    moves={
+        CampaignStatus.active: frozenset({CampaignStatus.draft, CampaignStatus.paused}),
+        CampaignStatus.paused: frozenset({CampaignStatus.active}),
+        CampaignStatus.completed: frozenset({CampaignStatus.active}),
+        CampaignStatus.archived: frozenset(
+            {
+                CampaignStatus.draft,
+                CampaignStatus.active,
+                CampaignStatus.paused,
+                CampaignStatus.completed,
+            }
+        ),
+    },
+)
+EDITABLE = frozenset({CampaignStatus.draft, CampaignStatus.paused})
+"""Steps and settings change only while nothing is being sent."""
+
+
+class EnrollmentStatus(StrEnum):
+    pending = "pending"
+    in_progress = "in_progress"
+    completed = "completed"
+    replied = "replied"
+    bounced = "bounced"
+    unsubscribed = "unsubscribed"
+    stopped = "stopped"
+    failed = "failed"
+    skipped = "skipped"
+
+
+RUNNING = frozenset({EnrollmentStatus.pending, EnrollmentStatus.in_progress})
+ENROLLMENTS = Lifecycle[EnrollmentStatus](
+    noun="enrollment",
+    moves={
+        EnrollmentStatus.in_progress: frozenset(RUNNING),
+        **{
+            end: frozenset(RUNNING)
+            for end in (
+                EnrollmentStatus.completed,
+                EnrollmentStatus.replied,
+                EnrollmentStatus.bounced,
+                EnrollmentStatus.unsubscribed,
+                EnrollmentStatus.stopped,
+                EnrollmentStatus.failed,
+            )
+        },
+    },
+)
+
+
+def draft_type_of(step: int) -> DraftType:
+    """Steps 1, 2, 3 are the seed's three draft types; later steps are final follow-ups too."""
+    return {1: DraftType.first_outreach, 2: DraftType.second_followup}.get(
+        step, DraftType.final_followup
+    )

@@ -1,0 +1,374 @@
+"""`outreach campaigns ...` and `outreach senders ...`."""
+
+from __future__ import annotations
+
+from datetime import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from outreach.campaigns import queries as campaign_queries
+from outreach.campaigns import service as campaigns
+from outreach.cli.context import console, container_for
+from outreach.contacts import lists
+from outreach.contacts import queries as contact_queries
+from outreach.db import transaction
+from outreach.delivery import queries as delivery_queries
+from outreach.delivery import senders
+from outreach.delivery.states import SenderState
+from outreach.delivery.transports.base import SenderAccountError
+from outreach.errors import ValidationFailed
+
+campaigns_app = typer.Typer(help="Campaigns: steps, settings, launch, pause.", no_args_is_help=True)
+senders_app = typer.Typer(
+    help="Sender accounts: the mailboxes campaigns send from.", no_args_is_help=True
+)
+add_sender_app = typer.Typer(help="Add a sender account.", no_args_is_help=True)
+senders_app.add_typer(add_sender_app, name="add")
+
+DailyCap = Annotated[
+    int | None, typer.Option(help="At most this many sends a day (UTC) from this account.")
+]
+DisplayName = Annotated[str | None, typer.Option("--name", help="The name recipients see.")]
+
+
+@add_sender_app.command("outbox")
+def add_outbox(
+    ctx: typer.Context, email: str, name: DisplayName = None, daily_cap: DailyCap = None
+) -> None:
+    """An account that writes each email as an .eml file under the data folder (nothing leaves)."""
+    with container_for(ctx) as container, transaction(container.sessions) as session:
+        senders.add(
+            session,
+            kind=senders.SenderKind.outbox,
+            email=email,
+            display_name=name,
+            secret_key=container.settings.secret_key_value(),
+            daily_cap=daily_cap,
+            now=container.clock.now(),
+        )
+    console.print(f"Added {email}: its emails go to {container.outbox_folder / email}.")
+
+
+@add_sender_app.command("smtp")
+def add_smtp(
+    ctx: typer.Context,
+    email: str,
+    host: Annotated[str, typer.Option(help="The SMTP server, e.g. smtp.fastmail.com.")],
+    port: Annotated[int, typer.Option()] = 587,
+    security: Annotated[
+        str, typer.Option(help="starttls, tls (implicit, port 465) or none.")
+    ] = "starttls",
+    username: Annotated[str | None, typer.Option(help="Defaults to the email address.")] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            envvar="OUTREACH_SMTP_PASSWORD",
+            help="Or OUTREACH_SMTP_PASSWORD.",
+        ),
+    ] = None,
+    name: DisplayName = None,
+    daily_cap: DailyCap = None,
+) -> None:
+    """An SMTP mailbox. Its password is stored sealed with OUTREACH_SECRET_KEY."""
+    with container_for(ctx) as container, transaction(container.sessions) as session:
+        senders.add(
+            session,
+            kind=senders.SenderKind.smtp,
+            email=email,
+            display_name=name,
+            secret_key=container.settings.secret_key_value(),
+            smtp=senders.SmtpSettings(
+                host=host, port=port, security=security, username=username or email
+            ),
+            password=password or None,
+            daily_cap=daily_cap,
+            now=container.clock.now(),
+        )
+    console.print(f"Added {email} ({host}:{port}). Check it with: outreach senders test {email}")
+
+
+@senders_app.command("list")
+def list_senders(ctx: typer.Context) -> None:
+    """Every sender account with its state."""
+    with container_for(ctx) as container, transaction(container.sessions) as session:
+        accounts = delivery_queries.all_senders(session)
+    table = Table("email", "kind", "daily cap", "state", "last error")
+    for account in accounts:
+        table.add_row(
+            account.email,
+            account.kind,
+            str(account.daily_cap or "—"),
+            account.state,
+            account.last_error or "",
+        )
+    console.print(table)
+
+
+@senders_app.command("test")
+def test_sender(ctx: typer.Context, email: str) -> None:
+    """Really connect (and sign in) and say what worked or what failed."""
+    with container_for(ctx) as container:
+        with transaction(container.sessions) as session:
+            account = senders.by_email(session, email)
+        transport = container.transport_for(account)
+        try:
+            console.print(f"[green]{transport.check()}[/green]")
+        except SenderAccountError as error:
+            console.print(f"[red]{error.reason}[/red]")
+            raise typer.Exit(1) from error
+        finally:
+            transport.close()
+
+
+@senders_app.command("pause")
+def pause_sender(ctx: typer.Context, email: str) -> None:
+    """Stop sending from an account; its threads wait."""
+    _set_sender_state(ctx, email, SenderState.paused, "paused by a person")
+
+
+@senders_app.command("resume")
+def resume_sender(ctx: typer.Context, email: str) -> None:
+    """Send from an account again (after fixing what made it fail)."""
+    _set_sender_state(ctx, email, SenderState.ok, None)
+
+
+def _set_sender_state(
+    ctx: typer.Context, email: str, state: SenderState, reason: str | None
+) -> None:
+    with container_for(ctx) as container, transaction(container.sessions) as session:
+        senders.set_state(
+            session, senders.by_email(session, email).id, state, reason, container.clock.now()
+        )
+    console.print(f"{email} is {state.value}.")
+
+
+@campaigns_app.command("create")
+def create_campaign(
+    ctx: typer.Context,
+    name: str,
+    list_name: Annotated[str, typer.Option("--list", help="The list to send to.")],
+    sender: Annotated[
+        list[str] | None, typer.Option(help="A sender account's address. Repeatable.")
+    ] = None,
+    description: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Create a campaign (a draft until launched)."""
+    with container_for(ctx) as container, transaction(container.sessions) as session:
+        sender_ids = [senders.by_email(session, email).id for email in sender or []]
+        campaigns.create(
+            session,
+            name=name,
+            list_id=lists.named(session, list_name).id,
+            sender_ids=sender_ids,
+            description=description,
+            now=container.clock.now(),
+        )
+    console.print(
+        f"Created the campaign {name!r}. Add steps with: outreach campaigns step {name!r} ..."
+    )
+
+
+@campaigns_app.command("step")
+def add_step(
+    ctx: typer.Context,
+    name: str,
+    subject: Annotated[
+        str,
+        typer.Option(
+            help="Merge fields allowed, e.g. {{ first_name | default('there') }}. "
+            'Empty on a follow-up: "Re: " + the first subject.'
+        ),
+    ] = "",
+    body: Annotated[str | None, typer.Option(help="The text; or --body-file.")] = None,
+    body_file: Annotated[Path | None, typer.Option(exists=True, dir_okay=False)] = None,
+    delay_days: Annotated[int, typer.Option(help="Days after the previous email.")] = 0,
+    delay_hours: Annotated[int, typer.Option()] = 0,
+) -> None:
+    """Append a step to a campaign."""
+    text = body_file.read_text(encoding="utf-8") if body_file else body
+    if not text:
+        raise ValidationFailed("Give the step's text with --body or --body-file.")
+    with container_for(ctx) as container, transaction(container.sessions) as session:
+        found = campaigns.named(session, name)
+        step = campaigns.add_step(
+            session,
+            found.id,
+            subject=subject,
+            body=text,
+            delay_days=delay_days,
+            delay_hours=delay_hours,
+        )
+    console.print(f"Added step {step.sequence_order} to {name!r}.")
+
+
+@campaigns_app.command("settings")
+def change_settings(
+    ctx: typer.Context,
+    name: str,
+    window: Annotated[str | None, typer.Option(help="Local send window, e.g. 09:00-17:30.")] = None,
+    days: Annotated[
+        str | None, typer.Option(help="e.g. monday,tuesday,wednesday,thursday,friday")
+    ] = None,
+    timezone: Annotated[str | None, typer.Option(help="IANA zone, e.g. Europe/Berlin.")] = None,
+    daily_limit: Annotated[int | None, typer.Option()] = None,
+    spacing: Annotated[
+        int | None, typer.Option(help="Seconds between two sends of the campaign.")
+    ] = None,
+    jitter: Annotated[
+        int | None, typer.Option(help="Up to this many seconds added at random to the spacing.")
+    ] = None,
+    skip_active_elsewhere: Annotated[
+        bool | None, typer.Option(help="Skip contacts running in another campaign.")
+    ] = None,
+    skip_replied_companies: Annotated[
+        bool | None, typer.Option(help="Skip contacts whose company domain replied.")
+    ] = None,
+    unsubscribe_line: Annotated[
+        bool | None, typer.Option(help="End each email with a visible unsubscribe line.")
+    ] = None,
+) -> None:
+    """Change when and how fast a campaign sends."""
+    start, end = _window(window) if window else (None, None)
+    change = campaigns.SettingsChange(
+        send_window_start=start,
+        send_window_end=end,
+        send_days=[d.strip().lower() for d in days.split(",")] if days else None,
+        timezone=timezone,
+        daily_limit=daily_limit,
+        delay_between_emails_seconds=spacing,
+        jitter_seconds=jitter,
+        skip_active_elsewhere=skip_active_elsewhere,
+        skip_replied_companies=skip_replied_companies,
+        unsubscribe_line=unsubscribe_line,
+    )
+    with container_for(ctx) as container, transaction(container.sessions) as session:
+        campaigns.update_settings(session, campaigns.named(session, name).id, change)
+    console.print(f"Saved the settings of {name!r}.")
+
+
+def _window(text: str) -> tuple[time, time]:
+    start, _, end = text.partition("-")
+    try:
+        return time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
+    except ValueError as error:
+        raise ValidationFailed(f"--window {text!r}: write it as 09:00-17:30.") from error
+
+
+@campaigns_app.command("launch")
+def launch(ctx: typer.Context, name: str) -> None:
+    """Check the campaign, enroll its list and start sending."""
+    with container_for(ctx) as container, transaction(container.sessions) as session:
+        report = campaigns.launch(session, campaigns.named(session, name).id, container.clock.now())
+    console.print(f"Launched {name!r}: {report.enrolled} contacts enrolled.")
+    for reason, count in report.skipped.most_common():
+        console.print(f"  skipped {count}: {reason}")
+
+
+@campaigns_app.command("pause")
+def pause(ctx: typer.Context, name: str) -> None:
+    """Stop sending; enrollments keep their place."""
+    with container_for(ctx) as container, transaction(container.sessions) as session:
+        campaigns.pause(session, campaigns.named(session, name).id)
+    console.print(f"Paused {name!r}.")
+
+
+@campaigns_app.command("resume")
+def resume(ctx: typer.Context, name: str) -> None:
+    """Send again from where it stopped."""
+    with container_for(ctx) as container, transaction(container.sessions) as session:
+        campaigns.resume(session, campaigns.named(session, name).id, container.clock.now())
+    console.print(f"Resumed {name!r}.")
+
+
+@campaigns_app.command("archive")
+def archive(ctx: typer.Context, name: str) -> None:
+    """End the campaign for good; running enrollments stop."""
+    with container_for(ctx) as container, transaction(container.sessions) as session:
+        campaigns.archive(session, campaigns.named(session, name).id)
+    console.print(f"Archived {name!r}.")
+
+
+@campaigns_app.command("list")
+def list_campaigns(ctx: typer.Context) -> None:
+    """Every campaign with its status and how its enrollments stand."""
+    with container_for(ctx) as container, transaction(container.sessions) as session:
+        rows = [
+            (c, campaign_queries.enrollment_counts(session, c.id))
+            for c in campaign_queries.all_campaigns(session)
+        ]
+    table = Table("name", "status", "enrollments")
+    for found, counts in rows:
+        table.add_row(
+            found.name,
+            found.status,
+            ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "—",
+        )
+    console.print(table)
+
+
+@campaigns_app.command("show")
+def show(ctx: typer.Context, name: str) -> None:
+    """A campaign's settings, steps and enrollments."""
+    with container_for(ctx) as container, transaction(container.sessions) as session:
+        found = campaigns.named(session, name)
+        settings = campaign_queries.settings_of(session, found.id)
+        steps = campaign_queries.steps_of(session, found.id)
+        enrolled = campaign_queries.enrollments_of(session, found.id)
+        accounts = campaign_queries.senders_of(session, found.id)
+    console.print(f"[bold]{found.name}[/bold] ({found.status})")
+    console.print(
+        f"window {settings.send_window_start:%H:%M}-{settings.send_window_end:%H:%M} "
+        f"{settings.timezone} on "
+        f"{', '.join(settings.send_days)}; at most {settings.daily_limit} a day, "
+        f"{settings.delay_between_emails_seconds} s apart (+ up to {settings.jitter_seconds} s)"
+    )
+    console.print("senders: " + (", ".join(a.email for a in accounts) or "none"))
+    for step in steps:
+        console.print(
+            f"step {step.sequence_order}: after {step.delay_days} d {step.delay_hours} h — "
+            f"{step.subject_template or '(Re: first subject)'}"
+        )
+    table = Table("contact", "status", "step", "next send", "why")
+    for enrollment, contact in enrolled:
+        next_at = (
+            enrollment.next_send_at.strftime("%Y-%m-%d %H:%M UTC")
+            if enrollment.next_send_at
+            else "—"
+        )
+        table.add_row(
+            contact.email,
+            enrollment.status,
+            str(enrollment.current_sequence_step),
+            next_at,
+            enrollment.waiting_reason or enrollment.stop_reason or "",
+        )
+    console.print(table)
+
+
+@campaigns_app.command("preview")
+def preview(
+    ctx: typer.Context,
+    name: str,
+    contact: Annotated[
+        str | None, typer.Option(help="A contact's address (default: the list's first).")
+    ] = None,
+) -> None:
+    """Every step as one contact of the list will receive it."""
+    with container_for(ctx) as container, transaction(container.sessions) as session:
+        found = campaigns.named(session, name)
+        steps = campaign_queries.steps_of(session, found.id)
+        where = contact_queries.ContactFilter(list_id=found.list_id, text=contact)
+        person = next(iter(contact_queries.matching_contacts(session, where)), None)
+        if person is None:
+            raise ValidationFailed("No contact of the campaign's list matches.")
+        for index in range(len(steps)):
+            rendered = campaigns.compose_step(steps, index, person)
+            console.print(
+                f"[bold]Step {index + 1}[/bold] to {person.email}\n"
+                f"Subject: {rendered.subject}\n\n{rendered.text}\n"
+            )

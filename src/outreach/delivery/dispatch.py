@@ -1,0 +1,554 @@
+"""Sending campaign steps: claim what is due, send it with no transaction open, record the outcome.
+
+Three short transactions per email (convention 3):
+1. claim — under the campaign's lock, decide with the pure rules (campaigns.schedule) whether
+   the step may go now; if so write the draft and the delivery (unique per enrollment and step)
+   as `sending`; if not, move the enrollment's next_send_at to when it may, with the reason;
+2. send — the transport, outside any transaction;
+3. record — sent (sent_emails row, the seed's analytics trigger, the enrollment advanced),
+   retry later, failed (bounced addresses suppressed), the sender account failing, or unknown.
+A crash between 1 and 3 leaves the delivery `sending`; recover() turns it into `unknown` for a
+person, because an SMTP server cannot be asked whether it went and a duplicate cold email costs
+more than a missed one.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
+from dataclasses import dataclass, field, replace
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from outreach.campaigns import queries as campaign_queries
+from outreach.campaigns import service as campaigns
+from outreach.campaigns.models import Campaign, CampaignContact, CampaignSequence
+from outreach.campaigns.schedule import (
+    CampaignPace,
+    SenderLoad,
+    SendWindow,
+    choose_sender,
+    local_day_bounds,
+    next_send,
+)
+from outreach.campaigns.states import ENROLLMENTS, EnrollmentStatus, draft_type_of
+from outreach.contacts import queries as contact_queries
+from outreach.contacts import suppressions
+from outreach.contacts.addresses import dedupe_key, domain_of
+from outreach.contacts.models import Contact
+from outreach.delivery import queries
+from outreach.delivery.compose import new_message_id
+from outreach.delivery.message import Mailbox, OutgoingMessage, SentMessage
+from outreach.delivery.models import Delivery, SenderAccount
+from outreach.delivery.states import DELIVERIES, DeliveryStatus, SenderState
+from outreach.delivery.transports.base import (
+    DeliveryUncertain,
+    PermanentSendError,
+    SenderAccountError,
+    SendError,
+    TransientSendError,
+    Transport,
+)
+from outreach.delivery.unsubscribe import make_token, unsubscribe_url
+from outreach.drafts import queries as drafts
+from outreach.drafts.models import EmailStatus
+from outreach.errors import Conflict
+from outreach.states import transition
+
+CLAIMS_PER_CAMPAIGN = 500
+STALE_SENDING = timedelta(minutes=10)
+ACCOUNT_RETRY = timedelta(minutes=15)
+MAX_ATTEMPTS = 8
+ANY_TIME = SendWindow(time(0), time(0), frozenset(range(7)), ZoneInfo("UTC"))
+"""A window that is always open: asks the pure rules about the campaign's pace alone."""
+UNSUBSCRIBE_LINE = "\n\n--\nNot interested? Unsubscribe: {url}"
+
+TransportFor = Callable[[SenderAccount], Transport]
+
+
+@dataclass(frozen=True)
+class Claim:
+    delivery_id: uuid.UUID
+    sender_id: uuid.UUID
+    message: OutgoingMessage
+    label: str
+
+
+@dataclass(frozen=True)
+class Waiting:
+    label: str
+    reason: str
+
+
+@dataclass
+class PassReport:
+    """What one pass did, for `outreach worker --once` and the logs."""
+
+    sent: list[str] = field(default_factory=list)
+    waiting: list[Waiting] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    retrying: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+    would_send: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Links:
+    """What claiming needs to write unsubscribe links."""
+
+    secret_key: str
+    base_url: str
+
+
+# Claiming ----------------------------------------------------------------------------------
+
+
+def claim_campaign(
+    session: Session,
+    campaign_id: uuid.UUID,
+    now: datetime,
+    worker: str,
+    links: Links,
+    rng: random.Random,
+) -> tuple[list[Claim], list[Waiting]]:
+    """Claims the campaign's due steps that the rules let go now; postpones the others."""
+    if not campaign_queries.lock_campaign(session, campaign_id):
+        return [], []
+    found = campaigns.get(session, campaign_id)
+    settings = campaign_queries.settings_of(session, campaign_id)
+    window = campaigns.window_of(settings)
+    steps = campaign_queries.steps_of(session, campaign_id)
+    senders = {sender.id: sender for sender in campaign_queries.senders_of(session, campaign_id)}
+    day = local_day_bounds(now, window.timezone)
+    pace = CampaignPace(
+        daily_limit=settings.daily_limit,
+        sent_today=queries.campaign_sends_between(session, campaign_id, *day),
+        last_sent_at=queries.campaign_last_send(session, campaign_id),
+        spacing_seconds=settings.delay_between_emails_seconds,
+        campaign_timezone=window.timezone,
+    )
+    utc_day = local_day_bounds(now, ZoneInfo("UTC"))
+    loads = defaultdict(int, queries.sender_sends_between(session, list(senders), *utc_day))
+    claims: list[Claim] = []
+    waits: list[Waiting] = []
+    for enrollment in campaign_queries.due_enrollments(
+        session, campaign_id, now, CLAIMS_PER_CAMPAIGN
+    ):
+        pace = replace(pace, jitter_seconds=rng.uniform(0, settings.jitter_seconds))
+        gate = next_send(now, now, ANY_TIME, pace)
+        if gate.send_at != now:
+            waits.append(Waiting(f"{found.name}: the rest of the due steps", gate.reason))
+            break
+        contact = session.get(Contact, enrollment.contact_id)
+        assert contact is not None
+        label = f"{contact.email}: {found.name}, step {enrollment.current_sequence_step + 1}"
+        sender_id, why = _thread_sender(enrollment, senders, loads)
+        sender = senders.get(sender_id) if sender_id else None
+        if sender is None:
+            campaign_queries.postpone(session, enrollment.id, now + ACCOUNT_RETRY, why)
+            waits.append(Waiting(label, why))
+            continue
+        decision = next_send(
+            enrollment.next_send_at or now,
+            now,
+            window.for_contact(contact.timezone),
+            pace,
+            sender.daily_cap,
+            loads[sender.id],
+        )
+        if decision.send_at != now:
+            campaign_queries.postpone(
+                session, enrollment.id, decision.send_at or now + timedelta(days=1), decision.reason
+            )
+            waits.append(Waiting(label, decision.reason))
+            continue
+        claim = _claim_step(session, found, enrollment, contact, steps, sender, now, worker, links)
+        if claim is not None:
+            claims.append(claim)
+            pace = replace(pace, sent_today=pace.sent_today + 1, last_sent_at=now)
+            loads[sender.id] += 1
+    return claims, waits
+
+
+def _thread_sender(
+    enrollment: CampaignContact,
+    senders: dict[uuid.UUID, SenderAccount],
+    loads: dict[uuid.UUID, int],
+) -> tuple[uuid.UUID | None, str]:
+    """The thread's sender if it has one (and it can send), else the least loaded one."""
+    if enrollment.sender_account_id is not None:
+        sender = senders.get(enrollment.sender_account_id)
+        if sender is None or sender.state != SenderState.ok:
+            state = (
+                "removed from the campaign"
+                if sender is None
+                else f"{sender.state}: {sender.last_error}"
+            )
+            return None, f"the thread's sender account is {state}"
+        return sender.id, "the thread's sender"
+    candidates = [
+        SenderLoad(
+            str(s.id),
+            loads[s.id],
+            s.daily_cap,
+            usable=s.state == SenderState.ok and bool(s.is_active),
+        )
+        for s in senders.values()
+    ]
+    chosen, why = choose_sender(candidates)
+    return (uuid.UUID(chosen) if chosen else None), why
+
+
+def _claim_step(
+    session: Session,
+    found: Campaign,
+    enrollment: CampaignContact,
+    contact: Contact,
+    steps: Sequence[CampaignSequence],
+    sender: SenderAccount,
+    now: datetime,
+    worker: str,
+    links: Links,
+) -> Claim | None:
+    index = enrollment.current_sequence_step
+    if index >= len(steps):
+        campaigns.record_finished(session, enrollment.id, now)
+        return None
+    if _suppressed(session, contact.email):
+        transition(
+            session,
+            CampaignContact,
+            enrollment.id,
+            EnrollmentStatus.unsubscribed,
+            ENROLLMENTS,
+            next_send_at=None,
+            stop_reason="the address is suppressed",
+        )
+        return None
+    thread = queries.thread_of(session, enrollment.id)
+    try:
+        rendered = campaigns.compose_step(steps, index, contact, _thread_subject(session, thread))
+    except Exception as error:
+        transition(
+            session,
+            CampaignContact,
+            enrollment.id,
+            EnrollmentStatus.failed,
+            ENROLLMENTS,
+            next_send_at=None,
+            stop_reason=f"step {index + 1} cannot be written for this contact: {error}",
+        )
+        return None
+    url = unsubscribe_url(links.base_url, make_token(links.secret_key, contact.id, found.id))
+    settings = campaign_queries.settings_of(session, found.id)
+    text = rendered.text + (UNSUBSCRIBE_LINE.format(url=url) if settings.unsubscribe_line else "")
+    draft = drafts.add_approved(
+        session,
+        contact_id=contact.id,
+        draft_type=draft_type_of(index + 1),
+        subject=rendered.subject,
+        body=text,
+        at=now,
+    )
+    drafts.set_status(session, draft.id, EmailStatus.scheduled)
+    delivery = Delivery(
+        campaign_contact_id=enrollment.id,
+        sequence_step=index + 1,
+        campaign_id=found.id,
+        contact_id=contact.id,
+        draft_id=draft.id,
+        sender_account_id=sender.id,
+        message_id=new_message_id(sender.email.rsplit("@", 1)[-1], now),
+        in_reply_to=thread[-1].message_id if thread else None,
+        thread_references=" ".join(d.message_id for d in thread) or None,
+        html=rendered.html,
+        status=DeliveryStatus.sending.value,
+        attempts=1,
+        next_attempt_at=now,
+        claimed_at=now,
+        claimed_by=worker,
+    )
+    if enrollment.sender_account_id is None:
+        enrollment.sender_account_id = sender.id
+    session.add(delivery)
+    campaign_queries.postpone(session, enrollment.id, None, "sending")
+    session.flush()
+    label = f"{contact.email}: {found.name}, step {index + 1}"
+    return Claim(
+        delivery.id,
+        sender.id,
+        _message(delivery, rendered.subject, text, contact, sender, url),
+        label,
+    )
+
+
+def _thread_subject(session: Session, thread: Sequence[Delivery]) -> str | None:
+    if not thread:
+        return None
+    first = drafts.get(session, thread[0].draft_id)
+    return first.subject if first else None
+
+
+def _suppressed(session: Session, email: str) -> bool:
+    emails, domains = contact_queries.suppressed_among(
+        session, [dedupe_key(email)], [domain_of(email)]
+    )
+    return bool(emails or domains)
+
+
+def _message(
+    delivery: Delivery,
+    subject: str,
+    text: str,
+    contact: Contact,
+    sender: SenderAccount,
+    url: str | None,
+) -> OutgoingMessage:
+    return OutgoingMessage(
+        message_id=delivery.message_id,
+        sender=Mailbox(sender.email, sender.display_name),
+        recipient=Mailbox(contact.email, contact.name),
+        subject=subject,
+        text=text,
+        html=delivery.html,
+        date=delivery.claimed_at or delivery.next_attempt_at,
+        in_reply_to=delivery.in_reply_to,
+        references=tuple((delivery.thread_references or "").split()),
+        unsubscribe_url=url,
+    )
+
+
+def claim_retries(session: Session, now: datetime, worker: str, links: Links) -> list[Claim]:
+    """Claims queued deliveries whose next attempt is due (transient failures, resends)."""
+    claims = []
+    for delivery_id in queries.due_retries(session, now, CLAIMS_PER_CAMPAIGN):
+        delivery = session.get(Delivery, delivery_id)
+        assert delivery is not None
+        sender = queries.sender(session, delivery.sender_account_id)
+        if sender is None or sender.state != SenderState.ok:
+            continue
+        transition(
+            session,
+            Delivery,
+            delivery_id,
+            DeliveryStatus.sending,
+            DELIVERIES,
+            claimed_at=now,
+            claimed_by=worker,
+            attempts=Delivery.attempts + 1,
+        )
+        draft = drafts.get(session, delivery.draft_id)
+        contact = session.get(Contact, delivery.contact_id)
+        assert draft is not None
+        assert contact is not None
+        session.refresh(delivery)
+        url = unsubscribe_url(
+            links.base_url, make_token(links.secret_key, contact.id, delivery.campaign_id)
+        )
+        message = _message(delivery, draft.subject, draft.body, contact, sender, url)
+        claims.append(
+            Claim(delivery_id, sender.id, message, f"{contact.email}: retry {delivery.attempts}")
+        )
+    return claims
+
+
+# Sending -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    claim: Claim
+    sent: SentMessage | None = None
+    error: SendError | None = None
+
+
+def send_all(
+    claims: Sequence[Claim], transport_for: Callable[[uuid.UUID], Transport], lanes_per_sender: int
+) -> list[Outcome]:
+    """Sends every claim, outside any transaction. Each sender account gets up to
+    `lanes_per_sender` connections, each lane sending its share in order over one transport."""
+    lanes: dict[tuple[uuid.UUID, int], list[Claim]] = defaultdict(list)
+    for position, claim in enumerate(claims):
+        lanes[(claim.sender_id, position % lanes_per_sender)].append(claim)
+    if not lanes:
+        return []
+    with ThreadPoolExecutor(max_workers=len(lanes)) as pool:
+        results = pool.map(
+            lambda lane: _send_lane(lane[0][0], lane[1], transport_for), lanes.items()
+        )
+        return [outcome for lane in results for outcome in lane]
+
+
+def _send_lane(
+    sender_id: uuid.UUID, claims: Sequence[Claim], transport_for: Callable[[uuid.UUID], Transport]
+) -> list[Outcome]:
+    transport = transport_for(sender_id)
+    outcomes = []
+    try:
+        for claim in claims:
+            try:
+                outcomes.append(Outcome(claim, sent=transport.send(claim.message)))
+            except SendError as error:
+                outcomes.append(Outcome(claim, error=error))
+                if isinstance(error, SenderAccountError):
+                    outcomes += [Outcome(rest, error=error) for rest in claims[len(outcomes) :]]
+                    break
+    finally:
+        transport.close()
+    return outcomes
+
+
+# Recording ---------------------------------------------------------------------------------
+
+
+def record(session: Session, outcome: Outcome, now: datetime, report: PassReport) -> None:
+    """Writes what happened to one claimed delivery."""
+    delivery = session.get(Delivery, outcome.claim.delivery_id)
+    assert delivery is not None
+    label = outcome.claim.label
+    error = outcome.error
+    if outcome.sent is not None:
+        _record_sent(session, delivery, outcome.sent, now)
+        report.sent.append(label)
+    elif isinstance(error, SenderAccountError):
+        _sender_failing(session, delivery.sender_account_id, error.reason, now)
+        transition(
+            session,
+            Delivery,
+            delivery.id,
+            DeliveryStatus.queued,
+            DELIVERIES,
+            next_attempt_at=now + ACCOUNT_RETRY,
+            last_error=error.reason,
+            attempts=Delivery.attempts - 1,
+        )
+        report.retrying.append(f"{label}: the sender account cannot send: {error.reason}")
+    elif isinstance(error, TransientSendError) and delivery.attempts < MAX_ATTEMPTS:
+        wait = (
+            timedelta(seconds=error.retry_after)
+            if error.retry_after
+            else _backoff(delivery.attempts)
+        )
+        transition(
+            session,
+            Delivery,
+            delivery.id,
+            DeliveryStatus.queued,
+            DELIVERIES,
+            next_attempt_at=now + wait,
+            last_error=error.reason,
+        )
+        report.retrying.append(
+            f"{label}: {error.reason} (next try in {int(wait.total_seconds())} s)"
+        )
+    elif isinstance(error, DeliveryUncertain):
+        transition(
+            session,
+            Delivery,
+            delivery.id,
+            DeliveryStatus.unknown,
+            DELIVERIES,
+            last_error=error.reason,
+        )
+        report.unknown.append(f"{label}: {error.reason}")
+    else:
+        reason = error.reason if error else "no outcome"
+        _record_failed(
+            session,
+            delivery,
+            reason,
+            address_rejected=isinstance(error, PermanentSendError) and error.address_rejected,
+            now=now,
+        )
+        report.failed.append(f"{label}: {reason}")
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(minutes=min(2**attempts, 240))
+
+
+def _record_sent(session: Session, delivery: Delivery, sent: SentMessage, now: datetime) -> None:
+    transition(
+        session,
+        Delivery,
+        delivery.id,
+        DeliveryStatus.sent,
+        DELIVERIES,
+        sent_at=now,
+        provider_id=sent.provider_id,
+        last_error=None,
+    )
+    draft = drafts.get(session, delivery.draft_id)
+    contact = session.get(Contact, delivery.contact_id)
+    assert draft is not None
+    assert contact is not None
+    row = queries.add_sent_email(
+        session,
+        {
+            "draft_id": draft.id,
+            "contact_id": contact.id,
+            "sender_account_id": delivery.sender_account_id,
+            "campaign_id": delivery.campaign_id,
+            "draft_type": draft.draft_type,
+            "subject": draft.subject,
+            "body": draft.body,
+            "recipient_email": contact.email,
+            "sent_at": now,
+            "message_id": delivery.message_id,
+            "sequence_step": delivery.sequence_step,
+        },
+    )
+    delivery.sent_email_id = row.id
+    drafts.set_status(session, draft.id, EmailStatus.sent)
+    if delivery.campaign_contact_id is not None and delivery.sequence_step is not None:
+        campaigns.record_sent(session, delivery.campaign_contact_id, delivery.sequence_step, now)
+    session.flush()
+
+
+def _record_failed(
+    session: Session, delivery: Delivery, reason: str, *, address_rejected: bool, now: datetime
+) -> None:
+    transition(session, Delivery, delivery.id, DeliveryStatus.failed, DELIVERIES, last_error=reason)
+    drafts.set_status(session, delivery.draft_id, EmailStatus.failed)
+    contact = session.get(Contact, delivery.contact_id)
+    assert contact is not None
+    if address_rejected:
+        with suppress(Conflict):
+            suppressions.add(
+                session, contact.email, suppressions.Reason.bounced, f"bounce: {reason}"[:500], now
+            )
+    if delivery.campaign_contact_id is not None:
+        status = EnrollmentStatus.bounced if address_rejected else EnrollmentStatus.failed
+        campaigns.record_stopped(session, delivery.campaign_contact_id, status, reason)
+
+
+def _sender_failing(session: Session, sender_id: uuid.UUID, reason: str, now: datetime) -> None:
+    sender = queries.sender(session, sender_id)
+    if sender is not None:
+        sender.state = SenderState.failing.value
+        sender.last_error = reason
+        sender.state_changed_at = now
+        session.flush()
+
+
+def recover(session: Session, now: datetime) -> list[str]:
+    """Deliveries a crash left `sending` become `unknown`: a person decides (send again or
+    mark sent). Nothing is resent blindly."""
+    found = []
+    for delivery in queries.stale_sending(session, now - STALE_SENDING):
+        transition(
+            session,
+            Delivery,
+            delivery.id,
+            DeliveryStatus.unknown,
+            DELIVERIES,
+            last_error="the worker stopped while sending: it may or may not have gone out",
+        )
+        found.append(str(delivery.id))
+    return found

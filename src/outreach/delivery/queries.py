@@ -1,0 +1,129 @@
+"""SQL for sender accounts, deliveries and sent emails."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from outreach.delivery.models import Delivery, SenderAccount, SentEmail
+
+COUNTED = ("sending", "sent", "unknown")
+"""Deliveries that count against limits: anything that may have gone out."""
+
+
+def sender(session: Session, sender_id: uuid.UUID) -> SenderAccount | None:
+    return session.get(SenderAccount, sender_id)
+
+
+def sender_by_email(session: Session, email: str) -> SenderAccount | None:
+    return session.scalar(
+        sa.select(SenderAccount)
+        .where(sa.func.lower(SenderAccount.email) == email.strip().lower())
+        .limit(1)
+    )
+
+
+def all_senders(session: Session) -> list[SenderAccount]:
+    return list(
+        session.scalars(sa.select(SenderAccount).order_by(SenderAccount.email, SenderAccount.id))
+    )
+
+
+def campaign_sends_between(
+    session: Session, campaign_id: uuid.UUID, start: datetime, end: datetime
+) -> int:
+    """Sends of a campaign claimed in [start, end) (ix_deliveries_campaign_id_claimed_at)."""
+    return (
+        session.scalar(
+            sa.select(sa.func.count()).where(
+                Delivery.campaign_id == campaign_id,
+                Delivery.claimed_at >= start,
+                Delivery.claimed_at < end,
+                Delivery.status.in_(COUNTED),
+            )
+        )
+        or 0
+    )
+
+
+def campaign_last_send(session: Session, campaign_id: uuid.UUID) -> datetime | None:
+    return session.scalar(
+        sa.select(sa.func.max(Delivery.claimed_at)).where(
+            Delivery.campaign_id == campaign_id, Delivery.status.in_(COUNTED)
+        )
+    )
+
+
+def sender_sends_between(
+    session: Session, sender_ids: Sequence[uuid.UUID], start: datetime, end: datetime
+) -> dict[uuid.UUID, int]:
+    """Sends per sender account claimed in [start, end) (its claimed_at index serves it)."""
+    if not sender_ids:
+        return {}
+    rows = session.execute(
+        sa.select(Delivery.sender_account_id, sa.func.count())
+        .where(
+            Delivery.sender_account_id.in_(sender_ids),
+            Delivery.claimed_at >= start,
+            Delivery.claimed_at < end,
+            Delivery.status.in_(COUNTED),
+        )
+        .group_by(Delivery.sender_account_id)
+    )
+    return dict(rows.all())
+
+
+def thread_of(session: Session, enrollment_id: uuid.UUID) -> list[Delivery]:
+    """The enrollment's emails that went out, in step order: the thread a follow-up joins."""
+    return list(
+        session.scalars(
+            sa.select(Delivery)
+            .where(Delivery.campaign_contact_id == enrollment_id, Delivery.status == "sent")
+            .order_by(Delivery.sequence_step)
+        )
+    )
+
+
+def due_retries(session: Session, now: datetime, limit: int) -> list[uuid.UUID]:
+    """Queued deliveries whose next attempt is due, locked for this worker on PostgreSQL
+    (ix_deliveries_status_next_attempt_at)."""
+    statement = (
+        sa.select(Delivery.id)
+        .where(Delivery.status == "queued", Delivery.next_attempt_at <= now)
+        .order_by(Delivery.next_attempt_at)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update(skip_locked=True)
+    return list(session.scalars(statement))
+
+
+def stale_sending(session: Session, before: datetime) -> list[Delivery]:
+    return list(
+        session.scalars(
+            sa.select(Delivery).where(Delivery.status == "sending", Delivery.claimed_at < before)
+        )
+    )
+
+
+def deliveries_in(session: Session, status: str, limit: int = 500) -> list[Delivery]:
+    return list(
+        session.scalars(
+            sa.select(Delivery)
+            .where(Delivery.status == status)
+            .order_by(Delivery.claimed_at.desc())
+            .limit(limit)
+        )
+    )
+
+
+def add_sent_email(session: Session, values: dict[str, Any]) -> SentEmail:
+    sent = SentEmail(**values)
+    session.add(sent)
+    session.flush()
+    return sent

@@ -1,0 +1,74 @@
+"""Signed unsubscribe tokens: only the recipient's own link can unsubscribe them.
+
+A token names the contact and the campaign that sent the email, and carries an HMAC made with
+the app's secret key, so nobody can forge a token for somebody else's address.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from outreach.access.credentials import same, signature
+from outreach.campaigns import service as campaigns
+from outreach.campaigns.states import EnrollmentStatus
+from outreach.contacts import suppressions
+from outreach.contacts.models import Contact
+from outreach.errors import Conflict
+
+PURPOSE = "unsubscribe"
+SIGNATURE_LENGTH = 32
+
+
+@dataclass(frozen=True)
+class UnsubscribeToken:
+    contact_id: uuid.UUID
+    campaign_id: uuid.UUID | None
+
+
+def make_token(secret_key: str, contact_id: uuid.UUID, campaign_id: uuid.UUID | None) -> str:
+    payload = contact_id.bytes + (campaign_id.bytes if campaign_id else b"")
+    text = base64.urlsafe_b64encode(payload).decode().rstrip("=")
+    return f"{text}.{signature(secret_key, PURPOSE, text)[:SIGNATURE_LENGTH]}"
+
+
+def read_token(secret_key: str, token: str) -> UnsubscribeToken | None:
+    """The token's contact and campaign, or None when it is not one of ours."""
+    text, _, signed = token.partition(".")
+    if not signed or not same(signed, signature(secret_key, PURPOSE, text)[:SIGNATURE_LENGTH]):
+        return None
+    try:
+        payload = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    if len(payload) not in (16, 32):
+        return None
+    campaign = uuid.UUID(bytes=payload[16:]) if len(payload) == 32 else None
+    return UnsubscribeToken(contact_id=uuid.UUID(bytes=payload[:16]), campaign_id=campaign)
+
+
+def unsubscribe_url(base_url: str, token: str) -> str:
+    return f"{base_url.rstrip('/')}/unsubscribe/{token}"
+
+
+def unsubscribe(
+    session: Session, token: UnsubscribeToken, source: str, now: datetime
+) -> Contact | None:
+    """Suppresses the token's contact and stops every enrollment of theirs. Clicking twice is
+    harmless. None when the contact no longer exists."""
+    contact = session.get(Contact, token.contact_id)
+    if contact is None:
+        return None
+    with suppress(Conflict):
+        suppressions.add(session, contact.email, suppressions.Reason.unsubscribed, source, now)
+    campaigns.stop_contact_everywhere(
+        session, contact.id, EnrollmentStatus.unsubscribed, "unsubscribed with the link in an email"
+    )
+    session.flush()
+    return contact

@@ -1,0 +1,81 @@
+"""Building a campaign in tests the way a user would, through the services."""
+
+from __future__ import annotations
+
+from datetime import time
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from outreach.campaigns import service as campaigns
+from outreach.campaigns.models import Campaign
+from outreach.clock import Clock
+from outreach.contacts import lists
+from outreach.delivery import senders
+from tests.contact_files import import_text
+
+PEOPLE = (
+    "email,name,company,City\n"
+    "ada@analytical.example,Ada Lovelace,Analytical Engines,London\n"
+    "alan@bletchley.example,Alan Turing,Bletchley Park,Bletchley\n"
+    "grace@navy.example,Grace Hopper,US Navy,Arlington\n"
+)
+STEPS = (
+    (
+        "Hello from {{ company | default('us') }}, {{ first_name }}",
+        "Hi {{ first_name }},\n\nHow is {{ city }}?",
+        0,
+    ),
+    ("", "Hi {{ first_name }}, just following up.", 2),
+    ("", "Last note, {{ first_name }}.", 3),
+)
+
+
+def smtp_sender(
+    session: Session, clock: Clock, secret_key: str, port: int, email: str = "me@ourco.example"
+) -> str:
+    account = senders.add(
+        session,
+        kind=senders.SenderKind.smtp,
+        email=email,
+        display_name="Me at Ourco",
+        secret_key=secret_key,
+        smtp=senders.SmtpSettings(host="127.0.0.1", port=port, security="none"),
+        now=clock.now(),
+    )
+    return str(account.id)
+
+
+def three_step_campaign(
+    session: Session,
+    clock: Clock,
+    folder: Path,
+    sender_ids: list[str],
+    *,
+    people: str = PEOPLE,
+    **settings: object,
+) -> Campaign:
+    audience = lists.create(session, "Pioneers", None, clock.now())
+    import_text(session, clock, folder, people, list_id=audience.id)
+    import uuid
+
+    found = campaigns.create(
+        session,
+        name="Spring",
+        list_id=audience.id,
+        sender_ids=[uuid.UUID(s) for s in sender_ids],
+        now=clock.now(),
+    )
+    for subject, body, days in STEPS:
+        campaigns.add_step(session, found.id, subject=subject, body=body, delay_days=days)
+    change = {
+        "send_window_start": time(9),
+        "send_window_end": time(18),
+        "timezone": "UTC",
+        "daily_limit": 50,
+        "delay_between_emails_seconds": 0,
+        "jitter_seconds": 0,
+        **settings,
+    }
+    campaigns.update_settings(session, found.id, campaigns.SettingsChange(**change))  # type: ignore[arg-type]
+    return found
