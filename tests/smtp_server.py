@@ -161,6 +161,11 @@ class RecordingSMTPServer:
 
     # Misbehaviour on demand.
 
+    def answer_normally(self, recipient: str) -> None:
+        """Stop refusing or deferring this recipient (their mailbox is back)."""
+        with self._lock:
+            self._replies.pop(recipient, None)
+
     def drop_connection_after_next_data(self) -> None:
         """Record the next email, then close its connection without answering the content."""
         with self._lock:

@@ -141,9 +141,11 @@ def claim_campaign(
         session, campaign_id, now, CLAIMS_PER_CAMPAIGN
     ):
         pace = replace(pace, jitter_seconds=rng.uniform(0, settings.jitter_seconds))
-        gate = next_send(now, now, ANY_TIME, pace)
-        if gate.send_at != now:
-            waits.append(Waiting(f"{found.name}: the rest of the due steps", gate.reason))
+        if next_send(now, now, ANY_TIME, pace).send_at != now:
+            # The campaign's own pace (spacing, daily limit) holds every due step alike: say
+            # when, in the campaign's window, and leave them due for a later pass.
+            reason = next_send(now, now, window, pace).reason
+            waits.append(Waiting(f"{found.name}: the rest of the due steps", reason))
             break
         contact = session.get(Contact, enrollment.contact_id)
         assert contact is not None

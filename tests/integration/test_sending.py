@@ -1,0 +1,241 @@
+"""The sending pass when things go wrong or wait: limits, refusals, retries, a failing
+account, a crash mid-send, list additions, skip rules and a refused launch."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from outreach.campaigns import queries as campaign_queries
+from outreach.campaigns import service as campaigns
+from outreach.contacts import lists, suppressions
+from outreach.contacts import queries as contact_queries
+from outreach.contacts.models import Contact
+from outreach.delivery import dispatch, senders
+from outreach.delivery import queries as delivery_queries
+from outreach.delivery.models import Delivery
+from outreach.errors import ValidationFailed
+from outreach.worker.sending import sending_pass
+from tests.campaign_setup import PEOPLE, smtp_sender, three_step_campaign
+from tests.contact_files import import_text
+from tests.smtp_server import make_smtp_server_fixture, smtp_server_fixture  # noqa: F401 (fixtures)
+
+MONDAY_9 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def launch(session, clock, tmp_path, sender_ids, **settings):
+    clock.advance(MONDAY_9 - clock.now())
+    found = three_step_campaign(session, clock, tmp_path, sender_ids, **settings)
+    campaigns.launch(session, found.id, clock.now())
+    session.commit()
+    return found
+
+
+def statuses(session, found):
+    return campaign_queries.enrollment_counts(session, found.id)
+
+
+def test_the_daily_limit_and_spacing_hold_and_say_why(
+    session, container, clock, tmp_path, smtp_server
+):
+    sender = smtp_sender(session, clock, container.settings.secret_key_value(), smtp_server.port)
+    launch(session, clock, tmp_path, [sender], daily_limit=2, delay_between_emails_seconds=600)
+    first = sending_pass(container)
+    assert len(first.sent) == 1
+    assert [w.reason for w in first.waiting] == ["600 s after the campaign's last send"]
+    clock.advance(timedelta(minutes=10))
+    assert len(sending_pass(container).sent) == 1
+    clock.advance(timedelta(minutes=10))
+    third = sending_pass(container)
+    assert third.sent == []
+    assert third.waiting[0].reason == "daily limit reached (2 of 2 today); next at Tue 09:00 UTC"
+    clock.advance(timedelta(days=1))
+    assert len(sending_pass(container).sent) == 1
+
+
+def test_a_refused_recipient_bounces_and_is_suppressed(
+    session, container, clock, tmp_path, make_smtp_server
+):
+    server = make_smtp_server(reject_recipients=["alan@bletchley.example"])
+    sender = smtp_sender(session, clock, container.settings.secret_key_value(), server.port)
+    found = launch(session, clock, tmp_path, [sender])
+    report = sending_pass(container)
+    assert len(report.sent) == 2
+    assert len(report.failed) == 1
+    assert report.failed[0].startswith("alan@bletchley.example: Spring, step 1: ")
+    assert statuses(session, found) == {"in_progress": 2, "bounced": 1}
+    emails, _ = contact_queries.suppressed_among(session, ["alan@bletchley.example"], [])
+    assert emails == {"alan@bletchley.example"}
+
+
+def test_a_deferred_recipient_is_retried_later_and_sent_once(
+    session, container, clock, tmp_path, make_smtp_server
+):
+    server = make_smtp_server(defer_recipients=["grace@navy.example"])
+    sender = smtp_sender(session, clock, container.settings.secret_key_value(), server.port)
+    found = launch(session, clock, tmp_path, [sender])
+    report = sending_pass(container)
+    assert len(report.retrying) == 1
+    assert "next try in 300 s" in report.retrying[0]
+    server.answer_normally("grace@navy.example")
+    clock.advance(timedelta(minutes=5))
+    again = sending_pass(container)
+    assert [label.split(":")[0] for label in again.sent] == ["grace@navy.example"]
+    grace = [m for m in server.messages if "grace@navy.example" in m.rcpt_tos]
+    assert len(grace) == 1
+    assert statuses(session, found) == {"in_progress": 3}
+
+
+def test_a_wrong_password_marks_the_account_failing_and_its_threads_wait(
+    session, container, clock, tmp_path, make_smtp_server
+):
+    server = make_smtp_server(username="me@ourco.example", password="right")
+    account = senders.add(
+        session,
+        kind=senders.SenderKind.smtp,
+        email="me@ourco.example",
+        display_name=None,
+        secret_key=container.settings.secret_key_value(),
+        smtp=senders.SmtpSettings("127.0.0.1", server.port, "none", "me@ourco.example"),
+        password="wrong",
+        now=clock.now(),
+    )
+    found = launch(session, clock, tmp_path, [str(account.id)])
+    report = sending_pass(container)
+    assert report.sent == []
+    assert len(report.retrying) == 3
+    session.expire_all()
+    failing = senders.get(session, account.id)
+    assert failing.state == "failing"
+    assert "password" in (failing.last_error or "")
+    later = sending_pass(container)
+    assert later.sent == []
+    assert statuses(session, found) == {"pending": 3}
+    assert server.messages == []
+
+
+def test_a_send_interrupted_by_a_crash_becomes_unknown_and_is_never_resent_blindly(
+    session, container, clock, tmp_path, smtp_server
+):
+    sender = smtp_sender(session, clock, container.settings.secret_key_value(), smtp_server.port)
+    found = launch(session, clock, tmp_path, [sender])
+    links = dispatch.Links(container.settings.secret_key_value(), container.settings.base_url)
+    import random
+
+    claims, _ = dispatch.claim_campaign(
+        session, found.id, clock.now(), "crashed-worker", links, random.Random(1)
+    )
+    session.commit()
+    assert len(claims) == 3
+    clock.advance(dispatch.STALE_SENDING + timedelta(seconds=1))
+    report = sending_pass(container)
+    assert len(report.unknown) == 3
+    assert report.sent == []
+    assert smtp_server.messages == []
+    assert sending_pass(container).sent == []
+    unknown = delivery_queries.deliveries_in(session, "unknown")
+    assert len(unknown) == 3
+
+
+def test_contacts_added_to_the_list_later_are_enrolled_while_the_campaign_runs(
+    session, container, clock, tmp_path, smtp_server
+):
+    sender = smtp_sender(session, clock, container.settings.secret_key_value(), smtp_server.port)
+    found = launch(session, clock, tmp_path, [sender])
+    sending_pass(container)
+    import_text(
+        session,
+        clock,
+        tmp_path,
+        "email,name,company,City\nlinus@kernel.example,Linus Torvalds,Linux,Helsinki\n",
+        list_id=found.list_id,
+    )
+    session.commit()
+    report = sending_pass(container)
+    assert [label.split(":")[0] for label in report.sent] == ["linus@kernel.example"]
+
+
+def test_suppressed_and_busy_contacts_are_skipped_with_reasons(
+    session, container, clock, tmp_path, smtp_server
+):
+    sender = smtp_sender(session, clock, container.settings.secret_key_value(), smtp_server.port)
+    clock.advance(MONDAY_9 - clock.now())
+    found = three_step_campaign(session, clock, tmp_path, [sender], skip_active_elsewhere=True)
+    suppressions.add(session, "@navy.example", suppressions.Reason.manual, "test", clock.now())
+    report = campaigns.launch(session, found.id, clock.now())
+    assert (report.enrolled, dict(report.skipped)) == (2, {"suppressed domain navy.example": 1})
+    other_list = lists.create(session, "Again", None, clock.now())
+    lists.add_matching(
+        session,
+        other_list.id,
+        contact_queries.ContactFilter(domain="analytical.example"),
+        clock.now(),
+    )
+    other = campaigns.create(
+        session,
+        name="Autumn",
+        list_id=other_list.id,
+        sender_ids=[uuid.UUID(sender)],
+        now=clock.now(),
+    )
+    campaigns.add_step(session, other.id, subject="Hi {{ first_name }}", body="Hello")
+    campaigns.update_settings(
+        session, other.id, campaigns.SettingsChange(skip_active_elsewhere=True)
+    )
+    autumn = campaigns.launch(session, other.id, clock.now())
+    assert dict(autumn.skipped) == {"already active in another campaign": 1}
+
+
+def test_a_launch_that_would_send_empty_fields_is_refused_naming_contacts_and_fields(
+    session, clock, tmp_path, container
+):
+    people = PEOPLE + "linus@kernel.example,,,\n"
+    clock.advance(MONDAY_9 - clock.now())
+    found = three_step_campaign(
+        session,
+        clock,
+        tmp_path,
+        [smtp_sender(session, clock, container.settings.secret_key_value(), 25)],
+        people=people,
+    )
+    with pytest.raises(ValidationFailed) as refused:
+        campaigns.launch(session, found.id, clock.now())
+    assert "first_name" in refused.value.message
+    assert "linus@kernel.example" in refused.value.message
+    assert campaigns.get(session, found.id).status == "draft"
+
+
+def test_a_dry_run_says_what_would_go_and_changes_nothing(
+    session, container, clock, tmp_path, smtp_server
+):
+    sender = smtp_sender(session, clock, container.settings.secret_key_value(), smtp_server.port)
+    found = launch(session, clock, tmp_path, [sender])
+    report = sending_pass(container, dry_run=True)
+    assert len(report.would_send) == 3
+    assert smtp_server.messages == []
+    assert session.scalar(sa.select(sa.func.count()).select_from(Delivery)) == 0
+    assert statuses(session, found) == {"pending": 3}
+    assert len(sending_pass(container).sent) == 3
+
+
+def test_a_contact_suppressed_after_enrollment_gets_nothing_more(
+    session, container, clock, tmp_path, smtp_server
+):
+    sender = smtp_sender(session, clock, container.settings.secret_key_value(), smtp_server.port)
+    found = launch(session, clock, tmp_path, [sender])
+    sending_pass(container)
+    suppressions.add(
+        session, "ada@analytical.example", suppressions.Reason.complained, "test", clock.now()
+    )
+    session.commit()
+    clock.advance(timedelta(days=2))
+    report = sending_pass(container)
+    assert sorted(label.split(":")[0] for label in report.sent) == [
+        "alan@bletchley.example",
+        "grace@navy.example",
+    ]
+    assert statuses(session, found) == {"in_progress": 2, "unsubscribed": 1}
+    assert session.scalar(sa.select(sa.func.count()).select_from(Contact)) == 3
