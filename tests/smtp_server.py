@@ -28,6 +28,7 @@ import shutil
 import ssl
 import tempfile
 import threading
+import time
 import warnings
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
@@ -160,6 +161,19 @@ class RecordingSMTPServer:
             return list(self._messages)
 
     # Misbehaviour on demand.
+
+    def wait_for_messages_while(
+        self, count: int, alive: Callable[[], bool], timeout: float = 30
+    ) -> int:
+        """Waits until `count` messages have arrived or `alive()` turns false (the sender
+        finished), checking `alive` every 50 ms; returns how many arrived."""
+        end = time.monotonic() + timeout
+        with self._lock:
+            while len(self._messages) < count and alive():
+                if time.monotonic() > end:
+                    raise TimeoutError(f"expected {count} messages, got {len(self._messages)}")
+                self._lock.wait(0.05)
+            return len(self._messages)
 
     def answer_normally(self, recipient: str) -> None:
         """Stop refusing or deferring this recipient (their mailbox is back)."""

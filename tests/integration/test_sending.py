@@ -3,6 +3,7 @@ account, a crash mid-send, list additions, skip rules and a refused launch."""
 
 from __future__ import annotations
 
+import random
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -32,6 +33,15 @@ def launch(session, clock, tmp_path, sender_ids, **settings):
     campaigns.launch(session, found.id, clock.now())
     session.commit()
     return found
+
+
+def crash_mid_send(session, container, found, clock):
+    """A worker takes every due step for sending and dies before recording anything."""
+    links = dispatch.Links(container.settings.secret_key_value(), container.settings.base_url)
+    dispatch.queue_campaign(session, found.id, clock.now(), "doomed", links, random.Random(1))
+    for claim in dispatch.ready(session, clock.now(), links, 100):
+        assert dispatch.start(session, claim, clock.now(), "doomed")
+    session.commit()
 
 
 def statuses(session, found):
@@ -122,14 +132,7 @@ def test_a_send_interrupted_by_a_crash_becomes_unknown_and_is_never_resent_blind
 ):
     sender = smtp_sender(session, clock, container.settings.secret_key_value(), smtp_server.port)
     found = launch(session, clock, tmp_path, [sender])
-    links = dispatch.Links(container.settings.secret_key_value(), container.settings.base_url)
-    import random
-
-    claims, _ = dispatch.claim_campaign(
-        session, found.id, clock.now(), "crashed-worker", links, random.Random(1)
-    )
-    session.commit()
-    assert len(claims) == 3
+    crash_mid_send(session, container, found, clock)
     clock.advance(dispatch.STALE_SENDING + timedelta(seconds=1))
     report = sending_pass(container)
     assert len(report.unknown) == 3
@@ -239,3 +242,21 @@ def test_a_contact_suppressed_after_enrollment_gets_nothing_more(
     ]
     assert statuses(session, found) == {"in_progress": 2, "unsubscribed": 1}
     assert session.scalar(sa.select(sa.func.count()).select_from(Contact)) == 3
+
+
+def test_a_person_resolves_unknown_sends_one_way_or_the_other(
+    session, container, clock, tmp_path, smtp_server
+):
+    sender = smtp_sender(session, clock, container.settings.secret_key_value(), smtp_server.port)
+    found = launch(session, clock, tmp_path, [sender])
+    crash_mid_send(session, container, found, clock)
+    clock.advance(dispatch.STALE_SENDING + timedelta(seconds=1))
+    sending_pass(container)
+    resent, gone = delivery_queries.deliveries_in(session, "unknown")[:2]
+    dispatch.send_again(session, resent.id, clock.now())
+    dispatch.mark_sent(session, gone.id, clock.now())
+    session.commit()
+    report = sending_pass(container)
+    assert len(report.sent) == 1
+    assert len(smtp_server.messages) == 1
+    assert statuses(session, found) == {"pending": 1, "in_progress": 2}

@@ -12,7 +12,7 @@ import uvicorn
 
 from outreach import logs
 from outreach.access import service as access
-from outreach.cli import campaigns, contacts, db, users
+from outreach.cli import campaigns, contacts, db, sends, users
 from outreach.cli.context import console, container_for, errors, settings_of
 from outreach.clock import FixedClock
 from outreach.config import load_settings
@@ -36,6 +36,7 @@ app.add_typer(contacts.lists_app, name="lists")
 app.add_typer(contacts.suppressions_app, name="suppressions")
 app.add_typer(campaigns.campaigns_app, name="campaigns")
 app.add_typer(campaigns.senders_app, name="senders")
+app.add_typer(sends.sends_app, name="sends")
 
 
 @app.callback()

@@ -18,7 +18,7 @@ import random
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
@@ -37,7 +37,8 @@ from outreach.campaigns.schedule import (
     local_day_bounds,
     next_send,
 )
-from outreach.campaigns.states import ENROLLMENTS, EnrollmentStatus, draft_type_of
+from outreach.campaigns.states import EnrollmentStatus, draft_type_of
+from outreach.clock import Clock
 from outreach.contacts import queries as contact_queries
 from outreach.contacts import suppressions
 from outreach.contacts.addresses import dedupe_key, domain_of
@@ -58,10 +59,12 @@ from outreach.delivery.transports.base import (
 from outreach.delivery.unsubscribe import make_token, unsubscribe_url
 from outreach.drafts import queries as drafts
 from outreach.drafts.models import EmailStatus
-from outreach.errors import Conflict
+from outreach.errors import Conflict, InvalidTransition
 from outreach.states import transition
 
-CLAIMS_PER_CAMPAIGN = 500
+CLAIMS_PER_CAMPAIGN = 50
+"""At most this many sends claimed per campaign (and retries) per pass: a worker killed mid-pass
+leaves at most this many `unknown` for a person to decide."""
 STALE_SENDING = timedelta(minutes=10)
 ACCOUNT_RETRY = timedelta(minutes=15)
 MAX_ATTEMPTS = 8
@@ -106,18 +109,20 @@ class Links:
     base_url: str
 
 
-# Claiming ----------------------------------------------------------------------------------
+# Queueing ----------------------------------------------------------------------------------
 
 
-def claim_campaign(
+def queue_campaign(
     session: Session,
     campaign_id: uuid.UUID,
     now: datetime,
     worker: str,
     links: Links,
     rng: random.Random,
-) -> tuple[list[Claim], list[Waiting]]:
-    """Claims the campaign's due steps that the rules let go now; postpones the others."""
+) -> tuple[list[str], list[Waiting]]:
+    """Under the campaign's lock, writes a queued delivery for each due step the rules let go
+    now, and moves the others' next_send_at to when they may. Returns what was queued and why
+    the rest waits."""
     if not campaign_queries.lock_campaign(session, campaign_id):
         return [], []
     found = campaigns.get(session, campaign_id)
@@ -125,17 +130,18 @@ def claim_campaign(
     window = campaigns.window_of(settings)
     steps = campaign_queries.steps_of(session, campaign_id)
     senders = {sender.id: sender for sender in campaign_queries.senders_of(session, campaign_id)}
-    day = local_day_bounds(now, window.timezone)
     pace = CampaignPace(
         daily_limit=settings.daily_limit,
-        sent_today=queries.campaign_sends_between(session, campaign_id, *day),
+        sent_today=queries.campaign_sends_between(
+            session, campaign_id, *local_day_bounds(now, window.timezone)
+        ),
         last_sent_at=queries.campaign_last_send(session, campaign_id),
         spacing_seconds=settings.delay_between_emails_seconds,
         campaign_timezone=window.timezone,
     )
     utc_day = local_day_bounds(now, ZoneInfo("UTC"))
     loads = defaultdict(int, queries.sender_sends_between(session, list(senders), *utc_day))
-    claims: list[Claim] = []
+    queued: list[str] = []
     waits: list[Waiting] = []
     for enrollment in campaign_queries.due_enrollments(
         session, campaign_id, now, CLAIMS_PER_CAMPAIGN
@@ -170,12 +176,11 @@ def claim_campaign(
             )
             waits.append(Waiting(label, decision.reason))
             continue
-        claim = _claim_step(session, found, enrollment, contact, steps, sender, now, worker, links)
-        if claim is not None:
-            claims.append(claim)
+        if _queue_step(session, found, enrollment, contact, steps, sender, now, worker, links):
+            queued.append(label)
             pace = replace(pace, sent_today=pace.sent_today + 1, last_sent_at=now)
             loads[sender.id] += 1
-    return claims, waits
+    return queued, waits
 
 
 def _thread_sender(
@@ -207,7 +212,7 @@ def _thread_sender(
     return (uuid.UUID(chosen) if chosen else None), why
 
 
-def _claim_step(
+def _queue_step(
     session: Session,
     found: Campaign,
     enrollment: CampaignContact,
@@ -217,37 +222,25 @@ def _claim_step(
     now: datetime,
     worker: str,
     links: Links,
-) -> Claim | None:
+) -> bool:
+    """Writes the step's draft and its delivery (queued, unique per enrollment and step)."""
     index = enrollment.current_sequence_step
     if index >= len(steps):
         campaigns.record_finished(session, enrollment.id, now)
-        return None
+        return False
     if _suppressed(session, contact.email):
-        transition(
-            session,
-            CampaignContact,
-            enrollment.id,
-            EnrollmentStatus.unsubscribed,
-            ENROLLMENTS,
-            next_send_at=None,
-            stop_reason="the address is suppressed",
+        campaigns.record_stopped(
+            session, enrollment.id, EnrollmentStatus.unsubscribed, "the address is suppressed"
         )
-        return None
+        return False
     thread = queries.thread_of(session, enrollment.id)
     try:
         rendered = campaigns.compose_step(steps, index, contact, _thread_subject(session, thread))
     except Exception as error:
-        transition(
-            session,
-            CampaignContact,
-            enrollment.id,
-            EnrollmentStatus.failed,
-            ENROLLMENTS,
-            next_send_at=None,
-            stop_reason=f"step {index + 1} cannot be written for this contact: {error}",
-        )
-        return None
-    url = unsubscribe_url(links.base_url, make_token(links.secret_key, contact.id, found.id))
+        reason = f"step {index + 1} cannot be written for this contact: {error}"
+        campaigns.record_stopped(session, enrollment.id, EnrollmentStatus.failed, reason)
+        return False
+    url = _unsubscribe_url(links, contact.id, found.id)
     settings = campaign_queries.settings_of(session, found.id)
     text = rendered.text + (UNSUBSCRIBE_LINE.format(url=url) if settings.unsubscribe_line else "")
     draft = drafts.add_approved(
@@ -259,35 +252,29 @@ def _claim_step(
         at=now,
     )
     drafts.set_status(session, draft.id, EmailStatus.scheduled)
-    delivery = Delivery(
-        campaign_contact_id=enrollment.id,
-        sequence_step=index + 1,
-        campaign_id=found.id,
-        contact_id=contact.id,
-        draft_id=draft.id,
-        sender_account_id=sender.id,
-        message_id=new_message_id(sender.email.rsplit("@", 1)[-1], now),
-        in_reply_to=thread[-1].message_id if thread else None,
-        thread_references=" ".join(d.message_id for d in thread) or None,
-        html=rendered.html,
-        status=DeliveryStatus.sending.value,
-        attempts=1,
-        next_attempt_at=now,
-        claimed_at=now,
-        claimed_by=worker,
+    session.add(
+        Delivery(
+            campaign_contact_id=enrollment.id,
+            sequence_step=index + 1,
+            campaign_id=found.id,
+            contact_id=contact.id,
+            draft_id=draft.id,
+            sender_account_id=sender.id,
+            message_id=new_message_id(sender.email.rsplit("@", 1)[-1], now),
+            in_reply_to=thread[-1].message_id if thread else None,
+            thread_references=" ".join(d.message_id for d in thread) or None,
+            html=rendered.html,
+            status=DeliveryStatus.queued.value,
+            next_attempt_at=now,
+            claimed_at=now,
+            claimed_by=worker,
+        )
     )
     if enrollment.sender_account_id is None:
         enrollment.sender_account_id = sender.id
-    session.add(delivery)
     campaign_queries.postpone(session, enrollment.id, None, "sending")
     session.flush()
-    label = f"{contact.email}: {found.name}, step {index + 1}"
-    return Claim(
-        delivery.id,
-        sender.id,
-        _message(delivery, rendered.subject, text, contact, sender, url),
-        label,
-    )
+    return True
 
 
 def _thread_subject(session: Session, thread: Sequence[Delivery]) -> str | None:
@@ -304,63 +291,62 @@ def _suppressed(session: Session, email: str) -> bool:
     return bool(emails or domains)
 
 
-def _message(
-    delivery: Delivery,
-    subject: str,
-    text: str,
-    contact: Contact,
-    sender: SenderAccount,
-    url: str | None,
-) -> OutgoingMessage:
-    return OutgoingMessage(
-        message_id=delivery.message_id,
-        sender=Mailbox(sender.email, sender.display_name),
-        recipient=Mailbox(contact.email, contact.name),
-        subject=subject,
-        text=text,
-        html=delivery.html,
-        date=delivery.claimed_at or delivery.next_attempt_at,
-        in_reply_to=delivery.in_reply_to,
-        references=tuple((delivery.thread_references or "").split()),
-        unsubscribe_url=url,
-    )
+def _unsubscribe_url(links: Links, contact_id: uuid.UUID, campaign_id: uuid.UUID | None) -> str:
+    return unsubscribe_url(links.base_url, make_token(links.secret_key, contact_id, campaign_id))
 
 
-def claim_retries(session: Session, now: datetime, worker: str, links: Links) -> list[Claim]:
-    """Claims queued deliveries whose next attempt is due (transient failures, resends)."""
+# Sending -----------------------------------------------------------------------------------
+
+
+def ready(session: Session, now: datetime, links: Links, limit: int) -> list[Claim]:
+    """The queued deliveries due now (new steps, retries, resends) of senders that can send,
+    as messages. Nothing is taken yet: start() takes each just before it goes."""
     claims = []
-    for delivery_id in queries.due_retries(session, now, CLAIMS_PER_CAMPAIGN):
-        delivery = session.get(Delivery, delivery_id)
-        assert delivery is not None
+    for delivery in queries.due_queued(session, now, limit):
         sender = queries.sender(session, delivery.sender_account_id)
-        if sender is None or sender.state != SenderState.ok:
+        draft = drafts.get(session, delivery.draft_id)
+        contact = session.get(Contact, delivery.contact_id)
+        if sender is None or draft is None or contact is None or sender.state != SenderState.ok:
             continue
+        url = _unsubscribe_url(links, contact.id, delivery.campaign_id)
+        message = OutgoingMessage(
+            message_id=delivery.message_id,
+            sender=Mailbox(sender.email, sender.display_name),
+            recipient=Mailbox(contact.email, contact.name),
+            subject=draft.subject,
+            text=draft.body,
+            html=delivery.html,
+            date=now,
+            in_reply_to=delivery.in_reply_to,
+            references=tuple((delivery.thread_references or "").split()),
+            unsubscribe_url=url,
+        )
+        campaign = session.get(Campaign, delivery.campaign_id) if delivery.campaign_id else None
+        label = f"{contact.email}: " + (
+            f"{campaign.name}, step {delivery.sequence_step}" if campaign else "scheduled email"
+        )
+        claims.append(Claim(delivery.id, sender.id, message, label))
+    return claims
+
+
+def start(session: Session, claim: Claim, now: datetime, worker: str) -> bool:
+    """Takes one delivery for sending (queued → sending), the instant before the transport is
+    called; False when another worker took it first. Only a delivery taken like this can
+    become `unknown` after a crash, so a crash costs at most one email per connection."""
+    try:
         transition(
             session,
             Delivery,
-            delivery_id,
+            claim.delivery_id,
             DeliveryStatus.sending,
             DELIVERIES,
             claimed_at=now,
             claimed_by=worker,
             attempts=Delivery.attempts + 1,
         )
-        draft = drafts.get(session, delivery.draft_id)
-        contact = session.get(Contact, delivery.contact_id)
-        assert draft is not None
-        assert contact is not None
-        session.refresh(delivery)
-        url = unsubscribe_url(
-            links.base_url, make_token(links.secret_key, contact.id, delivery.campaign_id)
-        )
-        message = _message(delivery, draft.subject, draft.body, contact, sender, url)
-        claims.append(
-            Claim(delivery_id, sender.id, message, f"{contact.email}: retry {delivery.attempts}")
-        )
-    return claims
-
-
-# Sending -----------------------------------------------------------------------------------
+    except InvalidTransition:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -370,40 +356,57 @@ class Outcome:
     error: SendError | None = None
 
 
-def send_all(
-    claims: Sequence[Claim], transport_for: Callable[[uuid.UUID], Transport], lanes_per_sender: int
-) -> list[Outcome]:
-    """Sends every claim, outside any transaction. Each sender account gets up to
-    `lanes_per_sender` connections, each lane sending its share in order over one transport."""
+def _send(transport: Transport, claim: Claim) -> Outcome:
+    try:
+        return Outcome(claim, sent=transport.send(claim.message))
+    except SendError as error:
+        return Outcome(claim, error=error)
+
+
+def deliver(
+    session: Session,
+    claims: Sequence[Claim],
+    transport_for: Callable[[uuid.UUID], Transport],
+    lanes_per_sender: int,
+    clock: Clock,
+    worker: str,
+    report: PassReport,
+) -> None:
+    """Sends the claims over up to `lanes_per_sender` connections per sender account, in
+    parallel; every database write happens here, on the calling thread, one short transaction
+    per email before (start) and after (record) its send."""
     lanes: dict[tuple[uuid.UUID, int], list[Claim]] = defaultdict(list)
     for position, claim in enumerate(claims):
         lanes[(claim.sender_id, position % lanes_per_sender)].append(claim)
-    if not lanes:
-        return []
-    with ThreadPoolExecutor(max_workers=len(lanes)) as pool:
-        results = pool.map(
-            lambda lane: _send_lane(lane[0][0], lane[1], transport_for), lanes.items()
-        )
-        return [outcome for lane in results for outcome in lane]
-
-
-def _send_lane(
-    sender_id: uuid.UUID, claims: Sequence[Claim], transport_for: Callable[[uuid.UUID], Transport]
-) -> list[Outcome]:
-    transport = transport_for(sender_id)
-    outcomes = []
+    transports = {key: transport_for(key[0]) for key in lanes}
+    running: dict[Future[Outcome], tuple[uuid.UUID, int]] = {}
     try:
-        for claim in claims:
-            try:
-                outcomes.append(Outcome(claim, sent=transport.send(claim.message)))
-            except SendError as error:
-                outcomes.append(Outcome(claim, error=error))
-                if isinstance(error, SenderAccountError):
-                    outcomes += [Outcome(rest, error=error) for rest in claims[len(outcomes) :]]
-                    break
+        with ThreadPoolExecutor(max_workers=max(len(lanes), 1)) as pool:
+
+            def next_in(key: tuple[uuid.UUID, int]) -> None:
+                while lanes[key]:
+                    claim = lanes[key].pop(0)
+                    taken = start(session, claim, clock.now(), worker)
+                    session.commit()
+                    if taken:
+                        running[pool.submit(_send, transports[key], claim)] = key
+                        return
+
+            for key in list(lanes):
+                next_in(key)
+            while running:
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    key = running.pop(future)
+                    outcome = future.result()
+                    record(session, outcome, clock.now(), report)
+                    session.commit()
+                    if isinstance(outcome.error, SenderAccountError):
+                        lanes[key].clear()
+                    next_in(key)
     finally:
-        transport.close()
-    return outcomes
+        for transport in transports.values():
+            transport.close()
 
 
 # Recording ---------------------------------------------------------------------------------
@@ -554,3 +557,30 @@ def recover(session: Session, now: datetime) -> list[str]:
         )
         found.append(str(delivery.id))
     return found
+
+
+# A person deciding about unknown sends ------------------------------------------------------------
+
+
+def send_again(session: Session, delivery_id: uuid.UUID, now: datetime) -> None:
+    """An unknown send did not go out (the recipient says so, the mailbox's Sent folder lacks it):
+    queue it again, same Message-ID, so a duplicate would at least thread as one."""
+    transition(
+        session,
+        Delivery,
+        delivery_id,
+        DeliveryStatus.queued,
+        DELIVERIES,
+        next_attempt_at=now,
+        last_error=None,
+    )
+
+
+def mark_sent(session: Session, delivery_id: uuid.UUID, now: datetime) -> None:
+    """An unknown send did go out: record it as sent at its claim time; its enrollment moves on."""
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None or delivery.status != DeliveryStatus.unknown:
+        # Not an unknown send: let transition() say why, in the usual words.
+        transition(session, Delivery, delivery_id, DeliveryStatus.sent, DELIVERIES)
+        return
+    _record_sent(session, delivery, SentMessage(delivery.message_id), delivery.claimed_at or now)

@@ -10,10 +10,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from outreach.contacts.models import Contact
 from outreach.delivery.models import Delivery, SenderAccount, SentEmail
 
-COUNTED = ("sending", "sent", "unknown")
-"""Deliveries that count against limits: anything that may have gone out."""
+COUNTED = ("queued", "sending", "sent", "unknown")
+"""Deliveries that count against limits: anything that went out, may have, or is about to."""
 
 
 def sender(session: Session, sender_id: uuid.UUID) -> SenderAccount | None:
@@ -89,18 +90,17 @@ def thread_of(session: Session, enrollment_id: uuid.UUID) -> list[Delivery]:
     )
 
 
-def due_retries(session: Session, now: datetime, limit: int) -> list[uuid.UUID]:
-    """Queued deliveries whose next attempt is due, locked for this worker on PostgreSQL
-    (ix_deliveries_status_next_attempt_at)."""
-    statement = (
-        sa.select(Delivery.id)
-        .where(Delivery.status == "queued", Delivery.next_attempt_at <= now)
-        .order_by(Delivery.next_attempt_at)
-        .limit(limit)
+def due_queued(session: Session, now: datetime, limit: int) -> list[Delivery]:
+    """Queued deliveries whose attempt is due, oldest first (ix_deliveries_status_next_attempt_at).
+    Not locked: taking one is a conditional UPDATE, so two workers reading one row is harmless."""
+    return list(
+        session.scalars(
+            sa.select(Delivery)
+            .where(Delivery.status == "queued", Delivery.next_attempt_at <= now)
+            .order_by(Delivery.next_attempt_at, Delivery.id)
+            .limit(limit)
+        )
     )
-    if session.get_bind().dialect.name == "postgresql":
-        statement = statement.with_for_update(skip_locked=True)
-    return list(session.scalars(statement))
 
 
 def stale_sending(session: Session, before: datetime) -> list[Delivery]:
@@ -127,3 +127,13 @@ def add_sent_email(session: Session, values: dict[str, Any]) -> SentEmail:
     session.add(sent)
     session.flush()
     return sent
+
+
+def unknown_with_recipients(session: Session) -> list[tuple[Delivery, str]]:
+    rows = session.execute(
+        sa.select(Delivery, Contact.email)
+        .join(Contact, Contact.id == Delivery.contact_id)
+        .where(Delivery.status == "unknown")
+        .order_by(Delivery.claimed_at)
+    )
+    return [(row[0], row[1]) for row in rows]

@@ -28,8 +28,10 @@ def run_once(container: Container) -> list[JobReport]:
 
 
 def run_until_stopped(container: Container, stop: threading.Event) -> None:
-    """Passes every worker interval until `stop` is set; a pass in flight always finishes."""
+    """Passes until `stop` is set; a pass in flight always finishes. After a pass that moved
+    something the next starts at once (there may be more), otherwise after the interval."""
     ensure_current(container.engine)
     while not stop.is_set():
-        run_once(container)
-        stop.wait(container.settings.worker_interval_seconds)
+        busy = any(report.changed for report in run_once(container))
+        if not busy:
+            stop.wait(container.settings.worker_interval_seconds)

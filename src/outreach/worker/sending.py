@@ -19,6 +19,7 @@ from outreach.delivery.dispatch import Links, PassReport
 log = logging.getLogger("outreach.worker")
 LANES_PER_SENDER = 4
 """Connections per sender account in one pass; providers throttle more than this."""
+SENDS_PER_PASS = 200
 
 
 def worker_name() -> str:
@@ -34,6 +35,7 @@ def sending_pass(
     now = container.clock.now()
     links = Links(container.settings.secret_key_value(), container.settings.base_url)
     chooser = rng or random.Random()  # noqa: S311 (jitter, not secrets)
+    worker = worker_name()
     with container.sessions() as session:
         finish = session.rollback if dry_run else session.commit
         if not dry_run:
@@ -41,23 +43,26 @@ def sending_pass(
             finish()
         _enroll_list_additions(session, now)
         finish()
-        claims = dispatch.claim_retries(session, now, worker_name(), links)
-        finish()
         for campaign_id in campaign_queries.due_campaigns(session, now):
-            claimed, waits = dispatch.claim_campaign(
-                session, campaign_id, now, worker_name(), links, chooser
+            queued, waits = dispatch.queue_campaign(
+                session, campaign_id, now, worker, links, chooser
             )
-            claims += claimed
             report.waiting += waits
+            report.would_send += queued if dry_run else []
             finish()
         if dry_run:
-            report.would_send = [claim.label for claim in claims]
             return report
+        claims = dispatch.ready(session, now, links, SENDS_PER_PASS)
         accounts = {sender.id: sender for sender in queries.all_senders(session)}
-    outcomes = dispatch.send_all(
-        claims, lambda sender_id: container.transport_for(accounts[sender_id]), LANES_PER_SENDER
-    )
-    _record_all(container, outcomes, report)
+        dispatch.deliver(
+            session,
+            claims,
+            lambda sender_id: container.transport_for(accounts[sender_id]),
+            LANES_PER_SENDER,
+            container.clock,
+            worker,
+            report,
+        )
     _finish_campaigns(container)
     return report
 
@@ -66,19 +71,6 @@ def _enroll_list_additions(session: Session, now: datetime) -> None:
     """Contacts added to an active campaign's list since the last pass join it."""
     for found in campaign_queries.active_campaigns(session):
         campaigns.enroll_new_members(session, found, now)
-
-
-def _record_all(container: Container, outcomes: list[dispatch.Outcome], report: PassReport) -> None:
-    with container.sessions() as session:
-        for outcome in outcomes:
-            try:
-                dispatch.record(session, outcome, container.clock.now(), report)
-                session.commit()
-            except Exception:
-                session.rollback()
-                log.exception(
-                    "delivery.record_failed", extra={"delivery_id": str(outcome.claim.delivery_id)}
-                )
 
 
 def _finish_campaigns(container: Container) -> None:
