@@ -47,9 +47,13 @@ def transition(
         sa.update(table)
         .where(table.id == row_id, table.status.in_(lifecycle.sources(target)), *where)
         .values(status=target.value, **values)
-        .execution_options(synchronize_session="fetch")
+        .execution_options(synchronize_session=False)
     )
     if session.execute(statement).rowcount == 1:  # type: ignore[attr-defined]
+        # The row may be loaded in this session: forget what changed so it is read afresh.
+        loaded = session.identity_map.get(session.identity_key(table, row_id))
+        if loaded is not None:
+            session.expire(loaded, ["status", *values])
         return
     current = session.scalar(sa.select(table.status).where(table.id == row_id))
     if current is None and session.get(table, row_id) is None:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from outreach.columns import primary_key, timestamp_now
 from outreach.db import GUID, Base, TextArray, UtcDateTime, text_array_literal
 
-RUNNING = "status IN ('pending', 'in_progress') AND next_send_at IS NOT NULL"
+DUE_INDEX_WHERE = "status IN ('pending', 'in_progress') AND next_send_at IS NOT NULL"
 WORKING_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday")
 
 
@@ -83,12 +83,13 @@ class CampaignContact(Base):
         sa.UniqueConstraint("campaign_id", "contact_id"),
         sa.Index("idx_campaign_contacts_campaign", "campaign_id"),
         sa.Index("idx_campaign_contacts_status", "status"),
-        # The due-work query: running enrollments by the time their next step may go.
+        # The due-work queries: a campaign's running enrollments by when their next step may go.
         sa.Index(
             "ix_campaign_contacts_due",
+            "campaign_id",
             "next_send_at",
-            postgresql_where=sa.text(RUNNING),
-            sqlite_where=sa.text(RUNNING),
+            postgresql_where=sa.text(DUE_INDEX_WHERE),
+            sqlite_where=sa.text(DUE_INDEX_WHERE),
         ),
     )
 

@@ -62,9 +62,8 @@ from outreach.drafts.models import EmailStatus
 from outreach.errors import Conflict, InvalidTransition
 from outreach.states import transition
 
-CLAIMS_PER_CAMPAIGN = 50
-"""At most this many sends claimed per campaign (and retries) per pass: a worker killed mid-pass
-leaves at most this many `unknown` for a person to decide."""
+CLAIMS_PER_CAMPAIGN = 500
+"""At most this many steps queued per campaign per pass, so one campaign's lock is held briefly."""
 STALE_SENDING = timedelta(minutes=10)
 ACCOUNT_RETRY = timedelta(minutes=15)
 MAX_ATTEMPTS = 8
@@ -243,7 +242,7 @@ def _queue_step(
     url = _unsubscribe_url(links, contact.id, found.id)
     settings = campaign_queries.settings_of(session, found.id)
     text = rendered.text + (UNSUBSCRIBE_LINE.format(url=url) if settings.unsubscribe_line else "")
-    draft = drafts.add_approved(
+    draft = drafts.add_scheduled(
         session,
         contact_id=contact.id,
         draft_type=draft_type_of(index + 1),
@@ -251,7 +250,6 @@ def _queue_step(
         body=text,
         at=now,
     )
-    drafts.set_status(session, draft.id, EmailStatus.scheduled)
     session.add(
         Delivery(
             campaign_contact_id=enrollment.id,

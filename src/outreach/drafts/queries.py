@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from outreach.drafts.models import DraftType, EmailDraft, EmailStatus
 
 
-def add_approved(
+def add_scheduled(
     session: Session,
     *,
     contact_id: uuid.UUID,
@@ -20,15 +20,15 @@ def add_approved(
     body: str,
     at: datetime,
 ) -> EmailDraft:
-    """A draft a campaign step wrote and the campaign already approved (its author approved the
-    step's template). Inserted as approved, so the seed's approval counter is not touched: that
-    counts people approving drafts."""
+    """A draft a campaign step wrote: approved with the step's template by its author and
+    scheduled at once. Inserted in that state, so the seed's approval counter is not touched:
+    that counts people approving drafts one by one."""
     draft = EmailDraft(
         contact_id=contact_id,
         draft_type=draft_type,
         subject=subject,
         body=body,
-        status=EmailStatus.approved,
+        status=EmailStatus.scheduled,
         approved_at=at,
         created_at=at,
         updated_at=at,

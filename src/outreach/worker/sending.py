@@ -19,7 +19,7 @@ from outreach.delivery.dispatch import Links, PassReport
 log = logging.getLogger("outreach.worker")
 LANES_PER_SENDER = 4
 """Connections per sender account in one pass; providers throttle more than this."""
-SENDS_PER_PASS = 200
+SENDS_PER_PASS = 1000
 
 
 def worker_name() -> str:

@@ -80,7 +80,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_campaign_contacts_due",
         "campaign_contacts",
-        ["next_send_at"],
+        ["campaign_id", "next_send_at"],
         postgresql_where=sa.text(RUNNING),
         sqlite_where=sa.text(RUNNING),
     )
