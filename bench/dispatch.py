@@ -28,16 +28,16 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from outreach.campaigns import service as campaigns  # noqa: E402
-from outreach.clock import FixedClock  # noqa: E402
-from outreach.config import Settings  # noqa: E402
-from outreach.container import build_container  # noqa: E402
-from outreach.contacts import importing, lists  # noqa: E402
-from outreach.db import transaction  # noqa: E402
-from outreach.delivery import senders  # noqa: E402
-from outreach.schema import upgrade  # noqa: E402
-from outreach.worker.sending import LANES_PER_SENDER, sending_pass  # noqa: E402
-from tests.smtp_server import RecordingSMTPServer  # noqa: E402
+from outreach.campaigns import service as campaigns
+from outreach.clock import FixedClock
+from outreach.config import Settings
+from outreach.contacts import importing, lists
+from outreach.container import build_container
+from outreach.db import transaction
+from outreach.delivery import senders
+from outreach.schema import upgrade
+from outreach.worker.sending import LANES_PER_SENDER, sending_pass
+from tests.smtp_server import RecordingSMTPServer
 
 PG_URL = os.environ.get("OUTREACH_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 MONDAY = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)

@@ -26,9 +26,9 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from outreach.campaigns import queries  # noqa: E402
-from outreach.db import SQLITE_TIMESTAMP_FORMAT, create_engine, session_factory  # noqa: E402
-from outreach.schema import upgrade  # noqa: E402
+from outreach.campaigns import queries
+from outreach.db import SQLITE_TIMESTAMP_FORMAT, create_engine, session_factory
+from outreach.schema import upgrade
 
 PG_URL = os.environ.get("OUTREACH_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)

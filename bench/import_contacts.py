@@ -34,10 +34,10 @@ from sqlalchemy.orm import Session
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from outreach.clock import SystemClock  # noqa: E402
-from outreach.contacts import importing  # noqa: E402
-from outreach.db import create_engine, session_factory  # noqa: E402
-from outreach.schema import upgrade  # noqa: E402
+from outreach.clock import SystemClock
+from outreach.contacts import importing
+from outreach.db import create_engine, session_factory
+from outreach.schema import upgrade
 
 PG_URL = os.environ.get("OUTREACH_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 HEADERS = ["Email", "First Name", "Last Name", "Company", "Title", "City", "Phone", "Website"]
@@ -157,7 +157,7 @@ def baseline(backend: str, url: str, path: Path) -> float:
 def measure(backend: str, path: Path, rows: int, folder: Path) -> None:
     url, name = fresh_database(backend, folder)
     try:
-        child = subprocess.Popen(  # noqa: S603 (this script, with arguments it made)
+        child = subprocess.Popen(
             [sys.executable, __file__, "--child", url, str(path)], stdout=subprocess.PIPE, text=True
         )
         output = child.stdout.read() if child.stdout else ""

@@ -7,6 +7,7 @@ import shutil
 import socket
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ import uvicorn
 
 from outreach.access import service as access
 from outreach.access.models import Role
-from outreach.container import build_container
+from outreach.container import Container, build_container
 from outreach.db import transaction
 from outreach.web.app import create_app
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, isolated_settings
@@ -70,8 +71,14 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    container: Container
+
+
 @pytest.fixture
-def live_server(backend: str, databases, tmp_path) -> Iterator[str]:
+def live_server(backend: str, databases, tmp_path) -> Iterator[LiveServer]:
     """The real app on a loopback port, over a fresh database with one admin."""
     settings = isolated_settings(tmp_path / "data", DATABASE_URL=databases.fresh_url(backend))
     container = build_container(settings)
@@ -87,7 +94,7 @@ def live_server(backend: str, databases, tmp_path) -> Iterator[str]:
         if not thread.is_alive():
             pytest.fail("the live server did not start")
         threading.Event().wait(0.02)
-    yield f"http://127.0.0.1:{port}"
+    yield LiveServer(f"http://127.0.0.1:{port}", container)
     server.should_exit = True
     thread.join(timeout=10)
     container.close()

@@ -6,19 +6,32 @@ import re
 
 import pytest
 
+from outreach.contacts import lists
+from outreach.db import transaction
+from outreach.worker.sending import sending_pass
+from tests.campaign_setup import PEOPLE
 from tests.conftest import ADMIN_AREAS, ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.contact_files import import_text
 
 pytestmark = pytest.mark.browser
 
 
+def sign_in_with(page, url):
+    page.goto(url + "/sign-in")
+    page.get_by_label("Email").fill(ADMIN_EMAIL)
+    page.get_by_label("Password").fill(ADMIN_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(url + "/")
+
+
 def test_sign_in_see_the_layout_and_sign_out(page, live_server):
-    page.goto(live_server)
+    page.goto(live_server.url)
     assert re.search(r"/sign-in\?next=/$", page.url)
     page.get_by_label("Email").fill(ADMIN_EMAIL)
     page.get_by_label("Password").fill(ADMIN_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
 
-    page.wait_for_url(live_server + "/")
+    page.wait_for_url(live_server.url + "/")
     navigation = page.get_by_role("navigation", name="Main")
     for area in ADMIN_AREAS:
         assert navigation.get_by_text(area, exact=True).is_visible()
@@ -27,12 +40,12 @@ def test_sign_in_see_the_layout_and_sign_out(page, live_server):
 
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url(re.compile(r".*/sign-in$"))
-    page.goto(live_server + "/account")
+    page.goto(live_server.url + "/account")
     assert "/sign-in" in page.url
 
 
 def test_a_wrong_password_shows_an_error_and_no_session(page, live_server):
-    page.goto(live_server + "/sign-in")
+    page.goto(live_server.url + "/sign-in")
     page.get_by_label("Email").fill(ADMIN_EMAIL)
     page.get_by_label("Password").fill("not the password")
     page.get_by_role("button", name="Sign in").click()
@@ -42,18 +55,18 @@ def test_a_wrong_password_shows_an_error_and_no_session(page, live_server):
         == "That email address and password do not match an account."
     )
     assert "outreach_session" not in {cookie["name"] for cookie in page.context.cookies()}
-    page.goto(live_server + "/")
+    page.goto(live_server.url + "/")
     assert "/sign-in" in page.url
 
 
 def test_the_import_wizard_with_a_mapping_to_correct(page, live_server):
-    page.goto(live_server + "/sign-in")
+    page.goto(live_server.url + "/sign-in")
     page.get_by_label("Email").fill(ADMIN_EMAIL)
     page.get_by_label("Password").fill(ADMIN_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(live_server + "/")
+    page.wait_for_url(live_server.url + "/")
 
-    page.goto(live_server + "/contacts/import")
+    page.goto(live_server.url + "/contacts/import")
     export = (
         "Contact;Name;Employer;City\n"
         "ada@analytical.example;Ada Lovelace;Analytical Engines;London\n"
@@ -85,3 +98,56 @@ def test_the_import_wizard_with_a_mapping_to_correct(page, live_server):
     assert page.get_by_role("heading", name="Ada Lovelace").is_visible()
     assert page.get_by_text("Analytical Engines").first.is_visible()
     assert page.get_by_role("link", name="Pioneers").is_visible()
+
+
+def test_a_two_step_campaign_built_in_the_browser_sends_its_first_step(page, live_server, tmp_path):
+    container = live_server.container
+    with transaction(container.sessions) as session:
+        audience = lists.create(session, "Pioneers", None, container.clock.now())
+        import_text(session, container.clock, tmp_path, PEOPLE, list_id=audience.id)
+    sign_in_with(page, live_server.url)
+
+    page.goto(live_server.url + "/senders")
+    page.get_by_label("Address").fill("me@ourco.example")
+    page.get_by_role("button", name="Add account").click()
+    assert page.get_by_role("cell", name="me@ourco.example").is_visible()
+
+    page.goto(live_server.url + "/campaigns")
+    page.get_by_label("Name", exact=True).fill("Spring")
+    page.get_by_label("Send to the list").select_option(label="Pioneers (3)")
+    page.get_by_role("button", name="Create").click()
+    page.get_by_role("heading", name="Spring").wait_for()
+
+    page.get_by_label("Subject").fill("Hello from {{ company }}")
+    page.get_by_label("Text").fill("Hi {{ first_name }}, how is {{ city }}?")
+    page.get_by_role("button", name="Add step").click()
+    assert page.get_by_test_id("preview").get_by_text("Hello from Analytical Engines").is_visible()
+    new_step = page.locator("form.new-step")
+    new_step.get_by_label("Days after the previous email").fill("2")
+    new_step.get_by_label("Text").fill("Just following up, {{ first_name }}.")
+    new_step.get_by_role("button", name="Add step").click()
+    assert page.get_by_role("heading", name="Step 2").is_visible()
+
+    page.get_by_label("From", exact=True).fill("00:00")
+    page.get_by_label("to", exact=True).fill("00:00")
+    for day in ("Saturday", "Sunday"):
+        page.get_by_label(day).check()
+    page.get_by_label("Seconds between emails").fill("0")
+    page.get_by_label("+ up to (random)").fill("0")
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.get_by_role("button", name="Launch").click()
+    assert page.get_by_role("status").inner_text() == "Launched: 3 contacts enrolled."
+
+    report = sending_pass(container)
+    assert len(report.sent) == 3
+
+    page.reload()
+    enrollments = page.get_by_test_id("enrollments")
+    assert (
+        enrollments.get_by_role("row")
+        .filter(has_text="ada@analytical.example")
+        .get_by_text("1 of 2")
+        .is_visible()
+    )
+    assert page.get_by_test_id("campaign-status").inner_text() == "active"
+    assert len(list((container.outbox_folder / "me@ourco.example").glob("*.eml"))) == 3

@@ -17,7 +17,17 @@ from outreach.web.api import contacts as contacts_api
 from outreach.web.csrf import CsrfCookieMiddleware
 from outreach.web.deps import api_user, csrf_checked, page_user
 from outreach.web.errors import install_error_handlers
-from outreach.web.pages import account, contacts, home, lists, sign_in, unsubscribe, users
+from outreach.web.pages import (
+    account,
+    campaigns,
+    contacts,
+    home,
+    lists,
+    senders,
+    sign_in,
+    unsubscribe,
+    users,
+)
 from outreach.web.schemas import ErrorBody
 
 STATIC = Path(__file__).parent / "static"
@@ -63,6 +73,8 @@ def create_app(container: Container) -> FastAPI:
         users.router,
         contacts.router,
         lists.router,
+        campaigns.router,
+        senders.router,
     ):
         pages.include_router(module)
     app.include_router(pages)

@@ -33,10 +33,10 @@ class NavItem:
 NAVIGATION = (
     NavItem("Home", "/"),
     NavItem("Contacts", "/contacts", also=("/lists", "/suppressions")),
-    NavItem("Campaigns", None),
+    NavItem("Campaigns", "/campaigns", also=("/sends",)),
     NavItem("Drafts", None),
     NavItem("Inbox", None),
-    NavItem("Senders", None),
+    NavItem("Senders", "/senders"),
     NavItem("Analytics", None),
     NavItem("Users", "/users", admin_only=True),
 )

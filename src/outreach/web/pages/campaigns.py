@@ -1,0 +1,289 @@
+"""Campaign pages: the list, the builder (steps, settings, senders, live preview), launching,
+pausing, and each enrollment with why its next email waits."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import time
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from outreach.campaigns import queries as campaign_queries
+from outreach.campaigns import service as campaigns
+from outreach.campaigns.models import CampaignSequence
+from outreach.campaigns.schedule import DAY_NAMES
+from outreach.campaigns.states import EDITABLE
+from outreach.campaigns.templates import render_preview
+from outreach.contacts import queries as contact_queries
+from outreach.delivery import queries as delivery_queries
+from outreach.errors import OutreachError, ValidationFailed
+from outreach.web.deps import DbSession, PageUser, container_of
+from outreach.web.rendering import render
+
+router = APIRouter(include_in_schema=False)
+Text = Annotated[str, Form(max_length=20_000)]
+
+
+@router.get("/campaigns")
+def campaigns_page(request: Request, session: DbSession, user: PageUser) -> Response:
+    rows = [
+        (found, campaign_queries.enrollment_counts(session, found.id))
+        for found in campaign_queries.all_campaigns(session)
+    ]
+    context = {
+        "rows": rows,
+        "lists": contact_queries.lists_with_sizes(session),
+        "senders": delivery_queries.all_senders(session),
+    }
+    return render(request, "campaigns/index.html", context)
+
+
+@router.post("/campaigns")
+async def create_campaign(request: Request, session: DbSession, user: PageUser) -> Response:
+    form = await request.form()
+    try:
+        found = campaigns.create(
+            session,
+            name=str(form.get("name", "")),
+            list_id=uuid.UUID(str(form["list_id"])) if form.get("list_id") else None,
+            sender_ids=[uuid.UUID(str(value)) for value in form.getlist("sender_id")],
+            now=container_of(request).clock.now(),
+        )
+    except (OutreachError, ValueError) as error:
+        session.rollback()
+        message = (
+            error.message
+            if isinstance(error, OutreachError)
+            else "Choose a list and senders from the lists."
+        )
+        rows = [
+            (c, campaign_queries.enrollment_counts(session, c.id))
+            for c in campaign_queries.all_campaigns(session)
+        ]
+        context = {
+            "rows": rows,
+            "lists": contact_queries.lists_with_sizes(session),
+            "senders": delivery_queries.all_senders(session),
+            "error": message,
+        }
+        return render(request, "campaigns/index.html", context, status_code=422)
+    return RedirectResponse(f"/campaigns/{found.id}", status_code=303)
+
+
+def campaign_page(
+    request: Request, session: DbSession, campaign_id: uuid.UUID, **extra: object
+) -> Response:
+    found = campaigns.get(session, campaign_id)
+    steps = campaign_queries.steps_of(session, campaign_id)
+    context = {
+        "campaign": found,
+        "settings": campaign_queries.settings_of(session, campaign_id),
+        "steps": steps,
+        "editable": found.status in EDITABLE,
+        "senders": campaign_queries.senders_of(session, campaign_id),
+        "all_senders": delivery_queries.all_senders(session),
+        "counts": campaign_queries.enrollment_counts(session, campaign_id),
+        "enrollments": campaign_queries.enrollments_of(session, campaign_id, 200),
+        "days": DAY_NAMES,
+        "preview": _preview(session, found.list_id, steps),
+        **extra,
+    }
+    return render(
+        request, "campaigns/campaign.html", context, status_code=422 if "error" in extra else 200
+    )
+
+
+def _preview(
+    session: DbSession, list_id: uuid.UUID | None, steps: Sequence[CampaignSequence]
+) -> list[dict[str, object]]:
+    """Each step as the list's first contact would get it, with any problem it would have."""
+    contact = (
+        next(
+            iter(
+                contact_queries.matching_contacts(
+                    session, contact_queries.ContactFilter(list_id=list_id)
+                )
+            ),
+            None,
+        )
+        if list_id
+        else None
+    )
+    if contact is None:
+        return []
+    fields = campaigns.fields_of(contact)
+    shown: list[dict[str, object]] = []
+    for index, step in enumerate(steps):
+        subject = step.subject_template.strip() or steps[0].subject_template
+        rendered, problems = render_preview(subject, step.body_template, step.html_template, fields)
+        follow_up = index > 0 and not step.subject_template.strip()
+        shown.append(
+            {
+                "contact": contact.email,
+                "subject": ("Re: " if follow_up else "") + rendered.subject,
+                "text": rendered.text,
+                "problems": [problem.sentence() for problem in problems],
+            }
+        )
+    return shown
+
+
+@router.get("/campaigns/{campaign_id}")
+def show(request: Request, session: DbSession, user: PageUser, campaign_id: uuid.UUID) -> Response:
+    return campaign_page(request, session, campaign_id)
+
+
+def _acting(
+    request: Request, session: DbSession, campaign_id: uuid.UUID, action: Callable[[], object]
+) -> Response:
+    """Does what a form asked; the page again with the reason when it cannot be done, or with
+    what happened when the action says (a str), else a redirect back to the campaign."""
+    try:
+        notice = action()
+    except OutreachError as error:
+        session.rollback()
+        return campaign_page(request, session, campaign_id, error=error.message)
+    if isinstance(notice, str):
+        return campaign_page(request, session, campaign_id, notice=notice)
+    return RedirectResponse(f"/campaigns/{campaign_id}", status_code=303)
+
+
+@router.post("/campaigns/{campaign_id}/steps")
+def add_step(
+    request: Request,
+    session: DbSession,
+    user: PageUser,
+    campaign_id: uuid.UUID,
+    subject: Text = "",
+    body: Text = "",
+    delay_days: Annotated[int, Form(ge=0, le=365)] = 0,
+    delay_hours: Annotated[int, Form(ge=0, le=8760)] = 0,
+) -> Response:
+    return _acting(
+        request,
+        session,
+        campaign_id,
+        lambda: campaigns.add_step(
+            session,
+            campaign_id,
+            subject=subject,
+            body=body,
+            delay_days=delay_days,
+            delay_hours=delay_hours,
+        ),
+    )
+
+
+@router.post("/campaigns/{campaign_id}/steps/{step_id}")
+def edit_step(
+    request: Request,
+    session: DbSession,
+    user: PageUser,
+    campaign_id: uuid.UUID,
+    step_id: uuid.UUID,
+    subject: Text = "",
+    body: Text = "",
+    delay_days: Annotated[int, Form(ge=0, le=365)] = 0,
+    delay_hours: Annotated[int, Form(ge=0, le=8760)] = 0,
+) -> Response:
+    return _acting(
+        request,
+        session,
+        campaign_id,
+        lambda: campaigns.edit_step(
+            session,
+            step_id,
+            subject_template=subject,
+            body_template=body,
+            delay_days=delay_days,
+            delay_hours=delay_hours,
+        ),
+    )
+
+
+@router.post("/campaigns/{campaign_id}/steps/{step_id}/delete")
+def remove_step(
+    request: Request, session: DbSession, user: PageUser, campaign_id: uuid.UUID, step_id: uuid.UUID
+) -> Response:
+    return _acting(request, session, campaign_id, lambda: campaigns.remove_step(session, step_id))
+
+
+@router.post("/campaigns/{campaign_id}/settings")
+async def change_settings(
+    request: Request, session: DbSession, user: PageUser, campaign_id: uuid.UUID
+) -> Response:
+    form = await request.form()
+
+    def save() -> None:
+        try:
+            start, end = (
+                time.fromisoformat(str(form["start"])),
+                time.fromisoformat(str(form["end"])),
+            )
+            numbers = {name: int(str(form[name])) for name in ("daily_limit", "spacing", "jitter")}
+        except (KeyError, ValueError) as error:
+            raise ValidationFailed("Times are HH:MM and limits are whole numbers.") from error
+        campaigns.update_settings(
+            session,
+            campaign_id,
+            campaigns.SettingsChange(
+                send_window_start=start,
+                send_window_end=end,
+                send_days=[str(day) for day in form.getlist("days")],
+                timezone=str(form.get("timezone", "UTC")),
+                daily_limit=numbers["daily_limit"],
+                delay_between_emails_seconds=numbers["spacing"],
+                jitter_seconds=numbers["jitter"],
+                skip_active_elsewhere="skip_active_elsewhere" in form,
+                skip_replied_companies="skip_replied_companies" in form,
+                unsubscribe_line="unsubscribe_line" in form,
+            ),
+        )
+        campaigns.set_senders(
+            session, campaign_id, [uuid.UUID(str(value)) for value in form.getlist("sender_id")]
+        )
+
+    return _acting(request, session, campaign_id, save)
+
+
+@router.post("/campaigns/{campaign_id}/launch")
+def launch(
+    request: Request, session: DbSession, user: PageUser, campaign_id: uuid.UUID
+) -> Response:
+    def go() -> str:
+        report = campaigns.launch(session, campaign_id, container_of(request).clock.now())
+        skipped = "; ".join(
+            f"{count} skipped: {reason}" for reason, count in report.skipped.most_common()
+        )
+        return f"Launched: {report.enrolled} contacts enrolled." + (
+            f" {skipped}." if skipped else ""
+        )
+
+    return _acting(request, session, campaign_id, go)
+
+
+@router.post("/campaigns/{campaign_id}/pause")
+def pause(request: Request, session: DbSession, user: PageUser, campaign_id: uuid.UUID) -> Response:
+    return _acting(request, session, campaign_id, lambda: campaigns.pause(session, campaign_id))
+
+
+@router.post("/campaigns/{campaign_id}/resume")
+def resume(
+    request: Request, session: DbSession, user: PageUser, campaign_id: uuid.UUID
+) -> Response:
+    return _acting(
+        request,
+        session,
+        campaign_id,
+        lambda: campaigns.resume(session, campaign_id, container_of(request).clock.now()),
+    )
+
+
+@router.post("/campaigns/{campaign_id}/archive")
+def archive(
+    request: Request, session: DbSession, user: PageUser, campaign_id: uuid.UUID
+) -> Response:
+    return _acting(request, session, campaign_id, lambda: campaigns.archive(session, campaign_id))

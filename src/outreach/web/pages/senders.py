@@ -1,0 +1,117 @@
+"""Sender accounts and the sends a person must decide about."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from outreach.delivery import dispatch, queries, senders
+from outreach.delivery.states import SenderState
+from outreach.delivery.transports.base import SenderAccountError
+from outreach.errors import OutreachError
+from outreach.web.deps import DbSession, PageUser, container_of
+from outreach.web.rendering import render
+
+router = APIRouter(include_in_schema=False)
+Text = Annotated[str, Form(max_length=500)]
+
+
+def senders_page(request: Request, session: DbSession, **extra: object) -> Response:
+    context = {"accounts": queries.all_senders(session), **extra}
+    return render(request, "senders.html", context, status_code=422 if "error" in extra else 200)
+
+
+@router.get("/senders")
+def list_senders(request: Request, session: DbSession, user: PageUser) -> Response:
+    return senders_page(request, session)
+
+
+@router.post("/senders")
+def add_sender(
+    request: Request,
+    session: DbSession,
+    user: PageUser,
+    kind: Text,
+    email: Text,
+    display_name: Text = "",
+    host: Text = "",
+    port: Annotated[int, Form(ge=1, le=65535)] = 587,
+    security: Text = "starttls",
+    username: Text = "",
+    password: Annotated[str, Form(max_length=1000)] = "",
+    daily_cap: Annotated[int | None, Form(ge=1)] = None,
+) -> Response:
+    container = container_of(request)
+    try:
+        smtp = (
+            senders.SmtpSettings(host, port, security, username or email)
+            if kind == "smtp"
+            else None
+        )
+        senders.add(
+            session,
+            kind=senders.SenderKind(kind),
+            email=email,
+            display_name=display_name,
+            secret_key=container.settings.secret_key_value(),
+            smtp=smtp,
+            password=password or None,
+            daily_cap=daily_cap,
+            now=container.clock.now(),
+        )
+    except (OutreachError, ValueError) as error:
+        session.rollback()
+        message = (
+            error.message
+            if isinstance(error, OutreachError)
+            else f"{kind!r} is not a kind of account."
+        )
+        return senders_page(request, session, error=message)
+    return RedirectResponse("/senders", status_code=303)
+
+
+@router.post("/senders/{sender_id}/test")
+def test_sender(
+    request: Request, session: DbSession, user: PageUser, sender_id: uuid.UUID
+) -> Response:
+    transport = container_of(request).transport_for(senders.get(session, sender_id))
+    try:
+        result = {"notice": transport.check()}
+    except SenderAccountError as error:
+        result = {"error": error.reason}
+    finally:
+        transport.close()
+    return senders_page(request, session, **result)
+
+
+@router.post("/senders/{sender_id}/{state}")
+def set_state(
+    request: Request, session: DbSession, user: PageUser, sender_id: uuid.UUID, state: SenderState
+) -> Response:
+    reason = "paused by a person" if state is SenderState.paused else None
+    senders.set_state(session, sender_id, state, reason, container_of(request).clock.now())
+    return RedirectResponse("/senders", status_code=303)
+
+
+@router.get("/sends")
+def sends_page(request: Request, session: DbSession, user: PageUser) -> Response:
+    return render(request, "sends.html", {"unknown": queries.unknown_with_recipients(session)})
+
+
+@router.post("/sends/{delivery_id}/resend")
+def resend(
+    request: Request, session: DbSession, user: PageUser, delivery_id: uuid.UUID
+) -> Response:
+    dispatch.send_again(session, delivery_id, container_of(request).clock.now())
+    return RedirectResponse("/sends", status_code=303)
+
+
+@router.post("/sends/{delivery_id}/mark-sent")
+def mark_sent(
+    request: Request, session: DbSession, user: PageUser, delivery_id: uuid.UUID
+) -> Response:
+    dispatch.mark_sent(session, delivery_id, container_of(request).clock.now())
+    return RedirectResponse("/sends", status_code=303)

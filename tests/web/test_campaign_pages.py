@@ -1,0 +1,119 @@
+"""The campaign, sender and sends pages as a browser without JavaScript sees them."""
+
+from __future__ import annotations
+
+import re
+
+from outreach.contacts import lists
+from tests.campaign_setup import PEOPLE
+from tests.conftest import csrf_token
+from tests.contact_files import import_text
+from tests.plain_sql import sender
+
+
+def new_campaign(client, session, clock, tmp_path, people=PEOPLE):
+    audience = lists.create(session, "Pioneers", None, clock.now())
+    import_text(session, clock, tmp_path, people, list_id=audience.id)
+    account = sender(session.connection())
+    response = client.post(
+        "/campaigns",
+        data={
+            "name": "Spring",
+            "list_id": str(audience.id),
+            "sender_id": account,
+            "csrf_token": csrf_token(client, "/campaigns"),
+        },
+    )
+    assert response.status_code == 303, response.text
+    return response.headers["location"]
+
+
+def post(client, path, page, **data):
+    return client.post(path, data={"csrf_token": csrf_token(client, page), **data})
+
+
+def test_a_campaign_without_a_name_is_refused_with_the_reason(signed_in):
+    response = post(signed_in, "/campaigns", "/campaigns", name="  ")
+    assert response.status_code == 422
+    assert "A campaign needs a name" in response.text
+
+
+def test_launching_with_a_field_some_contacts_lack_lists_them(signed_in, session, clock, tmp_path):
+    page = new_campaign(signed_in, session, clock, tmp_path, PEOPLE + "linus@kernel.example,,,\n")
+    post(
+        signed_in, page + "/steps", page, subject="Hi {{ first_name }}", body="Hello {{ company }}"
+    )
+    response = post(signed_in, page + "/launch", page)
+    assert response.status_code == 422
+    assert "linus@kernel.example" in response.text
+    assert "first_name" in response.text
+    assert ">draft<" in response.text
+
+
+def test_a_launched_campaign_can_be_paused_and_resumed_and_its_steps_are_locked_while_active(
+    signed_in, session, clock, tmp_path
+):
+    page = new_campaign(signed_in, session, clock, tmp_path)
+    post(signed_in, page + "/steps", page, subject="Hi {{ first_name }}", body="Hello")
+    launched = post(signed_in, page + "/launch", page)
+    assert "Launched: 3 contacts enrolled." in launched.text
+    assert "Pause the campaign to change its steps." in launched.text
+    refused = post(signed_in, page + "/steps", page, subject="More", body="More")
+    assert "pause it to change its steps" in refused.text
+    post(signed_in, page + "/pause", page)
+    assert 'data-testid="campaign-status">paused<' in signed_in.get(page).text
+    post(signed_in, page + "/resume", page)
+    assert 'data-testid="campaign-status">active<' in signed_in.get(page).text
+
+
+def test_a_bad_time_zone_is_explained(signed_in, session, clock, tmp_path):
+    page = new_campaign(signed_in, session, clock, tmp_path)
+    response = post(
+        signed_in,
+        page + "/settings",
+        page,
+        start="09:00",
+        end="17:00",
+        days="monday",
+        timezone="Mars/Olympus",
+        daily_limit="50",
+        spacing="60",
+        jitter="10",
+    )
+    assert response.status_code == 422
+    assert "unknown timezone" in response.text
+
+
+def test_the_preview_shows_the_first_contacts_email(signed_in, session, clock, tmp_path):
+    page = new_campaign(signed_in, session, clock, tmp_path)
+    post(
+        signed_in,
+        page + "/steps",
+        page,
+        subject="Hello from {{ company }}",
+        body="How is {{ city }}?",
+    )
+    shown = signed_in.get(page).text
+    assert "Preview for ada@analytical.example" in shown
+    assert "How is London?" in shown
+
+
+def test_testing_an_smtp_account_that_cannot_be_reached_says_so(signed_in):
+    post(
+        signed_in,
+        "/senders",
+        "/senders",
+        kind="smtp",
+        email="me@ourco.example",
+        host="127.0.0.1",
+        port="1",
+        security="none",
+    )
+    listing = signed_in.get("/senders").text
+    sender_id = re.search(r"/senders/([0-9a-f-]{36})/test", listing).group(1)
+    result = post(signed_in, f"/senders/{sender_id}/test", "/senders")
+    assert "connection refused" in result.text.lower()
+
+
+def test_nothing_to_decide_on_the_sends_page_by_default(signed_in):
+    assert "Nothing to decide." in signed_in.get("/sends").text
