@@ -137,3 +137,10 @@ def unknown_with_recipients(session: Session) -> list[tuple[Delivery, str]]:
         .order_by(Delivery.claimed_at)
     )
     return [(row[0], row[1]) for row in rows]
+
+
+def delivery(session: Session, delivery_id: uuid.UUID) -> Delivery | None:
+    found = session.get(Delivery, delivery_id)
+    if found is not None:
+        session.refresh(found)
+    return found

@@ -13,6 +13,7 @@ from outreach.container import Container
 from outreach.schema import ensure_current
 from outreach.web import health
 from outreach.web.api import access as access_api
+from outreach.web.api import campaigns as campaigns_api
 from outreach.web.api import contacts as contacts_api
 from outreach.web.csrf import CsrfCookieMiddleware
 from outreach.web.deps import api_user, csrf_checked, page_user
@@ -82,6 +83,7 @@ def create_app(container: Container) -> FastAPI:
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(api_user)], responses=ERROR_RESPONSES)
     api.include_router(access_api.router)
     api.include_router(contacts_api.router)
+    api.include_router(campaigns_api.router)
     api.add_api_route("/openapi.json", lambda: app.openapi(), include_in_schema=False)
     app.include_router(api)
     return app

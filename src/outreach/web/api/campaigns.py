@@ -1,0 +1,276 @@
+"""Campaigns, their steps and settings, sender accounts, and sends to decide."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from outreach.campaigns import queries as campaign_queries
+from outreach.campaigns import service as campaigns
+from outreach.campaigns.models import Campaign
+from outreach.delivery import dispatch, queries, senders
+from outreach.delivery.states import SenderState
+from outreach.delivery.transports.base import SenderAccountError
+from outreach.web.deps import ApiUser, DbSession, container_of
+from outreach.web.schemas import (
+    CampaignDetail,
+    CampaignIn,
+    CampaignOut,
+    CheckOut,
+    DeliveryOut,
+    EnrollmentOut,
+    LaunchOut,
+    SenderIn,
+    SenderOut,
+    SendersIn,
+    SettingsIn,
+    SettingsOut,
+    StepIn,
+    StepOut,
+)
+
+router = APIRouter()
+campaigns_router = APIRouter(prefix="/campaigns", tags=["campaigns"])
+senders_router = APIRouter(prefix="/senders", tags=["senders"])
+deliveries_router = APIRouter(prefix="/deliveries", tags=["deliveries"])
+
+
+def detail(session: DbSession, found: Campaign) -> CampaignDetail:
+    return CampaignDetail(
+        **CampaignOut.model_validate(found).model_dump(),
+        settings=SettingsOut.model_validate(campaign_queries.settings_of(session, found.id)),
+        steps=[
+            StepOut.model_validate(step) for step in campaign_queries.steps_of(session, found.id)
+        ],
+        senders=[
+            SenderOut.model_validate(s) for s in campaign_queries.senders_of(session, found.id)
+        ],
+        enrollments=campaign_queries.enrollment_counts(session, found.id),
+    )
+
+
+@campaigns_router.get("")
+def list_campaigns(session: DbSession, user: ApiUser) -> list[CampaignOut]:
+    """Every campaign, newest first."""
+    return [CampaignOut.model_validate(found) for found in campaign_queries.all_campaigns(session)]
+
+
+@campaigns_router.post("", status_code=201)
+def create_campaign(
+    request: Request, session: DbSession, user: ApiUser, body: CampaignIn
+) -> CampaignDetail:
+    """A new campaign, a draft until launched."""
+    found = campaigns.create(
+        session,
+        name=body.name,
+        list_id=body.list_id,
+        sender_ids=body.sender_ids,
+        description=body.description,
+        now=container_of(request).clock.now(),
+    )
+    return detail(session, found)
+
+
+@campaigns_router.get("/{campaign_id}")
+def get_campaign(session: DbSession, user: ApiUser, campaign_id: uuid.UUID) -> CampaignDetail:
+    """A campaign with its settings, steps, senders and enrollment counts."""
+    return detail(session, campaigns.get(session, campaign_id))
+
+
+@campaigns_router.patch("/{campaign_id}/settings")
+def change_settings(
+    session: DbSession, user: ApiUser, campaign_id: uuid.UUID, body: SettingsIn
+) -> SettingsOut:
+    """When and how fast it sends; fields left out stay as they are."""
+    change = campaigns.SettingsChange(**body.model_dump(exclude_none=True))
+    return SettingsOut.model_validate(campaigns.update_settings(session, campaign_id, change))
+
+
+@campaigns_router.put("/{campaign_id}/senders")
+def set_senders(
+    session: DbSession, user: ApiUser, campaign_id: uuid.UUID, body: SendersIn
+) -> CampaignDetail:
+    """The sender accounts new threads are spread across."""
+    campaigns.set_senders(session, campaign_id, body.sender_ids)
+    return detail(session, campaigns.get(session, campaign_id))
+
+
+@campaigns_router.post("/{campaign_id}/steps", status_code=201)
+def add_step(session: DbSession, user: ApiUser, campaign_id: uuid.UUID, body: StepIn) -> StepOut:
+    """Append a step (while the campaign is a draft or paused)."""
+    step = campaigns.add_step(
+        session,
+        campaign_id,
+        subject=body.subject,
+        body=body.body,
+        html=body.html,
+        delay_days=body.delay_days,
+        delay_hours=body.delay_hours,
+    )
+    return StepOut.model_validate(step)
+
+
+@campaigns_router.put("/{campaign_id}/steps/{step_id}")
+def edit_step(
+    session: DbSession, user: ApiUser, campaign_id: uuid.UUID, step_id: uuid.UUID, body: StepIn
+) -> StepOut:
+    """Rewrite a step (while the campaign is a draft or paused)."""
+    step = campaigns.edit_step(
+        session,
+        step_id,
+        subject_template=body.subject,
+        body_template=body.body,
+        html_template=body.html,
+        delay_days=body.delay_days,
+        delay_hours=body.delay_hours,
+    )
+    return StepOut.model_validate(step)
+
+
+@campaigns_router.delete("/{campaign_id}/steps/{step_id}", status_code=204)
+def remove_step(
+    session: DbSession, user: ApiUser, campaign_id: uuid.UUID, step_id: uuid.UUID
+) -> Response:
+    """Remove a step; the later ones move up."""
+    campaigns.remove_step(session, step_id)
+    return Response(status_code=204)
+
+
+@campaigns_router.post("/{campaign_id}/launch")
+def launch(
+    request: Request, session: DbSession, user: ApiUser, campaign_id: uuid.UUID
+) -> LaunchOut:
+    """Check, enroll the list and start sending; 422 listing every problem otherwise."""
+    report = campaigns.launch(session, campaign_id, container_of(request).clock.now())
+    return LaunchOut(enrolled=report.enrolled, skipped=dict(report.skipped))
+
+
+@campaigns_router.post("/{campaign_id}/{action}")
+def change_state(
+    request: Request,
+    session: DbSession,
+    user: ApiUser,
+    campaign_id: uuid.UUID,
+    action: Literal["pause", "resume", "archive"],
+) -> CampaignOut:
+    """Pause (enrollments keep their place), resume, or archive for good."""
+    if action == "pause":
+        campaigns.pause(session, campaign_id)
+    elif action == "resume":
+        campaigns.resume(session, campaign_id, container_of(request).clock.now())
+    else:
+        campaigns.archive(session, campaign_id)
+    found = campaigns.get(session, campaign_id)
+    session.refresh(found)
+    return CampaignOut.model_validate(found)
+
+
+@campaigns_router.get("/{campaign_id}/enrollments")
+def enrollments(
+    session: DbSession,
+    user: ApiUser,
+    campaign_id: uuid.UUID,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[EnrollmentOut]:
+    """Each enrolled contact: where it stands, when its next email may go and why it waits."""
+    campaigns.get(session, campaign_id)
+    return [
+        EnrollmentOut.model_validate(e)
+        for e, _ in campaign_queries.enrollments_of(session, campaign_id, limit)
+    ]
+
+
+@senders_router.get("")
+def list_senders(session: DbSession, user: ApiUser) -> list[SenderOut]:
+    """Every sender account with its state."""
+    return [SenderOut.model_validate(account) for account in queries.all_senders(session)]
+
+
+@senders_router.post("", status_code=201)
+def add_sender(request: Request, session: DbSession, user: ApiUser, body: SenderIn) -> SenderOut:
+    """Add an outbox or SMTP account; the password is stored sealed."""
+    container = container_of(request)
+    smtp = (
+        senders.SmtpSettings(body.host or "", body.port, body.security, body.username or body.email)
+        if body.kind == "smtp"
+        else None
+    )
+    account = senders.add(
+        session,
+        kind=senders.SenderKind(body.kind),
+        email=body.email,
+        display_name=body.display_name,
+        secret_key=container.settings.secret_key_value(),
+        smtp=smtp,
+        password=body.password,
+        daily_cap=body.daily_cap,
+        now=container.clock.now(),
+    )
+    return SenderOut.model_validate(account)
+
+
+@senders_router.post("/{sender_id}/test")
+def test_sender(
+    request: Request, session: DbSession, user: ApiUser, sender_id: uuid.UUID
+) -> CheckOut:
+    """Really connect and sign in; says what worked or what failed."""
+    transport = container_of(request).transport_for(senders.get(session, sender_id))
+    try:
+        return CheckOut(ok=True, message=transport.check())
+    except SenderAccountError as error:
+        return CheckOut(ok=False, message=error.reason)
+    finally:
+        transport.close()
+
+
+@senders_router.post("/{sender_id}/{state}")
+def set_sender_state(
+    request: Request,
+    session: DbSession,
+    user: ApiUser,
+    sender_id: uuid.UUID,
+    state: Literal["pause", "resume"],
+) -> SenderOut:
+    """Stop sending from an account (its threads wait), or send from it again."""
+    target, reason = (
+        (SenderState.paused, "paused by a person") if state == "pause" else (SenderState.ok, None)
+    )
+    account = senders.set_state(
+        session, sender_id, target, reason, container_of(request).clock.now()
+    )
+    return SenderOut.model_validate(account)
+
+
+@deliveries_router.get("")
+def list_deliveries(
+    session: DbSession,
+    user: ApiUser,
+    status: Literal["queued", "sending", "sent", "failed", "unknown", "cancelled"] = "unknown",
+) -> list[DeliveryOut]:
+    """Deliveries in one status, newest first (by default the unknown ones, to decide)."""
+    return [DeliveryOut.model_validate(d) for d in queries.deliveries_in(session, status)]
+
+
+@deliveries_router.post("/{delivery_id}/{decision}")
+def decide(
+    request: Request,
+    session: DbSession,
+    user: ApiUser,
+    delivery_id: uuid.UUID,
+    decision: Literal["resend", "mark-sent"],
+) -> DeliveryOut:
+    """An unknown send: send it again, or record that it went out."""
+    now = container_of(request).clock.now()
+    if decision == "resend":
+        dispatch.send_again(session, delivery_id, now)
+    else:
+        dispatch.mark_sent(session, delivery_id, now)
+    found = queries.delivery(session, delivery_id)
+    return DeliveryOut.model_validate(found)
+
+
+for part in (campaigns_router, senders_router, deliveries_router):
+    router.include_router(part)

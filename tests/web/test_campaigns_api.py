@@ -1,0 +1,95 @@
+"""/api/v1 for campaigns, sender accounts and deliveries."""
+
+from __future__ import annotations
+
+import pytest
+
+from outreach.contacts import lists
+from tests.campaign_setup import PEOPLE
+from tests.contact_files import import_text
+
+
+@pytest.fixture
+def api(client, api_token):
+    client.headers["Authorization"] = f"Bearer {api_token}"
+    return client
+
+
+@pytest.fixture
+def audience(session, clock, tmp_path):
+    found = lists.create(session, "Pioneers", None, clock.now())
+    import_text(session, clock, tmp_path, PEOPLE, list_id=found.id)
+    return str(found.id)
+
+
+def test_a_campaign_is_built_launched_and_paused_over_the_api(api, audience):
+    sender = api.post(
+        "/api/v1/senders", json={"kind": "outbox", "email": "me@ourco.example"}
+    ).json()
+    made = api.post(
+        "/api/v1/campaigns",
+        json={"name": "Spring", "list_id": audience, "sender_ids": [sender["id"]]},
+    )
+    assert made.status_code == 201
+    campaign = made.json()
+    assert campaign["settings"]["daily_limit"] == 50
+    base = f"/api/v1/campaigns/{campaign['id']}"
+    assert (
+        api.post(
+            base + "/steps", json={"subject": "Hi {{ first_name }}", "body": "Hello {{ company }}"}
+        ).status_code
+        == 201
+    )
+    second = api.post(base + "/steps", json={"body": "Following up.", "delay_days": 3}).json()
+    assert (second["sequence_order"], second["subject_template"]) == (2, "")
+    settings = api.patch(
+        base + "/settings", json={"timezone": "Europe/Berlin", "send_days": ["monday", "friday"]}
+    )
+    assert settings.json()["send_days"] == ["monday", "friday"]
+    launched = api.post(base + "/launch")
+    assert launched.json() == {"enrolled": 3, "skipped": {}}
+    assert api.post(base + "/steps", json={"body": "Too late"}).status_code == 409
+    assert api.post(base + "/pause").json()["status"] == "paused"
+    enrollments = api.get(base + "/enrollments").json()
+    assert {e["status"] for e in enrollments} == {"pending"}
+    assert api.get(base).json()["enrollments"] == {"pending": 3}
+
+
+def test_a_launch_with_problems_is_a_422_listing_them(api, audience):
+    campaign = api.post("/api/v1/campaigns", json={"name": "Empty", "list_id": audience}).json()
+    response = api.post(f"/api/v1/campaigns/{campaign['id']}/launch")
+    assert response.status_code == 422
+    assert response.json()["error"]["details"]["problems"] == [
+        "add at least one step",
+        "choose at least one sender account",
+    ]
+
+
+def test_a_bad_time_zone_is_a_422(api, audience):
+    campaign = api.post("/api/v1/campaigns", json={"name": "Spring", "list_id": audience}).json()
+    response = api.patch(
+        f"/api/v1/campaigns/{campaign['id']}/settings", json={"timezone": "Mars/Olympus"}
+    )
+    assert response.status_code == 422
+    assert "unknown timezone" in response.json()["error"]["message"]
+
+
+def test_an_unreachable_smtp_account_tests_as_failing_in_plain_words(api):
+    account = api.post(
+        "/api/v1/senders",
+        json={
+            "kind": "smtp",
+            "email": "me@ourco.example",
+            "host": "127.0.0.1",
+            "port": 1,
+            "security": "none",
+        },
+    ).json()
+    checked = api.post(f"/api/v1/senders/{account['id']}/test").json()
+    assert checked["ok"] is False
+    assert "connection refused" in checked["message"].lower()
+    assert api.post(f"/api/v1/senders/{account['id']}/pause").json()["state"] == "paused"
+
+
+def test_no_unknown_deliveries_to_decide_at_first(api):
+    assert api.get("/api/v1/deliveries").json() == []
