@@ -15,10 +15,12 @@ from outreach.campaigns import service as campaigns
 from outreach.contacts import lists, suppressions
 from outreach.contacts import queries as contact_queries
 from outreach.contacts.models import Contact
-from outreach.delivery import dispatch, senders
+from outreach.delivery import dispatch, scheduled, senders
 from outreach.delivery import queries as delivery_queries
 from outreach.delivery.models import Delivery
-from outreach.errors import ValidationFailed
+from outreach.drafts import queries as drafts
+from outreach.drafts.models import DraftType
+from outreach.errors import InvalidTransition, ValidationFailed
 from outreach.worker.sending import sending_pass
 from tests.campaign_setup import PEOPLE, smtp_sender, three_step_campaign
 from tests.contact_files import import_text
@@ -260,3 +262,66 @@ def test_a_person_resolves_unknown_sends_one_way_or_the_other(
     assert len(report.sent) == 1
     assert len(smtp_server.messages) == 1
     assert statuses(session, found) == {"pending": 1, "in_progress": 2}
+
+
+def one_off(session, clock, sender_id, to="ada@analytical.example", at=None):
+    contact = session.scalars(sa.select(Contact).where(Contact.email == to)).one()
+    draft = drafts.add_written(
+        session,
+        contact_id=contact.id,
+        draft_type=DraftType.first_outreach,
+        subject="Quick one",
+        body="Hi Ada.",
+        at=clock.now(),
+    )
+    drafts.approve(session, draft.id, clock.now())
+    return scheduled.schedule(
+        session, draft.id, uuid.UUID(sender_id), at or clock.now(), clock.now()
+    )
+
+
+def test_a_one_off_email_goes_at_its_time_and_only_then(
+    session, container, clock, tmp_path, smtp_server
+):
+    sender = smtp_sender(session, clock, container.settings.secret_key_value(), smtp_server.port)
+    clock.advance(MONDAY_9 - clock.now())
+    import_text(session, clock, tmp_path, PEOPLE)
+    one_off(session, clock, sender, at=clock.now() + timedelta(hours=2))
+    session.commit()
+    assert sending_pass(container).sent == []
+    clock.advance(timedelta(hours=2))
+    assert sending_pass(container).sent == ["ada@analytical.example: scheduled email"]
+    assert [list(m.rcpt_tos) for m in smtp_server.messages] == [["ada@analytical.example"]]
+    assert delivery_queries.scheduled_with_recipients(session) == []
+
+
+def test_a_one_off_email_can_be_cancelled_until_it_is_taken(
+    session, container, clock, tmp_path, smtp_server
+):
+    sender = smtp_sender(session, clock, container.settings.secret_key_value(), smtp_server.port)
+    clock.advance(MONDAY_9 - clock.now())
+    import_text(session, clock, tmp_path, PEOPLE)
+    found = one_off(session, clock, sender, at=clock.now() + timedelta(hours=1))
+    scheduled.cancel(session, found.id)
+    session.commit()
+    clock.advance(timedelta(hours=2))
+    assert sending_pass(container).sent == []
+    assert smtp_server.messages == []
+    with pytest.raises(InvalidTransition):
+        scheduled.cancel(session, found.id)
+
+
+def test_a_draft_that_is_not_approved_cannot_be_scheduled(session, clock, tmp_path, container):
+    import_text(session, clock, tmp_path, PEOPLE)
+    contact = session.scalars(sa.select(Contact)).first()
+    draft = drafts.add_written(
+        session,
+        contact_id=contact.id,
+        draft_type=DraftType.first_outreach,
+        subject="s",
+        body="b",
+        at=clock.now(),
+    )
+    sender = smtp_sender(session, clock, container.settings.secret_key_value(), 25)
+    with pytest.raises(InvalidTransition, match="only an approved draft"):
+        scheduled.schedule(session, draft.id, uuid.UUID(sender), clock.now(), clock.now())

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from outreach.cli.context import console, container_for
+from outreach.contacts import queries as contact_queries
 from outreach.db import transaction
-from outreach.delivery import dispatch, queries
+from outreach.delivery import dispatch, queries, scheduled, senders
+from outreach.drafts import queries as drafts
+from outreach.drafts.models import DraftType
+from outreach.errors import NotFound, ValidationFailed
 
 sends_app = typer.Typer(
     help="Sends a crash left unknown: send them again or mark them sent.", no_args_is_help=True
@@ -53,3 +60,66 @@ def mark_sent(ctx: typer.Context, delivery: uuid.UUID) -> None:
     with container_for(ctx) as container, transaction(container.sessions) as session:
         dispatch.mark_sent(session, delivery, container.clock.now())
     console.print("Recorded as sent.")
+
+
+@sends_app.command("schedule")
+def schedule(
+    ctx: typer.Context,
+    to: Annotated[str, typer.Option(help="The contact's address (an existing contact).")],
+    sender: Annotated[str, typer.Option(help="The sender account's address.")],
+    subject: Annotated[str, typer.Option()],
+    body: Annotated[str | None, typer.Option(help="The text; or --body-file.")] = None,
+    body_file: Annotated[Path | None, typer.Option(exists=True, dir_okay=False)] = None,
+    at: Annotated[
+        datetime | None, typer.Option(help="When (ISO 8601 with a zone); default now.")
+    ] = None,
+) -> None:
+    """Write, approve and schedule a one-off email to one contact."""
+    text = body_file.read_text(encoding="utf-8") if body_file else body
+    if not text:
+        raise ValidationFailed("Give the text with --body or --body-file.")
+    with container_for(ctx) as container, transaction(container.sessions) as session:
+        now = container.clock.now()
+        contact = contact_queries.existing_contacts(session, [to.strip().lower()]).get(
+            to.strip().lower()
+        )
+        if contact is None:
+            raise NotFound(f"There is no contact {to}.")
+        draft = drafts.add_written(
+            session,
+            contact_id=contact.id,
+            draft_type=DraftType.first_outreach,
+            subject=subject,
+            body=text,
+            at=now,
+        )
+        drafts.approve(session, draft.id, now)
+        found = scheduled.schedule(
+            session,
+            draft.id,
+            senders.by_email(session, sender).id,
+            at if at and at.tzinfo else (at or now).replace(tzinfo=UTC),
+            now,
+        )
+    console.print(f"Scheduled {found.id} for {found.scheduled_for:%Y-%m-%d %H:%M UTC}.")
+
+
+@sends_app.command("scheduled")
+def list_scheduled(ctx: typer.Context) -> None:
+    """One-off emails waiting for their time."""
+    with container_for(ctx) as container, transaction(container.sessions) as session:
+        rows = queries.scheduled_with_recipients(session)
+    table = Table("id", "to", "when", "status")
+    for row, recipient in rows:
+        table.add_row(
+            str(row.id), recipient, f"{row.scheduled_for:%Y-%m-%d %H:%M UTC}", row.status or ""
+        )
+    console.print(table)
+
+
+@sends_app.command("cancel")
+def cancel(ctx: typer.Context, scheduled_email: uuid.UUID) -> None:
+    """Cancel a one-off email that has not been taken for sending yet."""
+    with container_for(ctx) as container, transaction(container.sessions) as session:
+        scheduled.cancel(session, scheduled_email)
+    console.print("Cancelled.")

@@ -46,6 +46,13 @@ def parsed(entry: str) -> tuple[str | None, str | None]:
     return None, match["domain"].lstrip("@").rstrip(".").lower()
 
 
+def is_suppressed(session: Session, email: str) -> bool:
+    """Whether this address, or its whole domain, must not be emailed."""
+    domain = email.rsplit("@", 1)[-1].lower()
+    emails, domains = queries.suppressed_among(session, [dedupe_key(email)], [domain])
+    return bool(emails or domains)
+
+
 def add(
     session: Session, entry: str, reason: Reason, source: str | None, now: datetime
 ) -> Suppression:

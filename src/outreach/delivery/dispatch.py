@@ -39,11 +39,9 @@ from outreach.campaigns.schedule import (
 )
 from outreach.campaigns.states import EnrollmentStatus, draft_type_of
 from outreach.clock import Clock
-from outreach.contacts import queries as contact_queries
 from outreach.contacts import suppressions
-from outreach.contacts.addresses import dedupe_key, domain_of
 from outreach.contacts.models import Contact
-from outreach.delivery import queries
+from outreach.delivery import queries, scheduled
 from outreach.delivery.compose import new_message_id
 from outreach.delivery.message import Mailbox, OutgoingMessage, SentMessage
 from outreach.delivery.models import Delivery, SenderAccount
@@ -227,7 +225,7 @@ def _queue_step(
     if index >= len(steps):
         campaigns.record_finished(session, enrollment.id, now)
         return False
-    if _suppressed(session, contact.email):
+    if suppressions.is_suppressed(session, contact.email):
         campaigns.record_stopped(
             session, enrollment.id, EnrollmentStatus.unsubscribed, "the address is suppressed"
         )
@@ -280,13 +278,6 @@ def _thread_subject(session: Session, thread: Sequence[Delivery]) -> str | None:
         return None
     first = drafts.get(session, thread[0].draft_id)
     return first.subject if first else None
-
-
-def _suppressed(session: Session, email: str) -> bool:
-    emails, domains = contact_queries.suppressed_among(
-        session, [dedupe_key(email)], [domain_of(email)]
-    )
-    return bool(emails or domains)
 
 
 def _unsubscribe_url(links: Links, contact_id: uuid.UUID, campaign_id: uuid.UUID | None) -> str:
@@ -508,7 +499,9 @@ def _record_sent(session: Session, delivery: Delivery, sent: SentMessage, now: d
         },
     )
     delivery.sent_email_id = row.id
-    drafts.set_status(session, draft.id, EmailStatus.sent)
+    drafts.move(session, draft.id, EmailStatus.sent)
+    if delivery.scheduled_email_id is not None:
+        scheduled.record(session, delivery.scheduled_email_id, scheduled.ScheduledStatus.sent)
     if delivery.campaign_contact_id is not None and delivery.sequence_step is not None:
         campaigns.record_sent(session, delivery.campaign_contact_id, delivery.sequence_step, now)
     session.flush()
@@ -518,7 +511,9 @@ def _record_failed(
     session: Session, delivery: Delivery, reason: str, *, address_rejected: bool, now: datetime
 ) -> None:
     transition(session, Delivery, delivery.id, DeliveryStatus.failed, DELIVERIES, last_error=reason)
-    drafts.set_status(session, delivery.draft_id, EmailStatus.failed)
+    drafts.move(session, delivery.draft_id, EmailStatus.failed)
+    if delivery.scheduled_email_id is not None:
+        scheduled.record(session, delivery.scheduled_email_id, scheduled.ScheduledStatus.failed)
     contact = session.get(Contact, delivery.contact_id)
     assert contact is not None
     if address_rejected:

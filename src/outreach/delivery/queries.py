@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from outreach.contacts.models import Contact
-from outreach.delivery.models import Delivery, SenderAccount, SentEmail
+from outreach.delivery.models import Delivery, ScheduledEmail, SenderAccount, SentEmail
 
 COUNTED = ("queued", "sending", "sent", "unknown")
 """Deliveries that count against limits: anything that went out, may have, or is about to."""
@@ -144,3 +144,13 @@ def delivery(session: Session, delivery_id: uuid.UUID) -> Delivery | None:
     if found is not None:
         session.refresh(found)
     return found
+
+
+def scheduled_with_recipients(session: Session) -> list[tuple[ScheduledEmail, str]]:
+    rows = session.execute(
+        sa.select(ScheduledEmail, Contact.email)
+        .join(Contact, Contact.id == ScheduledEmail.contact_id)
+        .where(ScheduledEmail.status.in_(("pending", "queued")))
+        .order_by(ScheduledEmail.scheduled_for)
+    )
+    return [(row[0], row[1]) for row in rows]

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from outreach.campaigns import queries as campaign_queries
 from outreach.campaigns import service as campaigns
 from outreach.container import Container
-from outreach.delivery import dispatch, queries
+from outreach.delivery import dispatch, queries, scheduled
 from outreach.delivery.dispatch import Links, PassReport
 
 log = logging.getLogger("outreach.worker")
@@ -42,6 +42,9 @@ def sending_pass(
             report.unknown += dispatch.recover(session, now)
             finish()
         _enroll_list_additions(session, now)
+        finish()
+        queued_once = scheduled.queue_due(session, now, SENDS_PER_PASS)
+        report.would_send += queued_once if dry_run else []
         finish()
         for campaign_id in campaign_queries.due_campaigns(session, now):
             queued, waits = dispatch.queue_campaign(

@@ -1,0 +1,134 @@
+"""One-off emails (the seed's scheduled_emails): an approved draft, a sender account and a
+time. The campaign worker sends them under the sender's rules; cancelling works until the
+email is taken for sending.
+
+pending → queued (its delivery written, at its time) → sent | failed; pending or queued →
+cancelled. The seed's rows only say pending, sent or failed, so its data fits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from outreach.contacts import suppressions
+from outreach.contacts.models import Contact
+from outreach.delivery import queries
+from outreach.delivery.compose import new_message_id
+from outreach.delivery.models import Delivery, ScheduledEmail
+from outreach.delivery.states import DELIVERIES, DeliveryStatus
+from outreach.drafts import queries as drafts
+from outreach.drafts.models import EmailDraft, EmailStatus
+from outreach.errors import InvalidTransition, NotFound, ValidationFailed
+from outreach.states import Lifecycle, transition
+
+
+class ScheduledStatus(StrEnum):
+    pending = "pending"
+    queued = "queued"
+    sent = "sent"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+SCHEDULED = Lifecycle[ScheduledStatus](
+    noun="scheduled email",
+    moves={
+        ScheduledStatus.queued: frozenset({ScheduledStatus.pending}),
+        ScheduledStatus.sent: frozenset({ScheduledStatus.queued}),
+        ScheduledStatus.failed: frozenset({ScheduledStatus.queued}),
+        ScheduledStatus.cancelled: frozenset({ScheduledStatus.pending, ScheduledStatus.queued}),
+    },
+)
+
+
+def schedule(
+    session: Session, draft_id: uuid.UUID, sender_id: uuid.UUID, at: datetime, now: datetime
+) -> ScheduledEmail:
+    """Schedules an approved draft from a sender account at a time (now or later)."""
+    draft = drafts.get(session, draft_id)
+    if draft is None:
+        raise NotFound(f"There is no draft {draft_id}.", id=str(draft_id))
+    if draft.status != EmailStatus.approved:
+        raise InvalidTransition(
+            f"The draft is {draft.status}: only an approved draft can be scheduled."
+        )
+    if queries.sender(session, sender_id) is None:
+        raise NotFound(f"There is no sender account {sender_id}.", id=str(sender_id))
+    if at.tzinfo is None:
+        raise ValidationFailed("Give the time with its zone, e.g. 2026-03-02T09:00+01:00.")
+    scheduled = ScheduledEmail(
+        draft_id=draft_id,
+        contact_id=draft.contact_id,
+        sender_account_id=sender_id,
+        scheduled_for=max(at, now),
+        status=ScheduledStatus.pending.value,
+        created_at=now,
+    )
+    session.add(scheduled)
+    drafts.move(session, draft_id, EmailStatus.scheduled)
+    session.flush()
+    return scheduled
+
+
+def cancel(session: Session, scheduled_id: uuid.UUID) -> None:
+    """Cancels a scheduled email that has not been taken for sending yet."""
+    found = session.get(ScheduledEmail, scheduled_id)
+    if found is None:
+        raise NotFound(f"There is no scheduled email {scheduled_id}.", id=str(scheduled_id))
+    delivery = session.scalar(
+        sa.select(Delivery).where(Delivery.scheduled_email_id == scheduled_id)
+    )
+    if delivery is not None:
+        transition(session, Delivery, delivery.id, DeliveryStatus.cancelled, DELIVERIES)
+    transition(session, ScheduledEmail, scheduled_id, ScheduledStatus.cancelled, SCHEDULED)
+    drafts.move(session, found.draft_id, EmailStatus.approved)
+
+
+def queue_due(session: Session, now: datetime, limit: int) -> list[str]:
+    """Writes the delivery of each scheduled email whose time has come; returns their labels."""
+    queued = []
+    due = session.scalars(
+        sa.select(ScheduledEmail)
+        .where(
+            ScheduledEmail.status == ScheduledStatus.pending.value,
+            ScheduledEmail.scheduled_for <= now,
+        )
+        .order_by(ScheduledEmail.scheduled_for)
+        .limit(limit)
+    )
+    for scheduled in list(due):
+        draft = session.get(EmailDraft, scheduled.draft_id)
+        sender = queries.sender(session, scheduled.sender_account_id)
+        contact = session.get(Contact, scheduled.contact_id)
+        assert draft is not None
+        assert sender is not None
+        assert contact is not None
+        if suppressions.is_suppressed(session, contact.email):
+            transition(session, ScheduledEmail, scheduled.id, ScheduledStatus.cancelled, SCHEDULED)
+            continue
+        transition(session, ScheduledEmail, scheduled.id, ScheduledStatus.queued, SCHEDULED)
+        session.add(
+            Delivery(
+                scheduled_email_id=scheduled.id,
+                contact_id=contact.id,
+                draft_id=draft.id,
+                sender_account_id=sender.id,
+                message_id=new_message_id(sender.email.rsplit("@", 1)[-1], now),
+                status=DeliveryStatus.queued.value,
+                next_attempt_at=now,
+                claimed_at=now,
+            )
+        )
+        queued.append(f"{contact.email}: scheduled email")
+    session.flush()
+    return queued
+
+
+def record(session: Session, scheduled_id: uuid.UUID, status: ScheduledStatus) -> None:
+    """The scheduled email's delivery went out (sent) or could not (failed)."""
+    transition(session, ScheduledEmail, scheduled_id, status, SCHEDULED)
