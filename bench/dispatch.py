@@ -6,7 +6,7 @@ An aiosmtpd server on loopback answers each message after `delay-ms` (like a rea
 Ours: one campaign of N contacts with one step and no window, limit or spacing, sent by
 `sending_pass` until every message has arrived (claim, render, send, record: the whole worker).
 Baseline, in the same run: smtplib over the same number of connections as the worker uses per
-sender (LANES_PER_SENDER), each connection sending its share in a loop.
+sender (DEFAULT_CONNECTIONS), each connection sending its share in a loop.
 """
 
 from __future__ import annotations
@@ -35,8 +35,9 @@ from outreach.contacts import importing, lists
 from outreach.container import build_container
 from outreach.db import transaction
 from outreach.delivery import senders
+from outreach.delivery.senders import DEFAULT_CONNECTIONS
 from outreach.schema import upgrade
-from outreach.worker.sending import LANES_PER_SENDER, sending_pass
+from outreach.worker.sending import sending_pass
 from tests.smtp_server import RecordingSMTPServer
 
 PG_URL = os.environ.get("OUTREACH_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -156,9 +157,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         for delay in options.delay_ms or [50.0, 0.0]:
             with RecordingSMTPServer(reply_delay_ms=delay) as server:
-                bare = options.messages / baseline(server.port, options.messages, LANES_PER_SENDER)
+                bare = options.messages / baseline(
+                    server.port, options.messages, DEFAULT_CONNECTIONS
+                )
                 print(
-                    f"delay {delay:g} ms: bare smtplib, {LANES_PER_SENDER} connections: {bare:,.0f} messages/s"
+                    f"delay {delay:g} ms: bare smtplib, {DEFAULT_CONNECTIONS} connections: {bare:,.0f} messages/s"
                 )
                 for backend in backends:
                     rate = options.messages / ours(backend, server, options.messages, Path(scratch))

@@ -24,7 +24,7 @@ from outreach.container import build_container
 from outreach.db import transaction
 from outreach.delivery import senders
 from outreach.delivery.models import Delivery
-from outreach.worker.sending import LANES_PER_SENDER
+from outreach.delivery.senders import DEFAULT_CONNECTIONS
 from tests.conftest import isolated_settings
 from tests.contact_files import import_text
 from tests.smtp_server import RecordingSMTPServer
@@ -191,7 +191,7 @@ def test_workers_killed_at_random_moments_never_send_a_step_twice(databases, tmp
     outcome = deliveries(url)
     assert set(outcome) <= {"sent", "unknown"}
     assert len(seen) >= outcome["sent"]
-    assert outcome["unknown"] <= 20 * LANES_PER_SENDER, (
+    assert outcome["unknown"] <= 20 * DEFAULT_CONNECTIONS, (
         "a kill leaves at most one send per connection unknown"
     )
     accounted = enrollments_accounted_for(url)

@@ -325,3 +325,21 @@ def test_a_draft_that_is_not_approved_cannot_be_scheduled(session, clock, tmp_pa
     sender = smtp_sender(session, clock, container.settings.secret_key_value(), 25)
     with pytest.raises(InvalidTransition, match="only an approved draft"):
         scheduled.schedule(session, draft.id, uuid.UUID(sender), clock.now(), clock.now())
+
+
+def test_a_sender_account_gets_no_more_connections_than_it_allows(
+    session, container, clock, tmp_path, smtp_server
+):
+    account = senders.add(
+        session,
+        kind=senders.SenderKind.smtp,
+        email="me@ourco.example",
+        display_name=None,
+        secret_key=container.settings.secret_key_value(),
+        smtp=senders.SmtpSettings("127.0.0.1", smtp_server.port, "none"),
+        max_connections=1,
+        now=clock.now(),
+    )
+    launch(session, clock, tmp_path, [str(account.id)])
+    assert len(sending_pass(container).sent) == 3
+    assert smtp_server.connections == 1

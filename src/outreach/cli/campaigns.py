@@ -73,6 +73,9 @@ def add_smtp(
     ] = None,
     name: DisplayName = None,
     daily_cap: DailyCap = None,
+    max_connections: Annotated[
+        int, typer.Option(help="Connections at once from a worker (providers throttle more).")
+    ] = senders.DEFAULT_CONNECTIONS,
 ) -> None:
     """An SMTP mailbox. Its password is stored sealed with OUTREACH_SECRET_KEY."""
     with container_for(ctx) as container, transaction(container.sessions) as session:
@@ -87,6 +90,7 @@ def add_smtp(
             ),
             password=password or None,
             daily_cap=daily_cap,
+            max_connections=max_connections,
             now=container.clock.now(),
         )
     console.print(f"Added {email} ({host}:{port}). Check it with: outreach senders test {email}")

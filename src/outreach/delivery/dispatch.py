@@ -356,17 +356,17 @@ def deliver(
     session: Session,
     claims: Sequence[Claim],
     transport_for: Callable[[uuid.UUID], Transport],
-    lanes_per_sender: int,
+    connections: Callable[[uuid.UUID], int],
     clock: Clock,
     worker: str,
     report: PassReport,
 ) -> None:
-    """Sends the claims over up to `lanes_per_sender` connections per sender account, in
+    """Sends the claims over up to `connections(sender)` connections per sender account, in
     parallel; every database write happens here, on the calling thread, one short transaction
     per email before (start) and after (record) its send."""
     lanes: dict[tuple[uuid.UUID, int], list[Claim]] = defaultdict(list)
     for position, claim in enumerate(claims):
-        lanes[(claim.sender_id, position % lanes_per_sender)].append(claim)
+        lanes[(claim.sender_id, position % connections(claim.sender_id))].append(claim)
     transports = {key: transport_for(key[0]) for key in lanes}
     running: dict[Future[Outcome], tuple[uuid.UUID, int]] = {}
     try:

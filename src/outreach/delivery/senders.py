@@ -16,6 +16,14 @@ from outreach.delivery.states import SenderState
 from outreach.errors import Conflict, NotFound, ValidationFailed
 from outreach.sealing import seal
 
+DEFAULT_CONNECTIONS = 4
+"""Connections a worker opens to one account at once; providers throttle more than a few."""
+MAX_CONNECTIONS = 20
+
+
+def connections_of(account: SenderAccount) -> int:
+    return int((account.settings or {}).get("max_connections", DEFAULT_CONNECTIONS))
+
 
 class SenderKind(StrEnum):
     outbox = "outbox"
@@ -68,6 +76,7 @@ def add(
     smtp: SmtpSettings | None = None,
     password: str | None = None,
     daily_cap: int | None = None,
+    max_connections: int = DEFAULT_CONNECTIONS,
     now: datetime,
 ) -> SenderAccount:
     address = email.strip()
@@ -79,13 +88,17 @@ def add(
         raise ValidationFailed(
             "A daily cap is at least 1 (leave it empty for none).", field="daily_cap"
         )
+    if not 1 <= max_connections <= MAX_CONNECTIONS:
+        raise ValidationFailed(
+            f"Connections at once are between 1 and {MAX_CONNECTIONS}.", field="max_connections"
+        )
     if kind is SenderKind.smtp and smtp is None:
         raise ValidationFailed("An SMTP account needs its server settings.", field="host")
     account = SenderAccount(
         email=address,
         display_name=(display_name or "").strip() or None,
         kind=kind.value,
-        settings=smtp.checked() if smtp else {},
+        settings={**(smtp.checked() if smtp else {}), "max_connections": max_connections},
         secret=seal(secret_key, {"password": password}) if password else None,
         daily_cap=daily_cap,
         state=SenderState.ok.value,

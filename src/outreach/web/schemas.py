@@ -387,6 +387,7 @@ class SenderIn(BaseModel):
     username: str | None = Field(None, max_length=320)
     password: str | None = Field(None, max_length=1000)
     daily_cap: int | None = Field(None, ge=1, le=1_000_000)
+    max_connections: int = Field(4, ge=1, le=20, description="Connections at once from a worker")
 
 
 class CheckOut(BaseModel):

@@ -13,12 +13,10 @@ from sqlalchemy.orm import Session
 from outreach.campaigns import queries as campaign_queries
 from outreach.campaigns import service as campaigns
 from outreach.container import Container
-from outreach.delivery import dispatch, queries, scheduled
+from outreach.delivery import dispatch, queries, scheduled, senders
 from outreach.delivery.dispatch import Links, PassReport
 
 log = logging.getLogger("outreach.worker")
-LANES_PER_SENDER = 4
-"""Connections per sender account in one pass; providers throttle more than this."""
 SENDS_PER_PASS = 1000
 
 
@@ -61,7 +59,7 @@ def sending_pass(
             session,
             claims,
             lambda sender_id: container.transport_for(accounts[sender_id]),
-            LANES_PER_SENDER,
+            lambda sender_id: senders.connections_of(accounts[sender_id]),
             container.clock,
             worker,
             report,

@@ -207,6 +207,7 @@ def add_sender(request: Request, session: DbSession, user: ApiUser, body: Sender
         smtp=smtp,
         password=body.password,
         daily_cap=body.daily_cap,
+        max_connections=body.max_connections,
         now=container.clock.now(),
     )
     return SenderOut.model_validate(account)
