@@ -8,5 +8,16 @@ from outreach.db import Base
 from outreach.delivery import models as delivery
 from outreach.drafts import models as drafts
 from outreach.inbox import models as inbox
+from outreach.portability import models as portability
 
-__all__ = ["Base", "access", "analytics", "campaigns", "contacts", "delivery", "drafts", "inbox"]
+__all__ = [
+    "Base",
+    "access",
+    "analytics",
+    "campaigns",
+    "contacts",
+    "delivery",
+    "drafts",
+    "inbox",
+    "portability",
+]

@@ -300,3 +300,15 @@ def test_an_unknown_draft_type_is_refused_by_the_database(connection):
             subject="s",
             body="b",
         )
+
+
+def test_while_an_import_runs_the_counting_triggers_stand_aside(connection):
+    person, account = contact(connection), sender(connection)
+    connection.execute(sa.text("INSERT INTO import_guard (id, started_at) VALUES (1, 'now')"))
+    send(connection, person, account, "first_outreach", "2026-03-02 09:00:00+00:00")
+    insert(connection, "campaigns", name="Imported")
+    assert day_figures(connection, date(2026, 3, 2)) is None
+    assert one(connection, "SELECT count(*) AS n FROM campaign_settings").n == 0
+    connection.execute(sa.text("DELETE FROM import_guard"))
+    send(connection, person, account, "first_outreach", "2026-03-02 10:00:00+00:00")
+    assert day_figures(connection, date(2026, 3, 2)) == (0, 0, 1, 0)

@@ -1,0 +1,1 @@
+"""Portability: exports, imports, migrations between databases, and backups."""

@@ -1,0 +1,231 @@
+"""`outreach db import`: an export (ours, or the seed's json_agg backup) into a database.
+
+Two passes. The first reads every file without writing anything: the manifest, each file's
+checksum and row count, every line's JSON and columns. A damaged, truncated or mismatched
+export is refused there, naming the file and line, and the target is untouched. The second
+writes everything in one transaction, in dependency order, with the seed's counting triggers
+standing aside (migration 0005), checks the counts and checksums against the manifest, and
+commits; an interruption rolls it all back, so importing again starts clean and ends the same.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+
+from outreach.errors import Conflict, ValidationFailed
+from outreach.portability.exporting import FORMAT, MANIFEST, SLICE
+from outreach.portability.models import ImportGuard
+from outreach.portability.tables import export_order, line, reader
+
+
+class ExportDamaged(ValidationFailed):
+    """The export cannot be trusted: a file is missing, cut short, altered or not ours."""
+
+
+@dataclass
+class Source:
+    """One table's rows in an export folder."""
+
+    table: sa.Table
+    path: Path
+    rows: int | None = None
+    sha256: str | None = None
+    columns: tuple[str, ...] = ()
+
+    def records(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        """(line number, row) from a JSON Lines file, or from the seed's json_agg array."""
+        if self.path.suffix == ".json":
+            rows = json.loads(self.path.read_text(encoding="utf-8")) or []
+            yield from enumerate(rows, start=1)
+            return
+        with self.path.open(encoding="utf-8") as lines:
+            for number, text in enumerate(lines, start=1):
+                yield number, json.loads(text)
+
+
+@dataclass
+class ImportReport:
+    rows: dict[str, int] = field(default_factory=dict)
+
+
+def sources(folder: Path) -> list[Source]:
+    """The export's tables, checked without writing anything; ExportDamaged says what is wrong."""
+    manifest_path = folder / MANIFEST
+    if not folder.is_dir():
+        raise ExportDamaged(f"{folder} is not a folder.")
+    if manifest_path.exists():
+        found = _from_manifest(folder, manifest_path)
+    else:
+        found = _seed_backup(folder)
+    for source in found:
+        _check(source)
+    return found
+
+
+def _from_manifest(folder: Path, manifest_path: Path) -> list[Source]:
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        entries = {entry["table"]: entry for entry in manifest["tables"]}
+        format_ = manifest["format"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise ExportDamaged(f"{manifest_path}: not an outreach manifest ({error}).") from error
+    if format_ != FORMAT:
+        raise ExportDamaged(f"{manifest_path}: format {format_!r}, this version reads {FORMAT!r}.")
+    known = {table.name: table for table in export_order()}
+    unknown = sorted(set(entries) - set(known))
+    if unknown:
+        raise ExportDamaged(
+            f"{manifest_path}: tables this version does not have: {', '.join(unknown)}."
+        )
+    return [
+        Source(
+            known[name],
+            folder / entries[name]["file"],
+            int(entries[name]["rows"]),
+            entries[name]["sha256"],
+        )
+        for name in known
+        if name in entries
+    ]
+
+
+def _seed_backup(folder: Path) -> list[Source]:
+    """The seed's backup: one `<table>.json` array per table (from json_agg), no manifest."""
+    found = []
+    for table in export_order():
+        for suffix in (".jsonl", ".json"):
+            path = folder / f"{table.name}{suffix}"
+            if path.exists():
+                found.append(Source(table, path))
+                break
+    if not found:
+        raise ExportDamaged(f"{folder} holds no {MANIFEST} and no <table>.json or .jsonl files.")
+    return found
+
+
+def _check(source: Source) -> None:
+    """Reads the whole file: checksum, row count, JSON, and columns the table has."""
+    if not source.path.exists():
+        raise ExportDamaged(f"{source.path} is missing.")
+    if source.sha256 is not None:
+        digest = hashlib.sha256()
+        with source.path.open("rb") as data:
+            while block := data.read(1 << 20):
+                digest.update(block)
+        if digest.hexdigest() != source.sha256:
+            raise ExportDamaged(
+                f"{source.path}: its checksum does not match the manifest: altered or cut short."
+            )
+    columns = set(source.table.columns.keys())
+    count = 0
+    try:
+        for number, row in source.records():
+            count = number
+            if not isinstance(row, dict):
+                raise ExportDamaged(f"{source.path}, line {number}: not a row (a JSON object).")
+            extra = sorted(set(row) - columns)
+            if extra:
+                raise ExportDamaged(
+                    f"{source.path}, line {number}: {source.table.name} has no column "
+                    f"{', '.join(extra)}."
+                )
+            if not source.columns:
+                source.columns = tuple(c.name for c in source.table.columns if c.name in row)
+            elif set(row) != set(source.columns):
+                raise ExportDamaged(
+                    f"{source.path}, line {number}: its columns differ from line 1's."
+                )
+    except ValueError as error:
+        raise ExportDamaged(
+            f"{source.path}, line {count + 1}: not valid JSON ({error})."
+        ) from error
+    if source.rows is not None and count != source.rows:
+        raise ExportDamaged(
+            f"{source.path}: {count} rows, the manifest says {source.rows}: cut short?"
+        )
+
+
+def restore(
+    engine: Engine,
+    folder: Path,
+    now: datetime,
+    *,
+    merge: bool = False,
+    progress: Callable[[str, int], None] = lambda table, rows: None,
+) -> ImportReport:
+    """Imports the export in `folder`; see the module's docstring for the guarantees."""
+    checked = sources(folder)
+    report = ImportReport()
+    with engine.begin() as connection:
+        if not merge:
+            _refuse_if_not_empty(connection, checked)
+        connection.execute(sa.insert(ImportGuard).values(id=1, started_at=now.isoformat()))
+        for source in checked:
+            report.rows[source.table.name] = _insert(connection, source, merge, progress)
+        connection.execute(sa.delete(ImportGuard))
+        if not merge:
+            _verify(connection, checked)
+    return report
+
+
+def _refuse_if_not_empty(connection: sa.Connection, checked: list[Source]) -> None:
+    for source in checked:
+        if connection.scalar(sa.select(sa.func.count()).select_from(source.table)):
+            raise Conflict(
+                f"The target database already has rows in {source.table.name}. Import into an "
+                "empty database, or add --merge to keep its rows and skip those whose id exists."
+            )
+
+
+def _insert(
+    connection: sa.Connection, source: Source, merge: bool, progress: Callable[[str, int], None]
+) -> int:
+    readers = {name: reader(source.table.c[name]) for name in source.columns}
+    insert: Any = sa.insert(source.table)
+    if merge:
+        dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+        insert = dialect.insert(source.table).on_conflict_do_nothing(index_elements=["id"])
+    batch: list[dict[str, Any]] = []
+    written = 0
+    for _, row in source.records():
+        batch.append({name: readers[name](row.get(name)) for name in source.columns})
+        if len(batch) == SLICE:
+            connection.execute(insert, batch)
+            written += len(batch)
+            batch = []
+            progress(source.table.name, written)
+    if batch:
+        connection.execute(insert, batch)
+        written += len(batch)
+    progress(source.table.name, written)
+    return written
+
+
+def _verify(connection: sa.Connection, checked: list[Source]) -> None:
+    """What is now in the database is what the manifest describes, row for row."""
+    for source in checked:
+        if source.sha256 is None:
+            continue
+        digest = hashlib.sha256()
+        rows = 0
+        statement = (
+            sa.select(source.table).order_by(source.table.c.id).execution_options(yield_per=SLICE)
+        )
+        for row in connection.execute(statement).mappings():
+            digest.update(line(dict(row)).encode())
+            rows += 1
+        if rows != source.rows or digest.hexdigest() != source.sha256:
+            raise ExportDamaged(
+                f"{source.table.name}: after importing, {rows} rows whose checksum does not match "
+                "the export; nothing was kept."
+            )

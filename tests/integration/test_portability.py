@@ -1,0 +1,168 @@
+"""Exports and imports: lossless across backends, refusing damaged exports untouched."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from outreach.cli.main import app
+from outreach.clock import FixedClock
+from outreach.container import build_container
+from outreach.errors import Conflict
+from outreach.portability import exporting, restoring
+from outreach.portability.tables import export_order
+from tests.conftest import isolated_settings
+from tests.sample_data import START, fill_every_table
+
+
+def container_on(url: str, folder: Path):
+    folder.mkdir(parents=True, exist_ok=True)
+    return build_container(isolated_settings(folder, DATABASE_URL=url), FixedClock(START))
+
+
+def checksums(folder: Path) -> dict[str, tuple[int, str]]:
+    manifest = json.loads((folder / exporting.MANIFEST).read_text())
+    return {entry["table"]: (entry["rows"], entry["sha256"]) for entry in manifest["tables"]}
+
+
+def counts(engine) -> dict[str, int]:
+    with engine.connect() as connection:
+        return {
+            t.name: connection.scalar(sa.select(sa.func.count()).select_from(t))
+            for t in export_order()
+        }
+
+
+@pytest.fixture
+def filled(backend, databases, tmp_path):
+    container = container_on(databases.fresh_url(backend), tmp_path / "source")
+    fill_every_table(container, tmp_path)
+    yield container
+    container.close()
+
+
+def test_a_round_trip_sqlite_postgresql_sqlite_ends_with_identical_checksums(databases, tmp_path):
+    source = container_on(databases.fresh_url("sqlite"), tmp_path / "a")
+    fill_every_table(source, tmp_path)
+    exporting.export(source.engine, tmp_path / "first", START)
+    middle = container_on(databases.fresh_url("postgresql"), tmp_path / "b")
+    restoring.restore(middle.engine, tmp_path / "first", START)
+    exporting.export(middle.engine, tmp_path / "second", START)
+    last = container_on(databases.fresh_url("sqlite"), tmp_path / "c")
+    restoring.restore(last.engine, tmp_path / "second", START)
+    exporting.export(last.engine, tmp_path / "third", START)
+    assert (
+        checksums(tmp_path / "first")
+        == checksums(tmp_path / "second")
+        == checksums(tmp_path / "third")
+    )
+    empty = [name for name, (rows, _) in checksums(tmp_path / "first").items() if not rows]
+    assert empty == []
+    for container in (source, middle, last):
+        container.close()
+
+
+def test_an_import_counts_nothing_twice(filled, databases, backend, tmp_path):
+    exporting.export(filled.engine, tmp_path / "export", START)
+    target = container_on(databases.fresh_url(backend), tmp_path / "target")
+    restoring.restore(target.engine, tmp_path / "export", START)
+    with filled.engine.connect() as before, target.engine.connect() as after:
+        query = sa.text(
+            "SELECT date, total_emails_sent, total_followups_sent, total_drafts_created, total_drafts_approved FROM email_analytics ORDER BY date"
+        )
+        assert before.execute(query).all() == after.execute(query).all()
+        settings = sa.text("SELECT count(*) FROM campaign_settings")
+        assert before.scalar(settings) == after.scalar(settings) == 1
+    target.close()
+
+
+@pytest.mark.parametrize("damage", ["truncate", "alter", "drop manifest row", "unknown column"])
+def test_a_damaged_export_is_refused_naming_the_file_and_the_target_is_untouched(
+    filled, databases, backend, tmp_path, damage
+):
+    exporting.export(filled.engine, tmp_path / "export", START)
+    contacts = tmp_path / "export" / "contacts.jsonl"
+    lines = contacts.read_text().splitlines(keepends=True)
+    if damage == "truncate":
+        contacts.write_text("".join(lines[:-1]))
+    elif damage == "alter":
+        contacts.write_text("".join(lines).replace("Ada", "Eve", 1))
+    elif damage == "unknown column":
+        manifest = json.loads((tmp_path / "export" / exporting.MANIFEST).read_text())
+        row = json.loads(lines[0])
+        row["shoe_size"] = 42
+        contacts.write_text(json.dumps(row) + "\n" + "".join(lines[1:]))
+        for entry in manifest["tables"]:
+            if entry["table"] == "contacts":
+                entry["sha256"] = hashlib.sha256(contacts.read_bytes()).hexdigest()
+        (tmp_path / "export" / exporting.MANIFEST).write_text(json.dumps(manifest))
+    else:
+        manifest = json.loads((tmp_path / "export" / exporting.MANIFEST).read_text())
+        for entry in manifest["tables"]:
+            if entry["table"] == "contacts":
+                entry["rows"] += 1
+        (tmp_path / "export" / exporting.MANIFEST).write_text(json.dumps(manifest))
+    target = container_on(databases.fresh_url(backend), tmp_path / "target")
+    with pytest.raises(restoring.ExportDamaged, match=r"contacts\.jsonl"):
+        restoring.restore(target.engine, tmp_path / "export", START)
+    assert set(counts(target.engine).values()) == {0}
+    target.close()
+
+
+def test_importing_into_a_database_with_rows_needs_merge_which_skips_existing_ids(
+    filled, backend, tmp_path
+):
+    exporting.export(filled.engine, tmp_path / "export", START)
+    before = counts(filled.engine)
+    with pytest.raises(Conflict, match="--merge"):
+        restoring.restore(filled.engine, tmp_path / "export", START)
+    restoring.restore(filled.engine, tmp_path / "export", START, merge=True)
+    assert counts(filled.engine) == before
+
+
+def test_the_original_systems_json_agg_backup_is_accepted(filled, databases, backend, tmp_path):
+    exporting.export(filled.engine, tmp_path / "export", START)
+    backup = tmp_path / "backup"
+    backup.mkdir()
+    for name in (
+        "sender_accounts",
+        "contact_lists",
+        "upload_batches",
+        "contacts",
+        "contact_list_members",
+    ):
+        rows = [
+            json.loads(text)
+            for text in (tmp_path / "export" / f"{name}.jsonl").read_text().splitlines()
+        ]
+        (backup / f"{name}.json").write_text(json.dumps(rows))
+    target = container_on(databases.fresh_url(backend), tmp_path / "target")
+    report = restoring.restore(target.engine, backup, START)
+    assert report.rows["contacts"] == counts(filled.engine)["contacts"]
+    target.close()
+
+
+def test_the_cli_exports_and_imports_with_a_summary(
+    filled, databases, backend, tmp_path, monkeypatch
+):
+    runner = CliRunner()
+    monkeypatch.setenv("OUTREACH_DATA_DIR", str(tmp_path / "cli"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", str(filled.engine.url.render_as_string(hide_password=False)))
+    exported = runner.invoke(
+        app, ["db", "export", str(tmp_path / "export")], catch_exceptions=False
+    )
+    assert "Exported" in exported.output
+    target = databases.fresh_url(backend)
+    monkeypatch.setenv("DATABASE_URL", target)
+    imported = runner.invoke(
+        app, ["db", "import", str(tmp_path / "export")], catch_exceptions=False
+    )
+    assert "verified" in imported.output
+    again = runner.invoke(app, ["db", "import", str(tmp_path / "export")])
+    assert again.exit_code != 0

@@ -1,0 +1,100 @@
+"""A database with realistic rows in every table, made the way users make them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from outreach.access import service as access
+from outreach.access.models import Role
+from outreach.campaigns import service as campaigns
+from outreach.clock import FixedClock
+from outreach.contacts import importing, suppressions
+from outreach.container import Container
+from outreach.db import transaction
+from outreach.delivery import scheduled, senders
+from outreach.drafts import queries as drafts
+from outreach.drafts.models import DraftType, EmailTemplate
+from outreach.worker.sending import sending_pass
+from tests.campaign_setup import PEOPLE, three_step_campaign
+from tests.plain_sql import insert
+
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def fill_every_table(container: Container, folder) -> None:  # type: ignore[no-untyped-def]
+    """Contacts from a file, a campaign sent over the local outbox for two steps, a reply, a
+    one-off email, a template, a suppression, a saved mapping, users and an API token."""
+    clock = container.clock
+    assert isinstance(clock, FixedClock)
+    clock.advance(START - clock.now())
+    with transaction(container.sessions) as session:
+        outbox = senders.add(
+            session,
+            kind=senders.SenderKind.outbox,
+            email="me@ourco.example",
+            display_name="Me",
+            secret_key=container.settings.secret_key_value(),
+            now=clock.now(),
+        )
+        found = three_step_campaign(
+            session,
+            clock,
+            folder,
+            [str(outbox.id)],
+            people=PEOPLE
+            + "zoe@ümlaut.example,Zoë Ümlaut,Café Zoë,Zürich\nnot-an-address,Nobody,,\n",
+        )
+        campaigns.launch(session, found.id, clock.now())
+        importing.save_mapping(session, "CRM", {"email": "email", "name": "name"})
+        suppressions.add(
+            session, "@blocked.example", suppressions.Reason.manual, "tests", clock.now()
+        )
+        admin = access.create_user(
+            session, "ada@ourco.example", "correct horse battery", Role.admin
+        )
+        access.issue_api_token(session, admin, "sync", clock.now())
+        session.add(
+            EmailTemplate(
+                name="Intro", template_content="Write to {{ first_name }} about {{ company }}."
+            )
+        )
+    sending_pass(container)
+    clock.advance(timedelta(days=2))
+    sending_pass(container)
+    with transaction(container.sessions) as session:
+        _reply_and_one_off(session, container, found.id, outbox.id)
+    sending_pass(container)
+
+
+def _reply_and_one_off(
+    session: Session, container: Container, campaign_id: uuid.UUID, sender_id: uuid.UUID
+) -> None:
+    clock = container.clock
+    contact_id = session.execute(
+        __import__("sqlalchemy").text(
+            "SELECT contact_id FROM campaign_contacts WHERE campaign_id = :c ORDER BY contact_id LIMIT 1"
+        ),
+        {"c": str(campaign_id)},
+    ).scalar_one()
+    insert(
+        session.connection(),
+        "email_replies",
+        contact_id=str(contact_id),
+        campaign_id=str(campaign_id),
+        subject="Re: Hello",
+        snippet="Sounds good!",
+        received_at=clock.now().isoformat(),
+    )
+    draft = drafts.add_written(
+        session,
+        contact_id=uuid.UUID(str(contact_id)),
+        draft_type=DraftType.first_outreach,
+        subject="Thanks",
+        body="Thanks for your reply.",
+        at=clock.now(),
+    )
+    drafts.approve(session, draft.id, clock.now())
+    scheduled.schedule(session, draft.id, sender_id, clock.now(), clock.now())
