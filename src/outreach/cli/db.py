@@ -10,8 +10,10 @@ from typing import Annotated
 import typer
 from rich.progress import Progress, TaskID, TextColumn
 
-from outreach.cli.context import console, container_for
-from outreach.portability import exporting, restoring
+from outreach.cli.context import console, container_for, settings_of
+from outreach.clock import SystemClock
+from outreach.db import create_engine
+from outreach.portability import exporting, migrating, restoring
 from outreach.schema import schema_state, upgrade
 
 app = typer.Typer(help="The database: migrate it, see where it stands.", no_args_is_help=True)
@@ -88,3 +90,43 @@ def _progress(verb: str) -> Iterator[Callable[[str, int], None]]:
 
     with bars:
         yield update
+
+
+@app.command("migrate")
+def migrate_command(
+    ctx: typer.Context,
+    source: Annotated[
+        str,
+        typer.Option(
+            "--from",
+            help="The database to copy from: the original system's PostgreSQL URL, "
+            "or another outreach database.",
+        ),
+    ],
+    target: Annotated[
+        str | None, typer.Option("--to", help="The database to copy into (default: DATABASE_URL).")
+    ] = None,
+    merge: Annotated[
+        bool, typer.Option("--merge", help="Keep rows already there; skip those whose id exists.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would move; move nothing.")
+    ] = False,
+) -> None:
+    """Copy a live database into this one (migrated first), checked table by table."""
+    settings = settings_of(ctx)
+    engine = create_engine(target or settings.database_url)
+    try:
+        upgrade(engine)
+        with _progress("Copying") as update:
+            report = migrating.migrate(
+                source, engine, SystemClock().now(), merge=merge, dry_run=dry_run, progress=update
+            )
+    finally:
+        engine.dispose()
+    for table, rows in report.rows.items():
+        missing = report.columns_left_empty.get(table)
+        console.print(
+            f"{table}: {rows} rows" + (f" (without {', '.join(missing)})" if missing else "")
+        )
+    console.print("Dry run: nothing was copied." if dry_run else "Copied and checked.")

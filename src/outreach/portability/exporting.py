@@ -19,12 +19,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from outreach.db import READ_ONLY
+from outreach.portability.loading import SLICE
 from outreach.portability.tables import export_order, line
 from outreach.schema import schema_state
 
 MANIFEST = "manifest.json"
 FORMAT = "outreach-export/1"
-SLICE = 5000
 
 
 @dataclass(frozen=True)

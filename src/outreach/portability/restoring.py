@@ -12,20 +12,25 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from outreach.errors import Conflict, ValidationFailed
-from outreach.portability.exporting import FORMAT, MANIFEST, SLICE
-from outreach.portability.models import ImportGuard
-from outreach.portability.tables import export_order, line, reader
+from outreach.errors import ValidationFailed
+from outreach.portability.exporting import FORMAT, MANIFEST
+from outreach.portability.loading import (
+    Progress,
+    fingerprint,
+    guarded,
+    insert_rows,
+    refuse_if_not_empty,
+)
+from outreach.portability.tables import export_order, reader
 
 
 class ExportDamaged(ValidationFailed):
@@ -161,54 +166,26 @@ def restore(
     now: datetime,
     *,
     merge: bool = False,
-    progress: Callable[[str, int], None] = lambda table, rows: None,
+    progress: Progress = lambda t, n: None,
 ) -> ImportReport:
     """Imports the export in `folder`; see the module's docstring for the guarantees."""
     checked = sources(folder)
     report = ImportReport()
-    with engine.begin() as connection:
+    with guarded(engine, now) as connection:
         if not merge:
-            _refuse_if_not_empty(connection, checked)
-        connection.execute(sa.insert(ImportGuard).values(id=1, started_at=now.isoformat()))
+            refuse_if_not_empty(connection, [source.table for source in checked])
         for source in checked:
-            report.rows[source.table.name] = _insert(connection, source, merge, progress)
-        connection.execute(sa.delete(ImportGuard))
+            readers = {name: reader(source.table.c[name]) for name in source.columns}
+            rows = (
+                {name: readers[name](row.get(name)) for name in source.columns}
+                for _, row in source.records()
+            )
+            report.rows[source.table.name] = insert_rows(
+                connection, source.table, rows, merge, progress
+            )
         if not merge:
             _verify(connection, checked)
     return report
-
-
-def _refuse_if_not_empty(connection: sa.Connection, checked: list[Source]) -> None:
-    for source in checked:
-        if connection.scalar(sa.select(sa.func.count()).select_from(source.table)):
-            raise Conflict(
-                f"The target database already has rows in {source.table.name}. Import into an "
-                "empty database, or add --merge to keep its rows and skip those whose id exists."
-            )
-
-
-def _insert(
-    connection: sa.Connection, source: Source, merge: bool, progress: Callable[[str, int], None]
-) -> int:
-    readers = {name: reader(source.table.c[name]) for name in source.columns}
-    insert: Any = sa.insert(source.table)
-    if merge:
-        dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-        insert = dialect.insert(source.table).on_conflict_do_nothing(index_elements=["id"])
-    batch: list[dict[str, Any]] = []
-    written = 0
-    for _, row in source.records():
-        batch.append({name: readers[name](row.get(name)) for name in source.columns})
-        if len(batch) == SLICE:
-            connection.execute(insert, batch)
-            written += len(batch)
-            batch = []
-            progress(source.table.name, written)
-    if batch:
-        connection.execute(insert, batch)
-        written += len(batch)
-    progress(source.table.name, written)
-    return written
 
 
 def _verify(connection: sa.Connection, checked: list[Source]) -> None:
@@ -216,16 +193,9 @@ def _verify(connection: sa.Connection, checked: list[Source]) -> None:
     for source in checked:
         if source.sha256 is None:
             continue
-        digest = hashlib.sha256()
-        rows = 0
-        statement = (
-            sa.select(source.table).order_by(source.table.c.id).execution_options(yield_per=SLICE)
-        )
-        for row in connection.execute(statement).mappings():
-            digest.update(line(dict(row)).encode())
-            rows += 1
-        if rows != source.rows or digest.hexdigest() != source.sha256:
+        landed = fingerprint(connection, source.table, list(source.table.columns.keys()))
+        if landed != (source.rows, source.sha256):
             raise ExportDamaged(
-                f"{source.table.name}: after importing, {rows} rows whose checksum does not match "
-                "the export; nothing was kept."
+                f"{source.table.name}: after importing, {landed[0]} rows whose checksum does not "
+                "match the export; nothing was kept."
             )
