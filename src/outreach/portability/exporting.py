@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -53,9 +53,10 @@ def export(
     folder: Path,
     now: datetime,
     progress: Callable[[str, int], None] = lambda t, n: None,
+    only: Collection[str] | None = None,
 ) -> Manifest:
-    """Writes every table into `folder` (made if needed) and the manifest last, so a folder
-    without a manifest is an export that did not finish."""
+    """Writes every table (or those named in `only`) into `folder` (made if needed) and the
+    manifest last, so a folder without a manifest is an export that did not finish."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / MANIFEST).unlink(missing_ok=True)
     files = []
@@ -67,7 +68,8 @@ def export(
             )
         with connection.begin():
             for table in export_order():
-                files.append(_export_table(connection, table, folder, progress))
+                if only is None or table.name in only:
+                    files.append(_export_table(connection, table, folder, progress))
     manifest = Manifest(FORMAT, revision, now.isoformat(), files)
     manifest.write(folder)
     return manifest
