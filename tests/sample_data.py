@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from outreach.access import service as access
@@ -12,16 +15,41 @@ from outreach.access.models import Role
 from outreach.campaigns import service as campaigns
 from outreach.clock import FixedClock
 from outreach.contacts import importing, suppressions
-from outreach.container import Container
+from outreach.container import Container, build_container
 from outreach.db import transaction
 from outreach.delivery import scheduled, senders
 from outreach.drafts import queries as drafts
 from outreach.drafts.models import DraftType, EmailTemplate
+from outreach.portability import exporting
+from outreach.portability.tables import export_order
 from outreach.worker.sending import sending_pass
 from tests.campaign_setup import PEOPLE, three_step_campaign
+from tests.conftest import isolated_settings
 from tests.plain_sql import insert
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def container_on(url: str, folder: Path, **settings: object) -> Container:
+    """A container of our own on the database at `url`, its data in `folder`, at START."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return build_container(
+        isolated_settings(folder, DATABASE_URL=url, **settings), FixedClock(START)
+    )
+
+
+def checksums(folder: Path) -> dict[str, tuple[int, str]]:
+    """(rows, sha256) per table, as an export's manifest records them."""
+    manifest = json.loads((folder / exporting.MANIFEST).read_text())
+    return {entry["table"]: (entry["rows"], entry["sha256"]) for entry in manifest["tables"]}
+
+
+def counts(engine: sa.Engine) -> dict[str, int]:
+    with engine.connect() as connection:
+        return {
+            t.name: connection.scalar(sa.select(sa.func.count()).select_from(t)) or 0
+            for t in export_order()
+        }
 
 
 def fill_every_table(container: Container, folder) -> None:  # type: ignore[no-untyped-def]

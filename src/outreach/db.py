@@ -133,8 +133,11 @@ class TextArray(TypeDecorator[list[str]]):
         return dialect.type_descriptor(sa.JSON())
 
 
-JSONDocument = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
-"""JSONB on PostgreSQL, JSON text on SQLite."""
+JSONDocument = sa.JSON(none_as_null=True).with_variant(
+    postgresql.JSONB(none_as_null=True), "postgresql"
+)
+"""JSONB on PostgreSQL, JSON text on SQLite. Python None is SQL NULL, not the JSON `null`
+SQLAlchemy would store by default: `enriched_data IS NULL` must mean the same after a restore."""
 
 
 class new_uuid(FunctionElement[uuid.UUID]):

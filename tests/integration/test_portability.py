@@ -4,46 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from outreach.cli.main import app
-from outreach.clock import FixedClock
-from outreach.container import build_container
 from outreach.errors import Conflict
 from outreach.portability import exporting, restoring
-from outreach.portability.tables import export_order
-from tests.conftest import isolated_settings
-from tests.sample_data import START, fill_every_table
-
-
-def container_on(url: str, folder: Path):
-    folder.mkdir(parents=True, exist_ok=True)
-    return build_container(isolated_settings(folder, DATABASE_URL=url), FixedClock(START))
-
-
-def checksums(folder: Path) -> dict[str, tuple[int, str]]:
-    manifest = json.loads((folder / exporting.MANIFEST).read_text())
-    return {entry["table"]: (entry["rows"], entry["sha256"]) for entry in manifest["tables"]}
-
-
-def counts(engine) -> dict[str, int]:
-    with engine.connect() as connection:
-        return {
-            t.name: connection.scalar(sa.select(sa.func.count()).select_from(t))
-            for t in export_order()
-        }
-
-
-@pytest.fixture
-def filled(backend, databases, tmp_path):
-    container = container_on(databases.fresh_url(backend), tmp_path / "source")
-    fill_every_table(container, tmp_path)
-    yield container
-    container.close()
+from tests.sample_data import START, checksums, container_on, counts, fill_every_table
 
 
 def test_a_round_trip_sqlite_postgresql_sqlite_ends_with_identical_checksums(databases, tmp_path):
@@ -78,6 +47,20 @@ def test_an_import_counts_nothing_twice(filled, databases, backend, tmp_path):
         assert before.execute(query).all() == after.execute(query).all()
         settings = sa.text("SELECT count(*) FROM campaign_settings")
         assert before.scalar(settings) == after.scalar(settings) == 1
+    target.close()
+
+
+def test_an_import_keeps_sql_null_apart_from_json_values(filled, databases, backend, tmp_path):
+    exporting.export(filled.engine, tmp_path / "export", START)
+    target = container_on(databases.fresh_url(backend), tmp_path / "target")
+    restoring.restore(target.engine, tmp_path / "export", START)
+    query = sa.text(
+        "SELECT count(*) FILTER (WHERE enriched_data IS NULL),"
+        " count(*) FILTER (WHERE raw_data IS NULL) FROM contacts"
+    )
+    with filled.engine.connect() as before, target.engine.connect() as after:
+        assert before.execute(query).one() == after.execute(query).one()
+        assert before.execute(query).one()[0] > 0
     target.close()
 
 
