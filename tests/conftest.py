@@ -24,7 +24,17 @@ from tests.databases import BACKENDS, Databases
 
 ADMIN_EMAIL = "ada@example.com"
 ADMIN_PASSWORD = "correct horse battery"
-ADMIN_AREAS = ("Home", "Contacts", "Campaigns", "Drafts", "Inbox", "Senders", "Analytics", "Users")
+ADMIN_AREAS = (
+    "Home",
+    "Contacts",
+    "Campaigns",
+    "Drafts",
+    "Inbox",
+    "Senders",
+    "Analytics",
+    "Users",
+    "Backups",
+)
 """What an admin's navigation offers."""
 
 

@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     worker_interval_seconds: float = Field(
         30.0, gt=0, validation_alias=_env("OUTREACH_WORKER_INTERVAL_SECONDS")
     )
+    backups_enabled: bool = Field(True, validation_alias=_env("OUTREACH_BACKUPS"))
+    """Whether the worker takes backups on the seed's schedule (`outreach backup run` works
+    either way)."""
+    backup_dir_setting: Path | None = Field(None, validation_alias=_env("OUTREACH_BACKUP_DIR"))
     anthropic_api_key: SecretStr | None = Field(None, validation_alias=_env("ANTHROPIC_API_KEY"))
     outlook_client_id: str | None = Field(None, validation_alias=_env("OUTLOOK_CLIENT_ID"))
     outlook_client_secret: SecretStr | None = Field(
@@ -58,6 +62,11 @@ class Settings(BaseSettings):
         if self.database_url_setting:
             return self.database_url_setting
         return f"sqlite:///{(self.data_dir / 'outreach.db').resolve()}"
+
+    @property
+    def backup_dir(self) -> Path:
+        """Where backups go: best on another disk than the database's."""
+        return self.backup_dir_setting or self.data_dir / "backups"
 
     @property
     def base_url(self) -> str:

@@ -12,7 +12,7 @@ import uvicorn
 
 from outreach import logs
 from outreach.access import service as access
-from outreach.cli import campaigns, contacts, db, sends, users
+from outreach.cli import backup, campaigns, contacts, db, sends, users
 from outreach.cli.context import console, container_for, errors, settings_of
 from outreach.clock import FixedClock
 from outreach.config import load_settings
@@ -29,6 +29,7 @@ app = typer.Typer(
     help="outreach: self-hosted cold email campaigns.", no_args_is_help=True, add_completion=False
 )
 app.add_typer(db.app, name="db")
+app.add_typer(backup.app, name="backup")
 app.add_typer(users.app, name="users")
 app.add_typer(users.tokens, name="tokens")
 app.add_typer(contacts.contacts_app, name="contacts")

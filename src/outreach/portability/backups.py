@@ -7,11 +7,14 @@ temporary name first, so a half-written backup never looks like a backup.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
 import tarfile
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +22,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from outreach.errors import NotFound, ValidationFailed
+from outreach.errors import Conflict, NotFound, ValidationFailed
 from outreach.portability import exporting, restoring
 from outreach.portability.schedule import KINDS, SCHEDULE, BackupKind, due, expired, next_run
 
@@ -38,9 +41,14 @@ class Backup:
     rows: dict[str, int]
     problem: str | None
 
-
-def folder_of(data_dir: Path) -> Path:
-    return data_dir / "backups"
+    @property
+    def size_label(self) -> str:
+        size = float(self.size)
+        for unit in ("B", "KiB", "MiB"):
+            if size < 1024:
+                return f"{size:.0f} B" if unit == "B" else f"{size:.1f} {unit}"
+            size /= 1024
+        return f"{size:.1f} GiB"
 
 
 def existing(folder: Path) -> list[Backup]:
@@ -74,14 +82,22 @@ def _record(path: Path) -> dict[str, Any]:
     return loaded
 
 
-def take(engine: Engine, folder: Path, kind: BackupKind, now: datetime) -> Backup:
+def take(
+    engine: Engine,
+    folder: Path,
+    kind: BackupKind,
+    now: datetime,
+    progress: Callable[[str, int], None] = lambda t, n: None,
+) -> Backup:
     """Writes one backup of the kind and verifies it; a backup that fails its check is kept
     with the reason recorded, and ValidationFailed says so."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{kind.name}-{now.astimezone(UTC).strftime(STAMP)}.tar.gz"
+    if path.exists():
+        raise Conflict(f"A {kind.name} backup was already taken this second: {path.name}.")
     with tempfile.TemporaryDirectory() as scratch:
         exported = Path(scratch) / "export"
-        exporting.export(engine, exported, now, only=kind.tables)
+        exporting.export(engine, exported, now, progress, only=kind.tables)
         partial = path.with_name(path.name + ".partial")
         with tarfile.open(partial, "w:gz") as archive:
             for item in sorted(exported.iterdir()):
@@ -115,13 +131,18 @@ def _write_record(path: Path, record: dict[str, object]) -> None:
 
 
 def restore(
-    engine: Engine, path: Path, now: datetime, *, merge: bool = False
+    engine: Engine,
+    path: Path,
+    now: datetime,
+    *,
+    merge: bool = False,
+    progress: Callable[[str, int], None] = lambda t, n: None,
 ) -> restoring.ImportReport:
     """Puts a backup back: into an empty database, or with merge into one that has rows."""
     verify(path)
     with tempfile.TemporaryDirectory() as scratch, tarfile.open(path, "r:gz") as archive:
         archive.extractall(scratch, filter="data")
-        return restoring.restore(engine, Path(scratch), now, merge=merge)
+        return restoring.restore(engine, Path(scratch), now, merge=merge, progress=progress)
 
 
 @dataclass(frozen=True)
@@ -142,10 +163,48 @@ def plans(folder: Path, now: datetime) -> list[Plan]:
     ]
 
 
-def run_schedule(engine: Engine, folder: Path, now: datetime) -> tuple[list[Backup], list[Path]]:
-    """Takes every backup that is due, then deletes those past their retention."""
-    latest = {plan.kind.name: plan.latest for plan in plans(folder, now) if plan.latest is not None}
-    taken = [take(engine, folder, kind, now) for kind in due(latest, now)]
+@dataclass(frozen=True)
+class ScheduleReport:
+    taken: list[Backup]
+    failed: list[str]
+    """Why each backup that failed its verification failed (the file is kept to look at)."""
+    removed: list[Path]
+    busy: bool = False
+    """Another process was running the schedule in the same folder."""
+
+
+def run_schedule(engine: Engine, folder: Path, now: datetime) -> ScheduleReport:
+    """Takes every backup that is due, then deletes those past their retention. When another
+    process is already doing so in the same folder (two workers on one machine), does nothing."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with _exclusive(folder) as mine:
+        if not mine:
+            return ScheduleReport([], [], [], busy=True)
+        latest = {plan.kind.name: plan.latest for plan in plans(folder, now) if plan.latest}
+        taken, failed = [], []
+        for kind in due(latest, now):
+            try:
+                taken.append(take(engine, folder, kind, now))
+            except ValidationFailed as error:
+                failed.append(error.message)
+        return ScheduleReport(taken, failed, _rotate(folder, now))
+
+
+@contextmanager
+def _exclusive(folder: Path) -> Iterator[bool]:
+    with open(folder / ".lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _rotate(folder: Path, now: datetime) -> list[Path]:
     current = existing(folder)
     old = set(expired([(backup.kind, backup.taken_at) for backup in current], now))
     removed = []
@@ -154,7 +213,15 @@ def run_schedule(engine: Engine, folder: Path, now: datetime) -> tuple[list[Back
             backup.path.unlink()
             backup.path.with_name(backup.path.name + ".json").unlink(missing_ok=True)
             removed.append(backup.path)
-    return taken, removed
+    return removed
+
+
+def named(folder: Path, name: str) -> Backup:
+    """The backup with this file name (a bare name, never a path: it comes from users)."""
+    for backup in existing(folder):
+        if backup.path.name == name:
+            return backup
+    raise NotFound(f"There is no backup named {name!r} in {folder}.")
 
 
 def kind_named(name: str) -> BackupKind:

@@ -20,6 +20,7 @@ from outreach.web.deps import api_user, csrf_checked, page_user
 from outreach.web.errors import install_error_handlers
 from outreach.web.pages import (
     account,
+    backups,
     campaigns,
     contacts,
     home,
@@ -76,6 +77,7 @@ def create_app(container: Container) -> FastAPI:
         lists.router,
         campaigns.router,
         senders.router,
+        backups.router,
     ):
         pages.include_router(module)
     app.include_router(pages)

@@ -39,6 +39,7 @@ NAVIGATION = (
     NavItem("Senders", "/senders"),
     NavItem("Analytics", None),
     NavItem("Users", "/users", admin_only=True),
+    NavItem("Backups", "/backups", admin_only=True),
 )
 
 

@@ -14,6 +14,7 @@ from outreach.contacts import importing
 from outreach.container import Container
 from outreach.db import transaction
 from outreach.delivery.dispatch import PassReport
+from outreach.portability import backups
 from outreach.worker.sending import sending_pass
 
 log = logging.getLogger("outreach.worker")
@@ -63,6 +64,27 @@ def import_uploads(container: Container, batch_id: uuid.UUID | None = None) -> J
     return JobReport("import_uploads", f"{len(imported)} uploads, {rows} rows", len(imported))
 
 
+def take_backups(container: Container) -> JobReport:
+    """Takes the backups the schedule says are due and rotates old ones, when enabled."""
+    if not container.settings.backups_enabled:
+        return JobReport("take_backups", "off (OUTREACH_BACKUPS)")
+    report = backups.run_schedule(
+        container.engine, container.settings.backup_dir, container.clock.now()
+    )
+    for problem in report.failed:
+        log.error("backup.damaged", extra={"problem": problem})
+    lines = [f"wrote {backup.path.name}" for backup in report.taken]
+    lines += [f"deleted {path.name}" for path in report.removed]
+    lines += [f"damaged: {problem}" for problem in report.failed]
+    summary = (
+        f"{len(report.taken)} taken, {len(report.failed)} damaged, {len(report.removed)} deleted"
+    )
+    if report.busy:
+        summary = "another worker is taking backups"
+    changed = len(report.taken) + len(report.failed) + len(report.removed)
+    return JobReport("take_backups", summary, changed, tuple(lines))
+
+
 def send_campaigns(container: Container) -> JobReport:
     """Sends every campaign step that may go now, and says why the rest waits."""
     return sending_report(sending_pass(container))
@@ -87,4 +109,4 @@ def sending_report(report: PassReport, job: str = "send_campaigns") -> JobReport
 
 
 Job = Callable[[Container], JobReport]
-JOBS: tuple[Job, ...] = (import_uploads, send_campaigns, prune_access)
+JOBS: tuple[Job, ...] = (import_uploads, send_campaigns, prune_access, take_backups)

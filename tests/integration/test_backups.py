@@ -1,0 +1,152 @@
+"""Backups on the seed's schedule: written compressed, verified, rotated, restorable."""
+
+from __future__ import annotations
+
+import fcntl
+import tarfile
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from outreach.cli.main import app
+from outreach.errors import NotFound, ValidationFailed
+from outreach.portability import backups, exporting
+from outreach.portability.schedule import KINDS
+from outreach.worker.jobs import take_backups
+from tests.plain_sql import contact
+from tests.sample_data import START, checksums, container_on, counts
+
+
+@pytest.fixture
+def folder(tmp_path):
+    return tmp_path / "backups"
+
+
+def names(found) -> list[str]:
+    return sorted(backup.path.name for backup in found)
+
+
+def test_a_full_backup_is_a_verified_archive_of_every_table(filled, folder):
+    backup = backups.take(filled.engine, folder, KINDS["full"], START)
+    assert backup.path.name == "full-20260302T090000Z.tar.gz"
+    assert tarfile.is_tarfile(backup.path)
+    assert backup.verified is True
+    assert backup.rows == counts(filled.engine)
+
+
+def test_a_backup_restored_into_an_empty_database_holds_the_same_rows(
+    filled, folder, databases, backend, tmp_path
+):
+    backup = backups.take(filled.engine, folder, KINDS["full"], START)
+    target = container_on(databases.fresh_url(backend), tmp_path / "target")
+    backups.restore(target.engine, backup.path, START)
+    exporting.export(filled.engine, tmp_path / "before", START)
+    exporting.export(target.engine, tmp_path / "after", START)
+    assert checksums(tmp_path / "before") == checksums(tmp_path / "after")
+    target.close()
+
+
+def test_contacts_deleted_by_mistake_come_back_with_a_merge_restore(filled, folder):
+    with filled.engine.begin() as connection:
+        contact(connection, "katherine@nasa.example")
+    backup = backups.take(filled.engine, folder, KINDS["contacts"], START)
+    assert set(backup.rows) == {"contacts"}
+    before = counts(filled.engine)
+    with filled.engine.begin() as connection:
+        connection.execute(sa.text("DELETE FROM contacts WHERE email = 'katherine@nasa.example'"))
+    report = backups.restore(filled.engine, backup.path, START, merge=True)
+    assert report.rows == {"contacts": before["contacts"]}
+    assert counts(filled.engine) == before
+
+
+def test_a_damaged_backup_fails_its_check_and_says_why(filled, folder):
+    backup = backups.take(filled.engine, folder, KINDS["email_drafts"], START)
+    backup.path.write_bytes(backup.path.read_bytes()[:-200])
+    with pytest.raises(ValidationFailed, match=backup.path.name):
+        backups.verify(backup.path)
+    [listed] = backups.existing(folder)
+    assert listed.verified is False
+    assert listed.problem
+
+
+def test_the_schedule_takes_what_is_due_and_deletes_what_is_past_its_retention(filled, folder):
+    first = backups.run_schedule(filled.engine, folder, START)
+    assert sorted(backup.kind for backup in first.taken) == [
+        "contacts",
+        "email_drafts",
+        "full",
+        "sent_emails",
+    ]
+    an_hour_later = backups.run_schedule(filled.engine, folder, START + timedelta(hours=1))
+    assert sorted(backup.kind for backup in an_hour_later.taken) == ["contacts", "sent_emails"]
+    assert backups.run_schedule(filled.engine, folder, START + timedelta(hours=1)).taken == []
+
+    eight_days_later = backups.run_schedule(filled.engine, folder, START + timedelta(days=8))
+    assert len(eight_days_later.taken) == 4
+    assert sorted(path.name for path in eight_days_later.removed) == [
+        "contacts-20260302T090000Z.tar.gz",
+        "contacts-20260302T100000Z.tar.gz",
+    ]
+    assert not any(folder.glob("contacts-20260302T09*"))
+    assert all(backup.verified for backup in backups.existing(folder))
+
+
+def test_the_next_runs_follow_the_last_backups(filled, folder):
+    backups.run_schedule(filled.engine, folder, START)
+    plans = {plan.kind.name: plan for plan in backups.plans(folder, START + timedelta(minutes=5))}
+    assert plans["contacts"].next_at == START + timedelta(hours=1)
+    assert plans["email_drafts"].next_at == START + timedelta(hours=6)
+    assert plans["full"].next_at == START + timedelta(days=1)
+
+
+def test_while_one_worker_takes_backups_another_does_nothing(filled, folder):
+    folder.mkdir()
+    with open(folder / ".lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        report = backups.run_schedule(filled.engine, folder, START)
+    assert report.busy
+    assert backups.existing(folder) == []
+
+
+def test_the_worker_takes_backups_only_when_enabled(databases, backend, tmp_path):
+    on = container_on(databases.fresh_url(backend), tmp_path / "on")
+    assert take_backups(on).summary == "4 taken, 0 damaged, 0 deleted"
+    assert len(backups.existing(on.settings.backup_dir)) == 4
+    on.close()
+    off = container_on(databases.fresh_url(backend), tmp_path / "off", OUTREACH_BACKUPS=False)
+    assert take_backups(off).changed == 0
+    assert backups.existing(off.settings.backup_dir) == []
+    off.close()
+
+
+def test_a_person_runs_lists_checks_and_restores_backups_from_the_cli(
+    filled, databases, backend, tmp_path, monkeypatch
+):
+    runner = CliRunner()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OUTREACH_DATA_DIR", str(tmp_path / "cli"))
+    monkeypatch.setenv("DATABASE_URL", filled.engine.url.render_as_string(hide_password=False))
+
+    def outreach(*arguments: str, status: int = 0) -> str:
+        result = runner.invoke(app, list(arguments), catch_exceptions=False)
+        assert result.exit_code == status, result.output
+        return result.output
+
+    assert outreach("backup", "run").count("Wrote and verified") == 4
+    assert "Nothing was due." in outreach("backup", "run")
+    listed = outreach("backup", "list")
+    assert listed.count("good") == 4
+    assert "sent_emails" in listed
+    [full] = (tmp_path / "cli" / "backups").glob("full-*.tar.gz")
+    assert "good" in outreach("backup", "verify", full.name)
+
+    monkeypatch.setenv("DATABASE_URL", databases.fresh_url(backend))
+    restored = outreach("backup", "restore", full.name)
+    assert f"from {full.name}, verified" in restored
+
+    full.write_bytes(b"not a backup")
+    assert "damaged" in outreach("backup", "verify", status=1)
+    with pytest.raises(NotFound, match="no backup named"):
+        outreach("backup", "verify", "../../etc/passwd")
