@@ -4,12 +4,15 @@ checked afterwards by a fingerprint of what landed."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from psycopg import sql
+from psycopg.types.json import Jsonb
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
@@ -48,6 +51,8 @@ def insert_rows(
     progress: Progress,
 ) -> int:
     """Inserts rows (Python values) in slices; with merge, rows whose id exists are skipped."""
+    if connection.dialect.name == "postgresql" and not merge:
+        return _copy_rows(connection, table, rows, progress)
     statement: Any = sa.insert(table)
     if merge:
         dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
@@ -64,6 +69,39 @@ def insert_rows(
     if batch:
         connection.execute(statement, batch)
         written += len(batch)
+    progress(table.name, written)
+    return written
+
+
+def _copy_rows(
+    connection: sa.Connection, table: sa.Table, rows: Iterable[dict[str, Any]], progress: Progress
+) -> int:
+    """PostgreSQL's bulk path, the twin of the INSERTs above: COPY FROM STDIN on the same
+    connection and transaction, values adapted by psycopg (several times faster than an
+    INSERT per row, which is what executemany becomes)."""
+    iterator = iter(rows)
+    first = next(iterator, None)
+    if first is None:
+        progress(table.name, 0)
+        return 0
+    names = list(first)
+    documents = [i for i, name in enumerate(names) if isinstance(table.c[name].type, sa.JSON)]
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, names))
+    )
+    written = 0
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in itertools.chain((first,), iterator):
+            values = [row[name] for name in names]
+            for i in documents:
+                if values[i] is not None:
+                    values[i] = Jsonb(values[i])
+            copy.write_row(values)
+            written += 1
+            if written % SLICE == 0:
+                progress(table.name, written)
     progress(table.name, written)
     return written
 
