@@ -3,6 +3,10 @@
 Each backend gets one migrated template per session; every database a test asks for is a copy
 of it (a file copy, or CREATE DATABASE ... TEMPLATE), and every PostgreSQL database made here
 is dropped at the end. Nothing depends on what an earlier run left behind.
+
+A third backend, PostgreSQL with sent_emails partitioned by month, serves the modules that
+declare `pytestmark = ALSO_PARTITIONED`: the campaign, sending and analytics tests, which must
+hold on either shape of the table.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -17,11 +22,17 @@ import pytest
 from sqlalchemy.engine import Engine, make_url
 
 from outreach.db import create_engine
+from outreach.portability.partitioning import partition_sent_emails
 from outreach.schema import upgrade
 
 PG_URL = os.environ.get("OUTREACH_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("OUTREACH_REQUIRE_PG") == "1"
 BACKENDS = ("sqlite", "postgresql")
+PARTITIONED = "postgresql-partitioned"
+ALSO_PARTITIONED = pytest.mark.parametrize("backend", [*BACKENDS, PARTITIONED], indirect=True)
+PARTITIONED_AT = datetime(2026, 3, 1, tzinfo=UTC)
+"""The month the tests' clock starts in: partitions March to June 2026, the rest in the default
+partition, so both kinds of partition take rows."""
 
 
 def _pg_admin_url() -> str:
@@ -45,7 +56,7 @@ class Databases:
     # PostgreSQL availability -------------------------------------------------------------
 
     def require(self, backend: str) -> None:
-        if backend != "postgresql":
+        if not backend.startswith("postgresql"):
             return
         if not self.pg_checked:
             self.pg_checked = True
@@ -90,9 +101,14 @@ class Databases:
     def _template(self, backend: str) -> str:
         self.require(backend)
         if backend not in self.templates:
-            url = self.empty_url(backend)
-            engine = create_engine(url)
-            upgrade(engine)
+            if backend == PARTITIONED:
+                url = self.fresh_url("postgresql")
+                engine = create_engine(url)
+                partition_sent_emails(engine, PARTITIONED_AT)
+            else:
+                url = self.empty_url(backend)
+                engine = create_engine(url)
+                upgrade(engine)
             engine.dispose()
             self.templates[backend] = url
         return self.templates[backend]

@@ -8,8 +8,10 @@ import pytest
 import sqlalchemy as sa
 
 from outreach.models import Base
+from tests.databases import ALSO_PARTITIONED
 from tests.plain_sql import contact, insert, one, sender
 
+pytestmark = ALSO_PARTITIONED
 analytics = Base.metadata.tables["email_analytics"]
 
 

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import Progress, TaskID, TextColumn
 
-from outreach.cli.context import console, container_for, settings_of
+from outreach.cli.context import console, container_for, settings_of, table_progress
 from outreach.clock import SystemClock
 from outreach.db import create_engine
-from outreach.portability import exporting, migrating, restoring
-from outreach.schema import schema_state, upgrade
+from outreach.portability import exporting, migrating, partitioning, restoring
+from outreach.schema import ensure_current, schema_state, upgrade
 
 app = typer.Typer(help="The database: migrate it, see where it stands.", no_args_is_help=True)
+partition_app = typer.Typer(
+    help="Partition a table that grows without end (PostgreSQL).", no_args_is_help=True
+)
+app.add_typer(partition_app, name="partition")
 
 
 @app.command("upgrade")
@@ -48,7 +49,7 @@ def current_command(ctx: typer.Context) -> None:
 @app.command("export")
 def export_command(ctx: typer.Context, folder: Path) -> None:
     """Write every table as JSON Lines in FOLDER, with a manifest of counts and checksums."""
-    with container_for(ctx) as container, _progress("Exporting") as update:
+    with container_for(ctx) as container, table_progress("Exporting") as update:
         manifest = exporting.export(container.engine, folder, container.clock.now(), update)
     total = sum(entry.rows for entry in manifest.tables)
     console.print(f"Exported {total} rows from {len(manifest.tables)} tables to {folder}.")
@@ -64,32 +65,13 @@ def import_command(
     ] = False,
 ) -> None:
     """Import an export (ours, or the original system's json_agg backup), checked first."""
-    with container_for(ctx) as container, _progress("Importing") as update:
+    with container_for(ctx) as container, table_progress("Importing") as update:
         report = restoring.restore(
             container.engine, folder, container.clock.now(), merge=merge, progress=update
         )
     console.print(
         f"Imported {sum(report.rows.values())} rows into {len(report.rows)} tables, verified."
     )
-
-
-@contextmanager
-def _progress(verb: str) -> Iterator[Callable[[str, int], None]]:
-    """A Rich progress line per table, fed with (table, rows so far)."""
-    bars = Progress(
-        TextColumn(f"{verb} [bold]{{task.description}}"),
-        TextColumn("{task.completed} rows"),
-        console=console,
-    )
-    tasks: dict[str, TaskID] = {}
-
-    def update(table: str, rows: int) -> None:
-        if table not in tasks:
-            tasks[table] = bars.add_task(table, total=None)
-        bars.update(tasks[table], completed=rows)
-
-    with bars:
-        yield update
 
 
 @app.command("migrate")
@@ -118,7 +100,7 @@ def migrate_command(
     engine = create_engine(target or settings.database_url)
     try:
         upgrade(engine)
-        with _progress("Copying") as update:
+        with table_progress("Copying") as update:
             report = migrating.migrate(
                 source, engine, SystemClock().now(), merge=merge, dry_run=dry_run, progress=update
             )
@@ -130,3 +112,30 @@ def migrate_command(
             f"{table}: {rows} rows" + (f" (without {', '.join(missing)})" if missing else "")
         )
     console.print("Dry run: nothing was copied." if dry_run else "Copied and checked.")
+
+
+@partition_app.command("sent-emails")
+def partition_sent_emails_command(
+    ctx: typer.Context,
+    months_ahead: Annotated[
+        int,
+        typer.Option(
+            "--months-ahead", min=0, help="Create partitions for this many months after this one."
+        ),
+    ] = partitioning.DEFAULT_MONTHS_AHEAD,
+) -> None:
+    """Partition sent_emails by month on sent_at, moving its rows. Safe to run again: then it
+    only creates the months ahead that are missing (the worker does the same every pass)."""
+    with container_for(ctx) as container:
+        ensure_current(container.engine)
+        report = partitioning.partition_sent_emails(
+            container.engine, container.clock.now(), months_ahead
+        )
+    if report.already_partitioned:
+        console.print("sent_emails is already partitioned by month.")
+        if report.rows_moved:
+            console.print(f"Moved {report.rows_moved} rows out of the default partition.")
+    else:
+        console.print(f"Partitioned sent_emails by month: moved {report.rows_moved} rows.")
+    created = ", ".join(report.partitions_created) or "none, every month ahead has one"
+    console.print(f"Partitions created: {created}.", highlight=False)

@@ -7,9 +7,13 @@ The connection comes from the caller (outreach.schema passes one in) or from DAT
 from __future__ import annotations
 
 import warnings
+from functools import cache
 
+import sqlalchemy as sa
 from alembic import context
+from alembic.runtime.environment import IncludeObjectFn
 from sqlalchemy import Connection
+from sqlalchemy.sql.schema import SchemaItem
 
 from outreach.config import Settings
 from outreach.db import create_engine
@@ -48,9 +52,43 @@ def configure_and_run(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         transaction_per_migration=True,
+        include_object=partitions_left_out(connection),
     )
     with context.begin_transaction():
         context.run_migrations()
+
+
+def partitions_left_out(connection: Connection) -> IncludeObjectFn | None:
+    """What comparing the models with a database whose sent_emails is partitioned
+    (outreach.portability.partitioning) must not report: the partitions themselves, which are
+    the parent table's storage, and foreign keys to a partitioned table, which PostgreSQL cannot
+    hold without the partition key and which constraint triggers of the same name replace."""
+    if connection.dialect.name != "postgresql":
+        return None
+
+    # Read on first use, which is during a comparison only: a query before configure() would
+    # open a transaction that Alembic then takes for the caller's and never commits.
+    @cache
+    def partitioning() -> dict[str, bool]:
+        """Partitions (False) and partitioned tables (True) by name."""
+        rows = connection.execute(
+            sa.text(
+                "SELECT relname, relkind = 'p' FROM pg_class"
+                " WHERE (relispartition OR relkind = 'p') AND pg_table_is_visible(oid)"
+            )
+        )
+        return dict(rows.all())
+
+    def include(
+        item: SchemaItem, name: str | None, kind: str, reflected: bool, compare_to: object
+    ) -> bool:
+        if kind == "table":
+            return partitioning().get(name or "") is not False
+        if isinstance(item, sa.ForeignKeyConstraint):
+            return partitioning().get(item.referred_table.name) is not True
+        return True
+
+    return include
 
 
 def run_online() -> None:

@@ -56,7 +56,9 @@ def insert_rows(
     statement: Any = sa.insert(table)
     if merge:
         dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(table).on_conflict_do_nothing(index_elements=["id"])
+        statement = dialect.insert(table).on_conflict_do_nothing(
+            index_elements=_primary_key(connection, table)
+        )
     written = 0
     batch: list[dict[str, Any]] = []
     for row in rows:
@@ -71,6 +73,12 @@ def insert_rows(
         written += len(batch)
     progress(table.name, written)
     return written
+
+
+def _primary_key(connection: sa.Connection, table: sa.Table) -> list[str]:
+    """The key as the database has it: (id, sent_at) on a partitioned sent_emails
+    (outreach.portability.partitioning), whose id alone cannot carry a unique index."""
+    return sa.inspect(connection).get_pk_constraint(table.name)["constrained_columns"]
 
 
 def _copy_rows(
