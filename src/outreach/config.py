@@ -19,6 +19,7 @@ from outreach.errors import ValidationFailed
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 (a file name, not a secret)
 MIN_SECRET_KEY_LENGTH = 32
 MIN_SECRET_KEY_DISTINCT_CHARACTERS = 12
+DEFAULT_DRAFT_MODEL = "claude-sonnet-5-5"
 
 
 class Environment(StrEnum):
@@ -51,6 +52,17 @@ class Settings(BaseSettings):
     either way)."""
     backup_dir_setting: Path | None = Field(None, validation_alias=_env("OUTREACH_BACKUP_DIR"))
     anthropic_api_key: SecretStr | None = Field(None, validation_alias=_env("ANTHROPIC_API_KEY"))
+    """With a key, drafts are written by Claude; without one, by filling in the template."""
+    anthropic_base_url: str | None = Field(None, validation_alias=_env("ANTHROPIC_BASE_URL"))
+    """Another address for the Anthropic API (a proxy, a gateway, a test server)."""
+    draft_model: str = Field(
+        DEFAULT_DRAFT_MODEL, min_length=1, validation_alias=_env("OUTREACH_DRAFT_MODEL")
+    )
+    """The Claude model drafts are written with; recorded on every draft."""
+    draft_timeout_seconds: float = Field(
+        60.0, gt=0, le=600, validation_alias=_env("OUTREACH_DRAFT_TIMEOUT_SECONDS")
+    )
+    """How long one draft's API call may wait for each step of its answer."""
     outlook_client_id: str | None = Field(None, validation_alias=_env("OUTLOOK_CLIENT_ID"))
     outlook_client_secret: SecretStr | None = Field(
         None, validation_alias=_env("OUTLOOK_CLIENT_SECRET")

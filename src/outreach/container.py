@@ -16,6 +16,8 @@ from outreach.delivery.models import SenderAccount
 from outreach.delivery.transports.base import Transport
 from outreach.delivery.transports.outbox import OutboxTransport
 from outreach.delivery.transports.smtp import SmtpTransport
+from outreach.drafts.writers.base import DraftWriter
+from outreach.drafts.writers.template import TemplateWriter
 from outreach.sealing import unseal
 
 
@@ -47,6 +49,24 @@ class Container:
                 password=secrets.get("password"),
             )
         return OutboxTransport(self.outbox_folder / account.email)
+
+    def draft_writer(self) -> DraftWriter:
+        """Claude when ANTHROPIC_API_KEY is set, else the template filled in: the only place
+        draft writers are built."""
+        key = self.settings.anthropic_api_key
+        if key is None or not key.get_secret_value().strip():
+            return TemplateWriter()
+        # Imported here: the SDK takes seconds to import, which every CLI command and worker
+        # start would pay even without a key.
+        from outreach.drafts.writers.anthropic import AnthropicWriter
+
+        return AnthropicWriter(
+            api_key=key.get_secret_value().strip(),
+            model=self.settings.draft_model,
+            base_url=self.settings.anthropic_base_url,
+            timeout_seconds=self.settings.draft_timeout_seconds,
+            clock=self.clock,
+        )
 
     def close(self) -> None:
         self.engine.dispose()

@@ -80,3 +80,13 @@ class EmailDraft(Base):
     approved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = timestamp_now()
     updated_at: Mapped[datetime] = timestamp_now()
+    # Provenance (migration 0006): which writer, prompt and input produced the text, what it
+    # cost, or why no text came.
+    model: Mapped[str | None] = mapped_column(sa.Text)
+    prompt_version: Mapped[str | None] = mapped_column(sa.Text)
+    input_sha256: Mapped[str | None] = mapped_column(sa.Text)
+    input_tokens: Mapped[int | None] = mapped_column(sa.Integer)
+    output_tokens: Mapped[int | None] = mapped_column(sa.Integer)
+    cache_read_tokens: Mapped[int | None] = mapped_column(sa.Integer)
+    cache_write_tokens: Mapped[int | None] = mapped_column(sa.Integer)
+    writer_error: Mapped[str | None] = mapped_column(sa.Text)
