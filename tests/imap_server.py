@@ -38,13 +38,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Self
 
 import pytest
 from imapclient import IMAPClient
 
 from outreach.inbox.readers.imap import ImapSettings, Security
+from tests.loopback import LoopbackServer
 from tests.smtp_server import tls_files
 
 __all__ = [
@@ -154,7 +154,7 @@ class ImapAccount:
         self.server.doveadm("kick", self.username, ok_codes=(0, 68))
 
 
-class DovecotServer:
+class DovecotServer(LoopbackServer):
     """Dovecot on 127.0.0.1, ports chosen free (`.port` plain and STARTTLS, `.tls_port`
     implicit TLS), in a temporary folder removed by `stop()`."""
 
@@ -196,17 +196,6 @@ class DovecotServer:
                 process.stderr.close()
         if self.folder != Path() and self.folder.exists():
             shutil.rmtree(self.folder, ignore_errors=True)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # Users.
 

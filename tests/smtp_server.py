@@ -35,11 +35,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Self
 
 import pytest
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+from tests.loopback import LoopbackServer
 
 __all__ = [
     "ReceivedMessage",
@@ -62,7 +63,7 @@ class ReceivedMessage:
     """The content exactly as the client sent it, dot-stuffing undone."""
 
 
-class RecordingSMTPServer:
+class RecordingSMTPServer(LoopbackServer):
     """An SMTP server on `host`, port chosen by the system (`.port` once started).
 
     `recipient_replies` answers RCPT TO for the given addresses with the given reply;
@@ -129,17 +130,6 @@ class RecordingSMTPServer:
         self._thread.join()
         self._loop.close()
         self._loop = self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # What it saw.
 

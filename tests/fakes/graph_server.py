@@ -46,13 +46,13 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import pytest
 
 from outreach.delivery.transports.graph import GraphSettings
+from tests.loopback import LoopbackServer
 from tests.smtp_server import tls_files
 
 __all__ = [
@@ -132,7 +132,7 @@ class _Item:
     """In-Reply-To and References Exchange sets on a reply made with createReply."""
 
 
-class FakeGraph:
+class FakeGraph(LoopbackServer):
     def __init__(self, *, mailboxes: tuple[str, ...] = (MAILBOX,)) -> None:
         self._lock = threading.Lock()
         self._mailboxes = {mailbox.lower() for mailbox in mailboxes}
@@ -186,17 +186,6 @@ class FakeGraph:
             self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=10)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def base_url(self) -> str:
