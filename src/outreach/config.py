@@ -63,11 +63,27 @@ class Settings(BaseSettings):
         60.0, gt=0, le=600, validation_alias=_env("OUTREACH_DRAFT_TIMEOUT_SECONDS")
     )
     """How long one draft's API call may wait for each step of its answer."""
+    draft_concurrency: int = Field(
+        8, ge=1, le=64, validation_alias=_env("OUTREACH_DRAFT_CONCURRENCY")
+    )
+    """How many drafts one worker writes at once (calls to the model in flight)."""
+    draft_deadline_seconds: float = Field(
+        180.0, gt=0, le=3600, validation_alias=_env("OUTREACH_DRAFT_DEADLINE_SECONDS")
+    )
+    """The longest one draft's call may take in all; past it the draft is tried again later."""
     outlook_client_id: str | None = Field(None, validation_alias=_env("OUTLOOK_CLIENT_ID"))
     outlook_client_secret: SecretStr | None = Field(
         None, validation_alias=_env("OUTLOOK_CLIENT_SECRET")
     )
     outlook_tenant_id: str | None = Field(None, validation_alias=_env("OUTLOOK_TENANT_ID"))
+    inbox_poll_seconds: float = Field(
+        120.0, ge=0, validation_alias=_env("OUTREACH_INBOX_POLL_SECONDS")
+    )
+    """The least time between two reads of one sender account's mailbox."""
+    inbox_postpone_on_auto_reply: bool = Field(
+        True, validation_alias=_env("OUTREACH_INBOX_POSTPONE_ON_AUTO_REPLY")
+    )
+    """An out-of-office that says when its author is back holds the next step until then."""
 
     @property
     def database_url(self) -> str:

@@ -56,6 +56,8 @@ class CampaignSettings(Base):
     skip_active_elsewhere: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
     skip_replied_companies: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
     unsubscribe_line: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.true())
+    require_approval: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+    """An enrollment waits at an AI-written step until a person approved its draft (0007)."""
 
 
 class CampaignSequence(Base):
@@ -73,6 +75,9 @@ class CampaignSequence(Base):
     delay_hours: Mapped[int] = mapped_column(sa.Integer, server_default=sa.text("0"))
     created_at: Mapped[datetime] = timestamp_now()
     html_template: Mapped[str | None] = mapped_column(sa.Text)
+    ai_written: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+    """The step's text is the instruction a draft writer follows for each enrollment, ahead of
+    time (migration 0007)."""
 
 
 class CampaignContact(Base):

@@ -3,14 +3,31 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
+import sqlalchemy.orm
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from outreach.drafts.models import DraftType, EmailDraft, EmailStatus
-from outreach.drafts.states import DRAFTS
-from outreach.states import transition
+from outreach.contacts.models import Contact, ContactListMember
+from outreach.drafts.models import DraftBatch, DraftJob, DraftType, EmailDraft, EmailStatus
+from outreach.drafts.pricing import Usage
+from outreach.drafts.states import (
+    ACTIVE_BATCHES,
+    BATCHES,
+    DRAFTS,
+    JOBS,
+    UNFINISHED_JOBS,
+    BatchStatus,
+    JobStatus,
+)
+from outreach.states import transition, transition_many
+
+ACTIVE_VALUES = tuple(status.value for status in ACTIVE_BATCHES)
+UNFINISHED_VALUES = tuple(status.value for status in UNFINISHED_JOBS)
 
 
 def add_scheduled(
@@ -57,8 +74,10 @@ def add_written(
     subject: str,
     body: str,
     at: datetime,
+    provenance: Mapping[str, Any] | None = None,
 ) -> EmailDraft:
-    """A draft a person (or a writer) wrote, waiting for approval."""
+    """A draft a person (or a writer, with its provenance columns) wrote, waiting for
+    approval."""
     draft = EmailDraft(
         contact_id=contact_id,
         draft_type=draft_type,
@@ -67,6 +86,7 @@ def add_written(
         status=EmailStatus.draft,
         created_at=at,
         updated_at=at,
+        **(provenance or {}),
     )
     session.add(draft)
     session.flush()
@@ -76,3 +96,299 @@ def add_written(
 def approve(session: Session, draft_id: uuid.UUID, at: datetime) -> None:
     """A person approved the draft (the seed's trigger counts it on the day of `at`)."""
     move(session, draft_id, EmailStatus.approved, approved_at=at)
+
+
+# Batches and jobs ------------------------------------------------------------------------------
+
+
+def batch(session: Session, batch_id: uuid.UUID) -> DraftBatch | None:
+    return session.get(DraftBatch, batch_id)
+
+
+def recent_batches(session: Session, limit: int = 50) -> list[DraftBatch]:
+    return list(
+        session.scalars(
+            sa.select(DraftBatch).order_by(DraftBatch.created_at.desc(), DraftBatch.id).limit(limit)
+        )
+    )
+
+
+def campaign_batch(session: Session, campaign_id: uuid.UUID) -> DraftBatch | None:
+    """The campaign's own batch (unique per campaign), which its AI-written steps add to."""
+    return session.scalar(sa.select(DraftBatch).where(DraftBatch.campaign_id == campaign_id))
+
+
+def insert_jobs(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Plain inserts of a list's or an upload's jobs (the batch is new: nothing to collide)."""
+    if rows:
+        session.execute(sa.insert(DraftJob), list(rows))
+
+
+def insert_step_jobs(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Jobs for campaign steps, one per (step, contact) whatever ran before: a row another
+    worker inserted meanwhile (uq_draft_jobs_campaign_step_id_contact_id) is left alone."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(insert(DraftJob).on_conflict_do_nothing(), list(rows))
+
+
+def job_counts(session: Session, batch_id: uuid.UUID) -> dict[str, int]:
+    """Jobs per status (ix_draft_jobs_batch_id_status serves it)."""
+    rows = session.execute(
+        sa.select(DraftJob.status, sa.func.count())
+        .where(DraftJob.batch_id == batch_id)
+        .group_by(DraftJob.status)
+    )
+    return {row[0]: row[1] for row in rows}
+
+
+def batch_usage(session: Session, batch_id: uuid.UUID) -> tuple[Usage, int | None, int]:
+    """Tokens used by every job of the batch, their estimated cost in micro-dollars, and how
+    many jobs that used tokens have no cost estimate (their model's price is unknown)."""
+    row = session.execute(
+        sa.select(
+            sa.func.coalesce(sa.func.sum(DraftJob.input_tokens), 0),
+            sa.func.coalesce(sa.func.sum(DraftJob.output_tokens), 0),
+            sa.func.coalesce(sa.func.sum(DraftJob.cache_read_tokens), 0),
+            sa.func.coalesce(sa.func.sum(DraftJob.cache_write_tokens), 0),
+            sa.func.sum(DraftJob.cost_micros),
+            sa.func.count().filter(
+                DraftJob.cost_micros.is_(None),
+                (DraftJob.input_tokens + DraftJob.output_tokens) > 0,
+            ),
+        ).where(DraftJob.batch_id == batch_id)
+    ).one()
+    usage = Usage(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
+    return usage, (int(row[4]) if row[4] is not None else None), int(row[5])
+
+
+def jobs_of(
+    session: Session, batch_id: uuid.UUID, statuses: Sequence[str], limit: int = 200
+) -> list[tuple[DraftJob, Contact]]:
+    rows = session.execute(
+        sa.select(DraftJob, Contact)
+        .join(Contact, Contact.id == DraftJob.contact_id)
+        .where(DraftJob.batch_id == batch_id, DraftJob.status.in_(statuses))
+        .order_by(Contact.email, DraftJob.position)
+        .limit(limit)
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+def claim_jobs(
+    session: Session,
+    now: datetime,
+    limit: int,
+    worker: str,
+    batch_id: uuid.UUID | None = None,
+) -> list[DraftJob]:
+    """Takes up to `limit` queued jobs that may be tried now, of batches a worker may work on,
+    for this worker (queued → writing, attempts + 1). A follow-up waits until the jobs before
+    it for the same contact in its batch are done, so it can build on their drafts.
+
+    FOR UPDATE SKIP LOCKED on PostgreSQL, so workers sharing the database take different jobs
+    without waiting for each other; SQLite has one writer (BEGIN IMMEDIATE) already. The UPDATE
+    repeats the preconditions, as every claim does. ix_draft_jobs_status_next_attempt_at
+    serves the search."""
+    earlier = sa.orm.aliased(DraftJob)
+    blocked = sa.select(earlier.id).where(
+        earlier.batch_id == DraftJob.batch_id,
+        earlier.contact_id == DraftJob.contact_id,
+        earlier.position < DraftJob.position,
+        earlier.status.in_(UNFINISHED_VALUES),
+    )
+    active = sa.select(DraftBatch.id).where(DraftBatch.status.in_(ACTIVE_VALUES))
+    conditions = [
+        DraftJob.status == JobStatus.queued.value,
+        DraftJob.next_attempt_at <= now,
+        DraftJob.batch_id.in_(active),
+        ~blocked.exists(),
+    ]
+    if batch_id is not None:
+        conditions.append(DraftJob.batch_id == batch_id)
+    statement = (
+        sa.select(DraftJob.id)
+        .where(*conditions)
+        .order_by(DraftJob.next_attempt_at, DraftJob.position, DraftJob.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update(skip_locked=True, of=DraftJob)
+    chosen = list(session.scalars(statement))
+    if not chosen:
+        return []
+    transition_many(
+        session,
+        DraftJob,
+        (DraftJob.id.in_(chosen), DraftJob.batch_id.in_(active)),
+        JobStatus.writing,
+        JOBS,
+        claimed_at=now,
+        claimed_by=worker,
+        attempts=DraftJob.attempts + 1,
+    )
+    taken = list(
+        session.scalars(
+            sa.select(DraftJob)
+            .where(
+                DraftJob.id.in_(chosen),
+                DraftJob.status == JobStatus.writing.value,
+                DraftJob.claimed_by == worker,
+            )
+            .execution_options(populate_existing=True)
+        )
+    )
+    # The batches these jobs start, skipping one another claimer holds: it starts it too.
+    starting = sa.select(DraftBatch.id).where(
+        DraftBatch.id.in_({job.batch_id for job in taken}),
+        DraftBatch.status == BatchStatus.queued.value,
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        starting = starting.with_for_update(skip_locked=True)
+    started = list(session.scalars(starting))
+    if started:
+        transition_many(
+            session,
+            DraftBatch,
+            (DraftBatch.id.in_(started),),
+            BatchStatus.running,
+            BATCHES,
+            started_at=sa.func.coalesce(DraftBatch.started_at, now),
+        )
+    return taken
+
+
+def release(session: Session, job_ids: Sequence[uuid.UUID], worker: str) -> int:
+    """Jobs this worker claimed but never started go back to the queue, the try not counted."""
+    if not job_ids:
+        return 0
+    return transition_many(
+        session,
+        DraftJob,
+        (DraftJob.id.in_(job_ids), DraftJob.claimed_by == worker),
+        JobStatus.queued,
+        JOBS,
+        attempts=DraftJob.attempts - 1,
+        claimed_by=None,
+    )
+
+
+def requeue_stale(session: Session, before: datetime) -> int:
+    """Jobs a worker took before `before` and never finished (it crashed or was killed) may be
+    written again: a draft is only stored once its job is recorded, so nothing doubles."""
+    return transition_many(
+        session,
+        DraftJob,
+        (DraftJob.status == JobStatus.writing.value, DraftJob.claimed_at < before),
+        JobStatus.queued,
+        JOBS,
+        error="the worker writing it stopped",
+    )
+
+
+def next_attempt(session: Session, batch_id: uuid.UUID | None = None) -> datetime | None:
+    """When the earliest queued job of an active batch may be tried."""
+    statement = sa.select(sa.func.min(DraftJob.next_attempt_at)).where(
+        DraftJob.status == JobStatus.queued.value,
+        DraftJob.batch_id.in_(sa.select(DraftBatch.id).where(DraftBatch.status.in_(ACTIVE_VALUES))),
+    )
+    if batch_id is not None:
+        statement = statement.where(DraftJob.batch_id == batch_id)
+    found: datetime | None = session.scalar(statement)
+    return found
+
+
+def finish_done_batches(session: Session, batch_ids: Iterable[uuid.UUID], now: datetime) -> int:
+    """Batches among these with no job left to write are completed."""
+    ids = list(batch_ids)
+    if not ids:
+        return 0
+    unfinished = sa.select(DraftJob.id).where(
+        DraftJob.batch_id == DraftBatch.id, DraftJob.status.in_(UNFINISHED_VALUES)
+    )
+    return transition_many(
+        session,
+        DraftBatch,
+        (DraftBatch.id.in_(ids), ~unfinished.exists()),
+        BatchStatus.completed,
+        BATCHES,
+        finished_at=now,
+    )
+
+
+def existing_drafts(
+    session: Session, contact_ids: Sequence[uuid.UUID], types: Sequence[DraftType]
+) -> list[EmailDraft]:
+    """The drafts these contacts have of these types (idx_email_drafts_contact serves it)."""
+    if not contact_ids:
+        return []
+    return list(
+        session.scalars(
+            sa.select(EmailDraft).where(
+                EmailDraft.contact_id.in_(contact_ids),
+                EmailDraft.draft_type.in_([t.value for t in types]),
+            )
+        )
+    )
+
+
+def contacts_after(
+    session: Session,
+    after: uuid.UUID | None,
+    limit: int,
+    *,
+    list_id: uuid.UUID | None = None,
+    upload_batch_id: uuid.UUID | None = None,
+) -> list[tuple[uuid.UUID, str]]:
+    """(id, email) of a list's members or an upload's contacts, a slice at a time in id order
+    (keyset on the primary key)."""
+    statement = sa.select(Contact.id, Contact.email).order_by(Contact.id).limit(limit)
+    if list_id is not None:
+        statement = statement.join(
+            ContactListMember, ContactListMember.contact_id == Contact.id
+        ).where(ContactListMember.list_id == list_id)
+    if upload_batch_id is not None:
+        statement = statement.where(Contact.upload_batch_id == upload_batch_id)
+    if after is not None:
+        statement = statement.where(Contact.id > after)
+    return [(row[0], row[1]) for row in session.execute(statement)]
+
+
+def job_of_draft(session: Session, draft_id: uuid.UUID) -> DraftJob | None:
+    """The job that wrote the draft, the latest if several did (ix_draft_jobs_draft_id)."""
+    return session.scalar(
+        sa.select(DraftJob)
+        .where(DraftJob.draft_id == draft_id)
+        .order_by(DraftJob.created_at.desc())
+        .limit(1)
+    )
+
+
+def step_job(session: Session, step_id: uuid.UUID, contact_id: uuid.UUID) -> DraftJob | None:
+    """The job writing a campaign step for a contact (unique per step and contact)."""
+    return session.scalar(
+        sa.select(DraftJob).where(
+            DraftJob.campaign_step_id == step_id, DraftJob.contact_id == contact_id
+        )
+    )
+
+
+def earlier_drafts(
+    session: Session, contact_id: uuid.UUID, types: Sequence[DraftType]
+) -> list[EmailDraft]:
+    """The contact's drafts of these types that were not rejected, newest first."""
+    if not types:
+        return []
+    return list(
+        session.scalars(
+            sa.select(EmailDraft)
+            .where(
+                EmailDraft.contact_id == contact_id,
+                EmailDraft.draft_type.in_([t.value for t in types]),
+                EmailDraft.rejected_at.is_(None),
+            )
+            .order_by(EmailDraft.created_at.desc())
+        )
+    )

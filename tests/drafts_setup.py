@@ -1,0 +1,84 @@
+"""Drafts in tests as a user makes them: a list of people, a template, a container whose
+writer is the template writer or Claude on a fake Anthropic API."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from outreach.clock import Clock, FixedClock
+from outreach.config import Settings
+from outreach.contacts import lists
+from outreach.contacts.models import Contact, ContactList
+from outreach.container import Container
+from outreach.db import session_factory
+from outreach.drafts import templates
+from outreach.drafts.models import EmailTemplate
+from tests.campaign_setup import PEOPLE
+from tests.conftest import isolated_settings
+from tests.contact_files import import_text
+from tests.fakes.anthropic_server import API_KEY, FakeAnthropic
+
+FIRST_EMAIL = (
+    "Subject: Routes for {{ company }}\n"
+    "Hi {{ first_name }},\n\nHow are the roads in {{ city }} this spring?\n\nBest,\nMe"
+)
+FOLLOW_UP = "Hi {{ first_name }}, just checking you saw my note about {{ city }}."
+BRIEF = "Pitch our route-planning tool to {{ company }} in {{ city }}. Under 100 words."
+
+
+def people(
+    session: Session, clock: Clock, folder: Path, text: str = PEOPLE, name: str = "Pioneers"
+) -> ContactList:
+    audience = lists.create(session, name, None, clock.now())
+    import_text(session, clock, folder, text, list_id=audience.id)
+    return audience
+
+
+def template(
+    session: Session, clock: Clock, content: str = FIRST_EMAIL, name: str = "First email"
+) -> EmailTemplate:
+    return templates.create(session, name, content, clock.now())
+
+
+def contact(session: Session, email: str) -> Contact:
+    found = session.scalar(sa.select(Contact).where(Contact.email == email))
+    assert found is not None
+    return found
+
+
+def claude_settings(folder: Path, api: FakeAnthropic, **values: object) -> Settings:
+    return isolated_settings(
+        folder,
+        ANTHROPIC_API_KEY=API_KEY,
+        ANTHROPIC_BASE_URL=api.base_url,
+        OUTREACH_DRAFT_MODEL="claude-sonnet-5-5",
+        **values,
+    )
+
+
+def claude_container(
+    folder: Path,
+    api: FakeAnthropic,
+    engine: sa.Engine,
+    connection: sa.Connection,
+    clock: FixedClock,
+    **values: object,
+) -> Container:
+    """The app's container with Claude on the fake API, joined to the test's transaction."""
+    return Container(
+        settings=claude_settings(folder, api, **values),
+        engine=engine,
+        sessions=session_factory(connection),
+        clock=clock,
+    )
+
+
+class NoJitter(random.Random):
+    """Retries exactly when asked, so tests can say when."""
+
+    def random(self) -> float:
+        return 0.0

@@ -1,0 +1,121 @@
+"""/api/v1 for templates, draft batches and the review queue."""
+
+from __future__ import annotations
+
+import pytest
+
+from outreach.worker.drafting import drafting_pass
+from tests.drafts_setup import FIRST_EMAIL, people
+
+
+@pytest.fixture
+def api(client, api_token):
+    client.headers["Authorization"] = f"Bearer {api_token}"
+    return client
+
+
+@pytest.fixture
+def audience(session, clock, tmp_path):
+    return str(people(session, clock, tmp_path).id)
+
+
+def written(api, container, audience) -> list[dict]:
+    template = api.post("/api/v1/templates", json={"name": "First", "content": FIRST_EMAIL})
+    assert template.status_code == 201
+    made = api.post(
+        "/api/v1/draft-batches",
+        json={"source": "list", "list_id": audience, "template_id": template.json()["id"]},
+    )
+    assert made.status_code == 201
+    assert made.json()["status"] == "queued"
+    assert made.json()["total"] == 3
+    drafting_pass(container, batch_id=made.json()["id"])
+    batch = api.get(f"/api/v1/draft-batches/{made.json()['id']}").json()
+    assert batch["status"] == "completed"
+    assert batch["counts"] == {"written": 3}
+    assert batch["estimated_cost_usd"] == 0
+    page = api.get("/api/v1/drafts", params={"batch_id": batch["id"], "status": "draft"}).json()
+    assert page["total"] == 3
+    return page["drafts"]
+
+
+def test_drafts_are_written_edited_approved_and_scheduled_over_the_api(
+    api, container, audience, session
+):
+    drafts = written(api, container, audience)
+    ada = next(d for d in drafts if d["contact_email"] == "ada@analytical.example")
+    assert ada["subject"] == "Routes for Analytical Engines"
+
+    edited = api.patch(
+        f"/api/v1/drafts/{ada['id']}", json={"subject": ada["subject"], "body": "Hi Ada, short."}
+    )
+    assert edited.status_code == 200
+    detail = edited.json()
+    assert detail["edited_body"] == "Hi Ada, short."
+    assert detail["body"] == ada["body"]
+    assert {"op": "insert", "text": "short."} in detail["body_diff"]
+    assert detail["model"] == "template"
+
+    bulk = api.post("/api/v1/drafts/approve", json={"ids": [d["id"] for d in drafts]}).json()
+    assert len(bulk["approved"]) == 3
+    assert bulk["refused"] == {}
+    again = api.post(f"/api/v1/drafts/{ada['id']}/approve")
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "invalid_transition"
+
+    sender = api.post("/api/v1/senders", json={"kind": "outbox", "email": "me@ourco.example"})
+    scheduled = api.post(
+        f"/api/v1/drafts/{ada['id']}/schedule", json={"sender_id": sender.json()["id"]}
+    )
+    assert scheduled.status_code == 201
+    assert scheduled.json()["status"] == "pending"
+    assert api.get(f"/api/v1/drafts/{ada['id']}").json()["status"] == "scheduled"
+
+
+def test_rejecting_and_rewriting_over_the_api(api, container, audience):
+    drafts = written(api, container, audience)
+    target = drafts[0]["id"]
+    rejected = api.post(f"/api/v1/drafts/{target}/reject", json={"reason": "off"}).json()
+    assert rejected["status"] == "rejected"
+    assert rejected["rejected_reason"] == "off"
+    assert api.get("/api/v1/drafts", params={"status": "rejected"}).json()["total"] == 1
+
+    job = api.post(f"/api/v1/drafts/{target}/rewrite", json={"note": "warmer"})
+    assert job.status_code == 202
+    assert (job.json()["status"], job.json()["reviewer_note"]) == ("queued", "warmer")
+    drafting_pass(container)
+    assert api.get(f"/api/v1/drafts/{target}").json()["status"] == "draft"
+
+
+def test_a_template_is_tried_on_one_contact(api, audience, session):
+    from tests.drafts_setup import contact
+
+    template = api.post("/api/v1/templates", json={"name": "First", "content": FIRST_EMAIL}).json()
+    ada = contact(session, "ada@analytical.example")
+    trial = api.post(f"/api/v1/templates/{template['id']}/trial", json={"contact_id": str(ada.id)})
+    assert trial.status_code == 200
+    assert trial.json()["subject"] == "Routes for Analytical Engines"
+    assert trial.json()["findings"] == []
+    assert api.get("/api/v1/drafts").json()["total"] == 0
+
+    broken = api.put(
+        f"/api/v1/templates/{template['id']}",
+        json={"name": "First", "content": "Subject: Hi\nHello {{ region }}"},
+    )
+    assert broken.status_code == 200
+    refused = api.post(
+        f"/api/v1/templates/{template['id']}/trial", json={"contact_id": str(ada.id)}
+    )
+    assert refused.status_code == 422
+    assert "region" in refused.json()["error"]["message"]
+
+
+def test_bad_requests_get_the_house_errors(api, audience):
+    assert api.post("/api/v1/draft-batches", json={"source": "list"}).status_code == 422
+    assert api.get("/api/v1/drafts", params={"after": "nonsense"}).status_code == 422
+    missing = api.get("/api/v1/drafts/00000000-0000-4000-8000-000000000000")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "not_found"
+    twice = api.post("/api/v1/templates", json={"name": "A", "content": "Hi"})
+    assert twice.status_code == 201
+    assert api.post("/api/v1/templates", json={"name": "a", "content": "Hi"}).status_code == 409

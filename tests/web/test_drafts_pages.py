@@ -1,0 +1,188 @@
+"""The drafts pages as a browser without JavaScript sees them, and the card htmx swaps in."""
+
+from __future__ import annotations
+
+import re
+
+from outreach.drafts import review
+from outreach.drafts.models import EmailStatus
+from outreach.worker.drafting import drafting_pass
+from tests.conftest import csrf_token
+from tests.drafts_setup import FIRST_EMAIL, contact, people, template
+from tests.plain_sql import sender
+
+
+def fresh(session, draft_id):
+    session.expire_all()
+    return review.get(session, draft_id)
+
+
+def post(client, path, page, **data):
+    return client.post(path, data={"csrf_token": csrf_token(client, page), **data})
+
+
+def write_for_the_list(client, session, clock, tmp_path, container) -> str:
+    audience = people(session, clock, tmp_path)
+    made = template(session, clock)
+    response = post(
+        client,
+        "/drafts/batches",
+        "/drafts/batches",
+        target=f"list:{audience.id}",
+        template_id=str(made.id),
+        types="first_outreach",
+    )
+    assert response.status_code == 303, response.text
+    batch_page = response.headers["location"]
+    waiting = client.get(batch_page)
+    assert 'hx-trigger="every 1s"' in waiting.text
+    assert "waiting for the worker" in waiting.text
+    drafting_pass(container)
+    return batch_page
+
+
+def test_the_drafts_area_is_in_the_navigation(signed_in):
+    page = signed_in.get("/drafts")
+    assert page.status_code == 200
+    assert '<a href="/drafts" aria-current="page">Drafts</a>' in page.text
+    assert "Nothing here." in page.text
+
+
+def test_a_batch_page_shows_progress_cost_and_then_stops_polling(
+    signed_in, session, clock, tmp_path, container
+):
+    batch_page = write_for_the_list(signed_in, session, clock, tmp_path, container)
+
+    done = signed_in.get(batch_page)
+
+    assert "Done: 3 written, 0 failed, 0 skipped." in done.text
+    assert 'hx-trigger="every 1s"' not in done.text
+    assert 'data-testid="batch-cost">$0.00<' in done.text
+    assert "List Pioneers: first_outreach" in signed_in.get("/drafts/batches").text
+
+
+def test_the_queue_shows_each_draft_with_its_warnings_and_approves_without_javascript(
+    signed_in, session, clock, tmp_path, container
+):
+    write_for_the_list(signed_in, session, clock, tmp_path, container)
+    ada = review.page(
+        session,
+        review.DraftFilter(contact_id=contact(session, "ada@analytical.example").id),
+        None,
+        1,
+    )[0][0][0]
+    review.edit(session, ada.id, "Routes for {{ company }}", ada.body, clock.now())
+    session.commit()
+
+    queue = signed_in.get("/drafts")
+
+    assert "3 drafts" in queue.text
+    assert "Routes for Bletchley Park" in queue.text
+    assert "Unfilled placeholders" in queue.text
+    assert "<del>Analytical</del>" in queue.text or "<del>Analytical Engines</del>" in queue.text
+    assert 'src="/static/drafts.js"' in queue.text
+    response = post(signed_in, f"/drafts/{ada.id}/approve", "/drafts", next="/drafts?status=draft")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/drafts?status=draft"
+    assert fresh(session, ada.id).status == EmailStatus.approved
+    assert "2 drafts" in signed_in.get("/drafts").text
+
+
+def test_htmx_gets_the_card_back_after_an_edit_or_an_approval(
+    signed_in, session, clock, tmp_path, container
+):
+    write_for_the_list(signed_in, session, clock, tmp_path, container)
+    [(draft, _)] = review.page(
+        session, review.DraftFilter(contact_id=contact(session, "grace@navy.example").id), None, 1
+    )[0]
+    token = csrf_token(signed_in, "/drafts")
+    headers = {"HX-Request": "true", "X-CSRF-Token": token}
+
+    edited = signed_in.post(
+        f"/drafts/{draft.id}/edit",
+        data={"subject": "Navy routes", "body": "Hi Grace, a short note."},
+        headers=headers,
+    )
+    assert edited.status_code == 200
+    assert edited.text.lstrip().startswith("<article")
+    assert ">edited<" in edited.text
+    assert "Navy routes" in edited.text
+
+    approved = signed_in.post(f"/drafts/{draft.id}/approve", headers=headers)
+    assert 'data-testid="draft-status">approved<' in approved.text
+
+    refused = signed_in.post(
+        f"/drafts/{draft.id}/edit", data={"subject": "x", "body": "y"}, headers=headers
+    )
+    assert "only a draft waiting for review" in refused.text
+
+
+def test_approve_all_shown(signed_in, session, clock, tmp_path, container):
+    write_for_the_list(signed_in, session, clock, tmp_path, container)
+    page = signed_in.get("/drafts").text
+    ids = re.findall(r'name="draft_id" value="([^"]+)"', page)
+    assert len(ids) == 3
+
+    response = signed_in.post(
+        "/drafts/approve",
+        data={
+            "csrf_token": csrf_token(signed_in, "/drafts"),
+            "draft_id": ids,
+            "next": "/drafts?status=draft",
+        },
+    )
+
+    assert response.status_code == 303
+    followed = signed_in.get(response.headers["location"])
+    assert "Approved 3 drafts." in followed.text
+    assert "0 drafts" in followed.text
+
+
+def test_a_draft_page_rewrites_with_a_note_and_schedules_once_approved(
+    signed_in, session, clock, tmp_path, container
+):
+    write_for_the_list(signed_in, session, clock, tmp_path, container)
+    [(draft, _)] = review.page(
+        session,
+        review.DraftFilter(contact_id=contact(session, "alan@bletchley.example").id),
+        None,
+        1,
+    )[0]
+    page = f"/drafts/{draft.id}"
+    assert "Write it again" in signed_in.get(page).text
+
+    rewrite = post(signed_in, page + "/rewrite", page, note="Mention Bletchley")
+    assert rewrite.status_code == 303
+    assert "Being written again (Mention Bletchley)" in signed_in.get(page).text
+    drafting_pass(container)
+
+    post(signed_in, page + "/approve", page)
+    account = sender(session.connection())
+    shown = signed_in.get(page).text
+    assert "Send it" in shown
+    scheduled = post(signed_in, page + "/schedule", page, sender_id=account, at="")
+    assert scheduled.status_code == 303
+    after = signed_in.get(page).text
+    assert 'data-testid="schedule-status">pending<' in after
+    assert fresh(session, draft.id).status == EmailStatus.scheduled
+
+
+def test_the_templates_page_adds_one_and_tries_it_on_a_contact(signed_in, session, clock, tmp_path):
+    people(session, clock, tmp_path)
+    made = post(
+        signed_in, "/drafts/templates", "/drafts/templates", name="First", content=FIRST_EMAIL
+    )
+    assert made.status_code == 303
+    page = made.headers["location"]
+
+    tried = post(signed_in, page + "/trial", page, contact="ada@analytical.example")
+
+    assert tried.status_code == 200
+    assert "Routes for Analytical Engines" in tried.text
+    assert "No warnings." in tried.text
+    assert "Written by template" in tried.text
+    broken = post(signed_in, page + "/trial", page, contact="nobody@nowhere.example")
+    assert "No contact matches" in broken.text
+    twice = post(signed_in, "/drafts/templates", "/drafts/templates", name="first", content="Hi")
+    assert twice.status_code == 422
+    assert "already a template" in twice.text
