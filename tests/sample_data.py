@@ -15,16 +15,24 @@ from outreach.access.models import Role
 from outreach.campaigns import service as campaigns
 from outreach.clock import FixedClock
 from outreach.contacts import importing, suppressions
+from outreach.contacts.models import Contact
 from outreach.container import Container, build_container
 from outreach.db import transaction
 from outreach.delivery import scheduled, senders
+from outreach.delivery.models import Delivery, SenderAccount
+from outreach.drafts import batches, templates
 from outreach.drafts import queries as drafts
 from outreach.drafts.models import DraftType, EmailTemplate
+from outreach.inbox import queries as inbox_queries
+from outreach.inbox import service as inbox
+from outreach.inbox.readers.base import InboundMessage, InboxPage
 from outreach.portability import exporting
 from outreach.portability.tables import export_order
+from outreach.worker.drafting import drafting_pass
 from outreach.worker.sending import sending_pass
 from tests.campaign_setup import PEOPLE, three_step_campaign
 from tests.conftest import isolated_settings
+from tests.inbox_messages import Thread, outlook_auto_reply
 from tests.plain_sql import insert
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -54,7 +62,8 @@ def counts(engine: sa.Engine) -> dict[str, int]:
 
 def fill_every_table(container: Container, folder) -> None:  # type: ignore[no-untyped-def]
     """Contacts from a file, a campaign sent over the local outbox for two steps, a reply, a
-    one-off email, a template, a suppression, a saved mapping, users and an API token."""
+    one-off email, a template, a suppression, a saved mapping, users and an API token, an
+    out-of-office read from the inbox, and a batch of drafts written for the list."""
     clock = container.clock
     assert isinstance(clock, FixedClock)
     clock.advance(START - clock.now())
@@ -95,6 +104,47 @@ def fill_every_table(container: Container, folder) -> None:  # type: ignore[no-u
     with transaction(container.sessions) as session:
         _reply_and_one_off(session, container, found.id, outbox.id)
     sending_pass(container)
+    with transaction(container.sessions) as session:
+        _out_of_office(session, container, outbox.id)
+    _drafts_for_the_list(container, found.list_id)
+
+
+def _drafts_for_the_list(container: Container, list_id: uuid.UUID) -> None:
+    """First emails written for the campaign's list by the template writer (draft_batches,
+    draft_jobs, and drafts to review)."""
+    with transaction(container.sessions) as session:
+        welcome = templates.create(
+            session,
+            "Welcome",
+            "Subject: A route for {{ company }}\nHi {{ first_name }}, a note from us.",
+            container.clock.now(),
+        )
+        batch = batches.for_list(
+            session,
+            list_id,
+            batches.instructions([DraftType.first_outreach], welcome.id),
+            container.clock.now(),
+        )
+    drafting_pass(container, batch_id=batch.id, budget_seconds=None)
+
+
+def _out_of_office(session: Session, container: Container, sender_id: uuid.UUID) -> None:
+    """An out-of-office read from the sender's mailbox (inbox_cursors, inbox_messages); its
+    return date is past, so no enrollment changes."""
+    now = container.clock.now()
+    delivery = session.scalars(
+        sa.select(Delivery).where(Delivery.status == "sent").order_by(Delivery.message_id).limit(1)
+    ).one()
+    to = session.get(Contact, delivery.contact_id)
+    assert to is not None
+    raw = outlook_auto_reply(
+        Thread(delivery.message_id, "Hello", "me@ourco.example", to.email), back="1 March 2026"
+    )
+    account = session.get(SenderAccount, sender_id)
+    assert account is not None
+    inbox_queries.claim_poll(session, sender_id, now, timedelta(0))
+    page = InboxPage((InboundMessage("1:1", raw, now),), "1:1", more=False)
+    assert inbox.ingest(session, account, page, now).acted == {"auto_reply": 1}
 
 
 def _reply_and_one_off(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -13,11 +14,22 @@ from outreach.clock import Clock, SystemClock
 from outreach.config import Settings
 from outreach.db import create_engine, session_factory
 from outreach.delivery.models import SenderAccount
-from outreach.delivery.transports.base import Transport
+from outreach.delivery.transports.base import SenderAccountError, Transport
+from outreach.delivery.transports.graph import (
+    AUTHORITY_URL,
+    GRAPH_URL,
+    GraphSettings,
+    GraphTokens,
+    GraphTransport,
+)
 from outreach.delivery.transports.outbox import OutboxTransport
 from outreach.delivery.transports.smtp import SmtpTransport
 from outreach.drafts.writers.base import DraftWriter
 from outreach.drafts.writers.template import TemplateWriter
+from outreach.inbox.mailboxes import imap_settings_of
+from outreach.inbox.readers.base import InboxReader
+from outreach.inbox.readers.graph import GraphInboxReader
+from outreach.inbox.readers.imap import ImapReader
 from outreach.sealing import unseal
 
 
@@ -27,6 +39,10 @@ class Container:
     engine: Engine
     sessions: sessionmaker[Session]
     clock: Clock = field(default_factory=SystemClock)
+    tls_context: ssl.SSLContext | None = None
+    """Which certificates provider APIs (Graph) must present: None is the system's trust
+    store; a corporate proxy's CA (or a test's) otherwise."""
+    _graph_tokens: GraphTokens | None = field(default=None, init=False, repr=False)
 
     @property
     def session_lifetime(self) -> timedelta:
@@ -48,7 +64,59 @@ class Container:
                 username=settings.get("username"),
                 password=secrets.get("password"),
             )
+        if account.kind == "graph":
+            return GraphTransport(
+                self.graph_settings(account),
+                self.graph_tokens,
+                clock=self.clock,
+                ssl_context=self.tls_context,
+            )
         return OutboxTransport(self.outbox_folder / account.email)
+
+    def graph_settings(self, account: SenderAccount) -> GraphSettings:
+        """A Graph account's own tenant and app, else the original system's OUTLOOK_* ones."""
+        stored = account.settings or {}
+        secrets = unseal(self.settings.secret_key_value(), account.secret)
+        fallback = self.settings.outlook_client_secret
+        try:
+            return GraphSettings(
+                tenant_id=stored.get("tenant_id") or self.settings.outlook_tenant_id or "",
+                client_id=stored.get("client_id") or self.settings.outlook_client_id or "",
+                client_secret=secrets.get("password")
+                or (fallback.get_secret_value() if fallback else ""),
+                mailbox=account.email,
+                graph_url=stored.get("graph_url", GRAPH_URL),
+                authority_url=stored.get("authority_url", AUTHORITY_URL),
+                one_click_unsubscribe=stored.get("one_click_unsubscribe", True),
+            )
+        except ValueError as error:
+            raise SenderAccountError(
+                f"{error}: set it on the account, or OUTLOOK_TENANT_ID, OUTLOOK_CLIENT_ID and "
+                "OUTLOOK_CLIENT_SECRET for every Graph account"
+            ) from error
+
+    @property
+    def graph_tokens(self) -> GraphTokens:
+        """One token cache for every Graph account, shared by all threads."""
+        if self._graph_tokens is None:
+            self._graph_tokens = GraphTokens(ssl_context=self.tls_context)
+        return self._graph_tokens
+
+    def inbox_reader_for(self, account: SenderAccount) -> InboxReader | None:
+        """The reader of the mailbox an account's replies arrive in: the only place inbox
+        readers are built. Graph accounts read their own mailbox; SMTP accounts the IMAP
+        mailbox set on them (inbox/mailboxes.py); None when there is nothing to read."""
+        if account.kind == "graph":
+            return GraphInboxReader(
+                self.graph_settings(account),
+                self.graph_tokens,
+                clock=self.clock,
+                ssl_context=self.tls_context,
+            )
+        imap = imap_settings_of(account, self.settings.secret_key_value())
+        if imap is None:
+            return None
+        return ImapReader(imap, ssl_context=self.tls_context, clock=self.clock)
 
     def draft_writer(self) -> DraftWriter:
         """Claude when ANTHROPIC_API_KEY is set, else the template filled in: the only place
@@ -69,6 +137,8 @@ class Container:
         )
 
     def close(self) -> None:
+        if self._graph_tokens is not None:
+            self._graph_tokens.close()
         self.engine.dispose()
 
 

@@ -23,12 +23,12 @@ from outreach.delivery.message import Mailbox, OutgoingMessage
 from outreach.delivery.transports.base import (
     DeliveryUncertain,
     PermanentSendError,
+    ProviderStatus,
     SenderAccountError,
     TransientSendError,
 )
 from outreach.delivery.transports.graph import (
     GRAPH_DEFAULT_LIMITS,
-    GraphMessageStatus,
     GraphSettings,
     GraphTokens,
     GraphTransport,
@@ -129,7 +129,7 @@ def test_the_id_kept_for_the_draft_still_finds_the_email_once_it_is_sent(
 
     assert drafts == [sent.provider_id]
     assert sent.provider_id is not None
-    assert transport.status(sent.provider_id) is GraphMessageStatus.sent
+    assert transport.status(sent.provider_id) is ProviderStatus.sent
 
 
 def test_a_follow_up_is_a_reply_in_the_same_conversation_to_the_contact_only(
@@ -466,10 +466,10 @@ def test_status_tells_a_draft_from_a_sent_email_and_a_missing_one(
     sent = transport.send(a_message(1))
 
     assert sent.provider_id is not None
-    assert transport.status(kept[0]) is GraphMessageStatus.draft
-    assert transport.status(sent.provider_id) is GraphMessageStatus.sent
+    assert transport.status(kept[0]) is ProviderStatus.draft
+    assert transport.status(sent.provider_id) is ProviderStatus.sent
     fake_graph.delete(kept[0])
-    assert transport.status(kept[0]) is GraphMessageStatus.missing
+    assert transport.status(kept[0]) is ProviderStatus.missing
 
 
 def test_a_send_with_no_answer_in_time_is_uncertain_and_status_tells_it_went(
@@ -484,7 +484,7 @@ def test_a_send_with_no_answer_in_time_is_uncertain_and_status_tells_it_went(
 
     assert not uncertain.value.address_rejected
     assert "may or may not have been sent" in uncertain.value.reason
-    assert transport.status(kept[0]) is GraphMessageStatus.sent
+    assert transport.status(kept[0]) is ProviderStatus.sent
 
 
 def test_the_default_limits_stay_under_what_microsoft_enforces() -> None:

@@ -95,8 +95,11 @@ def add_step(
     delay_hours: int = 0,
     name: str | None = None,
     html: str | None = None,
+    ai_written: bool = False,
 ) -> CampaignSequence:
-    """Appends a step. An empty subject on a follow-up means "Re: " + the first step's subject."""
+    """Appends a step. An empty subject on a follow-up means "Re: " + the first step's subject.
+    An AI-written step's text is the brief a draft writer follows for each enrollment, ahead
+    of time (drafts/campaign_steps.py)."""
     _editable(session, campaign_id)
     _check_step(
         subject,
@@ -116,6 +119,7 @@ def add_step(
         html_template=html or None,
         delay_days=delay_days,
         delay_hours=delay_hours,
+        ai_written=ai_written,
     )
     session.add(step)
     session.flush()
@@ -193,6 +197,7 @@ class SettingsChange:
     skip_active_elsewhere: bool | None = None
     skip_replied_companies: bool | None = None
     unsubscribe_line: bool | None = None
+    require_approval: bool | None = None
 
 
 def update_settings(

@@ -12,7 +12,7 @@ import uvicorn
 
 from outreach import logs
 from outreach.access import service as access
-from outreach.cli import backup, campaigns, contacts, db, sends, users
+from outreach.cli import backup, campaigns, contacts, db, drafts, inbox, sends, users
 from outreach.cli.context import console, container_for, errors, settings_of
 from outreach.clock import FixedClock
 from outreach.config import load_settings
@@ -38,6 +38,8 @@ app.add_typer(contacts.suppressions_app, name="suppressions")
 app.add_typer(campaigns.campaigns_app, name="campaigns")
 app.add_typer(campaigns.senders_app, name="senders")
 app.add_typer(sends.sends_app, name="sends")
+app.add_typer(drafts.drafts_app, name="drafts")
+app.add_typer(inbox.inbox_app, name="inbox")
 
 
 @app.callback()

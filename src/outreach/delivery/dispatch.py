@@ -9,12 +9,14 @@ Three short transactions per email (convention 3):
    retry later, failed (bounced addresses suppressed), the sender account failing, or unknown.
 A crash between 1 and 3 leaves the delivery `sending`; recover() turns it into `unknown` for a
 person, because an SMTP server cannot be asked whether it went and a duplicate cold email costs
-more than a missed one.
+more than a missed one. A provider that keeps its own ids (Graph) tells us the email's id
+before sending it; that id is stored at once, and recover() asks the provider instead.
 """
 
 from __future__ import annotations
 
 import random
+import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -22,6 +24,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
+from functools import partial
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -49,12 +53,15 @@ from outreach.delivery.states import DELIVERIES, DeliveryStatus, SenderState
 from outreach.delivery.transports.base import (
     DeliveryUncertain,
     PermanentSendError,
+    ProviderStatus,
+    ProviderThreads,
     SenderAccountError,
     SendError,
     TransientSendError,
     Transport,
 )
 from outreach.delivery.unsubscribe import make_token, unsubscribe_url
+from outreach.drafts import campaign_steps
 from outreach.drafts import queries as drafts
 from outreach.drafts.models import EmailStatus
 from outreach.errors import Conflict, InvalidTransition
@@ -78,6 +85,8 @@ class Claim:
     sender_id: uuid.UUID
     message: OutgoingMessage
     label: str
+    earlier_provider_id: str | None = None
+    """The provider's id for the email this one follows up (Graph replies to it)."""
 
 
 @dataclass(frozen=True)
@@ -231,23 +240,36 @@ def _queue_step(
         )
         return False
     thread = queries.thread_of(session, enrollment.id)
-    try:
-        rendered = campaigns.compose_step(steps, index, contact, _thread_subject(session, thread))
-    except Exception as error:
-        reason = f"step {index + 1} cannot be written for this contact: {error}"
-        campaigns.record_stopped(session, enrollment.id, EnrollmentStatus.failed, reason)
-        return False
     url = _unsubscribe_url(links, contact.id, found.id)
     settings = campaign_queries.settings_of(session, found.id)
-    text = rendered.text + (UNSUBSCRIBE_LINE.format(url=url) if settings.unsubscribe_line else "")
-    draft = drafts.add_scheduled(
-        session,
-        contact_id=contact.id,
-        draft_type=draft_type_of(index + 1),
-        subject=rendered.subject,
-        body=text,
-        at=now,
-    )
+    line = UNSUBSCRIBE_LINE.format(url=url) if settings.unsubscribe_line else ""
+    if steps[index].ai_written:
+        # The draft written ahead for this step goes out as written or approved, the line after.
+        taken = campaign_steps.take_draft(
+            session, steps[index], contact.id, settings.require_approval
+        )
+        if isinstance(taken, str):
+            campaign_queries.postpone(session, enrollment.id, now + campaign_steps.RECHECK, taken)
+            return False
+        draft, html, footer = taken, None, line or None
+    else:
+        try:
+            rendered = campaigns.compose_step(
+                steps, index, contact, _thread_subject(session, thread)
+            )
+        except Exception as error:
+            reason = f"step {index + 1} cannot be written for this contact: {error}"
+            campaigns.record_stopped(session, enrollment.id, EnrollmentStatus.failed, reason)
+            return False
+        draft = drafts.add_scheduled(
+            session,
+            contact_id=contact.id,
+            draft_type=draft_type_of(index + 1),
+            subject=rendered.subject,
+            body=rendered.text + line,
+            at=now,
+        )
+        html, footer = rendered.html, None
     session.add(
         Delivery(
             campaign_contact_id=enrollment.id,
@@ -259,7 +281,8 @@ def _queue_step(
             message_id=new_message_id(sender.email.rsplit("@", 1)[-1], now),
             in_reply_to=thread[-1].message_id if thread else None,
             thread_references=" ".join(d.message_id for d in thread) or None,
-            html=rendered.html,
+            html=html,
+            footer=footer,
             status=DeliveryStatus.queued.value,
             next_attempt_at=now,
             claimed_at=now,
@@ -277,7 +300,7 @@ def _thread_subject(session: Session, thread: Sequence[Delivery]) -> str | None:
     if not thread:
         return None
     first = drafts.get(session, thread[0].draft_id)
-    return first.subject if first else None
+    return first.outgoing_subject if first else None
 
 
 def _unsubscribe_url(links: Links, contact_id: uuid.UUID, campaign_id: uuid.UUID | None) -> str:
@@ -302,8 +325,8 @@ def ready(session: Session, now: datetime, links: Links, limit: int) -> list[Cla
             message_id=delivery.message_id,
             sender=Mailbox(sender.email, sender.display_name),
             recipient=Mailbox(contact.email, contact.name),
-            subject=draft.subject,
-            text=draft.body,
+            subject=draft.outgoing_subject,
+            text=draft.outgoing_body + (delivery.footer or ""),
             html=delivery.html,
             date=now,
             in_reply_to=delivery.in_reply_to,
@@ -314,7 +337,12 @@ def ready(session: Session, now: datetime, links: Links, limit: int) -> list[Cla
         label = f"{contact.email}: " + (
             f"{campaign.name}, step {delivery.sequence_step}" if campaign else "scheduled email"
         )
-        claims.append(Claim(delivery.id, sender.id, message, label))
+        earlier = (
+            queries.provider_id_of(session, delivery.in_reply_to)
+            if delivery.in_reply_to and sender.kind == "graph"
+            else None
+        )
+        claims.append(Claim(delivery.id, sender.id, message, label, earlier))
     return claims
 
 
@@ -345,9 +373,15 @@ class Outcome:
     error: SendError | None = None
 
 
-def _send(transport: Transport, claim: Claim) -> Outcome:
+def _send(transport: Transport, claim: Claim, remember: Callable[[str], None]) -> Outcome:
     try:
-        return Outcome(claim, sent=transport.send(claim.message))
+        if not isinstance(transport, ProviderThreads):
+            return Outcome(claim, sent=transport.send(claim.message))
+        if claim.earlier_provider_id:
+            sent = transport.send_reply(claim.message, claim.earlier_provider_id, on_draft=remember)
+        else:
+            sent = transport.send(claim.message, on_draft=remember)
+        return Outcome(claim, sent=sent)
     except SendError as error:
         return Outcome(claim, error=error)
 
@@ -362,34 +396,45 @@ def deliver(
     report: PassReport,
 ) -> None:
     """Sends the claims over up to `connections(sender)` connections per sender account, in
-    parallel; every database write happens here, on the calling thread, one short transaction
-    per email before (start) and after (record) its send."""
+    parallel; one short transaction per email before (start) and after (record) its send, and
+    for providers that keep ids one as the id is known. The session is used by one thread at a
+    time (`database`): the calling thread, or a sending thread storing a provider's id."""
     lanes: dict[tuple[uuid.UUID, int], list[Claim]] = defaultdict(list)
     for position, claim in enumerate(claims):
         lanes[(claim.sender_id, position % connections(claim.sender_id))].append(claim)
-    transports = {key: transport_for(key[0]) for key in lanes}
+    database = threading.Lock()
+    transports = _transports(session, lanes, transport_for, clock.now())
     running: dict[Future[Outcome], tuple[uuid.UUID, int]] = {}
+
+    def remember(delivery_id: uuid.UUID, provider_id: str) -> None:
+        with database:
+            queries.remember_provider_id(session, delivery_id, provider_id)
+            session.commit()
+
     try:
         with ThreadPoolExecutor(max_workers=max(len(lanes), 1)) as pool:
 
             def next_in(key: tuple[uuid.UUID, int]) -> None:
                 while lanes[key]:
                     claim = lanes[key].pop(0)
-                    taken = start(session, claim, clock.now(), worker)
-                    session.commit()
+                    with database:
+                        taken = start(session, claim, clock.now(), worker)
+                        session.commit()
                     if taken:
-                        running[pool.submit(_send, transports[key], claim)] = key
+                        keep = partial(remember, claim.delivery_id)
+                        running[pool.submit(_send, transports[key], claim, keep)] = key
                         return
 
-            for key in list(lanes):
+            for key in transports:
                 next_in(key)
             while running:
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in finished:
                     key = running.pop(future)
                     outcome = future.result()
-                    record(session, outcome, clock.now(), report)
-                    session.commit()
+                    with database:
+                        record(session, outcome, clock.now(), report)
+                        session.commit()
                     if isinstance(outcome.error, SenderAccountError):
                         lanes[key].clear()
                     next_in(key)
@@ -399,6 +444,24 @@ def deliver(
 
 
 # Recording ---------------------------------------------------------------------------------
+
+
+def _transports(
+    session: Session,
+    lanes: dict[tuple[uuid.UUID, int], list[Claim]],
+    transport_for: Callable[[uuid.UUID], Transport],
+    now: datetime,
+) -> dict[tuple[uuid.UUID, int], Transport]:
+    """A transport per lane; an account that cannot even be set up (a Graph account without its
+    app's credentials) is marked failing and its emails stay queued."""
+    built = {}
+    for key in lanes:
+        try:
+            built[key] = transport_for(key[0])
+        except SenderAccountError as error:
+            _sender_failing(session, key[0], error.reason, now)
+            session.commit()
+    return built
 
 
 def record(session: Session, outcome: Outcome, now: datetime, report: PassReport) -> None:
@@ -412,14 +475,11 @@ def record(session: Session, outcome: Outcome, now: datetime, report: PassReport
         report.sent.append(label)
     elif isinstance(error, SenderAccountError):
         _sender_failing(session, delivery.sender_account_id, error.reason, now)
-        transition(
+        _requeue(
             session,
-            Delivery,
             delivery.id,
-            DeliveryStatus.queued,
-            DELIVERIES,
-            next_attempt_at=now + ACCOUNT_RETRY,
-            last_error=error.reason,
+            now + ACCOUNT_RETRY,
+            error.reason,
             attempts=Delivery.attempts - 1,
         )
         report.retrying.append(f"{label}: the sender account cannot send: {error.reason}")
@@ -429,15 +489,7 @@ def record(session: Session, outcome: Outcome, now: datetime, report: PassReport
             if error.retry_after
             else _backoff(delivery.attempts)
         )
-        transition(
-            session,
-            Delivery,
-            delivery.id,
-            DeliveryStatus.queued,
-            DELIVERIES,
-            next_attempt_at=now + wait,
-            last_error=error.reason,
-        )
+        _requeue(session, delivery.id, now + wait, error.reason)
         report.retrying.append(
             f"{label}: {error.reason} (next try in {int(wait.total_seconds())} s)"
         )
@@ -463,6 +515,22 @@ def record(session: Session, outcome: Outcome, now: datetime, report: PassReport
         report.failed.append(f"{label}: {reason}")
 
 
+def _requeue(
+    session: Session, delivery_id: uuid.UUID, at: datetime, reason: str | None, **changes: Any
+) -> None:
+    """Back to the queue, to be sent again from `at`, saying why."""
+    transition(
+        session,
+        Delivery,
+        delivery_id,
+        DeliveryStatus.queued,
+        DELIVERIES,
+        next_attempt_at=at,
+        last_error=reason,
+        **changes,
+    )
+
+
 def _backoff(attempts: int) -> timedelta:
     return timedelta(minutes=min(2**attempts, 240))
 
@@ -475,7 +543,8 @@ def _record_sent(session: Session, delivery: Delivery, sent: SentMessage, now: d
         DeliveryStatus.sent,
         DELIVERIES,
         sent_at=now,
-        provider_id=sent.provider_id,
+        provider_id=sent.provider_id or delivery.provider_id,
+        conversation_id=sent.conversation_id,
         last_error=None,
     )
     draft = drafts.get(session, delivery.draft_id)
@@ -490,8 +559,8 @@ def _record_sent(session: Session, delivery: Delivery, sent: SentMessage, now: d
             "sender_account_id": delivery.sender_account_id,
             "campaign_id": delivery.campaign_id,
             "draft_type": draft.draft_type,
-            "subject": draft.subject,
-            "body": draft.body,
+            "subject": draft.outgoing_subject,
+            "body": draft.outgoing_body + (delivery.footer or ""),
             "recipient_email": contact.email,
             "sent_at": now,
             "message_id": delivery.message_id,
@@ -535,11 +604,19 @@ def _sender_failing(session: Session, sender_id: uuid.UUID, reason: str, now: da
         session.flush()
 
 
-def recover(session: Session, now: datetime) -> list[str]:
-    """Deliveries a crash left `sending` become `unknown`: a person decides (send again or
-    mark sent). Nothing is resent blindly."""
+def recover(
+    session: Session,
+    now: datetime,
+    transport_for: Callable[[uuid.UUID], Transport] | None = None,
+) -> list[str]:
+    """Deliveries a crash left `sending`. Where the provider keeps ids and we stored this
+    email's, it is asked: sent is recorded as sent, a draft is deleted and the email queued
+    again. Every other one becomes `unknown` for a person to decide (send again or mark sent):
+    nothing is resent blindly. Returns the unknown ones."""
     found = []
     for delivery in queries.stale_sending(session, now - STALE_SENDING):
+        if delivery.provider_id and transport_for and _asked(session, delivery, transport_for, now):
+            continue
         transition(
             session,
             Delivery,
@@ -552,21 +629,51 @@ def recover(session: Session, now: datetime) -> list[str]:
     return found
 
 
+def _asked(
+    session: Session,
+    delivery: Delivery,
+    transport_for: Callable[[uuid.UUID], Transport],
+    now: datetime,
+) -> bool:
+    """Settles one stale delivery by asking its provider; False when it cannot tell."""
+    assert delivery.provider_id is not None
+    try:
+        transport = transport_for(delivery.sender_account_id)
+    except SenderAccountError:
+        return False
+    try:
+        if not isinstance(transport, ProviderThreads):
+            return False
+        status = transport.status(delivery.provider_id)
+        if status is ProviderStatus.sent:
+            sent = SentMessage(delivery.message_id, delivery.provider_id)
+            _record_sent(session, delivery, sent, delivery.claimed_at or now)
+            return True
+        if status is ProviderStatus.draft:
+            transport.discard(delivery.provider_id)
+            _requeue(
+                session,
+                delivery.id,
+                now,
+                "the worker stopped before sending; the provider still held it as a draft, "
+                "so it is sent again",
+                provider_id=None,
+            )
+            return True
+        return False
+    except SendError:
+        return False
+    finally:
+        transport.close()
+
+
 # A person deciding about unknown sends ------------------------------------------------------------
 
 
 def send_again(session: Session, delivery_id: uuid.UUID, now: datetime) -> None:
     """An unknown send did not go out (the recipient says so, the mailbox's Sent folder lacks it):
     queue it again, same Message-ID, so a duplicate would at least thread as one."""
-    transition(
-        session,
-        Delivery,
-        delivery_id,
-        DeliveryStatus.queued,
-        DELIVERIES,
-        next_attempt_at=now,
-        last_error=None,
-    )
+    _requeue(session, delivery_id, now, None)
 
 
 def mark_sent(session: Session, delivery_id: uuid.UUID, now: datetime) -> None:

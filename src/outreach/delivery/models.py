@@ -129,7 +129,12 @@ class Delivery(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     provider_id: Mapped[str | None] = mapped_column(sa.Text)
+    conversation_id: Mapped[str | None] = mapped_column(sa.Text)
+    """The provider's thread id (Graph's conversationId), a hint for matching replies."""
     sent_email_id: Mapped[uuid.UUID | None] = mapped_column(
         GUID(), sa.ForeignKey("sent_emails.id", ondelete="SET NULL")
     )
     created_at: Mapped[datetime] = timestamp_now()
+    footer: Mapped[str | None] = mapped_column(sa.Text)
+    """Text the send adds after the draft's body (a campaign's unsubscribe line under an
+    AI-written draft, which is sent as approved), migration 0007."""

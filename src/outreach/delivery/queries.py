@@ -90,6 +90,18 @@ def thread_of(session: Session, enrollment_id: uuid.UUID) -> list[Delivery]:
     )
 
 
+def provider_id_of(session: Session, message_id: str) -> str | None:
+    """The provider's id for our email with this Message-ID (the unique index on message_id)."""
+    return session.scalar(sa.select(Delivery.provider_id).where(Delivery.message_id == message_id))
+
+
+def remember_provider_id(session: Session, delivery_id: uuid.UUID, provider_id: str) -> None:
+    """Stored before the provider is asked to send, so a crash can be resolved by asking it."""
+    session.execute(
+        sa.update(Delivery).where(Delivery.id == delivery_id).values(provider_id=provider_id)
+    )
+
+
 def due_queued(session: Session, now: datetime, limit: int) -> list[Delivery]:
     """Queued deliveries whose attempt is due, oldest first (ix_deliveries_status_next_attempt_at).
     Not locked: taking one is a conditional UPDATE, so two workers reading one row is harmless."""

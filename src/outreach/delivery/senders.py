@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy.orm import Session
 
@@ -21,6 +21,22 @@ DEFAULT_CONNECTIONS = 4
 MAX_CONNECTIONS = 20
 
 
+@dataclass(frozen=True)
+class SendingLimits:
+    per_minute: int
+    per_day: int
+    connections: int
+
+
+GRAPH_DEFAULT_LIMITS: Final = SendingLimits(per_minute=25, per_day=9_000, connections=3)
+"""Default caps for a sender account of kind graph, each under what Microsoft enforces:
+Exchange Online lets a mailbox send 30 messages a minute and to 10,000 recipients a day
+(Exchange Online limits, "Sending limits"), and Graph runs at most 4 requests at once per app
+and mailbox (Graph throttling limits, "Outlook service limits"). One of the 4 is left for the
+inbox reader polling the same mailbox, and a tenth of the day's recipients for the person who
+also mails from it."""
+
+
 def connections_of(account: SenderAccount) -> int:
     return int((account.settings or {}).get("max_connections", DEFAULT_CONNECTIONS))
 
@@ -28,6 +44,7 @@ def connections_of(account: SenderAccount) -> int:
 class SenderKind(StrEnum):
     outbox = "outbox"
     smtp = "smtp"
+    graph = "graph"
 
 
 @dataclass(frozen=True)
@@ -49,6 +66,35 @@ class SmtpSettings:
             "port": self.port,
             "security": self.security,
             "username": self.username,
+        }
+
+
+@dataclass(frozen=True)
+class GraphAccount:
+    """A Microsoft 365 mailbox reached through the Azure app registered in its tenant (the
+    original system's OUTLOOK_TENANT_ID and OUTLOOK_CLIENT_ID); the mailbox is the account's
+    address. The URLs change only for national clouds (and tests)."""
+
+    tenant_id: str
+    client_id: str
+    one_click_unsubscribe: bool = True
+    graph_url: str | None = None
+    authority_url: str | None = None
+
+    def checked(self) -> dict[str, Any]:
+        if not self.tenant_id.strip():
+            raise ValidationFailed("A Graph account needs the app's tenant id.", field="tenant_id")
+        if not self.client_id.strip():
+            raise ValidationFailed("A Graph account needs the app's client id.", field="client_id")
+        urls = {"graph_url": self.graph_url, "authority_url": self.authority_url}
+        for name, url in urls.items():
+            if url is not None and not url.startswith("https://"):
+                raise ValidationFailed(f"The {name.replace('_', ' ')} must be https.", field=name)
+        return {
+            "tenant_id": self.tenant_id.strip(),
+            "client_id": self.client_id.strip(),
+            "one_click_unsubscribe": self.one_click_unsubscribe,
+            **{name: url for name, url in urls.items() if url},
         }
 
 
@@ -74,11 +120,14 @@ def add(
     display_name: str | None,
     secret_key: str,
     smtp: SmtpSettings | None = None,
+    graph: GraphAccount | None = None,
     password: str | None = None,
     daily_cap: int | None = None,
-    max_connections: int = DEFAULT_CONNECTIONS,
+    max_connections: int | None = None,
     now: datetime,
 ) -> SenderAccount:
+    """Adds a sender account. `password` is the SMTP password or the Graph app's client secret,
+    sealed at rest. A Graph account gets caps under Microsoft's unless given its own."""
     address = email.strip()
     if "@" not in address or " " in address:
         raise ValidationFailed(f"{email!r} is not an email address.", field="email")
@@ -88,17 +137,27 @@ def add(
         raise ValidationFailed(
             "A daily cap is at least 1 (leave it empty for none).", field="daily_cap"
         )
+    if kind is SenderKind.graph:
+        daily_cap = daily_cap or GRAPH_DEFAULT_LIMITS.per_day
+        max_connections = max_connections or GRAPH_DEFAULT_LIMITS.connections
+    max_connections = max_connections or DEFAULT_CONNECTIONS
     if not 1 <= max_connections <= MAX_CONNECTIONS:
         raise ValidationFailed(
             f"Connections at once are between 1 and {MAX_CONNECTIONS}.", field="max_connections"
         )
     if kind is SenderKind.smtp and smtp is None:
         raise ValidationFailed("An SMTP account needs its server settings.", field="host")
+    if kind is SenderKind.graph and (graph is None or not password):
+        raise ValidationFailed(
+            "A Graph account needs the app's tenant id, client id and client secret.",
+            field="tenant_id" if graph is None else "client_secret",
+        )
+    provider = smtp.checked() if smtp else graph.checked() if graph else {}
     account = SenderAccount(
         email=address,
         display_name=(display_name or "").strip() or None,
         kind=kind.value,
-        settings={**(smtp.checked() if smtp else {}), "max_connections": max_connections},
+        settings={**provider, "max_connections": max_connections},
         secret=seal(secret_key, {"password": password}) if password else None,
         daily_cap=daily_cap,
         state=SenderState.ok.value,

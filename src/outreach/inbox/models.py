@@ -1,15 +1,19 @@
-"""The seed's email_replies table. Inserting a row stops the enrollment (a database trigger)."""
+"""The seed's email_replies table (inserting a row stops the enrollment: a database trigger), and
+ours: where each mailbox's reading got to, and every inbound message we acted on (0009)."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from outreach.columns import primary_key, timestamp_now
-from outreach.db import GUID, Base
+from outreach.db import GUID, Base, UtcDateTime
+
+INBOX_KINDS = "kind IN ('human_reply', 'unsubscribe_request', 'auto_reply', 'bounce')"
+WITH_MESSAGE_ID = "message_id IS NOT NULL"
 
 
 class EmailReply(Base):
@@ -23,4 +27,76 @@ class EmailReply(Base):
     received_at: Mapped[datetime] = timestamp_now()
     subject: Mapped[str | None] = mapped_column(sa.Text)
     snippet: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = timestamp_now()
+
+
+class InboxCursor(Base):
+    """Where reading one sender account's mailbox got to, and how the last poll went."""
+
+    __tablename__ = "inbox_cursors"
+    __table_args__ = (sa.UniqueConstraint("sender_account_id"),)
+
+    id: Mapped[uuid.UUID] = primary_key()
+    sender_account_id: Mapped[uuid.UUID] = mapped_column(
+        GUID(), sa.ForeignKey("sender_accounts.id", ondelete="CASCADE")
+    )
+    cursor: Mapped[str | None] = mapped_column(sa.Text)
+    """The reader's opaque position, stored with the rows of the page it ends."""
+    polled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    """When the last poll was claimed."""
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    """Why the last poll failed; NULL after one that worked."""
+    created_at: Mapped[datetime] = timestamp_now()
+
+
+class InboxMessage(Base):
+    """An inbound message about an email of ours that was acted on: a reply, a request to be
+    removed, an auto-reply or a bounce. Unique by Message-ID, so nothing is acted on twice."""
+
+    __tablename__ = "inbox_messages"
+    __table_args__ = (
+        sa.UniqueConstraint("sender_account_id", "provider_id"),
+        sa.CheckConstraint(INBOX_KINDS, name="kind"),
+        sa.Index(
+            "ix_inbox_messages_message_id",
+            "message_id",
+            unique=True,
+            postgresql_where=sa.text(WITH_MESSAGE_ID),
+            sqlite_where=sa.text(WITH_MESSAGE_ID),
+        ),
+        sa.Index("ix_inbox_messages_campaign_id_received_at", "campaign_id", "received_at"),
+        sa.Index("ix_inbox_messages_received_at", "received_at"),
+    )
+
+    id: Mapped[uuid.UUID] = primary_key()
+    sender_account_id: Mapped[uuid.UUID] = mapped_column(
+        GUID(), sa.ForeignKey("sender_accounts.id", ondelete="CASCADE")
+    )
+    provider_id: Mapped[str] = mapped_column(sa.Text)
+    message_id: Mapped[str | None] = mapped_column(sa.Text)
+    kind: Mapped[str] = mapped_column(sa.Text)
+    reason: Mapped[str] = mapped_column(sa.Text)
+    """Why it was read as this kind, and what was done."""
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    contact_id: Mapped[uuid.UUID] = mapped_column(
+        GUID(), sa.ForeignKey("contacts.id", ondelete="CASCADE")
+    )
+    campaign_id: Mapped[uuid.UUID | None] = mapped_column(
+        GUID(), sa.ForeignKey("campaigns.id", ondelete="CASCADE")
+    )
+    campaign_contact_id: Mapped[uuid.UUID | None] = mapped_column(
+        GUID(), sa.ForeignKey("campaign_contacts.id", ondelete="CASCADE")
+    )
+    delivery_id: Mapped[uuid.UUID | None] = mapped_column(
+        GUID(), sa.ForeignKey("deliveries.id", ondelete="SET NULL")
+    )
+    sent_email_id: Mapped[uuid.UUID | None] = mapped_column(GUID())
+    """No foreign key: see migration 0009."""
+    email_reply_id: Mapped[uuid.UUID | None] = mapped_column(
+        GUID(), sa.ForeignKey("email_replies.id", ondelete="SET NULL")
+    )
+    matched_by: Mapped[str] = mapped_column(sa.Text)
+    subject: Mapped[str | None] = mapped_column(sa.Text)
+    snippet: Mapped[str | None] = mapped_column(sa.Text)
+    returns_on: Mapped[date | None] = mapped_column(sa.Date)
     created_at: Mapped[datetime] = timestamp_now()

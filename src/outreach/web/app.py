@@ -15,6 +15,7 @@ from outreach.web import health
 from outreach.web.api import access as access_api
 from outreach.web.api import campaigns as campaigns_api
 from outreach.web.api import contacts as contacts_api
+from outreach.web.api import drafts as drafts_api
 from outreach.web.csrf import CsrfCookieMiddleware
 from outreach.web.deps import api_user, csrf_checked, page_user
 from outreach.web.errors import install_error_handlers
@@ -23,7 +24,9 @@ from outreach.web.pages import (
     backups,
     campaigns,
     contacts,
+    drafts,
     home,
+    inbox,
     lists,
     senders,
     sign_in,
@@ -76,7 +79,9 @@ def create_app(container: Container) -> FastAPI:
         contacts.router,
         lists.router,
         campaigns.router,
+        drafts.router,
         senders.router,
+        inbox.router,
         backups.router,
     ):
         pages.include_router(module)
@@ -86,6 +91,7 @@ def create_app(container: Container) -> FastAPI:
     api.include_router(access_api.router)
     api.include_router(contacts_api.router)
     api.include_router(campaigns_api.router)
+    api.include_router(drafts_api.router)
     api.add_api_route("/openapi.json", lambda: app.openapi(), include_in_schema=False)
     app.include_router(api)
     return app

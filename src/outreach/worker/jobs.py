@@ -15,6 +15,8 @@ from outreach.container import Container
 from outreach.db import transaction
 from outreach.delivery.dispatch import PassReport
 from outreach.portability import backups, partitioning
+from outreach.worker.drafting import drafting_pass
+from outreach.worker.inbox import poll_lines, poll_summary, polling_pass
 from outreach.worker.sending import sending_pass
 
 log = logging.getLogger("outreach.worker")
@@ -99,6 +101,30 @@ def partition_ahead(container: Container) -> JobReport:
     return JobReport("partition_ahead", summary, len(report.partitions_created), tuple(lines))
 
 
+def write_drafts(container: Container) -> JobReport:
+    """Queues the drafts AI-written campaign steps need, then writes queued drafts, a bounded
+    time per pass (worker/drafting.py)."""
+    report = drafting_pass(container)
+    lines = [f"wrote {label}" for label in report.written]
+    lines += [f"retrying {text}" for text in report.retrying]
+    lines += [f"failed {text}" for text in report.failed]
+    lines += [f"skipped {text}" for text in report.skipped]
+    lines += [f"paused {text}" for text in report.paused]
+    summary = (
+        f"{len(report.written)} written, {len(report.retrying)} retrying, "
+        f"{len(report.failed)} failed, {len(report.paused)} batches paused"
+    )
+    return JobReport("write_drafts", summary, report.changed, tuple(lines))
+
+
+def poll_inboxes(container: Container) -> JobReport:
+    """Reads every sender account's mailbox that is due (worker/inbox.py): replies stop
+    sequences before the next send, bounces and removal requests suppress."""
+    report = polling_pass(container)
+    changed = sum(report.total.acted.values())
+    return JobReport("poll_inboxes", poll_summary(report), changed, tuple(poll_lines(report)))
+
+
 def send_campaigns(container: Container) -> JobReport:
     """Sends every campaign step that may go now, and says why the rest waits."""
     return sending_report(sending_pass(container))
@@ -125,6 +151,8 @@ def sending_report(report: PassReport, job: str = "send_campaigns") -> JobReport
 Job = Callable[[Container], JobReport]
 JOBS: tuple[Job, ...] = (
     import_uploads,
+    write_drafts,
+    poll_inboxes,
     send_campaigns,
     prune_access,
     take_backups,

@@ -6,6 +6,7 @@ import logging
 import os
 import random
 import socket
+import uuid
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -15,6 +16,7 @@ from outreach.campaigns import service as campaigns
 from outreach.container import Container
 from outreach.delivery import dispatch, queries, scheduled, senders
 from outreach.delivery.dispatch import Links, PassReport
+from outreach.delivery.transports.base import Transport
 
 log = logging.getLogger("outreach.worker")
 SENDS_PER_PASS = 1000
@@ -36,8 +38,13 @@ def sending_pass(
     worker = worker_name()
     with container.sessions() as session:
         finish = session.rollback if dry_run else session.commit
+        accounts = {sender.id: sender for sender in queries.all_senders(session)}
+
+        def transport_for(sender_id: uuid.UUID) -> Transport:
+            return container.transport_for(accounts[sender_id])
+
         if not dry_run:
-            report.unknown += dispatch.recover(session, now)
+            report.unknown += dispatch.recover(session, now, transport_for)
             finish()
         _enroll_list_additions(session, now)
         finish()
@@ -54,11 +61,10 @@ def sending_pass(
         if dry_run:
             return report
         claims = dispatch.ready(session, now, links, SENDS_PER_PASS)
-        accounts = {sender.id: sender for sender in queries.all_senders(session)}
         dispatch.deliver(
             session,
             claims,
-            lambda sender_id: container.transport_for(accounts[sender_id]),
+            transport_for,
             lambda sender_id: senders.connections_of(accounts[sender_id]),
             container.clock,
             worker,

@@ -9,7 +9,9 @@ wait, rather than each email failing in turn.
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Protocol, runtime_checkable
 
 from outreach.delivery.message import OutgoingMessage, SentMessage
 
@@ -66,4 +68,38 @@ class Transport(Protocol):
 
     def close(self) -> None:
         """Let go of connections. The transport may be used again afterwards."""
+        ...
+
+
+class ProviderStatus(StrEnum):
+    """What a provider that keeps its own ids says about one of our emails."""
+
+    draft = "draft"
+    """Still a draft in the mailbox: it was not sent, and may be sent again."""
+    sent = "sent"
+    """Submitted: no longer a draft."""
+    missing = "missing"
+    """No such email: deleted, or (just after a send) not yet filed."""
+
+
+OnDraft = Callable[[str], None]
+"""Told the provider's id for an email before it is sent, so the caller can store it."""
+
+
+@runtime_checkable
+class ProviderThreads(Protocol):
+    """A transport whose provider keeps its own id for every email (Microsoft Graph): it says
+    the id before sending (so a crash can be resolved by asking, not guessing), threads a
+    follow-up as a reply to the earlier email's id, and answers what became of an id."""
+
+    def send(self, message: OutgoingMessage, *, on_draft: OnDraft | None = None) -> SentMessage: ...
+
+    def send_reply(
+        self, message: OutgoingMessage, earlier_provider_id: str, *, on_draft: OnDraft | None = None
+    ) -> SentMessage: ...
+
+    def status(self, provider_id: str) -> ProviderStatus: ...
+
+    def discard(self, provider_id: str) -> None:
+        """Delete a draft that will not be sent; best effort."""
         ...

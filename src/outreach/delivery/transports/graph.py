@@ -37,13 +37,12 @@ import hashlib
 import logging
 import ssl
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.headerregistry import AddressHeader
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
-from enum import StrEnum
 from typing import Any, Final
 from urllib.parse import quote, urlsplit
 
@@ -53,9 +52,12 @@ import msal
 from outreach.clock import Clock, SystemClock
 from outreach.delivery.compose import envelope_address, to_mime
 from outreach.delivery.message import OutgoingMessage, SentMessage
+from outreach.delivery.senders import GRAPH_DEFAULT_LIMITS, SendingLimits
 from outreach.delivery.transports.base import (
     DeliveryUncertain,
+    OnDraft,
     PermanentSendError,
+    ProviderStatus,
     SenderAccountError,
     SendError,
     TransientSendError,
@@ -63,7 +65,6 @@ from outreach.delivery.transports.base import (
 
 __all__ = [
     "GRAPH_DEFAULT_LIMITS",
-    "GraphMessageStatus",
     "GraphSession",
     "GraphSettings",
     "GraphTokens",
@@ -91,22 +92,6 @@ IN_REPLY_TO: Final = "String 0x1042"
 """PidTagInReplyToId, written as In-Reply-To."""
 REFERENCES: Final = "String 0x1039"
 """PidTagInternetReferences, written as References."""
-
-
-@dataclass(frozen=True)
-class SendingLimits:
-    per_minute: int
-    per_day: int
-    connections: int
-
-
-GRAPH_DEFAULT_LIMITS: Final = SendingLimits(per_minute=25, per_day=9_000, connections=3)
-"""Default caps for a sender account of kind graph, each under what Microsoft enforces:
-Exchange Online lets a mailbox send 30 messages a minute and to 10,000 recipients a day
-(Exchange Online limits, "Sending limits"), and Graph runs at most 4 requests at once per app
-and mailbox (Graph throttling limits, "Outlook service limits"). One of the 4 is left for the
-inbox reader polling the same mailbox, and a tenth of the day's recipients for the person who
-also mails from it."""
 
 
 @dataclass(frozen=True)
@@ -479,19 +464,6 @@ def _detail(error: BaseException) -> str:
 # Sending.
 
 
-class GraphMessageStatus(StrEnum):
-    draft = "draft"
-    """Still in the mailbox as a draft: it was not sent."""
-    sent = "sent"
-    """Submitted: no longer a draft (in the Outbox or Sent Items)."""
-    missing = "missing"
-    """No message with that id: deleted, or (just after a send) not yet in Sent Items."""
-
-
-OnDraft = Callable[[str], None]
-"""Told the draft's immutable id before the draft is sent, so the caller can store it and ask
-`status()` after a crash."""
-
 _NOT_SENT: Final = (
     httpx2.ConnectError,
     httpx2.ConnectTimeout,
@@ -588,11 +560,11 @@ class GraphTransport:
                 json=changes,
             )
         except SendError:
-            self._discard(draft["id"])
+            self.discard(draft["id"])
             raise
         return self._send_draft(message, {**draft, **updated}, on_draft)
 
-    def status(self, provider_id: str) -> GraphMessageStatus:
+    def status(self, provider_id: str) -> ProviderStatus:
         """Whether the email with this immutable id is still a draft, was sent, or is missing.
 
         For crash recovery of an email left `sending`: "draft" means it never went and may be
@@ -609,11 +581,11 @@ class GraphTransport:
         except httpx2.TransportError as error:
             raise TransientSendError(self._unreachable("look up the email", error)) from error
         if response.status_code == 404 and _error_of(response)[0] in _NO_ITEM:
-            return GraphMessageStatus.missing
+            return ProviderStatus.missing
         if response.status_code != 200:
             raise self._session.error_for(response, "look up the email")
         is_draft = response.json().get("isDraft")
-        return GraphMessageStatus.draft if is_draft else GraphMessageStatus.sent
+        return ProviderStatus.draft if is_draft else ProviderStatus.sent
 
     def check(self) -> str:
         return self._session.check_inbox()
@@ -642,7 +614,7 @@ class GraphTransport:
         try:
             response = self._session.request("POST", url, timeout=self._send_timeout)
         except _NOT_SENT as error:
-            self._discard(draft_id)
+            self.discard(draft_id)
             raise TransientSendError(self._unreachable("send the email", error)) from error
         except httpx2.TransportError as error:
             raise DeliveryUncertain(
@@ -651,7 +623,7 @@ class GraphTransport:
                 f"({_detail(error)}). Its status in the mailbox tells."
             ) from error
         except SendError:
-            self._discard(draft_id)
+            self.discard(draft_id)
             raise
         if response.status_code in (200, 202, 204):
             return
@@ -662,10 +634,10 @@ class GraphTransport:
                 f"{_error_text(response)}: it may or may not have been sent. Its status in the "
                 f"mailbox tells."
             )
-        self._discard(draft_id)
+        self.discard(draft_id)
         raise self._session.error_for(response, "send the email")
 
-    def _discard(self, draft_id: str) -> None:
+    def discard(self, draft_id: str) -> None:
         """Delete a draft that was not sent; best effort, since a throttled mailbox may refuse
         this too, and a leftover draft is only clutter."""
         try:

@@ -109,6 +109,7 @@ def add_step(session: DbSession, user: ApiUser, campaign_id: uuid.UUID, body: St
         html=body.html,
         delay_days=body.delay_days,
         delay_hours=body.delay_hours,
+        ai_written=body.ai_written,
     )
     return StepOut.model_validate(step)
 
@@ -126,6 +127,7 @@ def edit_step(
         html_template=body.html,
         delay_days=body.delay_days,
         delay_hours=body.delay_hours,
+        ai_written=body.ai_written,
     )
     return StepOut.model_validate(step)
 

@@ -161,6 +161,7 @@ def add_step(
     body: Text = "",
     delay_days: Annotated[int, Form(ge=0, le=365)] = 0,
     delay_hours: Annotated[int, Form(ge=0, le=8760)] = 0,
+    ai_written: Annotated[str | None, Form()] = None,
 ) -> Response:
     return _acting(
         request,
@@ -173,6 +174,7 @@ def add_step(
             body=body,
             delay_days=delay_days,
             delay_hours=delay_hours,
+            ai_written=ai_written is not None,
         ),
     )
 
@@ -188,6 +190,7 @@ def edit_step(
     body: Text = "",
     delay_days: Annotated[int, Form(ge=0, le=365)] = 0,
     delay_hours: Annotated[int, Form(ge=0, le=8760)] = 0,
+    ai_written: Annotated[str | None, Form()] = None,
 ) -> Response:
     return _acting(
         request,
@@ -200,6 +203,7 @@ def edit_step(
             body_template=body,
             delay_days=delay_days,
             delay_hours=delay_hours,
+            ai_written=ai_written is not None,
         ),
     )
 
@@ -240,6 +244,7 @@ async def change_settings(
                 skip_active_elsewhere="skip_active_elsewhere" in form,
                 skip_replied_companies="skip_replied_companies" in form,
                 unsubscribe_line="unsubscribe_line" in form,
+                require_approval="require_approval" in form,
             ),
         )
         campaigns.set_senders(

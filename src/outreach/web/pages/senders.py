@@ -20,7 +20,12 @@ Text = Annotated[str, Form(max_length=500)]
 
 
 def senders_page(request: Request, session: DbSession, **extra: object) -> Response:
-    context = {"accounts": queries.all_senders(session), **extra}
+    settings = container_of(request).settings
+    context = {
+        "accounts": queries.all_senders(session),
+        "outlook_app": bool(settings.outlook_tenant_id and settings.outlook_client_id),
+        **extra,
+    }
     return render(request, "senders.html", context, status_code=422 if "error" in extra else 200)
 
 
@@ -43,14 +48,31 @@ def add_sender(
     username: Text = "",
     password: Annotated[str, Form(max_length=1000)] = "",
     daily_cap: Annotated[int | None, Form(ge=1)] = None,
+    tenant_id: Text = "",
+    client_id: Text = "",
+    client_secret: Annotated[str, Form(max_length=1000)] = "",
+    one_click: Annotated[bool, Form()] = False,
 ) -> Response:
     container = container_of(request)
+    settings = container.settings
     try:
         smtp = (
             senders.SmtpSettings(host, port, security, username or email)
             if kind == "smtp"
             else None
         )
+        graph = (
+            senders.GraphAccount(
+                tenant_id or settings.outlook_tenant_id or "",
+                client_id or settings.outlook_client_id or "",
+                one_click_unsubscribe=one_click,
+            )
+            if kind == "graph"
+            else None
+        )
+        if kind == "graph":
+            fallback = settings.outlook_client_secret
+            password = client_secret or (fallback.get_secret_value() if fallback else "")
         senders.add(
             session,
             kind=senders.SenderKind(kind),
@@ -58,6 +80,7 @@ def add_sender(
             display_name=display_name,
             secret_key=container.settings.secret_key_value(),
             smtp=smtp,
+            graph=graph,
             password=password or None,
             daily_cap=daily_cap,
             now=container.clock.now(),
@@ -77,13 +100,14 @@ def add_sender(
 def test_sender(
     request: Request, session: DbSession, user: PageUser, sender_id: uuid.UUID
 ) -> Response:
-    transport = container_of(request).transport_for(senders.get(session, sender_id))
     try:
-        result = {"notice": transport.check()}
+        transport = container_of(request).transport_for(senders.get(session, sender_id))
+        try:
+            result = {"notice": transport.check()}
+        finally:
+            transport.close()
     except SenderAccountError as error:
         result = {"error": error.reason}
-    finally:
-        transport.close()
     return senders_page(request, session, **result)
 
 

@@ -1,0 +1,102 @@
+"""`outreach inbox ...`: reading the sender accounts' mailboxes for replies, bounces and
+out-of-office notices, and where an SMTP account's replies arrive."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from outreach.cli.context import console, container_for
+from outreach.db import transaction
+from outreach.delivery import senders
+from outreach.delivery.transports.base import SendError
+from outreach.inbox import mailboxes
+from outreach.inbox import queries as inbox_queries
+from outreach.worker.inbox import poll_lines, poll_summary, polling_pass
+
+inbox_app = typer.Typer(
+    help="Replies, bounces and out-of-office notices read from the senders' mailboxes.",
+    no_args_is_help=True,
+)
+
+
+@inbox_app.command("poll")
+def poll(
+    ctx: typer.Context,
+    sender: Annotated[
+        str | None, typer.Option("--sender", help="Only this sender account's mailbox.")
+    ] = None,
+) -> None:
+    """Read the mailboxes now (whenever they were last read) and say what was found."""
+    with container_for(ctx) as container:
+        report = polling_pass(container, sender, force=True)
+    if not report.mailboxes:
+        console.print(
+            "No sender account has a mailbox to read" + (f" ({sender})." if sender else ".")
+        )
+        raise typer.Exit(1)
+    for line in poll_lines(report):
+        console.print(line, highlight=False)
+    console.print(poll_summary(report), highlight=False)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@inbox_app.command("imap")
+def set_imap(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument(help="The SMTP sender account.")],
+    host: Annotated[str, typer.Option(help="The IMAP server.")],
+    port: Annotated[int, typer.Option(help="993 for tls, 143 for starttls.")] = 993,
+    security: Annotated[str, typer.Option(help="tls, starttls or none.")] = "tls",
+    username: Annotated[
+        str | None, typer.Option(help="Default: the SMTP username, else the address.")
+    ] = None,
+    folder: Annotated[str, typer.Option(help="Where replies arrive.")] = "INBOX",
+    password: Annotated[
+        str | None,
+        typer.Option(
+            hide_input=True,
+            envvar="OUTREACH_IMAP_PASSWORD",
+            help="Or OUTREACH_IMAP_PASSWORD (default: the SMTP password).",
+        ),
+    ] = None,
+) -> None:
+    """Read an SMTP account's replies from an IMAP mailbox, and check it signs in."""
+    with container_for(ctx) as container:
+        key = container.settings.secret_key_value()
+        with transaction(container.sessions) as session:
+            account = senders.by_email(session, email)
+            mailbox = mailboxes.ImapMailbox(host, port, security, username, folder)
+            mailboxes.set_imap(session, account.id, mailbox, secret_key=key, password=password)
+            reader = container.inbox_reader_for(account)
+        assert reader is not None
+        try:
+            console.print(f"[green]{reader.check()}[/green]")
+        except SendError as error:
+            console.print(f"[yellow]Saved, but the mailbox cannot be read: {error.reason}[/yellow]")
+        finally:
+            reader.close()
+
+
+@inbox_app.command("status")
+def status(ctx: typer.Context) -> None:
+    """Each mailbox read: when, and whether the last read failed."""
+    with container_for(ctx) as container, transaction(container.sessions) as session:
+        rows = [
+            (account, inbox_queries.cursor_of(session, account.id))
+            for account in inbox_queries.mailbox_accounts(session)
+        ]
+    table = Table("sender", "kind", "mailbox", "last read", "last error")
+    for account, cursor in rows:
+        polled = cursor.polled_at if cursor else None
+        table.add_row(
+            account.email,
+            account.kind,
+            "yes" if account.kind == "graph" or "imap" in (account.settings or {}) else "none",
+            polled.strftime("%Y-%m-%d %H:%M UTC") if polled else "never",
+            (cursor.last_error if cursor else None) or "",
+        )
+    console.print(table)

@@ -1,0 +1,257 @@
+"""SQL for the inbox: what our sent emails look like to matching, what was already stored, the
+mailbox cursors, and the inbox page."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from outreach.campaigns.models import Campaign, CampaignContact
+from outreach.campaigns.queries import RUNNING_VALUES
+from outreach.contacts.models import Contact
+from outreach.delivery.models import Delivery, SenderAccount
+from outreach.inbox.match import KnownEmails, SentEmail
+from outreach.inbox.models import EmailReply, InboxCursor, InboxMessage
+
+WENT_OUT = ("sent", "unknown")
+"""Deliveries a message can answer: sent, or left unknown by a crash (a reply says it went)."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """Everything acting on a matched message needs about our email (keyed by delivery id)."""
+
+    delivery_id: uuid.UUID
+    sent_email_id: uuid.UUID | None
+    contact_id: uuid.UUID
+    campaign_id: uuid.UUID | None
+    enrollment_id: uuid.UUID | None
+    recipient: str
+
+
+def _targets(session: Session, *where: sa.ColumnElement[bool]) -> list[tuple[Target, str, str]]:
+    """(target, message id, conversation id or "") of deliveries that went out, newest first."""
+    rows = session.execute(
+        sa.select(
+            Delivery.id,
+            Delivery.sent_email_id,
+            Delivery.contact_id,
+            Delivery.campaign_id,
+            Delivery.campaign_contact_id,
+            sa.func.lower(Contact.email),
+            Delivery.message_id,
+            Delivery.conversation_id,
+        )
+        .join(Contact, Contact.id == Delivery.contact_id)
+        .where(Delivery.status.in_(WENT_OUT), *where)
+        .order_by(Delivery.sent_at.desc(), Delivery.id)
+    )
+    return [
+        (Target(row[0], row[1], row[2], row[3], row[4], row[5]), row[6], row[7] or "")
+        for row in rows
+    ]
+
+
+def known_emails(
+    session: Session,
+    message_ids: Collection[str],
+    conversation_ids: Collection[str],
+    addresses: Collection[str],
+) -> tuple[KnownEmails, dict[uuid.UUID, Target]]:
+    """What matching may ask about a whole page of messages, in one query per kind of key
+    (deliveries' unique message_id index serves the first; contacts_email_unique the third),
+    and each found email's target by its SentEmail.id (the delivery's id)."""
+    targets: dict[uuid.UUID, Target] = {}
+
+    def sent(target: Target, message_id: str) -> SentEmail:
+        targets[target.delivery_id] = target
+        return SentEmail(target.delivery_id, message_id, target.recipient)
+
+    by_message_id: dict[str, SentEmail] = {}
+    if message_ids:
+        for target, message_id, _ in _targets(session, Delivery.message_id.in_(message_ids)):
+            by_message_id.setdefault(message_id, sent(target, message_id))
+    by_conversation: dict[str, list[SentEmail]] = {}
+    if conversation_ids:
+        for target, message_id, conversation in _targets(
+            session, Delivery.conversation_id.in_(conversation_ids)
+        ):
+            by_conversation.setdefault(conversation, []).append(sent(target, message_id))
+    by_address: dict[str, SentEmail] = {}
+    if addresses:
+        # The latest email of a running enrollment to the address.
+        running = sa.select(CampaignContact.id).where(
+            CampaignContact.id == Delivery.campaign_contact_id,
+            CampaignContact.status.in_(RUNNING_VALUES),
+        )
+        for target, message_id, _ in _targets(
+            session,
+            sa.func.lower(Contact.email).in_([a.lower() for a in addresses]),
+            running.exists(),
+        ):
+            by_address.setdefault(target.recipient, sent(target, message_id))
+    known = KnownEmails(by_message_id, by_conversation, by_address)
+    return known, targets
+
+
+def stored_message_ids(session: Session, message_ids: Collection[str]) -> set[str]:
+    """Which of these Message-IDs were acted on already (ours, or a reply row from elsewhere:
+    the original system, a person)."""
+    if not message_ids:
+        return set()
+    ours = session.scalars(
+        sa.select(InboxMessage.message_id).where(InboxMessage.message_id.in_(message_ids))
+    )
+    replies = session.scalars(
+        sa.select(EmailReply.message_id).where(EmailReply.message_id.in_(message_ids))
+    )
+    return {m for m in [*ours, *replies] if m}
+
+
+def stored_provider_ids(
+    session: Session, sender_account_id: uuid.UUID, provider_ids: Collection[str]
+) -> set[str]:
+    if not provider_ids:
+        return set()
+    return set(
+        session.scalars(
+            sa.select(InboxMessage.provider_id).where(
+                InboxMessage.sender_account_id == sender_account_id,
+                InboxMessage.provider_id.in_(provider_ids),
+            )
+        )
+    )
+
+
+def postpone_until(
+    session: Session, enrollment_id: uuid.UUID, until: datetime, reason: str
+) -> bool:
+    """Holds a running enrollment's next step until `until`, unless it is due later anyway or
+    has nothing scheduled (it waits for something else). True when it moved."""
+    result = session.execute(
+        sa.update(CampaignContact)
+        .where(
+            CampaignContact.id == enrollment_id,
+            CampaignContact.status.in_(RUNNING_VALUES),
+            CampaignContact.next_send_at.is_not(None),
+            CampaignContact.next_send_at < until,
+        )
+        .values(next_send_at=until, waiting_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+# Cursors ---------------------------------------------------------------------------------------
+
+
+def cursor_of(session: Session, sender_account_id: uuid.UUID) -> InboxCursor | None:
+    return session.scalar(
+        sa.select(InboxCursor).where(InboxCursor.sender_account_id == sender_account_id)
+    )
+
+
+def _ensure_cursor(session: Session, sender_account_id: uuid.UUID, now: datetime) -> None:
+    if cursor_of(session, sender_account_id) is None:
+        session.add(InboxCursor(sender_account_id=sender_account_id, created_at=now))
+        session.flush()
+
+
+def claim_poll(
+    session: Session, sender_account_id: uuid.UUID, now: datetime, every: timedelta
+) -> InboxCursor | None:
+    """Takes the mailbox for one poll: one conditional UPDATE of polled_at, so two workers never
+    read it at once and nobody reads it more often than `every`. None when it is not due."""
+    _ensure_cursor(session, sender_account_id, now)
+    claimed = session.execute(
+        sa.update(InboxCursor)
+        .where(
+            InboxCursor.sender_account_id == sender_account_id,
+            sa.or_(InboxCursor.polled_at.is_(None), InboxCursor.polled_at <= now - every),
+        )
+        .values(polled_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if not claimed.rowcount:  # type: ignore[attr-defined]
+        return None
+    found = cursor_of(session, sender_account_id)
+    if found is not None:
+        session.refresh(found)
+    return found
+
+
+def store_cursor(
+    session: Session, sender_account_id: uuid.UUID, cursor: str, now: datetime
+) -> None:
+    """The page up to `cursor` is stored: the next read starts there, and the poll worked."""
+    _ensure_cursor(session, sender_account_id, now)
+    session.execute(
+        sa.update(InboxCursor)
+        .where(InboxCursor.sender_account_id == sender_account_id)
+        .values(cursor=cursor, last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def record_error(session: Session, sender_account_id: uuid.UUID, error: str, now: datetime) -> None:
+    """Why the last poll failed, on the account's cursor row (made when it has none yet)."""
+    _ensure_cursor(session, sender_account_id, now)
+    session.execute(
+        sa.update(InboxCursor)
+        .where(InboxCursor.sender_account_id == sender_account_id)
+        .values(last_error=error[:2000])
+        .execution_options(synchronize_session=False)
+    )
+
+
+def mailbox_accounts(session: Session, email: str | None = None) -> list[SenderAccount]:
+    """Sender accounts that may have a mailbox to read (active; of kind graph or smtp)."""
+    statement = sa.select(SenderAccount).where(
+        SenderAccount.kind.in_(("graph", "smtp")),
+        sa.or_(SenderAccount.is_active.is_(None), SenderAccount.is_active.is_(True)),
+    )
+    if email is not None:
+        statement = statement.where(sa.func.lower(SenderAccount.email) == email.strip().lower())
+    return list(session.scalars(statement.order_by(SenderAccount.email)))
+
+
+# The inbox page --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    message: InboxMessage
+    contact_email: str
+    campaign_name: str | None
+
+
+def inbox_messages(
+    session: Session,
+    *,
+    campaign_id: uuid.UUID | None = None,
+    kinds: Sequence[str] = (),
+    limit: int = 200,
+) -> list[InboxRow]:
+    """The newest messages acted on, optionally one campaign's and some kinds
+    (ix_inbox_messages_campaign_id_received_at, or ix_inbox_messages_received_at)."""
+    statement = (
+        sa.select(InboxMessage, Contact.email, Campaign.name)
+        .join(Contact, Contact.id == InboxMessage.contact_id)
+        .outerjoin(Campaign, Campaign.id == InboxMessage.campaign_id)
+        .order_by(InboxMessage.received_at.desc(), InboxMessage.id)
+        .limit(limit)
+    )
+    if campaign_id is not None:
+        statement = statement.where(InboxMessage.campaign_id == campaign_id)
+    if kinds:
+        statement = statement.where(InboxMessage.kind.in_(list(kinds)))
+    return [InboxRow(row[0], row[1], row[2]) for row in session.execute(statement)]
+
+
+def sender_account(session: Session, sender_account_id: uuid.UUID) -> SenderAccount | None:
+    return session.get(SenderAccount, sender_account_id)

@@ -1,0 +1,281 @@
+"""Storing what the inbox readers find: each message parsed, classified, matched to the email
+of ours it is about, and acted on.
+
+- A human reply becomes an email_replies row (the seed's trigger stops the enrollment).
+- A request to be removed: the contact's running enrollments become unsubscribed, the address
+  is suppressed, and the reply is stored too (after the enrollments moved, so the trigger
+  finds nothing left to mark replied).
+- A hard bounce ends the enrollment as bounced, with the reason; the address is suppressed
+  (and the contact's other running enrollments bounced) only when the refusal is about the
+  address itself. A soft bounce is recorded only.
+- An auto-reply is recorded, never as an email_replies row (that would stop the sequence);
+  when it says when its author is back, the next step waits until that day (a setting).
+- Anything else (mailing lists, receipts) and anything about no email of ours is counted and
+  left alone.
+
+Every message acted on gets an inbox_messages row, unique by Message-ID (and by the provider's
+id within the mailbox): a message already there is skipped, so reading a page twice (a poll
+that died before its cursor was stored, Graph restarting its delta round, the same reply in
+two of our mailboxes) acts once. The page's cursor is stored in the same transaction, after
+its rows. Services flush; the caller commits.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import Counter
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time
+
+from sqlalchemy.orm import Session
+
+from outreach.campaigns import service as campaigns
+from outreach.campaigns.models import CampaignContact
+from outreach.campaigns.states import EnrollmentStatus
+from outreach.contacts import suppressions
+from outreach.delivery.models import SenderAccount
+from outreach.errors import Conflict, ValidationFailed
+from outreach.inbox import queries
+from outreach.inbox.classify import Classification, Kind, classify
+from outreach.inbox.match import Match, lookups, match
+from outreach.inbox.models import EmailReply, InboxMessage
+from outreach.inbox.parse import ParsedMessage, parse
+from outreach.inbox.readers.base import InboundMessage, InboxPage
+
+log = logging.getLogger("outreach.inbox")
+
+SNIPPET_LENGTH = 200
+
+
+@dataclass
+class IngestReport:
+    acted: Counter[str] = field(default_factory=Counter)
+    """Messages acted on, by kind (human_reply, unsubscribe_request, auto_reply, bounce)."""
+    ignored: int = 0
+    """Messages that are none of those (mailing lists, read receipts, delivery notices)."""
+    unmatched: int = 0
+    """Replies, auto-replies and bounces about no email of ours."""
+    duplicates: int = 0
+    """Messages acted on before (a page read again)."""
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def read(self) -> int:
+        return sum(self.acted.values()) + self.ignored + self.unmatched + self.duplicates
+
+    def add(self, other: IngestReport) -> None:
+        self.acted.update(other.acted)
+        self.ignored += other.ignored
+        self.unmatched += other.unmatched
+        self.duplicates += other.duplicates
+        self.lines.extend(other.lines)
+
+    def summary(self) -> str:
+        kinds = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in sorted(self.acted.items()))
+        return (
+            f"{self.read} read: {kinds or 'nothing acted on'}; {self.ignored} ignored, "
+            f"{self.unmatched} unmatched, {self.duplicates} seen before"
+        )
+
+
+def snippet_of(parsed: ParsedMessage) -> str | None:
+    """The first ~200 characters of the author's own words, on one line."""
+    text = " ".join((parsed.reply_text or parsed.text).split())
+    return text[:SNIPPET_LENGTH] or None
+
+
+def ingest(
+    session: Session,
+    account: SenderAccount,
+    page: InboxPage,
+    now: datetime,
+    *,
+    postpone_auto_replies: bool = True,
+) -> IngestReport:
+    """Acts on one page read from `account`'s mailbox, then stores the page's cursor (see the
+    module's docstring). Looks up our emails with one query per kind of key for the page."""
+    report = IngestReport()
+    parsed = [(message, parse(message.raw)) for message in page.messages]
+    keys = [lookups(p, message.conversation_id) for message, p in parsed]
+    known, targets = queries.known_emails(
+        session,
+        {key for k in keys for key in k.message_ids},
+        {key for k in keys for key in k.conversation_ids},
+        {key for k in keys for key in k.addresses},
+    )
+    seen_ids = queries.stored_message_ids(
+        session, {p.message_id for _, p in parsed if p.message_id}
+    )
+    seen_providers = queries.stored_provider_ids(
+        session, account.id, {message.provider_id for message in page.messages}
+    )
+    for message, p in parsed:
+        if (p.message_id and p.message_id in seen_ids) or message.provider_id in seen_providers:
+            report.duplicates += 1
+            continue
+        found = classify(p, now)
+        if found.kind is Kind.other:
+            report.ignored += 1
+            continue
+        matched = match(p, message.conversation_id, known)
+        if matched is None:
+            report.unmatched += 1
+            log.info(
+                "inbox.unmatched",
+                extra={"sender_account_id": str(account.id), "kind": found.kind.value},
+            )
+            continue
+        target = targets[matched.sent_email.id]
+        done = _act(session, target, message, p, found, now, postpone_auto_replies)
+        _record(session, account, target, message, p, found, matched, done)
+        if p.message_id:
+            seen_ids.add(p.message_id)
+        seen_providers.add(message.provider_id)
+        report.acted[found.kind.value] += 1
+        report.lines.append(
+            f"{found.kind.value.replace('_', ' ')} from {p.sender or 'an unknown sender'} "
+            f"({matched.evidence}): {done.text}"
+        )
+        log.info(
+            f"inbox.{found.kind.value}_matched",
+            extra={
+                "sender_account_id": str(account.id),
+                "contact_id": str(target.contact_id),
+                "campaign_id": str(target.campaign_id or ""),
+                "by": matched.by.value,
+            },
+        )
+    queries.store_cursor(session, account.id, page.cursor, now)
+    session.flush()
+    return report
+
+
+@dataclass(frozen=True)
+class _Done:
+    text: str
+    reply_id: uuid.UUID | None = None
+
+
+def _act(
+    session: Session,
+    target: queries.Target,
+    message: InboundMessage,
+    parsed: ParsedMessage,
+    found: Classification,
+    now: datetime,
+    postpone: bool,
+) -> _Done:
+    source = f"inbox {parsed.message_id or message.provider_id}"
+    if found.kind is Kind.human_reply:
+        return _Done("the sequence stops", _store_reply(session, target, message, parsed, now))
+    if found.kind is Kind.unsubscribe_request:
+        stopped = campaigns.stop_contact_everywhere(
+            session, target.contact_id, EnrollmentStatus.unsubscribed, "asked in a reply"
+        )
+        _suppress(session, target.recipient, suppressions.Reason.unsubscribed, source, now)
+        reply_id = _store_reply(session, target, message, parsed, now)
+        return _Done(f"suppressed, {stopped} enrollments unsubscribed", reply_id)
+    if found.kind is Kind.bounce:
+        bounce = found.bounce
+        if bounce is None or not bounce.hard:
+            return _Done("a soft bounce: recorded only")
+        if target.enrollment_id is not None:
+            campaigns.record_stopped(
+                session, target.enrollment_id, EnrollmentStatus.bounced, found.reason
+            )
+        _expire_enrollment(session, target.enrollment_id)
+        if not bounce.address_rejected:
+            return _Done("enrollment bounced; the address is kept (not refused as such)")
+        address = bounce.address or target.recipient
+        _suppress(session, address, suppressions.Reason.bounced, source, now)
+        campaigns.stop_contact_everywhere(
+            session, target.contact_id, EnrollmentStatus.bounced, found.reason
+        )
+        return _Done(f"enrollment bounced, {address} suppressed")
+    # An auto-reply.
+    if found.returns_on is None:
+        return _Done("recorded; the sequence goes on")
+    if not postpone or target.enrollment_id is None:
+        return _Done(f"recorded (back on {found.returns_on}); the sequence goes on")
+    until = datetime.combine(found.returns_on, time(0), UTC)
+    moved = queries.postpone_until(
+        session, target.enrollment_id, until, f"out of office until {found.returns_on}"
+    )
+    _expire_enrollment(session, target.enrollment_id)
+    if moved:
+        return _Done(f"the next step waits until {found.returns_on}")
+    return _Done(f"recorded (back on {found.returns_on}); nothing due before then")
+
+
+def _store_reply(
+    session: Session,
+    target: queries.Target,
+    message: InboundMessage,
+    parsed: ParsedMessage,
+    now: datetime,
+) -> uuid.UUID:
+    reply = EmailReply(
+        sent_email_id=target.sent_email_id,
+        campaign_id=target.campaign_id,
+        contact_id=target.contact_id,
+        message_id=parsed.message_id,
+        received_at=message.received_at,
+        subject=parsed.subject or None,
+        snippet=snippet_of(parsed),
+        created_at=now,
+    )
+    session.add(reply)
+    session.flush()
+    # The seed's trigger changed the enrollment behind the session's back.
+    _expire_enrollment(session, target.enrollment_id)
+    return reply.id
+
+
+def _expire_enrollment(session: Session, enrollment_id: uuid.UUID | None) -> None:
+    if enrollment_id is None:
+        return
+    loaded = session.identity_map.get(session.identity_key(CampaignContact, enrollment_id))
+    if loaded is not None:
+        session.expire(loaded)
+
+
+def _suppress(
+    session: Session, address: str, reason: suppressions.Reason, source: str, now: datetime
+) -> None:
+    with suppress(Conflict, ValidationFailed):
+        suppressions.add(session, address, reason, source[:500], now)
+
+
+def _record(
+    session: Session,
+    account: SenderAccount,
+    target: queries.Target,
+    message: InboundMessage,
+    parsed: ParsedMessage,
+    found: Classification,
+    matched: Match,
+    done: _Done,
+) -> None:
+    session.add(
+        InboxMessage(
+            sender_account_id=account.id,
+            provider_id=message.provider_id,
+            message_id=parsed.message_id,
+            kind=found.kind.value,
+            reason=f"{found.reason}; {done.text}",
+            received_at=message.received_at,
+            contact_id=target.contact_id,
+            campaign_id=target.campaign_id,
+            campaign_contact_id=target.enrollment_id,
+            delivery_id=target.delivery_id,
+            sent_email_id=target.sent_email_id,
+            email_reply_id=done.reply_id,
+            matched_by=matched.by.value,
+            subject=parsed.subject or None,
+            snippet=snippet_of(parsed),
+            returns_on=found.returns_on,
+        )
+    )
+    session.flush()

@@ -1,0 +1,62 @@
+"""The inbox: what the mailboxes' readers found and acted on (replies, requests to be removed,
+out-of-office notices, bounces), newest first, by campaign and by kind; and how each mailbox's
+reading goes."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from outreach.campaigns import queries as campaign_queries
+from outreach.inbox import queries
+from outreach.inbox.classify import Kind
+from outreach.web.deps import DbSession, PageUser
+from outreach.web.rendering import render
+
+router = APIRouter(include_in_schema=False)
+
+KINDS = {
+    Kind.human_reply.value: "Reply",
+    Kind.unsubscribe_request.value: "Asked to be removed",
+    Kind.auto_reply.value: "Auto-reply",
+    Kind.bounce.value: "Bounce",
+}
+SHOWN = 200
+
+
+def _campaign_id(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text) if text else None
+    except ValueError:
+        return None
+
+
+@router.get("/inbox")
+def inbox_page(
+    request: Request,
+    session: DbSession,
+    user: PageUser,
+    campaign: Annotated[str, Query(max_length=64)] = "",
+    kind: Annotated[str, Query(max_length=64)] = "",
+) -> Response:
+    campaign_id = _campaign_id(campaign)
+    kinds = [kind] if kind in KINDS else []
+    rows = queries.inbox_messages(session, campaign_id=campaign_id, kinds=kinds, limit=SHOWN)
+    mailboxes = [
+        (account, queries.cursor_of(session, account.id))
+        for account in queries.mailbox_accounts(session)
+        if account.kind == "graph" or "imap" in (account.settings or {})
+    ]
+    context = {
+        "rows": rows,
+        "kinds": KINDS,
+        "kind": kind if kinds else "",
+        "campaigns": campaign_queries.all_campaigns(session),
+        "campaign_id": campaign_id,
+        "mailboxes": mailboxes,
+        "shown": SHOWN,
+    }
+    return render(request, "inbox.html", context)

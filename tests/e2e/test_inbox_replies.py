@@ -1,0 +1,169 @@
+"""The issue's end to end: a three-step campaign sent through SMTP (to aiosmtpd, replies read
+over IMAP from Dovecot) and through (a fake) Microsoft Graph. Between step 1 and step 2 a reply,
+an out-of-office and a bounce arrive in the sending mailbox: the reply stops step 2, the
+out-of-office does not, the bounce suppresses. The worker's jobs run in their order: the inbox
+is read before anything is sent."""
+
+from __future__ import annotations
+
+import email
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from email import policy
+
+import pytest
+import sqlalchemy as sa
+
+from outreach.campaigns import queries as campaign_queries
+from outreach.campaigns import service as campaigns
+from outreach.contacts import suppressions
+from outreach.contacts.models import Contact
+from outreach.container import Container
+from outreach.delivery import senders
+from outreach.delivery.models import Delivery
+from outreach.inbox import mailboxes
+from outreach.inbox.models import EmailReply, InboxMessage
+from outreach.worker.jobs import poll_inboxes
+from outreach.worker.sending import sending_pass
+from tests.campaign_setup import smtp_sender, three_step_campaign
+from tests.databases import ALSO_PARTITIONED
+from tests.fakes.graph_server import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    MAILBOX,
+    TENANT,
+    FakeGraph,
+    fake_graph_fixture,  # noqa: F401  (the fake_graph fixture)
+)
+from tests.imap_server import (
+    dovecot_fixture,  # noqa: F401  (the dovecot fixture)
+    imap_account_fixture,  # noqa: F401  (the imap_account fixture)
+)
+from tests.inbox_messages import Thread, gmail_reply, outlook_auto_reply, postfix_dsn
+from tests.smtp_server import smtp_server_fixture  # noqa: F401 (the smtp_server fixture)
+
+pytestmark = ALSO_PARTITIONED
+MONDAY_9 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+ADA, ALAN, GRACE = "ada@analytical.example", "alan@bletchley.example", "grace@navy.example"
+
+
+@dataclass
+class Route:
+    """One way of sending and reading: the container, the sending mailbox, and the other side."""
+
+    container: Container
+    mailbox: str
+    deliver: Callable[[bytes, Delivery], None]
+    """Put a message into the sending mailbox, as mail delivery would."""
+    sent_to: Callable[[], list[str]]
+    """Whom each email that went out was addressed to, in order."""
+
+
+@pytest.fixture(params=["smtp", "graph"])
+def route(request, session, container, clock) -> Iterator[Route]:
+    key = container.settings.secret_key_value()
+    if request.param == "smtp":
+        smtp_server = request.getfixturevalue("smtp_server")
+        imap = request.getfixturevalue("imap_account")
+        smtp_sender(session, clock, key, smtp_server.port)
+        sender = senders.by_email(session, "me@ourco.example")
+        mailbox = mailboxes.ImapMailbox("127.0.0.1", imap.server.port, "none", imap.username)
+        mailboxes.set_imap(session, sender.id, mailbox, secret_key=key, password=imap.password)
+        session.commit()
+        yield Route(
+            container,
+            sender.email,
+            lambda raw, _: imap.append(raw),
+            lambda: [
+                email.message_from_bytes(m.data, policy=policy.default)["To"].addresses[0].addr_spec
+                for m in smtp_server.messages
+            ],
+        )
+        return
+    fake_graph: FakeGraph = request.getfixturevalue("fake_graph")
+    built = replace(container, tls_context=fake_graph.client_context())
+    senders.add(
+        session,
+        kind=senders.SenderKind.graph,
+        email=MAILBOX,
+        display_name="Grace at Acme",
+        secret_key=key,
+        graph=senders.GraphAccount(
+            TENANT, CLIENT_ID, graph_url=fake_graph.graph_url, authority_url=fake_graph.base_url
+        ),
+        password=CLIENT_SECRET,
+        now=clock.now(),
+    )
+    session.commit()
+    yield Route(
+        built,
+        MAILBOX,
+        lambda raw, delivery: fake_graph.deliver_to_inbox(
+            raw, received_at=clock.now(), conversation_id=delivery.conversation_id
+        ),
+        lambda: [item["toRecipients"][0]["emailAddress"]["address"] for item in fake_graph.sent],
+    )
+    built.close()
+
+
+def worker_pass(route: Route, clock, at: datetime) -> None:
+    """The worker's jobs that matter here, in the worker's order."""
+    clock.advance(at - clock.now())
+    poll_inboxes(route.container)
+    sending_pass(route.container)
+
+
+def sent_to(session, campaign_id) -> dict[str, Delivery]:
+    rows = session.execute(
+        sa.select(Contact.email, Delivery)
+        .join(Contact, Contact.id == Delivery.contact_id)
+        .where(Delivery.campaign_id == campaign_id, Delivery.sequence_step == 1)
+    )
+    return dict(rows.all())
+
+
+def test_a_reply_stops_step_2_an_out_of_office_does_not_and_a_bounce_suppresses(
+    route: Route, session, clock, tmp_path
+):
+    clock.advance(MONDAY_9 - clock.now())
+    sender = senders.by_email(session, route.mailbox)
+    spring = three_step_campaign(session, clock, tmp_path, [str(sender.id)])
+    campaigns.launch(session, spring.id, clock.now())
+    session.commit()
+
+    worker_pass(route, clock, MONDAY_9)
+    assert sorted(route.sent_to()) == [ADA, ALAN, GRACE]
+
+    clock.advance(timedelta(hours=3))
+    first = sent_to(session, spring.id)
+
+    def thread(to: str) -> Thread:
+        return Thread(first[to].message_id, "Hello", ours=route.mailbox, theirs=to)
+
+    route.deliver(gmail_reply(thread(ADA)), first[ADA])
+    route.deliver(outlook_auto_reply(thread(ALAN), back="3 March 2026"), first[ALAN])
+    route.deliver(postfix_dsn(thread(GRACE), status="5.1.1"), first[GRACE])
+
+    worker_pass(route, clock, MONDAY_9 + timedelta(days=2))
+
+    went = route.sent_to()
+    assert went.count(ADA) == 1, "the reply stopped step 2"
+    assert went.count(ALAN) == 2, "the out-of-office did not"
+    assert went.count(GRACE) == 1, "the bounce stopped step 2"
+    session.expire_all()
+    assert campaign_queries.enrollment_counts(session, spring.id) == {
+        "replied": 1,
+        "in_progress": 1,
+        "bounced": 1,
+    }
+    assert suppressions.is_suppressed(session, GRACE)
+    assert not suppressions.is_suppressed(session, ADA)
+    [reply] = session.scalars(sa.select(EmailReply)).all()
+    assert reply.sent_email_id == first[ADA].sent_email_id
+    kinds = session.scalars(sa.select(InboxMessage.kind).order_by(InboxMessage.kind)).all()
+    assert kinds == ["auto_reply", "bounce", "human_reply"]
+
+    # Read again (the worker's next pass): nothing new, nothing twice.
+    worker_pass(route, clock, MONDAY_9 + timedelta(days=2, hours=1))
+    assert session.scalar(sa.select(sa.func.count()).select_from(EmailReply)) == 1

@@ -1,0 +1,158 @@
+"""A campaign sent from a Microsoft 365 mailbox through (a fake) Microsoft Graph: follow-ups as
+replies in the same conversation, and a crash resolved by asking Graph, never by guessing."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import random
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from outreach.campaigns import service as campaigns
+from outreach.delivery import dispatch, senders
+from outreach.delivery import queries as delivery_queries
+from outreach.errors import ValidationFailed
+from outreach.worker.sending import sending_pass
+from tests.campaign_setup import three_step_campaign
+from tests.fakes.graph_server import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    MAILBOX,
+    TENANT,
+    FakeGraph,
+    fake_graph_fixture,  # noqa: F401  (the fake_graph fixture)
+)
+
+MONDAY_9 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+class Crash(Exception):
+    """The worker dies at this point."""
+
+
+@pytest.fixture
+def graph_container(container, fake_graph: FakeGraph):
+    """The app's container trusting the fake Graph's certificate."""
+    built = replace(container, tls_context=fake_graph.client_context())
+    yield built
+    built.close()
+
+
+def graph_sender(session, clock, container, fake_graph: FakeGraph) -> senders.SenderAccount:
+    return senders.add(
+        session,
+        kind=senders.SenderKind.graph,
+        email=MAILBOX,
+        display_name="Grace at Acme",
+        secret_key=container.settings.secret_key_value(),
+        graph=senders.GraphAccount(
+            TENANT, CLIENT_ID, graph_url=fake_graph.graph_url, authority_url=fake_graph.base_url
+        ),
+        password=CLIENT_SECRET,
+        now=clock.now(),
+    )
+
+
+def launch(session, clock, tmp_path, sender):
+    clock.advance(MONDAY_9 - clock.now())
+    found = three_step_campaign(session, clock, tmp_path, [str(sender.id)])
+    campaigns.launch(session, found.id, clock.now())
+    session.commit()
+    return found
+
+
+def recipients(resource) -> list[str]:
+    return [entry["emailAddress"]["address"] for entry in resource["toRecipients"]]
+
+
+def test_a_graph_account_gets_caps_under_microsofts_and_needs_its_app(
+    session, clock, graph_container, fake_graph
+):
+    account = graph_sender(session, clock, graph_container, fake_graph)
+    assert account.daily_cap == senders.GRAPH_DEFAULT_LIMITS.per_day
+    assert senders.connections_of(account) == senders.GRAPH_DEFAULT_LIMITS.connections
+    with pytest.raises(ValidationFailed, match="client secret"):
+        senders.add(
+            session,
+            kind=senders.SenderKind.graph,
+            email="other@acme.example",
+            display_name=None,
+            secret_key=graph_container.settings.secret_key_value(),
+            graph=senders.GraphAccount(TENANT, CLIENT_ID),
+            now=clock.now(),
+        )
+
+
+def test_follow_ups_go_as_replies_in_the_first_emails_conversation(
+    session, clock, graph_container, fake_graph, tmp_path
+):
+    sender = graph_sender(session, clock, graph_container, fake_graph)
+    launch(session, clock, tmp_path, sender)
+    assert len(sending_pass(graph_container).sent) == 3
+    clock.advance(timedelta(days=2))
+    assert len(sending_pass(graph_container).sent) == 3
+
+    first, follow_ups = fake_graph.sent[:3], fake_graph.sent[3:]
+    conversation = {recipients(item)[0]: item["conversationId"] for item in first}
+    for item in follow_ups:
+        [to] = recipients(item)
+        assert item["conversationId"] == conversation[to]
+    delivered = email.message_from_bytes(fake_graph.delivered()[3], policy=email.policy.default)
+    assert delivered["In-Reply-To"]
+    assert delivered["Subject"].startswith("Re: Hello from")
+    stored = delivery_queries.deliveries_in(session, "sent")
+    assert all(d.provider_id and d.conversation_id for d in stored)
+    assert fake_graph.drafts == []
+
+
+def test_a_crash_mid_send_is_settled_by_asking_graph_and_nothing_goes_twice(
+    session, clock, graph_container, fake_graph, tmp_path
+):
+    """Three emails die at three moments: before Graph had a draft (unknown: a person
+    decides), with the draft made but not sent (sent again), after the send (recorded)."""
+    sender = graph_sender(session, clock, graph_container, fake_graph)
+    found = launch(session, clock, tmp_path, sender)
+    links = dispatch.Links(
+        graph_container.settings.secret_key_value(), graph_container.settings.base_url
+    )
+    dispatch.queue_campaign(session, found.id, clock.now(), "doomed", links, random.Random(1))
+    claims = dispatch.ready(session, clock.now(), links, 10)
+    for claim in claims:
+        assert dispatch.start(session, claim, clock.now(), "doomed")
+    session.commit()
+    transport = graph_container.transport_for(sender)
+
+    def keep(claim, crash: bool):
+        def remember(provider_id: str) -> None:
+            delivery_queries.remember_provider_id(session, claim.delivery_id, provider_id)
+            session.commit()
+            if crash:
+                raise Crash
+
+        return remember
+
+    never_drafted, drafted, sent = claims
+    with pytest.raises(Crash):
+        transport.send(drafted.message, on_draft=keep(drafted, crash=True))
+    transport.send(sent.message, on_draft=keep(sent, crash=False))
+    transport.close()
+    assert len(fake_graph.sent) == 1
+
+    clock.advance(dispatch.STALE_SENDING + timedelta(seconds=1))
+    report = sending_pass(graph_container)
+
+    assert len(report.unknown) == 1
+    assert report.sent == [drafted.label]
+    assert sorted(recipients(item)[0] for item in fake_graph.sent) == sorted(
+        claim.message.recipient.email for claim in (drafted, sent)
+    )
+    assert fake_graph.drafts == []
+    assert {d.message_id for d in delivery_queries.deliveries_in(session, "sent")} == {
+        drafted.message.message_id,
+        sent.message.message_id,
+    }
+    [unknown] = delivery_queries.deliveries_in(session, "unknown")
+    assert unknown.message_id == never_drafted.message.message_id

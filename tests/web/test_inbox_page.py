@@ -1,0 +1,76 @@
+"""The inbox page: what the mailboxes' readers acted on, filtered by campaign and by kind."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+
+from outreach.campaigns import service as campaigns
+from outreach.contacts.models import Contact
+from outreach.delivery import senders
+from outreach.delivery.models import Delivery
+from outreach.inbox.readers.base import InboundMessage, InboxPage
+from outreach.inbox.service import ingest
+from outreach.worker.sending import sending_pass
+from tests.campaign_setup import three_step_campaign
+from tests.inbox_messages import Thread, gmail_reply, outlook_auto_reply
+
+MONDAY_9 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def test_the_inbox_lists_what_was_found_by_campaign_and_kind(
+    signed_in, session, container, clock, tmp_path
+):
+    clock.advance(MONDAY_9 - clock.now())
+    account = senders.add(
+        session,
+        kind=senders.SenderKind.outbox,
+        email="grace@acme.example",
+        display_name=None,
+        secret_key=container.settings.secret_key_value(),
+        now=clock.now(),
+    )
+    spring = three_step_campaign(session, clock, tmp_path, [str(account.id)])
+    campaigns.launch(session, spring.id, clock.now())
+    session.commit()
+    sending_pass(container)
+    sent = dict(
+        session.execute(
+            sa.select(Contact.email, Delivery.message_id).join(
+                Contact, Contact.id == Delivery.contact_id
+            )
+        ).all()
+    )
+
+    def thread(to: str) -> Thread:
+        return Thread(sent[to], "Hello", "grace@acme.example", to)
+
+    at = clock.now() + timedelta(hours=1)
+    page = InboxPage(
+        (
+            InboundMessage("1:1", gmail_reply(thread("ada@analytical.example")), at),
+            InboundMessage(
+                "1:2", outlook_auto_reply(thread("alan@bletchley.example"), back="20 March"), at
+            ),
+        ),
+        "1:2",
+        more=False,
+    )
+    ingest(session, account, page, clock.now())
+    session.commit()
+
+    everything = signed_in.get("/inbox")
+    assert everything.status_code == 200
+    assert everything.text.count('data-kind="') == 2
+    assert "Tuesday at 3pm works for me" in everything.text
+    assert "back 2026-03-20" in everything.text
+    assert 'href="/inbox"' in everything.text  # the navigation links the area now
+    assert "No sender account has a mailbox to read" in everything.text  # an outbox has none
+
+    replies = signed_in.get("/inbox", params={"kind": "human_reply", "campaign": str(spring.id)})
+    assert replies.text.count('data-kind="human_reply"') == 1
+    assert 'data-kind="auto_reply"' not in replies.text
+    other = signed_in.get("/inbox", params={"campaign": "00000000-0000-4000-8000-000000000000"})
+    assert "Nothing here yet." in other.text
+    assert signed_in.get("/inbox", params={"campaign": "not-an-id"}).status_code == 200
