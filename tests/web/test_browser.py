@@ -119,12 +119,12 @@ def test_a_two_step_campaign_built_in_the_browser_sends_its_first_step(page, liv
     page.get_by_role("heading", name="Spring").wait_for()
 
     page.get_by_label("Subject").fill("Hello from {{ company }}")
-    page.get_by_label("Text").fill("Hi {{ first_name }}, how is {{ city }}?")
+    page.get_by_label("Text", exact=True).fill("Hi {{ first_name }}, how is {{ city }}?")
     page.get_by_role("button", name="Add step").click()
     assert page.get_by_test_id("preview").get_by_text("Hello from Analytical Engines").is_visible()
     new_step = page.locator("form.new-step")
     new_step.get_by_label("Days after the previous email").fill("2")
-    new_step.get_by_label("Text").fill("Just following up, {{ first_name }}.")
+    new_step.get_by_label("Text", exact=True).fill("Just following up, {{ first_name }}.")
     new_step.get_by_role("button", name="Add step").click()
     assert page.get_by_role("heading", name="Step 2").is_visible()
 
