@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import re
 
+from outreach.campaigns import service as campaigns
+from outreach.delivery import senders
 from outreach.drafts import review
 from outreach.drafts.models import EmailStatus
 from outreach.worker.drafting import drafting_pass
+from outreach.worker.sending import sending_pass
 from tests.conftest import csrf_token
 from tests.drafts_setup import FIRST_EMAIL, contact, people, template
+from tests.integration.test_draft_sending import ai_campaign
 from tests.plain_sql import sender
 
 
@@ -186,3 +190,29 @@ def test_the_templates_page_adds_one_and_tries_it_on_a_contact(signed_in, sessio
     twice = post(signed_in, "/drafts/templates", "/drafts/templates", name="first", content="Hi")
     assert twice.status_code == 422
     assert "already a template" in twice.text
+
+
+def test_the_campaign_page_marks_ai_written_steps_and_shows_why_a_contact_waits(
+    signed_in, session, clock, tmp_path, container
+):
+    account = senders.add(
+        session,
+        kind=senders.SenderKind.outbox,
+        email="me@ourco.example",
+        display_name=None,
+        secret_key=container.settings.secret_key_value(),
+        now=clock.now(),
+    )
+    found = ai_campaign(session, clock, tmp_path, account, require_approval=True)
+    campaigns.launch(session, found.id, clock.now())
+    session.commit()
+    drafting_pass(container)
+    sending_pass(container)
+
+    page = signed_in.get(f"/campaigns/{found.id}").text
+
+    assert re.search(r'name="ai_written" checked', page)
+    assert re.search(r'name="require_approval" checked', page)
+    assert page.count("waiting for approval: step 1&#39;s AI-written draft") == 3
+    queue = signed_in.get(f"/drafts?campaign_id={found.id}").text
+    assert "3 drafts" in queue

@@ -95,7 +95,7 @@ def generate(
         skipped = _skip_reasons(container, batch_id)
         console.print(
             f"Batch [bold]{batch_id}[/bold] ({progress.batch.label}): "
-            f"{progress.total - sum(skipped.values())} drafts to write."
+            f"{progress.counts[JobStatus.queued.value]} drafts to write."
         )
         for reason, count in skipped.most_common():
             console.print(f"  skipped {count}: {reason}", highlight=False)

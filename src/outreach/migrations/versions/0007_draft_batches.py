@@ -27,7 +27,7 @@
 
 Revision ID: 0007
 Revises: 0006
-Create Date: 2026-11-25
+Create Date: 2026-11-24
 """
 
 from __future__ import annotations
