@@ -84,6 +84,14 @@ class Settings(BaseSettings):
         True, validation_alias=_env("OUTREACH_INBOX_POSTPONE_ON_AUTO_REPLY")
     )
     """An out-of-office that says when its author is back holds the next step until then."""
+    bounce_pause_rate: float = Field(
+        0.05, gt=0, le=1, validation_alias=_env("OUTREACH_BOUNCE_PAUSE_RATE")
+    )
+    """A sender account whose hard bounces over 7 days pass this share of its sends is paused."""
+    bounce_pause_min_sends: int = Field(
+        50, ge=1, validation_alias=_env("OUTREACH_BOUNCE_PAUSE_MIN_SENDS")
+    )
+    """Sends in 7 days before an account's bounce rate can pause it."""
 
     @property
     def database_url(self) -> str:

@@ -13,8 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from outreach.clock import Clock, SystemClock
 from outreach.config import Settings
 from outreach.db import create_engine, session_factory
+from outreach.delivery import senders
 from outreach.delivery.models import SenderAccount
-from outreach.delivery.transports.base import SenderAccountError, Transport
+from outreach.delivery.throttle import SendingPace
+from outreach.delivery.transports.base import SenderAccountError, SendError, Transport
 from outreach.delivery.transports.graph import (
     AUTHORITY_URL,
     GRAPH_URL,
@@ -33,6 +35,16 @@ from outreach.inbox.readers.imap import ImapReader
 from outreach.sealing import unseal
 
 
+@dataclass(frozen=True)
+class AccountCheck:
+    """How one side of a sender account answered a real connection."""
+
+    part: str
+    """"sending" or "reading replies"."""
+    ok: bool
+    text: str
+
+
 @dataclass
 class Container:
     settings: Settings
@@ -43,6 +55,7 @@ class Container:
     """Which certificates provider APIs (Graph) must present: None is the system's trust
     store; a corporate proxy's CA (or a test's) otherwise."""
     _graph_tokens: GraphTokens | None = field(default=None, init=False, repr=False)
+    _paces: dict[str, SendingPace] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def session_lifetime(self) -> timedelta:
@@ -70,8 +83,17 @@ class Container:
                 self.graph_tokens,
                 clock=self.clock,
                 ssl_context=self.tls_context,
+                pace=self.pace_of(account),
             )
         return OutboxTransport(self.outbox_folder / account.email)
+
+    def pace_of(self, account: SenderAccount) -> SendingPace:
+        """The one pace every connection of this process to the account shares."""
+        per_minute = senders.per_minute_of(account)
+        pace = self._paces.get(account.email)
+        if pace is None or pace.per_minute != per_minute:
+            pace = self._paces[account.email] = SendingPace(per_minute)
+        return pace
 
     def graph_settings(self, account: SenderAccount) -> GraphSettings:
         """A Graph account's own tenant and app, else the original system's OUTLOOK_* ones."""
@@ -117,6 +139,29 @@ class Container:
         if imap is None:
             return None
         return ImapReader(imap, ssl_context=self.tls_context, clock=self.clock)
+
+    def check_account(self, account: SenderAccount) -> list[AccountCheck]:
+        """Really connects to what the account sends through and, when it has one, the mailbox
+        its replies are read from, and says how each went in plain words."""
+        checks = []
+        try:
+            transport = self.transport_for(account)
+            try:
+                checks.append(AccountCheck("sending", True, transport.check()))
+            finally:
+                transport.close()
+        except SendError as error:
+            checks.append(AccountCheck("sending", False, error.reason))
+        try:
+            reader = self.inbox_reader_for(account)
+            if reader is not None:
+                try:
+                    checks.append(AccountCheck("reading replies", True, reader.check()))
+                finally:
+                    reader.close()
+        except SendError as error:
+            checks.append(AccountCheck("reading replies", False, error.reason))
+        return checks
 
     def draft_writer(self) -> DraftWriter:
         """Claude when ANTHROPIC_API_KEY is set, else the template filled in: the only place

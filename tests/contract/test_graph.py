@@ -20,6 +20,7 @@ import pytest
 from outreach.clock import FixedClock
 from outreach.delivery.compose import new_message_id
 from outreach.delivery.message import Mailbox, OutgoingMessage
+from outreach.delivery.throttle import SendingPace
 from outreach.delivery.transports.base import (
     DeliveryUncertain,
     PermanentSendError,
@@ -485,6 +486,22 @@ def test_a_send_with_no_answer_in_time_is_uncertain_and_status_tells_it_went(
     assert not uncertain.value.address_rejected
     assert "may or may not have been sent" in uncertain.value.reason
     assert transport.status(kept[0]) is ProviderStatus.sent
+
+
+def test_sends_over_the_per_minute_limit_wait_for_the_minute_to_pass_shared_by_connections(
+    fake_graph: FakeGraph, graph_transport: MakeTransport
+) -> None:
+    slept: list[float] = []
+    pace = SendingPace(2, now=lambda: 100.0, sleep=slept.append)
+    first, second = graph_transport(pace=pace), graph_transport(pace=pace)
+
+    first.send(a_message(1))
+    second.send(a_message(2))
+    assert slept == []
+    first.send(a_message(3))
+
+    assert slept == [60.0]
+    assert len(fake_graph.sent) == 3
 
 
 def test_the_default_limits_stay_under_what_microsoft_enforces() -> None:

@@ -16,7 +16,7 @@ from outreach.campaigns.models import Campaign, CampaignContact
 from outreach.contacts import suppressions
 from outreach.contacts.models import Contact, Suppression
 from outreach.delivery import senders
-from outreach.delivery.models import Delivery, SenderAccount
+from outreach.delivery.models import Delivery, SenderAccount, SentEmail
 from outreach.errors import ValidationFailed
 from outreach.inbox import mailboxes
 from outreach.inbox import queries as inbox_queries
@@ -233,6 +233,9 @@ def test_a_hard_bounce_for_a_rejected_address_suppresses_and_marks_bounced(sessi
     [entry] = session.scalars(sa.select(Suppression)).all()
     assert (entry.email, entry.reason) == (GRACE, "bounced")
     assert count(session, EmailReply) == 0
+    delivery = session.get(Delivery, sent.deliveries[GRACE].id)
+    assert delivery.bounced_at == clock.now()
+    assert session.get(SentEmail, delivery.sent_email_id).status == "bounced"
 
 
 def test_a_policy_bounce_marks_bounced_but_keeps_the_address(session, clock, sent):
@@ -248,6 +251,7 @@ def test_a_soft_bounce_is_recorded_and_the_sequence_goes_on(session, clock, sent
     assert report.acted == {"bounce": 1}
     assert enrollment(session, sent, GRACE).status == "in_progress"
     assert not suppressions.is_suppressed(session, GRACE)
+    assert session.get(Delivery, sent.deliveries[GRACE].id).bounced_at is None
 
 
 def test_an_auto_reply_with_a_return_date_postpones_and_does_not_stop(

@@ -15,10 +15,9 @@ from outreach.cli.context import console, container_for, settings_of
 from outreach.contacts import lists
 from outreach.contacts import queries as contact_queries
 from outreach.db import transaction
+from outreach.delivery import health, senders
 from outreach.delivery import queries as delivery_queries
-from outreach.delivery import senders
 from outreach.delivery.states import SenderState
-from outreach.delivery.transports.base import SenderAccountError
 from outreach.errors import ValidationFailed
 
 campaigns_app = typer.Typer(help="Campaigns: steps, settings, launch, pause.", no_args_is_help=True)
@@ -151,15 +150,20 @@ def add_graph(
 
 @senders_app.command("list")
 def list_senders(ctx: typer.Context) -> None:
-    """Every sender account with its state."""
+    """Every sender account with its state and its last 7 days."""
     with container_for(ctx) as container, transaction(container.sessions) as session:
         accounts = delivery_queries.all_senders(session)
-    table = Table("email", "kind", "daily cap", "state", "last error")
+        week = health.of_senders(session, container.clock.now())
+    table = Table("email", "kind", "daily cap", "sent 7d", "bounced", "replies", "state", "why")
     for account in accounts:
+        found = week[account.id]
         table.add_row(
             account.email,
             account.kind,
             str(account.daily_cap or "—"),
+            str(found.sent),
+            found.bounce_summary,
+            str(found.replies),
             account.state,
             account.last_error or "",
         )
@@ -168,19 +172,18 @@ def list_senders(ctx: typer.Context) -> None:
 
 @senders_app.command("test")
 def test_sender(ctx: typer.Context, email: str) -> None:
-    """Really connect (and sign in) and say what worked or what failed."""
+    """Really connect and sign in, for sending and for reading replies; say what failed."""
     with container_for(ctx) as container:
         with transaction(container.sessions) as session:
             account = senders.by_email(session, email)
-        try:
-            transport = container.transport_for(account)
-            try:
-                console.print(f"[green]{transport.check()}[/green]")
-            finally:
-                transport.close()
-        except SenderAccountError as error:
-            console.print(f"[red]{error.reason}[/red]")
-            raise typer.Exit(1) from error
+        checks = container.check_account(account)
+    for check in checks:
+        colour = "green" if check.ok else "red"
+        console.print(f"[{colour}]{check.part}: {check.text}[/{colour}]", highlight=False)
+    if len(checks) == 1 and account.kind == "smtp":
+        console.print("No mailbox is read for replies: set one with `outreach inbox imap`.")
+    if not all(check.ok for check in checks):
+        raise typer.Exit(1)
 
 
 @senders_app.command("pause")

@@ -579,7 +579,16 @@ def _record_sent(session: Session, delivery: Delivery, sent: SentMessage, now: d
 def _record_failed(
     session: Session, delivery: Delivery, reason: str, *, address_rejected: bool, now: datetime
 ) -> None:
-    transition(session, Delivery, delivery.id, DeliveryStatus.failed, DELIVERIES, last_error=reason)
+    bounced_at = now if address_rejected else None
+    transition(
+        session,
+        Delivery,
+        delivery.id,
+        DeliveryStatus.failed,
+        DELIVERIES,
+        last_error=reason,
+        bounced_at=bounced_at,
+    )
     drafts.move(session, delivery.draft_id, EmailStatus.failed)
     if delivery.scheduled_email_id is not None:
         scheduled.record(session, delivery.scheduled_email_id, scheduled.ScheduledStatus.failed)

@@ -95,6 +95,13 @@ class Delivery(Base):
         sa.Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
         sa.Index("ix_deliveries_campaign_id_claimed_at", "campaign_id", "claimed_at"),
         sa.Index("ix_deliveries_sender_account_id_claimed_at", "sender_account_id", "claimed_at"),
+        sa.Index(
+            "ix_deliveries_bounced",
+            "sender_account_id",
+            "bounced_at",
+            postgresql_where=sa.text("bounced_at IS NOT NULL"),
+            sqlite_where=sa.text("bounced_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = primary_key()
@@ -127,6 +134,9 @@ class Delivery(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     claimed_by: Mapped[str | None] = mapped_column(sa.Text)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    bounced_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    """When the recipient's server refused the address, at once or by a later bounce
+    (migration 0010): the sender account's hard-bounce rate counts these."""
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     provider_id: Mapped[str | None] = mapped_column(sa.Text)
     conversation_id: Mapped[str | None] = mapped_column(sa.Text)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -77,6 +77,51 @@ def sender_sends_between(
         .group_by(Delivery.sender_account_id)
     )
     return dict(rows.all())
+
+
+def sent_since(
+    session: Session, sender_ids: Collection[uuid.UUID], since: datetime
+) -> dict[uuid.UUID, int]:
+    """Emails each sender account sent since `since`, counting those refused at once (their
+    claimed_at index serves it)."""
+    if not sender_ids:
+        return {}
+    rows = session.execute(
+        sa.select(Delivery.sender_account_id, sa.func.count())
+        .where(
+            Delivery.sender_account_id.in_(sender_ids),
+            Delivery.claimed_at >= since,
+            sa.or_(Delivery.status == "sent", Delivery.bounced_at.is_not(None)),
+        )
+        .group_by(Delivery.sender_account_id)
+    )
+    return dict(rows.all())
+
+
+def bounces_since(session: Session, since: datetime) -> dict[uuid.UUID, int]:
+    """Hard bounces per sender account since `since` (a small partial index holds only them)."""
+    rows = session.execute(
+        sa.select(Delivery.sender_account_id, sa.func.count())
+        .where(Delivery.bounced_at.is_not(None), Delivery.bounced_at >= since)
+        .group_by(Delivery.sender_account_id)
+    )
+    return dict(rows.all())
+
+
+def mark_bounced(session: Session, delivery_id: uuid.UUID, now: datetime) -> None:
+    """A bounce arrived for a sent email: kept on the delivery for the sender's health, and on
+    the seed's sent_emails.status for anyone reading the original tables."""
+    session.execute(
+        sa.update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.bounced_at.is_(None))
+        .values(bounced_at=now)
+    )
+    sent_email_id = sa.select(Delivery.sent_email_id).where(Delivery.id == delivery_id)
+    session.execute(
+        sa.update(SentEmail)
+        .where(SentEmail.id == sent_email_id.scalar_subquery())
+        .values(status="bounced")
+    )
 
 
 def thread_of(session: Session, enrollment_id: uuid.UUID) -> list[Delivery]:

@@ -41,6 +41,11 @@ def connections_of(account: SenderAccount) -> int:
     return int((account.settings or {}).get("max_connections", DEFAULT_CONNECTIONS))
 
 
+def per_minute_of(account: SenderAccount) -> int:
+    """Sends a minute a worker allows a Graph account (Microsoft refuses more than 30)."""
+    return int((account.settings or {}).get("per_minute", GRAPH_DEFAULT_LIMITS.per_minute))
+
+
 class SenderKind(StrEnum):
     outbox = "outbox"
     smtp = "smtp"

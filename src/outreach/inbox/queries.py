@@ -15,6 +15,7 @@ from outreach.campaigns.models import Campaign, CampaignContact
 from outreach.campaigns.queries import RUNNING_VALUES
 from outreach.contacts.models import Contact
 from outreach.delivery.models import Delivery, SenderAccount
+from outreach.inbox.classify import Kind
 from outreach.inbox.match import KnownEmails, SentEmail
 from outreach.inbox.models import EmailReply, InboxCursor, InboxMessage
 
@@ -255,3 +256,17 @@ def inbox_messages(
 
 def sender_account(session: Session, sender_account_id: uuid.UUID) -> SenderAccount | None:
     return session.get(SenderAccount, sender_account_id)
+
+
+def replies_by_sender(session: Session, since: datetime) -> dict[uuid.UUID, int]:
+    """Replies (and requests to be removed, which are replies too) received since `since`, per
+    sender account whose mailbox they arrived in."""
+    rows = session.execute(
+        sa.select(InboxMessage.sender_account_id, sa.func.count())
+        .where(
+            InboxMessage.received_at >= since,
+            InboxMessage.kind.in_((Kind.human_reply.value, Kind.unsubscribe_request.value)),
+        )
+        .group_by(InboxMessage.sender_account_id)
+    )
+    return dict(rows.all())

@@ -35,6 +35,7 @@ from outreach.campaigns import service as campaigns
 from outreach.campaigns.models import CampaignContact
 from outreach.campaigns.states import EnrollmentStatus
 from outreach.contacts import suppressions
+from outreach.delivery import queries as delivery_queries
 from outreach.delivery.models import SenderAccount
 from outreach.errors import Conflict, ValidationFailed
 from outreach.inbox import queries
@@ -181,6 +182,7 @@ def _act(
         bounce = found.bounce
         if bounce is None or not bounce.hard:
             return _Done("a soft bounce: recorded only")
+        delivery_queries.mark_bounced(session, target.delivery_id, now)
         if target.enrollment_id is not None:
             campaigns.record_stopped(
                 session, target.enrollment_id, EnrollmentStatus.bounced, found.reason

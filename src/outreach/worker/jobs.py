@@ -13,6 +13,7 @@ from outreach.access import service as access
 from outreach.contacts import importing
 from outreach.container import Container
 from outreach.db import transaction
+from outreach.delivery import health
 from outreach.delivery.dispatch import PassReport
 from outreach.portability import backups, partitioning
 from outreach.worker.drafting import drafting_pass
@@ -130,6 +131,16 @@ def send_campaigns(container: Container) -> JobReport:
     return sending_report(sending_pass(container))
 
 
+def check_senders(container: Container) -> JobReport:
+    """Pauses sender accounts whose hard bounces passed the allowed rate (delivery/health.py),
+    after the pass's sends and bounces are recorded."""
+    settings = container.settings
+    policy = health.BouncePolicy(settings.bounce_pause_rate, settings.bounce_pause_min_sends)
+    with transaction(container.sessions) as session:
+        paused = health.pause_bouncing(session, container.clock.now(), policy)
+    return JobReport("check_senders", f"{len(paused)} paused", len(paused), tuple(paused))
+
+
 def sending_report(report: PassReport, job: str = "send_campaigns") -> JobReport:
     lines = [f"sent {label}" for label in report.sent]
     lines += [f"would send {label}" for label in report.would_send]
@@ -154,6 +165,7 @@ JOBS: tuple[Job, ...] = (
     write_drafts,
     poll_inboxes,
     send_campaigns,
+    check_senders,
     prune_access,
     take_backups,
     partition_ahead,

@@ -53,6 +53,7 @@ from outreach.clock import Clock, SystemClock
 from outreach.delivery.compose import envelope_address, to_mime
 from outreach.delivery.message import OutgoingMessage, SentMessage
 from outreach.delivery.senders import GRAPH_DEFAULT_LIMITS, SendingLimits
+from outreach.delivery.throttle import SendingPace
 from outreach.delivery.transports.base import (
     DeliveryUncertain,
     OnDraft,
@@ -487,8 +488,10 @@ class GraphTransport:
     email may have gone, and only `status()` later can tell.
 
     `one_click_unsubscribe`: whether emails from this mailbox carry List-Unsubscribe-Post, so
-    the UI can say when a sender cannot offer one-click unsubscribe. Not thread-safe (like
-    SmtpTransport): one instance per thread; the GraphTokens may be shared.
+    the UI can say when a sender cannot offer one-click unsubscribe. `pace`, shared by every
+    transport of the mailbox in this process, spaces the sends to its per-minute limit. Not
+    thread-safe (like SmtpTransport): one instance per thread; GraphTokens and the pace may be
+    shared.
     """
 
     def __init__(
@@ -500,9 +503,11 @@ class GraphTransport:
         timeout: float = 30,
         send_timeout: float = 60,
         ssl_context: ssl.SSLContext | None = None,
+        pace: SendingPace | None = None,
     ) -> None:
         self.settings = settings
         self.one_click_unsubscribe = settings.one_click_unsubscribe
+        self._pace = pace
         self._session = GraphSession(
             settings, tokens, clock=clock, timeout=timeout, ssl_context=ssl_context
         )
@@ -611,6 +616,8 @@ class GraphTransport:
 
     def _submit(self, draft_id: str) -> None:
         url = f"{self._messages()}/{_segment(draft_id)}/send"
+        if self._pace is not None:
+            self._pace.wait()
         try:
             response = self._session.request("POST", url, timeout=self._send_timeout)
         except _NOT_SENT as error:

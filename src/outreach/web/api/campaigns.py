@@ -1,4 +1,4 @@
-"""Campaigns, their steps and settings, sender accounts, and sends to decide."""
+"""Campaigns, their steps and settings, and sends to decide."""
 
 from __future__ import annotations
 
@@ -11,19 +11,15 @@ from fastapi.responses import Response
 from outreach.campaigns import queries as campaign_queries
 from outreach.campaigns import service as campaigns
 from outreach.campaigns.models import Campaign
-from outreach.delivery import dispatch, queries, senders
-from outreach.delivery.states import SenderState
-from outreach.delivery.transports.base import SenderAccountError
+from outreach.delivery import dispatch, queries
 from outreach.web.deps import ApiUser, DbSession, container_of
 from outreach.web.schemas import (
     CampaignDetail,
     CampaignIn,
     CampaignOut,
-    CheckOut,
     DeliveryOut,
     EnrollmentOut,
     LaunchOut,
-    SenderIn,
     SenderOut,
     SendersIn,
     SettingsIn,
@@ -34,7 +30,6 @@ from outreach.web.schemas import (
 
 router = APIRouter()
 campaigns_router = APIRouter(prefix="/campaigns", tags=["campaigns"])
-senders_router = APIRouter(prefix="/senders", tags=["senders"])
 deliveries_router = APIRouter(prefix="/deliveries", tags=["deliveries"])
 
 
@@ -185,68 +180,6 @@ def enrollments(
     ]
 
 
-@senders_router.get("")
-def list_senders(session: DbSession, user: ApiUser) -> list[SenderOut]:
-    """Every sender account with its state."""
-    return [SenderOut.model_validate(account) for account in queries.all_senders(session)]
-
-
-@senders_router.post("", status_code=201)
-def add_sender(request: Request, session: DbSession, user: ApiUser, body: SenderIn) -> SenderOut:
-    """Add an outbox or SMTP account; the password is stored sealed."""
-    container = container_of(request)
-    smtp = (
-        senders.SmtpSettings(body.host or "", body.port, body.security, body.username or body.email)
-        if body.kind == "smtp"
-        else None
-    )
-    account = senders.add(
-        session,
-        kind=senders.SenderKind(body.kind),
-        email=body.email,
-        display_name=body.display_name,
-        secret_key=container.settings.secret_key_value(),
-        smtp=smtp,
-        password=body.password,
-        daily_cap=body.daily_cap,
-        max_connections=body.max_connections,
-        now=container.clock.now(),
-    )
-    return SenderOut.model_validate(account)
-
-
-@senders_router.post("/{sender_id}/test")
-def test_sender(
-    request: Request, session: DbSession, user: ApiUser, sender_id: uuid.UUID
-) -> CheckOut:
-    """Really connect and sign in; says what worked or what failed."""
-    transport = container_of(request).transport_for(senders.get(session, sender_id))
-    try:
-        return CheckOut(ok=True, message=transport.check())
-    except SenderAccountError as error:
-        return CheckOut(ok=False, message=error.reason)
-    finally:
-        transport.close()
-
-
-@senders_router.post("/{sender_id}/{state}")
-def set_sender_state(
-    request: Request,
-    session: DbSession,
-    user: ApiUser,
-    sender_id: uuid.UUID,
-    state: Literal["pause", "resume"],
-) -> SenderOut:
-    """Stop sending from an account (its threads wait), or send from it again."""
-    target, reason = (
-        (SenderState.paused, "paused by a person") if state == "pause" else (SenderState.ok, None)
-    )
-    account = senders.set_state(
-        session, sender_id, target, reason, container_of(request).clock.now()
-    )
-    return SenderOut.model_validate(account)
-
-
 @deliveries_router.get("")
 def list_deliveries(
     session: DbSession,
@@ -275,5 +208,5 @@ def decide(
     return DeliveryOut.model_validate(found)
 
 
-for part in (campaigns_router, senders_router, deliveries_router):
+for part in (campaigns_router, deliveries_router):
     router.include_router(part)

@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from outreach.delivery import dispatch, queries, senders
+from outreach.delivery import dispatch, health, queries, senders
 from outreach.delivery.states import SenderState
-from outreach.delivery.transports.base import SenderAccountError
 from outreach.errors import OutreachError
+from outreach.inbox import mailboxes
 from outreach.web.deps import DbSession, PageUser, container_of
 from outreach.web.rendering import render
 
@@ -23,7 +23,10 @@ def senders_page(request: Request, session: DbSession, **extra: object) -> Respo
     settings = container_of(request).settings
     context = {
         "accounts": queries.all_senders(session),
+        "health": health.of_senders(session, container_of(request).clock.now()),
         "outlook_app": bool(settings.outlook_tenant_id and settings.outlook_client_id),
+        "bounce_rate": settings.bounce_pause_rate,
+        "bounce_min": settings.bounce_pause_min_sends,
         **extra,
     }
     return render(request, "senders.html", context, status_code=422 if "error" in extra else 200)
@@ -57,7 +60,8 @@ def add_sender(
     settings = container.settings
     try:
         smtp = (
-            senders.SmtpSettings(host, port, security, username or email)
+            # Without a password the server lets us relay by our address (no AUTH).
+            senders.SmtpSettings(host, port, security, username or (email if password else None))
             if kind == "smtp"
             else None
         )
@@ -100,15 +104,46 @@ def add_sender(
 def test_sender(
     request: Request, session: DbSession, user: PageUser, sender_id: uuid.UUID
 ) -> Response:
+    account = senders.get(session, sender_id)
+    checks = container_of(request).check_account(account)
+    return senders_page(request, session, checked=account, checks=checks)
+
+
+@router.post("/senders/{sender_id}/imap")
+def set_imap(
+    request: Request,
+    session: DbSession,
+    user: PageUser,
+    sender_id: uuid.UUID,
+    host: Text,
+    port: Annotated[int, Form(ge=1, le=65535)] = 993,
+    security: Text = "tls",
+    username: Text = "",
+    folder: Text = "INBOX",
+    password: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    """Reads an SMTP account's replies from this IMAP mailbox, then checks it signs in."""
+    key = container_of(request).settings.secret_key_value()
+    mailbox = mailboxes.ImapMailbox(host, port, security, username or None, folder)
     try:
-        transport = container_of(request).transport_for(senders.get(session, sender_id))
-        try:
-            result = {"notice": transport.check()}
-        finally:
-            transport.close()
-    except SenderAccountError as error:
-        result = {"error": error.reason}
-    return senders_page(request, session, **result)
+        account = mailboxes.set_imap(
+            session, sender_id, mailbox, secret_key=key, password=password or None
+        )
+    except OutreachError as error:
+        session.rollback()
+        return senders_page(request, session, error=error.message)
+    session.commit()
+    checks = container_of(request).check_account(account)
+    return senders_page(request, session, checked=account, checks=checks)
+
+
+@router.post("/senders/{sender_id}/imap/remove")
+def remove_imap(
+    request: Request, session: DbSession, user: PageUser, sender_id: uuid.UUID
+) -> Response:
+    key = container_of(request).settings.secret_key_value()
+    mailboxes.clear_imap(session, sender_id, secret_key=key)
+    return RedirectResponse("/senders", status_code=303)
 
 
 @router.post("/senders/{sender_id}/{state}")

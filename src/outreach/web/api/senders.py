@@ -1,0 +1,212 @@
+"""Sender accounts (add, test, pause, where replies are read, health) and the inbox: what the
+mailboxes received about our emails, and reading them now."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from outreach.delivery import health, queries, senders
+from outreach.delivery.models import SenderAccount
+from outreach.delivery.states import SenderState
+from outreach.inbox import mailboxes
+from outreach.inbox import queries as inbox_queries
+from outreach.web.deps import ApiUser, DbSession, container_of
+from outreach.web.schemas import (
+    CheckOut,
+    ImapIn,
+    ImapOut,
+    InboxMessageOut,
+    MailboxPollOut,
+    PartCheckOut,
+    PollOut,
+    SenderIn,
+    SenderOut,
+    SenderWeekOut,
+)
+from outreach.worker.inbox import poll_summary, polling_pass
+
+router = APIRouter()
+senders_router = APIRouter(prefix="/senders", tags=["senders"])
+inbox_router = APIRouter(prefix="/inbox", tags=["inbox"])
+
+
+def sender_out(account: SenderAccount, week: health.SenderHealth | None = None) -> SenderOut:
+    imap = (account.settings or {}).get("imap") if account.kind == "smtp" else None
+    return SenderOut.model_validate(account).model_copy(
+        update={
+            "imap": ImapOut.model_validate(imap) if imap else None,
+            "week": SenderWeekOut(
+                sent=week.sent,
+                hard_bounces=week.hard_bounces,
+                bounce_rate=week.bounce_rate,
+                replies=week.replies,
+            )
+            if week
+            else None,
+        }
+    )
+
+
+@senders_router.get("")
+def list_senders(request: Request, session: DbSession, user: ApiUser) -> list[SenderOut]:
+    """Every sender account with its state, its last 7 days and where its replies are read."""
+    week = health.of_senders(session, container_of(request).clock.now())
+    return [sender_out(account, week[account.id]) for account in queries.all_senders(session)]
+
+
+@senders_router.post("", status_code=201)
+def add_sender(request: Request, session: DbSession, user: ApiUser, body: SenderIn) -> SenderOut:
+    """Add an outbox, SMTP or Microsoft 365 (Graph) account; secrets are stored sealed. A Graph
+    account without its own tenant, app or secret uses OUTLOOK_TENANT_ID, OUTLOOK_CLIENT_ID and
+    OUTLOOK_CLIENT_SECRET."""
+    container = container_of(request)
+    settings = container.settings
+    smtp = graph = None
+    password = body.password
+    if body.kind == "smtp":
+        # Without a password the server lets us relay by our address (no AUTH).
+        username = body.username or (body.email if body.password else None)
+        smtp = senders.SmtpSettings(body.host or "", body.port, body.security, username)
+    if body.kind == "graph":
+        graph = senders.GraphAccount(
+            body.tenant_id or settings.outlook_tenant_id or "",
+            body.client_id or settings.outlook_client_id or "",
+            one_click_unsubscribe=body.one_click_unsubscribe,
+        )
+        fallback = settings.outlook_client_secret
+        password = password or (fallback.get_secret_value() if fallback else None)
+    account = senders.add(
+        session,
+        kind=senders.SenderKind(body.kind),
+        email=body.email,
+        display_name=body.display_name,
+        secret_key=settings.secret_key_value(),
+        smtp=smtp,
+        graph=graph,
+        password=password,
+        daily_cap=body.daily_cap,
+        max_connections=body.max_connections,
+        now=container.clock.now(),
+    )
+    return sender_out(account)
+
+
+@senders_router.post("/{sender_id}/test")
+def test_sender(
+    request: Request, session: DbSession, user: ApiUser, sender_id: uuid.UUID
+) -> CheckOut:
+    """Really connect and sign in, to send (EHLO, STARTTLS, AUTH; a Graph token and the
+    mailbox) and to read replies (IMAP login and the folder; Graph's Inbox); says what worked
+    or what failed, in plain words."""
+    checks = container_of(request).check_account(senders.get(session, sender_id))
+    return CheckOut(
+        ok=all(check.ok for check in checks),
+        message="; ".join(f"{check.part}: {check.text}" for check in checks),
+        checks=[PartCheckOut(part=c.part, ok=c.ok, message=c.text) for c in checks],
+    )
+
+
+@senders_router.put("/{sender_id}/imap")
+def set_imap(
+    request: Request, session: DbSession, user: ApiUser, sender_id: uuid.UUID, body: ImapIn
+) -> SenderOut:
+    """Read an SMTP account's replies from this IMAP mailbox (test it with .../test)."""
+    mailbox = mailboxes.ImapMailbox(body.host, body.port, body.security, body.username, body.folder)
+    key = container_of(request).settings.secret_key_value()
+    account = mailboxes.set_imap(
+        session, sender_id, mailbox, secret_key=key, password=body.password
+    )
+    return sender_out(account)
+
+
+@senders_router.delete("/{sender_id}/imap", status_code=204)
+def remove_imap(
+    request: Request, session: DbSession, user: ApiUser, sender_id: uuid.UUID
+) -> Response:
+    """Stop reading an SMTP account's replies."""
+    mailboxes.clear_imap(
+        session, sender_id, secret_key=container_of(request).settings.secret_key_value()
+    )
+    return Response(status_code=204)
+
+
+@senders_router.post("/{sender_id}/{state}")
+def set_sender_state(
+    request: Request,
+    session: DbSession,
+    user: ApiUser,
+    sender_id: uuid.UUID,
+    state: Literal["pause", "resume"],
+) -> SenderOut:
+    """Stop sending from an account (its threads wait), or send from it again."""
+    target, reason = (
+        (SenderState.paused, "paused by a person") if state == "pause" else (SenderState.ok, None)
+    )
+    account = senders.set_state(
+        session, sender_id, target, reason, container_of(request).clock.now()
+    )
+    return sender_out(account)
+
+
+@inbox_router.get("")
+def list_inbox(
+    session: DbSession,
+    user: ApiUser,
+    campaign_id: uuid.UUID | None = None,
+    kind: Annotated[
+        list[Literal["human_reply", "unsubscribe_request", "auto_reply", "bounce"]], Query()
+    ] = [],  # noqa: B006 (FastAPI copies query defaults)
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[InboxMessageOut]:
+    """Replies, requests to be removed, auto-replies and bounces matched to our emails, newest
+    first, with what was done about each."""
+    rows = inbox_queries.inbox_messages(session, campaign_id=campaign_id, kinds=kind, limit=limit)
+    return [
+        InboxMessageOut(
+            id=row.message.id,
+            kind=row.message.kind,
+            received_at=row.message.received_at,
+            sender_account_id=row.message.sender_account_id,
+            contact_id=row.message.contact_id,
+            contact_email=row.contact_email,
+            campaign_id=row.message.campaign_id,
+            campaign_name=row.campaign_name,
+            subject=row.message.subject,
+            snippet=row.message.snippet,
+            returns_on=row.message.returns_on,
+            matched_by=row.message.matched_by,
+            reason=row.message.reason,
+        )
+        for row in rows
+    ]
+
+
+@inbox_router.post("/poll")
+def poll_inbox(
+    request: Request,
+    user: ApiUser,
+    sender: Annotated[str | None, Query(max_length=320, description="Only this account")] = None,
+) -> PollOut:
+    """Read the mailboxes now, whenever they were last read, and say what was found."""
+    report = polling_pass(container_of(request), sender, force=True)
+    return PollOut(
+        summary=poll_summary(report),
+        mailboxes=[
+            MailboxPollOut(
+                email=each.email,
+                read=each.report.read,
+                acted=dict(each.report.acted),
+                error=each.error,
+                skipped=each.skipped,
+            )
+            for each in report.mailboxes
+        ],
+    )
+
+
+for part in (senders_router, inbox_router):
+    router.include_router(part)

@@ -1,0 +1,192 @@
+"""/api/v1/senders and /api/v1/inbox, and the senders page: adding each kind of account,
+testing both its sending and its reply reading against real servers on loopback, its week, and
+what the mailboxes received."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from outreach.campaigns import service as campaigns
+from outreach.delivery import senders
+from outreach.delivery.models import Delivery
+from outreach.inbox.readers.base import InboundMessage, InboxPage
+from outreach.inbox.service import ingest
+from outreach.worker.sending import sending_pass
+from tests.campaign_setup import three_step_campaign
+from tests.imap_server import dovecot_fixture, imap_account_fixture  # noqa: F401 (fixtures)
+from tests.inbox_messages import Thread, gmail_reply
+from tests.smtp_server import smtp_server_fixture  # noqa: F401 (fixture)
+from tests.web.test_campaign_pages import post
+
+MONDAY_9 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def api(client, api_token):
+    client.headers["Authorization"] = f"Bearer {api_token}"
+    return client
+
+
+def add_smtp(api, port: int) -> dict:
+    added = api.post(
+        "/api/v1/senders",
+        json={
+            "kind": "smtp",
+            "email": "me@ourco.example",
+            "host": "127.0.0.1",
+            "port": port,
+            "security": "none",
+        },
+    )
+    assert added.status_code == 201, added.text
+    return added.json()
+
+
+def test_an_smtp_account_reading_replies_over_imap_tests_both_sides(api, smtp_server, imap_account):
+    account = add_smtp(api, smtp_server.port)
+    alone = api.post(f"/api/v1/senders/{account['id']}/test").json()
+    assert [(c["part"], c["ok"]) for c in alone["checks"]] == [("sending", True)]
+
+    imap = imap_account.settings()
+    set_up = api.put(
+        f"/api/v1/senders/{account['id']}/imap",
+        json={
+            "host": imap.host,
+            "port": imap.port,
+            "security": "none",
+            "username": imap.username,
+            "password": imap.password,
+        },
+    )
+    assert set_up.status_code == 200, set_up.text
+    assert set_up.json()["imap"]["username"] == imap.username
+    both = api.post(f"/api/v1/senders/{account['id']}/test").json()
+    assert both["ok"] is True
+    assert [(c["part"], c["ok"]) for c in both["checks"]] == [
+        ("sending", True),
+        ("reading replies", True),
+    ]
+
+    api.put(
+        f"/api/v1/senders/{account['id']}/imap",
+        json={"host": imap.host, "port": imap.port, "security": "none", "password": "wrong"},
+    )
+    refused = api.post(f"/api/v1/senders/{account['id']}/test").json()
+    assert refused["ok"] is False
+    assert refused["checks"][1]["part"] == "reading replies"
+    assert refused["checks"][1]["ok"] is False
+    assert refused["message"].startswith("sending: ")
+
+    assert api.delete(f"/api/v1/senders/{account['id']}/imap").status_code == 204
+    [listed] = api.get("/api/v1/senders").json()
+    assert listed["imap"] is None
+    assert listed["week"] == {"sent": 0, "hard_bounces": 0, "bounce_rate": None, "replies": 0}
+
+
+def test_a_graph_account_added_over_the_api_takes_the_original_systems_app(
+    api, monkeypatch, container
+):
+    refused = api.post("/api/v1/senders", json={"kind": "graph", "email": "grace@acme.example"})
+    assert refused.status_code == 422
+    assert "tenant id" in refused.json()["error"]["message"]
+
+    added = api.post(
+        "/api/v1/senders",
+        json={
+            "kind": "graph",
+            "email": "grace@acme.example",
+            "tenant_id": "tenant-1",
+            "client_id": "client-1",
+            "password": "s3cret",
+        },
+    )
+    assert added.status_code == 201, added.text
+    assert added.json()["daily_cap"] == 9000
+
+
+def test_imap_is_only_for_smtp_accounts(api):
+    outbox = api.post(
+        "/api/v1/senders", json={"kind": "outbox", "email": "me@ourco.example"}
+    ).json()
+    refused = api.put(f"/api/v1/senders/{outbox['id']}/imap", json={"host": "imap.example"})
+    assert refused.status_code == 422
+    assert "only SMTP accounts" in refused.json()["error"]["message"]
+
+
+def test_the_inbox_over_the_api_lists_replies_and_polls_with_nothing_to_read(
+    api, session, container, clock, tmp_path
+):
+    clock.advance(MONDAY_9 - clock.now())
+    account = senders.add(
+        session,
+        kind=senders.SenderKind.outbox,
+        email="grace@acme.example",
+        display_name=None,
+        secret_key=container.settings.secret_key_value(),
+        now=clock.now(),
+    )
+    spring = three_step_campaign(session, clock, tmp_path, [str(account.id)])
+    campaigns.launch(session, spring.id, clock.now())
+    session.commit()
+    sending_pass(container)
+    first = session.scalars(sa.select(Delivery).order_by(Delivery.id).limit(1)).one()
+    thread = Thread(first.message_id, "Hello", "grace@acme.example", "ada@analytical.example")
+    at = clock.now() + timedelta(hours=1)
+    ingest(
+        session,
+        account,
+        InboxPage((InboundMessage("1", gmail_reply(thread), at),), "1", more=False),
+        at,
+    )
+    session.commit()
+
+    [reply] = api.get("/api/v1/inbox", params={"kind": "human_reply"}).json()
+    assert reply["kind"] == "human_reply"
+    assert reply["campaign_name"] == "Spring"
+    assert reply["contact_id"] == str(first.contact_id)
+    assert api.get("/api/v1/inbox", params={"kind": "bounce"}).json() == []
+    assert api.get("/api/v1/inbox", params={"kind": "nonsense"}).status_code == 422
+
+    [listed] = api.get("/api/v1/senders").json()
+    assert listed["week"]["replies"] == 1
+    assert listed["week"]["sent"] == 3
+
+    polled = api.post("/api/v1/inbox/poll").json()
+    assert polled["mailboxes"] == []
+    assert polled["summary"].startswith("0 mailboxes read")
+
+
+def test_the_senders_page_sets_where_replies_are_read_and_tests_it(
+    signed_in, smtp_server, imap_account
+):
+    post(
+        signed_in,
+        "/senders",
+        "/senders",
+        kind="smtp",
+        email="me@ourco.example",
+        host="127.0.0.1",
+        port=str(smtp_server.port),
+        security="none",
+    )
+    listing = signed_in.get("/senders").text
+    assert "not read yet" in listing
+    sender_id = re.search(r"/senders/([0-9a-f-]{36})/imap", listing).group(1)
+    imap = imap_account.settings()
+    checked = post(
+        signed_in,
+        f"/senders/{sender_id}/imap",
+        "/senders",
+        host=imap.host,
+        port=str(imap.port),
+        security="none",
+        username=imap.username,
+        password=imap.password,
+    )
+    assert "Sending:</strong> works" in checked.text
+    assert "Reading replies:</strong> works" in checked.text
+    assert f"read from {imap.username} on {imap.host}" in checked.text
