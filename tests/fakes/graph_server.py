@@ -239,6 +239,14 @@ class FakeGraph(LoopbackServer):
         with self._lock:
             return [mime for _, mime in self._sent]
 
+    def unread_in_inbox(self) -> int:
+        with self._lock:
+            return sum(
+                1
+                for item in self._items.values()
+                if item.folder == "inbox" and not item.resource["isRead"]
+            )
+
     def extended_properties(self, immutable_id: str) -> dict[str, str]:
         with self._lock:
             item = self._items[immutable_id]
