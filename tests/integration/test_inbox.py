@@ -304,6 +304,70 @@ def test_unmatched_and_other_messages_are_counted_and_left_alone(session, clock,
 # Which mailbox an account reads.
 
 
+COLLEAGUES = (
+    "email,name,company,City\n"
+    "ada@analytical.example,Ada Lovelace,Analytical Engines,London\n"
+    "charles@analytical.example,Charles Babbage,Analytical Engines,London\n"
+    "alan@bletchley.example,Alan Turing,Bletchley Park,Bletchley\n"
+    "joan@gmail.com,Joan Clarke,Bletchley Park,Bletchley\n"
+    "mavis@gmail.com,Mavis Batey,Bletchley Park,Bletchley\n"
+)
+
+
+@pytest.mark.parametrize("one_per_company", [True, False])
+def test_a_reply_stops_the_colleagues_when_the_campaign_keeps_one_conversation_per_company(
+    session, container, clock, tmp_path, one_per_company
+):
+    clock.advance(MONDAY_9 - clock.now())
+    account = senders.add(
+        session,
+        kind=senders.SenderKind.outbox,
+        email=SENDER,
+        display_name=None,
+        secret_key=container.settings.secret_key_value(),
+        now=clock.now(),
+    )
+    found = three_step_campaign(
+        session,
+        clock,
+        tmp_path,
+        [str(account.id)],
+        people=COLLEAGUES,
+        skip_replied_companies=one_per_company,
+    )
+    campaigns.launch(session, found.id, clock.now())
+    session.commit()
+    sending_pass(container)
+    rows = session.execute(
+        sa.select(Contact.email, Delivery).join(Contact, Contact.id == Delivery.contact_id)
+    )
+    sent = Sent(found, account, dict(rows.all()))
+
+    report = read(
+        session,
+        sent,
+        page(gmail_reply(sent.thread(ADA)), gmail_reply(sent.thread("joan@gmail.com"))),
+        clock,
+    )
+
+    statuses = {
+        email: enrollment(session, sent, email).status
+        for email in ("charles@analytical.example", ALAN, "mavis@gmail.com")
+    }
+    # People at a personal mailbox provider are nobody's colleagues.
+    if one_per_company:
+        assert statuses == {
+            "charles@analytical.example": "stopped",
+            ALAN: "in_progress",
+            "mavis@gmail.com": "in_progress",
+        }
+        charles = enrollment(session, sent, "charles@analytical.example")
+        assert charles.stop_reason == f"a colleague ({ADA}) replied"
+        assert "a colleague's sequence stops too" in " ".join(report.lines)
+    else:
+        assert set(statuses.values()) == {"in_progress"}
+
+
 def test_each_account_kind_gets_its_own_reader(session, container, clock):
     key = container.settings.secret_key_value()
     smtp = senders.add(

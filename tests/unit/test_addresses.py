@@ -16,6 +16,7 @@ from outreach.contacts.addresses import (
     CheckedAddress,
     _fast,
     check_address,
+    company_domain,
     dedupe_key,
     domain_of,
 )
@@ -318,3 +319,9 @@ def test_duplicates_are_found_whatever_the_case():
 def test_the_domain_of_an_address_is_lower_cased_for_domain_suppressions():
     assert domain_of("Jane@Example.COM") == "example.com"
     assert domain_of("j\u00f6hn@ex\u00e4mple.com") == "ex\u00e4mple.com"
+
+
+def test_people_at_a_personal_mailbox_provider_have_no_company_domain():
+    assert company_domain("ada@Analytical.example") == "analytical.example"
+    assert company_domain("joan@gmail.com") is None
+    assert company_domain("mavis@GMAIL.COM") is None

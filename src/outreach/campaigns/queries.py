@@ -19,6 +19,8 @@ from outreach.campaigns.models import (
     CampaignSettings,
 )
 from outreach.campaigns.states import ENROLLMENTS, RUNNING, EnrollmentStatus
+from outreach.contacts import queries as contact_queries
+from outreach.contacts.addresses import company_domain
 from outreach.contacts.models import Contact, ContactListMember
 from outreach.delivery.models import SenderAccount
 from outreach.inbox.models import EmailReply
@@ -130,8 +132,8 @@ def replied_domains(session: Session, domains: Sequence[str]) -> set[str]:
         .join(EmailReply, EmailReply.contact_id == Contact.id)
         .distinct()
     )
-    replied = {email.rsplit("@", 1)[-1] for email in repliers}
-    return replied & set(domains)
+    replied = {company_domain(email) for email in repliers}
+    return {domain for domain in domains if domain in replied}
 
 
 def insert_enrollments(session: Session, rows: Sequence[dict[str, Any]]) -> None:
@@ -262,6 +264,25 @@ def stop_contact(
         CampaignContact,
         (CampaignContact.contact_id == contact_id,),
         status,
+        ENROLLMENTS,
+        stop_reason=reason,
+        next_send_at=None,
+    )
+
+
+def stop_colleagues(
+    session: Session, campaign_id: uuid.UUID, domain: str, replier_id: uuid.UUID, reason: str
+) -> int:
+    """Ends the campaign's running enrollments of contacts at `domain` other than the one who
+    replied; how many."""
+    at_domain = sa.select(Contact.id).where(
+        contact_queries.email_at_domain(domain), Contact.id != replier_id
+    )
+    return transition_many(
+        session,
+        CampaignContact,
+        (CampaignContact.campaign_id == campaign_id, CampaignContact.contact_id.in_(at_domain)),
+        EnrollmentStatus.stopped,
         ENROLLMENTS,
         stop_reason=reason,
         next_send_at=None,

@@ -26,7 +26,7 @@ from outreach.campaigns.states import (
 )
 from outreach.campaigns.templates import Rendered, check_syntax, merge_fields, problems_for, render
 from outreach.contacts import queries as contact_queries
-from outreach.contacts.addresses import dedupe_key, domain_of
+from outreach.contacts.addresses import company_domain, dedupe_key, domain_of
 from outreach.contacts.candidates import PERSON_FIELDS
 from outreach.contacts.models import Contact, ContactList
 from outreach.delivery.models import SenderAccount
@@ -469,3 +469,16 @@ def stop_contact_everywhere(
 ) -> int:
     """Every running enrollment of a contact ends (an unsubscribe, a bounce)."""
     return queries.stop_contact(session, contact_id, status, reason)
+
+
+def stop_colleagues_of(
+    session: Session, campaign_id: uuid.UUID, replier_id: uuid.UUID, replier_email: str
+) -> int:
+    """When the campaign keeps one conversation per company (skip_replied_companies), a reply
+    from someone ends the running enrollments of their colleagues (same company domain; people
+    at personal mailbox providers have no colleagues). How many ended."""
+    domain = company_domain(replier_email)
+    if domain is None or not queries.settings_of(session, campaign_id).skip_replied_companies:
+        return 0
+    reason = f"a colleague ({replier_email}) replied"
+    return queries.stop_colleagues(session, campaign_id, domain, replier_id, reason)

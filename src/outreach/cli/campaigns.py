@@ -295,7 +295,11 @@ def change_settings(
         bool | None, typer.Option(help="Skip contacts running in another campaign.")
     ] = None,
     skip_replied_companies: Annotated[
-        bool | None, typer.Option(help="Skip contacts whose company domain replied.")
+        bool | None,
+        typer.Option(
+            help="One conversation per company: skip contacts whose company domain replied, "
+            "and stop colleagues' sequences when someone replies."
+        ),
     ] = None,
     unsubscribe_line: Annotated[
         bool | None, typer.Option(help="End each email with a visible unsubscribe line.")

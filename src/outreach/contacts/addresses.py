@@ -159,6 +159,61 @@ def domain_of(address: str) -> str:
     return address.rpartition("@")[2].lower()
 
 
+PERSONAL_DOMAINS: frozenset[str] = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "outlook.com",
+        "hotmail.com",
+        "hotmail.co.uk",
+        "hotmail.fr",
+        "live.com",
+        "msn.com",
+        "yahoo.com",
+        "yahoo.co.uk",
+        "yahoo.fr",
+        "yahoo.de",
+        "ymail.com",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "aol.com",
+        "proton.me",
+        "protonmail.com",
+        "pm.me",
+        "gmx.de",
+        "gmx.net",
+        "gmx.com",
+        "web.de",
+        "t-online.de",
+        "freenet.de",
+        "mail.ru",
+        "yandex.ru",
+        "yandex.com",
+        "qq.com",
+        "163.com",
+        "126.com",
+        "orange.fr",
+        "free.fr",
+        "laposte.net",
+        "wanadoo.fr",
+        "libero.it",
+        "zoho.com",
+        "fastmail.com",
+        "hey.com",
+        "mail.com",
+    }
+)
+"""Mailbox providers whose addresses belong to people, not to one company: two contacts at
+gmail.com are not colleagues."""
+
+
+def company_domain(address: str) -> str | None:
+    """The domain that makes contacts colleagues, or None for a personal mailbox provider."""
+    domain = domain_of(address)
+    return None if domain in PERSONAL_DOMAINS else domain
+
+
 def _is_role(address: str) -> bool:
     # A checked address has no quoted local part (email-validator refuses them by default),
     # so its last "@" separates local part and domain.

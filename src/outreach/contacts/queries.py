@@ -344,6 +344,11 @@ class ContactFilter:
     created_to: datetime | None = None
 
 
+def email_at_domain(domain: str) -> sa.ColumnElement[bool]:
+    """Contacts whose address is at `domain` (any case; "_" and "%" in it are literal)."""
+    return sa.func.lower(Contact.email).endswith("@" + domain.lower(), autoescape=True)
+
+
 def _contains(
     column: QueryableAttribute[Any] | sa.ColumnElement[Any], text: str
 ) -> sa.ColumnElement[bool]:
@@ -365,9 +370,7 @@ def conditions(where: ContactFilter) -> list[sa.ColumnElement[bool]]:
     if where.company:
         found.append(_contains(Contact.company, where.company))
     if where.domain:
-        found.append(
-            sa.func.lower(Contact.email).endswith("@" + where.domain.strip().lower().lstrip("@"))
-        )
+        found.append(email_at_domain(where.domain.strip().lstrip("@")))
     if where.list_id:
         found.append(
             Contact.id.in_(

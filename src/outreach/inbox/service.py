@@ -170,7 +170,16 @@ def _act(
 ) -> _Done:
     source = f"inbox {parsed.message_id or message.provider_id}"
     if found.kind is Kind.human_reply:
-        return _Done("the sequence stops", _store_reply(session, target, message, parsed, now))
+        reply_id = _store_reply(session, target, message, parsed, now)
+        if target.campaign_id is None:
+            return _Done("the sequence stops", reply_id)
+        colleagues = campaigns.stop_colleagues_of(
+            session, target.campaign_id, target.contact_id, target.recipient
+        )
+        also = {0: "", 1: "; a colleague's sequence stops too"}.get(
+            colleagues, f"; {colleagues} colleagues' sequences stop too"
+        )
+        return _Done(f"the sequence stops{also}", reply_id)
     if found.kind is Kind.unsubscribe_request:
         stopped = campaigns.stop_contact_everywhere(
             session, target.contact_id, EnrollmentStatus.unsubscribed, "asked in a reply"

@@ -277,7 +277,11 @@ class SettingsIn(BaseModel):
     delay_between_emails_seconds: int | None = Field(None, ge=0, le=86_400)
     jitter_seconds: int | None = Field(None, ge=0, le=86_400)
     skip_active_elsewhere: bool | None = None
-    skip_replied_companies: bool | None = None
+    skip_replied_companies: bool | None = Field(
+        None,
+        description="One conversation per company: skip contacts whose company domain replied, "
+        "and stop colleagues' sequences when someone replies (personal mail providers excluded)",
+    )
     unsubscribe_line: bool | None = None
     require_approval: bool | None = Field(
         None, description="Enrollments wait at an AI-written step until its draft is approved"
