@@ -20,6 +20,9 @@ SECRET_KEY_FILE = "secret_key"  # noqa: S105 (a file name, not a secret)
 MIN_SECRET_KEY_LENGTH = 32
 MIN_SECRET_KEY_DISTINCT_CHARACTERS = 12
 DEFAULT_DRAFT_MODEL = "claude-sonnet-5-5"
+GRAPH_URL = "https://graph.microsoft.com/v1.0"
+AUTHORITY_URL = "https://login.microsoftonline.com"
+"""Microsoft's global cloud; national clouds have their own (OUTREACH_GRAPH_URL, ...)."""
 
 
 class Environment(StrEnum):
@@ -76,6 +79,12 @@ class Settings(BaseSettings):
         None, validation_alias=_env("OUTLOOK_CLIENT_SECRET")
     )
     outlook_tenant_id: str | None = Field(None, validation_alias=_env("OUTLOOK_TENANT_ID"))
+    graph_url: str = Field(GRAPH_URL, validation_alias=_env("OUTREACH_GRAPH_URL"))
+    """Microsoft Graph: another for a national cloud (https://graph.microsoft.us/v1.0)."""
+    graph_authority_url: str = Field(
+        AUTHORITY_URL, validation_alias=_env("OUTREACH_GRAPH_AUTHORITY_URL")
+    )
+    """Microsoft's sign-in: another for a national cloud (https://login.microsoftonline.us)."""
     inbox_poll_seconds: float = Field(
         120.0, ge=0, validation_alias=_env("OUTREACH_INBOX_POLL_SECONDS")
     )

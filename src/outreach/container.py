@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ssl
+import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -12,18 +14,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from outreach.clock import Clock, SystemClock
 from outreach.config import Settings
-from outreach.db import create_engine, session_factory
+from outreach.db import create_engine, session_factory, transaction
 from outreach.delivery import senders
 from outreach.delivery.models import SenderAccount
 from outreach.delivery.throttle import SendingPace
 from outreach.delivery.transports.base import SenderAccountError, SendError, Transport
 from outreach.delivery.transports.graph import (
-    AUTHORITY_URL,
-    GRAPH_URL,
     GraphSettings,
     GraphTokens,
     GraphTransport,
+    TokenSource,
 )
+from outreach.delivery.transports.graph_delegated import DelegatedTokens
 from outreach.delivery.transports.outbox import OutboxTransport
 from outreach.delivery.transports.smtp import SmtpTransport
 from outreach.drafts.writers.base import DraftWriter
@@ -56,6 +58,9 @@ class Container:
     store; a corporate proxy's CA (or a test's) otherwise."""
     _graph_tokens: GraphTokens | None = field(default=None, init=False, repr=False)
     _paces: dict[str, SendingPace] = field(default_factory=dict, init=False, repr=False)
+    _delegated: dict[uuid.UUID, DelegatedTokens] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     @property
     def session_lifetime(self) -> timedelta:
@@ -80,7 +85,7 @@ class Container:
         if account.kind == "graph":
             return GraphTransport(
                 self.graph_settings(account),
-                self.graph_tokens,
+                self.tokens_for(account),
                 clock=self.clock,
                 ssl_context=self.tls_context,
                 pace=self.pace_of(account),
@@ -98,24 +103,67 @@ class Container:
     def graph_settings(self, account: SenderAccount) -> GraphSettings:
         """A Graph account's own tenant and app, else the original system's OUTLOOK_* ones."""
         stored = account.settings or {}
-        secrets = unseal(self.settings.secret_key_value(), account.secret)
-        fallback = self.settings.outlook_client_secret
+        return self.graph_app_settings(
+            account.email,
+            tenant_id=stored.get("tenant_id"),
+            client_id=stored.get("client_id"),
+            client_secret=unseal(self.settings.secret_key_value(), account.secret).get("password"),
+            delegated=stored.get("auth") == "delegated",
+            one_click_unsubscribe=stored.get("one_click_unsubscribe", True),
+            graph_url=stored.get("graph_url"),
+            authority_url=stored.get("authority_url"),
+        )
+
+    def graph_app_settings(
+        self,
+        mailbox: str,
+        *,
+        tenant_id: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        delegated: bool = False,
+        one_click_unsubscribe: bool = True,
+        graph_url: str | None = None,
+        authority_url: str | None = None,
+    ) -> GraphSettings:
+        """GraphSettings from what is given, the rest from OUTLOOK_* and OUTREACH_GRAPH_*; a
+        person's sign-in without a tenant goes through the multi-tenant "common" authority."""
+        own = self.settings
+        fallback = own.outlook_client_secret.get_secret_value() if own.outlook_client_secret else ""
         try:
             return GraphSettings(
-                tenant_id=stored.get("tenant_id") or self.settings.outlook_tenant_id or "",
-                client_id=stored.get("client_id") or self.settings.outlook_client_id or "",
-                client_secret=secrets.get("password")
-                or (fallback.get_secret_value() if fallback else ""),
-                mailbox=account.email,
-                graph_url=stored.get("graph_url", GRAPH_URL),
-                authority_url=stored.get("authority_url", AUTHORITY_URL),
-                one_click_unsubscribe=stored.get("one_click_unsubscribe", True),
+                tenant_id=tenant_id or own.outlook_tenant_id or ("common" if delegated else ""),
+                client_id=client_id or own.outlook_client_id or "",
+                client_secret=client_secret or fallback,
+                mailbox=mailbox,
+                graph_url=graph_url or own.graph_url,
+                authority_url=authority_url or own.graph_authority_url,
+                one_click_unsubscribe=one_click_unsubscribe,
+                delegated=delegated,
             )
         except ValueError as error:
             raise SenderAccountError(
                 f"{error}: set it on the account, or OUTLOOK_TENANT_ID, OUTLOOK_CLIENT_ID and "
                 "OUTLOOK_CLIENT_SECRET for every Graph account"
             ) from error
+
+    def tokens_for(self, account: SenderAccount) -> TokenSource:
+        """The app's own tokens, or the sign-in of the mailbox's owner, kept sealed on the
+        account and sealed again whenever MSAL refreshes it."""
+        if (account.settings or {}).get("auth") != "delegated":
+            return self.graph_tokens
+        stored = unseal(self.settings.secret_key_value(), account.secret).get("token_cache", "")
+        kept = self._delegated.get(account.id)
+        if kept is None or kept.loaded_from != stored:
+            kept = DelegatedTokens(stored, self.graph_tokens, partial(self._keep, account.id))
+            self._delegated[account.id] = kept
+        return kept
+
+    def _keep(self, sender_id: uuid.UUID, token_cache: str) -> None:
+        with transaction(self.sessions) as session:
+            senders.keep_token_cache(
+                session, sender_id, token_cache, secret_key=self.settings.secret_key_value()
+            )
 
     @property
     def graph_tokens(self) -> GraphTokens:
@@ -131,7 +179,7 @@ class Container:
         if account.kind == "graph":
             return GraphInboxReader(
                 self.graph_settings(account),
-                self.graph_tokens,
+                self.tokens_for(account),
                 clock=self.clock,
                 ssl_context=self.tls_context,
             )

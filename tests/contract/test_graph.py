@@ -441,7 +441,7 @@ def test_check_signs_in_and_opens_the_inbox(transport: GraphTransport) -> None:
     said = transport.check()
 
     assert said == (
-        f"Signed in to tenant {TENANT} as app {transport.settings.client_id} and opened the "
+        f"Signed in as app {transport.settings.client_id} in tenant {TENANT} and opened the "
         f"inbox of {MAILBOX} (0 emails)."
     )
 

@@ -3,7 +3,11 @@ https authorities), speaking the request and response shapes Microsoft documents
 
 - sign-in: the tenant's OpenID configuration and the client-credentials token endpoint
   (learn.microsoft.com/en-us/entra/identity-platform/v2-protocols-oidc,
-  .../v2-oauth2-client-creds-grant-flow: token response and error shapes, AADSTS codes);
+  .../v2-oauth2-client-creds-grant-flow: token response and error shapes, AADSTS codes); and a
+  person's sign-in by the authorization code flow with PKCE (.../v2-oauth2-auth-code-flow: the
+  authorize redirect with code, state and client_info, or error and error_description; the code
+  and refresh_token grants; an id_token whose nonce is the one the authorize request carried),
+  the person consenting at once; their token reaches their own mailbox as /me;
 - mail: create message (graph/api/user-post-messages), update (message-update), send
   (message-send: 202 Accepted, no body), createReply (message-createreply), get and delete,
   the MIME of a message (message-get, "$value"), the Inbox folder (mailfolder-get), and the
@@ -31,14 +35,17 @@ fake_graph_fixture  # noqa: F401`.
 
 from __future__ import annotations
 
+import base64
 import email
 import email.policy
+import hashlib
 import json
 import re
 import secrets
 import socket
 import ssl
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -47,7 +54,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 import pytest
 
@@ -138,7 +145,12 @@ class FakeGraph(LoopbackServer):
         self._mailboxes = {mailbox.lower() for mailbox in mailboxes}
         self._apps: dict[tuple[str, str], str] = {(TENANT, CLIENT_ID): CLIENT_SECRET}
         self._refused_secrets: set[tuple[str, str]] = set()
-        self._issued: dict[str, tuple[str, str]] = {}
+        self._issued: dict[str, tuple[str, str, str | None]] = {}
+        """Access token → (tenant, client id, the person signed in; None for the app itself)."""
+        self._codes: dict[str, _Grant] = {}
+        self._refresh_tokens: dict[str, _Grant] = {}
+        self._signing_in = MAILBOX
+        self._declining = False
         self._revoked: set[str] = set()
         self._denied = False
         self._items: dict[str, _Item] = {}
@@ -329,6 +341,25 @@ class FakeGraph(LoopbackServer):
         with self._lock:
             self._revoked |= set(self._issued)
 
+    def sign_in_next_as(self, mailbox: str, *, decline: bool = False) -> None:
+        """Who signs in at the next authorize request, and whether they decline consent."""
+        with self._lock:
+            self._mailboxes.add(mailbox.lower())
+            self._signing_in, self._declining = mailbox, decline
+
+    def revoke_refresh_tokens(self) -> None:
+        """A person's sign-in ends (password changed, access revoked): refresh tokens fail."""
+        with self._lock:
+            self._refresh_tokens.clear()
+
+    def refresh_grants(self) -> int:
+        return sum(
+            1
+            for request in self.requests
+            if request.path.endswith("/oauth2/v2.0/token")
+            and b"grant_type=refresh_token" in request.body
+        )
+
     def revoke_secret(self, tenant: str = TENANT, client_id: str = CLIENT_ID) -> None:
         """The app's secret was deleted: the token endpoint refuses it (invalid_client)."""
         with self._lock:
@@ -372,10 +403,14 @@ class FakeGraph(LoopbackServer):
             return
         if len(segments) == 4 and segments[1:] == ["v2.0", ".well-known", "openid-configuration"]:
             self._openid_configuration(handler, segments[0])
+        elif len(segments) == 4 and segments[1:] == ["oauth2", "v2.0", "authorize"]:
+            self._authorize(handler, segments[0], request)
         elif len(segments) == 4 and segments[1:] == ["oauth2", "v2.0", "token"]:
             self._token(handler, segments[0], request)
         elif len(segments) >= 3 and segments[0] == "v1.0" and segments[1] == "users":
             self._graph(handler, request, segments[2], segments[3:])
+        elif len(segments) >= 2 and segments[0] == "v1.0" and segments[1] == "me":
+            self._graph(handler, request, None, segments[2:])
         else:
             handler.reply(404, _graph_error("ResourceNotFound", "Resource not found."))
 
@@ -391,7 +426,7 @@ class FakeGraph(LoopbackServer):
     # Sign-in.
 
     def _openid_configuration(self, handler: _Handler, tenant: str) -> None:
-        if not any(known == tenant for known, _ in self._apps):
+        if tenant not in MULTI_TENANT and not any(known == tenant for known, _ in self._apps):
             handler.reply(400, _aad_error("invalid_tenant", 90002, f"Tenant '{tenant}' not found."))
             return
         base = f"{self.base_url}/{tenant}"
@@ -412,13 +447,61 @@ class FakeGraph(LoopbackServer):
             },
         )
 
+    def _app_secret(self, tenant: str, client_id: str) -> str | None:
+        """The app's secret; a multi-tenant authority (common, ...) finds the app anywhere."""
+        if tenant in MULTI_TENANT:
+            found = [secret for (_, known), secret in self._apps.items() if known == client_id]
+            return found[0] if found else None
+        return self._apps.get((tenant, client_id))
+
+    def _authorize(self, handler: _Handler, tenant: str, request: Request) -> None:
+        """The sign-in page, with the person signing in and consenting at once: a redirect back
+        with a code, or with the error when they decline."""
+        query = request.query
+        redirect = query.get("redirect_uri", "")
+        with self._lock:
+            known = self._app_secret(tenant, query.get("client_id", "")) is not None
+            user, declining = self._signing_in, self._declining
+        if not known or not redirect.startswith("http"):
+            handler.reply(400, _aad_error("invalid_request", 700016, "Unknown app or redirect."))
+            return
+        answer = {"state": query.get("state", "")}
+        if declining:
+            answer |= {
+                "error": "access_denied",
+                "error_description": "AADSTS65004: User declined to consent to access the app.",
+            }
+        elif query.get("code_challenge_method") != "S256" or not query.get("code_challenge"):
+            answer |= {
+                "error": "invalid_request",
+                "error_description": "AADSTS9002325: Proof Key for Code Exchange is required.",
+            }
+        else:
+            code = secrets.token_urlsafe(32)
+            with self._lock:
+                self._codes[code] = _Grant(
+                    tenant,
+                    query.get("client_id", ""),
+                    user,
+                    query.get("scope", ""),
+                    redirect,
+                    query.get("code_challenge", ""),
+                    query.get("nonce", ""),
+                )
+            answer |= {"code": code, "client_info": _client_info(user)}
+        separator = "&" if "?" in redirect else "?"
+        handler.reply(302, None, {"Location": f"{redirect}{separator}{urlencode(answer)}"})
+
     def _token(self, handler: _Handler, tenant: str, request: Request) -> None:
         form = {name: values[0] for name, values in parse_qs(request.body.decode()).items()}
         client_id = form.get("client_id", "")
         with self._lock:
-            secret = self._apps.get((tenant, client_id))
+            secret = self._app_secret(tenant, client_id)
             refused = (tenant, client_id) in self._refused_secrets
-        if form.get("grant_type") != "client_credentials":
+        grant_type = form.get("grant_type")
+        if grant_type in ("authorization_code", "refresh_token"):
+            self._personal_token(handler, form, secret)
+        elif grant_type != "client_credentials":
             handler.reply(400, _aad_error("unsupported_grant_type", 70003, "Unsupported grant."))
         elif not form.get("scope", "").endswith("/.default"):
             handler.reply(
@@ -448,7 +531,7 @@ class FakeGraph(LoopbackServer):
         else:
             token = f"eyJ0eXAiOiJKV1Qi.{secrets.token_urlsafe(24)}"
             with self._lock:
-                self._issued[token] = (tenant, client_id)
+                self._issued[token] = (tenant, client_id, None)
             handler.reply(
                 200,
                 {
@@ -459,12 +542,53 @@ class FakeGraph(LoopbackServer):
                 },
             )
 
+    def _personal_token(self, handler: _Handler, form: dict[str, str], secret: str | None) -> None:
+        """The code grant (PKCE checked) and the refresh grant of a person's sign-in."""
+        if secret is None or form.get("client_secret") != secret:
+            handler.reply(401, _aad_error("invalid_client", 7000215, "Invalid client secret."))
+            return
+        with self._lock:
+            if form.get("grant_type") == "refresh_token":
+                grant = self._refresh_tokens.pop(form.get("refresh_token", ""), None)
+                problem = None if grant else (700082, "The refresh token has expired.")
+            else:
+                grant = self._codes.pop(form.get("code", ""), None)
+                problem = _code_problem(grant, form)
+        if grant is None or problem is not None:
+            code, text = problem or (70008, "The provided authorization code is invalid.")
+            handler.reply(400, _aad_error("invalid_grant", code, text))
+            return
+        token, refresh = (f"eyJ0eXAiOiJKV1Qi.{secrets.token_urlsafe(24)}" for _ in range(2))
+        with self._lock:
+            self._issued[token] = (grant.tenant, grant.client_id, grant.user)
+            self._refresh_tokens[refresh] = grant
+        scopes = " ".join(
+            scope for scope in grant.scope.split() if scope not in ("openid", "offline_access")
+        )
+        handler.reply(
+            200,
+            {
+                "token_type": "Bearer",
+                "scope": scopes,
+                "expires_in": 3599,
+                "ext_expires_in": 3599,
+                "access_token": token,
+                "refresh_token": refresh,
+                "id_token": _id_token(self.base_url, grant),
+                "client_info": _client_info(grant.user),
+            },
+        )
+
     # Graph.
 
-    def _graph(self, handler: _Handler, request: Request, user: str, rest: list[str]) -> None:
+    def _graph(
+        self, handler: _Handler, request: Request, user: str | None, rest: list[str]
+    ) -> None:
+        """`user` None is /me: the person the token was issued to."""
         token = request.headers.get("authorization", "").removeprefix("Bearer ")
         with self._lock:
             known = token in self._issued and token not in self._revoked
+            person = self._issued[token][2] if known else None
             denied = self._denied
         if not known:
             handler.reply(
@@ -474,7 +598,17 @@ class FakeGraph(LoopbackServer):
                 ),
             )
             return
-        if denied:
+        if user is None and person is None:
+            handler.reply(
+                400,
+                _graph_error(
+                    "BadRequest", "/me request is only valid with delegated authentication flow."
+                ),
+            )
+            return
+        user = user or person
+        assert user is not None
+        if denied or (person is not None and person.lower() != user.lower()):
             handler.reply(
                 403, _graph_error("ErrorAccessDenied", "Access is denied. Check credentials.")
             )
@@ -941,3 +1075,67 @@ def _new_message_id() -> str:
 def fake_graph_fixture() -> Iterator[FakeGraph]:
     with FakeGraph() as graph:
         yield graph
+
+
+MULTI_TENANT = frozenset({"common", "organizations", "consumers"})
+
+
+@dataclass(frozen=True)
+class _Grant:
+    """What a person's sign-in granted: to whom, which app, which scopes; and, for a code, what
+    its exchange must match (redirect URI, PKCE challenge) and the nonce its id_token carries."""
+
+    tenant: str
+    client_id: str
+    user: str
+    scope: str
+    redirect_uri: str
+    code_challenge: str
+    nonce: str
+
+
+def _code_problem(grant: _Grant | None, form: dict[str, str]) -> tuple[int, str] | None:
+    if grant is None:
+        return None
+    if form.get("client_id") != grant.client_id or form.get("redirect_uri") != grant.redirect_uri:
+        return 50148, "The redirect URI or client does not match the authorization request."
+    verifier = form.get("code_verifier", "")
+    challenge = _b64url(hashlib.sha256(verifier.encode()).digest())
+    if challenge != grant.code_challenge:
+        return 501481, "The Code_Verifier does not match the code_challenge supplied."
+    return None
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _object_id(user: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"mailto:{user.lower()}"))
+
+
+def _client_info(user: str) -> str:
+    return _b64url(json.dumps({"uid": _object_id(user), "utid": TENANT}).encode())
+
+
+def _id_token(base_url: str, grant: _Grant) -> str:
+    """An id_token as the identity platform shapes it; signed with nothing, since MSAL takes
+    the token from the token endpoint over TLS and decodes its claims without checking."""
+    now = int(datetime.now(UTC).timestamp())
+    claims = {
+        "aud": grant.client_id,
+        "iss": f"{base_url}/{TENANT}/v2.0",
+        "iat": now,
+        "nbf": now,
+        "exp": now + 3600,
+        "name": grant.user.split("@")[0].title(),
+        "oid": _object_id(grant.user),
+        "preferred_username": grant.user,
+        "sub": _b64url(hashlib.sha256(grant.user.lower().encode()).digest()),
+        "tid": TENANT,
+        "nonce": grant.nonce,
+        "ver": "2.0",
+    }
+    header = {"typ": "JWT", "alg": "RS256", "kid": "fake"}
+    parts = (_b64url(json.dumps(part).encode()) for part in (header, claims))
+    return ".".join((*parts, _b64url(b"unsigned")))

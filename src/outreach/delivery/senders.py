@@ -14,7 +14,7 @@ from outreach.delivery import queries
 from outreach.delivery.models import SenderAccount
 from outreach.delivery.states import SenderState
 from outreach.errors import Conflict, NotFound, ValidationFailed
-from outreach.sealing import seal
+from outreach.sealing import seal, unseal
 
 DEFAULT_CONNECTIONS = 4
 """Connections a worker opens to one account at once; providers throttle more than a few."""
@@ -85,6 +85,8 @@ class GraphAccount:
     one_click_unsubscribe: bool = True
     graph_url: str | None = None
     authority_url: str | None = None
+    delegated: bool = False
+    """Signed in by the mailbox's owner (transports/graph_delegated.py), not as the app."""
 
     def checked(self) -> dict[str, Any]:
         if not self.tenant_id.strip():
@@ -100,6 +102,7 @@ class GraphAccount:
             "client_id": self.client_id.strip(),
             "one_click_unsubscribe": self.one_click_unsubscribe,
             **{name: url for name, url in urls.items() if url},
+            **({"auth": "delegated"} if self.delegated else {}),
         }
 
 
@@ -127,12 +130,14 @@ def add(
     smtp: SmtpSettings | None = None,
     graph: GraphAccount | None = None,
     password: str | None = None,
+    token_cache: str | None = None,
     daily_cap: int | None = None,
     max_connections: int | None = None,
     now: datetime,
 ) -> SenderAccount:
     """Adds a sender account. `password` is the SMTP password or the Graph app's client secret,
-    sealed at rest. A Graph account gets caps under Microsoft's unless given its own."""
+    and `token_cache` a person's Graph sign-in, both sealed at rest. A Graph account gets caps
+    under Microsoft's unless given its own."""
     address = email.strip()
     if "@" not in address or " " in address:
         raise ValidationFailed(f"{email!r} is not an email address.", field="email")
@@ -157,13 +162,16 @@ def add(
             "A Graph account needs the app's tenant id, client id and client secret.",
             field="tenant_id" if graph is None else "client_secret",
         )
+    if graph is not None and graph.delegated and not token_cache:
+        raise ValidationFailed("The mailbox's owner must sign in first.", field="email")
     provider = smtp.checked() if smtp else graph.checked() if graph else {}
+    sealed = {"password": password} | ({"token_cache": token_cache} if token_cache else {})
     account = SenderAccount(
         email=address,
         display_name=(display_name or "").strip() or None,
         kind=kind.value,
         settings={**provider, "max_connections": max_connections},
-        secret=seal(secret_key, {"password": password}) if password else None,
+        secret=seal(secret_key, sealed) if password else None,
         daily_cap=daily_cap,
         state=SenderState.ok.value,
         created_at=now,
@@ -180,5 +188,17 @@ def set_state(
     account.state = state.value
     account.last_error = reason
     account.state_changed_at = now
+    session.flush()
+    return account
+
+
+def keep_token_cache(
+    session: Session, sender_id: uuid.UUID, token_cache: str, *, secret_key: str
+) -> SenderAccount:
+    """Seals a Graph mailbox's sign-in anew: refreshed tokens, or its owner signing in again
+    (which also clears a failure the old sign-in caused)."""
+    account = get(session, sender_id)
+    secrets = unseal(secret_key, account.secret)
+    account.secret = seal(secret_key, {**secrets, "token_cache": token_cache})
     session.flush()
     return account

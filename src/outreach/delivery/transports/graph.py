@@ -43,13 +43,14 @@ from datetime import UTC, datetime
 from email.headerregistry import AddressHeader
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
-from typing import Any, Final
+from typing import Any, Final, Protocol
 from urllib.parse import quote, urlsplit
 
 import httpx2
 import msal
 
 from outreach.clock import Clock, SystemClock
+from outreach.config import AUTHORITY_URL, GRAPH_URL
 from outreach.delivery.compose import envelope_address, to_mime
 from outreach.delivery.message import OutgoingMessage, SentMessage
 from outreach.delivery.senders import GRAPH_DEFAULT_LIMITS, SendingLimits
@@ -76,8 +77,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-GRAPH_URL: Final = "https://graph.microsoft.com/v1.0"
-AUTHORITY_URL: Final = "https://login.microsoftonline.com"
 
 IMMUTABLE_IDS: Final = 'IdType="ImmutableId"'
 """https://learn.microsoft.com/en-us/graph/outlook-immutable-id: the header applies only to
@@ -112,6 +111,9 @@ class GraphSettings:
     authority_url: str = AUTHORITY_URL
     one_click_unsubscribe: bool = True
     """Whether to ask Exchange for a List-Unsubscribe-Post header (see the module docstring)."""
+    delegated: bool = False
+    """Signed in as the mailbox's owner (graph_delegated.py) rather than as the app itself:
+    the token reaches only their own mailbox, as /me."""
 
     def __post_init__(self) -> None:
         for name in ("tenant_id", "client_id", "client_secret", "mailbox"):
@@ -132,8 +134,39 @@ class GraphSettings:
         return f"{parts.scheme}://{parts.netloc}/.default"
 
     @property
+    def delegated_scopes(self) -> list[str]:
+        """What the mailbox's owner consents to: reading and writing their mail, and sending it
+        (full URIs, so that a Graph elsewhere than Microsoft's global cloud is asked)."""
+        parts = urlsplit(self.graph_url)
+        return [
+            f"{parts.scheme}://{parts.netloc}/{scope}" for scope in ("Mail.ReadWrite", "Mail.Send")
+        ]
+
+    @property
+    def signed_in_as(self) -> str:
+        if self.delegated:
+            return f"{self.mailbox} (through app {self.client_id})"
+        return f"app {self.client_id} in tenant {self.tenant_id}"
+
+    @property
     def mailbox_url(self) -> str:
+        if self.delegated:
+            return f"{self.graph_url.rstrip('/')}/me"
         return f"{self.graph_url.rstrip('/')}/users/{quote(self.mailbox, safe='@')}"
+
+
+class TokenSource(Protocol):
+    """Where GraphSession gets its bearer tokens: the app's own (GraphTokens) or a person's
+    (graph_delegated.DelegatedTokens)."""
+
+    def token(self, settings: GraphSettings) -> str:
+        """A valid access token. SenderAccountError when signing in is refused for good,
+        TransientSendError when it cannot be done just now."""
+        ...
+
+    def forget(self, settings: GraphSettings) -> None:
+        """Graph refused the last token: the next `token()` must be a fresh one."""
+        ...
 
 
 # Signing in.
@@ -194,43 +227,54 @@ class GraphTokens:
         if http is not None:
             http.close()
 
+    def msal_app(
+        self, settings: GraphSettings, cache: msal.TokenCache | None = None
+    ) -> msal.ConfidentialClientApplication:
+        """A new MSAL application for `settings`' app over the shared HTTP client: with a token
+        cache of its own for a person's sign-in. Raises as `token()` does."""
+        with self._lock:
+            if self._http is None:
+                self._http = _MsalHttp(
+                    httpx2.Client(verify=self._ssl_context or True, timeout=self._timeout)
+                )
+            http = self._http
+        try:
+            return msal.ConfidentialClientApplication(
+                settings.client_id,
+                client_credential=settings.client_secret,
+                authority=settings.authority,
+                http_client=http,
+                instance_discovery=False,
+                token_cache=cache,
+            )
+        except httpx2.TransportError as error:
+            raise TransientSendError(
+                f"Could not reach Microsoft's sign-in at {settings.authority_url}: "
+                f"{_detail(error)}."
+            ) from error
+        except msal.exceptions.MsalServiceError as error:
+            raise TransientSendError(
+                f"Microsoft's sign-in failed for tenant {settings.tenant_id}: {error}."
+            ) from error
+        except ValueError as error:
+            # MSAL's tenant discovery answered 4xx: no such tenant at that authority.
+            raise SenderAccountError(
+                f"Microsoft's sign-in does not know the tenant {settings.tenant_id} at "
+                f"{settings.authority_url}; check the tenant id ({error})."
+            ) from error
+
     def _app(self, settings: GraphSettings) -> msal.ConfidentialClientApplication:
         key = _app_key(settings)
         secret = hashlib.sha256(settings.client_secret.encode()).hexdigest()
         with self._lock:
             kept = self._apps.get(key)
-            if kept is not None and kept[0] == secret:
-                return kept[1]
-            # A new secret for the same app (rotated in the UI) needs a new application object.
-            if self._http is None:
-                self._http = _MsalHttp(
-                    httpx2.Client(verify=self._ssl_context or True, timeout=self._timeout)
-                )
-            try:
-                app = msal.ConfidentialClientApplication(
-                    settings.client_id,
-                    client_credential=settings.client_secret,
-                    authority=settings.authority,
-                    http_client=self._http,
-                    instance_discovery=False,
-                )
-            except httpx2.TransportError as error:
-                raise TransientSendError(
-                    f"Could not reach Microsoft's sign-in at {settings.authority_url}: "
-                    f"{_detail(error)}."
-                ) from error
-            except msal.exceptions.MsalServiceError as error:
-                raise TransientSendError(
-                    f"Microsoft's sign-in failed for tenant {settings.tenant_id}: {error}."
-                ) from error
-            except ValueError as error:
-                # MSAL's tenant discovery answered 4xx: no such tenant at that authority.
-                raise SenderAccountError(
-                    f"Microsoft's sign-in does not know the tenant {settings.tenant_id} at "
-                    f"{settings.authority_url}; check the tenant id ({error})."
-                ) from error
+        if kept is not None and kept[0] == secret:
+            return kept[1]
+        # A new secret for the same app (rotated in the UI) needs a new application object.
+        app = self.msal_app(settings)
+        with self._lock:
             self._apps[key] = (secret, app)
-            return app
+        return app
 
 
 def _app_key(settings: GraphSettings) -> tuple[str, str, str]:
@@ -244,14 +288,21 @@ _TOKEN_ERRORS: Final = {
     "invalid_grant": "the administrator's consent was revoked",
     "invalid_request": "the tenant or app id is wrong",
 }
-_TRANSIENT_TOKEN_ERRORS: Final = frozenset({"temporarily_unavailable", "server_error"})
+TRANSIENT_SIGN_IN_ERRORS: Final = frozenset({"temporarily_unavailable", "server_error"})
+
+
+def sign_in_error_text(answer: Mapping[str, Any]) -> str:
+    """ "invalid_client: AADSTS7000215: Invalid client secret provided." from the identity
+    platform's error answer (its description's first line; the rest is trace ids)."""
+    error = str(answer.get("error", "unknown_error"))
+    description = str(answer.get("error_description", "")).split("\r\n")[0].split("\n")[0]
+    return f"{error}: {description}" if description else error
 
 
 def _token_refused(settings: GraphSettings, result: Mapping[str, Any]) -> SendError:
     error = str(result.get("error", "unknown_error"))
-    description = str(result.get("error_description", "")).split("\r\n")[0].split("\n")[0]
-    detail = f"{error}: {description}" if description else error
-    if error in _TRANSIENT_TOKEN_ERRORS:
+    detail = sign_in_error_text(result)
+    if error in TRANSIENT_SIGN_IN_ERRORS:
         return TransientSendError(f"Microsoft's sign-in is unavailable just now ({detail}).")
     meaning = _TOKEN_ERRORS.get(error, "Microsoft refused to sign the app in")
     return SenderAccountError(
@@ -307,7 +358,7 @@ class GraphSession:
     def __init__(
         self,
         settings: GraphSettings,
-        tokens: GraphTokens,
+        tokens: TokenSource,
         *,
         clock: Clock | None = None,
         timeout: float = 30,
@@ -354,9 +405,9 @@ class GraphSession:
                     extra={"mailbox": self.settings.mailbox, "reason": _error_text(response)},
                 )
         raise SenderAccountError(
-            f"Microsoft Graph refused the app's token for {self.settings.mailbox} even after "
-            f"signing in again: the app's consent or secret was revoked, or the app was "
-            f"disabled ({_error_text(response)})."
+            f"Microsoft Graph refused the token of {self.settings.signed_in_as} for "
+            f"{self.settings.mailbox} even after signing in again: the consent or secret was "
+            f"revoked, or the app was disabled ({_error_text(response)})."
         )
 
     def error_for(self, response: httpx2.Response, doing: str) -> SendError:
@@ -398,8 +449,8 @@ class GraphSession:
         total = response.json().get("totalItemCount")
         counted = f" ({total} email{'' if total == 1 else 's'})" if isinstance(total, int) else ""
         return (
-            f"Signed in to tenant {self.settings.tenant_id} as app {self.settings.client_id} "
-            f"and opened the inbox of {self.settings.mailbox}{counted}."
+            f"Signed in as {self.settings.signed_in_as} and opened the inbox of "
+            f"{self.settings.mailbox}{counted}."
         )
 
     def now(self) -> datetime:
@@ -497,7 +548,7 @@ class GraphTransport:
     def __init__(
         self,
         settings: GraphSettings,
-        tokens: GraphTokens,
+        tokens: TokenSource,
         *,
         clock: Clock | None = None,
         timeout: float = 30,

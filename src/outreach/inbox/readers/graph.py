@@ -40,7 +40,7 @@ import httpx2
 
 from outreach.clock import Clock, SystemClock
 from outreach.delivery.transports.base import PermanentSendError, TransientSendError
-from outreach.delivery.transports.graph import GraphSession, GraphSettings, GraphTokens
+from outreach.delivery.transports.graph import GraphSession, GraphSettings, TokenSource
 from outreach.inbox.readers.base import InboundMessage, InboxPage
 
 __all__ = ["GraphInboxReader"]
@@ -93,13 +93,13 @@ class GraphInboxReader:
     """The InboxReader for one mailbox's Inbox through Graph (see the module docstring).
 
     `page_size` is asked for with `Prefer: odata.maxpagesize`; Graph may send fewer. Not
-    thread-safe: one instance per thread; the GraphTokens may be shared.
+    thread-safe: one instance per thread; the token source may be shared.
     """
 
     def __init__(
         self,
         settings: GraphSettings,
-        tokens: GraphTokens,
+        tokens: TokenSource,
         *,
         clock: Clock | None = None,
         page_size: int = 50,

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from datetime import datetime, timedelta
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
+from outreach.container import Container
 from outreach.delivery import dispatch, health, queries, senders
 from outreach.delivery.states import SenderState
-from outreach.errors import OutreachError
+from outreach.delivery.transports.base import SendError
+from outreach.delivery.transports.graph import GraphSettings
+from outreach.delivery.transports.graph_delegated import SignedIn, finish_sign_in, start_sign_in
+from outreach.errors import OutreachError, ValidationFailed
 from outreach.inbox import mailboxes
+from outreach.sealing import seal, unseal
 from outreach.web.deps import DbSession, PageUser, container_of
 from outreach.web.rendering import render
 
@@ -25,6 +32,7 @@ def senders_page(request: Request, session: DbSession, **extra: object) -> Respo
         "accounts": queries.all_senders(session),
         "health": health.of_senders(session, container_of(request).clock.now()),
         "outlook_app": bool(settings.outlook_tenant_id and settings.outlook_client_id),
+        "callback_url": callback_url(request),
         "bounce_rate": settings.bounce_pause_rate,
         "bounce_min": settings.bounce_pause_min_sends,
         **extra,
@@ -98,6 +106,139 @@ def add_sender(
         )
         return senders_page(request, session, error=message)
     return RedirectResponse("/senders", status_code=303)
+
+
+SIGN_IN_COOKIE = "outreach_graph_sign_in"
+SIGN_IN_TIME = timedelta(minutes=15)
+
+
+def callback_url(request: Request) -> str:
+    """Where Microsoft sends the person back: register it in the Azure app."""
+    return f"{container_of(request).settings.base_url}/senders/graph/callback"
+
+
+@router.post("/senders/graph/sign-in")
+def start_graph_sign_in(
+    request: Request,
+    session: DbSession,
+    user: PageUser,
+    email: Text,
+    display_name: Text = "",
+    tenant_id: Text = "",
+    client_id: Text = "",
+    client_secret: Annotated[str, Form(max_length=1000)] = "",
+    daily_cap: Annotated[int | None, Form(ge=1)] = None,
+    one_click: Annotated[bool, Form()] = False,
+) -> Response:
+    """Sends the mailbox's owner to Microsoft to sign in (transports/graph_delegated.py); what
+    the callback needs, the PKCE verifier first, waits in a sealed, short-lived cookie."""
+    container = container_of(request)
+    form = {
+        "email": email.strip(),
+        "display_name": display_name,
+        "tenant_id": tenant_id.strip(),
+        "client_id": client_id.strip(),
+        "client_secret": client_secret,
+        "daily_cap": daily_cap,
+        "one_click": one_click,
+    }
+    try:
+        flow = start_sign_in(
+            _sign_in_settings(container, form), container.graph_tokens, callback_url(request)
+        )
+    except SendError as error:
+        return senders_page(request, session, error=error.reason)
+    started = {**form, "flow": flow, "started_at": container.clock.now().isoformat()}
+    response = RedirectResponse(flow.pop("auth_uri"), status_code=303)
+    response.set_cookie(
+        SIGN_IN_COOKIE,
+        seal(container.settings.secret_key_value(), started),
+        max_age=int(SIGN_IN_TIME.total_seconds()),
+        path="/senders/graph",
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.get("/senders/graph/callback")
+def finish_graph_sign_in(request: Request, session: DbSession, user: PageUser) -> Response:
+    """Microsoft's answer: the signed-in mailbox becomes a Graph sender account, or, when it
+    is one already, its sign-in is renewed."""
+    container = container_of(request)
+    key = container.settings.secret_key_value()
+    now = container.clock.now()
+    try:
+        started = unseal(key, request.cookies.get(SIGN_IN_COOKIE))
+    except ValidationFailed:
+        started = {}
+    if not started or datetime.fromisoformat(started["started_at"]) + SIGN_IN_TIME < now:
+        return senders_page(
+            request,
+            session,
+            error="This sign-in was not started in this browser, or took more than 15 minutes: "
+            "start it again.",
+        )
+    try:
+        signed = finish_sign_in(
+            _sign_in_settings(container, started),
+            container.graph_tokens,
+            started["flow"],
+            dict(request.query_params),
+        )
+        notice = _keep_sign_in(session, container, started, signed)
+    except (SendError, OutreachError) as error:
+        session.rollback()
+        message = error.reason if isinstance(error, SendError) else error.message
+        page = senders_page(request, session, error=message)
+        page.delete_cookie(SIGN_IN_COOKIE, path="/senders/graph")
+        return page
+    session.commit()
+    page = senders_page(request, session, notice=notice)
+    page.delete_cookie(SIGN_IN_COOKIE, path="/senders/graph")
+    return page
+
+
+def _sign_in_settings(container: Container, form: dict[str, Any]) -> GraphSettings:
+    return container.graph_app_settings(
+        form["email"] or "me",
+        tenant_id=form["tenant_id"],
+        client_id=form["client_id"],
+        client_secret=form["client_secret"],
+        delegated=True,
+    )
+
+
+def _keep_sign_in(
+    session: Session, container: Container, started: dict[str, Any], signed: SignedIn
+) -> str:
+    key = container.settings.secret_key_value()
+    now = container.clock.now()
+    existing = queries.sender_by_email(session, signed.mailbox)
+    if existing is not None and (existing.settings or {}).get("auth") == "delegated":
+        senders.keep_token_cache(session, existing.id, signed.token_cache, secret_key=key)
+        senders.set_state(session, existing.id, SenderState.ok, None, now)
+        return f"{signed.mailbox} signed in again; it sends again."
+    settings = _sign_in_settings(container, started)
+    senders.add(
+        session,
+        kind=senders.SenderKind.graph,
+        email=signed.mailbox,
+        display_name=started["display_name"] or signed.name,
+        secret_key=key,
+        graph=senders.GraphAccount(
+            settings.tenant_id,
+            settings.client_id,
+            one_click_unsubscribe=started["one_click"],
+            delegated=True,
+        ),
+        password=settings.client_secret,
+        token_cache=signed.token_cache,
+        daily_cap=started["daily_cap"],
+        now=now,
+    )
+    return f"{signed.mailbox} signed in: it sends and reads its replies as its owner."
 
 
 @router.post("/senders/{sender_id}/test")
