@@ -4,6 +4,7 @@ campaign sent, and acted on, on both backends."""
 from __future__ import annotations
 
 import itertools
+import random
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -15,7 +16,7 @@ from outreach.campaigns import service as campaigns
 from outreach.campaigns.models import Campaign, CampaignContact
 from outreach.contacts import suppressions
 from outreach.contacts.models import Contact, Suppression
-from outreach.delivery import senders
+from outreach.delivery import dispatch, senders
 from outreach.delivery.models import Delivery, SenderAccount, SentEmail
 from outreach.errors import ValidationFailed
 from outreach.inbox import mailboxes
@@ -274,6 +275,55 @@ def test_an_auto_reply_with_a_return_date_postpones_and_does_not_stop(
     assert len(sending_pass(container).sent) == 2
     clock.advance(datetime(2026, 3, 16, 9, 30, tzinfo=UTC) - clock.now())
     assert any(ADA in label for label in sending_pass(container).sent)
+
+
+def test_an_auto_reply_holds_a_step_already_queued_for_its_retry(session, container, clock, sent):
+    clock.advance(timedelta(days=2))
+    links = dispatch.Links(container.settings.secret_key_value(), container.settings.base_url)
+    dispatch.queue_campaign(session, sent.campaign.id, clock.now(), "w", links, random.Random(1))
+    session.commit()
+
+    read(session, sent, page(outlook_auto_reply(sent.thread(ADA), back="16 March 2026")), clock)
+
+    held = session.scalars(
+        sa.select(Delivery).where(
+            Delivery.campaign_contact_id == enrollment(session, sent, ADA).id,
+            Delivery.sequence_step == 2,
+        )
+    ).one()
+    assert (held.status, held.next_attempt_at) == ("queued", datetime(2026, 3, 16, tzinfo=UTC))
+    assert not any(ADA in label for label in sending_pass(container).sent)
+
+
+def test_a_reply_to_an_email_the_original_system_sent_is_matched_by_its_message_id(
+    session, clock, sent
+):
+    ada = enrollment(session, sent, ADA)
+    old = SentEmail(
+        contact_id=ada.contact_id,
+        sender_account_id=sent.account.id,
+        campaign_id=sent.campaign.id,
+        draft_type="first_outreach",
+        subject="Hello from before",
+        body="Sent by the original system.",
+        recipient_email=ADA,
+        sent_at=MONDAY_9 - timedelta(days=30),
+        message_id="<original-1@acme.example>",
+        sequence_step=1,
+    )
+    session.add(old)
+    session.commit()
+
+    report = read(
+        session, sent, page(gmail_reply(Thread(old.message_id, "Hi", SENDER, ADA))), clock
+    )
+
+    assert report.acted == {"human_reply": 1}
+    [reply] = session.scalars(sa.select(EmailReply)).all()
+    assert reply.sent_email_id == old.id
+    [stored] = session.scalars(sa.select(InboxMessage)).all()
+    assert (stored.matched_by, stored.delivery_id) == ("in_reply_to", None)
+    assert enrollment(session, sent, ADA).status == "replied"
 
 
 def test_an_auto_reply_postpones_nothing_when_the_setting_is_off(session, clock, sent):

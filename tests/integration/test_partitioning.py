@@ -223,6 +223,7 @@ def test_the_schema_keeps_its_names_and_its_new_key(engine, sent):
         "idx_sent_emails_contact",
         "idx_sent_emails_campaign",
         "idx_sent_emails_sent_at",
+        "ix_sent_emails_message_id",
     }
     key = inspector.get_pk_constraint("sent_emails")
     assert (key["name"], key["constrained_columns"]) == ("pk_sent_emails", ["id", "sent_at"])

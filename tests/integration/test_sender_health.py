@@ -87,7 +87,7 @@ def test_a_bounce_read_from_the_mailbox_counts_and_marks_the_sent_email(
     account = send_first_step(session, container, clock, tmp_path, make_smtp_server(), 60)
     sent = session.scalars(sa.select(Delivery).order_by(Delivery.id).limit(4)).all()
     for delivery in sent:
-        health.queries.mark_bounced(session, delivery.id, clock.now())
+        health.queries.mark_bounced(session, delivery.id, delivery.sent_email_id, clock.now())
     session.commit()
     statuses = session.scalars(
         sa.select(SentEmail.status).where(SentEmail.id.in_([d.sent_email_id for d in sent]))

@@ -40,6 +40,7 @@ class SentEmail(Base):
         sa.Index("idx_sent_emails_contact", "contact_id"),
         sa.Index("idx_sent_emails_campaign", "campaign_id"),
         sa.Index("idx_sent_emails_sent_at", sa.desc(sa.column("sent_at"))),
+        sa.Index("ix_sent_emails_message_id", "message_id"),
     )
 
     id: Mapped[uuid.UUID] = primary_key()

@@ -108,20 +108,38 @@ def bounces_since(session: Session, since: datetime) -> dict[uuid.UUID, int]:
     return dict(rows.all())
 
 
-def mark_bounced(session: Session, delivery_id: uuid.UUID, now: datetime) -> None:
+def mark_bounced(
+    session: Session, delivery_id: uuid.UUID | None, sent_email_id: uuid.UUID | None, now: datetime
+) -> None:
     """A bounce arrived for a sent email: kept on the delivery for the sender's health, and on
-    the seed's sent_emails.status for anyone reading the original tables."""
-    session.execute(
+    the seed's sent_emails.status for anyone reading the original tables (an email the original
+    system sent has only the latter)."""
+    if delivery_id is not None:
+        session.execute(
+            sa.update(Delivery)
+            .where(Delivery.id == delivery_id, Delivery.bounced_at.is_(None))
+            .values(bounced_at=now)
+        )
+    if sent_email_id is not None:
+        session.execute(
+            sa.update(SentEmail).where(SentEmail.id == sent_email_id).values(status="bounced")
+        )
+
+
+def hold_queued(session: Session, enrollment_id: uuid.UUID, until: datetime) -> int:
+    """The enrollment's queued emails (a step waiting for its retry) wait at least until
+    `until`, as its next step does (an out-of-office); how many were held."""
+    result = session.execute(
         sa.update(Delivery)
-        .where(Delivery.id == delivery_id, Delivery.bounced_at.is_(None))
-        .values(bounced_at=now)
+        .where(
+            Delivery.campaign_contact_id == enrollment_id,
+            Delivery.status == "queued",
+            Delivery.next_attempt_at < until,
+        )
+        .values(next_attempt_at=until)
+        .execution_options(synchronize_session=False)
     )
-    sent_email_id = sa.select(Delivery.sent_email_id).where(Delivery.id == delivery_id)
-    session.execute(
-        sa.update(SentEmail)
-        .where(SentEmail.id == sent_email_id.scalar_subquery())
-        .values(status="bounced")
-    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def thread_of(session: Session, enrollment_id: uuid.UUID) -> list[Delivery]:

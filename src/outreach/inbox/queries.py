@@ -15,6 +15,7 @@ from outreach.campaigns.models import Campaign, CampaignContact
 from outreach.campaigns.queries import RUNNING_VALUES
 from outreach.contacts.models import Contact
 from outreach.delivery.models import Delivery, SenderAccount
+from outreach.delivery.models import SentEmail as SentEmailRow
 from outreach.inbox.classify import Kind
 from outreach.inbox.match import KnownEmails, SentEmail
 from outreach.inbox.models import EmailReply, InboxCursor, InboxMessage
@@ -25,9 +26,12 @@ WENT_OUT = ("sent", "unknown")
 
 @dataclass(frozen=True)
 class Target:
-    """Everything acting on a matched message needs about our email (keyed by delivery id)."""
+    """Everything acting on a matched message needs about our email."""
 
-    delivery_id: uuid.UUID
+    key: uuid.UUID
+    """The delivery's id; the sent email's for one sent before outreach (brought from the
+    original system, which kept no deliveries)."""
+    delivery_id: uuid.UUID | None
     sent_email_id: uuid.UUID | None
     contact_id: uuid.UUID
     campaign_id: uuid.UUID | None
@@ -53,9 +57,36 @@ def _targets(session: Session, *where: sa.ColumnElement[bool]) -> list[tuple[Tar
         .order_by(Delivery.sent_at.desc(), Delivery.id)
     )
     return [
-        (Target(row[0], row[1], row[2], row[3], row[4], row[5]), row[6], row[7] or "")
+        (Target(row[0], row[0], row[1], row[2], row[3], row[4], row[5]), row[6], row[7] or "")
         for row in rows
     ]
+
+
+def _imported_targets(session: Session, *where: sa.ColumnElement[bool]) -> list[tuple[Target, str]]:
+    """(target, message id) of sent emails no delivery of ours made (the original system's),
+    newest first; the enrollment is the contact's in the email's campaign."""
+    ours = sa.select(Delivery.id).where(Delivery.sent_email_id == SentEmailRow.id)
+    rows = session.execute(
+        sa.select(
+            SentEmailRow.id,
+            SentEmailRow.contact_id,
+            SentEmailRow.campaign_id,
+            CampaignContact.id,
+            sa.func.lower(Contact.email),
+            SentEmailRow.message_id,
+        )
+        .join(Contact, Contact.id == SentEmailRow.contact_id)
+        .outerjoin(
+            CampaignContact,
+            sa.and_(
+                CampaignContact.campaign_id == SentEmailRow.campaign_id,
+                CampaignContact.contact_id == SentEmailRow.contact_id,
+            ),
+        )
+        .where(SentEmailRow.message_id.is_not(None), ~ours.exists(), *where)
+        .order_by(SentEmailRow.sent_at.desc(), SentEmailRow.id)
+    )
+    return [(Target(row[0], None, row[0], row[1], row[2], row[3], row[4]), row[5]) for row in rows]
 
 
 def known_emails(
@@ -64,18 +95,22 @@ def known_emails(
     conversation_ids: Collection[str],
     addresses: Collection[str],
 ) -> tuple[KnownEmails, dict[uuid.UUID, Target]]:
-    """What matching may ask about a whole page of messages, in one query per kind of key
-    (deliveries' unique message_id index serves the first; contacts_email_unique the third),
-    and each found email's target by its SentEmail.id (the delivery's id)."""
+    """What matching may ask about a whole page of messages, in one query per kind of key and
+    table (deliveries' unique message_id index and sent_emails' message_id index serve the
+    first; contacts_email_unique the third), and each found email's target by its key. Emails
+    the original system sent, which have no delivery, are matched by Message-ID and address."""
     targets: dict[uuid.UUID, Target] = {}
 
     def sent(target: Target, message_id: str) -> SentEmail:
-        targets[target.delivery_id] = target
-        return SentEmail(target.delivery_id, message_id, target.recipient)
+        targets[target.key] = target
+        return SentEmail(target.key, message_id, target.recipient)
 
     by_message_id: dict[str, SentEmail] = {}
     if message_ids:
         for target, message_id, _ in _targets(session, Delivery.message_id.in_(message_ids)):
+            by_message_id.setdefault(message_id, sent(target, message_id))
+        imported = _imported_targets(session, SentEmailRow.message_id.in_(message_ids))
+        for target, message_id in imported:
             by_message_id.setdefault(message_id, sent(target, message_id))
     by_conversation: dict[str, list[SentEmail]] = {}
     if conversation_ids:
@@ -90,11 +125,11 @@ def known_emails(
             CampaignContact.id == Delivery.campaign_contact_id,
             CampaignContact.status.in_(RUNNING_VALUES),
         )
-        for target, message_id, _ in _targets(
-            session,
-            sa.func.lower(Contact.email).in_([a.lower() for a in addresses]),
-            running.exists(),
-        ):
+        lowered = sa.func.lower(Contact.email).in_([a.lower() for a in addresses])
+        for target, message_id, _ in _targets(session, lowered, running.exists()):
+            by_address.setdefault(target.recipient, sent(target, message_id))
+        imported_running = CampaignContact.status.in_(RUNNING_VALUES)
+        for target, message_id in _imported_targets(session, lowered, imported_running):
             by_address.setdefault(target.recipient, sent(target, message_id))
     known = KnownEmails(by_message_id, by_conversation, by_address)
     return known, targets

@@ -191,7 +191,7 @@ def _act(
         bounce = found.bounce
         if bounce is None or not bounce.hard:
             return _Done("a soft bounce: recorded only")
-        delivery_queries.mark_bounced(session, target.delivery_id, now)
+        delivery_queries.mark_bounced(session, target.delivery_id, target.sent_email_id, now)
         if target.enrollment_id is not None:
             campaigns.record_stopped(
                 session, target.enrollment_id, EnrollmentStatus.bounced, found.reason
@@ -214,6 +214,7 @@ def _act(
     moved = queries.postpone_until(
         session, target.enrollment_id, until, f"out of office until {found.returns_on}"
     )
+    moved |= bool(delivery_queries.hold_queued(session, target.enrollment_id, until))
     _expire_enrollment(session, target.enrollment_id)
     if moved:
         return _Done(f"the next step waits until {found.returns_on}")

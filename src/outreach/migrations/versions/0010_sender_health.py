@@ -1,4 +1,7 @@
-"""Sender health: when an email bounced for good.
+"""Sender health: when an email bounced for good; and finding a sent email by its Message-ID.
+
+`ix_sent_emails_message_id` lets a reply to an email the original system sent (a sent_emails
+row without a delivery of ours) be matched by its In-Reply-To.
 
 `deliveries.bounced_at` is set when the recipient's server refused the address, at once (SMTP
 5xx on RCPT) or later (a delivery status notification read from the mailbox). A sender
@@ -26,6 +29,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.add_column("deliveries", sa.Column("bounced_at", UtcDateTime(), nullable=True))
+    op.create_index("ix_sent_emails_message_id", "sent_emails", ["message_id"])
     op.create_index(
         "ix_deliveries_bounced",
         "deliveries",
@@ -37,5 +41,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_deliveries_bounced", table_name="deliveries")
+    op.drop_index("ix_sent_emails_message_id", table_name="sent_emails")
     with op.batch_alter_table("deliveries") as table:
         table.drop_column("bounced_at")
