@@ -121,10 +121,15 @@ def test_inbox_poll_on_the_command_line_reads_now_and_says_what_it_found(
     run("senders", "add", "smtp", "me@ourco.example", "--host", "127.0.0.1", "--security", "none")
     port = str(imap_account.server.port)
     said = run(
-        "inbox", "imap", "me@ourco.example", "--host", "127.0.0.1", "--port", port,
+        "senders", "add", "imap", "me@ourco.example", "--host", "127.0.0.1", "--port", port,
         "--security", "none", "--username", imap_account.username,
     )  # fmt: skip
     assert "signed in as" in said
+    # Nothing listens for its SMTP here: the test says so, and that replies can be read.
+    tested = run("senders", "test", "me@ourco.example", code=1)
+    assert "sending: " in tested
+    assert "reading replies: " in tested
+    assert "signed in as" in tested.split("reading replies: ")[1]
     assert "0 read" in run("inbox", "poll", "--sender", "me@ourco.example")
     imap_account.append(plain_reply("Not for me, thanks."))
     found = run("inbox", "poll")

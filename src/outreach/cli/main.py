@@ -40,6 +40,10 @@ app.add_typer(campaigns.senders_app, name="senders")
 app.add_typer(sends.sends_app, name="sends")
 app.add_typer(drafts.drafts_app, name="drafts")
 app.add_typer(inbox.inbox_app, name="inbox")
+# `outreach senders add imap` is `outreach inbox imap`: where an SMTP account's replies arrive.
+campaigns.add_sender_app.command(
+    "imap", help="Read an SMTP account's replies from an IMAP mailbox, and check it signs in."
+)(inbox.set_imap)
 
 
 @app.callback()
