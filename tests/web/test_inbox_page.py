@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -74,3 +75,26 @@ def test_the_inbox_lists_what_was_found_by_campaign_and_kind(
     other = signed_in.get("/inbox", params={"campaign": "00000000-0000-4000-8000-000000000000"})
     assert "Nothing here yet." in other.text
     assert signed_in.get("/inbox", params={"campaign": "not-an-id"}).status_code == 200
+
+    # Opening the thread: the reply's enrollment, its email and the reply in order.
+    thread_link = re.search(
+        r'href="(/enrollments/[0-9a-f-]{36})" title="The whole thread"', replies.text
+    )
+    timeline = signed_in.get(thread_link.group(1))
+    assert timeline.status_code == 200
+    rows = re.findall(r"<td>(\d{4}-\d\d-\d\d \d\d:\d\d UTC)</td>\s*<td>([^<]*)</td>", timeline.text)
+    assert [what for _, what in rows] == [
+        "Enrolled",
+        "Step 1: Hello from Analytical Engines, Ada",
+        "Reply",
+    ]
+    assert 'data-status="sent"' in timeline.text
+    assert "replied" in timeline.text
+    assert signed_in.get(f"/enrollments/{spring.id}").status_code == 404
+
+    alan = signed_in.get(
+        re.search(
+            r'href="(/enrollments/[0-9a-f-]{36})" title="The whole thread">alan@', everything.text
+        ).group(1)
+    )
+    assert "Next email: Fri 2026-03-20 00:00 UTC: out of office until 2026-03-20" in alan.text

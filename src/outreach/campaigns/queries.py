@@ -163,6 +163,18 @@ def enrollments_of(
     return [(row[0], row[1]) for row in rows]
 
 
+def enrollment_of(
+    session: Session, enrollment_id: uuid.UUID
+) -> tuple[CampaignContact, Contact, Campaign] | None:
+    row = session.execute(
+        sa.select(CampaignContact, Contact, Campaign)
+        .join(Contact, Contact.id == CampaignContact.contact_id)
+        .join(Campaign, Campaign.id == CampaignContact.campaign_id)
+        .where(CampaignContact.id == enrollment_id)
+    ).first()
+    return (row[0], row[1], row[2]) if row else None
+
+
 def due_campaigns(session: Session, now: datetime) -> list[uuid.UUID]:
     """Active campaigns with at least one enrollment whose next step may go by now
     (ix_campaign_contacts_due serves the inner lookup)."""

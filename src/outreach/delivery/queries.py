@@ -153,6 +153,17 @@ def thread_of(session: Session, enrollment_id: uuid.UUID) -> list[Delivery]:
     )
 
 
+def emails_of_enrollment(session: Session, enrollment_id: uuid.UUID) -> list[Delivery]:
+    """Every email made for the enrollment, whatever became of it, in step order."""
+    return list(
+        session.scalars(
+            sa.select(Delivery)
+            .where(Delivery.campaign_contact_id == enrollment_id)
+            .order_by(Delivery.sequence_step, Delivery.created_at)
+        )
+    )
+
+
 def provider_id_of(session: Session, message_id: str) -> str | None:
     """The provider's id for our email with this Message-ID (the unique index on message_id)."""
     return session.scalar(sa.select(Delivery.provider_id).where(Delivery.message_id == message_id))

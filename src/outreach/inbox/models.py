@@ -66,6 +66,7 @@ class InboxMessage(Base):
         ),
         sa.Index("ix_inbox_messages_campaign_id_received_at", "campaign_id", "received_at"),
         sa.Index("ix_inbox_messages_received_at", "received_at"),
+        sa.Index("ix_inbox_messages_campaign_contact_id", "campaign_contact_id"),
     )
 
     id: Mapped[uuid.UUID] = primary_key()

@@ -305,3 +305,14 @@ def replies_by_sender(session: Session, since: datetime) -> dict[uuid.UUID, int]
         .group_by(InboxMessage.sender_account_id)
     )
     return dict(rows.all())
+
+
+def messages_of_enrollment(session: Session, enrollment_id: uuid.UUID) -> list[InboxMessage]:
+    """What the mailboxes received about the enrollment's emails, oldest first."""
+    return list(
+        session.scalars(
+            sa.select(InboxMessage)
+            .where(InboxMessage.campaign_contact_id == enrollment_id)
+            .order_by(InboxMessage.received_at, InboxMessage.id)
+        )
+    )

@@ -26,6 +26,7 @@ from outreach.web.pages import (
     campaigns,
     contacts,
     drafts,
+    enrollments,
     home,
     inbox,
     lists,
@@ -83,6 +84,7 @@ def create_app(container: Container) -> FastAPI:
         drafts.router,
         senders.router,
         inbox.router,
+        enrollments.router,
         backups.router,
     ):
         pages.include_router(module)

@@ -1,7 +1,8 @@
 """Sender health: when an email bounced for good; and finding a sent email by its Message-ID.
 
 `ix_sent_emails_message_id` lets a reply to an email the original system sent (a sent_emails
-row without a delivery of ours) be matched by its In-Reply-To.
+row without a delivery of ours) be matched by its In-Reply-To;
+`ix_inbox_messages_campaign_contact_id` serves an enrollment's timeline.
 
 `deliveries.bounced_at` is set when the recipient's server refused the address, at once (SMTP
 5xx on RCPT) or later (a delivery status notification read from the mailbox). A sender
@@ -31,6 +32,9 @@ def upgrade() -> None:
     op.add_column("deliveries", sa.Column("bounced_at", UtcDateTime(), nullable=True))
     op.create_index("ix_sent_emails_message_id", "sent_emails", ["message_id"])
     op.create_index(
+        "ix_inbox_messages_campaign_contact_id", "inbox_messages", ["campaign_contact_id"]
+    )
+    op.create_index(
         "ix_deliveries_bounced",
         "deliveries",
         ["sender_account_id", "bounced_at"],
@@ -42,5 +46,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_deliveries_bounced", table_name="deliveries")
     op.drop_index("ix_sent_emails_message_id", table_name="sent_emails")
+    op.drop_index("ix_inbox_messages_campaign_contact_id", table_name="inbox_messages")
     with op.batch_alter_table("deliveries") as table:
         table.drop_column("bounced_at")
