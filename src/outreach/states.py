@@ -9,7 +9,7 @@ processes racing for a row cannot both win.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
@@ -50,10 +50,7 @@ def transition(
         .execution_options(synchronize_session=False)
     )
     if session.execute(statement).rowcount == 1:  # type: ignore[attr-defined]
-        # The row may be loaded in this session: forget what changed so it is read afresh.
-        loaded = session.identity_map.get(session.identity_key(table, row_id))
-        if loaded is not None:
-            session.expire(loaded, ["status", *values])
+        _forget(session, table, [row_id], ["status", *values])
         return
     current = session.scalar(sa.select(table.status).where(table.id == row_id))
     if current is None and session.get(table, row_id) is None:
@@ -82,3 +79,35 @@ def transition_many(
         .execution_options(synchronize_session=False)
     )
     return session.execute(statement).rowcount or 0  # type: ignore[attr-defined]
+
+
+def transition_each(
+    session: Session,
+    table: Any,
+    row_ids: Collection[uuid.UUID],
+    target: S,
+    lifecycle: Lifecycle[S],
+    **values: Any,
+) -> set[uuid.UUID]:
+    """Moves each of these rows whose status allows it to `target` (setting `values` too), in
+    one statement; returns the ids it moved. Rows left out are the caller's to explain."""
+    if not row_ids:
+        return set()
+    statement = (
+        sa.update(table)
+        .where(table.id.in_(list(row_ids)), table.status.in_(lifecycle.sources(target)))
+        .values(status=target.value, **values)
+        .returning(table.id)
+        .execution_options(synchronize_session=False)
+    )
+    moved = set(session.scalars(statement))
+    _forget(session, table, moved, ["status", *values])
+    return moved
+
+
+def _forget(session: Session, table: Any, row_ids: Collection[uuid.UUID], names: list[str]) -> None:
+    """Rows this session loaded are read afresh after an UPDATE made around them."""
+    for row_id in row_ids:
+        loaded = session.identity_map.get(session.identity_key(table, row_id))
+        if loaded is not None:
+            session.expire(loaded, names)
