@@ -409,16 +409,22 @@ def _skip_reasons(
 
 
 def record_sent(
-    session: Session, sends: Sequence[tuple[uuid.UUID, uuid.UUID, int]], sent_at: datetime
+    session: Session,
+    sends: Sequence[tuple[uuid.UUID, uuid.UUID, int]],
+    sent_at: datetime,
+    steps: dict[uuid.UUID, list[CampaignSequence]],
 ) -> None:
     """Each (enrollment, its campaign, step) sent: step `step` (1-based) went out, and the
     enrollment moves on to the next step's due time, or is completed after the last. One
     stopped meanwhile (a reply) keeps its status; the send is still recorded on it. A statement
-    for each campaign and step however many enrollments."""
+    for each campaign and step however many enrollments. `steps` holds each campaign's steps
+    as the caller read them so far; those missing are read and added."""
     together: dict[tuple[uuid.UUID, int], list[uuid.UUID]] = {}
     for enrollment_id, campaign_id, step in sends:
         together.setdefault((campaign_id, step), []).append(enrollment_id)
-    steps = {campaign_id: queries.steps_of(session, campaign_id) for campaign_id, _ in together}
+    for campaign_id, _ in together:
+        if campaign_id not in steps:
+            steps[campaign_id] = queries.steps_of(session, campaign_id)
     for (campaign_id, step), enrollment_ids in together.items():
         done: dict[str, Any] = {
             "current_sequence_step": step,

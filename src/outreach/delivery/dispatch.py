@@ -64,7 +64,7 @@ from outreach.delivery.transports.base import (
 from outreach.delivery.unsubscribe import make_token, unsubscribe_url
 from outreach.drafts import campaign_steps
 from outreach.drafts import queries as drafts
-from outreach.drafts.models import EmailStatus
+from outreach.drafts.models import DraftType, EmailDraft, EmailStatus
 from outreach.errors import Conflict
 from outreach.states import transition, transition_each
 
@@ -81,13 +81,55 @@ TransportFor = Callable[[SenderAccount], Transport]
 
 
 @dataclass(frozen=True)
-class Claim:
+class Recording:
+    """What recording a delivery as sent writes beyond its own row, read with the delivery so
+    that recording a batch of sends reads nothing more."""
+
     delivery_id: uuid.UUID
+    draft_id: uuid.UUID
+    draft_type: DraftType
+    contact_id: uuid.UUID
+    recipient: str
+    sender_account_id: uuid.UUID
+    campaign_id: uuid.UUID | None
+    enrollment_id: uuid.UUID | None
+    step: int | None
+    scheduled_email_id: uuid.UUID | None
+    message_id: str
+    subject: str
+    body: str
+
+    @classmethod
+    def of(cls, delivery: Delivery, draft: EmailDraft, recipient: str) -> Recording:
+        return cls(
+            delivery_id=delivery.id,
+            draft_id=draft.id,
+            draft_type=draft.draft_type,
+            contact_id=delivery.contact_id,
+            recipient=recipient,
+            sender_account_id=delivery.sender_account_id,
+            campaign_id=delivery.campaign_id,
+            enrollment_id=delivery.campaign_contact_id,
+            step=delivery.sequence_step,
+            scheduled_email_id=delivery.scheduled_email_id,
+            message_id=delivery.message_id,
+            subject=draft.outgoing_subject,
+            body=draft.outgoing_body + (delivery.footer or ""),
+        )
+
+
+@dataclass(frozen=True)
+class Claim:
+    recording: Recording
     sender_id: uuid.UUID
     message: OutgoingMessage
     label: str
     earlier_provider_id: str | None = None
     """The provider's id for the email this one follows up (Graph replies to it)."""
+
+    @property
+    def delivery_id(self) -> uuid.UUID:
+        return self.recording.delivery_id
 
 
 @dataclass(frozen=True)
@@ -380,12 +422,13 @@ def ready(session: Session, now: datetime, links: Links, limit: int) -> list[Cla
         if sender is None or sender.state != SenderState.ok:
             continue
         url = _unsubscribe_url(links, contact.id, delivery.campaign_id)
+        recording = Recording.of(delivery, draft, contact.email)
         message = OutgoingMessage(
             message_id=delivery.message_id,
             sender=Mailbox(sender.email, sender.display_name),
             recipient=Mailbox(contact.email, contact.name),
-            subject=draft.outgoing_subject,
-            text=draft.outgoing_body + (delivery.footer or ""),
+            subject=recording.subject,
+            text=recording.body,
             html=delivery.html,
             date=now,
             in_reply_to=delivery.in_reply_to,
@@ -402,7 +445,7 @@ def ready(session: Session, now: datetime, links: Links, limit: int) -> list[Cla
             if delivery.in_reply_to and sender.kind == "graph"
             else None
         )
-        claims.append(Claim(delivery.id, sender.id, message, label, earlier))
+        claims.append(Claim(recording, sender.id, message, label, earlier))
     return claims
 
 
@@ -465,6 +508,7 @@ def deliver(
     for position, claim in enumerate(claims):
         lanes[(claim.sender_id, position % connections(claim.sender_id))].append(claim)
     database = threading.Lock()
+    steps: dict[uuid.UUID, list[CampaignSequence]] = {}
     transports = _transports(session, lanes, transport_for, clock.now())
     running: dict[Future[Outcome], tuple[uuid.UUID, int]] = {}
 
@@ -491,7 +535,7 @@ def deliver(
             outcomes: list[Outcome] = []
             while True:
                 with database:
-                    record(session, outcomes, clock.now(), report)
+                    record(session, outcomes, clock.now(), report, steps)
                     taken = take_next(free)
                     session.commit()
                 for key, claim in taken.items():
@@ -532,12 +576,16 @@ def _transports(
 
 
 def record(
-    session: Session, outcomes: Sequence[Outcome], now: datetime, report: PassReport
+    session: Session,
+    outcomes: Sequence[Outcome],
+    now: datetime,
+    report: PassReport,
+    steps: dict[uuid.UUID, list[CampaignSequence]],
 ) -> None:
     """Writes what happened to claimed deliveries: the sent ones together, the others one by
-    one."""
+    one. `steps` holds each campaign's steps as read so far in this pass."""
     sent = [(outcome.claim, outcome.sent) for outcome in outcomes if outcome.sent is not None]
-    _record_sent(session, [(claim.delivery_id, message) for claim, message in sent], now)
+    _record_sent(session, [(claim.recording, message) for claim, message in sent], now, steps)
     report.sent += [claim.label for claim, _ in sent]
     for outcome in outcomes:
         if outcome.sent is None:
@@ -614,62 +662,67 @@ def _backoff(attempts: int) -> timedelta:
 
 
 def _record_sent(
-    session: Session, sends: Sequence[tuple[uuid.UUID, SentMessage]], at: datetime
+    session: Session,
+    sends: Sequence[tuple[Recording, SentMessage]],
+    at: datetime,
+    steps: dict[uuid.UUID, list[CampaignSequence]],
 ) -> None:
     """These deliveries went out at `at`: each is marked sent with its sent_emails row (the
     seed's analytics trigger), its draft sent, its scheduled email or enrollment moved on; one
     statement for each kind of row however many were sent."""
     if not sends:
         return
-    found = queries.with_drafts_and_recipients(session, [delivery_id for delivery_id, _ in sends])
     moved = transition_each(
-        session, Delivery, list(found), DeliveryStatus.sent, DELIVERIES, sent_at=at, last_error=None
+        session,
+        Delivery,
+        [recording.delivery_id for recording, _ in sends],
+        DeliveryStatus.sent,
+        DELIVERIES,
+        sent_at=at,
+        last_error=None,
     )
-    for delivery_id, _ in sends:
-        if delivery_id not in moved:
+    for recording, _ in sends:
+        if recording.delivery_id not in moved:
             # Refused: let transition() say why, in the usual words.
-            transition(session, Delivery, delivery_id, DeliveryStatus.sent, DELIVERIES)
+            transition(session, Delivery, recording.delivery_id, DeliveryStatus.sent, DELIVERIES)
     rows, links = [], []
-    for delivery_id, sent in sends:
-        delivery, draft, recipient = found[delivery_id]
+    for recording, sent in sends:
         row_id = uuid.uuid4()
         rows.append(
             {
                 "id": row_id,
-                "draft_id": draft.id,
-                "contact_id": delivery.contact_id,
-                "sender_account_id": delivery.sender_account_id,
-                "campaign_id": delivery.campaign_id,
-                "draft_type": draft.draft_type,
-                "subject": draft.outgoing_subject,
-                "body": draft.outgoing_body + (delivery.footer or ""),
-                "recipient_email": recipient,
+                "draft_id": recording.draft_id,
+                "contact_id": recording.contact_id,
+                "sender_account_id": recording.sender_account_id,
+                "campaign_id": recording.campaign_id,
+                "draft_type": recording.draft_type,
+                "subject": recording.subject,
+                "body": recording.body,
+                "recipient_email": recording.recipient,
                 "sent_at": at,
-                "message_id": delivery.message_id,
-                "sequence_step": delivery.sequence_step,
+                "message_id": recording.message_id,
+                "sequence_step": recording.step,
             }
         )
         links.append(
             {
-                "row_id": delivery_id,
+                "row_id": recording.delivery_id,
                 "sent_email_id": row_id,
-                "provider_id": sent.provider_id or delivery.provider_id,
+                "sent_provider_id": sent.provider_id,
                 "conversation_id": sent.conversation_id,
             }
         )
     queries.add_sent_emails(session, rows)
     queries.link_sent(session, links)
-    drafts.move_all(session, [draft.id for _, draft, _ in found.values()], EmailStatus.sent)
+    drafts.move_all(session, [recording.draft_id for recording, _ in sends], EmailStatus.sent)
     enrollments = []
-    for delivery, _, _ in found.values():
-        if delivery.scheduled_email_id is not None:
-            scheduled.record(session, delivery.scheduled_email_id, scheduled.ScheduledStatus.sent)
-        if delivery.campaign_contact_id is not None and delivery.sequence_step is not None:
-            assert delivery.campaign_id is not None
-            enrollments.append(
-                (delivery.campaign_contact_id, delivery.campaign_id, delivery.sequence_step)
-            )
-    campaigns.record_sent(session, enrollments, at)
+    for recording, _ in sends:
+        if recording.scheduled_email_id is not None:
+            scheduled.record(session, recording.scheduled_email_id, scheduled.ScheduledStatus.sent)
+        if recording.enrollment_id is not None and recording.step is not None:
+            assert recording.campaign_id is not None
+            enrollments.append((recording.enrollment_id, recording.campaign_id, recording.step))
+    campaigns.record_sent(session, enrollments, at, steps)
     session.flush()
 
 
@@ -744,7 +797,9 @@ def _asked(
         status = transport.status(delivery.provider_id)
         if status is ProviderStatus.sent:
             sent = SentMessage(delivery.message_id, delivery.provider_id)
-            _record_sent(session, [(delivery.id, sent)], delivery.claimed_at or now)
+            _record_sent(
+                session, [(_recording(session, delivery.id), sent)], delivery.claimed_at or now, {}
+            )
             return True
         if status is ProviderStatus.draft:
             transport.discard(delivery.provider_id)
@@ -780,6 +835,11 @@ def mark_sent(session: Session, delivery_id: uuid.UUID, now: datetime) -> None:
         # Not an unknown send: let transition() say why, in the usual words.
         transition(session, Delivery, delivery_id, DeliveryStatus.sent, DELIVERIES)
         return
+    sent = SentMessage(delivery.message_id)
     _record_sent(
-        session, [(delivery_id, SentMessage(delivery.message_id))], delivery.claimed_at or now
+        session, [(_recording(session, delivery_id), sent)], delivery.claimed_at or now, {}
     )
+
+
+def _recording(session: Session, delivery_id: uuid.UUID) -> Recording:
+    return Recording.of(*queries.with_draft_and_recipient(session, delivery_id))

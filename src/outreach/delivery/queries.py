@@ -139,19 +139,17 @@ def due_queued(
     return [(row[0], row[1], row[2], row[3]) for row in rows]
 
 
-def with_drafts_and_recipients(
-    session: Session, delivery_ids: Collection[uuid.UUID]
-) -> dict[uuid.UUID, tuple[Delivery, EmailDraft, str]]:
-    """These deliveries, each with its draft and its recipient's address."""
-    if not delivery_ids:
-        return {}
-    rows = session.execute(
+def with_draft_and_recipient(
+    session: Session, delivery_id: uuid.UUID
+) -> tuple[Delivery, EmailDraft, str]:
+    """The delivery with its draft and its recipient's address."""
+    row = session.execute(
         sa.select(Delivery, EmailDraft, Contact.email)
         .join(EmailDraft, EmailDraft.id == Delivery.draft_id)
         .join(Contact, Contact.id == Delivery.contact_id)
-        .where(Delivery.id.in_(list(delivery_ids)))
-    )
-    return {row[0].id: (row[0], row[1], row[2]) for row in rows}
+        .where(Delivery.id == delivery_id)
+    ).one()
+    return row[0], row[1], row[2]
 
 
 def stale_sending(session: Session, before: datetime) -> list[Delivery]:
@@ -181,11 +179,18 @@ def add_sent_emails(session: Session, rows: Sequence[Mapping[str, Any]]) -> None
 
 
 def link_sent(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Each sent delivery (`row_id`) gets its sent_emails row and what the provider said of it."""
+    """Each sent delivery (`row_id`) gets its sent_emails row (`sent_email_id`) and what the
+    provider said of it (`conversation_id`, and `sent_provider_id` unless None: a provider id
+    stored before the send stays)."""
     if not rows:
         return
+    columns = deliveries_table.c
     session.execute(
-        sa.update(deliveries_table).where(deliveries_table.c.id == sa.bindparam("row_id")),
+        sa.update(deliveries_table)
+        .where(columns.id == sa.bindparam("row_id"))
+        .values(
+            provider_id=sa.func.coalesce(sa.bindparam("sent_provider_id"), columns.provider_id)
+        ),
         list(rows),
     )
 
