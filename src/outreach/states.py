@@ -8,6 +8,7 @@ processes racing for a row cannot both win.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -87,24 +88,50 @@ def transition_each(
     row_ids: Collection[uuid.UUID],
     target: S,
     lifecycle: Lifecycle[S],
+    *,
+    counting: tuple[str, ...] = (),
     **values: Any,
 ) -> set[uuid.UUID]:
-    """Moves each of these rows whose status allows it to `target` (setting `values` too), in
-    one statement; returns the ids it moved. Rows left out are the caller's to explain."""
+    """Moves each of these rows whose status allows it to `target` (setting `values` too, and
+    adding 1 to each column named in `counting`), in one statement; returns the ids it moved.
+    Rows left out are the caller's to explain."""
     if not row_ids:
         return set()
-    # On the table rather than the mapped class: the ORM's bulk UPDATE machinery costs more
-    # than the statement when a worker runs one per batch of sends.
+    statement = _moving_each(
+        table, target, lifecycle.sources(target), tuple(sorted(values)), counting
+    )
+    parameters = {"row_ids": list(row_ids), **{f"new_{k}": v for k, v in values.items()}}
+    moved = set(session.scalars(statement, parameters))
+    _forget(session, table, moved, ["status", *values, *counting])
+    return moved
+
+
+@functools.cache
+def _moving_each(
+    table: Any,
+    target: StrEnum,
+    sources: frozenset[StrEnum],
+    names: tuple[str, ...],
+    counting: tuple[str, ...],
+) -> sa.UpdateBase:
+    """transition_each's statement, built once for each shape: a worker runs one per batch of
+    sends, and building it (and its cache key) cost more than running it. On the table rather
+    than the mapped class, whose bulk UPDATE machinery costs more again."""
     columns = table.__table__.c
-    statement = (
+    # Bind names are prefixed: a bind named like a column is reserved in UPDATE.
+    return (
         sa.update(table.__table__)
-        .where(columns.id.in_(list(row_ids)), columns.status.in_(lifecycle.sources(target)))
-        .values(status=target.value, **values)
+        .where(
+            columns.id.in_(sa.bindparam("row_ids", expanding=True, type_=columns.id.type)),
+            columns.status.in_(sorted(source.value for source in sources)),
+        )
+        .values(
+            status=target.value,
+            **{name: sa.bindparam(f"new_{name}", type_=columns[name].type) for name in names},
+            **{name: columns[name] + 1 for name in counting},
+        )
         .returning(columns.id)
     )
-    moved = set(session.scalars(statement))
-    _forget(session, table, moved, ["status", *values])
-    return moved
 
 
 def _forget(session: Session, table: Any, row_ids: Collection[uuid.UUID], names: list[str]) -> None:

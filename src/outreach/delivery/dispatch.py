@@ -461,9 +461,9 @@ def start(session: Session, claims: Sequence[Claim], now: datetime, worker: str)
         [claim.delivery_id for claim in claims],
         DeliveryStatus.sending,
         DELIVERIES,
+        counting=("attempts",),
         claimed_at=now,
         claimed_by=worker,
-        attempts=Delivery.attempts + 1,
     )
     return [claim for claim in claims if claim.delivery_id in taken]
 
