@@ -1,15 +1,20 @@
 """Sending campaign steps: claim what is due, send it with no transaction open, record the outcome.
 
-Three short transactions per email (convention 3):
+Short transactions, each for a batch of emails (convention 3):
 1. claim — under the campaign's lock, decide with the pure rules (campaigns.schedule) whether
-   the step may go now; if so write the draft and the delivery (unique per enrollment and step)
-   as `sending`; if not, move the enrollment's next_send_at to when it may, with the reason;
-2. send — the transport, outside any transaction;
-3. record — sent (sent_emails row, the seed's analytics trigger, the enrollment advanced),
-   retry later, failed (bounced addresses suppressed), the sender account failing, or unknown.
-A crash between 1 and 3 leaves the delivery `sending`; recover() turns it into `unknown` for a
-person, because an SMTP server cannot be asked whether it went and a duplicate cold email costs
-more than a missed one. A provider that keeps its own ids (Graph) tells us the email's id
+   each due step may go now, one after another against the counts the ones before left; write
+   the drafts and the deliveries (unique per enrollment and step) as `queued`, one statement per
+   table, and move the others' next_send_at to when they may, with the reason;
+2. take — the next delivery of each free connection becomes `sending`, in one statement,
+   committed before any of them is handed to its connection: at most one per connection;
+3. send — the transport, outside any transaction, while the calling thread does 2 and 4 for
+   the other connections;
+4. record — sent (sent_emails rows, the seed's analytics trigger, enrollments advanced),
+   retry later, failed (bounced addresses suppressed), the sender account failing, or unknown;
+   every send that finished is recorded in the transaction that takes its connection's next.
+A crash between 2 and 4 leaves those deliveries `sending`; recover() turns them into `unknown`
+for a person, because an SMTP server cannot be asked whether it went and a duplicate cold email
+costs more than a missed one. A provider that keeps its own ids (Graph) tells us the email's id
 before sending it; that id is stored at once, and recover() asks the provider instead.
 """
 
