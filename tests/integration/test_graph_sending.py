@@ -120,8 +120,7 @@ def test_a_crash_mid_send_is_settled_by_asking_graph_and_nothing_goes_twice(
     )
     dispatch.queue_campaign(session, found.id, clock.now(), "doomed", links, random.Random(1))
     claims = dispatch.ready(session, clock.now(), links, 10)
-    for claim in claims:
-        assert dispatch.start(session, claim, clock.now(), "doomed")
+    assert dispatch.start(session, claims, clock.now(), "doomed") == claims
     session.commit()
     transport = graph_container.transport_for(sender)
 

@@ -43,8 +43,8 @@ def crash_mid_send(session, container, found, clock):
     """A worker takes every due step for sending and dies before recording anything."""
     links = dispatch.Links(container.settings.secret_key_value(), container.settings.base_url)
     dispatch.queue_campaign(session, found.id, clock.now(), "doomed", links, random.Random(1))
-    for claim in dispatch.ready(session, clock.now(), links, 100):
-        assert dispatch.start(session, claim, clock.now(), "doomed")
+    claims = dispatch.ready(session, clock.now(), links, 100)
+    assert dispatch.start(session, claims, clock.now(), "doomed") == claims
     session.commit()
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -22,10 +22,12 @@ from outreach.campaigns.states import ENROLLMENTS, RUNNING, EnrollmentStatus
 from outreach.contacts import queries as contact_queries
 from outreach.contacts.addresses import company_domain
 from outreach.contacts.models import Contact, ContactListMember
+from outreach.db import Base
 from outreach.delivery.models import SenderAccount
 from outreach.inbox.models import EmailReply
 from outreach.states import transition_many
 
+enrollments_table = Base.metadata.tables["campaign_contacts"]
 RUNNING_VALUES = tuple(status.value for status in RUNNING)
 DUE_INDEX_CONDITION = sa.text(DUE_INDEX_WHERE)
 """The partial index's own condition, written as in the index: SQLite uses a partial index only
@@ -230,6 +232,17 @@ def postpone(
         .where(CampaignContact.id == enrollment_id)
         .values(next_send_at=until, waiting_reason=reason)
         .execution_options(synchronize_session=False)
+    )
+
+
+def update_enrollments(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Sets each enrollment's (`row_id`) columns named in its row (the same in every row), in
+    one executemany; not its status, which only transition() writes."""
+    if not rows:
+        return
+    session.execute(
+        sa.update(enrollments_table).where(enrollments_table.c.id == sa.bindparam("row_id")),
+        list(rows),
     )
 
 

@@ -31,7 +31,7 @@ from outreach.contacts.candidates import PERSON_FIELDS
 from outreach.contacts.models import Contact, ContactList
 from outreach.delivery.models import SenderAccount
 from outreach.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
-from outreach.states import transition
+from outreach.states import transition, transition_each
 
 ENROLL_SLICE = 2000
 LAUNCH_EXAMPLES = 20
@@ -408,29 +408,47 @@ def _skip_reasons(
 # Enrollments as sends happen -------------------------------------------------------------------
 
 
-def record_sent(session: Session, enrollment_id: uuid.UUID, step: int, sent_at: datetime) -> None:
-    """Step `step` (1-based) went out: the enrollment moves on to the next step's due time, or
-    is completed after the last. One stopped meanwhile (a reply) keeps its status; the send is
-    still recorded on it."""
-    enrollment = session.get(CampaignContact, enrollment_id)
-    assert enrollment is not None
-    steps = queries.steps_of(session, enrollment.campaign_id)
-    done: dict[str, Any] = {
-        "current_sequence_step": step,
-        "last_email_sent_at": sent_at,
-        "waiting_reason": None,
-    }
-    if step < len(steps):
-        target = EnrollmentStatus.in_progress
-        then: dict[str, Any] = {
-            "next_send_at": step_due_at(sent_at, steps[step].delay_days, steps[step].delay_hours)
+def record_sent(
+    session: Session,
+    sends: Sequence[tuple[uuid.UUID, uuid.UUID, int]],
+    sent_at: datetime,
+    steps: dict[uuid.UUID, list[CampaignSequence]],
+) -> None:
+    """Each (enrollment, its campaign, step) sent: step `step` (1-based) went out, and the
+    enrollment moves on to the next step's due time, or is completed after the last. One
+    stopped meanwhile (a reply) keeps its status; the send is still recorded on it. A statement
+    for each campaign and step however many enrollments. `steps` holds each campaign's steps
+    as the caller read them so far; those missing are read and added."""
+    together: dict[tuple[uuid.UUID, int], list[uuid.UUID]] = {}
+    for enrollment_id, campaign_id, step in sends:
+        together.setdefault((campaign_id, step), []).append(enrollment_id)
+    for campaign_id, _ in together:
+        if campaign_id not in steps:
+            steps[campaign_id] = queries.steps_of(session, campaign_id)
+    for (campaign_id, step), enrollment_ids in together.items():
+        done: dict[str, Any] = {
+            "current_sequence_step": step,
+            "last_email_sent_at": sent_at,
+            "waiting_reason": None,
         }
-    else:
-        target, then = EnrollmentStatus.completed, {"next_send_at": None, "completed_at": sent_at}
-    try:
-        transition(session, CampaignContact, enrollment_id, target, ENROLLMENTS, **done, **then)
-    except InvalidTransition:
-        queries.record_step(session, enrollment_id, **done)
+        following = steps[campaign_id][step:]
+        if following:
+            target = EnrollmentStatus.in_progress
+            then: dict[str, Any] = {
+                "next_send_at": step_due_at(
+                    sent_at, following[0].delay_days, following[0].delay_hours
+                )
+            }
+        else:
+            target, then = (
+                EnrollmentStatus.completed,
+                {"next_send_at": None, "completed_at": sent_at},
+            )
+        moved = transition_each(
+            session, CampaignContact, enrollment_ids, target, ENROLLMENTS, **done, **then
+        )
+        for enrollment_id in set(enrollment_ids) - moved:
+            queries.record_step(session, enrollment_id, **done)
 
 
 def record_finished(session: Session, enrollment_id: uuid.UUID, at: datetime) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -258,6 +258,15 @@ def contact(session: Session, contact_id: uuid.UUID) -> Contact | None:
 
 
 # Suppressions ---------------------------------------------------------------------------------
+
+
+def contacts_by_id(
+    session: Session, contact_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, Contact]:
+    if not contact_ids:
+        return {}
+    found = session.scalars(sa.select(Contact).where(Contact.id.in_(list(contact_ids))))
+    return {contact.id: contact for contact in found}
 
 
 def suppressed_among(

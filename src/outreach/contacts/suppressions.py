@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -48,9 +48,18 @@ def parsed(entry: str) -> tuple[str | None, str | None]:
 
 def is_suppressed(session: Session, email: str) -> bool:
     """Whether this address, or its whole domain, must not be emailed."""
-    domain = email.rsplit("@", 1)[-1].lower()
-    emails, domains = queries.suppressed_among(session, [dedupe_key(email)], [domain])
-    return bool(emails or domains)
+    return bool(suppressed_of(session, [email]))
+
+
+def suppressed_of(session: Session, emails: Collection[str]) -> set[str]:
+    """Which of these addresses, by themselves or by their whole domain, must not be emailed
+    (two queries however many addresses)."""
+    keys = {email: dedupe_key(email) for email in emails}
+    domains = {email: email.rsplit("@", 1)[-1].lower() for email in emails}
+    if not keys:
+        return set()
+    hit_keys, hit_domains = queries.suppressed_among(session, keys.values(), domains.values())
+    return {email for email in emails if keys[email] in hit_keys or domains[email] in hit_domains}
 
 
 def add(

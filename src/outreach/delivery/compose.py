@@ -19,8 +19,10 @@ import secrets
 from collections.abc import Iterable
 from datetime import datetime
 from email import policy as email_policy
+from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage
 from email.utils import format_datetime
+from typing import Any
 
 import idna
 
@@ -28,14 +30,28 @@ from outreach.delivery.message import Mailbox, OutgoingMessage
 
 __all__ = ["envelope_address", "needs_smtputf8", "new_message_id", "to_bytes", "to_mime"]
 
-_POLICY = email_policy.SMTP.clone(cte_type="7bit", refold_source="none")
+_FOLD_AT = 78
+_MIME_HEADERS = frozenset({"mime-version", "content-type", "content-transfer-encoding"})
+
+
+class _Headers(HeaderRegistry):
+    """The email package's header classes, except that the MIME headers set_content writes
+    stay the strings it gives when they fit on one line: parsing them into header objects and
+    refolding them cost more than composing the rest of a message, and the bytes are the same."""
+
+    def __call__(self, name: str, value: str) -> Any:
+        if name.lower() in _MIME_HEADERS and len(name) + 2 + len(value) <= _FOLD_AT:
+            return value
+        return super().__call__(name, value)
+
+
+_POLICY = email_policy.SMTP.clone(cte_type="7bit", refold_source="none", header_factory=_Headers())
 """CRLF, lines folded at 78, bodies in quoted-printable or base64 when not plain ASCII (so no
 server needs 8BITMIME), and headers we set raw are written exactly as we folded them."""
 
 _POLICY_UTF8 = _POLICY.clone(utf8=True)
 """For the rare address whose local part is not ASCII: such a message needs SMTPUTF8."""
 
-_FOLD_AT = 78
 _LONGEST_LINE = 998
 _ENCODED_WORD_MAX = 75
 _LINE_WITH_ENCODED_WORDS_MAX = 76

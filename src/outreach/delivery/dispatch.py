@@ -1,15 +1,20 @@
 """Sending campaign steps: claim what is due, send it with no transaction open, record the outcome.
 
-Three short transactions per email (convention 3):
+Short transactions, each for a batch of emails (convention 3):
 1. claim — under the campaign's lock, decide with the pure rules (campaigns.schedule) whether
-   the step may go now; if so write the draft and the delivery (unique per enrollment and step)
-   as `sending`; if not, move the enrollment's next_send_at to when it may, with the reason;
-2. send — the transport, outside any transaction;
-3. record — sent (sent_emails row, the seed's analytics trigger, the enrollment advanced),
-   retry later, failed (bounced addresses suppressed), the sender account failing, or unknown.
-A crash between 1 and 3 leaves the delivery `sending`; recover() turns it into `unknown` for a
-person, because an SMTP server cannot be asked whether it went and a duplicate cold email costs
-more than a missed one. A provider that keeps its own ids (Graph) tells us the email's id
+   each due step may go now, one after another against the counts the ones before left; write
+   the drafts and the deliveries (unique per enrollment and step) as `queued`, one statement per
+   table, and move the others' next_send_at to when they may, with the reason;
+2. take — the next delivery of each free connection becomes `sending`, in one statement,
+   committed before any of them is handed to its connection: at most one per connection;
+3. send — the transport, outside any transaction, while the calling thread does 2 and 4 for
+   the other connections;
+4. record — sent (sent_emails rows, the seed's analytics trigger, enrollments advanced),
+   retry later, failed (bounced addresses suppressed), the sender account failing, or unknown;
+   every send that finished is recorded in the transaction that takes its connection's next.
+A crash between 2 and 4 leaves those deliveries `sending`; recover() turns them into `unknown`
+for a person, because an SMTP server cannot be asked whether it went and a duplicate cold email
+costs more than a missed one. A provider that keeps its own ids (Graph) tells us the email's id
 before sending it; that id is stored at once, and recover() asks the provider instead.
 """
 
@@ -19,7 +24,7 @@ import random
 import threading
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
@@ -32,7 +37,7 @@ from sqlalchemy.orm import Session
 
 from outreach.campaigns import queries as campaign_queries
 from outreach.campaigns import service as campaigns
-from outreach.campaigns.models import Campaign, CampaignContact, CampaignSequence
+from outreach.campaigns.models import Campaign, CampaignContact, CampaignSequence, CampaignSettings
 from outreach.campaigns.schedule import (
     CampaignPace,
     SenderLoad,
@@ -43,6 +48,7 @@ from outreach.campaigns.schedule import (
 )
 from outreach.campaigns.states import EnrollmentStatus, draft_type_of
 from outreach.clock import Clock
+from outreach.contacts import queries as contact_queries
 from outreach.contacts import suppressions
 from outreach.contacts.models import Contact
 from outreach.delivery import queries, scheduled
@@ -63,9 +69,9 @@ from outreach.delivery.transports.base import (
 from outreach.delivery.unsubscribe import make_token, unsubscribe_url
 from outreach.drafts import campaign_steps
 from outreach.drafts import queries as drafts
-from outreach.drafts.models import EmailStatus
-from outreach.errors import Conflict, InvalidTransition
-from outreach.states import transition
+from outreach.drafts.models import DraftType, EmailDraft, EmailStatus
+from outreach.errors import Conflict
+from outreach.states import transition, transition_each
 
 CLAIMS_PER_CAMPAIGN = 500
 """At most this many steps queued per campaign per pass, so one campaign's lock is held briefly."""
@@ -80,13 +86,55 @@ TransportFor = Callable[[SenderAccount], Transport]
 
 
 @dataclass(frozen=True)
-class Claim:
+class Recording:
+    """What recording a delivery as sent writes beyond its own row, read with the delivery so
+    that recording a batch of sends reads nothing more."""
+
     delivery_id: uuid.UUID
+    draft_id: uuid.UUID
+    draft_type: DraftType
+    contact_id: uuid.UUID
+    recipient: str
+    sender_account_id: uuid.UUID
+    campaign_id: uuid.UUID | None
+    enrollment_id: uuid.UUID | None
+    step: int | None
+    scheduled_email_id: uuid.UUID | None
+    message_id: str
+    subject: str
+    body: str
+
+    @classmethod
+    def of(cls, delivery: Delivery, draft: EmailDraft, recipient: str) -> Recording:
+        return cls(
+            delivery_id=delivery.id,
+            draft_id=draft.id,
+            draft_type=draft.draft_type,
+            contact_id=delivery.contact_id,
+            recipient=recipient,
+            sender_account_id=delivery.sender_account_id,
+            campaign_id=delivery.campaign_id,
+            enrollment_id=delivery.campaign_contact_id,
+            step=delivery.sequence_step,
+            scheduled_email_id=delivery.scheduled_email_id,
+            message_id=delivery.message_id,
+            subject=draft.outgoing_subject,
+            body=draft.outgoing_body + (delivery.footer or ""),
+        )
+
+
+@dataclass(frozen=True)
+class Claim:
+    recording: Recording
     sender_id: uuid.UUID
     message: OutgoingMessage
     label: str
     earlier_provider_id: str | None = None
     """The provider's id for the email this one follows up (Graph replies to it)."""
+
+    @property
+    def delivery_id(self) -> uuid.UUID:
+        return self.recording.delivery_id
 
 
 @dataclass(frozen=True)
@@ -128,7 +176,12 @@ def queue_campaign(
 ) -> tuple[list[str], list[Waiting]]:
     """Under the campaign's lock, writes a queued delivery for each due step the rules let go
     now, and moves the others' next_send_at to when they may. Returns what was queued and why
-    the rest waits."""
+    the rest waits.
+
+    The due enrollments are decided one by one, each against the counts the ones before it
+    left (so a daily limit or cap that runs out in the middle of them holds exactly), from
+    contacts, suppressions and threads read for all of them at once; what they write goes in
+    one statement per table."""
     if not campaign_queries.lock_campaign(session, campaign_id):
         return [], []
     found = campaigns.get(session, campaign_id)
@@ -147,11 +200,11 @@ def queue_campaign(
     )
     utc_day = local_day_bounds(now, ZoneInfo("UTC"))
     loads = defaultdict(int, queries.sender_sends_between(session, list(senders), *utc_day))
+    due = campaign_queries.due_enrollments(session, campaign_id, now, CLAIMS_PER_CAMPAIGN)
+    batch = _Batch.read(session, due, links, found, settings.unsubscribe_line)
     queued: list[str] = []
     waits: list[Waiting] = []
-    for enrollment in campaign_queries.due_enrollments(
-        session, campaign_id, now, CLAIMS_PER_CAMPAIGN
-    ):
+    for enrollment in due:
         pace = replace(pace, jitter_seconds=rng.uniform(0, settings.jitter_seconds))
         if next_send(now, now, ANY_TIME, pace).send_at != now:
             # The campaign's own pace (spacing, daily limit) holds every due step alike: say
@@ -159,8 +212,7 @@ def queue_campaign(
             reason = next_send(now, now, window, pace).reason
             waits.append(Waiting(f"{found.name}: the rest of the due steps", reason))
             break
-        contact = session.get(Contact, enrollment.contact_id)
-        assert contact is not None
+        contact = batch.contacts[enrollment.contact_id]
         label = f"{contact.email}: {found.name}, step {enrollment.current_sequence_step + 1}"
         sender_id, why = _thread_sender(enrollment, senders, loads)
         sender = senders.get(sender_id) if sender_id else None
@@ -182,11 +234,67 @@ def queue_campaign(
             )
             waits.append(Waiting(label, decision.reason))
             continue
-        if _queue_step(session, found, enrollment, contact, steps, sender, now, worker, links):
+        if _queue_step(session, batch, found, enrollment, steps, sender, now, worker, settings):
             queued.append(label)
             pace = replace(pace, sent_today=pace.sent_today + 1, last_sent_at=now)
             loads[sender.id] += 1
+    batch.write(session)
     return queued, waits
+
+
+@dataclass
+class _Batch:
+    """What queueing a campaign's due steps reads for all of them at once, and the rows it
+    writes for all of them at once."""
+
+    contacts: dict[uuid.UUID, Contact]
+    suppressed: set[str]
+    threads: dict[uuid.UUID, list[Delivery]]
+    thread_subjects: dict[uuid.UUID, str]
+    """The subject each thread's first email had, by enrollment."""
+    lines: dict[uuid.UUID, str]
+    """The unsubscribe line under each contact's email ("" when the campaign adds none)."""
+    drafts: list[dict[str, Any]] = field(default_factory=list)
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
+    enrollments: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def read(
+        cls,
+        session: Session,
+        due: Sequence[CampaignContact],
+        links: Links,
+        found: Campaign,
+        unsubscribe_line: bool,
+    ) -> _Batch:
+        contacts = contact_queries.contacts_by_id(session, {e.contact_id for e in due})
+        threads = queries.threads_of(session, [e.id for e in due])
+        firsts = drafts.by_id(session, {thread[0].draft_id for thread in threads.values()})
+        return cls(
+            contacts=contacts,
+            suppressed=suppressions.suppressed_of(session, {c.email for c in contacts.values()}),
+            threads=threads,
+            thread_subjects={
+                enrollment_id: firsts[thread[0].draft_id].outgoing_subject
+                for enrollment_id, thread in threads.items()
+                if thread[0].draft_id in firsts
+            },
+            lines={
+                contact_id: UNSUBSCRIBE_LINE.format(
+                    url=_unsubscribe_url(links, contact_id, found.id)
+                )
+                if unsubscribe_line
+                else ""
+                for contact_id in contacts
+            },
+        )
+
+    def write(self, session: Session) -> None:
+        """Drafts before the deliveries that point at them."""
+        drafts.add_drafts(session, self.drafts)
+        queries.add_deliveries(session, self.deliveries)
+        campaign_queries.update_enrollments(session, self.enrollments)
+        session.flush()
 
 
 def _thread_sender(
@@ -220,29 +328,29 @@ def _thread_sender(
 
 def _queue_step(
     session: Session,
+    batch: _Batch,
     found: Campaign,
     enrollment: CampaignContact,
-    contact: Contact,
     steps: Sequence[CampaignSequence],
     sender: SenderAccount,
     now: datetime,
     worker: str,
-    links: Links,
+    settings: CampaignSettings,
 ) -> bool:
-    """Writes the step's draft and its delivery (queued, unique per enrollment and step)."""
+    """Adds the step's draft and its delivery (queued, unique per enrollment and step) to the
+    batch's rows; what ends or holds the enrollment instead is written at once."""
     index = enrollment.current_sequence_step
+    contact = batch.contacts[enrollment.contact_id]
     if index >= len(steps):
         campaigns.record_finished(session, enrollment.id, now)
         return False
-    if suppressions.is_suppressed(session, contact.email):
+    if contact.email in batch.suppressed:
         campaigns.record_stopped(
             session, enrollment.id, EnrollmentStatus.unsubscribed, "the address is suppressed"
         )
         return False
-    thread = queries.thread_of(session, enrollment.id)
-    url = _unsubscribe_url(links, contact.id, found.id)
-    settings = campaign_queries.settings_of(session, found.id)
-    line = UNSUBSCRIBE_LINE.format(url=url) if settings.unsubscribe_line else ""
+    thread = batch.threads.get(enrollment.id, [])
+    line = batch.lines[contact.id]
     if steps[index].ai_written:
         # The draft written ahead for this step goes out as written or approved, the line after.
         taken = campaign_steps.take_draft(
@@ -251,56 +359,56 @@ def _queue_step(
         if isinstance(taken, str):
             campaign_queries.postpone(session, enrollment.id, now + campaign_steps.RECHECK, taken)
             return False
-        draft, html, footer = taken, None, line or None
+        draft_id, html, footer = taken.id, None, line or None
     else:
         try:
             rendered = campaigns.compose_step(
-                steps, index, contact, _thread_subject(session, thread)
+                steps, index, contact, batch.thread_subjects.get(enrollment.id)
             )
         except Exception as error:
             reason = f"step {index + 1} cannot be written for this contact: {error}"
             campaigns.record_stopped(session, enrollment.id, EnrollmentStatus.failed, reason)
             return False
-        draft = drafts.add_scheduled(
-            session,
+        draft = drafts.scheduled_draft(
             contact_id=contact.id,
             draft_type=draft_type_of(index + 1),
             subject=rendered.subject,
             body=rendered.text + line,
             at=now,
         )
-        html, footer = rendered.html, None
-    session.add(
-        Delivery(
-            campaign_contact_id=enrollment.id,
-            sequence_step=index + 1,
-            campaign_id=found.id,
-            contact_id=contact.id,
-            draft_id=draft.id,
-            sender_account_id=sender.id,
-            message_id=new_message_id(sender.email.rsplit("@", 1)[-1], now),
-            in_reply_to=thread[-1].message_id if thread else None,
-            thread_references=" ".join(d.message_id for d in thread) or None,
-            html=html,
-            footer=footer,
-            status=DeliveryStatus.queued.value,
-            next_attempt_at=now,
-            claimed_at=now,
-            claimed_by=worker,
-        )
+        batch.drafts.append(draft)
+        draft_id, html, footer = draft["id"], rendered.html, None
+    batch.deliveries.append(
+        {
+            "id": uuid.uuid4(),
+            "campaign_contact_id": enrollment.id,
+            "sequence_step": index + 1,
+            "scheduled_email_id": None,
+            "campaign_id": found.id,
+            "contact_id": contact.id,
+            "draft_id": draft_id,
+            "sender_account_id": sender.id,
+            "message_id": new_message_id(sender.email.rsplit("@", 1)[-1], now),
+            "in_reply_to": thread[-1].message_id if thread else None,
+            "thread_references": " ".join(d.message_id for d in thread) or None,
+            "html": html,
+            "footer": footer,
+            "status": DeliveryStatus.queued.value,
+            "next_attempt_at": now,
+            "claimed_at": now,
+            "claimed_by": worker,
+        }
     )
-    if enrollment.sender_account_id is None:
-        enrollment.sender_account_id = sender.id
-    campaign_queries.postpone(session, enrollment.id, None, "sending")
-    session.flush()
+    # The thread keeps its sender: _thread_sender chose the enrollment's own when it had one.
+    batch.enrollments.append(
+        {
+            "row_id": enrollment.id,
+            "sender_account_id": sender.id,
+            "next_send_at": None,
+            "waiting_reason": "sending",
+        }
+    )
     return True
-
-
-def _thread_subject(session: Session, thread: Sequence[Delivery]) -> str | None:
-    if not thread:
-        return None
-    first = drafts.get(session, thread[0].draft_id)
-    return first.outgoing_subject if first else None
 
 
 def _unsubscribe_url(links: Links, contact_id: uuid.UUID, campaign_id: uuid.UUID | None) -> str:
@@ -314,56 +422,55 @@ def ready(session: Session, now: datetime, links: Links, limit: int) -> list[Cla
     """The queued deliveries due now (new steps, retries, resends) of senders that can send,
     as messages. Nothing is taken yet: start() takes each just before it goes."""
     claims = []
-    for delivery in queries.due_queued(session, now, limit):
+    for delivery, draft, contact, campaign_name in queries.due_queued(session, now, limit):
         sender = queries.sender(session, delivery.sender_account_id)
-        draft = drafts.get(session, delivery.draft_id)
-        contact = session.get(Contact, delivery.contact_id)
-        if sender is None or draft is None or contact is None or sender.state != SenderState.ok:
+        if sender is None or sender.state != SenderState.ok:
             continue
         url = _unsubscribe_url(links, contact.id, delivery.campaign_id)
+        recording = Recording.of(delivery, draft, contact.email)
         message = OutgoingMessage(
             message_id=delivery.message_id,
             sender=Mailbox(sender.email, sender.display_name),
             recipient=Mailbox(contact.email, contact.name),
-            subject=draft.outgoing_subject,
-            text=draft.outgoing_body + (delivery.footer or ""),
+            subject=recording.subject,
+            text=recording.body,
             html=delivery.html,
             date=now,
             in_reply_to=delivery.in_reply_to,
             references=tuple((delivery.thread_references or "").split()),
             unsubscribe_url=url,
         )
-        campaign = session.get(Campaign, delivery.campaign_id) if delivery.campaign_id else None
         label = f"{contact.email}: " + (
-            f"{campaign.name}, step {delivery.sequence_step}" if campaign else "scheduled email"
+            f"{campaign_name}, step {delivery.sequence_step}"
+            if campaign_name is not None
+            else "scheduled email"
         )
         earlier = (
             queries.provider_id_of(session, delivery.in_reply_to)
             if delivery.in_reply_to and sender.kind == "graph"
             else None
         )
-        claims.append(Claim(delivery.id, sender.id, message, label, earlier))
+        claims.append(Claim(recording, sender.id, message, label, earlier))
     return claims
 
 
-def start(session: Session, claim: Claim, now: datetime, worker: str) -> bool:
-    """Takes one delivery for sending (queued → sending), the instant before the transport is
-    called; False when another worker took it first. Only a delivery taken like this can
-    become `unknown` after a crash, so a crash costs at most one email per connection."""
-    try:
-        transition(
-            session,
-            Delivery,
-            claim.delivery_id,
-            DeliveryStatus.sending,
-            DELIVERIES,
-            claimed_at=now,
-            claimed_by=worker,
-            attempts=Delivery.attempts + 1,
-        )
-    except InvalidTransition:
-        return False
-    return True
+def start(session: Session, claims: Sequence[Claim], now: datetime, worker: str) -> list[Claim]:
+    """Takes these deliveries for sending (queued → sending) in one statement, the instant
+    before the transport is called; returns those taken (another worker may have taken the
+    others first). Only a delivery taken like this can become `unknown` after a crash, and
+    deliver() takes at most one per connection at a time, so a crash costs at most one email
+    per connection."""
+    taken = transition_each(
+        session,
+        Delivery,
+        [claim.delivery_id for claim in claims],
+        DeliveryStatus.sending,
+        DELIVERIES,
+        counting=("attempts",),
+        claimed_at=now,
+        claimed_by=worker,
+    )
+    return [claim for claim in claims if claim.delivery_id in taken]
 
 
 @dataclass(frozen=True)
@@ -396,13 +503,17 @@ def deliver(
     report: PassReport,
 ) -> None:
     """Sends the claims over up to `connections(sender)` connections per sender account, in
-    parallel; one short transaction per email before (start) and after (record) its send, and
-    for providers that keep ids one as the id is known. The session is used by one thread at a
-    time (`database`): the calling thread, or a sending thread storing a provider's id."""
+    parallel, one email at a time on each. The database work runs on the calling thread while
+    the connections send: whenever sends finish, one short transaction records all of their
+    outcomes and takes the next email of each of those connections (start), and it is
+    committed before those emails are handed to their connections; providers that keep ids
+    get one more as the id is known. The session is used by one thread at a time
+    (`database`): the calling thread, or a sending thread storing a provider's id."""
     lanes: dict[tuple[uuid.UUID, int], list[Claim]] = defaultdict(list)
     for position, claim in enumerate(claims):
         lanes[(claim.sender_id, position % connections(claim.sender_id))].append(claim)
     database = threading.Lock()
+    steps: dict[uuid.UUID, list[CampaignSequence]] = {}
     transports = _transports(session, lanes, transport_for, clock.now())
     running: dict[Future[Outcome], tuple[uuid.UUID, int]] = {}
 
@@ -411,33 +522,38 @@ def deliver(
             queries.remember_provider_id(session, delivery_id, provider_id)
             session.commit()
 
+    def take_next(free: Iterable[tuple[uuid.UUID, int]]) -> dict[tuple[uuid.UUID, int], Claim]:
+        """The next email of each of these lanes, taken (the caller commits); a lane whose
+        next one another worker took first moves on to the one after."""
+        taken: dict[tuple[uuid.UUID, int], Claim] = {}
+        waiting = [key for key in free if lanes[key]]
+        while waiting:
+            heads = {key: lanes[key].pop(0) for key in waiting}
+            won = {c.delivery_id for c in start(session, list(heads.values()), clock.now(), worker)}
+            taken.update((key, claim) for key, claim in heads.items() if claim.delivery_id in won)
+            waiting = [key for key in waiting if key not in taken and lanes[key]]
+        return taken
+
     try:
         with ThreadPoolExecutor(max_workers=max(len(lanes), 1)) as pool:
-
-            def next_in(key: tuple[uuid.UUID, int]) -> None:
-                while lanes[key]:
-                    claim = lanes[key].pop(0)
-                    with database:
-                        taken = start(session, claim, clock.now(), worker)
-                        session.commit()
-                    if taken:
-                        keep = partial(remember, claim.delivery_id)
-                        running[pool.submit(_send, transports[key], claim, keep)] = key
-                        return
-
-            for key in transports:
-                next_in(key)
-            while running:
+            free: Iterable[tuple[uuid.UUID, int]] = list(transports)
+            outcomes: list[Outcome] = []
+            while True:
+                with database:
+                    record(session, outcomes, clock.now(), report, steps)
+                    taken = take_next(free)
+                    session.commit()
+                for key, claim in taken.items():
+                    keep = partial(remember, claim.delivery_id)
+                    running[pool.submit(_send, transports[key], claim, keep)] = key
+                if not running:
+                    break
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    key = running.pop(future)
-                    outcome = future.result()
-                    with database:
-                        record(session, outcome, clock.now(), report)
-                        session.commit()
+                done = {running.pop(future): future.result() for future in finished}
+                for key, outcome in done.items():
                     if isinstance(outcome.error, SenderAccountError):
                         lanes[key].clear()
-                    next_in(key)
+                free, outcomes = list(done), list(done.values())
     finally:
         for transport in transports.values():
             transport.close()
@@ -464,16 +580,31 @@ def _transports(
     return built
 
 
-def record(session: Session, outcome: Outcome, now: datetime, report: PassReport) -> None:
-    """Writes what happened to one claimed delivery."""
+def record(
+    session: Session,
+    outcomes: Sequence[Outcome],
+    now: datetime,
+    report: PassReport,
+    steps: dict[uuid.UUID, list[CampaignSequence]],
+) -> None:
+    """Writes what happened to claimed deliveries: the sent ones together, the others one by
+    one. `steps` holds each campaign's steps as read so far in this pass."""
+    sent = [(outcome.claim, outcome.sent) for outcome in outcomes if outcome.sent is not None]
+    _record_sent(session, [(claim.recording, message) for claim, message in sent], now, steps)
+    report.sent += [claim.label for claim, _ in sent]
+    for outcome in outcomes:
+        if outcome.sent is None:
+            _record_not_sent(session, outcome, now, report)
+
+
+def _record_not_sent(session: Session, outcome: Outcome, now: datetime, report: PassReport) -> None:
+    """Retry later, failed (a rejected address suppressed), the sender account failing, or
+    unknown."""
     delivery = session.get(Delivery, outcome.claim.delivery_id)
     assert delivery is not None
     label = outcome.claim.label
     error = outcome.error
-    if outcome.sent is not None:
-        _record_sent(session, delivery, outcome.sent, now)
-        report.sent.append(label)
-    elif isinstance(error, SenderAccountError):
+    if isinstance(error, SenderAccountError):
         _sender_failing(session, delivery.sender_account_id, error.reason, now)
         _requeue(
             session,
@@ -535,44 +666,68 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(minutes=min(2**attempts, 240))
 
 
-def _record_sent(session: Session, delivery: Delivery, sent: SentMessage, now: datetime) -> None:
-    transition(
+def _record_sent(
+    session: Session,
+    sends: Sequence[tuple[Recording, SentMessage]],
+    at: datetime,
+    steps: dict[uuid.UUID, list[CampaignSequence]],
+) -> None:
+    """These deliveries went out at `at`: each is marked sent with its sent_emails row (the
+    seed's analytics trigger), its draft sent, its scheduled email or enrollment moved on; one
+    statement for each kind of row however many were sent."""
+    if not sends:
+        return
+    moved = transition_each(
         session,
         Delivery,
-        delivery.id,
+        [recording.delivery_id for recording, _ in sends],
         DeliveryStatus.sent,
         DELIVERIES,
-        sent_at=now,
-        provider_id=sent.provider_id or delivery.provider_id,
-        conversation_id=sent.conversation_id,
+        sent_at=at,
         last_error=None,
     )
-    draft = drafts.get(session, delivery.draft_id)
-    contact = session.get(Contact, delivery.contact_id)
-    assert draft is not None
-    assert contact is not None
-    row = queries.add_sent_email(
-        session,
-        {
-            "draft_id": draft.id,
-            "contact_id": contact.id,
-            "sender_account_id": delivery.sender_account_id,
-            "campaign_id": delivery.campaign_id,
-            "draft_type": draft.draft_type,
-            "subject": draft.outgoing_subject,
-            "body": draft.outgoing_body + (delivery.footer or ""),
-            "recipient_email": contact.email,
-            "sent_at": now,
-            "message_id": delivery.message_id,
-            "sequence_step": delivery.sequence_step,
-        },
-    )
-    delivery.sent_email_id = row.id
-    drafts.move(session, draft.id, EmailStatus.sent)
-    if delivery.scheduled_email_id is not None:
-        scheduled.record(session, delivery.scheduled_email_id, scheduled.ScheduledStatus.sent)
-    if delivery.campaign_contact_id is not None and delivery.sequence_step is not None:
-        campaigns.record_sent(session, delivery.campaign_contact_id, delivery.sequence_step, now)
+    for recording, _ in sends:
+        if recording.delivery_id not in moved:
+            # Refused: let transition() say why, in the usual words.
+            transition(session, Delivery, recording.delivery_id, DeliveryStatus.sent, DELIVERIES)
+    rows, links = [], []
+    for recording, sent in sends:
+        row_id = uuid.uuid4()
+        rows.append(
+            {
+                "id": row_id,
+                "draft_id": recording.draft_id,
+                "contact_id": recording.contact_id,
+                "sender_account_id": recording.sender_account_id,
+                "campaign_id": recording.campaign_id,
+                "draft_type": recording.draft_type,
+                "subject": recording.subject,
+                "body": recording.body,
+                "recipient_email": recording.recipient,
+                "sent_at": at,
+                "message_id": recording.message_id,
+                "sequence_step": recording.step,
+            }
+        )
+        links.append(
+            {
+                "row_id": recording.delivery_id,
+                "sent_email_id": row_id,
+                "sent_provider_id": sent.provider_id,
+                "conversation_id": sent.conversation_id,
+            }
+        )
+    queries.add_sent_emails(session, rows)
+    queries.link_sent(session, links)
+    drafts.move_all(session, [recording.draft_id for recording, _ in sends], EmailStatus.sent)
+    enrollments = []
+    for recording, _ in sends:
+        if recording.scheduled_email_id is not None:
+            scheduled.record(session, recording.scheduled_email_id, scheduled.ScheduledStatus.sent)
+        if recording.enrollment_id is not None and recording.step is not None:
+            assert recording.campaign_id is not None
+            enrollments.append((recording.enrollment_id, recording.campaign_id, recording.step))
+    campaigns.record_sent(session, enrollments, at, steps)
     session.flush()
 
 
@@ -656,7 +811,9 @@ def _asked(
         status = transport.status(delivery.provider_id)
         if status is ProviderStatus.sent:
             sent = SentMessage(delivery.message_id, delivery.provider_id)
-            _record_sent(session, delivery, sent, delivery.claimed_at or now)
+            _record_sent(
+                session, [(_recording(session, delivery.id), sent)], delivery.claimed_at or now, {}
+            )
             return True
         if status is ProviderStatus.draft:
             transport.discard(delivery.provider_id)
@@ -692,4 +849,11 @@ def mark_sent(session: Session, delivery_id: uuid.UUID, now: datetime) -> None:
         # Not an unknown send: let transition() say why, in the usual words.
         transition(session, Delivery, delivery_id, DeliveryStatus.sent, DELIVERIES)
         return
-    _record_sent(session, delivery, SentMessage(delivery.message_id), delivery.claimed_at or now)
+    sent = SentMessage(delivery.message_id)
+    _record_sent(
+        session, [(_recording(session, delivery_id), sent)], delivery.claimed_at or now, {}
+    )
+
+
+def _recording(session: Session, delivery_id: uuid.UUID) -> Recording:
+    return Recording.of(*queries.with_draft_and_recipient(session, delivery_id))

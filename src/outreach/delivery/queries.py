@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from outreach.campaigns.models import Campaign
 from outreach.contacts.models import Contact
+from outreach.db import Base
 from outreach.delivery.models import Delivery, ScheduledEmail, SenderAccount, SentEmail
+from outreach.drafts.models import EmailDraft
 
+deliveries_table = Base.metadata.tables["deliveries"]
+sent_emails_table = Base.metadata.tables["sent_emails"]
+"""Batches are written to the tables: the ORM's bulk machinery costs more than the statements."""
 COUNTED = ("queued", "sending", "sent", "unknown")
 """Deliveries that count against limits: anything that went out, may have, or is about to."""
 
@@ -142,15 +148,30 @@ def hold_queued(session: Session, enrollment_id: uuid.UUID, until: datetime) -> 
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def thread_of(session: Session, enrollment_id: uuid.UUID) -> list[Delivery]:
-    """The enrollment's emails that went out, in step order: the thread a follow-up joins."""
-    return list(
-        session.scalars(
-            sa.select(Delivery)
-            .where(Delivery.campaign_contact_id == enrollment_id, Delivery.status == "sent")
-            .order_by(Delivery.sequence_step)
-        )
+def threads_of(
+    session: Session, enrollment_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, list[Delivery]]:
+    """Each enrollment's emails that went out, in step order: the thread a follow-up joins
+    (uq_deliveries_campaign_contact_id_sequence_step serves the lookup)."""
+    threads: dict[uuid.UUID, list[Delivery]] = {}
+    if not enrollment_ids:
+        return threads
+    found = session.scalars(
+        sa.select(Delivery)
+        .where(Delivery.campaign_contact_id.in_(list(enrollment_ids)), Delivery.status == "sent")
+        .order_by(Delivery.campaign_contact_id, Delivery.sequence_step)
     )
+    for delivery in found:
+        assert delivery.campaign_contact_id is not None
+        threads.setdefault(delivery.campaign_contact_id, []).append(delivery)
+    return threads
+
+
+def add_deliveries(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Inserts these rows in one executemany; the unique key on (enrollment, step) refuses a
+    second row for a step."""
+    if rows:
+        session.execute(sa.insert(deliveries_table), list(rows))
 
 
 def emails_of_enrollment(session: Session, enrollment_id: uuid.UUID) -> list[Delivery]:
@@ -176,17 +197,35 @@ def remember_provider_id(session: Session, delivery_id: uuid.UUID, provider_id: 
     )
 
 
-def due_queued(session: Session, now: datetime, limit: int) -> list[Delivery]:
-    """Queued deliveries whose attempt is due, oldest first (ix_deliveries_status_next_attempt_at).
+def due_queued(
+    session: Session, now: datetime, limit: int
+) -> list[tuple[Delivery, EmailDraft, Contact, str | None]]:
+    """Queued deliveries whose attempt is due, oldest first (ix_deliveries_status_next_attempt_at),
+    each with its draft, its contact and its campaign's name (None for a one-off email).
     Not locked: taking one is a conditional UPDATE, so two workers reading one row is harmless."""
-    return list(
-        session.scalars(
-            sa.select(Delivery)
-            .where(Delivery.status == "queued", Delivery.next_attempt_at <= now)
-            .order_by(Delivery.next_attempt_at, Delivery.id)
-            .limit(limit)
-        )
+    rows = session.execute(
+        sa.select(Delivery, EmailDraft, Contact, Campaign.name)
+        .join(EmailDraft, EmailDraft.id == Delivery.draft_id)
+        .join(Contact, Contact.id == Delivery.contact_id)
+        .outerjoin(Campaign, Campaign.id == Delivery.campaign_id)
+        .where(Delivery.status == "queued", Delivery.next_attempt_at <= now)
+        .order_by(Delivery.next_attempt_at, Delivery.id)
+        .limit(limit)
     )
+    return [(row[0], row[1], row[2], row[3]) for row in rows]
+
+
+def with_draft_and_recipient(
+    session: Session, delivery_id: uuid.UUID
+) -> tuple[Delivery, EmailDraft, str]:
+    """The delivery with its draft and its recipient's address."""
+    row = session.execute(
+        sa.select(Delivery, EmailDraft, Contact.email)
+        .join(EmailDraft, EmailDraft.id == Delivery.draft_id)
+        .join(Contact, Contact.id == Delivery.contact_id)
+        .where(Delivery.id == delivery_id)
+    ).one()
+    return row[0], row[1], row[2]
 
 
 def stale_sending(session: Session, before: datetime) -> list[Delivery]:
@@ -208,11 +247,28 @@ def deliveries_in(session: Session, status: str, limit: int = 500) -> list[Deliv
     )
 
 
-def add_sent_email(session: Session, values: dict[str, Any]) -> SentEmail:
-    sent = SentEmail(**values)
-    session.add(sent)
-    session.flush()
-    return sent
+def add_sent_emails(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Inserts these rows (each with its id) in one executemany; the seed's trigger counts each
+    in the day's analytics."""
+    if rows:
+        session.execute(sa.insert(sent_emails_table), list(rows))
+
+
+def link_sent(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Each sent delivery (`row_id`) gets its sent_emails row (`sent_email_id`) and what the
+    provider said of it (`conversation_id`, and `sent_provider_id` unless None: a provider id
+    stored before the send stays)."""
+    if not rows:
+        return
+    columns = deliveries_table.c
+    session.execute(
+        sa.update(deliveries_table)
+        .where(columns.id == sa.bindparam("row_id"))
+        .values(
+            provider_id=sa.func.coalesce(sa.bindparam("sent_provider_id"), columns.provider_id)
+        ),
+        list(rows),
+    )
 
 
 def unknown_with_recipients(session: Session) -> list[tuple[Delivery, str]]:

@@ -1,0 +1,229 @@
+"""Sending in batches: limits that run out in the middle of a batch, batches cut by the pass's
+size, a connection whose next email another worker took, and a worker that dies between
+sending a batch's emails and recording them."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from outreach.campaigns import queries as campaign_queries
+from outreach.campaigns import service as campaigns
+from outreach.delivery import dispatch, senders
+from outreach.delivery import queries as delivery_queries
+from outreach.delivery.message import OutgoingMessage, SentMessage
+from outreach.delivery.transports.base import Transport
+from outreach.worker.sending import sending_pass
+from tests.campaign_setup import smtp_sender, three_step_campaign
+from tests.smtp_server import make_smtp_server_fixture, smtp_server_fixture  # noqa: F401 (fixtures)
+
+MONDAY_9 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def people(count: int) -> str:
+    return "email,name,company,City\n" + "".join(
+        f"p{n}@example.com,Person {n},Firm {n},Town\n" for n in range(count)
+    )
+
+
+def launch(session, clock, tmp_path, sender_ids, count, **settings):
+    clock.advance(MONDAY_9 - clock.now())
+    found = three_step_campaign(
+        session, clock, tmp_path, sender_ids, people=people(count), **settings
+    )
+    campaigns.launch(session, found.id, clock.now())
+    session.commit()
+    return found
+
+
+def recipients(server) -> Counter[str]:
+    return Counter(message.rcpt_tos[0] for message in server.messages)
+
+
+def links_of(container) -> dispatch.Links:
+    return dispatch.Links(container.settings.secret_key_value(), container.settings.base_url)
+
+
+def test_a_daily_limit_that_runs_out_inside_a_batch_lets_exactly_that_many_go(
+    session, container, clock, tmp_path, smtp_server
+):
+    sender = smtp_sender(session, clock, container.settings.secret_key_value(), smtp_server.port)
+    found = launch(session, clock, tmp_path, [sender], 12, daily_limit=5)
+    report = sending_pass(container)
+    assert len(report.sent) == 5
+    assert [w.reason for w in report.waiting] == [
+        "daily limit reached (5 of 5 today); next at Tue 09:00 UTC"
+    ]
+    assert len(smtp_server.messages) == 5
+    assert sending_pass(container).sent == []
+    clock.advance(timedelta(days=1))
+    assert len(sending_pass(container).sent) == 5
+    assert campaign_queries.enrollment_counts(session, found.id) == {
+        "in_progress": 10,
+        "pending": 2,
+    }
+
+
+def test_sender_caps_that_run_out_inside_a_batch_hold_for_each_sender(
+    session, container, clock, tmp_path, smtp_server
+):
+    capped = []
+    for email, cap in (("a@ourco.example", 3), ("b@ourco.example", 4)):
+        account = senders.add(
+            session,
+            kind=senders.SenderKind.smtp,
+            email=email,
+            display_name=None,
+            secret_key=container.settings.secret_key_value(),
+            smtp=senders.SmtpSettings("127.0.0.1", smtp_server.port, "none"),
+            daily_cap=cap,
+            now=clock.now(),
+        )
+        capped.append(str(account.id))
+    launch(session, clock, tmp_path, capped, 10)
+    report = sending_pass(container)
+    assert len(report.sent) == 7
+    assert {w.reason for w in report.waiting} == {"every sender has reached its daily cap"}
+    assert Counter(m.mail_from for m in smtp_server.messages) == {
+        "a@ourco.example": 3,
+        "b@ourco.example": 4,
+    }
+
+
+def test_a_pass_cut_short_by_its_size_leaves_the_rest_for_the_next_and_sends_each_once(
+    session, container, clock, tmp_path, smtp_server
+):
+    sender = smtp_sender(session, clock, container.settings.secret_key_value(), smtp_server.port)
+    launch(session, clock, tmp_path, [sender], 7)
+    links = links_of(container)
+    dispatch.queue_campaign(session, *_campaign_and_now(session, clock), "w", links, _rng())
+    session.commit()
+    report = dispatch.PassReport()
+    for size in (3, 3, 3):
+        claims = dispatch.ready(session, clock.now(), links, size)
+        assert len(claims) == min(size, 7 - len(report.sent))
+        _deliver(session, container, claims, report, connections=2)
+    assert len(report.sent) == 7
+    assert set(recipients(smtp_server).values()) == {1}
+    assert len(recipients(smtp_server)) == 7
+    assert dispatch.ready(session, clock.now(), links, 10) == []
+
+
+def test_a_connection_whose_next_email_another_worker_took_moves_on_to_the_one_after(
+    session, container, clock, tmp_path, smtp_server
+):
+    sender = smtp_sender(session, clock, container.settings.secret_key_value(), smtp_server.port)
+    launch(session, clock, tmp_path, [sender], 6)
+    links = links_of(container)
+    dispatch.queue_campaign(session, *_campaign_and_now(session, clock), "w", links, _rng())
+    session.commit()
+    claims = dispatch.ready(session, clock.now(), links, 10)
+    elsewhere = [claims[0], claims[2]]  # the heads of both connections' lanes
+    assert dispatch.start(session, elsewhere, clock.now(), "another worker") == elsewhere
+    session.commit()
+    report = dispatch.PassReport()
+    _deliver(session, container, claims, report, connections=2)
+    assert len(report.sent) == 4
+    sent_to = set(recipients(smtp_server))
+    assert not sent_to & {claim.message.recipient.email for claim in elsewhere}
+    assert len(sent_to) == 4
+
+
+class _Crash(BaseException):
+    """The worker dies: nothing after it runs, as with a kill."""
+
+
+class _DiesAfterSending:
+    """A real transport whose worker dies right after the `fatal`-th email of the pass went
+    out, before anything could record it."""
+
+    def __init__(self, transport: Transport, sent: list[int], lock: threading.Lock, fatal: int):
+        self._transport = transport
+        self._sent = sent
+        self._lock = lock
+        self._fatal = fatal
+
+    def send(self, message: OutgoingMessage) -> SentMessage:
+        result = self._transport.send(message)
+        with self._lock:
+            self._sent[0] += 1
+            if self._sent[0] == self._fatal:
+                raise _Crash
+        return result
+
+    def close(self) -> None:
+        self._transport.close()
+
+
+def test_a_worker_dying_between_sending_and_recording_a_batch_never_sends_a_step_twice(
+    session, container, clock, tmp_path, smtp_server
+):
+    sender = smtp_sender(session, clock, container.settings.secret_key_value(), smtp_server.port)
+    found = launch(session, clock, tmp_path, [sender], 12)
+    links = links_of(container)
+    dispatch.queue_campaign(session, *_campaign_and_now(session, clock), "doomed", links, _rng())
+    session.commit()
+    claims = dispatch.ready(session, clock.now(), links, 100)
+    sent, lock = [0], threading.Lock()
+    account = delivery_queries.sender(session, claims[0].sender_id)
+
+    def dying(sender_id):
+        return _DiesAfterSending(container.transport_for(account), sent, lock, fatal=7)
+
+    with pytest.raises(_Crash):
+        dispatch.deliver(
+            session,
+            claims,
+            dying,
+            lambda sender_id: 3,
+            container.clock,
+            "doomed",
+            dispatch.PassReport(),
+        )
+    session.rollback()
+    left_sending = len(delivery_queries.deliveries_in(session, "sending"))
+    assert 1 <= left_sending <= 3, "at most one email per connection is taken and unrecorded"
+    clock.advance(dispatch.STALE_SENDING + timedelta(seconds=1))
+    report = sending_pass(container)
+    assert len(report.unknown) == left_sending
+    assert max(recipients(smtp_server).values()) == 1
+    assert len(smtp_server.messages) == 12 - left_sending + _sent_but_unrecorded(
+        smtp_server, session
+    )
+    counts = campaign_queries.enrollment_counts(session, found.id)
+    assert counts == {"in_progress": 12 - left_sending, "pending": left_sending}
+
+
+def _sent_but_unrecorded(server, session) -> int:
+    """Unknown deliveries whose email did reach the server (the one the worker died after, and
+    any other connection's that finished as it died)."""
+    unknown = {recipient for _, recipient in delivery_queries.unknown_with_recipients(session)}
+    return len(unknown & set(recipients(server)))
+
+
+def _campaign_and_now(session, clock):
+    (found,) = campaign_queries.active_campaigns(session)
+    return found.id, clock.now()
+
+
+def _rng() -> random.Random:
+    return random.Random(1)
+
+
+def _deliver(session, container, claims, report, *, connections: int) -> None:
+    accounts = {
+        claim.sender_id: delivery_queries.sender(session, claim.sender_id) for claim in claims
+    }
+    dispatch.deliver(
+        session,
+        claims,
+        lambda sender_id: container.transport_for(accounts[sender_id]),
+        lambda sender_id: connections,
+        container.clock,
+        "w",
+        report,
+    )
