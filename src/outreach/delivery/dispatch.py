@@ -189,15 +189,7 @@ def queue_campaign(
     window = campaigns.window_of(settings)
     steps = campaign_queries.steps_of(session, campaign_id)
     senders = {sender.id: sender for sender in campaign_queries.senders_of(session, campaign_id)}
-    pace = CampaignPace(
-        daily_limit=settings.daily_limit,
-        sent_today=queries.campaign_sends_between(
-            session, campaign_id, *local_day_bounds(now, window.timezone)
-        ),
-        last_sent_at=queries.campaign_last_send(session, campaign_id),
-        spacing_seconds=settings.delay_between_emails_seconds,
-        campaign_timezone=window.timezone,
-    )
+    pace = _campaign_pace(session, campaign_id, settings, window, now)
     utc_day = local_day_bounds(now, ZoneInfo("UTC"))
     loads = defaultdict(int, queries.sender_sends_between(session, list(senders), *utc_day))
     due = campaign_queries.due_enrollments(session, campaign_id, now, CLAIMS_PER_CAMPAIGN)
@@ -295,6 +287,43 @@ class _Batch:
         queries.add_deliveries(session, self.deliveries)
         campaign_queries.update_enrollments(session, self.enrollments)
         session.flush()
+
+
+def _campaign_pace(
+    session: Session,
+    campaign_id: uuid.UUID,
+    settings: CampaignSettings,
+    window: SendWindow,
+    now: datetime,
+) -> CampaignPace:
+    return CampaignPace(
+        daily_limit=settings.daily_limit,
+        sent_today=queries.campaign_sends_between(
+            session, campaign_id, *local_day_bounds(now, window.timezone)
+        ),
+        last_sent_at=queries.campaign_last_send(session, campaign_id),
+        spacing_seconds=settings.delay_between_emails_seconds,
+        campaign_timezone=window.timezone,
+    )
+
+
+def campaign_wait(session: Session, campaign_id: uuid.UUID, now: datetime) -> str | None:
+    """Why the campaign's due steps wait just now (its spacing or daily limit, said with when
+    they may go), or None when the next pass may send them. Without jitter: a person reading
+    it wants the rule, not the dice."""
+    settings = campaign_queries.settings_of(session, campaign_id)
+    window = campaigns.window_of(settings)
+    pace = _campaign_pace(session, campaign_id, settings, window, now)
+    if next_send(now, now, ANY_TIME, pace).send_at == now:
+        return None
+    return next_send(now, now, window, pace).reason
+
+
+def why_due_waits(session: Session, campaign: Campaign, now: datetime) -> str:
+    """What holds a step that is due now, for the pages: the campaign's state or pace."""
+    if campaign.status != "active":
+        return f"the campaign is {campaign.status}"
+    return campaign_wait(session, campaign.id, now) or "goes with the worker's next pass"
 
 
 def _thread_sender(

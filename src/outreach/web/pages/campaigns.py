@@ -18,6 +18,7 @@ from outreach.campaigns.schedule import DAY_NAMES
 from outreach.campaigns.states import EDITABLE
 from outreach.campaigns.templates import render_preview
 from outreach.contacts import queries as contact_queries
+from outreach.delivery import dispatch
 from outreach.delivery import queries as delivery_queries
 from outreach.errors import OutreachError, ValidationFailed
 from outreach.web.deps import DbSession, PageUser, container_of
@@ -78,6 +79,7 @@ def campaign_page(
 ) -> Response:
     found = campaigns.get(session, campaign_id)
     steps = campaign_queries.steps_of(session, campaign_id)
+    now = container_of(request).clock.now()
     context = {
         "campaign": found,
         "settings": campaign_queries.settings_of(session, campaign_id),
@@ -87,6 +89,8 @@ def campaign_page(
         "all_senders": delivery_queries.all_senders(session),
         "counts": campaign_queries.enrollment_counts(session, campaign_id),
         "enrollments": campaign_queries.enrollments_of(session, campaign_id, 200),
+        "now": now,
+        "due_wait": dispatch.why_due_waits(session, found, now),
         "days": DAY_NAMES,
         "preview": _preview(session, found.list_id, steps),
         **extra,
