@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from outreach.campaigns import service as campaigns
 from outreach.delivery import senders
-from outreach.delivery.models import Delivery
+from outreach.delivery.models import Delivery, SenderAccount
 from outreach.inbox.readers.base import InboundMessage, InboxPage
 from outreach.inbox.service import ingest
 from outreach.worker.sending import sending_pass
@@ -190,3 +190,26 @@ def test_the_senders_page_sets_where_replies_are_read_and_tests_it(
     assert "Sending:</strong> works" in checked.text
     assert "Reading replies:</strong> works" in checked.text
     assert f"read from {imap.username} on {imap.host}" in checked.text
+
+
+def test_the_page_sets_how_many_connections_an_account_may_have_at_once(signed_in, session):
+    added = post(
+        signed_in,
+        "/senders",
+        "/senders",
+        kind="outbox",
+        email="me@ourco.example",
+        max_connections="2",
+    )
+    assert added.status_code == 303
+    refused = post(
+        signed_in,
+        "/senders",
+        "/senders",
+        kind="outbox",
+        email="you@ourco.example",
+        max_connections="99",
+    )
+    assert refused.status_code == 422
+    [account] = session.scalars(sa.select(SenderAccount)).all()
+    assert account.settings["max_connections"] == 2

@@ -59,6 +59,7 @@ def add_sender(
     username: Text = "",
     password: Annotated[str, Form(max_length=1000)] = "",
     daily_cap: Annotated[int | None, Form(ge=1)] = None,
+    max_connections: Annotated[int | None, Form(ge=1, le=20)] = None,
     tenant_id: Text = "",
     client_id: Text = "",
     client_secret: Annotated[str, Form(max_length=1000)] = "",
@@ -95,6 +96,7 @@ def add_sender(
             graph=graph,
             password=password or None,
             daily_cap=daily_cap,
+            max_connections=max_connections,
             now=container.clock.now(),
         )
     except (OutreachError, ValueError) as error:
