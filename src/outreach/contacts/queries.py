@@ -280,17 +280,16 @@ def suppressed_among(
 def one_of(
     session: Session, column: sa.ColumnElement[Any] | QueryableAttribute[Any], values: Iterable[str]
 ) -> sa.ColumnElement[bool]:
-    """column IN values, as one parameter however many values there are: an array on
-    PostgreSQL, a JSON array read by json_each on SQLite. An IN list of thousands of parameters
-    costs more to build and parse than the lookup itself."""
-    listed = list(values)
+    """column IN values, as one parameter however many values there are: a JSON array, read
+    by jsonb_array_elements_text on PostgreSQL and json_each on SQLite. An IN list of thousands
+    of parameters costs more to build and parse than the lookup itself, and so does a
+    PostgreSQL array, which psycopg builds in Python value by value."""
+    listed = sa.bindparam("values", json.dumps(list(values)), type_=sa.Text(), unique=True)
+    each: sa.Select[str]
     if session.get_bind().dialect.name == "postgresql":
-        return column == sa.any_(
-            sa.bindparam("values", listed, type_=postgresql.ARRAY(sa.Text()), unique=True)
-        )
-    each: sa.Select[str] = sa.select(sa.column("value", sa.Text())).select_from(
-        sa.func.json_each(sa.bindparam("values", json.dumps(listed), type_=sa.Text(), unique=True))
-    )
+        each = sa.select(sa.func.jsonb_array_elements_text(sa.cast(listed, postgresql.JSONB)))
+    else:
+        each = sa.select(sa.column("value", sa.Text())).select_from(sa.func.json_each(listed))
     return column.in_(each)
 
 
