@@ -48,7 +48,7 @@ def _person(mapped: Mapping[str, str]) -> dict[str, str | None]:
     get = mapped.get
     name, first, last = get("name") or None, get("first_name") or None, get("last_name") or None
     if not name and (first or last):
-        name = " ".join(part for part in (first, last) if part)
+        name = f"{first} {last}" if first and last else first or last
     if name and not (first and last):
         words = [w for w in name.split() if w.lower().rstrip(".") not in HONORIFICS]
         first = first or (words[0] if words else None)
@@ -60,7 +60,7 @@ def _person(mapped: Mapping[str, str]) -> dict[str, str | None]:
         "last_name": last,
         "company": get("company") or None,
         "title": get("title") or None,
-        "timezone": zone if zone in _known_timezones() else None,
+        "timezone": zone if zone and zone in _known_timezones() else None,
         "website": get("website") or None,
     }
 

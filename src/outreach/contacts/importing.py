@@ -324,13 +324,13 @@ def store_chunk(
     missed = queries.store_new_contacts(
         session, batch.id, now, [_new_contact(row, i, encode) for row, i in with_ids]
     )
-    inserted = [(row, i) for row, i in with_ids if row.key not in missed]
+    inserted = [(row, i) for row, i in with_ids if i not in missed]
     rejected += [
         Rejected(
             row.line, Outcome.duplicate, row.address, "added by another import at the same time"
         )
-        for row in new
-        if row.key in missed
+        for row, i in with_ids
+        if i in missed
     ]
     updates, known = _existing_outcomes(batch, fresh, existing, rejected)
     queries.update_contacts(session, updates)

@@ -163,7 +163,7 @@ def store_new_contacts(
     session: Session, batch_id: uuid.UUID, now: datetime, rows: Sequence[tuple[Any, ...]]
 ) -> set[str]:
     """Inserts new contacts (NEW_CONTACT_COLUMNS, with id and raw_data as text), skipping any
-    address that another import stored meanwhile; returns the lower-cased addresses skipped so.
+    address that another import stored meanwhile; returns the ids of the rows skipped so.
 
     Bulk paths straight to the driver, one per backend: the ORM's per-row work would cost more
     than the database's. PostgreSQL: COPY into a staging table, then one set-based INSERT.
@@ -190,7 +190,7 @@ SELECT %(batch)s, %(now)s, {", ".join(NEW_CONTACT_COLUMNS)} FROM contacts_stagin
 ON CONFLICT (lower(email)) DO NOTHING
 """  # noqa: S608 (a fixed column list, no input)
 SKIPPED_IN_STAGING = """
-SELECT lower(email) FROM contacts_staging AS staged
+SELECT id::text FROM contacts_staging AS staged
 WHERE NOT EXISTS (SELECT FROM contacts WHERE contacts.id = staged.id)
 """
 
@@ -209,7 +209,7 @@ def _copy_contacts(
         if cursor.rowcount == len(rows):
             return set()
         cursor.execute(SKIPPED_IN_STAGING)
-        return {key for (key,) in cursor.fetchall()}
+        return {contact_id for (contact_id,) in cursor.fetchall()}
 
 
 PLACEHOLDERS = ", ".join("?" * (len(NEW_CONTACT_COLUMNS) + 2))
@@ -235,7 +235,7 @@ def _executemany_contacts(
             )
         )
     )
-    return {row[3].lower() for row in rows if row[0] not in stored}
+    return {row[0] for row in rows if row[0] not in stored}
 
 
 def update_contacts(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
