@@ -73,10 +73,25 @@ def time_ordered_uuid(at: datetime) -> uuid.UUID:
     B-tree instead of touching a random page per row, on both backends. Still a UUID, so the
     seed's UUID columns and gen_random_uuid() (v4) keys live beside it.
     """
-    millisecond = int(at.timestamp() * 1000) & ((1 << 48) - 1)
-    random_bits = int.from_bytes(os.urandom(10), "big")
-    value = (millisecond << 80) | (random_bits & ~(0xF << 76) & ~(0x3 << 62))
-    return uuid.UUID(int=value | (0x7 << 76) | (0x2 << 62))
+    return uuid.UUID(time_ordered_uuid_texts(at, 1)[0])
+
+
+def time_ordered_uuid_texts(at: datetime, count: int) -> list[str]:
+    """`count` time_ordered_uuid()s of `at` in canonical text form, for bulk inserts: built from
+    one read of random bytes and string slicing, several times faster than uuid.UUID objects."""
+    millisecond = f"{int(at.timestamp() * 1000) & ((1 << 48) - 1):012x}"
+    head = f"{millisecond[:8]}-{millisecond[8:]}-7"
+    # 20 random hex digits per id: 3 after the version, 1 that picks the variant digit (binary
+    # 10xx: 8, 9, a or b), then 3 and 12; the 8th is left unused to keep the slices aligned.
+    noise = os.urandom(10 * count).hex()
+    return [
+        f"{head}{noise[i : i + 3]}-{_VARIANT[noise[i + 3]]}{noise[i + 4 : i + 7]}-"
+        + noise[i + 8 : i + 20]
+        for i in range(0, 20 * count, 20)
+    ]
+
+
+_VARIANT = {digit: "89ab"[int(digit, 16) & 0x3] for digit in "0123456789abcdef"}
 
 
 class UtcDateTime(TypeDecorator[datetime]):

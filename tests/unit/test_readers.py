@@ -911,3 +911,24 @@ def test_reading_a_large_csv_keeps_memory_flat(tmp_path: Path) -> None:
     assert last is not None
     assert last.line == 1 + 200_000 + 20_000  # header, rows, and 20,000 embedded newlines
     assert peak < 2 * 1024 * 1024
+
+
+def test_rows_before_a_record_that_cannot_be_read_are_handed_out_then_its_line_is_named(
+    tmp_path: Path,
+):
+    # More rows than the width sample reads, and several blocks of records before the bad one.
+    good = "".join(f"p{n}@example.com,P{n}\n" for n in range(1100))
+    too_long = "x" * (csv.field_size_limit() + 1)
+    path = write(tmp_path, "long.csv", f"email,name\n{good}bad@example.com,{too_long}\n")
+    seen: list[SourceRow] = []
+    with open_table(path) as table, pytest.raises(ValidationFailed) as failure:
+        seen.extend(table.rows())
+    assert [row.line for row in seen] == list(range(2, 1102))
+    assert "long.csv: line 1102 cannot be read" in failure.value.message
+
+
+def test_records_spanning_lines_keep_their_first_line_across_blocks_of_records(tmp_path: Path):
+    rows = "".join(f'p{n}@example.com,"note\non two lines"\n' for n in range(600))
+    read_back = read(write(tmp_path, "notes.csv", "email,note\n" + rows))
+    assert read_back.lines == list(range(2, 1202, 2))
+    assert read_back.values[-1] == ["p599@example.com", "note\non two lines"]

@@ -14,7 +14,7 @@ Pure: no database, no I/O, no logging.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import email_validator
 from email_validator import EmailNotValidError, validate_email
@@ -109,9 +109,8 @@ ROLE_LOCAL_PARTS: frozenset[str] = frozenset(
 """Local parts (lower case, without a "+tag") that reach a team or a machine, not a person."""
 
 
-@dataclass(frozen=True, slots=True)
-class CheckedAddress:
-    """The verdict on one imported address.
+class CheckedAddress(NamedTuple):
+    """The verdict on one imported address (a named tuple: one is built per imported row).
 
     `address` is exactly `validate_email(raw.strip(), check_deliverability=False).normalized`
     when the address is valid and None when it is not; `problem` says why it is invalid, in
@@ -144,7 +143,6 @@ def check_address(raw: str, *, deliverability: bool = False) -> CheckedAddress:
         except EmailNotValidError as error:
             return CheckedAddress(None, str(error), False)
         normalized = checked.normalized
-    # Positional arguments: a frozen dataclass is built noticeably faster without keywords.
     return CheckedAddress(normalized, None, _is_role(normalized))
 
 

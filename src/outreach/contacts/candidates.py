@@ -6,8 +6,9 @@ Pure: no database. The database decides the rest (duplicates of existing contact
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from functools import cache
+from json.encoder import encode_basestring
+from typing import NamedTuple
 from zoneinfo import available_timezones
 
 from outreach.contacts.addresses import check_address, dedupe_key, domain_of
@@ -18,8 +19,9 @@ PERSON_FIELDS = ("name", "first_name", "last_name", "company", "title", "timezon
 HONORIFICS = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir"})
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
+# Named tuples, not frozen dataclasses: one of these is built per row of the file, and a tuple
+# is built several times faster.
+class Candidate(NamedTuple):
     line: int
     address: str
     key: str
@@ -29,8 +31,7 @@ class Candidate:
     raw_data: dict[str, str]
 
 
-@dataclass(frozen=True, slots=True)
-class Rejected:
+class Rejected(NamedTuple):
     line: int
     outcome: Outcome
     value: str
@@ -47,7 +48,7 @@ def _person(mapped: Mapping[str, str]) -> dict[str, str | None]:
     get = mapped.get
     name, first, last = get("name") or None, get("first_name") or None, get("last_name") or None
     if not name and (first or last):
-        name = " ".join(part for part in (first, last) if part)
+        name = f"{first} {last}" if first and last else first or last
     if name and not (first and last):
         words = [w for w in name.split() if w.lower().rstrip(".") not in HONORIFICS]
         first = first or (words[0] if words else None)
@@ -59,7 +60,7 @@ def _person(mapped: Mapping[str, str]) -> dict[str, str | None]:
         "last_name": last,
         "company": get("company") or None,
         "title": get("title") or None,
-        "timezone": zone if zone in _known_timezones() else None,
+        "timezone": zone if zone and zone in _known_timezones() else None,
         "website": get("website") or None,
     }
 
@@ -69,21 +70,38 @@ def candidate(
 ) -> Candidate | Rejected:
     """The row as a contact to store, or why not. `columns` maps fields to positions in the row
     (see positions())."""
-    values = row.values
+    line, values = row
     mapped = {field: values[index] for field, index in columns.items()}
     value = mapped.get("email", "")
-    checked = check_address(value)
-    if checked.address is None:
-        return Rejected(row.line, Outcome.invalid, value, checked.problem or "not an email address")
+    address, problem, role = check_address(value)
+    if address is None:
+        return Rejected(line, Outcome.invalid, value, problem or "not an email address")
+    # Positional: keywords cost a measurable share of the import.
     return Candidate(
-        line=row.line,
-        address=checked.address,
-        key=dedupe_key(checked.address),
-        domain=domain_of(checked.address),
-        role=checked.role,
-        fields=_person(mapped),
-        raw_data=dict(zip(headers, values, strict=False)),
+        line,
+        address,
+        dedupe_key(address),
+        domain_of(address),
+        role,
+        _person(mapped),
+        dict(zip(headers, values, strict=False)),
     )
+
+
+class RawDataEncoder:
+    """raw_data as JSON text, exactly as json.dumps(raw_data, ensure_ascii=False) writes it, for
+    rows whose columns are the file's headers in order. The headers are encoded once per file
+    instead of once per row, which makes it about three times faster than json.dumps."""
+
+    def __init__(self, headers: Sequence[str]) -> None:
+        self._keys = [encode_basestring(header) + ": " for header in headers]
+
+    def __call__(self, raw_data: Mapping[str, str]) -> str:
+        values = raw_data.values()
+        pairs = [
+            key + encode_basestring(value) for key, value in zip(self._keys, values, strict=False)
+        ]
+        return "{" + ", ".join(pairs) + "}"
 
 
 def positions(headers: Sequence[str], mapping: Mapping[str, str]) -> dict[str, int]:

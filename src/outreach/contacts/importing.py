@@ -26,6 +26,7 @@ from outreach.clock import Clock
 from outreach.contacts import queries
 from outreach.contacts.candidates import (
     Candidate,
+    RawDataEncoder,
     Rejected,
     candidate,
     first_of_each_address,
@@ -37,7 +38,7 @@ from outreach.contacts.models import ColumnMapping, UploadBatch
 from outreach.contacts.readers import SourceRow, open_table
 from outreach.contacts.service import spreadsheet_safe
 from outreach.contacts.states import UPLOADS, Outcome, UploadStatus
-from outreach.db import time_ordered_uuid
+from outreach.db import time_ordered_uuid_texts
 from outreach.errors import InvalidTransition, NotFound, ValidationFailed
 from outreach.states import transition
 
@@ -318,20 +319,24 @@ def store_chunk(
     fresh = _not_suppressed(session, kept, rejected)
     existing = queries.existing_contacts(session, [row.key for row in fresh])
     new = [row for row in fresh if row.key not in existing]
-    inserted = queries.store_new_contacts(
-        session, batch.id, now, [_new_contact(row, now) for row in new]
+    with_ids = list(zip(new, time_ordered_uuid_texts(now, len(new)), strict=True))
+    encode = RawDataEncoder(headers)
+    missed = queries.store_new_contacts(
+        session, batch.id, now, [_new_contact(row, i, encode) for row, i in with_ids]
     )
+    inserted = [(row, i) for row, i in with_ids if i not in missed]
     rejected += [
         Rejected(
             row.line, Outcome.duplicate, row.address, "added by another import at the same time"
         )
-        for row in new
-        if row.key not in inserted
+        for row, i in with_ids
+        if i in missed
     ]
     updates, known = _existing_outcomes(batch, fresh, existing, rejected)
     queries.update_contacts(session, updates)
     if batch.list_id:
-        queries.add_members(session, batch.list_id, [*inserted.values(), *known], now)
+        added = [uuid.UUID(i) for _, i in inserted]
+        queries.add_members(session, batch.list_id, [*added, *known], now)
     queries.record_problems(
         session,
         batch.id,
@@ -343,7 +348,7 @@ def store_chunk(
     counts = Counter(row.outcome.value for row in rejected)
     counts[Outcome.imported.value] = len(inserted)
     counts[Outcome.updated.value] = len(updates)
-    counts["role"] = sum(1 for row in new if row.role and row.key in inserted)
+    counts["role"] = sum(1 for row, _ in inserted if row.role)
     return counts
 
 
@@ -393,12 +398,12 @@ def _existing_outcomes(
     return updates, known
 
 
-def _new_contact(row: Candidate, now: datetime) -> tuple[Any, ...]:
-    """The row's values in queries.NEW_CONTACT_COLUMNS order."""
+def _new_contact(row: Candidate, contact_id: str, encode: RawDataEncoder) -> tuple[Any, ...]:
+    """The row's values in queries.NEW_CONTACT_COLUMNS order, id and raw_data as text."""
     fields = row.fields
     return (
-        time_ordered_uuid(now),
-        row.raw_data,
+        contact_id,
+        encode(row.raw_data),
         fields["name"],
         row.address,
         fields["company"],

@@ -157,21 +157,21 @@ NEW_CONTACT_COLUMNS = (
 )
 """The per-row values of a new contact, in this order; the batch and the time are shared."""
 STORED_COLUMNS = ", ".join(("upload_batch_id", "created_at", *NEW_CONTACT_COLUMNS))
-NewContact = tuple[uuid.UUID, dict[str, Any], *tuple[Any, ...]]
 
 
 def store_new_contacts(
     session: Session, batch_id: uuid.UUID, now: datetime, rows: Sequence[tuple[Any, ...]]
-) -> dict[str, uuid.UUID]:
-    """Inserts new contacts (NEW_CONTACT_COLUMNS), skipping any address that another import
-    stored meanwhile; returns lower-cased address → id of those inserted.
+) -> set[str]:
+    """Inserts new contacts (NEW_CONTACT_COLUMNS, with id and raw_data as text), skipping any
+    address that another import stored meanwhile; returns the ids of the rows skipped so.
 
     Bulk paths straight to the driver, one per backend: the ORM's per-row work would cost more
     than the database's. PostgreSQL: COPY into a staging table, then one set-based INSERT.
     SQLite: one executemany; the importer holds the write lock, so no other import can race it.
+    Either way the row count says whether any row was skipped, and only then are they looked for.
     """
     if not rows:
-        return {}
+        return set()
     if session.get_bind().dialect.name == "postgresql":
         return _copy_contacts(session, batch_id, now, rows)
     return _executemany_contacts(session, batch_id, now, rows)
@@ -188,22 +188,28 @@ FROM_STAGING = f"""
 INSERT INTO contacts ({STORED_COLUMNS})
 SELECT %(batch)s, %(now)s, {", ".join(NEW_CONTACT_COLUMNS)} FROM contacts_staging
 ON CONFLICT (lower(email)) DO NOTHING
-RETURNING id, email
 """  # noqa: S608 (a fixed column list, no input)
+SKIPPED_IN_STAGING = """
+SELECT id::text FROM contacts_staging AS staged
+WHERE NOT EXISTS (SELECT FROM contacts WHERE contacts.id = staged.id)
+"""
 
 
 def _copy_contacts(
     session: Session, batch_id: uuid.UUID, now: datetime, rows: Sequence[tuple[Any, ...]]
-) -> dict[str, uuid.UUID]:
+) -> set[str]:
     driver = session.connection().connection.driver_connection
     with driver.cursor() as cursor:  # type: ignore[union-attr]
         cursor.execute(STAGING)
         columns = ", ".join(NEW_CONTACT_COLUMNS)
         with cursor.copy(f"COPY contacts_staging ({columns}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row((row[0], json.dumps(row[1], ensure_ascii=False), *row[2:]))
+                copy.write_row(row)
         cursor.execute(FROM_STAGING, {"batch": batch_id, "now": now})
-        return {email.lower(): contact_id for contact_id, email in cursor.fetchall()}
+        if cursor.rowcount == len(rows):
+            return set()
+        cursor.execute(SKIPPED_IN_STAGING)
+        return {contact_id for (contact_id,) in cursor.fetchall()}
 
 
 PLACEHOLDERS = ", ".join("?" * (len(NEW_CONTACT_COLUMNS) + 2))
@@ -215,23 +221,21 @@ INSERT_SQLITE = (
 
 def _executemany_contacts(
     session: Session, batch_id: uuid.UUID, now: datetime, rows: Sequence[tuple[Any, ...]]
-) -> dict[str, uuid.UUID]:
+) -> set[str]:
     batch, at = str(batch_id), now.astimezone(UTC).strftime(SQLITE_TIMESTAMP_FORMAT)
     driver = session.connection().connection.driver_connection
     cursor = driver.cursor()  # type: ignore[union-attr]
-    cursor.executemany(
-        INSERT_SQLITE,
-        ((batch, at, str(r[0]), json.dumps(r[1], ensure_ascii=False), *r[2:]) for r in rows),
-    )
-    inserted = {row[3].lower(): row[0] for row in rows}
-    if cursor.rowcount != len(rows):
-        stored = set(
-            session.scalars(
-                sa.select(Contact.id).where(one_of(session, Contact.id, (str(r[0]) for r in rows)))
+    cursor.executemany(INSERT_SQLITE, ((batch, at, *row) for row in rows))
+    if cursor.rowcount == len(rows):
+        return set()
+    stored = set(
+        session.scalars(
+            sa.select(sa.cast(Contact.id, sa.Text)).where(
+                one_of(session, Contact.id, (row[0] for row in rows))
             )
         )
-        inserted = {key: contact_id for key, contact_id in inserted.items() if contact_id in stored}
-    return inserted
+    )
+    return {row[0] for row in rows if row[0] not in stored}
 
 
 def update_contacts(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -285,17 +289,16 @@ def suppressed_among(
 def one_of(
     session: Session, column: sa.ColumnElement[Any] | QueryableAttribute[Any], values: Iterable[str]
 ) -> sa.ColumnElement[bool]:
-    """column IN values, as one parameter however many values there are: an array on
-    PostgreSQL, a JSON array read by json_each on SQLite. An IN list of thousands of parameters
-    costs more to build and parse than the lookup itself."""
-    listed = list(values)
+    """column IN values, as one parameter however many values there are: a JSON array, read
+    by jsonb_array_elements_text on PostgreSQL and json_each on SQLite. An IN list of thousands
+    of parameters costs more to build and parse than the lookup itself, and so does a
+    PostgreSQL array, which psycopg builds in Python value by value."""
+    listed = sa.bindparam("values", json.dumps(list(values)), type_=sa.Text(), unique=True)
+    each: sa.Select[str]
     if session.get_bind().dialect.name == "postgresql":
-        return column == sa.any_(
-            sa.bindparam("values", listed, type_=postgresql.ARRAY(sa.Text()), unique=True)
-        )
-    each: sa.Select[str] = sa.select(sa.column("value", sa.Text())).select_from(
-        sa.func.json_each(sa.bindparam("values", json.dumps(listed), type_=sa.Text(), unique=True))
-    )
+        each = sa.select(sa.func.jsonb_array_elements_text(sa.cast(listed, postgresql.JSONB)))
+    else:
+        each = sa.select(sa.column("value", sa.Text())).select_from(sa.func.json_each(listed))
     return column.in_(each)
 
 
