@@ -368,6 +368,21 @@ def test_a_revoked_token_is_replaced_once_and_sending_goes_on(
     assert len(fake_graph.sent) == 2
 
 
+def test_connections_that_meet_the_same_revoked_token_sign_in_again_once(
+    fake_graph: FakeGraph, tokens: GraphTokens
+) -> None:
+    settings = settings_for(fake_graph)
+    old = tokens.token(settings)  # handed to two connections
+    fake_graph.revoke_tokens()
+
+    tokens.forget(settings, old)  # the first meets the refusal
+    new = tokens.token(settings)
+    tokens.forget(settings, old)  # the second meets it too, a moment later
+
+    assert tokens.token(settings) == new
+    assert fake_graph.token_requests() == 2
+
+
 def test_a_revoked_secret_is_an_account_error_that_says_so(
     fake_graph: FakeGraph, transport: GraphTransport
 ) -> None:

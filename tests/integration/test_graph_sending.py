@@ -14,9 +14,12 @@ import pytest
 from outreach.campaigns import service as campaigns
 from outreach.delivery import dispatch, senders
 from outreach.delivery import queries as delivery_queries
+from outreach.delivery.transports.graph_delegated import finish_sign_in, start_sign_in
 from outreach.errors import ValidationFailed
+from outreach.sealing import unseal
 from outreach.worker.sending import sending_pass
 from tests.campaign_setup import three_step_campaign
+from tests.contract.test_graph_delegated import CALLBACK, authorize
 from tests.fakes.graph_server import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -155,3 +158,48 @@ def test_a_crash_mid_send_is_settled_by_asking_graph_and_nothing_goes_twice(
     }
     [unknown] = delivery_queries.deliveries_in(session, "unknown")
     assert unknown.message_id == never_drafted.message.message_id
+
+
+def test_a_mailbox_its_owner_signed_in_sends_a_campaign_and_keeps_each_refreshed_sign_in(
+    session, clock, graph_container, fake_graph, tmp_path
+):
+    settings = graph_container.graph_app_settings(
+        MAILBOX,
+        tenant_id="common",
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        delegated=True,
+        graph_url=fake_graph.graph_url,
+        authority_url=fake_graph.base_url,
+    )
+    flow = start_sign_in(settings, graph_container.graph_tokens, CALLBACK)
+    person = finish_sign_in(
+        settings, graph_container.graph_tokens, flow, authorize(fake_graph, flow)
+    )
+    account = senders.add(
+        session,
+        kind=senders.SenderKind.graph,
+        email=person.mailbox,
+        display_name=None,
+        secret_key=graph_container.settings.secret_key_value(),
+        graph=senders.GraphAccount(
+            "common",
+            CLIENT_ID,
+            graph_url=fake_graph.graph_url,
+            authority_url=fake_graph.base_url,
+            delegated=True,
+        ),
+        password=CLIENT_SECRET,
+        token_cache=person.token_cache,
+        now=clock.now(),
+    )
+    launch(session, clock, tmp_path, account)
+    fake_graph.revoke_tokens()  # the hour of the sign-in's access token is over
+
+    assert len(sending_pass(graph_container).sent) == 3
+
+    assert len(fake_graph.sent) == 3
+    assert fake_graph.refresh_grants() == 1
+    session.expire_all()
+    kept = unseal(graph_container.settings.secret_key_value(), account.secret)["token_cache"]
+    assert kept != person.token_cache  # the refreshed sign-in, sealed for the next worker

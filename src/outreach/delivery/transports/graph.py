@@ -164,8 +164,9 @@ class TokenSource(Protocol):
         TransientSendError when it cannot be done just now."""
         ...
 
-    def forget(self, settings: GraphSettings) -> None:
-        """Graph refused the last token: the next `token()` must be a fresh one."""
+    def forget(self, settings: GraphSettings, refused: str) -> None:
+        """Graph refused this token: unless a newer one was handed out meanwhile (another
+        connection met the refusal first), the next `token()` must be a fresh one."""
         ...
 
 
@@ -189,6 +190,8 @@ class GraphTokens:
         self._ssl_context = ssl_context
         self._timeout = timeout
         self._apps: dict[tuple[str, str, str], tuple[str, msal.ConfidentialClientApplication]] = {}
+        self._handed: dict[tuple[str, str, str], str] = {}
+        """The token each app was last handed out: the one a refusal must be about to count."""
         self._lock = threading.Lock()
         self._http: _MsalHttp | None = None
 
@@ -210,14 +213,17 @@ class GraphTokens:
             ) from error
         token = result.get("access_token") if isinstance(result, dict) else None
         if isinstance(token, str):
+            with self._lock:
+                self._handed[_app_key(settings)] = token
             return token
         raise _token_refused(settings, result if isinstance(result, dict) else {})
 
-    def forget(self, settings: GraphSettings) -> None:
+    def forget(self, settings: GraphSettings, refused: str) -> None:
         """Drop the cached token of this app, so the next `token()` asks Microsoft again."""
         with self._lock:
             kept = self._apps.get(_app_key(settings))
-        if kept is not None:
+            latest = self._handed.get(_app_key(settings))
+        if kept is not None and latest == refused:
             kept[1].remove_tokens_for_client()
 
     def close(self) -> None:
@@ -384,8 +390,9 @@ class GraphSession:
         """One request; raises SenderAccountError for a token Graph refuses twice, and lets
         httpx2.TransportError through."""
         for attempt in (1, 2):
+            token = self._tokens.token(self.settings)
             headers = {
-                "Authorization": f"Bearer {self._tokens.token(self.settings)}",
+                "Authorization": f"Bearer {token}",
                 "Prefer": ", ".join((IMMUTABLE_IDS, *prefer)),
             }
             response = self._http().request(
@@ -398,7 +405,7 @@ class GraphSession:
             )
             if response.status_code != 401:
                 return response
-            self._tokens.forget(self.settings)
+            self._tokens.forget(self.settings, token)
             if attempt == 1:
                 logger.info(
                     "delivery.graph_token_refreshed",

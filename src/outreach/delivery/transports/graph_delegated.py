@@ -113,6 +113,7 @@ class DelegatedTokens:
         self._save = save
         self._app: msal.ConfidentialClientApplication | None = None
         self._stale = False
+        self._handed = ""
         self._lock = threading.Lock()
 
     def token(self, settings: GraphSettings) -> str:
@@ -135,14 +136,15 @@ class DelegatedTokens:
                 ) from error
             self._stale = False
             self._keep_changes()
-        token = result.get("access_token") if result else None
-        if isinstance(token, str):
-            return token
+            token = result.get("access_token") if result else None
+            if isinstance(token, str):
+                self._handed = token
+                return token
         raise _refused(settings, result or {})
 
-    def forget(self, settings: GraphSettings) -> None:
+    def forget(self, settings: GraphSettings, refused: str) -> None:
         with self._lock:
-            self._stale = True
+            self._stale = self._stale or refused == self._handed
 
     def _keep_changes(self) -> None:
         if self._cache.has_state_changed:
