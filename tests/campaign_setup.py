@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import UTC, datetime, time
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from outreach.campaigns import service as campaigns
 from outreach.campaigns.models import Campaign
-from outreach.clock import Clock
+from outreach.clock import Clock, FixedClock
 from outreach.contacts import lists
+from outreach.container import Container
 from outreach.delivery import senders
+from outreach.delivery.models import SenderAccount
+from outreach.worker.sending import sending_pass
 from tests.contact_files import import_text
 
 PEOPLE = (
@@ -79,3 +82,33 @@ def three_step_campaign(
     }
     campaigns.update_settings(session, found.id, campaigns.SettingsChange(**change))  # type: ignore[arg-type]
     return found
+
+
+MONDAY_9 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def launched_from_outbox(
+    session: Session,
+    container: Container,
+    clock: FixedClock,
+    folder: Path,
+    *,
+    sender: str = "grace@acme.example",
+    **settings: object,
+) -> tuple[Campaign, SenderAccount]:
+    """On a Monday at 9:00 UTC, a three-step campaign from an outbox account, launched, its
+    first pass sent (what the pass sent is whatever the settings allow)."""
+    clock.advance(MONDAY_9 - clock.now())
+    account = senders.add(
+        session,
+        kind=senders.SenderKind.outbox,
+        email=sender,
+        display_name=None,
+        secret_key=container.settings.secret_key_value(),
+        now=clock.now(),
+    )
+    found = three_step_campaign(session, clock, folder, [str(account.id)], **settings)
+    campaigns.launch(session, found.id, clock.now())
+    session.commit()
+    sending_pass(container)
+    return found, account

@@ -27,7 +27,7 @@ from outreach.inbox.readers.graph import GraphInboxReader
 from outreach.inbox.readers.imap import ImapReader
 from outreach.inbox.service import IngestReport, ingest
 from outreach.worker.sending import sending_pass
-from tests.campaign_setup import three_step_campaign
+from tests.campaign_setup import launched_from_outbox, three_step_campaign
 from tests.databases import ALSO_PARTITIONED
 from tests.inbox_messages import (
     Thread,
@@ -368,26 +368,15 @@ COLLEAGUES = (
 def test_a_reply_stops_the_colleagues_when_the_campaign_keeps_one_conversation_per_company(
     session, container, clock, tmp_path, one_per_company
 ):
-    clock.advance(MONDAY_9 - clock.now())
-    account = senders.add(
+    found, account = launched_from_outbox(
         session,
-        kind=senders.SenderKind.outbox,
-        email=SENDER,
-        display_name=None,
-        secret_key=container.settings.secret_key_value(),
-        now=clock.now(),
-    )
-    found = three_step_campaign(
-        session,
+        container,
         clock,
         tmp_path,
-        [str(account.id)],
+        sender=SENDER,
         people=COLLEAGUES,
         skip_replied_companies=one_per_company,
     )
-    campaigns.launch(session, found.id, clock.now())
-    session.commit()
-    sending_pass(container)
     rows = session.execute(
         sa.select(Contact.email, Delivery).join(Contact, Contact.id == Delivery.contact_id)
     )

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 
 from outreach.campaigns import service as campaigns
 from outreach.contacts import lists
-from outreach.delivery import senders
-from outreach.worker.sending import sending_pass
-from tests.campaign_setup import PEOPLE, three_step_campaign
+from tests.campaign_setup import PEOPLE, launched_from_outbox
 from tests.conftest import csrf_token
 from tests.contact_files import import_text
 from tests.plain_sql import sender
@@ -126,19 +123,7 @@ def test_nothing_to_decide_on_the_sends_page_by_default(signed_in):
 def test_due_contacts_say_what_holds_them_and_their_timeline_too(
     signed_in, session, container, clock, tmp_path
 ):
-    clock.advance(datetime(2026, 3, 2, 9, 0, tzinfo=UTC) - clock.now())
-    account = senders.add(
-        session,
-        kind=senders.SenderKind.outbox,
-        email="grace@acme.example",
-        display_name=None,
-        secret_key=container.settings.secret_key_value(),
-        now=clock.now(),
-    )
-    found = three_step_campaign(session, clock, tmp_path, [str(account.id)], daily_limit=1)
-    campaigns.launch(session, found.id, clock.now())
-    session.commit()
-    assert len(sending_pass(container).sent) == 1
+    found, _ = launched_from_outbox(session, container, clock, tmp_path, daily_limit=1)
 
     page = signed_in.get(f"/campaigns/{found.id}").text
     held = "due: daily limit reached (1 of 1 today); next at Tue 09:00 UTC"

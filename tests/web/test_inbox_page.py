@@ -3,39 +3,22 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 
-from outreach.campaigns import service as campaigns
 from outreach.contacts.models import Contact
-from outreach.delivery import senders
 from outreach.delivery.models import Delivery
 from outreach.inbox.readers.base import InboundMessage, InboxPage
 from outreach.inbox.service import ingest
-from outreach.worker.sending import sending_pass
-from tests.campaign_setup import three_step_campaign
+from tests.campaign_setup import launched_from_outbox
 from tests.inbox_messages import Thread, gmail_reply, outlook_auto_reply
-
-MONDAY_9 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def test_the_inbox_lists_what_was_found_by_campaign_and_kind(
     signed_in, session, container, clock, tmp_path
 ):
-    clock.advance(MONDAY_9 - clock.now())
-    account = senders.add(
-        session,
-        kind=senders.SenderKind.outbox,
-        email="grace@acme.example",
-        display_name=None,
-        secret_key=container.settings.secret_key_value(),
-        now=clock.now(),
-    )
-    spring = three_step_campaign(session, clock, tmp_path, [str(account.id)])
-    campaigns.launch(session, spring.id, clock.now())
-    session.commit()
-    sending_pass(container)
+    spring, account = launched_from_outbox(session, container, clock, tmp_path)
     sent = dict(
         session.execute(
             sa.select(Contact.email, Delivery.message_id).join(

@@ -5,24 +5,19 @@ what the mailboxes received."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from outreach.campaigns import service as campaigns
-from outreach.delivery import senders
 from outreach.delivery.models import Delivery, SenderAccount
 from outreach.inbox.readers.base import InboundMessage, InboxPage
 from outreach.inbox.service import ingest
-from outreach.worker.sending import sending_pass
-from tests.campaign_setup import three_step_campaign
+from tests.campaign_setup import launched_from_outbox
 from tests.imap_server import dovecot_fixture, imap_account_fixture  # noqa: F401 (fixtures)
 from tests.inbox_messages import Thread, gmail_reply
 from tests.smtp_server import smtp_server_fixture  # noqa: F401 (fixture)
 from tests.web.test_campaign_pages import post
-
-MONDAY_9 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -120,19 +115,7 @@ def test_imap_is_only_for_smtp_accounts(api):
 def test_the_inbox_over_the_api_lists_replies_and_polls_with_nothing_to_read(
     api, session, container, clock, tmp_path
 ):
-    clock.advance(MONDAY_9 - clock.now())
-    account = senders.add(
-        session,
-        kind=senders.SenderKind.outbox,
-        email="grace@acme.example",
-        display_name=None,
-        secret_key=container.settings.secret_key_value(),
-        now=clock.now(),
-    )
-    spring = three_step_campaign(session, clock, tmp_path, [str(account.id)])
-    campaigns.launch(session, spring.id, clock.now())
-    session.commit()
-    sending_pass(container)
+    _, account = launched_from_outbox(session, container, clock, tmp_path)
     first = session.scalars(sa.select(Delivery).order_by(Delivery.id).limit(1)).one()
     thread = Thread(first.message_id, "Hello", "grace@acme.example", "ada@analytical.example")
     at = clock.now() + timedelta(hours=1)
