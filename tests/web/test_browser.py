@@ -34,9 +34,9 @@ def test_sign_in_see_the_layout_and_sign_out(page, live_server):
     page.wait_for_url(live_server.url + "/")
     navigation = page.get_by_role("navigation", name="Main")
     for area in ADMIN_AREAS:
-        assert navigation.get_by_text(area, exact=True).is_visible()
+        navigation.get_by_text(area, exact=True).wait_for()
     assert page.get_by_test_id("account-link").inner_text() == ADMIN_EMAIL
-    assert page.get_by_role("heading", name="Home").is_visible()
+    page.get_by_role("heading", name="Home").wait_for()
 
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url(re.compile(r".*/sign-in$"))
@@ -79,7 +79,7 @@ def test_the_import_wizard_with_a_mapping_to_correct(page, live_server):
     page.get_by_role("button", name="Upload").click()
 
     page.get_by_role("heading", name="Match the columns of crm-export.csv").wait_for()
-    assert page.get_by_role("cell", name="ada@analytical.example").is_visible()
+    page.get_by_role("cell", name="ada@analytical.example").wait_for()
     email = page.get_by_label("Email required")
     assert email.input_value() == ""
     email.select_option("Contact")
@@ -93,11 +93,11 @@ def test_the_import_wizard_with_a_mapping_to_correct(page, live_server):
     assert page.get_by_test_id("count-invalid").inner_text() == "1"
 
     page.get_by_role("link", name="See the contacts").click()
-    assert page.get_by_role("link", name="alan@bletchley.example").is_visible()
+    page.get_by_role("link", name="alan@bletchley.example").wait_for()
     page.get_by_role("link", name="ada@analytical.example").click()
-    assert page.get_by_role("heading", name="Ada Lovelace").is_visible()
-    assert page.get_by_text("Analytical Engines").first.is_visible()
-    assert page.get_by_role("link", name="Pioneers").is_visible()
+    page.get_by_role("heading", name="Ada Lovelace").wait_for()
+    page.get_by_text("Analytical Engines").first.wait_for()
+    page.get_by_role("link", name="Pioneers").wait_for()
 
 
 def test_a_two_step_campaign_built_in_the_browser_sends_its_first_step(page, live_server, tmp_path):
@@ -110,7 +110,7 @@ def test_a_two_step_campaign_built_in_the_browser_sends_its_first_step(page, liv
     page.goto(live_server.url + "/senders")
     page.get_by_label("Address").fill("me@ourco.example")
     page.get_by_role("button", name="Add account").click()
-    assert page.get_by_role("cell", name="me@ourco.example").is_visible()
+    page.get_by_role("cell", name="me@ourco.example").wait_for()
 
     page.goto(live_server.url + "/campaigns")
     page.get_by_label("Name", exact=True).fill("Spring")
@@ -121,12 +121,12 @@ def test_a_two_step_campaign_built_in_the_browser_sends_its_first_step(page, liv
     page.get_by_label("Subject").fill("Hello from {{ company }}")
     page.get_by_label("Text", exact=True).fill("Hi {{ first_name }}, how is {{ city }}?")
     page.get_by_role("button", name="Add step").click()
-    assert page.get_by_test_id("preview").get_by_text("Hello from Analytical Engines").is_visible()
+    page.get_by_test_id("preview").get_by_text("Hello from Analytical Engines").wait_for()
     new_step = page.locator("form.new-step")
     new_step.get_by_label("Days after the previous email").fill("2")
     new_step.get_by_label("Text", exact=True).fill("Just following up, {{ first_name }}.")
     new_step.get_by_role("button", name="Add step").click()
-    assert page.get_by_role("heading", name="Step 2").is_visible()
+    page.get_by_role("heading", name="Step 2").wait_for()
 
     page.get_by_label("From", exact=True).fill("00:00")
     page.get_by_label("to", exact=True).fill("00:00")
@@ -143,11 +143,8 @@ def test_a_two_step_campaign_built_in_the_browser_sends_its_first_step(page, liv
 
     page.reload()
     enrollments = page.get_by_test_id("enrollments")
-    assert (
-        enrollments.get_by_role("row")
-        .filter(has_text="ada@analytical.example")
-        .get_by_text("1 of 2")
-        .is_visible()
-    )
+    enrollments.get_by_role("row").filter(has_text="ada@analytical.example").get_by_text(
+        "1 of 2"
+    ).wait_for()
     assert page.get_by_test_id("campaign-status").inner_text() == "active"
     assert len(list((container.outbox_folder / "me@ourco.example").glob("*.eml"))) == 3

@@ -44,7 +44,7 @@ def test_drafts_written_edited_approved_by_keyboard_scheduled_and_sent(page, liv
     page.get_by_role("heading", name="First email").wait_for()
     page.get_by_label("Contact").fill("grace@navy.example")
     page.get_by_role("button", name="Write a test draft").click()
-    assert page.get_by_test_id("trial").get_by_text("Routes for US Navy").is_visible()
+    page.get_by_test_id("trial").get_by_text("Routes for US Navy").wait_for()
 
     # A batch for the list, written by the worker while the page follows it.
     page.get_by_role("link", name="Batches").click()
@@ -72,7 +72,7 @@ def test_drafts_written_edited_approved_by_keyboard_scheduled_and_sent(page, liv
     edited = page.locator(".draft-card", has_text=email)
     edited.get_by_text("edited", exact=True).wait_for()
     edited.get_by_test_id("draft-diff").get_by_text("What changed").click()
-    assert edited.locator("ins").first.is_visible()
+    edited.locator("ins").first.wait_for()
     assert (
         page.locator(".draft-card.selected").get_by_test_id("draft-contact").inner_text() == email
     )
