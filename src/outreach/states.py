@@ -90,15 +90,18 @@ def transition_each(
     lifecycle: Lifecycle[S],
     *,
     counting: tuple[str, ...] = (),
+    skip_taken: bool = False,
     **values: Any,
 ) -> set[uuid.UUID]:
     """Moves each of these rows whose status allows it to `target` (setting `values` too, and
     adding 1 to each column named in `counting`), in one statement; returns the ids it moved.
-    Rows left out are the caller's to explain."""
+    Rows left out are the caller's to explain. `skip_taken`: rows another transaction is
+    moving just now are left out rather than waited for (workers taking work), and the others
+    are locked in id order, so that two workers taking overlapping rows cannot deadlock."""
     if not row_ids:
         return set()
     statement = _moving_each(
-        table, target, lifecycle.sources(target), tuple(sorted(values)), counting
+        table, target, lifecycle.sources(target), tuple(sorted(values)), counting, skip_taken
     )
     parameters = {"row_ids": list(row_ids), **{f"new_{k}": v for k, v in values.items()}}
     moved = set(session.scalars(statement, parameters))
@@ -113,18 +116,27 @@ def _moving_each(
     sources: frozenset[StrEnum],
     names: tuple[str, ...],
     counting: tuple[str, ...],
+    skip_taken: bool,
 ) -> sa.UpdateBase:
     """transition_each's statement, built once for each shape: a worker runs one per batch of
     sends, and building it (and its cache key) cost more than running it. On the table rather
     than the mapped class, whose bulk UPDATE machinery costs more again."""
     columns = table.__table__.c
+    ids = sa.bindparam("row_ids", expanding=True, type_=columns.id.type)
+    statuses = sorted(source.value for source in sources)
+    chosen: Any = ids
+    if skip_taken:
+        # FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite has one writer and renders none.
+        chosen = (
+            sa.select(columns.id)
+            .where(columns.id.in_(ids), columns.status.in_(statuses))
+            .order_by(columns.id)
+            .with_for_update(skip_locked=True)
+        )
     # Bind names are prefixed: a bind named like a column is reserved in UPDATE.
     return (
         sa.update(table.__table__)
-        .where(
-            columns.id.in_(sa.bindparam("row_ids", expanding=True, type_=columns.id.type)),
-            columns.status.in_(sorted(source.value for source in sources)),
-        )
+        .where(columns.id.in_(chosen), columns.status.in_(statuses))
         .values(
             status=target.value,
             **{name: sa.bindparam(f"new_{name}", type_=columns[name].type) for name in names},

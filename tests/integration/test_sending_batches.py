@@ -10,9 +10,11 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from outreach.campaigns import queries as campaign_queries
 from outreach.campaigns import service as campaigns
+from outreach.db import session_factory
 from outreach.delivery import dispatch, senders
 from outreach.delivery import queries as delivery_queries
 from outreach.delivery.message import OutgoingMessage, SentMessage
@@ -227,3 +229,26 @@ def _deliver(session, container, claims, report, *, connections: int) -> None:
         "w",
         report,
     )
+
+
+def test_workers_taking_overlapping_emails_skip_what_the_other_is_taking_instead_of_waiting(
+    databases, clock, tmp_path
+):
+    """Two workers' batches of claims overlap in different orders: waiting for each other's row
+    locks deadlocked PostgreSQL (one worker's pass failed with its sends unrecorded)."""
+    engine = sa.create_engine(databases.fresh_url("postgresql"))
+    sessions = session_factory(engine)
+    links = dispatch.Links("k" * 40, "http://outreach.example")
+    with sessions() as setup:
+        sender = smtp_sender(setup, clock, "k" * 40, 2525)
+        launch(setup, clock, tmp_path, [sender], 4)
+        dispatch.queue_campaign(setup, *_campaign_and_now(setup, clock), "w", links, _rng())
+        setup.commit()
+        first, second = dispatch.ready(setup, clock.now(), links, 10)[:2]
+    with sessions() as one, sessions() as other:
+        assert dispatch.start(one, [first], clock.now(), "one") == [first]  # not committed yet
+        other.execute(sa.text("SET LOCAL lock_timeout = '5s'"))
+        assert dispatch.start(other, [second, first], clock.now(), "other") == [second]
+        other.commit()
+        one.commit()
+    engine.dispose()

@@ -337,7 +337,10 @@ def finish_if_done(session: Session, found: Campaign) -> bool:
         session, found.id, found.list_id, 1
     ):
         return False
-    transition(session, Campaign, found.id, CampaignStatus.completed, CAMPAIGNS)
+    try:
+        transition(session, Campaign, found.id, CampaignStatus.completed, CAMPAIGNS)
+    except InvalidTransition:
+        return False  # another worker completed it a moment ago
     return True
 
 

@@ -496,6 +496,7 @@ def start(session: Session, claims: Sequence[Claim], now: datetime, worker: str)
         DeliveryStatus.sending,
         DELIVERIES,
         counting=("attempts",),
+        skip_taken=True,
         claimed_at=now,
         claimed_by=worker,
     )
