@@ -94,44 +94,109 @@ def transition_each(
 ) -> set[uuid.UUID]:
     """Moves each of these rows whose status allows it to `target` (setting `values` too, and
     adding 1 to each column named in `counting`), in one statement; returns the ids it moved.
-    Rows left out are the caller's to explain."""
+    Rows left out are the caller's to explain.
+
+    Run on the session's connection through the driver's own cursor, in the session's
+    transaction: a worker runs several per round of sends, and SQLAlchemy's execution (compiled
+    cache lookup, expanding the IN list, processing each bind and result) cost several times
+    the statement itself. The values go through each column's own bind processor, so they are
+    stored exactly as SQLAlchemy would store them."""
     if not row_ids:
         return set()
-    statement = _moving_each(
-        table, target, lifecycle.sources(target), tuple(sorted(values)), counting
+    if session.autoflush:
+        session.flush()
+    connection = session.connection()
+    dialect = connection.dialect
+    shape = _moving_each(
+        table.__table__,
+        target,
+        lifecycle.sources(target),
+        tuple(sorted(values)),
+        counting,
+        dialect.name,
     )
-    parameters = {"row_ids": list(row_ids), **{f"new_{k}": v for k, v in values.items()}}
-    moved = set(session.scalars(statement, parameters))
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    moved: set[uuid.UUID] = set()
+    try:
+        settings = [process(values[name]) for name, process in shape.binds(dialect)]
+        to_id = shape.result(dialect)
+        ids = [shape.id_bind(dialect)(row_id) for row_id in row_ids]
+        # One statement for each chunk (SQLite caps the number of binds per statement).
+        for at in range(0, len(ids), _CHUNK):
+            chunk = ids[at : at + _CHUNK]
+            if dialect.name == "postgresql":
+                cursor.execute(shape.sql, (*settings, chunk))
+            else:
+                cursor.execute(
+                    shape.sql.format(ids=_placeholders(len(chunk))),
+                    (*settings, *chunk),
+                )
+            moved.update(to_id(row[0]) for row in cursor.fetchall())
+    finally:
+        cursor.close()
     _forget(session, table, moved, ["status", *values, *counting])
     return moved
 
 
+_CHUNK = 5000
+
+
+@functools.cache
+def _placeholders(count: int) -> str:
+    return ", ".join("?" * count)
+
+
+@dataclass(frozen=True)
+class _Moving:
+    """transition_each's statement for one shape, with what turns its values into the driver's."""
+
+    table: sa.Table
+    names: tuple[str, ...]
+    sql: str
+
+    def binds(self, dialect: sa.Dialect) -> list[tuple[str, Any]]:
+        return [
+            (name, self.table.c[name].type._cached_bind_processor(dialect) or _same)
+            for name in self.names
+        ]
+
+    def id_bind(self, dialect: sa.Dialect) -> Any:
+        return self.table.c.id.type._cached_bind_processor(dialect) or _same
+
+    def result(self, dialect: sa.Dialect) -> Any:
+        return self.table.c.id.type._cached_result_processor(dialect, None) or _same
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
 @functools.cache
 def _moving_each(
-    table: Any,
+    table: sa.Table,
     target: StrEnum,
     sources: frozenset[StrEnum],
     names: tuple[str, ...],
     counting: tuple[str, ...],
-) -> sa.UpdateBase:
-    """transition_each's statement, built once for each shape: a worker runs one per batch of
-    sends, and building it (and its cache key) cost more than running it. On the table rather
-    than the mapped class, whose bulk UPDATE machinery costs more again."""
-    columns = table.__table__.c
-    # Bind names are prefixed: a bind named like a column is reserved in UPDATE.
-    return (
-        sa.update(table.__table__)
-        .where(
-            columns.id.in_(sa.bindparam("row_ids", expanding=True, type_=columns.id.type)),
-            columns.status.in_(sorted(source.value for source in sources)),
-        )
-        .values(
-            status=target.value,
-            **{name: sa.bindparam(f"new_{name}", type_=columns[name].type) for name in names},
-            **{name: columns[name] + 1 for name in counting},
-        )
-        .returning(columns.id)
+    dialect: str,
+) -> _Moving:
+    """transition_each's SQL, written once for each shape and dialect: the statuses are the
+    code's own words, so they are written as literals; the values and ids are bound (on SQLite
+    the id list's placeholders are filled in per size, on PostgreSQL it is one array)."""
+    for word in (target, *sources):
+        assert word.value.isidentifier(), word
+    marker = "%s" if dialect == "postgresql" else "?"
+    settings = ", ".join(
+        [
+            f"status = '{target.value}'",
+            *(f"{name} = {marker}" for name in names),
+            *(f"{name} = {name} + 1" for name in counting),
+        ]
     )
+    statuses = ", ".join(f"'{source.value}'" for source in sorted(sources))
+    ids = "id = ANY(%s)" if dialect == "postgresql" else "id IN ({ids})"
+    sql = f"UPDATE {table.name} SET {settings} WHERE {ids} AND status IN ({statuses}) RETURNING id"  # noqa: S608 (names and statuses from the code, values bound)
+    return _Moving(table, names, sql)
 
 
 def _forget(session: Session, table: Any, row_ids: Collection[uuid.UUID], names: list[str]) -> None:
