@@ -20,12 +20,12 @@ before sending it; that id is stored at once, and recover() asks the provider in
 
 from __future__ import annotations
 
+import queue
 import random
 import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
@@ -544,7 +544,6 @@ def deliver(
     database = threading.Lock()
     steps: dict[uuid.UUID, list[CampaignSequence]] = {}
     transports = _transports(session, lanes, transport_for, clock.now())
-    running: dict[Future[Outcome], tuple[uuid.UUID, int]] = {}
 
     def remember(delivery_id: uuid.UUID, provider_id: str) -> None:
         with database:
@@ -563,29 +562,75 @@ def deliver(
             waiting = [key for key in waiting if key not in taken and lanes[key]]
         return taken
 
+    # A long-lived thread per connection, fed its next email through its own queue and handing
+    # back outcomes through one shared queue: cheaper than a future per email, whose pool,
+    # locks and waiters cost the interpreter more than composing the email.
+    inboxes: dict[tuple[uuid.UUID, int], queue.SimpleQueue[Claim | None]] = {}
+    finished: queue.SimpleQueue[tuple[tuple[uuid.UUID, int], Outcome | BaseException]] = (
+        queue.SimpleQueue()
+    )
+    threads = []
     try:
-        with ThreadPoolExecutor(max_workers=max(len(lanes), 1)) as pool:
-            free: Iterable[tuple[uuid.UUID, int]] = list(transports)
-            outcomes: list[Outcome] = []
-            while True:
-                with database:
-                    record(session, outcomes, clock.now(), report, steps)
-                    taken = take_next(free)
-                    session.commit()
-                for key, claim in taken.items():
-                    keep = partial(remember, claim.delivery_id)
-                    running[pool.submit(_send, transports[key], claim, keep)] = key
-                if not running:
-                    break
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                done = {running.pop(future): future.result() for future in finished}
-                for key, outcome in done.items():
-                    if isinstance(outcome.error, SenderAccountError):
-                        lanes[key].clear()
-                free, outcomes = list(done), list(done.values())
+        for key, transport in transports.items():
+            inboxes[key] = queue.SimpleQueue()
+            thread = threading.Thread(
+                target=_connection,
+                args=(key, transport, inboxes[key], finished, remember),
+                name=f"outreach-send-{key[1]}",
+            )
+            thread.start()
+            threads.append(thread)
+        free: Iterable[tuple[uuid.UUID, int]] = list(transports)
+        outcomes: list[Outcome] = []
+        running = 0
+        while True:
+            with database:
+                record(session, outcomes, clock.now(), report, steps)
+                taken = take_next(free)
+                session.commit()
+            for key, claim in taken.items():
+                inboxes[key].put(claim)
+            running += len(taken)
+            if not running:
+                break
+            done = dict([finished.get()])
+            with suppress(queue.Empty):
+                while True:
+                    key, result = finished.get_nowait()
+                    done[key] = result
+            running -= len(done)
+            for key, result in done.items():
+                if isinstance(result, BaseException):
+                    raise result
+                if isinstance(result.error, SenderAccountError):
+                    lanes[key].clear()
+            free = list(done)
+            outcomes = [result for result in done.values() if isinstance(result, Outcome)]
     finally:
+        for inbox in inboxes.values():
+            inbox.put(None)
+        for thread in threads:
+            thread.join()
         for transport in transports.values():
             transport.close()
+
+
+def _connection(
+    key: tuple[uuid.UUID, int],
+    transport: Transport,
+    inbox: queue.SimpleQueue[Claim | None],
+    finished: queue.SimpleQueue[tuple[tuple[uuid.UUID, int], Outcome | BaseException]],
+    remember: Callable[[uuid.UUID, str], None],
+) -> None:
+    """One connection's thread: sends each email it is handed, one at a time, until None."""
+    while (claim := inbox.get()) is not None:
+        try:
+            outcome: Outcome | BaseException = _send(
+                transport, claim, partial(remember, claim.delivery_id)
+            )
+        except BaseException as error:  # raised again on the calling thread
+            outcome = error
+        finished.put((key, outcome))
 
 
 # Recording ---------------------------------------------------------------------------------
