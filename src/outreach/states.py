@@ -51,7 +51,7 @@ def transition(
         .execution_options(synchronize_session=False)
     )
     if session.execute(statement).rowcount == 1:  # type: ignore[attr-defined]
-        _forget(session, table, [row_id], ["status", *values])
+        forget_loaded(session, table, [row_id], ["status", *values])
         return
     current = session.scalar(sa.select(table.status).where(table.id == row_id))
     if current is None and session.get(table, row_id) is None:
@@ -90,11 +90,14 @@ def transition_each(
     lifecycle: Lifecycle[S],
     *,
     counting: tuple[str, ...] = (),
+    skip_locked: bool = False,
     **values: Any,
 ) -> set[uuid.UUID]:
     """Moves each of these rows whose status allows it to `target` (setting `values` too, and
     adding 1 to each column named in `counting`), in one statement; returns the ids it moved.
-    Rows left out are the caller's to explain.
+    Rows left out are the caller's to explain. With skip_locked, a row another transaction
+    holds (PostgreSQL; SQLite has one writer) is left out instead of waited for: workers racing
+    for the same rows in different orders, each holding some, would otherwise deadlock.
 
     Run on the session's connection through the driver's own cursor, in the session's
     transaction: a worker runs several per round of sends, and SQLAlchemy's execution (compiled
@@ -114,6 +117,7 @@ def transition_each(
         tuple(sorted(values)),
         counting,
         dialect.name,
+        skip_locked,
     )
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     to_driver = shape.id_bind(dialect)
@@ -134,7 +138,7 @@ def transition_each(
             moved.update(ids[row[0]] for row in cursor.fetchall())
     finally:
         cursor.close()
-    _forget(session, table, moved, ["status", *values, *counting])
+    forget_loaded(session, table, moved, ["status", *values, *counting])
     return moved
 
 
@@ -176,6 +180,7 @@ def _moving_each(
     names: tuple[str, ...],
     counting: tuple[str, ...],
     dialect: str,
+    skip_locked: bool,
 ) -> _Moving:
     """transition_each's SQL, written once for each shape and dialect: the statuses are the
     code's own words, so they are written as literals; the values and ids are bound (on SQLite
@@ -192,15 +197,25 @@ def _moving_each(
     )
     statuses = ", ".join(f"'{source.value}'" for source in sorted(sources))
     ids = "id = ANY(%s)" if dialect == "postgresql" else "id IN ({ids})"
+    if skip_locked and dialect == "postgresql":
+        # The rows are locked in the subquery, skipping those held elsewhere; the status is
+        # checked again on the row as locked.
+        ids = (
+            f"id IN (SELECT id FROM {table.name} WHERE {ids} AND status IN ({statuses}) "  # noqa: S608 (as below)
+            "FOR UPDATE SKIP LOCKED)"
+        )
     sql = f"UPDATE {table.name} SET {settings} WHERE {ids} AND status IN ({statuses}) RETURNING id"  # noqa: S608 (names and statuses from the code, values bound)
     return _Moving(table, names, sql)
 
 
-def _forget(session: Session, table: Any, row_ids: Collection[uuid.UUID], names: list[str]) -> None:
-    """Rows this session loaded are read afresh after an UPDATE made around them."""
+def forget_loaded(
+    session: Session, table: Any, row_ids: Collection[uuid.UUID], names: Collection[str] = ()
+) -> None:
+    """Rows this session loaded are read afresh (`names`, or all of them) after an UPDATE made
+    around the session."""
     if not session.identity_map:
         return
     for row_id in row_ids:
         loaded = session.identity_map.get(session.identity_key(table, row_id))
         if loaded is not None:
-            session.expire(loaded, names)
+            session.expire(loaded, list(names) or None)

@@ -46,7 +46,7 @@ from outreach.campaigns.schedule import (
     local_day_bounds,
     next_send,
 )
-from outreach.campaigns.states import EnrollmentStatus, draft_type_of
+from outreach.campaigns.states import ENROLLMENTS, EnrollmentStatus, draft_type_of
 from outreach.clock import Clock
 from outreach.contacts import queries as contact_queries
 from outreach.contacts import suppressions
@@ -70,8 +70,9 @@ from outreach.delivery.unsubscribe import make_token, unsubscribe_url
 from outreach.drafts import campaign_steps
 from outreach.drafts import queries as drafts
 from outreach.drafts.models import DraftType, EmailDraft, EmailStatus
+from outreach.drafts.states import DRAFTS
 from outreach.errors import Conflict
-from outreach.states import transition, transition_each
+from outreach.states import forget_loaded, transition, transition_each
 
 CLAIMS_PER_CAMPAIGN = 500
 """At most this many steps queued per campaign per pass, so one campaign's lock is held briefly."""
@@ -496,6 +497,8 @@ def start(session: Session, claims: Sequence[Claim], now: datetime, worker: str)
         DeliveryStatus.sending,
         DELIVERIES,
         counting=("attempts",),
+        # A delivery another worker is taking counts as taken: its lane moves on to the next.
+        skip_locked=True,
         claimed_at=now,
         claimed_by=worker,
     )
@@ -748,22 +751,10 @@ def _record_sent(
 ) -> None:
     """These deliveries went out at `at`: each is marked sent with its sent_emails row (the
     seed's analytics trigger), its draft sent, its scheduled email or enrollment moved on; one
-    statement for each kind of row however many were sent."""
+    statement for each kind of row however many were sent (on PostgreSQL one for all of them,
+    queries.record_sent_at_once)."""
     if not sends:
         return
-    moved = transition_each(
-        session,
-        Delivery,
-        [recording.delivery_id for recording, _ in sends],
-        DeliveryStatus.sent,
-        DELIVERIES,
-        sent_at=at,
-        last_error=None,
-    )
-    for recording, _ in sends:
-        if recording.delivery_id not in moved:
-            # Refused: let transition() say why, in the usual words.
-            transition(session, Delivery, recording.delivery_id, DeliveryStatus.sent, DELIVERIES)
     rows, links = [], []
     for recording, sent in sends:
         row_id = uuid.uuid4()
@@ -791,18 +782,104 @@ def _record_sent(
                 "conversation_id": sent.conversation_id,
             }
         )
-    queries.add_sent_emails(session, rows)
-    queries.link_sent(session, links)
-    drafts.move_all(session, [recording.draft_id for recording, _ in sends], EmailStatus.sent)
     enrollments = []
     for recording, _ in sends:
-        if recording.scheduled_email_id is not None:
-            scheduled.record(session, recording.scheduled_email_id, scheduled.ScheduledStatus.sent)
         if recording.enrollment_id is not None and recording.step is not None:
             assert recording.campaign_id is not None
             enrollments.append((recording.enrollment_id, recording.campaign_id, recording.step))
-    campaigns.record_sent(session, enrollments, at, steps)
+    if session.connection().dialect.name == "postgresql":
+        _record_sent_at_once(session, sends, rows, links, enrollments, at, steps)
+    else:
+        _record_sent_each(session, sends, rows, links, enrollments, at, steps)
+    for recording, _ in sends:
+        if recording.scheduled_email_id is not None:
+            scheduled.record(session, recording.scheduled_email_id, scheduled.ScheduledStatus.sent)
     session.flush()
+
+
+def _record_sent_each(
+    session: Session,
+    sends: Sequence[tuple[Recording, SentMessage]],
+    rows: list[dict[str, Any]],
+    links: list[dict[str, Any]],
+    enrollments: list[tuple[uuid.UUID, uuid.UUID, int]],
+    at: datetime,
+    steps: dict[uuid.UUID, list[CampaignSequence]],
+) -> None:
+    """_record_sent's portable path: a statement for each kind of row."""
+    moved = transition_each(
+        session,
+        Delivery,
+        [recording.delivery_id for recording, _ in sends],
+        DeliveryStatus.sent,
+        DELIVERIES,
+        sent_at=at,
+        last_error=None,
+    )
+    _refused(session, [recording.delivery_id for recording, _ in sends], moved)
+    queries.add_sent_emails(session, rows)
+    queries.link_sent(session, links)
+    drafts.move_all(session, [recording.draft_id for recording, _ in sends], EmailStatus.sent)
+    campaigns.record_sent(session, enrollments, at, steps)
+
+
+def _refused(session: Session, delivery_ids: Iterable[uuid.UUID], moved: set[uuid.UUID]) -> None:
+    """A delivery that could not become sent: transition() says why, in the usual words."""
+    for delivery_id in delivery_ids:
+        if delivery_id not in moved:
+            transition(session, Delivery, delivery_id, DeliveryStatus.sent, DELIVERIES)
+
+
+def _record_sent_at_once(
+    session: Session,
+    sends: Sequence[tuple[Recording, SentMessage]],
+    rows: list[dict[str, Any]],
+    links: list[dict[str, Any]],
+    enrollments: list[tuple[uuid.UUID, uuid.UUID, int]],
+    at: datetime,
+    steps: dict[uuid.UUID, list[CampaignSequence]],
+) -> None:
+    """_record_sent on PostgreSQL: the same rows and status moves in one statement, the rows
+    it left out explained as on the portable path."""
+    moves = campaigns.steps_sent(session, enrollments, at, steps)
+    for move in moves:
+        assert set(move.done) | set(move.then) <= {
+            "current_sequence_step",
+            "last_email_sent_at",
+            "waiting_reason",
+            "next_send_at",
+            "completed_at",
+        }, "record_sent_at_once writes these columns alone"
+    draft_ids = list({recording.draft_id for recording, _ in sends})
+    delivered, drafts_moved, enrolled = queries.record_sent_at_once(
+        session,
+        at,
+        [row | link for row, link in zip(rows, links, strict=True)],
+        DELIVERIES.sources(DeliveryStatus.sent),
+        draft_ids,
+        DRAFTS.sources(EmailStatus.sent),
+        [
+            {
+                "id": move.enrollment_id,
+                "target": move.target,
+                "current_sequence_step": move.done["current_sequence_step"],
+                "next_send_at": move.then.get("next_send_at"),
+                "completed_at": move.then.get("completed_at"),
+            }
+            for move in moves
+        ],
+        {move.target: ENROLLMENTS.sources(move.target) for move in moves},
+    )
+    _refused(session, [recording.delivery_id for recording, _ in sends], delivered)
+    for draft_id in draft_ids:
+        if draft_id not in drafts_moved:
+            drafts.move(session, draft_id, EmailStatus.sent)  # refused: says why
+    for move in moves:
+        if move.enrollment_id not in enrolled:
+            campaigns.record_stopped_steps(session, [move.enrollment_id], move.done)
+    forget_loaded(session, Delivery, delivered)
+    forget_loaded(session, EmailDraft, drafts_moved)
+    forget_loaded(session, CampaignContact, enrolled)
 
 
 def _record_failed(
