@@ -132,7 +132,9 @@ def transition_each(
         for at in range(0, len(bound), _CHUNK):
             chunk = bound[at : at + _CHUNK]
             if dialect.name == "postgresql":
-                cursor.execute(shape.sql, (*settings, chunk))
+                cursor.execute(
+                    shape.sql, (chunk, *settings) if shape.ids_first else (*settings, chunk)
+                )
             else:
                 cursor.execute(shape.sql.format(ids=_placeholders(len(chunk))), (*settings, *chunk))
             moved.update(ids[row[0]] for row in cursor.fetchall())
@@ -157,6 +159,7 @@ class _Moving:
     table: sa.Table
     names: tuple[str, ...]
     sql: str
+    ids_first: bool = False
 
     def binds(self, dialect: sa.Dialect) -> list[tuple[str, Any]]:
         return [
@@ -198,12 +201,17 @@ def _moving_each(
     statuses = ", ".join(f"'{source.value}'" for source in sorted(sources))
     ids = "id = ANY(%s)" if dialect == "postgresql" else "id IN ({ids})"
     if skip_locked and dialect == "postgresql":
-        # The rows are locked in the subquery, skipping those held elsewhere; the status is
-        # checked again on the row as locked.
-        ids = (
-            f"id IN (SELECT id FROM {table.name} WHERE {ids} AND status IN ({statuses}) "  # noqa: S608 (as below)
-            "FOR UPDATE SKIP LOCKED)"
+        # The rows are locked first, skipping those held elsewhere (FOR UPDATE checks the
+        # status again on the row as locked), then updated by primary key. As a CTE: as a
+        # subquery under IN, the planner chose a plan that took 12 ms for a few rows of 1,000.
+        # The ids come before the values here.
+        name = table.name
+        locked = (
+            f"WITH free AS (SELECT id FROM {name} WHERE {ids} AND status IN ({statuses}) "  # noqa: S608 (names and statuses from the code, values bound)
+            "FOR UPDATE SKIP LOCKED) "
         )
+        update = f"UPDATE {name} SET {settings} FROM free WHERE {name}.id = free.id "  # noqa: S608 (as above)
+        return _Moving(table, names, f"{locked}{update}RETURNING {name}.id", ids_first=True)
     sql = f"UPDATE {table.name} SET {settings} WHERE {ids} AND status IN ({statuses}) RETURNING id"  # noqa: S608 (names and statuses from the code, values bound)
     return _Moving(table, names, sql)
 
