@@ -90,12 +90,12 @@ def transition_each(
     lifecycle: Lifecycle[S],
     *,
     counting: tuple[str, ...] = (),
-    skip_locked: bool = False,
+    skip_taken: bool = False,
     **values: Any,
 ) -> set[uuid.UUID]:
     """Moves each of these rows whose status allows it to `target` (setting `values` too, and
     adding 1 to each column named in `counting`), in one statement; returns the ids it moved.
-    Rows left out are the caller's to explain. With skip_locked, a row another transaction
+    Rows left out are the caller's to explain. With skip_taken, a row another transaction
     holds (PostgreSQL; SQLite has one writer) is left out instead of waited for: workers racing
     for the same rows in different orders, each holding some, would otherwise deadlock.
 
@@ -117,7 +117,7 @@ def transition_each(
         tuple(sorted(values)),
         counting,
         dialect.name,
-        skip_locked,
+        skip_taken,
     )
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     to_driver = shape.id_bind(dialect)
@@ -183,7 +183,7 @@ def _moving_each(
     names: tuple[str, ...],
     counting: tuple[str, ...],
     dialect: str,
-    skip_locked: bool,
+    skip_taken: bool,
 ) -> _Moving:
     """transition_each's SQL, written once for each shape and dialect: the statuses are the
     code's own words, so they are written as literals; the values and ids are bound (on SQLite
@@ -200,15 +200,15 @@ def _moving_each(
     )
     statuses = ", ".join(f"'{source.value}'" for source in sorted(sources))
     ids = "id = ANY(%s)" if dialect == "postgresql" else "id IN ({ids})"
-    if skip_locked and dialect == "postgresql":
-        # The rows are locked first, skipping those held elsewhere (FOR UPDATE checks the
-        # status again on the row as locked), then updated by primary key. As a CTE: as a
+    if skip_taken and dialect == "postgresql":
+        # The rows are locked first, in id order, skipping those held elsewhere (FOR UPDATE
+        # checks the status again on the row as locked), then updated by primary key. As a CTE: as a
         # subquery under IN, the planner chose a plan that took 12 ms for a few rows of 1,000.
         # The ids come before the values here.
         name = table.name
         locked = (
             f"WITH free AS (SELECT id FROM {name} WHERE {ids} AND status IN ({statuses}) "  # noqa: S608 (names and statuses from the code, values bound)
-            "FOR UPDATE SKIP LOCKED) "
+            "ORDER BY id FOR UPDATE SKIP LOCKED) "
         )
         update = f"UPDATE {name} SET {settings} FROM free WHERE {name}.id = free.id "  # noqa: S608 (as above)
         return _Moving(table, names, f"{locked}{update}RETURNING {name}.id", ids_first=True)

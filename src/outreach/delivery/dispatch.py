@@ -498,7 +498,7 @@ def start(session: Session, claims: Sequence[Claim], now: datetime, worker: str)
         DELIVERIES,
         counting=("attempts",),
         # A delivery another worker is taking counts as taken: its lane moves on to the next.
-        skip_locked=True,
+        skip_taken=True,
         claimed_at=now,
         claimed_by=worker,
     )
