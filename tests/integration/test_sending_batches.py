@@ -14,11 +14,13 @@ import sqlalchemy as sa
 
 from outreach.campaigns import queries as campaign_queries
 from outreach.campaigns import service as campaigns
+from outreach.campaigns.states import EnrollmentStatus
 from outreach.db import session_factory
 from outreach.delivery import dispatch, senders
 from outreach.delivery import queries as delivery_queries
 from outreach.delivery.message import OutgoingMessage, SentMessage
 from outreach.delivery.transports.base import Transport
+from outreach.errors import InvalidTransition
 from outreach.worker.sending import sending_pass
 from tests.campaign_setup import smtp_sender, three_step_campaign
 from tests.smtp_server import make_smtp_server_fixture, smtp_server_fixture  # noqa: F401 (fixtures)
@@ -252,3 +254,54 @@ def test_workers_taking_overlapping_emails_skip_what_the_other_is_taking_instead
         other.commit()
         one.commit()
     engine.dispose()
+
+
+def test_a_reply_that_lands_while_its_step_is_sent_keeps_the_enrollment_replied(
+    session, container, clock, tmp_path, smtp_server
+):
+    sender = smtp_sender(session, clock, container.settings.secret_key_value(), smtp_server.port)
+    found = launch(session, clock, tmp_path, [sender], 3)
+    links = links_of(container)
+    dispatch.queue_campaign(session, *_campaign_and_now(session, clock), "w", links, _rng())
+    session.commit()
+    claims = dispatch.ready(session, clock.now(), links, 10)
+    assert dispatch.start(session, claims, clock.now(), "w") == claims
+    session.commit()
+    replier = claims[0].recording.enrollment_id
+    campaigns.record_stopped(session, replier, EnrollmentStatus.replied, "a reply")
+    session.commit()
+    report = dispatch.PassReport()
+    outcomes = [dispatch.Outcome(c, sent=SentMessage(c.message.message_id)) for c in claims]
+    dispatch.record(session, outcomes, clock.now(), report, {})
+    session.commit()
+    assert len(report.sent) == 3
+    session.expire_all()
+    enrollments = {e.id: e for e, _ in campaign_queries.enrollments_of(session, found.id)}
+    assert enrollments[replier].status == "replied"
+    assert enrollments[replier].current_sequence_step == 1
+    assert enrollments[replier].next_send_at is None
+    others = [e for key, e in enrollments.items() if key != replier]
+    assert [(e.status, e.current_sequence_step) for e in others] == [("in_progress", 1)] * 2
+    assert all(e.next_send_at is not None and e.waiting_reason is None for e in others)
+    assert len(delivery_queries.deliveries_in(session, "sent")) == 3
+
+
+def test_recording_a_send_twice_is_refused_and_writes_nothing(
+    session, container, clock, tmp_path, smtp_server
+):
+    sender = smtp_sender(session, clock, container.settings.secret_key_value(), smtp_server.port)
+    launch(session, clock, tmp_path, [sender], 2)
+    links = links_of(container)
+    dispatch.queue_campaign(session, *_campaign_and_now(session, clock), "w", links, _rng())
+    session.commit()
+    claims = dispatch.ready(session, clock.now(), links, 10)
+    dispatch.start(session, claims, clock.now(), "w")
+    session.commit()
+    outcomes = [dispatch.Outcome(c, sent=SentMessage(c.message.message_id)) for c in claims]
+    dispatch.record(session, outcomes[:1], clock.now(), dispatch.PassReport(), {})
+    session.commit()
+    with pytest.raises(InvalidTransition, match="The delivery is sent"):
+        dispatch.record(session, outcomes, clock.now(), dispatch.PassReport(), {})
+    session.rollback()
+    assert len(delivery_queries.deliveries_in(session, "sent")) == 1
+    assert len(delivery_queries.deliveries_in(session, "sending")) == 1

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
@@ -411,24 +411,30 @@ def _skip_reasons(
 # Enrollments as sends happen -------------------------------------------------------------------
 
 
-def record_sent(
+@dataclass(frozen=True)
+class StepSent:
+    """What recording a sent step writes on its enrollment: `done` on it whatever its status,
+    and, when its status allows moving to `target`, `then` too."""
+
+    enrollment_id: uuid.UUID
+    target: EnrollmentStatus
+    done: dict[str, Any]
+    then: dict[str, Any]
+
+
+def steps_sent(
     session: Session,
     sends: Sequence[tuple[uuid.UUID, uuid.UUID, int]],
     sent_at: datetime,
     steps: dict[uuid.UUID, list[CampaignSequence]],
-) -> None:
-    """Each (enrollment, its campaign, step) sent: step `step` (1-based) went out, and the
-    enrollment moves on to the next step's due time, or is completed after the last. One
-    stopped meanwhile (a reply) keeps its status; the send is still recorded on it. A statement
-    for each campaign and step however many enrollments. `steps` holds each campaign's steps
-    as the caller read them so far; those missing are read and added."""
-    together: dict[tuple[uuid.UUID, int], list[uuid.UUID]] = {}
-    for enrollment_id, campaign_id, step in sends:
-        together.setdefault((campaign_id, step), []).append(enrollment_id)
-    for campaign_id, _ in together:
+) -> list[StepSent]:
+    """What record_sent writes for each (enrollment, its campaign, step) sent, decided from
+    the campaigns' steps; those missing from `steps` are read and added."""
+    for _, campaign_id, _ in sends:
         if campaign_id not in steps:
             steps[campaign_id] = queries.steps_of(session, campaign_id)
-    for (campaign_id, step), enrollment_ids in together.items():
+    moves = []
+    for enrollment_id, campaign_id, step in sends:
         done: dict[str, Any] = {
             "current_sequence_step": step,
             "last_email_sent_at": sent_at,
@@ -447,11 +453,49 @@ def record_sent(
                 EnrollmentStatus.completed,
                 {"next_send_at": None, "completed_at": sent_at},
             )
+        moves.append(StepSent(enrollment_id, target, done, then))
+    return moves
+
+
+def record_sent(
+    session: Session,
+    sends: Sequence[tuple[uuid.UUID, uuid.UUID, int]],
+    sent_at: datetime,
+    steps: dict[uuid.UUID, list[CampaignSequence]],
+) -> None:
+    """Each (enrollment, its campaign, step) sent: step `step` (1-based) went out, and the
+    enrollment moves on to the next step's due time, or is completed after the last. One
+    stopped meanwhile (a reply) keeps its status; the send is still recorded on it. A statement
+    for each campaign and step however many enrollments. `steps` holds each campaign's steps
+    as the caller read them so far; those missing are read and added."""
+    together: dict[tuple[uuid.UUID, int], list[uuid.UUID]] = {}
+    for enrollment_id, campaign_id, step in sends:
+        together.setdefault((campaign_id, step), []).append(enrollment_id)
+    moves = steps_sent(
+        session,
+        [(ids[0], campaign_id, step) for (campaign_id, step), ids in together.items()],
+        sent_at,
+        steps,
+    )
+    for move, enrollment_ids in zip(moves, together.values(), strict=True):
         moved = transition_each(
-            session, CampaignContact, enrollment_ids, target, ENROLLMENTS, **done, **then
+            session,
+            CampaignContact,
+            enrollment_ids,
+            move.target,
+            ENROLLMENTS,
+            **move.done,
+            **move.then,
         )
-        for enrollment_id in set(enrollment_ids) - moved:
-            queries.record_step(session, enrollment_id, **done)
+        record_stopped_steps(session, set(enrollment_ids) - moved, move.done)
+
+
+def record_stopped_steps(
+    session: Session, enrollment_ids: Collection[uuid.UUID], done: dict[str, Any]
+) -> None:
+    """Enrollments stopped meanwhile (a reply) keep their status; the send is still recorded."""
+    for enrollment_id in enrollment_ids:
+        queries.record_step(session, enrollment_id, **done)
 
 
 def record_finished(session: Session, enrollment_id: uuid.UUID, at: datetime) -> None:

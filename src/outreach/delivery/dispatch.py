@@ -20,12 +20,12 @@ before sending it; that id is stored at once, and recover() asks the provider in
 
 from __future__ import annotations
 
+import queue
 import random
 import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
@@ -46,7 +46,7 @@ from outreach.campaigns.schedule import (
     local_day_bounds,
     next_send,
 )
-from outreach.campaigns.states import EnrollmentStatus, draft_type_of
+from outreach.campaigns.states import ENROLLMENTS, EnrollmentStatus, draft_type_of
 from outreach.clock import Clock
 from outreach.contacts import queries as contact_queries
 from outreach.contacts import suppressions
@@ -70,8 +70,9 @@ from outreach.delivery.unsubscribe import make_token, unsubscribe_url
 from outreach.drafts import campaign_steps
 from outreach.drafts import queries as drafts
 from outreach.drafts.models import DraftType, EmailDraft, EmailStatus
+from outreach.drafts.states import DRAFTS
 from outreach.errors import Conflict
-from outreach.states import transition, transition_each
+from outreach.states import forget_loaded, transition, transition_each
 
 CLAIMS_PER_CAMPAIGN = 500
 """At most this many steps queued per campaign per pass, so one campaign's lock is held briefly."""
@@ -496,6 +497,7 @@ def start(session: Session, claims: Sequence[Claim], now: datetime, worker: str)
         DeliveryStatus.sending,
         DELIVERIES,
         counting=("attempts",),
+        # A delivery another worker is taking counts as taken: its lane moves on to the next.
         skip_taken=True,
         claimed_at=now,
         claimed_by=worker,
@@ -545,7 +547,6 @@ def deliver(
     database = threading.Lock()
     steps: dict[uuid.UUID, list[CampaignSequence]] = {}
     transports = _transports(session, lanes, transport_for, clock.now())
-    running: dict[Future[Outcome], tuple[uuid.UUID, int]] = {}
 
     def remember(delivery_id: uuid.UUID, provider_id: str) -> None:
         with database:
@@ -564,29 +565,75 @@ def deliver(
             waiting = [key for key in waiting if key not in taken and lanes[key]]
         return taken
 
+    # A long-lived thread per connection, fed its next email through its own queue and handing
+    # back outcomes through one shared queue: cheaper than a future per email, whose pool,
+    # locks and waiters cost the interpreter more than composing the email.
+    inboxes: dict[tuple[uuid.UUID, int], queue.SimpleQueue[Claim | None]] = {}
+    finished: queue.SimpleQueue[tuple[tuple[uuid.UUID, int], Outcome | BaseException]] = (
+        queue.SimpleQueue()
+    )
+    threads = []
     try:
-        with ThreadPoolExecutor(max_workers=max(len(lanes), 1)) as pool:
-            free: Iterable[tuple[uuid.UUID, int]] = list(transports)
-            outcomes: list[Outcome] = []
-            while True:
-                with database:
-                    record(session, outcomes, clock.now(), report, steps)
-                    taken = take_next(free)
-                    session.commit()
-                for key, claim in taken.items():
-                    keep = partial(remember, claim.delivery_id)
-                    running[pool.submit(_send, transports[key], claim, keep)] = key
-                if not running:
-                    break
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                done = {running.pop(future): future.result() for future in finished}
-                for key, outcome in done.items():
-                    if isinstance(outcome.error, SenderAccountError):
-                        lanes[key].clear()
-                free, outcomes = list(done), list(done.values())
+        for key, transport in transports.items():
+            inboxes[key] = queue.SimpleQueue()
+            thread = threading.Thread(
+                target=_connection,
+                args=(key, transport, inboxes[key], finished, remember),
+                name=f"outreach-send-{key[1]}",
+            )
+            thread.start()
+            threads.append(thread)
+        free: Iterable[tuple[uuid.UUID, int]] = list(transports)
+        outcomes: list[Outcome] = []
+        running = 0
+        while True:
+            with database:
+                record(session, outcomes, clock.now(), report, steps)
+                taken = take_next(free)
+                session.commit()
+            for key, claim in taken.items():
+                inboxes[key].put(claim)
+            running += len(taken)
+            if not running:
+                break
+            done = dict([finished.get()])
+            with suppress(queue.Empty):
+                while True:
+                    key, result = finished.get_nowait()
+                    done[key] = result
+            running -= len(done)
+            for key, result in done.items():
+                if isinstance(result, BaseException):
+                    raise result
+                if isinstance(result.error, SenderAccountError):
+                    lanes[key].clear()
+            free = list(done)
+            outcomes = [result for result in done.values() if isinstance(result, Outcome)]
     finally:
+        for inbox in inboxes.values():
+            inbox.put(None)
+        for thread in threads:
+            thread.join()
         for transport in transports.values():
             transport.close()
+
+
+def _connection(
+    key: tuple[uuid.UUID, int],
+    transport: Transport,
+    inbox: queue.SimpleQueue[Claim | None],
+    finished: queue.SimpleQueue[tuple[tuple[uuid.UUID, int], Outcome | BaseException]],
+    remember: Callable[[uuid.UUID, str], None],
+) -> None:
+    """One connection's thread: sends each email it is handed, one at a time, until None."""
+    while (claim := inbox.get()) is not None:
+        try:
+            outcome: Outcome | BaseException = _send(
+                transport, claim, partial(remember, claim.delivery_id)
+            )
+        except BaseException as error:  # raised again on the calling thread
+            outcome = error
+        finished.put((key, outcome))
 
 
 # Recording ---------------------------------------------------------------------------------
@@ -704,22 +751,10 @@ def _record_sent(
 ) -> None:
     """These deliveries went out at `at`: each is marked sent with its sent_emails row (the
     seed's analytics trigger), its draft sent, its scheduled email or enrollment moved on; one
-    statement for each kind of row however many were sent."""
+    statement for each kind of row however many were sent (on PostgreSQL one for all of them,
+    queries.record_sent_at_once)."""
     if not sends:
         return
-    moved = transition_each(
-        session,
-        Delivery,
-        [recording.delivery_id for recording, _ in sends],
-        DeliveryStatus.sent,
-        DELIVERIES,
-        sent_at=at,
-        last_error=None,
-    )
-    for recording, _ in sends:
-        if recording.delivery_id not in moved:
-            # Refused: let transition() say why, in the usual words.
-            transition(session, Delivery, recording.delivery_id, DeliveryStatus.sent, DELIVERIES)
     rows, links = [], []
     for recording, sent in sends:
         row_id = uuid.uuid4()
@@ -747,18 +782,104 @@ def _record_sent(
                 "conversation_id": sent.conversation_id,
             }
         )
-    queries.add_sent_emails(session, rows)
-    queries.link_sent(session, links)
-    drafts.move_all(session, [recording.draft_id for recording, _ in sends], EmailStatus.sent)
     enrollments = []
     for recording, _ in sends:
-        if recording.scheduled_email_id is not None:
-            scheduled.record(session, recording.scheduled_email_id, scheduled.ScheduledStatus.sent)
         if recording.enrollment_id is not None and recording.step is not None:
             assert recording.campaign_id is not None
             enrollments.append((recording.enrollment_id, recording.campaign_id, recording.step))
-    campaigns.record_sent(session, enrollments, at, steps)
+    if session.connection().dialect.name == "postgresql":
+        _record_sent_at_once(session, sends, rows, links, enrollments, at, steps)
+    else:
+        _record_sent_each(session, sends, rows, links, enrollments, at, steps)
+    for recording, _ in sends:
+        if recording.scheduled_email_id is not None:
+            scheduled.record(session, recording.scheduled_email_id, scheduled.ScheduledStatus.sent)
     session.flush()
+
+
+def _record_sent_each(
+    session: Session,
+    sends: Sequence[tuple[Recording, SentMessage]],
+    rows: list[dict[str, Any]],
+    links: list[dict[str, Any]],
+    enrollments: list[tuple[uuid.UUID, uuid.UUID, int]],
+    at: datetime,
+    steps: dict[uuid.UUID, list[CampaignSequence]],
+) -> None:
+    """_record_sent's portable path: a statement for each kind of row."""
+    moved = transition_each(
+        session,
+        Delivery,
+        [recording.delivery_id for recording, _ in sends],
+        DeliveryStatus.sent,
+        DELIVERIES,
+        sent_at=at,
+        last_error=None,
+    )
+    _refused(session, [recording.delivery_id for recording, _ in sends], moved)
+    queries.add_sent_emails(session, rows)
+    queries.link_sent(session, links)
+    drafts.move_all(session, [recording.draft_id for recording, _ in sends], EmailStatus.sent)
+    campaigns.record_sent(session, enrollments, at, steps)
+
+
+def _refused(session: Session, delivery_ids: Iterable[uuid.UUID], moved: set[uuid.UUID]) -> None:
+    """A delivery that could not become sent: transition() says why, in the usual words."""
+    for delivery_id in delivery_ids:
+        if delivery_id not in moved:
+            transition(session, Delivery, delivery_id, DeliveryStatus.sent, DELIVERIES)
+
+
+def _record_sent_at_once(
+    session: Session,
+    sends: Sequence[tuple[Recording, SentMessage]],
+    rows: list[dict[str, Any]],
+    links: list[dict[str, Any]],
+    enrollments: list[tuple[uuid.UUID, uuid.UUID, int]],
+    at: datetime,
+    steps: dict[uuid.UUID, list[CampaignSequence]],
+) -> None:
+    """_record_sent on PostgreSQL: the same rows and status moves in one statement, the rows
+    it left out explained as on the portable path."""
+    moves = campaigns.steps_sent(session, enrollments, at, steps)
+    for move in moves:
+        assert set(move.done) | set(move.then) <= {
+            "current_sequence_step",
+            "last_email_sent_at",
+            "waiting_reason",
+            "next_send_at",
+            "completed_at",
+        }, "record_sent_at_once writes these columns alone"
+    draft_ids = list({recording.draft_id for recording, _ in sends})
+    delivered, drafts_moved, enrolled = queries.record_sent_at_once(
+        session,
+        at,
+        [row | link for row, link in zip(rows, links, strict=True)],
+        DELIVERIES.sources(DeliveryStatus.sent),
+        draft_ids,
+        DRAFTS.sources(EmailStatus.sent),
+        [
+            {
+                "id": move.enrollment_id,
+                "target": move.target,
+                "current_sequence_step": move.done["current_sequence_step"],
+                "next_send_at": move.then.get("next_send_at"),
+                "completed_at": move.then.get("completed_at"),
+            }
+            for move in moves
+        ],
+        {move.target: ENROLLMENTS.sources(move.target) for move in moves},
+    )
+    _refused(session, [recording.delivery_id for recording, _ in sends], delivered)
+    for draft_id in draft_ids:
+        if draft_id not in drafts_moved:
+            drafts.move(session, draft_id, EmailStatus.sent)  # refused: says why
+    for move in moves:
+        if move.enrollment_id not in enrolled:
+            campaigns.record_stopped_steps(session, [move.enrollment_id], move.done)
+    forget_loaded(session, Delivery, delivered)
+    forget_loaded(session, EmailDraft, drafts_moved)
+    forget_loaded(session, CampaignContact, enrolled)
 
 
 def _record_failed(

@@ -61,6 +61,9 @@ def sending_pass(
         if dry_run:
             return report
         claims = dispatch.ready(session, now, links, SENDS_PER_PASS)
+        # The claims carry all that sending needs: with nothing loaded left in the session,
+        # each round's commit and status updates have no loaded rows to look through.
+        session.expunge_all()
         dispatch.deliver(
             session,
             claims,
