@@ -9,6 +9,8 @@ wait, rather than each email failing in turn.
 
 from __future__ import annotations
 
+import socket
+import ssl
 from collections.abc import Callable
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
@@ -103,3 +105,26 @@ class ProviderThreads(Protocol):
     def discard(self, provider_id: str) -> None:
         """Delete a draft that will not be sent; best effort."""
         ...
+
+
+def connection_problem(error: OSError, host: str, where: str, ports: str) -> SendError | None:
+    """What a failure to reach a mail server (`where` is "host:port") means, in plain words,
+    when it is the same for every protocol: a certificate, a TLS handshake, a refused
+    connection, a host name; None for the rest, which the protocol's own code explains.
+    `ports` names the protocol's usual ports ("TLS is usually port 465, STARTTLS port 587.")."""
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return SenderAccountError(
+            f"The TLS certificate of {host} could not be verified ({error.verify_message})."
+        )
+    if isinstance(error, ssl.SSLError):
+        return SenderAccountError(
+            f"The TLS handshake with {where} failed ({error.reason or error}). Check the "
+            f"security setting: {ports}"
+        )
+    if isinstance(error, ConnectionRefusedError):
+        return SenderAccountError(f"Could not connect to {where}: connection refused.")
+    if isinstance(error, socket.gaierror):
+        if error.errno == socket.EAI_AGAIN:
+            return TransientSendError(f"Could not look up {host} just now (temporary DNS failure).")
+        return SenderAccountError(f"Could not connect to {where}: the host name {host} is unknown.")
+    return None

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import re
 import smtplib
-import socket
 import ssl
 from collections.abc import Callable
 from typing import Literal
@@ -23,6 +22,7 @@ from outreach.delivery.transports.base import (
     SenderAccountError,
     SendError,
     TransientSendError,
+    connection_problem,
 )
 
 __all__ = ["Security", "SmtpTransport"]
@@ -370,26 +370,10 @@ class SmtpTransport:
 
     def _connection_error(self, error: OSError) -> SendError:
         where = self._where
-        if isinstance(error, ssl.SSLCertVerificationError):
-            return SenderAccountError(
-                f"The TLS certificate of {self._host} could not be verified "
-                f"({error.verify_message})."
-            )
-        if isinstance(error, ssl.SSLError):
-            return SenderAccountError(
-                f"The TLS handshake with {where} failed ({error.reason or error}). Check the "
-                "security setting: TLS is usually port 465, STARTTLS port 587."
-            )
-        if isinstance(error, ConnectionRefusedError):
-            return SenderAccountError(f"Could not connect to {where}: connection refused.")
-        if isinstance(error, socket.gaierror):
-            if error.errno == socket.EAI_AGAIN:
-                return TransientSendError(
-                    f"Could not look up {self._host} just now (temporary DNS failure)."
-                )
-            return SenderAccountError(
-                f"Could not connect to {where}: the host name {self._host} is unknown."
-            )
+        ports = "TLS is usually port 465, STARTTLS port 587."
+        common = connection_problem(error, self._host, where, ports)
+        if common is not None:
+            return common
         if isinstance(error, smtplib.SMTPConnectError):
             return self._account_reply(
                 f"{where} refused the connection", error.smtp_code, error.smtp_error
@@ -401,7 +385,7 @@ class SmtpTransport:
         if _timed_out(error):
             hint = ""
             if (self._port == 465) != (self._security == "tls"):
-                hint = " Check the security setting: TLS is usually port 465, STARTTLS port 587."
+                hint = f" Check the security setting: {ports}"
             return TransientSendError(
                 f"Could not talk to {where}: no answer within {self._timeout:g} seconds.{hint}"
             )

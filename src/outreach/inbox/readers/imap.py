@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import imaplib
 import logging
-import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,7 +37,12 @@ from imapclient.exceptions import (  # type: ignore[import-untyped]
 )
 
 from outreach.clock import Clock, SystemClock
-from outreach.delivery.transports.base import SenderAccountError, SendError, TransientSendError
+from outreach.delivery.transports.base import (
+    SenderAccountError,
+    SendError,
+    TransientSendError,
+    connection_problem,
+)
 from outreach.inbox.readers.base import InboundMessage, InboxPage
 
 __all__ = ["ImapReader", "ImapSettings", "Security"]
@@ -311,26 +315,10 @@ class ImapReader:
 
     def _connection_error(self, error: OSError) -> SendError:
         where = self._where
-        if isinstance(error, ssl.SSLCertVerificationError):
-            return SenderAccountError(
-                f"The TLS certificate of {self._settings.host} could not be verified "
-                f"({error.verify_message})."
-            )
-        if isinstance(error, ssl.SSLError):
-            return SenderAccountError(
-                f"The TLS handshake with {where} failed ({error.reason or error}). Check the "
-                "security setting: TLS is usually port 993, STARTTLS port 143."
-            )
-        if isinstance(error, ConnectionRefusedError):
-            return SenderAccountError(f"Could not connect to {where}: connection refused.")
-        if isinstance(error, socket.gaierror):
-            if error.errno == socket.EAI_AGAIN:
-                return TransientSendError(
-                    f"Could not look up {self._settings.host} just now (temporary DNS failure)."
-                )
-            return SenderAccountError(
-                f"Could not connect to {where}: the host name {self._settings.host} is unknown."
-            )
+        ports = "TLS is usually port 993, STARTTLS port 143."
+        common = connection_problem(error, self._settings.host, where, ports)
+        if common is not None:
+            return common
         if isinstance(error, TimeoutError):
             return TransientSendError(
                 f"Could not talk to {where}: no answer within {self._timeout:g} seconds."
