@@ -71,36 +71,39 @@ def campaign_last_send(session: Session, campaign_id: uuid.UUID) -> datetime | N
 def sender_sends_between(
     session: Session, sender_ids: Sequence[uuid.UUID], start: datetime, end: datetime
 ) -> dict[uuid.UUID, int]:
-    """Sends per sender account claimed in [start, end) (its claimed_at index serves it)."""
-    if not sender_ids:
-        return {}
-    rows = session.execute(
-        sa.select(Delivery.sender_account_id, sa.func.count())
-        .where(
-            Delivery.sender_account_id.in_(sender_ids),
-            Delivery.claimed_at >= start,
-            Delivery.claimed_at < end,
-            Delivery.status.in_(COUNTED),
-        )
-        .group_by(Delivery.sender_account_id)
+    """Sends per sender account claimed in [start, end), for their daily caps."""
+    return _claimed_per_sender(
+        session,
+        sender_ids,
+        Delivery.claimed_at >= start,
+        Delivery.claimed_at < end,
+        Delivery.status.in_(COUNTED),
     )
-    return dict(rows.all())
 
 
 def sent_since(
     session: Session, sender_ids: Collection[uuid.UUID], since: datetime
 ) -> dict[uuid.UUID, int]:
-    """Emails each sender account sent since `since`, counting those refused at once (their
-    claimed_at index serves it)."""
+    """Emails each sender account sent since `since`, counting those refused at once, for
+    their health."""
+    return _claimed_per_sender(
+        session,
+        sender_ids,
+        Delivery.claimed_at >= since,
+        sa.or_(Delivery.status == "sent", Delivery.bounced_at.is_not(None)),
+    )
+
+
+def _claimed_per_sender(
+    session: Session, sender_ids: Collection[uuid.UUID], *where: sa.ColumnElement[bool]
+) -> dict[uuid.UUID, int]:
+    """Deliveries per sender account among these (ix_deliveries_sender_account_id_claimed_at
+    serves the claimed_at range)."""
     if not sender_ids:
         return {}
     rows = session.execute(
         sa.select(Delivery.sender_account_id, sa.func.count())
-        .where(
-            Delivery.sender_account_id.in_(sender_ids),
-            Delivery.claimed_at >= since,
-            sa.or_(Delivery.status == "sent", Delivery.bounced_at.is_not(None)),
-        )
+        .where(Delivery.sender_account_id.in_(list(sender_ids)), *where)
         .group_by(Delivery.sender_account_id)
     )
     return dict(rows.all())
