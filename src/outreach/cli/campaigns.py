@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from outreach.campaigns import queries as campaign_queries
 from outreach.campaigns import service as campaigns
@@ -154,7 +154,13 @@ def list_senders(ctx: typer.Context) -> None:
     with container_for(ctx) as container, transaction(container.sessions) as session:
         accounts = delivery_queries.all_senders(session)
         week = health.of_senders(session, container.clock.now())
-    table = Table("email", "kind", "daily cap", "sent 7d", "bounced", "replies", "state", "why")
+    # Short columns that never wrap, so an 80-column terminal shows every figure; why an
+    # account is not sending (a sentence) follows the table.
+    columns = ("email", "kind", "cap/day", "sent", "bounced", "replies", "state")
+    table = Table(
+        *(Column(name, no_wrap=True) for name in columns),
+        caption="sent, bounced and replies: the last 7 days",
+    )
     for account in accounts:
         found = week[account.id]
         table.add_row(
@@ -165,9 +171,13 @@ def list_senders(ctx: typer.Context) -> None:
             found.bounce_summary,
             str(found.replies),
             account.state,
-            account.last_error or "",
         )
     console.print(table)
+    for account in accounts:
+        if account.last_error:
+            console.print(
+                f"{account.email} is {account.state}: {account.last_error}", highlight=False
+            )
 
 
 @senders_app.command("test")
@@ -181,7 +191,11 @@ def test_sender(ctx: typer.Context, email: str) -> None:
         colour = "green" if check.ok else "red"
         console.print(f"[{colour}]{check.part}: {check.text}[/{colour}]", highlight=False)
     if len(checks) == 1 and account.kind == "smtp":
-        console.print("No mailbox is read for replies: set one with `outreach inbox imap`.")
+        console.print(
+            "No mailbox is read for its replies: set one with "
+            f"`outreach senders add imap {account.email} --host ...`.",
+            highlight=False,
+        )
     if not all(check.ok for check in checks):
         raise typer.Exit(1)
 

@@ -65,8 +65,8 @@ def set_imap(
     account = senders.get(session, sender_id)
     if account.kind != senders.SenderKind.smtp.value:
         raise ValidationFailed(
-            f"{account.email} is a {account.kind} account: only SMTP accounts read replies over "
-            "IMAP (a Graph account reads its own mailbox).",
+            f"{account.email} is not an SMTP account (its kind is {account.kind}): only SMTP "
+            "accounts read replies over IMAP (a Graph account reads its own mailbox).",
             field="kind",
         )
     account.settings = {**(account.settings or {}), "imap": mailbox.checked(account)}
