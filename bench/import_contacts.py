@@ -249,7 +249,15 @@ def measure(backend: str, path: Path, rows: int, folder: Path) -> None:
         base_seconds = baseline(backend, url, path)
     finally:
         drop_database(name)
-    ceiling_rate = rows / ceiling(backend, path, folder)
+    # In a process of its own: the prepared rows would otherwise raise this process's resident
+    # size, which the next backend's importing child would inherit into its peak RSS at fork.
+    ceiling_seconds = subprocess.run(
+        [sys.executable, __file__, "--ceiling", backend, str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    ceiling_rate = rows / float(ceiling_seconds)
     ours_rate, base_rate = result["rows"] / result["seconds"], rows / base_seconds
     label = "copy" if backend == "postgresql" else "executemany"
     outcomes = ", ".join(
@@ -268,6 +276,10 @@ def measure(backend: str, path: Path, rows: int, folder: Path) -> None:
 def main() -> None:
     if len(sys.argv) == 4 and sys.argv[1] == "--child":
         print(json.dumps(ours(sys.argv[2], Path(sys.argv[3]))))
+        return
+    if len(sys.argv) == 4 and sys.argv[1] == "--ceiling":
+        path = Path(sys.argv[3])
+        print(ceiling(sys.argv[2], path, path.parent))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
