@@ -129,6 +129,45 @@ def test_a_wrong_password_marks_the_account_failing_and_its_threads_wait(
     assert later.sent == []
     assert statuses(session, found) == {"pending": 3}
     assert server.messages == []
+    # The emails already written for the account say what they wait for, in the worker's
+    # output and beside each contact (whose stored reason only says "sending").
+    [held] = later.waiting
+    assert held.label == "me@ourco.example: 3 queued emails"
+    assert held.reason.startswith("waiting for me@ourco.example, which is failing: ")
+    assert "password" in held.reason
+    holds = dispatch.sender_holds(session, found.id)
+    assert len(holds) == 3
+    assert set(holds.values()) == {held.reason}
+
+
+def test_a_failing_account_does_not_hold_up_the_other_accounts(
+    session, container, clock, tmp_path, make_smtp_server, smtp_server
+):
+    locked = make_smtp_server(username="me@ourco.example", password="right")
+    failing = senders.add(
+        session,
+        kind=senders.SenderKind.smtp,
+        email="me@ourco.example",
+        display_name=None,
+        secret_key=container.settings.secret_key_value(),
+        smtp=senders.SmtpSettings("127.0.0.1", locked.port, "none", "me@ourco.example"),
+        password="wrong",
+        now=clock.now(),
+    )
+    launch(session, clock, tmp_path, [str(failing.id)])
+    assert len(sending_pass(container).retrying) == 3
+    clock.advance(dispatch.ACCOUNT_RETRY)
+    working = smtp_sender(
+        session, clock, container.settings.secret_key_value(), smtp_server.port, "you@ourco.example"
+    )
+    one_off(session, clock, working)
+    scheduled.queue_due(session, clock.now(), 10)
+    session.commit()
+    links = dispatch.Links(container.settings.secret_key_value(), container.settings.base_url)
+    # The failing account's three emails are older, and more than a pass takes here: they
+    # must not fill it.
+    [claim] = dispatch.ready(session, clock.now(), links, 2)
+    assert claim.label == "ada@analytical.example: scheduled email"
 
 
 def test_a_send_interrupted_by_a_crash_becomes_unknown_and_is_never_resent_blindly(

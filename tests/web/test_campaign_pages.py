@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
+from random import Random
 
 from outreach.campaigns import service as campaigns
 from outreach.contacts import lists
+from outreach.delivery import dispatch, senders
+from outreach.delivery.states import SenderState
 from tests.campaign_setup import PEOPLE, launched_from_outbox
 from tests.conftest import csrf_token
 from tests.contact_files import import_text
@@ -135,3 +139,22 @@ def test_due_contacts_say_what_holds_them_and_their_timeline_too(
     campaigns.pause(session, found.id)
     session.commit()
     assert signed_in.get(f"/campaigns/{found.id}").text.count("due: the campaign is paused") == 2
+
+
+def test_emails_queued_for_a_paused_account_say_so_beside_each_contact(
+    signed_in, session, container, clock, tmp_path
+):
+    found, account = launched_from_outbox(session, container, clock, tmp_path, daily_limit=1)
+    clock.advance(timedelta(days=1))
+    links = dispatch.Links(container.settings.secret_key_value(), container.settings.base_url)
+    queued, _ = dispatch.queue_campaign(session, found.id, clock.now(), "w", links, Random(1))
+    assert len(queued) == 1  # the daily limit again
+    senders.set_state(session, account.id, SenderState.paused, "paused by Ada", clock.now())
+    session.commit()
+
+    page = signed_in.get(f"/campaigns/{found.id}").text
+    held = "waiting for grace@acme.example, which is paused: paused by Ada"
+    assert page.count(held) == 1
+    [row] = [row for row in page.split("<tr>") if held in row]
+    [link] = re.findall(r'href="(/enrollments/[0-9a-f-]{36})"', row)
+    assert f"Next email: queued, {held}" in signed_in.get(link).text

@@ -15,7 +15,7 @@ from outreach.cli.context import console, container_for, settings_of
 from outreach.contacts import lists
 from outreach.contacts import queries as contact_queries
 from outreach.db import transaction
-from outreach.delivery import health, senders
+from outreach.delivery import dispatch, health, senders
 from outreach.delivery import queries as delivery_queries
 from outreach.delivery.states import SenderState
 from outreach.errors import ValidationFailed
@@ -411,6 +411,7 @@ def show(ctx: typer.Context, name: str) -> None:
         settings = campaign_queries.settings_of(session, found.id)
         steps = campaign_queries.steps_of(session, found.id)
         enrolled = campaign_queries.enrollments_of(session, found.id)
+        holds = dispatch.sender_holds(session, found.id)
         accounts = campaign_queries.senders_of(session, found.id)
     console.print(f"[bold]{found.name}[/bold] ({found.status})")
     console.print(
@@ -437,7 +438,7 @@ def show(ctx: typer.Context, name: str) -> None:
             enrollment.status,
             str(enrollment.current_sequence_step),
             next_at,
-            enrollment.waiting_reason or enrollment.stop_reason or "",
+            holds.get(enrollment.id) or enrollment.waiting_reason or enrollment.stop_reason or "",
         )
     console.print(table)
 

@@ -327,6 +327,33 @@ def why_due_waits(session: Session, campaign: Campaign, now: datetime) -> str:
     return campaign_wait(session, campaign.id, now) or "goes with the worker's next pass"
 
 
+def held_by_senders(session: Session, campaign_id: uuid.UUID | None = None) -> list[Waiting]:
+    """Emails already queued that wait for their failing or paused sender account: a thread keeps
+    its sender, so they go once the account is resumed or works again."""
+    return [
+        Waiting(
+            f"{held.sender_email}: {held.emails} queued email{'' if held.emails == 1 else 's'}",
+            _sender_hold(held),
+        )
+        for held in queries.held_sends(session, campaign_id)
+    ]
+
+
+def sender_holds(session: Session, campaign_id: uuid.UUID) -> dict[uuid.UUID, str]:
+    """For the campaign's enrollments whose next email is queued on a sender account that cannot
+    send, why it waits (their stored reason only says "sending")."""
+    return {
+        enrollment_id: _sender_hold(held)
+        for held in queries.held_sends(session, campaign_id)
+        for enrollment_id in held.enrollment_ids
+    }
+
+
+def _sender_hold(held: queries.HeldSends) -> str:
+    why = f": {held.reason}" if held.reason else ""
+    return f"waiting for {held.sender_email}, which is {held.state}{why}"
+
+
 def _thread_sender(
     enrollment: CampaignContact,
     senders: dict[uuid.UUID, SenderAccount],
@@ -454,8 +481,7 @@ def ready(session: Session, now: datetime, links: Links, limit: int) -> list[Cla
     claims = []
     for delivery, draft, contact, campaign_name in queries.due_queued(session, now, limit):
         sender = queries.sender(session, delivery.sender_account_id)
-        if sender is None or sender.state != SenderState.ok:
-            continue
+        assert sender is not None  # due_queued joins the account
         url = _unsubscribe_url(links, contact.id, delivery.campaign_id)
         recording = Recording.of(delivery, draft, contact.email)
         message = OutgoingMessage(

@@ -205,19 +205,65 @@ def remember_provider_id(session: Session, delivery_id: uuid.UUID, provider_id: 
 def due_queued(
     session: Session, now: datetime, limit: int
 ) -> list[tuple[Delivery, EmailDraft, Contact, str | None]]:
-    """Queued deliveries whose attempt is due, oldest first (ix_deliveries_status_next_attempt_at),
-    each with its draft, its contact and its campaign's name (None for a one-off email).
+    """Queued deliveries whose attempt is due and whose sender account can send, oldest first
+    (ix_deliveries_status_next_attempt_at), each with its draft, its contact and its campaign's
+    name (None for a one-off email). A failing or paused account's emails are left out here, not
+    after the limit: hundreds of them must not fill every pass and starve the other accounts.
     Not locked: taking one is a conditional UPDATE, so two workers reading one row is harmless."""
     rows = session.execute(
         sa.select(Delivery, EmailDraft, Contact, Campaign.name)
         .join(EmailDraft, EmailDraft.id == Delivery.draft_id)
         .join(Contact, Contact.id == Delivery.contact_id)
+        .join(SenderAccount, SenderAccount.id == Delivery.sender_account_id)
         .outerjoin(Campaign, Campaign.id == Delivery.campaign_id)
-        .where(Delivery.status == "queued", Delivery.next_attempt_at <= now)
+        .where(
+            Delivery.status == "queued",
+            Delivery.next_attempt_at <= now,
+            SenderAccount.state == "ok",
+        )
         .order_by(Delivery.next_attempt_at, Delivery.id)
         .limit(limit)
     )
     return [(row[0], row[1], row[2], row[3]) for row in rows]
+
+
+@dataclass(frozen=True)
+class HeldSends:
+    """Queued emails of a sender account that cannot send just now."""
+
+    sender_email: str
+    state: str
+    reason: str | None
+    emails: int
+    enrollment_ids: frozenset[uuid.UUID]
+
+
+def held_sends(session: Session, campaign_id: uuid.UUID | None = None) -> list[HeldSends]:
+    """Queued emails waiting for a failing or paused sender account, per account (of one
+    campaign, or of all)."""
+    query = (
+        sa.select(
+            SenderAccount.email,
+            SenderAccount.state,
+            SenderAccount.last_error,
+            Delivery.campaign_contact_id,
+        )
+        .join(SenderAccount, SenderAccount.id == Delivery.sender_account_id)
+        .where(Delivery.status == "queued", SenderAccount.state != "ok")
+        .order_by(SenderAccount.email)
+    )
+    if campaign_id is not None:
+        query = query.where(Delivery.campaign_id == campaign_id)
+    held: dict[str, tuple[str, str | None, int, set[uuid.UUID]]] = {}
+    for email, state, reason, enrollment_id in session.execute(query):
+        _, _, emails, enrollments = held.get(email, (state, reason, 0, set()))
+        if enrollment_id is not None:
+            enrollments.add(enrollment_id)
+        held[email] = (state, reason, emails + 1, enrollments)
+    return [
+        HeldSends(email, state, reason, emails, frozenset(enrollments))
+        for email, (state, reason, emails, enrollments) in held.items()
+    ]
 
 
 def with_draft_and_recipient(

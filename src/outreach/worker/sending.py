@@ -58,6 +58,7 @@ def sending_pass(
             report.waiting += waits
             report.would_send += queued if dry_run else []
             finish()
+        report.waiting += dispatch.held_by_senders(session)
         if dry_run:
             return report
         claims = dispatch.ready(session, now, links, SENDS_PER_PASS)

@@ -91,6 +91,7 @@ def campaign_page(
         "enrollments": campaign_queries.enrollments_of(session, campaign_id, 200),
         "now": now,
         "due_wait": dispatch.why_due_waits(session, found, now),
+        "holds": dispatch.sender_holds(session, campaign_id),
         "days": DAY_NAMES,
         "preview": _preview(session, found.list_id, steps),
         **extra,

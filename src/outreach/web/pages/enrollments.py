@@ -59,6 +59,7 @@ def enrollment_page(
         "campaign": campaign,
         "steps": len(campaign_queries.steps_of(session, campaign.id)),
         "due_wait": _due_wait(session, enrollment, campaign, container_of(request).clock.now()),
+        "hold": dispatch.sender_holds(session, campaign.id).get(enrollment.id),
         "events": sorted(events, key=lambda event: event.at),
     }
     return render(request, "campaigns/enrollment.html", context)
