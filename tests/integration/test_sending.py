@@ -20,7 +20,7 @@ from outreach.delivery import queries as delivery_queries
 from outreach.delivery.models import Delivery
 from outreach.drafts import queries as drafts
 from outreach.drafts.models import DraftType
-from outreach.errors import InvalidTransition, ValidationFailed
+from outreach.errors import Conflict, InvalidTransition, ValidationFailed
 from outreach.worker.sending import sending_pass
 from tests.campaign_setup import PEOPLE, smtp_sender, three_step_campaign
 from tests.contact_files import import_text
@@ -334,6 +334,29 @@ def test_a_one_off_email_goes_at_its_time_and_only_then(
     assert sending_pass(container).sent == ["ada@analytical.example: scheduled email"]
     assert [list(m.rcpt_tos) for m in smtp_server.messages] == [["ada@analytical.example"]]
     assert delivery_queries.scheduled_with_recipients(session) == []
+
+
+def test_a_one_off_email_to_a_suppressed_address_is_refused_and_one_suppressed_later_is_not_sent(
+    session, container, clock, tmp_path, smtp_server
+):
+    sender = smtp_sender(session, clock, container.settings.secret_key_value(), smtp_server.port)
+    clock.advance(MONDAY_9 - clock.now())
+    import_text(session, clock, tmp_path, PEOPLE)
+    suppressions.add(session, "@navy.example", suppressions.Reason.manual, "test", clock.now())
+    with pytest.raises(Conflict, match=r"grace@navy\.example is on the suppression list"):
+        one_off(session, clock, sender, to="grace@navy.example")
+
+    later = one_off(session, clock, sender, at=clock.now() + timedelta(hours=1))
+    suppressions.add(
+        session, "ada@analytical.example", suppressions.Reason.unsubscribed, "test", clock.now()
+    )
+    session.commit()
+    clock.advance(timedelta(hours=1))
+    assert sending_pass(container).sent == []
+    assert smtp_server.messages == []
+    session.expire_all()
+    assert later.status == "cancelled"
+    assert drafts.get(session, later.draft_id).status == "approved"
 
 
 def test_a_one_off_email_can_be_cancelled_until_it_is_taken(

@@ -23,7 +23,7 @@ from outreach.delivery.models import Delivery, ScheduledEmail
 from outreach.delivery.states import DELIVERIES, DeliveryStatus
 from outreach.drafts import queries as drafts
 from outreach.drafts.models import EmailDraft, EmailStatus
-from outreach.errors import InvalidTransition, NotFound, ValidationFailed
+from outreach.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from outreach.states import Lifecycle, transition
 
 
@@ -59,6 +59,15 @@ def schedule(
         )
     if queries.sender(session, sender_id) is None:
         raise NotFound(f"There is no sender account {sender_id}.", id=str(sender_id))
+    contact = session.get(Contact, draft.contact_id)
+    assert contact is not None
+    if suppressions.is_suppressed(session, contact.email):
+        # Refused now rather than cancelled silently when its time comes.
+        raise Conflict(
+            f"{contact.email} is on the suppression list (the address or its domain): it gets "
+            "no email. Remove the entry first if it is a mistake.",
+            email=contact.email,
+        )
     if at.tzinfo is None:
         raise ValidationFailed("Give the time with its zone, e.g. 2026-03-02T09:00+01:00.")
     scheduled = ScheduledEmail(
@@ -109,7 +118,9 @@ def queue_due(session: Session, now: datetime, limit: int) -> list[str]:
         assert sender is not None
         assert contact is not None
         if suppressions.is_suppressed(session, contact.email):
+            # Suppressed after it was scheduled: its draft is free again, as after a cancel.
             transition(session, ScheduledEmail, scheduled.id, ScheduledStatus.cancelled, SCHEDULED)
+            drafts.move(session, draft.id, EmailStatus.approved)
             continue
         transition(session, ScheduledEmail, scheduled.id, ScheduledStatus.queued, SCHEDULED)
         session.add(
