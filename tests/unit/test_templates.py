@@ -199,9 +199,27 @@ def test_a_typo_is_a_problem_naming_the_field() -> None:
         TemplateProblem(
             field="compnay",
             part="body",
-            message="uses {{ compnay }}, which is not a merge field (misspelt?) and has no default",
+            message="uses {{ compnay }}, which is not a merge field; the nearest is {{ company }}",
         )
     ]
+
+
+def test_a_column_written_as_its_header_names_its_merge_field() -> None:
+    fields = merge_fields({"email": "ada@analytical.example"}, {"City": "London"})
+
+    [problem] = body_problems("How is {{ City }}?", fields)
+
+    assert (
+        problem.message == "uses {{ City }}, which is not a merge field; the nearest is {{ city }}"
+    )
+
+
+def test_a_name_like_no_field_is_only_said_to_be_missing() -> None:
+    [problem] = body_problems("Hi {{ zzz }}", fields_of())
+
+    assert problem.message == (
+        "uses {{ zzz }}, which is not a merge field (misspelt?) and has no default"
+    )
 
 
 def test_a_column_another_upload_has_is_fine_with_a_default() -> None:
@@ -649,7 +667,7 @@ def test_render_refuses_with_every_problem_in_the_details() -> None:
         {
             "field": "compnay",
             "part": "body",
-            "message": "uses {{ compnay }}, which is not a merge field (misspelt?) and has no default",
+            "message": "uses {{ compnay }}, which is not a merge field; the nearest is {{ company }}",
         },
         {"field": None, "part": "body", "message": 'leaves the placeholder "[Name]"'},
     ]

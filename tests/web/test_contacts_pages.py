@@ -81,7 +81,8 @@ def test_contacts_are_found_by_search_and_shown_with_every_column(imported):
     assert "ada@analytical.example" not in listing.text
     contact_path = re.search(r'href="(/contacts/[0-9a-f-]{36})"', listing.text).group(1)
     contact = client.get(contact_path)
-    assert "<dt>City</dt><dd>Bletchley</dd>" in contact.text
+    # Each column with the merge field that writes it in an email.
+    assert "<dt>City <code>{{ city }}</code></dt><dd>Bletchley</dd>" in contact.text
     assert "Pioneers" in contact.text
 
 

@@ -88,6 +88,7 @@ The sandbox
 
 from __future__ import annotations
 
+import difflib
 import functools
 import html as html_entities
 import json
@@ -188,14 +189,26 @@ def is_blank(value: object) -> bool:
     return False
 
 
+def column_name(header: str) -> str | None:
+    """The plain name a raw column is a merge field by, or None when its header makes none (it
+    is still there as raw["…"])."""
+    name = slug(header)
+    return name if name and name not in RESERVED_NAMES else None
+
+
+def column_merge_field(header: str) -> str:
+    """How a template writes a raw column: ``{{ city }}``, or ``{{ raw["#"] }}``."""
+    return f"{{{{ {column_name(header) or _raw_label(header)} }}}}"
+
+
 def merge_fields(
     contact_fields: Mapping[str, str | None], raw_data: Mapping[str, object]
 ) -> dict[str, object]:
     """The template context of one contact; None values are kept as None."""
     fields: dict[str, object] = {}
     for header, value in raw_data.items():
-        name = slug(str(header))
-        if not name or name in RESERVED_NAMES:
+        name = column_name(str(header))
+        if name is None:
             continue
         if name not in fields or (is_blank(fields[name]) and not is_blank(value)):
             fields[name] = value
@@ -808,6 +821,20 @@ def _failure(error: Exception) -> str:
     return f"cannot be rendered: {error}"
 
 
+def _with_nearest(error: _FieldError, context: Mapping[str, object]) -> str:
+    """A missing name's problem, naming the merge field it most likely meant: the column's own
+    name ({{ City }} for {{ city }}, as the contact page shows the column) or a near spelling."""
+    if error.key is None or len(error.key) != 1 or error.key[0] in context:
+        return str(error)
+    name = error.key[0]
+    fields = [field for field in context if field != "raw"]
+    nearest = slug(name) if slug(name) in fields else None
+    nearest = nearest or next(iter(difflib.get_close_matches(name, fields, 1, 0.75)), None)
+    if nearest is None:
+        return str(error)
+    return f"uses {{{{ {name} }}}}, which is not a merge field; the nearest is {{{{ {nearest} }}}}"
+
+
 def _render_part(
     part: str, source: str, fields: Mapping[str, object]
 ) -> tuple[str | None, list[TemplateProblem]]:
@@ -822,7 +849,7 @@ def _render_part(
         try:
             return _run(template, context), problems
         except _FieldError as error:
-            problems.append(TemplateProblem(error.field, part, str(error)))
+            problems.append(TemplateProblem(error.field, part, _with_nearest(error, context)))
             if error.key is None or error.key in filled:
                 return None, problems
             filled.add(error.key)

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
+from outreach.campaigns.templates import column_merge_field
 from outreach.contacts import importing, lists, queries, service
 from outreach.contacts.mapping import FIELDS
 from outreach.contacts.queries import ContactFilter
@@ -216,5 +217,9 @@ def contact_page(
     return render(
         request,
         "contacts/contact.html",
-        {"contact": found, "lists": queries.lists_of(session, contact_id)},
+        {
+            "contact": found,
+            "lists": queries.lists_of(session, contact_id),
+            "merge_field": column_merge_field,
+        },
     )
