@@ -254,6 +254,27 @@ def test_a_launch_that_would_send_empty_fields_is_refused_naming_contacts_and_fi
     assert campaigns.get(session, found.id).status == "draft"
 
 
+def test_a_refused_launch_names_a_few_contacts_per_problem_and_counts_the_rest(
+    session, clock, tmp_path, container
+):
+    people = PEOPLE + "".join(f"p{n}@nameless.example,,,\n" for n in range(8))
+    clock.advance(MONDAY_9 - clock.now())
+    found = three_step_campaign(
+        session,
+        clock,
+        tmp_path,
+        [smtp_sender(session, clock, container.settings.secret_key_value(), 25)],
+        people=people,
+    )
+    with pytest.raises(ValidationFailed) as refused:
+        campaigns.launch(session, found.id, clock.now())
+    for problem in refused.value.details["problems"]:
+        assert problem.endswith(
+            "— for p0@nameless.example, p1@nameless.example, p2@nameless.example,"
+            " p3@nameless.example, p4@nameless.example and 3 more"
+        )
+
+
 def test_a_dry_run_says_what_would_go_and_changes_nothing(
     session, container, clock, tmp_path, smtp_server
 ):

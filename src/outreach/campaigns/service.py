@@ -34,8 +34,9 @@ from outreach.errors import Conflict, InvalidTransition, NotFound, ValidationFai
 from outreach.states import transition, transition_each
 
 ENROLL_SLICE = 2000
-LAUNCH_EXAMPLES = 20
-"""How many contacts a refused launch names per problem."""
+LAUNCH_EXAMPLES = 5
+"""How many contacts a refused launch names per problem: enough to recognise them, few enough
+that several problems over a long list still read as a list of problems."""
 
 
 def get(session: Session, campaign_id: uuid.UUID) -> Campaign:
