@@ -196,6 +196,26 @@ def contact_email(session: Session, job: DraftJob) -> str:
     return found.email
 
 
+def test_running_again_says_which_drafts_are_scheduled_or_sent_already(
+    session, container, clock, audience
+):
+    list_batch(session, clock, audience)
+    run(container)
+    ada = drafts_of(session, "ada@analytical.example")[0]
+    alan = drafts_of(session, "alan@bletchley.example")[0]
+    for draft in (ada, alan):
+        queries.move(session, draft.id, EmailStatus.scheduled)
+    queries.move(session, alan.id, EmailStatus.sent)
+    session.commit()
+
+    again = list_batch(session, clock, audience, content="Subject: New\nHi {{ first_name }}.")
+    reasons = {contact_email(session, j): j.error for j in jobs(session, again.id)}
+    assert reasons["ada@analytical.example"] == "this draft is scheduled to go already"
+    assert reasons["alan@bletchley.example"] == (
+        "an email of this kind went to this contact already (a campaign's or a one-off)"
+    )
+
+
 def test_a_suppressed_contact_gets_no_draft(session, container, clock, audience):
     suppressions.add(
         session, "navy.example", suppressions.Reason.manual, "not a customer", clock.now()

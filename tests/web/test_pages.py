@@ -20,10 +20,14 @@ def test_a_signed_in_user_sees_the_layout_with_every_area(signed_in):
 
 def test_the_home_page_shows_todays_figures_from_email_analytics(signed_in, connection, clock):
     connection.exec_driver_sql(
-        "INSERT INTO email_analytics (date, total_emails_sent, total_followups_sent) "
-        f"VALUES ('{clock.now().date().isoformat()}', 7, 3)"
+        "INSERT INTO email_analytics (date, total_emails_sent, total_followups_sent, "
+        "total_drafts_created, total_drafts_approved) "
+        f"VALUES ('{clock.now().date().isoformat()}', 7, 3, 12, 9)"
     )
     page = signed_in.get("/")
+    # Campaign steps are drafts in the seed's tables, so its counts are of emails, not drafts.
+    assert "<dt>Emails written</dt><dd>12</dd>" in page.text
+    assert "<dt>Emails approved</dt><dd>9</dd>" in page.text
     assert "<dt>Emails sent</dt><dd>7</dd>" in page.text
     assert "<dt>of which follow-ups</dt><dd>3</dd>" in page.text
 

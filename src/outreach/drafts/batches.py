@@ -50,6 +50,8 @@ SENT_OR_APPROVED = frozenset({EmailStatus.approved, EmailStatus.scheduled, Email
 
 SKIP_SUPPRESSED = "the address is suppressed"
 SKIP_APPROVED = "a person approved this draft already"
+SKIP_SCHEDULED = "this draft is scheduled to go already"
+SKIP_SENT = "an email of this kind went to this contact already (a campaign's or a one-off)"
 SKIP_EDITED = "a person edited this draft"
 SKIP_WAITING = "a draft waits for review already (ask to rewrite unreviewed drafts)"
 
@@ -226,8 +228,13 @@ def _strongest(drafts: Sequence[EmailDraft]) -> dict[tuple[uuid.UUID, DraftType]
 
 def _keep_reason(draft: EmailDraft | None) -> str | None:
     """Why an existing draft is not written again, or None when a new one may be written."""
-    rank = _rank(draft) if draft is not None else 0
-    return {3: SKIP_APPROVED, 2: SKIP_EDITED, 1: SKIP_WAITING}.get(rank)
+    if draft is None:
+        return None
+    if draft.status == EmailStatus.sent:
+        return SKIP_SENT
+    if draft.status == EmailStatus.scheduled:
+        return SKIP_SCHEDULED
+    return {3: SKIP_APPROVED, 2: SKIP_EDITED, 1: SKIP_WAITING}.get(_rank(draft))
 
 
 # Progress ------------------------------------------------------------------------------------
