@@ -85,6 +85,43 @@ def test_a_bad_time_zone_is_explained(signed_in, session, clock, tmp_path):
     assert "unknown timezone" in response.text
 
 
+def test_settings_without_a_send_day_are_refused_on_the_page(signed_in, session, clock, tmp_path):
+    page = new_campaign(signed_in, session, clock, tmp_path)
+    response = post(
+        signed_in,
+        page + "/settings",
+        page,
+        start="00:00",
+        end="00:00",
+        timezone="UTC",
+        daily_limit="50",
+        spacing="60",
+        jitter="10",
+    )
+    assert response.status_code == 422
+    assert "Choose at least one send day: with none the campaign would never send." in (
+        response.text
+    )
+    assert "Sends 09:00-18:00;" in response.text
+
+
+def test_equal_start_and_end_read_as_all_day(signed_in, session, clock, tmp_path):
+    page = new_campaign(signed_in, session, clock, tmp_path)
+    post(
+        signed_in,
+        page + "/settings",
+        page,
+        start="00:00",
+        end="00:00",
+        days="monday",
+        timezone="UTC",
+        daily_limit="50",
+        spacing="60",
+        jitter="10",
+    )
+    assert "Sends all day;" in signed_in.get(page).text
+
+
 def test_the_preview_shows_the_first_contacts_email(signed_in, session, clock, tmp_path):
     page = new_campaign(signed_in, session, clock, tmp_path)
     post(

@@ -11,6 +11,7 @@ from rich.table import Column, Table
 
 from outreach.campaigns import queries as campaign_queries
 from outreach.campaigns import service as campaigns
+from outreach.campaigns.schedule import opening_hours
 from outreach.cli.context import console, container_for, settings_of
 from outreach.contacts import lists
 from outreach.contacts import queries as contact_queries
@@ -293,7 +294,10 @@ def add_step(
 def change_settings(
     ctx: typer.Context,
     name: str,
-    window: Annotated[str | None, typer.Option(help="Local send window, e.g. 09:00-17:30.")] = None,
+    window: Annotated[
+        str | None,
+        typer.Option(help="Local send window, e.g. 09:00-17:30; 00:00-00:00 is all day."),
+    ] = None,
     days: Annotated[
         str | None, typer.Option(help="e.g. monday,tuesday,wednesday,thursday,friday")
     ] = None,
@@ -328,7 +332,9 @@ def change_settings(
     change = campaigns.SettingsChange(
         send_window_start=start,
         send_window_end=end,
-        send_days=[d.strip().lower() for d in days.split(",")] if days else None,
+        send_days=None
+        if days is None
+        else [d.strip().lower() for d in days.split(",") if d.strip()],
         timezone=timezone,
         daily_limit=daily_limit,
         delay_between_emails_seconds=spacing,
@@ -413,10 +419,10 @@ def show(ctx: typer.Context, name: str) -> None:
         enrolled = campaign_queries.enrollments_of(session, found.id)
         accounts = campaign_queries.senders_of(session, found.id)
     console.print(f"[bold]{found.name}[/bold] ({found.status})")
+    hours = opening_hours(settings.send_window_start, settings.send_window_end)
     console.print(
-        f"window {settings.send_window_start:%H:%M}-{settings.send_window_end:%H:%M} "
-        f"{settings.timezone} on "
-        f"{', '.join(settings.send_days)}; at most {settings.daily_limit} a day, "
+        f"sends {hours} {settings.timezone} on {', '.join(settings.send_days) or 'no day'}; "
+        f"at most {settings.daily_limit} a day, "
         f"{settings.delay_between_emails_seconds} s apart (+ up to {settings.jitter_seconds} s)"
     )
     console.print("senders: " + (", ".join(a.email for a in accounts) or "none"))

@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from outreach.campaigns import queries as campaign_queries
 from outreach.campaigns import service as campaigns
 from outreach.campaigns.models import CampaignSequence
-from outreach.campaigns.schedule import DAY_NAMES
+from outreach.campaigns.schedule import DAY_NAMES, opening_hours
 from outreach.campaigns.states import EDITABLE
 from outreach.campaigns.templates import render_preview
 from outreach.contacts import queries as contact_queries
@@ -79,10 +79,12 @@ def campaign_page(
 ) -> Response:
     found = campaigns.get(session, campaign_id)
     steps = campaign_queries.steps_of(session, campaign_id)
+    settings = campaign_queries.settings_of(session, campaign_id)
     now = container_of(request).clock.now()
     context = {
         "campaign": found,
-        "settings": campaign_queries.settings_of(session, campaign_id),
+        "settings": settings,
+        "hours": opening_hours(settings.send_window_start, settings.send_window_end),
         "steps": steps,
         "editable": found.status in EDITABLE,
         "senders": campaign_queries.senders_of(session, campaign_id),

@@ -1,0 +1,62 @@
+"""`outreach campaigns ...` as a user types them, against a fresh database."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from outreach.cli.main import app
+from outreach.errors import OutreachError
+from tests.campaign_setup import PEOPLE
+
+
+@pytest.fixture
+def runner(backend, databases, tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", databases.fresh_url(backend))
+    monkeypatch.setenv("OUTREACH_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.chdir(tmp_path)
+    return CliRunner()
+
+
+@pytest.fixture
+def outreach(runner, tmp_path):
+    def run(*arguments: str) -> str:
+        result = runner.invoke(app, list(arguments), catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    people = tmp_path / "people.csv"
+    people.write_text(PEOPLE)
+    run("contacts", "import", str(people), "--list", "Pioneers")
+    run("senders", "add", "outbox", "me@ourco.example")
+    run("campaigns", "create", "Q4 Push", "--list", "Pioneers")
+    run("campaigns", "step", "Q4 Push", "--subject", "Hi {{ first_name }}", "--body", "Hello.")
+    return run
+
+
+@pytest.fixture
+def refused(runner):
+    """What the command says when the campaign refuses it (the console script prints the
+    message and exits with 1)."""
+
+    def run(*arguments: str) -> str:
+        result = runner.invoke(app, list(arguments))
+        assert isinstance(result.exception, OutreachError), result.output
+        return result.exception.message
+
+    return run
+
+
+def test_settings_without_a_send_day_are_refused(outreach, refused):
+    assert refused("campaigns", "settings", "Q4 Push", "--days", "") == (
+        "Choose at least one send day: with none the campaign would never send."
+    )
+    assert "on monday, tuesday, wednesday, thursday, friday;" in outreach(
+        "campaigns", "show", "Q4 Push"
+    )
+
+
+def test_equal_start_and_end_show_as_all_day(outreach):
+    outreach("campaigns", "settings", "Q4 Push", "--window", "00:00-00:00")
+    assert "sends all day UTC on monday" in outreach("campaigns", "show", "Q4 Push")
