@@ -60,3 +60,16 @@ def test_settings_without_a_send_day_are_refused(outreach, refused):
 def test_equal_start_and_end_show_as_all_day(outreach):
     outreach("campaigns", "settings", "Q4 Push", "--window", "00:00-00:00")
     assert "sends all day UTC on monday" in outreach("campaigns", "show", "Q4 Push")
+
+
+def test_a_launch_without_senders_says_how_to_add_one_and_settings_adds_it(outreach, refused):
+    refusal = refused("campaigns", "launch", "Q4 Push")
+    assert refusal == (
+        "The campaign cannot start: choose at least one sender account\n"
+        "Fix with:\n"
+        "  outreach campaigns settings 'Q4 Push' --sender EMAIL"
+    )
+
+    outreach("campaigns", "settings", "Q4 Push", "--sender", "me@ourco.example")
+    assert "senders: me@ourco.example" in outreach("campaigns", "show", "Q4 Push")
+    assert "Launched 'Q4 Push': 3 contacts enrolled." in outreach("campaigns", "launch", "Q4 Push")

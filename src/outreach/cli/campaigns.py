@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Column, Table
+from sqlalchemy.orm import Session
 
 from outreach.campaigns import queries as campaign_queries
 from outreach.campaigns import service as campaigns
@@ -32,6 +36,13 @@ DailyCap = Annotated[
     int | None, typer.Option(help="At most this many sends a day (UTC) from this account.")
 ]
 DisplayName = Annotated[str | None, typer.Option("--name", help="The name recipients see.")]
+Senders = Annotated[
+    list[str] | None,
+    typer.Option(
+        help="A sender account's address. Repeatable; "
+        "`campaigns settings NAME --sender ...` replaces them later."
+    ),
+]
 
 
 @add_sender_app.command("outbox")
@@ -228,14 +239,12 @@ def create_campaign(
     ctx: typer.Context,
     name: str,
     list_name: Annotated[str, typer.Option("--list", help="The list to send to.")],
-    sender: Annotated[
-        list[str] | None, typer.Option(help="A sender account's address. Repeatable.")
-    ] = None,
+    sender: Senders = None,
     description: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Create a campaign (a draft until launched)."""
     with container_for(ctx) as container, transaction(container.sessions) as session:
-        sender_ids = [senders.by_email(session, email).id for email in sender or []]
+        sender_ids = _sender_ids(session, sender or [])
         campaigns.create(
             session,
             name=name,
@@ -247,6 +256,8 @@ def create_campaign(
     console.print(
         f"Created the campaign {name!r}. Add steps with: outreach campaigns step {name!r} ..."
     )
+    if not sender:
+        console.print(f"Choose its senders with: outreach campaigns settings {name!r} --sender ...")
 
 
 @campaigns_app.command("step")
@@ -294,6 +305,7 @@ def add_step(
 def change_settings(
     ctx: typer.Context,
     name: str,
+    sender: Senders = None,
     window: Annotated[
         str | None,
         typer.Option(help="Local send window, e.g. 09:00-17:30; 00:00-00:00 is all day."),
@@ -327,7 +339,7 @@ def change_settings(
         typer.Option(help="Contacts wait at an AI-written step until its draft is approved."),
     ] = None,
 ) -> None:
-    """Change when and how fast a campaign sends."""
+    """Change whom a campaign sends from, and when and how fast it sends."""
     start, end = _window(window) if window else (None, None)
     change = campaigns.SettingsChange(
         send_window_start=start,
@@ -345,8 +357,15 @@ def change_settings(
         require_approval=require_approval,
     )
     with container_for(ctx) as container, transaction(container.sessions) as session:
-        campaigns.update_settings(session, campaigns.named(session, name).id, change)
+        found = campaigns.named(session, name)
+        campaigns.update_settings(session, found.id, change)
+        if sender:
+            campaigns.set_senders(session, found.id, _sender_ids(session, sender))
     console.print(f"Saved the settings of {name!r}.")
+
+
+def _sender_ids(session: Session, emails: list[str]) -> list[uuid.UUID]:
+    return [senders.by_email(session, email).id for email in emails]
 
 
 def _window(text: str) -> tuple[time, time]:
@@ -357,10 +376,34 @@ def _window(text: str) -> tuple[time, time]:
         raise ValidationFailed(f"--window {text!r}: write it as 09:00-17:30.") from error
 
 
+@contextmanager
+def _saying_how_to_fix(name: str) -> Iterator[None]:
+    """A refused launch or resume names, under each missing part, the command that adds it."""
+    fixes = {
+        campaigns.NO_STEPS: f"outreach campaigns step {name!r} --subject ... --body ...",
+        campaigns.NO_SENDERS: f"outreach campaigns settings {name!r} --sender EMAIL",
+        campaigns.NO_SEND_DAYS: f"outreach campaigns settings {name!r} --days monday,...",
+    }
+    try:
+        yield
+    except ValidationFailed as error:
+        problems = error.details.get("problems", [])
+        commands = [f"\n  {fixes[p]}" for p in problems if p in fixes]
+        if not commands:
+            raise
+        raise ValidationFailed(
+            error.message + "\nFix with:" + "".join(commands), **error.details
+        ) from error
+
+
 @campaigns_app.command("launch")
 def launch(ctx: typer.Context, name: str) -> None:
     """Check the campaign, enroll its list and start sending."""
-    with container_for(ctx) as container, transaction(container.sessions) as session:
+    with (
+        container_for(ctx) as container,
+        transaction(container.sessions) as session,
+        _saying_how_to_fix(name),
+    ):
         report = campaigns.launch(session, campaigns.named(session, name).id, container.clock.now())
     console.print(f"Launched {name!r}: {report.enrolled} contacts enrolled.")
     for reason, count in report.skipped.most_common():
@@ -378,7 +421,11 @@ def pause(ctx: typer.Context, name: str) -> None:
 @campaigns_app.command("resume")
 def resume(ctx: typer.Context, name: str) -> None:
     """Send again from where it stopped."""
-    with container_for(ctx) as container, transaction(container.sessions) as session:
+    with (
+        container_for(ctx) as container,
+        transaction(container.sessions) as session,
+        _saying_how_to_fix(name),
+    ):
         campaigns.resume(session, campaigns.named(session, name).id, container.clock.now())
     console.print(f"Resumed {name!r}.")
 
