@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import re
+
+import sqlalchemy as sa
 
 from outreach.campaigns import service as campaigns
 from outreach.contacts import lists
+from outreach.delivery.models import SentEmail
 from tests.campaign_setup import PEOPLE, launched_from_outbox
 from tests.conftest import csrf_token
 from tests.contact_files import import_text
@@ -134,6 +138,41 @@ def test_the_preview_shows_the_first_contacts_email(signed_in, session, clock, t
     shown = signed_in.get(page).text
     assert "Preview for ada@analytical.example" in shown
     assert "How is London?" in shown
+
+
+def test_the_preview_ends_with_the_unsubscribe_line_the_sent_email_has(
+    signed_in, session, container, clock, tmp_path
+):
+    found, _ = launched_from_outbox(session, container, clock, tmp_path)
+    sent = session.scalars(
+        sa.select(SentEmail).where(SentEmail.recipient_email == "ada@analytical.example")
+    ).one()
+    assert "Not interested? Unsubscribe: http" in sent.body
+
+    page = signed_in.get(f"/campaigns/{found.id}").text
+    assert "Preview for ada@analytical.example" in page
+    assert f"<pre>{html.escape(sent.body)}</pre>" in page
+
+
+def test_without_the_unsubscribe_line_the_preview_has_none(signed_in, session, clock, tmp_path):
+    page = new_campaign(signed_in, session, clock, tmp_path)
+    post(signed_in, page + "/steps", page, subject="Hello", body="How is {{ city }}?")
+    assert "Not interested? Unsubscribe:" in signed_in.get(page).text
+    post(
+        signed_in,
+        page + "/settings",
+        page,
+        start="09:00",
+        end="17:00",
+        days="monday",
+        timezone="UTC",
+        daily_limit="50",
+        spacing="60",
+        jitter="10",
+    )
+    shown = signed_in.get(page).text
+    assert "<pre>How is London?</pre>" in shown
+    assert "Not interested? Unsubscribe:" not in shown
 
 
 def test_testing_an_smtp_account_that_cannot_be_reached_says_so(signed_in):

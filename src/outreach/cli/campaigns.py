@@ -20,7 +20,7 @@ from outreach.cli.context import console, container_for, settings_of
 from outreach.contacts import lists
 from outreach.contacts import queries as contact_queries
 from outreach.db import transaction
-from outreach.delivery import health, senders
+from outreach.delivery import dispatch, health, senders
 from outreach.delivery import queries as delivery_queries
 from outreach.delivery.states import SenderState
 from outreach.errors import ValidationFailed
@@ -511,9 +511,13 @@ def preview(
         person = next(iter(contact_queries.matching_contacts(session, where)), None)
         if person is None:
             raise ValidationFailed("No contact of the campaign's list matches.")
+        footer = dispatch.unsubscribe_footer(
+            container.links, campaign_queries.settings_of(session, found.id), person.id
+        )
         for index in range(len(steps)):
             rendered = campaigns.compose_step(steps, index, person)
             console.print(
                 f"[bold]Step {index + 1}[/bold] to {person.email}\n"
-                f"Subject: {rendered.subject}\n\n{rendered.text}\n"
+                f"Subject: {rendered.subject}\n\n{rendered.text}{footer}\n",
+                highlight=False,
             )

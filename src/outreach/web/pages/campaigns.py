@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import time
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -94,7 +95,12 @@ def campaign_page(
         "now": now,
         "due_wait": dispatch.why_due_waits(session, found, now),
         "days": DAY_NAMES,
-        "preview": _preview(session, found.list_id, steps),
+        "preview": _preview(
+            session,
+            found.list_id,
+            steps,
+            partial(dispatch.unsubscribe_footer, container_of(request).links, settings),
+        ),
         **extra,
     }
     return render(
@@ -103,9 +109,13 @@ def campaign_page(
 
 
 def _preview(
-    session: DbSession, list_id: uuid.UUID | None, steps: Sequence[CampaignSequence]
+    session: DbSession,
+    list_id: uuid.UUID | None,
+    steps: Sequence[CampaignSequence],
+    footer_for: Callable[[uuid.UUID], str],
 ) -> list[dict[str, object]]:
-    """Each step as the list's first contact would get it, with any problem it would have."""
+    """Each step as the list's first contact would get it (`footer_for` gives the text sending
+    adds under it), with any problem it would have."""
     contact = (
         next(
             iter(
@@ -121,6 +131,7 @@ def _preview(
     if contact is None:
         return []
     fields = campaigns.fields_of(contact)
+    footer = footer_for(contact.id)
     shown: list[dict[str, object]] = []
     for index, step in enumerate(steps):
         subject = step.subject_template.strip() or steps[0].subject_template
@@ -130,7 +141,7 @@ def _preview(
             {
                 "contact": contact.email,
                 "subject": ("Re: " if follow_up else "") + rendered.subject,
-                "text": rendered.text,
+                "text": rendered.text + footer,
                 "problems": [problem.sentence() for problem in problems],
             }
         )
