@@ -81,3 +81,28 @@ def test_the_preview_ends_with_the_unsubscribe_line_unless_the_campaign_adds_non
 
     outreach("campaigns", "settings", "Q4 Push", "--no-unsubscribe-line")
     assert "Unsubscribe" not in outreach("campaigns", "preview", "Q4 Push")
+
+
+def test_show_and_list_say_how_far_each_contact_is_as_the_pages_do(outreach):
+    outreach("campaigns", "step", "Q4 Push", "--body", "Following up.", "--delay-days", "3")
+    outreach(
+        "campaigns",
+        "settings",
+        "Q4 Push",
+        "--sender",
+        "me@ourco.example",
+        "--window",
+        "00:00-00:00",
+        "--days",
+        "monday,tuesday,wednesday,thursday,friday,saturday,sunday",
+        "--spacing",
+        "0",
+        "--jitter",
+        "0",
+    )
+    outreach("campaigns", "launch", "Q4 Push")
+    assert "│ pending │ 0 of 2 │" in outreach("campaigns", "show", "Q4 Push")
+
+    outreach("worker", "--once")
+    assert "│ in progress │ 1 of 2 │" in outreach("campaigns", "show", "Q4 Push")
+    assert "3 in progress" in outreach("campaigns", "list")

@@ -450,10 +450,15 @@ def list_campaigns(ctx: typer.Context) -> None:
     for found, counts in rows:
         table.add_row(
             found.name,
-            found.status,
-            ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "—",
+            _said(found.status),
+            ", ".join(f"{n} {_said(s)}" for s, n in sorted(counts.items())) or "—",
         )
     console.print(table)
+
+
+def _said(status: str) -> str:
+    """A status as the pages say it: "in progress", not in_progress."""
+    return status.replace("_", " ")
 
 
 @campaigns_app.command("show")
@@ -465,7 +470,7 @@ def show(ctx: typer.Context, name: str) -> None:
         steps = campaign_queries.steps_of(session, found.id)
         enrolled = campaign_queries.enrollments_of(session, found.id)
         accounts = campaign_queries.senders_of(session, found.id)
-    console.print(f"[bold]{found.name}[/bold] ({found.status})")
+    console.print(f"[bold]{found.name}[/bold] ({_said(found.status)})")
     hours = opening_hours(settings.send_window_start, settings.send_window_end)
     console.print(
         f"sends {hours} {settings.timezone} on {', '.join(settings.send_days) or 'no day'}; "
@@ -478,7 +483,7 @@ def show(ctx: typer.Context, name: str) -> None:
             f"step {step.sequence_order}: after {step.delay_days} d {step.delay_hours} h — "
             f"{step.subject_template or '(Re: first subject)'}"
         )
-    table = Table("contact", "status", "step", "next send", "why")
+    table = Table("contact", "status", "sent", "next send", "why")
     for enrollment, contact in enrolled:
         next_at = (
             enrollment.next_send_at.strftime("%Y-%m-%d %H:%M UTC")
@@ -487,8 +492,8 @@ def show(ctx: typer.Context, name: str) -> None:
         )
         table.add_row(
             contact.email,
-            enrollment.status,
-            str(enrollment.current_sequence_step),
+            _said(enrollment.status),
+            f"{enrollment.current_sequence_step} of {len(steps)}",
             next_at,
             enrollment.waiting_reason or enrollment.stop_reason or "",
         )
