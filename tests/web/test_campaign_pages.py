@@ -43,6 +43,47 @@ def test_a_campaign_without_a_name_is_refused_with_the_reason(signed_in):
     assert "A campaign needs a name" in response.text
 
 
+def test_a_refused_campaign_keeps_the_name_list_and_senders_typed(
+    signed_in, session, clock, tmp_path
+):
+    audience = lists.create(session, "Pioneers", None, clock.now())
+    account = sender(session.connection())
+    response = post(
+        signed_in,
+        "/campaigns",
+        "/campaigns",
+        name="Spring",
+        list_id=str(audience.id),
+        sender_id=[account, "not-an-id"],
+    )
+    assert response.status_code == 422
+    assert "Choose a list and senders from the lists." in response.text
+    assert 'name="name" required maxlength="200" value="Spring"' in response.text
+    assert f'<option value="{audience.id}" selected>' in response.text
+    assert f'value="{account}" checked' in response.text
+
+
+def test_a_step_with_a_delay_that_is_not_a_number_is_explained_on_the_campaign_page(
+    signed_in, session, clock, tmp_path
+):
+    page = new_campaign(signed_in, session, clock, tmp_path)
+    post(signed_in, page + "/steps", page, subject="Hi", body="Hello")
+    response = post(
+        signed_in, page + "/steps", page, subject="", body="Any news?", delay_days="abc"
+    )
+    assert response.status_code == 422
+    assert "delay days and hours are whole numbers" in response.text
+    assert "Preview for ada@analytical.example" in response.text
+    assert 'name="delay_days" min="0" value="abc"' in response.text
+    assert ">Any news?</textarea>" in response.text
+
+    step = re.search(r'action="(/campaigns/[0-9a-f-]{36}/steps/[0-9a-f-]{36})"', response.text)
+    edited = post(signed_in, step.group(1), page, subject="Hi {{ first_name", body="Changed")
+    assert edited.status_code == 422
+    assert 'value="Hi {{ first_name"' in edited.text
+    assert ">Changed</textarea>" in edited.text
+
+
 def test_launching_with_a_field_some_contacts_lack_lists_them(signed_in, session, clock, tmp_path):
     page = new_campaign(signed_in, session, clock, tmp_path, PEOPLE + "linus@kernel.example,,,\n")
     post(
