@@ -16,6 +16,7 @@ from outreach.clock import Clock, SystemClock
 from outreach.config import Settings
 from outreach.db import create_engine, session_factory, transaction
 from outreach.delivery import senders
+from outreach.delivery.dispatch import Links
 from outreach.delivery.models import SenderAccount
 from outreach.delivery.throttle import SendingPace
 from outreach.delivery.transports.base import SenderAccountError, SendError, Transport
@@ -65,6 +66,11 @@ class Container:
     @property
     def session_lifetime(self) -> timedelta:
         return timedelta(days=self.settings.session_days)
+
+    @property
+    def links(self) -> Links:
+        """What writing unsubscribe links needs: sending, and previews of what is sent."""
+        return Links(self.settings.secret_key_value(), self.settings.base_url)
 
     @property
     def outbox_folder(self) -> Path:

@@ -22,6 +22,7 @@ from outreach.campaigns.schedule import (
     choose_sender,
     local_day_bounds,
     next_send,
+    opening_hours,
     step_due_at,
     wall_to_utc,
 )
@@ -265,6 +266,13 @@ def test_equal_start_and_end_mean_the_whole_send_day() -> None:
     assert all_day.contains(utc(2024, 6, 7, 23, 59, 59))
     assert not all_day.contains(utc(2024, 6, 8, 0))
     assert all_day.next_open(utc(2024, 6, 8, 12)) == utc(2024, 6, 10)
+
+
+def test_a_window_reads_as_its_hours_and_equal_start_and_end_as_a_whole_day() -> None:
+    assert opening_hours(time(9), time(17, 30)) == "09:00-17:30"
+    assert opening_hours(time(22), time(6)) == "22:00-06:00"
+    assert opening_hours(time(0), time(0)) == "all day"
+    assert opening_hours(time(9), time(9)) == "24 hours from 09:00"
 
 
 def test_a_window_without_send_days_never_opens() -> None:

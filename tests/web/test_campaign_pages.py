@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import timedelta
 from random import Random
 
+import sqlalchemy as sa
+
 from outreach.campaigns import service as campaigns
 from outreach.contacts import lists
 from outreach.delivery import dispatch, senders
+from outreach.delivery.models import SentEmail
 from outreach.delivery.states import SenderState
 from tests.campaign_setup import PEOPLE, launched_from_outbox
 from tests.conftest import csrf_token
@@ -41,6 +45,47 @@ def test_a_campaign_without_a_name_is_refused_with_the_reason(signed_in):
     response = post(signed_in, "/campaigns", "/campaigns", name="  ")
     assert response.status_code == 422
     assert "A campaign needs a name" in response.text
+
+
+def test_a_refused_campaign_keeps_the_name_list_and_senders_typed(
+    signed_in, session, clock, tmp_path
+):
+    audience = lists.create(session, "Pioneers", None, clock.now())
+    account = sender(session.connection())
+    response = post(
+        signed_in,
+        "/campaigns",
+        "/campaigns",
+        name="Spring",
+        list_id=str(audience.id),
+        sender_id=[account, "not-an-id"],
+    )
+    assert response.status_code == 422
+    assert "Choose a list and senders from the lists." in response.text
+    assert 'name="name" required maxlength="200" value="Spring"' in response.text
+    assert f'<option value="{audience.id}" selected>' in response.text
+    assert f'value="{account}" checked' in response.text
+
+
+def test_a_step_with_a_delay_that_is_not_a_number_is_explained_on_the_campaign_page(
+    signed_in, session, clock, tmp_path
+):
+    page = new_campaign(signed_in, session, clock, tmp_path)
+    post(signed_in, page + "/steps", page, subject="Hi", body="Hello")
+    response = post(
+        signed_in, page + "/steps", page, subject="", body="Any news?", delay_days="abc"
+    )
+    assert response.status_code == 422
+    assert "delay days and hours are whole numbers" in response.text
+    assert "Preview for ada@analytical.example" in response.text
+    assert 'name="delay_days" min="0" value="abc"' in response.text
+    assert ">Any news?</textarea>" in response.text
+
+    step = re.search(r'action="(/campaigns/[0-9a-f-]{36}/steps/[0-9a-f-]{36})"', response.text)
+    edited = post(signed_in, step.group(1), page, subject="Hi {{ first_name", body="Changed")
+    assert edited.status_code == 422
+    assert 'value="Hi {{ first_name"' in edited.text
+    assert ">Changed</textarea>" in edited.text
 
 
 def test_launching_with_a_field_some_contacts_lack_lists_them(signed_in, session, clock, tmp_path):
@@ -89,6 +134,43 @@ def test_a_bad_time_zone_is_explained(signed_in, session, clock, tmp_path):
     assert "unknown timezone" in response.text
 
 
+def test_settings_without_a_send_day_are_refused_on_the_page(signed_in, session, clock, tmp_path):
+    page = new_campaign(signed_in, session, clock, tmp_path)
+    response = post(
+        signed_in,
+        page + "/settings",
+        page,
+        start="00:00",
+        end="00:00",
+        timezone="UTC",
+        daily_limit="50",
+        spacing="60",
+        jitter="10",
+    )
+    assert response.status_code == 422
+    assert "Choose at least one send day: with none the campaign would never send." in (
+        response.text
+    )
+    assert "Sends 09:00-18:00;" in response.text
+
+
+def test_equal_start_and_end_read_as_all_day(signed_in, session, clock, tmp_path):
+    page = new_campaign(signed_in, session, clock, tmp_path)
+    post(
+        signed_in,
+        page + "/settings",
+        page,
+        start="00:00",
+        end="00:00",
+        days="monday",
+        timezone="UTC",
+        daily_limit="50",
+        spacing="60",
+        jitter="10",
+    )
+    assert "Sends all day;" in signed_in.get(page).text
+
+
 def test_the_preview_shows_the_first_contacts_email(signed_in, session, clock, tmp_path):
     page = new_campaign(signed_in, session, clock, tmp_path)
     post(
@@ -101,6 +183,41 @@ def test_the_preview_shows_the_first_contacts_email(signed_in, session, clock, t
     shown = signed_in.get(page).text
     assert "Preview for ada@analytical.example" in shown
     assert "How is London?" in shown
+
+
+def test_the_preview_ends_with_the_unsubscribe_line_the_sent_email_has(
+    signed_in, session, container, clock, tmp_path
+):
+    found, _ = launched_from_outbox(session, container, clock, tmp_path)
+    sent = session.scalars(
+        sa.select(SentEmail).where(SentEmail.recipient_email == "ada@analytical.example")
+    ).one()
+    assert "Not interested? Unsubscribe: http" in sent.body
+
+    page = signed_in.get(f"/campaigns/{found.id}").text
+    assert "Preview for ada@analytical.example" in page
+    assert f"<pre>{html.escape(sent.body)}</pre>" in page
+
+
+def test_without_the_unsubscribe_line_the_preview_has_none(signed_in, session, clock, tmp_path):
+    page = new_campaign(signed_in, session, clock, tmp_path)
+    post(signed_in, page + "/steps", page, subject="Hello", body="How is {{ city }}?")
+    assert "Not interested? Unsubscribe:" in signed_in.get(page).text
+    post(
+        signed_in,
+        page + "/settings",
+        page,
+        start="09:00",
+        end="17:00",
+        days="monday",
+        timezone="UTC",
+        daily_limit="50",
+        spacing="60",
+        jitter="10",
+    )
+    shown = signed_in.get(page).text
+    assert "<pre>How is London?</pre>" in shown
+    assert "Not interested? Unsubscribe:" not in shown
 
 
 def test_testing_an_smtp_account_that_cannot_be_reached_says_so(signed_in):

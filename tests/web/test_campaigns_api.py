@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
+from outreach.campaigns import queries as campaign_queries
 from outreach.contacts import lists
 from tests.campaign_setup import PEOPLE
 from tests.contact_files import import_text
@@ -63,6 +66,30 @@ def test_a_launch_with_problems_is_a_422_listing_them(api, audience):
         "add at least one step",
         "choose at least one sender account",
     ]
+
+
+def test_a_campaign_without_send_days_is_refused_on_save_and_at_launch(api, audience, session):
+    campaign = api.post("/api/v1/campaigns", json={"name": "Spring", "list_id": audience}).json()
+    base = f"/api/v1/campaigns/{campaign['id']}"
+    refused = api.patch(base + "/settings", json={"send_days": []})
+    assert refused.status_code == 422
+    assert refused.json()["error"]["message"] == (
+        "Choose at least one send day: with none the campaign would never send."
+    )
+    assert api.get(base).json()["settings"]["send_days"] == [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+    ]
+
+    # A row saved before this check (or imported) has no days: launching says so.
+    campaign_queries.settings_of(session, uuid.UUID(campaign["id"])).send_days = []
+    session.flush()
+    launched = api.post(base + "/launch")
+    assert launched.status_code == 422
+    assert "choose at least one send day" in launched.json()["error"]["details"]["problems"]
 
 
 def test_a_bad_time_zone_is_a_422(api, audience):

@@ -49,6 +49,7 @@ __all__ = [
     "choose_sender",
     "local_day_bounds",
     "next_send",
+    "opening_hours",
     "step_due_at",
     "wall_to_utc",
     "zone_named",
@@ -238,6 +239,14 @@ class SendWindow:
         if opens <= at:
             return f"inside the send window until {_when(closes, self.timezone, at)}"
         return f"outside the send window until {_when(opens, self.timezone, at)}"
+
+
+def opening_hours(start: time, end: time) -> str:
+    """A window's hours as a person reads them: "09:00-17:30", "22:00-06:00", and for equal
+    start and end (open a whole day from `start`) "all day" or "24 hours from 09:00"."""
+    if start != end:
+        return f"{start:%H:%M}-{end:%H:%M}"
+    return "all day" if start == time(0) else f"24 hours from {start:%H:%M}"
 
 
 def step_due_at(previous: datetime, delay_days: int, delay_hours: int) -> datetime:

@@ -33,6 +33,12 @@ from outreach.delivery.models import SenderAccount
 from outreach.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from outreach.states import transition, transition_each
 
+NO_LIST = "choose the list to send to"
+NO_STEPS = "add at least one step"
+NO_SENDERS = "choose at least one sender account"
+NO_SEND_DAYS = "choose at least one send day"
+"""Parts a campaign cannot start without, as launch_problems names them (entry points add how
+to fix each)."""
 ENROLL_SLICE = 2000
 LAUNCH_EXAMPLES = 5
 """How many contacts a refused launch names per problem: enough to recognise them, few enough
@@ -209,7 +215,11 @@ def update_settings(
     for name, value in vars(change).items():
         if value is not None:
             setattr(current, name, value)
-    window_of(current)
+    if not window_of(current).days:
+        raise ValidationFailed(
+            "Choose at least one send day: with none the campaign would never send.",
+            field="send_days",
+        )
     limits = (current.daily_limit, current.delay_between_emails_seconds, current.jitter_seconds)
     if current.daily_limit < 1 or min(limits) < 0:
         raise ValidationFailed("The daily limit is at least 1; delays and jitter are not negative.")
@@ -270,12 +280,13 @@ def launch_problems(session: Session, found: Campaign) -> list[str]:
     problems = []
     steps = queries.steps_of(session, found.id)
     if found.list_id is None:
-        problems.append("choose the list to send to")
+        problems.append(NO_LIST)
     if not steps:
-        problems.append("add at least one step")
+        problems.append(NO_STEPS)
     if not queries.senders_of(session, found.id):
-        problems.append("choose at least one sender account")
-    window_of(queries.settings_of(session, found.id))
+        problems.append(NO_SENDERS)
+    if not window_of(queries.settings_of(session, found.id)).days:
+        problems.append(NO_SEND_DAYS)
     if found.list_id is None or not steps:
         return problems
     found_by_problem: dict[str, list[str]] = {}

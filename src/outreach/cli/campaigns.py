@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Column, Table
+from sqlalchemy.orm import Session
 
 from outreach.campaigns import queries as campaign_queries
 from outreach.campaigns import service as campaigns
+from outreach.campaigns.schedule import opening_hours
 from outreach.cli.context import console, container_for, settings_of
 from outreach.contacts import lists
 from outreach.contacts import queries as contact_queries
@@ -31,6 +36,13 @@ DailyCap = Annotated[
     int | None, typer.Option(help="At most this many sends a day (UTC) from this account.")
 ]
 DisplayName = Annotated[str | None, typer.Option("--name", help="The name recipients see.")]
+Senders = Annotated[
+    list[str] | None,
+    typer.Option(
+        help="A sender account's address. Repeatable; "
+        "`campaigns settings NAME --sender ...` replaces them later."
+    ),
+]
 
 
 @add_sender_app.command("outbox")
@@ -227,14 +239,12 @@ def create_campaign(
     ctx: typer.Context,
     name: str,
     list_name: Annotated[str, typer.Option("--list", help="The list to send to.")],
-    sender: Annotated[
-        list[str] | None, typer.Option(help="A sender account's address. Repeatable.")
-    ] = None,
+    sender: Senders = None,
     description: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Create a campaign (a draft until launched)."""
     with container_for(ctx) as container, transaction(container.sessions) as session:
-        sender_ids = [senders.by_email(session, email).id for email in sender or []]
+        sender_ids = _sender_ids(session, sender or [])
         campaigns.create(
             session,
             name=name,
@@ -246,6 +256,8 @@ def create_campaign(
     console.print(
         f"Created the campaign {name!r}. Add steps with: outreach campaigns step {name!r} ..."
     )
+    if not sender:
+        console.print(f"Choose its senders with: outreach campaigns settings {name!r} --sender ...")
 
 
 @campaigns_app.command("step")
@@ -293,7 +305,11 @@ def add_step(
 def change_settings(
     ctx: typer.Context,
     name: str,
-    window: Annotated[str | None, typer.Option(help="Local send window, e.g. 09:00-17:30.")] = None,
+    sender: Senders = None,
+    window: Annotated[
+        str | None,
+        typer.Option(help="Local send window, e.g. 09:00-17:30; 00:00-00:00 is all day."),
+    ] = None,
     days: Annotated[
         str | None, typer.Option(help="e.g. monday,tuesday,wednesday,thursday,friday")
     ] = None,
@@ -323,12 +339,14 @@ def change_settings(
         typer.Option(help="Contacts wait at an AI-written step until its draft is approved."),
     ] = None,
 ) -> None:
-    """Change when and how fast a campaign sends."""
+    """Change whom a campaign sends from, and when and how fast it sends."""
     start, end = _window(window) if window else (None, None)
     change = campaigns.SettingsChange(
         send_window_start=start,
         send_window_end=end,
-        send_days=[d.strip().lower() for d in days.split(",")] if days else None,
+        send_days=None
+        if days is None
+        else [d.strip().lower() for d in days.split(",") if d.strip()],
         timezone=timezone,
         daily_limit=daily_limit,
         delay_between_emails_seconds=spacing,
@@ -339,8 +357,15 @@ def change_settings(
         require_approval=require_approval,
     )
     with container_for(ctx) as container, transaction(container.sessions) as session:
-        campaigns.update_settings(session, campaigns.named(session, name).id, change)
+        found = campaigns.named(session, name)
+        campaigns.update_settings(session, found.id, change)
+        if sender:
+            campaigns.set_senders(session, found.id, _sender_ids(session, sender))
     console.print(f"Saved the settings of {name!r}.")
+
+
+def _sender_ids(session: Session, emails: list[str]) -> list[uuid.UUID]:
+    return [senders.by_email(session, email).id for email in emails]
 
 
 def _window(text: str) -> tuple[time, time]:
@@ -351,10 +376,34 @@ def _window(text: str) -> tuple[time, time]:
         raise ValidationFailed(f"--window {text!r}: write it as 09:00-17:30.") from error
 
 
+@contextmanager
+def _saying_how_to_fix(name: str) -> Iterator[None]:
+    """A refused launch or resume names, under each missing part, the command that adds it."""
+    fixes = {
+        campaigns.NO_STEPS: f"outreach campaigns step {name!r} --subject ... --body ...",
+        campaigns.NO_SENDERS: f"outreach campaigns settings {name!r} --sender EMAIL",
+        campaigns.NO_SEND_DAYS: f"outreach campaigns settings {name!r} --days monday,...",
+    }
+    try:
+        yield
+    except ValidationFailed as error:
+        problems = error.details.get("problems", [])
+        commands = [f"\n  {fixes[p]}" for p in problems if p in fixes]
+        if not commands:
+            raise
+        raise ValidationFailed(
+            error.message + "\nFix with:" + "".join(commands), **error.details
+        ) from error
+
+
 @campaigns_app.command("launch")
 def launch(ctx: typer.Context, name: str) -> None:
     """Check the campaign, enroll its list and start sending."""
-    with container_for(ctx) as container, transaction(container.sessions) as session:
+    with (
+        container_for(ctx) as container,
+        transaction(container.sessions) as session,
+        _saying_how_to_fix(name),
+    ):
         report = campaigns.launch(session, campaigns.named(session, name).id, container.clock.now())
     console.print(f"Launched {name!r}: {report.enrolled} contacts enrolled.")
     for reason, count in report.skipped.most_common():
@@ -372,7 +421,11 @@ def pause(ctx: typer.Context, name: str) -> None:
 @campaigns_app.command("resume")
 def resume(ctx: typer.Context, name: str) -> None:
     """Send again from where it stopped."""
-    with container_for(ctx) as container, transaction(container.sessions) as session:
+    with (
+        container_for(ctx) as container,
+        transaction(container.sessions) as session,
+        _saying_how_to_fix(name),
+    ):
         campaigns.resume(session, campaigns.named(session, name).id, container.clock.now())
     console.print(f"Resumed {name!r}.")
 
@@ -397,10 +450,15 @@ def list_campaigns(ctx: typer.Context) -> None:
     for found, counts in rows:
         table.add_row(
             found.name,
-            found.status,
-            ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "—",
+            _said(found.status),
+            ", ".join(f"{n} {_said(s)}" for s, n in sorted(counts.items())) or "—",
         )
     console.print(table)
+
+
+def _said(status: str) -> str:
+    """A status as the pages say it: "in progress", not in_progress."""
+    return status.replace("_", " ")
 
 
 @campaigns_app.command("show")
@@ -413,11 +471,11 @@ def show(ctx: typer.Context, name: str) -> None:
         enrolled = campaign_queries.enrollments_of(session, found.id)
         holds = dispatch.sender_holds(session, found.id)
         accounts = campaign_queries.senders_of(session, found.id)
-    console.print(f"[bold]{found.name}[/bold] ({found.status})")
+    console.print(f"[bold]{found.name}[/bold] ({_said(found.status)})")
+    hours = opening_hours(settings.send_window_start, settings.send_window_end)
     console.print(
-        f"window {settings.send_window_start:%H:%M}-{settings.send_window_end:%H:%M} "
-        f"{settings.timezone} on "
-        f"{', '.join(settings.send_days)}; at most {settings.daily_limit} a day, "
+        f"sends {hours} {settings.timezone} on {', '.join(settings.send_days) or 'no day'}; "
+        f"at most {settings.daily_limit} a day, "
         f"{settings.delay_between_emails_seconds} s apart (+ up to {settings.jitter_seconds} s)"
     )
     console.print("senders: " + (", ".join(a.email for a in accounts) or "none"))
@@ -426,7 +484,7 @@ def show(ctx: typer.Context, name: str) -> None:
             f"step {step.sequence_order}: after {step.delay_days} d {step.delay_hours} h — "
             f"{step.subject_template or '(Re: first subject)'}"
         )
-    table = Table("contact", "status", "step", "next send", "why")
+    table = Table("contact", "status", "sent", "next send", "why")
     for enrollment, contact in enrolled:
         next_at = (
             enrollment.next_send_at.strftime("%Y-%m-%d %H:%M UTC")
@@ -435,8 +493,8 @@ def show(ctx: typer.Context, name: str) -> None:
         )
         table.add_row(
             contact.email,
-            enrollment.status,
-            str(enrollment.current_sequence_step),
+            _said(enrollment.status),
+            f"{enrollment.current_sequence_step} of {len(steps)}",
             next_at,
             holds.get(enrollment.id) or enrollment.waiting_reason or enrollment.stop_reason or "",
         )
@@ -459,9 +517,13 @@ def preview(
         person = next(iter(contact_queries.matching_contacts(session, where)), None)
         if person is None:
             raise ValidationFailed("No contact of the campaign's list matches.")
+        footer = dispatch.unsubscribe_footer(
+            container.links, campaign_queries.settings_of(session, found.id), person.id
+        )
         for index in range(len(steps)):
             rendered = campaigns.compose_step(steps, index, person)
             console.print(
                 f"[bold]Step {index + 1}[/bold] to {person.email}\n"
-                f"Subject: {rendered.subject}\n\n{rendered.text}\n"
+                f"Subject: {rendered.subject}\n\n{rendered.text}{footer}\n",
+                highlight=False,
             )

@@ -194,7 +194,7 @@ def queue_campaign(
     utc_day = local_day_bounds(now, ZoneInfo("UTC"))
     loads = defaultdict(int, queries.sender_sends_between(session, list(senders), *utc_day))
     due = campaign_queries.due_enrollments(session, campaign_id, now, CLAIMS_PER_CAMPAIGN)
-    batch = _Batch.read(session, due, links, found, settings.unsubscribe_line)
+    batch = _Batch.read(session, due, links, settings)
     queued: list[str] = []
     waits: list[Waiting] = []
     for enrollment in due:
@@ -257,8 +257,7 @@ class _Batch:
         session: Session,
         due: Sequence[CampaignContact],
         links: Links,
-        found: Campaign,
-        unsubscribe_line: bool,
+        settings: CampaignSettings,
     ) -> _Batch:
         contacts = contact_queries.contacts_by_id(session, {e.contact_id for e in due})
         threads = queries.threads_of(session, [e.id for e in due])
@@ -273,11 +272,7 @@ class _Batch:
                 if thread[0].draft_id in firsts
             },
             lines={
-                contact_id: UNSUBSCRIBE_LINE.format(
-                    url=_unsubscribe_url(links, contact_id, found.id)
-                )
-                if unsubscribe_line
-                else ""
+                contact_id: unsubscribe_footer(links, settings, contact_id)
                 for contact_id in contacts
             },
         )
@@ -466,6 +461,14 @@ def _queue_step(
         }
     )
     return True
+
+
+def unsubscribe_footer(links: Links, settings: CampaignSettings, contact_id: uuid.UUID) -> str:
+    """The text under each email of the campaign to the contact ("" when the campaign adds no
+    unsubscribe line): what is sent, and what previews show."""
+    if not settings.unsubscribe_line:
+        return ""
+    return UNSUBSCRIBE_LINE.format(url=_unsubscribe_url(links, contact_id, settings.campaign_id))
 
 
 def _unsubscribe_url(links: Links, contact_id: uuid.UUID, campaign_id: uuid.UUID | None) -> str:

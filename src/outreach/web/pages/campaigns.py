@@ -6,15 +6,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import time
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, Field
 
 from outreach.campaigns import queries as campaign_queries
 from outreach.campaigns import service as campaigns
 from outreach.campaigns.models import CampaignSequence
-from outreach.campaigns.schedule import DAY_NAMES
+from outreach.campaigns.schedule import DAY_NAMES, opening_hours
 from outreach.campaigns.states import EDITABLE
 from outreach.campaigns.templates import render_preview
 from outreach.contacts import queries as contact_queries
@@ -25,11 +27,16 @@ from outreach.web.deps import DbSession, PageUser, container_of
 from outreach.web.rendering import render
 
 router = APIRouter(include_in_schema=False)
-Text = Annotated[str, Form(max_length=20_000)]
 
 
 @router.get("/campaigns")
 def campaigns_page(request: Request, session: DbSession, user: PageUser) -> Response:
+    return _campaigns_list(request, session)
+
+
+def _campaigns_list(request: Request, session: DbSession, **extra: object) -> Response:
+    """Every campaign and the form for a new one (with `error` and the form as typed when
+    creating one was refused)."""
     rows = [
         (found, campaign_queries.enrollment_counts(session, found.id))
         for found in campaign_queries.all_campaigns(session)
@@ -38,19 +45,24 @@ def campaigns_page(request: Request, session: DbSession, user: PageUser) -> Resp
         "rows": rows,
         "lists": contact_queries.lists_with_sizes(session),
         "senders": delivery_queries.all_senders(session),
+        **extra,
     }
-    return render(request, "campaigns/index.html", context)
+    return render(
+        request, "campaigns/index.html", context, status_code=422 if "error" in extra else 200
+    )
 
 
 @router.post("/campaigns")
 async def create_campaign(request: Request, session: DbSession, user: PageUser) -> Response:
     form = await request.form()
+    name, list_id = str(form.get("name", "")), str(form.get("list_id", ""))
+    sender_ids = [str(value) for value in form.getlist("sender_id")]
     try:
         found = campaigns.create(
             session,
-            name=str(form.get("name", "")),
-            list_id=uuid.UUID(str(form["list_id"])) if form.get("list_id") else None,
-            sender_ids=[uuid.UUID(str(value)) for value in form.getlist("sender_id")],
+            name=name,
+            list_id=uuid.UUID(list_id) if list_id else None,
+            sender_ids=[uuid.UUID(value) for value in sender_ids],
             now=container_of(request).clock.now(),
         )
     except (OutreachError, ValueError) as error:
@@ -60,17 +72,8 @@ async def create_campaign(request: Request, session: DbSession, user: PageUser) 
             if isinstance(error, OutreachError)
             else "Choose a list and senders from the lists."
         )
-        rows = [
-            (c, campaign_queries.enrollment_counts(session, c.id))
-            for c in campaign_queries.all_campaigns(session)
-        ]
-        context = {
-            "rows": rows,
-            "lists": contact_queries.lists_with_sizes(session),
-            "senders": delivery_queries.all_senders(session),
-            "error": message,
-        }
-        return render(request, "campaigns/index.html", context, status_code=422)
+        typed = {"name": name, "list_id": list_id, "sender_ids": sender_ids}
+        return _campaigns_list(request, session, error=message, typed=typed)
     return RedirectResponse(f"/campaigns/{found.id}", status_code=303)
 
 
@@ -79,10 +82,12 @@ def campaign_page(
 ) -> Response:
     found = campaigns.get(session, campaign_id)
     steps = campaign_queries.steps_of(session, campaign_id)
+    settings = campaign_queries.settings_of(session, campaign_id)
     now = container_of(request).clock.now()
     context = {
         "campaign": found,
-        "settings": campaign_queries.settings_of(session, campaign_id),
+        "settings": settings,
+        "hours": opening_hours(settings.send_window_start, settings.send_window_end),
         "steps": steps,
         "editable": found.status in EDITABLE,
         "senders": campaign_queries.senders_of(session, campaign_id),
@@ -93,7 +98,12 @@ def campaign_page(
         "due_wait": dispatch.why_due_waits(session, found, now),
         "holds": dispatch.sender_holds(session, campaign_id),
         "days": DAY_NAMES,
-        "preview": _preview(session, found.list_id, steps),
+        "preview": _preview(
+            session,
+            found.list_id,
+            steps,
+            partial(dispatch.unsubscribe_footer, container_of(request).links, settings),
+        ),
         **extra,
     }
     return render(
@@ -102,9 +112,13 @@ def campaign_page(
 
 
 def _preview(
-    session: DbSession, list_id: uuid.UUID | None, steps: Sequence[CampaignSequence]
+    session: DbSession,
+    list_id: uuid.UUID | None,
+    steps: Sequence[CampaignSequence],
+    footer_for: Callable[[uuid.UUID], str],
 ) -> list[dict[str, object]]:
-    """Each step as the list's first contact would get it, with any problem it would have."""
+    """Each step as the list's first contact would get it (`footer_for` gives the text sending
+    adds under it), with any problem it would have."""
     contact = (
         next(
             iter(
@@ -120,6 +134,7 @@ def _preview(
     if contact is None:
         return []
     fields = campaigns.fields_of(contact)
+    footer = footer_for(contact.id)
     shown: list[dict[str, object]] = []
     for index, step in enumerate(steps):
         subject = step.subject_template.strip() or steps[0].subject_template
@@ -129,7 +144,7 @@ def _preview(
             {
                 "contact": contact.email,
                 "subject": ("Re: " if follow_up else "") + rendered.subject,
-                "text": rendered.text,
+                "text": rendered.text + footer,
                 "problems": [problem.sentence() for problem in problems],
             }
         )
@@ -142,18 +157,74 @@ def show(request: Request, session: DbSession, user: PageUser, campaign_id: uuid
 
 
 def _acting(
-    request: Request, session: DbSession, campaign_id: uuid.UUID, action: Callable[[], object]
+    request: Request,
+    session: DbSession,
+    campaign_id: uuid.UUID,
+    action: Callable[[], object],
+    **typed: object,
 ) -> Response:
-    """Does what a form asked; the page again with the reason when it cannot be done, or with
-    what happened when the action says (a str), else a redirect back to the campaign."""
+    """Does what a form asked; the page again with the reason (and `typed`, what the form
+    held) when it cannot be done, or with what happened when the action says (a str), else a
+    redirect back to the campaign."""
     try:
         notice = action()
     except OutreachError as error:
         session.rollback()
-        return campaign_page(request, session, campaign_id, error=error.message)
+        return campaign_page(request, session, campaign_id, error=error.message, **typed)
     if isinstance(notice, str):
         return campaign_page(request, session, campaign_id, notice=notice)
     return RedirectResponse(f"/campaigns/{campaign_id}", status_code=303)
+
+
+class StepForm(BaseModel):
+    """A step's form as the person filled it in: shown again as typed when it cannot be saved.
+    The delays stay text until saving, so that a wrong one is said on the campaign's page."""
+
+    subject: str = Field("", max_length=20_000)
+    body: str = Field("", max_length=20_000)
+    delay_days: str = Field("0", max_length=20)
+    delay_hours: str = Field("0", max_length=20)
+    ai_written: str | None = None
+
+
+def _saving_step(
+    request: Request,
+    session: DbSession,
+    campaign_id: uuid.UUID,
+    step_id: uuid.UUID | None,
+    typed: StepForm,
+) -> Response:
+    """Adds a step (`step_id` None) or rewrites one from its form."""
+
+    def save() -> None:
+        try:
+            days, hours = int(typed.delay_days or 0), int(typed.delay_hours or 0)
+        except ValueError as error:
+            raise ValidationFailed(
+                "The step cannot be saved: delay days and hours are whole numbers."
+            ) from error
+        if step_id is None:
+            campaigns.add_step(
+                session,
+                campaign_id,
+                subject=typed.subject,
+                body=typed.body,
+                delay_days=days,
+                delay_hours=hours,
+                ai_written=typed.ai_written is not None,
+            )
+        else:
+            campaigns.edit_step(
+                session,
+                step_id,
+                subject_template=typed.subject,
+                body_template=typed.body,
+                delay_days=days,
+                delay_hours=hours,
+                ai_written=typed.ai_written is not None,
+            )
+
+    return _acting(request, session, campaign_id, save, typed=typed, typed_for=step_id)
 
 
 @router.post("/campaigns/{campaign_id}/steps")
@@ -162,26 +233,9 @@ def add_step(
     session: DbSession,
     user: PageUser,
     campaign_id: uuid.UUID,
-    subject: Text = "",
-    body: Text = "",
-    delay_days: Annotated[int, Form(ge=0, le=365)] = 0,
-    delay_hours: Annotated[int, Form(ge=0, le=8760)] = 0,
-    ai_written: Annotated[str | None, Form()] = None,
+    typed: Annotated[StepForm, Form()],
 ) -> Response:
-    return _acting(
-        request,
-        session,
-        campaign_id,
-        lambda: campaigns.add_step(
-            session,
-            campaign_id,
-            subject=subject,
-            body=body,
-            delay_days=delay_days,
-            delay_hours=delay_hours,
-            ai_written=ai_written is not None,
-        ),
-    )
+    return _saving_step(request, session, campaign_id, None, typed)
 
 
 @router.post("/campaigns/{campaign_id}/steps/{step_id}")
@@ -191,26 +245,9 @@ def edit_step(
     user: PageUser,
     campaign_id: uuid.UUID,
     step_id: uuid.UUID,
-    subject: Text = "",
-    body: Text = "",
-    delay_days: Annotated[int, Form(ge=0, le=365)] = 0,
-    delay_hours: Annotated[int, Form(ge=0, le=8760)] = 0,
-    ai_written: Annotated[str | None, Form()] = None,
+    typed: Annotated[StepForm, Form()],
 ) -> Response:
-    return _acting(
-        request,
-        session,
-        campaign_id,
-        lambda: campaigns.edit_step(
-            session,
-            step_id,
-            subject_template=subject,
-            body_template=body,
-            delay_days=delay_days,
-            delay_hours=delay_hours,
-            ai_written=ai_written is not None,
-        ),
-    )
+    return _saving_step(request, session, campaign_id, step_id, typed)
 
 
 @router.post("/campaigns/{campaign_id}/steps/{step_id}/delete")

@@ -1,0 +1,108 @@
+"""`outreach campaigns ...` as a user types them, against a fresh database."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from outreach.cli.main import app
+from outreach.errors import OutreachError
+from tests.campaign_setup import PEOPLE
+
+
+@pytest.fixture
+def runner(backend, databases, tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", databases.fresh_url(backend))
+    monkeypatch.setenv("OUTREACH_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.chdir(tmp_path)
+    return CliRunner()
+
+
+@pytest.fixture
+def outreach(runner, tmp_path):
+    def run(*arguments: str) -> str:
+        result = runner.invoke(app, list(arguments), catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    people = tmp_path / "people.csv"
+    people.write_text(PEOPLE)
+    run("contacts", "import", str(people), "--list", "Pioneers")
+    run("senders", "add", "outbox", "me@ourco.example")
+    run("campaigns", "create", "Q4 Push", "--list", "Pioneers")
+    run("campaigns", "step", "Q4 Push", "--subject", "Hi {{ first_name }}", "--body", "Hello.")
+    return run
+
+
+@pytest.fixture
+def refused(runner):
+    """What the command says when the campaign refuses it (the console script prints the
+    message and exits with 1)."""
+
+    def run(*arguments: str) -> str:
+        result = runner.invoke(app, list(arguments))
+        assert isinstance(result.exception, OutreachError), result.output
+        return result.exception.message
+
+    return run
+
+
+def test_settings_without_a_send_day_are_refused(outreach, refused):
+    assert refused("campaigns", "settings", "Q4 Push", "--days", "") == (
+        "Choose at least one send day: with none the campaign would never send."
+    )
+    assert "on monday, tuesday, wednesday, thursday, friday;" in outreach(
+        "campaigns", "show", "Q4 Push"
+    )
+
+
+def test_equal_start_and_end_show_as_all_day(outreach):
+    outreach("campaigns", "settings", "Q4 Push", "--window", "00:00-00:00")
+    assert "sends all day UTC on monday" in outreach("campaigns", "show", "Q4 Push")
+
+
+def test_a_launch_without_senders_says_how_to_add_one_and_settings_adds_it(outreach, refused):
+    refusal = refused("campaigns", "launch", "Q4 Push")
+    assert refusal == (
+        "The campaign cannot start: choose at least one sender account\n"
+        "Fix with:\n"
+        "  outreach campaigns settings 'Q4 Push' --sender EMAIL"
+    )
+
+    outreach("campaigns", "settings", "Q4 Push", "--sender", "me@ourco.example")
+    assert "senders: me@ourco.example" in outreach("campaigns", "show", "Q4 Push")
+    assert "Launched 'Q4 Push': 3 contacts enrolled." in outreach("campaigns", "launch", "Q4 Push")
+
+
+def test_the_preview_ends_with_the_unsubscribe_line_unless_the_campaign_adds_none(outreach):
+    shown = outreach("campaigns", "preview", "Q4 Push")
+    assert "Subject: Hi Ada\n\nHello.\n\n--\nNot interested? Unsubscribe: http://" in shown
+
+    outreach("campaigns", "settings", "Q4 Push", "--no-unsubscribe-line")
+    assert "Unsubscribe" not in outreach("campaigns", "preview", "Q4 Push")
+
+
+def test_show_and_list_say_how_far_each_contact_is_as_the_pages_do(outreach):
+    outreach("campaigns", "step", "Q4 Push", "--body", "Following up.", "--delay-days", "3")
+    outreach(
+        "campaigns",
+        "settings",
+        "Q4 Push",
+        "--sender",
+        "me@ourco.example",
+        "--window",
+        "00:00-00:00",
+        "--days",
+        "monday,tuesday,wednesday,thursday,friday,saturday,sunday",
+        "--spacing",
+        "0",
+        "--jitter",
+        "0",
+    )
+    outreach("campaigns", "launch", "Q4 Push")
+    assert "│ pending │ 0 of 2 │" in outreach("campaigns", "show", "Q4 Push")
+
+    outreach("worker", "--once")
+    assert "│ in progress │ 1 of 2 │" in outreach("campaigns", "show", "Q4 Push")
+    assert "3 in progress" in outreach("campaigns", "list")
