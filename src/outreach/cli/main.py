@@ -119,7 +119,9 @@ def worker(
     now: Annotated[
         datetime | None,
         typer.Option(
-            help="Pretend it is this time (ISO 8601, with a zone), e.g. to see a campaign's week."
+            help="Pretend it is this time (ISO 8601, with a zone) for campaigns and drafts, e.g. "
+            "to see a campaign's week: what is due is sent for real. Backups, inbox polls and "
+            "forgetting expired sign-ins follow the real clock: they are skipped."
         ),
     ] = None,
     dry_run: Annotated[
@@ -137,13 +139,13 @@ def worker(
             _print_reports([sending_report(sending_pass(container, dry_run=True))])
             return
         if once:
-            _print_reports(run_once(container))
+            _print_reports(run_once(container, pretending=now is not None))
             return
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
         signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
         console.print(f"worker started; a pass every {settings_of(ctx).worker_interval_seconds:g}s")
-        run_until_stopped(container, stop)
+        run_until_stopped(container, stop, pretending=now is not None)
 
 
 def _print_reports(reports: list[JobReport]) -> None:

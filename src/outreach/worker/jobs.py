@@ -170,3 +170,11 @@ JOBS: tuple[Job, ...] = (
     take_backups,
     partition_ahead,
 )
+
+REAL_CLOCK_ONLY: dict[Job, str] = {
+    poll_inboxes: "mailboxes are read by the real clock; `outreach inbox poll` reads them now",
+    prune_access: "sign-ins expire by the real clock",
+    take_backups: "backups follow the real clock",
+}
+"""Jobs a pass at a pretended time (`outreach worker --now`) skips, and why: run then, they
+would delete real backups and sign-ins, or hold their next real run off until that time."""
