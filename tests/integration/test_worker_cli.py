@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from typer.testing import CliRunner
 
 from outreach.access import service as access
@@ -17,20 +18,27 @@ from outreach.portability import backups
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, isolated_settings
 
 
-def test_a_pass_at_a_pretended_time_keeps_real_backups_and_sign_ins(
-    backend, databases, tmp_path, monkeypatch
-):
-    url = databases.fresh_url(backend)
-    monkeypatch.setenv("DATABASE_URL", url)
+@pytest.fixture
+def url(backend, databases, tmp_path, monkeypatch) -> str:
+    fresh = databases.fresh_url(backend)
+    monkeypatch.setenv("DATABASE_URL", fresh)
     monkeypatch.setenv("OUTREACH_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.chdir(tmp_path)
-    runner = CliRunner()
+    return fresh
 
-    def outreach(*arguments: str) -> str:
-        result = runner.invoke(app, list(arguments), catch_exceptions=False)
-        assert result.exit_code == 0, result.output
-        return " ".join(result.output.split())
 
+def outreach(*arguments: str) -> str:
+    """What the command printed, its lines joined as a person reads them."""
+    result = CliRunner().invoke(app, list(arguments), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return " ".join(result.output.split())
+
+
+def test_a_dry_run_says_it_is_one_even_when_nothing_would_go(url):
+    assert outreach("worker", "--dry-run") == "send_campaigns: dry run: 0 would be sent, 0 waiting"
+
+
+def test_a_pass_at_a_pretended_time_keeps_real_backups_and_sign_ins(url, tmp_path):
     container = build_container(isolated_settings(tmp_path / "data", DATABASE_URL=url))
     real_now = SystemClock().now()
     with transaction(container.sessions) as session:
