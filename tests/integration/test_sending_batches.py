@@ -21,6 +21,7 @@ from outreach.delivery import queries as delivery_queries
 from outreach.delivery.message import OutgoingMessage, SentMessage
 from outreach.delivery.transports.base import Transport
 from outreach.errors import InvalidTransition
+from outreach.worker.jobs import sending_report
 from outreach.worker.sending import sending_pass
 from tests.campaign_setup import smtp_sender, three_step_campaign
 from tests.smtp_server import make_smtp_server_fixture, smtp_server_fixture  # noqa: F401 (fixtures)
@@ -50,6 +51,22 @@ def recipients(server) -> Counter[str]:
 
 def links_of(container) -> dispatch.Links:
     return dispatch.Links(container.settings.secret_key_value(), container.settings.base_url)
+
+
+def test_a_dry_run_counts_every_step_a_daily_limit_holds(
+    session, container, clock, tmp_path, smtp_server
+):
+    sender = smtp_sender(session, clock, container.settings.secret_key_value(), smtp_server.port)
+    launch(session, clock, tmp_path, [sender], 12, daily_limit=5)
+
+    said = sending_report(sending_pass(container, dry_run=True))
+
+    assert said.summary == "dry run: 5 would be sent, 7 waiting"
+    assert said.lines[-1] == (
+        "waiting Spring: the rest of its due steps (7): "
+        "daily limit reached (5 of 5 today); next at Tue 09:00 UTC"
+    )
+    assert smtp_server.messages == []
 
 
 def test_a_daily_limit_that_runs_out_inside_a_batch_lets_exactly_that_many_go(

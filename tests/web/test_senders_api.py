@@ -9,11 +9,18 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 
+from outreach.access import service as access
+from outreach.access.models import Role
+from outreach.container import build_container
+from outreach.db import transaction
 from outreach.delivery.models import Delivery, SenderAccount
 from outreach.inbox.readers.base import InboundMessage, InboxPage
 from outreach.inbox.service import ingest
+from outreach.web.app import create_app
 from tests.campaign_setup import launched_from_outbox
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, isolated_settings
 from tests.imap_server import dovecot_fixture, imap_account_fixture  # noqa: F401 (fixtures)
 from tests.inbox_messages import Thread, gmail_reply
 from tests.smtp_server import smtp_server_fixture  # noqa: F401 (fixture)
@@ -24,6 +31,21 @@ from tests.web.test_campaign_pages import post
 def api(client, api_token):
     client.headers["Authorization"] = f"Bearer {api_token}"
     return client
+
+
+@pytest.fixture
+def api_as_run(backend, databases, tmp_path):
+    """The API as `outreach run` serves it: a database file (on SQLite) and a connection per
+    session, so that a request and a job it starts really contend for the database."""
+    settings = isolated_settings(tmp_path / "data", DATABASE_URL=databases.fresh_url(backend))
+    container = build_container(settings)
+    with transaction(container.sessions) as session:
+        admin = access.create_user(session, ADMIN_EMAIL, ADMIN_PASSWORD, Role.admin)
+        token = access.issue_api_token(session, admin, "tests", container.clock.now()).secret
+    with TestClient(create_app(container)) as client:
+        client.headers["Authorization"] = f"Bearer {token}"
+        yield client
+    container.close()
 
 
 def add_smtp(api, port: int) -> dict:
@@ -141,6 +163,24 @@ def test_the_inbox_over_the_api_lists_replies_and_polls_with_nothing_to_read(
     polled = api.post("/api/v1/inbox/poll").json()
     assert polled["mailboxes"] == []
     assert polled["summary"].startswith("0 mailboxes read")
+
+
+def test_polling_now_over_the_api_reads_the_mailboxes_and_answers(api_as_run, imap_account):
+    account = add_smtp(api_as_run, 2525)
+    imap = imap_account.settings()
+    api_as_run.put(
+        f"/api/v1/senders/{account['id']}/imap",
+        json={"host": imap.host, "port": imap.port, "security": "none",
+              "username": imap.username, "password": imap.password},
+    )  # fmt: skip
+
+    polled = api_as_run.post("/api/v1/inbox/poll")
+
+    assert polled.status_code == 200, polled.text
+    assert polled.json()["summary"].startswith("1 mailboxes read, 0 failed")
+    [mailbox] = polled.json()["mailboxes"]
+    assert mailbox["email"] == "me@ourco.example"
+    assert mailbox["error"] is None
 
 
 def test_the_senders_page_sets_where_replies_are_read_and_tests_it(

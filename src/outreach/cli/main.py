@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import signal
+import socket
 import threading
 from datetime import UTC, datetime
 from typing import Annotated
@@ -18,7 +20,7 @@ from outreach.clock import FixedClock
 from outreach.config import load_settings
 from outreach.container import Container
 from outreach.db import transaction
-from outreach.errors import OutreachError
+from outreach.errors import Conflict, OutreachError, ValidationFailed
 from outreach.schema import ensure_current, upgrade
 from outreach.web.app import create_app
 from outreach.worker.jobs import JobReport, sending_report
@@ -62,21 +64,45 @@ def _announce_first_admin(container: Container, email: str) -> None:
         )
 
 
+def _listening(host: str, port: int) -> socket.socket:
+    """The web app's address, taken before anything says outreach runs there."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listening = socket.socket(family, socket.SOCK_STREAM)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listening.bind((host, port))
+    except OSError as error:
+        listening.close()
+        if error.errno == errno.EADDRINUSE:
+            raise Conflict(
+                f"Port {port} on {host} is already in use (another outreach, or another "
+                f"program). Stop it, or choose another port with OUTREACH_PORT, e.g. "
+                f"OUTREACH_PORT={port + 1} outreach run."
+            ) from error
+        raise ValidationFailed(
+            f"outreach cannot listen on {host}:{port}: {error.strerror or error}. "
+            "Check OUTREACH_HOST and OUTREACH_PORT."
+        ) from error
+    return listening
+
+
 def _serve(container: Container, with_worker: bool) -> None:
     web = create_app(container)
+    settings = container.settings
+    listening = _listening(settings.host, settings.port)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            web, host=settings.host, port=settings.port, proxy_headers=True, log_level="warning"
+        )
+    )
     stop = threading.Event()
     worker = threading.Thread(target=run_until_stopped, args=(container, stop), name="worker")
     if with_worker:
         worker.start()
-    console.print(f"outreach is running at [bold]{container.settings.base_url}[/bold]")
+    console.print(f"outreach is running at [bold]{settings.base_url}[/bold]")
     try:
-        uvicorn.run(
-            web,
-            host=container.settings.host,
-            port=container.settings.port,
-            proxy_headers=True,
-            log_level="warning",
-        )
+        with listening:
+            server.run(sockets=[listening])
     finally:
         stop.set()
         if with_worker:
@@ -119,7 +145,9 @@ def worker(
     now: Annotated[
         datetime | None,
         typer.Option(
-            help="Pretend it is this time (ISO 8601, with a zone), e.g. to see a campaign's week."
+            help="Pretend it is this time (ISO 8601, with a zone) for campaigns and drafts, e.g. "
+            "to see a campaign's week: what is due is sent for real. Backups, inbox polls and "
+            "forgetting expired sign-ins follow the real clock: they are skipped."
         ),
     ] = None,
     dry_run: Annotated[
@@ -137,13 +165,13 @@ def worker(
             _print_reports([sending_report(sending_pass(container, dry_run=True))])
             return
         if once:
-            _print_reports(run_once(container))
+            _print_reports(run_once(container, pretending=now is not None))
             return
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
         signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
         console.print(f"worker started; a pass every {settings_of(ctx).worker_interval_seconds:g}s")
-        run_until_stopped(container, stop)
+        run_until_stopped(container, stop, pretending=now is not None)
 
 
 def _print_reports(reports: list[JobReport]) -> None:

@@ -142,18 +142,26 @@ class Claim:
 class Waiting:
     label: str
     reason: str
+    steps: int = 1
+    """How many due steps wait for this reason: a hold on the whole campaign stands for all
+    the due steps it left."""
 
 
 @dataclass
 class PassReport:
     """What one pass did, for `outreach worker --once` and the logs."""
 
+    dry_run: bool = False
     sent: list[str] = field(default_factory=list)
     waiting: list[Waiting] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     retrying: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
     would_send: list[str] = field(default_factory=list)
+
+    @property
+    def steps_waiting(self) -> int:
+        return sum(wait.steps for wait in self.waiting)
 
 
 @dataclass(frozen=True)
@@ -197,13 +205,14 @@ def queue_campaign(
     batch = _Batch.read(session, due, links, settings)
     queued: list[str] = []
     waits: list[Waiting] = []
-    for enrollment in due:
+    for position, enrollment in enumerate(due):
         pace = replace(pace, jitter_seconds=rng.uniform(0, settings.jitter_seconds))
         if next_send(now, now, ANY_TIME, pace).send_at != now:
             # The campaign's own pace (spacing, daily limit) holds every due step alike: say
             # when, in the campaign's window, and leave them due for a later pass.
             reason = next_send(now, now, window, pace).reason
-            waits.append(Waiting(f"{found.name}: the rest of the due steps", reason))
+            held = len(due) - position
+            waits.append(Waiting(f"{found.name}: the rest of its due steps ({held})", reason, held))
             break
         contact = batch.contacts[enrollment.contact_id]
         label = f"{contact.email}: {found.name}, step {enrollment.current_sequence_step + 1}"

@@ -51,6 +51,18 @@ def database(request: Request) -> Iterator[Session]:
 DbSession = Annotated[Session, Depends(database, scope="function")]
 
 
+def finish_transaction(session: Session) -> None:
+    """Commits the request's work so far, before a job that opens sessions of its own (an inbox
+    poll, an account check, a backup) or talks to the network.
+
+    On SQLite the request's transaction holds the one write lock (BEGIN IMMEDIATE), which such a
+    job, and the worker meanwhile, would wait on until they failed; and no transaction may stay
+    open across network I/O. Using the session again begins a new transaction, committed with
+    the response.
+    """
+    session.commit()
+
+
 def page_user(request: Request, session: DbSession) -> User:
     token = request.cookies.get(SESSION_COOKIE)
     user = token and access.user_for_session(session, token, container_of(request).clock.now())

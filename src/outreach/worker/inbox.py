@@ -5,6 +5,7 @@ Per account: claim the poll (at most every OUTREACH_INBOX_POLL_SECONDS, one work
 then read page after page until the reader says there is no more, each page stored in its own
 transaction with its cursor (no transaction is open while the reader talks to the provider).
 A reader's error is stored on the account's cursor row and logged; the other accounts go on.
+A database error (a lock held too long) is not the account's: it stops the poll unrecorded.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from outreach.container import Container
 from outreach.db import transaction
@@ -101,6 +104,8 @@ def _poll(container: Container, account_id: uuid.UUID, email: str, every: timede
             cursor = page.cursor
             if not page.more:
                 break
+    except SQLAlchemyError:
+        raise  # the database's trouble, not the mailbox's: never the account's last error
     except Exception as error:  # one mailbox's trouble must not stop the others'
         done.error = error.reason if isinstance(error, SendError) else f"{error}"
         done.error = done.error or type(error).__name__

@@ -150,10 +150,10 @@ def sending_report(report: PassReport, job: str = "send_campaigns") -> JobReport
     lines += [f"waiting {wait.label}: {wait.reason}" for wait in report.waiting]
     summary = (
         f"{len(report.sent)} sent, {len(report.retrying)} retrying, {len(report.failed)} failed, "
-        f"{len(report.unknown)} unknown, {len(report.waiting)} waiting"
+        f"{len(report.unknown)} unknown, {report.steps_waiting} waiting"
     )
-    if report.would_send:
-        summary = f"dry run: {len(report.would_send)} would be sent, {len(report.waiting)} waiting"
+    if report.dry_run:
+        summary = f"dry run: {len(report.would_send)} would be sent, {report.steps_waiting} waiting"
     return JobReport(
         job, summary, len(report.sent) + len(report.failed) + len(report.unknown), tuple(lines)
     )
@@ -170,3 +170,11 @@ JOBS: tuple[Job, ...] = (
     take_backups,
     partition_ahead,
 )
+
+REAL_CLOCK_ONLY: dict[Job, str] = {
+    poll_inboxes: "mailboxes are read by the real clock; `outreach inbox poll` reads them now",
+    prune_access: "sign-ins expire by the real clock",
+    take_backups: "backups follow the real clock",
+}
+"""Jobs a pass at a pretended time (`outreach worker --now`) skips, and why: run then, they
+would delete real backups and sign-ins, or hold their next real run off until that time."""

@@ -31,7 +31,7 @@ def sending_pass(
 ) -> PassReport:
     """Sends every campaign step that may go now. With dry_run, decides the same way and says
     what would go and why the rest waits, but writes and sends nothing."""
-    report = PassReport()
+    report = PassReport(dry_run=dry_run)
     now = container.clock.now()
     links = Links(container.settings.secret_key_value(), container.settings.base_url)
     chooser = rng or random.Random()  # noqa: S311 (jitter, not secrets)

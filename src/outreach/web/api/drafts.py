@@ -15,7 +15,7 @@ from outreach.drafts.models import DraftType, EmailDraft
 from outreach.drafts.states import JobStatus
 from outreach.drafts.writers.base import DraftRefused, WriterBusy, WriterStopped
 from outreach.errors import Conflict, RateLimited, ValidationFailed
-from outreach.web.deps import ApiUser, DbSession, container_of
+from outreach.web.deps import ApiUser, DbSession, container_of, finish_transaction
 from outreach.web.schemas import (
     BulkApproveIn,
     BulkApproveOut,
@@ -343,7 +343,7 @@ def trial(
         )
     except DraftRefused as error:
         raise ValidationFailed(f"No draft: {error.reason}") from error
-    session.commit()  # no transaction open while the model writes
+    finish_transaction(session)
     writer = container.draft_writer()
     try:
         run = templates.trial(writer, prepared)

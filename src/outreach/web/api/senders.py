@@ -14,7 +14,7 @@ from outreach.delivery.models import SenderAccount
 from outreach.delivery.states import SenderState
 from outreach.inbox import mailboxes
 from outreach.inbox import queries as inbox_queries
-from outreach.web.deps import ApiUser, DbSession, container_of
+from outreach.web.deps import ApiUser, DbSession, container_of, finish_transaction
 from outreach.web.schemas import (
     CheckOut,
     ImapIn,
@@ -102,7 +102,9 @@ def test_sender(
     """Really connect and sign in, to send (EHLO, STARTTLS, AUTH; a Graph token and the
     mailbox) and to read replies (IMAP login and the folder; Graph's Inbox); says what worked
     or what failed, in plain words."""
-    checks = container_of(request).check_account(senders.get(session, sender_id))
+    account = senders.get(session, sender_id)
+    finish_transaction(session)
+    checks = container_of(request).check_account(account)
     return CheckOut(
         ok=all(check.ok for check in checks),
         message="; ".join(f"{check.part}: {check.text}" for check in checks),
@@ -188,10 +190,12 @@ def list_inbox(
 @inbox_router.post("/poll")
 def poll_inbox(
     request: Request,
+    session: DbSession,
     user: ApiUser,
     sender: Annotated[str | None, Query(max_length=320, description="Only this account")] = None,
 ) -> PollOut:
     """Read the mailboxes now, whenever they were last read, and say what was found."""
+    finish_transaction(session)
     report = polling_pass(container_of(request), sender, force=True)
     return PollOut(
         summary=poll_summary(report),

@@ -11,7 +11,7 @@ from outreach.access import service as access
 from outreach.errors import ValidationFailed
 from outreach.portability import backups
 from outreach.portability.schedule import KINDS
-from outreach.web.deps import PageUser, container_of
+from outreach.web.deps import DbSession, PageUser, container_of, finish_transaction
 from outreach.web.rendering import render
 
 router = APIRouter(include_in_schema=False)
@@ -40,9 +40,13 @@ def list_backups(request: Request, user: PageUser) -> Response:
 
 @router.post("/backups")
 def take_backup(
-    request: Request, user: PageUser, kind: Annotated[str, Form(max_length=40)] = "full"
+    request: Request,
+    session: DbSession,
+    user: PageUser,
+    kind: Annotated[str, Form(max_length=40)] = "full",
 ) -> Response:
     access.require_admin(user)
+    finish_transaction(session)
     container = container_of(request)
     try:
         backups.take(
@@ -57,8 +61,9 @@ def take_backup(
 
 
 @router.post("/backups/{name}/verify")
-def verify_backup(request: Request, user: PageUser, name: str) -> Response:
+def verify_backup(request: Request, session: DbSession, user: PageUser, name: str) -> Response:
     access.require_admin(user)
+    finish_transaction(session)
     backup = backups.named(container_of(request).settings.backup_dir, name)
     try:
         backups.verify(backup.path)

@@ -29,7 +29,7 @@ from outreach.drafts.pricing import dollars
 from outreach.drafts.states import ACTIVE_BATCHES, JobStatus
 from outreach.drafts.writers.base import DraftRefused, WriterError
 from outreach.errors import NotFound, OutreachError, ValidationFailed
-from outreach.web.deps import DbSession, PageUser, container_of
+from outreach.web.deps import DbSession, PageUser, container_of, finish_transaction
 from outreach.web.rendering import render
 
 router = APIRouter(include_in_schema=False)
@@ -306,7 +306,7 @@ def try_template(
         prepared = templates.prepare_trial(session, template_id, person.id, kind)
     except DraftRefused as error:
         return template_page(request, session, template_id, error=error.reason, tried=contact)
-    session.commit()  # no transaction open while the model writes
+    finish_transaction(session)
     writer = container_of(request).draft_writer()
     try:
         result = templates.trial(writer, prepared)

@@ -19,7 +19,7 @@ from outreach.delivery.transports.graph_delegated import SignedIn, finish_sign_i
 from outreach.errors import OutreachError, ValidationFailed
 from outreach.inbox import mailboxes
 from outreach.sealing import seal, unseal
-from outreach.web.deps import DbSession, PageUser, container_of
+from outreach.web.deps import DbSession, PageUser, container_of, finish_transaction
 from outreach.web.rendering import render
 
 router = APIRouter(include_in_schema=False)
@@ -144,6 +144,7 @@ def start_graph_sign_in(
         "daily_cap": daily_cap,
         "one_click": one_click,
     }
+    finish_transaction(session)
     try:
         flow = start_sign_in(
             _sign_in_settings(container, form), container.graph_tokens, callback_url(request)
@@ -182,6 +183,7 @@ def finish_graph_sign_in(request: Request, session: DbSession, user: PageUser) -
             error="This sign-in was not started in this browser, or took more than 15 minutes: "
             "start it again.",
         )
+    finish_transaction(session)
     try:
         signed = finish_sign_in(
             _sign_in_settings(container, started),
@@ -248,6 +250,7 @@ def test_sender(
     request: Request, session: DbSession, user: PageUser, sender_id: uuid.UUID
 ) -> Response:
     account = senders.get(session, sender_id)
+    finish_transaction(session)
     checks = container_of(request).check_account(account)
     return senders_page(request, session, checked=account, checks=checks)
 
@@ -275,7 +278,7 @@ def set_imap(
     except OutreachError as error:
         session.rollback()
         return senders_page(request, session, error=error.message)
-    session.commit()
+    finish_transaction(session)
     checks = container_of(request).check_account(account)
     return senders_page(request, session, checked=account, checks=checks)
 
