@@ -133,6 +133,7 @@ def test_a_wrong_password_marks_the_account_failing_and_its_threads_wait(
     # output and beside each contact (whose stored reason only says "sending").
     [held] = later.waiting
     assert held.label == "me@ourco.example: 3 queued emails"
+    assert later.steps_waiting == 3
     assert held.reason.startswith("waiting for me@ourco.example, which is failing: ")
     assert "password" in held.reason
     holds = dispatch.sender_holds(session, found.id)

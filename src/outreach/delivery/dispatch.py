@@ -338,6 +338,7 @@ def held_by_senders(session: Session, campaign_id: uuid.UUID | None = None) -> l
         Waiting(
             f"{held.sender_email}: {held.emails} queued email{'' if held.emails == 1 else 's'}",
             _sender_hold(held),
+            steps=held.emails,
         )
         for held in queries.held_sends(session, campaign_id)
     ]
