@@ -279,7 +279,7 @@ def test_an_auto_reply_with_a_return_date_postpones_and_does_not_stop(
 
 def test_an_auto_reply_holds_a_step_already_queued_for_its_retry(session, container, clock, sent):
     clock.advance(timedelta(days=2))
-    links = dispatch.Links(container.settings.secret_key_value(), container.settings.base_url)
+    links = container.links
     dispatch.queue_campaign(session, sent.campaign.id, clock.now(), "w", links, random.Random(1))
     session.commit()
 

@@ -41,7 +41,7 @@ def launch(session, clock, tmp_path, sender_ids, **settings):
 
 def crash_mid_send(session, container, found, clock):
     """A worker takes every due step for sending and dies before recording anything."""
-    links = dispatch.Links(container.settings.secret_key_value(), container.settings.base_url)
+    links = container.links
     dispatch.queue_campaign(session, found.id, clock.now(), "doomed", links, random.Random(1))
     claims = dispatch.ready(session, clock.now(), links, 100)
     assert dispatch.start(session, claims, clock.now(), "doomed") == claims
@@ -164,7 +164,7 @@ def test_a_failing_account_does_not_hold_up_the_other_accounts(
     one_off(session, clock, working)
     scheduled.queue_due(session, clock.now(), 10)
     session.commit()
-    links = dispatch.Links(container.settings.secret_key_value(), container.settings.base_url)
+    links = container.links
     # The failing account's three emails are older, and more than a pass takes here: they
     # must not fill it.
     [claim] = dispatch.ready(session, clock.now(), links, 2)

@@ -50,7 +50,7 @@ def recipients(server) -> Counter[str]:
 
 
 def links_of(container) -> dispatch.Links:
-    return dispatch.Links(container.settings.secret_key_value(), container.settings.base_url)
+    return container.links
 
 
 def test_a_dry_run_counts_every_step_a_daily_limit_holds(

@@ -263,7 +263,7 @@ def test_emails_queued_for_a_paused_account_say_so_beside_each_contact(
 ):
     found, account = launched_from_outbox(session, container, clock, tmp_path, daily_limit=1)
     clock.advance(timedelta(days=1))
-    links = dispatch.Links(container.settings.secret_key_value(), container.settings.base_url)
+    links = container.links
     queued, _ = dispatch.queue_campaign(session, found.id, clock.now(), "w", links, Random(1))
     assert len(queued) == 1  # the daily limit again
     senders.set_state(session, account.id, SenderState.paused, "paused by Ada", clock.now())

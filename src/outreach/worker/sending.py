@@ -15,7 +15,7 @@ from outreach.campaigns import queries as campaign_queries
 from outreach.campaigns import service as campaigns
 from outreach.container import Container
 from outreach.delivery import dispatch, queries, scheduled, senders
-from outreach.delivery.dispatch import Links, PassReport
+from outreach.delivery.dispatch import PassReport
 from outreach.delivery.transports.base import Transport
 
 log = logging.getLogger("outreach.worker")
@@ -33,7 +33,7 @@ def sending_pass(
     what would go and why the rest waits, but writes and sends nothing."""
     report = PassReport(dry_run=dry_run)
     now = container.clock.now()
-    links = Links(container.settings.secret_key_value(), container.settings.base_url)
+    links = container.links
     chooser = rng or random.Random()  # noqa: S311 (jitter, not secrets)
     worker = worker_name()
     with container.sessions() as session:
