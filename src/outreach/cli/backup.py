@@ -7,10 +7,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from outreach.cli.context import console, container_for, table_progress
+from outreach.cli.context import console, container_for, settings_of, table_progress
+from outreach.clock import SystemClock
 from outreach.errors import ValidationFailed
 from outreach.portability import backups
 from outreach.portability.backups import Backup
+from outreach.schema import create_if_empty
 
 app = typer.Typer(
     help="Backups: the full database daily, contacts and sent emails hourly, drafts every 6 "
@@ -57,8 +59,8 @@ def run_command(
 @app.command("list")
 def list_command(ctx: typer.Context) -> None:
     """Every backup, newest first, with its verification; then when each kind runs next."""
-    with container_for(ctx) as container:
-        folder, now = container.settings.backup_dir, container.clock.now()
+    settings = settings_of(ctx)
+    folder, now = settings.backup_dir, SystemClock().now()
     table = Table("backup", "taken (UTC)", "size", "rows", "verified")
     for backup in backups.existing(folder):
         table.add_row(
@@ -79,7 +81,7 @@ def list_command(ctx: typer.Context) -> None:
             "now" if plan.next_at <= now else f"{plan.next_at:%Y-%m-%d %H:%M}",
         )
     console.print(schedule)
-    if not container.settings.backups_enabled:
+    if not settings.backups_enabled:
         console.print("The worker does not take backups (OUTREACH_BACKUPS is off).")
 
 
@@ -91,8 +93,7 @@ def verify_command(
     ] = None,
 ) -> None:
     """Open backups and check every file against its manifest; exit 1 if one is damaged."""
-    with container_for(ctx) as container:
-        folder = container.settings.backup_dir
+    folder = settings_of(ctx).backup_dir
     chosen = [backups.named(folder, name)] if name else backups.existing(folder)
     damaged = 0
     for backup in chosen:
@@ -120,7 +121,7 @@ def restore_command(
 ) -> None:
     """Put a backup back, checked first: into an empty database, or --merge to bring back
     deleted rows (say, contacts removed by mistake) and keep everything else."""
-    with container_for(ctx) as container:
+    with container_for(ctx, schema=create_if_empty) as container:
         backup = backups.named(container.settings.backup_dir, name)
         with table_progress("Restoring") as update:
             report = backups.restore(

@@ -11,7 +11,7 @@ from outreach.cli.context import console, container_for, settings_of, table_prog
 from outreach.clock import SystemClock
 from outreach.db import create_engine
 from outreach.portability import exporting, migrating, partitioning, restoring
-from outreach.schema import ensure_current, schema_state, upgrade
+from outreach.schema import create_if_empty, schema_state, upgrade
 
 app = typer.Typer(help="The database: migrate it, see where it stands.", no_args_is_help=True)
 partition_app = typer.Typer(
@@ -23,7 +23,7 @@ app.add_typer(partition_app, name="partition")
 @app.command("upgrade")
 def upgrade_command(ctx: typer.Context) -> None:
     """Apply every migration this version has. Safe to run again."""
-    with container_for(ctx) as container:
+    with container_for(ctx, schema=None) as container:
         before = schema_state(container.engine)
         after = upgrade(container.engine)
     if before.current == after.current:
@@ -35,7 +35,7 @@ def upgrade_command(ctx: typer.Context) -> None:
 @app.command("current")
 def current_command(ctx: typer.Context) -> None:
     """Show the database's revision and whether it is the one this version needs."""
-    with container_for(ctx) as container:
+    with container_for(ctx, schema=None) as container:
         state = schema_state(container.engine)
     console.print(f"database: {container.settings.database_url}")
     console.print(f"revision: {state.current or 'none'} (this version needs {state.head})")
@@ -64,8 +64,12 @@ def import_command(
         typer.Option("--merge", help="Keep existing rows; skip imported ones whose id exists."),
     ] = False,
 ) -> None:
-    """Import an export (ours, or the original system's json_agg backup), checked first."""
-    with container_for(ctx) as container, table_progress("Importing") as update:
+    """Import an export (ours, or the original system's json_agg backup), checked first.
+    An empty database gets the schema first."""
+    with (
+        container_for(ctx, schema=create_if_empty) as container,
+        table_progress("Importing") as update,
+    ):
         report = restoring.restore(
             container.engine, folder, container.clock.now(), merge=merge, progress=update
         )
@@ -127,7 +131,6 @@ def partition_sent_emails_command(
     """Partition sent_emails by month on sent_at, moving its rows. Safe to run again: then it
     only creates the months ahead that are missing (the worker does the same every pass)."""
     with container_for(ctx) as container:
-        ensure_current(container.engine)
         report = partitioning.partition_sent_emails(
             container.engine, container.clock.now(), months_ahead
         )
