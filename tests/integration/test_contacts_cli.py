@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from outreach.cli.main import app
+from outreach.errors import OutreachError
 
 EXPORT = (
     "Work Email;Full Name;Employer;Note\n"
@@ -35,6 +36,18 @@ def outreach(backend, databases, tmp_path, monkeypatch):
         result = runner.invoke(app, list(arguments), catch_exceptions=False)
         assert result.exit_code == 0, result.output
         return result.output
+
+    return run
+
+
+@pytest.fixture
+def refused(outreach):
+    """What the console script prints for a command it refuses (the error's message)."""
+
+    def run(*arguments: str) -> str:
+        result = CliRunner().invoke(app, list(arguments))
+        assert isinstance(result.exception, OutreachError), result.output
+        return result.exception.message
 
     return run
 
@@ -121,3 +134,20 @@ def test_an_upload_can_be_undone(outreach, export_file):
     uploads = outreach("contacts", "uploads")
     batch_id = next(part.strip() for part in uploads.split("│") if len(part.strip()) == 36)
     assert "Removed 2 contacts" in outreach("contacts", "undo", batch_id)
+
+
+def test_one_bad_entry_refuses_the_whole_suppression_and_says_which(outreach, refused):
+    message = refused("suppressions", "add", "@omicron.example", "gmail.con", "bad entry")
+    assert message == (
+        "Nothing was suppressed: 'bad entry' is neither an email address nor a domain."
+    )
+    listed = outreach("suppressions", "list")
+    assert "omicron" not in listed
+    assert "gmail.con" not in listed
+
+
+def test_suppressing_again_counts_what_was_already_there(outreach):
+    assert "Suppressed 1 new entry." in outreach("suppressions", "add", "@omicron.example")
+    again = outreach("suppressions", "add", "@omicron.example", "gmail.con")
+    assert "Suppressed 1 new entry (1 already suppressed)." in again
+    assert "gmail.con" in outreach("suppressions", "list")

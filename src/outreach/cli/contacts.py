@@ -20,6 +20,7 @@ from outreach.contacts.queries import ContactFilter
 from outreach.contacts.states import Outcome
 from outreach.container import Container
 from outreach.db import transaction
+from outreach.errors import ValidationFailed
 
 contacts_app = typer.Typer(
     help="Contacts: import, export, search, undo an upload.", no_args_is_help=True
@@ -332,11 +333,16 @@ def suppress(
     reason: Reason = suppressions.Reason.manual,
     source: Annotated[str, typer.Option(help="Where this came from.")] = "cli",
 ) -> None:
-    """Suppress addresses or whole domains (`@example.com` or `example.com`)."""
+    """Suppress addresses or whole domains (`@example.com` or `example.com`). If one entry is
+    neither, nothing is suppressed: the command names it, to be corrected and run again."""
     with container_for(ctx) as container, transaction(container.sessions) as session:
-        for entry in entries:
-            added = suppressions.add(session, entry, reason, source, container.clock.now())
-            console.print(f"Suppressed {added.email or added.domain} ({reason.value}).")
+        result = suppressions.add_many(
+            session, enumerate(entries, start=1), reason, source, container.clock.now()
+        )
+        if result.invalid:
+            problems = " ".join(problem for _, _, problem in result.invalid)
+            raise ValidationFailed(f"Nothing was suppressed: {problems}")
+    console.print(result.summary())
 
 
 @suppressions_app.command("remove")
@@ -383,8 +389,7 @@ def import_suppressions(
             f"file {file.name}",
             container.clock.now(),
         )
-    console.print(
-        f"Suppressed {result.added} new entries; {result.already} were already suppressed."
-    )
+    console.print(result.summary())
     for line, entry, problem in result.invalid or []:
         console.print(f"[yellow]line {line}: {entry!r}: {problem}[/yellow]")
+

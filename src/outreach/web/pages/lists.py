@@ -232,5 +232,4 @@ def import_suppressions(
         return _suppressions_page(request, session, error=error.message)
     finally:
         path.unlink(missing_ok=True)
-    notice = f"Suppressed {result.added} new entries; {result.already} were already suppressed."
-    return _suppressions_page(request, session, notice=notice, invalid=result.invalid)
+    return _suppressions_page(request, session, notice=result.summary(), invalid=result.invalid)
