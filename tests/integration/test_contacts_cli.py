@@ -151,3 +151,25 @@ def test_suppressing_again_counts_what_was_already_there(outreach):
     again = outreach("suppressions", "add", "@omicron.example", "gmail.con")
     assert "Suppressed 1 new entry (1 already suppressed)." in again
     assert "gmail.con" in outreach("suppressions", "list")
+
+
+def test_a_field_filter_without_a_value_is_refused_instead_of_adding_nobody(
+    outreach, refused, export_file
+):
+    outreach("contacts", "import", str(export_file))
+    outreach("lists", "create", "VIP")
+    assert refused("lists", "add", "VIP", "--field", "Nope") == (
+        "--field 'Nope': write it as Column=value, e.g. --field Region=North"
+    )
+    assert "Added 1 contact" in outreach(
+        "lists", "add", "VIP", "--field", "Employer=Bletchley Park"
+    )
+
+
+def test_an_unknown_duplicate_policy_names_the_option(export_file):
+    result = CliRunner().invoke(
+        app, ["contacts", "import", str(export_file), "--on-duplicate", "merge"]
+    )
+    assert result.exit_code == 2
+    assert "--on-duplicate" in result.output
+    assert "'skip', 'update'" in result.output

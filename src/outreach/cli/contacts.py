@@ -36,7 +36,7 @@ class ImportChoices:
     mapping_name: str | None
     save_as: str | None
     list_name: str | None
-    on_duplicate: str
+    on_duplicate: importing.DuplicatePolicy
 
 
 @contacts_app.command("import")
@@ -62,9 +62,9 @@ def import_file(
         str | None, typer.Option("--list", help="Add the contacts to this list (made if new).")
     ] = None,
     on_duplicate: Annotated[
-        str,
+        importing.DuplicatePolicy,
         typer.Option(help="skip: leave existing contacts alone; update: fill their empty fields."),
-    ] = "skip",
+    ] = importing.DuplicatePolicy.skip,
     sheet: Annotated[
         str | None, typer.Option(help="Spreadsheet sheet name (default: the first).")
     ] = None,
@@ -126,7 +126,7 @@ def _queue(
         session,
         batch.id,
         mapping=chosen,
-        on_duplicate=choices.on_duplicate,
+        on_duplicate=choices.on_duplicate.value,
         list_id=target.id if target else None,
         save_as=choices.save_as,
     )
@@ -303,12 +303,19 @@ def add_to_list(
         if batch:
             added = lists.add_batch(session, target.id, batch, now)
         else:
-            column, _, value = (field or "").partition("=")
-            where = ContactFilter(
-                company=company, domain=domain, field=column or None, value=value if field else None
-            )
+            column, value = _column_equals(field) if field else (None, None)
+            where = ContactFilter(company=company, domain=domain, field=column, value=value)
             added = lists.add_matching(session, target.id, where, now)
     console.print(f"Added {added} contacts to {name!r}.")
+
+
+def _column_equals(field: str) -> tuple[str, str]:
+    column, separator, value = field.partition("=")
+    if not separator or not column.strip():
+        raise ValidationFailed(
+            f"--field {field!r}: write it as Column=value, e.g. --field Region=North"
+        )
+    return column, value
 
 
 @lists_app.command("remove")
@@ -392,4 +399,3 @@ def import_suppressions(
     console.print(result.summary())
     for line, entry, problem in result.invalid or []:
         console.print(f"[yellow]line {line}: {entry!r}: {problem}[/yellow]")
-
