@@ -122,9 +122,13 @@ def test_suppressions_from_a_file_are_honoured_by_the_next_import(outreach, expo
 def test_lists_are_created_renamed_filled_and_deleted(outreach, export_file):
     outreach("contacts", "import", str(export_file))
     outreach("lists", "create", "Engines")
-    assert "Added 1 contacts" in outreach("lists", "add", "Engines", "--company", "engines")
+    assert "Added 1 contact to 'Engines'." in outreach(
+        "lists", "add", "Engines", "--company", "engines"
+    )
     outreach("lists", "rename", "Engines", "Machines")
-    assert "Removed 1 contacts" in outreach("lists", "remove", "Machines", "ada@analytical.example")
+    assert "Removed 1 contact from 'Machines'." in outreach(
+        "lists", "remove", "Machines", "ada@analytical.example"
+    )
     outreach("lists", "delete", "Machines")
     assert "Machines" not in outreach("lists", "list")
 
@@ -161,7 +165,7 @@ def test_a_field_filter_without_a_value_is_refused_instead_of_adding_nobody(
     assert refused("lists", "add", "VIP", "--field", "Nope") == (
         "--field 'Nope': write it as Column=value, e.g. --field Region=North"
     )
-    assert "Added 1 contact" in outreach(
+    assert "Added 1 contact to 'VIP'." in outreach(
         "lists", "add", "VIP", "--field", "Employer=Bletchley Park"
     )
 

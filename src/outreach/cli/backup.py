@@ -13,6 +13,7 @@ from outreach.errors import ValidationFailed
 from outreach.portability import backups
 from outreach.portability.backups import Backup
 from outreach.schema import create_if_empty
+from outreach.words import counted
 
 app = typer.Typer(
     help="Backups: the full database daily, contacts and sent emails hourly, drafts every 6 "
@@ -103,7 +104,7 @@ def verify_command(
             damaged += 1
             console.print(f"[red]{error.message}[/red]")
         else:
-            console.print(f"{backup.path.name}: good, {sum(rows.values())} rows")
+            console.print(f"{backup.path.name}: good, {counted(sum(rows.values()), 'row')}")
     if damaged:
         raise typer.Exit(1)
 
@@ -128,7 +129,8 @@ def restore_command(
                 container.engine, backup.path, container.clock.now(), merge=merge, progress=update
             )
     console.print(
-        f"Restored {sum(report.rows.values())} rows into {len(report.rows)} tables from "
+        f"Restored {counted(sum(report.rows.values()), 'row')} into "
+        f"{counted(len(report.rows), 'table')} from "
         f"{backup.path.name}, verified."
     )
 

@@ -21,6 +21,7 @@ from outreach.contacts.states import Outcome
 from outreach.container import Container
 from outreach.db import transaction
 from outreach.errors import ValidationFailed
+from outreach.words import counted
 
 contacts_app = typer.Typer(
     help="Contacts: import, export, search, undo an upload.", no_args_is_help=True
@@ -193,7 +194,7 @@ def report_command(
             return
         with output.open("w", newline="", encoding="utf-8") as target:
             written = importing.write_report(session, batch, target)
-    console.print(f"{written} rows written to {output}.")
+    console.print(f"{counted(written, 'row')} written to {output}.")
 
 
 @contacts_app.command("uploads")
@@ -225,9 +226,11 @@ def undo_command(ctx: typer.Context, batch: uuid.UUID) -> None:
     """Remove the contacts an upload created (those already used by campaigns stay)."""
     with container_for(ctx) as container, transaction(container.sessions) as session:
         result = service.undo_upload(session, batch)
-    console.print(f"Removed {result.removed} contacts.")
+    console.print(f"Removed {counted(result.removed, 'contact')}.")
     if result.kept:
-        console.print(f"Kept {result.kept} contacts that campaigns, drafts or sends already use.")
+        console.print(
+            f"Kept {counted(result.kept, 'contact')} that campaigns, drafts or sends already use."
+        )
 
 
 @contacts_app.command("export")
@@ -243,7 +246,7 @@ def export_command(
         where = ContactFilter(list_id=lists.named(session, list_name).id if list_name else None)
         with output.open("w", newline="", encoding="utf-8") as target:
             written = service.export_csv(session, where, target)
-    console.print(f"{written} contacts written to {output}.")
+    console.print(f"{counted(written, 'contact')} written to {output}.")
 
 
 @lists_app.command("list")
@@ -306,7 +309,7 @@ def add_to_list(
             column, value = _column_equals(field) if field else (None, None)
             where = ContactFilter(company=company, domain=domain, field=column, value=value)
             added = lists.add_matching(session, target.id, where, now)
-    console.print(f"Added {added} contacts to {name!r}.")
+    console.print(f"Added {counted(added, 'contact')} to {name!r}.")
 
 
 def _column_equals(field: str) -> tuple[str, str]:
@@ -325,7 +328,7 @@ def remove_from_list(ctx: typer.Context, name: str, emails: list[str]) -> None:
         target = lists.named(session, name)
         found = queries.existing_contacts(session, [email.strip().lower() for email in emails])
         removed = lists.remove(session, target.id, [contact.id for contact in found.values()])
-    console.print(f"Removed {removed} contacts from {name!r}.")
+    console.print(f"Removed {counted(removed, 'contact')} from {name!r}.")
 
 
 Reason = Annotated[
@@ -358,7 +361,7 @@ def unsuppress(ctx: typer.Context, entries: list[str]) -> None:
     with container_for(ctx) as container, transaction(container.sessions) as session:
         for entry in entries:
             suppressions.remove(session, entry)
-    console.print(f"Lifted {len(entries)} suppressions.")
+    console.print(f"Lifted {counted(len(entries), 'suppression')}.")
 
 
 @suppressions_app.command("list")

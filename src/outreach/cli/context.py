@@ -14,6 +14,7 @@ from outreach.clock import Clock
 from outreach.config import Settings
 from outreach.container import Container, build_container
 from outreach.schema import ensure_current
+from outreach.words import counted
 
 SchemaCheck = Callable[[Engine], None]
 
@@ -47,15 +48,15 @@ def table_progress(verb: str) -> Iterator[Callable[[str, int], None]]:
     """A Rich progress line per table, fed with (table, rows so far)."""
     bars = Progress(
         TextColumn(f"{verb} [bold]{{task.description}}"),
-        TextColumn("{task.completed} rows"),
+        TextColumn("{task.fields[rows]}"),
         console=console,
     )
     tasks: dict[str, TaskID] = {}
 
     def update(table: str, rows: int) -> None:
         if table not in tasks:
-            tasks[table] = bars.add_task(table, total=None)
-        bars.update(tasks[table], completed=rows)
+            tasks[table] = bars.add_task(table, total=None, rows="")
+        bars.update(tasks[table], completed=rows, rows=counted(rows, "row"))
 
     with bars:
         yield update

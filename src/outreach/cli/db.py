@@ -12,6 +12,7 @@ from outreach.clock import SystemClock
 from outreach.db import create_engine
 from outreach.portability import exporting, migrating, partitioning, restoring
 from outreach.schema import create_if_empty, schema_state, upgrade
+from outreach.words import counted
 
 app = typer.Typer(help="The database: migrate it, see where it stands.", no_args_is_help=True)
 partition_app = typer.Typer(
@@ -52,7 +53,10 @@ def export_command(ctx: typer.Context, folder: Path) -> None:
     with container_for(ctx) as container, table_progress("Exporting") as update:
         manifest = exporting.export(container.engine, folder, container.clock.now(), update)
     total = sum(entry.rows for entry in manifest.tables)
-    console.print(f"Exported {total} rows from {len(manifest.tables)} tables to {folder}.")
+    console.print(
+        f"Exported {counted(total, 'row')} from {counted(len(manifest.tables), 'table')} "
+        f"to {folder}."
+    )
 
 
 @app.command("import")
@@ -74,7 +78,8 @@ def import_command(
             container.engine, folder, container.clock.now(), merge=merge, progress=update
         )
     console.print(
-        f"Imported {sum(report.rows.values())} rows into {len(report.rows)} tables, verified."
+        f"Imported {counted(sum(report.rows.values()), 'row')} into "
+        f"{counted(len(report.rows), 'table')}, verified."
     )
 
 
@@ -113,7 +118,8 @@ def migrate_command(
     for table, rows in report.rows.items():
         missing = report.columns_left_empty.get(table)
         console.print(
-            f"{table}: {rows} rows" + (f" (without {', '.join(missing)})" if missing else "")
+            f"{table}: {counted(rows, 'row')}"
+            + (f" (without {', '.join(missing)})" if missing else "")
         )
     console.print("Dry run: nothing was copied." if dry_run else "Copied and checked.")
 
@@ -137,8 +143,12 @@ def partition_sent_emails_command(
     if report.already_partitioned:
         console.print("sent_emails is already partitioned by month.")
         if report.rows_moved:
-            console.print(f"Moved {report.rows_moved} rows out of the default partition.")
+            console.print(
+                f"Moved {counted(report.rows_moved, 'row')} out of the default partition."
+            )
     else:
-        console.print(f"Partitioned sent_emails by month: moved {report.rows_moved} rows.")
+        console.print(
+            f"Partitioned sent_emails by month: moved {counted(report.rows_moved, 'row')}."
+        )
     created = ", ".join(report.partitions_created) or "none, every month ahead has one"
     console.print(f"Partitions created: {created}.", highlight=False)

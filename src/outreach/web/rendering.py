@@ -10,7 +10,10 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
+from outreach.words import counted
+
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+TEMPLATES.env.filters["counted"] = counted
 
 
 @dataclass(frozen=True)
