@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from outreach.web.rendering import TEMPLATES
-from outreach.words import counted
+from outreach.words import counted, duration, frequency
 
 
 def test_one_of_a_thing_is_singular_and_any_other_number_plural():
@@ -21,3 +23,12 @@ def test_pages_count_with_the_same_words():
     template = TEMPLATES.env.from_string('{{ size|counted("contact") }}')
     assert template.render(size=1) == "1 contact"
     assert template.render(size=5) == "5 contacts"
+
+
+def test_a_backup_schedule_reads_as_a_person_says_it():
+    assert frequency(timedelta(days=1)) == "every day"
+    assert frequency(timedelta(hours=1)) == "every hour"
+    assert frequency(timedelta(hours=6)) == "every 6 hours"
+    assert duration(timedelta(days=30)) == "30 days"
+    assert duration(timedelta(days=1)) == "1 day"
+    assert duration(timedelta(minutes=90)) == "90 minutes"

@@ -13,7 +13,7 @@ from outreach.errors import ValidationFailed
 from outreach.portability import backups
 from outreach.portability.backups import Backup
 from outreach.schema import create_if_empty
-from outreach.words import counted
+from outreach.words import counted, duration, frequency
 
 app = typer.Typer(
     help="Backups: the full database daily, contacts and sent emails hourly, drafts every 6 "
@@ -72,12 +72,12 @@ def list_command(ctx: typer.Context) -> None:
             _verdict(backup),
         )
     console.print(table)
-    schedule = Table("kind", "every", "kept", "last", "next")
+    schedule = Table("kind", "runs", "kept", "last", "next")
     for plan in backups.plans(folder, now):
         schedule.add_row(
             plan.kind.name,
-            str(plan.kind.every),
-            str(plan.kind.keep),
+            frequency(plan.kind.every),
+            duration(plan.kind.keep),
             f"{plan.latest:%Y-%m-%d %H:%M}" if plan.latest else "never",
             "now" if plan.next_at <= now else f"{plan.next_at:%Y-%m-%d %H:%M}",
         )
