@@ -71,6 +71,14 @@ def ensure_current(engine: Engine) -> None:
         raise DatabaseNotReady(problem)
 
 
+def create_if_empty(engine: Engine) -> None:
+    """Create the schema in a database that has none (a restore into a new data folder);
+    refuse one at any other revision, as ensure_current does, rather than migrate it unasked."""
+    if schema_state(engine).current is None:
+        upgrade(engine)
+    ensure_current(engine)
+
+
 def upgrade(engine: Engine) -> SchemaState:
     """Apply every migration this code has; harmless when the database is already current."""
     config = alembic_config()

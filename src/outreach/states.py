@@ -57,11 +57,29 @@ def transition(
     if current is None and session.get(table, row_id) is None:
         raise NotFound(f"There is no {lifecycle.noun} {row_id}.", id=str(row_id))
     raise InvalidTransition(
-        f"The {lifecycle.noun} is {current}; it cannot become {target.value} now.",
+        refusal(lifecycle, str(current), target),
         id=str(row_id),
         status=current,
         wanted=target.value,
     )
+
+
+def refusal(lifecycle: Lifecycle[S], current: str, target: S) -> str:
+    """Why a row cannot move, in a sentence: "The campaign is already active.", "A draft
+    campaign cannot be paused.", or, when the move is allowed but a precondition of the
+    moment is not met, "The delivery cannot be sent now."."""
+    wanted = _status_words(target.value)
+    if current == target.value:
+        return f"The {lifecycle.noun} is already {wanted}."
+    if current in lifecycle.sources(target):
+        return f"The {lifecycle.noun} cannot be {wanted} now."
+    state = _status_words(current)
+    article = "An" if state[0] in "aeiou" else "A"
+    return f"{article} {state} {lifecycle.noun} cannot be {wanted}."
+
+
+def _status_words(status: str) -> str:
+    return status.replace("_", " ")
 
 
 def transition_many(

@@ -139,6 +139,9 @@ def test_a_person_runs_lists_checks_and_restores_backups_from_the_cli(
     listed = outreach("backup", "list")
     assert listed.count("good") == 4
     assert "sent_emails" in listed
+    assert "every hour" in listed
+    assert "30 days" in listed
+    assert "0:00:00" not in listed
     [full] = (tmp_path / "cli" / "backups").glob("full-*.tar.gz")
     assert "good" in outreach("backup", "verify", full.name)
 

@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from outreach.cli.main import app
+from outreach.errors import OutreachError
 
 EXPORT = (
     "Work Email;Full Name;Employer;Note\n"
@@ -35,6 +36,18 @@ def outreach(backend, databases, tmp_path, monkeypatch):
         result = runner.invoke(app, list(arguments), catch_exceptions=False)
         assert result.exit_code == 0, result.output
         return result.output
+
+    return run
+
+
+@pytest.fixture
+def refused(outreach):
+    """What the console script prints for a command it refuses (the error's message)."""
+
+    def run(*arguments: str) -> str:
+        result = CliRunner().invoke(app, list(arguments))
+        assert isinstance(result.exception, OutreachError), result.output
+        return result.exception.message
 
     return run
 
@@ -109,9 +122,13 @@ def test_suppressions_from_a_file_are_honoured_by_the_next_import(outreach, expo
 def test_lists_are_created_renamed_filled_and_deleted(outreach, export_file):
     outreach("contacts", "import", str(export_file))
     outreach("lists", "create", "Engines")
-    assert "Added 1 contacts" in outreach("lists", "add", "Engines", "--company", "engines")
+    assert "Added 1 contact to 'Engines'." in outreach(
+        "lists", "add", "Engines", "--company", "engines"
+    )
     outreach("lists", "rename", "Engines", "Machines")
-    assert "Removed 1 contacts" in outreach("lists", "remove", "Machines", "ada@analytical.example")
+    assert "Removed 1 contact from 'Machines'." in outreach(
+        "lists", "remove", "Machines", "ada@analytical.example"
+    )
     outreach("lists", "delete", "Machines")
     assert "Machines" not in outreach("lists", "list")
 
@@ -121,3 +138,42 @@ def test_an_upload_can_be_undone(outreach, export_file):
     uploads = outreach("contacts", "uploads")
     batch_id = next(part.strip() for part in uploads.split("│") if len(part.strip()) == 36)
     assert "Removed 2 contacts" in outreach("contacts", "undo", batch_id)
+
+
+def test_one_bad_entry_refuses_the_whole_suppression_and_says_which(outreach, refused):
+    message = refused("suppressions", "add", "@omicron.example", "gmail.con", "bad entry")
+    assert message == (
+        "Nothing was suppressed: 'bad entry' is neither an email address nor a domain."
+    )
+    listed = outreach("suppressions", "list")
+    assert "omicron" not in listed
+    assert "gmail.con" not in listed
+
+
+def test_suppressing_again_counts_what_was_already_there(outreach):
+    assert "Suppressed 1 new entry." in outreach("suppressions", "add", "@omicron.example")
+    again = outreach("suppressions", "add", "@omicron.example", "gmail.con")
+    assert "Suppressed 1 new entry (1 already suppressed)." in again
+    assert "gmail.con" in outreach("suppressions", "list")
+
+
+def test_a_field_filter_without_a_value_is_refused_instead_of_adding_nobody(
+    outreach, refused, export_file
+):
+    outreach("contacts", "import", str(export_file))
+    outreach("lists", "create", "VIP")
+    assert refused("lists", "add", "VIP", "--field", "Nope") == (
+        "--field 'Nope': write it as Column=value, e.g. --field Region=North"
+    )
+    assert "Added 1 contact to 'VIP'." in outreach(
+        "lists", "add", "VIP", "--field", "Employer=Bletchley Park"
+    )
+
+
+def test_an_unknown_duplicate_policy_names_the_option(export_file):
+    result = CliRunner().invoke(
+        app, ["contacts", "import", str(export_file), "--on-duplicate", "merge"]
+    )
+    assert result.exit_code == 2
+    assert "--on-duplicate" in result.output
+    assert "'skip', 'update'" in result.output

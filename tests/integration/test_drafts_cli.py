@@ -70,7 +70,7 @@ def test_generate_for_a_list_writes_here_with_a_progress_bar_then_list_and_appro
     again = outreach(
         "drafts", "generate", "--list", "Pioneers", "--template", "First email", "--now"
     )
-    assert "1 drafts to write" in again
+    assert "1 draft to write." in again
     assert "skipped 2: a person approved this draft already" in again
 
 

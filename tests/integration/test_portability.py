@@ -149,3 +149,18 @@ def test_the_cli_exports_and_imports_with_a_summary(
     assert "verified" in imported.output
     again = runner.invoke(app, ["db", "import", str(tmp_path / "export")])
     assert again.exit_code != 0
+
+
+def test_an_export_imports_into_a_new_database_that_has_no_schema_yet(
+    filled, databases, backend, tmp_path, monkeypatch
+):
+    exporting.export(filled.engine, tmp_path / "export", START)
+    monkeypatch.setenv("OUTREACH_DATA_DIR", str(tmp_path / "cli"))
+    monkeypatch.setenv("DATABASE_URL", databases.empty_url(backend))
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    imported = runner.invoke(
+        app, ["db", "import", str(tmp_path / "export")], catch_exceptions=False
+    )
+    assert "verified" in imported.output
+    assert "up to date" in runner.invoke(app, ["db", "current"]).output

@@ -92,6 +92,40 @@ def test_the_worker_and_the_web_app_refuse_an_unmigrated_database(
     assert "no outreach schema yet. Run `outreach db upgrade`" in result.stderr
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["users", "list"],
+        ["users", "create-admin", "--email", "ada@example.com", "--password", "a long password"],
+        ["contacts", "import", "people.csv"],
+        ["db", "export", "export"],
+    ],
+)
+def test_every_command_on_an_unmigrated_database_says_to_upgrade_it_in_one_line(
+    backend, databases, tmp_path, command
+):
+    (tmp_path / "people.csv").write_text("email\nada@example.com\n")
+    environment = {
+        **os.environ,
+        "DATABASE_URL": databases.empty_url(backend),
+        "OUTREACH_DATA_DIR": str(tmp_path),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "outreach", *command],
+        env=environment,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip()
+        == "The database has no outreach schema yet. Run `outreach db upgrade`."
+    )
+
+
 def test_db_upgrade_then_current_reports_up_to_date(backend, databases, tmp_path, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", databases.empty_url(backend))
     monkeypatch.setenv("OUTREACH_DATA_DIR", str(tmp_path))

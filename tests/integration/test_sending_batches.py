@@ -317,7 +317,7 @@ def test_recording_a_send_twice_is_refused_and_writes_nothing(
     outcomes = [dispatch.Outcome(c, sent=SentMessage(c.message.message_id)) for c in claims]
     dispatch.record(session, outcomes[:1], clock.now(), dispatch.PassReport(), {})
     session.commit()
-    with pytest.raises(InvalidTransition, match="The delivery is sent"):
+    with pytest.raises(InvalidTransition, match=r"The delivery is already sent\."):
         dispatch.record(session, outcomes, clock.now(), dispatch.PassReport(), {})
     session.rollback()
     assert len(delivery_queries.deliveries_in(session, "sent")) == 1

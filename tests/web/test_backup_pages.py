@@ -17,6 +17,10 @@ def test_before_any_backup_every_kind_is_due_now(signed_in):
     page = signed_in.get("/backups")
     assert page.status_code == 200
     assert page.text.count("due now") == 4
+    assert "<td>every day</td>" in page.text
+    assert "<td>every 6 hours</td>" in page.text
+    assert "<td>30 days</td>" in page.text
+    assert "0:00" not in page.text
     assert "No backups yet." in page.text
     assert "outreach backup restore" in page.text
 

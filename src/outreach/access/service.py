@@ -19,6 +19,7 @@ from outreach.errors import (
     Unauthorized,
     ValidationFailed,
 )
+from outreach.words import counted
 
 FAILURE_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_ADDRESS = 5
@@ -81,7 +82,7 @@ def authenticate(session: Session, email: str, password: str, ip: str, now: date
         oldest = queries.oldest_failure_since(session, since=since, email=address, ip=ip) or now
         wait = max(1, int((oldest + FAILURE_WINDOW - now).total_seconds()))
         raise RateLimited(
-            f"Too many failed sign-ins. Try again in {(wait + 59) // 60} minutes.",
+            f"Too many failed sign-ins. Try again in {counted((wait + 59) // 60, 'minute')}.",
             retry_after_seconds=wait,
         )
     user = queries.user_by_email(session, address)

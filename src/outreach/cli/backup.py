@@ -7,10 +7,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from outreach.cli.context import console, container_for, table_progress
+from outreach.cli.context import console, container_for, settings_of, table_progress
+from outreach.clock import SystemClock
 from outreach.errors import ValidationFailed
 from outreach.portability import backups
 from outreach.portability.backups import Backup
+from outreach.schema import create_if_empty
+from outreach.words import counted, duration, frequency
 
 app = typer.Typer(
     help="Backups: the full database daily, contacts and sent emails hourly, drafts every 6 "
@@ -57,8 +60,8 @@ def run_command(
 @app.command("list")
 def list_command(ctx: typer.Context) -> None:
     """Every backup, newest first, with its verification; then when each kind runs next."""
-    with container_for(ctx) as container:
-        folder, now = container.settings.backup_dir, container.clock.now()
+    settings = settings_of(ctx)
+    folder, now = settings.backup_dir, SystemClock().now()
     table = Table("backup", "taken (UTC)", "size", "rows", "verified")
     for backup in backups.existing(folder):
         table.add_row(
@@ -69,17 +72,17 @@ def list_command(ctx: typer.Context) -> None:
             _verdict(backup),
         )
     console.print(table)
-    schedule = Table("kind", "every", "kept", "last", "next")
+    schedule = Table("kind", "runs", "kept", "last", "next")
     for plan in backups.plans(folder, now):
         schedule.add_row(
             plan.kind.name,
-            str(plan.kind.every),
-            str(plan.kind.keep),
+            frequency(plan.kind.every),
+            duration(plan.kind.keep),
             f"{plan.latest:%Y-%m-%d %H:%M}" if plan.latest else "never",
             "now" if plan.next_at <= now else f"{plan.next_at:%Y-%m-%d %H:%M}",
         )
     console.print(schedule)
-    if not container.settings.backups_enabled:
+    if not settings.backups_enabled:
         console.print("The worker does not take backups (OUTREACH_BACKUPS is off).")
 
 
@@ -91,8 +94,7 @@ def verify_command(
     ] = None,
 ) -> None:
     """Open backups and check every file against its manifest; exit 1 if one is damaged."""
-    with container_for(ctx) as container:
-        folder = container.settings.backup_dir
+    folder = settings_of(ctx).backup_dir
     chosen = [backups.named(folder, name)] if name else backups.existing(folder)
     damaged = 0
     for backup in chosen:
@@ -102,7 +104,7 @@ def verify_command(
             damaged += 1
             console.print(f"[red]{error.message}[/red]")
         else:
-            console.print(f"{backup.path.name}: good, {sum(rows.values())} rows")
+            console.print(f"{backup.path.name}: good, {counted(sum(rows.values()), 'row')}")
     if damaged:
         raise typer.Exit(1)
 
@@ -120,14 +122,15 @@ def restore_command(
 ) -> None:
     """Put a backup back, checked first: into an empty database, or --merge to bring back
     deleted rows (say, contacts removed by mistake) and keep everything else."""
-    with container_for(ctx) as container:
+    with container_for(ctx, schema=create_if_empty) as container:
         backup = backups.named(container.settings.backup_dir, name)
         with table_progress("Restoring") as update:
             report = backups.restore(
                 container.engine, backup.path, container.clock.now(), merge=merge, progress=update
             )
     console.print(
-        f"Restored {sum(report.rows.values())} rows into {len(report.rows)} tables from "
+        f"Restored {counted(sum(report.rows.values()), 'row')} into "
+        f"{counted(len(report.rows), 'table')} from "
         f"{backup.path.name}, verified."
     )
 

@@ -20,6 +20,8 @@ from outreach.contacts.queries import ContactFilter
 from outreach.contacts.states import Outcome
 from outreach.container import Container
 from outreach.db import transaction
+from outreach.errors import ValidationFailed
+from outreach.words import counted
 
 contacts_app = typer.Typer(
     help="Contacts: import, export, search, undo an upload.", no_args_is_help=True
@@ -35,7 +37,7 @@ class ImportChoices:
     mapping_name: str | None
     save_as: str | None
     list_name: str | None
-    on_duplicate: str
+    on_duplicate: importing.DuplicatePolicy
 
 
 @contacts_app.command("import")
@@ -61,9 +63,9 @@ def import_file(
         str | None, typer.Option("--list", help="Add the contacts to this list (made if new).")
     ] = None,
     on_duplicate: Annotated[
-        str,
+        importing.DuplicatePolicy,
         typer.Option(help="skip: leave existing contacts alone; update: fill their empty fields."),
-    ] = "skip",
+    ] = importing.DuplicatePolicy.skip,
     sheet: Annotated[
         str | None, typer.Option(help="Spreadsheet sheet name (default: the first).")
     ] = None,
@@ -125,7 +127,7 @@ def _queue(
         session,
         batch.id,
         mapping=chosen,
-        on_duplicate=choices.on_duplicate,
+        on_duplicate=choices.on_duplicate.value,
         list_id=target.id if target else None,
         save_as=choices.save_as,
     )
@@ -192,7 +194,7 @@ def report_command(
             return
         with output.open("w", newline="", encoding="utf-8") as target:
             written = importing.write_report(session, batch, target)
-    console.print(f"{written} rows written to {output}.")
+    console.print(f"{counted(written, 'row')} written to {output}.")
 
 
 @contacts_app.command("uploads")
@@ -224,9 +226,11 @@ def undo_command(ctx: typer.Context, batch: uuid.UUID) -> None:
     """Remove the contacts an upload created (those already used by campaigns stay)."""
     with container_for(ctx) as container, transaction(container.sessions) as session:
         result = service.undo_upload(session, batch)
-    console.print(f"Removed {result.removed} contacts.")
+    console.print(f"Removed {counted(result.removed, 'contact')}.")
     if result.kept:
-        console.print(f"Kept {result.kept} contacts that campaigns, drafts or sends already use.")
+        console.print(
+            f"Kept {counted(result.kept, 'contact')} that campaigns, drafts or sends already use."
+        )
 
 
 @contacts_app.command("export")
@@ -242,7 +246,7 @@ def export_command(
         where = ContactFilter(list_id=lists.named(session, list_name).id if list_name else None)
         with output.open("w", newline="", encoding="utf-8") as target:
             written = service.export_csv(session, where, target)
-    console.print(f"{written} contacts written to {output}.")
+    console.print(f"{counted(written, 'contact')} written to {output}.")
 
 
 @lists_app.command("list")
@@ -302,12 +306,19 @@ def add_to_list(
         if batch:
             added = lists.add_batch(session, target.id, batch, now)
         else:
-            column, _, value = (field or "").partition("=")
-            where = ContactFilter(
-                company=company, domain=domain, field=column or None, value=value if field else None
-            )
+            column, value = _column_equals(field) if field else (None, None)
+            where = ContactFilter(company=company, domain=domain, field=column, value=value)
             added = lists.add_matching(session, target.id, where, now)
-    console.print(f"Added {added} contacts to {name!r}.")
+    console.print(f"Added {counted(added, 'contact')} to {name!r}.")
+
+
+def _column_equals(field: str) -> tuple[str, str]:
+    column, separator, value = field.partition("=")
+    if not separator or not column.strip():
+        raise ValidationFailed(
+            f"--field {field!r}: write it as Column=value, e.g. --field Region=North"
+        )
+    return column, value
 
 
 @lists_app.command("remove")
@@ -317,7 +328,7 @@ def remove_from_list(ctx: typer.Context, name: str, emails: list[str]) -> None:
         target = lists.named(session, name)
         found = queries.existing_contacts(session, [email.strip().lower() for email in emails])
         removed = lists.remove(session, target.id, [contact.id for contact in found.values()])
-    console.print(f"Removed {removed} contacts from {name!r}.")
+    console.print(f"Removed {counted(removed, 'contact')} from {name!r}.")
 
 
 Reason = Annotated[
@@ -332,11 +343,16 @@ def suppress(
     reason: Reason = suppressions.Reason.manual,
     source: Annotated[str, typer.Option(help="Where this came from.")] = "cli",
 ) -> None:
-    """Suppress addresses or whole domains (`@example.com` or `example.com`)."""
+    """Suppress addresses or whole domains (`@example.com` or `example.com`). If one entry is
+    neither, nothing is suppressed: the command names it, to be corrected and run again."""
     with container_for(ctx) as container, transaction(container.sessions) as session:
-        for entry in entries:
-            added = suppressions.add(session, entry, reason, source, container.clock.now())
-            console.print(f"Suppressed {added.email or added.domain} ({reason.value}).")
+        result = suppressions.add_many(
+            session, enumerate(entries, start=1), reason, source, container.clock.now()
+        )
+        if result.invalid:
+            problems = " ".join(problem for _, _, problem in result.invalid)
+            raise ValidationFailed(f"Nothing was suppressed: {problems}")
+    console.print(result.summary())
 
 
 @suppressions_app.command("remove")
@@ -345,7 +361,7 @@ def unsuppress(ctx: typer.Context, entries: list[str]) -> None:
     with container_for(ctx) as container, transaction(container.sessions) as session:
         for entry in entries:
             suppressions.remove(session, entry)
-    console.print(f"Lifted {len(entries)} suppressions.")
+    console.print(f"Lifted {counted(len(entries), 'suppression')}.")
 
 
 @suppressions_app.command("list")
@@ -383,8 +399,6 @@ def import_suppressions(
             f"file {file.name}",
             container.clock.now(),
         )
-    console.print(
-        f"Suppressed {result.added} new entries; {result.already} were already suppressed."
-    )
+    console.print(result.summary())
     for line, entry, problem in result.invalid or []:
         console.print(f"[yellow]line {line}: {entry!r}: {problem}[/yellow]")

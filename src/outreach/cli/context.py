@@ -8,10 +8,15 @@ from contextlib import contextmanager
 import typer
 from rich.console import Console
 from rich.progress import Progress, TaskID, TextColumn
+from sqlalchemy.engine import Engine
 
 from outreach.clock import Clock
 from outreach.config import Settings
 from outreach.container import Container, build_container
+from outreach.schema import ensure_current
+from outreach.words import counted
+
+SchemaCheck = Callable[[Engine], None]
 
 console = Console()
 errors = Console(stderr=True)
@@ -23,9 +28,16 @@ def settings_of(ctx: typer.Context) -> Settings:
 
 
 @contextmanager
-def container_for(ctx: typer.Context, clock: Clock | None = None) -> Iterator[Container]:
+def container_for(
+    ctx: typer.Context, clock: Clock | None = None, schema: SchemaCheck | None = ensure_current
+) -> Iterator[Container]:
+    """The container, its database first put through `schema`: by default a database that is
+    not at this code's revision stops the command with the one line that says what to do.
+    Only the commands that manage the schema themselves pass another check, or None."""
     container = build_container(settings_of(ctx), clock)
     try:
+        if schema is not None:
+            schema(container.engine)
         yield container
     finally:
         container.close()
@@ -36,15 +48,15 @@ def table_progress(verb: str) -> Iterator[Callable[[str, int], None]]:
     """A Rich progress line per table, fed with (table, rows so far)."""
     bars = Progress(
         TextColumn(f"{verb} [bold]{{task.description}}"),
-        TextColumn("{task.completed} rows"),
+        TextColumn("{task.fields[rows]}"),
         console=console,
     )
     tasks: dict[str, TaskID] = {}
 
     def update(table: str, rows: int) -> None:
         if table not in tasks:
-            tasks[table] = bars.add_task(table, total=None)
-        bars.update(tasks[table], completed=rows)
+            tasks[table] = bars.add_task(table, total=None, rows="")
+        bars.update(tasks[table], completed=rows, rows=counted(rows, "row"))
 
     with bars:
         yield update

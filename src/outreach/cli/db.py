@@ -11,7 +11,8 @@ from outreach.cli.context import console, container_for, settings_of, table_prog
 from outreach.clock import SystemClock
 from outreach.db import create_engine
 from outreach.portability import exporting, migrating, partitioning, restoring
-from outreach.schema import ensure_current, schema_state, upgrade
+from outreach.schema import create_if_empty, schema_state, upgrade
+from outreach.words import counted
 
 app = typer.Typer(help="The database: migrate it, see where it stands.", no_args_is_help=True)
 partition_app = typer.Typer(
@@ -23,7 +24,7 @@ app.add_typer(partition_app, name="partition")
 @app.command("upgrade")
 def upgrade_command(ctx: typer.Context) -> None:
     """Apply every migration this version has. Safe to run again."""
-    with container_for(ctx) as container:
+    with container_for(ctx, schema=None) as container:
         before = schema_state(container.engine)
         after = upgrade(container.engine)
     if before.current == after.current:
@@ -35,7 +36,7 @@ def upgrade_command(ctx: typer.Context) -> None:
 @app.command("current")
 def current_command(ctx: typer.Context) -> None:
     """Show the database's revision and whether it is the one this version needs."""
-    with container_for(ctx) as container:
+    with container_for(ctx, schema=None) as container:
         state = schema_state(container.engine)
     console.print(f"database: {container.settings.database_url}")
     console.print(f"revision: {state.current or 'none'} (this version needs {state.head})")
@@ -52,7 +53,10 @@ def export_command(ctx: typer.Context, folder: Path) -> None:
     with container_for(ctx) as container, table_progress("Exporting") as update:
         manifest = exporting.export(container.engine, folder, container.clock.now(), update)
     total = sum(entry.rows for entry in manifest.tables)
-    console.print(f"Exported {total} rows from {len(manifest.tables)} tables to {folder}.")
+    console.print(
+        f"Exported {counted(total, 'row')} from {counted(len(manifest.tables), 'table')} "
+        f"to {folder}."
+    )
 
 
 @app.command("import")
@@ -64,13 +68,18 @@ def import_command(
         typer.Option("--merge", help="Keep existing rows; skip imported ones whose id exists."),
     ] = False,
 ) -> None:
-    """Import an export (ours, or the original system's json_agg backup), checked first."""
-    with container_for(ctx) as container, table_progress("Importing") as update:
+    """Import an export (ours, or the original system's json_agg backup), checked first.
+    An empty database gets the schema first."""
+    with (
+        container_for(ctx, schema=create_if_empty) as container,
+        table_progress("Importing") as update,
+    ):
         report = restoring.restore(
             container.engine, folder, container.clock.now(), merge=merge, progress=update
         )
     console.print(
-        f"Imported {sum(report.rows.values())} rows into {len(report.rows)} tables, verified."
+        f"Imported {counted(sum(report.rows.values()), 'row')} into "
+        f"{counted(len(report.rows), 'table')}, verified."
     )
 
 
@@ -109,7 +118,8 @@ def migrate_command(
     for table, rows in report.rows.items():
         missing = report.columns_left_empty.get(table)
         console.print(
-            f"{table}: {rows} rows" + (f" (without {', '.join(missing)})" if missing else "")
+            f"{table}: {counted(rows, 'row')}"
+            + (f" (without {', '.join(missing)})" if missing else "")
         )
     console.print("Dry run: nothing was copied." if dry_run else "Copied and checked.")
 
@@ -127,15 +137,18 @@ def partition_sent_emails_command(
     """Partition sent_emails by month on sent_at, moving its rows. Safe to run again: then it
     only creates the months ahead that are missing (the worker does the same every pass)."""
     with container_for(ctx) as container:
-        ensure_current(container.engine)
         report = partitioning.partition_sent_emails(
             container.engine, container.clock.now(), months_ahead
         )
     if report.already_partitioned:
         console.print("sent_emails is already partitioned by month.")
         if report.rows_moved:
-            console.print(f"Moved {report.rows_moved} rows out of the default partition.")
+            console.print(
+                f"Moved {counted(report.rows_moved, 'row')} out of the default partition."
+            )
     else:
-        console.print(f"Partitioned sent_emails by month: moved {report.rows_moved} rows.")
+        console.print(
+            f"Partitioned sent_emails by month: moved {counted(report.rows_moved, 'row')}."
+        )
     created = ", ".join(report.partitions_created) or "none, every month ahead has one"
     console.print(f"Partitions created: {created}.", highlight=False)

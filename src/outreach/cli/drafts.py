@@ -26,6 +26,7 @@ from outreach.drafts.models import DraftType
 from outreach.drafts.pricing import dollars
 from outreach.drafts.states import BatchStatus, JobStatus
 from outreach.errors import NotFound, ValidationFailed
+from outreach.words import counted
 from outreach.worker.drafting import drafting_pass
 
 drafts_app = typer.Typer(
@@ -95,7 +96,7 @@ def generate(
         skipped = _skip_reasons(container, batch_id)
         console.print(
             f"Batch [bold]{batch_id}[/bold] ({progress.batch.label}): "
-            f"{progress.counts[JobStatus.queued.value]} drafts to write."
+            f"{counted(progress.counts[JobStatus.queued.value], 'draft')} to write."
         )
         for reason, count in skipped.most_common():
             console.print(f"  skipped {count}: {reason}", highlight=False)
@@ -280,7 +281,7 @@ def cancel(ctx: typer.Context, batch_id: uuid.UUID) -> None:
     """Stop a batch; drafts already written stay."""
     with container_for(ctx) as container, transaction(container.sessions) as session:
         count = batches.cancel(session, batch_id, container.clock.now())
-    console.print(f"Cancelled: {count} drafts will not be written.")
+    console.print(f"Cancelled: {counted(count, 'draft')} will not be written.")
 
 
 @drafts_app.command("list")
@@ -375,7 +376,7 @@ def approve(
         if not ids:
             raise ValidationFailed("Give draft ids, or --batch.")
         outcome = review.approve_many(session, ids, container.clock.now())
-    console.print(f"Approved {len(outcome.approved)} drafts.")
+    console.print(f"Approved {counted(len(outcome.approved), 'draft')}.")
     for draft_id, reason in outcome.refused.items():
         console.print(f"  not approved {str(draft_id)[:8]}: {reason}", highlight=False)
 

@@ -121,7 +121,7 @@ def run(
     An embedded SQLite database is created and migrated on the way; a PostgreSQL database must
     be migrated first with `outreach db upgrade`.
     """
-    with container_for(ctx) as container:
+    with container_for(ctx, schema=None) as container:
         if container.engine.dialect.name == "sqlite":
             upgrade(container.engine)
         ensure_current(container.engine)

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
@@ -50,7 +51,9 @@ Checkpoint = Callable[[Session], None]
 Progress = Callable[[int, int], None]
 
 
-class DuplicatePolicy:
+class DuplicatePolicy(StrEnum):
+    """What an import does with a row whose address is already a contact."""
+
     skip = "skip"
     update = "update"
 
@@ -120,7 +123,11 @@ def confirm(
     """Fixes how a batch is imported and queues it for an importer."""
     batch = get(session, batch_id)
     if on_duplicate not in (DuplicatePolicy.skip, DuplicatePolicy.update):
-        raise ValidationFailed("on_duplicate is skip or update.", field="on_duplicate")
+        raise ValidationFailed(
+            f"{on_duplicate!r}: contacts already there are either skipped (skip) or updated "
+            "(update).",
+            field="on_duplicate",
+        )
     headers = preview_of(batch).headers
     chosen = checked_mapping(
         mapping if mapping is not None else batch.column_mapping or {}, headers

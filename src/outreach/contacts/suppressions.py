@@ -17,6 +17,7 @@ from outreach.contacts.addresses import check_address, dedupe_key
 from outreach.contacts.models import Suppression
 from outreach.contacts.readers import open_table
 from outreach.errors import Conflict, NotFound, ValidationFailed
+from outreach.words import counted
 
 ADDRESS = r"[^@\s]+@[^@\s]+"
 DOMAIN = r"@?(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z][A-Za-z0-9-]{0,62}\.?"
@@ -97,6 +98,11 @@ class SuppressionImport:
     added: int = 0
     already: int = 0
     invalid: list[tuple[int, str, str]] | None = None
+
+    def summary(self) -> str:
+        """What was done, in a line for the person who asked."""
+        already = f" ({self.already} already suppressed)" if self.already else ""
+        return f"Suppressed {counted(self.added, 'new entry', 'new entries')}{already}."
 
 
 def add_many(

@@ -43,6 +43,7 @@ from outreach.drafts.pricing import Usage, dollars
 from outreach.drafts.states import BATCHES, JOBS, BatchStatus, JobStatus
 from outreach.errors import NotFound, ValidationFailed
 from outreach.states import transition, transition_many
+from outreach.words import counted
 
 PLAN_SLICE = 2000
 TYPE_ORDER = (DraftType.first_outreach, DraftType.second_followup, DraftType.final_followup)
@@ -270,7 +271,7 @@ class Progress:
         known = self.cost_micros is not None or not self.unpriced
         text = dollars(self.cost_micros or 0) if known else ""
         if self.unpriced:
-            unknown = f"{self.unpriced} drafts of a model without a known price"
+            unknown = f"{counted(self.unpriced, 'draft')} of a model without a known price"
             return f"{text} + {unknown}" if text else f"unknown ({unknown})"
         return text
 

@@ -31,6 +31,7 @@ from outreach.portability.loading import (
     refuse_if_not_empty,
 )
 from outreach.portability.tables import export_order, reader
+from outreach.words import counted
 
 
 class ExportDamaged(ValidationFailed):
@@ -156,7 +157,7 @@ def _check(source: Source) -> None:
         ) from error
     if source.rows is not None and count != source.rows:
         raise ExportDamaged(
-            f"{source.path}: {count} rows, the manifest says {source.rows}: cut short?"
+            f"{source.path}: {counted(count, 'row')}, the manifest says {source.rows}: cut short?"
         )
 
 
@@ -196,6 +197,6 @@ def _verify(connection: sa.Connection, checked: list[Source]) -> None:
         landed = fingerprint(connection, source.table, list(source.table.columns.keys()))
         if landed != (source.rows, source.sha256):
             raise ExportDamaged(
-                f"{source.table.name}: after importing, {landed[0]} rows whose checksum does not "
-                "match the export; nothing was kept."
+                f"{source.table.name}: after importing, {counted(landed[0], 'row')} whose checksum "
+                "does not match the export; nothing was kept."
             )

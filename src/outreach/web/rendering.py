@@ -10,7 +10,10 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
+from outreach.words import counted, duration, frequency
+
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+TEMPLATES.env.filters.update(counted=counted, duration=duration, frequency=frequency)
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,7 @@ from outreach.delivery.transports.base import (
     SendError,
     TransientSendError,
 )
+from outreach.words import counted
 
 __all__ = [
     "GRAPH_DEFAULT_LIMITS",
@@ -454,10 +455,10 @@ class GraphSession:
         if response.status_code != 200:
             raise SenderAccountError(self.error_for(response, "open the inbox").reason)
         total = response.json().get("totalItemCount")
-        counted = f" ({total} email{'' if total == 1 else 's'})" if isinstance(total, int) else ""
+        size = f" ({counted(total, 'email')})" if isinstance(total, int) else ""
         return (
             f"Signed in as {self.settings.signed_in_as} and opened the inbox of "
-            f"{self.settings.mailbox}{counted}."
+            f"{self.settings.mailbox}{size}."
         )
 
     def now(self) -> datetime:

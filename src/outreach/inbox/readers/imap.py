@@ -44,6 +44,7 @@ from outreach.delivery.transports.base import (
     connection_problem,
 )
 from outreach.inbox.readers.base import InboundMessage, InboxPage
+from outreach.words import counted
 
 __all__ = ["ImapReader", "ImapSettings", "Security"]
 
@@ -125,7 +126,7 @@ class ImapReader:
         folder = self._settings.folder
         return (
             f"Connected to {self._where}, {security[self._settings.security]}, signed in as "
-            f"{self._settings.username}; {folder} holds {_count(int(exists))}."
+            f"{self._settings.username}; {folder} holds {counted(int(exists), 'message')}."
         )
 
     def close(self) -> None:
@@ -345,7 +346,3 @@ def _text(error: BaseException) -> str:
     if text.startswith("b'") or text.startswith('b"'):  # imaplib quotes the server's bytes
         text = text[2:-1]
     return " ".join(text.split()).rstrip(".") or type(error).__name__
-
-
-def _count(n: int) -> str:
-    return f"{n} message" + ("" if n == 1 else "s")

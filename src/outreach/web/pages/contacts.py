@@ -18,6 +18,7 @@ from outreach.container import Container
 from outreach.errors import OutreachError
 from outreach.web.deps import DbSession, PageUser, container_of
 from outreach.web.rendering import render
+from outreach.words import counted
 from outreach.worker.jobs import import_uploads
 
 router = APIRouter(include_in_schema=False)
@@ -188,7 +189,7 @@ def uploads_page(request: Request, session: DbSession, user: PageUser) -> Respon
 def undo(request: Request, session: DbSession, user: PageUser, batch_id: uuid.UUID) -> Response:
     result = service.undo_upload(session, batch_id)
     batches = [(batch, importing.report(batch)) for batch in queries.recent_batches(session)]
-    notice = f"Removed {result.removed} contacts." + (
+    notice = f"Removed {counted(result.removed, 'contact')}." + (
         f" Kept {result.kept} that campaigns, drafts or sends already use." if result.kept else ""
     )
     return render(

@@ -31,6 +31,7 @@ from outreach.drafts.writers.base import DraftRefused, WriterError
 from outreach.errors import NotFound, OutreachError, ValidationFailed
 from outreach.web.deps import DbSession, PageUser, container_of, finish_transaction
 from outreach.web.rendering import render
+from outreach.words import counted
 
 router = APIRouter(include_in_schema=False)
 Text = Annotated[str, Form(max_length=50_000)]
@@ -97,7 +98,7 @@ async def approve_shown(request: Request, session: DbSession, user: PageUser) ->
     form = await request.form()
     ids = [found for value in form.getlist("draft_id") if (found := _uuid(str(value)))]
     outcome = review.approve_many(session, ids, container_of(request).clock.now())
-    notice = f"Approved {len(outcome.approved)} drafts."
+    notice = f"Approved {counted(len(outcome.approved), 'draft')}."
     if outcome.refused:
         notice += f" {len(outcome.refused)} were not waiting for review."
     back = str(form.get("next") or "/drafts")

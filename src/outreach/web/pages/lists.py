@@ -13,6 +13,7 @@ from outreach.contacts.queries import ContactFilter
 from outreach.errors import OutreachError
 from outreach.web.deps import DbSession, PageUser, container_of
 from outreach.web.rendering import render
+from outreach.words import counted
 
 router = APIRouter(include_in_schema=False)
 Text = Annotated[str, Form(max_length=2000)]
@@ -132,7 +133,7 @@ def add_to_list(
             error.message if isinstance(error, OutreachError) else "Choose an upload from the list."
         )
         return _list_page(request, session, list_id, error=message)
-    return _list_page(request, session, list_id, notice=f"Added {added} contacts.")
+    return _list_page(request, session, list_id, notice=f"Added {counted(added, 'contact')}.")
 
 
 @router.post("/lists/{list_id}/remove")
@@ -143,7 +144,7 @@ async def remove_from_list(
     chosen = [uuid.UUID(str(value)) for value in form.getlist("contact_id") if _is_uuid(str(value))]
     removed = lists.remove(session, list_id, chosen)
     return _list_page(
-        request, session, list_id, notice=f"Removed {removed} contacts from the list."
+        request, session, list_id, notice=f"Removed {counted(removed, 'contact')} from the list."
     )
 
 
@@ -232,5 +233,4 @@ def import_suppressions(
         return _suppressions_page(request, session, error=error.message)
     finally:
         path.unlink(missing_ok=True)
-    notice = f"Suppressed {result.added} new entries; {result.already} were already suppressed."
-    return _suppressions_page(request, session, notice=notice, invalid=result.invalid)
+    return _suppressions_page(request, session, notice=result.summary(), invalid=result.invalid)

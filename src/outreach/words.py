@@ -1,0 +1,26 @@
+"""Words shared by every place that talks to a person: the CLI, the pages, the reports."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+
+def counted(number: int, noun: str, plural: str | None = None) -> str:
+    """The number with its noun agreeing: "1 contact", "2 contacts", "0 contacts";
+    `plural` for nouns that do not just take an s ("1 entry", "2 entries")."""
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
+
+
+UNITS = (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
+
+
+def duration(span: timedelta) -> str:
+    """A span in the largest unit that measures it whole: "30 days", "6 hours", "1 day"."""
+    seconds = int(span.total_seconds())
+    unit, size = next((unit, size) for unit, size in UNITS if seconds % size == 0)
+    return counted(seconds // size, unit)
+
+
+def frequency(span: timedelta) -> str:
+    """How often something runs: "every day", "every 6 hours"."""
+    return "every " + duration(span).removeprefix("1 ")
