@@ -57,7 +57,7 @@ def test_a_mailbox_is_read_from_where_it_stood_and_at_most_every_interval(
     )
 
     first = poll_inboxes(container)
-    assert first.summary.startswith("1 mailboxes read, 0 failed; 0 read")
+    assert first.summary.startswith("1 mailbox read, 0 failed; 0 read")
     cursor = inbox_queries.cursor_of(session, account.id)
     assert cursor is not None
     assert cursor.cursor

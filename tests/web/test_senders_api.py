@@ -177,7 +177,7 @@ def test_polling_now_over_the_api_reads_the_mailboxes_and_answers(api_as_run, im
     polled = api_as_run.post("/api/v1/inbox/poll")
 
     assert polled.status_code == 200, polled.text
-    assert polled.json()["summary"].startswith("1 mailboxes read, 0 failed")
+    assert polled.json()["summary"].startswith("1 mailbox read, 0 failed")
     [mailbox] = polled.json()["mailboxes"]
     assert mailbox["email"] == "me@ourco.example"
     assert mailbox["error"] is None

@@ -24,6 +24,7 @@ from outreach.delivery import dispatch, health, senders
 from outreach.delivery import queries as delivery_queries
 from outreach.delivery.states import SenderState
 from outreach.errors import ValidationFailed
+from outreach.words import counted
 
 campaigns_app = typer.Typer(help="Campaigns: steps, settings, launch, pause.", no_args_is_help=True)
 senders_app = typer.Typer(
@@ -405,7 +406,7 @@ def launch(ctx: typer.Context, name: str) -> None:
         _saying_how_to_fix(name),
     ):
         report = campaigns.launch(session, campaigns.named(session, name).id, container.clock.now())
-    console.print(f"Launched {name!r}: {report.enrolled} contacts enrolled.")
+    console.print(f"Launched {name!r}: {counted(report.enrolled, 'contact')} enrolled.")
     for reason, count in report.skipped.most_common():
         console.print(f"  skipped {count}: {reason}")
 

@@ -160,7 +160,6 @@ def worker(
     """Run the worker: every job, every interval. SIGTERM lets the pass in flight finish."""
     clock = FixedClock(now if now.tzinfo else now.replace(tzinfo=UTC)) if now else None
     with container_for(ctx, clock) as container:
-        ensure_current(container.engine)
         if dry_run:
             _print_reports([sending_report(sending_pass(container, dry_run=True))])
             return

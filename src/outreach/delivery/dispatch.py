@@ -73,6 +73,7 @@ from outreach.drafts.models import DraftType, EmailDraft, EmailStatus
 from outreach.drafts.states import DRAFTS
 from outreach.errors import Conflict
 from outreach.states import forget_loaded, transition, transition_each
+from outreach.words import counted
 
 CLAIMS_PER_CAMPAIGN = 500
 """At most this many steps queued per campaign per pass, so one campaign's lock is held briefly."""
@@ -336,7 +337,7 @@ def held_by_senders(session: Session, campaign_id: uuid.UUID | None = None) -> l
     its sender, so they go once the account is resumed or works again."""
     return [
         Waiting(
-            f"{held.sender_email}: {held.emails} queued email{'' if held.emails == 1 else 's'}",
+            f"{held.sender_email}: {counted(held.emails, 'queued email')}",
             _sender_hold(held),
             steps=held.emails,
         )

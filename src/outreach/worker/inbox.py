@@ -23,6 +23,7 @@ from outreach.delivery.transports.base import SendError
 from outreach.inbox import queries
 from outreach.inbox import service as inbox
 from outreach.inbox.readers.base import InboxReader
+from outreach.words import counted
 
 log = logging.getLogger("outreach.inbox")
 
@@ -136,4 +137,5 @@ def poll_lines(report: PollReport) -> list[str]:
 
 def poll_summary(report: PollReport) -> str:
     polled = [each for each in report.mailboxes if not each.skipped]
-    return f"{len(polled)} mailboxes read, {len(report.failed)} failed; {report.total.summary()}"
+    read = counted(len(polled), "mailbox", "mailboxes")
+    return f"{read} read, {len(report.failed)} failed; {report.total.summary()}"

@@ -25,6 +25,7 @@ from outreach.delivery import queries as delivery_queries
 from outreach.errors import OutreachError, ValidationFailed
 from outreach.web.deps import DbSession, PageUser, container_of
 from outreach.web.rendering import render
+from outreach.words import counted
 
 router = APIRouter(include_in_schema=False)
 
@@ -305,7 +306,7 @@ def launch(
         skipped = "; ".join(
             f"{count} skipped: {reason}" for reason, count in report.skipped.most_common()
         )
-        return f"Launched: {report.enrolled} contacts enrolled." + (
+        return f"Launched: {counted(report.enrolled, 'contact')} enrolled." + (
             f" {skipped}." if skipped else ""
         )
 
