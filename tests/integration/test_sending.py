@@ -141,6 +141,43 @@ def test_a_wrong_password_marks_the_account_failing_and_its_threads_wait(
     assert set(holds.values()) == {held.reason}
 
 
+def test_first_emails_of_a_failing_account_go_from_another_of_the_campaigns_accounts(
+    session, container, clock, tmp_path, make_smtp_server, smtp_server
+):
+    locked = make_smtp_server(username="me@ourco.example", password="right")
+    failing = senders.add(
+        session,
+        kind=senders.SenderKind.smtp,
+        email="me@ourco.example",
+        display_name=None,
+        secret_key=container.settings.secret_key_value(),
+        smtp=senders.SmtpSettings("127.0.0.1", locked.port, "none", "me@ourco.example"),
+        password="wrong",
+        now=clock.now(),
+    )
+    working = smtp_sender(
+        session, clock, container.settings.secret_key_value(), smtp_server.port, "you@ourco.example"
+    )
+    found = launch(session, clock, tmp_path, [str(failing.id), working])
+    first = sending_pass(container)
+    assert len(first.sent) == 1
+    assert len(first.retrying) == 2  # new threads were spread, two of them on the failing one
+
+    second = sending_pass(container)
+    assert [line.split(":")[1] for line in second.moved] == [
+        " first email moved from me@ourco.example (failing) to you@ourco.example"
+    ] * 2
+    assert len(second.sent) == 2
+    assert sorted(m.rcpt_tos[0] for m in smtp_server.messages) == [
+        "ada@analytical.example",
+        "alan@bletchley.example",
+        "grace@navy.example",
+    ]
+    threads = {e.sender_account_id for e, _ in campaign_queries.enrollments_of(session, found.id)}
+    assert threads == {uuid.UUID(working)}
+    assert locked.messages == []
+
+
 def test_a_failing_account_does_not_hold_up_the_other_accounts(
     session, container, clock, tmp_path, make_smtp_server, smtp_server
 ):

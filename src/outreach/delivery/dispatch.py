@@ -159,6 +159,8 @@ class PassReport:
     retrying: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
     would_send: list[str] = field(default_factory=list)
+    moved: list[str] = field(default_factory=list)
+    """First emails given another sender account because theirs cannot send."""
 
     @property
     def steps_waiting(self) -> int:
@@ -376,6 +378,13 @@ def _thread_sender(
             )
             return None, f"the thread's sender account is {state}"
         return sender.id, "the thread's sender"
+    return _new_thread_sender(senders, loads)
+
+
+def _new_thread_sender(
+    senders: dict[uuid.UUID, SenderAccount], loads: dict[uuid.UUID, int]
+) -> tuple[uuid.UUID | None, str]:
+    """The usable sender with room under its cap and the fewest sends today (choose_sender)."""
     candidates = [
         SenderLoad(
             str(s.id),
@@ -387,6 +396,39 @@ def _thread_sender(
     ]
     chosen, why = choose_sender(candidates)
     return (uuid.UUID(chosen) if chosen else None), why
+
+
+def move_first_emails(session: Session, now: datetime) -> list[str]:
+    """First emails queued on a sender account that cannot send (failing or paused), moved to
+    another of their campaign's senders that can, chosen as new threads are: nobody has
+    received them, so no thread ties them to the account, and they would otherwise wait for it.
+    Follow-ups stay, since they must come from the mailbox the contact was written from; so do
+    emails a provider already holds a draft of. Returns what moved, in words."""
+    moved: list[str] = []
+    for campaign_id, stranded in queries.stranded_first_emails(session).items():
+        senders = {s.id: s for s in campaign_queries.senders_of(session, campaign_id)}
+        utc_day = local_day_bounds(now, ZoneInfo("UTC"))
+        loads = defaultdict(int, queries.sender_sends_between(session, list(senders), *utc_day))
+        for email in stranded:
+            chosen, _ = _new_thread_sender(senders, loads)
+            if chosen is None:
+                break
+            to = senders[chosen]
+            message_id = new_message_id(to.email.rsplit("@", 1)[-1], now)
+            if not queries.move_queued(
+                session, email.delivery_id, email.sender_id, to.id, message_id, now
+            ):
+                continue  # taken or changed since it was read
+            campaign_queries.update_enrollments(
+                session, [{"row_id": email.enrollment_id, "sender_account_id": to.id}]
+            )
+            loads[to.id] += 1
+            moved.append(
+                f"{email.recipient}: first email moved from {email.sender_email} "
+                f"({email.sender_state}) to {to.email}"
+            )
+    session.flush()
+    return moved
 
 
 def _queue_step(

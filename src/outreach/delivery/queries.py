@@ -266,6 +266,75 @@ def held_sends(session: Session, campaign_id: uuid.UUID | None = None) -> list[H
     ]
 
 
+@dataclass(frozen=True)
+class StrandedEmail:
+    delivery_id: uuid.UUID
+    enrollment_id: uuid.UUID
+    recipient: str
+    sender_id: uuid.UUID
+    sender_email: str
+    sender_state: str
+
+
+def stranded_first_emails(session: Session) -> dict[uuid.UUID, list[StrandedEmail]]:
+    """Per campaign, the queued first emails of threads whose sender account cannot send and
+    that no provider holds a draft of, oldest first."""
+    rows = session.execute(
+        sa.select(
+            Delivery.campaign_id,
+            Delivery.id,
+            Delivery.campaign_contact_id,
+            Contact.email,
+            SenderAccount.id,
+            SenderAccount.email,
+            SenderAccount.state,
+        )
+        .join(SenderAccount, SenderAccount.id == Delivery.sender_account_id)
+        .join(Contact, Contact.id == Delivery.contact_id)
+        .where(
+            Delivery.status == "queued",
+            SenderAccount.state != "ok",
+            Delivery.sequence_step == 1,
+            Delivery.campaign_contact_id.is_not(None),
+            Delivery.provider_id.is_(None),
+        )
+        .order_by(Delivery.next_attempt_at, Delivery.id)
+    )
+    stranded: dict[uuid.UUID, list[StrandedEmail]] = {}
+    for campaign_id, delivery_id, enrollment_id, recipient, sender_id, email, state in rows:
+        # A step is a campaign's, of an enrollment: the query asks for step 1.
+        assert campaign_id is not None
+        assert enrollment_id is not None
+        stranded.setdefault(campaign_id, []).append(
+            StrandedEmail(delivery_id, enrollment_id, recipient, sender_id, email, state)
+        )
+    return stranded
+
+
+def move_queued(
+    session: Session,
+    delivery_id: uuid.UUID,
+    from_sender: uuid.UUID,
+    to_sender: uuid.UUID,
+    message_id: str,
+    now: datetime,
+) -> bool:
+    """Gives a queued delivery another sender account and a Message-ID on its domain, due now
+    (it may have been waiting out its old account's retry), unless it was taken or moved
+    meanwhile."""
+    moved = session.execute(
+        sa.update(Delivery)
+        .where(
+            Delivery.id == delivery_id,
+            Delivery.status == "queued",
+            Delivery.sender_account_id == from_sender,
+        )
+        .values(sender_account_id=to_sender, message_id=message_id, next_attempt_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(moved.rowcount)  # type: ignore[attr-defined]
+
+
 def with_draft_and_recipient(
     session: Session, delivery_id: uuid.UUID
 ) -> tuple[Delivery, EmailDraft, str]:

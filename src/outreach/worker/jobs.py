@@ -144,6 +144,7 @@ def check_senders(container: Container) -> JobReport:
 def sending_report(report: PassReport, job: str = "send_campaigns") -> JobReport:
     lines = [f"sent {label}" for label in report.sent]
     lines += [f"would send {label}" for label in report.would_send]
+    lines += [f"moved {text}" for text in report.moved]
     lines += [f"retrying {text}" for text in report.retrying]
     lines += [f"failed {text}" for text in report.failed]
     lines += [f"unknown {text}: decide on the sends page" for text in report.unknown]

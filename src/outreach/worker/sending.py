@@ -45,6 +45,7 @@ def sending_pass(
 
         if not dry_run:
             report.unknown += dispatch.recover(session, now, transport_for)
+            report.moved += dispatch.move_first_emails(session, now)
             finish()
         _enroll_list_additions(session, now)
         finish()
