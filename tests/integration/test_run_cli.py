@@ -29,6 +29,7 @@ def test_run_on_a_taken_port_says_so_and_does_not_claim_to_run(backend, database
         )
     assert result.returncode == 1
     assert "is running" not in result.stdout
+    assert "First sign-in" not in result.stdout  # the one-time password is kept for a real start
     said = " ".join(result.stderr.split())
     assert f"Port {port} on 127.0.0.1 is already in use" in said
     assert f"OUTREACH_PORT={port + 1} outreach run" in said

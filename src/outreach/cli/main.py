@@ -86,10 +86,14 @@ def _listening(host: str, port: int) -> socket.socket:
     return listening
 
 
-def _serve(container: Container, with_worker: bool) -> None:
+def _serve(container: Container, with_worker: bool, first_admin: str | None = None) -> None:
+    """Serves on the configured address; with `first_admin`, creates that admin once the
+    address is taken (a run that cannot start must not use up the one-time password)."""
     web = create_app(container)
     settings = container.settings
     listening = _listening(settings.host, settings.port)
+    if first_admin:
+        _announce_first_admin(container, first_admin)
     server = uvicorn.Server(
         uvicorn.Config(
             web, host=settings.host, port=settings.port, proxy_headers=True, log_level="warning"
@@ -125,8 +129,7 @@ def run(
         if container.engine.dialect.name == "sqlite":
             upgrade(container.engine)
         ensure_current(container.engine)
-        _announce_first_admin(container, admin_email)
-        _serve(container, with_worker=True)
+        _serve(container, with_worker=True, first_admin=admin_email)
 
 
 @app.command()
