@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
+
+from tests.outreach_process import run_outreach
 
 
 def test_run_on_a_taken_port_says_so_and_does_not_claim_to_run(backend, databases, tmp_path):
@@ -13,19 +12,11 @@ def test_run_on_a_taken_port_says_so_and_does_not_claim_to_run(backend, database
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = subprocess.run(
-            [sys.executable, "-m", "outreach", "run"],
-            env={
-                **os.environ,
-                "DATABASE_URL": databases.fresh_url(backend),
-                "OUTREACH_DATA_DIR": str(tmp_path),
-                "OUTREACH_PORT": str(port),
-            },
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
+        result = run_outreach(
+            "run",
+            database_url=databases.fresh_url(backend),
+            data_dir=tmp_path,
+            OUTREACH_PORT=str(port),
         )
     assert result.returncode == 1
     assert "is running" not in result.stdout

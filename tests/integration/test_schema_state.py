@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 import sqlalchemy as sa
 from alembic import command
@@ -16,6 +12,7 @@ from outreach.cli.main import app as cli
 from outreach.db import create_engine
 from outreach.errors import DatabaseNotReady
 from outreach.schema import alembic_config, ensure_current, schema_state, upgrade
+from tests.outreach_process import run_outreach
 from tests.plain_sql import insert, one
 
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
@@ -70,31 +67,11 @@ def test_an_unreachable_database_says_so(tmp_path):
         schema_state(engine)
 
 
-@pytest.mark.parametrize("command", [["worker", "--once"], ["serve"]])
-def test_the_worker_and_the_web_app_refuse_an_unmigrated_database(
-    backend, databases, tmp_path, command
-):
-    environment = {
-        **os.environ,
-        "DATABASE_URL": databases.empty_url(backend),
-        "OUTREACH_DATA_DIR": str(tmp_path),
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "outreach", *command],
-        env=environment,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 1
-    assert "no outreach schema yet. Run `outreach db upgrade`" in result.stderr
-
-
 @pytest.mark.parametrize(
     "command",
     [
+        ["worker", "--once"],
+        ["serve"],
         ["users", "list"],
         ["users", "create-admin", "--email", "ada@example.com", "--password", "a long password"],
         ["contacts", "import", "people.csv"],
@@ -105,20 +82,7 @@ def test_every_command_on_an_unmigrated_database_says_to_upgrade_it_in_one_line(
     backend, databases, tmp_path, command
 ):
     (tmp_path / "people.csv").write_text("email\nada@example.com\n")
-    environment = {
-        **os.environ,
-        "DATABASE_URL": databases.empty_url(backend),
-        "OUTREACH_DATA_DIR": str(tmp_path),
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "outreach", *command],
-        env=environment,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_outreach(*command, database_url=databases.empty_url(backend), data_dir=tmp_path)
     assert result.returncode == 1
     assert (
         result.stderr.strip()

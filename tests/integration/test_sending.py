@@ -103,9 +103,8 @@ def test_a_deferred_recipient_is_retried_later_and_sent_once(
     assert statuses(session, found) == {"in_progress": 3}
 
 
-def test_a_wrong_password_marks_the_account_failing_and_its_threads_wait(
-    session, container, clock, tmp_path, make_smtp_server
-):
+def wrong_password_account(session, container, clock, make_smtp_server):
+    """An SMTP account whose server refuses its password, and that server."""
     server = make_smtp_server(username="me@ourco.example", password="right")
     account = senders.add(
         session,
@@ -117,6 +116,13 @@ def test_a_wrong_password_marks_the_account_failing_and_its_threads_wait(
         password="wrong",
         now=clock.now(),
     )
+    return server, account
+
+
+def test_a_wrong_password_marks_the_account_failing_and_its_threads_wait(
+    session, container, clock, tmp_path, make_smtp_server
+):
+    server, account = wrong_password_account(session, container, clock, make_smtp_server)
     found = launch(session, clock, tmp_path, [str(account.id)])
     report = sending_pass(container)
     assert report.sent == []
@@ -144,17 +150,7 @@ def test_a_wrong_password_marks_the_account_failing_and_its_threads_wait(
 def test_first_emails_of_a_failing_account_go_from_another_of_the_campaigns_accounts(
     session, container, clock, tmp_path, make_smtp_server, smtp_server
 ):
-    locked = make_smtp_server(username="me@ourco.example", password="right")
-    failing = senders.add(
-        session,
-        kind=senders.SenderKind.smtp,
-        email="me@ourco.example",
-        display_name=None,
-        secret_key=container.settings.secret_key_value(),
-        smtp=senders.SmtpSettings("127.0.0.1", locked.port, "none", "me@ourco.example"),
-        password="wrong",
-        now=clock.now(),
-    )
+    locked, failing = wrong_password_account(session, container, clock, make_smtp_server)
     working = smtp_sender(
         session, clock, container.settings.secret_key_value(), smtp_server.port, "you@ourco.example"
     )
@@ -181,17 +177,7 @@ def test_first_emails_of_a_failing_account_go_from_another_of_the_campaigns_acco
 def test_a_failing_account_does_not_hold_up_the_other_accounts(
     session, container, clock, tmp_path, make_smtp_server, smtp_server
 ):
-    locked = make_smtp_server(username="me@ourco.example", password="right")
-    failing = senders.add(
-        session,
-        kind=senders.SenderKind.smtp,
-        email="me@ourco.example",
-        display_name=None,
-        secret_key=container.settings.secret_key_value(),
-        smtp=senders.SmtpSettings("127.0.0.1", locked.port, "none", "me@ourco.example"),
-        password="wrong",
-        now=clock.now(),
-    )
+    _, failing = wrong_password_account(session, container, clock, make_smtp_server)
     launch(session, clock, tmp_path, [str(failing.id)])
     assert len(sending_pass(container).retrying) == 3
     clock.advance(dispatch.ACCOUNT_RETRY)
