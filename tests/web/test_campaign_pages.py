@@ -150,6 +150,25 @@ def test_settings_without_a_send_day_are_refused_on_the_page(signed_in, session,
     assert "Sends 09:00-18:00;" in response.text
 
 
+def test_refused_settings_are_shown_as_typed(signed_in, session, clock, tmp_path):
+    page = new_campaign(signed_in, session, clock, tmp_path)
+    response = post_settings(
+        signed_in, page, days=None, daily_limit="7", timezone="Europe/Lisbon", jitter="lots"
+    )
+    assert response.status_code == 422
+    assert "limits are whole numbers" in response.text
+    assert 'name="daily_limit" min="1" value="7"' in response.text
+    assert 'name="jitter" min="0" value="lots"' in response.text
+    assert 'name="timezone" value="Europe/Lisbon"' in response.text
+    assert 'name="days" value="monday" checked' not in response.text  # as unticked
+    assert 'name="sender_id"' in response.text
+    assert 'name="unsubscribe_line" checked' not in response.text
+    # Saved, the form shows what is stored again.
+    saved = signed_in.get(page).text
+    assert 'name="daily_limit" min="1" value="50"' in saved
+    assert 'name="unsubscribe_line" checked' in saved
+
+
 def test_equal_start_and_end_read_as_all_day(signed_in, session, clock, tmp_path):
     page = new_campaign(signed_in, session, clock, tmp_path)
     post_settings(signed_in, page, start="00:00", end="00:00")

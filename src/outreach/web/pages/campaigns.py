@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import time
 from functools import partial
 from typing import Annotated
@@ -12,16 +13,18 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
+from starlette.datastructures import FormData
 
 from outreach.campaigns import queries as campaign_queries
 from outreach.campaigns import service as campaigns
-from outreach.campaigns.models import CampaignSequence
+from outreach.campaigns.models import CampaignSequence, CampaignSettings
 from outreach.campaigns.schedule import DAY_NAMES, opening_hours
 from outreach.campaigns.states import EDITABLE
 from outreach.campaigns.templates import render_preview
 from outreach.contacts import queries as contact_queries
 from outreach.delivery import dispatch
 from outreach.delivery import queries as delivery_queries
+from outreach.delivery.models import SenderAccount
 from outreach.errors import OutreachError, ValidationFailed
 from outreach.web.deps import DbSession, PageUser, container_of
 from outreach.web.rendering import render
@@ -85,13 +88,15 @@ def campaign_page(
     steps = campaign_queries.steps_of(session, campaign_id)
     settings = campaign_queries.settings_of(session, campaign_id)
     now = container_of(request).clock.now()
+    senders = campaign_queries.senders_of(session, campaign_id)
     context = {
         "campaign": found,
         "settings": settings,
+        "settings_form": SettingsForm.saved(settings, senders),
         "hours": opening_hours(settings.send_window_start, settings.send_window_end),
         "steps": steps,
         "editable": found.status in EDITABLE,
-        "senders": campaign_queries.senders_of(session, campaign_id),
+        "senders": senders,
         "all_senders": delivery_queries.all_senders(session),
         "counts": campaign_queries.enrollment_counts(session, campaign_id),
         "enrollments": campaign_queries.enrollments_of(session, campaign_id, 200),
@@ -258,43 +263,93 @@ def remove_step(
     return _acting(request, session, campaign_id, lambda: campaigns.remove_step(session, step_id))
 
 
+@dataclass(frozen=True)
+class SettingsForm:
+    """The settings form's fields as text and ticks: the saved settings, or what a person typed,
+    shown again as typed when it cannot be saved."""
+
+    start: str
+    end: str
+    timezone: str
+    days: list[str]
+    daily_limit: str
+    spacing: str
+    jitter: str
+    sender_ids: list[str]
+    ticked: frozenset[str]
+    """Which of CHECKBOXES are ticked."""
+
+    CHECKBOXES = (
+        "skip_active_elsewhere",
+        "skip_replied_companies",
+        "unsubscribe_line",
+        "require_approval",
+    )
+
+    @classmethod
+    def saved(cls, settings: CampaignSettings, senders: Sequence[SenderAccount]) -> SettingsForm:
+        return cls(
+            start=settings.send_window_start.strftime("%H:%M"),
+            end=settings.send_window_end.strftime("%H:%M"),
+            timezone=settings.timezone,
+            days=list(settings.send_days),
+            daily_limit=str(settings.daily_limit),
+            spacing=str(settings.delay_between_emails_seconds),
+            jitter=str(settings.jitter_seconds),
+            sender_ids=[str(sender.id) for sender in senders],
+            ticked=frozenset(name for name in cls.CHECKBOXES if getattr(settings, name)),
+        )
+
+    @classmethod
+    def typed(cls, form: FormData) -> SettingsForm:
+        def text(name: str, default: str = "") -> str:
+            return str(form.get(name, default))[:100]
+
+        return cls(
+            start=text("start"),
+            end=text("end"),
+            timezone=text("timezone", "UTC"),
+            days=[str(day) for day in form.getlist("days")],
+            daily_limit=text("daily_limit"),
+            spacing=text("spacing"),
+            jitter=text("jitter"),
+            sender_ids=[str(value) for value in form.getlist("sender_id")],
+            ticked=frozenset(name for name in cls.CHECKBOXES if name in form),
+        )
+
+    def change(self) -> campaigns.SettingsChange:
+        try:
+            start, end = time.fromisoformat(self.start), time.fromisoformat(self.end)
+            limit, spacing, jitter = int(self.daily_limit), int(self.spacing), int(self.jitter)
+        except ValueError as error:
+            raise ValidationFailed("Times are HH:MM and limits are whole numbers.") from error
+        return campaigns.SettingsChange(
+            send_window_start=start,
+            send_window_end=end,
+            send_days=self.days,
+            timezone=self.timezone,
+            daily_limit=limit,
+            delay_between_emails_seconds=spacing,
+            jitter_seconds=jitter,
+            **{name: name in self.ticked for name in self.CHECKBOXES},
+        )
+
+
 @router.post("/campaigns/{campaign_id}/settings")
 async def change_settings(
     request: Request, session: DbSession, user: PageUser, campaign_id: uuid.UUID
 ) -> Response:
-    form = await request.form()
+    typed = SettingsForm.typed(await request.form())
 
     def save() -> None:
+        campaigns.update_settings(session, campaign_id, typed.change())
         try:
-            start, end = (
-                time.fromisoformat(str(form["start"])),
-                time.fromisoformat(str(form["end"])),
-            )
-            numbers = {name: int(str(form[name])) for name in ("daily_limit", "spacing", "jitter")}
-        except (KeyError, ValueError) as error:
-            raise ValidationFailed("Times are HH:MM and limits are whole numbers.") from error
-        campaigns.update_settings(
-            session,
-            campaign_id,
-            campaigns.SettingsChange(
-                send_window_start=start,
-                send_window_end=end,
-                send_days=[str(day) for day in form.getlist("days")],
-                timezone=str(form.get("timezone", "UTC")),
-                daily_limit=numbers["daily_limit"],
-                delay_between_emails_seconds=numbers["spacing"],
-                jitter_seconds=numbers["jitter"],
-                skip_active_elsewhere="skip_active_elsewhere" in form,
-                skip_replied_companies="skip_replied_companies" in form,
-                unsubscribe_line="unsubscribe_line" in form,
-                require_approval="require_approval" in form,
-            ),
-        )
-        campaigns.set_senders(
-            session, campaign_id, [uuid.UUID(str(value)) for value in form.getlist("sender_id")]
-        )
+            sender_ids = [uuid.UUID(value) for value in typed.sender_ids]
+        except ValueError as error:
+            raise ValidationFailed("Choose the senders from the list.") from error
+        campaigns.set_senders(session, campaign_id, sender_ids)
 
-    return _acting(request, session, campaign_id, save)
+    return _acting(request, session, campaign_id, save, settings_form=typed)
 
 
 @router.post("/campaigns/{campaign_id}/launch")
