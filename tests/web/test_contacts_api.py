@@ -104,6 +104,27 @@ def test_lists_are_made_filled_by_filter_and_emptied(api):
     assert api.get("/api/v1/lists").json()[0]["size"] == 0
 
 
+def test_a_whole_upload_joins_a_list_and_unknown_contacts_are_named(api):
+    batch_id = upload(api)["batch"]["id"]
+    api.post(f"/api/v1/uploads/{batch_id}/confirm", json={})
+    made = api.post("/api/v1/lists", json={"name": "Pioneers"}).json()
+    members = f"/api/v1/lists/{made['id']}/members"
+    assert api.post(members, json={"batch_id": batch_id}).json() == {"count": 2}
+    assert api.post(members, json={"filter": {"domain": "bletchley.example"}}).json() == {
+        "count": 0
+    }
+    assert api.get("/api/v1/lists").json()[0]["size"] == 2
+
+    nobody = "00000000-0000-0000-0000-000000000000"
+    ada = api.get("/api/v1/contacts", params={"q": "ada"}).json()["items"][0]["id"]
+    refused = api.post(members, json={"contact_ids": [ada, nobody]})
+    assert refused.status_code == 404
+    assert refused.json()["error"]["message"] == f"There is no contact {nobody}."
+    both = api.post(members, json={"contact_ids": [ada], "batch_id": batch_id})
+    assert both.status_code == 422
+    assert "exactly one of contact_ids, batch_id or filter" in both.json()["error"]["message"]
+
+
 def test_an_empty_filter_is_refused_rather_than_adding_everyone(api):
     made = api.post("/api/v1/lists", json={"name": "All?"}).json()
     response = api.post(f"/api/v1/lists/{made['id']}/members", json={"filter": {}})

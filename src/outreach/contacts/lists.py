@@ -95,6 +95,10 @@ def add_matching(session: Session, list_id: uuid.UUID, where: ContactFilter, now
 
 def add(session: Session, list_id: uuid.UUID, contact_ids: list[uuid.UUID], now: datetime) -> int:
     get(session, list_id)
+    unknown = set(contact_ids) - queries.existing_contact_ids(session, contact_ids)
+    if unknown:
+        named = sorted(str(contact_id) for contact_id in unknown)
+        raise NotFound(f"There is no contact {', '.join(named)}.", ids=named)
     return queries.add_members(session, list_id, contact_ids, now)
 
 

@@ -21,7 +21,7 @@ from outreach.contacts.models import (
     UploadBatch,
     UploadProblem,
 )
-from outreach.db import GUID, SQLITE_TIMESTAMP_FORMAT, Base, UtcDateTime
+from outreach.db import GUID, SQLITE_TIMESTAMP_FORMAT, Base, UtcDateTime, new_uuid
 
 contacts = Base.metadata.tables["contacts"]
 members = Base.metadata.tables["contact_list_members"]
@@ -264,6 +264,12 @@ def contact(session: Session, contact_id: uuid.UUID) -> Contact | None:
 # Suppressions ---------------------------------------------------------------------------------
 
 
+def existing_contact_ids(session: Session, contact_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
+    if not contact_ids:
+        return set()
+    return set(session.scalars(sa.select(Contact.id).where(Contact.id.in_(list(contact_ids)))))
+
+
 def contacts_by_id(
     session: Session, contact_ids: Collection[uuid.UUID]
 ) -> dict[uuid.UUID, Contact]:
@@ -498,13 +504,14 @@ def add_members(
 def add_matching_members(
     session: Session, list_id: uuid.UUID, where: ContactFilter, now: datetime
 ) -> int:
-    """Adds every contact matching a filter, set-based, in one INSERT … SELECT."""
+    """Adds every contact matching a filter, set-based, in one INSERT … SELECT. Each row's id is
+    made by the database: the column's Python default would be one value for all of them."""
     chosen = sa.select(
-        sa.literal(list_id, GUID()), Contact.id, sa.literal(now, UtcDateTime())
+        new_uuid(), sa.literal(list_id, GUID()), Contact.id, sa.literal(now, UtcDateTime())
     ).where(*conditions(where))
     statement = (
         _dialect_insert(session)(members)
-        .from_select(["list_id", "contact_id", "added_at"], chosen)
+        .from_select(["id", "list_id", "contact_id", "added_at"], chosen)
         .on_conflict_do_nothing(index_elements=["contact_id", "list_id"])
         .returning(members.c.id)
     )

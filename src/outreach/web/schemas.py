@@ -6,7 +6,14 @@ import uuid
 from datetime import date, datetime, time
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    model_validator,
+)
 
 from outreach.access.credentials import MIN_PASSWORD_LENGTH
 from outreach.access.models import Role
@@ -199,6 +206,14 @@ class MembersIn(BaseModel):
     contact_ids: list[uuid.UUID] | None = Field(None, max_length=10_000)
     batch_id: uuid.UUID | None = None
     filter: FilterIn | None = None
+
+    @model_validator(mode="after")
+    def one_way(self) -> MembersIn:
+        """One way of choosing per request: with several, which one wins would be a guess."""
+        given = [self.contact_ids is not None, self.batch_id is not None, self.filter is not None]
+        if sum(given) != 1:
+            raise ValueError("give exactly one of contact_ids, batch_id or filter")
+        return self
 
 
 class MembersRemoveIn(BaseModel):
