@@ -46,9 +46,20 @@ def test_a_campaign_is_built_launched_and_paused_over_the_api(api, audience):
     second = api.post(base + "/steps", json={"body": "Following up.", "delay_days": 3}).json()
     assert (second["sequence_order"], second["subject_template"]) == (2, "")
     settings = api.patch(
-        base + "/settings", json={"timezone": "Europe/Berlin", "send_days": ["monday", "friday"]}
+        base + "/settings",
+        json={
+            "timezone": "Europe/Berlin",
+            "send_days": ["monday", "friday"],
+            "send_window_start": "08:30",
+            "send_window_end": "16:00",
+        },
     )
+    assert settings.status_code == 200, settings.text
     assert settings.json()["send_days"] == ["monday", "friday"]
+    assert (settings.json()["send_window_start"], settings.json()["send_window_end"]) == (
+        "08:30",
+        "16:00",
+    )
     launched = api.post(base + "/launch")
     assert launched.json() == {"enrolled": 3, "skipped": {}}
     assert api.post(base + "/steps", json={"body": "Too late"}).status_code == 409

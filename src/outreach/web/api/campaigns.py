@@ -80,7 +80,8 @@ def change_settings(
     session: DbSession, user: ApiUser, campaign_id: uuid.UUID, body: SettingsIn
 ) -> SettingsOut:
     """When and how fast it sends; fields left out stay as they are."""
-    change = campaigns.SettingsChange(**body.model_dump(exclude_none=True))
+    # The fields as parsed: model_dump would run their serializers (times back into text).
+    change = campaigns.SettingsChange(**{name: value for name, value in body if value is not None})
     return SettingsOut.model_validate(campaigns.update_settings(session, campaign_id, change))
 
 
