@@ -106,3 +106,12 @@ def test_show_and_list_say_how_far_each_contact_is_as_the_pages_do(outreach):
     outreach("worker", "--once")
     assert "│ in progress │ 1 of 2 │" in outreach("campaigns", "show", "Q4 Push")
     assert "3 in progress" in outreach("campaigns", "list")
+
+
+def test_a_campaign_gets_its_list_and_a_new_name_from_settings(outreach):
+    outreach("lists", "create", "Others")
+    outreach("campaigns", "create", "Later", "--list", "Others", "--sender", "me@ourco.example")
+    outreach("campaigns", "step", "Later", "--subject", "Hi", "--body", "Hello.")
+    said = outreach("campaigns", "settings", "Later", "--list", "Pioneers", "--rename", "Spring")
+    assert "Saved the settings of 'Spring'." in said
+    assert "3 contacts enrolled" in outreach("campaigns", "launch", "Spring")

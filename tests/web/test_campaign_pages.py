@@ -268,3 +268,14 @@ def test_emails_queued_for_a_paused_account_say_so_beside_each_contact(
     [row] = [row for row in page.split("<tr>") if held in row]
     [link] = re.findall(r'href="(/enrollments/[0-9a-f-]{36})"', row)
     assert f"Next email: queued, {held}" in signed_in.get(link).text
+
+
+def test_a_draft_campaigns_list_is_chosen_on_its_page(signed_in, session, clock, tmp_path):
+    page = new_campaign(signed_in, session, clock, tmp_path)
+    others = lists.create(session, "Others", None, clock.now())
+    session.commit()
+    assert "Pioneers (3 contacts)</option>" in signed_in.get(page).text
+    chosen = post(signed_in, page + "/list", page, list_id=str(others.id))
+    assert chosen.status_code == 303
+    shown = signed_in.get(page).text
+    assert f'<option value="{others.id}" selected>Others (0 contacts)</option>' in shown

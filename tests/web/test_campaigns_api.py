@@ -131,3 +131,26 @@ def test_an_unreachable_smtp_account_tests_as_failing_in_plain_words(api):
 
 def test_no_unknown_deliveries_to_decide_at_first(api):
     assert api.get("/api/v1/deliveries").json() == []
+
+
+def test_a_campaign_made_without_a_list_gets_one_and_a_new_name_before_launch(api, audience):
+    sender = api.post(
+        "/api/v1/senders", json={"kind": "outbox", "email": "me@ourco.example"}
+    ).json()
+    campaign = api.post(
+        "/api/v1/campaigns", json={"name": "Draft one", "sender_ids": [sender["id"]]}
+    ).json()
+    base = f"/api/v1/campaigns/{campaign['id']}"
+    api.post(base + "/steps", json={"subject": "Hello", "body": "Hi {{ first_name }}."})
+    assert "choose the list to send to" in api.post(base + "/launch").json()["error"]["message"]
+
+    changed = api.patch(base, json={"list_id": audience, "name": "Spring"})
+    assert changed.status_code == 200, changed.text
+    assert (changed.json()["name"], changed.json()["list_id"]) == ("Spring", audience)
+    assert api.post(base + "/launch").json()["enrolled"] == 3
+
+    other = api.post("/api/v1/lists", json={"name": "Others"}).json()
+    refused = api.patch(base, json={"list_id": other["id"]})
+    assert refused.status_code == 409
+    assert "its list is chosen before it is launched" in refused.json()["error"]["message"]
+    assert api.patch(base, json={"name": "Spring 2026"}).json()["name"] == "Spring 2026"

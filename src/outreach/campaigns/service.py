@@ -68,19 +68,57 @@ def create(
     description: str | None = None,
     now: datetime,
 ) -> Campaign:
-    label = " ".join(name.split())
-    if not label or len(label) > 200:
-        raise ValidationFailed("A campaign needs a name of 1 to 200 characters.", field="name")
-    if queries.campaign_named(session, label):
-        raise Conflict(f"There is already a campaign called {label!r}.", field="name")
-    if list_id is not None and session.get(ContactList, list_id) is None:
-        raise NotFound(f"There is no list {list_id}.", field="list_id")
+    label = _checked_name(session, name)
+    _check_list(session, list_id)
     created = Campaign(name=label, description=description, list_id=list_id, created_at=now)
     session.add(created)
     session.flush()
     if sender_ids:
         set_senders(session, created.id, sender_ids)
     return created
+
+
+def _checked_name(session: Session, name: str, keep: uuid.UUID | None = None) -> str:
+    """The name with its spaces tidied; refused when empty, too long, or another campaign's."""
+    label = " ".join(name.split())
+    if not label or len(label) > 200:
+        raise ValidationFailed("A campaign needs a name of 1 to 200 characters.", field="name")
+    taken = queries.campaign_named(session, label)
+    if taken is not None and taken.id != keep:
+        raise Conflict(f"There is already a campaign called {label!r}.", field="name")
+    return label
+
+
+def _check_list(session: Session, list_id: uuid.UUID | None) -> None:
+    if list_id is not None and session.get(ContactList, list_id) is None:
+        raise NotFound(f"There is no list {list_id}.", field="list_id")
+
+
+def describe(
+    session: Session,
+    campaign_id: uuid.UUID,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    list_id: uuid.UUID | None = None,
+) -> Campaign:
+    """Renames a campaign, changes its description, or (before launch) the list it sends to;
+    what is None stays. The list is fixed once launched: its contacts are enrolled by then."""
+    found = get(session, campaign_id)
+    if list_id is not None and list_id != found.list_id:
+        if found.status != CampaignStatus.draft:
+            raise InvalidTransition(
+                f"The campaign is {found.status}: its list is chosen before it is launched.",
+                status=found.status,
+            )
+        _check_list(session, list_id)
+        found.list_id = list_id
+    if name is not None:
+        found.name = _checked_name(session, name, keep=campaign_id)
+    if description is not None:
+        found.description = description or None
+    session.flush()
+    return found
 
 
 def _editable(session: Session, campaign_id: uuid.UUID) -> Campaign:

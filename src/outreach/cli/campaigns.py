@@ -307,6 +307,10 @@ def change_settings(
     ctx: typer.Context,
     name: str,
     sender: Senders = None,
+    list_name: Annotated[
+        str | None, typer.Option("--list", help="The list to send to (before launch).")
+    ] = None,
+    rename: Annotated[str | None, typer.Option(help="A new name for the campaign.")] = None,
     window: Annotated[
         str | None,
         typer.Option(help="Local send window, e.g. 09:00-17:30; 00:00-00:00 is all day."),
@@ -340,7 +344,8 @@ def change_settings(
         typer.Option(help="Contacts wait at an AI-written step until its draft is approved."),
     ] = None,
 ) -> None:
-    """Change whom a campaign sends from, and when and how fast it sends."""
+    """Change a campaign's name, its list (before launch), whom it sends from, and when and how
+    fast it sends."""
     start, end = _window(window) if window else (None, None)
     change = campaigns.SettingsChange(
         send_window_start=start,
@@ -359,10 +364,12 @@ def change_settings(
     )
     with container_for(ctx) as container, transaction(container.sessions) as session:
         found = campaigns.named(session, name)
+        audience = lists.named(session, list_name).id if list_name else None
+        campaigns.describe(session, found.id, name=rename, list_id=audience)
         campaigns.update_settings(session, found.id, change)
         if sender:
             campaigns.set_senders(session, found.id, _sender_ids(session, sender))
-    console.print(f"Saved the settings of {name!r}.")
+    console.print(f"Saved the settings of {found.name!r}.")
 
 
 def _sender_ids(session: Session, emails: list[str]) -> list[uuid.UUID]:

@@ -279,6 +279,16 @@ class CampaignIn(BaseModel):
     description: str | None = Field(None, max_length=2000)
 
 
+class CampaignChange(BaseModel):
+    """Fields left out stay as they are; the list can change only before launch."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=200, pattern=LABEL.pattern)
+    description: str | None = Field(None, max_length=2000)
+    list_id: uuid.UUID | None = None
+
+
 class SettingsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -14,6 +14,7 @@ from outreach.campaigns.models import Campaign
 from outreach.delivery import dispatch, queries
 from outreach.web.deps import ApiUser, DbSession, container_of
 from outreach.web.schemas import (
+    CampaignChange,
     CampaignDetail,
     CampaignIn,
     CampaignOut,
@@ -73,6 +74,17 @@ def create_campaign(
 def get_campaign(session: DbSession, user: ApiUser, campaign_id: uuid.UUID) -> CampaignDetail:
     """A campaign with its settings, steps, senders and enrollment counts."""
     return detail(session, campaigns.get(session, campaign_id))
+
+
+@campaigns_router.patch("/{campaign_id}")
+def change_campaign(
+    session: DbSession, user: ApiUser, campaign_id: uuid.UUID, body: CampaignChange
+) -> CampaignDetail:
+    """Rename it, describe it, or choose its list (before launch)."""
+    found = campaigns.describe(
+        session, campaign_id, name=body.name, description=body.description, list_id=body.list_id
+    )
+    return detail(session, found)
 
 
 @campaigns_router.patch("/{campaign_id}/settings")

@@ -97,6 +97,7 @@ def campaign_page(
         "steps": steps,
         "editable": found.status in EDITABLE,
         "senders": senders,
+        "lists": contact_queries.lists_with_sizes(session),
         "all_senders": delivery_queries.all_senders(session),
         "counts": campaign_queries.enrollment_counts(session, campaign_id),
         "enrollments": campaign_queries.enrollments_of(session, campaign_id, 200),
@@ -350,6 +351,24 @@ async def change_settings(
         campaigns.set_senders(session, campaign_id, sender_ids)
 
     return _acting(request, session, campaign_id, save, settings_form=typed)
+
+
+@router.post("/campaigns/{campaign_id}/list")
+def choose_list(
+    request: Request,
+    session: DbSession,
+    user: PageUser,
+    campaign_id: uuid.UUID,
+    list_id: Annotated[str, Form()] = "",
+) -> Response:
+    def save() -> None:
+        try:
+            chosen = uuid.UUID(list_id)
+        except ValueError as error:
+            raise ValidationFailed("Choose the list from the menu.") from error
+        campaigns.describe(session, campaign_id, list_id=chosen)
+
+    return _acting(request, session, campaign_id, save)
 
 
 @router.post("/campaigns/{campaign_id}/launch")
