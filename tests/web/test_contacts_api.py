@@ -125,6 +125,14 @@ def test_a_whole_upload_joins_a_list_and_unknown_contacts_are_named(api):
     assert "exactly one of contact_ids, batch_id or filter" in both.json()["error"]["message"]
 
 
+def test_a_value_without_its_column_is_refused_rather_than_matching_everyone(api):
+    response = api.get("/api/v1/contacts", params={"value": "Berlin"})
+    assert response.status_code == 422
+    assert response.json()["error"]["message"] == (
+        "value compares an original column: name it with field."
+    )
+
+
 def test_an_empty_filter_is_refused_rather_than_adding_everyone(api):
     made = api.post("/api/v1/lists", json={"name": "All?"}).json()
     response = api.post(f"/api/v1/lists/{made['id']}/members", json={"filter": {}})

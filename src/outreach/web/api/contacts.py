@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from outreach.contacts import importing, lists, queries, service, suppressions
 from outreach.contacts.models import ContactList, UploadBatch
 from outreach.contacts.queries import ContactFilter
+from outreach.errors import ValidationFailed
 from outreach.web.deps import ApiUser, DbSession, container_of
 from outreach.web.schemas import (
     BatchOut,
@@ -155,6 +156,9 @@ def search_contacts(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> ContactPage:
     """Contacts in address order, a page at a time."""
+    if value is not None and field is None:
+        # Ignored, it would return every contact as if they all matched.
+        raise ValidationFailed("value compares an original column: name it with field.")
     where = ContactFilter(
         text=q,
         company=company,
