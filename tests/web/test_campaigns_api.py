@@ -154,3 +154,9 @@ def test_a_campaign_made_without_a_list_gets_one_and_a_new_name_before_launch(ap
     assert refused.status_code == 409
     assert "its list is chosen before it is launched" in refused.json()["error"]["message"]
     assert api.patch(base, json={"name": "Spring 2026"}).json()["name"] == "Spring 2026"
+
+
+def test_a_name_with_control_characters_is_refused(api):
+    response = api.post("/api/v1/campaigns", json={"name": "Tab\tname\u0007"})
+    assert response.status_code == 422
+    assert response.json()["error"]["details"]["problems"][0]["field"] == "name"

@@ -29,8 +29,9 @@ WRONG_CREDENTIALS = "That email address and password do not match an account."
 
 
 SIGN_IN_ADDRESS = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+")
-LABEL = re.compile(r"[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*")
-"""A name a person gives something: printable, not blank."""
+LABEL = re.compile(r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$")
+"""A name a person gives something: printable, not blank. Anchored, because a schema's
+`pattern` searches: unanchored, one printable character anywhere let control characters by."""
 
 
 def normalised_email(email: str) -> str:
