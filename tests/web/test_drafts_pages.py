@@ -85,10 +85,25 @@ def test_the_queue_shows_each_draft_with_its_warnings_and_approves_without_javas
     assert "Unfilled placeholders" in queue.text
     assert "<del>Analytical</del>" in queue.text or "<del>Analytical Engines</del>" in queue.text
     assert 'src="/static/drafts.js"' in queue.text
-    response = post(signed_in, f"/drafts/{ada.id}/approve", "/drafts", next="/drafts?status=draft")
+    refused = post(signed_in, f"/drafts/{ada.id}/approve", "/drafts", next="/drafts?status=draft")
+    assert refused.status_code == 422
+    assert (
+        "The draft cannot be approved: it still holds unfilled placeholders "
+        "(&#34;{{ company }}&#34;): edit it to fill them in." in refused.text
+    )
+    assert fresh(session, ada.id).status == EmailStatus.draft
+    grace = review.page(
+        session,
+        review.DraftFilter(contact_id=contact(session, "grace@navy.example").id),
+        None,
+        1,
+    )[0][0][0]
+    response = post(
+        signed_in, f"/drafts/{grace.id}/approve", "/drafts", next="/drafts?status=draft"
+    )
     assert response.status_code == 303
     assert response.headers["location"] == "/drafts?status=draft"
-    assert fresh(session, ada.id).status == EmailStatus.approved
+    assert fresh(session, grace.id).status == EmailStatus.approved
     assert "2 drafts" in signed_in.get("/drafts").text
 
 
@@ -140,6 +155,26 @@ def test_approve_all_shown(signed_in, session, clock, tmp_path, container):
     followed = signed_in.get(response.headers["location"])
     assert "Approved 3 drafts." in followed.text
     assert "0 drafts" in followed.text
+
+
+def test_approve_all_shown_leaves_a_draft_with_a_placeholder_and_says_why(
+    signed_in, session, clock, tmp_path, container
+):
+    write_for_the_list(signed_in, session, clock, tmp_path, container)
+    ada = contact(session, "ada@analytical.example")
+    [(draft, _)] = review.page(session, review.DraftFilter(contact_id=ada.id), None, 1)[0]
+    review.edit(session, draft.id, draft.subject, "Edited body for {{first_name}}", clock.now())
+    session.commit()
+    ids = re.findall(r'name="draft_id" value="([^"]+)"', signed_in.get("/drafts").text)
+
+    response = post(signed_in, "/drafts/approve", "/drafts", draft_id=ids)
+
+    followed = signed_in.get(response.headers["location"]).text
+    assert (
+        "Approved 2 drafts. Not approved: ada@analytical.example: it still holds unfilled "
+        "placeholders (&#34;{{first_name}}&#34;): edit it to fill them in." in followed
+    )
+    assert fresh(session, draft.id).status == EmailStatus.draft
 
 
 def test_a_draft_page_rewrites_with_a_note_and_schedules_once_approved(
