@@ -82,6 +82,11 @@ def get(session: Session, batch_id: uuid.UUID) -> DraftBatch:
     return found
 
 
+def resolve(session: Session, text: str) -> uuid.UUID:
+    """A batch's id from its full text or a unique beginning, as drafts' ids are taken."""
+    return queries.id_from_start(session, DraftBatch, text, "draft batch")
+
+
 def for_list(
     session: Session,
     list_id: uuid.UUID,
