@@ -95,6 +95,27 @@ def test_approving_again_says_it_was_approved_already_and_a_batch_is_named_by_it
     )
 
 
+def test_generate_for_ai_written_steps_without_a_key_warns_that_no_ai_wrote_them(outreach):
+    outreach("campaigns", "create", "Spring", "--list", "Pioneers")
+    outreach(
+        "campaigns",
+        "step",
+        "Spring",
+        "--subject",
+        "Routes for {{ company }}",
+        "--body",
+        "Write a short friendly note to {{ first_name }} about routes.",
+        "--ai-written",
+    )
+
+    output = outreach("drafts", "generate", "--campaign", "Spring", "--now")
+
+    assert "Written by the template drafter (no AI)." in output
+    assert "No AI wrote these AI-written steps' drafts (ANTHROPIC_API_KEY was not set)" in (
+        " ".join(output.split())
+    )
+
+
 def test_a_spend_limit_stops_the_command_with_the_reason(outreach, fake_anthropic, monkeypatch):
     monkeypatch.setenv("ANTHROPIC_API_KEY", API_KEY)
     monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_anthropic.base_url)

@@ -6,7 +6,7 @@ import re
 
 from outreach.campaigns import service as campaigns
 from outreach.delivery import senders
-from outreach.drafts import review
+from outreach.drafts import campaign_steps, review
 from outreach.drafts.models import EmailStatus
 from outreach.worker.drafting import drafting_pass
 from outreach.worker.sending import sending_pass
@@ -251,3 +251,38 @@ def test_the_campaign_page_marks_ai_written_steps_and_shows_why_a_contact_waits(
     assert page.count("waiting for approval: step 1&#39;s AI-written draft") == 3
     queue = signed_in.get(f"/drafts?campaign_id={found.id}").text
     assert "3 drafts" in queue
+
+
+def test_drafts_of_ai_written_steps_from_the_template_drafter_say_no_ai_wrote_them(
+    signed_in, session, clock, tmp_path, container
+):
+    account = senders.add(
+        session,
+        kind=senders.SenderKind.outbox,
+        email="me@ourco.example",
+        display_name=None,
+        secret_key=container.settings.secret_key_value(),
+        now=clock.now(),
+    )
+    found = ai_campaign(session, clock, tmp_path, account, require_approval=True)
+    campaign_steps.plan(session, found, clock.now(), list_too=True)
+    batch = campaign_steps.batch_of(session, found, clock.now())
+    session.commit()
+    drafting_pass(container)
+
+    batch_page = signed_in.get(f"/drafts/batches/{batch.id}").text
+    queue = signed_in.get(f"/drafts?campaign_id={found.id}").text
+
+    assert "Written by the template drafter (no AI)." in batch_page
+    assert "No AI wrote these AI-written steps&#39; drafts" in batch_page
+    assert queue.count('written by <span data-testid="draft-writer">the template drafter') == 3
+    assert queue.count("No AI wrote this AI-written step&#39;s draft") == 3
+
+
+def test_a_list_batch_says_its_writer_without_a_warning(
+    signed_in, session, clock, tmp_path, container
+):
+    batch_page = signed_in.get(write_for_the_list(signed_in, session, clock, tmp_path, container))
+
+    assert "Written by the template drafter (no AI)." in batch_page.text
+    assert "No AI wrote" not in batch_page.text

@@ -226,6 +226,10 @@ def _print_outcome(found: batches.Progress) -> None:
         if found.counts[status.value]
     )
     console.print(f"Batch {found.batch.status}: {counts or 'nothing to write'}.")
+    if found.written_by:
+        console.print(f"Written by {found.written_by}.", highlight=False)
+    if found.writer_warning:
+        console.print(f"[yellow]{found.writer_warning}[/yellow]", highlight=False)
     usage = found.usage
     console.print(
         f"Tokens: {usage.input_tokens:,} in, {usage.output_tokens:,} out, "
@@ -353,7 +357,7 @@ def show(ctx: typer.Context, draft: str) -> None:
         console.print(f"Rejected: {found.rejected_reason}", highlight=False)
     if found.model:
         console.print(
-            f"Written by {found.model} ({found.prompt_version}); "
+            f"Written by {seen.written_by} ({found.prompt_version}); "
             f"{seen.usage.total:,} tokens, est. {dollars(seen.cost_micros)}",
             highlight=False,
         )

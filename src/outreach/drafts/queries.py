@@ -217,6 +217,18 @@ def batch_usage(session: Session, batch_id: uuid.UUID) -> tuple[Usage, int | Non
     return usage, (int(row[4]) if row[4] is not None else None), int(row[5])
 
 
+def batch_models(session: Session, batch_id: uuid.UUID) -> list[str]:
+    """The writers (EmailDraft.model) of the drafts the batch's jobs wrote, by name."""
+    rows = session.scalars(
+        sa.select(EmailDraft.model)
+        .distinct()
+        .join(DraftJob, DraftJob.draft_id == EmailDraft.id)
+        .where(DraftJob.batch_id == batch_id, EmailDraft.model.is_not(None))
+        .order_by(EmailDraft.model)
+    )
+    return [model for model in rows if model]
+
+
 def jobs_of(
     session: Session, batch_id: uuid.UUID, statuses: Sequence[str], limit: int = 200
 ) -> list[tuple[DraftJob, Contact]]:

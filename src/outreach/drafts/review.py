@@ -31,6 +31,7 @@ from outreach.drafts.models import DraftBatch, DraftJob, DraftType, EmailDraft, 
 from outreach.drafts.pricing import Usage, cost_micros
 from outreach.drafts.states import DRAFTS, JOBS, UNFINISHED_JOBS, JobStatus
 from outreach.drafts.writers.base import DraftRefused
+from outreach.drafts.writers.template import MODEL as TEMPLATE_MODEL
 from outreach.drafts.writing import earlier_of, instructions_of
 from outreach.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from outreach.states import transition, transition_many
@@ -317,6 +318,13 @@ def rewrite(session: Session, draft_id: uuid.UUID, note: str | None, now: dateti
 # What a reviewer sees --------------------------------------------------------------------------
 
 
+NO_AI = Finding(
+    "no_ai",
+    "No AI wrote this AI-written step's draft (ANTHROPIC_API_KEY was not set): the template "
+    "drafter filled in the step's brief and made it the email itself.",
+)
+
+
 @dataclass(frozen=True)
 class Review:
     """A draft with what helps decide about it."""
@@ -338,6 +346,10 @@ class Review:
     @property
     def review_status(self) -> str:
         return REJECTED if self.rejected else str(self.draft.status)
+
+    @property
+    def written_by(self) -> str | None:
+        return batches.writer_name(self.draft.model) if self.draft.model else None
 
 
 def review_of(session: Session, draft: EmailDraft) -> Review:
@@ -368,15 +380,18 @@ def review_of(session: Session, draft: EmailDraft) -> Review:
         draft.cache_read_tokens or 0,
         draft.cache_write_tokens or 0,
     )
+    findings = lint(
+        draft.outgoing_subject,
+        draft.outgoing_body,
+        facts,
+        follow_up=kind is not DraftType.first_outreach,
+    )
+    if campaign is not None and draft.model == TEMPLATE_MODEL:
+        findings.append(NO_AI)
     return Review(
         draft=draft,
         contact=contact,
-        findings=lint(
-            draft.outgoing_subject,
-            draft.outgoing_body,
-            facts,
-            follow_up=kind is not DraftType.first_outreach,
-        ),
+        findings=findings,
         subject_diff=word_diff(draft.subject, draft.outgoing_subject),
         body_diff=word_diff(draft.body, draft.outgoing_body),
         usage=usage,
