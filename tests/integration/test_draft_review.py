@@ -105,11 +105,42 @@ def test_bulk_approval_approves_the_waiting_drafts_and_says_why_not_the_others(
 
     assert sorted(outcome.approved) == sorted([ada.id, alan.id])
     assert outcome.refused == {
-        grace.id: "it is failed, not waiting for review",
+        grace.id: "the draft was rejected",
         missing: "there is no such draft",
     }
     assert counters(session) == (created, approved + 2)
     assert review.get(session, ada.id).approved_at == clock.now()
+
+
+def test_a_draft_with_an_unfilled_placeholder_is_not_approved_until_it_is_filled_in(
+    session, written, clock
+):
+    ada, alan = written["ada@analytical.example"], written["alan@bletchley.example"]
+    review.edit(session, ada.id, ada.subject, "Edited body for {{first_name}}", clock.now())
+
+    with pytest.raises(ValidationFailed, match=r'cannot be approved: .*"\{\{first_name\}\}"'):
+        review.approve(session, ada.id, clock.now())
+    outcome = review.approve_many(session, [ada.id, alan.id], clock.now())
+
+    assert outcome.approved == [alan.id]
+    assert outcome.refused == {
+        ada.id: 'it still holds unfilled placeholders ("{{first_name}}"): edit it to fill them in'
+    }
+    assert review.get(session, ada.id).status == EmailStatus.draft
+    review.edit(session, ada.id, ada.subject, "Edited body for Ada", clock.now())
+    assert review.approve(session, ada.id, clock.now()).status == EmailStatus.approved
+
+
+def test_a_refused_approval_says_where_the_draft_stands(session, written, clock):
+    grace = written["grace@navy.example"]
+    review.reject(session, grace.id, None, clock.now())
+
+    with pytest.raises(InvalidTransition) as refused:
+        review.approve(session, grace.id, clock.now())
+
+    assert refused.value.message == (
+        "The draft was rejected: only a draft waiting for review can be approved."
+    )
 
 
 def test_a_rejected_draft_is_failed_with_its_reason_and_filtered_apart(session, written, clock):

@@ -204,6 +204,32 @@ def test_with_require_approval_an_enrollment_waits_for_its_draft_and_goes_once_a
     assert any("waiting for approval" in (e.waiting_reason or "") for e, _ in page_rows)
 
 
+def test_an_ai_written_draft_edited_to_hold_a_placeholder_is_not_sent(
+    session, container, clock, tmp_path, outbox
+):
+    found = ai_campaign(session, clock, tmp_path, outbox, require_approval=False)
+    campaigns.launch(session, found.id, clock.now())
+    session.commit()
+    drafting_pass(container)
+    queue, _ = review.page(session, review.DraftFilter(campaign_id=found.id), None, 10)
+    ada = next(d for d, c in queue if c.email == "ada@analytical.example")
+    review.edit(session, ada.id, ada.subject, "Edited body for {{first_name}}", clock.now())
+    session.commit()
+
+    report = sending_pass(container)
+
+    assert sorted(report.sent) == [
+        "alan@bletchley.example: Spring, step 1",
+        "grace@navy.example: Spring, step 1",
+    ]
+    waiting = enrollment_of(session, found.id, "ada@analytical.example")
+    assert waiting.waiting_reason == (
+        'step 1\'s AI-written draft holds unfilled placeholders ("{{first_name}}"): '
+        "edit it on the drafts page"
+    )
+    assert review.get(session, ada.id).status == EmailStatus.draft
+
+
 def test_drafts_written_before_launch_are_used_after_it(
     session, container, clock, tmp_path, outbox
 ):

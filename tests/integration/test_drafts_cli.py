@@ -74,6 +74,48 @@ def test_generate_for_a_list_writes_here_with_a_progress_bar_then_list_and_appro
     assert "skipped 2: a person approved this draft already" in again
 
 
+def test_approving_again_says_it_was_approved_already_and_a_batch_is_named_by_its_start(
+    outreach,
+):
+    generated = outreach(
+        "drafts", "generate", "--list", "Pioneers", "--template", "First email", "--now"
+    )
+    batch = re.findall(r"Batch ([0-9a-f-]{36})", generated)[0]
+    first = draft_ids(outreach("drafts", "list"))[0]
+    outreach("drafts", "approve", first)
+
+    again = outreach("drafts", "approve", first, code=1)
+    rest = outreach("drafts", "approve", "--batch", batch[:8])
+
+    assert again.strip() == f"Not approved {first}: the draft was approved already."
+    assert "Approved 2 drafts." in rest
+    assert "Batch completed: 3 written." in outreach("drafts", "show-batch", batch[:8])
+    assert "3 of 3 shown." in outreach(
+        "drafts", "list", "--status", "approved", "--batch", batch[:8]
+    )
+
+
+def test_generate_for_ai_written_steps_without_a_key_warns_that_no_ai_wrote_them(outreach):
+    outreach("campaigns", "create", "Spring", "--list", "Pioneers")
+    outreach(
+        "campaigns",
+        "step",
+        "Spring",
+        "--subject",
+        "Routes for {{ company }}",
+        "--body",
+        "Write a short friendly note to {{ first_name }} about routes.",
+        "--ai-written",
+    )
+
+    output = outreach("drafts", "generate", "--campaign", "Spring", "--now")
+
+    assert "Written by the template drafter (no AI)." in output
+    assert "No AI wrote these AI-written steps' drafts (ANTHROPIC_API_KEY was not set)" in (
+        " ".join(output.split())
+    )
+
+
 def test_a_spend_limit_stops_the_command_with_the_reason(outreach, fake_anthropic, monkeypatch):
     monkeypatch.setenv("ANTHROPIC_API_KEY", API_KEY)
     monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_anthropic.base_url)

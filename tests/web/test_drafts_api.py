@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
+import uuid
 
+import pytest
+import sqlalchemy as sa
+
+from outreach.drafts.models import EmailDraft, EmailStatus
 from outreach.worker.drafting import drafting_pass
 from tests.drafts_setup import FIRST_EMAIL, people
 
@@ -119,3 +123,71 @@ def test_bad_requests_get_the_house_errors(api, audience):
     twice = api.post("/api/v1/templates", json={"name": "A", "content": "Hi"})
     assert twice.status_code == 201
     assert api.post("/api/v1/templates", json={"name": "a", "content": "Hi"}).status_code == 409
+
+
+def test_a_draft_with_an_unfilled_placeholder_is_neither_approved_nor_scheduled(
+    api, container, audience, session
+):
+    drafts = written(api, container, audience)
+    ada = next(d for d in drafts if d["contact_email"] == "ada@analytical.example")
+    api.patch(
+        f"/api/v1/drafts/{ada['id']}",
+        json={"subject": ada["subject"], "body": "Edited body for {{first_name}}"},
+    )
+
+    refused = api.post(f"/api/v1/drafts/{ada['id']}/approve")
+    bulk = api.post("/api/v1/drafts/approve", json={"ids": [d["id"] for d in drafts]}).json()
+
+    assert refused.status_code == 422
+    assert refused.json()["error"]["message"] == (
+        'The draft cannot be approved: it still holds unfilled placeholders ("{{first_name}}"): '
+        "edit it to fill them in."
+    )
+    assert len(bulk["approved"]) == 2
+    assert bulk["refused"] == {
+        ada[
+            "id"
+        ]: 'it still holds unfilled placeholders ("{{first_name}}"): edit it to fill them in'
+    }
+    # Approved before such drafts were refused: it is not scheduled either.
+    session.execute(
+        sa.update(EmailDraft)
+        .where(EmailDraft.id == uuid.UUID(ada["id"]))
+        .values(status=EmailStatus.approved.value)
+    )
+    session.commit()
+    sender = api.post("/api/v1/senders", json={"kind": "outbox", "email": "me@ourco.example"})
+    scheduled = api.post(
+        f"/api/v1/drafts/{ada['id']}/schedule", json={"sender_id": sender.json()["id"]}
+    )
+    assert scheduled.status_code == 422
+    assert (
+        "cannot be scheduled: it still holds unfilled placeholders"
+        in (scheduled.json()["error"]["message"])
+    )
+
+
+def test_a_rejected_draft_is_rejected_without_a_body_and_said_to_be_rejected(
+    api, container, audience
+):
+    target = written(api, container, audience)[0]["id"]
+
+    rejected = api.post(f"/api/v1/drafts/{target}/reject")
+    sender = api.post("/api/v1/senders", json={"kind": "outbox", "email": "me@ourco.example"})
+    scheduled = api.post(
+        f"/api/v1/drafts/{target}/schedule", json={"sender_id": sender.json()["id"]}
+    )
+    written_again = api.post(f"/api/v1/drafts/{target}/rewrite")
+
+    assert rejected.status_code == 200
+    assert rejected.json()["status"] == "rejected"
+    assert scheduled.status_code == 409
+    assert scheduled.json()["error"]["message"] == (
+        "The draft was rejected: only an approved draft can be scheduled."
+    )
+    assert written_again.status_code == 202
+    drafting_pass(container)
+    waiting = api.post(f"/api/v1/drafts/{target}/schedule", json={"sender_id": sender.json()["id"]})
+    assert waiting.json()["error"]["message"] == (
+        "The draft is waiting for review: only an approved draft can be scheduled."
+    )

@@ -6,7 +6,7 @@ import re
 
 from outreach.campaigns import service as campaigns
 from outreach.delivery import senders
-from outreach.drafts import review
+from outreach.drafts import campaign_steps, review
 from outreach.drafts.models import EmailStatus
 from outreach.worker.drafting import drafting_pass
 from outreach.worker.sending import sending_pass
@@ -85,10 +85,25 @@ def test_the_queue_shows_each_draft_with_its_warnings_and_approves_without_javas
     assert "Unfilled placeholders" in queue.text
     assert "<del>Analytical</del>" in queue.text or "<del>Analytical Engines</del>" in queue.text
     assert 'src="/static/drafts.js"' in queue.text
-    response = post(signed_in, f"/drafts/{ada.id}/approve", "/drafts", next="/drafts?status=draft")
+    refused = post(signed_in, f"/drafts/{ada.id}/approve", "/drafts", next="/drafts?status=draft")
+    assert refused.status_code == 422
+    assert (
+        "The draft cannot be approved: it still holds unfilled placeholders "
+        "(&#34;{{ company }}&#34;): edit it to fill them in." in refused.text
+    )
+    assert fresh(session, ada.id).status == EmailStatus.draft
+    grace = review.page(
+        session,
+        review.DraftFilter(contact_id=contact(session, "grace@navy.example").id),
+        None,
+        1,
+    )[0][0][0]
+    response = post(
+        signed_in, f"/drafts/{grace.id}/approve", "/drafts", next="/drafts?status=draft"
+    )
     assert response.status_code == 303
     assert response.headers["location"] == "/drafts?status=draft"
-    assert fresh(session, ada.id).status == EmailStatus.approved
+    assert fresh(session, grace.id).status == EmailStatus.approved
     assert "2 drafts" in signed_in.get("/drafts").text
 
 
@@ -140,6 +155,26 @@ def test_approve_all_shown(signed_in, session, clock, tmp_path, container):
     followed = signed_in.get(response.headers["location"])
     assert "Approved 3 drafts." in followed.text
     assert "0 drafts" in followed.text
+
+
+def test_approve_all_shown_leaves_a_draft_with_a_placeholder_and_says_why(
+    signed_in, session, clock, tmp_path, container
+):
+    write_for_the_list(signed_in, session, clock, tmp_path, container)
+    ada = contact(session, "ada@analytical.example")
+    [(draft, _)] = review.page(session, review.DraftFilter(contact_id=ada.id), None, 1)[0]
+    review.edit(session, draft.id, draft.subject, "Edited body for {{first_name}}", clock.now())
+    session.commit()
+    ids = re.findall(r'name="draft_id" value="([^"]+)"', signed_in.get("/drafts").text)
+
+    response = post(signed_in, "/drafts/approve", "/drafts", draft_id=ids)
+
+    followed = signed_in.get(response.headers["location"]).text
+    assert (
+        "Approved 2 drafts. Not approved: ada@analytical.example: it still holds unfilled "
+        "placeholders (&#34;{{first_name}}&#34;): edit it to fill them in." in followed
+    )
+    assert fresh(session, draft.id).status == EmailStatus.draft
 
 
 def test_a_draft_page_rewrites_with_a_note_and_schedules_once_approved(
@@ -216,3 +251,38 @@ def test_the_campaign_page_marks_ai_written_steps_and_shows_why_a_contact_waits(
     assert page.count("waiting for approval: step 1&#39;s AI-written draft") == 3
     queue = signed_in.get(f"/drafts?campaign_id={found.id}").text
     assert "3 drafts" in queue
+
+
+def test_drafts_of_ai_written_steps_from_the_template_drafter_say_no_ai_wrote_them(
+    signed_in, session, clock, tmp_path, container
+):
+    account = senders.add(
+        session,
+        kind=senders.SenderKind.outbox,
+        email="me@ourco.example",
+        display_name=None,
+        secret_key=container.settings.secret_key_value(),
+        now=clock.now(),
+    )
+    found = ai_campaign(session, clock, tmp_path, account, require_approval=True)
+    campaign_steps.plan(session, found, clock.now(), list_too=True)
+    batch = campaign_steps.batch_of(session, found, clock.now())
+    session.commit()
+    drafting_pass(container)
+
+    batch_page = signed_in.get(f"/drafts/batches/{batch.id}").text
+    queue = signed_in.get(f"/drafts?campaign_id={found.id}").text
+
+    assert "Written by the template drafter (no AI)." in batch_page
+    assert "No AI wrote these AI-written steps&#39; drafts" in batch_page
+    assert queue.count('written by <span data-testid="draft-writer">the template drafter') == 3
+    assert queue.count("No AI wrote this AI-written step&#39;s draft") == 3
+
+
+def test_a_list_batch_says_its_writer_without_a_warning(
+    signed_in, session, clock, tmp_path, container
+):
+    batch_page = signed_in.get(write_for_the_list(signed_in, session, clock, tmp_path, container))
+
+    assert "Written by the template drafter (no AI)." in batch_page.text
+    assert "No AI wrote" not in batch_page.text

@@ -39,6 +39,7 @@ templates_app = typer.Typer(
 drafts_app.add_typer(templates_app, name="templates")
 
 POLL_SECONDS = 0.5
+BATCH_ID = "A batch's id, or its first characters."
 
 
 def _types(text: str) -> list[DraftType]:
@@ -225,6 +226,10 @@ def _print_outcome(found: batches.Progress) -> None:
         if found.counts[status.value]
     )
     console.print(f"Batch {found.batch.status}: {counts or 'nothing to write'}.")
+    if found.written_by:
+        console.print(f"Written by {found.written_by}.", highlight=False)
+    if found.writer_warning:
+        console.print(f"[yellow]{found.writer_warning}[/yellow]", highlight=False)
     usage = found.usage
     console.print(
         f"Tokens: {usage.input_tokens:,} in, {usage.output_tokens:,} out, "
@@ -237,12 +242,13 @@ def _print_outcome(found: batches.Progress) -> None:
 
 
 @drafts_app.command("show-batch")
-def show_batch(ctx: typer.Context, batch_id: uuid.UUID) -> None:
+def show_batch(ctx: typer.Context, batch: Annotated[str, typer.Argument(help=BATCH_ID)]) -> None:
     """A batch's progress, cost and failures."""
     with container_for(ctx) as container:
-        found = _read_progress(container, batch_id)
         with transaction(container.sessions) as session:
+            batch_id = batches.resolve(session, batch)
             failures = queries.jobs_of(session, batch_id, [JobStatus.failed.value], limit=50)
+        found = _read_progress(container, batch_id)
     _print_outcome(found)
     for job, contact in failures:
         console.print(f"  failed {contact.email} ({job.draft_type}): {job.error}", highlight=False)
@@ -269,18 +275,18 @@ def list_batches(ctx: typer.Context) -> None:
 
 
 @drafts_app.command("resume")
-def resume(ctx: typer.Context, batch_id: uuid.UUID) -> None:
+def resume(ctx: typer.Context, batch: Annotated[str, typer.Argument(help=BATCH_ID)]) -> None:
     """A paused batch goes on (after the spend limit was raised, say)."""
     with container_for(ctx) as container, transaction(container.sessions) as session:
-        batches.resume(session, batch_id)
+        batches.resume(session, batches.resolve(session, batch))
     console.print("Resumed: the worker writes the rest.")
 
 
 @drafts_app.command("cancel")
-def cancel(ctx: typer.Context, batch_id: uuid.UUID) -> None:
+def cancel(ctx: typer.Context, batch: Annotated[str, typer.Argument(help=BATCH_ID)]) -> None:
     """Stop a batch; drafts already written stay."""
     with container_for(ctx) as container, transaction(container.sessions) as session:
-        count = batches.cancel(session, batch_id, container.clock.now())
+        count = batches.cancel(session, batches.resolve(session, batch), container.clock.now())
     console.print(f"Cancelled: {counted(count, 'draft')} will not be written.")
 
 
@@ -293,7 +299,7 @@ def list_drafts(
     draft_type: Annotated[str | None, typer.Option("--type", help="A draft type.")] = None,
     list_name: Annotated[str | None, typer.Option("--list")] = None,
     campaign: Annotated[str | None, typer.Option()] = None,
-    batch: Annotated[uuid.UUID | None, typer.Option()] = None,
+    batch: Annotated[str | None, typer.Option(help=BATCH_ID)] = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
 ) -> None:
     """Drafts, oldest first, with their warnings (by default those waiting for review)."""
@@ -303,7 +309,7 @@ def list_drafts(
             draft_type=_types(draft_type)[0] if draft_type else None,
             list_id=lists.named(session, list_name).id if list_name else None,
             campaign_id=campaigns.named(session, campaign).id if campaign else None,
-            batch_id=batch,
+            batch_id=batches.resolve(session, batch) if batch else None,
         )
         rows, _ = review.page(session, where, None, limit)
         shown = [(review.review_of(session, draft), contact) for draft, contact in rows]
@@ -351,7 +357,7 @@ def show(ctx: typer.Context, draft: str) -> None:
         console.print(f"Rejected: {found.rejected_reason}", highlight=False)
     if found.model:
         console.print(
-            f"Written by {found.model} ({found.prompt_version}); "
+            f"Written by {seen.written_by} ({found.prompt_version}); "
             f"{seen.usage.total:,} tokens, est. {dollars(seen.cost_micros)}",
             highlight=False,
         )
@@ -362,23 +368,26 @@ def approve(
     ctx: typer.Context,
     drafts: Annotated[list[str] | None, typer.Argument(help="Draft ids (or their start).")] = None,
     batch: Annotated[
-        uuid.UUID | None, typer.Option(help="Every draft of this batch waiting for review.")
+        str | None,
+        typer.Option(help=f"Every draft of this batch waiting for review. {BATCH_ID}"),
     ] = None,
 ) -> None:
     """Approve drafts: one, several, or a whole batch's."""
     with container_for(ctx) as container, transaction(container.sessions) as session:
         ids = [review.resolve(session, text) for text in drafts or []]
         if batch is not None:
-            rows, _ = review.page(
-                session, review.DraftFilter(status="draft", batch_id=batch), None, 1_000_000
-            )
+            where = review.DraftFilter(status="draft", batch_id=batches.resolve(session, batch))
+            rows, _ = review.page(session, where, None, 1_000_000)
             ids += [found.id for found, _ in rows]
         if not ids:
             raise ValidationFailed("Give draft ids, or --batch.")
         outcome = review.approve_many(session, ids, container.clock.now())
-    console.print(f"Approved {counted(len(outcome.approved), 'draft')}.")
+    if outcome.approved:
+        console.print(f"Approved {counted(len(outcome.approved), 'draft')}.")
     for draft_id, reason in outcome.refused.items():
-        console.print(f"  not approved {str(draft_id)[:8]}: {reason}", highlight=False)
+        console.print(f"Not approved {str(draft_id)[:8]}: {reason}.", highlight=False)
+    if not outcome.approved:
+        raise typer.Exit(1)
 
 
 @drafts_app.command("reject")

@@ -22,6 +22,7 @@ from outreach.delivery.compose import new_message_id
 from outreach.delivery.models import Delivery, ScheduledEmail
 from outreach.delivery.states import DELIVERIES, DeliveryStatus
 from outreach.drafts import queries as drafts
+from outreach.drafts import review
 from outreach.drafts.models import EmailDraft, EmailStatus
 from outreach.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from outreach.states import Lifecycle, transition
@@ -55,8 +56,9 @@ def schedule(
         raise NotFound(f"There is no draft {draft_id}.", id=str(draft_id))
     if draft.status != EmailStatus.approved:
         raise InvalidTransition(
-            f"The draft is {draft.status}: only an approved draft can be scheduled."
+            f"The draft {draft.standing}: only an approved draft can be scheduled."
         )
+    review.require_filled(draft, "scheduled")
     if queries.sender(session, sender_id) is None:
         raise NotFound(f"There is no sender account {sender_id}.", id=str(sender_id))
     contact = session.get(Contact, draft.contact_id)

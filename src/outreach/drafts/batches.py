@@ -41,6 +41,7 @@ from outreach.drafts.models import (
 )
 from outreach.drafts.pricing import Usage, dollars
 from outreach.drafts.states import BATCHES, JOBS, BatchStatus, JobStatus
+from outreach.drafts.writers.template import MODEL as TEMPLATE_MODEL
 from outreach.errors import NotFound, ValidationFailed
 from outreach.states import transition, transition_many
 from outreach.words import counted
@@ -80,6 +81,11 @@ def get(session: Session, batch_id: uuid.UUID) -> DraftBatch:
     if found is None:
         raise NotFound(f"There is no draft batch {batch_id}.", id=str(batch_id))
     return found
+
+
+def resolve(session: Session, text: str) -> uuid.UUID:
+    """A batch's id from its full text or a unique beginning, as drafts' ids are taken."""
+    return queries.id_from_start(session, DraftBatch, text, "draft batch")
 
 
 def for_list(
@@ -248,6 +254,24 @@ class Progress:
     usage: Usage = field(default_factory=Usage)
     cost_micros: int | None = None
     unpriced: int = 0
+    models: tuple[str, ...] = ()
+    """Who wrote the batch's drafts (EmailDraft.model)."""
+
+    @property
+    def written_by(self) -> str | None:
+        """The writers of the drafts written so far, for people."""
+        return ", ".join(writer_name(model) for model in self.models) or None
+
+    @property
+    def writer_warning(self) -> str | None:
+        """Why an AI-written step's drafts need reading: the template drafter wrote them."""
+        if self.batch.source != "campaign" or TEMPLATE_MODEL not in self.models:
+            return None
+        return (
+            "No AI wrote these AI-written steps' drafts (ANTHROPIC_API_KEY was not set): the "
+            "template drafter filled in each step's brief and made it the email itself. Read "
+            "them before they go, or set the key and write them again."
+        )
 
     @property
     def total(self) -> int:
@@ -294,7 +318,13 @@ def progress(session: Session, batch_id: uuid.UUID) -> Progress:
         usage=usage,
         cost_micros=cost,
         unpriced=unpriced,
+        models=tuple(queries.batch_models(session, batch_id)),
     )
+
+
+def writer_name(model: str) -> str:
+    """A draft writer as people know it: "the template drafter (no AI)" or the model's name."""
+    return "the template drafter (no AI)" if model == TEMPLATE_MODEL else model
 
 
 # A person steering a batch ---------------------------------------------------------------------

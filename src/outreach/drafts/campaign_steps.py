@@ -8,6 +8,7 @@ ahead of time, and a person may review the result before it goes.
 * Sending (delivery/dispatch.py asks `take_draft` when the step is due): an approved draft is
   sent as approved; a draft still waiting for review is sent as written, unless the campaign
   requires approval, in which case the enrollment waits at the step with that reason. A draft
+  holding unfilled placeholders is never sent: the enrollment waits until a person edits it. A draft
   not written yet, failed or rejected also makes the enrollment wait, saying why, and
   approving the draft lets it go at once (`nudge`).
 """
@@ -27,6 +28,7 @@ from outreach.campaigns.models import Campaign, CampaignContact, CampaignSequenc
 from outreach.campaigns.states import RUNNING, CampaignStatus, draft_type_of
 from outreach.contacts.models import ContactListMember
 from outreach.drafts import batches, queries
+from outreach.drafts.lint import quoted
 from outreach.drafts.models import DraftBatch, DraftJob, EmailDraft, EmailStatus
 from outreach.drafts.states import DRAFTS, BatchStatus, JobStatus
 from outreach.states import transition
@@ -190,6 +192,12 @@ def take_draft(
         return f"step {order}'s {WAIT_MARK} was not written ({job.error or job.status})"
     if draft.status == EmailStatus.draft and require_approval:
         return f"waiting for approval: step {order}'s {WAIT_MARK}"
+    placeholders = draft.unfilled_placeholders
+    if placeholders and draft.status in (EmailStatus.draft, EmailStatus.approved):
+        return (
+            f"step {order}'s {WAIT_MARK} holds unfilled placeholders ({quoted(placeholders)}): "
+            "edit it on the drafts page"
+        )
     if draft.status in (EmailStatus.draft, EmailStatus.approved):
         transition(session, EmailDraft, draft.id, EmailStatus.scheduled, DRAFTS)
         session.refresh(draft)

@@ -1,4 +1,6 @@
-"""Checks a draft before a person approves it: warnings to read, never a refusal.
+"""Checks a draft before a person approves it: warnings to read, never a refusal, but for
+unfilled placeholders, which also stop the draft being approved or sent
+(EmailDraft.unfilled_placeholders, review.require_filled).
 
 Pure: the draft's subject and body in, and what is known to be true (the contact's fields,
 raw_data and enriched_data, the instructions the draft was written from, the earlier emails
@@ -164,8 +166,13 @@ def lint(
     text = f"{subject}\n{body}"
     placeholders = find_placeholders(text)
     if placeholders:
-        shown = ", ".join(f'"{p}"' for p in placeholders)
-        findings.append(Finding("placeholder", f"Unfilled placeholders: {shown}."))
+        findings.append(
+            Finding(
+                "placeholder",
+                f"Unfilled placeholders: {quoted(placeholders)}. "
+                "The draft cannot be approved or sent until they are filled in.",
+            )
+        )
     if not subject.strip():
         findings.append(Finding("empty_subject", "The subject is empty."))
     if not body.strip():
@@ -183,12 +190,16 @@ def lint(
         )
     spam = spam_words(text)
     if spam:
-        shown = ", ".join(f'"{word}"' for word in spam)
-        findings.append(Finding("spam_words", f"Words spam filters distrust: {shown}."))
+        findings.append(Finding("spam_words", f"Words spam filters distrust: {quoted(spam)}."))
     shouting = _shouting(text, facts)
     if shouting:
         findings.append(Finding("spam_words", shouting))
     return findings
+
+
+def quoted(texts: Iterable[str]) -> str:
+    """'"{{first_name}}", "[Company]"'."""
+    return ", ".join(f'"{text}"' for text in texts)
 
 
 def spam_words(text: str) -> list[str]:
@@ -269,20 +280,18 @@ def _unknown_facts(subject: str, body: str, facts: Facts) -> list[Finding]:
                 names.setdefault(" ".join(phrase), None)
     findings = []
     if names:
-        shown = ", ".join(f'"{name}"' for name in names)
         findings.append(
             Finding(
                 "unknown_fact",
-                f"Names not in the contact's data or the instructions: {shown}. "
+                f"Names not in the contact's data or the instructions: {quoted(names)}. "
                 "Check the model did not invent them.",
             )
         )
     if numbers:
-        shown = ", ".join(f'"{number}"' for number in numbers)
         findings.append(
             Finding(
                 "unknown_fact",
-                f"Figures not in the contact's data or the instructions: {shown}. "
+                f"Figures not in the contact's data or the instructions: {quoted(numbers)}. "
                 "Check the model did not invent them.",
             )
         )

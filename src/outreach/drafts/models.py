@@ -9,6 +9,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from outreach.campaigns.templates import find_placeholders
 from outreach.columns import primary_key, timestamp_now
 from outreach.db import GUID, Base, TextArray, UtcDateTime, utc_now
 
@@ -107,6 +108,29 @@ class EmailDraft(Base):
     @property
     def is_edited(self) -> bool:
         return self.edited_subject is not None or self.edited_body is not None
+
+    @property
+    def unfilled_placeholders(self) -> list[str]:
+        """Placeholders left in what would be sent ("{{first_name}}", "[Company]"): such a
+        draft is never approved or sent, as a campaign with them is never launched."""
+        return find_placeholders(f"{self.outgoing_subject}\n{self.outgoing_body}")
+
+    @property
+    def standing(self) -> str:
+        """Where the draft stands, in a person's words, to follow "The draft ": "is waiting
+        for review", "was rejected" (a rejected draft has the seed's `failed` status)."""
+        if self.rejected_at is not None:
+            return "was rejected"
+        return _STANDING[EmailStatus(self.status or EmailStatus.draft)]
+
+
+_STANDING = {
+    EmailStatus.draft: "is waiting for review",
+    EmailStatus.approved: "was approved already",
+    EmailStatus.scheduled: "is scheduled to be sent already",
+    EmailStatus.sent: "was sent already",
+    EmailStatus.failed: "could not be sent",
+}
 
 
 LIST_JOBS = "campaign_step_id IS NULL"

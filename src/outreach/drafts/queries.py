@@ -25,6 +25,7 @@ from outreach.drafts.states import (
     BatchStatus,
     JobStatus,
 )
+from outreach.errors import NotFound, ValidationFailed
 from outreach.states import transition, transition_each, transition_many
 
 ACTIVE_VALUES = tuple(status.value for status in ACTIVE_BATCHES)
@@ -80,6 +81,38 @@ def by_id(session: Session, draft_ids: Collection[uuid.UUID]) -> dict[uuid.UUID,
         return {}
     found = session.scalars(sa.select(EmailDraft).where(EmailDraft.id.in_(list(draft_ids))))
     return {draft.id: draft for draft in found}
+
+
+def id_from_start(session: Session, table: Any, text: str, noun: str) -> uuid.UUID:
+    """A row's id from its full text or a unique beginning of 4 characters or more (as the CLI
+    shows ids: their first 8)."""
+    cleaned = text.strip().lower()
+    try:
+        return uuid.UUID(cleaned)
+    except ValueError:
+        pass
+    if len(cleaned) < 4 or not all(c in "0123456789abcdef-" for c in cleaned):
+        raise ValidationFailed(f"{text!r} is not a {noun} id.")
+    found: list[uuid.UUID] = list(
+        session.scalars(
+            sa.select(table.id).where(sa.cast(table.id, sa.Text).startswith(cleaned)).limit(2)
+        )
+    )
+    if not found:
+        raise NotFound(f"There is no {noun} {text}.", id=text)
+    if len(found) > 1:
+        raise ValidationFailed(f"More than one {noun} starts with {text}: give more of the id.")
+    return found[0]
+
+
+def contact_emails(session: Session, draft_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Each draft's contact's address, to name drafts to a person."""
+    rows = session.execute(
+        sa.select(EmailDraft.id, Contact.email)
+        .join(Contact, Contact.id == EmailDraft.contact_id)
+        .where(EmailDraft.id.in_(list(draft_ids)))
+    )
+    return {row[0]: row[1] for row in rows}
 
 
 def get(session: Session, draft_id: uuid.UUID) -> EmailDraft | None:
@@ -182,6 +215,18 @@ def batch_usage(session: Session, batch_id: uuid.UUID) -> tuple[Usage, int | Non
     ).one()
     usage = Usage(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
     return usage, (int(row[4]) if row[4] is not None else None), int(row[5])
+
+
+def batch_models(session: Session, batch_id: uuid.UUID) -> list[str]:
+    """The writers (EmailDraft.model) of the drafts the batch's jobs wrote, by name."""
+    rows = session.scalars(
+        sa.select(EmailDraft.model)
+        .distinct()
+        .join(DraftJob, DraftJob.draft_id == EmailDraft.id)
+        .where(DraftJob.batch_id == batch_id, EmailDraft.model.is_not(None))
+        .order_by(EmailDraft.model)
+    )
+    return [model for model in rows if model]
 
 
 def jobs_of(

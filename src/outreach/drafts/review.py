@@ -26,11 +26,12 @@ from outreach.campaigns.templates import normalise_subject, normalise_text
 from outreach.contacts.models import Contact, ContactListMember
 from outreach.drafts import batches, campaign_steps, queries
 from outreach.drafts.diff import Piece, word_diff
-from outreach.drafts.lint import Finding, facts_from, lint
+from outreach.drafts.lint import Finding, facts_from, lint, quoted
 from outreach.drafts.models import DraftBatch, DraftJob, DraftType, EmailDraft, EmailStatus
 from outreach.drafts.pricing import Usage, cost_micros
 from outreach.drafts.states import DRAFTS, JOBS, UNFINISHED_JOBS, JobStatus
 from outreach.drafts.writers.base import DraftRefused
+from outreach.drafts.writers.template import MODEL as TEMPLATE_MODEL
 from outreach.drafts.writing import earlier_of, instructions_of
 from outreach.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from outreach.states import transition, transition_many
@@ -151,25 +152,7 @@ def get(session: Session, draft_id: uuid.UUID) -> EmailDraft:
 
 def resolve(session: Session, text: str) -> uuid.UUID:
     """A draft's id from its full text or a unique beginning (as `outreach drafts list` shows)."""
-    cleaned = text.strip().lower()
-    try:
-        return uuid.UUID(cleaned)
-    except ValueError:
-        pass
-    if len(cleaned) < 4 or not all(c in "0123456789abcdef-" for c in cleaned):
-        raise ValidationFailed(f"{text!r} is not a draft id.")
-    found = list(
-        session.scalars(
-            sa.select(EmailDraft.id)
-            .where(sa.cast(EmailDraft.id, sa.Text).startswith(cleaned))
-            .limit(2)
-        )
-    )
-    if not found:
-        raise NotFound(f"There is no draft {text}.", id=text)
-    if len(found) > 1:
-        raise ValidationFailed(f"More than one draft starts with {text}: give more of the id.")
-    return found[0]
+    return queries.id_from_start(session, EmailDraft, text, "draft")
 
 
 # Changing a draft ---------------------------------------------------------------------------------
@@ -199,7 +182,7 @@ def edit(
     )
     if not updated.rowcount:  # type: ignore[attr-defined]
         raise InvalidTransition(
-            f"The draft is {draft.status}: only a draft waiting for review can be edited.",
+            f"The draft {draft.standing}: only a draft waiting for review can be edited.",
             id=str(draft_id),
             status=draft.status,
         )
@@ -207,8 +190,32 @@ def edit(
     return draft
 
 
+def unfilled(draft: EmailDraft) -> str | None:
+    """Why the draft cannot go as it is, if it holds unfilled placeholders."""
+    placeholders = draft.unfilled_placeholders
+    if not placeholders:
+        return None
+    return f"it still holds unfilled placeholders ({quoted(placeholders)}): edit it to fill them in"
+
+
+def require_filled(draft: EmailDraft, doing: str) -> None:
+    """Refuses (`doing`, e.g. "approved") a draft that holds unfilled placeholders."""
+    why = unfilled(draft)
+    if why:
+        raise ValidationFailed(f"The draft cannot be {doing}: {why}.", id=str(draft.id))
+
+
 def approve(session: Session, draft_id: uuid.UUID, now: datetime) -> EmailDraft:
-    """A person approved the draft; an enrollment waiting for it may go at once."""
+    """A person approved the draft; an enrollment waiting for it may go at once. A draft
+    with unfilled placeholders is refused."""
+    draft = get(session, draft_id)
+    if draft.status != EmailStatus.draft:
+        raise InvalidTransition(
+            f"The draft {draft.standing}: only a draft waiting for review can be approved.",
+            id=str(draft_id),
+            status=draft.status,
+        )
+    require_filled(draft, "approved")
     queries.approve(session, draft_id, now)
     campaign_steps.nudge(session, [draft_id], now)
     return get(session, draft_id)
@@ -221,34 +228,31 @@ class BulkOutcome:
 
 
 def approve_many(session: Session, draft_ids: Sequence[uuid.UUID], now: datetime) -> BulkOutcome:
-    """Approves every draft among these that waits for review, in one statement (the trigger
-    counts each); says why each other one was not."""
+    """Approves every draft among these that waits for review and holds no unfilled
+    placeholder, in one statement (the trigger counts each); says why each other one was not."""
     ids = list(dict.fromkeys(draft_ids))
     outcome = BulkOutcome()
     if not ids:
         return outcome
-    before = {
-        row[0]: row[1]
-        for row in session.execute(
-            sa.select(EmailDraft.id, EmailDraft.status).where(EmailDraft.id.in_(ids))
-        )
-    }
+    found = queries.by_id(session, ids)
+    for draft_id in ids:
+        draft = found.get(draft_id)
+        if draft is None:
+            outcome.refused[draft_id] = "there is no such draft"
+        elif draft.status != EmailStatus.draft:
+            outcome.refused[draft_id] = f"the draft {draft.standing}"
+        elif why := unfilled(draft):
+            outcome.refused[draft_id] = why
+        else:
+            outcome.approved.append(draft_id)
     transition_many(
         session,
         EmailDraft,
-        (EmailDraft.id.in_([i for i in ids if before.get(i) == EmailStatus.draft]),),
+        (EmailDraft.id.in_(outcome.approved),),
         EmailStatus.approved,
         DRAFTS,
         approved_at=now,
     )
-    for draft_id in ids:
-        status = before.get(draft_id)
-        if status == EmailStatus.draft:
-            outcome.approved.append(draft_id)
-        elif status is None:
-            outcome.refused[draft_id] = "there is no such draft"
-        else:
-            outcome.refused[draft_id] = f"it is {status}, not waiting for review"
     campaign_steps.nudge(session, outcome.approved, now)
     session.expire_all()
     return outcome
@@ -280,7 +284,7 @@ def rewrite(session: Session, draft_id: uuid.UUID, note: str | None, now: dateti
     rejected = draft.status == EmailStatus.failed and draft.rejected_at is not None
     if draft.status != EmailStatus.draft and not rejected:
         raise InvalidTransition(
-            f"The draft is {draft.status}: only a draft waiting for review, or a rejected one, "
+            f"The draft {draft.standing}: only a draft waiting for review, or a rejected one, "
             "is written again.",
             id=str(draft_id),
             status=draft.status,
@@ -314,6 +318,13 @@ def rewrite(session: Session, draft_id: uuid.UUID, note: str | None, now: dateti
 # What a reviewer sees --------------------------------------------------------------------------
 
 
+NO_AI = Finding(
+    "no_ai",
+    "No AI wrote this AI-written step's draft (ANTHROPIC_API_KEY was not set): the template "
+    "drafter filled in the step's brief and made it the email itself.",
+)
+
+
 @dataclass(frozen=True)
 class Review:
     """A draft with what helps decide about it."""
@@ -335,6 +346,10 @@ class Review:
     @property
     def review_status(self) -> str:
         return REJECTED if self.rejected else str(self.draft.status)
+
+    @property
+    def written_by(self) -> str | None:
+        return batches.writer_name(self.draft.model) if self.draft.model else None
 
 
 def review_of(session: Session, draft: EmailDraft) -> Review:
@@ -365,15 +380,18 @@ def review_of(session: Session, draft: EmailDraft) -> Review:
         draft.cache_read_tokens or 0,
         draft.cache_write_tokens or 0,
     )
+    findings = lint(
+        draft.outgoing_subject,
+        draft.outgoing_body,
+        facts,
+        follow_up=kind is not DraftType.first_outreach,
+    )
+    if campaign is not None and draft.model == TEMPLATE_MODEL:
+        findings.append(NO_AI)
     return Review(
         draft=draft,
         contact=contact,
-        findings=lint(
-            draft.outgoing_subject,
-            draft.outgoing_body,
-            facts,
-            follow_up=kind is not DraftType.first_outreach,
-        ),
+        findings=findings,
         subject_diff=word_diff(draft.subject, draft.outgoing_subject),
         body_diff=word_diff(draft.body, draft.outgoing_body),
         usage=usage,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Body, Query, Request
 from sqlalchemy.orm import Session
 
 from outreach.campaigns import service as campaigns
@@ -163,19 +163,30 @@ def approve(request: Request, session: DbSession, user: ApiUser, draft_id: uuid.
 
 @drafts_router.post("/{draft_id}/reject")
 def reject(
-    request: Request, session: DbSession, user: ApiUser, draft_id: uuid.UUID, body: RejectIn
+    request: Request,
+    session: DbSession,
+    user: ApiUser,
+    draft_id: uuid.UUID,
+    body: Annotated[RejectIn | None, Body()] = None,
 ) -> DraftOut:
-    """Reject a draft: it is not sent."""
-    draft = review.reject(session, draft_id, body.reason, container_of(request).clock.now())
+    """Reject a draft: it is not sent. The body (a reason) may be left out."""
+    reason = body.reason if body else None
+    draft = review.reject(session, draft_id, reason, container_of(request).clock.now())
     return draft_out(session, draft)
 
 
 @drafts_router.post("/{draft_id}/rewrite", status_code=202)
 def rewrite(
-    request: Request, session: DbSession, user: ApiUser, draft_id: uuid.UUID, body: RewriteIn
+    request: Request,
+    session: DbSession,
+    user: ApiUser,
+    draft_id: uuid.UUID,
+    body: Annotated[RewriteIn | None, Body()] = None,
 ) -> DraftJobOut:
-    """Have the draft written again with a note to the writer; a worker writes it."""
-    job = review.rewrite(session, draft_id, body.note, container_of(request).clock.now())
+    """Have the draft written again with a note to the writer; a worker writes it. The body
+    (the note) may be left out."""
+    note = body.note if body else None
+    job = review.rewrite(session, draft_id, note, container_of(request).clock.now())
     return DraftJobOut.model_validate(job)
 
 

@@ -100,7 +100,12 @@ async def approve_shown(request: Request, session: DbSession, user: PageUser) ->
     outcome = review.approve_many(session, ids, container_of(request).clock.now())
     notice = f"Approved {counted(len(outcome.approved), 'draft')}."
     if outcome.refused:
-        notice += f" {len(outcome.refused)} were not waiting for review."
+        emails = queries.contact_emails(session, outcome.refused)
+        refusals = "; ".join(
+            f"{emails.get(draft_id, draft_id)}: {reason}"
+            for draft_id, reason in outcome.refused.items()
+        )
+        notice += f" Not approved: {refusals}."
     back = str(form.get("next") or "/drafts")
     back = back if back.startswith("/drafts") else "/drafts"
     joiner = "&" if "?" in back else "?"
