@@ -117,6 +117,20 @@ def test_launching_with_a_field_some_contacts_lack_lists_them(signed_in, session
     assert ">draft<" in response.text
 
 
+def test_an_archived_campaign_says_its_steps_can_no_longer_change_rather_than_to_pause_it(
+    signed_in, session, clock, tmp_path
+):
+    page = new_campaign(signed_in, session, clock, tmp_path)
+    post(signed_in, page + "/steps", page, subject="Hi {{ first_name }}", body="Hello")
+    post(signed_in, page + "/archive", page)
+    archived = signed_in.get(page)
+    assert "The campaign is archived: its steps can no longer change." in archived.text
+    refused = post(signed_in, page + "/steps", page, subject="More", body="More")
+    assert refused.status_code == 422
+    assert "The campaign is archived: its steps can no longer change." in refused.text
+    assert "pause it" not in refused.text
+
+
 def test_a_launched_campaign_can_be_paused_and_resumed_and_its_steps_are_locked_while_active(
     signed_in, session, clock, tmp_path
 ):
@@ -124,9 +138,9 @@ def test_a_launched_campaign_can_be_paused_and_resumed_and_its_steps_are_locked_
     post(signed_in, page + "/steps", page, subject="Hi {{ first_name }}", body="Hello")
     launched = post(signed_in, page + "/launch", page)
     assert "Launched: 3 contacts enrolled." in launched.text
-    assert "Pause the campaign to change its steps." in launched.text
+    assert "The campaign is sending: pause it to change its steps." in launched.text
     refused = post(signed_in, page + "/steps", page, subject="More", body="More")
-    assert "pause it to change its steps" in refused.text
+    assert "The campaign is sending: pause it to change its steps." in refused.text
     post(signed_in, page + "/pause", page)
     assert 'data-testid="campaign-status">paused<' in signed_in.get(page).text
     post(signed_in, page + "/resume", page)

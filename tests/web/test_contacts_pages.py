@@ -124,6 +124,25 @@ def test_uploads_can_be_undone_from_the_uploads_page(imported):
     assert "No contacts yet" in client.get("/contacts").text
 
 
+def test_an_upload_left_before_matching_its_columns_leads_back_to_that_step(signed_in):
+    mapping_page = upload(signed_in)
+    uploads = signed_in.get("/contacts/uploads")
+    assert "waiting for its columns to be matched" in uploads.text
+    assert f'<a href="{mapping_page}">Match columns</a>' in uploads.text
+    assert f'href="{mapping_page}/progress"' not in uploads.text
+    progress = signed_in.get(mapping_page + "/progress")
+    assert progress.status_code == 303
+    assert progress.headers["location"] == mapping_page
+    assert "Match the columns of export.csv" in signed_in.get(mapping_page).text
+
+
+def test_the_uploads_page_says_what_became_of_each_upload(imported):
+    client, page = imported
+    uploads = client.get("/contacts/uploads")
+    assert "<td>imported</td>" in uploads.text
+    assert f'href="{page}/progress"' in uploads.text
+
+
 def test_suppressions_are_added_listed_and_lifted(signed_in):
     token = csrf_token(signed_in, "/suppressions")
     assert (

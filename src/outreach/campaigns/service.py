@@ -21,6 +21,7 @@ from outreach.campaigns.states import (
     CAMPAIGNS,
     EDITABLE,
     ENROLLMENTS,
+    STEPS_LOCKED_BECAUSE,
     CampaignStatus,
     EnrollmentStatus,
 )
@@ -124,9 +125,7 @@ def describe(
 def _editable(session: Session, campaign_id: uuid.UUID) -> Campaign:
     found = get(session, campaign_id)
     if found.status not in EDITABLE:
-        raise InvalidTransition(
-            f"The campaign is {found.status}: pause it to change its steps.", status=found.status
-        )
+        raise InvalidTransition(STEPS_LOCKED_BECAUSE[found.status], status=found.status)
     return found
 
 

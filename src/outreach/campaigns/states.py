@@ -41,6 +41,12 @@ CAMPAIGNS = Lifecycle[CampaignStatus](
 )
 EDITABLE = frozenset({CampaignStatus.draft, CampaignStatus.paused})
 """Steps and settings change only while nothing is being sent."""
+STEPS_LOCKED_BECAUSE: dict[str, str] = {
+    CampaignStatus.active: "The campaign is sending: pause it to change its steps.",
+    CampaignStatus.completed: "The campaign has finished: its steps can no longer change.",
+    CampaignStatus.archived: "The campaign is archived: its steps can no longer change.",
+}
+"""Why a campaign that is not EDITABLE keeps its steps, and what (if anything) would free them."""
 
 
 class EnrollmentStatus(StrEnum):

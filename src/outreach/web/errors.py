@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -13,6 +14,8 @@ from starlette.exceptions import HTTPException
 
 from outreach import errors
 from outreach.web.rendering import render
+
+log = logging.getLogger("outreach.web")
 
 STATUS_OF: dict[type[errors.OutreachError], int] = {
     errors.ValidationFailed: 422,
@@ -36,7 +39,14 @@ HTTP_CODES = {
     415: "unsupported_media_type",
     422: "validation_failed",
     429: "rate_limited",
+    500: "internal_error",
 }
+
+NO_SUCH_PAGE = "There is no such page: the address may be mistyped, or what it showed was deleted."
+UNEXPECTED = (
+    "Something went wrong on our side and it has been logged. Try again in a moment; "
+    "if it keeps happening, tell whoever runs outreach."
+)
 
 
 class SignInRequired(Exception):
@@ -51,9 +61,27 @@ def status_of(error: errors.OutreachError) -> int:
 
 
 def wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or "text/html" not in request.headers.get(
-        "accept", ""
-    )
+    """The API always answers in JSON; a page only when the caller asks for JSON and not HTML.
+
+    Browsers send `text/html`, htmx sends no Accept at all: both get HTML.
+    """
+    if request.url.path.startswith("/api/"):
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def way_back(request: Request) -> str:
+    """The page the person came from on this site, else home.
+
+    A GET of the page that failed would only fail again, so it does not count.
+    """
+    came_from = urlsplit(request.headers.get("referer", ""))
+    if came_from.netloc != request.url.netloc or not came_from.path.startswith("/"):
+        return "/"
+    if request.method == "GET" and came_from.path == request.url.path:
+        return "/"
+    return came_from.path + (f"?{came_from.query}" if came_from.query else "")
 
 
 def error_response(
@@ -65,7 +93,24 @@ def error_response(
     if wants_json(request):
         body = {"error": {"code": code, "message": message, "details": details or {}}}
         return JSONResponse(body, status_code=status, headers=headers)
-    return render(request, "error.html", {"status": status, "message": message}, status_code=status)
+    context = {"status": status, "message": message, "back": way_back(request)}
+    if request.headers.get("HX-Request"):
+        # htmx swaps error answers too (base.html): the message replaces the page's content,
+        # whatever part of the page the request was meant to update.
+        headers = {"HX-Retarget": "main", "HX-Reswap": "innerHTML", "HX-Reselect": "#error"}
+        return render(request, "_error.html", context, status_code=status, headers=headers)
+    return render(request, "error.html", context, status_code=status)
+
+
+def in_plain_words(problem: Any) -> str:
+    """One refused form field, said the way the form would say it."""
+    field = str(problem["loc"][-1]).replace("_", " ").capitalize() if problem["loc"] else "A value"
+    limits = problem.get("ctx") or {}
+    if problem["type"] == "missing":
+        return f"{field} is needed."
+    if problem["type"] == "string_too_long":
+        return f"{field} is too long: at most {limits['max_length']} characters."
+    return f"{field}: {problem['msg']}."
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -85,12 +130,20 @@ def install_error_handlers(app: FastAPI) -> None:
             for problem in error.errors()
         ]
         message = "; ".join(f"{p['field'] or 'request'}: {p['message']}" for p in problems)
+        if not wants_json(request):
+            if any(problem["loc"][0] == "path" for problem in error.errors()):
+                # A malformed id in an address is, to a person, a page that does not exist.
+                return error_response(request, 404, "not_found", NO_SUCH_PAGE)
+            message = " ".join(in_plain_words(problem) for problem in error.errors())
         return error_response(request, 422, "validation_failed", message, {"problems": problems})
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> Response:
         code = HTTP_CODES.get(error.status_code, "http_error")
-        response = error_response(request, error.status_code, code, str(error.detail))
+        message = str(error.detail)
+        if error.status_code == 404 and not wants_json(request):
+            message = NO_SUCH_PAGE
+        response = error_response(request, error.status_code, code, message)
         response.headers.update(error.headers or {})
         return response
 
@@ -102,6 +155,16 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(
             request, 422, "validation_failed", f"A value in the request cannot be used: {reason}"
         )
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> Response:
+        # Starlette raises the error on after this answer, so the server logs its traceback;
+        # this event says which request it was.
+        log.error(
+            "web.request_failed",
+            extra={"method": request.method, "path": request.url.path, "error": repr(error)},
+        )
+        return error_response(request, 500, HTTP_CODES[500], UNEXPECTED)
 
     @app.exception_handler(SignInRequired)
     async def sign_in_required(request: Request, error: SignInRequired) -> Response:

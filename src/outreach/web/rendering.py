@@ -47,7 +47,11 @@ NAVIGATION = (
 
 
 def render(
-    request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
 ) -> Response:
     user = getattr(request.state, "viewer", None)
     shared = {
@@ -59,5 +63,5 @@ def render(
         "area": next((item.label for item in NAVIGATION if item.holds(request.url.path)), None),
     }
     return TEMPLATES.TemplateResponse(
-        request, template, {**shared, **(context or {})}, status_code=status_code
+        request, template, {**shared, **(context or {})}, status_code=status_code, headers=headers
     )

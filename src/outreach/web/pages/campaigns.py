@@ -19,7 +19,7 @@ from outreach.campaigns import queries as campaign_queries
 from outreach.campaigns import service as campaigns
 from outreach.campaigns.models import CampaignSequence, CampaignSettings
 from outreach.campaigns.schedule import DAY_NAMES, opening_hours
-from outreach.campaigns.states import EDITABLE
+from outreach.campaigns.states import EDITABLE, STEPS_LOCKED_BECAUSE
 from outreach.campaigns.templates import render_preview
 from outreach.contacts import queries as contact_queries
 from outreach.delivery import dispatch
@@ -96,6 +96,7 @@ def campaign_page(
         "hours": opening_hours(settings.send_window_start, settings.send_window_end),
         "steps": steps,
         "editable": found.status in EDITABLE,
+        "steps_locked_because": STEPS_LOCKED_BECAUSE.get(found.status),
         "senders": senders,
         "lists": contact_queries.lists_with_sizes(session),
         "all_senders": delivery_queries.all_senders(session),

@@ -169,6 +169,9 @@ def import_progress(
     request: Request, session: DbSession, user: PageUser, batch_id: uuid.UUID
 ) -> Response:
     batch = importing.get(session, batch_id)
+    if batch.status == UploadStatus.uploaded:
+        # Nothing is imported until its columns are matched: that is the step to go back to.
+        return RedirectResponse(f"/contacts/import/{batch_id}", status_code=303)
     report = importing.report(batch)
     context = {
         "batch": batch,
@@ -179,24 +182,39 @@ def import_progress(
     return render(request, "contacts/progress.html", context)
 
 
+UPLOAD_STATUS_WORDS = {
+    UploadStatus.uploaded: "waiting for its columns to be matched",
+    UploadStatus.pending: "waiting to be imported",
+    UploadStatus.processing: "importing",
+    UploadStatus.completed: "imported",
+    UploadStatus.failed: "failed",
+    UploadStatus.undone: "undone",
+}
+
+
+def _uploads_page(request: Request, session: DbSession, notice: str | None = None) -> Response:
+    batches = [(batch, importing.report(batch)) for batch in queries.recent_batches(session)]
+    context = {
+        "batches": batches,
+        "outcomes": list(Outcome),
+        "status_words": UPLOAD_STATUS_WORDS,
+        "notice": notice,
+    }
+    return render(request, "contacts/uploads.html", context)
+
+
 @router.get("/contacts/uploads")
 def uploads_page(request: Request, session: DbSession, user: PageUser) -> Response:
-    batches = [(batch, importing.report(batch)) for batch in queries.recent_batches(session)]
-    return render(request, "contacts/uploads.html", {"batches": batches, "outcomes": list(Outcome)})
+    return _uploads_page(request, session)
 
 
 @router.post("/contacts/uploads/{batch_id}/undo")
 def undo(request: Request, session: DbSession, user: PageUser, batch_id: uuid.UUID) -> Response:
     result = service.undo_upload(session, batch_id)
-    batches = [(batch, importing.report(batch)) for batch in queries.recent_batches(session)]
     notice = f"Removed {counted(result.removed, 'contact')}." + (
         f" Kept {result.kept} that campaigns, drafts or sends already use." if result.kept else ""
     )
-    return render(
-        request,
-        "contacts/uploads.html",
-        {"batches": batches, "outcomes": list(Outcome), "notice": notice},
-    )
+    return _uploads_page(request, session, notice)
 
 
 @router.get("/contacts/uploads/{batch_id}/report.csv")
