@@ -259,10 +259,8 @@ def test_suppressed_and_busy_contacts_are_skipped_with_reasons(
     assert dict(autumn.skipped) == {"already active in another campaign": 1}
 
 
-def test_a_launch_that_would_send_empty_fields_is_refused_naming_contacts_and_fields(
-    session, clock, tmp_path, container
-):
-    people = PEOPLE + "linus@kernel.example,,,\n"
+def refused_launch(session, clock, tmp_path, container, people):
+    """The three-step campaign to these people, and why its launch was refused."""
     clock.advance(MONDAY_9 - clock.now())
     found = three_step_campaign(
         session,
@@ -273,8 +271,17 @@ def test_a_launch_that_would_send_empty_fields_is_refused_naming_contacts_and_fi
     )
     with pytest.raises(ValidationFailed) as refused:
         campaigns.launch(session, found.id, clock.now())
-    assert "first_name" in refused.value.message
-    assert "linus@kernel.example" in refused.value.message
+    return found, refused.value
+
+
+def test_a_launch_that_would_send_empty_fields_is_refused_naming_contacts_and_fields(
+    session, clock, tmp_path, container
+):
+    found, refused = refused_launch(
+        session, clock, tmp_path, container, PEOPLE + "linus@kernel.example,,,\n"
+    )
+    assert "first_name" in refused.message
+    assert "linus@kernel.example" in refused.message
     assert campaigns.get(session, found.id).status == "draft"
 
 
@@ -282,17 +289,8 @@ def test_a_refused_launch_names_a_few_contacts_per_problem_and_counts_the_rest(
     session, clock, tmp_path, container
 ):
     people = PEOPLE + "".join(f"p{n}@nameless.example,,,\n" for n in range(8))
-    clock.advance(MONDAY_9 - clock.now())
-    found = three_step_campaign(
-        session,
-        clock,
-        tmp_path,
-        [smtp_sender(session, clock, container.settings.secret_key_value(), 25)],
-        people=people,
-    )
-    with pytest.raises(ValidationFailed) as refused:
-        campaigns.launch(session, found.id, clock.now())
-    for problem in refused.value.details["problems"]:
+    _, refused = refused_launch(session, clock, tmp_path, container, people)
+    for problem in refused.details["problems"]:
         assert problem.endswith(
             "— for p0@nameless.example, p1@nameless.example, p2@nameless.example,"
             " p3@nameless.example, p4@nameless.example and 3 more"

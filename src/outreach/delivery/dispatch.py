@@ -405,9 +405,9 @@ def move_first_emails(session: Session, now: datetime) -> list[str]:
     Follow-ups stay, since they must come from the mailbox the contact was written from; so do
     emails a provider already holds a draft of. Returns what moved, in words."""
     moved: list[str] = []
+    utc_day = local_day_bounds(now, ZoneInfo("UTC"))
     for campaign_id, stranded in queries.stranded_first_emails(session).items():
         senders = {s.id: s for s in campaign_queries.senders_of(session, campaign_id)}
-        utc_day = local_day_bounds(now, ZoneInfo("UTC"))
         loads = defaultdict(int, queries.sender_sends_between(session, list(senders), *utc_day))
         for email in stranded:
             chosen, _ = _new_thread_sender(senders, loads)
