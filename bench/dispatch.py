@@ -40,9 +40,9 @@ from outreach.config import Settings
 from outreach.contacts import importing, lists
 from outreach.container import Container, build_container
 from outreach.db import transaction
-from outreach.delivery import senders
-from outreach.delivery.senders import DEFAULT_CONNECTIONS
 from outreach.schema import upgrade
+from outreach.senders import service as senders
+from outreach.senders.service import DEFAULT_CONNECTIONS
 from outreach.worker.sending import sending_pass
 from tests.smtp_server import RecordingSMTPServer
 

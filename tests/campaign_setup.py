@@ -12,8 +12,8 @@ from outreach.campaigns.models import Campaign
 from outreach.clock import Clock, FixedClock
 from outreach.contacts import lists
 from outreach.container import Container
-from outreach.delivery import senders
-from outreach.delivery.models import SenderAccount
+from outreach.senders import service as senders
+from outreach.senders.models import SenderAccount
 from outreach.worker.sending import sending_pass
 from tests.contact_files import import_text
 

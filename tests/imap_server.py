@@ -43,7 +43,7 @@ from typing import Self
 import pytest
 from imapclient import IMAPClient
 
-from outreach.inbox.readers.imap import ImapSettings, Security
+from outreach.providers.imap import ImapSettings, Security
 from tests.loopback import LoopbackServer
 from tests.smtp_server import tls_files
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from outreach.delivery.compose import to_bytes
-from outreach.delivery.message import Mailbox, OutgoingMessage
+from outreach.providers.compose import to_bytes
+from outreach.providers.message import Mailbox, OutgoingMessage
 
 SENT_AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 """When OUR_EMAIL went out; the tests' `now` is shortly after."""

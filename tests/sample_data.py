@@ -18,16 +18,18 @@ from outreach.contacts import importing, suppressions
 from outreach.contacts.models import Contact
 from outreach.container import Container, build_container
 from outreach.db import transaction
-from outreach.delivery import scheduled, senders
-from outreach.delivery.models import Delivery, SenderAccount
+from outreach.delivery import scheduled
+from outreach.delivery.models import Delivery
 from outreach.drafts import batches, templates
 from outreach.drafts import queries as drafts
 from outreach.drafts.models import DraftType, EmailTemplate
 from outreach.inbox import queries as inbox_queries
 from outreach.inbox import service as inbox
-from outreach.inbox.readers.base import InboundMessage, InboxPage
 from outreach.portability import exporting
 from outreach.portability.tables import export_order
+from outreach.providers.inbox import InboundMessage, InboxPage
+from outreach.senders import service as senders
+from outreach.senders.models import SenderAccount
 from outreach.worker.drafting import drafting_pass
 from outreach.worker.sending import sending_pass
 from tests.campaign_setup import PEOPLE, three_step_campaign

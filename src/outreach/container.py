@@ -15,27 +15,27 @@ from sqlalchemy.orm import Session, sessionmaker
 from outreach.clock import Clock, SystemClock
 from outreach.config import Settings
 from outreach.db import create_engine, session_factory, transaction
-from outreach.delivery import senders
 from outreach.delivery.dispatch import Links
-from outreach.delivery.models import SenderAccount
-from outreach.delivery.throttle import SendingPace
-from outreach.delivery.transports.base import SenderAccountError, SendError, Transport
-from outreach.delivery.transports.graph import (
+from outreach.drafts.writers.base import DraftWriter
+from outreach.drafts.writers.template import TemplateWriter
+from outreach.providers.base import SenderAccountError, SendError, Transport
+from outreach.providers.graph.delegated import DelegatedTokens
+from outreach.providers.graph.reader import GraphInboxReader
+from outreach.providers.graph.transport import (
     GraphSettings,
     GraphTokens,
     GraphTransport,
     TokenSource,
 )
-from outreach.delivery.transports.graph_delegated import DelegatedTokens
-from outreach.delivery.transports.outbox import OutboxTransport
-from outreach.delivery.transports.smtp import SmtpTransport
-from outreach.drafts.writers.base import DraftWriter
-from outreach.drafts.writers.template import TemplateWriter
-from outreach.inbox.mailboxes import imap_settings_of
-from outreach.inbox.readers.base import InboxReader
-from outreach.inbox.readers.graph import GraphInboxReader
-from outreach.inbox.readers.imap import ImapReader
+from outreach.providers.imap import ImapReader
+from outreach.providers.inbox import InboxReader
+from outreach.providers.outbox import OutboxTransport
+from outreach.providers.smtp import SmtpTransport
+from outreach.providers.throttle import SendingPace
 from outreach.sealing import unseal
+from outreach.senders import service as senders
+from outreach.senders.mailboxes import imap_settings_of
+from outreach.senders.models import SenderAccount
 
 
 @dataclass(frozen=True)
@@ -181,7 +181,7 @@ class Container:
     def inbox_reader_for(self, account: SenderAccount) -> InboxReader | None:
         """The reader of the mailbox an account's replies arrive in: the only place inbox
         readers are built. Graph accounts read their own mailbox; SMTP accounts the IMAP
-        mailbox set on them (inbox/mailboxes.py); None when there is nothing to read."""
+        mailbox set on them (senders/mailboxes.py); None when there is nothing to read."""
         if account.kind == "graph":
             return GraphInboxReader(
                 self.graph_settings(account),

@@ -9,6 +9,7 @@ from outreach.delivery import models as delivery
 from outreach.drafts import models as drafts
 from outreach.inbox import models as inbox
 from outreach.portability import models as portability
+from outreach.senders import models as senders
 
 __all__ = [
     "Base",
@@ -20,4 +21,5 @@ __all__ = [
     "drafts",
     "inbox",
     "portability",
+    "senders",
 ]

@@ -18,25 +18,25 @@ from typing import Any
 import pytest
 
 from outreach.clock import FixedClock
-from outreach.delivery.compose import new_message_id
-from outreach.delivery.message import Mailbox, OutgoingMessage
-from outreach.delivery.throttle import SendingPace
-from outreach.delivery.transports.base import (
+from outreach.providers.base import (
     DeliveryUncertain,
     PermanentSendError,
     ProviderStatus,
     SenderAccountError,
     TransientSendError,
 )
-from outreach.delivery.transports.graph import (
+from outreach.providers.compose import new_message_id
+from outreach.providers.graph.reader import GraphInboxReader
+from outreach.providers.graph.transport import (
     GRAPH_DEFAULT_LIMITS,
     GraphSettings,
     GraphTokens,
     GraphTransport,
     retry_after_seconds,
 )
-from outreach.inbox.readers.base import InboxPage
-from outreach.inbox.readers.graph import GraphInboxReader
+from outreach.providers.inbox import InboxPage
+from outreach.providers.message import Mailbox, OutgoingMessage
+from outreach.providers.throttle import SendingPace
 from tests.fakes.graph_server import (
     MAILBOX,
     TENANT,

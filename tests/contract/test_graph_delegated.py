@@ -9,15 +9,15 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx2
 import pytest
 
-from outreach.delivery.transports.base import SenderAccountError
-from outreach.delivery.transports.graph import GraphSettings, GraphTokens, GraphTransport
-from outreach.delivery.transports.graph_delegated import (
+from outreach.providers.base import SenderAccountError
+from outreach.providers.graph.delegated import (
     DelegatedTokens,
     SignedIn,
     finish_sign_in,
     start_sign_in,
 )
-from outreach.inbox.readers.graph import GraphInboxReader
+from outreach.providers.graph.reader import GraphInboxReader
+from outreach.providers.graph.transport import GraphSettings, GraphTokens, GraphTransport
 from tests.contract.test_graph import a_message
 from tests.fakes.graph_server import (
     CLIENT_ID,

@@ -16,14 +16,14 @@ from typing import Any
 import pytest
 
 from outreach.clock import FixedClock
-from outreach.delivery.transports.base import SenderAccountError, SendError, TransientSendError
-from outreach.delivery.transports.graph import GraphTokens
 from outreach.inbox.classify import Kind, classify
 from outreach.inbox.match import KnownEmails, MatchedBy, SentEmail, match
 from outreach.inbox.parse import parse
-from outreach.inbox.readers.base import InboundMessage, InboxPage, InboxReader
-from outreach.inbox.readers.graph import GraphInboxReader
-from outreach.inbox.readers.imap import ImapReader, ImapSettings
+from outreach.providers.base import SenderAccountError, SendError, TransientSendError
+from outreach.providers.graph.reader import GraphInboxReader
+from outreach.providers.graph.transport import GraphTokens
+from outreach.providers.imap import ImapReader, ImapSettings
+from outreach.providers.inbox import InboundMessage, InboxPage, InboxReader
 from tests.fakes.graph_server import (
     FakeGraph,
     fake_graph_fixture,  # noqa: F401  (the fake_graph fixture)

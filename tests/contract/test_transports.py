@@ -16,18 +16,18 @@ from typing import Any
 
 import pytest
 
-from outreach.delivery.compose import new_message_id, to_bytes
-from outreach.delivery.message import Mailbox, OutgoingMessage, SentMessage
-from outreach.delivery.transports.base import (
+from outreach.providers.base import (
     DeliveryUncertain,
     PermanentSendError,
     SenderAccountError,
     TransientSendError,
     Transport,
 )
-from outreach.delivery.transports.graph import GraphTokens, GraphTransport
-from outreach.delivery.transports.outbox import OutboxTransport
-from outreach.delivery.transports.smtp import Security, SmtpTransport
+from outreach.providers.compose import new_message_id, to_bytes
+from outreach.providers.graph.transport import GraphTokens, GraphTransport
+from outreach.providers.message import Mailbox, OutgoingMessage, SentMessage
+from outreach.providers.outbox import OutboxTransport
+from outreach.providers.smtp import Security, SmtpTransport
 from tests.fakes.graph_server import (
     FakeGraph,
     fake_graph_fixture,  # noqa: F401  (the fake_graph fixture)

@@ -20,10 +20,10 @@ from outreach.campaigns import service as campaigns
 from outreach.contacts import suppressions
 from outreach.contacts.models import Contact
 from outreach.container import Container
-from outreach.delivery import senders
 from outreach.delivery.models import Delivery
-from outreach.inbox import mailboxes
 from outreach.inbox.models import EmailReply, InboxMessage
+from outreach.senders import mailboxes
+from outreach.senders import service as senders
 from outreach.worker.jobs import poll_inboxes
 from outreach.worker.sending import sending_pass
 from tests.campaign_setup import smtp_sender, three_step_campaign

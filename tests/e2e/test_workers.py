@@ -22,9 +22,9 @@ from outreach.campaigns.models import CampaignContact
 from outreach.contacts import lists
 from outreach.container import build_container
 from outreach.db import transaction
-from outreach.delivery import senders
 from outreach.delivery.models import Delivery
-from outreach.delivery.senders import DEFAULT_CONNECTIONS
+from outreach.senders import service as senders
+from outreach.senders.service import DEFAULT_CONNECTIONS
 from tests.conftest import isolated_settings
 from tests.contact_files import import_text
 from tests.smtp_server import RecordingSMTPServer

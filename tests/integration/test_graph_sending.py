@@ -12,11 +12,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from outreach.campaigns import service as campaigns
-from outreach.delivery import dispatch, senders
+from outreach.delivery import dispatch
 from outreach.delivery import queries as delivery_queries
-from outreach.delivery.transports.graph_delegated import finish_sign_in, start_sign_in
 from outreach.errors import ValidationFailed
+from outreach.providers.graph.delegated import finish_sign_in, start_sign_in
 from outreach.sealing import unseal
+from outreach.senders import service as senders
 from outreach.worker.sending import sending_pass
 from tests.campaign_setup import three_step_campaign
 from tests.contract.test_graph_delegated import CALLBACK, authorize

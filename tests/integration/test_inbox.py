@@ -16,16 +16,18 @@ from outreach.campaigns import service as campaigns
 from outreach.campaigns.models import Campaign, CampaignContact
 from outreach.contacts import suppressions
 from outreach.contacts.models import Contact, Suppression
-from outreach.delivery import dispatch, senders
-from outreach.delivery.models import Delivery, SenderAccount, SentEmail
+from outreach.delivery import dispatch
+from outreach.delivery.models import Delivery, SentEmail
 from outreach.errors import ValidationFailed
-from outreach.inbox import mailboxes
 from outreach.inbox import queries as inbox_queries
 from outreach.inbox.models import EmailReply, InboxMessage
-from outreach.inbox.readers.base import InboundMessage, InboxPage
-from outreach.inbox.readers.graph import GraphInboxReader
-from outreach.inbox.readers.imap import ImapReader
 from outreach.inbox.service import IngestReport, ingest
+from outreach.providers.graph.reader import GraphInboxReader
+from outreach.providers.imap import ImapReader
+from outreach.providers.inbox import InboundMessage, InboxPage
+from outreach.senders import mailboxes
+from outreach.senders import service as senders
+from outreach.senders.models import SenderAccount
 from outreach.worker.sending import sending_pass
 from tests.campaign_setup import launched_from_outbox, three_step_campaign
 from tests.databases import ALSO_PARTITIONED

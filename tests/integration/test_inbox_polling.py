@@ -11,9 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from outreach.cli.main import app
-from outreach.delivery import senders
-from outreach.inbox import mailboxes
 from outreach.inbox import queries as inbox_queries
+from outreach.senders import mailboxes
+from outreach.senders import service as senders
 from outreach.worker.jobs import poll_inboxes
 from tests.imap_server import (
     ImapAccount,

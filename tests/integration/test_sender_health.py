@@ -9,9 +9,10 @@ import pytest
 import sqlalchemy as sa
 
 from outreach.campaigns import service as campaigns
-from outreach.delivery import health
-from outreach.delivery.models import Delivery, SenderAccount, SentEmail
-from outreach.delivery.states import SenderState
+from outreach.delivery.models import Delivery, SentEmail
+from outreach.senders import health
+from outreach.senders.models import SenderAccount
+from outreach.senders.states import SenderState
 from outreach.worker.jobs import check_senders
 from outreach.worker.sending import sending_pass
 from tests.campaign_setup import smtp_sender, three_step_campaign

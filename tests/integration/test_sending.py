@@ -15,12 +15,13 @@ from outreach.campaigns import service as campaigns
 from outreach.contacts import lists, suppressions
 from outreach.contacts import queries as contact_queries
 from outreach.contacts.models import Contact
-from outreach.delivery import dispatch, scheduled, senders
+from outreach.delivery import dispatch, scheduled
 from outreach.delivery import queries as delivery_queries
 from outreach.delivery.models import Delivery
 from outreach.drafts import queries as drafts
 from outreach.drafts.models import DraftType
 from outreach.errors import Conflict, InvalidTransition, ValidationFailed
+from outreach.senders import service as senders
 from outreach.worker.sending import sending_pass
 from tests.campaign_setup import PEOPLE, smtp_sender, three_step_campaign
 from tests.contact_files import import_text

@@ -16,11 +16,13 @@ from outreach.campaigns import queries as campaign_queries
 from outreach.campaigns import service as campaigns
 from outreach.campaigns.states import EnrollmentStatus
 from outreach.db import session_factory
-from outreach.delivery import dispatch, senders
+from outreach.delivery import dispatch
 from outreach.delivery import queries as delivery_queries
-from outreach.delivery.message import OutgoingMessage, SentMessage
-from outreach.delivery.transports.base import Transport
 from outreach.errors import InvalidTransition
+from outreach.providers.base import Transport
+from outreach.providers.message import OutgoingMessage, SentMessage
+from outreach.senders import queries as sender_queries
+from outreach.senders import service as senders
 from outreach.worker.jobs import sending_report
 from outreach.worker.sending import sending_pass
 from tests.campaign_setup import smtp_sender, three_step_campaign
@@ -190,7 +192,7 @@ def test_a_worker_dying_between_sending_and_recording_a_batch_never_sends_a_step
     session.commit()
     claims = dispatch.ready(session, clock.now(), links, 100)
     sent, lock = [0], threading.Lock()
-    account = delivery_queries.sender(session, claims[0].sender_id)
+    account = sender_queries.sender(session, claims[0].sender_id)
 
     def dying(sender_id):
         return _DiesAfterSending(container.transport_for(account), sent, lock, fatal=7)
@@ -237,7 +239,7 @@ def _rng() -> random.Random:
 
 def _deliver(session, container, claims, report, *, connections: int) -> None:
     accounts = {
-        claim.sender_id: delivery_queries.sender(session, claim.sender_id) for claim in claims
+        claim.sender_id: sender_queries.sender(session, claim.sender_id) for claim in claims
     }
     dispatch.deliver(
         session,

@@ -15,14 +15,14 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from outreach.delivery.compose import (
+from outreach.providers.compose import (
     envelope_address,
     needs_smtputf8,
     new_message_id,
     to_bytes,
     to_mime,
 )
-from outreach.delivery.message import Mailbox, OutgoingMessage
+from outreach.providers.message import Mailbox, OutgoingMessage
 
 AT = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 SOME = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

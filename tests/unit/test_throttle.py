@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from outreach.delivery.throttle import MINUTE, SendingPace
+from outreach.providers.throttle import MINUTE, SendingPace
 
 EPSILON = 1e-6
 """Sums of float seconds round (0.6 + 60 is 60.60000000000001): a microsecond is far below

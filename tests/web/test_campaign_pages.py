@@ -11,9 +11,10 @@ import sqlalchemy as sa
 
 from outreach.campaigns import service as campaigns
 from outreach.contacts import lists
-from outreach.delivery import dispatch, senders
+from outreach.delivery import dispatch
 from outreach.delivery.models import SentEmail
-from outreach.delivery.states import SenderState
+from outreach.senders import service as senders
+from outreach.senders.states import SenderState
 from tests.campaign_setup import PEOPLE, launched_from_outbox
 from tests.conftest import csrf_token
 from tests.contact_files import import_text

@@ -9,7 +9,7 @@ import pytest
 
 from outreach.contacts import lists
 from outreach.db import transaction
-from outreach.delivery import senders
+from outreach.senders import service as senders
 from outreach.worker.drafting import drafting_pass
 from outreach.worker.sending import sending_pass
 from tests.campaign_setup import PEOPLE

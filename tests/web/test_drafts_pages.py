@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 from outreach.campaigns import service as campaigns
-from outreach.delivery import senders
 from outreach.drafts import campaign_steps, review
 from outreach.drafts.models import EmailStatus
+from outreach.senders import service as senders
 from outreach.worker.drafting import drafting_pass
 from outreach.worker.sending import sending_pass
 from tests.conftest import csrf_token

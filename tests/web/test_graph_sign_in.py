@@ -10,8 +10,8 @@ import httpx2
 import pytest
 import sqlalchemy as sa
 
-from outreach.delivery.models import SenderAccount
 from outreach.sealing import unseal
+from outreach.senders.models import SenderAccount
 from tests.conftest import csrf_token, isolated_settings
 from tests.fakes.graph_server import (
     CLIENT_ID,

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 from outreach.contacts.models import Contact
 from outreach.delivery.models import Delivery
-from outreach.inbox.readers.base import InboundMessage, InboxPage
 from outreach.inbox.service import ingest
+from outreach.providers.inbox import InboundMessage, InboxPage
 from tests.campaign_setup import launched_from_outbox
 from tests.inbox_messages import Thread, gmail_reply, outlook_auto_reply
 

@@ -15,9 +15,10 @@ from outreach.access import service as access
 from outreach.access.models import Role
 from outreach.container import build_container
 from outreach.db import transaction
-from outreach.delivery.models import Delivery, SenderAccount
-from outreach.inbox.readers.base import InboundMessage, InboxPage
+from outreach.delivery.models import Delivery
 from outreach.inbox.service import ingest
+from outreach.providers.inbox import InboundMessage, InboxPage
+from outreach.senders.models import SenderAccount
 from outreach.web.app import create_app
 from tests.campaign_setup import launched_from_outbox
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, isolated_settings

@@ -23,8 +23,8 @@ from outreach.contacts import queries as contact_queries
 from outreach.contacts.addresses import company_domain
 from outreach.contacts.models import Contact, ContactListMember
 from outreach.db import Base
-from outreach.delivery.models import SenderAccount
 from outreach.inbox.models import EmailReply
+from outreach.senders.models import SenderAccount
 from outreach.states import transition_many
 
 enrollments_table = Base.metadata.tables["campaign_contacts"]

@@ -30,8 +30,8 @@ from outreach.contacts import queries as contact_queries
 from outreach.contacts.addresses import company_domain, dedupe_key, domain_of
 from outreach.contacts.candidates import PERSON_FIELDS
 from outreach.contacts.models import Contact, ContactList
-from outreach.delivery.models import SenderAccount
 from outreach.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from outreach.senders.models import SenderAccount
 from outreach.states import transition, transition_each
 
 NO_LIST = "choose the list to send to"

@@ -20,10 +20,12 @@ from outreach.cli.context import console, container_for, settings_of
 from outreach.contacts import lists
 from outreach.contacts import queries as contact_queries
 from outreach.db import transaction
-from outreach.delivery import dispatch, health, senders
-from outreach.delivery import queries as delivery_queries
-from outreach.delivery.states import SenderState
+from outreach.delivery import dispatch
 from outreach.errors import ValidationFailed
+from outreach.senders import health
+from outreach.senders import queries as sender_queries
+from outreach.senders import service as senders
+from outreach.senders.states import SenderState
 from outreach.words import counted
 
 campaigns_app = typer.Typer(help="Campaigns: steps, settings, launch, pause.", no_args_is_help=True)
@@ -165,7 +167,7 @@ def add_graph(
 def list_senders(ctx: typer.Context) -> None:
     """Every sender account with its state and its last 7 days."""
     with container_for(ctx) as container, transaction(container.sessions) as session:
-        accounts = delivery_queries.all_senders(session)
+        accounts = sender_queries.all_senders(session)
         week = health.of_senders(session, container.clock.now())
     # Short columns that never wrap, so an 80-column terminal shows every figure; why an
     # account is not sending (a sentence) follows the table.

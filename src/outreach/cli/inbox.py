@@ -10,10 +10,10 @@ from rich.table import Table
 
 from outreach.cli.context import console, container_for
 from outreach.db import transaction
-from outreach.delivery import senders
-from outreach.delivery.transports.base import SendError
-from outreach.inbox import mailboxes
 from outreach.inbox import queries as inbox_queries
+from outreach.providers.base import SendError
+from outreach.senders import mailboxes
+from outreach.senders import service as senders
 from outreach.worker.inbox import poll_lines, poll_summary, polling_pass
 
 inbox_app = typer.Typer(

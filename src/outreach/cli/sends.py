@@ -13,10 +13,11 @@ from rich.table import Table
 from outreach.cli.context import console, container_for
 from outreach.contacts import queries as contact_queries
 from outreach.db import transaction
-from outreach.delivery import dispatch, queries, scheduled, senders
+from outreach.delivery import dispatch, queries, scheduled
 from outreach.drafts import queries as drafts
 from outreach.drafts.models import DraftType
 from outreach.errors import NotFound, ValidationFailed
+from outreach.senders import service as senders
 
 sends_app = typer.Typer(
     help="Sends a crash left unknown: send them again or mark them sent.", no_args_is_help=True

@@ -52,11 +52,15 @@ from outreach.contacts import queries as contact_queries
 from outreach.contacts import suppressions
 from outreach.contacts.models import Contact
 from outreach.delivery import queries, scheduled
-from outreach.delivery.compose import new_message_id
-from outreach.delivery.message import Mailbox, OutgoingMessage, SentMessage
-from outreach.delivery.models import Delivery, SenderAccount
-from outreach.delivery.states import DELIVERIES, DeliveryStatus, SenderState
-from outreach.delivery.transports.base import (
+from outreach.delivery.models import Delivery
+from outreach.delivery.states import DELIVERIES, DeliveryStatus
+from outreach.delivery.unsubscribe import make_token, unsubscribe_url
+from outreach.drafts import campaign_steps
+from outreach.drafts import queries as drafts
+from outreach.drafts.models import DraftType, EmailDraft, EmailStatus
+from outreach.drafts.states import DRAFTS
+from outreach.errors import Conflict
+from outreach.providers.base import (
     DeliveryUncertain,
     PermanentSendError,
     ProviderStatus,
@@ -66,12 +70,11 @@ from outreach.delivery.transports.base import (
     TransientSendError,
     Transport,
 )
-from outreach.delivery.unsubscribe import make_token, unsubscribe_url
-from outreach.drafts import campaign_steps
-from outreach.drafts import queries as drafts
-from outreach.drafts.models import DraftType, EmailDraft, EmailStatus
-from outreach.drafts.states import DRAFTS
-from outreach.errors import Conflict
+from outreach.providers.compose import new_message_id
+from outreach.providers.message import Mailbox, OutgoingMessage, SentMessage
+from outreach.senders import queries as sender_queries
+from outreach.senders.models import SenderAccount
+from outreach.senders.states import SenderState
 from outreach.states import forget_loaded, transition, transition_each
 from outreach.words import counted
 
@@ -536,7 +539,7 @@ def ready(session: Session, now: datetime, links: Links, limit: int) -> list[Cla
     as messages. Nothing is taken yet: start() takes each just before it goes."""
     claims = []
     for delivery, draft, contact, campaign_name in queries.due_queued(session, now, limit):
-        sender = queries.sender(session, delivery.sender_account_id)
+        sender = sender_queries.sender(session, delivery.sender_account_id)
         assert sender is not None  # due_queued joins the account
         url = _unsubscribe_url(links, contact.id, delivery.campaign_id)
         recording = Recording.of(delivery, draft, contact.email)
@@ -993,7 +996,7 @@ def _record_failed(
 
 
 def _sender_failing(session: Session, sender_id: uuid.UUID, reason: str, now: datetime) -> None:
-    sender = queries.sender(session, sender_id)
+    sender = sender_queries.sender(session, sender_id)
     if sender is not None:
         sender.state = SenderState.failing.value
         sender.last_error = reason

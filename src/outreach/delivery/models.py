@@ -1,37 +1,16 @@
-"""The seed's sender_accounts, sent_emails and scheduled_emails tables."""
+"""The seed's sent_emails and scheduled_emails tables, and the deliveries ledger."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from outreach.columns import primary_key, timestamp_now
-from outreach.db import GUID, Base, JSONDocument, UtcDateTime
+from outreach.db import GUID, Base, UtcDateTime
 from outreach.drafts.models import DraftType, draft_type_enum
-
-
-class SenderAccount(Base):
-    """A mailbox we send from: the seed's columns, then how to reach it (migration 0004)."""
-
-    __tablename__ = "sender_accounts"
-
-    id: Mapped[uuid.UUID] = primary_key()
-    email: Mapped[str] = mapped_column(sa.Text)
-    display_name: Mapped[str | None] = mapped_column(sa.Text)
-    is_active: Mapped[bool | None] = mapped_column(sa.Boolean, server_default=sa.true())
-    created_at: Mapped[datetime] = timestamp_now()
-    kind: Mapped[str] = mapped_column(sa.Text, server_default="outbox")
-    settings: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
-    secret: Mapped[str | None] = mapped_column(sa.Text)
-    """Encrypted (Fernet, keyed by OUTREACH_SECRET_KEY) JSON of passwords and tokens."""
-    daily_cap: Mapped[int | None] = mapped_column(sa.Integer)
-    state: Mapped[str] = mapped_column(sa.Text, server_default="ok")
-    last_error: Mapped[str | None] = mapped_column(sa.Text)
-    state_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class SentEmail(Base):

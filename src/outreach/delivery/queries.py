@@ -15,32 +15,15 @@ from sqlalchemy.orm import Session
 from outreach.campaigns.models import Campaign
 from outreach.contacts.models import Contact
 from outreach.db import Base
-from outreach.delivery.models import Delivery, ScheduledEmail, SenderAccount, SentEmail
+from outreach.delivery.models import Delivery, ScheduledEmail, SentEmail
 from outreach.drafts.models import EmailDraft
+from outreach.senders.models import SenderAccount
 
 deliveries_table = Base.metadata.tables["deliveries"]
 sent_emails_table = Base.metadata.tables["sent_emails"]
 """Batches are written to the tables: the ORM's bulk machinery costs more than the statements."""
 COUNTED = ("queued", "sending", "sent", "unknown")
 """Deliveries that count against limits: anything that went out, may have, or is about to."""
-
-
-def sender(session: Session, sender_id: uuid.UUID) -> SenderAccount | None:
-    return session.get(SenderAccount, sender_id)
-
-
-def sender_by_email(session: Session, email: str) -> SenderAccount | None:
-    return session.scalar(
-        sa.select(SenderAccount)
-        .where(sa.func.lower(SenderAccount.email) == email.strip().lower())
-        .limit(1)
-    )
-
-
-def all_senders(session: Session) -> list[SenderAccount]:
-    return list(
-        session.scalars(sa.select(SenderAccount).order_by(SenderAccount.email, SenderAccount.id))
-    )
 
 
 def campaign_sends_between(

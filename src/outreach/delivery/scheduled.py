@@ -17,14 +17,14 @@ from sqlalchemy.orm import Session
 
 from outreach.contacts import suppressions
 from outreach.contacts.models import Contact
-from outreach.delivery import queries
-from outreach.delivery.compose import new_message_id
 from outreach.delivery.models import Delivery, ScheduledEmail
 from outreach.delivery.states import DELIVERIES, DeliveryStatus
 from outreach.drafts import queries as drafts
 from outreach.drafts import review
 from outreach.drafts.models import EmailDraft, EmailStatus
 from outreach.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from outreach.providers.compose import new_message_id
+from outreach.senders import queries as sender_queries
 from outreach.states import Lifecycle, transition
 
 
@@ -59,7 +59,7 @@ def schedule(
             f"The draft {draft.standing}: only an approved draft can be scheduled."
         )
     review.require_filled(draft, "scheduled")
-    if queries.sender(session, sender_id) is None:
+    if sender_queries.sender(session, sender_id) is None:
         raise NotFound(f"There is no sender account {sender_id}.", id=str(sender_id))
     contact = session.get(Contact, draft.contact_id)
     assert contact is not None
@@ -114,7 +114,7 @@ def queue_due(session: Session, now: datetime, limit: int) -> list[str]:
     )
     for scheduled in list(due):
         draft = session.get(EmailDraft, scheduled.draft_id)
-        sender = queries.sender(session, scheduled.sender_account_id)
+        sender = sender_queries.sender(session, scheduled.sender_account_id)
         contact = session.get(Contact, scheduled.contact_id)
         assert draft is not None
         assert sender is not None

@@ -32,9 +32,3 @@ DELIVERIES = Lifecycle[DeliveryStatus](
         DeliveryStatus.cancelled: frozenset({DeliveryStatus.queued}),
     },
 )
-
-
-class SenderState(StrEnum):
-    ok = "ok"
-    failing = "failing"
-    paused = "paused"

@@ -14,11 +14,12 @@ from sqlalchemy.orm import Session
 from outreach.campaigns.models import Campaign, CampaignContact
 from outreach.campaigns.queries import RUNNING_VALUES
 from outreach.contacts.models import Contact
-from outreach.delivery.models import Delivery, SenderAccount
+from outreach.delivery.models import Delivery
 from outreach.delivery.models import SentEmail as SentEmailRow
 from outreach.inbox.classify import Kind
 from outreach.inbox.match import KnownEmails, SentEmail
 from outreach.inbox.models import EmailReply, InboxCursor, InboxMessage
+from outreach.senders.models import SenderAccount
 
 WENT_OUT = ("sent", "unknown")
 """Deliveries a message can answer: sent, or left unknown by a crash (a reply says it went)."""

@@ -36,14 +36,14 @@ from outreach.campaigns.models import CampaignContact
 from outreach.campaigns.states import EnrollmentStatus
 from outreach.contacts import suppressions
 from outreach.delivery import queries as delivery_queries
-from outreach.delivery.models import SenderAccount
 from outreach.errors import Conflict, ValidationFailed
 from outreach.inbox import queries
 from outreach.inbox.classify import Classification, Kind, classify
 from outreach.inbox.match import Match, lookups, match
 from outreach.inbox.models import EmailReply, InboxMessage
 from outreach.inbox.parse import ParsedMessage, parse
-from outreach.inbox.readers.base import InboundMessage, InboxPage
+from outreach.providers.inbox import InboundMessage, InboxPage
+from outreach.senders.models import SenderAccount
 
 log = logging.getLogger("outreach.inbox")
 

@@ -19,10 +19,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from outreach.container import Container
 from outreach.db import transaction
-from outreach.delivery.transports.base import SendError
 from outreach.inbox import queries
 from outreach.inbox import service as inbox
-from outreach.inbox.readers.base import InboxReader
+from outreach.providers.base import SendError
+from outreach.providers.inbox import InboxReader
 from outreach.words import counted
 
 log = logging.getLogger("outreach.inbox")

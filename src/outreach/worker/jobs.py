@@ -13,9 +13,9 @@ from outreach.access import service as access
 from outreach.contacts import importing
 from outreach.container import Container
 from outreach.db import transaction
-from outreach.delivery import health
 from outreach.delivery.dispatch import PassReport
 from outreach.portability import backups, partitioning
+from outreach.senders import health
 from outreach.worker.drafting import drafting_pass
 from outreach.worker.inbox import poll_lines, poll_summary, polling_pass
 from outreach.worker.sending import sending_pass
@@ -132,7 +132,7 @@ def send_campaigns(container: Container) -> JobReport:
 
 
 def check_senders(container: Container) -> JobReport:
-    """Pauses sender accounts whose hard bounces passed the allowed rate (delivery/health.py),
+    """Pauses sender accounts whose hard bounces passed the allowed rate (senders/health.py),
     after the pass's sends and bounces are recorded."""
     settings = container.settings
     policy = health.BouncePolicy(settings.bounce_pause_rate, settings.bounce_pause_min_sends)

@@ -14,9 +14,11 @@ from sqlalchemy.orm import Session
 from outreach.campaigns import queries as campaign_queries
 from outreach.campaigns import service as campaigns
 from outreach.container import Container
-from outreach.delivery import dispatch, queries, scheduled, senders
+from outreach.delivery import dispatch, scheduled
 from outreach.delivery.dispatch import PassReport
-from outreach.delivery.transports.base import Transport
+from outreach.providers.base import Transport
+from outreach.senders import queries as sender_queries
+from outreach.senders import service as senders
 
 log = logging.getLogger("outreach.worker")
 SENDS_PER_PASS = 1000
@@ -38,7 +40,7 @@ def sending_pass(
     worker = worker_name()
     with container.sessions() as session:
         finish = session.rollback if dry_run else session.commit
-        accounts = {sender.id: sender for sender in queries.all_senders(session)}
+        accounts = {sender.id: sender for sender in sender_queries.all_senders(session)}
 
         def transport_for(sender_id: uuid.UUID) -> Transport:
             return container.transport_for(accounts[sender_id])

@@ -9,11 +9,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from outreach.delivery import health, queries, senders
-from outreach.delivery.models import SenderAccount
-from outreach.delivery.states import SenderState
-from outreach.inbox import mailboxes
 from outreach.inbox import queries as inbox_queries
+from outreach.senders import health, mailboxes
+from outreach.senders import queries as sender_queries
+from outreach.senders import service as senders
+from outreach.senders.models import SenderAccount
+from outreach.senders.states import SenderState
 from outreach.web.deps import ApiUser, DbSession, container_of, finish_transaction
 from outreach.web.schemas import (
     CheckOut,
@@ -55,7 +56,9 @@ def sender_out(account: SenderAccount, week: health.SenderHealth | None = None) 
 def list_senders(request: Request, session: DbSession, user: ApiUser) -> list[SenderOut]:
     """Every sender account with its state, its last 7 days and where its replies are read."""
     week = health.of_senders(session, container_of(request).clock.now())
-    return [sender_out(account, week[account.id]) for account in queries.all_senders(session)]
+    return [
+        sender_out(account, week[account.id]) for account in sender_queries.all_senders(session)
+    ]
 
 
 @senders_router.post("", status_code=201)

@@ -23,9 +23,9 @@ from outreach.campaigns.states import EDITABLE, STEPS_LOCKED_BECAUSE
 from outreach.campaigns.templates import render_preview
 from outreach.contacts import queries as contact_queries
 from outreach.delivery import dispatch
-from outreach.delivery import queries as delivery_queries
-from outreach.delivery.models import SenderAccount
 from outreach.errors import OutreachError, ValidationFailed
+from outreach.senders import queries as sender_queries
+from outreach.senders.models import SenderAccount
 from outreach.web.deps import DbSession, PageUser, container_of
 from outreach.web.rendering import render
 from outreach.words import counted
@@ -48,7 +48,7 @@ def _campaigns_list(request: Request, session: DbSession, **extra: object) -> Re
     context = {
         "rows": rows,
         "lists": contact_queries.lists_with_sizes(session),
-        "senders": delivery_queries.all_senders(session),
+        "senders": sender_queries.all_senders(session),
         **extra,
     }
     return render(
@@ -99,7 +99,7 @@ def campaign_page(
         "steps_locked_because": STEPS_LOCKED_BECAUSE.get(found.status),
         "senders": senders,
         "lists": contact_queries.lists_with_sizes(session),
-        "all_senders": delivery_queries.all_senders(session),
+        "all_senders": sender_queries.all_senders(session),
         "counts": campaign_queries.enrollment_counts(session, campaign_id),
         "enrollments": campaign_queries.enrollments_of(session, campaign_id, 200),
         "now": now,

@@ -20,7 +20,6 @@ from fastapi.responses import RedirectResponse, Response
 
 from outreach.campaigns import queries as campaign_queries
 from outreach.contacts import queries as contact_queries
-from outreach.delivery import queries as delivery_queries
 from outreach.delivery import scheduled
 from outreach.delivery.models import ScheduledEmail
 from outreach.drafts import batches, campaign_steps, queries, review, templates
@@ -29,6 +28,7 @@ from outreach.drafts.pricing import dollars
 from outreach.drafts.states import ACTIVE_BATCHES, JobStatus
 from outreach.drafts.writers.base import DraftRefused, WriterError
 from outreach.errors import NotFound, OutreachError, ValidationFailed
+from outreach.senders import queries as sender_queries
 from outreach.web.deps import DbSession, PageUser, container_of, finish_transaction
 from outreach.web.rendering import render
 from outreach.words import counted
@@ -380,7 +380,7 @@ def draft_page(
     )
     context = {
         "card": card,
-        "senders": delivery_queries.all_senders(session),
+        "senders": sender_queries.all_senders(session),
         "schedules": schedules,
         "cost": dollars(card.cost_micros) if draft.model else None,
         **extra,

@@ -11,14 +11,16 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from outreach.container import Container
-from outreach.delivery import dispatch, health, queries, senders
-from outreach.delivery.states import SenderState
-from outreach.delivery.transports.base import SendError
-from outreach.delivery.transports.graph import GraphSettings
-from outreach.delivery.transports.graph_delegated import SignedIn, finish_sign_in, start_sign_in
+from outreach.delivery import dispatch, queries
 from outreach.errors import OutreachError, ValidationFailed
-from outreach.inbox import mailboxes
+from outreach.providers.base import SendError
+from outreach.providers.graph.delegated import SignedIn, finish_sign_in, start_sign_in
+from outreach.providers.graph.transport import GraphSettings
 from outreach.sealing import seal, unseal
+from outreach.senders import health, mailboxes
+from outreach.senders import queries as sender_queries
+from outreach.senders import service as senders
+from outreach.senders.states import SenderState
 from outreach.web.deps import DbSession, PageUser, container_of, finish_transaction
 from outreach.web.rendering import render
 
@@ -29,7 +31,7 @@ Text = Annotated[str, Form(max_length=500)]
 def senders_page(request: Request, session: DbSession, **extra: object) -> Response:
     settings = container_of(request).settings
     context = {
-        "accounts": queries.all_senders(session),
+        "accounts": sender_queries.all_senders(session),
         "health": health.of_senders(session, container_of(request).clock.now()),
         "outlook_app": bool(settings.outlook_tenant_id and settings.outlook_client_id),
         "callback_url": callback_url(request),
@@ -132,7 +134,7 @@ def start_graph_sign_in(
     daily_cap: Annotated[int | None, Form(ge=1)] = None,
     one_click: Annotated[bool, Form()] = False,
 ) -> Response:
-    """Sends the mailbox's owner to Microsoft to sign in (transports/graph_delegated.py); what
+    """Sends the mailbox's owner to Microsoft to sign in (providers/graph/delegated.py); what
     the callback needs, the PKCE verifier first, waits in a sealed, short-lived cookie."""
     container = container_of(request)
     form = {
@@ -219,7 +221,7 @@ def _keep_sign_in(
 ) -> str:
     key = container.settings.secret_key_value()
     now = container.clock.now()
-    existing = queries.sender_by_email(session, signed.mailbox)
+    existing = sender_queries.sender_by_email(session, signed.mailbox)
     if existing is not None and (existing.settings or {}).get("auth") == "delegated":
         senders.keep_token_cache(session, existing.id, signed.token_cache, secret_key=key)
         senders.set_state(session, existing.id, SenderState.ok, None, now)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
-from outreach.delivery.message import OutgoingMessage, SentMessage
+from outreach.providers.message import OutgoingMessage, SentMessage
 
 
 class SendError(Exception):

@@ -14,9 +14,7 @@ import ssl
 from collections.abc import Callable
 from typing import Literal
 
-from outreach.delivery.compose import envelope_address, needs_smtputf8, to_bytes
-from outreach.delivery.message import OutgoingMessage, SentMessage
-from outreach.delivery.transports.base import (
+from outreach.providers.base import (
     DeliveryUncertain,
     PermanentSendError,
     SenderAccountError,
@@ -24,6 +22,8 @@ from outreach.delivery.transports.base import (
     TransientSendError,
     connection_problem,
 )
+from outreach.providers.compose import envelope_address, needs_smtputf8, to_bytes
+from outreach.providers.message import OutgoingMessage, SentMessage
 
 __all__ = ["Security", "SmtpTransport"]
 

@@ -15,11 +15,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from outreach.delivery import senders
-from outreach.delivery.models import SenderAccount
 from outreach.errors import ValidationFailed
-from outreach.inbox.readers.imap import ImapSettings, Security
+from outreach.providers.imap import ImapSettings, Security
 from outreach.sealing import seal, unseal
+from outreach.senders import service as senders
+from outreach.senders.models import SenderAccount
 
 SECURITIES: tuple[Security, ...] = ("tls", "starttls", "none")
 

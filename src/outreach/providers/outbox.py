@@ -11,13 +11,13 @@ import tempfile
 from datetime import UTC
 from pathlib import Path
 
-from outreach.delivery.compose import to_bytes
-from outreach.delivery.message import OutgoingMessage, SentMessage
-from outreach.delivery.transports.base import (
+from outreach.providers.base import (
     PermanentSendError,
     SenderAccountError,
     TransientSendError,
 )
+from outreach.providers.compose import to_bytes
+from outreach.providers.message import OutgoingMessage, SentMessage
 
 __all__ = ["OutboxTransport"]
 

@@ -39,9 +39,9 @@ from urllib.parse import quote, urlsplit
 import httpx2
 
 from outreach.clock import Clock, SystemClock
-from outreach.delivery.transports.base import PermanentSendError, TransientSendError
-from outreach.delivery.transports.graph import GraphSession, GraphSettings, TokenSource
-from outreach.inbox.readers.base import InboundMessage, InboxPage
+from outreach.providers.base import PermanentSendError, TransientSendError
+from outreach.providers.graph.transport import GraphSession, GraphSettings, TokenSource
+from outreach.providers.inbox import InboundMessage, InboxPage
 
 __all__ = ["GraphInboxReader"]
 

@@ -28,8 +28,8 @@ from typing import Any
 import httpx2
 import msal
 
-from outreach.delivery.transports.base import SenderAccountError, SendError, TransientSendError
-from outreach.delivery.transports.graph import (
+from outreach.providers.base import SenderAccountError, SendError, TransientSendError
+from outreach.providers.graph.transport import (
     TRANSIENT_SIGN_IN_ERRORS,
     GraphSettings,
     GraphTokens,

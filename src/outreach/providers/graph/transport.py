@@ -51,11 +51,7 @@ import msal
 
 from outreach.clock import Clock, SystemClock
 from outreach.config import AUTHORITY_URL, GRAPH_URL
-from outreach.delivery.compose import envelope_address, to_mime
-from outreach.delivery.message import OutgoingMessage, SentMessage
-from outreach.delivery.senders import GRAPH_DEFAULT_LIMITS, SendingLimits
-from outreach.delivery.throttle import SendingPace
-from outreach.delivery.transports.base import (
+from outreach.providers.base import (
     DeliveryUncertain,
     OnDraft,
     PermanentSendError,
@@ -64,6 +60,10 @@ from outreach.delivery.transports.base import (
     SendError,
     TransientSendError,
 )
+from outreach.providers.compose import envelope_address, to_mime
+from outreach.providers.message import OutgoingMessage, SentMessage
+from outreach.providers.throttle import SendingPace
+from outreach.senders.service import GRAPH_DEFAULT_LIMITS, SendingLimits
 from outreach.words import counted
 
 __all__ = [

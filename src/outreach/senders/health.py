@@ -17,9 +17,11 @@ from typing import Final
 
 from sqlalchemy.orm import Session
 
-from outreach.delivery import queries, senders
-from outreach.delivery.states import SenderState
+from outreach.delivery import queries
 from outreach.inbox import queries as inbox_queries
+from outreach.senders import queries as sender_queries
+from outreach.senders import service as senders
+from outreach.senders.states import SenderState
 
 WINDOW: Final = timedelta(days=7)
 
@@ -64,7 +66,7 @@ class SenderHealth:
 def of_senders(session: Session, now: datetime) -> dict[uuid.UUID, SenderHealth]:
     """Every sender account's last 7 days, for the pages."""
     since = now - WINDOW
-    ids = [account.id for account in queries.all_senders(session)]
+    ids = [account.id for account in sender_queries.all_senders(session)]
     sent = queries.sent_since(session, ids, since)
     bounces = queries.bounces_since(session, since)
     replies = inbox_queries.replies_by_sender(session, since)

@@ -26,7 +26,7 @@ from typing import Any
 
 import idna
 
-from outreach.delivery.message import Mailbox, OutgoingMessage
+from outreach.providers.message import Mailbox, OutgoingMessage
 
 __all__ = ["envelope_address", "needs_smtputf8", "new_message_id", "to_bytes", "to_mime"]
 

@@ -10,11 +10,11 @@ from typing import Any, Final
 
 from sqlalchemy.orm import Session
 
-from outreach.delivery import queries
-from outreach.delivery.models import SenderAccount
-from outreach.delivery.states import SenderState
 from outreach.errors import Conflict, NotFound, ValidationFailed
 from outreach.sealing import seal, unseal
+from outreach.senders import queries as sender_queries
+from outreach.senders.models import SenderAccount
+from outreach.senders.states import SenderState
 
 DEFAULT_CONNECTIONS = 4
 """Connections a worker opens to one account at once; providers throttle more than a few."""
@@ -86,7 +86,7 @@ class GraphAccount:
     graph_url: str | None = None
     authority_url: str | None = None
     delegated: bool = False
-    """Signed in by the mailbox's owner (transports/graph_delegated.py), not as the app."""
+    """Signed in by the mailbox's owner (providers/graph/delegated.py), not as the app."""
 
     def checked(self) -> dict[str, Any]:
         if not self.tenant_id.strip():
@@ -107,14 +107,14 @@ class GraphAccount:
 
 
 def get(session: Session, sender_id: uuid.UUID) -> SenderAccount:
-    found = queries.sender(session, sender_id)
+    found = sender_queries.sender(session, sender_id)
     if found is None:
         raise NotFound(f"There is no sender account {sender_id}.", id=str(sender_id))
     return found
 
 
 def by_email(session: Session, email: str) -> SenderAccount:
-    found = queries.sender_by_email(session, email)
+    found = sender_queries.sender_by_email(session, email)
     if found is None:
         raise NotFound(f"There is no sender account {email}.", email=email)
     return found
@@ -141,7 +141,7 @@ def add(
     address = email.strip()
     if "@" not in address or " " in address:
         raise ValidationFailed(f"{email!r} is not an email address.", field="email")
-    if queries.sender_by_email(session, address):
+    if sender_queries.sender_by_email(session, address):
         raise Conflict(f"There is already a sender account {address}.", field="email")
     if daily_cap is not None and daily_cap < 1:
         raise ValidationFailed(

@@ -37,13 +37,13 @@ from imapclient.exceptions import (  # type: ignore[import-untyped]
 )
 
 from outreach.clock import Clock, SystemClock
-from outreach.delivery.transports.base import (
+from outreach.providers.base import (
     SenderAccountError,
     SendError,
     TransientSendError,
     connection_problem,
 )
-from outreach.inbox.readers.base import InboundMessage, InboxPage
+from outreach.providers.inbox import InboundMessage, InboxPage
 from outreach.words import counted
 
 __all__ = ["ImapReader", "ImapSettings", "Security"]
