@@ -18,7 +18,8 @@ from outreach.db import create_engine, session_factory, transaction
 from outreach.delivery.dispatch import Links
 from outreach.drafts.writers.base import DraftWriter
 from outreach.drafts.writers.template import TemplateWriter
-from outreach.providers.base import SenderAccountError, SendError, Transport
+from outreach.providers.base import Transport
+from outreach.providers.errors import AccountError, ProviderError
 from outreach.providers.graph.delegated import DelegatedTokens
 from outreach.providers.graph.reader import GraphInboxReader
 from outreach.providers.graph.transport import (
@@ -148,7 +149,7 @@ class Container:
                 delegated=delegated,
             )
         except ValueError as error:
-            raise SenderAccountError(
+            raise AccountError(
                 f"{error}: set it on the account, or OUTLOOK_TENANT_ID, OUTLOOK_CLIENT_ID and "
                 "OUTLOOK_CLIENT_SECRET for every Graph account"
             ) from error
@@ -204,7 +205,7 @@ class Container:
                 checks.append(AccountCheck("sending", True, transport.check()))
             finally:
                 transport.close()
-        except SendError as error:
+        except ProviderError as error:
             checks.append(AccountCheck("sending", False, error.reason))
         try:
             reader = self.inbox_reader_for(account)
@@ -213,7 +214,7 @@ class Container:
                     checks.append(AccountCheck("reading replies", True, reader.check()))
                 finally:
                     reader.close()
-        except SendError as error:
+        except ProviderError as error:
             checks.append(AccountCheck("reading replies", False, error.reason))
         return checks
 

@@ -18,14 +18,14 @@ from typing import Any
 import pytest
 
 from outreach.clock import FixedClock
-from outreach.providers.base import (
-    DeliveryUncertain,
-    PermanentSendError,
-    ProviderStatus,
-    SenderAccountError,
-    TransientSendError,
-)
+from outreach.providers.base import ProviderStatus
 from outreach.providers.compose import new_message_id
+from outreach.providers.errors import (
+    AccountError,
+    DeliveryUncertain,
+    PermanentError,
+    TransientError,
+)
 from outreach.providers.graph.reader import GraphInboxReader
 from outreach.providers.graph.transport import (
     GRAPH_DEFAULT_LIMITS,
@@ -257,10 +257,10 @@ def test_throttling_with_retry_after_in_seconds_is_tried_again_later_without_a_d
         "POST", "/send", 429, code="ApplicationThrottled", message="Too many", retry_after="7"
     )
 
-    with pytest.raises(TransientSendError) as throttled:
+    with pytest.raises(TransientError) as throttled:
         transport.send(a_message())
 
-    assert not isinstance(throttled.value, PermanentSendError)
+    assert not isinstance(throttled.value, PermanentError)
     assert throttled.value.retry_after == 7
     assert "ApplicationThrottled" in throttled.value.reason
     assert fake_graph.sent == []
@@ -279,7 +279,7 @@ def test_retry_after_as_an_http_date_becomes_seconds_from_now(
         retry_after=format_datetime(AT + timedelta(minutes=2), usegmt=True),
     )
 
-    with pytest.raises(TransientSendError) as unavailable:
+    with pytest.raises(TransientError) as unavailable:
         transport.send(a_message())
 
     assert unavailable.value.retry_after == 120
@@ -306,7 +306,7 @@ def test_a_recipient_graph_will_not_resolve_is_rejected_for_good(
 ) -> None:
     fake_graph.reject_recipient("nobody@example.com")
 
-    with pytest.raises(PermanentSendError) as refused:
+    with pytest.raises(PermanentError) as refused:
         transport.send(a_message(recipient=Mailbox("nobody@example.com")))
     transport.send(a_message(1))
 
@@ -326,7 +326,7 @@ def test_another_refusal_fails_the_email_in_graphs_words(
         message="The message exceeds the maximum supported size.",
     )
 
-    with pytest.raises(PermanentSendError) as refused:
+    with pytest.raises(PermanentError) as refused:
         transport.send(a_message())
 
     assert not refused.value.address_rejected
@@ -390,9 +390,9 @@ def test_a_revoked_secret_is_an_account_error_that_says_so(
     fake_graph.revoke_tokens()
     fake_graph.revoke_secret()
 
-    with pytest.raises(SenderAccountError, match="client secret is wrong, has expired") as failed:
+    with pytest.raises(AccountError, match="client secret is wrong, has expired") as failed:
         transport.send(a_message(1))
-    with pytest.raises(SenderAccountError, match="AADSTS7000215"):
+    with pytest.raises(AccountError, match="AADSTS7000215"):
         transport.check()
 
     assert "invalid_client" in failed.value.reason
@@ -406,7 +406,7 @@ def test_graph_refusing_even_a_fresh_token_is_an_account_error(
         "POST", "/messages", 401, code="InvalidAuthenticationToken", message="Bad token", times=2
     )
 
-    with pytest.raises(SenderAccountError, match="consent or secret was revoked"):
+    with pytest.raises(AccountError, match="consent or secret was revoked"):
         transport.send(a_message())
 
     assert fake_graph.token_requests() == 2
@@ -415,11 +415,11 @@ def test_graph_refusing_even_a_fresh_token_is_an_account_error(
 def test_a_mailbox_the_app_may_not_use_is_an_account_error(
     fake_graph: FakeGraph, graph_transport: MakeTransport
 ) -> None:
-    with pytest.raises(SenderAccountError, match=r"no mailbox nobody@acme\.example"):
+    with pytest.raises(AccountError, match=r"no mailbox nobody@acme\.example"):
         graph_transport(settings_for(fake_graph, mailbox="nobody@acme.example")).send(a_message())
 
     fake_graph.deny_access()
-    with pytest.raises(SenderAccountError, match=r"Mail\.Send"):
+    with pytest.raises(AccountError, match=r"Mail\.Send"):
         graph_transport().send(a_message())
 
 
@@ -428,7 +428,7 @@ def test_an_unknown_tenant_is_an_account_error(
 ) -> None:
     transport = graph_transport(settings_for(fake_graph, tenant_id="no-such-tenant"))
 
-    with pytest.raises(SenderAccountError, match="does not know the tenant no-such-tenant"):
+    with pytest.raises(AccountError, match="does not know the tenant no-such-tenant"):
         transport.check()
 
 
@@ -446,10 +446,10 @@ def test_graph_out_of_reach_before_the_send_is_tried_again_later(
         settings_for(fake_graph, graph_url=f"https://127.0.0.1:{closed_port}/v1.0")
     )
 
-    with pytest.raises(TransientSendError, match="was not sent") as failed:
+    with pytest.raises(TransientError, match="was not sent") as failed:
         transport.send(a_message())
 
-    assert not isinstance(failed.value, PermanentSendError)
+    assert not isinstance(failed.value, PermanentError)
 
 
 def test_check_signs_in_and_opens_the_inbox(transport: GraphTransport) -> None:
@@ -701,7 +701,7 @@ def test_throttled_reading_is_tried_again_later(
         "GET", "/messages/delta", 429, code="ApplicationThrottled", retry_after="30"
     )
 
-    with pytest.raises(TransientSendError) as throttled:
+    with pytest.raises(TransientError) as throttled:
         reader.read(None)
 
     assert throttled.value.retry_after == 30
@@ -742,5 +742,5 @@ def test_a_revoked_secret_stops_the_reader_with_an_account_error(
     fake_graph.revoke_tokens()
     fake_graph.revoke_secret()
 
-    with pytest.raises(SenderAccountError, match="client secret"):
+    with pytest.raises(AccountError, match="client secret"):
         reader.read(cursor)

@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx2
 import pytest
 
-from outreach.providers.base import SenderAccountError
+from outreach.providers.errors import AccountError
 from outreach.providers.graph.delegated import (
     DelegatedTokens,
     SignedIn,
@@ -114,7 +114,7 @@ def test_a_sign_in_microsoft_ended_fails_the_account_asking_to_sign_in_again(
     fake_graph.revoke_refresh_tokens()
     transport = GraphTransport(settings, tokens, ssl_context=fake_graph.client_context())
 
-    with pytest.raises(SenderAccountError) as refused:
+    with pytest.raises(AccountError) as refused:
         transport.send(a_message(1))
     transport.close()
 
@@ -130,7 +130,7 @@ def test_a_code_redeemed_without_the_flows_pkce_verifier_is_refused(
     answer = authorize(fake_graph, flow)
     stolen = {**flow, "code_verifier": "an-attacker-s-own-verifier-of-43-characters-at-least"}
 
-    with pytest.raises(SenderAccountError) as refused:
+    with pytest.raises(AccountError) as refused:
         finish_sign_in(settings, apps, stolen, answer)
 
     assert "Code_Verifier does not match" in refused.value.reason
@@ -142,7 +142,7 @@ def test_an_answer_from_another_sign_in_is_refused(
     mine = start_sign_in(settings, apps, CALLBACK)
     theirs = authorize(fake_graph, start_sign_in(settings, apps, CALLBACK))
 
-    with pytest.raises(SenderAccountError) as refused:
+    with pytest.raises(AccountError) as refused:
         finish_sign_in(settings, apps, mine, theirs)
 
     assert "does not belong to this sign-in" in refused.value.reason
@@ -154,7 +154,7 @@ def test_a_person_who_declines_consent_is_told_what_microsoft_said(
     fake_graph.sign_in_next_as(MAILBOX, decline=True)
     flow = start_sign_in(settings, apps, CALLBACK)
 
-    with pytest.raises(SenderAccountError) as refused:
+    with pytest.raises(AccountError) as refused:
         finish_sign_in(settings, apps, flow, authorize(fake_graph, flow))
 
     assert refused.value.reason == (
@@ -172,5 +172,5 @@ def test_a_persons_token_reaches_only_their_own_mailbox(
         **{**settings.__dict__, "delegated": False, "mailbox": "someone.else@acme.example"}
     )
 
-    with pytest.raises(SenderAccountError):
+    with pytest.raises(AccountError):
         GraphInboxReader(as_app_would, tokens, ssl_context=fake_graph.client_context()).check()

@@ -19,7 +19,7 @@ from outreach.clock import FixedClock
 from outreach.inbox.classify import Kind, classify
 from outreach.inbox.match import KnownEmails, MatchedBy, SentEmail, match
 from outreach.inbox.parse import parse
-from outreach.providers.base import SenderAccountError, SendError, TransientSendError
+from outreach.providers.errors import AccountError, ProviderError, TransientError
 from outreach.providers.graph.reader import GraphInboxReader
 from outreach.providers.graph.transport import GraphTokens
 from outreach.providers.imap import ImapReader, ImapSettings
@@ -74,7 +74,7 @@ class Inbox:
     """A reader for the same mailbox whose server does not listen on the given port."""
     now: Callable[[], datetime]
     """The time on the mailbox's clock (a fake provider may keep a clock of its own)."""
-    down: type[SendError]
+    down: type[ProviderError]
     """What reading from a server that does not listen is: the account's fault for a server of
     its own (IMAP), a passing outage for Microsoft's (Graph)."""
 
@@ -114,7 +114,7 @@ def graph_inbox(fake_graph: FakeGraph) -> Iterator[Inbox]:
             graph_url=f"https://127.0.0.1:{port}/v1.0", authority_url=f"https://127.0.0.1:{port}"
         ),
         now=clock.now,
-        down=TransientSendError,
+        down=TransientError,
     )
     for each in made:
         each.close()
@@ -151,7 +151,7 @@ def imap_inbox(request: pytest.FixtureRequest) -> Iterator[Inbox]:
             ImapSettings(settings.host, port, "none", account.username, account.password)
         ),
         now=lambda: datetime.now(UTC),  # Dovecot's clock is this machine's
-        down=SenderAccountError,
+        down=AccountError,
     )
     for each in made:
         each.close()
@@ -254,9 +254,9 @@ def test_reading_leaves_the_messages_unread(inbox: Inbox) -> None:
 
 
 def test_a_wrong_password_is_an_account_error(inbox: Inbox) -> None:
-    with pytest.raises(SenderAccountError):
+    with pytest.raises(AccountError):
         inbox.with_password("wrong").read(None)
-    with pytest.raises(SenderAccountError):
+    with pytest.raises(AccountError):
         inbox.with_password("wrong").check()
 
 
@@ -268,7 +268,7 @@ def test_a_server_that_is_down_says_so_without_reading_anything(
     with pytest.raises(inbox.down):
         reader.read(None)
     # A person testing the account wants to hear that it cannot work now, whoever's fault.
-    with pytest.raises(SenderAccountError):
+    with pytest.raises(AccountError):
         reader.check()
 
 
@@ -309,9 +309,9 @@ def test_imap_says_in_plain_words_what_is_wrong_with_the_account(
     wrong = ImapReader(replace(imap_account.settings(), password="wrong"), timeout=5)
     down = ImapReader(replace(imap_account.settings(), port=closed_port), timeout=5)
 
-    with pytest.raises(SenderAccountError) as refused:
+    with pytest.raises(AccountError) as refused:
         wrong.read(None)
-    with pytest.raises(SenderAccountError) as unreachable:
+    with pytest.raises(AccountError) as unreachable:
         down.check()
 
     assert refused.value.reason == (
@@ -390,7 +390,7 @@ def test_a_certificate_nobody_vouches_for_is_an_account_error(
     imap_account: ImapAccount,
 ) -> None:
     for security in ("starttls", "tls"):
-        with pytest.raises(SenderAccountError, match=r"certificate .* could not be verified"):
+        with pytest.raises(AccountError, match=r"certificate .* could not be verified"):
             imap_reader(imap_account, security=security).read(None)
 
 
@@ -402,7 +402,7 @@ def test_tls_against_the_plain_port_is_an_account_error(imap_account: ImapAccoun
         ssl_context=tls_files().client_context(),
     )
 
-    with pytest.raises(SenderAccountError, match="TLS handshake"):
+    with pytest.raises(AccountError, match="TLS handshake"):
         reader.read(None)
 
 
@@ -430,7 +430,7 @@ def test_another_folder_is_read_when_configured(imap_account: ImapAccount) -> No
 def test_a_folder_that_does_not_exist_is_an_account_error(imap_account: ImapAccount) -> None:
     reader = imap_reader(imap_account, folder="Nowhere")
 
-    with pytest.raises(SenderAccountError, match="would not open the folder 'Nowhere'"):
+    with pytest.raises(AccountError, match="would not open the folder 'Nowhere'"):
         reader.read(None)
 
 
@@ -459,9 +459,9 @@ def test_a_server_that_does_not_answer_in_time_is_tried_again_later(silent_port:
         ImapSettings("127.0.0.1", silent_port, "none", "ada", "secret"), timeout=0.3
     )
 
-    with pytest.raises(TransientSendError, match=r"no answer within 0\.3 seconds"):
+    with pytest.raises(TransientError, match=r"no answer within 0\.3 seconds"):
         reader.read(None)
-    with pytest.raises(SenderAccountError, match="no answer"):
+    with pytest.raises(AccountError, match="no answer"):
         reader.check()
 
 

@@ -16,14 +16,14 @@ from typing import Any
 
 import pytest
 
-from outreach.providers.base import (
-    DeliveryUncertain,
-    PermanentSendError,
-    SenderAccountError,
-    TransientSendError,
-    Transport,
-)
+from outreach.providers.base import Transport
 from outreach.providers.compose import new_message_id, to_bytes
+from outreach.providers.errors import (
+    AccountError,
+    DeliveryUncertain,
+    PermanentError,
+    TransientError,
+)
 from outreach.providers.graph.transport import GraphTokens, GraphTransport
 from outreach.providers.message import Mailbox, OutgoingMessage, SentMessage
 from outreach.providers.outbox import OutboxTransport
@@ -201,7 +201,7 @@ def test_check_says_what_it_checked(harness: Harness) -> None:
 
 
 def test_an_email_that_cannot_be_written_fails_without_reaching_anyone(harness: Harness) -> None:
-    with pytest.raises(PermanentSendError) as refused:
+    with pytest.raises(PermanentError) as refused:
         harness.transport.send(a_message(message_id="not an id"))
 
     assert not refused.value.address_rejected
@@ -247,9 +247,9 @@ def test_an_outbox_folder_that_cannot_exist_is_an_account_error(tmp_path: Path) 
     (tmp_path / "a-file").write_text("not a folder")
     outbox = OutboxTransport(tmp_path / "a-file" / "outbox")
 
-    with pytest.raises(SenderAccountError, match="Cannot write emails into"):
+    with pytest.raises(AccountError, match="Cannot write emails into"):
         outbox.send(a_message())
-    with pytest.raises(SenderAccountError, match="Cannot write emails into"):
+    with pytest.raises(AccountError, match="Cannot write emails into"):
         outbox.check()
 
 
@@ -262,7 +262,7 @@ def test_a_recipient_the_server_does_not_know_is_rejected_for_good(
     server = make_smtp_server(reject_recipients={"nobody@example.com"})
     transport = smtp_transport(server)
 
-    with pytest.raises(PermanentSendError) as refused:
+    with pytest.raises(PermanentError) as refused:
         transport.send(a_message(recipient=Mailbox("nobody@example.com")))
     transport.send(a_message(1))
 
@@ -277,7 +277,7 @@ def test_a_policy_refusal_of_a_recipient_does_not_say_the_address_is_bad(
 ) -> None:
     server = make_smtp_server(recipient_replies={"ada@example.com": "550 5.7.1 Relaying denied"})
 
-    with pytest.raises(PermanentSendError) as refused:
+    with pytest.raises(PermanentError) as refused:
         smtp_transport(server).send(a_message())
 
     assert not refused.value.address_rejected
@@ -289,10 +289,10 @@ def test_a_deferred_recipient_is_tried_again_later_when_the_server_says(
 ) -> None:
     server = make_smtp_server(defer_recipients={"ada@example.com"})
 
-    with pytest.raises(TransientSendError) as deferred:
+    with pytest.raises(TransientError) as deferred:
         smtp_transport(server).send(a_message())
 
-    assert not isinstance(deferred.value, PermanentSendError)
+    assert not isinstance(deferred.value, PermanentError)
     assert deferred.value.retry_after == 300
     assert server.messages == []
 
@@ -302,7 +302,7 @@ def test_an_email_refused_as_spam_fails_without_blaming_the_address(
 ) -> None:
     server = make_smtp_server(data_reply="554 5.7.1 Message rejected as spam")
 
-    with pytest.raises(PermanentSendError) as refused:
+    with pytest.raises(PermanentError) as refused:
         smtp_transport(server).send(a_message())
 
     assert not refused.value.address_rejected
@@ -315,7 +315,7 @@ def test_an_email_the_server_defers_after_its_content_is_retried_later(
 ) -> None:
     server = make_smtp_server(data_reply="452 4.3.1 Insufficient system storage")
 
-    with pytest.raises(TransientSendError) as deferred:
+    with pytest.raises(TransientError) as deferred:
         smtp_transport(server).send(a_message())
 
     assert deferred.value.retry_after is None
@@ -330,9 +330,9 @@ def test_a_wrong_password_is_an_account_error_that_says_so(
     server = make_smtp_server(username="grace", password="right")
     transport = smtp_transport(server, username="grace", password="wrong")
 
-    with pytest.raises(SenderAccountError, match="refused the username or password"):
+    with pytest.raises(AccountError, match="refused the username or password"):
         transport.send(a_message())
-    with pytest.raises(SenderAccountError, match="password"):
+    with pytest.raises(AccountError, match="password"):
         transport.check()
     assert server.messages == []
 
@@ -356,7 +356,7 @@ def test_a_password_smtp_cannot_carry_is_an_account_error(
     server = make_smtp_server(username="grace", password="right")
     transport = smtp_transport(server, username="grace", password="pässwörd")
 
-    with pytest.raises(SenderAccountError, match="non-ASCII"):
+    with pytest.raises(AccountError, match="non-ASCII"):
         transport.send(a_message())
 
 
@@ -365,7 +365,7 @@ def test_a_server_that_wants_a_sign_in_nobody_configured_is_an_account_error(
 ) -> None:
     server = make_smtp_server(username="grace", password="right")
 
-    with pytest.raises(SenderAccountError, match="sign in"):
+    with pytest.raises(AccountError, match="sign in"):
         smtp_transport(server).send(a_message())
 
 
@@ -384,9 +384,9 @@ def test_nothing_listening_is_an_account_error_saying_connection_refused(
         "127.0.0.1", closed_port, security="starttls", username="grace", password="x"
     )
 
-    with pytest.raises(SenderAccountError) as failed:
+    with pytest.raises(AccountError) as failed:
         transport.send(a_message())
-    with pytest.raises(SenderAccountError, match="connection refused"):
+    with pytest.raises(AccountError, match="connection refused"):
         transport.check()
 
     assert (
@@ -400,7 +400,7 @@ def test_an_unknown_host_is_an_account_error() -> None:
     )
 
     # A machine with no DNS server at all says "try again later" instead of "no such name".
-    with pytest.raises(SenderAccountError, match=r"is unknown|temporary DNS failure"):
+    with pytest.raises(AccountError, match=r"is unknown|temporary DNS failure"):
         transport.check()
 
 
@@ -418,9 +418,9 @@ def test_a_server_that_does_not_answer_in_time_is_tried_again_later(
     server = make_smtp_server(reply_delay_ms=5000)
     transport = smtp_transport(server, timeout=0.2)
 
-    with pytest.raises(TransientSendError, match=r"no answer within 0\.2 seconds"):
+    with pytest.raises(TransientError, match=r"no answer within 0\.2 seconds"):
         transport.send(a_message())
-    with pytest.raises(SenderAccountError, match="no answer"):
+    with pytest.raises(AccountError, match="no answer"):
         transport.check()
 
 
@@ -432,9 +432,9 @@ def test_starttls_required_but_not_offered_is_an_account_error(
 ) -> None:
     transport = smtp_transport(smtp_server, security="starttls")
 
-    with pytest.raises(SenderAccountError, match="does not offer STARTTLS"):
+    with pytest.raises(AccountError, match="does not offer STARTTLS"):
         transport.send(a_message())
-    with pytest.raises(SenderAccountError, match="STARTTLS"):
+    with pytest.raises(AccountError, match="STARTTLS"):
         transport.check()
     assert smtp_server.messages == []
 
@@ -469,7 +469,7 @@ def test_a_certificate_nobody_vouches_for_is_an_account_error(
     server = make_smtp_server(starttls_context=tls_files().server_context())
     transport = smtp_transport(server, security="starttls")
 
-    with pytest.raises(SenderAccountError, match=r"certificate .* could not be verified"):
+    with pytest.raises(AccountError, match=r"certificate .* could not be verified"):
         transport.send(a_message())
 
 
@@ -489,7 +489,7 @@ def test_tls_against_a_plain_server_is_an_account_error(
 ) -> None:
     transport = smtp_transport(smtp_server, security="tls")
 
-    with pytest.raises(SenderAccountError, match="TLS handshake"):
+    with pytest.raises(AccountError, match="TLS handshake"):
         transport.send(a_message())
 
 
@@ -521,7 +521,7 @@ def test_a_connection_that_drops_after_the_content_is_uncertain_and_not_retried(
     with pytest.raises(DeliveryUncertain) as uncertain:
         transport.send(a_message(1))
 
-    assert isinstance(uncertain.value, PermanentSendError)
+    assert isinstance(uncertain.value, PermanentError)
     assert not uncertain.value.address_rejected
     assert "may or may not have been delivered" in uncertain.value.reason
     # The server did get it: sending it again would have made a duplicate.
@@ -550,15 +550,15 @@ def test_a_failure_before_the_content_is_retried_once_on_a_fresh_connection_at_m
     server = make_smtp_server(recipient_replies={"bob@example.com": closing})
     transport = smtp_transport(server)
 
-    with pytest.raises(TransientSendError) as fresh:
+    with pytest.raises(TransientError) as fresh:
         transport.send(a_message(recipient=Mailbox("bob@example.com")))
     assert server.connections == 1
     transport.send(a_message(1))
-    with pytest.raises(TransientSendError) as reused:
+    with pytest.raises(TransientError) as reused:
         transport.send(a_message(2, recipient=Mailbox("bob@example.com")))
 
-    assert not isinstance(fresh.value, PermanentSendError)
-    assert not isinstance(reused.value, PermanentSendError)
+    assert not isinstance(fresh.value, PermanentError)
+    assert not isinstance(reused.value, PermanentError)
     assert "Service shutting down" in reused.value.reason
     assert server.connections == 3  # the first try, the ordinary email's, one retry
     assert len(server.messages) == 1
@@ -583,7 +583,7 @@ def test_a_non_ascii_mailbox_name_needs_a_server_that_accepts_it(
     refusing = make_smtp_server(smtputf8=False)
 
     smtp_transport(accepting).send(message)
-    with pytest.raises(PermanentSendError, match="SMTPUTF8") as refused:
+    with pytest.raises(PermanentError, match="SMTPUTF8") as refused:
         smtp_transport(refusing).send(message)
 
     assert accepting.messages[0].rcpt_tos == ("jürgen@example.com",)

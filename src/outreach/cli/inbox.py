@@ -11,7 +11,7 @@ from rich.table import Table
 from outreach.cli.context import console, container_for
 from outreach.db import transaction
 from outreach.inbox import queries as inbox_queries
-from outreach.providers.base import SendError
+from outreach.providers.errors import ProviderError
 from outreach.senders import mailboxes
 from outreach.senders import service as senders
 from outreach.worker.inbox import poll_lines, poll_summary, polling_pass
@@ -75,7 +75,7 @@ def set_imap(
         assert reader is not None
         try:
             console.print(f"[green]{reader.check()}[/green]")
-        except SendError as error:
+        except ProviderError as error:
             console.print(f"[yellow]Saved, but the mailbox cannot be read: {error.reason}[/yellow]")
         finally:
             reader.close()

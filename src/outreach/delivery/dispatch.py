@@ -60,17 +60,15 @@ from outreach.drafts import queries as drafts
 from outreach.drafts.models import DraftType, EmailDraft, EmailStatus
 from outreach.drafts.states import DRAFTS
 from outreach.errors import Conflict
-from outreach.providers.base import (
-    DeliveryUncertain,
-    PermanentSendError,
-    ProviderStatus,
-    ProviderThreads,
-    SenderAccountError,
-    SendError,
-    TransientSendError,
-    Transport,
-)
+from outreach.providers.base import ProviderStatus, ProviderThreads, Transport
 from outreach.providers.compose import new_message_id
+from outreach.providers.errors import (
+    AccountError,
+    DeliveryUncertain,
+    PermanentError,
+    ProviderError,
+    TransientError,
+)
 from outreach.providers.message import Mailbox, OutgoingMessage, SentMessage
 from outreach.senders import queries as sender_queries
 from outreach.senders.models import SenderAccount
@@ -594,7 +592,7 @@ def start(session: Session, claims: Sequence[Claim], now: datetime, worker: str)
 class Outcome:
     claim: Claim
     sent: SentMessage | None = None
-    error: SendError | None = None
+    error: ProviderError | None = None
 
 
 def _send(transport: Transport, claim: Claim, remember: Callable[[str], None]) -> Outcome:
@@ -606,7 +604,7 @@ def _send(transport: Transport, claim: Claim, remember: Callable[[str], None]) -
         else:
             sent = transport.send(claim.message, on_draft=remember)
         return Outcome(claim, sent=sent)
-    except SendError as error:
+    except ProviderError as error:
         return Outcome(claim, error=error)
 
 
@@ -690,7 +688,7 @@ def deliver(
             for key, result in done.items():
                 if isinstance(result, BaseException):
                     raise result
-                if isinstance(result.error, SenderAccountError):
+                if isinstance(result.error, AccountError):
                     lanes[key].clear()
             free = list(done)
             outcomes = [result for result in done.values() if isinstance(result, Outcome)]
@@ -736,7 +734,7 @@ def _transports(
     for key in lanes:
         try:
             built[key] = transport_for(key[0])
-        except SenderAccountError as error:
+        except AccountError as error:
             _sender_failing(session, key[0], error.reason, now)
             session.commit()
     return built
@@ -766,7 +764,7 @@ def _record_not_sent(session: Session, outcome: Outcome, now: datetime, report: 
     assert delivery is not None
     label = outcome.claim.label
     error = outcome.error
-    if isinstance(error, SenderAccountError):
+    if isinstance(error, AccountError):
         _sender_failing(session, delivery.sender_account_id, error.reason, now)
         _requeue(
             session,
@@ -776,7 +774,7 @@ def _record_not_sent(session: Session, outcome: Outcome, now: datetime, report: 
             attempts=Delivery.attempts - 1,
         )
         report.retrying.append(f"{label}: the sender account cannot send: {error.reason}")
-    elif isinstance(error, TransientSendError) and delivery.attempts < MAX_ATTEMPTS:
+    elif isinstance(error, TransientError) and delivery.attempts < MAX_ATTEMPTS:
         wait = (
             timedelta(seconds=error.retry_after)
             if error.retry_after
@@ -802,7 +800,7 @@ def _record_not_sent(session: Session, outcome: Outcome, now: datetime, report: 
             session,
             delivery,
             reason,
-            address_rejected=isinstance(error, PermanentSendError) and error.address_rejected,
+            address_rejected=isinstance(error, PermanentError) and error.address_rejected,
             now=now,
         )
         report.failed.append(f"{label}: {reason}")
@@ -1039,7 +1037,7 @@ def _asked(
     assert delivery.provider_id is not None
     try:
         transport = transport_for(delivery.sender_account_id)
-    except SenderAccountError:
+    except AccountError:
         return False
     try:
         if not isinstance(transport, ProviderThreads):
@@ -1063,7 +1061,7 @@ def _asked(
             )
             return True
         return False
-    except SendError:
+    except ProviderError:
         return False
     finally:
         transport.close()

@@ -37,10 +37,10 @@ from imapclient.exceptions import (  # type: ignore[import-untyped]
 )
 
 from outreach.clock import Clock, SystemClock
-from outreach.providers.base import (
-    SenderAccountError,
-    SendError,
-    TransientSendError,
+from outreach.providers.errors import (
+    AccountError,
+    ProviderError,
+    TransientError,
     connection_problem,
 )
 from outreach.providers.inbox import InboundMessage, InboxPage
@@ -118,8 +118,8 @@ class ImapReader:
         self.close()
         try:
             exists = self._on_connection(lambda client: self._select(client)[b"EXISTS"])
-        except TransientSendError as error:
-            raise SenderAccountError(error.reason) from error
+        except TransientError as error:
+            raise AccountError(error.reason) from error
         finally:
             self.close()
         security = {"tls": "TLS", "starttls": "STARTTLS", "none": "no encryption"}
@@ -173,7 +173,7 @@ class ImapReader:
         except imaplib.IMAP4.abort:
             raise
         except imaplib.IMAP4.error as error:
-            raise SenderAccountError(
+            raise AccountError(
                 f"{self._where} would not open the folder {self._settings.folder!r}: "
                 f"{_text(error)}. Check the folder name."
             ) from error
@@ -242,7 +242,7 @@ class ImapReader:
         reused = self._client is not None
         try:
             return self._translated(lambda: work(self._connected()))
-        except TransientSendError:
+        except TransientError:
             if not reused:
                 raise
             # A kept connection the server has closed since: once more on a fresh one.
@@ -252,34 +252,32 @@ class ImapReader:
     def _translated(self, step: Callable[[], _T]) -> _T:
         try:
             return step()
-        except SendError:
+        except ProviderError:
             self.close()
             raise
         except LoginError as error:
             self.close()
-            raise SenderAccountError(
+            raise AccountError(
                 f"{self._where} refused the username or password ({_text(error)})."
             ) from error
         except CapabilityError as error:
             self.close()
-            raise SenderAccountError(
+            raise AccountError(
                 f"{self._where} does not offer STARTTLS, so the connection cannot be "
                 "encrypted. Check the port and the security setting (TLS is usually port 993)."
             ) from error
         except imaplib.IMAP4.abort as error:  # BYE, or the connection closed mid-command
             self.close()
-            raise TransientSendError(
-                f"{self._where} closed the connection: {_text(error)}."
-            ) from error
+            raise TransientError(f"{self._where} closed the connection: {_text(error)}.") from error
         except imaplib.IMAP4.error as error:
             self.close()
-            raise TransientSendError(f"{self._where} refused a command: {_text(error)}.") from error
+            raise TransientError(f"{self._where} refused a command: {_text(error)}.") from error
         except OSError as error:
             self.close()
             raise self._connection_error(error) from error
         except UnicodeError as error:  # the IDNA encoding of a malformed host name
             self.close()
-            raise SenderAccountError(
+            raise AccountError(
                 f"Could not connect to {self._where}: {self._settings.host!r} is not a valid "
                 "host name."
             ) from error
@@ -314,17 +312,17 @@ class ImapReader:
             self._ssl_context = ssl.create_default_context()
         return self._ssl_context
 
-    def _connection_error(self, error: OSError) -> SendError:
+    def _connection_error(self, error: OSError) -> ProviderError:
         where = self._where
         ports = "TLS is usually port 993, STARTTLS port 143."
         common = connection_problem(error, self._settings.host, where, ports)
         if common is not None:
             return common
         if isinstance(error, TimeoutError):
-            return TransientSendError(
+            return TransientError(
                 f"Could not talk to {where}: no answer within {self._timeout:g} seconds."
             )
-        return TransientSendError(f"Could not talk to {where}: {error.strerror or error}.")
+        return TransientError(f"Could not talk to {where}: {error.strerror or error}.")
 
 
 def _parse_cursor(cursor: str | None) -> tuple[int, int] | None:

@@ -40,8 +40,8 @@ class InboxPage:
 class InboxReader(Protocol):
     def read(self, cursor: str | None) -> InboxPage:
         """Messages that arrived after `cursor` (None: start from now, reading nothing old),
-        oldest first. Raises outreach.providers.base.SenderAccountError when the
-        mailbox cannot be reached or refuses the credentials, TransientSendError when the
+        oldest first. Raises outreach.providers.errors.AccountError when the
+        mailbox cannot be reached or refuses the credentials, TransientError when the
         provider throttles (with retry_after)."""
         ...
 

@@ -11,12 +11,8 @@ import tempfile
 from datetime import UTC
 from pathlib import Path
 
-from outreach.providers.base import (
-    PermanentSendError,
-    SenderAccountError,
-    TransientSendError,
-)
 from outreach.providers.compose import to_bytes
+from outreach.providers.errors import AccountError, PermanentError, TransientError
 from outreach.providers.message import OutgoingMessage, SentMessage
 
 __all__ = ["OutboxTransport"]
@@ -30,8 +26,8 @@ class OutboxTransport:
     file renamed into place), so the folder never holds half an email.
 
     The name depends only on the email, so sending the same email again replaces its file
-    instead of adding a second one. Only a full disk is worth retrying (TransientSendError);
-    any other failure to write means the folder is unusable (SenderAccountError). Safe to use
+    instead of adding a second one. Only a full disk is worth retrying (TransientError);
+    any other failure to write means the folder is unusable (AccountError). Safe to use
     from several threads.
     """
 
@@ -42,7 +38,7 @@ class OutboxTransport:
         try:
             data = to_bytes(message)
         except ValueError as error:
-            raise PermanentSendError(f"The email could not be put together: {error}") from error
+            raise PermanentError(f"The email could not be put together: {error}") from error
         try:
             self._write(self.folder / _file_name(message), data)
         except OSError as error:
@@ -56,7 +52,7 @@ class OutboxTransport:
             with tempfile.TemporaryFile(dir=self.folder, prefix=".check-") as probe:
                 probe.write(b"ok")
         except OSError as error:
-            raise SenderAccountError(self._error(error).reason) from error
+            raise AccountError(self._error(error).reason) from error
         return f"Emails are saved as .eml files in {self.folder}; nothing is sent."
 
     def close(self) -> None:
@@ -76,11 +72,11 @@ class OutboxTransport:
             raise
         _sync_directory(path.parent)
 
-    def _error(self, error: OSError) -> SenderAccountError | TransientSendError:
+    def _error(self, error: OSError) -> AccountError | TransientError:
         what = error.strerror or str(error)
         if error.errno in _DISK_FULL:
-            return TransientSendError(f"The disk holding {self.folder} is full ({what}).")
-        return SenderAccountError(f"Cannot write emails into {self.folder}: {what}.")
+            return TransientError(f"The disk holding {self.folder} is full ({what}).")
+        return AccountError(f"Cannot write emails into {self.folder}: {what}.")
 
 
 def _file_name(message: OutgoingMessage) -> str:

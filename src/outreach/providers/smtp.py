@@ -14,15 +14,15 @@ import ssl
 from collections.abc import Callable
 from typing import Literal
 
-from outreach.providers.base import (
+from outreach.providers.compose import envelope_address, needs_smtputf8, to_bytes
+from outreach.providers.errors import (
+    AccountError,
     DeliveryUncertain,
-    PermanentSendError,
-    SenderAccountError,
-    SendError,
-    TransientSendError,
+    PermanentError,
+    ProviderError,
+    TransientError,
     connection_problem,
 )
-from outreach.providers.compose import envelope_address, needs_smtputf8, to_bytes
 from outreach.providers.message import OutgoingMessage, SentMessage
 
 __all__ = ["Security", "SmtpTransport"]
@@ -51,7 +51,7 @@ RCPT), 5.3 the receiving system, 5.5 protocol, 5.6 content, 5.7 policy (relay de
 block, rate limits). None means every detail code of that class."""
 
 
-class _NotSent(TransientSendError):
+class _NotSent(TransientError):
     """The connection failed before the server could have received the email's content: safe
     to try again, at once on a fresh connection when the old one had merely gone stale."""
 
@@ -109,14 +109,14 @@ class SmtpTransport:
             recipient = envelope_address(message.recipient.email)
             smtputf8 = needs_smtputf8(message)
         except ValueError as error:
-            raise PermanentSendError(f"The email could not be put together: {error}") from error
+            raise PermanentError(f"The email could not be put together: {error}") from error
         envelope = _Envelope(sender, recipient, data, smtputf8)
         reused = self._connection is not None
         try:
             self._transaction(self._connected(), envelope)
         except _NotSent as error:
             if not reused:
-                raise TransientSendError(error.reason, error.retry_after) from error
+                raise TransientError(error.reason, error.retry_after) from error
             logger.info(
                 "delivery.smtp_reconnecting",
                 extra={"host": self._host, "port": self._port, "reason": error.reason},
@@ -124,7 +124,7 @@ class SmtpTransport:
             try:
                 self._transaction(self._connected(), envelope)
             except _NotSent as again:
-                raise TransientSendError(again.reason, again.retry_after) from again
+                raise TransientError(again.reason, again.retry_after) from again
         return SentMessage(message_id=message.message_id)
 
     def check(self) -> str:
@@ -132,8 +132,8 @@ class SmtpTransport:
         connection, so it does not disturb the one kept for sending."""
         try:
             connection = self._open()
-        except SendError as error:
-            raise SenderAccountError(error.reason) from error
+        except ProviderError as error:
+            raise AccountError(error.reason) from error
         _quit(connection)
         encryption = {"starttls": "STARTTLS", "tls": "TLS", "none": "no encryption"}
         who = f"authenticated as {self._username}" if self._username else "without signing in"
@@ -151,7 +151,7 @@ class SmtpTransport:
         options: list[str] = []
         if envelope.smtputf8:
             if not connection.has_extn("smtputf8"):
-                raise PermanentSendError(
+                raise PermanentError(
                     f"An address has non-ASCII characters before the @ and {self._where} "
                     "does not accept such addresses (no SMTPUTF8)."
                 )
@@ -177,7 +177,7 @@ class SmtpTransport:
             # sendall() failed, so the final "." never left: no server accepts an email
             # without it, and sending again cannot duplicate it.
             self._drop(connection)
-            raise TransientSendError(
+            raise TransientError(
                 f"The connection to {self._where} broke while the email was being sent, "
                 f"before its end, so it was not delivered ({_detail(error)})."
             ) from error
@@ -232,7 +232,7 @@ class SmtpTransport:
         reply: bytes,
         *,
         recipient: bool = False,
-    ) -> SendError:
+    ) -> ProviderError:
         """The error for a refusal, after making the connection ready for the next email."""
         text = _text(reply)
         if code == 421:
@@ -246,15 +246,15 @@ class SmtpTransport:
                 self._drop(connection)
         reason = f"{self._where} refused {what}: {code} {text}"
         if 400 <= code < 500:
-            return TransientSendError(reason, retry_after=_retry_hint(text))
+            return TransientError(reason, retry_after=_retry_hint(text))
         if code == 530:
-            return SenderAccountError(
+            return AccountError(
                 f"{self._where} wants the account to sign in before it takes email; add the "
                 f"username and password ({code} {text})."
             )
         if recipient and 500 <= code < 600:
-            return PermanentSendError(reason, address_rejected=_says_no_such_recipient(text))
-        return PermanentSendError(reason)
+            return PermanentError(reason, address_rejected=_says_no_such_recipient(text))
+        return PermanentError(reason)
 
     # The connection: open, greet, encrypt, sign in.
 
@@ -277,7 +277,7 @@ class SmtpTransport:
                 self._start_tls(connection)
             if self._username is not None:
                 self._sign_in(connection, self._username)
-        except SendError:
+        except ProviderError:
             if connection is not None:
                 connection.close()
             raise
@@ -286,7 +286,7 @@ class SmtpTransport:
                 connection.close()
             raise self._connection_error(error) from error
         except UnicodeError as error:  # raised by the IDNA encoding of a malformed host name
-            raise SenderAccountError(
+            raise AccountError(
                 f"Could not connect to {self._where}: {self._host!r} is not a valid host name."
             ) from error
         return connection
@@ -318,7 +318,7 @@ class SmtpTransport:
 
     def _start_tls(self, connection: smtplib.SMTP) -> None:
         if not connection.has_extn("starttls"):
-            raise SenderAccountError(
+            raise AccountError(
                 f"{self._where} does not offer STARTTLS, so the connection cannot be encrypted. "
                 "Check the port and the security setting (TLS is usually port 465)."
             )
@@ -332,43 +332,43 @@ class SmtpTransport:
 
     def _sign_in(self, connection: smtplib.SMTP, username: str) -> None:
         if not connection.has_extn("auth"):
-            raise SenderAccountError(
+            raise AccountError(
                 f"{self._where} does not offer signing in (no AUTH)"
                 + (", perhaps only after STARTTLS." if self._security == "none" else ".")
             )
         try:
             connection.login(username, self._password or "")
         except UnicodeEncodeError as error:  # smtplib sends credentials as ASCII only
-            raise SenderAccountError(
+            raise AccountError(
                 "The username or password has non-ASCII characters, which this program cannot "
                 "send to the server."
             ) from error
         except smtplib.SMTPAuthenticationError as error:
             text = _text(error.smtp_error)
             if 400 <= error.smtp_code < 500:
-                raise TransientSendError(
+                raise TransientError(
                     f"{self._where} could not check the password just now: {text}",
                     _retry_hint(text),
                 ) from error
-            raise SenderAccountError(
+            raise AccountError(
                 f"The server refused the username or password ({error.smtp_code} {text})."
             ) from error
         except (smtplib.SMTPServerDisconnected, smtplib.SMTPResponseException):
             raise
         except smtplib.SMTPException as error:
             offered = connection.esmtp_features.get("auth", "").strip()
-            raise SenderAccountError(
+            raise AccountError(
                 f"{self._where} offers no sign-in method this program supports "
                 f"(it offers: {offered or 'none'})."
             ) from error
 
-    def _account_reply(self, what: str, code: int, reply: bytes | str) -> SendError:
+    def _account_reply(self, what: str, code: int, reply: bytes | str) -> ProviderError:
         text = _text(reply)
         if 400 <= code < 500:
-            return TransientSendError(f"{what}: {code} {text}", _retry_hint(text))
-        return SenderAccountError(f"{what}: {code} {text}.")
+            return TransientError(f"{what}: {code} {text}", _retry_hint(text))
+        return AccountError(f"{what}: {code} {text}.")
 
-    def _connection_error(self, error: OSError) -> SendError:
+    def _connection_error(self, error: OSError) -> ProviderError:
         where = self._where
         ports = "TLS is usually port 465, STARTTLS port 587."
         common = connection_problem(error, self._host, where, ports)
@@ -386,10 +386,10 @@ class SmtpTransport:
             hint = ""
             if (self._port == 465) != (self._security == "tls"):
                 hint = f" Check the security setting: {ports}"
-            return TransientSendError(
+            return TransientError(
                 f"Could not talk to {where}: no answer within {self._timeout:g} seconds.{hint}"
             )
-        return TransientSendError(f"Could not talk to {where}: {_detail(error)}.")
+        return TransientError(f"Could not talk to {where}: {_detail(error)}.")
 
 
 class _Envelope:

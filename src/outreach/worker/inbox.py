@@ -21,7 +21,7 @@ from outreach.container import Container
 from outreach.db import transaction
 from outreach.inbox import queries
 from outreach.inbox import service as inbox
-from outreach.providers.base import SendError
+from outreach.providers.errors import ProviderError
 from outreach.providers.inbox import InboxReader
 from outreach.words import counted
 
@@ -108,9 +108,9 @@ def _poll(container: Container, account_id: uuid.UUID, email: str, every: timede
     except SQLAlchemyError:
         raise  # the database's trouble, not the mailbox's: never the account's last error
     except Exception as error:  # one mailbox's trouble must not stop the others'
-        done.error = error.reason if isinstance(error, SendError) else f"{error}"
+        done.error = error.reason if isinstance(error, ProviderError) else f"{error}"
         done.error = done.error or type(error).__name__
-        if isinstance(error, SendError):
+        if isinstance(error, ProviderError):
             log.warning("inbox.poll_failed", extra={"sender": email, "error": done.error})
         else:
             log.exception("inbox.poll_failed", extra={"sender": email, "error": done.error})

@@ -28,7 +28,7 @@ from typing import Any
 import httpx2
 import msal
 
-from outreach.providers.base import SenderAccountError, SendError, TransientSendError
+from outreach.providers.errors import AccountError, ProviderError, TransientError
 from outreach.providers.graph.transport import (
     TRANSIENT_SIGN_IN_ERRORS,
     GraphSettings,
@@ -72,28 +72,28 @@ def finish_sign_in(
     answer: Mapping[str, str],
 ) -> SignedIn:
     """Exchanges the code Microsoft redirected back with (`answer`: the callback's query) for
-    the person's tokens. SendError saying why when the sign-in did not complete."""
+    the person's tokens. ProviderError saying why when the sign-in did not complete."""
     if "error" in answer:
         said = sign_in_error_text(answer).rstrip(".")
-        raise SenderAccountError(f"Microsoft's sign-in did not complete: {said}.")
+        raise AccountError(f"Microsoft's sign-in did not complete: {said}.")
     cache = msal.SerializableTokenCache()
     app = apps.msal_app(settings, cache)
     try:
         result = app.acquire_token_by_auth_code_flow(dict(flow), dict(answer))
     except ValueError as error:
         # MSAL's checks: a state or nonce that is not this sign-in's.
-        raise SenderAccountError(
+        raise AccountError(
             f"Microsoft's answer does not belong to this sign-in ({error}); start again."
         ) from error
     except httpx2.TransportError as error:
-        raise TransientSendError(f"Could not reach Microsoft's sign-in: {error}.") from error
+        raise TransientError(f"Could not reach Microsoft's sign-in: {error}.") from error
     if "error" in result:
         said = sign_in_error_text(result).rstrip(".")
-        raise SenderAccountError(f"Microsoft refused the sign-in: {said}.")
+        raise AccountError(f"Microsoft refused the sign-in: {said}.")
     claims = result.get("id_token_claims") or {}
     mailbox = str(claims.get("preferred_username") or claims.get("email") or "")
     if "@" not in mailbox:
-        raise SenderAccountError("Microsoft's sign-in did not say which mailbox signed in.")
+        raise AccountError("Microsoft's sign-in did not say which mailbox signed in.")
     name = claims.get("name")
     return SignedIn(mailbox, str(name) if name else None, cache.serialize())
 
@@ -122,7 +122,7 @@ class DelegatedTokens:
                 self._app = self._apps.msal_app(settings, self._cache)
             accounts = self._app.get_accounts(username=settings.mailbox)
             if not accounts:
-                raise SenderAccountError(
+                raise AccountError(
                     f"{settings.mailbox} is not signed in to Microsoft: sign in again on the "
                     "senders page."
                 )
@@ -131,7 +131,7 @@ class DelegatedTokens:
                     settings.delegated_scopes, account=accounts[0], force_refresh=self._stale
                 )
             except httpx2.TransportError as error:
-                raise TransientSendError(
+                raise TransientError(
                     f"Could not reach Microsoft's sign-in at {settings.authority_url}: {error}."
                 ) from error
             self._stale = False
@@ -154,11 +154,11 @@ class DelegatedTokens:
             self._cache.has_state_changed = False
 
 
-def _refused(settings: GraphSettings, result: Mapping[str, Any]) -> SendError:
+def _refused(settings: GraphSettings, result: Mapping[str, Any]) -> ProviderError:
     said = sign_in_error_text(result) if result else "no refresh token is kept"
     if result.get("error") in TRANSIENT_SIGN_IN_ERRORS:
-        return TransientSendError(f"Microsoft's sign-in is unavailable just now ({said}).")
-    return SenderAccountError(
+        return TransientError(f"Microsoft's sign-in is unavailable just now ({said}).")
+    return AccountError(
         f"Microsoft ended the sign-in of {settings.mailbox} ({said}): sign in again on the "
         "senders page."
     )

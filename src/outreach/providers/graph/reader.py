@@ -39,7 +39,7 @@ from urllib.parse import quote, urlsplit
 import httpx2
 
 from outreach.clock import Clock, SystemClock
-from outreach.providers.base import PermanentSendError, TransientSendError
+from outreach.providers.errors import PermanentError, TransientError
 from outreach.providers.graph.transport import GraphSession, GraphSettings, TokenSource
 from outreach.providers.inbox import InboundMessage, InboxPage
 
@@ -134,7 +134,7 @@ class GraphInboxReader:
             try:
                 body = self._get(state.link)
             except _Expired as error:
-                raise TransientSendError(
+                raise TransientError(
                     "Microsoft Graph refused a fresh delta query of the Inbox of "
                     f"{self.settings.mailbox}; try again later."
                 ) from error
@@ -145,7 +145,7 @@ class GraphInboxReader:
             return InboxPage(messages, following.dump(), more=True)
         delta_link = body.get("@odata.deltaLink")
         if not isinstance(delta_link, str):
-            raise TransientSendError(
+            raise TransientError(
                 f"Microsoft Graph answered a delta query of the Inbox of {self.settings.mailbox} "
                 "without a nextLink or a deltaLink; try again later."
             )
@@ -200,7 +200,7 @@ class GraphInboxReader:
                 "GET", link, prefer=(f"odata.maxpagesize={self._page_size}",)
             )
         except httpx2.TransportError as error:
-            raise TransientSendError(
+            raise TransientError(
                 f"Could not reach Microsoft Graph to read the Inbox of {self.settings.mailbox} "
                 f"({error or type(error).__name__})."
             ) from error
@@ -234,7 +234,7 @@ class GraphInboxReader:
         try:
             response = self._session.request("GET", url)
         except httpx2.TransportError as error:
-            raise TransientSendError(
+            raise TransientError(
                 f"Could not reach Microsoft Graph to read a message of {self.settings.mailbox} "
                 f"({error or type(error).__name__})."
             ) from error
@@ -242,7 +242,7 @@ class GraphInboxReader:
             return None
         if response.status_code != 200:
             refused = self._session.error_for(response, "read a message")
-            if isinstance(refused, PermanentSendError):
+            if isinstance(refused, PermanentError):
                 # One message Graph will not hand over must not stop every later poll.
                 logger.warning(
                     "inbox.graph_message_unreadable",

@@ -51,16 +51,15 @@ import msal
 
 from outreach.clock import Clock, SystemClock
 from outreach.config import AUTHORITY_URL, GRAPH_URL
-from outreach.providers.base import (
-    DeliveryUncertain,
-    OnDraft,
-    PermanentSendError,
-    ProviderStatus,
-    SenderAccountError,
-    SendError,
-    TransientSendError,
-)
+from outreach.providers.base import OnDraft, ProviderStatus
 from outreach.providers.compose import envelope_address, to_mime
+from outreach.providers.errors import (
+    AccountError,
+    DeliveryUncertain,
+    PermanentError,
+    ProviderError,
+    TransientError,
+)
 from outreach.providers.message import OutgoingMessage, SentMessage
 from outreach.providers.throttle import SendingPace
 from outreach.senders.service import GRAPH_DEFAULT_LIMITS, SendingLimits
@@ -161,8 +160,8 @@ class TokenSource(Protocol):
     (graph_delegated.DelegatedTokens)."""
 
     def token(self, settings: GraphSettings) -> str:
-        """A valid access token. SenderAccountError when signing in is refused for good,
-        TransientSendError when it cannot be done just now."""
+        """A valid access token. AccountError when signing in is refused for good,
+        TransientError when it cannot be done just now."""
         ...
 
     def forget(self, settings: GraphSettings, refused: str) -> None:
@@ -197,19 +196,19 @@ class GraphTokens:
         self._http: _MsalHttp | None = None
 
     def token(self, settings: GraphSettings) -> str:
-        """A valid access token, from the cache when it has one. Raises SenderAccountError
-        when Microsoft refuses the app and TransientSendError when it cannot be reached."""
+        """A valid access token, from the cache when it has one. Raises AccountError
+        when Microsoft refuses the app and TransientError when it cannot be reached."""
         app = self._app(settings)
         try:
             result = app.acquire_token_for_client(scopes=[settings.scope])
         except httpx2.TransportError as error:
-            raise TransientSendError(
+            raise TransientError(
                 f"Could not reach Microsoft's sign-in at {settings.authority_url}: "
                 f"{_detail(error)}."
             ) from error
         except (msal.exceptions.MsalServiceError, ValueError) as error:
             # MsalServiceError: a 5xx; ValueError: an answer that was not JSON.
-            raise TransientSendError(
+            raise TransientError(
                 f"Microsoft's sign-in failed for tenant {settings.tenant_id}: {error}."
             ) from error
         token = result.get("access_token") if isinstance(result, dict) else None
@@ -255,17 +254,17 @@ class GraphTokens:
                 token_cache=cache,
             )
         except httpx2.TransportError as error:
-            raise TransientSendError(
+            raise TransientError(
                 f"Could not reach Microsoft's sign-in at {settings.authority_url}: "
                 f"{_detail(error)}."
             ) from error
         except msal.exceptions.MsalServiceError as error:
-            raise TransientSendError(
+            raise TransientError(
                 f"Microsoft's sign-in failed for tenant {settings.tenant_id}: {error}."
             ) from error
         except ValueError as error:
             # MSAL's tenant discovery answered 4xx: no such tenant at that authority.
-            raise SenderAccountError(
+            raise AccountError(
                 f"Microsoft's sign-in does not know the tenant {settings.tenant_id} at "
                 f"{settings.authority_url}; check the tenant id ({error})."
             ) from error
@@ -306,13 +305,13 @@ def sign_in_error_text(answer: Mapping[str, Any]) -> str:
     return f"{error}: {description}" if description else error
 
 
-def _token_refused(settings: GraphSettings, result: Mapping[str, Any]) -> SendError:
+def _token_refused(settings: GraphSettings, result: Mapping[str, Any]) -> ProviderError:
     error = str(result.get("error", "unknown_error"))
     detail = sign_in_error_text(result)
     if error in TRANSIENT_SIGN_IN_ERRORS:
-        return TransientSendError(f"Microsoft's sign-in is unavailable just now ({detail}).")
+        return TransientError(f"Microsoft's sign-in is unavailable just now ({detail}).")
     meaning = _TOKEN_ERRORS.get(error, "Microsoft refused to sign the app in")
-    return SenderAccountError(
+    return AccountError(
         f"Microsoft's sign-in refused the app {settings.client_id} in tenant "
         f"{settings.tenant_id}: {meaning} ({detail})."
     )
@@ -388,7 +387,7 @@ class GraphSession:
         prefer: tuple[str, ...] = (),
         timeout: float | None = None,
     ) -> httpx2.Response:
-        """One request; raises SenderAccountError for a token Graph refuses twice, and lets
+        """One request; raises AccountError for a token Graph refuses twice, and lets
         httpx2.TransportError through."""
         for attempt in (1, 2):
             token = self._tokens.token(self.settings)
@@ -412,48 +411,48 @@ class GraphSession:
                     "delivery.graph_token_refreshed",
                     extra={"mailbox": self.settings.mailbox, "reason": _error_text(response)},
                 )
-        raise SenderAccountError(
+        raise AccountError(
             f"Microsoft Graph refused the token of {self.settings.signed_in_as} for "
             f"{self.settings.mailbox} even after signing in again: the consent or secret was "
             f"revoked, or the app was disabled ({_error_text(response)})."
         )
 
-    def error_for(self, response: httpx2.Response, doing: str) -> SendError:
+    def error_for(self, response: httpx2.Response, doing: str) -> ProviderError:
         """The transport error for a Graph error response to `doing` ("create the email")."""
         status = response.status_code
         code, message = _error_of(response)
         reason = f"Microsoft Graph could not {doing}: {status} {code}: {message}".rstrip(": ")
         if status in (429, 503, 504) or status >= 500:
             retry_after = retry_after_seconds(response.headers.get("Retry-After"), self.now())
-            return TransientSendError(reason, retry_after)
+            return TransientError(reason, retry_after)
         if code in _NO_MAILBOX or (status == 404 and code not in _NO_ITEM):
-            return SenderAccountError(
+            return AccountError(
                 f"Microsoft Graph has no mailbox {self.settings.mailbox} the app can use: check "
                 f"the address and that it has an Exchange Online licence ({code}: {message})."
             )
         if status == 403 or code in _ACCOUNT_REFUSALS:
-            return SenderAccountError(
+            return AccountError(
                 f"Microsoft Graph does not let the app use the mailbox {self.settings.mailbox}: "
                 f"grant it the Mail.Send and Mail.ReadWrite application permissions with admin "
                 f"consent, and check any application access policy ({code}: {message})."
             )
         if code == "ErrorInvalidRecipients":
-            return PermanentSendError(reason, address_rejected=True)
-        return PermanentSendError(reason)
+            return PermanentError(reason, address_rejected=True)
+        return PermanentError(reason)
 
     def check_inbox(self) -> str:
-        """Sign in, open the mailbox's inbox and say so; SenderAccountError when that fails."""
+        """Sign in, open the mailbox's inbox and say so; AccountError when that fails."""
         url = f"{self.settings.mailbox_url}/mailFolders/inbox"
         try:
             response = self.request("GET", url)
         except httpx2.TransportError as error:
-            raise SenderAccountError(
+            raise AccountError(
                 f"Could not reach Microsoft Graph at {self.settings.graph_url}: {_detail(error)}."
             ) from error
-        except SendError as error:
-            raise SenderAccountError(error.reason) from error
+        except ProviderError as error:
+            raise AccountError(error.reason) from error
         if response.status_code != 200:
-            raise SenderAccountError(self.error_for(response, "open the inbox").reason)
+            raise AccountError(self.error_for(response, "open the inbox").reason)
         total = response.json().get("totalItemCount")
         size = f" ({counted(total, 'email')})" if isinstance(total, int) else ""
         return (
@@ -600,7 +599,7 @@ class GraphTransport:
         try:
             response = self._session.request("POST", url, json={"message": created})
         except httpx2.TransportError as error:
-            raise TransientSendError(self._unreachable("create the reply", error)) from error
+            raise TransientError(self._unreachable("create the reply", error)) from error
         if response.status_code == 404 and _error_of(response)[0] in _NO_ITEM:
             logger.warning(
                 "delivery.graph_reply_target_missing",
@@ -623,7 +622,7 @@ class GraphTransport:
                 "write the reply",
                 json=changes,
             )
-        except SendError:
+        except ProviderError:
             self.discard(draft["id"])
             raise
         return self._send_draft(message, {**draft, **updated}, on_draft)
@@ -643,7 +642,7 @@ class GraphTransport:
         try:
             response = self._session.request("GET", url, params=params)
         except httpx2.TransportError as error:
-            raise TransientSendError(self._unreachable("look up the email", error)) from error
+            raise TransientError(self._unreachable("look up the email", error)) from error
         if response.status_code == 404 and _error_of(response)[0] in _NO_ITEM:
             return ProviderStatus.missing
         if response.status_code != 200:
@@ -681,14 +680,14 @@ class GraphTransport:
             response = self._session.request("POST", url, timeout=self._send_timeout)
         except _NOT_SENT as error:
             self.discard(draft_id)
-            raise TransientSendError(self._unreachable("send the email", error)) from error
+            raise TransientError(self._unreachable("send the email", error)) from error
         except httpx2.TransportError as error:
             raise DeliveryUncertain(
                 f"The connection to Microsoft Graph broke after it was asked to send the email "
                 f"(draft {draft_id}), before it answered: it may or may not have been sent "
                 f"({_detail(error)}). Its status in the mailbox tells."
             ) from error
-        except SendError:
+        except ProviderError:
             self.discard(draft_id)
             raise
         if response.status_code in (200, 202, 204):
@@ -708,7 +707,7 @@ class GraphTransport:
         this too, and a leftover draft is only clutter."""
         try:
             self._session.request("DELETE", f"{self._messages()}/{_segment(draft_id)}")
-        except (httpx2.TransportError, SendError):
+        except (httpx2.TransportError, ProviderError):
             logger.info(
                 "delivery.graph_draft_left",
                 extra={"mailbox": self.settings.mailbox, "provider_id": draft_id},
@@ -718,7 +717,7 @@ class GraphTransport:
         try:
             response = self._session.request(method, url, json=json)
         except httpx2.TransportError as error:
-            raise TransientSendError(self._unreachable(doing, error)) from error
+            raise TransientError(self._unreachable(doing, error)) from error
         if response.status_code not in (200, 201):
             raise self._session.error_for(response, doing)
         body: dict[str, Any] = response.json()
@@ -744,7 +743,7 @@ class GraphTransport:
             sender = envelope_address(message.sender.email)
             recipient = envelope_address(message.recipient.email)
         except ValueError as error:
-            raise PermanentSendError(f"The email could not be put together: {error}") from error
+            raise PermanentError(f"The email could not be put together: {error}") from error
         body = (
             {"contentType": "html", "content": message.html}
             if message.html is not None

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from outreach.container import Container
 from outreach.delivery import dispatch, queries
 from outreach.errors import OutreachError, ValidationFailed
-from outreach.providers.base import SendError
+from outreach.providers.errors import ProviderError
 from outreach.providers.graph.delegated import SignedIn, finish_sign_in, start_sign_in
 from outreach.providers.graph.transport import GraphSettings
 from outreach.sealing import seal, unseal
@@ -151,7 +151,7 @@ def start_graph_sign_in(
         flow = start_sign_in(
             _sign_in_settings(container, form), container.graph_tokens, callback_url(request)
         )
-    except SendError as error:
+    except ProviderError as error:
         return senders_page(request, session, error=error.reason)
     started = {**form, "flow": flow, "started_at": container.clock.now().isoformat()}
     response = RedirectResponse(flow.pop("auth_uri"), status_code=303)
@@ -194,9 +194,9 @@ def finish_graph_sign_in(request: Request, session: DbSession, user: PageUser) -
             dict(request.query_params),
         )
         notice = _keep_sign_in(session, container, started, signed)
-    except (SendError, OutreachError) as error:
+    except (ProviderError, OutreachError) as error:
         session.rollback()
-        message = error.reason if isinstance(error, SendError) else error.message
+        message = error.reason if isinstance(error, ProviderError) else error.message
         page = senders_page(request, session, error=message)
         page.delete_cookie(SIGN_IN_COOKIE, path="/senders/graph")
         return page

@@ -1,0 +1,78 @@
+"""The errors every provider raises, sending or reading, so that callers know what to do.
+
+Callers never read SMTP codes, IMAP responses or HTTP statuses: a provider turns them into one
+of these. A transient error is retried later (honouring retry_after when the provider said); a
+permanent one fails this email (and suppresses the address when the recipient was refused); an
+account error means the account cannot be used at all until a person acts: its emails wait,
+rather than each failing in turn.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+
+
+class ProviderError(Exception):
+    """What went wrong, in plain words (`reason`), for the log and the person reading it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class TransientError(ProviderError):
+    """Try again later: timeouts, disconnects, 4xx replies, throttling."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class PermanentError(ProviderError):
+    """This email cannot be sent. `address_rejected`: the recipient does not exist (suppress)."""
+
+    def __init__(self, reason: str, *, address_rejected: bool = False) -> None:
+        super().__init__(reason)
+        self.address_rejected = address_rejected
+
+
+class DeliveryUncertain(PermanentError):
+    """The connection broke after the whole email was handed over, before the provider said
+    whether it took it: it may or may not have gone out.
+
+    Permanent, so that nothing retries it (a retry could send a second copy, and a duplicate
+    cold email costs more than a missed one) and nothing suppresses the address; the caller
+    records the email as `unknown` for a person to decide.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, address_rejected=False)
+
+
+class AccountError(ProviderError):
+    """The account cannot be used at all, for sending or reading: authentication refused, server
+    unreachable, TLS failure. The reason is in plain words for the person who must fix it."""
+
+
+def connection_problem(error: OSError, host: str, where: str, ports: str) -> ProviderError | None:
+    """What a failure to reach a mail server (`where` is "host:port") means, in plain words,
+    when it is the same for every protocol: a certificate, a TLS handshake, a refused
+    connection, a host name; None for the rest, which the protocol's own code explains.
+    `ports` names the protocol's usual ports ("TLS is usually port 465, STARTTLS port 587.")."""
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return AccountError(
+            f"The TLS certificate of {host} could not be verified ({error.verify_message})."
+        )
+    if isinstance(error, ssl.SSLError):
+        return AccountError(
+            f"The TLS handshake with {where} failed ({error.reason or error}). Check the "
+            f"security setting: {ports}"
+        )
+    if isinstance(error, ConnectionRefusedError):
+        return AccountError(f"Could not connect to {where}: connection refused.")
+    if isinstance(error, socket.gaierror):
+        if error.errno == socket.EAI_AGAIN:
+            return TransientError(f"Could not look up {host} just now (temporary DNS failure).")
+        return AccountError(f"Could not connect to {where}: the host name {host} is unknown.")
+    return None
