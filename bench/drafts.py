@@ -32,13 +32,13 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from outreach.campaigns.states import DraftType
 from outreach.clock import SystemClock
 from outreach.config import Settings
 from outreach.contacts import importing, lists
 from outreach.container import build_container
 from outreach.db import transaction
 from outreach.drafts import batches, templates
-from outreach.drafts.models import DraftType
 from outreach.drafts.states import JobStatus
 from outreach.drafts.writers.anthropic import AnthropicWriter
 from outreach.drafts.writers.base import ContactContext, TemplateText, draft_request

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from outreach.access import service as access
 from outreach.access.models import Role
 from outreach.campaigns import service as campaigns
+from outreach.campaigns.states import DraftType
 from outreach.clock import FixedClock
 from outreach.contacts import importing, suppressions
 from outreach.contacts.models import Contact
@@ -22,7 +23,7 @@ from outreach.delivery import scheduled
 from outreach.delivery.models import Delivery
 from outreach.drafts import batches, templates
 from outreach.drafts import queries as drafts
-from outreach.drafts.models import DraftType, EmailTemplate
+from outreach.drafts.models import EmailTemplate
 from outreach.inbox import queries as inbox_queries
 from outreach.inbox import service as inbox
 from outreach.portability import exporting

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from outreach.campaigns.states import DraftType
 from outreach.clock import FixedClock
 from outreach.container import build_container
-from outreach.drafts.models import DraftType
 from outreach.drafts.prompts import v1
 from outreach.drafts.writers.anthropic import AnthropicWriter, retry_after_seconds
 from outreach.drafts.writers.base import (

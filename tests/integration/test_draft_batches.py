@@ -14,9 +14,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from outreach.analytics.models import EmailAnalytics
+from outreach.campaigns.states import DraftType
 from outreach.contacts import suppressions
 from outreach.drafts import batches, queries, review
-from outreach.drafts.models import DraftJob, DraftType, EmailDraft, EmailStatus
+from outreach.drafts.models import DraftJob, EmailDraft, EmailStatus
 from outreach.drafts.pricing import Usage, cost_micros
 from outreach.drafts.states import BatchStatus, JobStatus
 from outreach.drafts.writers.base import DraftRequest, WrittenDraft

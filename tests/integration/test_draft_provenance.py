@@ -7,9 +7,10 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.orm import Session
 
+from outreach.campaigns.states import DraftType
 from outreach.contacts.models import Contact, UploadBatch
 from outreach.drafts import queries
-from outreach.drafts.models import DraftType, EmailDraft, EmailStatus, EmailTemplate
+from outreach.drafts.models import EmailDraft, EmailStatus, EmailTemplate
 from outreach.drafts.writers.anthropic import AnthropicWriter
 from outreach.drafts.writers.base import (
     ContactContext,

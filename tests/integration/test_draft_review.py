@@ -9,8 +9,9 @@ import pytest
 import sqlalchemy as sa
 
 from outreach.analytics.models import EmailAnalytics
+from outreach.campaigns.states import DraftType
 from outreach.drafts import batches, queries, review
-from outreach.drafts.models import DraftType, EmailDraft, EmailStatus
+from outreach.drafts.models import EmailDraft, EmailStatus
 from outreach.drafts.states import JobStatus
 from outreach.errors import Conflict, InvalidTransition, ValidationFailed
 from tests.drafts_setup import BRIEF, claude_container, contact, people, template

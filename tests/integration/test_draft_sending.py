@@ -12,10 +12,11 @@ import sqlalchemy as sa
 from outreach.campaigns import queries as campaign_queries
 from outreach.campaigns import service as campaigns
 from outreach.campaigns.models import CampaignContact
+from outreach.campaigns.states import DraftType
 from outreach.delivery import scheduled
 from outreach.delivery.models import Delivery, SentEmail
 from outreach.drafts import batches, campaign_steps, review
-from outreach.drafts.models import DraftJob, DraftType, EmailDraft, EmailStatus
+from outreach.drafts.models import DraftJob, EmailDraft, EmailStatus
 from outreach.drafts.states import JobStatus
 from outreach.senders import service as senders
 from outreach.worker.drafting import drafting_pass

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from outreach.campaigns import queries as campaign_queries
 from outreach.campaigns import service as campaigns
+from outreach.campaigns.states import DraftType
 from outreach.contacts import lists, suppressions
 from outreach.contacts import queries as contact_queries
 from outreach.contacts.models import Contact
@@ -19,7 +20,6 @@ from outreach.delivery import dispatch, scheduled
 from outreach.delivery import queries as delivery_queries
 from outreach.delivery.models import Delivery
 from outreach.drafts import queries as drafts
-from outreach.drafts.models import DraftType
 from outreach.errors import Conflict, InvalidTransition, ValidationFailed
 from outreach.senders import service as senders
 from outreach.worker.sending import sending_pass

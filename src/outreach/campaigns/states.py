@@ -11,8 +11,15 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from outreach.drafts.models import DraftType
 from outreach.states import Lifecycle
+
+
+class DraftType(StrEnum):
+    """The seed's draft_type enum: which email of a sequence a draft is (draft_type_of)."""
+
+    first_outreach = "first_outreach"
+    second_followup = "second_followup"
+    final_followup = "final_followup"
 
 
 class CampaignStatus(StrEnum):

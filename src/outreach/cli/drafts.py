@@ -15,6 +15,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from outreach.campaigns import service as campaigns
+from outreach.campaigns.states import DraftType
 from outreach.cli.context import console, container_for
 from outreach.contacts import lists
 from outreach.contacts import queries as contact_queries
@@ -22,7 +23,6 @@ from outreach.container import Container
 from outreach.db import READ_ONLY, transaction
 from outreach.drafts import batches, campaign_steps, queries, review, templates
 from outreach.drafts.batches import TYPE_ORDER
-from outreach.drafts.models import DraftType
 from outreach.drafts.pricing import dollars
 from outreach.drafts.states import BatchStatus, JobStatus
 from outreach.errors import NotFound, ValidationFailed

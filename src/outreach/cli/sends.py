@@ -10,12 +10,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from outreach.campaigns.states import DraftType
 from outreach.cli.context import console, container_for
 from outreach.contacts import queries as contact_queries
 from outreach.db import transaction
 from outreach.delivery import dispatch, queries, scheduled
 from outreach.drafts import queries as drafts
-from outreach.drafts.models import DraftType
 from outreach.errors import NotFound, ValidationFailed
 from outreach.senders import service as senders
 

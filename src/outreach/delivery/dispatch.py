@@ -46,7 +46,7 @@ from outreach.campaigns.schedule import (
     local_day_bounds,
     next_send,
 )
-from outreach.campaigns.states import ENROLLMENTS, EnrollmentStatus, draft_type_of
+from outreach.campaigns.states import ENROLLMENTS, DraftType, EnrollmentStatus, draft_type_of
 from outreach.clock import Clock
 from outreach.contacts import queries as contact_queries
 from outreach.contacts import suppressions
@@ -57,7 +57,7 @@ from outreach.delivery.states import DELIVERIES, DeliveryStatus
 from outreach.delivery.unsubscribe import make_token, unsubscribe_url
 from outreach.drafts import campaign_steps
 from outreach.drafts import queries as drafts
-from outreach.drafts.models import DraftType, EmailDraft, EmailStatus
+from outreach.drafts.models import EmailDraft, EmailStatus
 from outreach.drafts.states import DRAFTS
 from outreach.errors import Conflict
 from outreach.providers.base import ProviderStatus, ProviderThreads, Transport

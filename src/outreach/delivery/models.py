@@ -8,9 +8,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from outreach.campaigns.states import DraftType
 from outreach.columns import primary_key, timestamp_now
 from outreach.db import GUID, Base, UtcDateTime
-from outreach.drafts.models import DraftType, draft_type_enum
+from outreach.drafts.models import draft_type_enum
 
 
 class SentEmail(Base):

@@ -27,18 +27,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from outreach.campaigns.states import DraftType
 from outreach.contacts import queries as contact_queries
 from outreach.contacts.addresses import dedupe_key, domain_of
 from outreach.contacts.models import ContactList, UploadBatch
 from outreach.drafts import queries
-from outreach.drafts.models import (
-    DraftBatch,
-    DraftJob,
-    DraftType,
-    EmailDraft,
-    EmailStatus,
-    EmailTemplate,
-)
+from outreach.drafts.models import DraftBatch, DraftJob, EmailDraft, EmailStatus, EmailTemplate
 from outreach.drafts.pricing import Usage, dollars
 from outreach.drafts.states import BATCHES, JOBS, BatchStatus, JobStatus
 from outreach.drafts.writers.template import MODEL as TEMPLATE_MODEL

@@ -9,15 +9,10 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from outreach.campaigns.states import DraftType
 from outreach.campaigns.templates import find_placeholders
 from outreach.columns import primary_key, timestamp_now
 from outreach.db import GUID, Base, TextArray, UtcDateTime, utc_now
-
-
-class DraftType(StrEnum):
-    first_outreach = "first_outreach"
-    second_followup = "second_followup"
-    final_followup = "final_followup"
 
 
 class EmailStatus(StrEnum):

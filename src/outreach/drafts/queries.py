@@ -12,9 +12,10 @@ import sqlalchemy.orm
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from outreach.campaigns.states import DraftType
 from outreach.contacts.models import Contact, ContactListMember
 from outreach.db import Base
-from outreach.drafts.models import DraftBatch, DraftJob, DraftType, EmailDraft, EmailStatus
+from outreach.drafts.models import DraftBatch, DraftJob, EmailDraft, EmailStatus
 from outreach.drafts.pricing import Usage
 from outreach.drafts.states import (
     ACTIVE_BATCHES,

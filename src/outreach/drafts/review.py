@@ -22,12 +22,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from outreach.campaigns.models import Campaign, CampaignSequence
+from outreach.campaigns.states import DraftType
 from outreach.campaigns.templates import normalise_subject, normalise_text
 from outreach.contacts.models import Contact, ContactListMember
 from outreach.drafts import batches, campaign_steps, queries
 from outreach.drafts.diff import Piece, word_diff
 from outreach.drafts.lint import Finding, facts_from, lint, quoted
-from outreach.drafts.models import DraftBatch, DraftJob, DraftType, EmailDraft, EmailStatus
+from outreach.drafts.models import DraftBatch, DraftJob, EmailDraft, EmailStatus
 from outreach.drafts.pricing import Usage, cost_micros
 from outreach.drafts.states import DRAFTS, JOBS, UNFINISHED_JOBS, JobStatus
 from outreach.drafts.writers.base import DraftRefused

@@ -15,10 +15,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from outreach.campaigns.states import DraftType
 from outreach.campaigns.templates import check_syntax
 from outreach.contacts.models import Contact
 from outreach.drafts.lint import Facts, Finding, facts_from, lint
-from outreach.drafts.models import DraftType, EmailTemplate
+from outreach.drafts.models import EmailTemplate
 from outreach.drafts.pricing import Usage, cost_micros
 from outreach.drafts.writers.base import (
     ContactContext,

@@ -48,18 +48,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from outreach.campaigns.models import Campaign, CampaignSequence
+from outreach.campaigns.states import DraftType
 from outreach.clock import Clock
 from outreach.contacts.models import Contact
 from outreach.drafts import queries
 from outreach.drafts.batches import TYPE_ORDER
-from outreach.drafts.models import (
-    DraftBatch,
-    DraftJob,
-    DraftType,
-    EmailDraft,
-    EmailStatus,
-    EmailTemplate,
-)
+from outreach.drafts.models import DraftBatch, DraftJob, EmailDraft, EmailStatus, EmailTemplate
 from outreach.drafts.pricing import Usage, cost_micros
 from outreach.drafts.states import BATCHES, DRAFTS, JOBS, BatchStatus, JobStatus
 from outreach.drafts.writers.base import (

@@ -6,11 +6,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from outreach.errors import Conflict, NotFound, ValidationFailed
+from outreach.providers.limits import GRAPH_DEFAULT_LIMITS
 from outreach.sealing import seal, unseal
 from outreach.senders import queries as sender_queries
 from outreach.senders.models import SenderAccount
@@ -19,22 +20,6 @@ from outreach.senders.states import SenderState
 DEFAULT_CONNECTIONS = 4
 """Connections a worker opens to one account at once; providers throttle more than a few."""
 MAX_CONNECTIONS = 20
-
-
-@dataclass(frozen=True)
-class SendingLimits:
-    per_minute: int
-    per_day: int
-    connections: int
-
-
-GRAPH_DEFAULT_LIMITS: Final = SendingLimits(per_minute=25, per_day=9_000, connections=3)
-"""Default caps for a sender account of kind graph, each under what Microsoft enforces:
-Exchange Online lets a mailbox send 30 messages a minute and to 10,000 recipients a day
-(Exchange Online limits, "Sending limits"), and Graph runs at most 4 requests at once per app
-and mailbox (Graph throttling limits, "Outlook service limits"). One of the 4 is left for the
-inbox reader polling the same mailbox, and a tenth of the day's recipients for the person who
-also mails from it."""
 
 
 def connections_of(account: SenderAccount) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
-from outreach.drafts.models import DraftType
+from outreach.campaigns.states import DraftType
 from outreach.drafts.prompts import Prompt, ToolSpec
 from outreach.drafts.writers.base import DraftRequest, EarlierDraft
 

@@ -29,9 +29,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
+from outreach.campaigns.states import DraftType
 from outreach.campaigns.templates import CONTACT_FIELDS, merge_fields, render
 from outreach.contacts.models import Contact
-from outreach.drafts.models import DraftType, EmailTemplate
+from outreach.drafts.models import EmailTemplate
 from outreach.errors import ValidationFailed
 
 SUBJECT_PREFIX: Final = "subject:"

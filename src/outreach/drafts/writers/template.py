@@ -18,7 +18,7 @@ import hashlib
 import json
 from typing import Final
 
-from outreach.drafts.models import DraftType
+from outreach.campaigns.states import DraftType
 from outreach.drafts.writers.base import (
     DraftRefused,
     DraftRequest,

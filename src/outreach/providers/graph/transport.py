@@ -60,9 +60,9 @@ from outreach.providers.errors import (
     ProviderError,
     TransientError,
 )
+from outreach.providers.limits import GRAPH_DEFAULT_LIMITS, SendingLimits
 from outreach.providers.message import OutgoingMessage, SentMessage
 from outreach.providers.throttle import SendingPace
-from outreach.senders.service import GRAPH_DEFAULT_LIMITS, SendingLimits
 from outreach.words import counted
 
 __all__ = [

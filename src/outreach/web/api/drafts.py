@@ -9,9 +9,10 @@ from fastapi import APIRouter, Body, Query, Request
 from sqlalchemy.orm import Session
 
 from outreach.campaigns import service as campaigns
+from outreach.campaigns.states import DraftType
 from outreach.delivery import scheduled
 from outreach.drafts import batches, campaign_steps, queries, review, templates
-from outreach.drafts.models import DraftType, EmailDraft
+from outreach.drafts.models import EmailDraft
 from outreach.drafts.states import JobStatus
 from outreach.drafts.writers.base import DraftRefused, WriterBusy, WriterStopped
 from outreach.errors import Conflict, RateLimited, ValidationFailed

@@ -19,11 +19,12 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from outreach.campaigns import queries as campaign_queries
+from outreach.campaigns.states import DraftType
 from outreach.contacts import queries as contact_queries
 from outreach.delivery import scheduled
 from outreach.delivery.models import ScheduledEmail
 from outreach.drafts import batches, campaign_steps, queries, review, templates
-from outreach.drafts.models import DraftType, EmailDraft
+from outreach.drafts.models import EmailDraft
 from outreach.drafts.pricing import dollars
 from outreach.drafts.states import ACTIVE_BATCHES, JobStatus
 from outreach.drafts.writers.base import DraftRefused, WriterError

@@ -1,0 +1,22 @@
+"""What providers allow one mailbox: facts of the providers, the defaults of sender accounts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+
+@dataclass(frozen=True)
+class SendingLimits:
+    per_minute: int
+    per_day: int
+    connections: int
+
+
+GRAPH_DEFAULT_LIMITS: Final = SendingLimits(per_minute=25, per_day=9_000, connections=3)
+"""Default caps for a sender account of kind graph, each under what Microsoft enforces:
+Exchange Online lets a mailbox send 30 messages a minute and to 10,000 recipients a day
+(Exchange Online limits, "Sending limits"), and Graph runs at most 4 requests at once per app
+and mailbox (Graph throttling limits, "Outlook service limits"). One of the 4 is left for the
+inbox reader polling the same mailbox, and a tenth of the day's recipients for the person who
+also mails from it."""
