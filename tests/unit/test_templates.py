@@ -11,22 +11,18 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from markupsafe import escape
 
-from outreach.campaigns.templates import (
-    CONTACT_FIELDS,
-    RANGE_LIMIT,
+from outreach.campaigns.templates.fields import CONTACT_FIELDS, is_blank, merge_fields, slug
+from outreach.campaigns.templates.normalising import normalise_subject, normalise_text
+from outreach.campaigns.templates.placeholders import find_placeholders
+from outreach.campaigns.templates.rendering import (
     Rendered,
     TemplateProblem,
     check_syntax,
-    find_placeholders,
-    is_blank,
-    merge_fields,
-    normalise_subject,
-    normalise_text,
     problems_for,
     render,
     render_preview,
-    slug,
 )
+from outreach.campaigns.templates.sandbox import RANGE_LIMIT
 from outreach.errors import ValidationFailed
 
 SOME = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

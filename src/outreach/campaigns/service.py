@@ -25,7 +25,8 @@ from outreach.campaigns.states import (
     CampaignStatus,
     EnrollmentStatus,
 )
-from outreach.campaigns.templates import Rendered, check_syntax, merge_fields, problems_for, render
+from outreach.campaigns.templates.fields import merge_fields
+from outreach.campaigns.templates.rendering import Rendered, check_syntax, problems_for, render
 from outreach.contacts import queries as contact_queries
 from outreach.contacts.addresses import company_domain, dedupe_key, domain_of
 from outreach.contacts.candidates import PERSON_FIELDS

@@ -7,7 +7,8 @@ raw_data and enriched_data, the instructions the draft was written from, the ear
 of the thread), findings out. Each finding has a stable `code`:
 
 * ``placeholder``: an unrendered merge field or a placeholder left in the text (``{{ x }}``,
-  ``[First Name]``, ``<COMPANY>``, ``%NAME%``: campaigns.templates.find_placeholders).
+  ``[First Name]``, ``<COMPANY>``, ``%NAME%``:
+  campaigns.templates.placeholders.find_placeholders).
 * ``empty_subject``, ``empty_body``.
 * ``unknown_fact``: a name, company or number the draft states that appears nowhere in what
   is known, so the model may have invented it. Names are capitalised words (a word opening a
@@ -29,7 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from outreach.campaigns.templates import find_placeholders
+from outreach.campaigns.templates.placeholders import find_placeholders
 
 MAX_SUBJECT: Final = 60
 MAX_WORDS: Final = 200

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from outreach.campaigns.states import DraftType
-from outreach.campaigns.templates import find_placeholders
+from outreach.campaigns.templates.placeholders import find_placeholders
 from outreach.columns import primary_key, timestamp_now
 from outreach.db import GUID, Base, TextArray, UtcDateTime, utc_now
 

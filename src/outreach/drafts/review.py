@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from outreach.campaigns.models import Campaign, CampaignSequence
 from outreach.campaigns.states import DraftType
-from outreach.campaigns.templates import normalise_subject, normalise_text
+from outreach.campaigns.templates.normalising import normalise_subject, normalise_text
 from outreach.contacts.models import Contact, ContactListMember
 from outreach.drafts import batches, campaign_steps, queries
 from outreach.drafts.diff import Piece, word_diff

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from outreach.campaigns.states import DraftType
-from outreach.campaigns.templates import check_syntax
+from outreach.campaigns.templates.rendering import check_syntax
 from outreach.contacts.models import Contact
 from outreach.drafts.lint import Facts, Finding, facts_from, lint
 from outreach.drafts.models import EmailTemplate

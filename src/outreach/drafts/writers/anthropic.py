@@ -59,7 +59,8 @@ from anthropic.types import (
     ToolParam,
 )
 
-from outreach.campaigns.templates import find_placeholders, normalise_subject, normalise_text
+from outreach.campaigns.templates.normalising import normalise_subject, normalise_text
+from outreach.campaigns.templates.placeholders import find_placeholders
 from outreach.clock import Clock, SystemClock
 from outreach.drafts.prompts import Prompt, v1
 from outreach.drafts.writers.base import (

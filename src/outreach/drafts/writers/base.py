@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
 from outreach.campaigns.states import DraftType
-from outreach.campaigns.templates import CONTACT_FIELDS, merge_fields, render
+from outreach.campaigns.templates.fields import CONTACT_FIELDS, merge_fields
+from outreach.campaigns.templates.rendering import render
 from outreach.contacts.models import Contact
 from outreach.drafts.models import EmailTemplate
 from outreach.errors import ValidationFailed
@@ -106,7 +107,7 @@ class ContactContext:
         )
 
     def merge_fields(self) -> dict[str, object]:
-        """What templates see (campaigns.templates.merge_fields)."""
+        """What templates see (campaigns.templates.fields.merge_fields)."""
         return merge_fields(self.fields, self.raw_data)
 
 

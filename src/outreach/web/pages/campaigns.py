@@ -20,7 +20,7 @@ from outreach.campaigns import service as campaigns
 from outreach.campaigns.models import CampaignSequence, CampaignSettings
 from outreach.campaigns.schedule import DAY_NAMES, opening_hours
 from outreach.campaigns.states import EDITABLE, STEPS_LOCKED_BECAUSE
-from outreach.campaigns.templates import render_preview
+from outreach.campaigns.templates.rendering import render_preview
 from outreach.contacts import queries as contact_queries
 from outreach.delivery import dispatch
 from outreach.errors import OutreachError, ValidationFailed

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
-from outreach.campaigns.templates import column_merge_field
+from outreach.campaigns.templates.fields import column_merge_field
 from outreach.contacts import importing, lists, queries, service
 from outreach.contacts.mapping import FIELDS
 from outreach.contacts.queries import ContactFilter
