@@ -93,7 +93,7 @@ def column_name(header: str) -> str | None:
 
 def column_merge_field(header: str) -> str:
     """How a template writes a raw column: ``{{ city }}``, or ``{{ raw["#"] }}``."""
-    return f"{{{{ {column_name(header) or _raw_label(header)} }}}}"
+    return f"{{{{ {column_name(header) or raw_label(header)} }}}}"
 
 
 def merge_fields(
@@ -112,5 +112,6 @@ def merge_fields(
     return fields
 
 
-def _raw_label(column: str) -> str:
+def raw_label(column: str) -> str:
+    """How a template writes a raw column by its header: ``raw["Annual Revenue ($)"]``."""
     return f"raw[{json.dumps(column, ensure_ascii=False)}]"

@@ -36,18 +36,17 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Final
 
-from outreach.campaigns.templates.fields import _raw_label, is_blank, slug
+from outreach.campaigns.templates.fields import is_blank, raw_label, slug
 from outreach.campaigns.templates.normalising import normalise_subject, normalise_text
 from outreach.campaigns.templates.placeholders import find_placeholders
-from outreach.campaigns.templates.sandbox import VALUE_LIMIT, _failure, _prepare, _run
-from outreach.campaigns.templates.undefined import _Columns, _Empty, _FieldError
+from outreach.campaigns.templates.sandbox import VALUE_LIMIT, failure_message, prepare, run
+from outreach.campaigns.templates.undefined import Columns, Empty, FieldError
 from outreach.errors import ValidationFailed
 
 _FILLER: Final = "…"
 """Stands in for a faulty field while rendering on to find the next problem; it cannot form a
 placeholder with the text around it."""
 _MAX_ROUNDS: Final = 10
-_PARTS: Final = ("subject", "body", "html")
 
 
 @dataclass(frozen=True)
@@ -82,7 +81,7 @@ def check_syntax(subject: str, body: str, html: str | None = None) -> list[Templ
     return [
         TemplateProblem(None, part, message)
         for part, source in _sources(subject, body, html)
-        for message in _prepare(source, part == "html")[1]
+        for message in prepare(source, part == "html")[1]
     ]
 
 
@@ -90,10 +89,10 @@ def _template_context(fields: Mapping[str, object]) -> dict[str, object]:
     context: dict[str, object] = {}
     for name, value in fields.items():
         if name == "raw" and isinstance(value, Mapping):
-            context[name] = _Columns(
+            context[name] = Columns(
                 {
                     str(column): (
-                        _Empty(_raw_label(str(column)), ("raw", str(column)))
+                        Empty(raw_label(str(column)), ("raw", str(column)))
                         if is_blank(cell)
                         else cell
                     )
@@ -101,7 +100,7 @@ def _template_context(fields: Mapping[str, object]) -> dict[str, object]:
                 }
             )
         elif is_blank(value):
-            context[name] = _Empty(name, (name,))
+            context[name] = Empty(name, (name,))
         else:
             context[name] = value
     return context
@@ -112,12 +111,12 @@ def _fill(context: dict[str, object], key: tuple[str, ...]) -> None:
         context[key[0]] = _FILLER
         return
     columns = context.get("raw")
-    if not isinstance(columns, _Columns):
-        columns = context["raw"] = _Columns()
+    if not isinstance(columns, Columns):
+        columns = context["raw"] = Columns()
     columns[key[1]] = _FILLER
 
 
-def _with_nearest(error: _FieldError, context: Mapping[str, object]) -> str:
+def _with_nearest(error: FieldError, context: Mapping[str, object]) -> str:
     """A missing name's problem, naming the merge field it most likely meant: the column's own
     name ({{ City }} for {{ city }}, as the contact page shows the column) or a near spelling."""
     if error.key is None or len(error.key) != 1 or error.key[0] in context:
@@ -135,7 +134,7 @@ def _render_part(
     part: str, source: str, fields: Mapping[str, object]
 ) -> tuple[str | None, list[TemplateProblem]]:
     """The raw output of one part (None when it could not be produced) and its problems."""
-    template, messages = _prepare(source, part == "html")
+    template, messages = prepare(source, part == "html")
     if template is None:
         return None, [TemplateProblem(None, part, message) for message in messages]
     context = _template_context(fields)
@@ -143,8 +142,8 @@ def _render_part(
     filled: set[tuple[str, ...]] = set()
     for _ in range(_MAX_ROUNDS):
         try:
-            return _run(template, context), problems
-        except _FieldError as error:
+            return run(template, context), problems
+        except FieldError as error:
             problems.append(TemplateProblem(error.field, part, _with_nearest(error, context)))
             if error.key is None or error.key in filled:
                 return None, problems
@@ -154,7 +153,7 @@ def _render_part(
             # After a stand-in, an error may be the stand-in's doing ("…" is not callable);
             # it will be reported once the fields above are fixed.
             if not filled:
-                problems.append(TemplateProblem(None, part, _failure(error)))
+                problems.append(TemplateProblem(None, part, failure_message(error)))
             return None, problems
     return None, problems
 

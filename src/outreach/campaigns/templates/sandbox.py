@@ -34,7 +34,7 @@ from jinja2.visitor import NodeTransformer
 from markupsafe import soft_str
 
 from outreach.campaigns.templates.fields import is_blank
-from outreach.campaigns.templates.undefined import _Columns, _Unset
+from outreach.campaigns.templates.undefined import Columns, Unset
 
 RANGE_LIMIT: Final = 1_000
 WORK_LIMIT: Final = 1_000_000
@@ -140,7 +140,7 @@ _WIDTH_FILTERS: Final = frozenset(
 
 def _default(value: object, default_value: object = "", boolean: bool = False) -> object:
     """Jinja's ``default``, which also replaces None, empty and whitespace-only values."""
-    if isinstance(value, _Unset):
+    if isinstance(value, Unset):
         value.check_allowed()
         return default_value
     if isinstance(value, Undefined) or is_blank(value) or (boolean and not value):
@@ -216,7 +216,7 @@ def _piece(value: object) -> object:
     """Wrapped around every part of ``~`` and every written expression."""
     if value is None:
         raise _NoneWritten
-    if isinstance(value, _Unset) and value.nameless:
+    if isinstance(value, Unset) and value.nameless:
         return ""
     return value
 
@@ -288,7 +288,7 @@ _TEXT_METHODS: Final = frozenset(
 
 
 def _kind(value: object) -> str:
-    if isinstance(value, _Columns):
+    if isinstance(value, Columns):
         return "raw"
     if isinstance(value, str):
         return "text"
@@ -340,7 +340,7 @@ class _Sandbox(ImmutableSandboxedEnvironment):
 def _environment(html: bool) -> _Sandbox:
     environment = _Sandbox(
         autoescape=html,
-        undefined=_Unset,
+        undefined=Unset,
         trim_blocks=True,
         lstrip_blocks=True,
         auto_reload=False,
@@ -432,7 +432,7 @@ def _syntax_message(error: TemplateSyntaxError) -> str:
 
 
 @functools.lru_cache(maxsize=256)
-def _prepare(source: str, html: bool) -> tuple[Template | None, tuple[str, ...]]:
+def prepare(source: str, html: bool) -> tuple[Template | None, tuple[str, ...]]:
     """The compiled template, or why there is none."""
     if len(source) > VALUE_LIMIT:
         return None, (f"is longer than {VALUE_LIMIT:,} characters",)
@@ -453,7 +453,9 @@ def _prepare(source: str, html: bool) -> tuple[Template | None, tuple[str, ...]]
         return None, ("is nested too deeply to read",)
 
 
-def _run(template: Template, context: Mapping[str, object]) -> str:
+def run(template: Template, context: Mapping[str, object]) -> str:
+    """The output of a prepared template, spending from a fresh budget of ``WORK_LIMIT``; raises
+    whatever the template raises (``failure_message`` words it for the template's author)."""
     token = _BUDGET.set(_Budget(WORK_LIMIT))
     try:
         return "".join(template.generate(context))
@@ -461,7 +463,8 @@ def _run(template: Template, context: Mapping[str, object]) -> str:
         _BUDGET.reset(token)
 
 
-def _failure(error: Exception) -> str:
+def failure_message(error: Exception) -> str:
+    """What went wrong in ``run``, completing "The <part> …"."""
     if isinstance(error, _Refused | _LimitExceeded):
         return str(error)
     if isinstance(error, SecurityError):

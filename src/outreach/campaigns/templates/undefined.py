@@ -9,10 +9,10 @@ from jinja2.exceptions import UndefinedError
 from jinja2.runtime import Undefined
 from jinja2.utils import missing
 
-from outreach.campaigns.templates.fields import _raw_label
+from outreach.campaigns.templates.fields import raw_label
 
 
-class _FieldError(UndefinedError):
+class FieldError(UndefinedError):
     """A merge field used without a fallback while empty or missing."""
 
     def __init__(self, message: str, field: str | None, key: tuple[str, ...] | None) -> None:
@@ -21,13 +21,13 @@ class _FieldError(UndefinedError):
         self.key = key
 
 
-class _Columns(dict[str, object]):
+class Columns(dict[str, object]):
     """The ``raw`` columns as a template sees them, so a missing column can be named."""
 
 
-class _Unset(Undefined):
+class Unset(Undefined):
     """A name that is not there. Falsy, so guards and fallbacks work; any other use raises
-    ``_FieldError`` naming the field (or the sandbox's ``SecurityError``)."""
+    ``FieldError`` naming the field (or the sandbox's ``SecurityError``)."""
 
     __slots__ = ()
 
@@ -36,22 +36,22 @@ class _Unset(Undefined):
             raise self._undefined_exception(self._undefined_message)
         raise self._problem()
 
-    def _problem(self) -> _FieldError:
+    def _problem(self) -> FieldError:
         name, owner = self._undefined_name, self._undefined_obj
         if isinstance(name, str) and owner is missing:
-            return _FieldError(
+            return FieldError(
                 f"uses {{{{ {name} }}}}, which is not a merge field (misspelt?) and has no default",
                 field=name,
                 key=(name,),
             )
-        if isinstance(name, str) and isinstance(owner, _Columns):
-            label = _raw_label(name)
-            return _FieldError(
+        if isinstance(name, str) and isinstance(owner, Columns):
+            label = raw_label(name)
+            return FieldError(
                 f"uses {{{{ {label} }}}}, which is not a column of this contact and has no default",
                 field=label,
                 key=("raw", name),
             )
-        return _FieldError(f"cannot be rendered: {self._undefined_message}", None, None)
+        return FieldError(f"cannot be rendered: {self._undefined_message}", None, None)
 
     @property
     def nameless(self) -> bool:
@@ -83,7 +83,7 @@ class _Unset(Undefined):
     __iter__ = __str__ = __len__ = __contains__ = _fail_with_undefined_error
 
 
-class _Empty(_Unset):
+class Empty(Unset):
     """A merge field that exists but is empty for this contact."""
 
     __slots__ = ("_key", "_label")
@@ -93,8 +93,8 @@ class _Empty(_Unset):
         self._label = label
         self._key = key
 
-    def _problem(self) -> _FieldError:
-        return _FieldError(
+    def _problem(self) -> FieldError:
+        return FieldError(
             f"uses {{{{ {self._label} }}}}, which is empty for this contact and has no default",
             field=self._label,
             key=self._key,
