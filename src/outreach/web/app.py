@@ -17,6 +17,7 @@ from outreach.web.api import campaigns as campaigns_api
 from outreach.web.api import contacts as contacts_api
 from outreach.web.api import drafts as drafts_api
 from outreach.web.api import senders as senders_api
+from outreach.web.api.common_schemas import ErrorBody
 from outreach.web.csrf import CsrfCookieMiddleware
 from outreach.web.deps import api_user, csrf_checked, page_user
 from outreach.web.errors import install_error_handlers
@@ -35,7 +36,6 @@ from outreach.web.pages import (
     unsubscribe,
     users,
 )
-from outreach.web.schemas import ErrorBody
 
 STATIC = Path(__file__).parent / "static"
 API_PREFIX = "/api/v1"

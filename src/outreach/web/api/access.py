@@ -8,8 +8,8 @@ from fastapi import APIRouter, Request
 
 from outreach.access import queries as access_queries
 from outreach.access import service as access
+from outreach.web.api.access_schemas import IssuedTokenOut, TokenIn, TokenOut, UserIn, UserOut
 from outreach.web.deps import ApiUser, DbSession, container_of
-from outreach.web.schemas import IssuedTokenOut, TokenIn, TokenOut, UserIn, UserOut
 
 router = APIRouter(tags=["access"])
 

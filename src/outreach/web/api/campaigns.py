@@ -12,8 +12,7 @@ from outreach.campaigns import queries as campaign_queries
 from outreach.campaigns import service as campaigns
 from outreach.campaigns.models import Campaign
 from outreach.delivery import dispatch, queries
-from outreach.web.deps import ApiUser, DbSession, container_of
-from outreach.web.schemas import (
+from outreach.web.api.campaigns_schemas import (
     CampaignChange,
     CampaignDetail,
     CampaignIn,
@@ -21,13 +20,14 @@ from outreach.web.schemas import (
     DeliveryOut,
     EnrollmentOut,
     LaunchOut,
-    SenderOut,
     SendersIn,
     SettingsIn,
     SettingsOut,
     StepIn,
     StepOut,
 )
+from outreach.web.api.senders_schemas import SenderOut
+from outreach.web.deps import ApiUser, DbSession, container_of
 
 router = APIRouter()
 campaigns_router = APIRouter(prefix="/campaigns", tags=["campaigns"])

@@ -13,8 +13,7 @@ from outreach.contacts import importing, lists, queries, service, suppressions
 from outreach.contacts.models import ContactList, UploadBatch
 from outreach.contacts.queries import ContactFilter
 from outreach.errors import ValidationFailed
-from outreach.web.deps import ApiUser, DbSession, container_of
-from outreach.web.schemas import (
+from outreach.web.api.contacts_schemas import (
     BatchOut,
     ConfirmIn,
     ContactDetail,
@@ -34,6 +33,7 @@ from outreach.web.schemas import (
     UndoOut,
     UploadOut,
 )
+from outreach.web.deps import ApiUser, DbSession, container_of
 from outreach.worker.jobs import import_uploads
 
 router = APIRouter()

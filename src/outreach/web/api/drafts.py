@@ -16,8 +16,8 @@ from outreach.drafts.models import EmailDraft
 from outreach.drafts.states import JobStatus
 from outreach.drafts.writers.base import DraftRefused, WriterBusy, WriterStopped
 from outreach.errors import Conflict, RateLimited, ValidationFailed
-from outreach.web.deps import ApiUser, DbSession, container_of, finish_transaction
-from outreach.web.schemas import (
+from outreach.web.api.common_schemas import ErrorBody
+from outreach.web.api.drafts_schemas import (
     BulkApproveIn,
     BulkApproveOut,
     DiffPieceOut,
@@ -28,7 +28,6 @@ from outreach.web.schemas import (
     DraftJobOut,
     DraftOut,
     DraftPage,
-    ErrorBody,
     FailureOut,
     FindingOut,
     RejectIn,
@@ -40,6 +39,7 @@ from outreach.web.schemas import (
     TrialIn,
     TrialOut,
 )
+from outreach.web.deps import ApiUser, DbSession, container_of, finish_transaction
 
 router = APIRouter()
 drafts_router = APIRouter(prefix="/drafts", tags=["drafts"])

@@ -15,8 +15,7 @@ from outreach.senders import queries as sender_queries
 from outreach.senders import service as senders
 from outreach.senders.models import SenderAccount
 from outreach.senders.states import SenderState
-from outreach.web.deps import ApiUser, DbSession, container_of, finish_transaction
-from outreach.web.schemas import (
+from outreach.web.api.senders_schemas import (
     CheckOut,
     ImapIn,
     ImapOut,
@@ -28,6 +27,7 @@ from outreach.web.schemas import (
     SenderOut,
     SenderWeekOut,
 )
+from outreach.web.deps import ApiUser, DbSession, container_of, finish_transaction
 from outreach.worker.inbox import poll_summary, polling_pass
 
 router = APIRouter()

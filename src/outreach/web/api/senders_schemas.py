@@ -1,0 +1,121 @@
+"""Request and response bodies of /api/v1 sender accounts, their checks, and inbox polls
+(web/api/senders.py)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class SenderWeekOut(BaseModel):
+    """The account's last 7 days."""
+
+    sent: int
+    hard_bounces: int
+    bounce_rate: float | None = Field(description="hard_bounces / sent; null before any send")
+    replies: int
+
+
+class ImapOut(BaseModel):
+    host: str
+    port: int
+    security: str
+    username: str
+    folder: str
+
+
+class SenderOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    email: str
+    display_name: str | None
+    kind: str
+    daily_cap: int | None
+    state: str
+    last_error: str | None
+    imap: ImapOut | None = Field(None, description="Where an SMTP account's replies are read")
+    week: SenderWeekOut | None = None
+
+
+class SenderIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["outbox", "smtp", "graph"]
+    email: str = Field(max_length=320, json_schema_extra={"format": "email"})
+    display_name: str | None = Field(None, max_length=200)
+    host: str | None = Field(None, max_length=253)
+    port: int = Field(587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str | None = Field(None, max_length=320)
+    password: str | None = Field(
+        None, max_length=1000, description="The SMTP password, or the Graph app's client secret"
+    )
+    tenant_id: str | None = Field(
+        None, max_length=200, description="Graph: default OUTLOOK_TENANT_ID"
+    )
+    client_id: str | None = Field(
+        None, max_length=200, description="Graph: default OUTLOOK_CLIENT_ID"
+    )
+    one_click_unsubscribe: bool = Field(
+        True, description="Graph: send List-Unsubscribe-Post (see the senders page)"
+    )
+    daily_cap: int | None = Field(None, ge=1, le=1_000_000)
+    max_connections: int | None = Field(
+        None, ge=1, le=20, description="Connections at once from a worker (4; 3 for Graph)"
+    )
+
+
+class ImapIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = Field(min_length=1, max_length=253)
+    port: int = Field(993, ge=1, le=65535)
+    security: Literal["tls", "starttls", "none"] = "tls"
+    username: str | None = Field(None, max_length=320, description="Default: the SMTP username")
+    password: str | None = Field(None, max_length=1000, description="Default: the SMTP password")
+    folder: str = Field("INBOX", min_length=1, max_length=200)
+
+
+class PartCheckOut(BaseModel):
+    part: Literal["sending", "reading replies"]
+    ok: bool
+    message: str
+
+
+class CheckOut(BaseModel):
+    ok: bool
+    message: str
+    checks: list[PartCheckOut] = Field(default_factory=list)
+
+
+class InboxMessageOut(BaseModel):
+    id: uuid.UUID
+    kind: Literal["human_reply", "unsubscribe_request", "auto_reply", "bounce"]
+    received_at: datetime
+    sender_account_id: uuid.UUID
+    contact_id: uuid.UUID
+    contact_email: str
+    campaign_id: uuid.UUID | None
+    campaign_name: str | None
+    subject: str | None
+    snippet: str | None
+    returns_on: date | None
+    matched_by: str
+    reason: str = Field(description="What it was taken for and what was done")
+
+
+class MailboxPollOut(BaseModel):
+    email: str
+    read: int
+    acted: dict[str, int]
+    error: str | None
+    skipped: str | None
+
+
+class PollOut(BaseModel):
+    summary: str
+    mailboxes: list[MailboxPollOut]
