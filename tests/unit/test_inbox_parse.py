@@ -11,16 +11,11 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from outreach.inbox.bounces import DeliveryReport, Recipient
 from outreach.inbox.classify import classify
 from outreach.inbox.match import KnownEmails, SentEmail, match
-from outreach.inbox.parse import (
-    MAX_TEXT,
-    DeliveryReport,
-    ParsedMessage,
-    Recipient,
-    authored_text,
-    parse,
-)
+from outreach.inbox.mime import MAX_TEXT
+from outreach.inbox.parse import ParsedMessage, authored_text, parse
 from tests.inbox_messages import (
     ALL_KINDS,
     OUR_ID,

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from outreach.inbox.parse import ParsedMessage, Recipient
+from outreach.inbox.bounces import Recipient
+from outreach.inbox.parse import ParsedMessage
 
 __all__ = ["Bounce", "Classification", "Kind", "classify", "return_date", "unsubscribe_phrase"]
 

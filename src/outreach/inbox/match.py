@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
-from outreach.inbox.parse import DeliveryReport, ParsedMessage
+from outreach.inbox.bounces import DeliveryReport
+from outreach.inbox.parse import ParsedMessage
 
 __all__ = ["Known", "KnownEmails", "Lookups", "Match", "MatchedBy", "SentEmail", "lookups", "match"]
 

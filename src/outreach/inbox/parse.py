@@ -5,45 +5,43 @@ their size), spam built to crash parsers. `parse` never raises: a part it cannot
 out, a header it cannot decode is read as well as it can be, and a message it cannot read at all
 becomes a ParsedMessage with nothing in it. It reads no clock and does no I/O.
 
-Delivery reports (bounces) are read from their RFC 3464 structure (message/delivery-status with
-the original in message/rfc822 or text/rfc822-headers) and, failing that, from the bodies that
-older mail servers write (Exim, qmail, Exchange's plain text): who failed, why, and the
-Message-ID of the original, which is what ties a bounce to the email we sent.
+Delivery reports (bounces) are read by `outreach.inbox.bounces`; headers and parts are read
+leniently by `outreach.inbox.mime`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from email import message_from_bytes
-from email.header import decode_header
 from email.message import Message
 from email.parser import HeaderParser
 from email.policy import compat32
-from email.utils import getaddresses, parsedate_to_datetime
 from functools import partial
 from html.parser import HTMLParser
-from typing import TypeVar
+
+from outreach.inbox.bounces import DeliveryReport, _non_standard_report, _standard_report
+from outreach.inbox.mime import (
+    MAX_TEXT,
+    _addresses,
+    _date,
+    _decode,
+    _header,
+    _ids_in,
+    _param,
+    _part_text,
+    _parts,
+    _raw_values,
+    _safe,
+)
 
 __all__ = [
-    "DeliveryReport",
     "ParsedMessage",
-    "Recipient",
     "authored_text",
     "parse",
 ]
 
-MAX_TEXT = 100_000
-"""Characters of body text kept: a reply's meaning is at its top, and every rule that reads the
-text runs in time proportional to it."""
-
-MAX_PARTS = 200
-"""MIME parts looked at: a real message has a handful; a crafted one can nest thousands."""
-
-MAX_IDS = 50
-"""Message-IDs kept from one References header or one report: a long thread has a few dozen."""
 
 SELECTED_HEADERS = (
     "auto-submitted",
@@ -60,32 +58,6 @@ SELECTED_HEADERS = (
     "x-ms-exchange-generated-message-source",
 )
 """The headers classification reads, kept decoded on ParsedMessage.headers."""
-
-
-@dataclass(frozen=True)
-class Recipient:
-    """One recipient of a delivery report: what happened to the email for this address."""
-
-    address: str
-    """The address we sent to, lowercased (Original-Recipient when the report has it, since a
-    forwarded mailbox reports its forwarding target as Final-Recipient)."""
-    action: str | None
-    """RFC 3464 Action, lowercased: failed, delayed, delivered, relayed, expanded."""
-    status: str | None
-    """The enhanced status code (RFC 3463), such as 5.1.1."""
-    diagnostic: str | None
-    """What the refusing server said, on one line (Diagnostic-Code without its type)."""
-
-
-@dataclass(frozen=True)
-class DeliveryReport:
-    standard: bool
-    """True for an RFC 3464 report (message/delivery-status); False for one read from the text
-    of a non-standard bounce."""
-    recipients: tuple[Recipient, ...]
-    original_message_ids: tuple[str, ...]
-    """Message-IDs of the email the report is about, found in the attached original, its
-    attached headers, or a quoted header block in the text."""
 
 
 @dataclass(frozen=True)
@@ -229,6 +201,8 @@ def authored_text(text: str) -> str:
 
 
 _AUTHORED_MAX = 20_000
+
+
 _QUOTE_STARTS = (
     re.compile(
         r"^[ \t]*-{2,}[ \t]*(?:original message|ursprüngliche nachricht|message d'origine"
@@ -252,155 +226,6 @@ _QUOTE_STARTS = (
 )
 
 
-# Reading one field without letting its failure spoil the others.
-
-_T = TypeVar("_T")
-
-
-def _safe(read: Callable[[], _T], default: _T) -> _T:
-    """One field's reading; a failure there leaves that field at its default and the rest of
-    the message readable."""
-    try:
-        return read()
-    except Exception:
-        return default
-
-
-# Headers.
-
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
-_MSG_ID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]+>")
-"""As compose writes them, and leniently enough for other mailers' ids."""
-_BARE_ID = re.compile(r"[\x21-\x3b\x3d\x3f-\x7e]+@[\x21-\x3b\x3d\x3f-\x7e]+")
-_ADDRESS = re.compile(r"[^\s@<>()\[\],;:\"]+@[^\s@<>()\[\],;:\"]+")
-_MAX_ADDRESSES = 10
-
-
-def _raw_values(message: Message, name: str) -> list[str]:
-    """The header's values as they arrived, unfolded, with raw UTF-8 (RFC 6532) decoded.
-
-    raw_items, because compat32 turns a value with 8-bit bytes into a Header object whose
-    str() is not the text."""
-    wanted = name.lower()
-    values = [value for key, value in message.raw_items() if key.lower() == wanted]
-    return [_unfold(_unsurrogate(str(value))) for value in values]
-
-
-def _unsurrogate(text: str) -> str:
-    """Text the email package decoded as ASCII with surrogateescape, decoded as UTF-8."""
-    try:
-        return text.encode("ascii", "surrogateescape").decode("utf-8", "replace")
-    except UnicodeError:  # real non-ASCII characters: it was text already
-        return text
-
-
-def _unfold(text: str) -> str:
-    return " ".join(_CONTROLS.sub(" ", text).split())
-
-
-def _decode(value: str | None) -> str:
-    """An unstructured header's text, RFC 2047 encoded words decoded."""
-    if not value:
-        return ""
-    try:
-        pieces = decode_header(value)
-    except Exception:  # a malformed encoded word: the text as it came
-        return _unfold(value)
-    text = "".join(
-        _bytes_text(piece, charset) if isinstance(piece, bytes) else piece
-        for piece, charset in pieces
-    )
-    return _unfold(text)
-
-
-def _header(message: Message, name: str) -> str | None:
-    values = _raw_values(message, name)
-    return values[0] if values else None
-
-
-def _bytes_text(data: bytes, charset: str | None) -> str:
-    """Bytes in their declared charset, else UTF-8, undecodable bytes replaced."""
-    if charset:
-        try:
-            return data.decode(charset.strip().strip('"').lower(), "replace")
-        except (LookupError, ValueError, TypeError):  # unknown or non-text codec
-            pass
-    return data.decode("utf-8", "replace")
-
-
-def _ids(text: str) -> tuple[str, ...]:
-    found = _MSG_ID.findall(text)
-    if not found:
-        # Some mailers write ids without their angle brackets.
-        found = [f"<{token}>" for token in text.split() if _BARE_ID.fullmatch(token)]
-    ids = list(dict.fromkeys(found))
-    if len(ids) > MAX_IDS:
-        # The root (the first email of the thread) and the newest ids say the most.
-        ids = [ids[0], *ids[-(MAX_IDS - 1) :]]
-    return tuple(ids)
-
-
-def _ids_in(message: Message, name: str) -> tuple[str, ...]:
-    return _safe(lambda: _ids(" ".join(_raw_values(message, name))), ())
-
-
-def _addresses(message: Message, name: str) -> list[tuple[str, str]]:
-    """(address lowercased, display name decoded) for each address in the header."""
-
-    def read() -> list[tuple[str, str]]:
-        found = []
-        for display, address in getaddresses(_raw_values(message, name))[:_MAX_ADDRESSES]:
-            address = address.strip().strip("<>").lower()
-            if _ADDRESS.fullmatch(address):
-                found.append((address, _decode(display)))
-        return found
-
-    return _safe(read, [])
-
-
-def _param(message: Message, name: str) -> str | None:
-    value = message.get_param(name)
-    if isinstance(value, tuple):  # RFC 2231: (charset, language, text)
-        value = value[2]
-    return str(value).strip().lower() if value else None
-
-
-def _date(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    when = parsedate_to_datetime(value)
-    if when.tzinfo is None:  # "-0000": the sender did not know its zone (RFC 5322 3.3)
-        when = when.replace(tzinfo=UTC)
-    return when.astimezone(UTC)
-
-
-# Parts and their text.
-
-_STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")
-
-
-def _parts(message: Message) -> Iterator[tuple[Message, bool]]:
-    """Every part in order, the message itself first, each with whether it lies inside an
-    attached message (message/rfc822: a bounce's original, a forwarded email)."""
-    stack: list[tuple[Message, bool]] = [(message, False)]
-    seen = 0
-    while stack and seen < MAX_PARTS:
-        part, attached = stack.pop()
-        seen += 1
-        yield part, attached
-        content_type = part.get_content_type()
-        if content_type in _STATUS_TYPES:
-            continue  # its "parts" are the report's field blocks, read by _field_blocks
-        # Only a multipart's payload is asked for: get_payload() on a single part with 8-bit
-        # bytes and a malformed charset parameter raises inside the email package.
-        payload = part.get_payload() if part.is_multipart() else None
-        if isinstance(payload, list):
-            inside = attached or content_type.startswith("message/")
-            stack.extend(
-                (child, inside) for child in reversed(payload) if isinstance(child, Message)
-            )
-
-
 def _body_text(message: Message) -> str:
     html: Message | None = None
     for part, attached in _parts(message):
@@ -419,16 +244,6 @@ def _body_text(message: Message) -> str:
 def _is_attachment(part: Message) -> bool:
     disposition = _header(part, "Content-Disposition") or ""
     return disposition.strip().lower().startswith("attachment")
-
-
-def _part_text(part: Message) -> str:
-    payload = part.get_payload(decode=True)
-    if not isinstance(payload, bytes):
-        return ""
-    charset: object = _safe(part.get_content_charset, None)
-    # A malformed RFC 2231 charset parameter comes back as a tuple.
-    text = _bytes_text(payload[: MAX_TEXT * 4], charset if isinstance(charset, str) else None)
-    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 class _HtmlText(HTMLParser):
@@ -473,197 +288,3 @@ def _html_text(html: str) -> str:
         text = _TAG.sub(" ", html)
     lines = (" ".join(line.replace("\xa0", " ").split()) for line in text.split("\n"))
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-
-
-# Delivery reports: RFC 3464.
-
-_ORIGINAL_TYPES = ("message/rfc822", "message/global")
-_ORIGINAL_HEADER_TYPES = ("text/rfc822-headers", "message/global-headers")
-_STATUS_CODE = re.compile(r"\b[245]\.\d{1,3}\.\d{1,3}\b")
-_MAX_DIAGNOSTIC = 500
-_MAX_RECIPIENTS = 20
-
-
-def _standard_report(message: Message) -> DeliveryReport | None:
-    status_parts = [
-        part
-        for part, attached in _parts(message)
-        if not attached and part.get_content_type() in _STATUS_TYPES
-    ]
-    if not status_parts:
-        return None
-    recipients: dict[str, Recipient] = {}
-    ids: list[str] = []
-    for part in status_parts:
-        for fields in _field_blocks(part):
-            # Gmail names the original in the report itself, which survives a report sent
-            # without the original's headers.
-            ids.extend(_ids(fields.get("x-original-message-id", "")))
-            recipient = _recipient(fields)
-            if recipient is not None:
-                recipients.setdefault(recipient.address, recipient)
-    ids.extend(_original_ids(message))
-    return DeliveryReport(
-        standard=True,
-        recipients=tuple(recipients.values())[:_MAX_RECIPIENTS],
-        original_message_ids=tuple(dict.fromkeys(ids))[:MAX_IDS],
-    )
-
-
-def _field_blocks(part: Message) -> Iterator[dict[str, str]]:
-    """The report's blocks of fields (the per-message block, then one per recipient), names
-    lowercased, first occurrence kept."""
-    if not part.is_multipart():
-        yield from _text_blocks(_part_text(part))
-        return
-    payload = part.get_payload()
-    # message/delivery-status: the email package parsed each block as a header block.
-    # message/global-delivery-status (RFC 6533): it parsed the first block as headers and
-    # left the rest as that block's body.
-    for block in payload:
-        if isinstance(block, Message):
-            fields: dict[str, str] = {}
-            for key, value in block.raw_items():
-                fields.setdefault(key.lower(), _unfold(_unsurrogate(str(value))))
-            yield fields
-            if not block.is_multipart():
-                yield from _text_blocks(_part_text(block))
-
-
-def _text_blocks(text: str) -> Iterator[dict[str, str]]:
-    for chunk in re.split(r"\n[ \t]*\n", text[:MAX_TEXT]):
-        yield _fields(chunk)
-
-
-def _fields(chunk: str) -> dict[str, str]:
-    fields: dict[str, str] = {}
-    name = None
-    for line in chunk.split("\n"):
-        if line[:1] in (" ", "\t") and name is not None:
-            fields[name] += " " + line.strip()
-        elif ":" in line:
-            key, _, value = line.partition(":")
-            name = key.strip().lower()
-            fields.setdefault(name, value.strip())
-    return {key: _unfold(value) for key, value in fields.items()}
-
-
-def _recipient(fields: dict[str, str]) -> Recipient | None:
-    # Original-Recipient is the address we sent to; Final-Recipient may be where a
-    # forwarding mailbox sent it on.
-    address = _report_address(fields.get("original-recipient")) or _report_address(
-        fields.get("final-recipient")
-    )
-    if address is None:
-        return None
-    status = _STATUS_CODE.search(fields.get("status", ""))
-    diagnostic = fields.get("diagnostic-code", "")
-    _, separator, after_type = diagnostic.partition(";")
-    diagnostic = (after_type if separator else diagnostic).strip()
-    return Recipient(
-        address=address,
-        action=fields.get("action", "").strip().lower() or None,
-        status=status.group(0) if status else None,
-        diagnostic=diagnostic[:_MAX_DIAGNOSTIC] or None,
-    )
-
-
-def _report_address(value: str | None) -> str | None:
-    """`rfc822; ada@example.com` (or `utf-8; ...`) → ada@example.com."""
-    if not value:
-        return None
-    _, separator, address = value.partition(";")
-    address = (address if separator else value).strip().strip("<>").strip().lower()
-    return address if _ADDRESS.fullmatch(address) else None
-
-
-_QUOTED_ID = re.compile(
-    r"^[ \t>]*Message-ID[ \t]*:[ \t]*\n?[ \t]*(<[\x21-\x3b\x3d\x3f-\x7e]+>)", re.I | re.M
-)
-
-
-def _original_ids(message: Message) -> tuple[str, ...]:
-    """Message-IDs of the message a report is about: of attached originals, of attached
-    header blocks, and of header blocks quoted in the report's text parts."""
-    ids: list[str] = []
-    for part, attached in _parts(message):
-        if attached:
-            continue
-        content_type = part.get_content_type()
-        if content_type in _ORIGINAL_TYPES or content_type in _ORIGINAL_HEADER_TYPES:
-            ids.extend(_attached_ids(part))
-        elif content_type == "text/plain" and not part.is_multipart():
-            ids.extend(_QUOTED_ID.findall(_part_text(part)[:MAX_TEXT]))
-    return tuple(dict.fromkeys(ids))[:MAX_IDS]
-
-
-def _attached_ids(part: Message) -> tuple[str, ...]:
-    if part.is_multipart():
-        payload = part.get_payload()
-        inner = payload[0] if isinstance(payload, list) and payload else None
-        return _ids_in(inner, "Message-ID") if isinstance(inner, Message) else ()
-    head = HeaderParser(policy=compat32).parsestr(_part_text(part)[:MAX_TEXT])
-    return _ids_in(head, "Message-ID")
-
-
-# Delivery reports: the non-standard bounces older servers write.
-
-_DAEMON = re.compile(
-    r"(?:mailer-daemon|mailer_daemon|mailerdaemon|mail-daemon|maildaemon|postmaster)@", re.I
-)
-_BOUNCE_SUBJECT = re.compile(
-    r"undeliver|returned mail|returned to sender|delivery (?:status notification|failure"
-    r"|has failed|failed|notification|problem)|mail delivery (?:failed|failure|system)"
-    r"|failure notice|could not be delivered|not delivered|(?:un|nicht )zustellbar"
-    r"|non remis|non distribuable|échec (?:de|du) (?:la )?(?:remise|distribution)",
-    re.I,
-)
-_ORIGINAL_FOLLOWS = re.compile(
-    r"^.*(?:this is a copy of|copy of the (?:original )?message|original message"
-    r"|below this line is a copy|headers? of the original|message headers? follow"
-    r"|ursprüngliche nachricht|kopie der nachricht|message d'origine|en-têtes du message)"
-    r"|^(?:return-path|received|message-id|date|subject|x-[a-z-]+)[ \t]*:",
-    re.I | re.M,
-)
-_SMTP_REPLY = re.compile(
-    r"(?<![\d.])[45]\d\d(?:[ -]+[245]\.\d{1,3}\.\d{1,3}\b|[ -](?=[A-Za-z<#(]))", re.M
-)
-_DELAYED = re.compile(
-    r"\bdelayed\b|\bwill (?:retry|continue trying|keep trying)|still trying|not yet been"
-    r" delivered|\bverzögert|\bretardé",
-    re.I,
-)
-
-
-def _non_standard_report(message: Message, parsed: ParsedMessage) -> DeliveryReport | None:
-    from_daemon = any(_DAEMON.match(address) for address in parsed.addresses) or (
-        "mail delivery" in parsed.sender_name.lower()
-    )
-    failed_header = parsed.header("x-failed-recipients")
-    bounce_subject = _BOUNCE_SUBJECT.search(parsed.subject) is not None
-    ids = _original_ids(message)
-    evidence = bool(failed_header) or bool(ids) or bounce_subject
-    if not ((from_daemon and evidence) or failed_header or (bounce_subject and ids)):
-        return None
-    follows = _ORIGINAL_FOLLOWS.search(parsed.text)
-    explanation = parsed.text if follows is None else parsed.text[: follows.start()]
-    if failed_header:
-        addresses = [a.lower() for a in _ADDRESS.findall(failed_header)]
-    else:
-        found = (a.lower().strip(".") for a in _ADDRESS.findall(explanation))
-        addresses = [a for a in found if not _DAEMON.match(a) and a not in parsed.addresses]
-    reply = _SMTP_REPLY.search(explanation)
-    diagnostic = None
-    status = None
-    if reply is not None:
-        line_end = explanation.find("\n", reply.start())
-        line = explanation[reply.start() : None if line_end < 0 else line_end]
-        diagnostic = _unfold(line)[:_MAX_DIAGNOSTIC]
-        enhanced = _STATUS_CODE.search(diagnostic)
-        status = enhanced.group(0) if enhanced else f"{diagnostic[0]}.0.0"
-    action = "delayed" if _DELAYED.search(f"{parsed.subject}\n{explanation}") else "failed"
-    recipients = tuple(
-        Recipient(address, action, status, diagnostic)
-        for address in dict.fromkeys(addresses[:_MAX_RECIPIENTS])
-    )
-    return DeliveryReport(standard=False, recipients=recipients, original_message_ids=ids)
