@@ -16,18 +16,7 @@ from email.parser import HeaderParser
 from email.policy import compat32
 from typing import TYPE_CHECKING
 
-from outreach.inbox.mime import (
-    _ADDRESS,
-    _STATUS_TYPES,
-    MAX_IDS,
-    MAX_TEXT,
-    _ids,
-    _ids_in,
-    _part_text,
-    _parts,
-    _unfold,
-    _unsurrogate,
-)
+from outreach.inbox import mime
 
 if TYPE_CHECKING:
     from outreach.inbox.parse import ParsedMessage
@@ -60,25 +49,18 @@ class DeliveryReport:
 
 
 _ORIGINAL_TYPES = ("message/rfc822", "message/global")
-
-
 _ORIGINAL_HEADER_TYPES = ("text/rfc822-headers", "message/global-headers")
-
-
 _STATUS_CODE = re.compile(r"\b[245]\.\d{1,3}\.\d{1,3}\b")
-
-
 _MAX_DIAGNOSTIC = 500
-
-
 _MAX_RECIPIENTS = 20
 
 
-def _standard_report(message: Message) -> DeliveryReport | None:
+def standard_report(message: Message) -> DeliveryReport | None:
+    """The RFC 3464 report in ``message``, None when it has no delivery-status part."""
     status_parts = [
         part
-        for part, attached in _parts(message)
-        if not attached and part.get_content_type() in _STATUS_TYPES
+        for part, attached in mime.parts(message)
+        if not attached and part.get_content_type() in mime.STATUS_TYPES
     ]
     if not status_parts:
         return None
@@ -88,7 +70,7 @@ def _standard_report(message: Message) -> DeliveryReport | None:
         for fields in _field_blocks(part):
             # Gmail names the original in the report itself, which survives a report sent
             # without the original's headers.
-            ids.extend(_ids(fields.get("x-original-message-id", "")))
+            ids.extend(mime.ids(fields.get("x-original-message-id", "")))
             recipient = _recipient(fields)
             if recipient is not None:
                 recipients.setdefault(recipient.address, recipient)
@@ -96,7 +78,7 @@ def _standard_report(message: Message) -> DeliveryReport | None:
     return DeliveryReport(
         standard=True,
         recipients=tuple(recipients.values())[:_MAX_RECIPIENTS],
-        original_message_ids=tuple(dict.fromkeys(ids))[:MAX_IDS],
+        original_message_ids=tuple(dict.fromkeys(ids))[: mime.MAX_IDS],
     )
 
 
@@ -104,7 +86,7 @@ def _field_blocks(part: Message) -> Iterator[dict[str, str]]:
     """The report's blocks of fields (the per-message block, then one per recipient), names
     lowercased, first occurrence kept."""
     if not part.is_multipart():
-        yield from _text_blocks(_part_text(part))
+        yield from _text_blocks(mime.part_text(part))
         return
     payload = part.get_payload()
     # message/delivery-status: the email package parsed each block as a header block.
@@ -114,14 +96,14 @@ def _field_blocks(part: Message) -> Iterator[dict[str, str]]:
         if isinstance(block, Message):
             fields: dict[str, str] = {}
             for key, value in block.raw_items():
-                fields.setdefault(key.lower(), _unfold(_unsurrogate(str(value))))
+                fields.setdefault(key.lower(), mime.unfold(mime.unsurrogate(str(value))))
             yield fields
             if not block.is_multipart():
-                yield from _text_blocks(_part_text(block))
+                yield from _text_blocks(mime.part_text(block))
 
 
 def _text_blocks(text: str) -> Iterator[dict[str, str]]:
-    for chunk in re.split(r"\n[ \t]*\n", text[:MAX_TEXT]):
+    for chunk in re.split(r"\n[ \t]*\n", text[: mime.MAX_TEXT]):
         yield _fields(chunk)
 
 
@@ -135,7 +117,7 @@ def _fields(chunk: str) -> dict[str, str]:
             key, _, value = line.partition(":")
             name = key.strip().lower()
             fields.setdefault(name, value.strip())
-    return {key: _unfold(value) for key, value in fields.items()}
+    return {key: mime.unfold(value) for key, value in fields.items()}
 
 
 def _recipient(fields: dict[str, str]) -> Recipient | None:
@@ -164,7 +146,7 @@ def _report_address(value: str | None) -> str | None:
         return None
     _, separator, address = value.partition(";")
     address = (address if separator else value).strip().strip("<>").strip().lower()
-    return address if _ADDRESS.fullmatch(address) else None
+    return address if mime.ADDRESS.fullmatch(address) else None
 
 
 _QUOTED_ID = re.compile(
@@ -176,31 +158,29 @@ def _original_ids(message: Message) -> tuple[str, ...]:
     """Message-IDs of the message a report is about: of attached originals, of attached
     header blocks, and of header blocks quoted in the report's text parts."""
     ids: list[str] = []
-    for part, attached in _parts(message):
+    for part, attached in mime.parts(message):
         if attached:
             continue
         content_type = part.get_content_type()
         if content_type in _ORIGINAL_TYPES or content_type in _ORIGINAL_HEADER_TYPES:
             ids.extend(_attached_ids(part))
         elif content_type == "text/plain" and not part.is_multipart():
-            ids.extend(_QUOTED_ID.findall(_part_text(part)[:MAX_TEXT]))
-    return tuple(dict.fromkeys(ids))[:MAX_IDS]
+            ids.extend(_QUOTED_ID.findall(mime.part_text(part)[: mime.MAX_TEXT]))
+    return tuple(dict.fromkeys(ids))[: mime.MAX_IDS]
 
 
 def _attached_ids(part: Message) -> tuple[str, ...]:
     if part.is_multipart():
         payload = part.get_payload()
         inner = payload[0] if isinstance(payload, list) and payload else None
-        return _ids_in(inner, "Message-ID") if isinstance(inner, Message) else ()
-    head = HeaderParser(policy=compat32).parsestr(_part_text(part)[:MAX_TEXT])
-    return _ids_in(head, "Message-ID")
+        return mime.ids_in(inner, "Message-ID") if isinstance(inner, Message) else ()
+    head = HeaderParser(policy=compat32).parsestr(mime.part_text(part)[: mime.MAX_TEXT])
+    return mime.ids_in(head, "Message-ID")
 
 
 _DAEMON = re.compile(
     r"(?:mailer-daemon|mailer_daemon|mailerdaemon|mail-daemon|maildaemon|postmaster)@", re.I
 )
-
-
 _BOUNCE_SUBJECT = re.compile(
     r"undeliver|returned mail|returned to sender|delivery (?:status notification|failure"
     r"|has failed|failed|notification|problem)|mail delivery (?:failed|failure|system)"
@@ -208,8 +188,6 @@ _BOUNCE_SUBJECT = re.compile(
     r"|non remis|non distribuable|échec (?:de|du) (?:la )?(?:remise|distribution)",
     re.I,
 )
-
-
 _ORIGINAL_FOLLOWS = re.compile(
     r"^.*(?:this is a copy of|copy of the (?:original )?message|original message"
     r"|below this line is a copy|headers? of the original|message headers? follow"
@@ -217,13 +195,9 @@ _ORIGINAL_FOLLOWS = re.compile(
     r"|^(?:return-path|received|message-id|date|subject|x-[a-z-]+)[ \t]*:",
     re.I | re.M,
 )
-
-
 _SMTP_REPLY = re.compile(
     r"(?<![\d.])[45]\d\d(?:[ -]+[245]\.\d{1,3}\.\d{1,3}\b|[ -](?=[A-Za-z<#(]))", re.M
 )
-
-
 _DELAYED = re.compile(
     r"\bdelayed\b|\bwill (?:retry|continue trying|keep trying)|still trying|not yet been"
     r" delivered|\bverzögert|\bretardé",
@@ -231,7 +205,10 @@ _DELAYED = re.compile(
 )
 
 
-def _non_standard_report(message: Message, parsed: ParsedMessage) -> DeliveryReport | None:
+def non_standard_report(message: Message, parsed: ParsedMessage) -> DeliveryReport | None:
+    """The bounce an older server wrote as text, judged from what ``parse`` read of ``message``
+    (sender, subject, text, X-Failed-Recipients) and the original's ids; None when it does not
+    look like one."""
     from_daemon = any(_DAEMON.match(address) for address in parsed.addresses) or (
         "mail delivery" in parsed.sender_name.lower()
     )
@@ -244,9 +221,9 @@ def _non_standard_report(message: Message, parsed: ParsedMessage) -> DeliveryRep
     follows = _ORIGINAL_FOLLOWS.search(parsed.text)
     explanation = parsed.text if follows is None else parsed.text[: follows.start()]
     if failed_header:
-        addresses = [a.lower() for a in _ADDRESS.findall(failed_header)]
+        addresses = [a.lower() for a in mime.ADDRESS.findall(failed_header)]
     else:
-        found = (a.lower().strip(".") for a in _ADDRESS.findall(explanation))
+        found = (a.lower().strip(".") for a in mime.ADDRESS.findall(explanation))
         addresses = [a for a in found if not _DAEMON.match(a) and a not in parsed.addresses]
     reply = _SMTP_REPLY.search(explanation)
     diagnostic = None
@@ -254,7 +231,7 @@ def _non_standard_report(message: Message, parsed: ParsedMessage) -> DeliveryRep
     if reply is not None:
         line_end = explanation.find("\n", reply.start())
         line = explanation[reply.start() : None if line_end < 0 else line_end]
-        diagnostic = _unfold(line)[:_MAX_DIAGNOSTIC]
+        diagnostic = mime.unfold(line)[:_MAX_DIAGNOSTIC]
         enhanced = _STATUS_CODE.search(diagnostic)
         status = enhanced.group(0) if enhanced else f"{diagnostic[0]}.0.0"
     action = "delayed" if _DELAYED.search(f"{parsed.subject}\n{explanation}") else "failed"

@@ -31,7 +31,7 @@ MAX_IDS = 50
 _T = TypeVar("_T")
 
 
-def _safe(read: Callable[[], _T], default: _T) -> _T:
+def safe(read: Callable[[], _T], default: _T) -> _T:
     """One field's reading; a failure there leaves that field at its default and the rest of
     the message readable."""
     try:
@@ -41,32 +41,25 @@ def _safe(read: Callable[[], _T], default: _T) -> _T:
 
 
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
-
-
 _MSG_ID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]+>")
 """As compose writes them, and leniently enough for other mailers' ids."""
-
-
 _BARE_ID = re.compile(r"[\x21-\x3b\x3d\x3f-\x7e]+@[\x21-\x3b\x3d\x3f-\x7e]+")
-
-
-_ADDRESS = re.compile(r"[^\s@<>()\[\],;:\"]+@[^\s@<>()\[\],;:\"]+")
-
-
+ADDRESS = re.compile(r"[^\s@<>()\[\],;:\"]+@[^\s@<>()\[\],;:\"]+")
+"""An address as the inbox accepts one: no spaces, brackets or separators, one "@"."""
 _MAX_ADDRESSES = 10
 
 
-def _raw_values(message: Message, name: str) -> list[str]:
+def raw_values(message: Message, name: str) -> list[str]:
     """The header's values as they arrived, unfolded, with raw UTF-8 (RFC 6532) decoded.
 
     raw_items, because compat32 turns a value with 8-bit bytes into a Header object whose
     str() is not the text."""
     wanted = name.lower()
     values = [value for key, value in message.raw_items() if key.lower() == wanted]
-    return [_unfold(_unsurrogate(str(value))) for value in values]
+    return [unfold(unsurrogate(str(value))) for value in values]
 
 
-def _unsurrogate(text: str) -> str:
+def unsurrogate(text: str) -> str:
     """Text the email package decoded as ASCII with surrogateescape, decoded as UTF-8."""
     try:
         return text.encode("ascii", "surrogateescape").decode("utf-8", "replace")
@@ -74,27 +67,29 @@ def _unsurrogate(text: str) -> str:
         return text
 
 
-def _unfold(text: str) -> str:
+def unfold(text: str) -> str:
+    """One line: control characters and runs of whitespace become one space, trimmed."""
     return " ".join(_CONTROLS.sub(" ", text).split())
 
 
-def _decode(value: str | None) -> str:
+def decode(value: str | None) -> str:
     """An unstructured header's text, RFC 2047 encoded words decoded."""
     if not value:
         return ""
     try:
         pieces = decode_header(value)
     except Exception:  # a malformed encoded word: the text as it came
-        return _unfold(value)
+        return unfold(value)
     text = "".join(
         _bytes_text(piece, charset) if isinstance(piece, bytes) else piece
         for piece, charset in pieces
     )
-    return _unfold(text)
+    return unfold(text)
 
 
-def _header(message: Message, name: str) -> str | None:
-    values = _raw_values(message, name)
+def header(message: Message, name: str) -> str | None:
+    """The header's first value as ``raw_values`` reads it, None when absent."""
+    values = raw_values(message, name)
     return values[0] if values else None
 
 
@@ -108,44 +103,50 @@ def _bytes_text(data: bytes, charset: str | None) -> str:
     return data.decode("utf-8", "replace")
 
 
-def _ids(text: str) -> tuple[str, ...]:
+def ids(text: str) -> tuple[str, ...]:
+    """The Message-IDs in ``text``, with their angle brackets, without repeats, at most
+    ``MAX_IDS`` of them."""
     found = _MSG_ID.findall(text)
     if not found:
         # Some mailers write ids without their angle brackets.
         found = [f"<{token}>" for token in text.split() if _BARE_ID.fullmatch(token)]
-    ids = list(dict.fromkeys(found))
-    if len(ids) > MAX_IDS:
+    unique = list(dict.fromkeys(found))
+    if len(unique) > MAX_IDS:
         # The root (the first email of the thread) and the newest ids say the most.
-        ids = [ids[0], *ids[-(MAX_IDS - 1) :]]
-    return tuple(ids)
+        unique = [unique[0], *unique[-(MAX_IDS - 1) :]]
+    return tuple(unique)
 
 
-def _ids_in(message: Message, name: str) -> tuple[str, ...]:
-    return _safe(lambda: _ids(" ".join(_raw_values(message, name))), ())
+def ids_in(message: Message, name: str) -> tuple[str, ...]:
+    """The Message-IDs in the header's values; none when it cannot be read."""
+    return safe(lambda: ids(" ".join(raw_values(message, name))), ())
 
 
-def _addresses(message: Message, name: str) -> list[tuple[str, str]]:
+def addresses(message: Message, name: str) -> list[tuple[str, str]]:
     """(address lowercased, display name decoded) for each address in the header."""
 
     def read() -> list[tuple[str, str]]:
         found = []
-        for display, address in getaddresses(_raw_values(message, name))[:_MAX_ADDRESSES]:
+        for display, address in getaddresses(raw_values(message, name))[:_MAX_ADDRESSES]:
             address = address.strip().strip("<>").lower()
-            if _ADDRESS.fullmatch(address):
-                found.append((address, _decode(display)))
+            if ADDRESS.fullmatch(address):
+                found.append((address, decode(display)))
         return found
 
-    return _safe(read, [])
+    return safe(read, [])
 
 
-def _param(message: Message, name: str) -> str | None:
+def param(message: Message, name: str) -> str | None:
+    """A Content-Type parameter, lowercased (RFC 2231 values decoded), None when absent."""
     value = message.get_param(name)
     if isinstance(value, tuple):  # RFC 2231: (charset, language, text)
         value = value[2]
     return str(value).strip().lower() if value else None
 
 
-def _date(value: str | None) -> datetime | None:
+def date(value: str | None) -> datetime | None:
+    """A Date header's moment in UTC (no zone taken as UTC), None when empty; raises when
+    unreadable."""
     if not value:
         return None
     when = parsedate_to_datetime(value)
@@ -154,10 +155,10 @@ def _date(value: str | None) -> datetime | None:
     return when.astimezone(UTC)
 
 
-_STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")
+STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")
 
 
-def _parts(message: Message) -> Iterator[tuple[Message, bool]]:
+def parts(message: Message) -> Iterator[tuple[Message, bool]]:
     """Every part in order, the message itself first, each with whether it lies inside an
     attached message (message/rfc822: a bounce's original, a forwarded email)."""
     stack: list[tuple[Message, bool]] = [(message, False)]
@@ -167,8 +168,8 @@ def _parts(message: Message) -> Iterator[tuple[Message, bool]]:
         seen += 1
         yield part, attached
         content_type = part.get_content_type()
-        if content_type in _STATUS_TYPES:
-            continue  # its "parts" are the report's field blocks, read by _field_blocks
+        if content_type in STATUS_TYPES:
+            continue  # its "parts" are the report's field blocks, read by bounces
         # Only a multipart's payload is asked for: get_payload() on a single part with 8-bit
         # bytes and a malformed charset parameter raises inside the email package.
         payload = part.get_payload() if part.is_multipart() else None
@@ -179,11 +180,13 @@ def _parts(message: Message) -> Iterator[tuple[Message, bool]]:
             )
 
 
-def _part_text(part: Message) -> str:
+def part_text(part: Message) -> str:
+    """A single part's decoded text with ``\\n`` line endings (at most ``MAX_TEXT * 4`` bytes
+    read); "" when it has no bytes."""
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):
         return ""
-    charset: object = _safe(part.get_content_charset, None)
+    charset: object = safe(part.get_content_charset, None)
     # A malformed RFC 2231 charset parameter comes back as a tuple.
     text = _bytes_text(payload[: MAX_TEXT * 4], charset if isinstance(charset, str) else None)
     return text.replace("\r\n", "\n").replace("\r", "\n")

@@ -21,20 +21,8 @@ from email.policy import compat32
 from functools import partial
 from html.parser import HTMLParser
 
-from outreach.inbox.bounces import DeliveryReport, _non_standard_report, _standard_report
-from outreach.inbox.mime import (
-    MAX_TEXT,
-    _addresses,
-    _date,
-    _decode,
-    _header,
-    _ids_in,
-    _param,
-    _part_text,
-    _parts,
-    _raw_values,
-    _safe,
-)
+from outreach.inbox import mime
+from outreach.inbox.bounces import DeliveryReport, non_standard_report, standard_report
 
 __all__ = [
     "ParsedMessage",
@@ -150,35 +138,35 @@ _AUTHOR_HEADERS = ("From", "Reply-To", "Sender")
 
 
 def _parsed(message: Message, *, with_body: bool = True) -> ParsedMessage:
-    authors = [pair for name in _AUTHOR_HEADERS for pair in _addresses(message, name)]
+    authors = [pair for name in _AUTHOR_HEADERS for pair in mime.addresses(message, name)]
     addresses = tuple(dict.fromkeys(address for address, _ in authors))
     headers = tuple(
-        (name, ", ".join(_decode(value) for value in values))
+        (name, ", ".join(mime.decode(value) for value in values))
         for name in SELECTED_HEADERS
-        if (values := _safe(partial(_raw_values, message, name), list[str]()))
+        if (values := mime.safe(partial(mime.raw_values, message, name), list[str]()))
     )
-    text = _safe(lambda: _body_text(message), "") if with_body else ""
+    text = mime.safe(lambda: _body_text(message), "") if with_body else ""
     parsed = ParsedMessage(
-        message_id=next(iter(_ids_in(message, "Message-ID")), None),
-        in_reply_to=_ids_in(message, "In-Reply-To"),
-        references=_ids_in(message, "References"),
+        message_id=next(iter(mime.ids_in(message, "Message-ID")), None),
+        in_reply_to=mime.ids_in(message, "In-Reply-To"),
+        references=mime.ids_in(message, "References"),
         sender=addresses[0] if addresses else None,
         addresses=addresses,
         sender_name=next((name for _, name in authors if name), ""),
-        subject=_decode(_safe(lambda: _header(message, "Subject"), None)),
-        date=_safe(lambda: _date(_header(message, "Date")), None),
-        content_type=_safe(lambda: message.get_content_type().lower(), "text/plain"),
-        report_type=_safe(lambda: _param(message, "report-type"), None),
+        subject=mime.decode(mime.safe(lambda: mime.header(message, "Subject"), None)),
+        date=mime.safe(lambda: mime.date(mime.header(message, "Date")), None),
+        content_type=mime.safe(lambda: message.get_content_type().lower(), "text/plain"),
+        report_type=mime.safe(lambda: mime.param(message, "report-type"), None),
         headers=headers,
         text=text,
-        reply_text=_safe(lambda: authored_text(text), ""),
+        reply_text=mime.safe(lambda: authored_text(text), ""),
         report=None,
     )
     if not with_body:
         return parsed
-    report = _safe(lambda: _standard_report(message), None)
+    report = mime.safe(lambda: standard_report(message), None)
     if report is None:
-        report = _safe(lambda: _non_standard_report(message, parsed), None)
+        report = mime.safe(lambda: non_standard_report(message, parsed), None)
     return _with_report(parsed, report)
 
 
@@ -201,8 +189,6 @@ def authored_text(text: str) -> str:
 
 
 _AUTHORED_MAX = 20_000
-
-
 _QUOTE_STARTS = (
     re.compile(
         r"^[ \t]*-{2,}[ \t]*(?:original message|ursprüngliche nachricht|message d'origine"
@@ -228,21 +214,21 @@ _QUOTE_STARTS = (
 
 def _body_text(message: Message) -> str:
     html: Message | None = None
-    for part, attached in _parts(message):
+    for part, attached in mime.parts(message):
         if attached or part.is_multipart() or _is_attachment(part):
             continue
         content_type = part.get_content_type()
         if content_type == "text/plain":
-            text = _part_text(part)
+            text = mime.part_text(part)
             if text.strip():
-                return text[:MAX_TEXT]
+                return text[: mime.MAX_TEXT]
         elif content_type == "text/html" and html is None:
             html = part
-    return _html_text(_part_text(html))[:MAX_TEXT] if html is not None else ""
+    return _html_text(mime.part_text(html))[: mime.MAX_TEXT] if html is not None else ""
 
 
 def _is_attachment(part: Message) -> bool:
-    disposition = _header(part, "Content-Disposition") or ""
+    disposition = mime.header(part, "Content-Disposition") or ""
     return disposition.strip().lower().startswith("attachment")
 
 
