@@ -13,11 +13,7 @@ from outreach.access.service import LABEL
 from outreach.web.api.senders_schemas import SenderOut
 
 Day = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-
-
 WALL_CLOCK = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
-
-
 LocalTime = Annotated[
     time,
     PlainSerializer(lambda value: value.strftime("%H:%M"), return_type=str),

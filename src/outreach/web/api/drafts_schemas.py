@@ -10,8 +10,6 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 DraftTypeName = Literal["first_outreach", "second_followup", "final_followup"]
-
-
 ReviewStatus = Literal["draft", "approved", "scheduled", "sent", "failed", "rejected"]
 
 
