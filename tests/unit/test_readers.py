@@ -24,7 +24,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from outreach.contacts.readers import SourceRow, Table, open_table
+from outreach.contacts.readers import open_table
+from outreach.contacts.readers.table import SourceRow, Table
 from outreach.errors import ValidationFailed
 
 # --- reading ---------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import NamedTuple
 from zoneinfo import available_timezones
 
 from outreach.contacts.addresses import check_address, dedupe_key, domain_of
-from outreach.contacts.readers import SourceRow
+from outreach.contacts.readers.table import SourceRow
 from outreach.contacts.states import Outcome
 
 PERSON_FIELDS = ("name", "first_name", "last_name", "company", "title", "timezone", "website")

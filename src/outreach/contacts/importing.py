@@ -36,7 +36,8 @@ from outreach.contacts.candidates import (
 )
 from outreach.contacts.mapping import checked_mapping, propose_mapping
 from outreach.contacts.models import ColumnMapping, UploadBatch
-from outreach.contacts.readers import SourceRow, open_table
+from outreach.contacts.readers import open_table
+from outreach.contacts.readers.table import SourceRow
 from outreach.contacts.service import spreadsheet_safe
 from outreach.contacts.states import UPLOADS, Outcome, UploadStatus
 from outreach.db import time_ordered_uuid_texts

@@ -1,19 +1,5 @@
-"""Streaming readers for contact files: CSV/TSV text and XLSX/XLS/ODS spreadsheets.
-
-``open_table`` opens one file and gives a ``Table``: cleaned header names, then the data rows
-as text, one at a time. Text files are decoded and parsed record by record on every pass, so
-memory stays flat however long the file is. Spreadsheets are parsed by calamine, whose Rust side
-holds the sheet's cells (Excel caps a sheet at about a million rows); rows become Python text one
-at a time.
-
-Content is kept as it is, with two exceptions applied to every value and header:
-
-* leading and trailing whitespace is stripped;
-* NUL characters (U+0000) are removed, because PostgreSQL cannot store them in text.
-
-Headers are cleaned further so that each names exactly one column: byte order marks are
-removed, a blank header becomes "Column N" (N is its 1-based position), and a repeated header
-(compared without regard to case) gets " (2)", " (3)"... in order of appearance.
+"""CSV, TSV and TXT contact files, decoded and parsed afresh on each pass so that memory stays
+flat.
 
 Width. A text file has as many columns as its widest record among the header row and the sample
 after it (the next 1,000 records or 64 KiB of text, whichever ends first); trailing blank cells
@@ -21,8 +7,7 @@ do not count, so Excel's ``a,b,,`` makes two columns. Columns beyond the header 
 "Column N". A later record that is wider still keeps its extra cells joined, with the file's
 delimiter, into the last column (an unquoted delimiter inside the last field is the usual cause)
 and is counted in ``overflow_rows`` so that the import can warn; no text is dropped, only the
-spaces right after a delimiter, which the parser skips so that ``a, "b, c"`` reads as two cells. A
-spreadsheet has the width of its used range, so no row is wider than its header.
+spaces right after a delimiter, which the parser skips so that ``a, "b, c"`` reads as two cells.
 
 Delimiter of text files: the one a first line such as ``sep=;`` names (Excel's convention; that
 line is skipped), else the one that best splits the first 64 KiB (see ``_sniff_delimiter``).
@@ -40,28 +25,18 @@ import codecs
 import contextvars
 import csv
 import io
-import math
 import re
-import zipfile
 from collections.abc import Generator, Iterator, Sequence
-from contextlib import AbstractContextManager, closing, contextmanager
-from datetime import date, datetime, time, timedelta
-from decimal import Decimal
+from contextlib import closing
 from itertools import islice
 from pathlib import Path, PurePath
-from typing import NamedTuple, Protocol, TypeAlias
+from typing import TypeAlias
 
 import charset_normalizer
-from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook, PasswordError
 
+from outreach.contacts.readers.table import SourceRow, _clean, _clean_headers, _no_header_row
 from outreach.errors import ValidationFailed
 
-TEXT_EXTENSIONS = (".csv", ".tsv", ".txt")
-SPREADSHEET_EXTENSIONS = {".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xls", ".ods": "ods"}
-SUPPORTED_FORMATS = "CSV, TSV, TXT, XLSX, XLSM, XLS or ODS"
-
-_ZIP_MAGIC = b"PK\x03\x04"
-_OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _SAMPLE_BYTES = 64 * 1024
 _SAMPLE_RECORDS = 1_000
 _RECORDS_PER_READ = 256
@@ -75,119 +50,8 @@ _SEPARATOR_HINT = re.compile(r"sep=([,;\t|])(?:\r\n|\r|\n|\Z)")
 # exports are bigger. The limit is process-wide, so it is only ever raised.
 csv.field_size_limit(max(csv.field_size_limit(), _MAX_CELL_CHARS))
 
-_Cell: TypeAlias = int | float | str | bool | time | date | datetime | timedelta
+
 _Records: TypeAlias = Generator[tuple[int, list[str]], None, None]
-
-
-class SourceRow(NamedTuple):
-    """One data record: the 1-based line (or sheet row) where it starts, and one text per header.
-
-    A named tuple rather than a frozen dataclass: a million of them are built per import, and a
-    tuple is built several times faster."""
-
-    line: int
-    values: list[str]
-
-
-class Table(Protocol):
-    """An opened contact file: cleaned headers, then its rows streamed as text.
-
-    ``kind`` is "csv" for every text file, else "xlsx", "xls" or "ods". ``encoding`` and
-    ``delimiter`` are None for spreadsheets. ``replaced_bytes`` (undecodable bytes read as
-    U+FFFD) and ``overflow_rows`` (rows whose extra cells were joined into the last column) are
-    complete once ``rows()`` has been read to the end; both stay 0 for spreadsheets.
-    """
-
-    file_name: str
-    kind: str
-    encoding: str | None
-    delimiter: str | None
-    headers: list[str]
-    replaced_bytes: int
-    overflow_rows: int
-
-    def rows(self) -> Iterator[SourceRow]:
-        """Every non-empty data row after the header row, in file order, as one pass."""
-        ...
-
-    def count_rows(self) -> int:
-        """How many rows ``rows()`` yields, without building them; may be called first."""
-        ...
-
-    def sheet_names(self) -> list[str]:
-        """The workbook's sheets in order; [] for text files."""
-        ...
-
-
-def open_table(
-    path: Path, *, sheet: str | int | None = None, file_name: str | None = None
-) -> AbstractContextManager[Table]:
-    """Open a contact file for reading; leaving the ``with`` block closes it.
-
-    ``file_name`` is the name the user uploaded (default ``path.name``): its extension picks the
-    reader (.csv .tsv .txt as text; .xlsx .xlsm .xls .ods as spreadsheets), except that zip or
-    OLE2 content is read as a spreadsheet whatever the name says. ``sheet`` selects a sheet by
-    name or 0-based position (default: the first); text files ignore it.
-
-    Raises ValidationFailed for an unsupported extension, a file without a header row, an
-    unknown sheet, or a spreadsheet calamine cannot read.
-    """
-    return _opened(path, sheet, file_name or path.name)
-
-
-@contextmanager
-def _opened(path: Path, sheet: str | int | None, file_name: str) -> Iterator[Table]:
-    kind = _format_of(path, file_name)
-    if path.stat().st_size == 0:
-        raise _no_header_row(file_name)
-    table: _TextTable | _SheetTable
-    if kind == "csv":
-        table = _TextTable(path, file_name)
-    else:
-        table = _SheetTable(path, file_name, kind, sheet)
-    try:
-        yield table
-    finally:
-        table.close()
-
-
-def _format_of(path: Path, file_name: str) -> str:
-    """The reader the file needs: "csv", "xlsx", "xls" or "ods"."""
-    extension = PurePath(file_name).suffix.lower()
-    if extension not in TEXT_EXTENSIONS and extension not in SPREADSHEET_EXTENSIONS:
-        raise ValidationFailed(
-            f"{file_name} is not a supported file type; upload a {SUPPORTED_FORMATS} file.",
-            file_name=file_name,
-        )
-    with path.open("rb") as content:
-        magic = content.read(len(_OLE2_MAGIC))
-    # Users rename files ("contacts.xlsx" saved as "contacts.csv"): the bytes have the last word.
-    if magic.startswith(_ZIP_MAGIC):
-        return _zip_format(path)
-    if magic.startswith(_OLE2_MAGIC):
-        return "xls"
-    return "csv" if extension in TEXT_EXTENSIONS else SPREADSHEET_EXTENSIONS[extension]
-
-
-def _zip_format(path: Path) -> str:
-    """The zip-based format: ODS when the archive holds content.xml, else XLSX.
-
-    A zip that is neither is left for calamine to report.
-    """
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return "ods" if "content.xml" in archive.namelist() else "xlsx"
-    except zipfile.BadZipFile:
-        return "xlsx"
-
-
-def _no_header_row(file_name: str) -> ValidationFailed:
-    return ValidationFailed(f"{file_name} has no header row", file_name=file_name)
-
-
-def _clean(value: str) -> str:
-    """A value as stored: without NUL characters and surrounding whitespace."""
-    return value.replace("\x00", "").strip()
 
 
 def _is_blank(cells: Sequence[str]) -> bool:
@@ -200,25 +64,6 @@ def _filled_width(cells: Sequence[str]) -> int:
         if _clean(cells[width - 1]):
             return width
     return 0
-
-
-def _clean_headers(cells: Sequence[str], width: int) -> list[str]:
-    """Unique, non-blank names for ``width`` columns (rules in the module docstring)."""
-    names: list[str] = []
-    taken: set[str] = set()
-    for position in range(1, width + 1):
-        raw = cells[position - 1] if position <= len(cells) else ""
-        base = _clean(raw.replace("\ufeff", "")) or f"Column {position}"
-        name, copy = base, 1
-        while name.casefold() in taken:
-            copy += 1
-            name = f"{base} ({copy})"
-        taken.add(name.casefold())
-        names.append(name)
-    return names
-
-
-# --- text files -------------------------------------------------------------------------------
 
 
 class _ReplacementTally:
@@ -487,158 +332,3 @@ def _split_score(text: str, delimiter: str) -> tuple[float, int]:
     if not widths or widths[0] < 2:
         return 0.0, 0
     return widths.count(widths[0]) / (len(widths) + malformed), widths[0]
-
-
-# --- spreadsheets -----------------------------------------------------------------------------
-
-
-class _SheetTable:
-    """One sheet of an XLSX, XLS or ODS workbook read through calamine."""
-
-    def __init__(self, path: Path, file_name: str, kind: str, sheet: str | int | None) -> None:
-        self.file_name = file_name
-        self.kind = kind
-        self.encoding: str | None = None
-        self.delimiter: str | None = None
-        self.replaced_bytes = 0
-        self.overflow_rows = 0
-        with _calamine_errors(file_name), path.open("rb") as content:
-            # from_filelike recognises the format from the bytes, whatever the file is named.
-            self._workbook = CalamineWorkbook.from_filelike(content)
-        try:
-            with _calamine_errors(file_name):
-                self._sheet = _select_sheet(self._workbook, sheet, file_name)
-                self._header_index, header = self._read_header()
-        except BaseException:
-            self._workbook.close()
-            raise
-        self.headers = _clean_headers(header, len(header))
-
-    def sheet_names(self) -> list[str]:
-        return list(self._workbook.sheet_names)
-
-    def rows(self) -> Iterator[SourceRow]:
-        for line, cells in self._data_rows():
-            values = [_cell_text(cell) for cell in cells]
-            if any(values):
-                yield SourceRow(line, values)
-
-    def count_rows(self) -> int:
-        return sum(1 for _, cells in self._data_rows() if not _is_blank_cells(cells))
-
-    def close(self) -> None:
-        self._workbook.close()
-
-    def _all_rows(self) -> Iterator[list[_Cell]]:
-        # python-calamine yields rows from the sheet's first row (blank rows above the used
-        # range included), so a row's position + 1 is the row number Excel shows. An empty sheet
-        # has no range to iterate.
-        return iter(self._sheet.iter_rows()) if self._sheet.height else iter(())
-
-    def _data_rows(self) -> Iterator[tuple[int, list[_Cell]]]:
-        after_header = islice(self._all_rows(), self._header_index + 1, None)
-        return enumerate(after_header, start=self._header_index + 2)
-
-    def _read_header(self) -> tuple[int, list[str]]:
-        """The 0-based position of the first non-blank row, and its cells as text."""
-        for index, cells in enumerate(self._all_rows()):
-            if not _is_blank_cells(cells):
-                return index, [_cell_text(cell) for cell in cells]
-        raise _no_header_row(self.file_name)
-
-
-def _select_sheet(
-    workbook: CalamineWorkbook, sheet: str | int | None, file_name: str
-) -> CalamineSheet:
-    names = list(workbook.sheet_names)
-    if not names:
-        raise _no_header_row(file_name)
-    if sheet is None:
-        return workbook.get_sheet_by_name(names[0])
-    if isinstance(sheet, int) and 0 <= sheet < len(names):
-        return workbook.get_sheet_by_name(names[sheet])
-    if isinstance(sheet, str) and sheet in names:
-        return workbook.get_sheet_by_name(sheet)
-    listing = ", ".join(f'"{name}"' for name in names)
-    raise ValidationFailed(
-        f"{file_name} has no sheet {sheet!r}; its sheets are {listing}.",
-        file_name=file_name,
-        sheet_names=names,
-    )
-
-
-@contextmanager
-def _calamine_errors(file_name: str) -> Iterator[None]:
-    """Turn calamine's complaints about a malformed workbook into a ValidationFailed."""
-    try:
-        yield
-    except PasswordError as exc:
-        raise ValidationFailed(
-            f"{file_name} is password-protected; remove the password and upload it again.",
-            file_name=file_name,
-        ) from exc
-    except CalamineError as exc:
-        raise _unreadable(file_name, exc) from exc
-    except BaseException as exc:
-        # calamine panics on some malformed files; pyo3 raises PanicException for that, which
-        # derives from BaseException so that ``except Exception`` misses it.
-        if type(exc).__name__ != "PanicException":
-            raise
-        raise _unreadable(file_name, exc) from exc
-
-
-def _unreadable(file_name: str, exc: BaseException) -> ValidationFailed:
-    return ValidationFailed(
-        f"{file_name} could not be read as a spreadsheet; it may be damaged. Open it in your "
-        "spreadsheet program, save it again and upload the copy.",
-        file_name=file_name,
-        reason=str(exc),
-    )
-
-
-def _is_blank_cells(cells: Sequence[_Cell]) -> bool:
-    return not any(_cell_text(cell) for cell in cells)
-
-
-def _cell_text(cell: _Cell) -> str:
-    """A cell as the text a user typed: 1.0 → "1", TRUE/FALSE, ISO 8601 dates, "" when empty.
-
-    Formula cells arrive as their cached value, so they read as the result Excel last showed.
-    """
-    match cell:
-        case str():
-            return _clean(cell)
-        case bool():
-            return "TRUE" if cell else "FALSE"
-        case int():
-            return str(cell)
-        case float():
-            return _number_text(cell)
-        case datetime():
-            return cell.date().isoformat() if cell.time() == time() else cell.isoformat()
-        case date() | time():
-            return cell.isoformat()
-        case timedelta():
-            return _duration_text(cell)
-    return _clean(str(cell))
-
-
-def _number_text(number: float) -> str:
-    """Whole numbers without ".0" (phone numbers stored as numbers keep their digits); others to
-    15 significant digits, as Excel shows them, so 0.1 + 0.2 reads "0.3"."""
-    if not math.isfinite(number):
-        return str(number)
-    if number.is_integer() and abs(number) < 1e16:
-        return str(int(number))
-    text = format(number, ".15g")
-    if "e" in text and abs(number) < 1:
-        return format(Decimal(text), "f")
-    return text
-
-
-def _duration_text(duration: timedelta) -> str:
-    """Hours:minutes:seconds, as Excel's [h]:mm:ss shows a duration."""
-    seconds = round(duration.total_seconds())
-    hours, rest = divmod(abs(seconds), 3600)
-    sign = "-" if seconds < 0 else ""
-    return f"{sign}{hours}:{rest // 60:02d}:{rest % 60:02d}"
