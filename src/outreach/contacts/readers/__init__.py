@@ -19,9 +19,9 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path, PurePath
 
-from outreach.contacts.readers.spreadsheets import _SheetTable
-from outreach.contacts.readers.table import Table, _no_header_row
-from outreach.contacts.readers.text import _TextTable
+from outreach.contacts.readers.spreadsheets import SheetTable
+from outreach.contacts.readers.table import Table, no_header_row
+from outreach.contacts.readers.text import TextTable
 from outreach.errors import ValidationFailed
 
 TEXT_EXTENSIONS = (".csv", ".tsv", ".txt")
@@ -52,12 +52,12 @@ def open_table(
 def _opened(path: Path, sheet: str | int | None, file_name: str) -> Iterator[Table]:
     kind = _format_of(path, file_name)
     if path.stat().st_size == 0:
-        raise _no_header_row(file_name)
-    table: _TextTable | _SheetTable
+        raise no_header_row(file_name)
+    table: TextTable | SheetTable
     if kind == "csv":
-        table = _TextTable(path, file_name)
+        table = TextTable(path, file_name)
     else:
-        table = _SheetTable(path, file_name, kind, sheet)
+        table = SheetTable(path, file_name, kind, sheet)
     try:
         yield table
     finally:

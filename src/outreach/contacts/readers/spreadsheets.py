@@ -18,13 +18,13 @@ from typing import TypeAlias
 
 from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook, PasswordError
 
-from outreach.contacts.readers.table import SourceRow, _clean, _clean_headers, _no_header_row
+from outreach.contacts.readers.table import SourceRow, clean, clean_headers, no_header_row
 from outreach.errors import ValidationFailed
 
 _Cell: TypeAlias = int | float | str | bool | time | date | datetime | timedelta
 
 
-class _SheetTable:
+class SheetTable:
     """One sheet of an XLSX, XLS or ODS workbook read through calamine."""
 
     def __init__(self, path: Path, file_name: str, kind: str, sheet: str | int | None) -> None:
@@ -44,7 +44,7 @@ class _SheetTable:
         except BaseException:
             self._workbook.close()
             raise
-        self.headers = _clean_headers(header, len(header))
+        self.headers = clean_headers(header, len(header))
 
     def sheet_names(self) -> list[str]:
         return list(self._workbook.sheet_names)
@@ -76,7 +76,7 @@ class _SheetTable:
         for index, cells in enumerate(self._all_rows()):
             if not _is_blank_cells(cells):
                 return index, [_cell_text(cell) for cell in cells]
-        raise _no_header_row(self.file_name)
+        raise no_header_row(self.file_name)
 
 
 def _select_sheet(
@@ -84,7 +84,7 @@ def _select_sheet(
 ) -> CalamineSheet:
     names = list(workbook.sheet_names)
     if not names:
-        raise _no_header_row(file_name)
+        raise no_header_row(file_name)
     if sheet is None:
         return workbook.get_sheet_by_name(names[0])
     if isinstance(sheet, int) and 0 <= sheet < len(names):
@@ -139,7 +139,7 @@ def _cell_text(cell: _Cell) -> str:
     """
     match cell:
         case str():
-            return _clean(cell)
+            return clean(cell)
         case bool():
             return "TRUE" if cell else "FALSE"
         case int():
@@ -152,7 +152,7 @@ def _cell_text(cell: _Cell) -> str:
             return cell.isoformat()
         case timedelta():
             return _duration_text(cell)
-    return _clean(str(cell))
+    return clean(str(cell))
 
 
 def _number_text(number: float) -> str:

@@ -58,22 +58,23 @@ class Table(Protocol):
         ...
 
 
-def _no_header_row(file_name: str) -> ValidationFailed:
+def no_header_row(file_name: str) -> ValidationFailed:
+    """The error for a file (or sheet) in which no row has a value."""
     return ValidationFailed(f"{file_name} has no header row", file_name=file_name)
 
 
-def _clean(value: str) -> str:
+def clean(value: str) -> str:
     """A value as stored: without NUL characters and surrounding whitespace."""
     return value.replace("\x00", "").strip()
 
 
-def _clean_headers(cells: Sequence[str], width: int) -> list[str]:
+def clean_headers(cells: Sequence[str], width: int) -> list[str]:
     """Unique, non-blank names for ``width`` columns (rules in the module docstring)."""
     names: list[str] = []
     taken: set[str] = set()
     for position in range(1, width + 1):
         raw = cells[position - 1] if position <= len(cells) else ""
-        base = _clean(raw.replace("\ufeff", "")) or f"Column {position}"
+        base = clean(raw.replace("\ufeff", "")) or f"Column {position}"
         name, copy = base, 1
         while name.casefold() in taken:
             copy += 1

@@ -34,7 +34,7 @@ from typing import TypeAlias
 
 import charset_normalizer
 
-from outreach.contacts.readers.table import SourceRow, _clean, _clean_headers, _no_header_row
+from outreach.contacts.readers.table import SourceRow, clean, clean_headers, no_header_row
 from outreach.errors import ValidationFailed
 
 _SAMPLE_BYTES = 64 * 1024
@@ -55,13 +55,13 @@ _Records: TypeAlias = Generator[tuple[int, list[str]], None, None]
 
 
 def _is_blank(cells: Sequence[str]) -> bool:
-    return not any(_clean(cell) for cell in cells)
+    return not any(clean(cell) for cell in cells)
 
 
 def _filled_width(cells: Sequence[str]) -> int:
     """The record's width without its trailing blank cells."""
     for width in range(len(cells), 0, -1):
-        if _clean(cells[width - 1]):
+        if clean(cells[width - 1]):
             return width
     return 0
 
@@ -98,7 +98,7 @@ def _replace_and_count(error: UnicodeError) -> tuple[str, int]:
 codecs.register_error(_REPLACE_AND_COUNT, _replace_and_count)
 
 
-class _TextTable:
+class TextTable:
     """A CSV/TSV/TXT file, decoded and parsed afresh on each pass so that memory stays flat."""
 
     def __init__(self, path: Path, file_name: str) -> None:
@@ -119,7 +119,7 @@ class _TextTable:
         self.encoding: str | None = self._encoding
         self.delimiter: str | None = self._delimiter
         self._header_line, header, self._width = self._read_header()
-        self.headers = _clean_headers(header, self._width)
+        self.headers = clean_headers(header, self._width)
 
     def sheet_names(self) -> list[str]:
         return []
@@ -145,7 +145,7 @@ class _TextTable:
             for line, cells in records:
                 # Each cell is cleaned once, and the cleaned values tell whether the record is
                 # blank: this loop runs once per row of the file.
-                values = [_clean(cell) for cell in cells]
+                values = [clean(cell) for cell in cells]
                 if line > header_line and any(values):
                     yield SourceRow(line, self._fit(cells, values))
 
@@ -161,7 +161,7 @@ class _TextTable:
         if len(values) > width:
             self.overflow_rows += 1
             overflow = self._delimiter.join(cells[width - 1 : len(values)])
-            values[width - 1 :] = [_clean(overflow)]
+            values[width - 1 :] = [clean(overflow)]
         values.extend([""] * (width - len(values)))
         return values
 
@@ -171,7 +171,7 @@ class _TextTable:
             for line, cells in records:
                 if line > self._hint_lines and not _is_blank(cells):
                     return line, cells, _sample_width(cells, records)
-        raise _no_header_row(self.file_name)
+        raise no_header_row(self.file_name)
 
     def _records(self) -> _Records:
         """Every record (blank lines included) with the physical line it starts on."""
