@@ -22,12 +22,10 @@ from outreach.providers.base import Transport
 from outreach.providers.errors import AccountError, ProviderError
 from outreach.providers.graph.delegated import DelegatedTokens
 from outreach.providers.graph.reader import GraphInboxReader
-from outreach.providers.graph.transport import (
-    GraphSettings,
-    GraphTokens,
-    GraphTransport,
-    TokenSource,
-)
+from outreach.providers.graph.session import TokenSource
+from outreach.providers.graph.settings import GraphSettings
+from outreach.providers.graph.tokens import GraphTokens
+from outreach.providers.graph.transport import GraphTransport
 from outreach.providers.imap import ImapReader
 from outreach.providers.inbox import InboxReader
 from outreach.providers.outbox import OutboxTransport

@@ -27,14 +27,12 @@ from outreach.providers.errors import (
     TransientError,
 )
 from outreach.providers.graph.reader import GraphInboxReader
-from outreach.providers.graph.transport import (
-    GRAPH_DEFAULT_LIMITS,
-    GraphSettings,
-    GraphTokens,
-    GraphTransport,
-    retry_after_seconds,
-)
+from outreach.providers.graph.session import retry_after_seconds
+from outreach.providers.graph.settings import GraphSettings
+from outreach.providers.graph.tokens import GraphTokens
+from outreach.providers.graph.transport import GraphTransport
 from outreach.providers.inbox import InboxPage
+from outreach.providers.limits import GRAPH_DEFAULT_LIMITS
 from outreach.providers.message import Mailbox, OutgoingMessage
 from outreach.providers.throttle import SendingPace
 from tests.fakes.graph_server import (

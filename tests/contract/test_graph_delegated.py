@@ -17,7 +17,9 @@ from outreach.providers.graph.delegated import (
     start_sign_in,
 )
 from outreach.providers.graph.reader import GraphInboxReader
-from outreach.providers.graph.transport import GraphSettings, GraphTokens, GraphTransport
+from outreach.providers.graph.settings import GraphSettings
+from outreach.providers.graph.tokens import GraphTokens
+from outreach.providers.graph.transport import GraphTransport
 from tests.contract.test_graph import a_message
 from tests.fakes.graph_server import (
     CLIENT_ID,

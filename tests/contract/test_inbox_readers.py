@@ -21,7 +21,7 @@ from outreach.inbox.match import KnownEmails, MatchedBy, SentEmail, match
 from outreach.inbox.parse import parse
 from outreach.providers.errors import AccountError, ProviderError, TransientError
 from outreach.providers.graph.reader import GraphInboxReader
-from outreach.providers.graph.transport import GraphTokens
+from outreach.providers.graph.tokens import GraphTokens
 from outreach.providers.imap import ImapReader, ImapSettings
 from outreach.providers.inbox import InboundMessage, InboxPage, InboxReader
 from tests.fakes.graph_server import (

@@ -24,7 +24,8 @@ from outreach.providers.errors import (
     PermanentError,
     TransientError,
 )
-from outreach.providers.graph.transport import GraphTokens, GraphTransport
+from outreach.providers.graph.tokens import GraphTokens
+from outreach.providers.graph.transport import GraphTransport
 from outreach.providers.message import Mailbox, OutgoingMessage, SentMessage
 from outreach.providers.outbox import OutboxTransport
 from outreach.providers.smtp import Security, SmtpTransport

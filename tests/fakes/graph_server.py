@@ -58,7 +58,7 @@ from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 import pytest
 
-from outreach.providers.graph.transport import GraphSettings
+from outreach.providers.graph.settings import GraphSettings
 from tests.loopback import LoopbackServer
 from tests.smtp_server import tls_files
 

@@ -29,9 +29,9 @@ import httpx2
 import msal
 
 from outreach.providers.errors import AccountError, ProviderError, TransientError
-from outreach.providers.graph.transport import (
+from outreach.providers.graph.settings import GraphSettings
+from outreach.providers.graph.tokens import (
     TRANSIENT_SIGN_IN_ERRORS,
-    GraphSettings,
     GraphTokens,
     sign_in_error_text,
 )

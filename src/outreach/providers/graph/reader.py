@@ -40,7 +40,8 @@ import httpx2
 
 from outreach.clock import Clock, SystemClock
 from outreach.providers.errors import PermanentError, TransientError
-from outreach.providers.graph.transport import GraphSession, GraphSettings, TokenSource
+from outreach.providers.graph.session import GraphSession, TokenSource
+from outreach.providers.graph.settings import GraphSettings
 from outreach.providers.inbox import InboundMessage, InboxPage
 
 __all__ = ["GraphInboxReader"]

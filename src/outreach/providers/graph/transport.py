@@ -1,5 +1,5 @@
-"""Sending from a Microsoft 365 mailbox through Microsoft Graph, signed in as an app (client
-credentials), and the pieces the Graph inbox reader shares. The only module importing msal.
+"""Sending from a Microsoft 365 mailbox through Microsoft Graph: GraphTransport, over the
+session (session.py) that the Graph inbox reader uses too.
 
 A send follows the shape Microsoft documents for knowing afterwards what went out
 (https://learn.microsoft.com/en-us/graph/outlook-immutable-id, "Immutable ID with sending
@@ -33,54 +33,41 @@ What Graph carries differently from SMTP, and why:
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import ssl
-import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from email.headerregistry import AddressHeader
 from email.message import EmailMessage
-from email.utils import parsedate_to_datetime
-from typing import Any, Final, Protocol
-from urllib.parse import quote, urlsplit
+from typing import Any, Final
+from urllib.parse import quote
 
 import httpx2
-import msal
 
-from outreach.clock import Clock, SystemClock
-from outreach.config import AUTHORITY_URL, GRAPH_URL
+from outreach.clock import Clock
 from outreach.providers.base import OnDraft, ProviderStatus
 from outreach.providers.compose import envelope_address, to_mime
 from outreach.providers.errors import (
-    AccountError,
     DeliveryUncertain,
     PermanentError,
     ProviderError,
     TransientError,
 )
-from outreach.providers.limits import GRAPH_DEFAULT_LIMITS, SendingLimits
+from outreach.providers.graph.session import (
+    _NO_ITEM,
+    GraphSession,
+    TokenSource,
+    _detail,
+    _error_of,
+    _error_text,
+)
+from outreach.providers.graph.settings import GraphSettings
 from outreach.providers.message import OutgoingMessage, SentMessage
 from outreach.providers.throttle import SendingPace
-from outreach.words import counted
 
-__all__ = [
-    "GRAPH_DEFAULT_LIMITS",
-    "GraphSession",
-    "GraphSettings",
-    "GraphTokens",
-    "GraphTransport",
-    "SendingLimits",
-    "retry_after_seconds",
-]
+__all__ = ["GraphTransport"]
 
 logger = logging.getLogger(__name__)
 
-
-IMMUTABLE_IDS: Final = 'IdType="ImmutableId"'
-"""https://learn.microsoft.com/en-us/graph/outlook-immutable-id: the header applies only to
-the request that carries it, so every request carries it."""
 
 LIST_UNSUBSCRIBE: Final = "String 0x1045"
 """PidTagListUnsubscribe, written by Exchange as the List-Unsubscribe header."""
@@ -92,435 +79,6 @@ IN_REPLY_TO: Final = "String 0x1042"
 """PidTagInReplyToId, written as In-Reply-To."""
 REFERENCES: Final = "String 0x1039"
 """PidTagInternetReferences, written as References."""
-
-
-@dataclass(frozen=True)
-class GraphSettings:
-    """How to reach one mailbox as an app registered in its tenant.
-
-    `mailbox` is the user principal name or address to send from. The two URLs are Microsoft's
-    global cloud by default; tests (and national clouds) point them elsewhere. Both must be
-    https: MSAL refuses any other authority.
-    """
-
-    tenant_id: str
-    client_id: str
-    client_secret: str = field(repr=False)
-    mailbox: str
-    graph_url: str = GRAPH_URL
-    authority_url: str = AUTHORITY_URL
-    one_click_unsubscribe: bool = True
-    """Whether to ask Exchange for a List-Unsubscribe-Post header (see the module docstring)."""
-    delegated: bool = False
-    """Signed in as the mailbox's owner (graph_delegated.py) rather than as the app itself:
-    the token reaches only their own mailbox, as /me."""
-
-    def __post_init__(self) -> None:
-        for name in ("tenant_id", "client_id", "client_secret", "mailbox"):
-            if not getattr(self, name).strip():
-                raise ValueError(f"a Graph sender needs a {name.replace('_', ' ')}")
-        for name in ("graph_url", "authority_url"):
-            if urlsplit(getattr(self, name)).scheme != "https":
-                raise ValueError(f"the Graph {name.replace('_', ' ')} must be https")
-
-    @property
-    def authority(self) -> str:
-        return f"{self.authority_url.rstrip('/')}/{self.tenant_id}"
-
-    @property
-    def scope(self) -> str:
-        """`<Graph origin>/.default`: every application permission the admin consented to."""
-        parts = urlsplit(self.graph_url)
-        return f"{parts.scheme}://{parts.netloc}/.default"
-
-    @property
-    def delegated_scopes(self) -> list[str]:
-        """What the mailbox's owner consents to: reading and writing their mail, and sending it
-        (full URIs, so that a Graph elsewhere than Microsoft's global cloud is asked)."""
-        parts = urlsplit(self.graph_url)
-        return [
-            f"{parts.scheme}://{parts.netloc}/{scope}" for scope in ("Mail.ReadWrite", "Mail.Send")
-        ]
-
-    @property
-    def signed_in_as(self) -> str:
-        if self.delegated:
-            return f"{self.mailbox} (through app {self.client_id})"
-        return f"app {self.client_id} in tenant {self.tenant_id}"
-
-    @property
-    def mailbox_url(self) -> str:
-        if self.delegated:
-            return f"{self.graph_url.rstrip('/')}/me"
-        return f"{self.graph_url.rstrip('/')}/users/{quote(self.mailbox, safe='@')}"
-
-
-class TokenSource(Protocol):
-    """Where GraphSession gets its bearer tokens: the app's own (GraphTokens) or a person's
-    (graph_delegated.DelegatedTokens)."""
-
-    def token(self, settings: GraphSettings) -> str:
-        """A valid access token. AccountError when signing in is refused for good,
-        TransientError when it cannot be done just now."""
-        ...
-
-    def forget(self, settings: GraphSettings, refused: str) -> None:
-        """Graph refused this token: unless a newer one was handed out meanwhile (another
-        connection met the refusal first), the next `token()` must be a fresh one."""
-        ...
-
-
-# Signing in.
-
-
-class GraphTokens:
-    """App-only tokens for every Graph sender account: one msal ConfidentialClientApplication
-    per (authority, tenant, client id), kept so its token cache is reused until the token is
-    near expiry. Owned by the container and shared by the transports and inbox readers of all
-    threads; safe to use from several threads.
-
-    MSAL talks through the same HTTP client settings as the Graph calls (`ssl_context`,
-    `timeout`), handed to it as its documented `http_client`. Instance discovery is off: the
-    well-known Microsoft hosts skip it anyway, and any other authority (a national cloud, the
-    fake in tests) is taken as configured, so MSAL only fetches the tenant's OpenID
-    configuration (`<authority>/v2.0/.well-known/openid-configuration`) and then the token.
-    """
-
-    def __init__(self, *, ssl_context: ssl.SSLContext | None = None, timeout: float = 30) -> None:
-        self._ssl_context = ssl_context
-        self._timeout = timeout
-        self._apps: dict[tuple[str, str, str], tuple[str, msal.ConfidentialClientApplication]] = {}
-        self._handed: dict[tuple[str, str, str], str] = {}
-        """The token each app was last handed out: the one a refusal must be about to count."""
-        self._lock = threading.Lock()
-        self._http: _MsalHttp | None = None
-
-    def token(self, settings: GraphSettings) -> str:
-        """A valid access token, from the cache when it has one. Raises AccountError
-        when Microsoft refuses the app and TransientError when it cannot be reached."""
-        app = self._app(settings)
-        try:
-            result = app.acquire_token_for_client(scopes=[settings.scope])
-        except httpx2.TransportError as error:
-            raise TransientError(
-                f"Could not reach Microsoft's sign-in at {settings.authority_url}: "
-                f"{_detail(error)}."
-            ) from error
-        except (msal.exceptions.MsalServiceError, ValueError) as error:
-            # MsalServiceError: a 5xx; ValueError: an answer that was not JSON.
-            raise TransientError(
-                f"Microsoft's sign-in failed for tenant {settings.tenant_id}: {error}."
-            ) from error
-        token = result.get("access_token") if isinstance(result, dict) else None
-        if isinstance(token, str):
-            with self._lock:
-                self._handed[_app_key(settings)] = token
-            return token
-        raise _token_refused(settings, result if isinstance(result, dict) else {})
-
-    def forget(self, settings: GraphSettings, refused: str) -> None:
-        """Drop the cached token of this app, so the next `token()` asks Microsoft again."""
-        with self._lock:
-            kept = self._apps.get(_app_key(settings))
-            latest = self._handed.get(_app_key(settings))
-        if kept is not None and latest == refused:
-            kept[1].remove_tokens_for_client()
-
-    def close(self) -> None:
-        with self._lock:
-            http, self._http = self._http, None
-            self._apps.clear()
-        if http is not None:
-            http.close()
-
-    def msal_app(
-        self, settings: GraphSettings, cache: msal.TokenCache | None = None
-    ) -> msal.ConfidentialClientApplication:
-        """A new MSAL application for `settings`' app over the shared HTTP client: with a token
-        cache of its own for a person's sign-in. Raises as `token()` does."""
-        with self._lock:
-            if self._http is None:
-                self._http = _MsalHttp(
-                    httpx2.Client(verify=self._ssl_context or True, timeout=self._timeout)
-                )
-            http = self._http
-        try:
-            return msal.ConfidentialClientApplication(
-                settings.client_id,
-                client_credential=settings.client_secret,
-                authority=settings.authority,
-                http_client=http,
-                instance_discovery=False,
-                token_cache=cache,
-            )
-        except httpx2.TransportError as error:
-            raise TransientError(
-                f"Could not reach Microsoft's sign-in at {settings.authority_url}: "
-                f"{_detail(error)}."
-            ) from error
-        except msal.exceptions.MsalServiceError as error:
-            raise TransientError(
-                f"Microsoft's sign-in failed for tenant {settings.tenant_id}: {error}."
-            ) from error
-        except ValueError as error:
-            # MSAL's tenant discovery answered 4xx: no such tenant at that authority.
-            raise AccountError(
-                f"Microsoft's sign-in does not know the tenant {settings.tenant_id} at "
-                f"{settings.authority_url}; check the tenant id ({error})."
-            ) from error
-
-    def _app(self, settings: GraphSettings) -> msal.ConfidentialClientApplication:
-        key = _app_key(settings)
-        secret = hashlib.sha256(settings.client_secret.encode()).hexdigest()
-        with self._lock:
-            kept = self._apps.get(key)
-        if kept is not None and kept[0] == secret:
-            return kept[1]
-        # A new secret for the same app (rotated in the UI) needs a new application object.
-        app = self.msal_app(settings)
-        with self._lock:
-            self._apps[key] = (secret, app)
-        return app
-
-
-def _app_key(settings: GraphSettings) -> tuple[str, str, str]:
-    return (settings.authority_url.rstrip("/").lower(), settings.tenant_id, settings.client_id)
-
-
-_TOKEN_ERRORS: Final = {
-    "invalid_client": "the client secret is wrong, has expired or was deleted",
-    "unauthorized_client": "the app is not registered in this tenant, or was disabled",
-    "invalid_scope": "the app may not ask for Microsoft Graph permissions",
-    "invalid_grant": "the administrator's consent was revoked",
-    "invalid_request": "the tenant or app id is wrong",
-}
-TRANSIENT_SIGN_IN_ERRORS: Final = frozenset({"temporarily_unavailable", "server_error"})
-
-
-def sign_in_error_text(answer: Mapping[str, Any]) -> str:
-    """ "invalid_client: AADSTS7000215: Invalid client secret provided." from the identity
-    platform's error answer (its description's first line; the rest is trace ids)."""
-    error = str(answer.get("error", "unknown_error"))
-    description = str(answer.get("error_description", "")).split("\r\n")[0].split("\n")[0]
-    return f"{error}: {description}" if description else error
-
-
-def _token_refused(settings: GraphSettings, result: Mapping[str, Any]) -> ProviderError:
-    error = str(result.get("error", "unknown_error"))
-    detail = sign_in_error_text(result)
-    if error in TRANSIENT_SIGN_IN_ERRORS:
-        return TransientError(f"Microsoft's sign-in is unavailable just now ({detail}).")
-    meaning = _TOKEN_ERRORS.get(error, "Microsoft refused to sign the app in")
-    return AccountError(
-        f"Microsoft's sign-in refused the app {settings.client_id} in tenant "
-        f"{settings.tenant_id}: {meaning} ({detail})."
-    )
-
-
-class _MsalHttp:
-    """MSAL's `http_client` (msal.oauth2cli.http.HttpClient): get and post returning responses
-    with status_code, text, headers and raise_for_status, which httpx2 responses have."""
-
-    def __init__(self, client: httpx2.Client) -> None:
-        self._client = client
-
-    def get(
-        self,
-        url: str,
-        params: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-        **_: Any,
-    ) -> httpx2.Response:
-        return self._client.get(url, params=params, headers=headers)
-
-    def post(
-        self,
-        url: str,
-        params: Mapping[str, Any] | None = None,
-        data: Mapping[str, Any] | str | None = None,
-        headers: Mapping[str, str] | None = None,
-        **_: Any,
-    ) -> httpx2.Response:
-        if isinstance(data, str):
-            return self._client.post(url, params=params, content=data, headers=headers)
-        return self._client.post(url, params=params, data=data, headers=headers)
-
-    def close(self) -> None:
-        self._client.close()
-
-
-# Talking to Graph.
-
-
-class GraphSession:
-    """Authenticated requests to Graph for one mailbox, and what Graph's errors mean.
-
-    Every request carries a token and `Prefer: IdType="ImmutableId"`. A 401 gets one fresh
-    token and one more try (a token can be revoked before it expires); a second 401 means the
-    app may no longer sign in to this mailbox. Connection errors are the caller's to judge,
-    because whether an email may have gone depends on which request broke.
-    """
-
-    def __init__(
-        self,
-        settings: GraphSettings,
-        tokens: TokenSource,
-        *,
-        clock: Clock | None = None,
-        timeout: float = 30,
-        ssl_context: ssl.SSLContext | None = None,
-    ) -> None:
-        self.settings = settings
-        self._tokens = tokens
-        self._clock = clock or SystemClock()
-        self._timeout = timeout
-        self._ssl_context = ssl_context
-        self._client: httpx2.Client | None = None
-
-    def request(
-        self,
-        method: str,
-        url: str,
-        *,
-        json: Any = None,
-        params: Mapping[str, str] | None = None,
-        prefer: tuple[str, ...] = (),
-        timeout: float | None = None,
-    ) -> httpx2.Response:
-        """One request; raises AccountError for a token Graph refuses twice, and lets
-        httpx2.TransportError through."""
-        for attempt in (1, 2):
-            token = self._tokens.token(self.settings)
-            headers = {
-                "Authorization": f"Bearer {token}",
-                "Prefer": ", ".join((IMMUTABLE_IDS, *prefer)),
-            }
-            response = self._http().request(
-                method,
-                url,
-                json=json,
-                params=params,
-                headers=headers,
-                timeout=self._timeout if timeout is None else timeout,
-            )
-            if response.status_code != 401:
-                return response
-            self._tokens.forget(self.settings, token)
-            if attempt == 1:
-                logger.info(
-                    "delivery.graph_token_refreshed",
-                    extra={"mailbox": self.settings.mailbox, "reason": _error_text(response)},
-                )
-        raise AccountError(
-            f"Microsoft Graph refused the token of {self.settings.signed_in_as} for "
-            f"{self.settings.mailbox} even after signing in again: the consent or secret was "
-            f"revoked, or the app was disabled ({_error_text(response)})."
-        )
-
-    def error_for(self, response: httpx2.Response, doing: str) -> ProviderError:
-        """The transport error for a Graph error response to `doing` ("create the email")."""
-        status = response.status_code
-        code, message = _error_of(response)
-        reason = f"Microsoft Graph could not {doing}: {status} {code}: {message}".rstrip(": ")
-        if status in (429, 503, 504) or status >= 500:
-            retry_after = retry_after_seconds(response.headers.get("Retry-After"), self.now())
-            return TransientError(reason, retry_after)
-        if code in _NO_MAILBOX or (status == 404 and code not in _NO_ITEM):
-            return AccountError(
-                f"Microsoft Graph has no mailbox {self.settings.mailbox} the app can use: check "
-                f"the address and that it has an Exchange Online licence ({code}: {message})."
-            )
-        if status == 403 or code in _ACCOUNT_REFUSALS:
-            return AccountError(
-                f"Microsoft Graph does not let the app use the mailbox {self.settings.mailbox}: "
-                f"grant it the Mail.Send and Mail.ReadWrite application permissions with admin "
-                f"consent, and check any application access policy ({code}: {message})."
-            )
-        if code == "ErrorInvalidRecipients":
-            return PermanentError(reason, address_rejected=True)
-        return PermanentError(reason)
-
-    def check_inbox(self) -> str:
-        """Sign in, open the mailbox's inbox and say so; AccountError when that fails."""
-        url = f"{self.settings.mailbox_url}/mailFolders/inbox"
-        try:
-            response = self.request("GET", url)
-        except httpx2.TransportError as error:
-            raise AccountError(
-                f"Could not reach Microsoft Graph at {self.settings.graph_url}: {_detail(error)}."
-            ) from error
-        except ProviderError as error:
-            raise AccountError(error.reason) from error
-        if response.status_code != 200:
-            raise AccountError(self.error_for(response, "open the inbox").reason)
-        total = response.json().get("totalItemCount")
-        size = f" ({counted(total, 'email')})" if isinstance(total, int) else ""
-        return (
-            f"Signed in as {self.settings.signed_in_as} and opened the inbox of "
-            f"{self.settings.mailbox}{size}."
-        )
-
-    def now(self) -> datetime:
-        return self._clock.now()
-
-    def close(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            client.close()
-
-    def _http(self) -> httpx2.Client:
-        if self._client is None:
-            self._client = httpx2.Client(verify=self._ssl_context or True, timeout=self._timeout)
-        return self._client
-
-
-_NO_MAILBOX: Final = frozenset({"ErrorInvalidUser", "MailboxNotEnabledForRESTAPI"})
-_NO_ITEM: Final = frozenset({"ErrorItemNotFound"})
-_ACCOUNT_REFUSALS: Final = frozenset(
-    {"ErrorAccessDenied", "ErrorSendAsDenied", "ErrorMessageSubmissionBlocked"}
-)
-
-
-def retry_after_seconds(value: str | None, now: datetime) -> float | None:
-    """Seconds to wait from a Retry-After header (RFC 9110 10.2.3): a number of seconds or an
-    HTTP date; None when absent or unreadable. A date in the past is 0."""
-    if value is None or not value.strip():
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
-
-
-def _error_of(response: httpx2.Response) -> tuple[str, str]:
-    """Graph's error code and message (https://learn.microsoft.com/en-us/graph/errors)."""
-    try:
-        error = response.json().get("error", {})
-    except ValueError:
-        return "", response.reason_phrase
-    if not isinstance(error, dict):
-        return str(error), ""
-    return str(error.get("code", "")), " ".join(str(error.get("message", "")).split())
-
-
-def _error_text(response: httpx2.Response) -> str:
-    code, message = _error_of(response)
-    return f"{response.status_code} {code}: {message}".rstrip(": ")
-
-
-def _detail(error: BaseException) -> str:
-    if isinstance(error, httpx2.TimeoutException):
-        return "no answer in time"
-    return str(error) or type(error).__name__
-
-
-# Sending.
 
 
 _NOT_SENT: Final = (

@@ -15,7 +15,7 @@ from outreach.delivery import dispatch, queries
 from outreach.errors import OutreachError, ValidationFailed
 from outreach.providers.errors import ProviderError
 from outreach.providers.graph.delegated import SignedIn, finish_sign_in, start_sign_in
-from outreach.providers.graph.transport import GraphSettings
+from outreach.providers.graph.settings import GraphSettings
 from outreach.sealing import seal, unseal
 from outreach.senders import health, mailboxes
 from outreach.senders import queries as sender_queries
