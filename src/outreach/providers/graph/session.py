@@ -27,7 +27,7 @@ the request that carries it, so every request carries it."""
 
 class TokenSource(Protocol):
     """Where GraphSession gets its bearer tokens: the app's own (GraphTokens) or a person's
-    (graph_delegated.DelegatedTokens)."""
+    (delegated.DelegatedTokens)."""
 
     def token(self, settings: GraphSettings) -> str:
         """A valid access token. AccountError when signing in is refused for good,
@@ -97,23 +97,23 @@ class GraphSession:
             if attempt == 1:
                 logger.info(
                     "delivery.graph_token_refreshed",
-                    extra={"mailbox": self.settings.mailbox, "reason": _error_text(response)},
+                    extra={"mailbox": self.settings.mailbox, "reason": error_text(response)},
                 )
         raise AccountError(
             f"Microsoft Graph refused the token of {self.settings.signed_in_as} for "
             f"{self.settings.mailbox} even after signing in again: the consent or secret was "
-            f"revoked, or the app was disabled ({_error_text(response)})."
+            f"revoked, or the app was disabled ({error_text(response)})."
         )
 
     def error_for(self, response: httpx2.Response, doing: str) -> ProviderError:
         """The transport error for a Graph error response to `doing` ("create the email")."""
         status = response.status_code
-        code, message = _error_of(response)
+        code, message = error_of(response)
         reason = f"Microsoft Graph could not {doing}: {status} {code}: {message}".rstrip(": ")
         if status in (429, 503, 504) or status >= 500:
             retry_after = retry_after_seconds(response.headers.get("Retry-After"), self.now())
             return TransientError(reason, retry_after)
-        if code in _NO_MAILBOX or (status == 404 and code not in _NO_ITEM):
+        if code in _NO_MAILBOX or (status == 404 and code not in NO_ITEM):
             return AccountError(
                 f"Microsoft Graph has no mailbox {self.settings.mailbox} the app can use: check "
                 f"the address and that it has an Exchange Online licence ({code}: {message})."
@@ -135,7 +135,8 @@ class GraphSession:
             response = self.request("GET", url)
         except httpx2.TransportError as error:
             raise AccountError(
-                f"Could not reach Microsoft Graph at {self.settings.graph_url}: {_detail(error)}."
+                f"Could not reach Microsoft Graph at {self.settings.graph_url}: "
+                f"{error_detail(error)}."
             ) from error
         except ProviderError as error:
             raise AccountError(error.reason) from error
@@ -163,7 +164,8 @@ class GraphSession:
 
 
 _NO_MAILBOX: Final = frozenset({"ErrorInvalidUser", "MailboxNotEnabledForRESTAPI"})
-_NO_ITEM: Final = frozenset({"ErrorItemNotFound"})
+NO_ITEM: Final = frozenset({"ErrorItemNotFound"})
+"""Graph's error codes for an email (or draft) that is not in the mailbox."""
 _ACCOUNT_REFUSALS: Final = frozenset(
     {"ErrorAccessDenied", "ErrorSendAsDenied", "ErrorMessageSubmissionBlocked"}
 )
@@ -186,7 +188,7 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
     return max(0.0, (when - now).total_seconds())
 
 
-def _error_of(response: httpx2.Response) -> tuple[str, str]:
+def error_of(response: httpx2.Response) -> tuple[str, str]:
     """Graph's error code and message (https://learn.microsoft.com/en-us/graph/errors)."""
     try:
         error = response.json().get("error", {})
@@ -197,12 +199,14 @@ def _error_of(response: httpx2.Response) -> tuple[str, str]:
     return str(error.get("code", "")), " ".join(str(error.get("message", "")).split())
 
 
-def _error_text(response: httpx2.Response) -> str:
-    code, message = _error_of(response)
+def error_text(response: httpx2.Response) -> str:
+    """A Graph error response on one line: "429 ApplicationThrottled: …"."""
+    code, message = error_of(response)
     return f"{response.status_code} {code}: {message}".rstrip(": ")
 
 
-def _detail(error: BaseException) -> str:
+def error_detail(error: BaseException) -> str:
+    """What an httpx2 failure was, in words for a person."""
     if isinstance(error, httpx2.TimeoutException):
         return "no answer in time"
     return str(error) or type(error).__name__

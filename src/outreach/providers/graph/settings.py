@@ -24,9 +24,9 @@ class GraphSettings:
     graph_url: str = GRAPH_URL
     authority_url: str = AUTHORITY_URL
     one_click_unsubscribe: bool = True
-    """Whether to ask Exchange for a List-Unsubscribe-Post header (see the module docstring)."""
+    """Whether to ask Exchange for a List-Unsubscribe-Post header (see graph/transport.py)."""
     delegated: bool = False
-    """Signed in as the mailbox's owner (graph_delegated.py) rather than as the app itself:
+    """Signed in as the mailbox's owner (delegated.py) rather than as the app itself:
     the token reaches only their own mailbox, as /me."""
 
     def __post_init__(self) -> None:

@@ -13,7 +13,7 @@ import httpx2
 import msal
 
 from outreach.providers.errors import AccountError, ProviderError, TransientError
-from outreach.providers.graph.session import _detail
+from outreach.providers.graph.session import error_detail
 from outreach.providers.graph.settings import GraphSettings
 
 
@@ -48,7 +48,7 @@ class GraphTokens:
         except httpx2.TransportError as error:
             raise TransientError(
                 f"Could not reach Microsoft's sign-in at {settings.authority_url}: "
-                f"{_detail(error)}."
+                f"{error_detail(error)}."
             ) from error
         except (msal.exceptions.MsalServiceError, ValueError) as error:
             # MsalServiceError: a 5xx; ValueError: an answer that was not JSON.
@@ -100,7 +100,7 @@ class GraphTokens:
         except httpx2.TransportError as error:
             raise TransientError(
                 f"Could not reach Microsoft's sign-in at {settings.authority_url}: "
-                f"{_detail(error)}."
+                f"{error_detail(error)}."
             ) from error
         except msal.exceptions.MsalServiceError as error:
             raise TransientError(

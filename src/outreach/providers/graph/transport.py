@@ -53,12 +53,12 @@ from outreach.providers.errors import (
     TransientError,
 )
 from outreach.providers.graph.session import (
-    _NO_ITEM,
+    NO_ITEM,
     GraphSession,
     TokenSource,
-    _detail,
-    _error_of,
-    _error_text,
+    error_detail,
+    error_of,
+    error_text,
 )
 from outreach.providers.graph.settings import GraphSettings
 from outreach.providers.message import OutgoingMessage, SentMessage
@@ -158,7 +158,7 @@ class GraphTransport:
             response = self._session.request("POST", url, json={"message": created})
         except httpx2.TransportError as error:
             raise TransientError(self._unreachable("create the reply", error)) from error
-        if response.status_code == 404 and _error_of(response)[0] in _NO_ITEM:
+        if response.status_code == 404 and error_of(response)[0] in NO_ITEM:
             logger.warning(
                 "delivery.graph_reply_target_missing",
                 extra={"mailbox": self.settings.mailbox, "provider_id": earlier_provider_id},
@@ -201,7 +201,7 @@ class GraphTransport:
             response = self._session.request("GET", url, params=params)
         except httpx2.TransportError as error:
             raise TransientError(self._unreachable("look up the email", error)) from error
-        if response.status_code == 404 and _error_of(response)[0] in _NO_ITEM:
+        if response.status_code == 404 and error_of(response)[0] in NO_ITEM:
             return ProviderStatus.missing
         if response.status_code != 200:
             raise self._session.error_for(response, "look up the email")
@@ -243,7 +243,7 @@ class GraphTransport:
             raise DeliveryUncertain(
                 f"The connection to Microsoft Graph broke after it was asked to send the email "
                 f"(draft {draft_id}), before it answered: it may or may not have been sent "
-                f"({_detail(error)}). Its status in the mailbox tells."
+                f"({error_detail(error)}). Its status in the mailbox tells."
             ) from error
         except ProviderError:
             self.discard(draft_id)
@@ -254,7 +254,7 @@ class GraphTransport:
         if status >= 500 and status != 503:
             raise DeliveryUncertain(
                 f"Microsoft Graph answered the send of draft {draft_id} with "
-                f"{_error_text(response)}: it may or may not have been sent. Its status in the "
+                f"{error_text(response)}: it may or may not have been sent. Its status in the "
                 f"mailbox tells."
             )
         self.discard(draft_id)
@@ -286,7 +286,7 @@ class GraphTransport:
 
     def _unreachable(self, doing: str, error: Exception) -> str:
         return (
-            f"Could not reach Microsoft Graph to {doing} ({_detail(error)}); "
+            f"Could not reach Microsoft Graph to {doing} ({error_detail(error)}); "
             f"the email was not sent."
         )
 
