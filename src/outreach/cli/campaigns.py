@@ -1,4 +1,4 @@
-"""`outreach campaigns ...` and `outreach senders ...`."""
+"""`outreach campaigns ...`."""
 
 from __future__ import annotations
 
@@ -10,35 +10,24 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Column, Table
+from rich.table import Table
 from sqlalchemy.orm import Session
 
 from outreach.campaigns import queries as campaign_queries
 from outreach.campaigns import service as campaigns
 from outreach.campaigns.schedule import opening_hours
-from outreach.cli.context import console, container_for, settings_of
+from outreach.cli.context import console, container_for
 from outreach.contacts import lists
 from outreach.contacts import queries as contact_queries
 from outreach.db import transaction
 from outreach.delivery import dispatch
 from outreach.errors import ValidationFailed
-from outreach.senders import health
-from outreach.senders import queries as sender_queries
 from outreach.senders import service as senders
-from outreach.senders.states import SenderState
 from outreach.words import counted
 
 campaigns_app = typer.Typer(help="Campaigns: steps, settings, launch, pause.", no_args_is_help=True)
-senders_app = typer.Typer(
-    help="Sender accounts: the mailboxes campaigns send from.", no_args_is_help=True
-)
-add_sender_app = typer.Typer(help="Add a sender account.", no_args_is_help=True)
-senders_app.add_typer(add_sender_app, name="add")
 
-DailyCap = Annotated[
-    int | None, typer.Option(help="At most this many sends a day (UTC) from this account.")
-]
-DisplayName = Annotated[str | None, typer.Option("--name", help="The name recipients see.")]
+
 Senders = Annotated[
     list[str] | None,
     typer.Option(
@@ -46,195 +35,6 @@ Senders = Annotated[
         "`campaigns settings NAME --sender ...` replaces them later."
     ),
 ]
-
-
-@add_sender_app.command("outbox")
-def add_outbox(
-    ctx: typer.Context, email: str, name: DisplayName = None, daily_cap: DailyCap = None
-) -> None:
-    """An account that writes each email as an .eml file under the data folder (nothing leaves)."""
-    with container_for(ctx) as container, transaction(container.sessions) as session:
-        senders.add(
-            session,
-            kind=senders.SenderKind.outbox,
-            email=email,
-            display_name=name,
-            secret_key=container.settings.secret_key_value(),
-            daily_cap=daily_cap,
-            now=container.clock.now(),
-        )
-    console.print(f"Added {email}: its emails go to {container.outbox_folder / email}.")
-
-
-@add_sender_app.command("smtp")
-def add_smtp(
-    ctx: typer.Context,
-    email: str,
-    host: Annotated[str, typer.Option(help="The SMTP server, e.g. smtp.fastmail.com.")],
-    port: Annotated[int, typer.Option()] = 587,
-    security: Annotated[
-        str, typer.Option(help="starttls, tls (implicit, port 465) or none.")
-    ] = "starttls",
-    username: Annotated[str | None, typer.Option(help="Defaults to the email address.")] = None,
-    password: Annotated[
-        str | None,
-        typer.Option(
-            prompt=True,
-            hide_input=True,
-            envvar="OUTREACH_SMTP_PASSWORD",
-            help="Or OUTREACH_SMTP_PASSWORD.",
-        ),
-    ] = None,
-    name: DisplayName = None,
-    daily_cap: DailyCap = None,
-    max_connections: Annotated[
-        int, typer.Option(help="Connections at once from a worker (providers throttle more).")
-    ] = senders.DEFAULT_CONNECTIONS,
-) -> None:
-    """An SMTP mailbox. Its password is stored sealed with OUTREACH_SECRET_KEY."""
-    with container_for(ctx) as container, transaction(container.sessions) as session:
-        senders.add(
-            session,
-            kind=senders.SenderKind.smtp,
-            email=email,
-            display_name=name,
-            secret_key=container.settings.secret_key_value(),
-            smtp=senders.SmtpSettings(
-                host=host, port=port, security=security, username=username or email
-            ),
-            password=password or None,
-            daily_cap=daily_cap,
-            max_connections=max_connections,
-            now=container.clock.now(),
-        )
-    console.print(f"Added {email} ({host}:{port}). Check it with: outreach senders test {email}")
-
-
-@add_sender_app.command("graph")
-def add_graph(
-    ctx: typer.Context,
-    email: Annotated[str, typer.Argument(help="The Microsoft 365 mailbox to send from.")],
-    tenant_id: Annotated[
-        str | None, typer.Option(help="The Azure app's tenant (default: OUTLOOK_TENANT_ID).")
-    ] = None,
-    client_id: Annotated[
-        str | None, typer.Option(help="The Azure app's client id (default: OUTLOOK_CLIENT_ID).")
-    ] = None,
-    client_secret: Annotated[
-        str | None,
-        typer.Option(
-            hide_input=True,
-            envvar="OUTREACH_GRAPH_CLIENT_SECRET",
-            help="Or OUTREACH_GRAPH_CLIENT_SECRET (default: OUTLOOK_CLIENT_SECRET).",
-        ),
-    ] = None,
-    no_one_click: Annotated[
-        bool,
-        typer.Option(
-            "--no-one-click",
-            help="Do not ask Exchange for List-Unsubscribe-Post (if your tenant drops it).",
-        ),
-    ] = False,
-    name: DisplayName = None,
-    daily_cap: DailyCap = None,
-) -> None:
-    """A Microsoft 365 mailbox, through the Azure app with Mail.Send and Mail.ReadWrite
-    application permissions. Caps default under Microsoft's (9,000 a day, 3 at once)."""
-    settings = settings_of(ctx)
-    secret = client_secret or (
-        settings.outlook_client_secret.get_secret_value() if settings.outlook_client_secret else ""
-    )
-    with container_for(ctx) as container, transaction(container.sessions) as session:
-        senders.add(
-            session,
-            kind=senders.SenderKind.graph,
-            email=email,
-            display_name=name,
-            secret_key=container.settings.secret_key_value(),
-            graph=senders.GraphAccount(
-                tenant_id or settings.outlook_tenant_id or "",
-                client_id or settings.outlook_client_id or "",
-                one_click_unsubscribe=not no_one_click,
-            ),
-            password=secret or None,
-            daily_cap=daily_cap,
-            now=container.clock.now(),
-        )
-    console.print(f"Added {email} (Microsoft Graph). Check it with: outreach senders test {email}")
-
-
-@senders_app.command("list")
-def list_senders(ctx: typer.Context) -> None:
-    """Every sender account with its state and its last 7 days."""
-    with container_for(ctx) as container, transaction(container.sessions) as session:
-        accounts = sender_queries.all_senders(session)
-        week = health.of_senders(session, container.clock.now())
-    # Short columns that never wrap, so an 80-column terminal shows every figure; why an
-    # account is not sending (a sentence) follows the table.
-    columns = ("email", "kind", "cap/day", "sent", "bounced", "replies", "state")
-    table = Table(
-        *(Column(name, no_wrap=True) for name in columns),
-        caption="sent, bounced and replies: the last 7 days",
-    )
-    for account in accounts:
-        found = week[account.id]
-        table.add_row(
-            account.email,
-            account.kind,
-            str(account.daily_cap or "—"),
-            str(found.sent),
-            found.bounce_summary,
-            str(found.replies),
-            account.state,
-        )
-    console.print(table)
-    for account in accounts:
-        if account.last_error:
-            console.print(
-                f"{account.email} is {account.state}: {account.last_error}", highlight=False
-            )
-
-
-@senders_app.command("test")
-def test_sender(ctx: typer.Context, email: str) -> None:
-    """Really connect and sign in, for sending and for reading replies; say what failed."""
-    with container_for(ctx) as container:
-        with transaction(container.sessions) as session:
-            account = senders.by_email(session, email)
-        checks = container.check_account(account)
-    for check in checks:
-        colour = "green" if check.ok else "red"
-        console.print(f"[{colour}]{check.part}: {check.text}[/{colour}]", highlight=False)
-    if len(checks) == 1 and account.kind == "smtp":
-        console.print(
-            "No mailbox is read for its replies: set one with "
-            f"`outreach senders add imap {account.email} --host ...`.",
-            highlight=False,
-        )
-    if not all(check.ok for check in checks):
-        raise typer.Exit(1)
-
-
-@senders_app.command("pause")
-def pause_sender(ctx: typer.Context, email: str) -> None:
-    """Stop sending from an account; its threads wait."""
-    _set_sender_state(ctx, email, SenderState.paused, "paused by a person")
-
-
-@senders_app.command("resume")
-def resume_sender(ctx: typer.Context, email: str) -> None:
-    """Send from an account again (after fixing what made it fail)."""
-    _set_sender_state(ctx, email, SenderState.ok, None)
-
-
-def _set_sender_state(
-    ctx: typer.Context, email: str, state: SenderState, reason: str | None
-) -> None:
-    with container_for(ctx) as container, transaction(container.sessions) as session:
-        senders.set_state(
-            session, senders.by_email(session, email).id, state, reason, container.clock.now()
-        )
-    console.print(f"{email} is {state.value}.")
 
 
 @campaigns_app.command("create")

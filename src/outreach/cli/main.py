@@ -14,7 +14,7 @@ import uvicorn
 
 from outreach import logs
 from outreach.access import service as access
-from outreach.cli import backup, campaigns, contacts, db, drafts, inbox, sends, users
+from outreach.cli import backup, campaigns, contacts, db, drafts, inbox, senders, sends, users
 from outreach.cli.context import console, container_for, errors, settings_of
 from outreach.clock import FixedClock
 from outreach.config import load_settings
@@ -38,12 +38,12 @@ app.add_typer(contacts.contacts_app, name="contacts")
 app.add_typer(contacts.lists_app, name="lists")
 app.add_typer(contacts.suppressions_app, name="suppressions")
 app.add_typer(campaigns.campaigns_app, name="campaigns")
-app.add_typer(campaigns.senders_app, name="senders")
+app.add_typer(senders.senders_app, name="senders")
 app.add_typer(sends.sends_app, name="sends")
 app.add_typer(drafts.drafts_app, name="drafts")
 app.add_typer(inbox.inbox_app, name="inbox")
 # `outreach senders add imap` is `outreach inbox imap`: where an SMTP account's replies arrive.
-campaigns.add_sender_app.command(
+senders.add_sender_app.command(
     "imap", help="Read an SMTP account's replies from an IMAP mailbox, and check it signs in."
 )(inbox.set_imap)
 
