@@ -1,4 +1,9 @@
-"""SQL for contacts, upload batches and their problems, saved mappings, lists and suppressions."""
+"""SQL for contacts, upload batches and their problems, saved mappings, lists and suppressions.
+
+One module although it is over 500 lines: a domain's SQL lives in its queries.py (conventions,
+7), and the other domains reach the contacts' tables through it under one name
+(``contact_queries``). Its sections follow what the statements are about.
+"""
 
 from __future__ import annotations
 
@@ -261,7 +266,7 @@ def contact(session: Session, contact_id: uuid.UUID) -> Contact | None:
     return session.get(Contact, contact_id)
 
 
-# Suppressions ---------------------------------------------------------------------------------
+# Contacts by id, suppression checks, contacts in use ------------------------------------------
 
 
 def existing_contact_ids(session: Session, contact_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
