@@ -13,6 +13,7 @@ import typer
 from rich.table import Column, Table
 from sqlalchemy.orm import Session
 
+from outreach.analytics import senders as sender_weeks
 from outreach.campaigns import queries as campaign_queries
 from outreach.campaigns import service as campaigns
 from outreach.campaigns.schedule import opening_hours
@@ -22,7 +23,6 @@ from outreach.contacts import queries as contact_queries
 from outreach.db import transaction
 from outreach.delivery import dispatch
 from outreach.errors import ValidationFailed
-from outreach.senders import health
 from outreach.senders import queries as sender_queries
 from outreach.senders import service as senders
 from outreach.senders.states import SenderState
@@ -168,7 +168,7 @@ def list_senders(ctx: typer.Context) -> None:
     """Every sender account with its state and its last 7 days."""
     with container_for(ctx) as container, transaction(container.sessions) as session:
         accounts = sender_queries.all_senders(session)
-        week = health.of_senders(session, container.clock.now())
+        week = sender_weeks.of_senders(session, container.clock.now())
     # Short columns that never wrap, so an 80-column terminal shows every figure; why an
     # account is not sending (a sentence) follows the table.
     columns = ("email", "kind", "cap/day", "sent", "bounced", "replies", "state")

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from outreach.analytics import senders as sender_weeks
 from outreach.container import Container
 from outreach.delivery import dispatch, queries
 from outreach.errors import OutreachError, ValidationFailed
@@ -17,7 +18,7 @@ from outreach.providers.errors import ProviderError
 from outreach.providers.graph.delegated import SignedIn, finish_sign_in, start_sign_in
 from outreach.providers.graph.transport import GraphSettings
 from outreach.sealing import seal, unseal
-from outreach.senders import health, mailboxes
+from outreach.senders import mailboxes
 from outreach.senders import queries as sender_queries
 from outreach.senders import service as senders
 from outreach.senders.states import SenderState
@@ -32,7 +33,7 @@ def senders_page(request: Request, session: DbSession, **extra: object) -> Respo
     settings = container_of(request).settings
     context = {
         "accounts": sender_queries.all_senders(session),
-        "health": health.of_senders(session, container_of(request).clock.now()),
+        "health": sender_weeks.of_senders(session, container_of(request).clock.now()),
         "outlook_app": bool(settings.outlook_tenant_id and settings.outlook_client_id),
         "callback_url": callback_url(request),
         "bounce_rate": settings.bounce_pause_rate,
