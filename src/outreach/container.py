@@ -28,14 +28,14 @@ from outreach.providers.graph.transport import (
     GraphTransport,
     TokenSource,
 )
-from outreach.providers.imap import ImapReader
+from outreach.providers.imap import ImapReader, ImapSettings
 from outreach.providers.inbox import InboxReader
 from outreach.providers.outbox import OutboxTransport
 from outreach.providers.smtp import SmtpTransport
 from outreach.providers.throttle import SendingPace
 from outreach.sealing import unseal
 from outreach.senders import service as senders
-from outreach.senders.mailboxes import imap_settings_of
+from outreach.senders.mailboxes import SECURITIES
 from outreach.senders.models import SenderAccount
 
 
@@ -190,10 +190,27 @@ class Container:
                 clock=self.clock,
                 ssl_context=self.tls_context,
             )
-        imap = imap_settings_of(account, self.settings.secret_key_value())
+        imap = self.imap_settings(account)
         if imap is None:
             return None
         return ImapReader(imap, ssl_context=self.tls_context, clock=self.clock)
+
+    def imap_settings(self, account: SenderAccount) -> ImapSettings | None:
+        """How to read an SMTP account's replies (senders/mailboxes.py stores them), or None
+        when it has no IMAP mailbox."""
+        stored = (account.settings or {}).get("imap")
+        if account.kind != senders.SenderKind.smtp.value or not isinstance(stored, dict):
+            return None
+        secrets = unseal(self.settings.secret_key_value(), account.secret)
+        security = stored.get("security", "tls")
+        return ImapSettings(
+            host=str(stored["host"]),
+            port=int(stored.get("port", 993)),
+            security=security if security in SECURITIES else "tls",
+            username=str(stored.get("username") or account.email),
+            password=str(secrets.get("imap_password") or secrets.get("password") or ""),
+            folder=str(stored.get("folder") or "INBOX"),
+        )
 
     def check_account(self, account: SenderAccount) -> list[AccountCheck]:
         """Really connects to what the account sends through and, when it has one, the mailbox

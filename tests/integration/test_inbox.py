@@ -436,7 +436,7 @@ def test_each_account_kind_gets_its_own_reader(session, container, clock):
     mailboxes.set_imap(
         session, smtp.id, mailboxes.ImapMailbox("imap.ourco.example"), secret_key=key
     )
-    imap = mailboxes.imap_settings_of(smtp, key)
+    imap = container.imap_settings(smtp)
     assert imap is not None
     assert (imap.host, imap.port, imap.security, imap.username, imap.password) == (
         "imap.ourco.example",
@@ -452,7 +452,7 @@ def test_each_account_kind_gets_its_own_reader(session, container, clock):
         secret_key=key,
         password="imap-secret",
     )
-    imap = mailboxes.imap_settings_of(smtp, key)
+    imap = container.imap_settings(smtp)
     assert imap is not None
     assert (imap.username, imap.password) == ("box", "imap-secret")
     reader = container.inbox_reader_for(smtp)
