@@ -100,6 +100,17 @@ def cancel(session: Session, scheduled_id: uuid.UUID) -> None:
     drafts.move(session, found.draft_id, EmailStatus.approved)
 
 
+def of_draft(session: Session, draft_id: uuid.UUID) -> list[ScheduledEmail]:
+    """The draft's scheduled emails, cancelled ones too, newest first."""
+    return list(
+        session.scalars(
+            sa.select(ScheduledEmail)
+            .where(ScheduledEmail.draft_id == draft_id)
+            .order_by(ScheduledEmail.created_at.desc())
+        )
+    )
+
+
 def queue_due(session: Session, now: datetime, limit: int) -> list[str]:
     """Writes the delivery of each scheduled email whose time has come; returns their labels."""
     queued = []
