@@ -14,8 +14,9 @@ from outreach.analytics import senders as sender_weeks
 from outreach.container import Container
 from outreach.delivery import dispatch, queries
 from outreach.errors import OutreachError, ValidationFailed
+from outreach.providers.base import SignedIn
 from outreach.providers.errors import ProviderError
-from outreach.providers.graph.delegated import SignedIn, finish_sign_in, start_sign_in
+from outreach.providers.graph.delegated import finish_sign_in, start_sign_in
 from outreach.providers.graph.transport import GraphSettings
 from outreach.sealing import seal, unseal
 from outreach.senders import mailboxes
