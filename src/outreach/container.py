@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import ssl
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,9 +20,9 @@ from outreach.db import create_engine, session_factory, transaction
 from outreach.delivery.dispatch import Links
 from outreach.drafts.writers.base import DraftWriter
 from outreach.drafts.writers.template import TemplateWriter
-from outreach.providers.base import Transport
+from outreach.providers.base import SignedIn, Transport
 from outreach.providers.errors import AccountError, ProviderError
-from outreach.providers.graph.delegated import DelegatedTokens
+from outreach.providers.graph.delegated import DelegatedTokens, finish_sign_in, start_sign_in
 from outreach.providers.graph.reader import GraphInboxReader
 from outreach.providers.graph.transport import (
     GraphSettings,
@@ -47,6 +49,37 @@ class AccountCheck:
     """"sending" or "reading replies"."""
     ok: bool
     text: str
+
+
+@dataclass(frozen=True)
+class GraphSignIn:
+    """A mailbox's owner signing in to Microsoft through an Azure app, the app's settings
+    resolved as the sender account will keep them (providers/graph/delegated.py)."""
+
+    settings: GraphSettings
+    tokens: GraphTokens
+
+    @property
+    def tenant_id(self) -> str:
+        return self.settings.tenant_id
+
+    @property
+    def client_id(self) -> str:
+        return self.settings.client_id
+
+    @property
+    def client_secret(self) -> str:
+        return self.settings.client_secret
+
+    def start(self, redirect_uri: str) -> dict[str, Any]:
+        """The flow to keep until Microsoft redirects back (it holds the PKCE verifier: keep
+        it secret); its "auth_uri" is where to send the person."""
+        return start_sign_in(self.settings, self.tokens, redirect_uri)
+
+    def finish(self, flow: Mapping[str, Any], answer: Mapping[str, str]) -> SignedIn:
+        """The person's sign-in from Microsoft's answer (the callback's query), or
+        ProviderError saying why it did not complete."""
+        return finish_sign_in(self.settings, self.tokens, flow, answer)
 
 
 @dataclass
@@ -153,6 +186,20 @@ class Container:
                 f"{error}: set it on the account, or OUTLOOK_TENANT_ID, OUTLOOK_CLIENT_ID and "
                 "OUTLOOK_CLIENT_SECRET for every Graph account"
             ) from error
+
+    def graph_sign_in(
+        self, mailbox: str, *, tenant_id: str, client_id: str, client_secret: str
+    ) -> GraphSignIn:
+        """A person's sign-in to their own mailbox (`mailbox` is a hint; empty: "me"), through
+        the app given, the rest from OUTLOOK_* (AccountError when nothing names one)."""
+        settings = self.graph_app_settings(
+            mailbox or "me",
+            tenant_id=tenant_id,
+            client_id=client_id,
+            client_secret=client_secret,
+            delegated=True,
+        )
+        return GraphSignIn(settings, self.graph_tokens)
 
     def tokens_for(self, account: SenderAccount) -> TokenSource:
         """The app's own tokens, or the sign-in of the mailbox's owner, kept sealed on the
