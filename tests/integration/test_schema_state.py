@@ -61,6 +61,21 @@ def test_upgrading_twice_is_harmless(empty_engine):
     assert first.is_current
 
 
+def test_upgrading_to_0011_fills_replied_contacts_from_the_replies_already_there(empty_engine):
+    upgrade_to(empty_engine, "0010")
+    with empty_engine.begin() as connection:
+        batch = insert(connection, "upload_batches", file_name="people.csv")
+        person = insert(
+            connection, "contacts", upload_batch_id=batch, raw_data="{}", email="ada@example.com"
+        )
+        for _ in range(2):
+            insert(connection, "email_replies", contact_id=person)
+    upgrade_to(empty_engine, "0011")
+    with empty_engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT contact_id FROM replied_contacts")).all()
+    assert [str(row.contact_id) for row in rows] == [person]
+
+
 def test_an_unreachable_database_says_so(tmp_path):
     engine = create_engine("postgresql://nobody@127.0.0.1:1/none")
     with pytest.raises(DatabaseNotReady, match="unreachable"):
