@@ -18,6 +18,7 @@ from outreach.clock import Clock, SystemClock
 from outreach.config import Settings
 from outreach.db import create_engine, session_factory, transaction
 from outreach.delivery.dispatch import Links
+from outreach.drafts.writers.anthropic import AnthropicWriter
 from outreach.drafts.writers.base import DraftWriter
 from outreach.drafts.writers.template import TemplateWriter
 from outreach.providers.base import SignedIn, Transport
@@ -290,15 +291,15 @@ class Container:
             return TemplateWriter()
         # Imported here: the SDK takes seconds to import, which every CLI command and worker
         # start would pay even without a key.
-        from outreach.drafts.writers.anthropic import AnthropicWriter
+        from outreach.providers.anthropic import AnthropicMessages
 
-        return AnthropicWriter(
+        messages = AnthropicMessages(
             api_key=key.get_secret_value().strip(),
-            model=self.settings.draft_model,
             base_url=self.settings.anthropic_base_url,
             timeout_seconds=self.settings.draft_timeout_seconds,
             clock=self.clock,
         )
+        return AnthropicWriter(messages, model=self.settings.draft_model)
 
     def close(self) -> None:
         if self._graph_tokens is not None:
