@@ -18,7 +18,8 @@ from typing import Any, Generic, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from outreach.errors import InvalidTransition, NotFound
+from outreach.db import get_or_not_found
+from outreach.errors import InvalidTransition
 
 S = TypeVar("S", bound=StrEnum)
 
@@ -54,8 +55,8 @@ def transition(
         forget_loaded(session, table, [row_id], ["status", *values])
         return
     current = session.scalar(sa.select(table.status).where(table.id == row_id))
-    if current is None and session.get(table, row_id) is None:
-        raise NotFound(f"There is no {lifecycle.noun} {row_id}.", id=str(row_id))
+    if current is None:
+        get_or_not_found(session, table, row_id, lifecycle.noun)
     raise InvalidTransition(
         refusal(lifecycle, str(current), target),
         id=str(row_id),

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from outreach.db import get_or_not_found
 from outreach.errors import Conflict, NotFound, ValidationFailed
 from outreach.providers.limits import GRAPH_DEFAULT_LIMITS
 from outreach.sealing import seal, unseal
@@ -92,10 +93,7 @@ class GraphAccount:
 
 
 def get(session: Session, sender_id: uuid.UUID) -> SenderAccount:
-    found = sender_queries.sender(session, sender_id)
-    if found is None:
-        raise NotFound(f"There is no sender account {sender_id}.", id=str(sender_id))
-    return found
+    return get_or_not_found(session, SenderAccount, sender_id, "sender account")
 
 
 def by_email(session: Session, email: str) -> SenderAccount:
