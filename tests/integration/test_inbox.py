@@ -29,7 +29,7 @@ from outreach.senders import mailboxes
 from outreach.senders import service as senders
 from outreach.senders.models import SenderAccount
 from outreach.worker.sending import sending_pass
-from tests.campaign_setup import launched_from_outbox, three_step_campaign
+from tests.campaign_setup import COLLEAGUES, launched_from_outbox, three_step_campaign
 from tests.databases import ALSO_PARTITIONED
 from tests.inbox_messages import (
     Thread,
@@ -354,16 +354,6 @@ def test_unmatched_and_other_messages_are_counted_and_left_alone(session, clock,
 
 
 # Which mailbox an account reads.
-
-
-COLLEAGUES = (
-    "email,name,company,City\n"
-    "ada@analytical.example,Ada Lovelace,Analytical Engines,London\n"
-    "charles@analytical.example,Charles Babbage,Analytical Engines,London\n"
-    "alan@bletchley.example,Alan Turing,Bletchley Park,Bletchley\n"
-    "joan@gmail.com,Joan Clarke,Bletchley Park,Bletchley\n"
-    "mavis@gmail.com,Mavis Batey,Bletchley Park,Bletchley\n"
-)
 
 
 @pytest.mark.parametrize("one_per_company", [True, False])

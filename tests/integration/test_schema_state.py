@@ -13,7 +13,7 @@ from outreach.db import create_engine
 from outreach.errors import DatabaseNotReady
 from outreach.schema import alembic_config, ensure_current, schema_state, upgrade
 from tests.outreach_process import run_outreach
-from tests.plain_sql import insert, one
+from tests.plain_sql import contact, insert, one
 
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 
@@ -64,10 +64,7 @@ def test_upgrading_twice_is_harmless(empty_engine):
 def test_upgrading_to_0011_fills_replied_contacts_from_the_replies_already_there(empty_engine):
     upgrade_to(empty_engine, "0010")
     with empty_engine.begin() as connection:
-        batch = insert(connection, "upload_batches", file_name="people.csv")
-        person = insert(
-            connection, "contacts", upload_batch_id=batch, raw_data="{}", email="ada@example.com"
-        )
+        person = contact(connection)
         for _ in range(2):
             insert(connection, "email_replies", contact_id=person)
     upgrade_to(empty_engine, "0011")

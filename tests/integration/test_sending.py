@@ -24,7 +24,7 @@ from outreach.errors import Conflict, InvalidTransition, ValidationFailed
 from outreach.inbox.models import EmailReply
 from outreach.senders import service as senders
 from outreach.worker.sending import sending_pass
-from tests.campaign_setup import PEOPLE, smtp_sender, three_step_campaign
+from tests.campaign_setup import COLLEAGUES, PEOPLE, smtp_sender, three_step_campaign
 from tests.contact_files import import_text
 from tests.databases import ALSO_PARTITIONED
 from tests.smtp_server import make_smtp_server_fixture, smtp_server_fixture  # noqa: F401 (fixtures)
@@ -259,16 +259,6 @@ def test_suppressed_and_busy_contacts_are_skipped_with_reasons(
     )
     autumn = campaigns.launch(session, other.id, clock.now())
     assert dict(autumn.skipped) == {"already active in another campaign": 1}
-
-
-COLLEAGUES = (
-    "email,name,company,City\n"
-    "ada@analytical.example,Ada Lovelace,Analytical Engines,London\n"
-    "charles@analytical.example,Charles Babbage,Analytical Engines,London\n"
-    "alan@bletchley.example,Alan Turing,Bletchley Park,Bletchley\n"
-    "joan@gmail.com,Joan Clarke,Bletchley Park,Bletchley\n"
-    "mavis@gmail.com,Mavis Batey,Bletchley Park,Bletchley\n"
-)
 
 
 @pytest.mark.parametrize("one_per_company", [True, False])
