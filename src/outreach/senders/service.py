@@ -16,7 +16,8 @@ from outreach.providers.limits import GRAPH_DEFAULT_LIMITS
 from outreach.sealing import seal, unseal
 from outreach.senders import queries as sender_queries
 from outreach.senders.models import SenderAccount
-from outreach.senders.states import SenderState
+from outreach.senders.states import SENDERS, SenderState
+from outreach.states import transition
 
 DEFAULT_CONNECTIONS = 4
 """Connections a worker opens to one account at once; providers throttle more than a few."""
@@ -167,12 +168,18 @@ def add(
 def set_state(
     session: Session, sender_id: uuid.UUID, state: SenderState, reason: str | None, now: datetime
 ) -> SenderAccount:
-    account = get(session, sender_id)
-    account.state = state.value
-    account.last_error = reason
-    account.state_changed_at = now
-    session.flush()
-    return account
+    """Moves the account to `state`, keeping why (`reason`, None to clear it) and when; refused
+    with InvalidTransition where SENDERS does not allow the move."""
+    transition(
+        session,
+        SenderAccount,
+        sender_id,
+        state,
+        SENDERS,
+        last_error=reason,
+        state_changed_at=now,
+    )
+    return get(session, sender_id)
 
 
 def keep_token_cache(
