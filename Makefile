@@ -1,7 +1,8 @@
 # The two commands of the README's quick start, and what CI adds to them.
 #   make run    install outreach into .venv and run it on embedded defaults (SQLite, local outbox)
 #   make test   install the dev tools and run the whole test suite
-#   make check  lint, type-check, and compare the migrations with the models on both backends
+#   make check  lint, type-check, check the import contracts (pyproject.toml), and compare the
+#               migrations with the models on both backends
 
 PYTHON ?= python3
 VENV := .venv
@@ -36,3 +37,4 @@ check: $(VENV)/.dev-installed
 	$(BIN)/ruff check src tests tools bench
 	$(BIN)/ruff format --check src tests tools bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports

@@ -42,6 +42,7 @@ from outreach.drafts import batches, templates
 from outreach.drafts.states import JobStatus
 from outreach.drafts.writers.anthropic import AnthropicWriter
 from outreach.drafts.writers.base import ContactContext, TemplateText, draft_request
+from outreach.providers.anthropic import AnthropicMessages
 from outreach.schema import upgrade
 from outreach.worker.drafting import drafting_pass
 from tests.fakes.anthropic_server import API_KEY, FakeAnthropic, default_answer
@@ -104,7 +105,7 @@ def people(count: int) -> str:
 
 def baseline(base_url: str, count: int, concurrency: int) -> float:
     """The same calls through the same SDK, from a thread pool, nothing stored."""
-    writer = AnthropicWriter(api_key=API_KEY, model=MODEL, base_url=base_url)
+    writer = AnthropicWriter(AnthropicMessages(api_key=API_KEY, base_url=base_url), model=MODEL)
     template = TemplateText(None, "Brief", BRIEF)
     requests = [
         draft_request(

@@ -23,6 +23,15 @@ PEOPLE = (
     "alan@bletchley.example,Alan Turing,Bletchley Park,Bletchley\n"
     "grace@navy.example,Grace Hopper,US Navy,Arlington\n"
 )
+COLLEAGUES = (
+    "email,name,company,City\n"
+    "ada@analytical.example,Ada Lovelace,Analytical Engines,London\n"
+    "charles@analytical.example,Charles Babbage,Analytical Engines,London\n"
+    "alan@bletchley.example,Alan Turing,Bletchley Park,Bletchley\n"
+    "joan@gmail.com,Joan Clarke,Bletchley Park,Bletchley\n"
+    "mavis@gmail.com,Mavis Batey,Bletchley Park,Bletchley\n"
+)
+"""Two at one company; two at a personal mailbox provider, which makes nobody a colleague."""
 STEPS = (
     (
         "Hello from {{ company | default('us') }}, {{ first_name }}",

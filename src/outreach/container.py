@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import ssl
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,24 +18,25 @@ from outreach.clock import Clock, SystemClock
 from outreach.config import Settings
 from outreach.db import create_engine, session_factory, transaction
 from outreach.delivery.dispatch import Links
+from outreach.drafts.writers.anthropic import AnthropicWriter
 from outreach.drafts.writers.base import DraftWriter
 from outreach.drafts.writers.template import TemplateWriter
-from outreach.providers.base import Transport
+from outreach.providers.base import SignedIn, Transport
 from outreach.providers.errors import AccountError, ProviderError
-from outreach.providers.graph.delegated import DelegatedTokens
+from outreach.providers.graph.delegated import DelegatedTokens, finish_sign_in, start_sign_in
 from outreach.providers.graph.reader import GraphInboxReader
 from outreach.providers.graph.session import TokenSource
 from outreach.providers.graph.settings import GraphSettings
 from outreach.providers.graph.tokens import GraphTokens
 from outreach.providers.graph.transport import GraphTransport
-from outreach.providers.imap import ImapReader
+from outreach.providers.imap import ImapReader, ImapSettings
 from outreach.providers.inbox import InboxReader
 from outreach.providers.outbox import OutboxTransport
 from outreach.providers.smtp import SmtpTransport
 from outreach.providers.throttle import SendingPace
 from outreach.sealing import unseal
 from outreach.senders import service as senders
-from outreach.senders.mailboxes import imap_settings_of
+from outreach.senders.mailboxes import SECURITIES
 from outreach.senders.models import SenderAccount
 
 
@@ -45,6 +48,37 @@ class AccountCheck:
     """"sending" or "reading replies"."""
     ok: bool
     text: str
+
+
+@dataclass(frozen=True)
+class GraphSignIn:
+    """A mailbox's owner signing in to Microsoft through an Azure app, the app's settings
+    resolved as the sender account will keep them (providers/graph/delegated.py)."""
+
+    settings: GraphSettings
+    tokens: GraphTokens
+
+    @property
+    def tenant_id(self) -> str:
+        return self.settings.tenant_id
+
+    @property
+    def client_id(self) -> str:
+        return self.settings.client_id
+
+    @property
+    def client_secret(self) -> str:
+        return self.settings.client_secret
+
+    def start(self, redirect_uri: str) -> dict[str, Any]:
+        """The flow to keep until Microsoft redirects back (it holds the PKCE verifier: keep
+        it secret); its "auth_uri" is where to send the person."""
+        return start_sign_in(self.settings, self.tokens, redirect_uri)
+
+    def finish(self, flow: Mapping[str, Any], answer: Mapping[str, str]) -> SignedIn:
+        """The person's sign-in from Microsoft's answer (the callback's query), or
+        ProviderError saying why it did not complete."""
+        return finish_sign_in(self.settings, self.tokens, flow, answer)
 
 
 @dataclass
@@ -152,6 +186,20 @@ class Container:
                 "OUTLOOK_CLIENT_SECRET for every Graph account"
             ) from error
 
+    def graph_sign_in(
+        self, mailbox: str, *, tenant_id: str, client_id: str, client_secret: str
+    ) -> GraphSignIn:
+        """A person's sign-in to their own mailbox (`mailbox` is a hint; empty: "me"), through
+        the app given, the rest from OUTLOOK_* (AccountError when nothing names one)."""
+        settings = self.graph_app_settings(
+            mailbox or "me",
+            tenant_id=tenant_id,
+            client_id=client_id,
+            client_secret=client_secret,
+            delegated=True,
+        )
+        return GraphSignIn(settings, self.graph_tokens)
+
     def tokens_for(self, account: SenderAccount) -> TokenSource:
         """The app's own tokens, or the sign-in of the mailbox's owner, kept sealed on the
         account and sealed again whenever MSAL refreshes it."""
@@ -188,10 +236,27 @@ class Container:
                 clock=self.clock,
                 ssl_context=self.tls_context,
             )
-        imap = imap_settings_of(account, self.settings.secret_key_value())
+        imap = self.imap_settings(account)
         if imap is None:
             return None
         return ImapReader(imap, ssl_context=self.tls_context, clock=self.clock)
+
+    def imap_settings(self, account: SenderAccount) -> ImapSettings | None:
+        """How to read an SMTP account's replies (senders/mailboxes.py stores them), or None
+        when it has no IMAP mailbox."""
+        stored = (account.settings or {}).get("imap")
+        if account.kind != senders.SenderKind.smtp.value or not isinstance(stored, dict):
+            return None
+        secrets = unseal(self.settings.secret_key_value(), account.secret)
+        security = stored.get("security", "tls")
+        return ImapSettings(
+            host=str(stored["host"]),
+            port=int(stored.get("port", 993)),
+            security=security if security in SECURITIES else "tls",
+            username=str(stored.get("username") or account.email),
+            password=str(secrets.get("imap_password") or secrets.get("password") or ""),
+            folder=str(stored.get("folder") or "INBOX"),
+        )
 
     def check_account(self, account: SenderAccount) -> list[AccountCheck]:
         """Really connects to what the account sends through and, when it has one, the mailbox
@@ -224,15 +289,15 @@ class Container:
             return TemplateWriter()
         # Imported here: the SDK takes seconds to import, which every CLI command and worker
         # start would pay even without a key.
-        from outreach.drafts.writers.anthropic import AnthropicWriter
+        from outreach.providers.anthropic import AnthropicMessages
 
-        return AnthropicWriter(
+        messages = AnthropicMessages(
             api_key=key.get_secret_value().strip(),
-            model=self.settings.draft_model,
             base_url=self.settings.anthropic_base_url,
             timeout_seconds=self.settings.draft_timeout_seconds,
             clock=self.clock,
         )
+        return AnthropicWriter(messages, model=self.settings.draft_model)
 
     def close(self) -> None:
         if self._graph_tokens is not None:

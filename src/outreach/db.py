@@ -1,4 +1,5 @@
-"""Declarative base, the column types both backends share, and the engine factory.
+"""Declarative base, the column types both backends share, the engine factory, and reading one
+row by its key or saying there is none.
 
 One schema serves PostgreSQL and SQLite. Where the seed uses PostgreSQL types SQLite lacks, the
 types here keep the Python side identical: UUIDs are `uuid.UUID` (canonical text on SQLite),
@@ -15,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -25,6 +26,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
+
+from outreach.errors import NotFound
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -269,6 +272,20 @@ def session_factory(bind: Engine | sa.Connection) -> sessionmaker[Session]:
     savepoints and its commit never ends the outer transaction.
     """
     return sessionmaker(bind=bind, expire_on_commit=False, join_transaction_mode="create_savepoint")
+
+
+Row = TypeVar("Row")
+
+
+def get_or_not_found(
+    session: Session, model: type[Row], row_id: uuid.UUID, noun: str, **details: Any
+) -> Row:
+    """The row of `model` with this primary key, or NotFound "There is no {noun} {row_id}.",
+    whose details are `details` when given (a form's field, say), else the id."""
+    found = session.get(model, row_id)
+    if found is None:
+        raise NotFound(f"There is no {noun} {row_id}.", **(details or {"id": str(row_id)}))
+    return found
 
 
 @contextmanager

@@ -1,5 +1,6 @@
 """Status changes as data: each stateful table has a Lifecycle (which moves are allowed), and
-transition() is the only code that writes a status.
+transition() is the only code that writes a status (in the column the Lifecycle names: `status`,
+or the seed's sender_accounts.state).
 
 transition() is one conditional UPDATE: it moves the row only if its current status is one the
 target may be reached from, and any extra preconditions hold, in the same statement, so two
@@ -18,7 +19,8 @@ from typing import Any, Generic, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from outreach.errors import InvalidTransition, NotFound
+from outreach.db import get_or_not_found
+from outreach.errors import InvalidTransition
 
 S = TypeVar("S", bound=StrEnum)
 
@@ -28,6 +30,9 @@ class Lifecycle(Generic[S]):
     noun: str
     moves: Mapping[S, frozenset[S]]
     """For each status, the statuses a row may come from to reach it."""
+    column: str = "status"
+    """The column that holds the status (transition and transition_many; transition_each
+    writes `status` only)."""
 
     def sources(self, target: S) -> frozenset[S]:
         return self.moves.get(target, frozenset())
@@ -44,18 +49,19 @@ def transition(
     **values: Any,
 ) -> None:
     """Move one row to `target` (setting `values` too), or raise InvalidTransition saying why."""
+    status = getattr(table, lifecycle.column)
     statement = (
         sa.update(table)
-        .where(table.id == row_id, table.status.in_(lifecycle.sources(target)), *where)
-        .values(status=target.value, **values)
+        .where(table.id == row_id, status.in_(lifecycle.sources(target)), *where)
+        .values({lifecycle.column: target.value, **values})
         .execution_options(synchronize_session=False)
     )
     if session.execute(statement).rowcount == 1:  # type: ignore[attr-defined]
-        forget_loaded(session, table, [row_id], ["status", *values])
+        forget_loaded(session, table, [row_id], [lifecycle.column, *values])
         return
-    current = session.scalar(sa.select(table.status).where(table.id == row_id))
-    if current is None and session.get(table, row_id) is None:
-        raise NotFound(f"There is no {lifecycle.noun} {row_id}.", id=str(row_id))
+    current = session.scalar(sa.select(status).where(table.id == row_id))
+    if current is None:
+        get_or_not_found(session, table, row_id, lifecycle.noun)
     raise InvalidTransition(
         refusal(lifecycle, str(current), target),
         id=str(row_id),
@@ -93,8 +99,8 @@ def transition_many(
     """Moves every row matching `where` whose status allows it to `target`; returns how many."""
     statement = (
         sa.update(table)
-        .where(table.status.in_(lifecycle.sources(target)), *where)
-        .values(status=target.value, **values)
+        .where(getattr(table, lifecycle.column).in_(lifecycle.sources(target)), *where)
+        .values({lifecycle.column: target.value, **values})
         .execution_options(synchronize_session=False)
     )
     return session.execute(statement).rowcount or 0  # type: ignore[attr-defined]

@@ -17,7 +17,7 @@ from outreach.campaigns.states import DraftType
 from outreach.clock import FixedClock
 from outreach.container import build_container
 from outreach.drafts.prompts import v1
-from outreach.drafts.writers.anthropic import AnthropicWriter, retry_after_seconds
+from outreach.drafts.writers.anthropic import AnthropicWriter
 from outreach.drafts.writers.base import (
     ContactContext,
     DraftRefused,
@@ -29,6 +29,7 @@ from outreach.drafts.writers.base import (
     draft_request,
 )
 from outreach.drafts.writers.template import TemplateWriter
+from outreach.providers.anthropic import AnthropicMessages, retry_after_seconds
 from tests.conftest import isolated_settings
 from tests.fakes.anthropic_server import (
     API_KEY,
@@ -99,11 +100,13 @@ def first_email(contact: ContactContext, template: TemplateText = BRIEF) -> Draf
 @pytest.fixture
 def writer(fake_anthropic: FakeAnthropic) -> Iterator[AnthropicWriter]:
     writer = AnthropicWriter(
-        api_key=API_KEY,
+        AnthropicMessages(
+            api_key=API_KEY,
+            base_url=fake_anthropic.base_url,
+            timeout_seconds=5,
+            clock=FixedClock(NOW),
+        ),
         model=MODEL,
-        base_url=fake_anthropic.base_url,
-        timeout_seconds=5,
-        clock=FixedClock(NOW),
     )
     yield writer
     writer.close()
@@ -350,7 +353,9 @@ def test_a_spend_limit_set_by_the_organisation_stops_the_batch(fake_anthropic, w
 
 
 def test_a_refused_key_stops_the_batch(fake_anthropic):
-    writer = AnthropicWriter(api_key="sk-ant-wrong", model=MODEL, base_url=fake_anthropic.base_url)
+    writer = AnthropicWriter(
+        AnthropicMessages(api_key="sk-ant-wrong", base_url=fake_anthropic.base_url), model=MODEL
+    )
     try:
         with pytest.raises(WriterStopped, match="refused ANTHROPIC_API_KEY"):
             writer.write(first_email(ADA))
@@ -470,7 +475,8 @@ def test_the_writer_goes_on_after_a_refused_draft(fake_anthropic, writer):
 
 def test_an_answer_slower_than_the_timeout_is_busy(fake_anthropic):
     writer = AnthropicWriter(
-        api_key=API_KEY, model=MODEL, base_url=fake_anthropic.base_url, timeout_seconds=0.3
+        AnthropicMessages(api_key=API_KEY, base_url=fake_anthropic.base_url, timeout_seconds=0.3),
+        model=MODEL,
     )
     fake_anthropic.delay_next(3)
     try:
@@ -486,7 +492,8 @@ def test_an_unreachable_api_is_busy():
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     writer = AnthropicWriter(
-        api_key=API_KEY, model=MODEL, base_url=f"http://127.0.0.1:{port}", timeout_seconds=2
+        AnthropicMessages(api_key=API_KEY, base_url=f"http://127.0.0.1:{port}", timeout_seconds=2),
+        model=MODEL,
     )
     try:
         with pytest.raises(WriterBusy, match="cannot be reached"):
@@ -622,7 +629,7 @@ def test_with_a_key_the_container_builds_the_anthropic_writer_from_the_settings(
     try:
         writer = container.draft_writer()
         assert isinstance(writer, AnthropicWriter)
-        assert writer.timeout_seconds == 12
+        assert writer.messages.timeout_seconds == 12
         draft = writer.write(first_email(ADA))
         writer.close()
     finally:

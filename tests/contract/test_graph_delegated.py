@@ -9,13 +9,9 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx2
 import pytest
 
+from outreach.providers.base import SignedIn
 from outreach.providers.errors import AccountError
-from outreach.providers.graph.delegated import (
-    DelegatedTokens,
-    SignedIn,
-    finish_sign_in,
-    start_sign_in,
-)
+from outreach.providers.graph.delegated import DelegatedTokens, finish_sign_in, start_sign_in
 from outreach.providers.graph.reader import GraphInboxReader
 from outreach.providers.graph.settings import GraphSettings
 from outreach.providers.graph.tokens import GraphTokens

@@ -23,7 +23,8 @@ breakpoint in tools and system marks a prefix; a prefix seen before (and at leas
 input_tokens counts only the rest. Tokens are characters / 4.
 
     with FakeAnthropic() as api:
-        writer = AnthropicWriter(api_key=api.api_key, base_url=api.base_url, model=...)
+        messages = AnthropicMessages(api_key=api.api_key, base_url=api.base_url)
+        writer = AnthropicWriter(messages, model=...)
         api.rate_limit_next(retry_after="7")
         api.requests[-1].body   # every request body, parsed
 

@@ -21,6 +21,7 @@ from outreach.drafts.writers.base import (
     draft_request,
 )
 from outreach.drafts.writers.template import TemplateWriter
+from outreach.providers.anthropic import AnthropicMessages
 from tests.fakes.anthropic_server import (
     API_KEY,
     FakeAnthropic,
@@ -61,7 +62,8 @@ def template(session: Session) -> EmailTemplate:
 @pytest.fixture
 def anthropic_writer(fake_anthropic: FakeAnthropic) -> Iterator[AnthropicWriter]:
     writer = AnthropicWriter(
-        api_key=API_KEY, model="claude-sonnet-5-5", base_url=fake_anthropic.base_url
+        AnthropicMessages(api_key=API_KEY, base_url=fake_anthropic.base_url),
+        model="claude-sonnet-5-5",
     )
     yield writer
     writer.close()

@@ -29,7 +29,7 @@ from outreach.senders import mailboxes
 from outreach.senders import service as senders
 from outreach.senders.models import SenderAccount
 from outreach.worker.sending import sending_pass
-from tests.campaign_setup import launched_from_outbox, three_step_campaign
+from tests.campaign_setup import COLLEAGUES, launched_from_outbox, three_step_campaign
 from tests.databases import ALSO_PARTITIONED
 from tests.inbox_messages import (
     Thread,
@@ -356,16 +356,6 @@ def test_unmatched_and_other_messages_are_counted_and_left_alone(session, clock,
 # Which mailbox an account reads.
 
 
-COLLEAGUES = (
-    "email,name,company,City\n"
-    "ada@analytical.example,Ada Lovelace,Analytical Engines,London\n"
-    "charles@analytical.example,Charles Babbage,Analytical Engines,London\n"
-    "alan@bletchley.example,Alan Turing,Bletchley Park,Bletchley\n"
-    "joan@gmail.com,Joan Clarke,Bletchley Park,Bletchley\n"
-    "mavis@gmail.com,Mavis Batey,Bletchley Park,Bletchley\n"
-)
-
-
 @pytest.mark.parametrize("one_per_company", [True, False])
 def test_a_reply_stops_the_colleagues_when_the_campaign_keeps_one_conversation_per_company(
     session, container, clock, tmp_path, one_per_company
@@ -436,7 +426,7 @@ def test_each_account_kind_gets_its_own_reader(session, container, clock):
     mailboxes.set_imap(
         session, smtp.id, mailboxes.ImapMailbox("imap.ourco.example"), secret_key=key
     )
-    imap = mailboxes.imap_settings_of(smtp, key)
+    imap = container.imap_settings(smtp)
     assert imap is not None
     assert (imap.host, imap.port, imap.security, imap.username, imap.password) == (
         "imap.ourco.example",
@@ -452,7 +442,7 @@ def test_each_account_kind_gets_its_own_reader(session, container, clock):
         secret_key=key,
         password="imap-secret",
     )
-    imap = mailboxes.imap_settings_of(smtp, key)
+    imap = container.imap_settings(smtp)
     assert imap is not None
     assert (imap.username, imap.password) == ("box", "imap-secret")
     reader = container.inbox_reader_for(smtp)

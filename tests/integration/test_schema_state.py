@@ -13,7 +13,7 @@ from outreach.db import create_engine
 from outreach.errors import DatabaseNotReady
 from outreach.schema import alembic_config, ensure_current, schema_state, upgrade
 from tests.outreach_process import run_outreach
-from tests.plain_sql import insert, one
+from tests.plain_sql import contact, insert, one
 
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 
@@ -59,6 +59,18 @@ def test_upgrading_twice_is_harmless(empty_engine):
     first = upgrade(empty_engine)
     assert upgrade(empty_engine) == first
     assert first.is_current
+
+
+def test_upgrading_to_0011_fills_replied_contacts_from_the_replies_already_there(empty_engine):
+    upgrade_to(empty_engine, "0010")
+    with empty_engine.begin() as connection:
+        person = contact(connection)
+        for _ in range(2):
+            insert(connection, "email_replies", contact_id=person)
+    upgrade_to(empty_engine, "0011")
+    with empty_engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT contact_id FROM replied_contacts")).all()
+    assert [str(row.contact_id) for row in rows] == [person]
 
 
 def test_an_unreachable_database_says_so(tmp_path):

@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from outreach.analytics import senders as sender_weeks
 from outreach.campaigns import service as campaigns
+from outreach.delivery import queries as delivery_queries
 from outreach.delivery.models import Delivery, SentEmail
 from outreach.senders import health
 from outreach.senders.models import SenderAccount
@@ -20,6 +22,11 @@ from tests.smtp_server import make_smtp_server_fixture  # noqa: F401 (fixture)
 
 MONDAY_9 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 POLICY = health.BouncePolicy(rate=0.05, minimum_sends=50)
+
+
+def pause_bouncing(session, now: datetime) -> list[str]:
+    """What the worker's bounce check does, in the test's session."""
+    return health.pause_bouncing(session, sender_weeks.bouncing(session, now), now, POLICY)
 
 
 def people(count: int) -> str:
@@ -47,7 +54,7 @@ def test_an_account_whose_emails_bounce_too_often_is_paused_and_says_why(
     server = make_smtp_server(reject_recipients=[f"person{n}@example.org" for n in range(refused)])
     account = send_first_step(session, container, clock, tmp_path, server, 60)
 
-    week = health.of_senders(session, clock.now())[account.id]
+    week = sender_weeks.of_senders(session, clock.now())[account.id]
     assert (week.sent, week.hard_bounces) == (60, refused)
     report = check_senders(container)
     session.expire_all()
@@ -68,8 +75,8 @@ def test_a_few_bounces_among_the_first_sends_do_not_pause_an_account(
 ):
     server = make_smtp_server(reject_recipients=["person0@example.org", "person1@example.org"])
     account = send_first_step(session, container, clock, tmp_path, server, 10)
-    assert health.pause_bouncing(session, clock.now(), POLICY) == []
-    assert health.of_senders(session, clock.now())[account.id].bounce_rate == 0.2
+    assert pause_bouncing(session, clock.now()) == []
+    assert sender_weeks.of_senders(session, clock.now())[account.id].bounce_rate == 0.2
 
 
 def test_bounces_older_than_a_week_no_longer_count(
@@ -78,8 +85,8 @@ def test_bounces_older_than_a_week_no_longer_count(
     server = make_smtp_server(reject_recipients=[f"person{n}@example.org" for n in range(5)])
     account = send_first_step(session, container, clock, tmp_path, server, 60)
     clock.advance(timedelta(days=7, minutes=1))
-    assert health.pause_bouncing(session, clock.now(), POLICY) == []
-    assert health.of_senders(session, clock.now())[account.id] == health.SenderHealth()
+    assert pause_bouncing(session, clock.now()) == []
+    assert sender_weeks.of_senders(session, clock.now())[account.id] == health.SenderHealth()
 
 
 def test_a_bounce_read_from_the_mailbox_counts_and_marks_the_sent_email(
@@ -88,11 +95,11 @@ def test_a_bounce_read_from_the_mailbox_counts_and_marks_the_sent_email(
     account = send_first_step(session, container, clock, tmp_path, make_smtp_server(), 60)
     sent = session.scalars(sa.select(Delivery).order_by(Delivery.id).limit(4)).all()
     for delivery in sent:
-        health.queries.mark_bounced(session, delivery.id, delivery.sent_email_id, clock.now())
+        delivery_queries.mark_bounced(session, delivery.id, delivery.sent_email_id, clock.now())
     session.commit()
     statuses = session.scalars(
         sa.select(SentEmail.status).where(SentEmail.id.in_([d.sent_email_id for d in sent]))
     ).all()
     assert statuses == ["bounced"] * 4
-    assert len(health.pause_bouncing(session, clock.now(), POLICY)) == 1
+    assert len(pause_bouncing(session, clock.now())) == 1
     assert session.get(SenderAccount, account.id).state == SenderState.paused

@@ -21,9 +21,10 @@ from outreach.delivery import queries as delivery_queries
 from outreach.delivery.models import Delivery
 from outreach.drafts import queries as drafts
 from outreach.errors import Conflict, InvalidTransition, ValidationFailed
+from outreach.inbox.models import EmailReply
 from outreach.senders import service as senders
 from outreach.worker.sending import sending_pass
-from tests.campaign_setup import PEOPLE, smtp_sender, three_step_campaign
+from tests.campaign_setup import COLLEAGUES, PEOPLE, smtp_sender, three_step_campaign
 from tests.contact_files import import_text
 from tests.databases import ALSO_PARTITIONED
 from tests.smtp_server import make_smtp_server_fixture, smtp_server_fixture  # noqa: F401 (fixtures)
@@ -258,6 +259,36 @@ def test_suppressed_and_busy_contacts_are_skipped_with_reasons(
     )
     autumn = campaigns.launch(session, other.id, clock.now())
     assert dict(autumn.skipped) == {"already active in another campaign": 1}
+
+
+@pytest.mark.parametrize("one_per_company", [True, False])
+def test_a_company_that_replied_before_is_skipped_when_the_campaign_keeps_one_conversation(
+    session, container, clock, tmp_path, one_per_company
+):
+    sender = smtp_sender(session, clock, container.settings.secret_key_value(), 25)
+    clock.advance(MONDAY_9 - clock.now())
+    found = three_step_campaign(
+        session,
+        clock,
+        tmp_path,
+        [sender],
+        people=COLLEAGUES,
+        skip_replied_companies=one_per_company,
+    )
+    # Replies outside any campaign (to a one-off email, say): Ada's company replied; Joan's
+    # address is a personal one, which makes nobody a colleague.
+    for email in ("ada@analytical.example", "joan@gmail.com"):
+        replier = contact_queries.existing_contacts(session, [email])[email]
+        session.add(EmailReply(contact_id=replier.id, received_at=clock.now()))
+    session.flush()
+    report = campaigns.launch(session, found.id, clock.now())
+    if one_per_company:
+        assert (report.enrolled, dict(report.skipped)) == (
+            3,
+            {"someone at analytical.example already replied": 2},
+        )
+    else:
+        assert (report.enrolled, dict(report.skipped)) == (5, {})
 
 
 def refused_launch(session, clock, tmp_path, container, people):

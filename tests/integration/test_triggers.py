@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime, time
 
 import pytest
@@ -115,6 +116,34 @@ def test_the_reply_time_becomes_replied_at(connection):
         sa.select(enrollments.c.replied_at).where(sa.cast(enrollments.c.id, sa.Text) == enrollment)
     )
     assert replied_at == datetime(2026, 3, 3, 8, 15, tzinfo=UTC)
+
+
+def replied(connection: sa.Connection) -> set[uuid.UUID]:
+    table = Base.metadata.tables["replied_contacts"]
+    return set(connection.scalars(sa.select(table.c.contact_id)))
+
+
+def test_replied_contacts_follow_the_replies_as_they_are_written_moved_and_deleted(connection):
+    ada, alan = contact(connection, "ada@example.com"), contact(connection, "alan@example.com")
+    first = insert(connection, "email_replies", contact_id=ada)
+    second = insert(connection, "email_replies", contact_id=ada)
+    assert replied(connection) == {uuid.UUID(ada)}
+    connection.execute(sa.text("DELETE FROM email_replies WHERE id = :id"), {"id": first})
+    assert replied(connection) == {uuid.UUID(ada)}
+    connection.execute(
+        sa.text("UPDATE email_replies SET contact_id = :alan WHERE id = :id"),
+        {"alan": alan, "id": second},
+    )
+    assert replied(connection) == {uuid.UUID(alan)}
+    connection.execute(sa.text("DELETE FROM email_replies WHERE id = :id"), {"id": second})
+    assert replied(connection) == set()
+
+
+def test_replied_contacts_are_kept_while_an_import_runs(connection):
+    person = contact(connection)
+    connection.execute(sa.text("INSERT INTO import_guard (id, started_at) VALUES (1, 'now')"))
+    insert(connection, "email_replies", contact_id=person)
+    assert replied(connection) == {uuid.UUID(person)}
 
 
 def send(

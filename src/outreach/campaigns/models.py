@@ -133,3 +133,15 @@ class CampaignSender(Base):
         GUID(), sa.ForeignKey("sender_accounts.id", ondelete="CASCADE")
     )
     position: Mapped[int] = mapped_column(sa.Integer, server_default=sa.text("0"))
+
+
+class RepliedContact(Base):
+    """A contact who has replied, to any email: database triggers on email_replies keep this
+    table (migration 0011), so that one conversation per company needs no read of the inbox's
+    tables."""
+
+    __tablename__ = "replied_contacts"
+
+    contact_id: Mapped[uuid.UUID] = mapped_column(
+        GUID(), sa.ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True
+    )

@@ -17,13 +17,13 @@ from outreach.campaigns.models import (
     CampaignSender,
     CampaignSequence,
     CampaignSettings,
+    RepliedContact,
 )
 from outreach.campaigns.states import ENROLLMENTS, RUNNING, EnrollmentStatus
 from outreach.contacts import queries as contact_queries
 from outreach.contacts.addresses import company_domain
 from outreach.contacts.models import Contact, ContactListMember
 from outreach.db import Base
-from outreach.inbox.models import EmailReply
 from outreach.senders.models import SenderAccount
 from outreach.states import transition_many
 
@@ -126,12 +126,12 @@ def active_elsewhere(
 
 
 def replied_domains(session: Session, domains: Sequence[str]) -> set[str]:
-    """Which of these email domains a contact has replied from (any campaign)."""
+    """Which of these email domains a contact has replied from (any campaign, or none)."""
     if not domains:
         return set()
     repliers = session.scalars(
         sa.select(sa.func.lower(Contact.email))
-        .join(EmailReply, EmailReply.contact_id == Contact.id)
+        .join(RepliedContact, RepliedContact.contact_id == Contact.id)
         .distinct()
     )
     replied = {company_domain(email) for email in repliers}

@@ -31,6 +31,7 @@ from outreach.contacts import queries as contact_queries
 from outreach.contacts.addresses import company_domain, dedupe_key, domain_of
 from outreach.contacts.candidates import PERSON_FIELDS
 from outreach.contacts.models import Contact, ContactList
+from outreach.db import get_or_not_found
 from outreach.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from outreach.senders.models import SenderAccount
 from outreach.states import transition, transition_each
@@ -48,10 +49,7 @@ that several problems over a long list still read as a list of problems."""
 
 
 def get(session: Session, campaign_id: uuid.UUID) -> Campaign:
-    found = queries.campaign(session, campaign_id)
-    if found is None:
-        raise NotFound(f"There is no campaign {campaign_id}.", id=str(campaign_id))
-    return found
+    return get_or_not_found(session, Campaign, campaign_id, "campaign")
 
 
 def named(session: Session, name: str) -> Campaign:
@@ -92,8 +90,8 @@ def _checked_name(session: Session, name: str, keep: uuid.UUID | None = None) ->
 
 
 def _check_list(session: Session, list_id: uuid.UUID | None) -> None:
-    if list_id is not None and session.get(ContactList, list_id) is None:
-        raise NotFound(f"There is no list {list_id}.", field="list_id")
+    if list_id is not None:
+        get_or_not_found(session, ContactList, list_id, "list", field="list_id")
 
 
 def describe(
@@ -172,9 +170,7 @@ def add_step(
 
 
 def edit_step(session: Session, step_id: uuid.UUID, **changes: Any) -> CampaignSequence:
-    step = session.get(CampaignSequence, step_id)
-    if step is None:
-        raise NotFound(f"There is no step {step_id}.", id=str(step_id))
+    step = get_or_not_found(session, CampaignSequence, step_id, "step")
     _editable(session, step.campaign_id)
     for name, value in changes.items():
         setattr(step, name, value)
@@ -191,9 +187,7 @@ def edit_step(session: Session, step_id: uuid.UUID, **changes: Any) -> CampaignS
 
 
 def remove_step(session: Session, step_id: uuid.UUID) -> None:
-    step = session.get(CampaignSequence, step_id)
-    if step is None:
-        raise NotFound(f"There is no step {step_id}.", id=str(step_id))
+    step = get_or_not_found(session, CampaignSequence, step_id, "step")
     _editable(session, step.campaign_id)
     session.delete(step)
     session.flush()

@@ -7,9 +7,9 @@ from typing import Annotated
 import typer
 from rich.table import Column, Table
 
+from outreach.analytics import senders as sender_weeks
 from outreach.cli.context import console, container_for, settings_of
 from outreach.db import transaction
-from outreach.senders import health
 from outreach.senders import queries as sender_queries
 from outreach.senders import service as senders
 from outreach.senders.states import SenderState
@@ -146,7 +146,7 @@ def list_senders(ctx: typer.Context) -> None:
     """Every sender account with its state and its last 7 days."""
     with container_for(ctx) as container, transaction(container.sessions) as session:
         accounts = sender_queries.all_senders(session)
-        week = health.of_senders(session, container.clock.now())
+        week = sender_weeks.of_senders(session, container.clock.now())
     # Short columns that never wrap, so an 80-column terminal shows every figure; why an
     # account is not sending (a sentence) follows the table.
     columns = ("email", "kind", "cap/day", "sent", "bounced", "replies", "state")

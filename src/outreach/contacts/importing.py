@@ -40,7 +40,7 @@ from outreach.contacts.readers import open_table
 from outreach.contacts.readers.table import SourceRow
 from outreach.contacts.service import spreadsheet_safe
 from outreach.contacts.states import UPLOADS, Outcome, UploadStatus
-from outreach.db import time_ordered_uuid_texts
+from outreach.db import get_or_not_found, time_ordered_uuid_texts
 from outreach.errors import InvalidTransition, NotFound, ValidationFailed
 from outreach.states import transition
 
@@ -275,9 +275,7 @@ def report(batch: UploadBatch) -> ImportReport:
 
 def get(session: Session, batch_id: uuid.UUID) -> UploadBatch:
     """The batch as it is now in the database (another process may be importing it)."""
-    found = queries.batch(session, batch_id)
-    if found is None:
-        raise NotFound(f"There is no upload {batch_id}.", id=str(batch_id))
+    found = get_or_not_found(session, UploadBatch, batch_id, "upload")
     session.refresh(found)
     return found
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from outreach.contacts import queries
 from outreach.contacts.models import ContactList, UploadBatch
 from outreach.contacts.queries import ContactFilter
+from outreach.db import get_or_not_found
 from outreach.errors import Conflict, NotFound, ValidationFailed
 
 
@@ -36,10 +37,7 @@ def create(session: Session, name: str, description: str | None, now: datetime) 
 
 
 def get(session: Session, list_id: uuid.UUID) -> ContactList:
-    found = session.get(ContactList, list_id)
-    if found is None:
-        raise NotFound(f"There is no list {list_id}.", id=str(list_id))
-    return found
+    return get_or_not_found(session, ContactList, list_id, "list")
 
 
 def named(session: Session, name: str) -> ContactList:
@@ -80,8 +78,7 @@ def delete(session: Session, list_id: uuid.UUID) -> None:
 def add_batch(session: Session, list_id: uuid.UUID, batch_id: uuid.UUID, now: datetime) -> int:
     """Adds every contact an upload created; returns how many were not in the list yet."""
     get(session, list_id)
-    if session.get(UploadBatch, batch_id) is None:
-        raise NotFound(f"There is no upload {batch_id}.", id=str(batch_id))
+    get_or_not_found(session, UploadBatch, batch_id, "upload")
     return queries.add_matching_members(session, list_id, ContactFilter(batch_id=batch_id), now)
 
 

@@ -38,10 +38,6 @@ CONTACT_FIELDS = ("name", "first_name", "last_name", "company", "title", "timezo
 # Upload batches -------------------------------------------------------------------------------
 
 
-def batch(session: Session, batch_id: uuid.UUID) -> UploadBatch | None:
-    return session.get(UploadBatch, batch_id)
-
-
 def recent_batches(session: Session, limit: int = 50) -> list[UploadBatch]:
     return list(
         session.scalars(
@@ -260,10 +256,6 @@ def update_contacts(session: Session, rows: Sequence[Mapping[str, Any]]) -> None
             for row in rows
         ]
         session.connection().execute(statement, parameters)
-
-
-def contact(session: Session, contact_id: uuid.UUID) -> Contact | None:
-    return session.get(Contact, contact_id)
 
 
 # Contacts by id, suppression checks, contacts in use ------------------------------------------

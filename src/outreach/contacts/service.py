@@ -14,7 +14,7 @@ from outreach.contacts.candidates import PERSON_FIELDS
 from outreach.contacts.models import Contact, UploadBatch
 from outreach.contacts.queries import ContactFilter
 from outreach.contacts.states import UPLOADS, UploadStatus
-from outreach.errors import NotFound
+from outreach.db import get_or_not_found
 from outreach.states import transition
 
 # A cell starting with one of these is run as a formula by Excel, LibreOffice and Sheets
@@ -23,10 +23,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def get(session: Session, contact_id: uuid.UUID) -> Contact:
-    found = queries.contact(session, contact_id)
-    if found is None:
-        raise NotFound(f"There is no contact {contact_id}.", id=str(contact_id))
-    return found
+    return get_or_not_found(session, Contact, contact_id, "contact")
 
 
 def spreadsheet_safe(value: str) -> str:

@@ -16,6 +16,7 @@ from outreach.contacts import queries
 from outreach.contacts.addresses import check_address, dedupe_key
 from outreach.contacts.models import Suppression
 from outreach.contacts.readers import open_table
+from outreach.db import get_or_not_found
 from outreach.errors import Conflict, NotFound, ValidationFailed
 from outreach.words import counted
 
@@ -86,10 +87,7 @@ def remove(session: Session, entry: str) -> None:
 
 
 def remove_by_id(session: Session, suppression_id: uuid.UUID) -> None:
-    found = session.get(Suppression, suppression_id)
-    if found is None:
-        raise NotFound(f"There is no suppression {suppression_id}.", id=str(suppression_id))
-    session.delete(found)
+    session.delete(get_or_not_found(session, Suppression, suppression_id, "suppression"))
     session.flush()
 
 

@@ -17,14 +17,16 @@ from sqlalchemy.orm import Session
 
 from outreach.contacts import suppressions
 from outreach.contacts.models import Contact
+from outreach.db import get_or_not_found
 from outreach.delivery.models import Delivery, ScheduledEmail
 from outreach.delivery.states import DELIVERIES, DeliveryStatus
 from outreach.drafts import queries as drafts
 from outreach.drafts import review
 from outreach.drafts.models import EmailDraft, EmailStatus
-from outreach.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from outreach.errors import Conflict, InvalidTransition, ValidationFailed
 from outreach.providers.compose import new_message_id
 from outreach.senders import queries as sender_queries
+from outreach.senders.models import SenderAccount
 from outreach.states import Lifecycle, transition
 
 
@@ -51,16 +53,13 @@ def schedule(
     session: Session, draft_id: uuid.UUID, sender_id: uuid.UUID, at: datetime, now: datetime
 ) -> ScheduledEmail:
     """Schedules an approved draft from a sender account at a time (now or later)."""
-    draft = drafts.get(session, draft_id)
-    if draft is None:
-        raise NotFound(f"There is no draft {draft_id}.", id=str(draft_id))
+    draft = get_or_not_found(session, EmailDraft, draft_id, "draft")
     if draft.status != EmailStatus.approved:
         raise InvalidTransition(
             f"The draft {draft.standing}: only an approved draft can be scheduled."
         )
     review.require_filled(draft, "scheduled")
-    if sender_queries.sender(session, sender_id) is None:
-        raise NotFound(f"There is no sender account {sender_id}.", id=str(sender_id))
+    get_or_not_found(session, SenderAccount, sender_id, "sender account")
     contact = session.get(Contact, draft.contact_id)
     assert contact is not None
     if suppressions.is_suppressed(session, contact.email):
@@ -88,9 +87,7 @@ def schedule(
 
 def cancel(session: Session, scheduled_id: uuid.UUID) -> None:
     """Cancels a scheduled email that has not been taken for sending yet."""
-    found = session.get(ScheduledEmail, scheduled_id)
-    if found is None:
-        raise NotFound(f"There is no scheduled email {scheduled_id}.", id=str(scheduled_id))
+    found = get_or_not_found(session, ScheduledEmail, scheduled_id, "scheduled email")
     delivery = session.scalar(
         sa.select(Delivery).where(Delivery.scheduled_email_id == scheduled_id)
     )
@@ -98,6 +95,17 @@ def cancel(session: Session, scheduled_id: uuid.UUID) -> None:
         transition(session, Delivery, delivery.id, DeliveryStatus.cancelled, DELIVERIES)
     transition(session, ScheduledEmail, scheduled_id, ScheduledStatus.cancelled, SCHEDULED)
     drafts.move(session, found.draft_id, EmailStatus.approved)
+
+
+def of_draft(session: Session, draft_id: uuid.UUID) -> list[ScheduledEmail]:
+    """The draft's scheduled emails, cancelled ones too, newest first."""
+    return list(
+        session.scalars(
+            sa.select(ScheduledEmail)
+            .where(ScheduledEmail.draft_id == draft_id)
+            .order_by(ScheduledEmail.created_at.desc())
+        )
+    )
 
 
 def queue_due(session: Session, now: datetime, limit: int) -> list[str]:

@@ -31,12 +31,13 @@ from outreach.campaigns.states import DraftType
 from outreach.contacts import queries as contact_queries
 from outreach.contacts.addresses import dedupe_key, domain_of
 from outreach.contacts.models import ContactList, UploadBatch
+from outreach.db import get_or_not_found
 from outreach.drafts import queries
 from outreach.drafts.models import DraftBatch, DraftJob, EmailDraft, EmailStatus, EmailTemplate
 from outreach.drafts.pricing import Usage, dollars
 from outreach.drafts.states import BATCHES, JOBS, BatchStatus, JobStatus
 from outreach.drafts.writers.template import MODEL as TEMPLATE_MODEL
-from outreach.errors import NotFound, ValidationFailed
+from outreach.errors import ValidationFailed
 from outreach.states import transition, transition_many
 from outreach.words import counted
 
@@ -71,10 +72,7 @@ def instructions(types: Sequence[DraftType], template_id: uuid.UUID) -> Instruct
 
 
 def get(session: Session, batch_id: uuid.UUID) -> DraftBatch:
-    found = queries.batch(session, batch_id)
-    if found is None:
-        raise NotFound(f"There is no draft batch {batch_id}.", id=str(batch_id))
-    return found
+    return get_or_not_found(session, DraftBatch, batch_id, "draft batch")
 
 
 def resolve(session: Session, text: str) -> uuid.UUID:
@@ -91,9 +89,7 @@ def for_list(
     rewrite_unreviewed: bool = False,
 ) -> DraftBatch:
     """A batch writing the asked draft types for every member of a list."""
-    audience = session.get(ContactList, list_id)
-    if audience is None:
-        raise NotFound(f"There is no list {list_id}.", field="list_id")
+    audience = get_or_not_found(session, ContactList, list_id, "list", field="list_id")
     batch = _new_batch(session, f"List {audience.name}", "list", asked, now, list_id=list_id)
     _plan(session, batch, asked, rewrite_unreviewed, list_id=list_id)
     return batch
@@ -108,9 +104,9 @@ def for_upload(
     rewrite_unreviewed: bool = False,
 ) -> DraftBatch:
     """A batch writing the asked draft types for every contact an upload imported."""
-    upload = session.get(UploadBatch, upload_batch_id)
-    if upload is None:
-        raise NotFound(f"There is no upload {upload_batch_id}.", field="upload_batch_id")
+    upload = get_or_not_found(
+        session, UploadBatch, upload_batch_id, "upload", field="upload_batch_id"
+    )
     batch = _new_batch(
         session,
         f"Upload {upload.file_name}",
@@ -132,8 +128,7 @@ def _new_batch(
     **target: uuid.UUID,
 ) -> DraftBatch:
     for template_id in set(asked.templates.values()):
-        if session.get(EmailTemplate, template_id) is None:
-            raise NotFound(f"There is no template {template_id}.", field="template_id")
+        get_or_not_found(session, EmailTemplate, template_id, "template", field="template_id")
     types = asked.types
     if not types:
         raise ValidationFailed("Choose at least one draft type.", field="types")

@@ -155,10 +155,6 @@ def approve(session: Session, draft_id: uuid.UUID, at: datetime) -> None:
 # Batches and jobs ------------------------------------------------------------------------------
 
 
-def batch(session: Session, batch_id: uuid.UUID) -> DraftBatch | None:
-    return session.get(DraftBatch, batch_id)
-
-
 def recent_batches(session: Session, limit: int = 50) -> list[DraftBatch]:
     return list(
         session.scalars(

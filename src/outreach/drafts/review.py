@@ -25,6 +25,7 @@ from outreach.campaigns.models import Campaign, CampaignSequence
 from outreach.campaigns.states import DraftType
 from outreach.campaigns.templates.normalising import normalise_subject, normalise_text
 from outreach.contacts.models import Contact, ContactListMember
+from outreach.db import get_or_not_found
 from outreach.drafts import batches, campaign_steps, queries
 from outreach.drafts.diff import Piece, word_diff
 from outreach.drafts.lint import Finding, facts_from, lint, quoted
@@ -34,7 +35,7 @@ from outreach.drafts.states import DRAFTS, JOBS, UNFINISHED_JOBS, JobStatus
 from outreach.drafts.writers.base import DraftRefused
 from outreach.drafts.writers.template import MODEL as TEMPLATE_MODEL
 from outreach.drafts.writing import earlier_of, instructions_of
-from outreach.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from outreach.errors import Conflict, InvalidTransition, ValidationFailed
 from outreach.states import transition, transition_many
 
 MAX_SUBJECT = 1000
@@ -145,10 +146,7 @@ def count(session: Session, where: DraftFilter) -> int:
 
 
 def get(session: Session, draft_id: uuid.UUID) -> EmailDraft:
-    found = queries.get(session, draft_id)
-    if found is None:
-        raise NotFound(f"There is no draft {draft_id}.", id=str(draft_id))
-    return found
+    return get_or_not_found(session, EmailDraft, draft_id, "draft")
 
 
 def resolve(session: Session, text: str) -> uuid.UUID:

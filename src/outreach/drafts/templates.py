@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from outreach.campaigns.states import DraftType
 from outreach.campaigns.templates.rendering import check_syntax
 from outreach.contacts.models import Contact
+from outreach.db import get_or_not_found
 from outreach.drafts.lint import Facts, Finding, facts_from, lint
 from outreach.drafts.models import EmailTemplate
 from outreach.drafts.pricing import Usage, cost_micros
@@ -43,10 +44,7 @@ def all_templates(session: Session, *, active_only: bool = False) -> list[EmailT
 
 
 def get(session: Session, template_id: uuid.UUID) -> EmailTemplate:
-    found = session.get(EmailTemplate, template_id)
-    if found is None:
-        raise NotFound(f"There is no template {template_id}.", id=str(template_id))
-    return found
+    return get_or_not_found(session, EmailTemplate, template_id, "template")
 
 
 def named(session: Session, name: str) -> EmailTemplate:
@@ -139,9 +137,7 @@ def prepare_trial(
     """The request for a test run of a template on one contact. Raises DraftRefused when the
     template cannot be filled in for the contact."""
     template = get(session, template_id)
-    contact = session.get(Contact, contact_id)
-    if contact is None:
-        raise NotFound(f"There is no contact {contact_id}.", id=str(contact_id))
+    contact = get_or_not_found(session, Contact, contact_id, "contact")
     context = ContactContext.of(contact)
     return TrialInput(
         contact_email=contact.email,

@@ -1,8 +1,10 @@
-"""The interface every transport implements; what it raises is in providers/errors.py."""
+"""The interface every transport implements, and what a mailbox owner's sign-in leaves; what
+providers raise is in providers/errors.py."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
@@ -56,3 +58,13 @@ class ProviderThreads(Protocol):
     def discard(self, provider_id: str) -> None:
         """Delete a draft that will not be sent; best effort."""
         ...
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A mailbox's owner signed in to their provider (OAuth): which mailbox, their name, and the
+    token cache to seal on the sender account."""
+
+    mailbox: str
+    name: str | None
+    token_cache: str

@@ -6,24 +6,26 @@ account that keeps sending to dead addresses harms every campaign that uses it. 
 whose hard bounces over the last 7 days pass the threshold (default 5%, counted once it sent at
 least 50 emails in that time, so that two bounces in the first ten sends do not stop it) is
 paused, saying why, and a person resumes it after cleaning the list.
+
+The figures come from delivery and inbox, which sit above senders: analytics/senders.py reads
+them, for the pages and for the worker's bounce check, which hands them to pause_bouncing.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
 from sqlalchemy.orm import Session
 
-from outreach.delivery import queries
-from outreach.inbox import queries as inbox_queries
-from outreach.senders import queries as sender_queries
 from outreach.senders import service as senders
 from outreach.senders.states import SenderState
 
 WINDOW: Final = timedelta(days=7)
+"""The span the figures cover: the policy's "in 7 days"."""
 
 
 @dataclass(frozen=True)
@@ -63,31 +65,15 @@ class SenderHealth:
         )
 
 
-def of_senders(session: Session, now: datetime) -> dict[uuid.UUID, SenderHealth]:
-    """Every sender account's last 7 days, for the pages."""
-    since = now - WINDOW
-    ids = [account.id for account in sender_queries.all_senders(session)]
-    sent = queries.sent_since(session, ids, since)
-    bounces = queries.bounces_since(session, since)
-    replies = inbox_queries.replies_by_sender(session, since)
-    return {
-        sender_id: SenderHealth(
-            sent.get(sender_id, 0), bounces.get(sender_id, 0), replies.get(sender_id, 0)
-        )
-        for sender_id in ids
-    }
-
-
-def pause_bouncing(session: Session, now: datetime, policy: BouncePolicy) -> list[str]:
-    """Pauses each account whose hard-bounce rate passed the policy, and says which. Only
-    accounts with a bounce this week are counted, so a quiet week costs one index lookup."""
-    since = now - WINDOW
-    bounces = queries.bounces_since(session, since)
-    sent = queries.sent_since(session, list(bounces), since)
+def pause_bouncing(
+    session: Session, weeks: Mapping[uuid.UUID, SenderHealth], now: datetime, policy: BouncePolicy
+) -> list[str]:
+    """Pauses each account whose week (analytics.senders.bouncing) passed the policy's
+    hard-bounce rate, and says which."""
     paused = []
-    for sender_id, hard_bounces in bounces.items():
+    for sender_id, week in weeks.items():
         account = senders.get(session, sender_id)
-        reason = SenderHealth(sent.get(sender_id, 0), hard_bounces).pause_reason(policy)
+        reason = week.pause_reason(policy)
         if reason is None or account.state == SenderState.paused.value:
             continue
         senders.set_state(session, sender_id, SenderState.paused, reason, now)

@@ -3,8 +3,8 @@ one that reads: an SMTP account reads its replies over IMAP. A Graph account rea
 mailbox through Graph and needs nothing here.
 
 The IMAP settings live in the account's settings JSON under "imap" ({host, port, security,
-username}); the password is the sealed SMTP password unless an `imap_password` is sealed
-beside it.
+username, folder}); the password is the sealed SMTP password unless an `imap_password` is
+sealed beside it. Building a reader from them is the container's (container.imap_settings).
 """
 
 from __future__ import annotations
@@ -16,12 +16,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from outreach.errors import ValidationFailed
-from outreach.providers.imap import ImapSettings, Security
 from outreach.sealing import seal, unseal
 from outreach.senders import service as senders
 from outreach.senders.models import SenderAccount
 
-SECURITIES: tuple[Security, ...] = ("tls", "starttls", "none")
+SECURITIES = ("tls", "starttls", "none")
 
 
 @dataclass(frozen=True)
@@ -87,20 +86,3 @@ def clear_imap(session: Session, sender_id: uuid.UUID, *, secret_key: str) -> Se
         account.secret = seal(secret_key, secrets) if secrets else None
     session.flush()
     return account
-
-
-def imap_settings_of(account: SenderAccount, secret_key: str) -> ImapSettings | None:
-    """How to read an SMTP account's replies, or None when it has no IMAP mailbox."""
-    stored = (account.settings or {}).get("imap")
-    if account.kind != senders.SenderKind.smtp.value or not isinstance(stored, dict):
-        return None
-    secrets = unseal(secret_key, account.secret)
-    security = stored.get("security", "tls")
-    return ImapSettings(
-        host=str(stored["host"]),
-        port=int(stored.get("port", 993)),
-        security=security if security in SECURITIES else "tls",
-        username=str(stored.get("username") or account.email),
-        password=str(secrets.get("imap_password") or secrets.get("password") or ""),
-        folder=str(stored.get("folder") or "INBOX"),
-    )

@@ -10,12 +10,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from outreach.db import get_or_not_found
 from outreach.errors import Conflict, NotFound, ValidationFailed
 from outreach.providers.limits import GRAPH_DEFAULT_LIMITS
 from outreach.sealing import seal, unseal
 from outreach.senders import queries as sender_queries
 from outreach.senders.models import SenderAccount
-from outreach.senders.states import SenderState
+from outreach.senders.states import SENDERS, SenderState
+from outreach.states import transition
 
 DEFAULT_CONNECTIONS = 4
 """Connections a worker opens to one account at once; providers throttle more than a few."""
@@ -92,10 +94,7 @@ class GraphAccount:
 
 
 def get(session: Session, sender_id: uuid.UUID) -> SenderAccount:
-    found = sender_queries.sender(session, sender_id)
-    if found is None:
-        raise NotFound(f"There is no sender account {sender_id}.", id=str(sender_id))
-    return found
+    return get_or_not_found(session, SenderAccount, sender_id, "sender account")
 
 
 def by_email(session: Session, email: str) -> SenderAccount:
@@ -169,12 +168,18 @@ def add(
 def set_state(
     session: Session, sender_id: uuid.UUID, state: SenderState, reason: str | None, now: datetime
 ) -> SenderAccount:
-    account = get(session, sender_id)
-    account.state = state.value
-    account.last_error = reason
-    account.state_changed_at = now
-    session.flush()
-    return account
+    """Moves the account to `state`, keeping why (`reason`, None to clear it) and when; refused
+    with InvalidTransition where SENDERS does not allow the move."""
+    transition(
+        session,
+        SenderAccount,
+        sender_id,
+        state,
+        SENDERS,
+        last_error=reason,
+        state_changed_at=now,
+    )
+    return get(session, sender_id)
 
 
 def keep_token_cache(

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from outreach.access import service as access
+from outreach.analytics import senders as sender_weeks
 from outreach.contacts import importing
 from outreach.container import Container
 from outreach.db import transaction
@@ -137,7 +138,8 @@ def check_senders(container: Container) -> JobReport:
     settings = container.settings
     policy = health.BouncePolicy(settings.bounce_pause_rate, settings.bounce_pause_min_sends)
     with transaction(container.sessions) as session:
-        paused = health.pause_bouncing(session, container.clock.now(), policy)
+        now = container.clock.now()
+        paused = health.pause_bouncing(session, sender_weeks.bouncing(session, now), now, policy)
     return JobReport("check_senders", f"{len(paused)} paused", len(paused), tuple(paused))
 
 

@@ -22,12 +22,12 @@ from __future__ import annotations
 import threading
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import httpx2
 import msal
 
+from outreach.providers.base import SignedIn
 from outreach.providers.errors import AccountError, ProviderError, TransientError
 from outreach.providers.graph.settings import GraphSettings
 from outreach.providers.graph.tokens import (
@@ -36,7 +36,7 @@ from outreach.providers.graph.tokens import (
     sign_in_error_text,
 )
 
-__all__ = ["DelegatedTokens", "SignedIn", "finish_sign_in", "start_sign_in"]
+__all__ = ["DelegatedTokens", "finish_sign_in", "start_sign_in"]
 
 
 def start_sign_in(settings: GraphSettings, apps: GraphTokens, redirect_uri: str) -> dict[str, Any]:
@@ -56,13 +56,6 @@ def start_sign_in(settings: GraphSettings, apps: GraphTokens, redirect_uri: str)
             prompt="select_account",
         )
     return dict(flow)
-
-
-@dataclass(frozen=True)
-class SignedIn:
-    mailbox: str
-    name: str | None
-    token_cache: str
 
 
 def finish_sign_in(

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from outreach.analytics import senders as sender_weeks
 from outreach.inbox import queries as inbox_queries
 from outreach.senders import health, mailboxes
 from outreach.senders import queries as sender_queries
@@ -55,7 +56,7 @@ def sender_out(account: SenderAccount, week: health.SenderHealth | None = None) 
 @senders_router.get("")
 def list_senders(request: Request, session: DbSession, user: ApiUser) -> list[SenderOut]:
     """Every sender account with its state, its last 7 days and where its replies are read."""
-    week = health.of_senders(session, container_of(request).clock.now())
+    week = sender_weeks.of_senders(session, container_of(request).clock.now())
     return [
         sender_out(account, week[account.id]) for account in sender_queries.all_senders(session)
     ]

@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from typing import Annotated
 from urllib.parse import urlencode
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
@@ -22,7 +21,6 @@ from outreach.campaigns import queries as campaign_queries
 from outreach.campaigns.states import DraftType
 from outreach.contacts import queries as contact_queries
 from outreach.delivery import scheduled
-from outreach.delivery.models import ScheduledEmail
 from outreach.drafts import batches, campaign_steps, queries, review, templates
 from outreach.drafts.models import EmailDraft
 from outreach.drafts.pricing import dollars
@@ -372,17 +370,10 @@ def draft_page(
 ) -> Response:
     draft = review.get(session, draft_id)
     card = review.review_of(session, draft)
-    schedules = list(
-        session.scalars(
-            sa.select(ScheduledEmail)
-            .where(ScheduledEmail.draft_id == draft_id)
-            .order_by(ScheduledEmail.created_at.desc())
-        )
-    )
     context = {
         "card": card,
         "senders": sender_queries.all_senders(session),
-        "schedules": schedules,
+        "schedules": scheduled.of_draft(session, draft_id),
         "cost": dollars(card.cost_micros) if draft.model else None,
         **extra,
     }

@@ -10,14 +10,14 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from outreach.container import Container
+from outreach.analytics import senders as sender_weeks
+from outreach.container import Container, GraphSignIn
 from outreach.delivery import dispatch, queries
 from outreach.errors import OutreachError, ValidationFailed
+from outreach.providers.base import SignedIn
 from outreach.providers.errors import ProviderError
-from outreach.providers.graph.delegated import SignedIn, finish_sign_in, start_sign_in
-from outreach.providers.graph.settings import GraphSettings
 from outreach.sealing import seal, unseal
-from outreach.senders import health, mailboxes
+from outreach.senders import mailboxes
 from outreach.senders import queries as sender_queries
 from outreach.senders import service as senders
 from outreach.senders.states import SenderState
@@ -32,7 +32,7 @@ def senders_page(request: Request, session: DbSession, **extra: object) -> Respo
     settings = container_of(request).settings
     context = {
         "accounts": sender_queries.all_senders(session),
-        "health": health.of_senders(session, container_of(request).clock.now()),
+        "health": sender_weeks.of_senders(session, container_of(request).clock.now()),
         "outlook_app": bool(settings.outlook_tenant_id and settings.outlook_client_id),
         "callback_url": callback_url(request),
         "bounce_rate": settings.bounce_pause_rate,
@@ -148,9 +148,7 @@ def start_graph_sign_in(
     }
     finish_transaction(session)
     try:
-        flow = start_sign_in(
-            _sign_in_settings(container, form), container.graph_tokens, callback_url(request)
-        )
+        flow = _sign_in(container, form).start(callback_url(request))
     except ProviderError as error:
         return senders_page(request, session, error=error.reason)
     started = {**form, "flow": flow, "started_at": container.clock.now().isoformat()}
@@ -187,12 +185,7 @@ def finish_graph_sign_in(request: Request, session: DbSession, user: PageUser) -
         )
     finish_transaction(session)
     try:
-        signed = finish_sign_in(
-            _sign_in_settings(container, started),
-            container.graph_tokens,
-            started["flow"],
-            dict(request.query_params),
-        )
+        signed = _sign_in(container, started).finish(started["flow"], dict(request.query_params))
         notice = _keep_sign_in(session, container, started, signed)
     except (ProviderError, OutreachError) as error:
         session.rollback()
@@ -206,13 +199,12 @@ def finish_graph_sign_in(request: Request, session: DbSession, user: PageUser) -
     return page
 
 
-def _sign_in_settings(container: Container, form: dict[str, Any]) -> GraphSettings:
-    return container.graph_app_settings(
-        form["email"] or "me",
+def _sign_in(container: Container, form: dict[str, Any]) -> GraphSignIn:
+    return container.graph_sign_in(
+        form["email"],
         tenant_id=form["tenant_id"],
         client_id=form["client_id"],
         client_secret=form["client_secret"],
-        delegated=True,
     )
 
 
@@ -226,7 +218,7 @@ def _keep_sign_in(
         senders.keep_token_cache(session, existing.id, signed.token_cache, secret_key=key)
         senders.set_state(session, existing.id, SenderState.ok, None, now)
         return f"{signed.mailbox} signed in again; it sends again."
-    settings = _sign_in_settings(container, started)
+    app = _sign_in(container, started)
     senders.add(
         session,
         kind=senders.SenderKind.graph,
@@ -234,12 +226,12 @@ def _keep_sign_in(
         display_name=started["display_name"] or signed.name,
         secret_key=key,
         graph=senders.GraphAccount(
-            settings.tenant_id,
-            settings.client_id,
+            app.tenant_id,
+            app.client_id,
             one_click_unsubscribe=started["one_click"],
             delegated=True,
         ),
-        password=settings.client_secret,
+        password=app.client_secret,
         token_cache=signed.token_cache,
         daily_cap=started["daily_cap"],
         now=now,
