@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from outreach.campaigns import service as campaigns
-from outreach.delivery import dispatch
+from outreach.delivery import planning, recovery, taking
 from outreach.delivery import queries as delivery_queries
 from outreach.errors import ValidationFailed
 from outreach.providers.graph.delegated import finish_sign_in, start_sign_in
@@ -119,12 +119,12 @@ def test_a_crash_mid_send_is_settled_by_asking_graph_and_nothing_goes_twice(
     decides), with the draft made but not sent (sent again), after the send (recorded)."""
     sender = graph_sender(session, clock, graph_container, fake_graph)
     found = launch(session, clock, tmp_path, sender)
-    links = dispatch.Links(
+    links = planning.Links(
         graph_container.settings.secret_key_value(), graph_container.settings.base_url
     )
-    dispatch.queue_campaign(session, found.id, clock.now(), "doomed", links, random.Random(1))
-    claims = dispatch.ready(session, clock.now(), links, 10)
-    assert dispatch.start(session, claims, clock.now(), "doomed") == claims
+    planning.queue_campaign(session, found.id, clock.now(), "doomed", links, random.Random(1))
+    claims = taking.ready(session, clock.now(), links, 10)
+    assert taking.start(session, claims, clock.now(), "doomed") == claims
     session.commit()
     transport = graph_container.transport_for(sender)
 
@@ -144,7 +144,7 @@ def test_a_crash_mid_send_is_settled_by_asking_graph_and_nothing_goes_twice(
     transport.close()
     assert len(fake_graph.sent) == 1
 
-    clock.advance(dispatch.STALE_SENDING + timedelta(seconds=1))
+    clock.advance(recovery.STALE_SENDING + timedelta(seconds=1))
     report = sending_pass(graph_container)
 
     assert len(report.unknown) == 1

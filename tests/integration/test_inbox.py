@@ -16,7 +16,7 @@ from outreach.campaigns import service as campaigns
 from outreach.campaigns.models import Campaign, CampaignContact
 from outreach.contacts import suppressions
 from outreach.contacts.models import Contact, Suppression
-from outreach.delivery import dispatch
+from outreach.delivery import planning
 from outreach.delivery.models import Delivery, SentEmail
 from outreach.errors import ValidationFailed
 from outreach.inbox import queries as inbox_queries
@@ -282,7 +282,7 @@ def test_an_auto_reply_with_a_return_date_postpones_and_does_not_stop(
 def test_an_auto_reply_holds_a_step_already_queued_for_its_retry(session, container, clock, sent):
     clock.advance(timedelta(days=2))
     links = container.links
-    dispatch.queue_campaign(session, sent.campaign.id, clock.now(), "w", links, random.Random(1))
+    planning.queue_campaign(session, sent.campaign.id, clock.now(), "w", links, random.Random(1))
     session.commit()
 
     read(session, sent, page(outlook_auto_reply(sent.thread(ADA), back="16 March 2026")), clock)

@@ -16,7 +16,7 @@ from outreach.campaigns.states import DraftType
 from outreach.contacts import lists, suppressions
 from outreach.contacts import queries as contact_queries
 from outreach.contacts.models import Contact
-from outreach.delivery import dispatch, scheduled
+from outreach.delivery import decisions, planning, recovery, scheduled, taking
 from outreach.delivery import queries as delivery_queries
 from outreach.delivery.models import Delivery
 from outreach.drafts import queries as drafts
@@ -43,9 +43,9 @@ def launch(session, clock, tmp_path, sender_ids, **settings):
 def crash_mid_send(session, container, found, clock):
     """A worker takes every due step for sending and dies before recording anything."""
     links = container.links
-    dispatch.queue_campaign(session, found.id, clock.now(), "doomed", links, random.Random(1))
-    claims = dispatch.ready(session, clock.now(), links, 100)
-    assert dispatch.start(session, claims, clock.now(), "doomed") == claims
+    planning.queue_campaign(session, found.id, clock.now(), "doomed", links, random.Random(1))
+    claims = taking.ready(session, clock.now(), links, 100)
+    assert taking.start(session, claims, clock.now(), "doomed") == claims
     session.commit()
 
 
@@ -143,7 +143,7 @@ def test_a_wrong_password_marks_the_account_failing_and_its_threads_wait(
     assert later.steps_waiting == 3
     assert held.reason.startswith("waiting for me@ourco.example, which is failing: ")
     assert "password" in held.reason
-    holds = dispatch.sender_holds(session, found.id)
+    holds = planning.sender_holds(session, found.id)
     assert len(holds) == 3
     assert set(holds.values()) == {held.reason}
 
@@ -181,7 +181,7 @@ def test_a_failing_account_does_not_hold_up_the_other_accounts(
     _, failing = wrong_password_account(session, container, clock, make_smtp_server)
     launch(session, clock, tmp_path, [str(failing.id)])
     assert len(sending_pass(container).retrying) == 3
-    clock.advance(dispatch.ACCOUNT_RETRY)
+    clock.advance(planning.ACCOUNT_RETRY)
     working = smtp_sender(
         session, clock, container.settings.secret_key_value(), smtp_server.port, "you@ourco.example"
     )
@@ -191,7 +191,7 @@ def test_a_failing_account_does_not_hold_up_the_other_accounts(
     links = container.links
     # The failing account's three emails are older, and more than a pass takes here: they
     # must not fill it.
-    [claim] = dispatch.ready(session, clock.now(), links, 2)
+    [claim] = taking.ready(session, clock.now(), links, 2)
     assert claim.label == "ada@analytical.example: scheduled email"
 
 
@@ -201,7 +201,7 @@ def test_a_send_interrupted_by_a_crash_becomes_unknown_and_is_never_resent_blind
     sender = smtp_sender(session, clock, container.settings.secret_key_value(), smtp_server.port)
     found = launch(session, clock, tmp_path, [sender])
     crash_mid_send(session, container, found, clock)
-    clock.advance(dispatch.STALE_SENDING + timedelta(seconds=1))
+    clock.advance(recovery.STALE_SENDING + timedelta(seconds=1))
     report = sending_pass(container)
     assert len(report.unknown) == 3
     assert report.sent == []
@@ -337,11 +337,11 @@ def test_a_person_resolves_unknown_sends_one_way_or_the_other(
     sender = smtp_sender(session, clock, container.settings.secret_key_value(), smtp_server.port)
     found = launch(session, clock, tmp_path, [sender])
     crash_mid_send(session, container, found, clock)
-    clock.advance(dispatch.STALE_SENDING + timedelta(seconds=1))
+    clock.advance(recovery.STALE_SENDING + timedelta(seconds=1))
     sending_pass(container)
     resent, gone = delivery_queries.deliveries_in(session, "unknown")[:2]
-    dispatch.send_again(session, resent.id, clock.now())
-    dispatch.mark_sent(session, gone.id, clock.now())
+    decisions.send_again(session, resent.id, clock.now())
+    decisions.mark_sent(session, gone.id, clock.now())
     session.commit()
     report = sending_pass(container)
     assert len(report.sent) == 1

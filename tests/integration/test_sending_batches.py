@@ -16,7 +16,7 @@ from outreach.campaigns import queries as campaign_queries
 from outreach.campaigns import service as campaigns
 from outreach.campaigns.states import EnrollmentStatus
 from outreach.db import session_factory
-from outreach.delivery import dispatch
+from outreach.delivery import lanes, planning, recording, recovery, taking
 from outreach.delivery import queries as delivery_queries
 from outreach.errors import InvalidTransition
 from outreach.providers.base import Transport
@@ -51,7 +51,7 @@ def recipients(server) -> Counter[str]:
     return Counter(message.rcpt_tos[0] for message in server.messages)
 
 
-def links_of(container) -> dispatch.Links:
+def links_of(container) -> planning.Links:
     return container.links
 
 
@@ -123,17 +123,17 @@ def test_a_pass_cut_short_by_its_size_leaves_the_rest_for_the_next_and_sends_eac
     sender = smtp_sender(session, clock, container.settings.secret_key_value(), smtp_server.port)
     launch(session, clock, tmp_path, [sender], 7)
     links = links_of(container)
-    dispatch.queue_campaign(session, *_campaign_and_now(session, clock), "w", links, _rng())
+    planning.queue_campaign(session, *_campaign_and_now(session, clock), "w", links, _rng())
     session.commit()
-    report = dispatch.PassReport()
+    report = recording.PassReport()
     for size in (3, 3, 3):
-        claims = dispatch.ready(session, clock.now(), links, size)
+        claims = taking.ready(session, clock.now(), links, size)
         assert len(claims) == min(size, 7 - len(report.sent))
         _deliver(session, container, claims, report, connections=2)
     assert len(report.sent) == 7
     assert set(recipients(smtp_server).values()) == {1}
     assert len(recipients(smtp_server)) == 7
-    assert dispatch.ready(session, clock.now(), links, 10) == []
+    assert taking.ready(session, clock.now(), links, 10) == []
 
 
 def test_a_connection_whose_next_email_another_worker_took_moves_on_to_the_one_after(
@@ -142,13 +142,13 @@ def test_a_connection_whose_next_email_another_worker_took_moves_on_to_the_one_a
     sender = smtp_sender(session, clock, container.settings.secret_key_value(), smtp_server.port)
     launch(session, clock, tmp_path, [sender], 6)
     links = links_of(container)
-    dispatch.queue_campaign(session, *_campaign_and_now(session, clock), "w", links, _rng())
+    planning.queue_campaign(session, *_campaign_and_now(session, clock), "w", links, _rng())
     session.commit()
-    claims = dispatch.ready(session, clock.now(), links, 10)
+    claims = taking.ready(session, clock.now(), links, 10)
     elsewhere = [claims[0], claims[2]]  # the heads of both connections' lanes
-    assert dispatch.start(session, elsewhere, clock.now(), "another worker") == elsewhere
+    assert taking.start(session, elsewhere, clock.now(), "another worker") == elsewhere
     session.commit()
-    report = dispatch.PassReport()
+    report = recording.PassReport()
     _deliver(session, container, claims, report, connections=2)
     assert len(report.sent) == 4
     sent_to = set(recipients(smtp_server))
@@ -188,9 +188,9 @@ def test_a_worker_dying_between_sending_and_recording_a_batch_never_sends_a_step
     sender = smtp_sender(session, clock, container.settings.secret_key_value(), smtp_server.port)
     found = launch(session, clock, tmp_path, [sender], 12)
     links = links_of(container)
-    dispatch.queue_campaign(session, *_campaign_and_now(session, clock), "doomed", links, _rng())
+    planning.queue_campaign(session, *_campaign_and_now(session, clock), "doomed", links, _rng())
     session.commit()
-    claims = dispatch.ready(session, clock.now(), links, 100)
+    claims = taking.ready(session, clock.now(), links, 100)
     sent, lock = [0], threading.Lock()
     account = sender_queries.sender(session, claims[0].sender_id)
 
@@ -198,19 +198,19 @@ def test_a_worker_dying_between_sending_and_recording_a_batch_never_sends_a_step
         return _DiesAfterSending(container.transport_for(account), sent, lock, fatal=7)
 
     with pytest.raises(_Crash):
-        dispatch.deliver(
+        lanes.deliver(
             session,
             claims,
             dying,
             lambda sender_id: 3,
             container.clock,
             "doomed",
-            dispatch.PassReport(),
+            recording.PassReport(),
         )
     session.rollback()
     left_sending = len(delivery_queries.deliveries_in(session, "sending"))
     assert 1 <= left_sending <= 3, "at most one email per connection is taken and unrecorded"
-    clock.advance(dispatch.STALE_SENDING + timedelta(seconds=1))
+    clock.advance(recovery.STALE_SENDING + timedelta(seconds=1))
     report = sending_pass(container)
     assert len(report.unknown) == left_sending
     assert max(recipients(smtp_server).values()) == 1
@@ -241,7 +241,7 @@ def _deliver(session, container, claims, report, *, connections: int) -> None:
     accounts = {
         claim.sender_id: sender_queries.sender(session, claim.sender_id) for claim in claims
     }
-    dispatch.deliver(
+    lanes.deliver(
         session,
         claims,
         lambda sender_id: container.transport_for(accounts[sender_id]),
@@ -259,17 +259,17 @@ def test_workers_taking_overlapping_emails_skip_what_the_other_is_taking_instead
     locks deadlocked PostgreSQL (one worker's pass failed with its sends unrecorded)."""
     engine = sa.create_engine(databases.fresh_url("postgresql"))
     sessions = session_factory(engine)
-    links = dispatch.Links("k" * 40, "http://outreach.example")
+    links = planning.Links("k" * 40, "http://outreach.example")
     with sessions() as setup:
         sender = smtp_sender(setup, clock, "k" * 40, 2525)
         launch(setup, clock, tmp_path, [sender], 4)
-        dispatch.queue_campaign(setup, *_campaign_and_now(setup, clock), "w", links, _rng())
+        planning.queue_campaign(setup, *_campaign_and_now(setup, clock), "w", links, _rng())
         setup.commit()
-        first, second = dispatch.ready(setup, clock.now(), links, 10)[:2]
+        first, second = taking.ready(setup, clock.now(), links, 10)[:2]
     with sessions() as one, sessions() as other:
-        assert dispatch.start(one, [first], clock.now(), "one") == [first]  # not committed yet
+        assert taking.start(one, [first], clock.now(), "one") == [first]  # not committed yet
         other.execute(sa.text("SET LOCAL lock_timeout = '5s'"))
-        assert dispatch.start(other, [second, first], clock.now(), "other") == [second]
+        assert taking.start(other, [second, first], clock.now(), "other") == [second]
         other.commit()
         one.commit()
     engine.dispose()
@@ -281,17 +281,17 @@ def test_a_reply_that_lands_while_its_step_is_sent_keeps_the_enrollment_replied(
     sender = smtp_sender(session, clock, container.settings.secret_key_value(), smtp_server.port)
     found = launch(session, clock, tmp_path, [sender], 3)
     links = links_of(container)
-    dispatch.queue_campaign(session, *_campaign_and_now(session, clock), "w", links, _rng())
+    planning.queue_campaign(session, *_campaign_and_now(session, clock), "w", links, _rng())
     session.commit()
-    claims = dispatch.ready(session, clock.now(), links, 10)
-    assert dispatch.start(session, claims, clock.now(), "w") == claims
+    claims = taking.ready(session, clock.now(), links, 10)
+    assert taking.start(session, claims, clock.now(), "w") == claims
     session.commit()
     replier = claims[0].recording.enrollment_id
     campaigns.record_stopped(session, replier, EnrollmentStatus.replied, "a reply")
     session.commit()
-    report = dispatch.PassReport()
-    outcomes = [dispatch.Outcome(c, sent=SentMessage(c.message.message_id)) for c in claims]
-    dispatch.record(session, outcomes, clock.now(), report, {})
+    report = recording.PassReport()
+    outcomes = [recording.Outcome(c, sent=SentMessage(c.message.message_id)) for c in claims]
+    recording.record(session, outcomes, clock.now(), report, {})
     session.commit()
     assert len(report.sent) == 3
     session.expire_all()
@@ -311,16 +311,16 @@ def test_recording_a_send_twice_is_refused_and_writes_nothing(
     sender = smtp_sender(session, clock, container.settings.secret_key_value(), smtp_server.port)
     launch(session, clock, tmp_path, [sender], 2)
     links = links_of(container)
-    dispatch.queue_campaign(session, *_campaign_and_now(session, clock), "w", links, _rng())
+    planning.queue_campaign(session, *_campaign_and_now(session, clock), "w", links, _rng())
     session.commit()
-    claims = dispatch.ready(session, clock.now(), links, 10)
-    dispatch.start(session, claims, clock.now(), "w")
+    claims = taking.ready(session, clock.now(), links, 10)
+    taking.start(session, claims, clock.now(), "w")
     session.commit()
-    outcomes = [dispatch.Outcome(c, sent=SentMessage(c.message.message_id)) for c in claims]
-    dispatch.record(session, outcomes[:1], clock.now(), dispatch.PassReport(), {})
+    outcomes = [recording.Outcome(c, sent=SentMessage(c.message.message_id)) for c in claims]
+    recording.record(session, outcomes[:1], clock.now(), recording.PassReport(), {})
     session.commit()
     with pytest.raises(InvalidTransition, match=r"The delivery is already sent\."):
-        dispatch.record(session, outcomes, clock.now(), dispatch.PassReport(), {})
+        recording.record(session, outcomes, clock.now(), recording.PassReport(), {})
     session.rollback()
     assert len(delivery_queries.deliveries_in(session, "sent")) == 1
     assert len(delivery_queries.deliveries_in(session, "sending")) == 1

@@ -5,7 +5,7 @@ ahead of time, and a person may review the result before it goes.
   campaign's own batch (one job per step and contact, whatever runs twice), queued by the
   worker's drafting pass and by `outreach drafts generate --campaign` (which also writes for a
   campaign not launched yet, for its list, so drafts can be reviewed before launch).
-* Sending (delivery/dispatch.py asks `take_draft` when the step is due): an approved draft is
+* Sending (delivery/planning.py asks `take_draft` when the step is due): an approved draft is
   sent as approved; a draft still waiting for review is sent as written, unless the campaign
   requires approval, in which case the enrollment waits at the step with that reason. A draft
   holding unfilled placeholders is never sent: the enrollment waits until a person edits it. A draft
