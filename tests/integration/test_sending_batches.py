@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from outreach.campaigns import enrollments as campaign_enrollments
 from outreach.campaigns import queries as campaign_queries
 from outreach.campaigns import service as campaigns
 from outreach.campaigns.states import EnrollmentStatus
@@ -287,7 +288,7 @@ def test_a_reply_that_lands_while_its_step_is_sent_keeps_the_enrollment_replied(
     assert taking.start(session, claims, clock.now(), "w") == claims
     session.commit()
     replier = claims[0].recording.enrollment_id
-    campaigns.record_stopped(session, replier, EnrollmentStatus.replied, "a reply")
+    campaign_enrollments.record_stopped(session, replier, EnrollmentStatus.replied, "a reply")
     session.commit()
     report = recording.PassReport()
     outcomes = [recording.Outcome(c, sent=SentMessage(c.message.message_id)) for c in claims]

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from outreach.campaigns import enrollments
 from outreach.campaigns import queries as campaign_queries
 from outreach.campaigns import service as campaigns
 from outreach.campaigns.models import Campaign, CampaignContact, CampaignSequence, CampaignSettings
@@ -346,10 +347,10 @@ def _queue_step(
     index = enrollment.current_sequence_step
     contact = batch.contacts[enrollment.contact_id]
     if index >= len(steps):
-        campaigns.record_finished(session, enrollment.id, now)
+        enrollments.record_finished(session, enrollment.id, now)
         return False
     if contact.email in batch.suppressed:
-        campaigns.record_stopped(
+        enrollments.record_stopped(
             session, enrollment.id, EnrollmentStatus.unsubscribed, "the address is suppressed"
         )
         return False
@@ -371,7 +372,7 @@ def _queue_step(
             )
         except Exception as error:
             reason = f"step {index + 1} cannot be written for this contact: {error}"
-            campaigns.record_stopped(session, enrollment.id, EnrollmentStatus.failed, reason)
+            enrollments.record_stopped(session, enrollment.id, EnrollmentStatus.failed, reason)
             return False
         draft = drafts.scheduled_draft(
             contact_id=contact.id,

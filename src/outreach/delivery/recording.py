@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from outreach.campaigns import service as campaigns
+from outreach.campaigns import enrollments as campaign_enrollments
 from outreach.campaigns.models import CampaignContact, CampaignSequence
 from outreach.campaigns.states import ENROLLMENTS, EnrollmentStatus
 from outreach.contacts import suppressions
@@ -232,7 +232,7 @@ def _record_sent_each(
     queries.add_sent_emails(session, rows)
     queries.link_sent(session, links)
     drafts.move_all(session, [recording.draft_id for recording, _ in sends], EmailStatus.sent)
-    campaigns.record_sent(session, enrollments, at, steps)
+    campaign_enrollments.record_sent(session, enrollments, at, steps)
 
 
 def _refused(session: Session, delivery_ids: Iterable[uuid.UUID], moved: set[uuid.UUID]) -> None:
@@ -253,7 +253,7 @@ def _record_sent_at_once(
 ) -> None:
     """record_sent on PostgreSQL: the same rows and status moves in one statement, the rows
     it left out explained as on the portable path."""
-    moves = campaigns.steps_sent(session, enrollments, at, steps)
+    moves = campaign_enrollments.steps_sent(session, enrollments, at, steps)
     for move in moves:
         assert set(move.done) | set(move.then) <= {
             "current_sequence_step",
@@ -288,7 +288,7 @@ def _record_sent_at_once(
             drafts.move(session, draft_id, EmailStatus.sent)  # refused: says why
     for move in moves:
         if move.enrollment_id not in enrolled:
-            campaigns.record_stopped_steps(session, [move.enrollment_id], move.done)
+            campaign_enrollments.record_stopped_steps(session, [move.enrollment_id], move.done)
     forget_loaded(session, Delivery, delivered)
     forget_loaded(session, EmailDraft, drafts_moved)
     forget_loaded(session, CampaignContact, enrolled)
@@ -319,7 +319,7 @@ def _record_failed(
             )
     if delivery.campaign_contact_id is not None:
         status = EnrollmentStatus.bounced if address_rejected else EnrollmentStatus.failed
-        campaigns.record_stopped(session, delivery.campaign_contact_id, status, reason)
+        campaign_enrollments.record_stopped(session, delivery.campaign_contact_id, status, reason)
 
 
 def sender_failing(session: Session, sender_id: uuid.UUID, reason: str, now: datetime) -> None:
