@@ -6,7 +6,7 @@ enrollment only through these functions.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,6 +20,53 @@ from outreach.campaigns.states import ENROLLMENTS, EnrollmentStatus
 from outreach.contacts.addresses import company_domain
 from outreach.errors import InvalidTransition
 from outreach.states import transition, transition_each
+
+WAIT_MARK = "AI-written draft"
+"""Every reason an enrollment waits for its AI-written draft contains this."""
+SENDING = "sending"
+"""The reason an enrollment whose step is queued waits: the send itself."""
+
+
+def postpone(session: Session, enrollment_id: uuid.UUID, until: datetime, reason: str) -> None:
+    """The enrollment's due step waits until `until`, saying why."""
+    queries.postpone(session, enrollment_id, until, reason)
+
+
+def record_queued(session: Session, queued: Sequence[tuple[uuid.UUID, uuid.UUID]]) -> None:
+    """Each (enrollment, sender account) had its due step queued: the thread keeps that
+    sender, and the enrollment waits for the send. One statement however many."""
+    queries.update_enrollments(
+        session,
+        [
+            {
+                "row_id": enrollment_id,
+                "sender_account_id": sender_id,
+                "next_send_at": None,
+                "waiting_reason": SENDING,
+            }
+            for enrollment_id, sender_id in queued
+        ],
+    )
+
+
+def change_sender(session: Session, enrollment_id: uuid.UUID, sender_id: uuid.UUID) -> None:
+    """The thread's first email, not sent yet, moved to another sender account: the thread is
+    that account's now."""
+    queries.update_enrollments(session, [{"row_id": enrollment_id, "sender_account_id": sender_id}])
+
+
+def look_again(
+    session: Session,
+    waiting: Iterable[tuple[uuid.UUID, uuid.UUID]],
+    now: datetime,
+    reason: str,
+) -> int:
+    """Enrollments (campaign, contact) waiting at a due step for its AI-written draft are looked
+    at again at the next pass, saying `reason` meanwhile. Returns how many."""
+    return sum(
+        queries.wake_waiting(session, campaign_id, contact_id, now, WAIT_MARK, reason)
+        for campaign_id, contact_id in waiting
+    )
 
 
 @dataclass(frozen=True)

@@ -122,7 +122,7 @@ def queue_campaign(
         sender_id, why = _thread_sender(enrollment, senders, loads)
         sender = senders.get(sender_id) if sender_id else None
         if sender is None:
-            campaign_queries.postpone(session, enrollment.id, now + ACCOUNT_RETRY, why)
+            enrollments.postpone(session, enrollment.id, now + ACCOUNT_RETRY, why)
             waits.append(Waiting(label, why))
             continue
         decision = next_send(
@@ -134,7 +134,7 @@ def queue_campaign(
             loads[sender.id],
         )
         if decision.send_at != now:
-            campaign_queries.postpone(
+            enrollments.postpone(
                 session, enrollment.id, decision.send_at or now + timedelta(days=1), decision.reason
             )
             waits.append(Waiting(label, decision.reason))
@@ -161,7 +161,8 @@ class _Batch:
     """The unsubscribe line under each contact's email ("" when the campaign adds none)."""
     drafts: list[dict[str, Any]] = field(default_factory=list)
     deliveries: list[dict[str, Any]] = field(default_factory=list)
-    enrollments: list[dict[str, Any]] = field(default_factory=list)
+    queued: list[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=list)
+    """(enrollment, sender account) of each step queued."""
 
     @classmethod
     def read(
@@ -193,7 +194,7 @@ class _Batch:
         """Drafts before the deliveries that point at them."""
         drafts.add_drafts(session, self.drafts)
         queries.add_deliveries(session, self.deliveries)
-        campaign_queries.update_enrollments(session, self.enrollments)
+        enrollments.record_queued(session, self.queued)
         session.flush()
 
 
@@ -319,9 +320,7 @@ def move_first_emails(session: Session, now: datetime) -> list[str]:
                 session, email.delivery_id, email.sender_id, to.id, message_id, now
             ):
                 continue  # taken or changed since it was read
-            campaign_queries.update_enrollments(
-                session, [{"row_id": email.enrollment_id, "sender_account_id": to.id}]
-            )
+            enrollments.change_sender(session, email.enrollment_id, to.id)
             loads[to.id] += 1
             moved.append(
                 f"{email.recipient}: first email moved from {email.sender_email} "
@@ -362,7 +361,7 @@ def _queue_step(
             session, steps[index], contact.id, settings.require_approval
         )
         if isinstance(taken, str):
-            campaign_queries.postpone(session, enrollment.id, now + campaign_steps.RECHECK, taken)
+            enrollments.postpone(session, enrollment.id, now + campaign_steps.RECHECK, taken)
             return False
         draft_id, html, footer = taken.id, None, line or None
     else:
@@ -405,14 +404,7 @@ def _queue_step(
         }
     )
     # The thread keeps its sender: _thread_sender chose the enrollment's own when it had one.
-    batch.enrollments.append(
-        {
-            "row_id": enrollment.id,
-            "sender_account_id": sender.id,
-            "next_send_at": None,
-            "waiting_reason": "sending",
-        }
-    )
+    batch.queued.append((enrollment.id, sender.id))
     return True
 
 
