@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from outreach.campaigns import service as campaigns
-from outreach.delivery import planning, recovery, taking
+from outreach.delivery import planning, recording, taking
 from outreach.delivery import queries as delivery_queries
 from outreach.errors import ValidationFailed
 from outreach.providers.graph.delegated import finish_sign_in, start_sign_in
@@ -144,7 +144,7 @@ def test_a_crash_mid_send_is_settled_by_asking_graph_and_nothing_goes_twice(
     transport.close()
     assert len(fake_graph.sent) == 1
 
-    clock.advance(recovery.STALE_SENDING + timedelta(seconds=1))
+    clock.advance(recording.RETRY_POLICY.lease + timedelta(seconds=1))
     report = sending_pass(graph_container)
 
     assert len(report.unknown) == 1

@@ -241,7 +241,7 @@ def test_a_batch_is_claimed_by_one_importer_only(session, clock, tmp_path):
     importing.confirm(session, batch.id)
     assert importing.claim(session, clock.now()) == batch.id
     assert importing.claim(session, clock.now()) is None
-    clock.advance(importing.STALE_AFTER * 2)
+    clock.advance(importing.RETRY_POLICY.lease * 2)
     assert importing.claim(session, clock.now()) == batch.id
 
 

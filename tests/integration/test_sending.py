@@ -16,7 +16,7 @@ from outreach.campaigns.states import DraftType
 from outreach.contacts import lists, suppressions
 from outreach.contacts import queries as contact_queries
 from outreach.contacts.models import Contact
-from outreach.delivery import decisions, planning, recovery, scheduled, taking
+from outreach.delivery import decisions, planning, recording, scheduled, taking
 from outreach.delivery import queries as delivery_queries
 from outreach.delivery.models import Delivery
 from outreach.drafts import queries as drafts
@@ -201,7 +201,7 @@ def test_a_send_interrupted_by_a_crash_becomes_unknown_and_is_never_resent_blind
     sender = smtp_sender(session, clock, container.settings.secret_key_value(), smtp_server.port)
     found = launch(session, clock, tmp_path, [sender])
     crash_mid_send(session, container, found, clock)
-    clock.advance(recovery.STALE_SENDING + timedelta(seconds=1))
+    clock.advance(recording.RETRY_POLICY.lease + timedelta(seconds=1))
     report = sending_pass(container)
     assert len(report.unknown) == 3
     assert report.sent == []
@@ -337,7 +337,7 @@ def test_a_person_resolves_unknown_sends_one_way_or_the_other(
     sender = smtp_sender(session, clock, container.settings.secret_key_value(), smtp_server.port)
     found = launch(session, clock, tmp_path, [sender])
     crash_mid_send(session, container, found, clock)
-    clock.advance(recovery.STALE_SENDING + timedelta(seconds=1))
+    clock.advance(recording.RETRY_POLICY.lease + timedelta(seconds=1))
     sending_pass(container)
     resent, gone = delivery_queries.deliveries_in(session, "unknown")[:2]
     decisions.send_again(session, resent.id, clock.now())

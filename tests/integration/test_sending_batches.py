@@ -17,7 +17,7 @@ from outreach.campaigns import queries as campaign_queries
 from outreach.campaigns import service as campaigns
 from outreach.campaigns.states import EnrollmentStatus
 from outreach.db import session_factory
-from outreach.delivery import lanes, planning, recording, recovery, taking
+from outreach.delivery import lanes, planning, recording, taking
 from outreach.delivery import queries as delivery_queries
 from outreach.errors import InvalidTransition
 from outreach.providers.base import Transport
@@ -211,7 +211,7 @@ def test_a_worker_dying_between_sending_and_recording_a_batch_never_sends_a_step
     session.rollback()
     left_sending = len(delivery_queries.deliveries_in(session, "sending"))
     assert 1 <= left_sending <= 3, "at most one email per connection is taken and unrecorded"
-    clock.advance(recovery.STALE_SENDING + timedelta(seconds=1))
+    clock.advance(recording.RETRY_POLICY.lease + timedelta(seconds=1))
     report = sending_pass(container)
     assert len(report.unknown) == left_sending
     assert max(recipients(smtp_server).values()) == 1

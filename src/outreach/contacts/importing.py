@@ -41,10 +41,13 @@ from outreach.contacts.service import spreadsheet_safe
 from outreach.contacts.states import UPLOADS, Outcome, UploadStatus
 from outreach.db import time_ordered_uuid_texts
 from outreach.errors import InvalidTransition, NotFound, ValidationFailed
+from outreach.retry import RetryPolicy
 from outreach.states import transition
 
 CHUNK_ROWS = 10_000
-STALE_AFTER = timedelta(minutes=10)
+RETRY_POLICY = RetryPolicy(lease=timedelta(minutes=10))
+"""An import is not retried by itself (a failed one is confirmed again by a person); one whose
+importer has not beaten for the lease lost its importer, and another takes it over."""
 PREVIEW_ROWS = 5
 
 Checkpoint = Callable[[Session], None]
@@ -178,7 +181,8 @@ def saved_mapping(session: Session, name: str) -> dict[str, str]:
 def claim(session: Session, now: datetime, batch_id: uuid.UUID | None = None) -> uuid.UUID | None:
     """Takes a pending batch (this one, or the oldest, or one whose importer went silent) for
     this process; None when there is none or another process took it first."""
-    chosen = batch_id or queries.claimable_batch(session, now - STALE_AFTER)
+    stale_before = RETRY_POLICY.stale_before(now)
+    chosen = batch_id or queries.claimable_batch(session, stale_before)
     if chosen is None:
         return None
     try:
@@ -191,7 +195,7 @@ def claim(session: Session, now: datetime, batch_id: uuid.UUID | None = None) ->
             where=(
                 sa.or_(
                     UploadBatch.status == UploadStatus.pending.value,
-                    UploadBatch.heartbeat_at < now - STALE_AFTER,
+                    UploadBatch.heartbeat_at < stale_before,
                 ),
             ),
             heartbeat_at=now,

@@ -36,11 +36,20 @@ from outreach.providers.errors import (
     TransientError,
 )
 from outreach.providers.message import SentMessage
+from outreach.retry import RetryPolicy
 from outreach.senders import queries as sender_queries
 from outreach.senders.states import SenderState
 from outreach.states import forget_loaded, transition, transition_each
 
-MAX_ATTEMPTS = 8
+RETRY_POLICY = RetryPolicy(
+    lease=timedelta(minutes=10),
+    first_delay_seconds=120,
+    longest_delay_seconds=240 * 60,
+    max_attempts=8,
+)
+"""A send refused for a passing reason waits 2, 4, 8 … minutes (at most 4 hours, or what the
+provider asked) and is given up after its 8th try; one left `sending` longer than the lease
+was cut off by a crash (recovery.py)."""
 
 
 @dataclass
@@ -103,16 +112,11 @@ def _record_not_sent(session: Session, outcome: Outcome, now: datetime, report: 
             attempts=Delivery.attempts - 1,
         )
         report.retrying.append(f"{label}: the sender account cannot send: {error.reason}")
-    elif isinstance(error, TransientError) and delivery.attempts < MAX_ATTEMPTS:
-        wait = (
-            timedelta(seconds=error.retry_after)
-            if error.retry_after
-            else _backoff(delivery.attempts)
-        )
-        requeue(session, delivery.id, now + wait, error.reason)
-        report.retrying.append(
-            f"{label}: {error.reason} (next try in {int(wait.total_seconds())} s)"
-        )
+    elif isinstance(error, TransientError) and not RETRY_POLICY.gives_up(delivery.attempts):
+        # A retry-after of 0 says nothing: the backoff decides.
+        wait = RETRY_POLICY.delay_seconds(delivery.attempts, error.retry_after or None)
+        requeue(session, delivery.id, now + timedelta(seconds=wait), error.reason)
+        report.retrying.append(f"{label}: {error.reason} (next try in {int(wait)} s)")
     elif isinstance(error, DeliveryUncertain):
         transition(
             session,
@@ -149,10 +153,6 @@ def requeue(
         last_error=reason,
         **changes,
     )
-
-
-def _backoff(attempts: int) -> timedelta:
-    return timedelta(minutes=min(2**attempts, 240))
 
 
 def record_sent(

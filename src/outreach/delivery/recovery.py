@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from outreach.delivery import queries
 from outreach.delivery.models import Delivery
-from outreach.delivery.recording import record_sent, requeue
+from outreach.delivery.recording import RETRY_POLICY, record_sent, requeue
 from outreach.delivery.states import DELIVERIES, DeliveryStatus
 from outreach.delivery.taking import recording_of
 from outreach.providers.base import ProviderStatus, ProviderThreads, Transport
@@ -25,8 +25,6 @@ from outreach.providers.errors import (
 )
 from outreach.providers.message import SentMessage
 from outreach.states import transition
-
-STALE_SENDING = timedelta(minutes=10)
 
 
 def recover(
@@ -39,7 +37,7 @@ def recover(
     again. Every other one becomes `unknown` for a person to decide (send again or mark sent):
     nothing is resent blindly. Returns the unknown ones."""
     found = []
-    for delivery in queries.stale_sending(session, now - STALE_SENDING):
+    for delivery in queries.stale_sending(session, RETRY_POLICY.stale_before(now)):
         if delivery.provider_id and transport_for and _asked(session, delivery, transport_for, now):
             continue
         transition(

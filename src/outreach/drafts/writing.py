@@ -13,8 +13,8 @@ outcome. The same three steps as sending (convention 3):
 What the writer's errors do (writers/base.py):
 
 * `WriterBusy` (429, 529, timeouts, dropped connections): the job waits `retry_after` seconds
-  when the provider said, else an exponential backoff, and nothing more is claimed during that
-  wait; after MAX_ATTEMPTS tries it fails with the last reason.
+  when the provider said, else an exponential backoff (RETRY_POLICY), and nothing more is
+  claimed during that wait; after the policy's last try it fails with the last reason.
 * `WriterStopped` (a spend limit such as enforced_spend_limit_reached, a refused key): never
   retried. The job goes back to the queue without counting the attempt, and its batch pauses
   with the reason until a person resumes it.
@@ -26,7 +26,7 @@ tried again later; the thread is left to finish on its own (it cannot be killed)
 answer is thrown away.
 
 A crash leaves jobs `writing`; any worker puts them back in the queue once they are older than
-STALE_AFTER. That is safe: a draft is stored only when its job is recorded, and the record
+the policy's lease. That is safe: a draft is stored only when its job is recorded, and the record
 checks that the job is still this worker's.
 """
 
@@ -69,28 +69,23 @@ from outreach.drafts.writers.base import (
     draft_request,
 )
 from outreach.errors import InvalidTransition
+from outreach.retry import RetryPolicy
 from outreach.states import transition
 
 log = logging.getLogger("outreach.drafts")
 
-MAX_ATTEMPTS = 6
-FIRST_BACKOFF_SECONDS = 5.0
-LONGEST_BACKOFF_SECONDS = 600.0
-LONGEST_RETRY_AFTER_SECONDS = 3600.0
-"""A retry-after longer than this is taken as this: the job is tried again within the hour."""
-STALE_AFTER = timedelta(minutes=30)
+RETRY_POLICY = RetryPolicy(
+    lease=timedelta(minutes=30),
+    first_delay_seconds=5,
+    longest_delay_seconds=600,
+    max_attempts=6,
+    jitter=0.2,
+    longest_retry_after_seconds=3600,
+)
+"""A busy writer's job waits what the provider asked (at most an hour), else 5 s doubling per
+try up to 10 minutes, plus up to a fifth so that jobs refused together do not return together;
+it fails after its 6th try. A job `writing` for longer than the lease lost its worker."""
 POLL_SECONDS = 0.2
-
-
-def retry_delay(attempts: int, retry_after: float | None, jitter: float = 0.0) -> float:
-    """Seconds before a busy job is tried again, after `attempts` tries: what the provider
-    asked for when it said (capped at an hour), else 5 s doubling per try up to 10 minutes,
-    plus up to 20% (`jitter` in [0, 1)) so that jobs refused together do not return together."""
-    if retry_after is not None:
-        base = min(max(retry_after, 0.0), LONGEST_RETRY_AFTER_SECONDS)
-    else:
-        base = min(FIRST_BACKOFF_SECONDS * 2 ** max(attempts - 1, 0), LONGEST_BACKOFF_SECONDS)
-    return base * (1 + 0.2 * min(max(jitter, 0.0), 1.0))
 
 
 @dataclass
@@ -175,7 +170,7 @@ def write_pending(
     )
     stop_claiming = monotonic() + budget_seconds if budget_seconds is not None else None
     with sessions() as session:
-        queries.requeue_stale(session, clock.now() - STALE_AFTER)
+        queries.requeue_stale(session, RETRY_POLICY.stale_before(clock.now()))
         session.commit()
         while True:
             claiming = stop_claiming is None or monotonic() < stop_claiming
@@ -400,8 +395,8 @@ def _record(
         if isinstance(outcome, WriterStopped):
             _record_stopped(session, job, outcome, now, mine, report)
             return None
-        if isinstance(outcome, WriterBusy) and job.attempts < MAX_ATTEMPTS:
-            delay = retry_delay(job.attempts, outcome.retry_after, jitter)
+        if isinstance(outcome, WriterBusy) and not RETRY_POLICY.gives_up(job.attempts):
+            delay = RETRY_POLICY.delay_seconds(job.attempts, outcome.retry_after, jitter)
             transition(
                 session,
                 DraftJob,
