@@ -392,6 +392,19 @@ def finish_if_done(session: Session, found: Campaign) -> bool:
     return True
 
 
+def finish_done(session: Session) -> list[uuid.UUID]:
+    """Completes the active campaigns whose every enrollment has ended; returns them."""
+    return [
+        found.id for found in queries.active_campaigns(session) if finish_if_done(session, found)
+    ]
+
+
+def enroll_list_additions(session: Session, now: datetime) -> None:
+    """Contacts added to an active campaign's list since its last pass join it."""
+    for found in queries.active_campaigns(session):
+        enroll_new_members(session, found, now)
+
+
 def enroll_new_members(session: Session, found: Campaign, now: datetime) -> EnrollReport:
     """Enrolls the list's contacts that have no row in this campaign yet: at launch, and on
     every pass while the campaign is active (contacts added to the list later). Contacts that

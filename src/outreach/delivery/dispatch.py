@@ -20,11 +20,28 @@ costs more than a missed one. A provider that keeps its own ids (Graph) tells us
 before sending it; that id is stored at once, and recovery asks the provider instead. A person
 then decides about each unknown send (decisions.py): send it again, or mark it sent.
 
-This module names what the entry points use.
+A pass (sending_pass) runs these under one Runner (outreach/runner.py), which owns the
+transactions: recovery, first emails moved off sender accounts that cannot send, list additions
+enrolled, one-off emails and each campaign's due steps queued, then the lanes; campaigns whose
+enrollments have all ended are completed. This module also names the rest of what the entry
+points use.
 """
 
 from __future__ import annotations
 
+import logging
+import random
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from functools import partial
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from outreach.campaigns import queries as campaign_queries
+from outreach.campaigns import service as campaigns
+from outreach.clock import Clock
+from outreach.delivery import scheduled
 from outreach.delivery.decisions import mark_sent, send_again
 from outreach.delivery.lanes import deliver
 from outreach.delivery.planning import (
@@ -39,19 +56,100 @@ from outreach.delivery.planning import (
 from outreach.delivery.recording import PassReport
 from outreach.delivery.recovery import recover
 from outreach.delivery.taking import ready
+from outreach.providers.base import Transport
+from outreach.runner import Runner
+from outreach.senders import queries as sender_queries
+from outreach.senders.models import SenderAccount
+from outreach.senders.service import connections_of
 
 __all__ = [
     "Links",
     "PassReport",
-    "deliver",
-    "held_by_senders",
     "mark_sent",
-    "move_first_emails",
-    "queue_campaign",
-    "ready",
-    "recover",
     "send_again",
     "sender_holds",
+    "sending_pass",
     "unsubscribe_footer",
     "why_due_waits",
 ]
+
+log = logging.getLogger("outreach.delivery")
+SENDS_PER_PASS = 1000
+
+
+def sending_pass(
+    sessions: sessionmaker[Session],
+    clock: Clock,
+    links: Links,
+    transport_for: Callable[[SenderAccount], Transport],
+    *,
+    worker: str,
+    dry_run: bool = False,
+    rng: random.Random | None = None,
+) -> PassReport:
+    """Sends every campaign step and one-off email that may go now, as `worker`. With dry_run,
+    decides the same way in one transaction rolled back at the end, and says what would go and
+    why the rest waits: nothing is written or sent."""
+    report = PassReport(dry_run=dry_run)
+    chooser = rng or random.Random()  # noqa: S311 (jitter, not secrets)
+    if dry_run:
+        with sessions() as session:
+            try:
+                _queue_due(Runner.inside(session), clock.now(), worker, links, chooser, report)
+            finally:
+                session.rollback()
+        return report
+    now = clock.now()
+    with Runner(sessions) as runner:
+        accounts = runner.read(
+            lambda session: {sender.id: sender for sender in sender_queries.all_senders(session)}
+        )
+
+        def transport_of(sender_id: uuid.UUID) -> Transport:
+            return transport_for(accounts[sender_id])
+
+        report.unknown += recover(runner, now, transport_of)
+        report.moved += runner.step(lambda session: move_first_emails(session, now))
+        _queue_due(runner, now, worker, links, chooser, report)
+        claims = runner.read(lambda session: ready(session, now, links, SENDS_PER_PASS))
+        deliver(
+            runner,
+            claims,
+            transport_of,
+            lambda sender_id: connections_of(accounts[sender_id]),
+            clock,
+            worker,
+            report,
+        )
+        for campaign_id in runner.step(campaigns.finish_done):
+            log.info("campaigns.completed", extra={"campaign_id": str(campaign_id)})
+    return report
+
+
+def _queue_due(
+    runner: Runner,
+    now: datetime,
+    worker: str,
+    links: Links,
+    rng: random.Random,
+    report: PassReport,
+) -> None:
+    """List additions enrolled, then one-off emails and each campaign's due steps queued (a
+    step each), and why the rest waits."""
+    runner.step(lambda session: campaigns.enroll_list_additions(session, now))
+    queued_once = runner.step(lambda session: scheduled.queue_due(session, now, SENDS_PER_PASS))
+    report.would_send += queued_once if report.dry_run else []
+    for campaign_id in runner.read(lambda session: campaign_queries.due_campaigns(session, now)):
+        queued, waits = runner.step(
+            partial(
+                queue_campaign,
+                campaign_id=campaign_id,
+                now=now,
+                worker=worker,
+                links=links,
+                rng=rng,
+            )
+        )
+        report.waiting += waits
+        report.would_send += queued if report.dry_run else []
+    report.waiting += runner.read(held_by_senders)

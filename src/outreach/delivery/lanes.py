@@ -21,10 +21,8 @@ from outreach.delivery import queries
 from outreach.delivery.recording import Outcome, PassReport, record, sender_failing
 from outreach.delivery.taking import Claim, start
 from outreach.providers.base import ProviderThreads, Transport
-from outreach.providers.errors import (
-    AccountError,
-    ProviderError,
-)
+from outreach.providers.errors import AccountError, ProviderError
+from outreach.runner import Runner
 
 
 def _send(transport: Transport, claim: Claim, remember: Callable[[str], None]) -> Outcome:
@@ -41,7 +39,7 @@ def _send(transport: Transport, claim: Claim, remember: Callable[[str], None]) -
 
 
 def deliver(
-    session: Session,
+    runner: Runner,
     claims: Sequence[Claim],
     transport_for: Callable[[uuid.UUID], Transport],
     connections: Callable[[uuid.UUID], int],
@@ -51,26 +49,25 @@ def deliver(
 ) -> None:
     """Sends the claims over up to `connections(sender)` connections per sender account, in
     parallel, one email at a time on each. The database work runs on the calling thread while
-    the connections send: whenever sends finish, one short transaction records all of their
-    outcomes and takes the next email of each of those connections (start), and it is
-    committed before those emails are handed to their connections; providers that keep ids
-    get one more as the id is known. The session is used by one thread at a time
-    (`database`): the calling thread, or a sending thread storing a provider's id."""
+    the connections send: whenever sends finish, one short step records all of their outcomes
+    and takes the next email of each of those connections (start), and it is committed before
+    those emails are handed to their connections; providers that keep ids get one more step as
+    the id is known, from the sending thread (the runner runs one step at a time)."""
     lanes: dict[tuple[uuid.UUID, int], list[Claim]] = defaultdict(list)
     for position, claim in enumerate(claims):
         lanes[(claim.sender_id, position % connections(claim.sender_id))].append(claim)
-    database = threading.Lock()
     steps: dict[uuid.UUID, list[CampaignSequence]] = {}
-    transports = _transports(session, lanes, transport_for, clock.now())
+    transports = _transports(runner, lanes, transport_for, clock.now())
 
     def remember(delivery_id: uuid.UUID, provider_id: str) -> None:
-        with database:
-            queries.remember_provider_id(session, delivery_id, provider_id)
-            session.commit()
+        runner.step(lambda session: queries.remember_provider_id(session, delivery_id, provider_id))
 
-    def take_next(free: Iterable[tuple[uuid.UUID, int]]) -> dict[tuple[uuid.UUID, int], Claim]:
-        """The next email of each of these lanes, taken (the caller commits); a lane whose
+    def one_round(
+        outcomes: list[Outcome], free: Iterable[tuple[uuid.UUID, int]], session: Session
+    ) -> dict[tuple[uuid.UUID, int], Claim]:
+        """Records what finished and takes the next email of each freed lane; a lane whose
         next one another worker took first moves on to the one after."""
+        record(session, outcomes, clock.now(), report, steps)
         taken: dict[tuple[uuid.UUID, int], Claim] = {}
         waiting = [key for key in free if lanes[key]]
         while waiting:
@@ -102,10 +99,7 @@ def deliver(
         outcomes: list[Outcome] = []
         running = 0
         while True:
-            with database:
-                record(session, outcomes, clock.now(), report, steps)
-                taken = take_next(free)
-                session.commit()
+            taken = runner.step(partial(one_round, outcomes, free))
             for key, claim in taken.items():
                 inboxes[key].put(claim)
             running += len(taken)
@@ -152,7 +146,7 @@ def _connection(
 
 
 def _transports(
-    session: Session,
+    runner: Runner,
     lanes: dict[tuple[uuid.UUID, int], list[Claim]],
     transport_for: Callable[[uuid.UUID], Transport],
     now: datetime,
@@ -164,6 +158,5 @@ def _transports(
         try:
             built[key] = transport_for(key[0])
         except AccountError as error:
-            sender_failing(session, key[0], error.reason, now)
-            session.commit()
+            runner.step(partial(sender_failing, sender_id=key[0], reason=error.reason, now=now))
     return built

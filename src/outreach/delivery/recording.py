@@ -70,6 +70,30 @@ class PassReport:
     def steps_waiting(self) -> int:
         return sum(wait.steps for wait in self.waiting)
 
+    @property
+    def changed(self) -> int:
+        """How many deliveries the pass settled: sent, failed or unknown."""
+        return len(self.sent) + len(self.failed) + len(self.unknown)
+
+    def summary(self) -> str:
+        if self.dry_run:
+            return f"dry run: {len(self.would_send)} would be sent, {self.steps_waiting} waiting"
+        return (
+            f"{len(self.sent)} sent, {len(self.retrying)} retrying, {len(self.failed)} failed, "
+            f"{len(self.unknown)} unknown, {self.steps_waiting} waiting"
+        )
+
+    def lines(self) -> list[str]:
+        """What a person watching the pass wants to read, a line per email or wait."""
+        lines = [f"sent {label}" for label in self.sent]
+        lines += [f"would send {label}" for label in self.would_send]
+        lines += [f"moved {text}" for text in self.moved]
+        lines += [f"retrying {text}" for text in self.retrying]
+        lines += [f"failed {text}" for text in self.failed]
+        lines += [f"unknown {text}: decide on the sends page" for text in self.unknown]
+        lines += [f"waiting {wait.label}: {wait.reason}" for wait in self.waiting]
+        return lines
+
 
 @dataclass(frozen=True)
 class Outcome:

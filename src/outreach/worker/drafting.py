@@ -8,7 +8,7 @@ from outreach.container import Container
 from outreach.db import transaction
 from outreach.drafts import campaign_steps
 from outreach.drafts.writing import WritingReport, write_pending
-from outreach.worker.sending import worker_name
+from outreach.runner import worker_name
 
 PASS_SECONDS = 120.0
 """A pass stops taking new drafts after this long, so that sending and the other jobs get

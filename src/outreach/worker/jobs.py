@@ -142,22 +142,7 @@ def check_senders(container: Container) -> JobReport:
 
 
 def sending_report(report: PassReport, job: str = "send_campaigns") -> JobReport:
-    lines = [f"sent {label}" for label in report.sent]
-    lines += [f"would send {label}" for label in report.would_send]
-    lines += [f"moved {text}" for text in report.moved]
-    lines += [f"retrying {text}" for text in report.retrying]
-    lines += [f"failed {text}" for text in report.failed]
-    lines += [f"unknown {text}: decide on the sends page" for text in report.unknown]
-    lines += [f"waiting {wait.label}: {wait.reason}" for wait in report.waiting]
-    summary = (
-        f"{len(report.sent)} sent, {len(report.retrying)} retrying, {len(report.failed)} failed, "
-        f"{len(report.unknown)} unknown, {report.steps_waiting} waiting"
-    )
-    if report.dry_run:
-        summary = f"dry run: {len(report.would_send)} would be sent, {report.steps_waiting} waiting"
-    return JobReport(
-        job, summary, len(report.sent) + len(report.failed) + len(report.unknown), tuple(lines)
-    )
+    return JobReport(job, report.summary(), report.changed, tuple(report.lines()))
 
 
 Job = Callable[[Container], JobReport]
