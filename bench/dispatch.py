@@ -40,6 +40,7 @@ from outreach.config import Settings
 from outreach.contacts import importing, lists
 from outreach.container import Container, build_container
 from outreach.db import transaction
+from outreach.runner import Runner
 from outreach.schema import upgrade
 from outreach.senders import service as senders
 from outreach.senders.service import DEFAULT_CONNECTIONS
@@ -121,7 +122,7 @@ def launched_campaign(
             )
             importing.confirm(session, batch.id, list_id=audience.id)
             importing.claim(session, MONDAY, batch.id)
-            importing.run(session, batch.id, clock, lambda s: s.flush())
+            importing.run(Runner.inside(session), batch.id, clock)
             found = campaigns.create(
                 session, name="Bench", list_id=audience.id, sender_ids=[account.id], now=MONDAY
             )

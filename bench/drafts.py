@@ -42,6 +42,7 @@ from outreach.drafts import batches, templates
 from outreach.drafts.states import JobStatus
 from outreach.drafts.writers.anthropic import AnthropicWriter
 from outreach.drafts.writers.base import ContactContext, TemplateText, draft_request
+from outreach.runner import Runner
 from outreach.schema import upgrade
 from outreach.worker.drafting import drafting_pass
 from tests.fakes.anthropic_server import API_KEY, FakeAnthropic, default_answer
@@ -154,7 +155,7 @@ def ours(
             )
             importing.confirm(session, upload.id, list_id=audience.id)
             importing.claim(session, now, upload.id)
-            importing.run(session, upload.id, clock, lambda s: s.flush())
+            importing.run(Runner.inside(session), upload.id, clock)
             brief = templates.create(session, "Brief", BRIEF, now)
             batch = batches.for_list(
                 session,

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-
-from sqlalchemy.orm import Session
 
 from outreach.access import service as access
 from outreach.contacts import importing
@@ -42,27 +39,9 @@ def prune_access(container: Container) -> JobReport:
     return JobReport("prune_access", f"removed {removed}", changed)
 
 
-def import_uploads(container: Container, batch_id: uuid.UUID | None = None) -> JobReport:
-    """Imports every confirmed upload (or just this one), each chunk its own transaction."""
-    imported = []
-    with container.sessions() as session:
-        while True:
-            claimed = importing.claim(session, container.clock.now(), batch_id)
-            session.commit()
-            if claimed is None:
-                break
-            report = importing.run_or_fail(session, claimed, container.clock, Session.commit)
-            log.info(
-                "contacts.import_finished",
-                extra={
-                    "batch_id": str(claimed),
-                    "status": report.status.value,
-                    "error": report.error or "",
-                },
-            )
-            imported.append(report)
-            if batch_id is not None:
-                break
+def import_uploads(container: Container) -> JobReport:
+    """Imports every confirmed upload, each chunk its own step (contacts/importing.py)."""
+    imported = importing.import_confirmed(container.sessions, container.clock)
     rows = sum(report.processed for report in imported)
     return JobReport("import_uploads", f"{len(imported)} uploads, {rows} rows", len(imported))
 
