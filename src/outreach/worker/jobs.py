@@ -11,10 +11,10 @@ from outreach.contacts import importing
 from outreach.container import Container
 from outreach.db import transaction
 from outreach.delivery.dispatch import PassReport
+from outreach.inbox.polling import poll_lines, poll_summary, polling_pass
 from outreach.portability import backups, partitioning
 from outreach.senders import health
 from outreach.worker.drafting import drafting_pass
-from outreach.worker.inbox import poll_lines, poll_summary, polling_pass
 from outreach.worker.sending import sending_pass
 
 log = logging.getLogger("outreach.worker")
@@ -98,7 +98,7 @@ def write_drafts(container: Container) -> JobReport:
 
 
 def poll_inboxes(container: Container) -> JobReport:
-    """Reads every sender account's mailbox that is due (worker/inbox.py): replies stop
+    """Reads every sender account's mailbox that is due (inbox/polling.py): replies stop
     sequences before the next send, bounces and removal requests suppress."""
     report = polling_pass(container)
     changed = sum(report.total.acted.values())

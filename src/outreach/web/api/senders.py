@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from outreach.inbox import queries as inbox_queries
+from outreach.inbox.polling import poll_summary, polling_pass
 from outreach.senders import health, mailboxes
 from outreach.senders import queries as sender_queries
 from outreach.senders import service as senders
@@ -28,7 +29,6 @@ from outreach.web.schemas import (
     SenderOut,
     SenderWeekOut,
 )
-from outreach.worker.inbox import poll_summary, polling_pass
 
 router = APIRouter()
 senders_router = APIRouter(prefix="/senders", tags=["senders"])
