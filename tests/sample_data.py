@@ -145,7 +145,7 @@ def _out_of_office(session: Session, container: Container, sender_id: uuid.UUID)
     )
     account = session.get(SenderAccount, sender_id)
     assert account is not None
-    inbox_queries.claim_poll(session, sender_id, now, timedelta(0))
+    inbox_queries.claim_poll(session, sender_id, now, now)
     page = InboxPage((InboundMessage("1:1", raw, now),), "1:1", more=False)
     assert inbox.ingest(session, account, page, now).acted == {"auto_reply": 1}
 

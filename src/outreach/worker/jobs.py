@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from outreach.access import service as access
 from outreach.contacts import importing
 from outreach.container import Container
 from outreach.db import transaction
 from outreach.delivery.dispatch import PassReport
-from outreach.inbox.polling import poll_lines, poll_summary, polling_pass
+from outreach.inbox.polling import poll_lines, poll_mailboxes, poll_summary
 from outreach.portability import backups, partitioning
 from outreach.senders import health
 from outreach.worker.drafting import drafting_pass
@@ -100,7 +101,13 @@ def write_drafts(container: Container) -> JobReport:
 def poll_inboxes(container: Container) -> JobReport:
     """Reads every sender account's mailbox that is due (inbox/polling.py): replies stop
     sequences before the next send, bounces and removal requests suppress."""
-    report = polling_pass(container)
+    report = poll_mailboxes(
+        container.sessions,
+        container.clock,
+        container.inbox_reader_for,
+        every=timedelta(seconds=container.settings.inbox_poll_seconds),
+        postpone_auto_replies=container.settings.inbox_postpone_on_auto_reply,
+    )
     changed = sum(report.total.acted.values())
     return JobReport("poll_inboxes", poll_summary(report), changed, tuple(poll_lines(report)))
 
