@@ -44,7 +44,6 @@ from outreach.drafts.writers.anthropic import AnthropicWriter
 from outreach.drafts.writers.base import ContactContext, TemplateText, draft_request
 from outreach.runner import Runner
 from outreach.schema import upgrade
-from outreach.worker.drafting import drafting_pass
 from tests.fakes.anthropic_server import API_KEY, FakeAnthropic, default_answer
 
 PG_URL = os.environ.get("OUTREACH_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -164,7 +163,7 @@ def ours(
                 now,
             )
         started = time.perf_counter()
-        drafting_pass(container, batch_id=batch.id, budget_seconds=None, linger=True)
+        container.drafting_pass(batch_id=batch.id, budget_seconds=None, linger=True)
         elapsed = time.perf_counter() - started
         with transaction(container.sessions) as session:
             written = batches.progress(session, batch.id).counts[JobStatus.written.value]

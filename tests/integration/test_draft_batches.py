@@ -23,7 +23,6 @@ from outreach.drafts.states import BatchStatus, JobStatus
 from outreach.drafts.writers.base import DraftRequest, WrittenDraft
 from outreach.drafts.writers.template import TemplateWriter
 from outreach.drafts.writing import RETRY_POLICY, write_pending
-from outreach.worker.drafting import drafting_pass
 from outreach.worker.jobs import JOBS, write_drafts
 from tests.drafts_setup import (
     BRIEF,
@@ -531,7 +530,7 @@ def test_a_batch_for_an_upload_writes_for_the_contacts_it_imported(
     batch = batches.for_upload(session, imported.batch_id, asked, clock.now())
     session.commit()
 
-    drafting_pass(container, batch_id=batch.id)
+    container.drafting_pass(batch_id=batch.id)
 
     [draft] = drafts_of(session, "lin@example.com")
     assert draft.body == "Hello Lin."

@@ -18,7 +18,6 @@ from outreach.errors import ValidationFailed
 from outreach.providers.graph.delegated import finish_sign_in, start_sign_in
 from outreach.sealing import unseal
 from outreach.senders import service as senders
-from outreach.worker.sending import sending_pass
 from tests.campaign_setup import three_step_campaign
 from tests.contract.test_graph_delegated import CALLBACK, authorize
 from tests.fakes.graph_server import (
@@ -95,9 +94,9 @@ def test_follow_ups_go_as_replies_in_the_first_emails_conversation(
 ):
     sender = graph_sender(session, clock, graph_container, fake_graph)
     launch(session, clock, tmp_path, sender)
-    assert len(sending_pass(graph_container).sent) == 3
+    assert len(graph_container.sending_pass().sent) == 3
     clock.advance(timedelta(days=2))
-    assert len(sending_pass(graph_container).sent) == 3
+    assert len(graph_container.sending_pass().sent) == 3
 
     first, follow_ups = fake_graph.sent[:3], fake_graph.sent[3:]
     conversation = {recipients(item)[0]: item["conversationId"] for item in first}
@@ -145,7 +144,7 @@ def test_a_crash_mid_send_is_settled_by_asking_graph_and_nothing_goes_twice(
     assert len(fake_graph.sent) == 1
 
     clock.advance(recording.RETRY_POLICY.lease + timedelta(seconds=1))
-    report = sending_pass(graph_container)
+    report = graph_container.sending_pass()
 
     assert len(report.unknown) == 1
     assert report.sent == [drafted.label]
@@ -197,7 +196,7 @@ def test_a_mailbox_its_owner_signed_in_sends_a_campaign_and_keeps_each_refreshed
     launch(session, clock, tmp_path, account)
     fake_graph.revoke_tokens()  # the hour of the sign-in's access token is over
 
-    assert len(sending_pass(graph_container).sent) == 3
+    assert len(graph_container.sending_pass().sent) == 3
 
     assert len(fake_graph.sent) == 3
     assert fake_graph.refresh_grants() == 1

@@ -26,7 +26,6 @@ from outreach.runner import Runner
 from outreach.senders import queries as sender_queries
 from outreach.senders import service as senders
 from outreach.worker.jobs import sending_report
-from outreach.worker.sending import sending_pass
 from tests.campaign_setup import smtp_sender, three_step_campaign
 from tests.smtp_server import make_smtp_server_fixture, smtp_server_fixture  # noqa: F401 (fixtures)
 
@@ -63,7 +62,7 @@ def test_a_dry_run_counts_every_step_a_daily_limit_holds(
     sender = smtp_sender(session, clock, container.settings.secret_key_value(), smtp_server.port)
     launch(session, clock, tmp_path, [sender], 12, daily_limit=5)
 
-    said = sending_report(sending_pass(container, dry_run=True))
+    said = sending_report(container.sending_pass(dry_run=True))
 
     assert said.summary == "dry run: 5 would be sent, 7 waiting"
     assert said.lines[-1] == (
@@ -78,15 +77,15 @@ def test_a_daily_limit_that_runs_out_inside_a_batch_lets_exactly_that_many_go(
 ):
     sender = smtp_sender(session, clock, container.settings.secret_key_value(), smtp_server.port)
     found = launch(session, clock, tmp_path, [sender], 12, daily_limit=5)
-    report = sending_pass(container)
+    report = container.sending_pass()
     assert len(report.sent) == 5
     assert [w.reason for w in report.waiting] == [
         "daily limit reached (5 of 5 today); next at Tue 09:00 UTC"
     ]
     assert len(smtp_server.messages) == 5
-    assert sending_pass(container).sent == []
+    assert container.sending_pass().sent == []
     clock.advance(timedelta(days=1))
-    assert len(sending_pass(container).sent) == 5
+    assert len(container.sending_pass().sent) == 5
     assert campaign_queries.enrollment_counts(session, found.id) == {
         "in_progress": 10,
         "pending": 2,
@@ -110,7 +109,7 @@ def test_sender_caps_that_run_out_inside_a_batch_hold_for_each_sender(
         )
         capped.append(str(account.id))
     launch(session, clock, tmp_path, capped, 10)
-    report = sending_pass(container)
+    report = container.sending_pass()
     assert len(report.sent) == 7
     assert {w.reason for w in report.waiting} == {"every sender has reached its daily cap"}
     assert Counter(m.mail_from for m in smtp_server.messages) == {
@@ -214,7 +213,7 @@ def test_a_worker_dying_between_sending_and_recording_a_batch_never_sends_a_step
     left_sending = len(delivery_queries.deliveries_in(session, "sending"))
     assert 1 <= left_sending <= 3, "at most one email per connection is taken and unrecorded"
     clock.advance(recording.RETRY_POLICY.lease + timedelta(seconds=1))
-    report = sending_pass(container)
+    report = container.sending_pass()
     assert len(report.unknown) == left_sending
     assert max(recipients(smtp_server).values()) == 1
     assert len(smtp_server.messages) == 12 - left_sending + _sent_but_unrecorded(

@@ -9,23 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from outreach.contacts import importing
+from outreach.delivery import recording
+from outreach.drafts import writing
 from outreach.retry import RetryPolicy
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
-SENDING = RetryPolicy(
-    lease=timedelta(minutes=10),
-    first_delay_seconds=120,
-    longest_delay_seconds=240 * 60,
-    max_attempts=8,
-)
-WRITING = RetryPolicy(
-    lease=timedelta(minutes=30),
-    first_delay_seconds=5,
-    longest_delay_seconds=600,
-    max_attempts=6,
-    jitter=0.2,
-    longest_retry_after_seconds=3600,
-)
+SENDING = recording.RETRY_POLICY
+WRITING = writing.RETRY_POLICY
 
 
 @st.composite
@@ -43,6 +34,12 @@ def policies(draw: st.DrawFn) -> RetryPolicy:
 
 attempts = st.integers(0, 10**4)
 draws = st.floats(0, 1, exclude_max=True)
+
+
+def test_each_kind_of_work_keeps_its_numbers():
+    assert (SENDING.lease, SENDING.max_attempts, SENDING.jitter) == (timedelta(minutes=10), 8, 0)
+    assert (WRITING.lease, WRITING.max_attempts, WRITING.jitter) == (timedelta(minutes=30), 6, 0.2)
+    assert importing.RETRY_POLICY.lease == timedelta(minutes=10)
 
 
 def test_the_wait_doubles_from_the_first_delay_after_each_try():

@@ -21,12 +21,11 @@ from outreach.contacts import lists
 from outreach.contacts import queries as contact_queries
 from outreach.container import Container
 from outreach.db import READ_ONLY, transaction
-from outreach.drafts import batches, campaign_steps, drafting, queries, review, templates
+from outreach.drafts import batches, campaign_steps, queries, review, templates
 from outreach.drafts.batches import TYPE_ORDER
 from outreach.drafts.pricing import dollars
 from outreach.drafts.states import BatchStatus, JobStatus
 from outreach.errors import NotFound, ValidationFailed
-from outreach.runner import worker_name
 from outreach.words import counted
 
 drafts_app = typer.Typer(
@@ -193,17 +192,7 @@ def _follow(container: Container, batch_id: uuid.UUID, *, write_here: bool) -> b
 
     def write() -> None:
         try:
-            drafting.drafting_pass(
-                container.sessions,
-                container.draft_writer,
-                container.clock,
-                concurrency=container.settings.draft_concurrency,
-                deadline_seconds=container.settings.draft_deadline_seconds,
-                worker=worker_name(),
-                batch_id=batch_id,
-                budget_seconds=None,
-                linger=True,
-            )
+            container.drafting_pass(batch_id=batch_id, budget_seconds=None, linger=True)
         finally:
             done.set()
 

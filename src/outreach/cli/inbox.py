@@ -3,7 +3,6 @@ out-of-office notices, and where an SMTP account's replies arrive."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 
 import typer
@@ -12,7 +11,7 @@ from rich.table import Table
 from outreach.cli.context import console, container_for
 from outreach.db import transaction
 from outreach.inbox import queries as inbox_queries
-from outreach.inbox.polling import poll_lines, poll_mailboxes, poll_summary
+from outreach.inbox.polling import poll_lines, poll_summary
 from outreach.providers.errors import ProviderError
 from outreach.senders import mailboxes
 from outreach.senders import service as senders
@@ -32,14 +31,7 @@ def poll(
 ) -> None:
     """Read the mailboxes now (whenever they were last read) and say what was found."""
     with container_for(ctx) as container:
-        report = poll_mailboxes(
-            container.sessions,
-            container.clock,
-            container.inbox_reader_for,
-            every=timedelta(0),
-            postpone_auto_replies=container.settings.inbox_postpone_on_auto_reply,
-            sender=sender,
-        )
+        report = container.poll_mailboxes(sender, force=True)
     if not report.mailboxes:
         console.print(
             "No sender account has a mailbox to read" + (f" ({sender})." if sender else ".")

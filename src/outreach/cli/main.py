@@ -23,7 +23,6 @@ from outreach.container import Container
 from outreach.db import transaction
 from outreach.delivery import dispatch
 from outreach.errors import Conflict, OutreachError, ValidationFailed
-from outreach.runner import worker_name
 from outreach.schema import ensure_current, upgrade
 from outreach.web.app import create_app
 from outreach.worker.jobs import JobReport
@@ -166,16 +165,7 @@ def worker(
     clock = FixedClock(now if now.tzinfo else now.replace(tzinfo=UTC)) if now else None
     with container_for(ctx, clock) as container:
         if dry_run:
-            _print_pass(
-                dispatch.sending_pass(
-                    container.sessions,
-                    container.clock,
-                    container.links,
-                    container.transport_for,
-                    worker=worker_name(),
-                    dry_run=True,
-                )
-            )
+            _print_pass(container.sending_pass(dry_run=True))
             return
         if once:
             _print_reports(run_once(container, pretending=now is not None))

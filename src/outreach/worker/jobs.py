@@ -5,18 +5,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 
 from outreach.access import service as access
 from outreach.contacts import importing
 from outreach.container import Container
 from outreach.db import transaction
 from outreach.delivery.dispatch import PassReport
-from outreach.inbox.polling import poll_lines, poll_mailboxes, poll_summary
+from outreach.inbox.polling import poll_lines, poll_summary
 from outreach.portability import backups, partitioning
 from outreach.senders import health
-from outreach.worker.drafting import drafting_pass
-from outreach.worker.sending import sending_pass
 
 log = logging.getLogger("outreach.worker")
 
@@ -84,8 +81,8 @@ def partition_ahead(container: Container) -> JobReport:
 
 def write_drafts(container: Container) -> JobReport:
     """Queues the drafts AI-written campaign steps need, then writes queued drafts, a bounded
-    time per pass (worker/drafting.py)."""
-    report = drafting_pass(container)
+    time per pass (drafts/drafting.py)."""
+    report = container.drafting_pass()
     lines = [f"wrote {label}" for label in report.written]
     lines += [f"retrying {text}" for text in report.retrying]
     lines += [f"failed {text}" for text in report.failed]
@@ -101,20 +98,14 @@ def write_drafts(container: Container) -> JobReport:
 def poll_inboxes(container: Container) -> JobReport:
     """Reads every sender account's mailbox that is due (inbox/polling.py): replies stop
     sequences before the next send, bounces and removal requests suppress."""
-    report = poll_mailboxes(
-        container.sessions,
-        container.clock,
-        container.inbox_reader_for,
-        every=timedelta(seconds=container.settings.inbox_poll_seconds),
-        postpone_auto_replies=container.settings.inbox_postpone_on_auto_reply,
-    )
+    report = container.poll_mailboxes()
     changed = sum(report.total.acted.values())
     return JobReport("poll_inboxes", poll_summary(report), changed, tuple(poll_lines(report)))
 
 
 def send_campaigns(container: Container) -> JobReport:
     """Sends every campaign step that may go now, and says why the rest waits."""
-    return sending_report(sending_pass(container))
+    return sending_report(container.sending_pass())
 
 
 def check_senders(container: Container) -> JobReport:

@@ -4,14 +4,13 @@ mailboxes received about our emails, and reading them now."""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from outreach.inbox import queries as inbox_queries
-from outreach.inbox.polling import poll_mailboxes, poll_summary
+from outreach.inbox.polling import poll_summary
 from outreach.senders import health, mailboxes
 from outreach.senders import queries as sender_queries
 from outreach.senders import service as senders
@@ -201,14 +200,7 @@ def poll_inbox(
     """Read the mailboxes now, whenever they were last read, and say what was found."""
     finish_transaction(session)
     container = container_of(request)
-    report = poll_mailboxes(
-        container.sessions,
-        container.clock,
-        container.inbox_reader_for,
-        every=timedelta(0),
-        postpone_auto_replies=container.settings.inbox_postpone_on_auto_reply,
-        sender=sender,
-    )
+    report = container.poll_mailboxes(sender, force=True)
     return PollOut(
         summary=poll_summary(report),
         mailboxes=[
