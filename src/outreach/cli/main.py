@@ -26,7 +26,7 @@ from outreach.errors import Conflict, OutreachError, ValidationFailed
 from outreach.schema import ensure_current, upgrade
 from outreach.web.app import create_app
 from outreach.worker.jobs import JobReport
-from outreach.worker.runner import run_once, run_until_stopped
+from outreach.worker.loop import run_once, run_until_stopped
 
 app = typer.Typer(
     help="outreach: self-hosted cold email campaigns.", no_args_is_help=True, add_completion=False
