@@ -40,10 +40,10 @@ from outreach.config import Settings
 from outreach.contacts import importing, lists
 from outreach.container import Container, build_container
 from outreach.db import transaction
+from outreach.runner import Runner
 from outreach.schema import upgrade
 from outreach.senders import service as senders
 from outreach.senders.service import DEFAULT_CONNECTIONS
-from outreach.worker.sending import sending_pass
 from tests.smtp_server import RecordingSMTPServer
 
 PG_URL = os.environ.get("OUTREACH_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -121,7 +121,7 @@ def launched_campaign(
             )
             importing.confirm(session, batch.id, list_id=audience.id)
             importing.claim(session, MONDAY, batch.id)
-            importing.run(session, batch.id, clock, lambda s: s.flush())
+            importing.run(Runner.inside(session), batch.id, clock)
             found = campaigns.create(
                 session, name="Bench", list_id=audience.id, sender_ids=[account.id], now=MONDAY
             )
@@ -160,7 +160,7 @@ def ours(backend: str, server: RecordingSMTPServer, messages: int, folder: Path)
         arrived = len(server.messages)
         started = time.perf_counter()
         while len(server.messages) < arrived + messages:
-            sending_pass(container)
+            container.sending_pass()
             clock.advance(timedelta(seconds=1))
         return time.perf_counter() - started
 

@@ -43,8 +43,8 @@ from outreach.drafts.states import JobStatus
 from outreach.drafts.writers.anthropic import AnthropicWriter
 from outreach.drafts.writers.base import ContactContext, TemplateText, draft_request
 from outreach.providers.anthropic import AnthropicMessages
+from outreach.runner import Runner
 from outreach.schema import upgrade
-from outreach.worker.drafting import drafting_pass
 from tests.fakes.anthropic_server import API_KEY, FakeAnthropic, default_answer
 
 PG_URL = os.environ.get("OUTREACH_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -155,7 +155,7 @@ def ours(
             )
             importing.confirm(session, upload.id, list_id=audience.id)
             importing.claim(session, now, upload.id)
-            importing.run(session, upload.id, clock, lambda s: s.flush())
+            importing.run(Runner.inside(session), upload.id, clock)
             brief = templates.create(session, "Brief", BRIEF, now)
             batch = batches.for_list(
                 session,
@@ -164,7 +164,7 @@ def ours(
                 now,
             )
         started = time.perf_counter()
-        drafting_pass(container, batch_id=batch.id, budget_seconds=None, linger=True)
+        container.drafting_pass(batch_id=batch.id, budget_seconds=None, linger=True)
         elapsed = time.perf_counter() - started
         with transaction(container.sessions) as session:
             written = batches.progress(session, batch.id).counts[JobStatus.written.value]

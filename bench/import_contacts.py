@@ -38,7 +38,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
-from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -46,6 +45,7 @@ sys.path.insert(0, str(ROOT))
 from outreach.clock import SystemClock
 from outreach.contacts import importing
 from outreach.db import create_engine, session_factory, time_ordered_uuid_texts
+from outreach.runner import Runner
 from outreach.schema import upgrade
 
 PG_URL = os.environ.get("OUTREACH_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -118,7 +118,8 @@ def ours(url: str, path: Path) -> dict[str, float]:
     engine = create_engine(url)
     upgrade(engine)
     clock = SystemClock()
-    with session_factory(engine)() as session:
+    sessions = session_factory(engine)
+    with sessions() as session:
         started = time.perf_counter()
         batch, _ = importing.create_upload(
             session, path=path, file_name=path.name, sheet=None, now=clock.now()
@@ -126,8 +127,9 @@ def ours(url: str, path: Path) -> dict[str, float]:
         importing.confirm(session, batch.id)
         importing.claim(session, clock.now(), batch.id)
         session.commit()
-        report = importing.run(session, batch.id, clock, Session.commit)
-        seconds = time.perf_counter() - started
+    with Runner(sessions) as runner:
+        report = importing.run(runner, batch.id, clock)
+    seconds = time.perf_counter() - started
     engine.dispose()
     counts = {outcome.value: count for outcome, count in report.counts.items()}
     return {"seconds": seconds, "rows": report.processed, **counts}

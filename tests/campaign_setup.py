@@ -14,7 +14,6 @@ from outreach.contacts import lists
 from outreach.container import Container
 from outreach.senders import service as senders
 from outreach.senders.models import SenderAccount
-from outreach.worker.sending import sending_pass
 from tests.contact_files import import_text
 
 PEOPLE = (
@@ -119,5 +118,5 @@ def launched_from_outbox(
     found = three_step_campaign(session, clock, folder, [str(account.id)], **settings)
     campaigns.launch(session, found.id, clock.now())
     session.commit()
-    sending_pass(container)
+    container.sending_pass()
     return found, account

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from outreach.clock import Clock
 from outreach.contacts import importing
+from outreach.runner import Runner
 
 
 def import_text(
@@ -46,4 +47,4 @@ def import_path(
         session, batch.id, mapping=mapping, on_duplicate=on_duplicate, list_id=list_id
     )
     assert importing.claim(session, clock.now(), batch.id) == batch.id
-    return importing.run(session, batch.id, clock, Session.flush)
+    return importing.run(Runner.inside(session), batch.id, clock)

@@ -31,8 +31,6 @@ from outreach.portability.tables import export_order
 from outreach.providers.inbox import InboundMessage, InboxPage
 from outreach.senders import service as senders
 from outreach.senders.models import SenderAccount
-from outreach.worker.drafting import drafting_pass
-from outreach.worker.sending import sending_pass
 from tests.campaign_setup import PEOPLE, three_step_campaign
 from tests.conftest import isolated_settings
 from tests.inbox_messages import Thread, outlook_auto_reply
@@ -101,12 +99,12 @@ def fill_every_table(container: Container, folder) -> None:  # type: ignore[no-u
                 name="Intro", template_content="Write to {{ first_name }} about {{ company }}."
             )
         )
-    sending_pass(container)
+    container.sending_pass()
     clock.advance(timedelta(days=2))
-    sending_pass(container)
+    container.sending_pass()
     with transaction(container.sessions) as session:
         _reply_and_one_off(session, container, found.id, outbox.id)
-    sending_pass(container)
+    container.sending_pass()
     with transaction(container.sessions) as session:
         _out_of_office(session, container, outbox.id)
     _drafts_for_the_list(container, found.list_id)
@@ -128,7 +126,7 @@ def _drafts_for_the_list(container: Container, list_id: uuid.UUID) -> None:
             batches.instructions([DraftType.first_outreach], welcome.id),
             container.clock.now(),
         )
-    drafting_pass(container, batch_id=batch.id, budget_seconds=None)
+    container.drafting_pass(batch_id=batch.id, budget_seconds=None)
 
 
 def _out_of_office(session: Session, container: Container, sender_id: uuid.UUID) -> None:
@@ -145,7 +143,7 @@ def _out_of_office(session: Session, container: Container, sender_id: uuid.UUID)
     )
     account = session.get(SenderAccount, sender_id)
     assert account is not None
-    inbox_queries.claim_poll(session, sender_id, now, timedelta(0))
+    inbox_queries.claim_poll(session, sender_id, now, now)
     page = InboxPage((InboundMessage("1:1", raw, now),), "1:1", more=False)
     assert inbox.ingest(session, account, page, now).acted == {"auto_reply": 1}
 

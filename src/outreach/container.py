@@ -1,7 +1,9 @@
-"""Composition root: the one place that turns Settings into the things the app runs on."""
+"""Composition root: the one place that turns Settings into the things the app runs on, and
+that hands them to the passes every entry point may start (sending, drafting, polling)."""
 
 from __future__ import annotations
 
+import random
 import ssl
 import uuid
 from collections.abc import Mapping
@@ -17,10 +19,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from outreach.clock import Clock, SystemClock
 from outreach.config import Settings
 from outreach.db import create_engine, session_factory, transaction
-from outreach.delivery.dispatch import Links
+from outreach.delivery import dispatch
+from outreach.delivery.dispatch import Links, PassReport
+from outreach.drafts import drafting
 from outreach.drafts.writers.anthropic import AnthropicWriter
 from outreach.drafts.writers.base import DraftWriter
 from outreach.drafts.writers.template import TemplateWriter
+from outreach.drafts.writing import WritingReport
+from outreach.inbox import polling
+from outreach.inbox.polling import PollReport
 from outreach.providers.base import SignedIn, Transport
 from outreach.providers.errors import AccountError, ProviderError
 from outreach.providers.graph.delegated import DelegatedTokens, finish_sign_in, start_sign_in
@@ -34,6 +41,7 @@ from outreach.providers.inbox import InboxReader
 from outreach.providers.outbox import OutboxTransport
 from outreach.providers.smtp import SmtpTransport
 from outreach.providers.throttle import SendingPace
+from outreach.runner import worker_name
 from outreach.sealing import unseal
 from outreach.senders import service as senders
 from outreach.senders.mailboxes import SECURITIES
@@ -298,6 +306,56 @@ class Container:
             clock=self.clock,
         )
         return AnthropicWriter(messages, model=self.settings.draft_model)
+
+    def sending_pass(
+        self, *, dry_run: bool = False, rng: random.Random | None = None
+    ) -> PassReport:
+        """A sending pass (delivery/dispatch.py) as this process, through the container's
+        transports."""
+        return dispatch.sending_pass(
+            self.sessions,
+            self.clock,
+            self.links,
+            self.transport_for,
+            worker=worker_name(),
+            dry_run=dry_run,
+            rng=rng,
+        )
+
+    def drafting_pass(
+        self,
+        *,
+        batch_id: uuid.UUID | None = None,
+        budget_seconds: float | None = drafting.PASS_SECONDS,
+        linger: bool = False,
+    ) -> WritingReport:
+        """A drafting pass (drafts/drafting.py) as this process, with the container's writer
+        and the settings' concurrency and deadline."""
+        return drafting.drafting_pass(
+            self.sessions,
+            self.draft_writer,
+            self.clock,
+            concurrency=self.settings.draft_concurrency,
+            deadline_seconds=self.settings.draft_deadline_seconds,
+            worker=worker_name(),
+            batch_id=batch_id,
+            budget_seconds=budget_seconds,
+            linger=linger,
+        )
+
+    def poll_mailboxes(self, sender: str | None = None, *, force: bool = False) -> PollReport:
+        """An inbox poll (inbox/polling.py) of every account's mailbox that is due (or only
+        `sender`'s), with the container's readers; `force` reads them whenever they were last
+        read (a person asked)."""
+        every = timedelta(seconds=0 if force else self.settings.inbox_poll_seconds)
+        return polling.poll_mailboxes(
+            self.sessions,
+            self.clock,
+            self.inbox_reader_for,
+            every=every,
+            postpone_auto_replies=self.settings.inbox_postpone_on_auto_reply,
+            sender=sender,
+        )
 
     def close(self) -> None:
         if self._graph_tokens is not None:

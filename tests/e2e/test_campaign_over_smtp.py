@@ -12,7 +12,6 @@ import sqlalchemy as sa
 from outreach.campaigns import queries as campaign_queries
 from outreach.campaigns import service as campaigns
 from outreach.contacts.models import Contact
-from outreach.worker.sending import sending_pass
 from tests.campaign_setup import smtp_sender, three_step_campaign
 from tests.databases import ALSO_PARTITIONED
 from tests.plain_sql import insert
@@ -41,7 +40,7 @@ def received(smtp_server):
 
 def pass_at(container, clock, at):
     clock.advance(at - clock.now())
-    return sending_pass(container)
+    return container.sending_pass()
 
 
 def test_a_three_step_campaign_runs_to_completion_in_one_thread(

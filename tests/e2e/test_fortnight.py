@@ -11,7 +11,6 @@ from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from outreach.campaigns import service as campaigns
-from outreach.worker.sending import sending_pass
 from tests.campaign_setup import smtp_sender, three_step_campaign
 from tests.smtp_server import smtp_server_fixture  # noqa: F401 (the smtp_server fixture)
 
@@ -43,7 +42,7 @@ def test_limits_and_windows_hold_for_a_fortnight_across_a_dst_change(
     campaigns.launch(session, found.id, clock.now())
     session.commit()
     while clock.now() < START + timedelta(days=14):
-        sending_pass(container)
+        container.sending_pass()
         clock.advance(timedelta(minutes=20))
 
     sent_at = sorted(

@@ -25,7 +25,6 @@ from outreach.inbox.models import EmailReply, InboxMessage
 from outreach.senders import mailboxes
 from outreach.senders import service as senders
 from outreach.worker.jobs import poll_inboxes
-from outreach.worker.sending import sending_pass
 from tests.campaign_setup import smtp_sender, three_step_campaign
 from tests.databases import ALSO_PARTITIONED
 from tests.fakes.graph_server import (
@@ -111,7 +110,7 @@ def worker_pass(route: Route, clock, at: datetime) -> None:
     """The worker's jobs that matter here, in the worker's order."""
     clock.advance(at - clock.now())
     poll_inboxes(route.container)
-    sending_pass(route.container)
+    route.container.sending_pass()
 
 
 def sent_to(session, campaign_id) -> dict[str, Delivery]:

@@ -176,7 +176,9 @@ def test_workers_killed_at_random_moments_never_send_a_step_twice(databases, tmp
             )
             process.send_signal(signal.SIGKILL)
             process.wait(timeout=30)
-            now += timedelta(minutes=11)  # past STALE_SENDING: a killed pass's sends turn unknown
+            now += timedelta(
+                minutes=11
+            )  # past the sending lease: a killed pass's sends turn unknown
         for _ in range(10):
             subprocess.run(
                 [sys.executable, "-m", "outreach", "worker", "--once", "--now", now.isoformat()],

@@ -22,8 +22,7 @@ from outreach.drafts.pricing import Usage, cost_micros
 from outreach.drafts.states import BatchStatus, JobStatus
 from outreach.drafts.writers.base import DraftRequest, WrittenDraft
 from outreach.drafts.writers.template import TemplateWriter
-from outreach.drafts.writing import STALE_AFTER, write_pending
-from outreach.worker.drafting import drafting_pass
+from outreach.drafts.writing import RETRY_POLICY, write_pending
 from outreach.worker.jobs import JOBS, write_drafts
 from tests.drafts_setup import (
     BRIEF,
@@ -297,8 +296,8 @@ def test_an_overloaded_api_is_tried_again_after_a_backoff(
 def test_a_draft_busy_at_every_try_fails_after_the_last(
     session, claude, clock, audience, fake_anthropic
 ):
-    from outreach.drafts.writing import MAX_ATTEMPTS
-
+    MAX_ATTEMPTS = RETRY_POLICY.max_attempts
+    assert MAX_ATTEMPTS is not None
     batch = list_batch(session, clock, audience, content=BRIEF)
     ada = contact(session, "ada@analytical.example")
     session.execute(
@@ -500,7 +499,7 @@ def test_a_job_a_crashed_worker_left_is_written_once_by_another(
     assert len(taken) == 1
 
     assert len(run(container).written) == 2  # the taken one is not stale yet
-    clock.advance(STALE_AFTER + timedelta(minutes=1))
+    clock.advance(RETRY_POLICY.lease + timedelta(minutes=1))
     assert len(run(container).written) == 1
 
     assert all(j.status == JobStatus.written for j in jobs(session, batch.id))
@@ -531,7 +530,7 @@ def test_a_batch_for_an_upload_writes_for_the_contacts_it_imported(
     batch = batches.for_upload(session, imported.batch_id, asked, clock.now())
     session.commit()
 
-    drafting_pass(container, batch_id=batch.id)
+    container.drafting_pass(batch_id=batch.id)
 
     [draft] = drafts_of(session, "lin@example.com")
     assert draft.body == "Hello Lin."

@@ -19,8 +19,6 @@ from outreach.drafts import batches, campaign_steps, review
 from outreach.drafts.models import DraftJob, EmailDraft, EmailStatus
 from outreach.drafts.states import JobStatus
 from outreach.senders import service as senders
-from outreach.worker.drafting import drafting_pass
-from outreach.worker.sending import sending_pass
 from tests.drafts_setup import claude_container, contact, people, template
 from tests.fakes.anthropic_server import (
     fake_anthropic_fixture,  # noqa: F401  (the `fake_anthropic` fixture)
@@ -74,7 +72,7 @@ def test_an_approved_edited_draft_is_scheduled_and_sent_as_edited(
         clock.now(),
     )
     session.commit()
-    drafting_pass(container)
+    container.drafting_pass()
     ada = review.page(
         session,
         review.DraftFilter(contact_id=contact(session, "ada@analytical.example").id),
@@ -87,9 +85,9 @@ def test_an_approved_edited_draft_is_scheduled_and_sent_as_edited(
     booked = scheduled.schedule(session, ada.id, outbox.id, later, clock.now())
     session.commit()
 
-    assert sending_pass(container).sent == []  # not yet
+    assert container.sending_pass().sent == []  # not yet
     clock.advance(timedelta(hours=2))
-    report = sending_pass(container)
+    report = container.sending_pass()
 
     assert report.sent == ["ada@analytical.example: scheduled email"]
     [row] = sent_rows(session)
@@ -141,15 +139,15 @@ def test_an_ai_written_step_is_written_ahead_and_sent_as_written_with_the_unsubs
     campaigns.launch(session, found.id, clock.now())
     session.commit()
 
-    assert sending_pass(container).sent == []
+    assert container.sending_pass().sent == []
     waiting = enrollment_of(session, found.id, "ada@analytical.example")
     assert waiting.waiting_reason == "step 1's AI-written draft is being written"
     assert waiting.next_send_at == clock.now() + campaign_steps.RECHECK
 
-    written = drafting_pass(container)
+    written = container.drafting_pass()
     assert len(written.written) == 3
     clock.advance(campaign_steps.RECHECK)
-    report = sending_pass(container)
+    report = container.sending_pass()
 
     assert len(report.sent) == 3
     ada = next(r for r in sent_rows(session) if r.recipient_email == "ada@analytical.example")
@@ -162,7 +160,7 @@ def test_an_ai_written_step_is_written_ahead_and_sent_as_written_with_the_unsubs
     assert "Unsubscribe" not in draft.body
     # The template follow-up answers the AI-written email's thread.
     clock.advance(timedelta(days=2))
-    sending_pass(container)
+    container.sending_pass()
     follow = [
         r
         for r in sent_rows(session)
@@ -177,9 +175,9 @@ def test_with_require_approval_an_enrollment_waits_for_its_draft_and_goes_once_a
     found = ai_campaign(session, clock, tmp_path, outbox, require_approval=True)
     campaigns.launch(session, found.id, clock.now())
     session.commit()
-    drafting_pass(container)
+    container.drafting_pass()
 
-    assert sending_pass(container).sent == []
+    assert container.sending_pass().sent == []
     waiting = enrollment_of(session, found.id, "ada@analytical.example")
     assert waiting.waiting_reason == "waiting for approval: step 1's AI-written draft"
     assert waiting.status == "pending"
@@ -194,7 +192,7 @@ def test_with_require_approval_an_enrollment_waits_for_its_draft_and_goes_once_a
     session.commit()
     assert enrollment_of(session, found.id, "ada@analytical.example").next_send_at == clock.now()
 
-    report = sending_pass(container)
+    report = container.sending_pass()
 
     assert report.sent == ["ada@analytical.example: Spring, step 1"]
     [row] = sent_rows(session)
@@ -212,13 +210,13 @@ def test_an_ai_written_draft_edited_to_hold_a_placeholder_is_not_sent(
     found = ai_campaign(session, clock, tmp_path, outbox, require_approval=False)
     campaigns.launch(session, found.id, clock.now())
     session.commit()
-    drafting_pass(container)
+    container.drafting_pass()
     queue, _ = review.page(session, review.DraftFilter(campaign_id=found.id), None, 10)
     ada = next(d for d, c in queue if c.email == "ada@analytical.example")
     review.edit(session, ada.id, ada.subject, "Edited body for {{first_name}}", clock.now())
     session.commit()
 
-    report = sending_pass(container)
+    report = container.sending_pass()
 
     assert sorted(report.sent) == [
         "alan@bletchley.example: Spring, step 1",
@@ -239,14 +237,14 @@ def test_drafts_written_before_launch_are_used_after_it(
     assert campaign_steps.plan(session, found, clock.now(), list_too=True) == 3
     assert campaign_steps.plan(session, found, clock.now(), list_too=True) == 0
     session.commit()
-    drafting_pass(container)
+    container.drafting_pass()
     queue, _ = review.page(session, review.DraftFilter(campaign_id=found.id), None, 10)
     review.approve_many(session, [d.id for d, _ in queue], clock.now())
     campaigns.launch(session, found.id, clock.now())
     session.commit()
 
-    drafting_pass(container)  # nothing new to plan: each step has its job per contact
-    report = sending_pass(container)
+    container.drafting_pass()  # nothing new to plan: each step has its job per contact
+    report = container.sending_pass()
 
     assert len(report.sent) == 3
     jobs = session.scalars(sa.select(DraftJob)).all()
@@ -264,8 +262,8 @@ def test_a_failed_ai_draft_holds_its_enrollment_with_the_reason(
     for _ in range(3):
         fake_anthropic.answer_next({"subject": "Hi [First Name]", "body": "Hello"})
 
-    drafting_pass(claude)
-    sending_pass(claude)
+    claude.drafting_pass()
+    claude.sending_pass()
 
     waiting = enrollment_of(session, found.id, "ada@analytical.example")
     assert "could not be written" in (waiting.waiting_reason or "")

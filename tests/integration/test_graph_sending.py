@@ -12,13 +12,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from outreach.campaigns import service as campaigns
-from outreach.delivery import dispatch
+from outreach.delivery import planning, recording, taking
 from outreach.delivery import queries as delivery_queries
 from outreach.errors import ValidationFailed
 from outreach.providers.graph.delegated import finish_sign_in, start_sign_in
 from outreach.sealing import unseal
 from outreach.senders import service as senders
-from outreach.worker.sending import sending_pass
 from tests.campaign_setup import three_step_campaign
 from tests.contract.test_graph_delegated import CALLBACK, authorize
 from tests.fakes.graph_server import (
@@ -95,9 +94,9 @@ def test_follow_ups_go_as_replies_in_the_first_emails_conversation(
 ):
     sender = graph_sender(session, clock, graph_container, fake_graph)
     launch(session, clock, tmp_path, sender)
-    assert len(sending_pass(graph_container).sent) == 3
+    assert len(graph_container.sending_pass().sent) == 3
     clock.advance(timedelta(days=2))
-    assert len(sending_pass(graph_container).sent) == 3
+    assert len(graph_container.sending_pass().sent) == 3
 
     first, follow_ups = fake_graph.sent[:3], fake_graph.sent[3:]
     conversation = {recipients(item)[0]: item["conversationId"] for item in first}
@@ -119,12 +118,12 @@ def test_a_crash_mid_send_is_settled_by_asking_graph_and_nothing_goes_twice(
     decides), with the draft made but not sent (sent again), after the send (recorded)."""
     sender = graph_sender(session, clock, graph_container, fake_graph)
     found = launch(session, clock, tmp_path, sender)
-    links = dispatch.Links(
+    links = planning.Links(
         graph_container.settings.secret_key_value(), graph_container.settings.base_url
     )
-    dispatch.queue_campaign(session, found.id, clock.now(), "doomed", links, random.Random(1))
-    claims = dispatch.ready(session, clock.now(), links, 10)
-    assert dispatch.start(session, claims, clock.now(), "doomed") == claims
+    planning.queue_campaign(session, found.id, clock.now(), "doomed", links, random.Random(1))
+    claims = taking.ready(session, clock.now(), links, 10)
+    assert taking.start(session, claims, clock.now(), "doomed") == claims
     session.commit()
     transport = graph_container.transport_for(sender)
 
@@ -144,8 +143,8 @@ def test_a_crash_mid_send_is_settled_by_asking_graph_and_nothing_goes_twice(
     transport.close()
     assert len(fake_graph.sent) == 1
 
-    clock.advance(dispatch.STALE_SENDING + timedelta(seconds=1))
-    report = sending_pass(graph_container)
+    clock.advance(recording.RETRY_POLICY.lease + timedelta(seconds=1))
+    report = graph_container.sending_pass()
 
     assert len(report.unknown) == 1
     assert report.sent == [drafted.label]
@@ -197,7 +196,7 @@ def test_a_mailbox_its_owner_signed_in_sends_a_campaign_and_keeps_each_refreshed
     launch(session, clock, tmp_path, account)
     fake_graph.revoke_tokens()  # the hour of the sign-in's access token is over
 
-    assert len(sending_pass(graph_container).sent) == 3
+    assert len(graph_container.sending_pass().sent) == 3
 
     assert len(fake_graph.sent) == 3
     assert fake_graph.refresh_grants() == 1

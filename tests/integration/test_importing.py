@@ -9,12 +9,13 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from outreach.contacts import importing, lists, service, suppressions
 from outreach.contacts.models import Contact, UploadBatch
 from outreach.contacts.states import Outcome, UploadStatus
 from outreach.errors import InvalidTransition, ValidationFailed
+from outreach.runner import Runner
 from tests.contact_files import import_text
 from tests.plain_sql import insert
 
@@ -157,7 +158,19 @@ def test_importing_into_a_list_adds_everyone_in_the_file_including_known_contact
     assert sorted(c.email for c in members) == ["known@example.com", "new@example.com"]
 
 
-def test_progress_is_checkpointed_after_every_chunk(session, clock, tmp_path, monkeypatch):
+def sessions_on(connection: sa.Connection, session_class: type[Session]) -> sessionmaker[Session]:
+    """The app's sessions on the test's connection, of a class that watches its commits."""
+    return sessionmaker(
+        bind=connection,
+        class_=session_class,
+        expire_on_commit=False,
+        join_transaction_mode="create_savepoint",
+    )
+
+
+def test_progress_is_checkpointed_after_every_chunk(
+    session, connection, clock, tmp_path, monkeypatch
+):
     monkeypatch.setattr(importing, "CHUNK_ROWS", 40)
     path = tmp_path / "many.csv"
     path.write_text("email\n" + "".join(f"p{n}@example.com\n" for n in range(100)))
@@ -168,18 +181,23 @@ def test_progress_is_checkpointed_after_every_chunk(session, clock, tmp_path, mo
     importing.claim(session, clock.now(), batch.id)
     seen = []
 
-    def checkpoint(s: Session) -> None:
-        s.flush()
-        seen.append(
-            s.scalar(sa.select(UploadBatch.processed_contacts).where(UploadBatch.id == batch.id))
-        )
+    class Checkpointed(Session):
+        def commit(self) -> None:
+            self.flush()
+            seen.append(
+                self.scalar(
+                    sa.select(UploadBatch.processed_contacts).where(UploadBatch.id == batch.id)
+                )
+            )
+            super().commit()
 
-    importing.run(session, batch.id, clock, checkpoint)
+    with Runner(sessions_on(connection, Checkpointed)) as runner:
+        importing.run(runner, batch.id, clock)
     assert seen == [0, 40, 80, 100, 100]
 
 
 def test_a_failed_import_says_why_and_resumes_after_the_stored_chunks(
-    session, clock, tmp_path, monkeypatch
+    session, connection, clock, tmp_path, monkeypatch
 ):
     monkeypatch.setattr(importing, "CHUNK_ROWS", 40)
     path = tmp_path / "many.csv"
@@ -191,23 +209,23 @@ def test_a_failed_import_says_why_and_resumes_after_the_stored_chunks(
     importing.claim(session, clock.now(), batch.id)
     checkpoints = 0
 
-    def database_goes_away_after_the_first_chunk(s: Session) -> None:
-        nonlocal checkpoints
-        checkpoints += 1
-        if checkpoints == 3:
-            raise ConnectionError("the database went away")
-        s.commit()
+    class DatabaseGoesAwayAfterTheFirstChunk(Session):
+        def commit(self) -> None:
+            nonlocal checkpoints
+            checkpoints += 1
+            if checkpoints == 3:
+                raise ConnectionError("the database went away")
+            super().commit()
 
-    failed = importing.run_or_fail(
-        session, batch.id, clock, database_goes_away_after_the_first_chunk
-    )
+    with Runner(sessions_on(connection, DatabaseGoesAwayAfterTheFirstChunk)) as runner:
+        failed = importing.run_or_fail(runner, batch.id, clock)
     assert failed.status is UploadStatus.failed
     assert failed.error == "ConnectionError: the database went away"
     assert failed.processed == 40
 
     importing.confirm(session, batch.id)
     importing.claim(session, clock.now(), batch.id)
-    done = importing.run(session, batch.id, clock, Session.commit)
+    done = importing.run(Runner.inside(session), batch.id, clock)
     assert (done.status, done.processed, done.counts[Outcome.imported]) == (
         UploadStatus.completed,
         100,
@@ -226,7 +244,7 @@ def test_an_unreadable_file_fails_the_upload_with_a_plain_reason(session, clock,
     importing.claim(session, clock.now(), batch.id)
     session.commit()
     path.unlink()
-    report = importing.run_or_fail(session, batch.id, clock, Session.commit)
+    report = importing.run_or_fail(Runner.inside(session), batch.id, clock)
     assert report.status is UploadStatus.failed
     assert "people.csv" in (report.error or "")
 
@@ -241,7 +259,7 @@ def test_a_batch_is_claimed_by_one_importer_only(session, clock, tmp_path):
     importing.confirm(session, batch.id)
     assert importing.claim(session, clock.now()) == batch.id
     assert importing.claim(session, clock.now()) is None
-    clock.advance(importing.STALE_AFTER * 2)
+    clock.advance(importing.RETRY_POLICY.lease * 2)
     assert importing.claim(session, clock.now()) == batch.id
 
 

@@ -16,7 +16,7 @@ from outreach.campaigns import service as campaigns
 from outreach.campaigns.models import Campaign, CampaignContact
 from outreach.contacts import suppressions
 from outreach.contacts.models import Contact, Suppression
-from outreach.delivery import dispatch
+from outreach.delivery import planning
 from outreach.delivery.models import Delivery, SentEmail
 from outreach.errors import ValidationFailed
 from outreach.inbox import queries as inbox_queries
@@ -28,7 +28,6 @@ from outreach.providers.inbox import InboundMessage, InboxPage
 from outreach.senders import mailboxes
 from outreach.senders import service as senders
 from outreach.senders.models import SenderAccount
-from outreach.worker.sending import sending_pass
 from tests.campaign_setup import COLLEAGUES, launched_from_outbox, three_step_campaign
 from tests.databases import ALSO_PARTITIONED
 from tests.inbox_messages import (
@@ -79,7 +78,7 @@ def sent(session, container, clock, tmp_path) -> Sent:
     found = three_step_campaign(session, clock, tmp_path, [str(account.id)])
     campaigns.launch(session, found.id, clock.now())
     session.commit()
-    assert len(sending_pass(container).sent) == 3
+    assert len(container.sending_pass().sent) == 3
     rows = session.execute(
         sa.select(Contact.email, Delivery).join(Contact, Contact.id == Delivery.contact_id)
     )
@@ -138,7 +137,7 @@ def test_a_reply_stops_the_follow_ups(session, container, clock, sent):
     assert inbox_queries.cursor_of(session, sent.account.id).cursor == "c1"
 
     clock.advance(timedelta(days=2))
-    follow_ups = sending_pass(container)
+    follow_ups = container.sending_pass()
     assert len(follow_ups.sent) == 2
     assert not any(ADA in label for label in follow_ups.sent)
 
@@ -274,15 +273,15 @@ def test_an_auto_reply_with_a_return_date_postpones_and_does_not_stop(
     assert (stored.kind, str(stored.returns_on)) == ("auto_reply", "2026-03-16")
 
     clock.advance(timedelta(days=2))
-    assert len(sending_pass(container).sent) == 2
+    assert len(container.sending_pass().sent) == 2
     clock.advance(datetime(2026, 3, 16, 9, 30, tzinfo=UTC) - clock.now())
-    assert any(ADA in label for label in sending_pass(container).sent)
+    assert any(ADA in label for label in container.sending_pass().sent)
 
 
 def test_an_auto_reply_holds_a_step_already_queued_for_its_retry(session, container, clock, sent):
     clock.advance(timedelta(days=2))
     links = container.links
-    dispatch.queue_campaign(session, sent.campaign.id, clock.now(), "w", links, random.Random(1))
+    planning.queue_campaign(session, sent.campaign.id, clock.now(), "w", links, random.Random(1))
     session.commit()
 
     read(session, sent, page(outlook_auto_reply(sent.thread(ADA), back="16 March 2026")), clock)
@@ -294,7 +293,7 @@ def test_an_auto_reply_holds_a_step_already_queued_for_its_retry(session, contai
         )
     ).one()
     assert (held.status, held.next_attempt_at) == ("queued", datetime(2026, 3, 16, tzinfo=UTC))
-    assert not any(ADA in label for label in sending_pass(container).sent)
+    assert not any(ADA in label for label in container.sending_pass().sent)
 
 
 def test_a_reply_to_an_email_the_original_system_sent_is_matched_by_its_message_id(

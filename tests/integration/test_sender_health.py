@@ -16,7 +16,6 @@ from outreach.senders import health
 from outreach.senders.models import SenderAccount
 from outreach.senders.states import SenderState
 from outreach.worker.jobs import check_senders
-from outreach.worker.sending import sending_pass
 from tests.campaign_setup import smtp_sender, three_step_campaign
 from tests.smtp_server import make_smtp_server_fixture  # noqa: F401 (fixture)
 
@@ -42,7 +41,7 @@ def send_first_step(session, container, clock, tmp_path, server, count: int) -> 
     )
     campaigns.launch(session, found.id, clock.now())
     session.commit()
-    sending_pass(container)
+    container.sending_pass()
     session.expire_all()
     return session.get(SenderAccount, sender)
 

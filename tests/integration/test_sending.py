@@ -16,14 +16,13 @@ from outreach.campaigns.states import DraftType
 from outreach.contacts import lists, suppressions
 from outreach.contacts import queries as contact_queries
 from outreach.contacts.models import Contact
-from outreach.delivery import dispatch, scheduled
+from outreach.delivery import decisions, planning, recording, scheduled, taking
 from outreach.delivery import queries as delivery_queries
 from outreach.delivery.models import Delivery
 from outreach.drafts import queries as drafts
 from outreach.errors import Conflict, InvalidTransition, ValidationFailed
 from outreach.inbox.models import EmailReply
 from outreach.senders import service as senders
-from outreach.worker.sending import sending_pass
 from tests.campaign_setup import COLLEAGUES, PEOPLE, smtp_sender, three_step_campaign
 from tests.contact_files import import_text
 from tests.databases import ALSO_PARTITIONED
@@ -44,9 +43,9 @@ def launch(session, clock, tmp_path, sender_ids, **settings):
 def crash_mid_send(session, container, found, clock):
     """A worker takes every due step for sending and dies before recording anything."""
     links = container.links
-    dispatch.queue_campaign(session, found.id, clock.now(), "doomed", links, random.Random(1))
-    claims = dispatch.ready(session, clock.now(), links, 100)
-    assert dispatch.start(session, claims, clock.now(), "doomed") == claims
+    planning.queue_campaign(session, found.id, clock.now(), "doomed", links, random.Random(1))
+    claims = taking.ready(session, clock.now(), links, 100)
+    assert taking.start(session, claims, clock.now(), "doomed") == claims
     session.commit()
 
 
@@ -59,17 +58,17 @@ def test_the_daily_limit_and_spacing_hold_and_say_why(
 ):
     sender = smtp_sender(session, clock, container.settings.secret_key_value(), smtp_server.port)
     launch(session, clock, tmp_path, [sender], daily_limit=2, delay_between_emails_seconds=600)
-    first = sending_pass(container)
+    first = container.sending_pass()
     assert len(first.sent) == 1
     assert [w.reason for w in first.waiting] == ["600 s after the campaign's last send"]
     clock.advance(timedelta(minutes=10))
-    assert len(sending_pass(container).sent) == 1
+    assert len(container.sending_pass().sent) == 1
     clock.advance(timedelta(minutes=10))
-    third = sending_pass(container)
+    third = container.sending_pass()
     assert third.sent == []
     assert third.waiting[0].reason == "daily limit reached (2 of 2 today); next at Tue 09:00 UTC"
     clock.advance(timedelta(days=1))
-    assert len(sending_pass(container).sent) == 1
+    assert len(container.sending_pass().sent) == 1
 
 
 def test_a_refused_recipient_bounces_and_is_suppressed(
@@ -78,7 +77,7 @@ def test_a_refused_recipient_bounces_and_is_suppressed(
     server = make_smtp_server(reject_recipients=["alan@bletchley.example"])
     sender = smtp_sender(session, clock, container.settings.secret_key_value(), server.port)
     found = launch(session, clock, tmp_path, [sender])
-    report = sending_pass(container)
+    report = container.sending_pass()
     assert len(report.sent) == 2
     assert len(report.failed) == 1
     assert report.failed[0].startswith("alan@bletchley.example: Spring, step 1: ")
@@ -93,12 +92,12 @@ def test_a_deferred_recipient_is_retried_later_and_sent_once(
     server = make_smtp_server(defer_recipients=["grace@navy.example"])
     sender = smtp_sender(session, clock, container.settings.secret_key_value(), server.port)
     found = launch(session, clock, tmp_path, [sender])
-    report = sending_pass(container)
+    report = container.sending_pass()
     assert len(report.retrying) == 1
     assert "next try in 300 s" in report.retrying[0]
     server.answer_normally("grace@navy.example")
     clock.advance(timedelta(minutes=5))
-    again = sending_pass(container)
+    again = container.sending_pass()
     assert [label.split(":")[0] for label in again.sent] == ["grace@navy.example"]
     grace = [m for m in server.messages if "grace@navy.example" in m.rcpt_tos]
     assert len(grace) == 1
@@ -126,14 +125,14 @@ def test_a_wrong_password_marks_the_account_failing_and_its_threads_wait(
 ):
     server, account = wrong_password_account(session, container, clock, make_smtp_server)
     found = launch(session, clock, tmp_path, [str(account.id)])
-    report = sending_pass(container)
+    report = container.sending_pass()
     assert report.sent == []
     assert len(report.retrying) == 3
     session.expire_all()
     failing = senders.get(session, account.id)
     assert failing.state == "failing"
     assert "password" in (failing.last_error or "")
-    later = sending_pass(container)
+    later = container.sending_pass()
     assert later.sent == []
     assert statuses(session, found) == {"pending": 3}
     assert server.messages == []
@@ -144,7 +143,7 @@ def test_a_wrong_password_marks_the_account_failing_and_its_threads_wait(
     assert later.steps_waiting == 3
     assert held.reason.startswith("waiting for me@ourco.example, which is failing: ")
     assert "password" in held.reason
-    holds = dispatch.sender_holds(session, found.id)
+    holds = planning.sender_holds(session, found.id)
     assert len(holds) == 3
     assert set(holds.values()) == {held.reason}
 
@@ -157,11 +156,11 @@ def test_first_emails_of_a_failing_account_go_from_another_of_the_campaigns_acco
         session, clock, container.settings.secret_key_value(), smtp_server.port, "you@ourco.example"
     )
     found = launch(session, clock, tmp_path, [str(failing.id), working])
-    first = sending_pass(container)
+    first = container.sending_pass()
     assert len(first.sent) == 1
     assert len(first.retrying) == 2  # new threads were spread, two of them on the failing one
 
-    second = sending_pass(container)
+    second = container.sending_pass()
     assert [line.split(":")[1] for line in second.moved] == [
         " first email moved from me@ourco.example (failing) to you@ourco.example"
     ] * 2
@@ -181,8 +180,8 @@ def test_a_failing_account_does_not_hold_up_the_other_accounts(
 ):
     _, failing = wrong_password_account(session, container, clock, make_smtp_server)
     launch(session, clock, tmp_path, [str(failing.id)])
-    assert len(sending_pass(container).retrying) == 3
-    clock.advance(dispatch.ACCOUNT_RETRY)
+    assert len(container.sending_pass().retrying) == 3
+    clock.advance(planning.ACCOUNT_RETRY)
     working = smtp_sender(
         session, clock, container.settings.secret_key_value(), smtp_server.port, "you@ourco.example"
     )
@@ -192,7 +191,7 @@ def test_a_failing_account_does_not_hold_up_the_other_accounts(
     links = container.links
     # The failing account's three emails are older, and more than a pass takes here: they
     # must not fill it.
-    [claim] = dispatch.ready(session, clock.now(), links, 2)
+    [claim] = taking.ready(session, clock.now(), links, 2)
     assert claim.label == "ada@analytical.example: scheduled email"
 
 
@@ -202,12 +201,12 @@ def test_a_send_interrupted_by_a_crash_becomes_unknown_and_is_never_resent_blind
     sender = smtp_sender(session, clock, container.settings.secret_key_value(), smtp_server.port)
     found = launch(session, clock, tmp_path, [sender])
     crash_mid_send(session, container, found, clock)
-    clock.advance(dispatch.STALE_SENDING + timedelta(seconds=1))
-    report = sending_pass(container)
+    clock.advance(recording.RETRY_POLICY.lease + timedelta(seconds=1))
+    report = container.sending_pass()
     assert len(report.unknown) == 3
     assert report.sent == []
     assert smtp_server.messages == []
-    assert sending_pass(container).sent == []
+    assert container.sending_pass().sent == []
     unknown = delivery_queries.deliveries_in(session, "unknown")
     assert len(unknown) == 3
 
@@ -217,7 +216,7 @@ def test_contacts_added_to_the_list_later_are_enrolled_while_the_campaign_runs(
 ):
     sender = smtp_sender(session, clock, container.settings.secret_key_value(), smtp_server.port)
     found = launch(session, clock, tmp_path, [sender])
-    sending_pass(container)
+    container.sending_pass()
     import_text(
         session,
         clock,
@@ -226,7 +225,7 @@ def test_contacts_added_to_the_list_later_are_enrolled_while_the_campaign_runs(
         list_id=found.list_id,
     )
     session.commit()
-    report = sending_pass(container)
+    report = container.sending_pass()
     assert [label.split(":")[0] for label in report.sent] == ["linus@kernel.example"]
 
 
@@ -334,12 +333,12 @@ def test_a_dry_run_says_what_would_go_and_changes_nothing(
 ):
     sender = smtp_sender(session, clock, container.settings.secret_key_value(), smtp_server.port)
     found = launch(session, clock, tmp_path, [sender])
-    report = sending_pass(container, dry_run=True)
+    report = container.sending_pass(dry_run=True)
     assert len(report.would_send) == 3
     assert smtp_server.messages == []
     assert session.scalar(sa.select(sa.func.count()).select_from(Delivery)) == 0
     assert statuses(session, found) == {"pending": 3}
-    assert len(sending_pass(container).sent) == 3
+    assert len(container.sending_pass().sent) == 3
 
 
 def test_a_contact_suppressed_after_enrollment_gets_nothing_more(
@@ -347,13 +346,13 @@ def test_a_contact_suppressed_after_enrollment_gets_nothing_more(
 ):
     sender = smtp_sender(session, clock, container.settings.secret_key_value(), smtp_server.port)
     found = launch(session, clock, tmp_path, [sender])
-    sending_pass(container)
+    container.sending_pass()
     suppressions.add(
         session, "ada@analytical.example", suppressions.Reason.complained, "test", clock.now()
     )
     session.commit()
     clock.advance(timedelta(days=2))
-    report = sending_pass(container)
+    report = container.sending_pass()
     assert sorted(label.split(":")[0] for label in report.sent) == [
         "alan@bletchley.example",
         "grace@navy.example",
@@ -368,13 +367,13 @@ def test_a_person_resolves_unknown_sends_one_way_or_the_other(
     sender = smtp_sender(session, clock, container.settings.secret_key_value(), smtp_server.port)
     found = launch(session, clock, tmp_path, [sender])
     crash_mid_send(session, container, found, clock)
-    clock.advance(dispatch.STALE_SENDING + timedelta(seconds=1))
-    sending_pass(container)
+    clock.advance(recording.RETRY_POLICY.lease + timedelta(seconds=1))
+    container.sending_pass()
     resent, gone = delivery_queries.deliveries_in(session, "unknown")[:2]
-    dispatch.send_again(session, resent.id, clock.now())
-    dispatch.mark_sent(session, gone.id, clock.now())
+    decisions.send_again(session, resent.id, clock.now())
+    decisions.mark_sent(session, gone.id, clock.now())
     session.commit()
-    report = sending_pass(container)
+    report = container.sending_pass()
     assert len(report.sent) == 1
     assert len(smtp_server.messages) == 1
     assert statuses(session, found) == {"pending": 1, "in_progress": 2}
@@ -404,9 +403,9 @@ def test_a_one_off_email_goes_at_its_time_and_only_then(
     import_text(session, clock, tmp_path, PEOPLE)
     one_off(session, clock, sender, at=clock.now() + timedelta(hours=2))
     session.commit()
-    assert sending_pass(container).sent == []
+    assert container.sending_pass().sent == []
     clock.advance(timedelta(hours=2))
-    assert sending_pass(container).sent == ["ada@analytical.example: scheduled email"]
+    assert container.sending_pass().sent == ["ada@analytical.example: scheduled email"]
     assert [list(m.rcpt_tos) for m in smtp_server.messages] == [["ada@analytical.example"]]
     assert delivery_queries.scheduled_with_recipients(session) == []
 
@@ -427,7 +426,7 @@ def test_a_one_off_email_to_a_suppressed_address_is_refused_and_one_suppressed_l
     )
     session.commit()
     clock.advance(timedelta(hours=1))
-    assert sending_pass(container).sent == []
+    assert container.sending_pass().sent == []
     assert smtp_server.messages == []
     session.expire_all()
     assert later.status == "cancelled"
@@ -444,7 +443,7 @@ def test_a_one_off_email_can_be_cancelled_until_it_is_taken(
     scheduled.cancel(session, found.id)
     session.commit()
     clock.advance(timedelta(hours=2))
-    assert sending_pass(container).sent == []
+    assert container.sending_pass().sent == []
     assert smtp_server.messages == []
     with pytest.raises(InvalidTransition):
         scheduled.cancel(session, found.id)
@@ -480,5 +479,5 @@ def test_a_sender_account_gets_no_more_connections_than_it_allows(
         now=clock.now(),
     )
     launch(session, clock, tmp_path, [str(account.id)])
-    assert len(sending_pass(container).sent) == 3
+    assert len(container.sending_pass().sent) == 3
     assert smtp_server.connections == 1

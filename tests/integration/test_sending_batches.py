@@ -12,19 +12,20 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from outreach.campaigns import enrollments as campaign_enrollments
 from outreach.campaigns import queries as campaign_queries
 from outreach.campaigns import service as campaigns
 from outreach.campaigns.states import EnrollmentStatus
 from outreach.db import session_factory
-from outreach.delivery import dispatch
+from outreach.delivery import lanes, planning, recording, taking
 from outreach.delivery import queries as delivery_queries
 from outreach.errors import InvalidTransition
 from outreach.providers.base import Transport
 from outreach.providers.message import OutgoingMessage, SentMessage
+from outreach.runner import Runner
 from outreach.senders import queries as sender_queries
 from outreach.senders import service as senders
 from outreach.worker.jobs import sending_report
-from outreach.worker.sending import sending_pass
 from tests.campaign_setup import smtp_sender, three_step_campaign
 from tests.smtp_server import make_smtp_server_fixture, smtp_server_fixture  # noqa: F401 (fixtures)
 
@@ -51,7 +52,7 @@ def recipients(server) -> Counter[str]:
     return Counter(message.rcpt_tos[0] for message in server.messages)
 
 
-def links_of(container) -> dispatch.Links:
+def links_of(container) -> planning.Links:
     return container.links
 
 
@@ -61,7 +62,7 @@ def test_a_dry_run_counts_every_step_a_daily_limit_holds(
     sender = smtp_sender(session, clock, container.settings.secret_key_value(), smtp_server.port)
     launch(session, clock, tmp_path, [sender], 12, daily_limit=5)
 
-    said = sending_report(sending_pass(container, dry_run=True))
+    said = sending_report(container.sending_pass(dry_run=True))
 
     assert said.summary == "dry run: 5 would be sent, 7 waiting"
     assert said.lines[-1] == (
@@ -76,15 +77,15 @@ def test_a_daily_limit_that_runs_out_inside_a_batch_lets_exactly_that_many_go(
 ):
     sender = smtp_sender(session, clock, container.settings.secret_key_value(), smtp_server.port)
     found = launch(session, clock, tmp_path, [sender], 12, daily_limit=5)
-    report = sending_pass(container)
+    report = container.sending_pass()
     assert len(report.sent) == 5
     assert [w.reason for w in report.waiting] == [
         "daily limit reached (5 of 5 today); next at Tue 09:00 UTC"
     ]
     assert len(smtp_server.messages) == 5
-    assert sending_pass(container).sent == []
+    assert container.sending_pass().sent == []
     clock.advance(timedelta(days=1))
-    assert len(sending_pass(container).sent) == 5
+    assert len(container.sending_pass().sent) == 5
     assert campaign_queries.enrollment_counts(session, found.id) == {
         "in_progress": 10,
         "pending": 2,
@@ -108,7 +109,7 @@ def test_sender_caps_that_run_out_inside_a_batch_hold_for_each_sender(
         )
         capped.append(str(account.id))
     launch(session, clock, tmp_path, capped, 10)
-    report = sending_pass(container)
+    report = container.sending_pass()
     assert len(report.sent) == 7
     assert {w.reason for w in report.waiting} == {"every sender has reached its daily cap"}
     assert Counter(m.mail_from for m in smtp_server.messages) == {
@@ -123,17 +124,17 @@ def test_a_pass_cut_short_by_its_size_leaves_the_rest_for_the_next_and_sends_eac
     sender = smtp_sender(session, clock, container.settings.secret_key_value(), smtp_server.port)
     launch(session, clock, tmp_path, [sender], 7)
     links = links_of(container)
-    dispatch.queue_campaign(session, *_campaign_and_now(session, clock), "w", links, _rng())
+    planning.queue_campaign(session, *_campaign_and_now(session, clock), "w", links, _rng())
     session.commit()
-    report = dispatch.PassReport()
+    report = recording.PassReport()
     for size in (3, 3, 3):
-        claims = dispatch.ready(session, clock.now(), links, size)
+        claims = taking.ready(session, clock.now(), links, size)
         assert len(claims) == min(size, 7 - len(report.sent))
         _deliver(session, container, claims, report, connections=2)
     assert len(report.sent) == 7
     assert set(recipients(smtp_server).values()) == {1}
     assert len(recipients(smtp_server)) == 7
-    assert dispatch.ready(session, clock.now(), links, 10) == []
+    assert taking.ready(session, clock.now(), links, 10) == []
 
 
 def test_a_connection_whose_next_email_another_worker_took_moves_on_to_the_one_after(
@@ -142,13 +143,13 @@ def test_a_connection_whose_next_email_another_worker_took_moves_on_to_the_one_a
     sender = smtp_sender(session, clock, container.settings.secret_key_value(), smtp_server.port)
     launch(session, clock, tmp_path, [sender], 6)
     links = links_of(container)
-    dispatch.queue_campaign(session, *_campaign_and_now(session, clock), "w", links, _rng())
+    planning.queue_campaign(session, *_campaign_and_now(session, clock), "w", links, _rng())
     session.commit()
-    claims = dispatch.ready(session, clock.now(), links, 10)
+    claims = taking.ready(session, clock.now(), links, 10)
     elsewhere = [claims[0], claims[2]]  # the heads of both connections' lanes
-    assert dispatch.start(session, elsewhere, clock.now(), "another worker") == elsewhere
+    assert taking.start(session, elsewhere, clock.now(), "another worker") == elsewhere
     session.commit()
-    report = dispatch.PassReport()
+    report = recording.PassReport()
     _deliver(session, container, claims, report, connections=2)
     assert len(report.sent) == 4
     sent_to = set(recipients(smtp_server))
@@ -188,30 +189,31 @@ def test_a_worker_dying_between_sending_and_recording_a_batch_never_sends_a_step
     sender = smtp_sender(session, clock, container.settings.secret_key_value(), smtp_server.port)
     found = launch(session, clock, tmp_path, [sender], 12)
     links = links_of(container)
-    dispatch.queue_campaign(session, *_campaign_and_now(session, clock), "doomed", links, _rng())
+    planning.queue_campaign(session, *_campaign_and_now(session, clock), "doomed", links, _rng())
     session.commit()
-    claims = dispatch.ready(session, clock.now(), links, 100)
+    claims = taking.ready(session, clock.now(), links, 100)
     sent, lock = [0], threading.Lock()
     account = sender_queries.sender(session, claims[0].sender_id)
 
     def dying(sender_id):
         return _DiesAfterSending(container.transport_for(account), sent, lock, fatal=7)
 
-    with pytest.raises(_Crash):
-        dispatch.deliver(
-            session,
+    session.commit()  # so that rolling the test's session back cannot undo the worker's rounds
+    with pytest.raises(_Crash), Runner(container.sessions) as runner:
+        lanes.deliver(
+            runner,
             claims,
             dying,
             lambda sender_id: 3,
             container.clock,
             "doomed",
-            dispatch.PassReport(),
+            recording.PassReport(),
         )
     session.rollback()
     left_sending = len(delivery_queries.deliveries_in(session, "sending"))
     assert 1 <= left_sending <= 3, "at most one email per connection is taken and unrecorded"
-    clock.advance(dispatch.STALE_SENDING + timedelta(seconds=1))
-    report = sending_pass(container)
+    clock.advance(recording.RETRY_POLICY.lease + timedelta(seconds=1))
+    report = container.sending_pass()
     assert len(report.unknown) == left_sending
     assert max(recipients(smtp_server).values()) == 1
     assert len(smtp_server.messages) == 12 - left_sending + _sent_but_unrecorded(
@@ -241,15 +243,16 @@ def _deliver(session, container, claims, report, *, connections: int) -> None:
     accounts = {
         claim.sender_id: sender_queries.sender(session, claim.sender_id) for claim in claims
     }
-    dispatch.deliver(
-        session,
-        claims,
-        lambda sender_id: container.transport_for(accounts[sender_id]),
-        lambda sender_id: connections,
-        container.clock,
-        "w",
-        report,
-    )
+    with Runner(container.sessions) as runner:
+        lanes.deliver(
+            runner,
+            claims,
+            lambda sender_id: container.transport_for(accounts[sender_id]),
+            lambda sender_id: connections,
+            container.clock,
+            "w",
+            report,
+        )
 
 
 def test_workers_taking_overlapping_emails_skip_what_the_other_is_taking_instead_of_waiting(
@@ -259,17 +262,17 @@ def test_workers_taking_overlapping_emails_skip_what_the_other_is_taking_instead
     locks deadlocked PostgreSQL (one worker's pass failed with its sends unrecorded)."""
     engine = sa.create_engine(databases.fresh_url("postgresql"))
     sessions = session_factory(engine)
-    links = dispatch.Links("k" * 40, "http://outreach.example")
+    links = planning.Links("k" * 40, "http://outreach.example")
     with sessions() as setup:
         sender = smtp_sender(setup, clock, "k" * 40, 2525)
         launch(setup, clock, tmp_path, [sender], 4)
-        dispatch.queue_campaign(setup, *_campaign_and_now(setup, clock), "w", links, _rng())
+        planning.queue_campaign(setup, *_campaign_and_now(setup, clock), "w", links, _rng())
         setup.commit()
-        first, second = dispatch.ready(setup, clock.now(), links, 10)[:2]
+        first, second = taking.ready(setup, clock.now(), links, 10)[:2]
     with sessions() as one, sessions() as other:
-        assert dispatch.start(one, [first], clock.now(), "one") == [first]  # not committed yet
+        assert taking.start(one, [first], clock.now(), "one") == [first]  # not committed yet
         other.execute(sa.text("SET LOCAL lock_timeout = '5s'"))
-        assert dispatch.start(other, [second, first], clock.now(), "other") == [second]
+        assert taking.start(other, [second, first], clock.now(), "other") == [second]
         other.commit()
         one.commit()
     engine.dispose()
@@ -281,17 +284,17 @@ def test_a_reply_that_lands_while_its_step_is_sent_keeps_the_enrollment_replied(
     sender = smtp_sender(session, clock, container.settings.secret_key_value(), smtp_server.port)
     found = launch(session, clock, tmp_path, [sender], 3)
     links = links_of(container)
-    dispatch.queue_campaign(session, *_campaign_and_now(session, clock), "w", links, _rng())
+    planning.queue_campaign(session, *_campaign_and_now(session, clock), "w", links, _rng())
     session.commit()
-    claims = dispatch.ready(session, clock.now(), links, 10)
-    assert dispatch.start(session, claims, clock.now(), "w") == claims
+    claims = taking.ready(session, clock.now(), links, 10)
+    assert taking.start(session, claims, clock.now(), "w") == claims
     session.commit()
     replier = claims[0].recording.enrollment_id
-    campaigns.record_stopped(session, replier, EnrollmentStatus.replied, "a reply")
+    campaign_enrollments.record_stopped(session, replier, EnrollmentStatus.replied, "a reply")
     session.commit()
-    report = dispatch.PassReport()
-    outcomes = [dispatch.Outcome(c, sent=SentMessage(c.message.message_id)) for c in claims]
-    dispatch.record(session, outcomes, clock.now(), report, {})
+    report = recording.PassReport()
+    outcomes = [recording.Outcome(c, sent=SentMessage(c.message.message_id)) for c in claims]
+    recording.record(session, outcomes, clock.now(), report, {})
     session.commit()
     assert len(report.sent) == 3
     session.expire_all()
@@ -311,16 +314,16 @@ def test_recording_a_send_twice_is_refused_and_writes_nothing(
     sender = smtp_sender(session, clock, container.settings.secret_key_value(), smtp_server.port)
     launch(session, clock, tmp_path, [sender], 2)
     links = links_of(container)
-    dispatch.queue_campaign(session, *_campaign_and_now(session, clock), "w", links, _rng())
+    planning.queue_campaign(session, *_campaign_and_now(session, clock), "w", links, _rng())
     session.commit()
-    claims = dispatch.ready(session, clock.now(), links, 10)
-    dispatch.start(session, claims, clock.now(), "w")
+    claims = taking.ready(session, clock.now(), links, 10)
+    taking.start(session, claims, clock.now(), "w")
     session.commit()
-    outcomes = [dispatch.Outcome(c, sent=SentMessage(c.message.message_id)) for c in claims]
-    dispatch.record(session, outcomes[:1], clock.now(), dispatch.PassReport(), {})
+    outcomes = [recording.Outcome(c, sent=SentMessage(c.message.message_id)) for c in claims]
+    recording.record(session, outcomes[:1], clock.now(), recording.PassReport(), {})
     session.commit()
     with pytest.raises(InvalidTransition, match=r"The delivery is already sent\."):
-        dispatch.record(session, outcomes, clock.now(), dispatch.PassReport(), {})
+        recording.record(session, outcomes, clock.now(), recording.PassReport(), {})
     session.rollback()
     assert len(delivery_queries.deliveries_in(session, "sent")) == 1
     assert len(delivery_queries.deliveries_in(session, "sending")) == 1

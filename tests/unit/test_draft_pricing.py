@@ -7,12 +7,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from outreach.drafts.pricing import Price, Usage, cost_micros, dollars, price_of
-from outreach.drafts.writing import (
-    FIRST_BACKOFF_SECONDS,
-    LONGEST_BACKOFF_SECONDS,
-    LONGEST_RETRY_AFTER_SECONDS,
-    retry_delay,
-)
+from outreach.drafts.writing import RETRY_POLICY
+
+FIRST_BACKOFF_SECONDS = RETRY_POLICY.first_delay_seconds
+LONGEST_BACKOFF_SECONDS = RETRY_POLICY.longest_delay_seconds
+LONGEST_RETRY_AFTER_SECONDS = RETRY_POLICY.longest_retry_after_seconds or 0.0
+
+
+def retry_delay(attempts: int, retry_after: float | None, jitter: float = 0.0) -> float:
+    return RETRY_POLICY.delay_seconds(attempts, retry_after, jitter)
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,6 @@ import pytest
 
 from outreach.contacts import lists
 from outreach.db import transaction
-from outreach.worker.sending import sending_pass
 from tests.campaign_setup import PEOPLE
 from tests.conftest import ADMIN_AREAS, ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.contact_files import import_text
@@ -138,7 +137,7 @@ def test_a_two_step_campaign_built_in_the_browser_sends_its_first_step(page, liv
     page.get_by_role("button", name="Launch").click()
     assert page.get_by_role("status").inner_text() == "Launched: 3 contacts enrolled."
 
-    report = sending_pass(container)
+    report = container.sending_pass()
     assert len(report.sent) == 3
 
     page.reload()

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from outreach.campaigns import service as campaigns
 from outreach.contacts import lists
-from outreach.delivery import dispatch
+from outreach.delivery import planning
 from outreach.delivery.models import SentEmail
 from outreach.senders import service as senders
 from outreach.senders.states import SenderState
@@ -272,7 +272,7 @@ def test_emails_queued_for_a_paused_account_say_so_beside_each_contact(
     found, account = launched_from_outbox(session, container, clock, tmp_path, daily_limit=1)
     clock.advance(timedelta(days=1))
     links = container.links
-    queued, _ = dispatch.queue_campaign(session, found.id, clock.now(), "w", links, Random(1))
+    queued, _ = planning.queue_campaign(session, found.id, clock.now(), "w", links, Random(1))
     assert len(queued) == 1  # the daily limit again
     senders.set_state(session, account.id, SenderState.paused, "paused by Ada", clock.now())
     session.commit()

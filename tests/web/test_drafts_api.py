@@ -8,7 +8,6 @@ import pytest
 import sqlalchemy as sa
 
 from outreach.drafts.models import EmailDraft, EmailStatus
-from outreach.worker.drafting import drafting_pass
 from tests.drafts_setup import FIRST_EMAIL, people
 
 
@@ -33,7 +32,7 @@ def written(api, container, audience) -> list[dict]:
     assert made.status_code == 201
     assert made.json()["status"] == "queued"
     assert made.json()["total"] == 3
-    drafting_pass(container, batch_id=made.json()["id"])
+    container.drafting_pass(batch_id=made.json()["id"])
     batch = api.get(f"/api/v1/draft-batches/{made.json()['id']}").json()
     assert batch["status"] == "completed"
     assert batch["counts"] == {"written": 3}
@@ -87,7 +86,7 @@ def test_rejecting_and_rewriting_over_the_api(api, container, audience):
     job = api.post(f"/api/v1/drafts/{target}/rewrite", json={"note": "warmer"})
     assert job.status_code == 202
     assert (job.json()["status"], job.json()["reviewer_note"]) == ("queued", "warmer")
-    drafting_pass(container)
+    container.drafting_pass()
     assert api.get(f"/api/v1/drafts/{target}").json()["status"] == "draft"
 
 
@@ -186,7 +185,7 @@ def test_a_rejected_draft_is_rejected_without_a_body_and_said_to_be_rejected(
         "The draft was rejected: only an approved draft can be scheduled."
     )
     assert written_again.status_code == 202
-    drafting_pass(container)
+    container.drafting_pass()
     waiting = api.post(f"/api/v1/drafts/{target}/schedule", json={"sender_id": sender.json()["id"]})
     assert waiting.json()["error"]["message"] == (
         "The draft is waiting for review: only an approved draft can be scheduled."

@@ -10,8 +10,6 @@ import pytest
 from outreach.contacts import lists
 from outreach.db import transaction
 from outreach.senders import service as senders
-from outreach.worker.drafting import drafting_pass
-from outreach.worker.sending import sending_pass
 from tests.campaign_setup import PEOPLE
 from tests.contact_files import import_text
 from tests.drafts_setup import FIRST_EMAIL
@@ -53,7 +51,7 @@ def test_drafts_written_edited_approved_by_keyboard_scheduled_and_sent(page, liv
     page.get_by_role("button", name="Write drafts").click()
     status = page.get_by_test_id("batch-status")
     status.filter(has_text="waiting for the worker").wait_for()
-    report = drafting_pass(container)
+    report = container.drafting_pass()
     assert len(report.written) == 3
     status.filter(has_text="Done: 3 written, 0 failed, 0 skipped.").wait_for()
 
@@ -90,7 +88,7 @@ def test_drafts_written_edited_approved_by_keyboard_scheduled_and_sent(page, liv
     page.get_by_role("button", name="Schedule").click()
     assert page.get_by_test_id("schedule-status").inner_text() == "pending"
 
-    sent = sending_pass(container)
+    sent = container.sending_pass()
     assert sent.sent == [f"{email}: scheduled email"]
 
     page.reload()

@@ -8,8 +8,6 @@ from outreach.campaigns import service as campaigns
 from outreach.drafts import campaign_steps, review
 from outreach.drafts.models import EmailStatus
 from outreach.senders import service as senders
-from outreach.worker.drafting import drafting_pass
-from outreach.worker.sending import sending_pass
 from tests.conftest import csrf_token
 from tests.drafts_setup import FIRST_EMAIL, contact, people, template
 from tests.integration.test_draft_sending import ai_campaign
@@ -41,7 +39,7 @@ def write_for_the_list(client, session, clock, tmp_path, container) -> str:
     waiting = client.get(batch_page)
     assert 'hx-trigger="every 1s"' in waiting.text
     assert "waiting for the worker" in waiting.text
-    drafting_pass(container)
+    container.drafting_pass()
     return batch_page
 
 
@@ -193,7 +191,7 @@ def test_a_draft_page_rewrites_with_a_note_and_schedules_once_approved(
     rewrite = post(signed_in, page + "/rewrite", page, note="Mention Bletchley")
     assert rewrite.status_code == 303
     assert "Being written again (Mention Bletchley)" in signed_in.get(page).text
-    drafting_pass(container)
+    container.drafting_pass()
 
     post(signed_in, page + "/approve", page)
     account = sender(session.connection())
@@ -241,8 +239,8 @@ def test_the_campaign_page_marks_ai_written_steps_and_shows_why_a_contact_waits(
     found = ai_campaign(session, clock, tmp_path, account, require_approval=True)
     campaigns.launch(session, found.id, clock.now())
     session.commit()
-    drafting_pass(container)
-    sending_pass(container)
+    container.drafting_pass()
+    container.sending_pass()
 
     page = signed_in.get(f"/campaigns/{found.id}").text
 
@@ -268,7 +266,7 @@ def test_drafts_of_ai_written_steps_from_the_template_drafter_say_no_ai_wrote_th
     campaign_steps.plan(session, found, clock.now(), list_too=True)
     batch = campaign_steps.batch_of(session, found, clock.now())
     session.commit()
-    drafting_pass(container)
+    container.drafting_pass()
 
     batch_page = signed_in.get(f"/drafts/batches/{batch.id}").text
     queue = signed_in.get(f"/drafts?campaign_id={found.id}").text

@@ -235,6 +235,31 @@ def postpone(
     )
 
 
+def wake_waiting(
+    session: Session,
+    campaign_id: uuid.UUID,
+    contact_id: uuid.UUID,
+    now: datetime,
+    mark: str,
+    reason: str,
+) -> int:
+    """The contact's running enrollment in the campaign, if it waits for a later time with a
+    reason containing `mark`, is due now with `reason`; how many (0 or 1)."""
+    result = session.execute(
+        sa.update(CampaignContact)
+        .where(
+            CampaignContact.campaign_id == campaign_id,
+            CampaignContact.contact_id == contact_id,
+            CampaignContact.status.in_(RUNNING_VALUES),
+            CampaignContact.next_send_at > now,
+            CampaignContact.waiting_reason.contains(mark),
+        )
+        .values(next_send_at=now, waiting_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0  # type: ignore[attr-defined]
+
+
 def update_enrollments(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
     """Sets each enrollment's (`row_id`) columns named in its row (the same in every row), in
     one executemany; not its status, which only transition() writes."""

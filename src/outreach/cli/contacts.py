@@ -21,6 +21,7 @@ from outreach.contacts.states import Outcome
 from outreach.container import Container
 from outreach.db import transaction
 from outreach.errors import ValidationFailed
+from outreach.runner import Runner
 from outreach.words import counted
 
 contacts_app = typer.Typer(
@@ -100,13 +101,14 @@ def _import(
     choices: ImportChoices,
     dry_run: bool,
 ) -> importing.ImportReport:
-    """A dry run is the real import in one transaction that is rolled back at the end."""
+    """A dry run is the real import inside one transaction that is rolled back at the end."""
     batch_id = _queue(session, container, stored, file_name, choices)
-    checkpoint = Session.flush if dry_run else Session.commit
-    checkpoint(session)
-    run = importing.run if dry_run else importing.run_or_fail
     with _progress_bar(file_name) as update:
-        return run(session, batch_id, container.clock, checkpoint, update)
+        if dry_run:
+            return importing.run(Runner.inside(session), batch_id, container.clock, update)
+        session.commit()
+        with Runner(container.sessions) as runner:
+            return importing.run_or_fail(runner, batch_id, container.clock, update)
 
 
 def _queue(

@@ -27,7 +27,6 @@ from outreach.drafts.pricing import dollars
 from outreach.drafts.states import BatchStatus, JobStatus
 from outreach.errors import NotFound, ValidationFailed
 from outreach.words import counted
-from outreach.worker.drafting import drafting_pass
 
 drafts_app = typer.Typer(
     help="Drafts: written for a list, an upload or a campaign; reviewed; approved.",
@@ -193,7 +192,7 @@ def _follow(container: Container, batch_id: uuid.UUID, *, write_here: bool) -> b
 
     def write() -> None:
         try:
-            drafting_pass(container, batch_id=batch_id, budget_seconds=None, linger=True)
+            container.drafting_pass(batch_id=batch_id, budget_seconds=None, linger=True)
         finally:
             done.set()
 

@@ -11,10 +11,10 @@ from rich.table import Table
 from outreach.cli.context import console, container_for
 from outreach.db import transaction
 from outreach.inbox import queries as inbox_queries
+from outreach.inbox.polling import poll_lines, poll_summary
 from outreach.providers.errors import ProviderError
 from outreach.senders import mailboxes
 from outreach.senders import service as senders
-from outreach.worker.inbox import poll_lines, poll_summary, polling_pass
 
 inbox_app = typer.Typer(
     help="Replies, bounces and out-of-office notices read from the senders' mailboxes.",
@@ -31,7 +31,7 @@ def poll(
 ) -> None:
     """Read the mailboxes now (whenever they were last read) and say what was found."""
     with container_for(ctx) as container:
-        report = polling_pass(container, sender, force=True)
+        report = container.poll_mailboxes(sender, force=True)
     if not report.mailboxes:
         console.print(
             "No sender account has a mailbox to read" + (f" ({sender})." if sender else ".")

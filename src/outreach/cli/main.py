@@ -6,6 +6,7 @@ import errno
 import signal
 import socket
 import threading
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -20,12 +21,12 @@ from outreach.clock import FixedClock
 from outreach.config import load_settings
 from outreach.container import Container
 from outreach.db import transaction
+from outreach.delivery import dispatch
 from outreach.errors import Conflict, OutreachError, ValidationFailed
 from outreach.schema import ensure_current, upgrade
 from outreach.web.app import create_app
-from outreach.worker.jobs import JobReport, sending_report
-from outreach.worker.runner import run_once, run_until_stopped
-from outreach.worker.sending import sending_pass
+from outreach.worker.jobs import JobReport
+from outreach.worker.loop import run_once, run_until_stopped
 
 app = typer.Typer(
     help="outreach: self-hosted cold email campaigns.", no_args_is_help=True, add_completion=False
@@ -164,7 +165,7 @@ def worker(
     clock = FixedClock(now if now.tzinfo else now.replace(tzinfo=UTC)) if now else None
     with container_for(ctx, clock) as container:
         if dry_run:
-            _print_reports([sending_report(sending_pass(container, dry_run=True))])
+            _print_pass(container.sending_pass(dry_run=True))
             return
         if once:
             _print_reports(run_once(container, pretending=now is not None))
@@ -178,9 +179,17 @@ def worker(
 
 def _print_reports(reports: list[JobReport]) -> None:
     for report in reports:
-        console.print(f"[bold]{report.job}[/bold]: {report.summary}")
-        for line in report.lines:
-            console.print(f"  {line}", highlight=False)
+        _print_job(report.job, report.summary, report.lines)
+
+
+def _print_pass(report: dispatch.PassReport) -> None:
+    _print_job("send_campaigns", report.summary(), report.lines())
+
+
+def _print_job(job: str, summary: str, lines: Sequence[str]) -> None:
+    console.print(f"[bold]{job}[/bold]: {summary}")
+    for line in lines:
+        console.print(f"  {line}", highlight=False)
 
 
 def main() -> None:

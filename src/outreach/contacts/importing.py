@@ -1,6 +1,6 @@
 """Importing a file of contacts: upload, mapping, then rows stored chunk by chunk.
 
-Each chunk is one short transaction (the caller's checkpoint), so another process sees progress
+Each chunk is one short step of the runner (outreach/runner.py), so another process sees progress
 and a crash loses at most one chunk; processed_contacts is the resume point. Every row of the
 file gets exactly one outcome, counted on the batch: imported, updated, duplicate, invalid or
 suppressed; the rows that did not become contacts are kept with their reason for the report.
@@ -9,6 +9,7 @@ suppressed; the rows that did not become contacts are kept with their reason for
 from __future__ import annotations
 
 import csv
+import logging
 import shutil
 import uuid
 from collections import Counter
@@ -16,12 +17,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from outreach.clock import Clock
 from outreach.contacts import queries
@@ -42,13 +44,18 @@ from outreach.contacts.service import spreadsheet_safe
 from outreach.contacts.states import UPLOADS, Outcome, UploadStatus
 from outreach.db import get_or_not_found, time_ordered_uuid_texts
 from outreach.errors import InvalidTransition, NotFound, ValidationFailed
+from outreach.retry import RetryPolicy
+from outreach.runner import Runner
 from outreach.states import transition
 
+log = logging.getLogger("outreach.contacts")
+
 CHUNK_ROWS = 10_000
-STALE_AFTER = timedelta(minutes=10)
+RETRY_POLICY = RetryPolicy(lease=timedelta(minutes=10))
+"""An import is not retried by itself (a failed one is confirmed again by a person); one whose
+importer has not beaten for the lease lost its importer, and another takes it over."""
 PREVIEW_ROWS = 5
 
-Checkpoint = Callable[[Session], None]
 Progress = Callable[[int, int], None]
 
 
@@ -179,7 +186,8 @@ def saved_mapping(session: Session, name: str) -> dict[str, str]:
 def claim(session: Session, now: datetime, batch_id: uuid.UUID | None = None) -> uuid.UUID | None:
     """Takes a pending batch (this one, or the oldest, or one whose importer went silent) for
     this process; None when there is none or another process took it first."""
-    chosen = batch_id or queries.claimable_batch(session, now - STALE_AFTER)
+    stale_before = RETRY_POLICY.stale_before(now)
+    chosen = batch_id or queries.claimable_batch(session, stale_before)
     if chosen is None:
         return None
     try:
@@ -192,7 +200,7 @@ def claim(session: Session, now: datetime, batch_id: uuid.UUID | None = None) ->
             where=(
                 sa.or_(
                     UploadBatch.status == UploadStatus.pending.value,
-                    UploadBatch.heartbeat_at < now - STALE_AFTER,
+                    UploadBatch.heartbeat_at < stale_before,
                 ),
             ),
             heartbeat_at=now,
@@ -215,50 +223,67 @@ class ImportReport:
 
 
 def run(
-    session: Session,
+    runner: Runner,
     batch_id: uuid.UUID,
     clock: Clock,
-    checkpoint: Checkpoint,
     progress: Progress = lambda done, total: None,
 ) -> ImportReport:
-    """Imports a claimed batch to the end, checkpointing after every chunk. Raises on error."""
-    _import_rows(session, get(session, batch_id), clock, checkpoint, progress)
-    transition(
-        session, UploadBatch, batch_id, UploadStatus.completed, UPLOADS, finished_at=clock.now()
-    )
-    checkpoint(session)
-    return report(get(session, batch_id))
+    """Imports a claimed batch to the end, a step per chunk (the file is read between them,
+    with no transaction open). Raises on error."""
+    _import_rows(runner, runner.read(partial(get, batch_id=batch_id)), clock, progress)
+    return runner.step(partial(_finish, batch_id, UploadStatus.completed, clock.now()))
 
 
 def run_or_fail(
-    session: Session,
+    runner: Runner,
     batch_id: uuid.UUID,
     clock: Clock,
-    checkpoint: Checkpoint,
     progress: Progress = lambda done, total: None,
 ) -> ImportReport:
     """run(), but any error marks the batch failed with its reason instead of escaping: the
     chunks already stored stay, and confirming the batch again resumes after them."""
     try:
-        return run(session, batch_id, clock, checkpoint, progress)
+        return run(runner, batch_id, clock, progress)
     except Exception as error:
-        session.rollback()
         reason = (
             error.message
             if isinstance(error, ValidationFailed)
             else f"{type(error).__name__}: {error}"
         )
-        transition(
-            session,
-            UploadBatch,
-            batch_id,
-            UploadStatus.failed,
-            UPLOADS,
-            error=reason[:2000],
-            finished_at=clock.now(),
-        )
-        checkpoint(session)
-        return report(get(session, batch_id))
+        failed = partial(_finish, batch_id, UploadStatus.failed, clock.now(), error=reason[:2000])
+        return runner.step(failed)
+
+
+def import_confirmed(
+    sessions: sessionmaker[Session], clock: Clock, batch_id: uuid.UUID | None = None
+) -> list[ImportReport]:
+    """Imports every confirmed upload (or just this one) that no other importer holds, each
+    claimed in a step, then stored a step per chunk."""
+    imported = []
+    with Runner(sessions) as runner:
+        while (
+            claimed := runner.step(partial(claim, now=clock.now(), batch_id=batch_id))
+        ) is not None:
+            report = run_or_fail(runner, claimed, clock)
+            log.info(
+                "contacts.import_finished",
+                extra={
+                    "batch_id": str(claimed),
+                    "status": report.status.value,
+                    "error": report.error or "",
+                },
+            )
+            imported.append(report)
+            if batch_id is not None:
+                break
+    return imported
+
+
+def _finish(
+    batch_id: uuid.UUID, status: UploadStatus, now: datetime, session: Session, **values: Any
+) -> ImportReport:
+    transition(session, UploadBatch, batch_id, status, UPLOADS, finished_at=now, **values)
+    return report(get(session, batch_id))
 
 
 def report(batch: UploadBatch) -> ImportReport:
@@ -284,25 +309,33 @@ def preview_of(batch: UploadBatch) -> Preview:
     return preview(Path(batch.stored_path or ""), batch.file_name, batch.sheet)
 
 
-def _import_rows(
-    session: Session, batch: UploadBatch, clock: Clock, checkpoint: Checkpoint, progress: Progress
-) -> None:
+def _import_rows(runner: Runner, batch: UploadBatch, clock: Clock, progress: Progress) -> None:
     path = Path(batch.stored_path or "")
     with open_table(path, sheet=batch.sheet, file_name=batch.file_name) as table:
         mapping = checked_mapping(batch.column_mapping or {}, table.headers)
         total = table.count_rows()
         done = batch.processed_contacts or 0
-        session.execute(
-            sa.update(UploadBatch).where(UploadBatch.id == batch.id).values(total_contacts=total)
-        )
-        checkpoint(session)
+        runner.step(lambda session: queries.set_total(session, batch.id, total))
         progress(done, total)
         for chunk in _chunks(islice(table.rows(), done, None)):
-            counts = store_chunk(session, batch, table.headers, mapping, chunk, clock.now())
             done += len(chunk)
-            queries.add_progress(session, batch.id, counts, done, clock.now())
-            checkpoint(session)
+            store = partial(_store, batch, table.headers, mapping, chunk, done, clock.now())
+            runner.step(store)
             progress(done, total)
+
+
+def _store(
+    batch: UploadBatch,
+    headers: Sequence[str],
+    mapping: Mapping[str, str],
+    chunk: Sequence[SourceRow],
+    done: int,
+    now: datetime,
+    session: Session,
+) -> None:
+    """One chunk stored, and the batch's counts and resume point moved on."""
+    counts = store_chunk(session, batch, headers, mapping, chunk, now)
+    queries.add_progress(session, batch.id, counts, done, now)
 
 
 def _chunks(rows: Iterable[SourceRow]) -> Iterator[list[SourceRow]]:

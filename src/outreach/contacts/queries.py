@@ -68,6 +68,13 @@ def claimable_batch(session: Session, stale_before: datetime) -> uuid.UUID | Non
     )
 
 
+def set_total(session: Session, batch_id: uuid.UUID, total: int) -> None:
+    """How many rows the batch's file holds, counted before its first chunk."""
+    session.execute(
+        sa.update(UploadBatch).where(UploadBatch.id == batch_id).values(total_contacts=total)
+    )
+
+
 def add_progress(
     session: Session, batch_id: uuid.UUID, counts: Mapping[str, int], processed: int, now: datetime
 ) -> None:

@@ -479,7 +479,7 @@ def record_sent_at_once(
     step_sources: Mapping[str, Collection[str]],
 ) -> tuple[set[uuid.UUID], set[uuid.UUID], set[uuid.UUID]]:
     """PostgreSQL only: what recording a batch of sends writes, in one statement of
-    data-modifying CTEs where the portable path (dispatch._record_sent) runs five, each a round
+    data-modifying CTEs where the portable path (recording.record_sent) runs five, each a round
     trip during which the connections that finished wait for their next email.
 
     Each of `sent` is a sent_emails row (its columns, `id` its new key) with its delivery

@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from outreach.access.credentials import same, signature
-from outreach.campaigns import service as campaigns
+from outreach.campaigns import enrollments
 from outreach.campaigns.states import EnrollmentStatus
 from outreach.contacts import suppressions
 from outreach.contacts.models import Contact
@@ -67,7 +67,7 @@ def unsubscribe(
         return None
     with suppress(Conflict):
         suppressions.add(session, contact.email, suppressions.Reason.unsubscribed, source, now)
-    campaigns.stop_contact_everywhere(
+    enrollments.stop_contact_everywhere(
         session, contact.id, EnrollmentStatus.unsubscribed, "unsubscribed with the link in an email"
     )
     session.flush()

@@ -5,7 +5,7 @@ ahead of time, and a person may review the result before it goes.
   campaign's own batch (one job per step and contact, whatever runs twice), queued by the
   worker's drafting pass and by `outreach drafts generate --campaign` (which also writes for a
   campaign not launched yet, for its list, so drafts can be reviewed before launch).
-* Sending (delivery/dispatch.py asks `take_draft` when the step is due): an approved draft is
+* Sending (delivery/planning.py asks `take_draft` when the step is due): an approved draft is
   sent as approved; a draft still waiting for review is sent as written, unless the campaign
   requires approval, in which case the enrollment waits at the step with that reason. A draft
   holding unfilled placeholders is never sent: the enrollment waits until a person edits it. A draft
@@ -23,7 +23,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from outreach.campaigns import enrollments
 from outreach.campaigns import queries as campaign_queries
+from outreach.campaigns.enrollments import WAIT_MARK
 from outreach.campaigns.models import Campaign, CampaignContact, CampaignSequence
 from outreach.campaigns.states import RUNNING, CampaignStatus, draft_type_of
 from outreach.contacts.models import ContactListMember
@@ -37,8 +39,6 @@ RECHECK = timedelta(minutes=10)
 """How long an enrollment waiting for its AI-written draft waits before it is looked at again
 (approving the draft lets it go at once)."""
 PLAN_SLICE = 2000
-WAIT_MARK = "AI-written draft"
-"""Every reason an enrollment waits for its draft contains this."""
 RUNNING_VALUES = tuple(status.value for status in RUNNING)
 
 
@@ -222,24 +222,4 @@ def nudge(
     ids = list(draft_ids)
     if not ids:
         return 0
-    waiting = (
-        sa.select(CampaignSequence.campaign_id, DraftJob.contact_id)
-        .join(CampaignSequence, CampaignSequence.id == DraftJob.campaign_step_id)
-        .where(DraftJob.draft_id.in_(ids))
-    )
-    moved = 0
-    for campaign_id, contact_id in session.execute(waiting).all():
-        result = session.execute(
-            sa.update(CampaignContact)
-            .where(
-                CampaignContact.campaign_id == campaign_id,
-                CampaignContact.contact_id == contact_id,
-                CampaignContact.status.in_(RUNNING_VALUES),
-                CampaignContact.next_send_at > now,
-                CampaignContact.waiting_reason.contains(WAIT_MARK),
-            )
-            .values(next_send_at=now, waiting_reason=reason)
-            .execution_options(synchronize_session=False)
-        )
-        moved += result.rowcount or 0  # type: ignore[attr-defined]
-    return moved
+    return enrollments.look_again(session, queries.step_draft_owners(session, ids), now, reason)

@@ -12,6 +12,7 @@ import sqlalchemy.orm
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from outreach.campaigns.models import CampaignSequence
 from outreach.campaigns.states import DraftType
 from outreach.contacts.models import Contact, ContactListMember
 from outreach.db import Base
@@ -435,6 +436,18 @@ def step_job(session: Session, step_id: uuid.UUID, contact_id: uuid.UUID) -> Dra
             DraftJob.campaign_step_id == step_id, DraftJob.contact_id == contact_id
         )
     )
+
+
+def step_draft_owners(
+    session: Session, draft_ids: Sequence[uuid.UUID]
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """(campaign, contact) of each of these drafts written for a campaign step."""
+    rows = session.execute(
+        sa.select(CampaignSequence.campaign_id, DraftJob.contact_id)
+        .join(CampaignSequence, CampaignSequence.id == DraftJob.campaign_step_id)
+        .where(DraftJob.draft_id.in_(list(draft_ids)))
+    )
+    return [(campaign_id, contact_id) for campaign_id, contact_id in rows]
 
 
 def earlier_drafts(

@@ -13,8 +13,8 @@ outcome. The same three steps as sending (convention 3):
 What the writer's errors do (writers/base.py):
 
 * `WriterBusy` (429, 529, timeouts, dropped connections): the job waits `retry_after` seconds
-  when the provider said, else an exponential backoff, and nothing more is claimed during that
-  wait; after MAX_ATTEMPTS tries it fails with the last reason.
+  when the provider said, else an exponential backoff (RETRY_POLICY), and nothing more is
+  claimed during that wait; after the policy's last try it fails with the last reason.
 * `WriterStopped` (a spend limit such as enforced_spend_limit_reached, a refused key): never
   retried. The job goes back to the queue without counting the attempt, and its batch pauses
   with the reason until a person resumes it.
@@ -26,7 +26,7 @@ tried again later; the thread is left to finish on its own (it cannot be killed)
 answer is thrown away.
 
 A crash leaves jobs `writing`; any worker puts them back in the queue once they are older than
-STALE_AFTER. That is safe: a draft is stored only when its job is recorded, and the record
+the policy's lease. That is safe: a draft is stored only when its job is recorded, and the record
 checks that the job is still this worker's.
 """
 
@@ -42,6 +42,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -69,28 +70,24 @@ from outreach.drafts.writers.base import (
     draft_request,
 )
 from outreach.errors import InvalidTransition
+from outreach.retry import RetryPolicy
+from outreach.runner import Runner
 from outreach.states import transition
 
 log = logging.getLogger("outreach.drafts")
 
-MAX_ATTEMPTS = 6
-FIRST_BACKOFF_SECONDS = 5.0
-LONGEST_BACKOFF_SECONDS = 600.0
-LONGEST_RETRY_AFTER_SECONDS = 3600.0
-"""A retry-after longer than this is taken as this: the job is tried again within the hour."""
-STALE_AFTER = timedelta(minutes=30)
+RETRY_POLICY = RetryPolicy(
+    lease=timedelta(minutes=30),
+    first_delay_seconds=5,
+    longest_delay_seconds=600,
+    max_attempts=6,
+    jitter=0.2,
+    longest_retry_after_seconds=3600,
+)
+"""A busy writer's job waits what the provider asked (at most an hour), else 5 s doubling per
+try up to 10 minutes, plus up to a fifth so that jobs refused together do not return together;
+it fails after its 6th try. A job `writing` for longer than the lease lost its worker."""
 POLL_SECONDS = 0.2
-
-
-def retry_delay(attempts: int, retry_after: float | None, jitter: float = 0.0) -> float:
-    """Seconds before a busy job is tried again, after `attempts` tries: what the provider
-    asked for when it said (capped at an hour), else 5 s doubling per try up to 10 minutes,
-    plus up to 20% (`jitter` in [0, 1)) so that jobs refused together do not return together."""
-    if retry_after is not None:
-        base = min(max(retry_after, 0.0), LONGEST_RETRY_AFTER_SECONDS)
-    else:
-        base = min(FIRST_BACKOFF_SECONDS * 2 ** max(attempts - 1, 0), LONGEST_BACKOFF_SECONDS)
-    return base * (1 + 0.2 * min(max(jitter, 0.0), 1.0))
 
 
 @dataclass
@@ -174,17 +171,25 @@ def write_pending(
         rng=rng or random.Random(),  # noqa: S311 (jitter, not secrets)
     )
     stop_claiming = monotonic() + budget_seconds if budget_seconds is not None else None
-    with sessions() as session:
-        queries.requeue_stale(session, clock.now() - STALE_AFTER)
-        session.commit()
+    with Runner(sessions) as runner:
+        runner.step(
+            lambda session: queries.requeue_stale(session, RETRY_POLICY.stale_before(clock.now()))
+        )
         while True:
             claiming = stop_claiming is None or monotonic() < stop_claiming
             if claiming:
-                run.fill(session)
+                run.fill(runner)
             run.launch()
             if not run.running and not run.ready:
-                pause = _idle_wait(session, batch_id, clock, run.hold_until, monotonic())
-                session.commit()
+                pause = runner.read(
+                    partial(
+                        _idle_wait,
+                        batch_id=batch_id,
+                        clock=clock,
+                        hold_until=run.hold_until,
+                        monotonic=monotonic,
+                    )
+                )
                 if not (linger and claiming and pause is not None):
                     break
                 if stop_claiming is not None:
@@ -194,9 +199,9 @@ def write_pending(
             if not run.running:
                 sleep(max(min(run.hold_until - monotonic(), POLL_SECONDS), 0.01))
                 continue
-            run.collect(session)
-        queries.finish_done_batches(session, run.report.batches, clock.now())
-        session.commit()
+            run.collect(runner)
+        batches = run.report.batches
+        runner.step(lambda session: queries.finish_done_batches(session, batches, clock.now()))
     return run.report
 
 
@@ -219,22 +224,31 @@ class _Run:
     hold_until: float = 0.0
     """Nothing new starts before this (monotonic) time: the provider asked to wait."""
 
-    def fill(self, session: Session) -> None:
+    def fill(self, runner: Runner) -> None:
         """Claims jobs for the ready queue once it is half empty, up to `concurrency` ready:
-        claims come in batches, one short transaction each."""
+        claims come in batches, one short step each, which also reads what each job needs."""
         if len(self.ready) > self.concurrency // 2 or self.monotonic() < self.hold_until:
             return
-        want = self.concurrency - len(self.ready)
+        claimed = runner.step(partial(self._claim, self.concurrency - len(self.ready)))
+        for call, request in claimed:
+            if isinstance(request, DraftRefused):
+                self.record(runner, call, request)
+            else:
+                self.ready.append((call, request))
+
+    def _claim(
+        self, want: int, session: Session
+    ) -> list[tuple[_Call, DraftRequest | DraftRefused]]:
         jobs = queries.claim_jobs(session, self.clock.now(), want, self.worker, self.batch_id)
-        session.commit()
+        claimed: list[tuple[_Call, DraftRequest | DraftRefused]] = []
         for job in jobs:
             self.report.batches.add(job.batch_id)
             call = _Call(job.id, job.batch_id, _label(session, job))
             try:
-                self.ready.append((call, _request(session, job)))
+                claimed.append((call, _request(session, job)))
             except DraftRefused as refused:
-                self.record(session, call, refused)
-        session.commit()
+                claimed.append((call, refused))
+        return claimed
 
     def launch(self) -> None:
         """Starts ready calls in every free place (unless the provider asked to wait)."""
@@ -246,7 +260,7 @@ class _Run:
             call, request = self.ready.popleft()
             self.running[_start(call, self.writer, request, self.monotonic)] = call
 
-    def collect(self, session: Session) -> None:
+    def collect(self, runner: Runner) -> None:
         """Waits for the next answers (or a deadline, or the end of a provider's wait),
         starts new calls in the freed places, then records what came back."""
         now = self.monotonic()
@@ -269,45 +283,53 @@ class _Run:
         self.launch()
         for call, outcome in done:
             paused = len(self.report.paused)
-            busy = self.record(session, call, outcome)
+            busy = self.record(runner, call, outcome)
             if busy is not None and busy.retry_after:
                 self.hold_until = max(self.hold_until, self.monotonic() + busy.retry_after)
             if len(self.report.paused) > paused:
-                self.release(session, call.batch_id)
+                self.release(runner, call.batch_id)
             self.launch()
 
-    def release(self, session: Session, batch_id: uuid.UUID) -> None:
+    def release(self, runner: Runner, batch_id: uuid.UUID) -> None:
         """A paused batch's jobs claimed but not started go back to the queue untried."""
         kept = [(call, request) for call, request in self.ready if call.batch_id != batch_id]
         freed = [call.job_id for call, _ in self.ready if call.batch_id == batch_id]
         self.ready = deque(kept)
-        queries.release(session, freed, self.worker)
-        session.commit()
+        runner.step(lambda session: queries.release(session, freed, self.worker))
 
-    def record(self, session: Session, call: _Call, outcome: Outcome) -> WriterBusy | None:
-        busy = _record(
-            session,
-            call.job_id,
-            call.label,
-            outcome,
-            self.clock.now(),
-            self.worker,
-            self.report,
-            self.rng.random(),
+    def record(self, runner: Runner, call: _Call, outcome: Outcome) -> WriterBusy | None:
+        """Records one job's outcome in a step of its own; nothing when the job is no longer
+        this worker's (given up as stale, or moved meanwhile)."""
+        record = partial(
+            _record,
+            job_id=call.job_id,
+            label=call.label,
+            outcome=outcome,
+            now=self.clock.now(),
+            worker=self.worker,
+            report=self.report,
+            jitter=self.rng.random(),
         )
-        session.commit()
-        return busy
+        try:
+            return runner.step(record)
+        except InvalidTransition:
+            return None
 
 
 def _idle_wait(
-    session: Session, batch_id: uuid.UUID | None, clock: Clock, hold_until: float, now: float
+    session: Session,
+    *,
+    batch_id: uuid.UUID | None,
+    clock: Clock,
+    hold_until: float,
+    monotonic: Callable[[], float],
 ) -> float | None:
     """Seconds until a queued job may be tried (or the provider's wait ends), or None when
     nothing is waiting."""
     due = queries.next_attempt(session, batch_id)
     if due is None:
         return None
-    return max((due - clock.now()).total_seconds(), hold_until - now, 0.0)
+    return max((due - clock.now()).total_seconds(), hold_until - monotonic(), 0.0)
 
 
 def _timeout(calls: Any, deadline: float, now: float) -> float | None:
@@ -388,41 +410,39 @@ def _record(
     jitter: float = 0.0,
 ) -> WriterBusy | None:
     """Writes what happened to one claimed job; returns the busy error when the job waits.
-    Nothing is recorded when the job is no longer this worker's (it was given up as stale)."""
+    Nothing is recorded when the job is no longer this worker's (it was given up as stale);
+    InvalidTransition when it moved meanwhile."""
     job = session.get(DraftJob, job_id, populate_existing=True)
     if job is None or job.status != JobStatus.writing or job.claimed_by != worker:
         return None
     mine = (DraftJob.claimed_by == worker,)
-    try:
-        if isinstance(outcome, WrittenDraft):
-            _record_written(session, job, outcome, now, mine, label, report)
-            return None
-        if isinstance(outcome, WriterStopped):
-            _record_stopped(session, job, outcome, now, mine, report)
-            return None
-        if isinstance(outcome, WriterBusy) and job.attempts < MAX_ATTEMPTS:
-            delay = retry_delay(job.attempts, outcome.retry_after, jitter)
-            transition(
-                session,
-                DraftJob,
-                job.id,
-                JobStatus.queued,
-                JOBS,
-                where=mine,
-                next_attempt_at=now + timedelta(seconds=delay),
-                error=outcome.reason,
-            )
-            report.retrying.append(f"{label}: {outcome.reason} (next try in {delay:.0f} s)")
-            log.info("drafts.retry_scheduled", extra={"job_id": str(job.id), "seconds": delay})
-            return outcome
-        reason = _reason(outcome)
-        if isinstance(outcome, WriterBusy):
-            reason = f"gave up after {job.attempts} tries: {reason}"
-        _record_failed(session, job, reason, now, mine)
-        report.failed.append(f"{label}: {reason}")
-        log.info("drafts.failed", extra={"job_id": str(job.id), "reason": reason})
-    except InvalidTransition:
-        session.rollback()
+    if isinstance(outcome, WrittenDraft):
+        _record_written(session, job, outcome, now, mine, label, report)
+        return None
+    if isinstance(outcome, WriterStopped):
+        _record_stopped(session, job, outcome, now, mine, report)
+        return None
+    if isinstance(outcome, WriterBusy) and not RETRY_POLICY.gives_up(job.attempts):
+        delay = RETRY_POLICY.delay_seconds(job.attempts, outcome.retry_after, jitter)
+        transition(
+            session,
+            DraftJob,
+            job.id,
+            JobStatus.queued,
+            JOBS,
+            where=mine,
+            next_attempt_at=now + timedelta(seconds=delay),
+            error=outcome.reason,
+        )
+        report.retrying.append(f"{label}: {outcome.reason} (next try in {delay:.0f} s)")
+        log.info("drafts.retry_scheduled", extra={"job_id": str(job.id), "seconds": delay})
+        return outcome
+    reason = _reason(outcome)
+    if isinstance(outcome, WriterBusy):
+        reason = f"gave up after {job.attempts} tries: {reason}"
+    _record_failed(session, job, reason, now, mine)
+    report.failed.append(f"{label}: {reason}")
+    log.info("drafts.failed", extra={"job_id": str(job.id), "reason": reason})
     return None
 
 

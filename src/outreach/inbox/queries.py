@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -200,16 +200,17 @@ def _ensure_cursor(session: Session, sender_account_id: uuid.UUID, now: datetime
 
 
 def claim_poll(
-    session: Session, sender_account_id: uuid.UUID, now: datetime, every: timedelta
+    session: Session, sender_account_id: uuid.UUID, now: datetime, due_before: datetime
 ) -> InboxCursor | None:
     """Takes the mailbox for one poll: one conditional UPDATE of polled_at, so two workers never
-    read it at once and nobody reads it more often than `every`. None when it is not due."""
+    read it at once and nobody reads it again while its last poll is later than `due_before`.
+    None when it is not due."""
     _ensure_cursor(session, sender_account_id, now)
     claimed = session.execute(
         sa.update(InboxCursor)
         .where(
             InboxCursor.sender_account_id == sender_account_id,
-            sa.or_(InboxCursor.polled_at.is_(None), InboxCursor.polled_at <= now - every),
+            sa.or_(InboxCursor.polled_at.is_(None), InboxCursor.polled_at <= due_before),
         )
         .values(polled_at=now)
         .execution_options(synchronize_session=False)

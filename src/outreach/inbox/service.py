@@ -31,7 +31,7 @@ from datetime import UTC, datetime, time
 
 from sqlalchemy.orm import Session
 
-from outreach.campaigns import service as campaigns
+from outreach.campaigns import enrollments
 from outreach.campaigns.models import CampaignContact
 from outreach.campaigns.states import EnrollmentStatus
 from outreach.contacts import suppressions
@@ -173,7 +173,7 @@ def _act(
         reply_id = _store_reply(session, target, message, parsed, now)
         if target.campaign_id is None:
             return _Done("the sequence stops", reply_id)
-        colleagues = campaigns.stop_colleagues_of(
+        colleagues = enrollments.stop_colleagues_of(
             session, target.campaign_id, target.contact_id, target.recipient
         )
         also = {0: "", 1: "; a colleague's sequence stops too"}.get(
@@ -181,7 +181,7 @@ def _act(
         )
         return _Done(f"the sequence stops{also}", reply_id)
     if found.kind is Kind.unsubscribe_request:
-        stopped = campaigns.stop_contact_everywhere(
+        stopped = enrollments.stop_contact_everywhere(
             session, target.contact_id, EnrollmentStatus.unsubscribed, "asked in a reply"
         )
         _suppress(session, target.recipient, suppressions.Reason.unsubscribed, source, now)
@@ -193,7 +193,7 @@ def _act(
             return _Done("a soft bounce: recorded only")
         delivery_queries.mark_bounced(session, target.delivery_id, target.sent_email_id, now)
         if target.enrollment_id is not None:
-            campaigns.record_stopped(
+            enrollments.record_stopped(
                 session, target.enrollment_id, EnrollmentStatus.bounced, found.reason
             )
         _expire_enrollment(session, target.enrollment_id)
@@ -201,7 +201,7 @@ def _act(
             return _Done("enrollment bounced; the address is kept (not refused as such)")
         address = bounce.address or target.recipient
         _suppress(session, address, suppressions.Reason.bounced, source, now)
-        campaigns.stop_contact_everywhere(
+        enrollments.stop_contact_everywhere(
             session, target.contact_id, EnrollmentStatus.bounced, found.reason
         )
         return _Done(f"enrollment bounced, {address} suppressed")

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-
-from sqlalchemy.orm import Session
 
 from outreach.access import service as access
 from outreach.analytics import senders as sender_weeks
@@ -15,11 +12,9 @@ from outreach.contacts import importing
 from outreach.container import Container
 from outreach.db import transaction
 from outreach.delivery.dispatch import PassReport
+from outreach.inbox.polling import poll_lines, poll_summary
 from outreach.portability import backups, partitioning
 from outreach.senders import health
-from outreach.worker.drafting import drafting_pass
-from outreach.worker.inbox import poll_lines, poll_summary, polling_pass
-from outreach.worker.sending import sending_pass
 
 log = logging.getLogger("outreach.worker")
 
@@ -43,27 +38,9 @@ def prune_access(container: Container) -> JobReport:
     return JobReport("prune_access", f"removed {removed}", changed)
 
 
-def import_uploads(container: Container, batch_id: uuid.UUID | None = None) -> JobReport:
-    """Imports every confirmed upload (or just this one), each chunk its own transaction."""
-    imported = []
-    with container.sessions() as session:
-        while True:
-            claimed = importing.claim(session, container.clock.now(), batch_id)
-            session.commit()
-            if claimed is None:
-                break
-            report = importing.run_or_fail(session, claimed, container.clock, Session.commit)
-            log.info(
-                "contacts.import_finished",
-                extra={
-                    "batch_id": str(claimed),
-                    "status": report.status.value,
-                    "error": report.error or "",
-                },
-            )
-            imported.append(report)
-            if batch_id is not None:
-                break
+def import_uploads(container: Container) -> JobReport:
+    """Imports every confirmed upload, each chunk its own step (contacts/importing.py)."""
+    imported = importing.import_confirmed(container.sessions, container.clock)
     rows = sum(report.processed for report in imported)
     return JobReport("import_uploads", f"{len(imported)} uploads, {rows} rows", len(imported))
 
@@ -105,8 +82,8 @@ def partition_ahead(container: Container) -> JobReport:
 
 def write_drafts(container: Container) -> JobReport:
     """Queues the drafts AI-written campaign steps need, then writes queued drafts, a bounded
-    time per pass (worker/drafting.py)."""
-    report = drafting_pass(container)
+    time per pass (drafts/drafting.py)."""
+    report = container.drafting_pass()
     lines = [f"wrote {label}" for label in report.written]
     lines += [f"retrying {text}" for text in report.retrying]
     lines += [f"failed {text}" for text in report.failed]
@@ -120,16 +97,16 @@ def write_drafts(container: Container) -> JobReport:
 
 
 def poll_inboxes(container: Container) -> JobReport:
-    """Reads every sender account's mailbox that is due (worker/inbox.py): replies stop
+    """Reads every sender account's mailbox that is due (inbox/polling.py): replies stop
     sequences before the next send, bounces and removal requests suppress."""
-    report = polling_pass(container)
+    report = container.poll_mailboxes()
     changed = sum(report.total.acted.values())
     return JobReport("poll_inboxes", poll_summary(report), changed, tuple(poll_lines(report)))
 
 
 def send_campaigns(container: Container) -> JobReport:
     """Sends every campaign step that may go now, and says why the rest waits."""
-    return sending_report(sending_pass(container))
+    return sending_report(container.sending_pass())
 
 
 def check_senders(container: Container) -> JobReport:
@@ -144,22 +121,7 @@ def check_senders(container: Container) -> JobReport:
 
 
 def sending_report(report: PassReport, job: str = "send_campaigns") -> JobReport:
-    lines = [f"sent {label}" for label in report.sent]
-    lines += [f"would send {label}" for label in report.would_send]
-    lines += [f"moved {text}" for text in report.moved]
-    lines += [f"retrying {text}" for text in report.retrying]
-    lines += [f"failed {text}" for text in report.failed]
-    lines += [f"unknown {text}: decide on the sends page" for text in report.unknown]
-    lines += [f"waiting {wait.label}: {wait.reason}" for wait in report.waiting]
-    summary = (
-        f"{len(report.sent)} sent, {len(report.retrying)} retrying, {len(report.failed)} failed, "
-        f"{len(report.unknown)} unknown, {report.steps_waiting} waiting"
-    )
-    if report.dry_run:
-        summary = f"dry run: {len(report.would_send)} would be sent, {report.steps_waiting} waiting"
-    return JobReport(
-        job, summary, len(report.sent) + len(report.failed) + len(report.unknown), tuple(lines)
-    )
+    return JobReport(job, report.summary(), report.changed, tuple(report.lines()))
 
 
 Job = Callable[[Container], JobReport]

@@ -34,7 +34,6 @@ from outreach.web.api.contacts_schemas import (
     UploadOut,
 )
 from outreach.web.deps import ApiUser, DbSession, container_of
-from outreach.worker.jobs import import_uploads
 
 router = APIRouter()
 uploads = APIRouter(prefix="/uploads", tags=["uploads"])
@@ -110,7 +109,8 @@ def confirm_upload(
         list_id=body.list_id,
         save_as=body.save_mapping_as,
     )
-    background.add_task(import_uploads, container_of(request), batch_id)
+    container = container_of(request)
+    background.add_task(importing.import_confirmed, container.sessions, container.clock, batch_id)
     return BatchOut.model_validate(batch)
 
 

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from outreach.analytics import senders as sender_weeks
 from outreach.inbox import queries as inbox_queries
+from outreach.inbox.polling import poll_summary
 from outreach.senders import health, mailboxes
 from outreach.senders import queries as sender_queries
 from outreach.senders import service as senders
@@ -29,7 +30,6 @@ from outreach.web.api.senders_schemas import (
     SenderWeekOut,
 )
 from outreach.web.deps import ApiUser, DbSession, container_of, finish_transaction
-from outreach.worker.inbox import poll_summary, polling_pass
 
 router = APIRouter()
 senders_router = APIRouter(prefix="/senders", tags=["senders"])
@@ -200,7 +200,8 @@ def poll_inbox(
 ) -> PollOut:
     """Read the mailboxes now, whenever they were last read, and say what was found."""
     finish_transaction(session)
-    report = polling_pass(container_of(request), sender, force=True)
+    container = container_of(request)
+    report = container.poll_mailboxes(sender, force=True)
     return PollOut(
         summary=poll_summary(report),
         mailboxes=[

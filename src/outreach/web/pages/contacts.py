@@ -19,7 +19,6 @@ from outreach.errors import OutreachError
 from outreach.web.deps import DbSession, PageUser, container_of
 from outreach.web.rendering import render
 from outreach.words import counted
-from outreach.worker.jobs import import_uploads
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
@@ -152,7 +151,7 @@ async def import_confirm(
     except OutreachError as error:
         session.rollback()
         return _mapping_page(request, session, batch_id, error.message)
-    background.add_task(import_uploads, container, batch_id)
+    background.add_task(importing.import_confirmed, container.sessions, container.clock, batch_id)
     return RedirectResponse(f"/contacts/import/{batch_id}/progress", status_code=303)
 
 
