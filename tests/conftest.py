@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,22 +19,17 @@ from outreach.config import Settings
 from outreach.container import Container
 from outreach.db import session_factory
 from outreach.web.app import create_app
+from tests.app_settings import isolated_settings
 from tests.databases import BACKENDS, Databases
+from tests.web_session import ADMIN_EMAIL, ADMIN_PASSWORD, sign_in
 
-ADMIN_EMAIL = "ada@example.com"
-ADMIN_PASSWORD = "correct horse battery"
-ADMIN_AREAS = (
-    "Home",
-    "Contacts",
-    "Campaigns",
-    "Drafts",
-    "Inbox",
-    "Senders",
-    "Analytics",
-    "Users",
-    "Backups",
-)
-"""What an admin's navigation offers."""
+# The loopback servers' fixtures, for every test that names them.
+pytest_plugins = [
+    "tests.smtp_server",
+    "tests.imap_server",
+    "tests.fakes.graph_server",
+    "tests.fakes.anthropic_server",
+]
 
 
 @pytest.fixture(scope="session")
@@ -85,16 +79,6 @@ def clock() -> FixedClock:
     return FixedClock(datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
 
 
-def isolated_settings(data_dir: Path, **values: object) -> Settings:
-    """Settings that ignore the developer's environment and .env."""
-    return Settings(  # type: ignore[call-arg]
-        _env_file=None,
-        OUTREACH_DATA_DIR=data_dir,
-        OUTREACH_SECRET_KEY="k" * 8 + "Zq7-Lp2@Xw9#Rt4!Mn6$Hb1%Vc3^Jd",
-        **values,
-    )
-
-
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return isolated_settings(tmp_path / "data")
@@ -124,24 +108,6 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 @pytest.fixture
 def admin(session: Session) -> User:
     return access.create_user(session, ADMIN_EMAIL, ADMIN_PASSWORD, Role.admin)
-
-
-CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def csrf_token(client: TestClient, page: str = "/sign-in") -> str:
-    """The CSRF token a browser would find in the page's forms."""
-    found = CSRF_INPUT.search(client.get(page).text)
-    assert found, f"no CSRF token on {page}"
-    return found.group(1)
-
-
-def sign_in(client: TestClient, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD) -> None:
-    response = client.post(
-        "/sign-in",
-        data={"email": email, "password": password, "csrf_token": csrf_token(client)},
-    )
-    assert response.status_code == 303, response.text
 
 
 @pytest.fixture

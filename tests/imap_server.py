@@ -16,9 +16,8 @@ Dovecot refuses to run mail processes as root and its login processes as root, s
 tests run as root (CI), mail belongs to the `dovecot` system user and the login processes run
 as `dovenull`, both made by the Debian package; otherwise everything runs as the current user.
 
-Tests import the fixtures into their module (there is no conftest for them):
-
-    from tests.imap_server import dovecot_fixture, imap_account_fixture  # noqa: F401
+The `dovecot` and `imap_account` fixtures reach every test through tests/conftest.py's
+`pytest_plugins`.
 """
 
 from __future__ import annotations

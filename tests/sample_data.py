@@ -33,8 +33,8 @@ from outreach.senders import service as senders
 from outreach.senders.models import SenderAccount
 from outreach.worker.drafting import drafting_pass
 from outreach.worker.sending import sending_pass
+from tests.app_settings import isolated_settings
 from tests.campaign_setup import PEOPLE, three_step_campaign
-from tests.conftest import isolated_settings
 from tests.inbox_messages import Thread, outlook_auto_reply
 from tests.plain_sql import insert
 

@@ -24,7 +24,6 @@ from outreach.drafts.writers.template import TemplateWriter
 from tests.fakes.anthropic_server import (
     API_KEY,
     FakeAnthropic,
-    fake_anthropic_fixture,  # noqa: F401  (the `fake_anthropic` fixture)
 )
 
 

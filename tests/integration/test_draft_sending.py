@@ -22,9 +22,6 @@ from outreach.senders import service as senders
 from outreach.worker.drafting import drafting_pass
 from outreach.worker.sending import sending_pass
 from tests.drafts_setup import claude_container, contact, people, template
-from tests.fakes.anthropic_server import (
-    fake_anthropic_fixture,  # noqa: F401  (the `fake_anthropic` fixture)
-)
 
 BRIEF_STEP = (
     "Pitch our route planner to {{ first_name }} at {{ company }}; mention {{ city }}.",

@@ -18,7 +18,8 @@ from outreach.access.models import Role
 from outreach.container import Container, build_container
 from outreach.db import transaction
 from outreach.web.app import create_app
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, isolated_settings
+from tests.app_settings import isolated_settings
+from tests.web_session import ADMIN_EMAIL, ADMIN_PASSWORD
 
 REQUIRE_BROWSER = os.environ.get("OUTREACH_REQUIRE_BROWSER") == "1"
 CHROMIUM = os.environ.get("OUTREACH_CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")

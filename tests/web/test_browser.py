@@ -10,18 +10,10 @@ from outreach.contacts import lists
 from outreach.db import transaction
 from outreach.worker.sending import sending_pass
 from tests.campaign_setup import PEOPLE
-from tests.conftest import ADMIN_AREAS, ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.contact_files import import_text
+from tests.web_session import ADMIN_AREAS, ADMIN_EMAIL, ADMIN_PASSWORD, sign_in_with
 
 pytestmark = pytest.mark.browser
-
-
-def sign_in_with(page, url):
-    page.goto(url + "/sign-in")
-    page.get_by_label("Email").fill(ADMIN_EMAIL)
-    page.get_by_label("Password").fill(ADMIN_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(url + "/")
 
 
 def test_sign_in_see_the_layout_and_sign_out(page, live_server):

@@ -15,7 +15,7 @@ from outreach.worker.sending import sending_pass
 from tests.campaign_setup import PEOPLE
 from tests.contact_files import import_text
 from tests.drafts_setup import FIRST_EMAIL
-from tests.web.test_browser import sign_in_with
+from tests.web_session import sign_in_with
 
 pytestmark = pytest.mark.browser
 
