@@ -157,8 +157,7 @@ def test_importing_into_a_list_adds_everyone_in_the_file_including_known_contact
     assert sorted(c.email for c in members) == ["known@example.com", "new@example.com"]
 
 
-def test_progress_is_checkpointed_after_every_chunk(session, clock, tmp_path, monkeypatch):
-    monkeypatch.setattr(importing, "CHUNK_ROWS", 40)
+def test_progress_is_checkpointed_after_every_chunk(session, clock, tmp_path):
     path = tmp_path / "many.csv"
     path.write_text("email\n" + "".join(f"p{n}@example.com\n" for n in range(100)))
     batch, _ = importing.create_upload(
@@ -174,14 +173,11 @@ def test_progress_is_checkpointed_after_every_chunk(session, clock, tmp_path, mo
             s.scalar(sa.select(UploadBatch.processed_contacts).where(UploadBatch.id == batch.id))
         )
 
-    importing.run(session, batch.id, clock, checkpoint)
+    importing.run(session, batch.id, clock, checkpoint, chunk_rows=40)
     assert seen == [0, 40, 80, 100, 100]
 
 
-def test_a_failed_import_says_why_and_resumes_after_the_stored_chunks(
-    session, clock, tmp_path, monkeypatch
-):
-    monkeypatch.setattr(importing, "CHUNK_ROWS", 40)
+def test_a_failed_import_says_why_and_resumes_after_the_stored_chunks(session, clock, tmp_path):
     path = tmp_path / "many.csv"
     path.write_text("email\n" + "".join(f"p{n}@example.com\n" for n in range(100)))
     batch, _ = importing.create_upload(
@@ -199,7 +195,7 @@ def test_a_failed_import_says_why_and_resumes_after_the_stored_chunks(
         s.commit()
 
     failed = importing.run_or_fail(
-        session, batch.id, clock, database_goes_away_after_the_first_chunk
+        session, batch.id, clock, database_goes_away_after_the_first_chunk, chunk_rows=40
     )
     assert failed.status is UploadStatus.failed
     assert failed.error == "ConnectionError: the database went away"
@@ -207,7 +203,7 @@ def test_a_failed_import_says_why_and_resumes_after_the_stored_chunks(
 
     importing.confirm(session, batch.id)
     importing.claim(session, clock.now(), batch.id)
-    done = importing.run(session, batch.id, clock, Session.commit)
+    done = importing.run(session, batch.id, clock, Session.commit, chunk_rows=40)
     assert (done.status, done.processed, done.counts[Outcome.imported]) == (
         UploadStatus.completed,
         100,
@@ -297,9 +293,8 @@ def test_an_address_that_differs_only_in_the_case_of_an_accented_letter_is_a_dup
 
 
 def test_duplicates_within_and_across_chunks_name_the_earlier_line_or_the_file(
-    session, clock, tmp_path, monkeypatch
+    session, clock, tmp_path
 ):
-    monkeypatch.setattr(importing, "CHUNK_ROWS", 3)
     text = (
         "email,name\n"
         "a@example.com,A\n"  # line 2, chunk 1
@@ -310,7 +305,7 @@ def test_duplicates_within_and_across_chunks_name_the_earlier_line_or_the_file(
         "not an address,X\n"
         "c@example.com,C again\n"  # line 8, chunk 3
     )
-    report = import_text(session, clock, tmp_path, text, on_duplicate="update")
+    report = import_text(session, clock, tmp_path, text, on_duplicate="update", chunk_rows=3)
     assert report.processed == report.total == 7
     assert (report.counts[Outcome.imported], report.counts[Outcome.duplicate]) == (3, 3)
     assert (report.counts[Outcome.invalid], report.counts[Outcome.updated]) == (1, 0)
@@ -324,13 +319,12 @@ def test_duplicates_within_and_across_chunks_name_the_earlier_line_or_the_file(
 
 
 def test_every_row_of_every_chunk_joins_the_list_and_role_addresses_are_counted_once(
-    session, clock, tmp_path, monkeypatch
+    session, clock, tmp_path
 ):
-    monkeypatch.setattr(importing, "CHUNK_ROWS", 2)
-    import_text(session, clock, tmp_path, "email\nknown@example.com\n")
+    import_text(session, clock, tmp_path, "email\nknown@example.com\n", chunk_rows=2)
     target = lists.create(session, "Everyone", None, clock.now())
     text = "email\ninfo@example.com\nknown@example.com\nsales@example.com\njane@example.com\n"
-    report = import_text(session, clock, tmp_path, text, list_id=target.id)
+    report = import_text(session, clock, tmp_path, text, list_id=target.id, chunk_rows=2)
     assert (report.counts[Outcome.imported], report.roles) == (3, 2)
     members, _ = service.queries.contacts_page(
         session, service.ContactFilter(list_id=target.id), None, 10

@@ -219,9 +219,12 @@ def run(
     clock: Clock,
     checkpoint: Checkpoint,
     progress: Progress = lambda done, total: None,
+    *,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> ImportReport:
-    """Imports a claimed batch to the end, checkpointing after every chunk. Raises on error."""
-    _import_rows(session, get(session, batch_id), clock, checkpoint, progress)
+    """Imports a claimed batch to the end, checkpointing after every chunk of `chunk_rows`
+    rows. Raises on error."""
+    _import_rows(session, get(session, batch_id), clock, checkpoint, progress, chunk_rows)
     transition(
         session, UploadBatch, batch_id, UploadStatus.completed, UPLOADS, finished_at=clock.now()
     )
@@ -235,11 +238,13 @@ def run_or_fail(
     clock: Clock,
     checkpoint: Checkpoint,
     progress: Progress = lambda done, total: None,
+    *,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> ImportReport:
     """run(), but any error marks the batch failed with its reason instead of escaping: the
     chunks already stored stay, and confirming the batch again resumes after them."""
     try:
-        return run(session, batch_id, clock, checkpoint, progress)
+        return run(session, batch_id, clock, checkpoint, progress, chunk_rows=chunk_rows)
     except Exception as error:
         session.rollback()
         reason = (
@@ -286,7 +291,12 @@ def preview_of(batch: UploadBatch) -> Preview:
 
 
 def _import_rows(
-    session: Session, batch: UploadBatch, clock: Clock, checkpoint: Checkpoint, progress: Progress
+    session: Session,
+    batch: UploadBatch,
+    clock: Clock,
+    checkpoint: Checkpoint,
+    progress: Progress,
+    chunk_rows: int,
 ) -> None:
     path = Path(batch.stored_path or "")
     with open_table(path, sheet=batch.sheet, file_name=batch.file_name) as table:
@@ -298,7 +308,7 @@ def _import_rows(
         )
         checkpoint(session)
         progress(done, total)
-        for chunk in _chunks(islice(table.rows(), done, None)):
+        for chunk in _chunks(islice(table.rows(), done, None), chunk_rows):
             counts = store_chunk(session, batch, table.headers, mapping, chunk, clock.now())
             done += len(chunk)
             queries.add_progress(session, batch.id, counts, done, clock.now())
@@ -306,9 +316,9 @@ def _import_rows(
             progress(done, total)
 
 
-def _chunks(rows: Iterable[SourceRow]) -> Iterator[list[SourceRow]]:
+def _chunks(rows: Iterable[SourceRow], size: int) -> Iterator[list[SourceRow]]:
     iterator = iter(rows)
-    while chunk := list(islice(iterator, CHUNK_ROWS)):
+    while chunk := list(islice(iterator, size)):
         yield chunk
 
 
