@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -20,7 +21,7 @@ from outreach.container import Container
 from outreach.db import session_factory
 from outreach.web.app import create_app
 from tests.app_settings import isolated_settings
-from tests.databases import BACKENDS, Databases
+from tests.databases import BACKENDS, Databases, drop_run, new_run
 from tests.web_session import ADMIN_EMAIL, ADMIN_PASSWORD, sign_in
 
 # The loopback servers' fixtures, for every test that names them.
@@ -31,10 +32,34 @@ pytest_plugins = [
     "tests.fakes.anthropic_server",
 ]
 
+RUN = pytest.StashKey[str]()
+"""The test run's id, the same in the controller and in every xdist worker."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    worker = getattr(config, "workerinput", None)
+    config.stash[RUN] = worker["outreach_run"] if worker else new_run()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist, before starting a worker: tell it the run it belongs to."""
+    node.workerinput["outreach_run"] = node.config.stash[RUN]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The xdist controller drops whatever databases a worker left (a worker that crashed)."""
+    config = session.config
+    if not hasattr(config, "workerinput") and config.pluginmanager.hasplugin("dsession"):
+        drop_run(config.stash[RUN])
+
 
 @pytest.fixture(scope="session")
-def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
-    registry = Databases(tmp_path_factory.mktemp("databases"))
+def databases(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Databases]:
+    worker = getattr(request.config, "workerinput", {}).get("workerid", "main")
+    registry = Databases(tmp_path_factory.mktemp("databases"), request.config.stash[RUN], worker)
     yield registry
     registry.drop_all()
 

@@ -66,12 +66,6 @@ def page(browser):
     context.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @dataclass(frozen=True)
 class LiveServer:
     url: str
@@ -85,11 +79,12 @@ def live_server(backend: str, databases, tmp_path) -> Iterator[LiveServer]:
     container = build_container(settings)
     with transaction(container.sessions) as session:
         access.create_user(session, ADMIN_EMAIL, ADMIN_PASSWORD, Role.admin)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(container), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
+    # Bound here and handed over, so no other process can take the port in between.
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    port = listening.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(container), log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
     thread.start()
     while not server.started:
         if not thread.is_alive():
@@ -98,4 +93,5 @@ def live_server(backend: str, databases, tmp_path) -> Iterator[LiveServer]:
     yield LiveServer(f"http://127.0.0.1:{port}", container)
     server.should_exit = True
     thread.join(timeout=10)
+    listening.close()
     container.close()
