@@ -22,6 +22,7 @@ from outreach.db import session_factory
 from outreach.web.app import create_app
 from tests.app_settings import isolated_settings
 from tests.databases import BACKENDS, Databases, drop_run, new_run
+from tests.hypothesis_profiles import load_profile
 from tests.web_session import ADMIN_EMAIL, ADMIN_PASSWORD, sign_in
 
 # The loopback servers' fixtures, for every test that names them.
@@ -31,6 +32,7 @@ pytest_plugins = [
     "tests.fakes.graph_server",
     "tests.fakes.anthropic_server",
 ]
+load_profile()
 
 RUN = pytest.StashKey[str]()
 """The test run's id, the same in the controller and in every xdist worker."""

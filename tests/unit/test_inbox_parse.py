@@ -21,6 +21,7 @@ from outreach.inbox.parse import (
     authored_text,
     parse,
 )
+from tests.hypothesis_profiles import examples
 from tests.inbox_messages import (
     ALL_KINDS,
     OUR_ID,
@@ -42,7 +43,9 @@ from tests.inbox_messages import (
 )
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-MANY = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+MANY = settings(
+    max_examples=examples(in_ci=400), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 MSG_ID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]+>")
 
 
