@@ -35,6 +35,12 @@ CHROMIUM_ARGS = [
 ]
 
 
+PATIENCE_MS = 60_000
+"""How long a browser waits for what a test expects before failing it. Every wait ends as soon
+as the page shows it; only a broken page waits this long. On a busy machine (one worker per
+core, beside other work) a page that normally answers at once can take several seconds."""
+
+
 def _unavailable(reason: str) -> None:
     if REQUIRE_BROWSER:
         pytest.fail(f"browser tests cannot run: {reason} (OUTREACH_REQUIRE_BROWSER=1)")
@@ -49,6 +55,9 @@ def browser() -> Iterator[object]:
         from playwright.sync_api import sync_playwright
     except ImportError as error:
         _unavailable(f"playwright is not installed ({error})")
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=PATIENCE_MS)
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
             executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
@@ -61,7 +70,7 @@ def browser() -> Iterator[object]:
 def page(browser):
     context = browser.new_context()
     opened = context.new_page()
-    opened.set_default_timeout(10_000)
+    opened.set_default_timeout(PATIENCE_MS)
     yield opened
     context.close()
 
