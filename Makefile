@@ -30,8 +30,11 @@ $(HTMX): frontend.json | $(BIN)/python
 run: $(VENV)/.installed $(HTMX)
 	$(BIN)/outreach run
 
+# One pytest-xdist worker per core; worksteal, because a few modules (browser, e2e) take far
+# longer than the rest and an idle worker should take over their queued tests. No test needs
+# to share a process with another: each worker has its own databases, servers and browser.
 test: $(VENV)/.dev-installed $(HTMX)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist worksteal
 
 check: $(VENV)/.dev-installed
 	$(BIN)/ruff check src tests tools bench

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -20,27 +20,48 @@ from outreach.config import Settings
 from outreach.container import Container
 from outreach.db import session_factory
 from outreach.web.app import create_app
-from tests.databases import BACKENDS, Databases
+from tests.app_settings import isolated_settings
+from tests.databases import BACKENDS, Databases, drop_run, new_run
+from tests.hypothesis_profiles import load_profile
+from tests.web_session import ADMIN_EMAIL, ADMIN_PASSWORD, sign_in
 
-ADMIN_EMAIL = "ada@example.com"
-ADMIN_PASSWORD = "correct horse battery"
-ADMIN_AREAS = (
-    "Home",
-    "Contacts",
-    "Campaigns",
-    "Drafts",
-    "Inbox",
-    "Senders",
-    "Analytics",
-    "Users",
-    "Backups",
-)
-"""What an admin's navigation offers."""
+# The loopback servers' fixtures, for every test that names them.
+pytest_plugins = [
+    "tests.smtp_server",
+    "tests.imap_server",
+    "tests.fakes.graph_server",
+    "tests.fakes.anthropic_server",
+]
+load_profile()
+
+RUN = pytest.StashKey[str]()
+"""The test run's id, the same in the controller and in every xdist worker."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    worker = getattr(config, "workerinput", None)
+    config.stash[RUN] = worker["outreach_run"] if worker else new_run()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist, before starting a worker: tell it the run it belongs to."""
+    node.workerinput["outreach_run"] = node.config.stash[RUN]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The xdist controller drops whatever databases a worker left (a worker that crashed)."""
+    config = session.config
+    if not hasattr(config, "workerinput") and config.pluginmanager.hasplugin("dsession"):
+        drop_run(config.stash[RUN])
 
 
 @pytest.fixture(scope="session")
-def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
-    registry = Databases(tmp_path_factory.mktemp("databases"))
+def databases(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Databases]:
+    worker = getattr(request.config, "workerinput", {}).get("workerid", "main")
+    registry = Databases(tmp_path_factory.mktemp("databases"), request.config.stash[RUN], worker)
     yield registry
     registry.drop_all()
 
@@ -85,16 +106,6 @@ def clock() -> FixedClock:
     return FixedClock(datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
 
 
-def isolated_settings(data_dir: Path, **values: object) -> Settings:
-    """Settings that ignore the developer's environment and .env."""
-    return Settings(  # type: ignore[call-arg]
-        _env_file=None,
-        OUTREACH_DATA_DIR=data_dir,
-        OUTREACH_SECRET_KEY="k" * 8 + "Zq7-Lp2@Xw9#Rt4!Mn6$Hb1%Vc3^Jd",
-        **values,
-    )
-
-
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return isolated_settings(tmp_path / "data")
@@ -124,24 +135,6 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 @pytest.fixture
 def admin(session: Session) -> User:
     return access.create_user(session, ADMIN_EMAIL, ADMIN_PASSWORD, Role.admin)
-
-
-CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def csrf_token(client: TestClient, page: str = "/sign-in") -> str:
-    """The CSRF token a browser would find in the page's forms."""
-    found = CSRF_INPUT.search(client.get(page).text)
-    assert found, f"no CSRF token on {page}"
-    return found.group(1)
-
-
-def sign_in(client: TestClient, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD) -> None:
-    response = client.post(
-        "/sign-in",
-        data={"email": email, "password": password, "csrf_token": csrf_token(client)},
-    )
-    assert response.status_code == 303, response.text
 
 
 @pytest.fixture

@@ -22,11 +22,19 @@ def import_text(
     mapping: dict[str, str] | None = None,
     on_duplicate: str = "skip",
     list_id: uuid.UUID | None = None,
+    chunk_rows: int = importing.CHUNK_ROWS,
 ) -> importing.ImportReport:
     path = folder / f"{uuid.uuid4().hex}-{name}"
     path.write_text(text, encoding="utf-8")
     return import_path(
-        session, clock, path, name=name, mapping=mapping, on_duplicate=on_duplicate, list_id=list_id
+        session,
+        clock,
+        path,
+        name=name,
+        mapping=mapping,
+        on_duplicate=on_duplicate,
+        list_id=list_id,
+        chunk_rows=chunk_rows,
     )
 
 
@@ -39,6 +47,7 @@ def import_path(
     mapping: dict[str, str] | None = None,
     on_duplicate: str = "skip",
     list_id: uuid.UUID | None = None,
+    chunk_rows: int = importing.CHUNK_ROWS,
 ) -> importing.ImportReport:
     batch, _ = importing.create_upload(
         session, path=path, file_name=name, sheet=None, now=clock.now()
@@ -47,4 +56,4 @@ def import_path(
         session, batch.id, mapping=mapping, on_duplicate=on_duplicate, list_id=list_id
     )
     assert importing.claim(session, clock.now(), batch.id) == batch.id
-    return importing.run(Runner.inside(session), batch.id, clock)
+    return importing.run(Runner.inside(session), batch.id, clock, chunk_rows=chunk_rows)

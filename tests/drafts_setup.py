@@ -17,8 +17,8 @@ from outreach.container import Container
 from outreach.db import session_factory
 from outreach.drafts import templates
 from outreach.drafts.models import EmailTemplate
+from tests.app_settings import isolated_settings
 from tests.campaign_setup import PEOPLE
-from tests.conftest import isolated_settings
 from tests.contact_files import import_text
 from tests.fakes.anthropic_server import API_KEY, FakeAnthropic
 

@@ -16,9 +16,8 @@ Dovecot refuses to run mail processes as root and its login processes as root, s
 tests run as root (CI), mail belongs to the `dovecot` system user and the login processes run
 as `dovenull`, both made by the Debian package; otherwise everything runs as the current user.
 
-Tests import the fixtures into their module (there is no conftest for them):
-
-    from tests.imap_server import dovecot_fixture, imap_account_fixture  # noqa: F401
+The `dovecot` and `imap_account` fixtures reach every test through tests/conftest.py's
+`pytest_plugins`.
 """
 
 from __future__ import annotations
@@ -168,7 +167,20 @@ class DovecotServer(LoopbackServer):
 
     # Life cycle.
 
-    def start(self) -> Self:
+    def start(self, attempts: int = 3) -> Self:
+        """Dovecot binds its ports itself, so another process (another xdist worker's) may
+        take a port between choosing it and Dovecot listening: then it starts again on
+        others."""
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._start_on_free_ports()
+            except RuntimeError as error:
+                if "Address already in use" not in str(error) or attempt == attempts:
+                    raise
+                self.stop()
+        raise AssertionError("unreachable")
+
+    def _start_on_free_ports(self) -> Self:
         # Not pytest's tmp_path: its parents are private to this user, and Dovecot's own
         # users must reach the Maildirs.
         self.folder = Path(tempfile.mkdtemp(prefix="outreach-dovecot-"))
@@ -295,7 +307,9 @@ service imap-login {{
                     else ""
                 )
                 raise RuntimeError(f"dovecot exited ({self._process.returncode}): {said}{self.log}")
-            if all(_listening(self.host, port) for port in (self.port, self.tls_port)):
+            # Dovecot writes its pid file once all its listeners are bound, so the ports are
+            # its own, not another process's that happened to take them meanwhile.
+            if (self.folder / "run" / "master.pid").exists():
                 return
             time.sleep(0.05)
         self.stop()
@@ -316,14 +330,6 @@ def _free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
-
-
-def _listening(host: str, port: int) -> bool:
-    try:
-        socket.create_connection((host, port), timeout=0.2).close()
-    except OSError:
-        return False
-    return True
 
 
 @pytest.fixture(name="dovecot", scope="session")

@@ -31,8 +31,8 @@ from outreach.portability.tables import export_order
 from outreach.providers.inbox import InboundMessage, InboxPage
 from outreach.senders import service as senders
 from outreach.senders.models import SenderAccount
+from tests.app_settings import isolated_settings
 from tests.campaign_setup import PEOPLE, three_step_campaign
-from tests.conftest import isolated_settings
 from tests.inbox_messages import Thread, outlook_auto_reply
 from tests.plain_sql import insert
 

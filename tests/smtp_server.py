@@ -11,12 +11,8 @@ demand: refuse or defer chosen recipients, require AUTH, offer STARTTLS or speak
 delay every reply, drop the connection (or hold the answer) after the next email's content,
 and close every open connection as an idle timeout would.
 
-Tests import the fixtures into their module (there is no conftest for them):
-
-    from tests.smtp_server import smtp_server_fixture  # noqa: F401  (the `smtp_server` fixture)
-
-The functions have names of their own so that test parameters named after the fixtures do not
-shadow an import.
+The `smtp_server` and `make_smtp_server` fixtures reach every test through tests/conftest.py's
+`pytest_plugins`.
 """
 
 from __future__ import annotations

@@ -30,11 +30,10 @@ from outreach.drafts.writers.base import (
 )
 from outreach.drafts.writers.template import TemplateWriter
 from outreach.providers.anthropic import AnthropicMessages, retry_after_seconds
-from tests.conftest import isolated_settings
+from tests.app_settings import isolated_settings
 from tests.fakes.anthropic_server import (
     API_KEY,
     FakeAnthropic,
-    fake_anthropic_fixture,  # noqa: F401  (the `fake_anthropic` fixture)
 )
 
 MODEL = "claude-sonnet-5-5"

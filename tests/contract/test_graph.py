@@ -39,7 +39,6 @@ from tests.fakes.graph_server import (
     MAILBOX,
     TENANT,
     FakeGraph,
-    fake_graph_fixture,  # noqa: F401  (the fake_graph fixture)
     settings_for,
 )
 

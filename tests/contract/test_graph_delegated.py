@@ -21,7 +21,6 @@ from tests.fakes.graph_server import (
     CLIENT_ID,
     MAILBOX,
     FakeGraph,
-    fake_graph_fixture,  # noqa: F401  (the fake_graph fixture)
     settings_for,
 )
 

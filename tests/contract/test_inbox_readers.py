@@ -26,13 +26,10 @@ from outreach.providers.imap import ImapReader, ImapSettings
 from outreach.providers.inbox import InboundMessage, InboxPage, InboxReader
 from tests.fakes.graph_server import (
     FakeGraph,
-    fake_graph_fixture,  # noqa: F401  (the fake_graph fixture)
     settings_for,
 )
 from tests.imap_server import (
     ImapAccount,
-    dovecot_fixture,  # noqa: F401  (the dovecot fixture)
-    imap_account_fixture,  # noqa: F401  (the imap_account fixture)
 )
 from tests.inbox_messages import (
     OUR_ID,

@@ -31,13 +31,10 @@ from outreach.providers.outbox import OutboxTransport
 from outreach.providers.smtp import Security, SmtpTransport
 from tests.fakes.graph_server import (
     FakeGraph,
-    fake_graph_fixture,  # noqa: F401  (the fake_graph fixture)
     settings_for,
 )
 from tests.smtp_server import (
     RecordingSMTPServer,
-    make_smtp_server_fixture,  # noqa: F401  (the make_smtp_server fixture)
-    smtp_server_fixture,  # noqa: F401  (the smtp_server fixture)
     tls_files,
 )
 

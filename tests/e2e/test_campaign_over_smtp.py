@@ -15,7 +15,6 @@ from outreach.contacts.models import Contact
 from tests.campaign_setup import smtp_sender, three_step_campaign
 from tests.databases import ALSO_PARTITIONED
 from tests.plain_sql import insert
-from tests.smtp_server import smtp_server_fixture  # noqa: F401 (the smtp_server fixture)
 
 pytestmark = ALSO_PARTITIONED
 MONDAY_8 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)

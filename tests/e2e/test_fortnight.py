@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 from outreach.campaigns import service as campaigns
 from tests.campaign_setup import smtp_sender, three_step_campaign
-from tests.smtp_server import smtp_server_fixture  # noqa: F401 (the smtp_server fixture)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 START = datetime(2026, 3, 20, 7, 0, tzinfo=UTC)  # a Friday; clocks go forward on Sunday 29 March

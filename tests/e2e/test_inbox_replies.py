@@ -33,14 +33,8 @@ from tests.fakes.graph_server import (
     MAILBOX,
     TENANT,
     FakeGraph,
-    fake_graph_fixture,  # noqa: F401  (the fake_graph fixture)
-)
-from tests.imap_server import (
-    dovecot_fixture,  # noqa: F401  (the dovecot fixture)
-    imap_account_fixture,  # noqa: F401  (the imap_account fixture)
 )
 from tests.inbox_messages import Thread, gmail_reply, outlook_auto_reply, postfix_dsn
-from tests.smtp_server import smtp_server_fixture  # noqa: F401 (the smtp_server fixture)
 
 pytestmark = ALSO_PARTITIONED
 MONDAY_9 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

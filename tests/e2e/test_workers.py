@@ -25,7 +25,7 @@ from outreach.db import transaction
 from outreach.delivery.models import Delivery
 from outreach.senders import service as senders
 from outreach.senders.service import DEFAULT_CONNECTIONS
-from tests.conftest import isolated_settings
+from tests.app_settings import isolated_settings
 from tests.contact_files import import_text
 from tests.smtp_server import RecordingSMTPServer
 

@@ -28,8 +28,7 @@ input_tokens counts only the rest. Tokens are characters / 4.
         api.rate_limit_next(retry_after="7")
         api.requests[-1].body   # every request body, parsed
 
-Tests import the fixture into their module: `from tests.fakes.anthropic_server import
-fake_anthropic_fixture  # noqa: F401` (the `fake_anthropic` fixture).
+The `fake_anthropic` fixture reaches every test through tests/conftest.py's `pytest_plugins`.
 """
 
 from __future__ import annotations

@@ -29,8 +29,7 @@ each PS_INTERNET_HEADERS named property. Tests drop replies (MIME) into the Inbo
         graph.delivered()   # the MIME of each email sent, in order
         graph.requests      # every request, recorded
 
-Tests import the fixture into their module: `from tests.fakes.graph_server import
-fake_graph_fixture  # noqa: F401`.
+The `fake_graph` fixture reaches every test through tests/conftest.py's `pytest_plugins`.
 """
 
 from __future__ import annotations

@@ -34,9 +34,6 @@ from tests.drafts_setup import (
     people,
     template,
 )
-from tests.fakes.anthropic_server import (
-    fake_anthropic_fixture,  # noqa: F401  (the `fake_anthropic` fixture)
-)
 from tests.sample_data import container_on
 
 BOTH = [DraftType.first_outreach, DraftType.second_followup]

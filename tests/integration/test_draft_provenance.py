@@ -25,7 +25,6 @@ from outreach.providers.anthropic import AnthropicMessages
 from tests.fakes.anthropic_server import (
     API_KEY,
     FakeAnthropic,
-    fake_anthropic_fixture,  # noqa: F401  (the `fake_anthropic` fixture)
 )
 
 

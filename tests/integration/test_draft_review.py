@@ -15,9 +15,6 @@ from outreach.drafts.models import EmailDraft, EmailStatus
 from outreach.drafts.states import JobStatus
 from outreach.errors import Conflict, InvalidTransition, ValidationFailed
 from tests.drafts_setup import BRIEF, claude_container, contact, people, template
-from tests.fakes.anthropic_server import (
-    fake_anthropic_fixture,  # noqa: F401  (the `fake_anthropic` fixture)
-)
 from tests.integration.test_draft_batches import run
 
 

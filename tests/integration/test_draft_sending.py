@@ -20,9 +20,6 @@ from outreach.drafts.models import DraftJob, EmailDraft, EmailStatus
 from outreach.drafts.states import JobStatus
 from outreach.senders import service as senders
 from tests.drafts_setup import claude_container, contact, people, template
-from tests.fakes.anthropic_server import (
-    fake_anthropic_fixture,  # noqa: F401  (the `fake_anthropic` fixture)
-)
 
 BRIEF_STEP = (
     "Pitch our route planner to {{ first_name }} at {{ company }}; mention {{ city }}.",

@@ -14,7 +14,6 @@ from tests.drafts_setup import FIRST_EMAIL
 from tests.fakes.anthropic_server import (
     API_KEY,
     FakeAnthropic,
-    fake_anthropic_fixture,  # noqa: F401  (the `fake_anthropic` fixture)
 )
 
 

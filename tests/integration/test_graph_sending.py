@@ -26,7 +26,6 @@ from tests.fakes.graph_server import (
     MAILBOX,
     TENANT,
     FakeGraph,
-    fake_graph_fixture,  # noqa: F401  (the fake_graph fixture)
 )
 
 MONDAY_9 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -168,10 +168,7 @@ def sessions_on(connection: sa.Connection, session_class: type[Session]) -> sess
     )
 
 
-def test_progress_is_checkpointed_after_every_chunk(
-    session, connection, clock, tmp_path, monkeypatch
-):
-    monkeypatch.setattr(importing, "CHUNK_ROWS", 40)
+def test_progress_is_checkpointed_after_every_chunk(session, connection, clock, tmp_path):
     path = tmp_path / "many.csv"
     path.write_text("email\n" + "".join(f"p{n}@example.com\n" for n in range(100)))
     batch, _ = importing.create_upload(
@@ -192,14 +189,13 @@ def test_progress_is_checkpointed_after_every_chunk(
             super().commit()
 
     with Runner(sessions_on(connection, Checkpointed)) as runner:
-        importing.run(runner, batch.id, clock)
+        importing.run(runner, batch.id, clock, chunk_rows=40)
     assert seen == [0, 40, 80, 100, 100]
 
 
 def test_a_failed_import_says_why_and_resumes_after_the_stored_chunks(
-    session, connection, clock, tmp_path, monkeypatch
+    session, connection, clock, tmp_path
 ):
-    monkeypatch.setattr(importing, "CHUNK_ROWS", 40)
     path = tmp_path / "many.csv"
     path.write_text("email\n" + "".join(f"p{n}@example.com\n" for n in range(100)))
     batch, _ = importing.create_upload(
@@ -218,14 +214,14 @@ def test_a_failed_import_says_why_and_resumes_after_the_stored_chunks(
             super().commit()
 
     with Runner(sessions_on(connection, DatabaseGoesAwayAfterTheFirstChunk)) as runner:
-        failed = importing.run_or_fail(runner, batch.id, clock)
+        failed = importing.run_or_fail(runner, batch.id, clock, chunk_rows=40)
     assert failed.status is UploadStatus.failed
     assert failed.error == "ConnectionError: the database went away"
     assert failed.processed == 40
 
     importing.confirm(session, batch.id)
     importing.claim(session, clock.now(), batch.id)
-    done = importing.run(Runner.inside(session), batch.id, clock)
+    done = importing.run(Runner.inside(session), batch.id, clock, chunk_rows=40)
     assert (done.status, done.processed, done.counts[Outcome.imported]) == (
         UploadStatus.completed,
         100,
@@ -315,9 +311,8 @@ def test_an_address_that_differs_only_in_the_case_of_an_accented_letter_is_a_dup
 
 
 def test_duplicates_within_and_across_chunks_name_the_earlier_line_or_the_file(
-    session, clock, tmp_path, monkeypatch
+    session, clock, tmp_path
 ):
-    monkeypatch.setattr(importing, "CHUNK_ROWS", 3)
     text = (
         "email,name\n"
         "a@example.com,A\n"  # line 2, chunk 1
@@ -328,7 +323,7 @@ def test_duplicates_within_and_across_chunks_name_the_earlier_line_or_the_file(
         "not an address,X\n"
         "c@example.com,C again\n"  # line 8, chunk 3
     )
-    report = import_text(session, clock, tmp_path, text, on_duplicate="update")
+    report = import_text(session, clock, tmp_path, text, on_duplicate="update", chunk_rows=3)
     assert report.processed == report.total == 7
     assert (report.counts[Outcome.imported], report.counts[Outcome.duplicate]) == (3, 3)
     assert (report.counts[Outcome.invalid], report.counts[Outcome.updated]) == (1, 0)
@@ -342,13 +337,12 @@ def test_duplicates_within_and_across_chunks_name_the_earlier_line_or_the_file(
 
 
 def test_every_row_of_every_chunk_joins_the_list_and_role_addresses_are_counted_once(
-    session, clock, tmp_path, monkeypatch
+    session, clock, tmp_path
 ):
-    monkeypatch.setattr(importing, "CHUNK_ROWS", 2)
-    import_text(session, clock, tmp_path, "email\nknown@example.com\n")
+    import_text(session, clock, tmp_path, "email\nknown@example.com\n", chunk_rows=2)
     target = lists.create(session, "Everyone", None, clock.now())
     text = "email\ninfo@example.com\nknown@example.com\nsales@example.com\njane@example.com\n"
-    report = import_text(session, clock, tmp_path, text, list_id=target.id)
+    report = import_text(session, clock, tmp_path, text, list_id=target.id, chunk_rows=2)
     assert (report.counts[Outcome.imported], report.roles) == (3, 2)
     members, _ = service.queries.contacts_page(
         session, service.ContactFilter(list_id=target.id), None, 10

@@ -17,8 +17,6 @@ from outreach.senders import service as senders
 from outreach.worker.jobs import poll_inboxes
 from tests.imap_server import (
     ImapAccount,
-    dovecot_fixture,  # noqa: F401  (the dovecot fixture)
-    imap_account_fixture,  # noqa: F401  (the imap_account fixture)
 )
 from tests.inbox_messages import mailing_list_message, plain_reply
 

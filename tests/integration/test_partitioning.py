@@ -30,7 +30,7 @@ from outreach.portability.partitioning import (
 )
 from outreach.schema import alembic_config
 from outreach.worker.jobs import partition_ahead
-from tests.conftest import isolated_settings
+from tests.app_settings import isolated_settings
 from tests.databases import PARTITIONED, Databases
 from tests.plain_sql import contact, insert, sender
 from tests.sample_data import START, fill_every_table

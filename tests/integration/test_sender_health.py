@@ -17,7 +17,6 @@ from outreach.senders.models import SenderAccount
 from outreach.senders.states import SenderState
 from outreach.worker.jobs import check_senders
 from tests.campaign_setup import smtp_sender, three_step_campaign
-from tests.smtp_server import make_smtp_server_fixture  # noqa: F401 (fixture)
 
 MONDAY_9 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 POLICY = health.BouncePolicy(rate=0.05, minimum_sends=50)

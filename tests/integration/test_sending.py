@@ -26,7 +26,6 @@ from outreach.senders import service as senders
 from tests.campaign_setup import COLLEAGUES, PEOPLE, smtp_sender, three_step_campaign
 from tests.contact_files import import_text
 from tests.databases import ALSO_PARTITIONED
-from tests.smtp_server import make_smtp_server_fixture, smtp_server_fixture  # noqa: F401 (fixtures)
 
 pytestmark = ALSO_PARTITIONED
 MONDAY_9 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -27,7 +27,6 @@ from outreach.senders import queries as sender_queries
 from outreach.senders import service as senders
 from outreach.worker.jobs import sending_report
 from tests.campaign_setup import smtp_sender, three_step_campaign
-from tests.smtp_server import make_smtp_server_fixture, smtp_server_fixture  # noqa: F401 (fixtures)
 
 MONDAY_9 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

@@ -15,7 +15,8 @@ from outreach.clock import SystemClock
 from outreach.container import build_container
 from outreach.db import transaction
 from outreach.portability import backups
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, isolated_settings
+from tests.app_settings import isolated_settings
+from tests.web_session import ADMIN_EMAIL, ADMIN_PASSWORD
 
 
 @pytest.fixture

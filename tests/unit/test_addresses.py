@@ -20,9 +20,14 @@ from outreach.contacts.addresses import (
     dedupe_key,
     domain_of,
 )
+from tests.hypothesis_profiles import examples
 
-MANY = settings(max_examples=5000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-SOME = settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+MANY = settings(
+    max_examples=examples(in_ci=5000), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+SOME = settings(
+    max_examples=examples(in_ci=500), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 def email_validator_says(text: str) -> str | None:

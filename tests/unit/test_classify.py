@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from outreach.inbox.classify import Bounce, Classification, Kind, classify, return_date
 from outreach.inbox.parse import parse
+from tests.hypothesis_profiles import examples
 from tests.inbox_messages import (
     ALL_KINDS,
     exchange_ndr,
@@ -30,7 +31,9 @@ from tests.inbox_messages import (
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 TODAY = NOW.date()
-SOME = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SOME = settings(
+    max_examples=examples(in_ci=300), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 def classified(raw: bytes, now: datetime = NOW) -> Classification:

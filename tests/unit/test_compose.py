@@ -23,9 +23,12 @@ from outreach.providers.compose import (
     to_mime,
 )
 from outreach.providers.message import Mailbox, OutgoingMessage
+from tests.hypothesis_profiles import examples
 
 AT = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
-SOME = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SOME = settings(
+    max_examples=examples(in_ci=300), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 def a_message(**changes: object) -> OutgoingMessage:

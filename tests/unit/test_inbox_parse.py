@@ -16,6 +16,7 @@ from outreach.inbox.classify import classify
 from outreach.inbox.match import KnownEmails, SentEmail, match
 from outreach.inbox.mime import MAX_TEXT
 from outreach.inbox.parse import ParsedMessage, authored_text, parse
+from tests.hypothesis_profiles import examples
 from tests.inbox_messages import (
     ALL_KINDS,
     OUR_ID,
@@ -37,7 +38,9 @@ from tests.inbox_messages import (
 )
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-MANY = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+MANY = settings(
+    max_examples=examples(in_ci=400), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 MSG_ID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]+>")
 
 

@@ -21,6 +21,7 @@ from outreach.inbox.match import (
     match,
 )
 from outreach.inbox.parse import parse
+from tests.hypothesis_profiles import examples
 from tests.inbox_messages import (
     OUR_ID,
     Thread,
@@ -34,7 +35,9 @@ from tests.inbox_messages import (
     wire,
 )
 
-SOME = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SOME = settings(
+    max_examples=examples(in_ci=300), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 CONVERSATION = "AAQkAGI2NGVhZTVlLTI1OGMtNDI4My1iZmE5LTA5OGJmZGVkMjVkOQAQAKx"
 
 FIRST = SentEmail(uuid.UUID(int=1), OUR_ID, "ada@example.com")

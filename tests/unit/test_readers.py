@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from outreach.contacts.readers import open_table
 from outreach.contacts.readers.table import SourceRow, Table
 from outreach.errors import ValidationFailed
+from tests.hypothesis_profiles import examples
 
 # --- reading ---------------------------------------------------------------------------------
 
@@ -871,7 +872,7 @@ def roundtrip_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("roundtrip")
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(in_ci=200), deadline=None)
 @given(written=csv_files())
 def test_any_table_written_by_csv_writer_reads_back_as_written(
     roundtrip_folder: Path, written: CsvFile

@@ -26,9 +26,14 @@ from outreach.campaigns.schedule import (
     step_due_at,
     wall_to_utc,
 )
+from tests.hypothesis_profiles import examples
 
-MANY = settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-SOME = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+MANY = settings(
+    max_examples=examples(in_ci=1000), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+SOME = settings(
+    max_examples=examples(in_ci=400), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")

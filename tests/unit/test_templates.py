@@ -24,8 +24,11 @@ from outreach.campaigns.templates.rendering import (
 )
 from outreach.campaigns.templates.sandbox import RANGE_LIMIT
 from outreach.errors import ValidationFailed
+from tests.hypothesis_profiles import examples
 
-SOME = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SOME = settings(
+    max_examples=examples(in_ci=300), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 def contact(**fields: str | None) -> dict[str, str | None]:

@@ -18,7 +18,8 @@ from outreach.access.models import Role
 from outreach.container import Container, build_container
 from outreach.db import transaction
 from outreach.web.app import create_app
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, isolated_settings
+from tests.app_settings import isolated_settings
+from tests.web_session import ADMIN_EMAIL, ADMIN_PASSWORD
 
 REQUIRE_BROWSER = os.environ.get("OUTREACH_REQUIRE_BROWSER") == "1"
 CHROMIUM = os.environ.get("OUTREACH_CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
@@ -32,6 +33,12 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+PATIENCE_MS = 60_000
+"""How long a browser waits for what a test expects before failing it. Every wait ends as soon
+as the page shows it; only a broken page waits this long. On a busy machine (one worker per
+core, beside other work) a page that normally answers at once can take several seconds."""
 
 
 def _unavailable(reason: str) -> None:
@@ -48,6 +55,9 @@ def browser() -> Iterator[object]:
         from playwright.sync_api import sync_playwright
     except ImportError as error:
         _unavailable(f"playwright is not installed ({error})")
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=PATIENCE_MS)
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
             executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
@@ -60,15 +70,9 @@ def browser() -> Iterator[object]:
 def page(browser):
     context = browser.new_context()
     opened = context.new_page()
-    opened.set_default_timeout(10_000)
+    opened.set_default_timeout(PATIENCE_MS)
     yield opened
     context.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -84,11 +88,12 @@ def live_server(backend: str, databases, tmp_path) -> Iterator[LiveServer]:
     container = build_container(settings)
     with transaction(container.sessions) as session:
         access.create_user(session, ADMIN_EMAIL, ADMIN_PASSWORD, Role.admin)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(container), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
+    # Bound here and handed over, so no other process can take the port in between.
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    port = listening.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(container), log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
     thread.start()
     while not server.started:
         if not thread.is_alive():
@@ -97,4 +102,5 @@ def live_server(backend: str, databases, tmp_path) -> Iterator[LiveServer]:
     yield LiveServer(f"http://127.0.0.1:{port}", container)
     server.should_exit = True
     thread.join(timeout=10)
+    listening.close()
     container.close()

@@ -9,7 +9,7 @@ import uuid
 from fastapi.routing import iter_route_contexts
 from starlette.routing import Mount
 
-from tests.conftest import csrf_token
+from tests.web_session import csrf_token
 
 PUBLIC = {
     ("GET", "/sign-in"),

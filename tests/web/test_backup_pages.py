@@ -6,7 +6,7 @@ import tarfile
 
 from outreach.access import service as access
 from outreach.access.models import Role
-from tests.conftest import csrf_token, sign_in
+from tests.web_session import csrf_token, sign_in
 
 
 def back_up(client, kind: str = "full"):

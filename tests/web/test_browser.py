@@ -5,27 +5,20 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from outreach.contacts import lists
 from outreach.db import transaction
 from tests.campaign_setup import PEOPLE
-from tests.conftest import ADMIN_AREAS, ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.contact_files import import_text
+from tests.web_session import ADMIN_AREAS, ADMIN_EMAIL, ADMIN_PASSWORD, sign_in_with
 
 pytestmark = pytest.mark.browser
 
 
-def sign_in_with(page, url):
-    page.goto(url + "/sign-in")
-    page.get_by_label("Email").fill(ADMIN_EMAIL)
-    page.get_by_label("Password").fill(ADMIN_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(url + "/")
-
-
 def test_sign_in_see_the_layout_and_sign_out(page, live_server):
     page.goto(live_server.url)
-    assert re.search(r"/sign-in\?next=/$", page.url)
+    expect(page).to_have_url(re.compile(r"/sign-in\?next=/$"))
     page.get_by_label("Email").fill(ADMIN_EMAIL)
     page.get_by_label("Password").fill(ADMIN_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
@@ -34,7 +27,7 @@ def test_sign_in_see_the_layout_and_sign_out(page, live_server):
     navigation = page.get_by_role("navigation", name="Main")
     for area in ADMIN_AREAS:
         navigation.get_by_text(area, exact=True).wait_for()
-    assert page.get_by_test_id("account-link").inner_text() == ADMIN_EMAIL
+    expect(page.get_by_test_id("account-link")).to_have_text(ADMIN_EMAIL, use_inner_text=True)
     page.get_by_role("heading", name="Home").wait_for()
 
     page.get_by_role("button", name="Sign out").click()
@@ -49,9 +42,8 @@ def test_a_wrong_password_shows_an_error_and_no_session(page, live_server):
     page.get_by_label("Password").fill("not the password")
     page.get_by_role("button", name="Sign in").click()
 
-    assert (
-        page.get_by_role("alert").inner_text()
-        == "That email address and password do not match an account."
+    expect(page.get_by_role("alert")).to_have_text(
+        "That email address and password do not match an account.", use_inner_text=True
     )
     assert "outreach_session" not in {cookie["name"] for cookie in page.context.cookies()}
     page.goto(live_server.url + "/")
@@ -88,8 +80,8 @@ def test_the_import_wizard_with_a_mapping_to_correct(page, live_server):
 
     status = page.get_by_test_id("import-status")
     status.filter(has_text="Done: 3 rows read.").wait_for()
-    assert page.get_by_test_id("count-imported").inner_text() == "2"
-    assert page.get_by_test_id("count-invalid").inner_text() == "1"
+    expect(page.get_by_test_id("count-imported")).to_have_text("2", use_inner_text=True)
+    expect(page.get_by_test_id("count-invalid")).to_have_text("1", use_inner_text=True)
 
     page.get_by_role("link", name="See the contacts").click()
     page.get_by_role("link", name="alan@bletchley.example").wait_for()
@@ -133,9 +125,12 @@ def test_a_two_step_campaign_built_in_the_browser_sends_its_first_step(page, liv
         page.get_by_label(day).check()
     page.get_by_label("Seconds between emails").fill("0")
     page.get_by_label("+ up to (random)").fill("0")
-    page.get_by_role("button", name="Save", exact=True).click()
+    with page.expect_response(re.compile(r"/settings$")):
+        page.get_by_role("button", name="Save", exact=True).click()
     page.get_by_role("button", name="Launch").click()
-    assert page.get_by_role("status").inner_text() == "Launched: 3 contacts enrolled."
+    expect(page.get_by_role("status")).to_have_text(
+        "Launched: 3 contacts enrolled.", use_inner_text=True
+    )
 
     report = container.sending_pass()
     assert len(report.sent) == 3
@@ -145,5 +140,5 @@ def test_a_two_step_campaign_built_in_the_browser_sends_its_first_step(page, liv
     enrollments.get_by_role("row").filter(has_text="ada@analytical.example").get_by_text(
         "1 of 2"
     ).wait_for()
-    assert page.get_by_test_id("campaign-status").inner_text() == "active"
+    expect(page.get_by_test_id("campaign-status")).to_have_text("active", use_inner_text=True)
     assert len(list((container.outbox_folder / "me@ourco.example").glob("*.eml"))) == 3

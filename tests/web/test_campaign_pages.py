@@ -16,9 +16,9 @@ from outreach.delivery.models import SentEmail
 from outreach.senders import service as senders
 from outreach.senders.states import SenderState
 from tests.campaign_setup import PEOPLE, launched_from_outbox
-from tests.conftest import csrf_token
 from tests.contact_files import import_text
 from tests.plain_sql import sender
+from tests.web_session import csrf_token, post
 
 
 def new_campaign(client, session, clock, tmp_path, people=PEOPLE):
@@ -36,10 +36,6 @@ def new_campaign(client, session, clock, tmp_path, people=PEOPLE):
     )
     assert response.status_code == 303, response.text
     return response.headers["location"]
-
-
-def post(client, path, page, **data):
-    return client.post(path, data={"csrf_token": csrf_token(client, page), **data})
 
 
 SETTINGS = {

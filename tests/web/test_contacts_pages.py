@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.conftest import csrf_token
+from tests.web_session import csrf_token
 
 NEEDS_FIXING = (
     "Contact,Name,Employer,City\n"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from outreach.contacts import lists
 from outreach.db import transaction
@@ -13,7 +14,7 @@ from outreach.senders import service as senders
 from tests.campaign_setup import PEOPLE
 from tests.contact_files import import_text
 from tests.drafts_setup import FIRST_EMAIL
-from tests.web.test_browser import sign_in_with
+from tests.web_session import sign_in_with
 
 pytestmark = pytest.mark.browser
 
@@ -63,7 +64,7 @@ def test_drafts_written_edited_approved_by_keyboard_scheduled_and_sent(page, liv
     email = first.get_by_test_id("draft-contact").inner_text()
     page.keyboard.press("e")
     editor = first.locator("textarea")
-    assert editor.evaluate("element => element === document.activeElement")
+    expect(editor).to_be_focused()
     page.keyboard.press("Control+A")
     page.keyboard.type("Hi there, a shorter note about your routes.")
     page.keyboard.press("Control+Enter")
@@ -71,29 +72,29 @@ def test_drafts_written_edited_approved_by_keyboard_scheduled_and_sent(page, liv
     edited.get_by_text("edited", exact=True).wait_for()
     edited.get_by_test_id("draft-diff").get_by_text("What changed").click()
     edited.locator("ins").first.wait_for()
-    assert (
-        page.locator(".draft-card.selected").get_by_test_id("draft-contact").inner_text() == email
+    expect(page.locator(".draft-card.selected").get_by_test_id("draft-contact")).to_have_text(
+        email, use_inner_text=True
     )
 
     for n in range(3):
         page.keyboard.press("a")
         page.locator('.draft-card[data-status="approved"]').nth(n).wait_for()
-    assert page.locator('.draft-card[data-status="draft"]').count() == 0
-    assert page.locator('[data-testid="draft-status"]', has_text="approved").count() == 3
+    expect(page.locator('.draft-card[data-status="draft"]')).to_have_count(0)
+    expect(page.locator('[data-testid="draft-status"]', has_text="approved")).to_have_count(3)
 
     # Schedule the edited one now, from its page; the worker sends it.
     edited.get_by_test_id("draft-contact").click()
     page.get_by_role("heading", name=f"Draft for {email}").wait_for()
     page.get_by_label("From").select_option(label="me@ourco.example (ok)")
     page.get_by_role("button", name="Schedule").click()
-    assert page.get_by_test_id("schedule-status").inner_text() == "pending"
+    expect(page.get_by_test_id("schedule-status")).to_have_text("pending", use_inner_text=True)
 
     sent = container.sending_pass()
     assert sent.sent == [f"{email}: scheduled email"]
 
     page.reload()
-    assert page.get_by_test_id("schedule-status").inner_text() == "sent"
-    assert page.get_by_test_id("draft-status").inner_text() == "sent"
+    expect(page.get_by_test_id("schedule-status")).to_have_text("sent", use_inner_text=True)
+    expect(page.get_by_test_id("draft-status")).to_have_text("sent", use_inner_text=True)
     [eml] = (container.outbox_folder / "me@ourco.example").glob("*.eml")
     message = eml.read_text()
     assert re.search(r"^To: .*" + re.escape(email), message, flags=re.MULTILINE)

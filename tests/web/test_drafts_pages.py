@@ -8,19 +8,15 @@ from outreach.campaigns import service as campaigns
 from outreach.drafts import campaign_steps, review
 from outreach.drafts.models import EmailStatus
 from outreach.senders import service as senders
-from tests.conftest import csrf_token
 from tests.drafts_setup import FIRST_EMAIL, contact, people, template
 from tests.integration.test_draft_sending import ai_campaign
 from tests.plain_sql import sender
+from tests.web_session import csrf_token, post
 
 
 def fresh(session, draft_id):
     session.expire_all()
     return review.get(session, draft_id)
-
-
-def post(client, path, page, **data):
-    return client.post(path, data={"csrf_token": csrf_token(client, page), **data})
 
 
 def write_for_the_list(client, session, clock, tmp_path, container) -> str:

@@ -10,7 +10,7 @@ from fastapi import Depends
 from fastapi.testclient import TestClient
 
 from outreach.web.deps import page_user
-from tests.conftest import csrf_token, sign_in
+from tests.web_session import csrf_token, sign_in
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 NO_SUCH_ID = "00000000-0000-0000-0000-000000000000"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typer.testing import CliRunner
 
 from outreach.cli.main import app
-from tests.conftest import csrf_token
+from tests.web_session import csrf_token
 
 
 def add_graph(client, **fields):

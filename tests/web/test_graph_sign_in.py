@@ -12,14 +12,14 @@ import sqlalchemy as sa
 
 from outreach.sealing import unseal
 from outreach.senders.models import SenderAccount
-from tests.conftest import csrf_token, isolated_settings
+from tests.app_settings import isolated_settings
 from tests.fakes.graph_server import (
     CLIENT_ID,
     CLIENT_SECRET,
     MAILBOX,
     FakeGraph,
-    fake_graph_fixture,  # noqa: F401  (the fake_graph fixture)
 )
+from tests.web_session import csrf_token
 
 
 @pytest.fixture

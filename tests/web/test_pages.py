@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 
 from outreach.access import service as access
 from outreach.access.models import Role
-from tests.conftest import ADMIN_AREAS, ADMIN_EMAIL, ADMIN_PASSWORD, csrf_token, sign_in
+from tests.web_session import ADMIN_AREAS, ADMIN_EMAIL, ADMIN_PASSWORD, csrf_token, sign_in
 
 
 def test_a_signed_in_user_sees_the_layout_with_every_area(signed_in):

@@ -20,12 +20,10 @@ from outreach.inbox.service import ingest
 from outreach.providers.inbox import InboundMessage, InboxPage
 from outreach.senders.models import SenderAccount
 from outreach.web.app import create_app
+from tests.app_settings import isolated_settings
 from tests.campaign_setup import launched_from_outbox
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, isolated_settings
-from tests.imap_server import dovecot_fixture, imap_account_fixture  # noqa: F401 (fixtures)
 from tests.inbox_messages import Thread, gmail_reply
-from tests.smtp_server import smtp_server_fixture  # noqa: F401 (fixture)
-from tests.web.test_campaign_pages import post
+from tests.web_session import ADMIN_EMAIL, ADMIN_PASSWORD, post
 
 
 @pytest.fixture

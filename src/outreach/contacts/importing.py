@@ -227,10 +227,13 @@ def run(
     batch_id: uuid.UUID,
     clock: Clock,
     progress: Progress = lambda done, total: None,
+    *,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> ImportReport:
-    """Imports a claimed batch to the end, a step per chunk (the file is read between them,
-    with no transaction open). Raises on error."""
-    _import_rows(runner, runner.read(partial(get, batch_id=batch_id)), clock, progress)
+    """Imports a claimed batch to the end, a step per chunk of `chunk_rows` rows (the file is
+    read between them, with no transaction open). Raises on error."""
+    batch = runner.read(partial(get, batch_id=batch_id))
+    _import_rows(runner, batch, clock, progress, chunk_rows)
     return runner.step(partial(_finish, batch_id, UploadStatus.completed, clock.now()))
 
 
@@ -239,11 +242,13 @@ def run_or_fail(
     batch_id: uuid.UUID,
     clock: Clock,
     progress: Progress = lambda done, total: None,
+    *,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> ImportReport:
     """run(), but any error marks the batch failed with its reason instead of escaping: the
     chunks already stored stay, and confirming the batch again resumes after them."""
     try:
-        return run(runner, batch_id, clock, progress)
+        return run(runner, batch_id, clock, progress, chunk_rows=chunk_rows)
     except Exception as error:
         reason = (
             error.message
@@ -309,7 +314,9 @@ def preview_of(batch: UploadBatch) -> Preview:
     return preview(Path(batch.stored_path or ""), batch.file_name, batch.sheet)
 
 
-def _import_rows(runner: Runner, batch: UploadBatch, clock: Clock, progress: Progress) -> None:
+def _import_rows(
+    runner: Runner, batch: UploadBatch, clock: Clock, progress: Progress, chunk_rows: int
+) -> None:
     path = Path(batch.stored_path or "")
     with open_table(path, sheet=batch.sheet, file_name=batch.file_name) as table:
         mapping = checked_mapping(batch.column_mapping or {}, table.headers)
@@ -317,7 +324,7 @@ def _import_rows(runner: Runner, batch: UploadBatch, clock: Clock, progress: Pro
         done = batch.processed_contacts or 0
         runner.step(lambda session: queries.set_total(session, batch.id, total))
         progress(done, total)
-        for chunk in _chunks(islice(table.rows(), done, None)):
+        for chunk in _chunks(islice(table.rows(), done, None), chunk_rows):
             done += len(chunk)
             store = partial(_store, batch, table.headers, mapping, chunk, done, clock.now())
             runner.step(store)
@@ -338,9 +345,9 @@ def _store(
     queries.add_progress(session, batch.id, counts, done, now)
 
 
-def _chunks(rows: Iterable[SourceRow]) -> Iterator[list[SourceRow]]:
+def _chunks(rows: Iterable[SourceRow], size: int) -> Iterator[list[SourceRow]]:
     iterator = iter(rows)
-    while chunk := list(islice(iterator, CHUNK_ROWS)):
+    while chunk := list(islice(iterator, size)):
         yield chunk
 
 
