@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,6 +41,12 @@ RUN = pytest.StashKey[str]()
 
 def pytest_configure(config: pytest.Config) -> None:
     worker = getattr(config, "workerinput", None)
+    if worker:
+        # xdist workers inherit the controller's terminal size as COLUMNS and LINES; Rich
+        # fixes a console's size at import when both are set, so the CLI's console would stay
+        # 80 wide whatever a test's COLUMNS says. Without them it reads COLUMNS as it prints.
+        os.environ.pop("COLUMNS", None)
+        os.environ.pop("LINES", None)
     config.stash[RUN] = worker["outreach_run"] if worker else new_run()
 
 
