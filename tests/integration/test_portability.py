@@ -125,9 +125,43 @@ def test_the_original_systems_json_agg_backup_is_accepted(filled, databases, bac
         ]
         (backup / f"{name}.json").write_text(json.dumps(rows))
     target = container_on(databases.fresh_url(backend), tmp_path / "target")
-    report = restoring.restore(target.engine, backup, START)
+    report = restoring.restore(target.engine, backup, START, unverified=True)
     assert report.rows["contacts"] == counts(filled.engine)["contacts"]
+    assert not report.verified
     target.close()
+
+
+def test_an_export_without_its_manifest_is_refused_unless_imported_unverified(
+    filled, databases, backend, tmp_path
+):
+    exporting.export(filled.engine, tmp_path / "export", START)
+    (tmp_path / "export" / exporting.MANIFEST).unlink()
+    contacts = tmp_path / "export" / "contacts.jsonl"
+    contacts.write_text("".join(contacts.read_text().splitlines(keepends=True)[:-1]))
+    target = container_on(databases.fresh_url(backend), tmp_path / "target")
+    with pytest.raises(restoring.ExportDamaged, match=r"has no manifest\.json.*--unverified"):
+        restoring.restore(target.engine, tmp_path / "export", START)
+    assert set(counts(target.engine).values()) == {0}
+    target.close()
+
+
+def test_the_cli_says_an_import_without_a_manifest_was_not_verified(
+    filled, databases, backend, tmp_path, monkeypatch
+):
+    exporting.export(filled.engine, tmp_path / "export", START)
+    (tmp_path / "export" / exporting.MANIFEST).unlink()
+    monkeypatch.setenv("OUTREACH_DATA_DIR", str(tmp_path / "cli"))
+    monkeypatch.setenv("DATABASE_URL", databases.fresh_url(backend))
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    refused = runner.invoke(app, ["db", "import", str(tmp_path / "export")])
+    assert isinstance(refused.exception, restoring.ExportDamaged)
+    imported = runner.invoke(
+        app, ["db", "import", str(tmp_path / "export"), "--unverified"], catch_exceptions=False
+    )
+    assert "unverified" in imported.output
+    assert "verified." not in imported.output
 
 
 def test_the_cli_exports_and_imports_with_a_summary(
