@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from outreach.cli.main import app
+from outreach.db import create_engine
 from outreach.errors import Conflict
 from outreach.portability import exporting, restoring
 from tests.sample_data import START, checksums, container_on, counts, fill_every_table
@@ -198,3 +200,29 @@ def test_an_export_imports_into_a_new_database_that_has_no_schema_yet(
     )
     assert "verified" in imported.output
     assert "up to date" in runner.invoke(app, ["db", "current"]).output
+
+
+@pytest.mark.parametrize("damage", ["checksum", "rows that refer to none"])
+def test_a_refused_import_into_an_empty_database_leaves_it_without_even_the_schema(
+    filled, databases, backend, tmp_path, monkeypatch, damage
+):
+    exporting.export(filled.engine, tmp_path / "export", START)
+    contacts = tmp_path / "export" / "contacts.jsonl"
+    arguments = ["db", "import", str(tmp_path / "export")]
+    if damage == "checksum":
+        contacts.write_text(contacts.read_text().replace("Ada", "Eve", 1))
+    else:
+        contacts.write_text("")
+        (tmp_path / "export" / exporting.MANIFEST).unlink()
+        arguments.append("--unverified")
+    target = databases.empty_url(backend)
+    monkeypatch.setenv("OUTREACH_DATA_DIR", str(tmp_path / "cli"))
+    monkeypatch.setenv("DATABASE_URL", target)
+    monkeypatch.chdir(tmp_path)
+    refused = CliRunner().invoke(app, arguments)
+    assert refused.exit_code != 0
+    if backend == "sqlite" and damage == "checksum":
+        assert not Path(sa.make_url(target).database or "").exists()
+    engine = create_engine(target)
+    assert sa.inspect(engine).get_table_names() == []
+    engine.dispose()

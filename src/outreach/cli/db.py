@@ -11,7 +11,7 @@ from outreach.cli.context import console, container_for, settings_of, table_prog
 from outreach.clock import SystemClock
 from outreach.db import create_engine
 from outreach.portability import exporting, migrating, partitioning, restoring
-from outreach.schema import create_if_empty, schema_state, upgrade
+from outreach.schema import schema_state, upgrade
 from outreach.words import counted
 
 app = typer.Typer(help="The database: migrate it, see where it stands.", no_args_is_help=True)
@@ -79,7 +79,7 @@ def import_command(
     """Import an export, checked first against its manifest (or, with --unverified, the
     original system's json_agg backup). An empty database gets the schema first."""
     with (
-        container_for(ctx, schema=create_if_empty) as container,
+        container_for(ctx, schema=None) as container,
         table_progress("Importing") as update,
     ):
         report = restoring.restore(

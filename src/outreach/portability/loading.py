@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from outreach.errors import Conflict
 from outreach.portability.models import ImportGuard
 from outreach.portability.tables import line
+from outreach.schema import connect, create_if_empty
 
 SLICE = 5000
 Progress = Callable[[str, int], None]
@@ -27,8 +28,10 @@ Progress = Callable[[str, int], None]
 @contextmanager
 def guarded(engine: Engine, now: datetime) -> Iterator[sa.Connection]:
     """One transaction with the seed's counting triggers standing aside (migration 0005):
-    committed when the block ends, rolled back entirely on any error."""
-    with engine.begin() as connection:
+    committed when the block ends, rolled back entirely on any error. A database without the
+    schema gets it in the same transaction, so a refused import leaves not even that behind."""
+    with connect(engine) as connection, connection.begin():
+        create_if_empty(connection)
         connection.execute(sa.insert(ImportGuard).values(id=1, started_at=now.isoformat()))
         yield connection
         connection.execute(sa.delete(ImportGuard))
