@@ -10,8 +10,10 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
+from outreach.access import service as access
+from outreach.access.models import Role
 from outreach.cli.main import app
-from outreach.db import create_engine
+from outreach.db import create_engine, transaction
 from outreach.errors import Conflict
 from outreach.portability import exporting, restoring
 from tests.sample_data import START, checksums, container_on, counts, fill_every_table
@@ -226,3 +228,25 @@ def test_a_refused_import_into_an_empty_database_leaves_it_without_even_the_sche
     engine = create_engine(target)
     assert sa.inspect(engine).get_table_names() == []
     engine.dispose()
+
+
+def test_a_merge_that_meets_the_same_email_under_another_id_is_refused_naming_the_row(
+    filled, databases, backend, tmp_path, monkeypatch
+):
+    exporting.export(filled.engine, tmp_path / "export", START)
+    target = container_on(databases.fresh_url(backend), tmp_path / "target")
+    with transaction(target.sessions) as session:
+        access.create_user(session, "ada@ourco.example", "another horse battery", Role.admin)
+    exported = json.loads((tmp_path / "export" / "users.jsonl").read_text().splitlines()[0])
+    monkeypatch.setenv("OUTREACH_DATA_DIR", str(tmp_path / "cli"))
+    monkeypatch.setenv("DATABASE_URL", target.engine.url.render_as_string(hide_password=False))
+    monkeypatch.chdir(tmp_path)
+    before = counts(target.engine)
+    refused = CliRunner().invoke(app, ["db", "import", str(tmp_path / "export"), "--merge"])
+    assert isinstance(refused.exception, Conflict)
+    assert refused.exception.message.startswith(
+        f"Nothing was imported: in users, the row with id {exported['id']} does not fit"
+    )
+    assert "email" in refused.exception.message
+    assert counts(target.engine) == before
+    target.close()
