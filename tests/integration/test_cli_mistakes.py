@@ -1,0 +1,51 @@
+"""A user's mistake on the command line gets one line saying what is wrong, never a traceback:
+each test runs the console script in its own process, as a user does, on both backends."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from outreach.cli.main import main
+
+
+@pytest.fixture
+def outreach(backend, databases, tmp_path, monkeypatch, capsys):
+    """`outreach ARGUMENTS` through the console script's entry point, on a fresh database of the
+    backend with a contact in it: (exit status, what it printed to stderr on one line)."""
+    monkeypatch.setenv("DATABASE_URL", databases.fresh_url(backend))
+    monkeypatch.setenv("OUTREACH_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
+
+    def run(*arguments: str, **environment: str) -> tuple[int, str]:
+        with monkeypatch.context() as scoped:
+            for name, value in environment.items():
+                scoped.setenv(name, value)
+            scoped.setattr(sys, "argv", ["outreach", *arguments])
+            with pytest.raises(SystemExit) as exited:
+                main()
+        said = capsys.readouterr().err
+        return int(exited.value.code or 0), " ".join(said.split())
+
+    (tmp_path / "people.csv").write_text("email,name\nada@analytical.example,Ada Lovelace\n")
+    assert run("contacts", "import", "people.csv", "--list", "Pioneers")[0] == 0
+    return run
+
+
+def refusal(outcome: tuple[int, str]) -> str:
+    """What a refused command said; it exits with status 1 (an unexpected error would have
+    escaped the entry point, and its traceback failed the test)."""
+    code, said = outcome
+    assert code == 1, said
+    return said
+
+
+def test_trying_a_template_the_rules_refuse_says_why_in_one_line(outreach):
+    added = outreach("drafts", "templates", "add", "Sums", "--text", 'Hi {{ "%s" % first_name }}')
+    assert added[0] == 0
+    said = refusal(outreach("drafts", "templates", "try", "Sums", "--contact", "ada@analytical"))
+    assert said == (
+        "No draft: Template 'Sums': The body uses \"%\" to format text, which templates may not "
+        "do; use filters."
+    )
