@@ -49,3 +49,19 @@ def test_trying_a_template_the_rules_refuse_says_why_in_one_line(outreach):
         "No draft: Template 'Sums': The body uses \"%\" to format text, which templates may not "
         "do; use filters."
     )
+
+
+def test_writing_where_no_file_can_be_written_names_the_path(outreach, tmp_path):
+    missing = tmp_path / "no such folder" / "contacts.csv"
+    assert refusal(outreach("contacts", "export", str(missing))) == (
+        f"{missing}: No such file or directory."
+    )
+    assert refusal(outreach("db", "export", str(tmp_path / "people.csv" / "export"))) == (
+        f"{tmp_path / 'people.csv' / 'export'}: Not a directory."
+    )
+
+
+def test_a_data_folder_that_cannot_be_made_is_named(outreach, tmp_path):
+    inside_a_file = tmp_path / "people.csv" / "data"
+    said = refusal(outreach("contacts", "uploads", OUTREACH_DATA_DIR=str(inside_a_file)))
+    assert said.startswith(str(tmp_path / "people.csv"))
