@@ -64,7 +64,9 @@ def connect(engine: Engine, **options: object) -> sa.Connection:
     try:
         return engine.connect().execution_options(**options)
     except sa.exc.OperationalError as error:
-        raise DatabaseNotReady(f"The database is unreachable: {error.orig}") from error
+        # One line: the driver's message spreads its hint over several.
+        reason = " ".join(str(error.orig).split())
+        raise DatabaseNotReady(f"The database is unreachable: {reason}") from error
 
 
 def schema_state(engine: Engine) -> SchemaState:
@@ -95,7 +97,7 @@ def create_if_empty(connection: sa.Connection) -> None:
 
 def upgrade(engine: Engine) -> SchemaState:
     """Apply every migration this code has; harmless when the database is already current."""
-    with engine.connect() as connection:
+    with connect(engine) as connection:
         _migrate(connection)
     return schema_state(engine)
 

@@ -65,3 +65,20 @@ def test_a_data_folder_that_cannot_be_made_is_named(outreach, tmp_path):
     inside_a_file = tmp_path / "people.csv" / "data"
     said = refusal(outreach("contacts", "uploads", OUTREACH_DATA_DIR=str(inside_a_file)))
     assert said.startswith(str(tmp_path / "people.csv"))
+
+
+def test_a_database_url_that_is_not_one_says_how_to_write_it_hiding_the_password(outreach):
+    said = refusal(outreach("contacts", "uploads", DATABASE_URL="postgres:/secret@localhost"))
+    assert said.endswith("write postgresql://USER:PASSWORD@HOST:5432/NAME or sqlite:///PATH.")
+    said = refusal(outreach("db", "migrate", "--from", "mysql://ada:secret@db.example/crm"))
+    assert "'mysql://ada:***@db.example/crm' is not a database URL outreach can use" in said
+    assert "secret" not in said
+
+
+def test_an_unreachable_database_is_one_line_for_the_commands_that_create_the_schema(
+    outreach, tmp_path
+):
+    nowhere = "postgresql://outreach@127.0.0.1:1/outreach"
+    for command in (("db", "upgrade"), ("db", "migrate", "--from", "sqlite:///./source.db")):
+        said = refusal(outreach(*command, DATABASE_URL=nowhere))
+        assert said.startswith("The database is unreachable: ")
