@@ -82,3 +82,24 @@ def test_an_unreachable_database_is_one_line_for_the_commands_that_create_the_sc
     for command in (("db", "upgrade"), ("db", "migrate", "--from", "sqlite:///./source.db")):
         said = refusal(outreach(*command, DATABASE_URL=nowhere))
         assert said.startswith("The database is unreachable: ")
+
+
+def test_numbers_beyond_what_a_setting_takes_are_refused_with_its_bounds(outreach):
+    outreach("senders", "add", "outbox", "me@ourco.example")
+    outreach("campaigns", "create", "Q4 Push", "--list", "Pioneers")
+    for option in ("--daily-limit", "--jitter"):
+        said = refusal(outreach("campaigns", "settings", "Q4 Push", option, "3000000000"))
+        assert said == (
+            "The daily limit is between 1 and 100,000; the spacing and jitter between 0 and "
+            "86,400 seconds (a day)."
+        )
+    said = refusal(
+        outreach("senders", "add", "outbox", "big@ourco.example", "--daily-cap", "3000000000")
+    )
+    assert said == "A daily cap is between 1 and 1,000,000 (leave it empty for none)."
+
+
+def test_partitions_ten_years_ahead_at_most(outreach):
+    code, said = outreach("db", "partition", "sent-emails", "--months-ahead", "100000")
+    assert code in (1, 2)
+    assert said

@@ -150,7 +150,10 @@ def partition_sent_emails_command(
     months_ahead: Annotated[
         int,
         typer.Option(
-            "--months-ahead", min=0, help="Create partitions for this many months after this one."
+            "--months-ahead",
+            min=0,
+            max=120,
+            help="Create partitions for this many months after this one (at most ten years).",
         ),
     ] = partitioning.DEFAULT_MONTHS_AHEAD,
 ) -> None:
