@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,7 +28,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
-from outreach.errors import NotFound
+from outreach.errors import NotFound, ValidationFailed
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -225,7 +226,19 @@ def create_engine(url: str, **options: Any) -> Engine:
     one writer at a time, and no deadlock from two readers upgrading to writers at once
     (connections marked READ_ONLY begin deferred instead).
     PostgreSQL: sessions in UTC so date arithmetic in SQL matches the application's.
+    A URL that names no database outreach can open raises ValidationFailed.
     """
+    try:
+        return _create_engine(url, **options)
+    except (sa.exc.ArgumentError, ImportError) as error:
+        shown = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+        raise ValidationFailed(
+            f"{shown!r} is not a database URL outreach can use ({error}): write "
+            "postgresql://USER:PASSWORD@HOST:5432/NAME or sqlite:///PATH."
+        ) from error
+
+
+def _create_engine(url: str, **options: Any) -> Engine:
     if url.startswith("sqlite"):
         database = sa.engine.make_url(url).database
         if database and database != ":memory:" and not database.startswith("file:"):

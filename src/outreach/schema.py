@@ -53,15 +53,26 @@ class SchemaState:
         )
 
 
-def schema_state(engine: Engine) -> SchemaState:
+def _head() -> str:
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None
+    return head
+
+
+def connect(engine: Engine, **options: object) -> sa.Connection:
+    """A connection with these execution options; DatabaseNotReady when there is none to have."""
     try:
-        with engine.connect().execution_options(**{READ_ONLY: True}) as connection:
-            current = MigrationContext.configure(connection).get_current_revision()
+        return engine.connect().execution_options(**options)
     except sa.exc.OperationalError as error:
-        raise DatabaseNotReady(f"The database is unreachable: {error.orig}") from error
-    return SchemaState(current=current, head=head)
+        # One line: the driver's message spreads its hint over several.
+        reason = " ".join(str(error.orig).split())
+        raise DatabaseNotReady(f"The database is unreachable: {reason}") from error
+
+
+def schema_state(engine: Engine) -> SchemaState:
+    with connect(engine, **{READ_ONLY: True}) as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    return SchemaState(current=current, head=_head())
 
 
 def ensure_current(engine: Engine) -> None:
@@ -71,18 +82,29 @@ def ensure_current(engine: Engine) -> None:
         raise DatabaseNotReady(problem)
 
 
-def create_if_empty(engine: Engine) -> None:
-    """Create the schema in a database that has none (a restore into a new data folder);
-    refuse one at any other revision, as ensure_current does, rather than migrate it unasked."""
-    if schema_state(engine).current is None:
-        upgrade(engine)
-    ensure_current(engine)
+def create_if_empty(connection: sa.Connection) -> None:
+    """Create the schema in a database that has none (an import into a new data folder), inside
+    the transaction `connection` has begun: when the caller rolls back, the database is as it
+    was, without even the schema. A database at any other revision is refused, as
+    ensure_current does, rather than migrated unasked."""
+    if MigrationContext.configure(connection).get_current_revision() is None:
+        _migrate(connection)
+    current = MigrationContext.configure(connection).get_current_revision()
+    problem = SchemaState(current=current, head=_head()).problem()
+    if problem:
+        raise DatabaseNotReady(problem)
 
 
 def upgrade(engine: Engine) -> SchemaState:
     """Apply every migration this code has; harmless when the database is already current."""
-    config = alembic_config()
-    with engine.connect() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    with connect(engine) as connection:
+        _migrate(connection)
     return schema_state(engine)
+
+
+def _migrate(connection: sa.Connection) -> None:
+    """Alembic's upgrade on `connection`: a transaction per migration, committed as it goes,
+    or, when the caller has begun a transaction, all of them inside it."""
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")

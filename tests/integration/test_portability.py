@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
+from outreach.access import service as access
+from outreach.access.models import Role
 from outreach.cli.main import app
+from outreach.db import create_engine, transaction
 from outreach.errors import Conflict
 from outreach.portability import exporting, restoring
 from tests.sample_data import START, checksums, container_on, counts, fill_every_table
@@ -125,9 +129,43 @@ def test_the_original_systems_json_agg_backup_is_accepted(filled, databases, bac
         ]
         (backup / f"{name}.json").write_text(json.dumps(rows))
     target = container_on(databases.fresh_url(backend), tmp_path / "target")
-    report = restoring.restore(target.engine, backup, START)
+    report = restoring.restore(target.engine, backup, START, unverified=True)
     assert report.rows["contacts"] == counts(filled.engine)["contacts"]
+    assert not report.verified
     target.close()
+
+
+def test_an_export_without_its_manifest_is_refused_unless_imported_unverified(
+    filled, databases, backend, tmp_path
+):
+    exporting.export(filled.engine, tmp_path / "export", START)
+    (tmp_path / "export" / exporting.MANIFEST).unlink()
+    contacts = tmp_path / "export" / "contacts.jsonl"
+    contacts.write_text("".join(contacts.read_text().splitlines(keepends=True)[:-1]))
+    target = container_on(databases.fresh_url(backend), tmp_path / "target")
+    with pytest.raises(restoring.ExportDamaged, match=r"has no manifest\.json.*--unverified"):
+        restoring.restore(target.engine, tmp_path / "export", START)
+    assert set(counts(target.engine).values()) == {0}
+    target.close()
+
+
+def test_the_cli_says_an_import_without_a_manifest_was_not_verified(
+    filled, databases, backend, tmp_path, monkeypatch
+):
+    exporting.export(filled.engine, tmp_path / "export", START)
+    (tmp_path / "export" / exporting.MANIFEST).unlink()
+    monkeypatch.setenv("OUTREACH_DATA_DIR", str(tmp_path / "cli"))
+    monkeypatch.setenv("DATABASE_URL", databases.fresh_url(backend))
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    refused = runner.invoke(app, ["db", "import", str(tmp_path / "export")])
+    assert isinstance(refused.exception, restoring.ExportDamaged)
+    imported = runner.invoke(
+        app, ["db", "import", str(tmp_path / "export"), "--unverified"], catch_exceptions=False
+    )
+    assert "unverified" in imported.output
+    assert "verified." not in imported.output
 
 
 def test_the_cli_exports_and_imports_with_a_summary(
@@ -164,3 +202,51 @@ def test_an_export_imports_into_a_new_database_that_has_no_schema_yet(
     )
     assert "verified" in imported.output
     assert "up to date" in runner.invoke(app, ["db", "current"]).output
+
+
+@pytest.mark.parametrize("damage", ["checksum", "rows that refer to none"])
+def test_a_refused_import_into_an_empty_database_leaves_it_without_even_the_schema(
+    filled, databases, backend, tmp_path, monkeypatch, damage
+):
+    exporting.export(filled.engine, tmp_path / "export", START)
+    contacts = tmp_path / "export" / "contacts.jsonl"
+    arguments = ["db", "import", str(tmp_path / "export")]
+    if damage == "checksum":
+        contacts.write_text(contacts.read_text().replace("Ada", "Eve", 1))
+    else:
+        contacts.write_text("")
+        (tmp_path / "export" / exporting.MANIFEST).unlink()
+        arguments.append("--unverified")
+    target = databases.empty_url(backend)
+    monkeypatch.setenv("OUTREACH_DATA_DIR", str(tmp_path / "cli"))
+    monkeypatch.setenv("DATABASE_URL", target)
+    monkeypatch.chdir(tmp_path)
+    refused = CliRunner().invoke(app, arguments)
+    assert refused.exit_code != 0
+    if backend == "sqlite" and damage == "checksum":
+        assert not Path(sa.make_url(target).database or "").exists()
+    engine = create_engine(target)
+    assert sa.inspect(engine).get_table_names() == []
+    engine.dispose()
+
+
+def test_a_merge_that_meets_the_same_email_under_another_id_is_refused_naming_the_row(
+    filled, databases, backend, tmp_path, monkeypatch
+):
+    exporting.export(filled.engine, tmp_path / "export", START)
+    target = container_on(databases.fresh_url(backend), tmp_path / "target")
+    with transaction(target.sessions) as session:
+        access.create_user(session, "ada@ourco.example", "another horse battery", Role.admin)
+    exported = json.loads((tmp_path / "export" / "users.jsonl").read_text().splitlines()[0])
+    monkeypatch.setenv("OUTREACH_DATA_DIR", str(tmp_path / "cli"))
+    monkeypatch.setenv("DATABASE_URL", target.engine.url.render_as_string(hide_password=False))
+    monkeypatch.chdir(tmp_path)
+    before = counts(target.engine)
+    refused = CliRunner().invoke(app, ["db", "import", str(tmp_path / "export"), "--merge"])
+    assert isinstance(refused.exception, Conflict)
+    assert refused.exception.message.startswith(
+        f"Nothing was imported: in users, the row with id {exported['id']} does not fit"
+    )
+    assert "email" in refused.exception.message
+    assert counts(target.engine) == before
+    target.close()

@@ -42,6 +42,9 @@ NO_SEND_DAYS = "choose at least one send day"
 """Parts a campaign cannot start without, as launch_problems names them (entry points add how
 to fix each)."""
 ENROLL_SLICE = 2000
+MAX_DAILY_LIMIT = 100_000
+MAX_PAUSE_SECONDS = 86_400
+"""The API's bounds too, checked here for every entry point (the columns hold 32-bit integers)."""
 LAUNCH_EXAMPLES = 5
 """How many contacts a refused launch names per problem: enough to recognise them, few enough
 that several problems over a long list still read as a list of problems."""
@@ -251,9 +254,14 @@ def update_settings(
             "Choose at least one send day: with none the campaign would never send.",
             field="send_days",
         )
-    limits = (current.daily_limit, current.delay_between_emails_seconds, current.jitter_seconds)
-    if current.daily_limit < 1 or min(limits) < 0:
-        raise ValidationFailed("The daily limit is at least 1; delays and jitter are not negative.")
+    pauses = (current.delay_between_emails_seconds, current.jitter_seconds)
+    if not 1 <= current.daily_limit <= MAX_DAILY_LIMIT or not all(
+        0 <= pause <= MAX_PAUSE_SECONDS for pause in pauses
+    ):
+        raise ValidationFailed(
+            f"The daily limit is between 1 and {MAX_DAILY_LIMIT:,}; the spacing and jitter "
+            f"between 0 and {MAX_PAUSE_SECONDS:,} seconds (a day)."
+        )
     session.flush()
     return current
 

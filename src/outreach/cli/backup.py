@@ -12,7 +12,6 @@ from outreach.clock import SystemClock
 from outreach.errors import ValidationFailed
 from outreach.portability import backups
 from outreach.portability.backups import Backup
-from outreach.schema import create_if_empty
 from outreach.words import counted, duration, frequency
 
 app = typer.Typer(
@@ -122,7 +121,7 @@ def restore_command(
 ) -> None:
     """Put a backup back, checked first: into an empty database, or --merge to bring back
     deleted rows (say, contacts removed by mistake) and keep everything else."""
-    with container_for(ctx, schema=create_if_empty) as container:
+    with container_for(ctx, schema=None) as container:
         backup = backups.named(container.settings.backup_dir, name)
         with table_progress("Restoring") as update:
             report = backups.restore(

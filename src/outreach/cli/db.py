@@ -11,7 +11,7 @@ from outreach.cli.context import console, container_for, settings_of, table_prog
 from outreach.clock import SystemClock
 from outreach.db import create_engine
 from outreach.portability import exporting, migrating, partitioning, restoring
-from outreach.schema import create_if_empty, schema_state, upgrade
+from outreach.schema import schema_state, upgrade
 from outreach.words import counted
 
 app = typer.Typer(help="The database: migrate it, see where it stands.", no_args_is_help=True)
@@ -67,20 +67,40 @@ def import_command(
         bool,
         typer.Option("--merge", help="Keep existing rows; skip imported ones whose id exists."),
     ] = False,
+    unverified: Annotated[
+        bool,
+        typer.Option(
+            "--unverified",
+            help="Import a folder that has no manifest.json (the original system's backup) "
+            "as it is: nothing can check that its files are whole.",
+        ),
+    ] = False,
 ) -> None:
-    """Import an export (ours, or the original system's json_agg backup), checked first.
-    An empty database gets the schema first."""
+    """Import an export, checked first against its manifest (or, with --unverified, the
+    original system's json_agg backup). An empty database gets the schema first."""
     with (
-        container_for(ctx, schema=create_if_empty) as container,
+        container_for(ctx, schema=None) as container,
         table_progress("Importing") as update,
     ):
         report = restoring.restore(
-            container.engine, folder, container.clock.now(), merge=merge, progress=update
+            container.engine,
+            folder,
+            container.clock.now(),
+            merge=merge,
+            unverified=unverified,
+            progress=update,
         )
-    console.print(
+    imported = (
         f"Imported {counted(sum(report.rows.values()), 'row')} into "
-        f"{counted(len(report.rows), 'table')}, verified."
+        f"{counted(len(report.rows), 'table')}"
     )
+    if report.verified:
+        console.print(f"{imported}, verified.")
+    else:
+        console.print(
+            f"[yellow]{imported}, unverified: {folder} has no {exporting.MANIFEST} to check "
+            "them against.[/yellow]"
+        )
 
 
 @app.command("migrate")
@@ -130,7 +150,10 @@ def partition_sent_emails_command(
     months_ahead: Annotated[
         int,
         typer.Option(
-            "--months-ahead", min=0, help="Create partitions for this many months after this one."
+            "--months-ahead",
+            min=0,
+            max=120,
+            help="Create partitions for this many months after this one (at most ten years).",
         ),
     ] = partitioning.DEFAULT_MONTHS_AHEAD,
 ) -> None:

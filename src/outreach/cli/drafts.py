@@ -25,6 +25,7 @@ from outreach.drafts import batches, campaign_steps, queries, review, templates
 from outreach.drafts.batches import TYPE_ORDER
 from outreach.drafts.pricing import dollars
 from outreach.drafts.states import BatchStatus, JobStatus
+from outreach.drafts.writers.base import WriterError
 from outreach.errors import NotFound, ValidationFailed
 from outreach.words import counted
 
@@ -451,24 +452,31 @@ def try_template(
 ) -> None:
     """Write one draft from a template for one contact, and store nothing."""
     with container_for(ctx) as container:
-        with transaction(container.sessions) as session:
-            where = contact_queries.ContactFilter(text=contact)
-            person = next(iter(contact_queries.matching_contacts(session, where)), None)
-            if person is None:
-                raise NotFound(f"No contact matches {contact!r}.")
-            prepared = templates.prepare_trial(
-                session, templates.named(session, name).id, person.id
-            )
-        writer = container.draft_writer()
         try:
-            trial = templates.trial(writer, prepared)
-        finally:
-            close = getattr(writer, "close", None)
-            if callable(close):
-                close()
+            trial = _trial(container, name, contact)
+        except WriterError as error:
+            raise ValidationFailed(f"No draft: {error.reason}") from error
     written = trial.written
     console.print(f"To {trial.contact_email}\nSubject: {written.subject}\n", highlight=False)
     console.print(written.body, highlight=False, markup=False)
     for finding in trial.findings:
         console.print(f"[yellow]warning[/yellow] {finding.message}", highlight=False)
     console.print(f"Written by {written.model}; est. {dollars(trial.cost_micros)}")
+
+
+def _trial(container: Container, name: str, contact: str) -> templates.Trial:
+    """The template's draft for the first contact matching `contact`; the writer's errors
+    (the template refused for this contact, the model busy or stopped) go to the caller."""
+    with transaction(container.sessions) as session:
+        where = contact_queries.ContactFilter(text=contact)
+        person = next(iter(contact_queries.matching_contacts(session, where)), None)
+        if person is None:
+            raise NotFound(f"No contact matches {contact!r}.")
+        prepared = templates.prepare_trial(session, templates.named(session, name).id, person.id)
+    writer = container.draft_writer()
+    try:
+        return templates.trial(writer, prepared)
+    finally:
+        close = getattr(writer, "close", None)
+        if callable(close):
+            close()

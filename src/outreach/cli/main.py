@@ -8,7 +8,7 @@ import socket
 import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 import uvicorn
@@ -193,9 +193,18 @@ def _print_job(job: str, summary: str, lines: Sequence[str]) -> None:
 
 
 def main() -> None:
-    """The console script: domain errors become a plain message and exit status 1."""
+    """The console script: domain errors, and files that cannot be read or written where the
+    user said, become one plain line and exit status 1."""
     try:
         app()
     except OutreachError as error:
-        errors.print(f"[red]{error.message}[/red]", highlight=False)
-        raise SystemExit(1) from error
+        _refuse(error.message, error)
+    except OSError as error:
+        if error.filename is None:
+            raise
+        _refuse(f"{error.filename}: {error.strerror}.", error)
+
+
+def _refuse(message: str, error: Exception) -> NoReturn:
+    errors.print(f"[red]{message}[/red]", highlight=False)
+    raise SystemExit(1) from error

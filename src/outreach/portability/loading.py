@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from psycopg import sql
 from psycopg.types.json import Jsonb
@@ -19,6 +20,7 @@ from sqlalchemy.engine import Engine
 from outreach.errors import Conflict
 from outreach.portability.models import ImportGuard
 from outreach.portability.tables import line
+from outreach.schema import connect, create_if_empty
 
 SLICE = 5000
 Progress = Callable[[str, int], None]
@@ -27,8 +29,10 @@ Progress = Callable[[str, int], None]
 @contextmanager
 def guarded(engine: Engine, now: datetime) -> Iterator[sa.Connection]:
     """One transaction with the seed's counting triggers standing aside (migration 0005):
-    committed when the block ends, rolled back entirely on any error."""
-    with engine.begin() as connection:
+    committed when the block ends, rolled back entirely on any error. A database without the
+    schema gets it in the same transaction, so a refused import leaves not even that behind."""
+    with connect(engine) as connection, connection.begin():
+        create_if_empty(connection)
         connection.execute(sa.insert(ImportGuard).values(id=1, started_at=now.isoformat()))
         yield connection
         connection.execute(sa.delete(ImportGuard))
@@ -43,6 +47,11 @@ def refuse_if_not_empty(connection: sa.Connection, tables: Iterable[sa.Table]) -
             )
 
 
+class RowRefused(Conflict):
+    """The target database refuses a row (a unique value another row has, a reference to a
+    row that is not there): the import stops and nothing of it is kept."""
+
+
 def insert_rows(
     connection: sa.Connection,
     table: sa.Table,
@@ -50,7 +59,8 @@ def insert_rows(
     merge: bool,
     progress: Progress,
 ) -> int:
-    """Inserts rows (Python values) in slices; with merge, rows whose id exists are skipped."""
+    """Inserts rows (Python values) in slices; with merge, rows whose id exists are skipped.
+    A row the database refuses raises RowRefused naming the table and the row."""
     if connection.dialect.name == "postgresql" and not merge:
         return _copy_rows(connection, table, rows, progress)
     statement: Any = sa.insert(table)
@@ -64,15 +74,53 @@ def insert_rows(
     for row in rows:
         batch.append(row)
         if len(batch) == SLICE:
-            connection.execute(statement, batch)
+            _insert_slice(connection, table, statement, batch, merge)
             written += len(batch)
             batch = []
             progress(table.name, written)
     if batch:
-        connection.execute(statement, batch)
+        _insert_slice(connection, table, statement, batch, merge)
         written += len(batch)
     progress(table.name, written)
     return written
+
+
+def _insert_slice(
+    connection: sa.Connection,
+    table: sa.Table,
+    statement: Any,
+    batch: list[dict[str, Any]],
+    merge: bool,
+) -> None:
+    """One executemany in a savepoint; when the database refuses it, the rows again one by one
+    to find the row to name (the database's message names a constraint, not always a row)."""
+    try:
+        with connection.begin_nested():
+            connection.execute(statement, batch)
+    except (sa.exc.IntegrityError, sa.exc.DataError):
+        for row in batch:
+            try:
+                with connection.begin_nested():
+                    connection.execute(statement, [row])
+            except (sa.exc.IntegrityError, sa.exc.DataError) as error:
+                named = f"the row with id {row.get('id')}"
+                raise _refused(table, named, error.orig, merge) from error
+        raise
+
+
+def _refused(table: sa.Table, row: str, error: BaseException | None, merge: bool) -> RowRefused:
+    reason = " ".join(str(error).split())
+    hint = (
+        " --merge skips rows whose id is there already; a row with another id that repeats a "
+        "unique value (an email, say) is refused: change or remove one of the two, then import "
+        "again."
+        if merge
+        else ""
+    )
+    return RowRefused(
+        f"Nothing was imported: in {table.name}, {row} does not fit the target database "
+        f"({reason}).{hint}"
+    )
 
 
 def _primary_key(connection: sa.Connection, table: sa.Table) -> list[str]:
@@ -100,16 +148,19 @@ def _copy_rows(
     written = 0
     driver = connection.connection.driver_connection
     assert driver is not None
-    with driver.cursor() as cursor, cursor.copy(statement) as copy:
-        for row in itertools.chain((first,), iterator):
-            values = [row[name] for name in names]
-            for i in documents:
-                if values[i] is not None:
-                    values[i] = Jsonb(values[i])
-            copy.write_row(values)
-            written += 1
-            if written % SLICE == 0:
-                progress(table.name, written)
+    try:
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in itertools.chain((first,), iterator):
+                values = [row[name] for name in names]
+                for i in documents:
+                    if values[i] is not None:
+                        values[i] = Jsonb(values[i])
+                copy.write_row(values)
+                written += 1
+                if written % SLICE == 0:
+                    progress(table.name, written)
+    except (psycopg.errors.IntegrityError, psycopg.errors.DataError) as error:
+        raise _refused(table, "a row", error, merge=False) from error
     progress(table.name, written)
     return written
 

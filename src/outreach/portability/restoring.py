@@ -2,7 +2,10 @@
 
 Two passes. The first reads every file without writing anything: the manifest, each file's
 checksum and row count, every line's JSON and columns. A damaged, truncated or mismatched
-export is refused there, naming the file and line, and the target is untouched. The second
+export is refused there, naming the file and line, and the target is untouched. A folder
+without a manifest (an export that did not finish or lost it, or the original system's
+json_agg backup, which never has one) cannot be checked: it is refused unless the caller asks
+for an unverified import, and the report says it was not verified. The second
 writes everything in one transaction, in dependency order, with the seed's counting triggers
 standing aside (migration 0005), checks the counts and checksums against the manifest, and
 commits; an interruption rolls it all back, so importing again starts clean and ends the same.
@@ -61,18 +64,28 @@ class Source:
 
 @dataclass
 class ImportReport:
+    verified: bool
+    """Whether the export was checked against its manifest (False: imported as it was)."""
     rows: dict[str, int] = field(default_factory=dict)
 
 
-def sources(folder: Path) -> list[Source]:
-    """The export's tables, checked without writing anything; ExportDamaged says what is wrong."""
+def sources(folder: Path, *, unverified: bool = False) -> list[Source]:
+    """The export's tables, checked without writing anything; ExportDamaged says what is wrong.
+    Without a manifest the folder is refused, unless `unverified` accepts its files as they are."""
     manifest_path = folder / MANIFEST
     if not folder.is_dir():
         raise ExportDamaged(f"{folder} is not a folder.")
     if manifest_path.exists():
         found = _from_manifest(folder, manifest_path)
+    elif unverified:
+        found = _without_manifest(folder)
     else:
-        found = _seed_backup(folder)
+        raise ExportDamaged(
+            f"{folder} has no {MANIFEST}, so its files cannot be checked: an export that did "
+            "not finish, or lost its manifest, may be missing rows. Export again; or, for the "
+            "original system's backup (which never has one), add --unverified to import the "
+            "files as they are."
+        )
     for source in found:
         _check(source)
     return found
@@ -105,8 +118,9 @@ def _from_manifest(folder: Path, manifest_path: Path) -> list[Source]:
     ]
 
 
-def _seed_backup(folder: Path) -> list[Source]:
-    """The seed's backup: one `<table>.json` array per table (from json_agg), no manifest."""
+def _without_manifest(folder: Path) -> list[Source]:
+    """The seed's backup (one `<table>.json` array per table, from json_agg), or our JSON Lines
+    files without their manifest: whatever tables are there, nothing to check them against."""
     found = []
     for table in export_order():
         for suffix in (".jsonl", ".json"):
@@ -167,11 +181,12 @@ def restore(
     now: datetime,
     *,
     merge: bool = False,
+    unverified: bool = False,
     progress: Progress = lambda t, n: None,
 ) -> ImportReport:
     """Imports the export in `folder`; see the module's docstring for the guarantees."""
-    checked = sources(folder)
-    report = ImportReport()
+    checked = sources(folder, unverified=unverified)
+    report = ImportReport(verified=all(source.sha256 is not None for source in checked))
     with guarded(engine, now) as connection:
         if not merge:
             refuse_if_not_empty(connection, [source.table for source in checked])

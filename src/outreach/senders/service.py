@@ -22,6 +22,8 @@ from outreach.states import transition
 DEFAULT_CONNECTIONS = 4
 """Connections a worker opens to one account at once; providers throttle more than a few."""
 MAX_CONNECTIONS = 20
+MAX_DAILY_CAP = 1_000_000
+"""The API's bound too: more than any mailbox provider allows in a day."""
 
 
 def connections_of(account: SenderAccount) -> int:
@@ -127,9 +129,10 @@ def add(
         raise ValidationFailed(f"{email!r} is not an email address.", field="email")
     if sender_queries.sender_by_email(session, address):
         raise Conflict(f"There is already a sender account {address}.", field="email")
-    if daily_cap is not None and daily_cap < 1:
+    if daily_cap is not None and not 1 <= daily_cap <= MAX_DAILY_CAP:
         raise ValidationFailed(
-            "A daily cap is at least 1 (leave it empty for none).", field="daily_cap"
+            f"A daily cap is between 1 and {MAX_DAILY_CAP:,} (leave it empty for none).",
+            field="daily_cap",
         )
     if kind is SenderKind.graph:
         daily_cap = daily_cap or GRAPH_DEFAULT_LIMITS.per_day
