@@ -19,7 +19,9 @@ from outreach.words import counted
 SchemaCheck = Callable[[Engine], None]
 
 console = Console()
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=True)
+"""Errors are one line each, never broken by Rich (a path cut in two cannot be copied); the
+terminal wraps them."""
 
 
 def settings_of(ctx: typer.Context) -> Settings:

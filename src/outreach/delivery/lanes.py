@@ -18,11 +18,12 @@ from sqlalchemy.orm import Session
 from outreach.campaigns.models import CampaignSequence
 from outreach.clock import Clock
 from outreach.delivery import queries
-from outreach.delivery.recording import Outcome, PassReport, record, sender_failing
+from outreach.delivery.recording import Outcome, PassReport, record
 from outreach.delivery.taking import Claim, start
 from outreach.providers.base import ProviderThreads, Transport
 from outreach.providers.errors import AccountError, ProviderError
 from outreach.runner import Runner
+from outreach.senders import service as senders
 
 
 def _send(transport: Transport, claim: Claim, remember: Callable[[str], None]) -> Outcome:
@@ -158,5 +159,7 @@ def _transports(
         try:
             built[key] = transport_for(key[0])
         except AccountError as error:
-            runner.step(partial(sender_failing, sender_id=key[0], reason=error.reason, now=now))
+            runner.step(
+                partial(senders.mark_failing, sender_id=key[0], reason=error.reason, now=now)
+            )
     return built

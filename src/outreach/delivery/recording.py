@@ -37,8 +37,7 @@ from outreach.providers.errors import (
 )
 from outreach.providers.message import SentMessage
 from outreach.retry import RetryPolicy
-from outreach.senders import queries as sender_queries
-from outreach.senders.states import SenderState
+from outreach.senders import service as senders
 from outreach.states import forget_loaded, transition, transition_each
 
 RETRY_POLICY = RetryPolicy(
@@ -127,7 +126,7 @@ def _record_not_sent(session: Session, outcome: Outcome, now: datetime, report: 
     label = outcome.claim.label
     error = outcome.error
     if isinstance(error, AccountError):
-        sender_failing(session, delivery.sender_account_id, error.reason, now)
+        senders.mark_failing(session, delivery.sender_account_id, error.reason, now)
         requeue(
             session,
             delivery.id,
@@ -344,12 +343,3 @@ def _record_failed(
     if delivery.campaign_contact_id is not None:
         status = EnrollmentStatus.bounced if address_rejected else EnrollmentStatus.failed
         campaign_enrollments.record_stopped(session, delivery.campaign_contact_id, status, reason)
-
-
-def sender_failing(session: Session, sender_id: uuid.UUID, reason: str, now: datetime) -> None:
-    sender = sender_queries.sender(session, sender_id)
-    if sender is not None:
-        sender.state = SenderState.failing.value
-        sender.last_error = reason
-        sender.state_changed_at = now
-        session.flush()

@@ -17,7 +17,7 @@ from outreach.sealing import seal, unseal
 from outreach.senders import queries as sender_queries
 from outreach.senders.models import SenderAccount
 from outreach.senders.states import SENDERS, SenderState
-from outreach.states import transition
+from outreach.states import transition, transition_many
 
 DEFAULT_CONNECTIONS = 4
 """Connections a worker opens to one account at once; providers throttle more than a few."""
@@ -183,6 +183,20 @@ def set_state(
         state_changed_at=now,
     )
     return get(session, sender_id)
+
+
+def mark_failing(session: Session, sender_id: uuid.UUID, reason: str, now: datetime) -> None:
+    """The account could not send: failing, saying why. An account a person paused meanwhile
+    stays paused (SENDERS has no move from paused to failing): the person's decision wins."""
+    transition_many(
+        session,
+        SenderAccount,
+        (SenderAccount.id == sender_id,),
+        SenderState.failing,
+        SENDERS,
+        last_error=reason,
+        state_changed_at=now,
+    )
 
 
 def keep_token_cache(
