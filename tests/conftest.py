@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +42,11 @@ RUN = pytest.StashKey[str]()
 def pytest_configure(config: pytest.Config) -> None:
     worker = getattr(config, "workerinput", None)
     config.stash[RUN] = worker["outreach_run"] if worker else new_run()
+    # Rich fixes a console's width when the console is made if COLUMNS is set, and the CLI's
+    # consoles are made when the tests import it: an xdist worker inherits COLUMNS=80 (readline
+    # sets it in the controller), and some shells export it. The CLI tests set the width they
+    # read at run time.
+    os.environ.pop("COLUMNS", None)
 
 
 @pytest.hookimpl(optionalhook=True)
