@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from outreach.access import credentials
 from outreach.access import service as access
 from outreach.access.models import Role, User
 from outreach.clock import FixedClock
@@ -48,6 +49,11 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ.pop("COLUMNS", None)
         os.environ.pop("LINES", None)
     config.stash[RUN] = worker["outreach_run"] if worker else new_run()
+    # Rich fixes a console's width when the console is made if COLUMNS is set, and the CLI's
+    # consoles are made when the tests import it: an xdist worker inherits COLUMNS=80 (readline
+    # sets it in the controller), and some shells export it. The CLI tests set the width they
+    # read at run time.
+    os.environ.pop("COLUMNS", None)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -139,9 +145,20 @@ def client(app: FastAPI) -> Iterator[TestClient]:
         yield test_client
 
 
+@pytest.fixture(scope="session")
+def admin_password_hash() -> str:
+    """Argon2 is slow on purpose (up to a second on a busy machine), and hundreds of tests
+    start with the admin: their password is hashed once a session, not once a test."""
+    return credentials.hash_password(ADMIN_PASSWORD)
+
+
 @pytest.fixture
-def admin(session: Session) -> User:
-    return access.create_user(session, ADMIN_EMAIL, ADMIN_PASSWORD, Role.admin)
+def admin(session: Session, admin_password_hash: str) -> User:
+    """The admin as access.create_user makes them, with the session's hash of their password."""
+    user = User(email=ADMIN_EMAIL, password_hash=admin_password_hash, role=Role.admin.value)
+    session.add(user)
+    session.flush()
+    return user
 
 
 @pytest.fixture

@@ -134,6 +134,17 @@ class Databases:
         with psycopg.connect(_pg_admin_url(), autocommit=True) as connection:
             connection.execute(statement)
 
+    def _pg_create(self, name: str, template: str | None = None) -> str:
+        copying = f' TEMPLATE "{template}"' if template else ""
+        with psycopg.connect(_pg_admin_url(), autocommit=True) as connection:
+            connection.execute(f'CREATE DATABASE "{name}"{copying}')
+            # A commit need not wait for the disk (1.4 ms against 0.2 on the busy machine, and
+            # the worker tests commit thousands of times): what other sessions see is the
+            # same, and only a crash of the server itself could lose a throwaway database.
+            connection.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+        self.created.append(name)
+        return _pg_url_for(name)
+
     # Databases ----------------------------------------------------------------------------
 
     def empty_url(self, backend: str) -> str:
@@ -142,9 +153,7 @@ class Databases:
         name = f"{self.prefix}_{len(self.created) + len(list(self.folder.glob('*.db')))}"
         if backend == "sqlite":
             return f"sqlite:///{self.folder / (name + '.db')}"
-        self._pg_execute(f'CREATE DATABASE "{name}"')
-        self.created.append(name)
-        return _pg_url_for(name)
+        return self._pg_create(name)
 
     def fresh_url(self, backend: str) -> str:
         """A new database with the migrated schema and no rows."""
@@ -154,9 +163,7 @@ class Databases:
             path = self.folder / f"{name}.db"
             shutil.copyfile(make_url(template).database or "", path)
             return f"sqlite:///{path}"
-        self._pg_execute(f'CREATE DATABASE "{name}" TEMPLATE "{make_url(template).database}"')
-        self.created.append(name)
-        return _pg_url_for(name)
+        return self._pg_create(name, template=make_url(template).database)
 
     def _template(self, backend: str) -> str:
         self.require(backend)
