@@ -42,12 +42,6 @@ RUN = pytest.StashKey[str]()
 
 def pytest_configure(config: pytest.Config) -> None:
     worker = getattr(config, "workerinput", None)
-    if worker:
-        # xdist workers inherit the controller's terminal size as COLUMNS and LINES; Rich
-        # fixes a console's size at import when both are set, so the CLI's console would stay
-        # 80 wide whatever a test's COLUMNS says. Without them it reads COLUMNS as it prints.
-        os.environ.pop("COLUMNS", None)
-        os.environ.pop("LINES", None)
     config.stash[RUN] = worker["outreach_run"] if worker else new_run()
     # Rich fixes a console's width when the console is made if COLUMNS is set, and the CLI's
     # consoles are made when the tests import it: an xdist worker inherits COLUMNS=80 (readline
