@@ -159,6 +159,29 @@ JSONDocument = sa.JSON(none_as_null=True).with_variant(
 SQLAlchemy would store by default: `enriched_data IS NULL` must mean the same after a restore."""
 
 
+class json_member_text(FunctionElement[str]):
+    """json_member_text(document, key): the text of the JSON object's top-level member `key`,
+    NULL when it has none, for any key. PostgreSQL: `->>`. SQLite: json_each, whose keys come
+    decoded; a JSON path would have to spell the key as the stored text escapes it (é as
+    \\u00e9), and cannot name a key with a double quote or a NUL at all."""
+
+    type = sa.Text()
+    inherit_cache = True
+
+
+@compiles(json_member_text, "postgresql")
+def _json_member_text_pg(element: json_member_text, compiler: Any, **kw: Any) -> str:
+    document, key = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"({document} ->> CAST({key} AS TEXT))"
+
+
+@compiles(json_member_text, "sqlite")
+def _json_member_text_sqlite(element: json_member_text, compiler: Any, **kw: Any) -> str:
+    document, key = (compiler.process(clause, **kw) for clause in element.clauses)
+    # Compiled SQL fragments (a column, a bound parameter), never values: nothing to inject.
+    return f"(SELECT member.value FROM json_each({document}) AS member WHERE member.key = {key})"  # noqa: S608
+
+
 class new_uuid(FunctionElement[uuid.UUID]):
     """Database-side UUID v4 default, so rows written by other tools get ids too."""
 

@@ -133,6 +133,29 @@ def test_a_value_without_its_column_is_refused_rather_than_matching_everyone(api
     )
 
 
+@pytest.mark.parametrize("field", ["\x00", "City\x01", "\x7f", "Notes\x85"])
+def test_a_field_name_with_a_control_character_is_a_422_naming_it(api, field):
+    api.post(f"/api/v1/uploads/{upload(api)['batch']['id']}/confirm", json={})
+    response = api.get("/api/v1/contacts", params={"field": field, "value": "x"})
+    assert response.status_code == 422
+    assert response.json()["error"]["message"] == (
+        f"{field!r} is not an original column: it holds a control character."
+    )
+    made = api.post("/api/v1/lists", json={"name": "Odd"}).json()
+    added = api.post(
+        f"/api/v1/lists/{made['id']}/members", json={"filter": {"field": field, "value": "x"}}
+    )
+    assert added.status_code == 422
+
+
+def test_original_columns_named_with_accents_quotes_or_backslashes_can_be_searched(api):
+    named = 'Work Email,Société,"Say ""hi""",Back\\slash\nada@analytical.example,Engines,yes,b\n'
+    api.post(f"/api/v1/uploads/{upload(api, named)['batch']['id']}/confirm", json={})
+    for field, value in (("Société", "Engines"), ('Say "hi"', "yes"), ("Back\\slash", "b")):
+        found = api.get("/api/v1/contacts", params={"field": field, "value": value}).json()
+        assert [contact["email"] for contact in found["items"]] == ["ada@analytical.example"]
+
+
 def test_an_empty_filter_is_refused_rather_than_adding_everyone(api):
     made = api.post("/api/v1/lists", json={"name": "All?"}).json()
     response = api.post(f"/api/v1/lists/{made['id']}/members", json={"filter": {}})

@@ -8,6 +8,7 @@ One module although it is over 500 lines: a domain's SQL lives in its queries.py
 from __future__ import annotations
 
 import json
+import unicodedata
 import uuid
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,7 +27,15 @@ from outreach.contacts.models import (
     UploadBatch,
     UploadProblem,
 )
-from outreach.db import GUID, SQLITE_TIMESTAMP_FORMAT, Base, UtcDateTime, new_uuid
+from outreach.db import (
+    GUID,
+    SQLITE_TIMESTAMP_FORMAT,
+    Base,
+    UtcDateTime,
+    json_member_text,
+    new_uuid,
+)
+from outreach.errors import ValidationFailed
 
 contacts = Base.metadata.tables["contacts"]
 members = Base.metadata.tables["contact_list_members"]
@@ -353,7 +362,8 @@ def delete_unused_contacts_of(session: Session, batch_id: uuid.UUID) -> tuple[in
 
 @dataclass(frozen=True)
 class ContactFilter:
-    """Which contacts: every given condition must hold. `field`/`value` match a raw_data column."""
+    """Which contacts: every given condition must hold. `field`/`value` match a raw_data column;
+    a field name with a control character names none, and is refused as a mistake."""
 
     text: str | None = None
     company: str | None = None
@@ -364,6 +374,13 @@ class ContactFilter:
     value: str | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.field and any(unicodedata.category(c) == "Cc" for c in self.field):
+            raise ValidationFailed(
+                f"{self.field!r} is not an original column: it holds a control character.",
+                field="field",
+            )
 
 
 def email_at_domain(domain: str) -> sa.ColumnElement[bool]:
@@ -404,7 +421,7 @@ def conditions(where: ContactFilter) -> list[sa.ColumnElement[bool]]:
     if where.batch_id:
         found.append(Contact.upload_batch_id == where.batch_id)
     if where.field:
-        found.append(Contact.raw_data[where.field].as_string() == (where.value or ""))
+        found.append(json_member_text(Contact.raw_data, where.field) == (where.value or ""))
     if where.created_from:
         found.append(Contact.created_at >= where.created_from)
     if where.created_to:
