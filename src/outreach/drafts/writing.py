@@ -28,6 +28,10 @@ answer is thrown away.
 A crash leaves jobs `writing`; any worker puts them back in the queue once they are older than
 the policy's lease. That is safe: a draft is stored only when its job is recorded, and the record
 checks that the job is still this worker's.
+
+One module over 500 lines on purpose: the three steps share the state of a pass (the calls in
+flight, the hold a busy writer asks for, the deadline, the batch paused by a spend limit), and
+split apart they would hand that state back and forth.
 """
 
 from __future__ import annotations
