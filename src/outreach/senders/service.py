@@ -231,22 +231,19 @@ def record_failure(
     """A send, a test or the worker's retry found the account unable to send: failing, saying
     why, and tried again by itself when its server could not be reached, else waiting for a
     person (standing.py). An account a person paused meanwhile stays paused."""
-    before = standing_of(get(session, sender_id))
+    account = get(session, sender_id)
+    before = standing_of(account)
     passes = not isinstance(error, AccountError)
     draw = jitter_draw(sender_id, before.attempts + 1)
-    return _stand(
-        session,
-        sender_id,
-        before,
-        after_failure(before, error.reason, passes=passes, now=now, draw=draw),
-        now,
-    )
+    after = after_failure(before, error.reason, passes=passes, now=now, draw=draw)
+    return _stand(session, account, before, after, now)
 
 
 def record_success(session: Session, sender_id: uuid.UUID, now: datetime) -> Standing:
     """A test or the worker's retry reached the account: a failing account is ok again."""
-    before = standing_of(get(session, sender_id))
-    return _stand(session, sender_id, before, after_success(before), now)
+    account = get(session, sender_id)
+    before = standing_of(account)
+    return _stand(session, account, before, after_success(before), now)
 
 
 def record_test(
@@ -278,7 +275,7 @@ def heal_sent(session: Session, sender_ids: Collection[uuid.UUID], now: datetime
 
 
 def _stand(
-    session: Session, sender_id: uuid.UUID, before: Standing, after: Standing, now: datetime
+    session: Session, account: SenderAccount, before: Standing, after: Standing, now: datetime
 ) -> Standing:
     """Writes `after` unless nothing changed; the move is conditional (transition_many), so an
     account a person paused since it was read stays paused."""
@@ -286,11 +283,12 @@ def _stand(
         transition_many(
             session,
             SenderAccount,
-            (SenderAccount.id == sender_id, SenderAccount.state == before.state.value),
+            (SenderAccount.id == account.id, SenderAccount.state == before.state.value),
             after.state,
             SENDERS,
             **_columns(after, now),
         )
+        session.expire(account)  # read again as written, by the next try of this transaction
     return after
 
 
