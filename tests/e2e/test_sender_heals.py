@@ -76,7 +76,7 @@ def test_sending_resumes_by_itself_once_the_server_is_back(
     again = account_now(session)
     assert (again.state, again.retry_attempts) == ("failing", 2)
     assert again.retry_at >= clock.now() + timedelta(seconds=120)
-    assert still_down.senders == [f"me@ourco.example is {senders.standing_of(again).describe()}"]
+    assert still_down.senders == [senders.standing_of(again).sentence("me@ourco.example")]
 
     smtp_server.start()
     clock.advance(again.retry_at - clock.now() + timedelta(seconds=1))

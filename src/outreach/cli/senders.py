@@ -181,7 +181,7 @@ def list_senders(ctx: typer.Context) -> None:
     for account in accounts:
         standing = senders.standing_of(account)
         if standing.state is not SenderState.ok:
-            console.print(f"{account.email} is {standing.describe()}", highlight=False)
+            console.print(standing.sentence(account.email), highlight=False)
         if account.kind == "smtp" and not senders.signs_in_as(account):
             console.print(f"{account.email} sends without signing in (a relay).", highlight=False)
 
@@ -207,7 +207,7 @@ def test_sender(ctx: typer.Context, email: str) -> None:
             highlight=False,
         )
     if standing.state is not SenderState.ok:
-        console.print(f"{account.email} is {standing.describe()}", highlight=False)
+        console.print(standing.sentence(account.email), highlight=False)
     if not all(check.ok for check in checks):
         raise typer.Exit(1)
 

@@ -38,7 +38,7 @@ def retry_senders(
             failed = runner.step(
                 partial(senders.record_failure, sender_id=account.id, error=error, now=now)
             )
-            said.append(f"{account.email} is {failed.describe()}")
+            said.append(failed.sentence(account.email))
             continue
         runner.step(partial(senders.record_success, sender_id=account.id, now=now))
         said.append(f"{account.email} answers again: ok, sending")

@@ -57,6 +57,10 @@ class Standing:
         detail = self.detail
         return f"{self.label}: {detail}" if detail else self.label
 
+    def sentence(self, who: str) -> str:
+        """A sentence about the account `who`: "me@x.example needs you: …", "… is failing: …"."""
+        return f"{who} {'' if self.needs_person else 'is '}{self.describe()}"
+
     @property
     def detail(self) -> str:
         """Why the account is not ok and what happens next ("" when it is ok)."""
