@@ -23,18 +23,8 @@ def api(client, api_token):
 
 
 def add_relay(api, port: int, **extra: object):
-    return api.post(
-        "/api/v1/senders",
-        json={
-            "kind": "smtp",
-            "email": "me@ourco.example",
-            "host": "127.0.0.1",
-            "port": port,
-            "security": "none",
-            "sign_in": False,
-            **extra,
-        },
-    )
+    relay = {"kind": "smtp", "email": "me@ourco.example", "host": "127.0.0.1", "port": port}
+    return api.post("/api/v1/senders", json=relay | {"security": "none", "sign_in": False} | extra)
 
 
 def sent_through(session, container, clock, tmp_path, sender_id: str) -> int:
