@@ -13,7 +13,7 @@ from outreach.campaigns import service as campaigns
 from outreach.delivery.models import Delivery
 from outreach.senders import service as senders
 from outreach.senders.models import SenderAccount
-from tests.campaign_setup import smtp_sender, three_step_campaign
+from tests.campaign_setup import smtp_sender, three_step_campaign, wrong_password_account
 
 MONDAY_10 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
@@ -99,17 +99,7 @@ def test_sending_resumes_by_itself_once_the_server_is_back(
 def test_a_refused_password_waits_for_a_person(
     session, container, clock, tmp_path, make_smtp_server, api
 ):
-    server = make_smtp_server(username="me@ourco.example", password="right")
-    account = senders.add(
-        session,
-        kind=senders.SenderKind.smtp,
-        email="me@ourco.example",
-        display_name=None,
-        secret_key=container.settings.secret_key_value(),
-        smtp=senders.SmtpSettings("127.0.0.1", server.port, "none", "me@ourco.example"),
-        password="wrong",
-        now=clock.now(),
-    )
+    server, account = wrong_password_account(session, container, clock, make_smtp_server)
     launched(session, container, clock, tmp_path, str(account.id))
 
     container.sending_pass()
