@@ -10,12 +10,16 @@ import pytest
 import sqlalchemy as sa
 
 from outreach.campaigns import service as campaigns
+from outreach.campaigns.models import Campaign, CampaignContact
+from outreach.contacts.models import Contact
 from outreach.delivery.models import Delivery
 from outreach.senders import service as senders
 from outreach.senders.models import SenderAccount
 from tests.campaign_setup import smtp_sender, three_step_campaign, wrong_password_account
+from tests.contact_files import import_text
 
 MONDAY_10 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+JOAN = "email,name,company,City\njoan@gmail.com,Joan Clarke,Bletchley Park,Bletchley\n"
 
 
 @pytest.fixture
@@ -24,11 +28,12 @@ def api(client, api_token):
     return client
 
 
-def launched(session, container, clock, tmp_path, sender_id: str) -> None:
+def launched(session, container, clock, tmp_path, sender_id: str) -> Campaign:
     clock.advance(MONDAY_10 - clock.now())
     found = three_step_campaign(session, clock, tmp_path, [sender_id])
     campaigns.launch(session, found.id, clock.now())
     session.commit()
+    return found
 
 
 def account_now(session) -> SenderAccount:
@@ -46,7 +51,7 @@ def test_sending_resumes_by_itself_once_the_server_is_back(
     session, container, clock, tmp_path, smtp_server, api
 ):
     sender_id = smtp_sender(session, clock, container.settings.secret_key_value(), smtp_server.port)
-    launched(session, container, clock, tmp_path, sender_id)
+    spring = launched(session, container, clock, tmp_path, sender_id)
     smtp_server.stop()
 
     down = container.sending_pass()
@@ -65,11 +70,19 @@ def test_sending_resumes_by_itself_once_the_server_is_back(
         f"retrying at {account.retry_at:%H:%M} UTC (attempt 2)"
     )
 
+    # Joining meanwhile, Joan has no account free to write from: her first email waits until
+    # the account is tried again, not a fixed quarter of an hour.
+    import_text(session, clock, tmp_path, JOAN, list_id=spring.list_id)
+    session.commit()
     clock.advance(timedelta(seconds=30))
     early = container.sending_pass()
     assert early.sent == []
     assert early.senders == []
     assert account_now(session).retry_attempts == 1
+    joan = session.scalars(
+        sa.select(CampaignContact).join(Contact).where(Contact.email == "joan@gmail.com")
+    ).one()
+    assert joan.next_send_at == account.retry_at
 
     clock.advance(account_now(session).retry_at - clock.now() + timedelta(seconds=1))
     still_down = container.sending_pass()
@@ -82,9 +95,10 @@ def test_sending_resumes_by_itself_once_the_server_is_back(
     clock.advance(again.retry_at - clock.now() + timedelta(seconds=1))
     back = container.sending_pass()
 
-    assert len(back.sent) == 3
+    assert back.waiting == []
+    assert len(back.sent) == 4
     assert back.senders == ["me@ourco.example answers again: ok, sending"]
-    assert len(smtp_server.messages) == 3
+    assert len(smtp_server.messages) == 4
     healed = account_now(session)
     assert (healed.state, healed.last_error, healed.retry_at, healed.retry_attempts) == (
         "ok",
