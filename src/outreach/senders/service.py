@@ -83,7 +83,9 @@ def smtp_username(
         return None
     if sign_in and not password:
         raise ValidationFailed(
-            f"Signing in needs the password (or choose {NO_SIGN_IN}).", field="password"
+            "Signing in needs the password; a local relay that accepts mail without AUTH "
+            "needs no sign-in.",
+            field="password",
         )
     return username or (email.strip() if password else None)
 
@@ -257,8 +259,8 @@ def record_test(
 
 def heal_sent(session: Session, sender_ids: Collection[uuid.UUID], now: datetime) -> None:
     """These accounts just sent: those failing because their server could not be reached are ok
-    again (one statement, and none while nothing failed). One waiting for a person keeps
-    waiting: a send on a connection opened earlier says nothing of the password."""
+    again, in one statement that changes nothing while none is failing. One waiting for a person
+    keeps waiting: a send on a connection opened earlier says nothing of the password."""
     if sender_ids:
         transition_many(
             session,
