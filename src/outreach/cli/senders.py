@@ -188,7 +188,8 @@ def list_senders(ctx: typer.Context) -> None:
 
 @senders_app.command("test")
 def test_sender(ctx: typer.Context, email: str) -> None:
-    """Really connect and sign in, for sending and for reading replies; say what failed."""
+    """Really connect and sign in, for sending and for reading replies; say what failed. The
+    account's state follows what sending found."""
     with container_for(ctx) as container:
         with transaction(container.sessions) as session:
             account = senders.by_email(session, email)

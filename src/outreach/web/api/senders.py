@@ -108,7 +108,8 @@ def test_sender(
 ) -> CheckOut:
     """Really connect and sign in, to send (EHLO, STARTTLS, AUTH; a Graph token and the
     mailbox) and to read replies (IMAP login and the folder; Graph's Inbox); says what worked
-    or what failed, in plain words."""
+    or what failed, in plain words. The account's state follows what sending found: ok, failing
+    (its server could not be reached: tried again by itself) or needs you (paused stays paused)."""
     account = senders.get(session, sender_id)
     finish_transaction(session)
     container = container_of(request)
