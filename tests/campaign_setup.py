@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -55,6 +56,24 @@ def smtp_sender(
         now=clock.now(),
     )
     return str(account.id)
+
+
+def wrong_password_account(
+    session: Session, container: Container, clock: Clock, make_smtp_server: Any
+) -> tuple[Any, SenderAccount]:
+    """An SMTP account whose server refuses its password, and that server."""
+    server = make_smtp_server(username="me@ourco.example", password="right")
+    account = senders.add(
+        session,
+        kind=senders.SenderKind.smtp,
+        email="me@ourco.example",
+        display_name=None,
+        secret_key=container.settings.secret_key_value(),
+        smtp=senders.SmtpSettings("127.0.0.1", server.port, "none", "me@ourco.example"),
+        password="wrong",
+        now=clock.now(),
+    )
+    return server, account
 
 
 def three_step_campaign(

@@ -68,6 +68,8 @@ class RecordingSMTPServer(LoopbackServer):
     STARTTLS; `tls_context` makes it speak TLS from the first byte (implicit TLS, like 465).
     `data_reply` answers every email's content (after recording it) instead of 250.
     `reply_delay_ms` delays every reply, for benchmarks that want a realistic round trip.
+    Started again after `stop()`, it listens on the same port: a server that went away and came
+    back.
     """
 
     def __init__(
@@ -161,6 +163,12 @@ class RecordingSMTPServer(LoopbackServer):
                 self._lock.wait(0.05)
             return len(self._messages)
 
+    def accept_credentials(self, username: str, password: str) -> None:
+        """From now on AUTH takes this username and password (a password changed on the
+        server, or fixed in the account)."""
+        with self._lock:
+            self._credentials = (username, password)
+
     def answer_normally(self, recipient: str) -> None:
         """Stop refusing or deferring this recipient (their mailbox is back)."""
         with self._lock:
@@ -198,7 +206,7 @@ class RecordingSMTPServer(LoopbackServer):
         self._release = asyncio.Event()
         loop = asyncio.get_running_loop()
         return await loop.create_server(
-            self._new_connection, host=self.host, port=0, ssl=self._tls_context
+            self._new_connection, host=self.host, port=self.port, ssl=self._tls_context
         )
 
     def _new_connection(self) -> _RecordingSMTP:

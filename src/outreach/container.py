@@ -56,6 +56,8 @@ class AccountCheck:
     """"sending" or "reading replies"."""
     ok: bool
     text: str
+    error: ProviderError | None = None
+    """What failed, for the account's state (senders.record_test)."""
 
 
 @dataclass(frozen=True)
@@ -277,7 +279,7 @@ class Container:
             finally:
                 transport.close()
         except ProviderError as error:
-            checks.append(AccountCheck("sending", False, error.reason))
+            checks.append(AccountCheck("sending", False, error.reason, error))
         try:
             reader = self.inbox_reader_for(account)
             if reader is not None:

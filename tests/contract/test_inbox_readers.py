@@ -148,7 +148,7 @@ def imap_inbox(request: pytest.FixtureRequest) -> Iterator[Inbox]:
             ImapSettings(settings.host, port, "none", account.username, account.password)
         ),
         now=lambda: datetime.now(UTC),  # Dovecot's clock is this machine's
-        down=AccountError,
+        down=TransientError,
     )
     for each in made:
         each.close()

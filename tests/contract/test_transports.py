@@ -22,6 +22,7 @@ from outreach.providers.errors import (
     AccountError,
     DeliveryUncertain,
     PermanentError,
+    ServerUnreachable,
     TransientError,
 )
 from outreach.providers.graph.tokens import GraphTokens
@@ -375,16 +376,16 @@ def closed_port() -> Iterator[int]:
         yield bound.getsockname()[1]
 
 
-def test_nothing_listening_is_an_account_error_saying_connection_refused(
+def test_nothing_listening_is_an_unreachable_server_saying_connection_refused(
     closed_port: int,
 ) -> None:
     transport = SmtpTransport(
         "127.0.0.1", closed_port, security="starttls", username="grace", password="x"
     )
 
-    with pytest.raises(AccountError) as failed:
+    with pytest.raises(ServerUnreachable) as failed:
         transport.send(a_message())
-    with pytest.raises(AccountError, match="connection refused"):
+    with pytest.raises(ServerUnreachable, match="connection refused"):
         transport.check()
 
     assert (
@@ -392,13 +393,13 @@ def test_nothing_listening_is_an_account_error_saying_connection_refused(
     )
 
 
-def test_an_unknown_host_is_an_account_error() -> None:
+def test_an_unknown_host_is_an_unreachable_server_tried_again_later() -> None:
     transport = SmtpTransport(
         "no-such-host.invalid", 587, security="starttls", username=None, password=None
     )
 
     # A machine with no DNS server at all says "try again later" instead of "no such name".
-    with pytest.raises(AccountError, match=r"is unknown|temporary DNS failure"):
+    with pytest.raises(ServerUnreachable, match=r"is unknown|temporary DNS failure"):
         transport.check()
 
 
@@ -416,9 +417,9 @@ def test_a_server_that_does_not_answer_in_time_is_tried_again_later(
     server = make_smtp_server(reply_delay_ms=5000)
     transport = smtp_transport(server, timeout=0.2)
 
-    with pytest.raises(TransientError, match=r"no answer within 0\.2 seconds"):
+    with pytest.raises(ServerUnreachable, match=r"no answer within 0\.2 seconds"):
         transport.send(a_message())
-    with pytest.raises(AccountError, match="no answer"):
+    with pytest.raises(ServerUnreachable, match="no answer"):
         transport.check()
 
 

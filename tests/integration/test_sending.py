@@ -23,7 +23,13 @@ from outreach.drafts import queries as drafts
 from outreach.errors import Conflict, InvalidTransition, ValidationFailed
 from outreach.inbox.models import EmailReply
 from outreach.senders import service as senders
-from tests.campaign_setup import COLLEAGUES, PEOPLE, smtp_sender, three_step_campaign
+from tests.campaign_setup import (
+    COLLEAGUES,
+    PEOPLE,
+    smtp_sender,
+    three_step_campaign,
+    wrong_password_account,
+)
 from tests.contact_files import import_text
 from tests.databases import ALSO_PARTITIONED
 
@@ -101,22 +107,6 @@ def test_a_deferred_recipient_is_retried_later_and_sent_once(
     grace = [m for m in server.messages if "grace@navy.example" in m.rcpt_tos]
     assert len(grace) == 1
     assert statuses(session, found) == {"in_progress": 3}
-
-
-def wrong_password_account(session, container, clock, make_smtp_server):
-    """An SMTP account whose server refuses its password, and that server."""
-    server = make_smtp_server(username="me@ourco.example", password="right")
-    account = senders.add(
-        session,
-        kind=senders.SenderKind.smtp,
-        email="me@ourco.example",
-        display_name=None,
-        secret_key=container.settings.secret_key_value(),
-        smtp=senders.SmtpSettings("127.0.0.1", server.port, "none", "me@ourco.example"),
-        password="wrong",
-        now=clock.now(),
-    )
-    return server, account
 
 
 def test_a_wrong_password_marks_the_account_failing_and_its_threads_wait(

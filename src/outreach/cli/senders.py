@@ -57,19 +57,24 @@ def add_smtp(
     password: Annotated[
         str | None,
         typer.Option(
-            prompt=True,
             hide_input=True,
             envvar="OUTREACH_SMTP_PASSWORD",
-            help="Or OUTREACH_SMTP_PASSWORD.",
+            help="Or OUTREACH_SMTP_PASSWORD; asked for when not given.",
         ),
     ] = None,
+    no_sign_in: Annotated[
+        bool, typer.Option("--no-sign-in", help=f"{senders.NO_SIGN_IN}.")
+    ] = False,
     name: DisplayName = None,
     daily_cap: DailyCap = None,
     max_connections: Annotated[
         int, typer.Option(help="Connections at once from a worker (providers throttle more).")
     ] = senders.DEFAULT_CONNECTIONS,
 ) -> None:
-    """An SMTP mailbox. Its password is stored sealed with OUTREACH_SECRET_KEY."""
+    """An SMTP mailbox, or a local relay without sign-in. Its password is stored sealed with
+    OUTREACH_SECRET_KEY."""
+    if password is None and not no_sign_in:
+        password = typer.prompt("Password", hide_input=True)
     with container_for(ctx) as container, transaction(container.sessions) as session:
         senders.add(
             session,
@@ -78,14 +83,21 @@ def add_smtp(
             display_name=name,
             secret_key=container.settings.secret_key_value(),
             smtp=senders.SmtpSettings(
-                host=host, port=port, security=security, username=username or email
+                host=host,
+                port=port,
+                security=security,
+                username=senders.smtp_username(email, username, password, not no_sign_in),
             ),
             password=password or None,
             daily_cap=daily_cap,
             max_connections=max_connections,
             now=container.clock.now(),
         )
-    console.print(f"Added {email} ({host}:{port}). Check it with: outreach senders test {email}")
+    how = ", no sign-in" if no_sign_in else ""
+    console.print(
+        f"Added {email} ({host}:{port}{how}). Check it with: outreach senders test {email}",
+        highlight=False,
+    )
 
 
 @add_sender_app.command("graph")
@@ -163,23 +175,29 @@ def list_senders(ctx: typer.Context) -> None:
             str(found.sent),
             found.bounce_summary,
             str(found.replies),
-            account.state,
+            senders.standing_of(account).label,
         )
     console.print(table)
     for account in accounts:
-        if account.last_error:
-            console.print(
-                f"{account.email} is {account.state}: {account.last_error}", highlight=False
-            )
+        standing = senders.standing_of(account)
+        if standing.state is not SenderState.ok:
+            console.print(standing.sentence(account.email), highlight=False)
+        if account.kind == "smtp" and not senders.signs_in_as(account):
+            console.print(f"{account.email} sends without signing in (a relay).", highlight=False)
 
 
 @senders_app.command("test")
 def test_sender(ctx: typer.Context, email: str) -> None:
-    """Really connect and sign in, for sending and for reading replies; say what failed."""
+    """Really connect and sign in, for sending and for reading replies; say what failed. The
+    account's state follows what sending found."""
     with container_for(ctx) as container:
         with transaction(container.sessions) as session:
             account = senders.by_email(session, email)
         checks = container.check_account(account)
+        with transaction(container.sessions) as session:
+            standing = senders.record_test(
+                session, account.id, checks[0].error, container.clock.now()
+            )
     for check in checks:
         colour = "green" if check.ok else "red"
         console.print(f"[{colour}]{check.part}: {check.text}[/{colour}]", highlight=False)
@@ -189,6 +207,8 @@ def test_sender(ctx: typer.Context, email: str) -> None:
             f"`outreach senders add imap {account.email} --host ...`.",
             highlight=False,
         )
+    if standing.state is not SenderState.ok:
+        console.print(standing.sentence(account.email), highlight=False)
     if not all(check.ok for check in checks):
         raise typer.Exit(1)
 

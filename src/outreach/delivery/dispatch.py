@@ -21,7 +21,8 @@ before sending it; that id is stored at once, and recovery asks the provider ins
 then decides about each unknown send (decisions.py): send it again, or mark it sent.
 
 A pass (sending_pass) runs these under one Runner (outreach/runner.py), which owns the
-transactions: recovery, first emails moved off sender accounts that cannot send, list additions
+transactions: sender accounts whose server could not be reached tried again (retrying.py),
+recovery, first emails moved off sender accounts that cannot send, list additions
 enrolled, one-off emails and each campaign's due steps queued, then the lanes; campaigns whose
 enrollments have all ended are completed. This module also names the rest of what the entry
 points use.
@@ -55,6 +56,7 @@ from outreach.delivery.planning import (
 )
 from outreach.delivery.recording import PassReport
 from outreach.delivery.recovery import recover
+from outreach.delivery.retrying import retry_senders
 from outreach.delivery.taking import ready
 from outreach.providers.base import Transport
 from outreach.runner import Runner
@@ -108,6 +110,7 @@ def sending_pass(
         def transport_of(sender_id: uuid.UUID) -> Transport:
             return transport_for(accounts[sender_id])
 
+        report.senders += retry_senders(runner, now, transport_of)
         report.unknown += recover(runner, now, transport_of)
         report.moved += runner.step(lambda session: move_first_emails(session, now))
         _queue_due(runner, now, worker, links, chooser, report)

@@ -21,7 +21,7 @@ from outreach.delivery import queries
 from outreach.delivery.recording import Outcome, PassReport, record
 from outreach.delivery.taking import Claim, start
 from outreach.providers.base import ProviderThreads, Transport
-from outreach.providers.errors import AccountError, ProviderError
+from outreach.providers.errors import AccountError, ProviderError, ServerUnreachable
 from outreach.runner import Runner
 from outreach.senders import service as senders
 
@@ -115,8 +115,10 @@ def deliver(
             for key, result in done.items():
                 if isinstance(result, BaseException):
                     raise result
-                if isinstance(result.error, AccountError):
-                    lanes[key].clear()
+                if isinstance(result.error, AccountError | ServerUnreachable):
+                    for lane in lanes:  # the account's other emails wait for it too
+                        if lane[0] == key[0]:
+                            lanes[lane].clear()
             free = list(done)
             outcomes = [result for result in done.values() if isinstance(result, Outcome)]
     finally:
@@ -159,7 +161,5 @@ def _transports(
         try:
             built[key] = transport_for(key[0])
         except AccountError as error:
-            runner.step(
-                partial(senders.mark_failing, sender_id=key[0], reason=error.reason, now=now)
-            )
+            runner.step(partial(senders.record_failure, sender_id=key[0], error=error, now=now))
     return built

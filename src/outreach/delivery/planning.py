@@ -122,7 +122,7 @@ def queue_campaign(
         sender_id, why = _thread_sender(enrollment, senders, loads)
         sender = senders.get(sender_id) if sender_id else None
         if sender is None:
-            enrollments.postpone(session, enrollment.id, now + ACCOUNT_RETRY, why)
+            enrollments.postpone(session, enrollment.id, _retried_by(enrollment, senders, now), why)
             waits.append(Waiting(label, why))
             continue
         decision = next_send(
@@ -261,6 +261,19 @@ def sender_holds(session: Session, campaign_id: uuid.UUID) -> dict[uuid.UUID, st
 def _sender_hold(held: queries.HeldSends) -> str:
     why = f": {held.reason}" if held.reason else ""
     return f"waiting for {held.sender_email}, which is {held.state}{why}"
+
+
+def _retried_by(
+    enrollment: CampaignContact, senders: dict[uuid.UUID, SenderAccount], now: datetime
+) -> datetime:
+    """When a step with no account to send it is decided again: when its thread's account (or,
+    for a first email, the first of the campaign's) is tried again after its server could not
+    be reached, else in ACCOUNT_RETRY."""
+    accounts = list(senders.values())
+    if enrollment.sender_account_id is not None:
+        accounts = [a for a in accounts if a.id == enrollment.sender_account_id]
+    retries = [account.retry_at for account in accounts if account.retry_at is not None]
+    return min([*retries, now + ACCOUNT_RETRY])
 
 
 def _thread_sender(

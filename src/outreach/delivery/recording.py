@@ -33,6 +33,7 @@ from outreach.providers.errors import (
     DeliveryUncertain,
     PermanentError,
     ProviderError,
+    ServerUnreachable,
     TransientError,
 )
 from outreach.providers.message import SentMessage
@@ -64,6 +65,8 @@ class PassReport:
     would_send: list[str] = field(default_factory=list)
     moved: list[str] = field(default_factory=list)
     """First emails given another sender account because theirs cannot send."""
+    senders: list[str] = field(default_factory=list)
+    """Sender accounts tried again after their server could not be reached, and how it went."""
 
     @property
     def steps_waiting(self) -> int:
@@ -84,7 +87,8 @@ class PassReport:
 
     def lines(self) -> list[str]:
         """What a person watching the pass wants to read, a line per email or wait."""
-        lines = [f"sent {label}" for label in self.sent]
+        lines = [f"sender {text}" for text in self.senders]
+        lines += [f"sent {label}" for label in self.sent]
         lines += [f"would send {label}" for label in self.would_send]
         lines += [f"moved {text}" for text in self.moved]
         lines += [f"retrying {text}" for text in self.retrying]
@@ -112,6 +116,7 @@ def record(
     one. `steps` holds each campaign's steps as read so far in this pass."""
     sent = [(outcome.claim, outcome.sent) for outcome in outcomes if outcome.sent is not None]
     record_sent(session, [(claim.recording, message) for claim, message in sent], now, steps)
+    senders.heal_sent(session, {claim.sender_id for claim, _ in sent}, now)
     report.sent += [claim.label for claim, _ in sent]
     for outcome in outcomes:
         if outcome.sent is None:
@@ -125,16 +130,13 @@ def _record_not_sent(session: Session, outcome: Outcome, now: datetime, report: 
     assert delivery is not None
     label = outcome.claim.label
     error = outcome.error
-    if isinstance(error, AccountError):
-        senders.mark_failing(session, delivery.sender_account_id, error.reason, now)
-        requeue(
-            session,
-            delivery.id,
-            now + ACCOUNT_RETRY,
-            error.reason,
-            attempts=Delivery.attempts - 1,
-        )
-        report.retrying.append(f"{label}: the sender account cannot send: {error.reason}")
+    if isinstance(error, AccountError | ServerUnreachable):
+        # Nothing was handed over (the connection failed before MAIL FROM), so the email waits
+        # for its account uncounted; it goes as soon as the account works again.
+        standing = senders.record_failure(session, delivery.sender_account_id, error, now)
+        at = standing.retry_at or now + ACCOUNT_RETRY
+        requeue(session, delivery.id, at, error.reason, attempts=Delivery.attempts - 1)
+        report.retrying.append(f"{label}: the sender account cannot send: {standing.describe()}")
     elif isinstance(error, TransientError) and not RETRY_POLICY.gives_up(delivery.attempts):
         # A retry-after of 0 says nothing: the backoff decides.
         wait = RETRY_POLICY.delay_seconds(delivery.attempts, error.retry_after or None)

@@ -17,8 +17,9 @@ class Transport(Protocol):
         ...
 
     def check(self) -> str:
-        """Really connect (and authenticate) and say what was checked; raise AccountError
-        saying what failed, in plain words."""
+        """Really connect (and authenticate) and say what was checked; raise what failed, in
+        plain words: AccountError when a person must act, a TransientError (ServerUnreachable)
+        when it may pass by itself."""
         ...
 
     def close(self) -> None:

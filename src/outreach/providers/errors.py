@@ -29,6 +29,12 @@ class TransientError(ProviderError):
         self.retry_after = retry_after
 
 
+class ServerUnreachable(TransientError):
+    """The server could not be reached or broke off before any email was handed over (refused,
+    reset, no answer, its name not found): nothing was sent, so trying again is safe, and the
+    account heals by itself once the server answers; no person needs to act."""
+
+
 class PermanentError(ProviderError):
     """This email cannot be sent. `address_rejected`: the recipient does not exist (suppress)."""
 
@@ -51,14 +57,17 @@ class DeliveryUncertain(PermanentError):
 
 
 class AccountError(ProviderError):
-    """The account cannot be used at all, for sending or reading: authentication refused, server
-    unreachable, TLS failure. The reason is in plain words for the person who must fix it."""
+    """The account cannot be used at all, for sending or reading, until a person acts:
+    authentication refused, a grant revoked, a TLS failure. The reason is in plain words for the
+    person who must fix it. (A server that cannot be reached is ServerUnreachable: it passes.)"""
 
 
 def connection_problem(error: OSError, host: str, where: str, ports: str) -> ProviderError | None:
     """What a failure to reach a mail server (`where` is "host:port") means, in plain words,
-    when it is the same for every protocol: a certificate, a TLS handshake, a refused
-    connection, a host name; None for the rest, which the protocol's own code explains.
+    when it is the same for every protocol: a certificate, a TLS handshake (a person must fix
+    the settings), a refused connection, a host name (the server may answer again: a name
+    wrongly typed keeps failing, saying so); None for the rest, which the protocol's own code
+    explains.
     `ports` names the protocol's usual ports ("TLS is usually port 465, STARTTLS port 587.")."""
     if isinstance(error, ssl.SSLCertVerificationError):
         return AccountError(
@@ -70,9 +79,9 @@ def connection_problem(error: OSError, host: str, where: str, ports: str) -> Pro
             f"security setting: {ports}"
         )
     if isinstance(error, ConnectionRefusedError):
-        return AccountError(f"Could not connect to {where}: connection refused.")
+        return ServerUnreachable(f"Could not connect to {where}: connection refused.")
     if isinstance(error, socket.gaierror):
         if error.errno == socket.EAI_AGAIN:
-            return TransientError(f"Could not look up {host} just now (temporary DNS failure).")
-        return AccountError(f"Could not connect to {where}: the host name {host} is unknown.")
+            return ServerUnreachable(f"Could not look up {host} just now (temporary DNS failure).")
+        return ServerUnreachable(f"Could not connect to {where}: the host name {host} is unknown.")
     return None

@@ -20,6 +20,7 @@ from outreach.providers.errors import (
     DeliveryUncertain,
     PermanentError,
     ProviderError,
+    ServerUnreachable,
     TransientError,
     connection_problem,
 )
@@ -129,11 +130,9 @@ class SmtpTransport:
 
     def check(self) -> str:
         """Connect, greet, STARTTLS and sign in as configured, then say goodbye. Uses its own
-        connection, so it does not disturb the one kept for sending."""
-        try:
-            connection = self._open()
-        except ProviderError as error:
-            raise AccountError(error.reason) from error
+        connection, so it does not disturb the one kept for sending. Raises what a send would
+        (ServerUnreachable, AccountError), so the caller knows whether a person must act."""
+        connection = self._open()
         _quit(connection)
         encryption = {"starttls": "STARTTLS", "tls": "TLS", "none": "no encryption"}
         who = f"authenticated as {self._username}" if self._username else "without signing in"
@@ -275,7 +274,7 @@ class SmtpTransport:
             self._hello(connection)
             if self._security == "starttls":
                 self._start_tls(connection)
-            if self._username is not None:
+            if self._username:  # a relay that takes mail without AUTH has none
                 self._sign_in(connection, self._username)
         except ProviderError:
             if connection is not None:
@@ -386,10 +385,10 @@ class SmtpTransport:
             hint = ""
             if (self._port == 465) != (self._security == "tls"):
                 hint = f" Check the security setting: {ports}"
-            return TransientError(
+            return ServerUnreachable(
                 f"Could not talk to {where}: no answer within {self._timeout:g} seconds.{hint}"
             )
-        return TransientError(f"Could not talk to {where}: {_detail(error)}.")
+        return ServerUnreachable(f"Could not talk to {where}: {_detail(error)}.")
 
 
 class _Envelope:

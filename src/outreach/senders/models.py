@@ -14,7 +14,8 @@ from outreach.db import Base, JSONDocument, UtcDateTime
 
 
 class SenderAccount(Base):
-    """A mailbox we send from: the seed's columns, then how to reach it (migration 0004)."""
+    """A mailbox we send from: the seed's columns, then how to reach it (migration 0004) and
+    when it is tried again (0013)."""
 
     __tablename__ = "sender_accounts"
 
@@ -31,3 +32,8 @@ class SenderAccount(Base):
     state: Mapped[str] = mapped_column(sa.Text, server_default="ok")
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     state_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    retry_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    """When a failing account whose server could not be reached is tried again (migration
+    0013); None while it is not failing, or waits for a person."""
+    retry_attempts: Mapped[int] = mapped_column(sa.Integer, server_default=sa.text("0"))
+    """Tries that found its server unreachable since it last worked."""

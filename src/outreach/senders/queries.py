@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -25,4 +26,20 @@ def sender_by_email(session: Session, email: str) -> SenderAccount | None:
 def all_senders(session: Session) -> list[SenderAccount]:
     return list(
         session.scalars(sa.select(SenderAccount).order_by(SenderAccount.email, SenderAccount.id))
+    )
+
+
+def due_for_retry(session: Session, now: datetime) -> list[SenderAccount]:
+    """Failing accounts whose server could not be reached, due to be tried again (a handful at
+    most: a scan of sender_accounts is cheap)."""
+    return list(
+        session.scalars(
+            sa.select(SenderAccount)
+            .where(
+                SenderAccount.state == "failing",
+                SenderAccount.retry_at.is_not(None),
+                SenderAccount.retry_at <= now,
+            )
+            .order_by(SenderAccount.retry_at, SenderAccount.id)
+        )
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -12,10 +13,12 @@ from sqlalchemy.orm import Session
 
 from outreach.db import get_or_not_found
 from outreach.errors import Conflict, NotFound, ValidationFailed
+from outreach.providers.errors import AccountError, ProviderError
 from outreach.providers.limits import GRAPH_DEFAULT_LIMITS
 from outreach.sealing import seal, unseal
 from outreach.senders import queries as sender_queries
 from outreach.senders.models import SenderAccount
+from outreach.senders.standing import Standing, after_failure, after_success, jitter_draw
 from outreach.senders.states import SENDERS, SenderState
 from outreach.states import transition, transition_many
 
@@ -61,6 +64,37 @@ class SmtpSettings:
             "security": self.security,
             "username": self.username,
         }
+
+
+NO_SIGN_IN = "No sign-in: for a local relay that accepts mail without AUTH"
+
+
+def smtp_username(
+    email: str, username: str | None, password: str | None, sign_in: bool | None
+) -> str | None:
+    """Who an SMTP account signs in as (by default its address), or None for a relay it sends
+    through without signing in. `sign_in` None: it signs in when given a password."""
+    username = (username or "").strip() or None
+    if sign_in is False:
+        if username or password:
+            raise ValidationFailed(
+                "An account without sign-in takes no username or password.", field="username"
+            )
+        return None
+    if sign_in and not password:
+        raise ValidationFailed(
+            "Signing in needs the password; a local relay that accepts mail without AUTH "
+            "needs no sign-in.",
+            field="password",
+        )
+    return username or (email.strip() if password else None)
+
+
+def signs_in_as(account: SenderAccount) -> str | None:
+    """The SMTP username the account signs in with; None when it does not sign in."""
+    if account.kind != SenderKind.smtp.value:
+        return None
+    return (account.settings or {}).get("username") or None
 
 
 @dataclass(frozen=True)
@@ -181,22 +215,92 @@ def set_state(
         SENDERS,
         last_error=reason,
         state_changed_at=now,
+        retry_at=None,
+        retry_attempts=0,
     )
     return get(session, sender_id)
 
 
-def mark_failing(session: Session, sender_id: uuid.UUID, reason: str, now: datetime) -> None:
-    """The account could not send: failing, saying why. An account a person paused meanwhile
-    stays paused (SENDERS has no move from paused to failing): the person's decision wins."""
-    transition_many(
-        session,
-        SenderAccount,
-        (SenderAccount.id == sender_id,),
-        SenderState.failing,
-        SENDERS,
-        last_error=reason,
-        state_changed_at=now,
+def standing_of(account: SenderAccount) -> Standing:
+    return Standing(
+        SenderState(account.state), account.last_error, account.retry_at, account.retry_attempts
     )
+
+
+def record_failure(
+    session: Session, sender_id: uuid.UUID, error: ProviderError, now: datetime
+) -> Standing:
+    """A send, a test or the worker's retry found the account unable to send: failing, saying
+    why, and tried again by itself when its server could not be reached, else waiting for a
+    person (standing.py). An account a person paused meanwhile stays paused."""
+    account = get(session, sender_id)
+    before = standing_of(account)
+    passes = not isinstance(error, AccountError)
+    draw = jitter_draw(sender_id, before.attempts + 1)
+    after = after_failure(before, error.reason, passes=passes, now=now, draw=draw)
+    return _stand(session, account, before, after, now)
+
+
+def record_success(session: Session, sender_id: uuid.UUID, now: datetime) -> Standing:
+    """A test or the worker's retry reached the account: a failing account is ok again."""
+    account = get(session, sender_id)
+    before = standing_of(account)
+    return _stand(session, account, before, after_success(before), now)
+
+
+def record_test(
+    session: Session, sender_id: uuid.UUID, error: ProviderError | None, now: datetime
+) -> Standing:
+    """A person tested the account's sending: its state follows what the test found."""
+    if error is None:
+        return record_success(session, sender_id, now)
+    return record_failure(session, sender_id, error, now)
+
+
+def heal_sent(session: Session, sender_ids: Collection[uuid.UUID], now: datetime) -> None:
+    """These accounts just sent: those failing because their server could not be reached are ok
+    again, in one statement that changes nothing while none is failing. One waiting for a person
+    keeps waiting: a send on a connection opened earlier says nothing of the password."""
+    if sender_ids:
+        transition_many(
+            session,
+            SenderAccount,
+            (
+                SenderAccount.id.in_(sender_ids),
+                SenderAccount.state == SenderState.failing.value,
+                SenderAccount.retry_at.is_not(None),
+            ),
+            SenderState.ok,
+            SENDERS,
+            **_columns(Standing(SenderState.ok), now),
+        )
+
+
+def _stand(
+    session: Session, account: SenderAccount, before: Standing, after: Standing, now: datetime
+) -> Standing:
+    """Writes `after` unless nothing changed; the move is conditional (transition_many), so an
+    account a person paused since it was read stays paused."""
+    if after != before:
+        transition_many(
+            session,
+            SenderAccount,
+            (SenderAccount.id == account.id, SenderAccount.state == before.state.value),
+            after.state,
+            SENDERS,
+            **_columns(after, now),
+        )
+        session.expire(account)  # read again as written, by the next try of this transaction
+    return after
+
+
+def _columns(standing: Standing, now: datetime) -> dict[str, Any]:
+    return {
+        "last_error": standing.reason,
+        "retry_at": standing.retry_at,
+        "retry_attempts": standing.attempts,
+        "state_changed_at": now,
+    }
 
 
 def keep_token_cache(

@@ -38,8 +38,12 @@ inbox_router = APIRouter(prefix="/inbox", tags=["inbox"])
 
 def sender_out(account: SenderAccount, week: health.SenderHealth | None = None) -> SenderOut:
     imap = (account.settings or {}).get("imap") if account.kind == "smtp" else None
+    standing = senders.standing_of(account)
     return SenderOut.model_validate(account).model_copy(
         update={
+            "shown_state": standing.label,
+            "signs_in_as": senders.signs_in_as(account),
+            "status": standing.describe(),
             "imap": ImapOut.model_validate(imap) if imap else None,
             "week": SenderWeekOut(
                 sent=week.sent,
@@ -72,8 +76,7 @@ def add_sender(request: Request, session: DbSession, user: ApiUser, body: Sender
     smtp = graph = None
     password = body.password
     if body.kind == "smtp":
-        # Without a password the server lets us relay by our address (no AUTH).
-        username = body.username or (body.email if body.password else None)
+        username = senders.smtp_username(body.email, body.username, body.password, body.sign_in)
         smtp = senders.SmtpSettings(body.host or "", body.port, body.security, username)
     if body.kind == "graph":
         graph = senders.GraphAccount(
@@ -105,11 +108,16 @@ def test_sender(
 ) -> CheckOut:
     """Really connect and sign in, to send (EHLO, STARTTLS, AUTH; a Graph token and the
     mailbox) and to read replies (IMAP login and the folder; Graph's Inbox); says what worked
-    or what failed, in plain words."""
+    or what failed, in plain words. The account's state follows what sending found: ok, failing
+    (its server could not be reached: tried again by itself) or needs you (paused stays paused)."""
     account = senders.get(session, sender_id)
     finish_transaction(session)
-    checks = container_of(request).check_account(account)
+    container = container_of(request)
+    checks = container.check_account(account)
+    standing = senders.record_test(session, sender_id, checks[0].error, container.clock.now())
     return CheckOut(
+        state=standing.label,
+        status=standing.describe(),
         ok=all(check.ok for check in checks),
         message="; ".join(f"{check.part}: {check.text}" for check in checks),
         checks=[PartCheckOut(part=c.part, ok=c.ok, message=c.text) for c in checks],

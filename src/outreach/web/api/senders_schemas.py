@@ -37,6 +37,19 @@ class SenderOut(BaseModel):
     daily_cap: int | None
     state: str
     last_error: str | None
+    shown_state: Literal["ok", "failing", "needs you", "paused"] = Field(
+        "ok",
+        description="failing heals by itself (its server could not be reached; see retry_at); "
+        "needs you waits for a person (sign-in refused, grant revoked), then resume",
+    )
+    status: str = Field("ok", description="The state and why, in one line")
+    retry_at: datetime | None = Field(
+        None, description="When a failing account is tried again by itself"
+    )
+    retry_attempts: int = Field(0, description="Tries in a row its server could not be reached")
+    signs_in_as: str | None = Field(
+        None, description="SMTP: the username it signs in with; null for a relay without sign-in"
+    )
     imap: ImapOut | None = Field(None, description="Where an SMTP account's replies are read")
     week: SenderWeekOut | None = None
 
@@ -50,9 +63,14 @@ class SenderIn(BaseModel):
     host: str | None = Field(None, max_length=253)
     port: int = Field(587, ge=1, le=65535)
     security: Literal["starttls", "tls", "none"] = "starttls"
-    username: str | None = Field(None, max_length=320)
+    username: str | None = Field(None, max_length=320, description="SMTP: default the address")
     password: str | None = Field(
         None, max_length=1000, description="The SMTP password, or the Graph app's client secret"
+    )
+    sign_in: bool | None = Field(
+        None,
+        description="SMTP: false for a local relay that accepts mail without AUTH (no username "
+        "or password); true needs the password; null signs in when a password is given",
     )
     tenant_id: str | None = Field(
         None, max_length=200, description="Graph: default OUTLOOK_TENANT_ID"
@@ -89,6 +107,10 @@ class PartCheckOut(BaseModel):
 class CheckOut(BaseModel):
     ok: bool
     message: str
+    state: Literal["ok", "failing", "needs you", "paused"] = Field(
+        description="The account's state after the test: it follows what sending found"
+    )
+    status: str = Field(description="The state and why, in one line")
     checks: list[PartCheckOut] = Field(default_factory=list)
 
 

@@ -20,6 +20,7 @@ from outreach.sealing import seal, unseal
 from outreach.senders import mailboxes
 from outreach.senders import queries as sender_queries
 from outreach.senders import service as senders
+from outreach.senders.models import SenderAccount
 from outreach.senders.states import SenderState
 from outreach.web.deps import DbSession, PageUser, container_of, finish_transaction
 from outreach.web.rendering import render
@@ -30,8 +31,12 @@ Text = Annotated[str, Form(max_length=500)]
 
 def senders_page(request: Request, session: DbSession, **extra: object) -> Response:
     settings = container_of(request).settings
+    accounts = sender_queries.all_senders(session)
     context = {
-        "accounts": sender_queries.all_senders(session),
+        "accounts": accounts,
+        "no_sign_in": senders.NO_SIGN_IN,
+        "signs_in_as": {account.id: senders.signs_in_as(account) for account in accounts},
+        "standings": {account.id: senders.standing_of(account) for account in accounts},
         "health": sender_weeks.of_senders(session, container_of(request).clock.now()),
         "outlook_app": bool(settings.outlook_tenant_id and settings.outlook_client_id),
         "callback_url": callback_url(request),
@@ -60,6 +65,7 @@ def add_sender(
     security: Text = "starttls",
     username: Text = "",
     password: Annotated[str, Form(max_length=1000)] = "",
+    no_sign_in: Annotated[bool, Form()] = False,
     daily_cap: Annotated[int | None, Form(ge=1)] = None,
     max_connections: Annotated[int | None, Form(ge=1, le=20)] = None,
     tenant_id: Text = "",
@@ -71,8 +77,12 @@ def add_sender(
     settings = container.settings
     try:
         smtp = (
-            # Without a password the server lets us relay by our address (no AUTH).
-            senders.SmtpSettings(host, port, security, username or (email if password else None))
+            senders.SmtpSettings(
+                host,
+                port,
+                security,
+                senders.smtp_username(email, username, password, False if no_sign_in else None),
+            )
             if kind == "smtp"
             else None
         )
@@ -245,7 +255,15 @@ def test_sender(
 ) -> Response:
     account = senders.get(session, sender_id)
     finish_transaction(session)
-    checks = container_of(request).check_account(account)
+    return _tested(request, session, account)
+
+
+def _tested(request: Request, session: Session, account: SenderAccount) -> Response:
+    """Really connects to the account's servers (no transaction open), shows how it went, and
+    gives the account the state its sending check found."""
+    container = container_of(request)
+    checks = container.check_account(account)
+    senders.record_test(session, account.id, checks[0].error, container.clock.now())
     return senders_page(request, session, checked=account, checks=checks)
 
 
@@ -273,8 +291,7 @@ def set_imap(
         session.rollback()
         return senders_page(request, session, error=error.message)
     finish_transaction(session)
-    checks = container_of(request).check_account(account)
-    return senders_page(request, session, checked=account, checks=checks)
+    return _tested(request, session, account)
 
 
 @router.post("/senders/{sender_id}/imap/remove")

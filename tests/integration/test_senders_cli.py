@@ -1,0 +1,83 @@
+"""`outreach senders ...` as a user types them: a relay added without sign-in, and the state
+`senders test` leaves, which `senders list` shows (failing and tried again by itself, needing a
+person, ok again)."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from outreach.cli.main import app
+
+
+@pytest.fixture
+def outreach(backend, databases, tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", databases.fresh_url(backend))
+    monkeypatch.setenv("OUTREACH_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.delenv("OUTREACH_SMTP_PASSWORD", raising=False)
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+
+    def run(*arguments: str, code: int = 0, typed: str | None = None) -> str:
+        result = runner.invoke(app, list(arguments), input=typed, catch_exceptions=False)
+        assert result.exit_code == code, result.output
+        return result.output
+
+    return run
+
+
+def test_a_relay_is_added_without_sign_in_and_tests_without_signing_in(outreach, smtp_server):
+    port = str(smtp_server.port)
+
+    added = outreach(
+        "senders", "add", "smtp", "relay@ourco.example", "--host", "127.0.0.1", "--port", port,
+        "--security", "none", "--no-sign-in",
+    )  # fmt: skip
+
+    assert f"Added relay@ourco.example (127.0.0.1:{port}, no sign-in)." in added
+    assert "relay@ourco.example sends without signing in (a relay)." in outreach("senders", "list")
+    tested = outreach("senders", "test", "relay@ourco.example")
+    assert f"sending: Connected to 127.0.0.1:{port}, no encryption, without signing in." in tested
+
+
+def test_an_account_that_signs_in_asks_for_its_password(outreach, make_smtp_server):
+    server = make_smtp_server(username="me@ourco.example", password="right")
+    outreach(
+        "senders", "add", "smtp", "me@ourco.example", "--host", "127.0.0.1",
+        "--port", str(server.port), "--security", "none", typed="right\n",
+    )  # fmt: skip
+
+    tested = outreach("senders", "test", "me@ourco.example")
+
+    assert "authenticated as me@ourco.example" in tested
+    assert "without signing in" not in outreach("senders", "list")
+
+
+def test_senders_test_sets_the_state_that_senders_list_shows(outreach, make_smtp_server):
+    server = make_smtp_server(username="me@ourco.example", password="right")
+    port = str(server.port)
+    outreach(
+        "senders", "add", "smtp", "me@ourco.example", "--host", "127.0.0.1", "--port", port,
+        "--security", "none", "--password", "wrong",
+    )  # fmt: skip
+
+    refused = outreach("senders", "test", "me@ourco.example", code=1)
+
+    assert "me@ourco.example needs you: The server refused the username or password" in refused
+    listed = outreach("senders", "list")
+    assert "needs you" in listed
+    assert listed.rstrip().endswith("Fix it, then resume the account.")
+
+    server.accept_credentials("me@ourco.example", "wrong")
+    server.stop()
+    down = outreach("senders", "test", "me@ourco.example", code=1)
+    assert f"is failing: Could not connect to 127.0.0.1:{port}: connection refused; " in down
+    assert "retrying at " in outreach("senders", "list")
+
+    server.start()
+    outreach("senders", "test", "me@ourco.example")
+    listed = outreach("senders", "list")
+    assert "failing" not in listed
+    assert "needs you" not in listed
+    assert "│ me@ourco.example │ smtp │ —       │ 0    │ 0       │ 0       │ ok    │" in listed
