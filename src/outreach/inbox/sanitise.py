@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import nh3
 
-_TAGS = frozenset(
+ALLOWED_TAGS = frozenset(
     {"a", "abbr", "b", "blockquote", "br", "caption", "center", "cite", "code", "col"}
     | {"colgroup", "dd", "del", "div", "dl", "dt", "em", "font", "h1", "h2", "h3", "h4"}
     | {"h5", "h6", "hr", "i", "img", "ins", "li", "ol", "p", "pre", "q", "s", "small"}
@@ -70,7 +70,7 @@ def safe_html(
 
     cleaned = nh3.clean(
         html,
-        tags=set(_TAGS),
+        tags=set(ALLOWED_TAGS),
         clean_content_tags=set(_DROPPED_WITH_CONTENT),
         attributes={tag: set(names) for tag, names in _ATTRIBUTES.items()},
         attribute_filter=_attribute_filter(image_source),
