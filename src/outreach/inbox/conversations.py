@@ -17,9 +17,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
 from outreach.contacts.models import Contact
-from outreach.db import get_or_not_found
+from outreach.db import get_or_not_found, keyset_cursor, read_cursor
 from outreach.delivery.models import SentEmail
-from outreach.errors import NotFound, ValidationFailed
+from outreach.errors import NotFound
 from outreach.inbox.models import Conversation, InboxAttachment, InboxMessage
 from outreach.inbox.sanitise import SafeHtml, safe_html
 from outreach.senders.models import SenderAccount
@@ -57,7 +57,7 @@ def page(
         .limit(limit + 1)
     )
     if before:
-        at, conversation_id = _cursor(before)
+        at, conversation_id = read_cursor(before, "before")
         statement = statement.where(
             sa.or_(
                 Conversation.last_message_at < at,
@@ -68,7 +68,7 @@ def page(
     more = len(rows) > limit
     rows = rows[:limit]
     last = rows[-1].conversation if more and rows else None
-    return rows, (f"{last.last_message_at.isoformat()}|{last.id}" if last else None)
+    return rows, (keyset_cursor(last.last_message_at, last.id) if last else None)
 
 
 def listed(session: Session, conversation_id: uuid.UUID) -> Listed:
@@ -117,17 +117,6 @@ def _conditions(where: ConversationFilter) -> list[sa.ColumnElement[bool]]:
             )
         )
     return conditions
-
-
-def _cursor(text: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        at, _, conversation_id = text.partition("|")
-        moment = datetime.fromisoformat(at)
-        if moment.tzinfo is None:
-            raise ValueError("no time zone")
-        return moment, uuid.UUID(conversation_id)
-    except ValueError as error:
-        raise ValidationFailed("This page cursor is not one we gave.", field="before") from error
 
 
 @dataclass(frozen=True)
