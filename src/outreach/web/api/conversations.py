@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Response
 
@@ -15,12 +14,12 @@ from outreach.web.api.common_schemas import ErrorBody
 from outreach.web.api.conversations_schemas import (
     AttachmentOut,
     ConversationDetail,
-    ConversationMarkIn,
     ConversationOut,
     ConversationPage,
     EntryOut,
 )
 from outreach.web.deps import ApiUser, DbSession
+from outreach.web.rendering import attachment_response
 
 router = APIRouter(prefix="/conversations", tags=["inbox"])
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
@@ -127,19 +126,6 @@ def download_attachment(
 ) -> Response:
     """An attachment's bytes, always as a download: a file from outside never renders in the
     app's origin. 404 for one listed only (larger than the limit)."""
-    found = conversations.kept_attachment(session, conversation_id, attachment_id)
-    disposition = f"attachment; filename*=utf-8''{quote(found.filename or 'attachment')}"
-    return Response(
-        found.data,
-        media_type="application/octet-stream",
-        headers={"Content-Disposition": disposition, "X-Content-Type-Options": "nosniff"},
+    return attachment_response(
+        conversations.kept_attachment(session, conversation_id, attachment_id)
     )
-
-
-@router.post("/{conversation_id}/mark", responses=NOT_FOUND)
-def mark_conversation(
-    session: DbSession, user: ApiUser, conversation_id: uuid.UUID, body: ConversationMarkIn
-) -> ConversationOut:
-    """Mark a conversation read or unread, done (needs no answer) or needing an answer."""
-    conversations.mark(session, conversation_id, unread=body.unread, needs_answer=body.needs_answer)
-    return ConversationOut(**_summary(conversations.listed(session, conversation_id)))
