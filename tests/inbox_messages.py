@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email import message_from_bytes, policy
 
 from outreach.providers.compose import to_bytes
 from outreach.providers.message import Mailbox, OutgoingMessage
@@ -649,3 +650,11 @@ ALL_KINDS = {
     "qmail_bounce": qmail_bounce,
 }
 """Every message above that is about THREAD, by name (the mailing list is about nothing)."""
+
+
+def with_attachment(raw: bytes, filename: str, content_type: str, data: bytes) -> bytes:
+    """The message with a file attached (it becomes multipart/mixed, its headers unchanged)."""
+    message = message_from_bytes(raw, policy=policy.default)
+    maintype, subtype = content_type.split("/")
+    message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+    return message.as_bytes()

@@ -33,7 +33,7 @@ from outreach.senders import service as senders
 from outreach.senders.models import SenderAccount
 from tests.app_settings import isolated_settings
 from tests.campaign_setup import PEOPLE, three_step_campaign
-from tests.inbox_messages import Thread, outlook_auto_reply
+from tests.inbox_messages import Thread, outlook_auto_reply, with_attachment
 from tests.plain_sql import insert
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -130,16 +130,23 @@ def _drafts_for_the_list(container: Container, list_id: uuid.UUID) -> None:
 
 
 def _out_of_office(session: Session, container: Container, sender_id: uuid.UUID) -> None:
-    """An out-of-office read from the sender's mailbox (inbox_cursors, inbox_messages); its
-    return date is past, so no enrollment changes."""
+    """An out-of-office with a logo attached read from the sender's mailbox (inbox_cursors,
+    conversations, inbox_messages, inbox_attachments); its return date is past, so no
+    enrollment changes."""
     now = container.clock.now()
     delivery = session.scalars(
         sa.select(Delivery).where(Delivery.status == "sent").order_by(Delivery.message_id).limit(1)
     ).one()
     to = session.get(Contact, delivery.contact_id)
     assert to is not None
-    raw = outlook_auto_reply(
-        Thread(delivery.message_id, "Hello", "me@ourco.example", to.email), back="1 March 2026"
+    raw = with_attachment(
+        outlook_auto_reply(
+            Thread(delivery.message_id, "Hello", "me@ourco.example", to.email),
+            back="1 March 2026",
+        ),
+        "logo.png",
+        "image/png",
+        b"\x89PNG\r\n\x1a\n\x00\xff",
     )
     account = session.get(SenderAccount, sender_id)
     assert account is not None

@@ -93,6 +93,11 @@ class Settings(BaseSettings):
         True, validation_alias=_env("OUTREACH_INBOX_POSTPONE_ON_AUTO_REPLY")
     )
     """An out-of-office that says when its author is back holds the next step until then."""
+    inbox_attachment_max_bytes: int = Field(
+        5_000_000, ge=0, validation_alias=_env("OUTREACH_INBOX_ATTACHMENT_MAX_BYTES")
+    )
+    """A reply's attachment up to this size is kept in the database to be downloaded; a larger
+    one is listed by name, type and size only (0: list every attachment, keep none)."""
     bounce_pause_rate: float = Field(
         0.05, gt=0, le=1, validation_alias=_env("OUTREACH_BOUNCE_PAUSE_RATE")
     )

@@ -27,6 +27,7 @@ from outreach.drafts.writers.base import DraftWriter
 from outreach.drafts.writers.template import TemplateWriter
 from outreach.drafts.writing import WritingReport
 from outreach.inbox import polling
+from outreach.inbox import service as inbox
 from outreach.inbox.polling import PollReport
 from outreach.providers.base import SignedIn, Transport
 from outreach.providers.errors import AccountError, ProviderError
@@ -355,7 +356,10 @@ class Container:
             self.clock,
             self.inbox_reader_for,
             every=every,
-            postpone_auto_replies=self.settings.inbox_postpone_on_auto_reply,
+            options=inbox.IngestOptions(
+                postpone_auto_replies=self.settings.inbox_postpone_on_auto_reply,
+                keep_attachments_up_to=self.settings.inbox_attachment_max_bytes,
+            ),
             sender=sender,
         )
 

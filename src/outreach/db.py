@@ -324,6 +324,24 @@ def get_or_not_found(
     return found
 
 
+def keyset_cursor(at: datetime, row_id: uuid.UUID) -> str:
+    """The cursor of a page that ends at the row with this time and id, for `read_cursor`."""
+    return f"{at.isoformat()}|{row_id}"
+
+
+def read_cursor(text: str, field: str) -> tuple[datetime, uuid.UUID]:
+    """The (time, id) a `keyset_cursor` holds; ValidationFailed naming `field` for any other
+    text, so a made-up cursor is a 422, never a 500."""
+    try:
+        at, _, row_id = text.partition("|")
+        moment = datetime.fromisoformat(at)
+        if moment.tzinfo is None:
+            raise ValueError("no time zone")
+        return moment, uuid.UUID(row_id)
+    except ValueError as error:
+        raise ValidationFailed("This page cursor is not one we gave.", field=field) from error
+
+
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work for an entry point: commit on success, roll back on any error."""

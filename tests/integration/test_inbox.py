@@ -20,8 +20,8 @@ from outreach.delivery import planning
 from outreach.delivery.models import Delivery, SentEmail
 from outreach.errors import ValidationFailed
 from outreach.inbox import queries as inbox_queries
-from outreach.inbox.models import EmailReply, InboxMessage
-from outreach.inbox.service import IngestReport, ingest
+from outreach.inbox.models import Conversation, EmailReply, InboxAttachment, InboxMessage
+from outreach.inbox.service import IngestOptions, IngestReport, ingest
 from outreach.providers.graph.reader import GraphInboxReader
 from outreach.providers.imap import ImapReader
 from outreach.providers.inbox import InboundMessage, InboxPage
@@ -38,6 +38,7 @@ from tests.inbox_messages import (
     plain_reply,
     postfix_dsn,
     reply_without_headers,
+    with_attachment,
 )
 
 pytestmark = ALSO_PARTITIONED
@@ -97,8 +98,10 @@ def page(*raws: bytes, cursor: str = "c1", more: bool = False) -> InboxPage:
     )
 
 
-def read(session, sent: Sent, inbox: InboxPage, clock, **options) -> IngestReport:
-    report = ingest(session, sent.account, inbox, clock.now(), **options)
+def read(
+    session, sent: Sent, inbox: InboxPage, clock, options: IngestOptions = IngestOptions()
+) -> IngestReport:
+    report = ingest(session, sent.account, inbox, clock.now(), options)
     session.commit()
     session.expire_all()
     return report
@@ -118,6 +121,67 @@ def count(session, model) -> int:
 
 def recipients_of(report) -> list[str]:
     return sorted(label.split(" ")[0] for label in report.sent)
+
+
+def test_a_reply_is_kept_whole_in_an_unread_conversation_that_needs_an_answer(session, clock, sent):
+    read(session, sent, page(gmail_reply(sent.thread(ADA))), clock)
+
+    [message] = session.scalars(sa.select(InboxMessage)).all()
+    assert message.body_text is not None
+    assert message.body_text.startswith("Hi Grace,\n\nThanks for reaching out.")
+    assert "> I saw your talk on streaming ETL." in message.body_text
+    assert message.body_html == (
+        '<div dir="ltr">Hi Grace,<div><br></div><div>Thanks for reaching out.</div></div>\n'
+    )
+    [conversation] = session.scalars(sa.select(Conversation)).all()
+    assert message.conversation_id == conversation.id
+    assert conversation.contact_id == enrollment(session, sent, ADA).contact_id
+    assert conversation.sender_account_id == sent.account.id
+    assert conversation.unread
+    assert conversation.needs_answer
+    assert conversation.last_message_at == MONDAY_9 + timedelta(hours=1)
+
+
+def test_an_auto_reply_joins_the_conversation_without_asking_for_anyone(session, clock, sent):
+    read(session, sent, page(outlook_auto_reply(sent.thread(ADA))), clock)
+
+    [conversation] = session.scalars(sa.select(Conversation)).all()
+    assert not conversation.unread
+    assert not conversation.needs_answer
+    assert conversation.last_inbound_at == MONDAY_9 + timedelta(hours=1)
+
+
+def test_two_replies_from_one_person_are_one_conversation_moved_to_the_later(session, clock, sent):
+    first = gmail_reply(sent.thread(ADA))
+    second = plain_reply("One more thing: Thursday is better.", sent.thread(ADA))
+    read(session, sent, page(first), clock)
+    later = InboxPage(
+        (InboundMessage("7:later", second, MONDAY_9 + timedelta(days=1)),), "c2", more=False
+    )
+    read(session, sent, later, clock)
+
+    [conversation] = session.scalars(sa.select(Conversation)).all()
+    messages = session.scalars(sa.select(InboxMessage).order_by(InboxMessage.received_at)).all()
+    assert [m.conversation_id for m in messages] == [conversation.id, conversation.id]
+    assert conversation.last_message_at == MONDAY_9 + timedelta(days=1)
+
+
+def test_attachments_are_listed_and_only_the_small_ones_kept(session, clock, sent):
+    raw = with_attachment(
+        with_attachment(gmail_reply(sent.thread(ADA)), "deck.pdf", "application/pdf", b"x" * 50),
+        "tiny.txt",
+        "text/plain",
+        b"hi",
+    )
+    read(session, sent, page(raw), clock, IngestOptions(keep_attachments_up_to=10))
+
+    attachments = session.scalars(
+        sa.select(InboxAttachment).order_by(InboxAttachment.position)
+    ).all()
+    assert [(a.filename, a.content_type, a.size_bytes, a.data) for a in attachments] == [
+        ("deck.pdf", "application/pdf", 50, None),
+        ("tiny.txt", "text/plain", 2, b"hi"),
+    ]
 
 
 def test_a_reply_stops_the_follow_ups(session, container, clock, sent):
@@ -331,7 +395,7 @@ def test_an_auto_reply_postpones_nothing_when_the_setting_is_off(session, clock,
     raw = outlook_auto_reply(sent.thread(ADA), back="16 March 2026")
     due = enrollment(session, sent, ADA).next_send_at
 
-    report = read(session, sent, page(raw), clock, postpone_auto_replies=False)
+    report = read(session, sent, page(raw), clock, IngestOptions(postpone_auto_replies=False))
 
     assert report.acted == {"auto_reply": 1}
     assert enrollment(session, sent, ADA).next_send_at == due

@@ -9,10 +9,11 @@ import sqlalchemy as sa
 
 from outreach.contacts.models import Contact
 from outreach.delivery.models import Delivery
+from outreach.inbox.models import Conversation
 from outreach.inbox.service import ingest
 from outreach.providers.inbox import InboundMessage, InboxPage
 from tests.campaign_setup import launched_from_outbox
-from tests.inbox_messages import Thread, gmail_reply, outlook_auto_reply
+from tests.inbox_messages import Thread, gmail_reply, outlook_auto_reply, with_attachment
 
 
 def test_the_inbox_lists_what_was_found_by_campaign_and_kind(
@@ -81,3 +82,45 @@ def test_the_inbox_lists_what_was_found_by_campaign_and_kind(
         ).group(1)
     )
     assert "Next email: Fri 2026-03-20 00:00 UTC: out of office until 2026-03-20" in alan.text
+
+
+def test_a_reply_is_read_whole_from_the_inbox_with_its_script_gone_and_its_images_held(
+    signed_in, session, container, clock, tmp_path
+):
+    _, account = launched_from_outbox(session, container, clock, tmp_path)
+    first = session.scalars(sa.select(Delivery).order_by(Delivery.id).limit(1)).one()
+    to = session.get_one(Contact, first.contact_id)
+    hostile = (
+        '<p onclick=3D"steal()">Yes, <b>Tuesday</b> works.</p><script>alert(1)</script>'
+        '<img src=3D"https://tracker.example/open.gif">'
+    )
+    raw = gmail_reply(Thread(first.message_id, "Hello", account.email, to.email)).replace(
+        b'<div dir=3D"ltr">Hi Grace,<div><br></div><div>Thanks for reaching out.</div></div>',
+        hostile.encode(),
+    )
+    raw = with_attachment(raw, "deck.pdf", "application/pdf", b"%PDF-1.4 deck")
+    at = clock.now() + timedelta(hours=1)
+    ingest(session, account, InboxPage((InboundMessage("1:1", raw, at),), "1:1", False), at)
+    session.commit()
+
+    inbox = signed_in.get("/inbox")
+    [link] = re.findall(r'href="(/inbox/conversations/[0-9a-f-]+)"', inbox.text)
+    conversation = signed_in.get(link)
+
+    assert conversation.status_code == 200
+    assert conversation.text.count('data-kind="sent"') == 1
+    assert conversation.text.count('data-kind="human_reply"') == 1
+    assert "<p>Yes, <b>Tuesday</b> works.</p>" in conversation.text
+    assert "alert(1)" not in conversation.text
+    assert "steal()" not in conversation.text
+    assert "tracker.example" not in conversation.text
+    assert "1 remote image not loaded" in conversation.text
+    assert "tracker.example/open.gif" in signed_in.get(link, params={"images": "1"}).text
+    [download] = re.findall(
+        r'href="([^"]+/attachments/[0-9a-f-]+)" download>deck.pdf', conversation.text
+    )
+    assert signed_in.get(download).content == b"%PDF-1.4 deck"
+    session.expire_all()
+    [opened] = session.scalars(sa.select(Conversation)).all()
+    assert not opened.unread  # reading it marked it read
+    assert opened.needs_answer  # but it still waits for an answer

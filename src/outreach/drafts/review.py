@@ -25,7 +25,7 @@ from outreach.campaigns.models import Campaign, CampaignSequence
 from outreach.campaigns.states import DraftType
 from outreach.campaigns.templates.normalising import normalise_subject, normalise_text
 from outreach.contacts.models import Contact, ContactListMember
-from outreach.db import get_or_not_found
+from outreach.db import get_or_not_found, keyset_cursor, read_cursor
 from outreach.drafts import batches, campaign_steps, queries
 from outreach.drafts.diff import Piece, word_diff
 from outreach.drafts.lint import Finding, facts_from, lint, quoted
@@ -115,7 +115,7 @@ def page(
         .limit(limit + 1)
     )
     if after:
-        at, draft_id = _cursor(after)
+        at, draft_id = read_cursor(after, "after")
         statement = statement.where(
             sa.or_(
                 EmailDraft.created_at > at,
@@ -125,19 +125,8 @@ def page(
     rows = [(row[0], row[1]) for row in session.execute(statement)]
     more = len(rows) > limit
     rows = rows[:limit]
-    cursor = f"{rows[-1][0].created_at.isoformat()}|{rows[-1][0].id}" if more and rows else None
+    cursor = keyset_cursor(rows[-1][0].created_at, rows[-1][0].id) if more and rows else None
     return rows, cursor
-
-
-def _cursor(text: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        at, _, draft_id = text.partition("|")
-        moment = datetime.fromisoformat(at)
-        if moment.tzinfo is None:
-            raise ValueError("no time zone")
-        return moment, uuid.UUID(draft_id)
-    except ValueError as error:
-        raise ValidationFailed("This page cursor is not one we gave.", field="after") from error
 
 
 def count(session: Session, where: DraftFilter) -> int:

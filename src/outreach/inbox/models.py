@@ -1,5 +1,6 @@
 """The seed's email_replies table (inserting a row stops the enrollment: a database trigger), and
-ours: where each mailbox's reading got to, and every inbound message we acted on (0009)."""
+ours: where each mailbox's reading got to, every inbound message we acted on (0009), and the
+conversations they belong to, with each message's content and attachments (0016)."""
 
 from __future__ import annotations
 
@@ -67,6 +68,7 @@ class InboxMessage(Base):
         sa.Index("ix_inbox_messages_campaign_id_received_at", "campaign_id", "received_at"),
         sa.Index("ix_inbox_messages_received_at", "received_at"),
         sa.Index("ix_inbox_messages_campaign_contact_id", "campaign_contact_id"),
+        sa.Index("ix_inbox_messages_conversation_id", "conversation_id", "received_at"),
     )
 
     id: Mapped[uuid.UUID] = primary_key()
@@ -100,4 +102,66 @@ class InboxMessage(Base):
     subject: Mapped[str | None] = mapped_column(sa.Text)
     snippet: Mapped[str | None] = mapped_column(sa.Text)
     returns_on: Mapped[date | None] = mapped_column(sa.Date)
+    conversation_id: Mapped[uuid.UUID | None] = mapped_column(
+        GUID(), sa.ForeignKey("conversations.id", ondelete="SET NULL")
+    )
+    body_text: Mapped[str | None] = mapped_column(sa.Text)
+    """The text/plain part as it arrived (outreach.inbox.content); NULL for a message stored
+    before 0016, which has its snippet only."""
+    body_html: Mapped[str | None] = mapped_column(sa.Text)
+    """The text/html part as it arrived: shown only through outreach.inbox.sanitise."""
+    body_truncated: Mapped[bool] = mapped_column(
+        sa.Boolean, nullable=False, default=False, server_default=sa.false()
+    )
+    created_at: Mapped[datetime] = timestamp_now()
+
+
+class Conversation(Base):
+    """Everything between one contact and one of our sender accounts: the emails we sent them
+    from it (sent_emails, deliveries) and the messages of theirs we matched (inbox_messages)."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (
+        sa.UniqueConstraint("contact_id", "sender_account_id"),
+        sa.Index("ix_conversations_last_message_at", "last_message_at"),
+    )
+
+    id: Mapped[uuid.UUID] = primary_key()
+    contact_id: Mapped[uuid.UUID] = mapped_column(
+        GUID(), sa.ForeignKey("contacts.id", ondelete="CASCADE")
+    )
+    sender_account_id: Mapped[uuid.UUID] = mapped_column(
+        GUID(), sa.ForeignKey("sender_accounts.id", ondelete="CASCADE")
+    )
+    last_message_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_inbound_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    unread: Mapped[bool] = mapped_column(
+        sa.Boolean, nullable=False, default=False, server_default=sa.false()
+    )
+    """A message of theirs arrived that nobody has opened since."""
+    needs_answer: Mapped[bool] = mapped_column(
+        sa.Boolean, nullable=False, default=False, server_default=sa.false()
+    )
+    """Their last message is a person's reply that nobody has answered or marked done."""
+    created_at: Mapped[datetime] = timestamp_now()
+
+
+class InboxAttachment(Base):
+    """An attachment of an inbound message: always listed; its bytes kept when no larger than
+    OUTREACH_INBOX_ATTACHMENT_MAX_BYTES."""
+
+    __tablename__ = "inbox_attachments"
+    __table_args__ = (sa.UniqueConstraint("inbox_message_id", "position"),)
+
+    id: Mapped[uuid.UUID] = primary_key()
+    inbox_message_id: Mapped[uuid.UUID] = mapped_column(
+        GUID(), sa.ForeignKey("inbox_messages.id", ondelete="CASCADE")
+    )
+    position: Mapped[int] = mapped_column(sa.Integer)
+    """Order within the message, from 0."""
+    filename: Mapped[str] = mapped_column(sa.Text)
+    content_type: Mapped[str] = mapped_column(sa.Text)
+    size_bytes: Mapped[int] = mapped_column(sa.BigInteger)
+    content_id: Mapped[str | None] = mapped_column(sa.Text)
+    data: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     created_at: Mapped[datetime] = timestamp_now()

@@ -70,7 +70,7 @@ def poll_mailboxes(
     reader_for: Callable[[SenderAccount], InboxReader | None],
     *,
     every: timedelta,
-    postpone_auto_replies: bool,
+    options: inbox.IngestOptions,
     sender: str | None = None,
 ) -> PollReport:
     """Polls every account with a mailbox to read (or only `sender`) that was not polled
@@ -82,7 +82,7 @@ def poll_mailboxes(
         )
         report = PollReport()
         for account_id, email in accounts:
-            mailbox = _Mailbox(account_id, email, reader_for, clock, policy, postpone_auto_replies)
+            mailbox = _Mailbox(account_id, email, reader_for, clock, policy, options)
             done = mailbox.poll(runner)
             if done.skipped != NOTHING_TO_READ:
                 report.mailboxes.append(done)
@@ -96,7 +96,7 @@ class _Mailbox:
     reader_for: Callable[[SenderAccount], InboxReader | None]
     clock: Clock
     policy: RetryPolicy
-    postpone_auto_replies: bool
+    options: inbox.IngestOptions
 
     def poll(self, runner: Runner) -> MailboxPoll:
         """Claims the poll, then reads page after page, each stored in a step of its own."""
@@ -144,13 +144,7 @@ class _Mailbox:
     def _store(self, page: InboxPage, session: Session) -> inbox.IngestReport:
         account = queries.sender_account(session, self.account_id)
         assert account is not None
-        return inbox.ingest(
-            session,
-            account,
-            page,
-            self.clock.now(),
-            postpone_auto_replies=self.postpone_auto_replies,
-        )
+        return inbox.ingest(session, account, page, self.clock.now(), self.options)
 
     def _record_error(self, error: str, session: Session) -> None:
         queries.record_error(session, self.account_id, error, self.clock.now())

@@ -18,7 +18,7 @@ from outreach.delivery.models import Delivery
 from outreach.delivery.models import SentEmail as SentEmailRow
 from outreach.inbox.classify import Kind
 from outreach.inbox.match import KnownEmails, SentEmail
-from outreach.inbox.models import EmailReply, InboxCursor, InboxMessage
+from outreach.inbox.models import Conversation, EmailReply, InboxCursor, InboxMessage
 from outreach.senders.models import SenderAccount
 
 WENT_OUT = ("sent", "unknown")
@@ -318,3 +318,30 @@ def messages_of_enrollment(session: Session, enrollment_id: uuid.UUID) -> list[I
             .order_by(InboxMessage.received_at, InboxMessage.id)
         )
     )
+
+
+def conversation_with(
+    session: Session, contact_id: uuid.UUID, sender_account_id: uuid.UUID, received_at: datetime
+) -> Conversation:
+    """The conversation between the contact and the sender account, made when this is the first
+    message of theirs; its last-message times moved to `received_at` when that is later."""
+    conversation = session.scalars(
+        sa.select(Conversation).where(
+            Conversation.contact_id == contact_id,
+            Conversation.sender_account_id == sender_account_id,
+        )
+    ).one_or_none()
+    if conversation is None:
+        # One poll at a time reads a mailbox (claim_poll), and a conversation belongs to one
+        # mailbox, so no other writer makes this row meanwhile.
+        conversation = Conversation(
+            contact_id=contact_id,
+            sender_account_id=sender_account_id,
+            last_message_at=received_at,
+            last_inbound_at=received_at,
+        )
+        session.add(conversation)
+    else:
+        conversation.last_message_at = max(conversation.last_message_at, received_at)
+        conversation.last_inbound_at = max(conversation.last_inbound_at or received_at, received_at)
+    return conversation

@@ -13,7 +13,10 @@ of ours it is about, and acted on.
 - Anything else (mailing lists, receipts) and anything about no email of ours is counted and
   left alone.
 
-Every message acted on gets an inbox_messages row, unique by Message-ID (and by the provider's
+Every message acted on gets an inbox_messages row with its content (text, HTML as it arrived,
+attachments: outreach.inbox.content) in the conversation between the contact and the mailbox
+that read it; a person's reply or request to be removed makes the conversation unread, and a
+person's reply also makes it need an answer. Each row is unique by Message-ID (and by the provider's
 id within the mailbox): a message already there is skipped, so reading a page twice (a poll
 that died before its cursor was stored, Graph restarting its delta round, the same reply in
 two of our mailboxes) acts once. The page's cursor is stored in the same transaction, after
@@ -39,8 +42,9 @@ from outreach.delivery import queries as delivery_queries
 from outreach.errors import Conflict, ValidationFailed
 from outreach.inbox import queries
 from outreach.inbox.classify import Classification, Kind, classify
+from outreach.inbox.content import MessageContent, read_content
 from outreach.inbox.match import Match, lookups, match
-from outreach.inbox.models import EmailReply, InboxMessage
+from outreach.inbox.models import EmailReply, InboxAttachment, InboxMessage
 from outreach.inbox.parse import ParsedMessage, parse
 from outreach.providers.inbox import InboundMessage, InboxPage
 from outreach.senders.models import SenderAccount
@@ -81,6 +85,16 @@ class IngestReport:
         )
 
 
+@dataclass(frozen=True)
+class IngestOptions:
+    """What the settings change about acting on inbound messages."""
+
+    postpone_auto_replies: bool = True
+    """An out-of-office that says when its author is back holds the next step until then."""
+    keep_attachments_up_to: int = 5_000_000
+    """Bytes of an attachment kept; a larger one is only listed."""
+
+
 def snippet_of(parsed: ParsedMessage) -> str | None:
     """The first ~200 characters of the author's own words, on one line."""
     text = " ".join((parsed.reply_text or parsed.text).split())
@@ -92,8 +106,7 @@ def ingest(
     account: SenderAccount,
     page: InboxPage,
     now: datetime,
-    *,
-    postpone_auto_replies: bool = True,
+    options: IngestOptions = IngestOptions(),
 ) -> IngestReport:
     """Acts on one page read from `account`'s mailbox, then stores the page's cursor (see the
     module's docstring). Looks up our emails with one query per kind of key for the page."""
@@ -129,8 +142,9 @@ def ingest(
             )
             continue
         target = targets[matched.sent_email.id]
-        done = _act(session, target, message, p, found, now, postpone_auto_replies)
-        _record(session, account, target, message, p, found, matched, done)
+        done = _act(session, target, message, p, found, now, options.postpone_auto_replies)
+        content = read_content(message.raw, keep_attachments_up_to=options.keep_attachments_up_to)
+        _record(session, account, target, message, p, found, matched, done, content)
         if p.message_id:
             seen_ids.add(p.message_id)
         seen_providers.add(message.provider_id)
@@ -269,25 +283,49 @@ def _record(
     found: Classification,
     matched: Match,
     done: _Done,
+    content: MessageContent,
 ) -> None:
-    session.add(
-        InboxMessage(
-            sender_account_id=account.id,
-            provider_id=message.provider_id,
-            message_id=parsed.message_id,
-            kind=found.kind.value,
-            reason=f"{found.reason}; {done.text}",
-            received_at=message.received_at,
-            contact_id=target.contact_id,
-            campaign_id=target.campaign_id,
-            campaign_contact_id=target.enrollment_id,
-            delivery_id=target.delivery_id,
-            sent_email_id=target.sent_email_id,
-            email_reply_id=done.reply_id,
-            matched_by=matched.by.value,
-            subject=parsed.subject or None,
-            snippet=snippet_of(parsed),
-            returns_on=found.returns_on,
+    conversation = queries.conversation_with(
+        session, target.contact_id, account.id, message.received_at
+    )
+    if found.kind in (Kind.human_reply, Kind.unsubscribe_request):
+        conversation.unread = True
+        conversation.needs_answer = found.kind is Kind.human_reply
+    session.flush()
+    stored = InboxMessage(
+        sender_account_id=account.id,
+        provider_id=message.provider_id,
+        message_id=parsed.message_id,
+        kind=found.kind.value,
+        reason=f"{found.reason}; {done.text}",
+        received_at=message.received_at,
+        contact_id=target.contact_id,
+        campaign_id=target.campaign_id,
+        campaign_contact_id=target.enrollment_id,
+        delivery_id=target.delivery_id,
+        sent_email_id=target.sent_email_id,
+        email_reply_id=done.reply_id,
+        matched_by=matched.by.value,
+        subject=parsed.subject or None,
+        snippet=snippet_of(parsed),
+        returns_on=found.returns_on,
+        conversation_id=conversation.id,
+        body_text=content.text or None,
+        body_html=content.html or None,
+        body_truncated=content.truncated,
+    )
+    session.add(stored)
+    session.flush()
+    session.add_all(
+        InboxAttachment(
+            inbox_message_id=stored.id,
+            position=position,
+            filename=attachment.filename,
+            content_type=attachment.content_type,
+            size_bytes=attachment.size,
+            content_id=attachment.content_id,
+            data=attachment.data,
         )
+        for position, attachment in enumerate(content.attachments)
     )
     session.flush()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from collections.abc import Callable
@@ -64,6 +65,8 @@ def _plain(value: object) -> object:
         return value.isoformat()
     if isinstance(value, Enum):
         return value.value
+    if isinstance(value, bytes):  # a kept attachment (inbox_attachments.data)
+        return base64.b64encode(value).decode("ascii")
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
 
 
@@ -80,6 +83,8 @@ def reader(column: sa.Column[Any]) -> Callable[[Any], Any]:
         return lambda value: None if value is None else date.fromisoformat(str(value))
     if isinstance(kind, sa.Time):
         return lambda value: None if value is None else time.fromisoformat(str(value))
+    if isinstance(kind, sa.LargeBinary):
+        return lambda value: None if value is None else base64.b64decode(str(value))
     if isinstance(kind, TextArray):
         return lambda value: None if value is None else [str(item) for item in value]
     return lambda value: value

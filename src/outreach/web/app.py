@@ -15,6 +15,7 @@ from outreach.web import health
 from outreach.web.api import access as access_api
 from outreach.web.api import campaigns as campaigns_api
 from outreach.web.api import contacts as contacts_api
+from outreach.web.api import conversations as conversations_api
 from outreach.web.api import drafts as drafts_api
 from outreach.web.api import senders as senders_api
 from outreach.web.api.common_schemas import ErrorBody
@@ -96,6 +97,7 @@ def create_app(container: Container) -> FastAPI:
     api.include_router(campaigns_api.router)
     api.include_router(drafts_api.router)
     api.include_router(senders_api.router)
+    api.include_router(conversations_api.router)
     api.add_api_route("/openapi.json", lambda: app.openapi(), include_in_schema=False)
     app.include_router(api)
     return app

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
+from outreach.inbox.models import InboxAttachment
 from outreach.words import counted, duration, frequency
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -64,4 +66,15 @@ def render(
     }
     return TEMPLATES.TemplateResponse(
         request, template, {**shared, **(context or {})}, status_code=status_code, headers=headers
+    )
+
+
+def attachment_response(attachment: InboxAttachment) -> Response:
+    """A reply's attachment as a download of an opaque type, never sniffed: a file from outside
+    must not render as a page in the app's origin."""
+    disposition = f"attachment; filename*=utf-8''{quote(attachment.filename or 'attachment')}"
+    return Response(
+        attachment.data,
+        media_type="application/octet-stream",
+        headers={"Content-Disposition": disposition, "X-Content-Type-Options": "nosniff"},
     )

@@ -11,10 +11,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from outreach.campaigns import queries as campaign_queries
-from outreach.inbox import queries
+from outreach.inbox import conversations, queries
 from outreach.inbox.classify import Kind
+from outreach.inbox.models import InboxAttachment
 from outreach.web.deps import DbSession, PageUser
-from outreach.web.rendering import render
+from outreach.web.rendering import attachment_response, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -60,3 +61,42 @@ def inbox_page(
         "shown": SHOWN,
     }
     return render(request, "inbox.html", context)
+
+
+@router.get("/inbox/conversations/{conversation_id}")
+def conversation_page(
+    request: Request,
+    session: DbSession,
+    user: PageUser,
+    conversation_id: uuid.UUID,
+    images: Annotated[bool, Query()] = False,
+) -> Response:
+    """The whole thread, ours and theirs, oldest first; opening it marks it read."""
+    found = conversations.thread(
+        session,
+        conversation_id,
+        show_images=images,
+        attachment_url=lambda a: _attachment_page_url(conversation_id, a),
+    )
+    conversations.mark(session, conversation_id, unread=False, needs_answer=None)
+    context = {
+        "found": found,
+        "kinds": {**KINDS, "sent": "Sent"},
+        "images": images,
+        "attachment_url": lambda a: _attachment_page_url(conversation_id, a),
+    }
+    return render(request, "conversation.html", context)
+
+
+def _attachment_page_url(conversation_id: uuid.UUID, attachment: InboxAttachment) -> str:
+    return f"/inbox/conversations/{conversation_id}/attachments/{attachment.id}"
+
+
+@router.get("/inbox/conversations/{conversation_id}/attachments/{attachment_id}")
+def attachment_download(
+    session: DbSession, user: PageUser, conversation_id: uuid.UUID, attachment_id: uuid.UUID
+) -> Response:
+    """A kept attachment, always as a download (see the API's twin)."""
+    return attachment_response(
+        conversations.kept_attachment(session, conversation_id, attachment_id)
+    )

@@ -1,0 +1,269 @@
+"""Conversations: the list a person works through (newest first, filtered) and one
+conversation's thread, our emails and theirs in order.
+
+A conversation row exists once a contact wrote to one of our mailboxes (inbox/service.py makes
+it); our campaign emails are not copied into it but read from sent_emails by contact and
+sender account, so sending costs nothing more. Services flush; the caller commits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, aliased
+
+from outreach.contacts.models import Contact
+from outreach.db import get_or_not_found, keyset_cursor, read_cursor
+from outreach.delivery.models import SentEmail
+from outreach.errors import NotFound
+from outreach.inbox.models import Conversation, InboxAttachment, InboxMessage
+from outreach.inbox.sanitise import SafeHtml, safe_html
+from outreach.senders.models import SenderAccount
+
+
+@dataclass(frozen=True)
+class ConversationFilter:
+    campaign_id: uuid.UUID | None = None
+    """Conversations with a message about an email of this campaign."""
+    sender_account_id: uuid.UUID | None = None
+    unread: bool | None = None
+    needs_answer: bool | None = None
+
+
+@dataclass(frozen=True)
+class Listed:
+    conversation: Conversation
+    contact: Contact
+    sender_email: str
+    subject: str | None
+    """The subject of their latest message."""
+    snippet: str | None
+    """The first words of their latest message."""
+
+
+def page(
+    session: Session, where: ConversationFilter, before: str | None, limit: int
+) -> tuple[list[Listed], str | None]:
+    """A page of conversations, newest message first, and the cursor of the next page (keyset on
+    last_message_at and id, served by ix_conversations_last_message_at)."""
+    statement = (
+        _listing()
+        .where(*_conditions(where))
+        .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
+        .limit(limit + 1)
+    )
+    if before:
+        at, conversation_id = read_cursor(before, "before")
+        statement = statement.where(
+            sa.or_(
+                Conversation.last_message_at < at,
+                sa.and_(Conversation.last_message_at == at, Conversation.id < conversation_id),
+            )
+        )
+    rows = [Listed(*row) for row in session.execute(statement)]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    last = rows[-1].conversation if more and rows else None
+    return rows, (keyset_cursor(last.last_message_at, last.id) if last else None)
+
+
+def listed(session: Session, conversation_id: uuid.UUID) -> Listed:
+    """One conversation as the list shows it; NotFound when there is none."""
+    row = session.execute(_listing().where(Conversation.id == conversation_id)).one_or_none()
+    if row is None:
+        raise NotFound(f"There is no conversation {conversation_id}.")
+    return Listed(*row)
+
+
+def _listing() -> sa.Select[Conversation, Contact, str, str | None, str | None]:
+    """Each conversation with its contact, its mailbox, and their latest message's subject and
+    first words (that message found by a correlated subquery on
+    ix_inbox_messages_conversation_id; SQLite has no LATERAL)."""
+    latest = (
+        sa.select(InboxMessage.id)
+        .where(InboxMessage.conversation_id == Conversation.id)
+        .order_by(InboxMessage.received_at.desc())
+        .limit(1)
+        .correlate(Conversation)
+        .scalar_subquery()
+    )
+    return (
+        sa.select(
+            Conversation, Contact, SenderAccount.email, InboxMessage.subject, InboxMessage.snippet
+        )
+        .join(Contact, Contact.id == Conversation.contact_id)
+        .join(SenderAccount, SenderAccount.id == Conversation.sender_account_id)
+        .outerjoin(InboxMessage, InboxMessage.id == latest)
+    )
+
+
+def _conditions(where: ConversationFilter) -> list[sa.ColumnElement[bool]]:
+    conditions: list[sa.ColumnElement[bool]] = []
+    if where.sender_account_id is not None:
+        conditions.append(Conversation.sender_account_id == where.sender_account_id)
+    if where.unread is not None:
+        conditions.append(Conversation.unread.is_(where.unread))
+    if where.needs_answer is not None:
+        conditions.append(Conversation.needs_answer.is_(where.needs_answer))
+    if where.campaign_id is not None:
+        about = aliased(InboxMessage)  # the listing joins InboxMessage for the latest message
+        conditions.append(
+            sa.exists().where(
+                about.conversation_id == Conversation.id, about.campaign_id == where.campaign_id
+            )
+        )
+    return conditions
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One email in a thread: ours (a sent email) or theirs (an inbox message)."""
+
+    ours: bool
+    at: datetime
+    kind: str
+    """"sent" for ours; human_reply, unsubscribe_request, auto_reply or bounce for theirs."""
+    subject: str | None
+    text: str | None
+    html: SafeHtml | None
+    truncated: bool
+    campaign_id: uuid.UUID | None
+    step: int | None
+    attachments: tuple[InboxAttachment, ...]
+
+
+@dataclass(frozen=True)
+class Thread:
+    listed: Listed
+    entries: tuple[Entry, ...]
+
+
+def thread(
+    session: Session,
+    conversation_id: uuid.UUID,
+    *,
+    show_images: bool,
+    attachment_url: Callable[[InboxAttachment], str],
+) -> Thread:
+    """The conversation and every email in it, oldest first; HTML made safe to show, inline
+    images served from `attachment_url`."""
+    found = listed(session, conversation_id)
+    conversation = found.conversation
+    theirs = session.scalars(
+        sa.select(InboxMessage).where(InboxMessage.conversation_id == conversation.id)
+    ).all()
+    attachments = _attachments(session, [message.id for message in theirs])
+    entries = [
+        _their_entry(message, attachments.get(message.id, ()), show_images, attachment_url)
+        for message in theirs
+    ]
+    entries += [_our_entry(sent) for sent in _sent(session, conversation)]
+    entries.sort(key=lambda entry: (entry.at, not entry.ours))  # a reply never precedes ours
+    return Thread(found, tuple(entries))
+
+
+def _sent(session: Session, conversation: Conversation) -> list[SentEmail]:
+    return list(
+        session.scalars(
+            sa.select(SentEmail).where(
+                SentEmail.contact_id == conversation.contact_id,
+                SentEmail.sender_account_id == conversation.sender_account_id,
+            )
+        )
+    )
+
+
+def _attachments(
+    session: Session, message_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, tuple[InboxAttachment, ...]]:
+    found: dict[uuid.UUID, list[InboxAttachment]] = {}
+    rows = session.scalars(
+        sa.select(InboxAttachment)
+        .where(InboxAttachment.inbox_message_id.in_(message_ids))
+        .order_by(InboxAttachment.position)
+    )
+    for attachment in rows:
+        found.setdefault(attachment.inbox_message_id, []).append(attachment)
+    return {message_id: tuple(listed) for message_id, listed in found.items()}
+
+
+def _their_entry(
+    message: InboxMessage,
+    attachments: tuple[InboxAttachment, ...],
+    show_images: bool,
+    attachment_url: Callable[[InboxAttachment], str],
+) -> Entry:
+    inline = {a.content_id: attachment_url(a) for a in attachments if a.content_id and a.data}
+    html = (
+        safe_html(message.body_html, show_images=show_images, inline_images=inline)
+        if message.body_html
+        else None
+    )
+    return Entry(
+        ours=False,
+        at=message.received_at,
+        kind=message.kind,
+        subject=message.subject,
+        text=message.body_text if message.body_text is not None else message.snippet,
+        html=html,
+        truncated=message.body_truncated,
+        campaign_id=message.campaign_id,
+        step=None,
+        attachments=attachments,
+    )
+
+
+def _our_entry(sent: SentEmail) -> Entry:
+    return Entry(
+        ours=True,
+        at=sent.sent_at,
+        kind="sent",
+        subject=sent.subject,
+        text=sent.body,
+        html=None,
+        truncated=False,
+        campaign_id=sent.campaign_id,
+        step=sent.sequence_step,
+        attachments=(),
+    )
+
+
+def kept_attachment(
+    session: Session, conversation_id: uuid.UUID, attachment_id: uuid.UUID
+) -> InboxAttachment:
+    """An attachment of a message in the conversation whose bytes were kept; NotFound for any
+    other, and for one that was only listed."""
+    found = session.scalars(
+        sa.select(InboxAttachment)
+        .join(InboxMessage, InboxMessage.id == InboxAttachment.inbox_message_id)
+        .where(
+            InboxAttachment.id == attachment_id,
+            InboxMessage.conversation_id == conversation_id,
+        )
+    ).one_or_none()
+    if found is None:
+        raise NotFound(f"There is no attachment {attachment_id} in this conversation.")
+    if found.data is None:
+        raise NotFound(
+            f"{found.filename or 'This attachment'} ({found.size_bytes:,} bytes) was larger than "
+            "OUTREACH_INBOX_ATTACHMENT_MAX_BYTES, so it was listed but not kept: it is still in "
+            "the mailbox."
+        )
+    return found
+
+
+def mark(
+    session: Session, conversation_id: uuid.UUID, *, unread: bool | None, needs_answer: bool | None
+) -> Conversation:
+    """A person read the conversation, or marked it done (it needs no answer)."""
+    conversation = get_or_not_found(session, Conversation, conversation_id, "conversation")
+    if unread is not None:
+        conversation.unread = unread
+    if needs_answer is not None:
+        conversation.needs_answer = needs_answer
+    session.flush()
+    return conversation
