@@ -37,6 +37,8 @@ def run_until_stopped(
     """Passes until `stop` is set; a pass in flight always finishes. After a pass that moved
     something the next starts at once (there may be more), otherwise after the interval."""
     ensure_current(container.engine)
+    # A predecessor on this host (or any worker gone) left sends in doubt: say so at once.
+    container.settle_lapsed()
     while not stop.is_set():
         busy = any(report.changed for report in run_once(container, pretending=pretending))
         if not busy:
