@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from outreach.campaigns import queries as campaign_queries
 from outreach.campaigns import service as campaigns
 from outreach.clock import Clock
-from outreach.delivery import scheduled
+from outreach.delivery import queries, scheduled
 from outreach.delivery.decisions import mark_sent, send_again
 from outreach.delivery.lanes import deliver
 from outreach.delivery.planning import (
@@ -122,7 +122,18 @@ def sending_pass(
         )
         for campaign_id in runner.step(campaigns.finish_done):
             log.info("campaigns.completed", extra={"campaign_id": str(campaign_id)})
+        report.next_due = runner.read(partial(_next_due, report=report, after=clock.now()))
     return report
+
+
+def _next_due(session: Session, report: PassReport, after: datetime) -> datetime | None:
+    """The earliest moment after `after` that something may go: what this pass's waits said,
+    and the next step, retry or one-off email written down."""
+    moments = [wait.until for wait in report.waiting] + [
+        campaign_queries.next_step_after(session, after),
+        queries.next_attempt_after(session, after),
+    ]
+    return min((m for m in moments if m is not None and m > after), default=None)
 
 
 def settle_lapsed(

@@ -195,6 +195,22 @@ def remember_provider_id(session: Session, delivery_id: uuid.UUID, provider_id: 
     )
 
 
+def next_attempt_after(session: Session, after: datetime) -> datetime | None:
+    """The earliest moment after `after` that a queued email (a retry) or a pending one-off
+    email is due (ix_deliveries_status_next_attempt_at, idx_scheduled_emails_scheduled_for)."""
+    retry = session.scalar(
+        sa.select(sa.func.min(Delivery.next_attempt_at)).where(
+            Delivery.status == "queued", Delivery.next_attempt_at > after
+        )
+    )
+    one_off = session.scalar(
+        sa.select(sa.func.min(ScheduledEmail.scheduled_for)).where(
+            ScheduledEmail.status == "pending", ScheduledEmail.scheduled_for > after
+        )
+    )
+    return min((moment for moment in (retry, one_off) if moment is not None), default=None)
+
+
 def due_queued(
     session: Session, now: datetime, limit: int
 ) -> list[tuple[Delivery, EmailDraft, Contact, str | None]]:

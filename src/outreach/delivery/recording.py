@@ -65,6 +65,10 @@ class PassReport:
     would_send: list[str] = field(default_factory=list)
     moved: list[str] = field(default_factory=list)
     """First emails given another sender account because theirs cannot send."""
+    next_due: datetime | None = None
+    """The earliest moment after the pass that something may go (a step, a retry, a one-off
+    email, the end of a campaign's spacing or a window's opening); None when nothing is
+    waiting for a time."""
 
     @property
     def steps_waiting(self) -> int:
