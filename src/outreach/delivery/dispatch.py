@@ -122,7 +122,8 @@ def sending_pass(
         )
         for campaign_id in runner.step(campaigns.finish_done):
             log.info("campaigns.completed", extra={"campaign_id": str(campaign_id)})
-        report.next_due = runner.read(partial(_next_due, report=report, after=clock.now()))
+        # After the pass's start, not its end: what fell due while it ran goes on the next.
+        report.next_due = runner.read(partial(_next_due, report=report, after=now))
     return report
 
 

@@ -66,9 +66,9 @@ class PassReport:
     moved: list[str] = field(default_factory=list)
     """First emails given another sender account because theirs cannot send."""
     next_due: datetime | None = None
-    """The earliest moment after the pass that something may go (a step, a retry, a one-off
-    email, the end of a campaign's spacing or a window's opening); None when nothing is
-    waiting for a time."""
+    """The earliest moment after the pass began that something may go (a step, a retry, a
+    one-off email, the end of a campaign's spacing or a window's opening), perhaps already past
+    as the pass ends; None when nothing waits for a time."""
 
     @property
     def steps_waiting(self) -> int:
