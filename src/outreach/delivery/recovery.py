@@ -175,5 +175,7 @@ def _settle(
             delivery.delivery_id,
             DeliveryStatus.unknown,
             DELIVERIES,
+            # This very claim: not one taken again since it was read.
+            where=(Delivery.claimed_at.is_not_distinct_from(delivery.claimed_at),),
             last_error="the worker stopped while sending: it may or may not have gone out",
         )
