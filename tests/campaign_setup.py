@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,10 @@ from outreach.campaigns.models import Campaign
 from outreach.clock import Clock, FixedClock
 from outreach.contacts import lists
 from outreach.container import Container
+from outreach.delivery import planning, taking
+from outreach.delivery import queries as delivery_queries
+from outreach.delivery.recording import RETRY_POLICY
+from outreach.leases import Worker
 from outreach.senders import service as senders
 from outreach.senders.models import SenderAccount
 from tests.contact_files import import_text
@@ -139,3 +144,29 @@ def launched_from_outbox(
     session.commit()
     container.sending_pass()
     return found, account
+
+
+def left_sending(
+    session: Session,
+    container: Container,
+    clock: FixedClock,
+    folder: Path,
+    port: int,
+    worker: Worker,
+    *,
+    lease: bool = True,
+) -> None:
+    """On a Monday at 9:00 UTC, the three first emails of a campaign from an SMTP account on
+    `port` taken for sending by `worker`, which then says nothing more (it died, or its server
+    is slow); with `lease`, it held a lease as it took them."""
+    clock.advance(MONDAY_9 - clock.now())
+    sender = smtp_sender(session, clock, container.settings.secret_key_value(), port)
+    found = three_step_campaign(session, clock, folder, [sender])
+    campaigns.launch(session, found.id, clock.now())
+    links = container.links
+    if lease:
+        delivery_queries.renew_lease(session, worker, clock.now(), clock.now() + RETRY_POLICY.lease)
+    planning.queue_campaign(session, found.id, clock.now(), worker.name, links, random.Random(1))
+    claims = taking.ready(session, clock.now(), links, 100)
+    assert len(taking.start(session, claims, clock.now(), worker.name)) == 3
+    session.commit()

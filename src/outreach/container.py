@@ -29,6 +29,7 @@ from outreach.drafts.writing import WritingReport
 from outreach.inbox import polling
 from outreach.inbox import service as inbox
 from outreach.inbox.polling import PollReport
+from outreach.leases import Worker
 from outreach.providers.base import SignedIn, Transport
 from outreach.providers.errors import AccountError, ProviderError
 from outreach.providers.graph.delegated import DelegatedTokens, finish_sign_in, start_sign_in
@@ -42,7 +43,6 @@ from outreach.providers.inbox import InboxReader
 from outreach.providers.outbox import OutboxTransport
 from outreach.providers.smtp import SmtpTransport
 from outreach.providers.throttle import SendingPace
-from outreach.runner import worker_name
 from outreach.sealing import unseal
 from outreach.senders import service as senders
 from outreach.senders.mailboxes import SECURITIES
@@ -101,6 +101,8 @@ class Container:
     tls_context: ssl.SSLContext | None = None
     """Which certificates provider APIs (Graph) must present: None is the system's trust
     store; a corporate proxy's CA (or a test's) otherwise."""
+    worker: Worker = field(default_factory=Worker.this_process)
+    """Who this process's passes claim work as, and whose lease they hold."""
     _graph_tokens: GraphTokens | None = field(default=None, init=False, repr=False)
     _paces: dict[str, SendingPace] = field(default_factory=dict, init=False, repr=False)
     _delegated: dict[uuid.UUID, DelegatedTokens] = field(
@@ -320,10 +322,15 @@ class Container:
             self.clock,
             self.links,
             self.transport_for,
-            worker=worker_name(),
+            worker=self.worker,
             dry_run=dry_run,
             rng=rng,
         )
+
+    def settle_lapsed(self) -> list[str]:
+        """Sends left `sending` by a worker that is gone become unknown now (or what their
+        provider says of them): what anyone does before showing sends in doubt."""
+        return dispatch.settle_lapsed(self.sessions, self.clock, self.transport_for, me=self.worker)
 
     def drafting_pass(
         self,
@@ -340,7 +347,7 @@ class Container:
             self.clock,
             concurrency=self.settings.draft_concurrency,
             deadline_seconds=self.settings.draft_deadline_seconds,
-            worker=worker_name(),
+            worker=self.worker.name,
             batch_id=batch_id,
             budget_seconds=budget_seconds,
             linger=linger,

@@ -20,8 +20,6 @@ rolled back at the end, a test): each step is a savepoint, flushed and never com
 
 from __future__ import annotations
 
-import os
-import socket
 import threading
 from collections.abc import Callable
 from typing import TypeVar
@@ -29,11 +27,6 @@ from typing import TypeVar
 from sqlalchemy.orm import Session, sessionmaker
 
 T = TypeVar("T")
-
-
-def worker_name() -> str:
-    """Who claims: this host and process, stored on what it claims."""
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 class Runner:

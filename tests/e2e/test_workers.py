@@ -9,7 +9,9 @@ import random
 import signal
 import subprocess
 import sys
+import time as clock
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from email import policy
 from pathlib import Path
@@ -176,9 +178,8 @@ def test_workers_killed_at_random_moments_never_send_a_step_twice(databases, tmp
             )
             process.send_signal(signal.SIGKILL)
             process.wait(timeout=30)
-            now += timedelta(
-                minutes=11
-            )  # past the sending lease: a killed pass's sends turn unknown
+            # No wait: the next worker finds this one's process gone, and its sends in doubt.
+            now += timedelta(seconds=1)
         for _ in range(10):
             subprocess.run(
                 [sys.executable, "-m", "outreach", "worker", "--once", "--now", now.isoformat()],
@@ -187,7 +188,7 @@ def test_workers_killed_at_random_moments_never_send_a_step_twice(databases, tmp
                 capture_output=True,
                 check=True,
             )
-            now += timedelta(minutes=11)
+            now += timedelta(seconds=1)
         seen = per_recipient_and_subject(server)
     assert max(seen.values()) == 1, [key for key, count in seen.items() if count > 1]
     outcome = deliveries(url)
@@ -203,3 +204,76 @@ def test_workers_killed_at_random_moments_never_send_a_step_twice(databases, tmp
             "waiting for a person": accounted["waiting for a person"],
         }
     )
+
+
+def worker_process(environment: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "outreach", "worker"],
+        env=environment,
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def until(condition: Callable[[], bool], timeout: float) -> None:
+    """Waits for what other processes do (not for time to pass): fails after `timeout`."""
+    end = clock.monotonic() + timeout
+    while not condition():
+        if clock.monotonic() > end:
+            raise TimeoutError("the workers did not get there")
+        clock.sleep(0.2)
+
+
+def test_a_worker_killed_mid_send_leaves_its_sends_in_doubt_at_once(backend, databases, tmp_path):
+    url = databases.fresh_url(backend)
+    with RecordingSMTPServer() as server:
+        environment = build(url, tmp_path / "data", server.port, [("K", 20)])
+        server.hold_reply_after_next_data()
+        process = worker_process(environment, tmp_path)
+        try:
+            held = server.wait_for_messages(1, timeout=60)[0].rcpt_tos[0]
+        finally:
+            process.kill()
+            process.wait(timeout=30)
+        listed = subprocess.run(
+            [sys.executable, "-m", "outreach", "sends", "unknown"],
+            env={**environment, "COLUMNS": "200"},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    assert held in listed
+    assert "the worker stopped while sending" in listed
+    outcome = deliveries(url)
+    assert outcome["sending"] == 0
+    assert 1 <= outcome["unknown"] <= DEFAULT_CONNECTIONS
+
+
+def test_workers_sharing_postgresql_settle_a_killed_one_s_sends_at_once_and_a_live_one_s_never(
+    databases, tmp_path
+):
+    url = databases.fresh_url("postgresql")
+    with RecordingSMTPServer() as server:
+        environment = build(url, tmp_path / "data", server.port, [("C", 60)])
+        server.hold_reply_after_next_data()
+        stuck = worker_process(environment, tmp_path)
+        server.wait_for_messages(1, timeout=60)
+        others = [worker_process(environment, tmp_path) for _ in range(2)]
+        try:
+            # Everything else goes; the stuck worker's send stays its own while it lives.
+            everything_else = Counter({"sent": 60 + 59 - 1, "sending": 1})
+            until(lambda: deliveries(url) == everything_else, timeout=120)
+            stuck.kill()
+            stuck.wait(timeout=30)
+            until(lambda: deliveries(url) == Counter({"sent": 118, "unknown": 1}), timeout=30)
+        finally:
+            stuck.kill()
+            for process in others:
+                process.send_signal(signal.SIGTERM)
+            outputs = [process.communicate(timeout=60)[1] for process in others]
+        assert all(process.returncode == 0 for process in others), outputs
+        seen = per_recipient_and_subject(server)
+    assert set(seen.values()) == {1}
+    assert len(seen) == 60 + 59

@@ -19,7 +19,9 @@ from outreach.campaigns.states import EnrollmentStatus
 from outreach.db import session_factory
 from outreach.delivery import lanes, planning, recording, taking
 from outreach.delivery import queries as delivery_queries
+from outreach.delivery.recovery import Heartbeat
 from outreach.errors import InvalidTransition
+from outreach.leases import Worker
 from outreach.providers.base import Transport
 from outreach.providers.message import OutgoingMessage, SentMessage
 from outreach.runner import Runner
@@ -29,6 +31,8 @@ from outreach.worker.jobs import sending_report
 from tests.campaign_setup import smtp_sender, three_step_campaign
 
 MONDAY_9 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+ELSEWHERE = Worker("doomed", "another-host", 1)
+"""A worker on another host: only its lease tells whether it is there."""
 
 
 def people(count: int) -> str:
@@ -205,7 +209,7 @@ def test_a_worker_dying_between_sending_and_recording_a_batch_never_sends_a_step
             dying,
             lambda sender_id: 3,
             container.clock,
-            "doomed",
+            Heartbeat(ELSEWHERE, recording.RETRY_POLICY.lease, container.clock),
             recording.PassReport(),
         )
     session.rollback()
@@ -249,7 +253,7 @@ def _deliver(session, container, claims, report, *, connections: int) -> None:
             lambda sender_id: container.transport_for(accounts[sender_id]),
             lambda sender_id: connections,
             container.clock,
-            "w",
+            Heartbeat(container.worker, recording.RETRY_POLICY.lease, container.clock),
             report,
         )
 

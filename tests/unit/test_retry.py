@@ -37,7 +37,7 @@ draws = st.floats(0, 1, exclude_max=True)
 
 
 def test_each_kind_of_work_keeps_its_numbers():
-    assert (SENDING.lease, SENDING.max_attempts, SENDING.jitter) == (timedelta(minutes=10), 8, 0)
+    assert (SENDING.lease, SENDING.max_attempts, SENDING.jitter) == (timedelta(minutes=1), 8, 0)
     assert (WRITING.lease, WRITING.max_attempts, WRITING.jitter) == (timedelta(minutes=30), 6, 0.2)
     assert importing.RETRY_POLICY.lease == timedelta(minutes=10)
 
@@ -82,7 +82,7 @@ def test_a_policy_without_a_last_try_never_gives_up():
 
 
 def test_a_claim_is_stale_once_older_than_the_lease():
-    assert SENDING.stale_before(NOW) == NOW - timedelta(minutes=10)
+    assert SENDING.stale_before(NOW) == NOW - timedelta(minutes=1)
 
 
 @pytest.mark.parametrize(

@@ -13,9 +13,10 @@ from outreach.campaigns import service as campaigns
 from outreach.contacts import lists
 from outreach.delivery import planning
 from outreach.delivery.models import SentEmail
+from outreach.leases import Worker
 from outreach.senders import service as senders
 from outreach.senders.states import SenderState
-from tests.campaign_setup import PEOPLE, launched_from_outbox
+from tests.campaign_setup import PEOPLE, launched_from_outbox, left_sending
 from tests.contact_files import import_text
 from tests.plain_sql import sender
 from tests.web_session import csrf_token, post
@@ -290,3 +291,13 @@ def test_a_draft_campaigns_list_is_chosen_on_its_page(signed_in, session, clock,
     assert chosen.status_code == 303
     shown = signed_in.get(page).text
     assert f'<option value="{others.id}" selected>Others (0 contacts)</option>' in shown
+
+
+def test_the_sends_page_shows_at_once_what_a_gone_worker_left_in_doubt(
+    signed_in, session, container, clock, tmp_path, smtp_server
+):
+    gone = Worker("gone:7:abcdef", "another-host", 7)
+    left_sending(session, container, clock, tmp_path, smtp_server.port, gone, lease=False)
+    page = signed_in.get("/sends").text
+    assert "Nothing to decide." not in page
+    assert page.count("the worker stopped while sending") == 3

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
 
 from outreach.campaigns import queries as campaign_queries
 from outreach.contacts import lists
-from tests.campaign_setup import PEOPLE
+from outreach.delivery import queries as delivery_queries
+from outreach.leases import Worker
+from tests.campaign_setup import PEOPLE, left_sending
 from tests.contact_files import import_text
 
 
@@ -160,3 +163,25 @@ def test_a_name_with_control_characters_is_refused(api):
     response = api.post("/api/v1/campaigns", json={"name": "Tab\tname\u0007"})
     assert response.status_code == 422
     assert response.json()["error"]["details"]["problems"][0]["field"] == "name"
+
+
+def test_the_sends_of_a_worker_that_is_gone_are_listed_unknown_at_once(
+    api, session, container, clock, tmp_path, smtp_server
+):
+    gone = Worker("gone:7:abcdef", "another-host", 7)
+    left_sending(session, container, clock, tmp_path, smtp_server.port, gone, lease=False)
+    unknown = api.get("/api/v1/deliveries").json()
+    assert [delivery["status"] for delivery in unknown] == ["unknown"] * 3
+    assert api.get("/api/v1/deliveries", params={"status": "sending"}).json() == []
+
+
+def test_the_sends_of_a_worker_that_is_there_stay_sending_however_old(
+    api, session, container, clock, tmp_path, smtp_server
+):
+    there = Worker("there:7:abcdef", "another-host", 7)
+    left_sending(session, container, clock, tmp_path, smtp_server.port, there)
+    clock.advance(timedelta(hours=1))
+    delivery_queries.renew_lease(session, there, clock.now(), clock.now() + timedelta(minutes=1))
+    session.commit()
+    assert api.get("/api/v1/deliveries").json() == []
+    assert len(api.get("/api/v1/deliveries", params={"status": "sending"}).json()) == 3

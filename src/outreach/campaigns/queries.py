@@ -194,6 +194,21 @@ def due_campaigns(session: Session, now: datetime) -> list[uuid.UUID]:
     )
 
 
+def next_step_after(session: Session, after: datetime) -> datetime | None:
+    """The earliest moment after `after` that a running enrollment of an active campaign has a
+    step due (ix_campaign_contacts_due: per active campaign, its first entry after `after`)."""
+    first_after = (
+        sa.select(sa.func.min(CampaignContact.next_send_at))
+        .where(
+            CampaignContact.campaign_id == Campaign.id,
+            DUE_INDEX_CONDITION,
+            CampaignContact.next_send_at > after,
+        )
+        .scalar_subquery()
+    )
+    return session.scalar(sa.select(sa.func.min(first_after)).where(Campaign.status == "active"))
+
+
 def lock_campaign(session: Session, campaign_id: uuid.UUID) -> bool:
     """Takes the campaign for this transaction so that two workers never decide its pace at
     once (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite has one writer already). False when

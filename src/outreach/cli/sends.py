@@ -26,9 +26,11 @@ sends_app = typer.Typer(
 
 @sends_app.command("unknown")
 def unknown(ctx: typer.Context) -> None:
-    """Sends that may or may not have gone out."""
-    with container_for(ctx) as container, transaction(container.sessions) as session:
-        rows = queries.unknown_with_recipients(session)
+    """Sends that may or may not have gone out (those of a worker that stopped, at once)."""
+    with container_for(ctx) as container:
+        container.settle_lapsed()
+        with transaction(container.sessions) as session:
+            rows = queries.unknown_with_recipients(session)
     table = Table("id", "to", "step", "claimed", "why")
     for delivery, recipient in rows:
         claimed = delivery.claimed_at.strftime("%Y-%m-%d %H:%M UTC") if delivery.claimed_at else ""

@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from outreach.campaigns import queries as campaign_queries
 from outreach.campaigns import service as campaigns
 from outreach.clock import Clock
-from outreach.delivery import scheduled
+from outreach.delivery import queries, scheduled
 from outreach.delivery.decisions import mark_sent, send_again
 from outreach.delivery.lanes import deliver
 from outreach.delivery.planning import (
@@ -54,10 +54,11 @@ from outreach.delivery.planning import (
     unsubscribe_footer,
     why_due_waits,
 )
-from outreach.delivery.recording import PassReport
-from outreach.delivery.recovery import recover
+from outreach.delivery.recording import RETRY_POLICY, PassReport
+from outreach.delivery.recovery import Heartbeat, forget_ended_leases, recover
 from outreach.delivery.retrying import retry_senders
 from outreach.delivery.taking import ready
+from outreach.leases import Worker
 from outreach.providers.base import Transport
 from outreach.runner import Runner
 from outreach.senders import queries as sender_queries
@@ -71,6 +72,7 @@ __all__ = [
     "send_again",
     "sender_holds",
     "sending_pass",
+    "settle_lapsed",
     "unsubscribe_footer",
     "why_due_waits",
 ]
@@ -85,35 +87,32 @@ def sending_pass(
     links: Links,
     transport_for: Callable[[SenderAccount], Transport],
     *,
-    worker: str,
+    worker: Worker,
     dry_run: bool = False,
     rng: random.Random | None = None,
 ) -> PassReport:
-    """Sends every campaign step and one-off email that may go now, as `worker`. With dry_run,
-    decides the same way in one transaction rolled back at the end, and says what would go and
-    why the rest waits: nothing is written or sent."""
+    """Sends every campaign step and one-off email that may go now, as `worker`, under its
+    lease (renewed first, and by a heartbeat while it sends). With dry_run, decides the same
+    way in one transaction rolled back at the end, and says what would go and why the rest
+    waits: nothing is written or sent."""
     report = PassReport(dry_run=dry_run)
     chooser = rng or random.Random()  # noqa: S311 (jitter, not secrets)
     if dry_run:
         with sessions() as session:
             try:
-                _queue_due(Runner.inside(session), clock.now(), worker, links, chooser, report)
+                _queue_due(Runner.inside(session), clock.now(), worker.name, links, chooser, report)
             finally:
                 session.rollback()
         return report
     now = clock.now()
+    heartbeat = Heartbeat(worker, RETRY_POLICY.lease, clock)
     with Runner(sessions) as runner:
-        accounts = runner.read(
-            lambda session: {sender.id: sender for sender in sender_queries.all_senders(session)}
-        )
-
-        def transport_of(sender_id: uuid.UUID) -> Transport:
-            return transport_for(accounts[sender_id])
-
+        runner.step(heartbeat.beat)  # the lease is there before anything is taken
+        accounts, transport_of = _transports_of(runner, transport_for)
         report.senders += retry_senders(runner, now, transport_of)
-        report.unknown += recover(runner, now, transport_of)
+        report.unknown += recover(runner, now, worker, transport_of, mine_ended=True)
         report.moved += runner.step(lambda session: move_first_emails(session, now))
-        _queue_due(runner, now, worker, links, chooser, report)
+        _queue_due(runner, now, worker.name, links, chooser, report)
         claims = runner.read(lambda session: ready(session, now, links, SENDS_PER_PASS))
         deliver(
             runner,
@@ -121,12 +120,56 @@ def sending_pass(
             transport_of,
             lambda sender_id: connections_of(accounts[sender_id]),
             clock,
-            worker,
+            heartbeat,
             report,
         )
         for campaign_id in runner.step(campaigns.finish_done):
             log.info("campaigns.completed", extra={"campaign_id": str(campaign_id)})
+        # After the pass's start, not its end: what fell due while it ran goes on the next.
+        report.next_due = runner.read(partial(_next_due, report=report, after=now))
     return report
+
+
+def _next_due(session: Session, report: PassReport, after: datetime) -> datetime | None:
+    """The earliest moment after `after` that something may go: what this pass's waits said,
+    and the next step, retry or one-off email written down."""
+    moments = [wait.until for wait in report.waiting] + [
+        campaign_queries.next_step_after(session, after),
+        queries.next_attempt_after(session, after),
+    ]
+    return min((m for m in moments if m is not None and m > after), default=None)
+
+
+def settle_lapsed(
+    sessions: sessionmaker[Session],
+    clock: Clock,
+    transport_for: Callable[[SenderAccount], Transport],
+    *,
+    me: Worker,
+) -> list[str]:
+    """What anyone who looks for sends in doubt does first (a worker starting, the sends page,
+    the API, `outreach sends unknown`): deliveries whose worker is gone are settled now, and
+    leases long ended forgotten. Returns the ones that became unknown."""
+    with Runner(sessions) as runner:
+        _, transport_of = _transports_of(runner, transport_for)
+        now = clock.now()
+        unknown = recover(runner, now, me, transport_of)
+        runner.step(partial(forget_ended_leases, me=me, now=now))
+    return unknown
+
+
+def _transports_of(
+    runner: Runner, transport_for: Callable[[SenderAccount], Transport]
+) -> tuple[dict[uuid.UUID, SenderAccount], Callable[[uuid.UUID], Transport]]:
+    """Every sender account, and the transport of one by its id."""
+    accounts = runner.read(
+        lambda session: {sender.id: sender for sender in sender_queries.all_senders(session)}
+    )
+
+    def transport_of(sender_id: uuid.UUID) -> Transport:
+        return transport_for(accounts[sender_id])
+
+    return accounts, transport_of
 
 
 def _queue_due(

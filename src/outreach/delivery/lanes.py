@@ -19,6 +19,7 @@ from outreach.campaigns.models import CampaignSequence
 from outreach.clock import Clock
 from outreach.delivery import queries
 from outreach.delivery.recording import Outcome, PassReport, record
+from outreach.delivery.recovery import Heartbeat
 from outreach.delivery.taking import Claim, start
 from outreach.providers.base import ProviderThreads, Transport
 from outreach.providers.errors import AccountError, ProviderError, ServerUnreachable
@@ -45,7 +46,7 @@ def deliver(
     transport_for: Callable[[uuid.UUID], Transport],
     connections: Callable[[uuid.UUID], int],
     clock: Clock,
-    worker: str,
+    heartbeat: Heartbeat,
     report: PassReport,
 ) -> None:
     """Sends the claims over up to `connections(sender)` connections per sender account, in
@@ -53,7 +54,9 @@ def deliver(
     the connections send: whenever sends finish, one short step records all of their outcomes
     and takes the next email of each of those connections (start), and it is committed before
     those emails are handed to their connections; providers that keep ids get one more step as
-    the id is known, from the sending thread (the runner runs one step at a time)."""
+    the id is known, from the sending thread (the runner runs one step at a time). The worker's
+    lease is renewed in those steps, and in one of its own while no send finishes for a
+    heartbeat's time (a slow server)."""
     lanes: dict[tuple[uuid.UUID, int], list[Claim]] = defaultdict(list)
     for position, claim in enumerate(claims):
         lanes[(claim.sender_id, position % connections(claim.sender_id))].append(claim)
@@ -68,12 +71,16 @@ def deliver(
     ) -> dict[tuple[uuid.UUID, int], Claim]:
         """Records what finished and takes the next email of each freed lane; a lane whose
         next one another worker took first moves on to the one after."""
+        heartbeat.beat(session)
         record(session, outcomes, clock.now(), report, steps)
         taken: dict[tuple[uuid.UUID, int], Claim] = {}
         waiting = [key for key in free if lanes[key]]
         while waiting:
             heads = {key: lanes[key].pop(0) for key in waiting}
-            won = {c.delivery_id for c in start(session, list(heads.values()), clock.now(), worker)}
+            won = {
+                c.delivery_id
+                for c in start(session, list(heads.values()), clock.now(), heartbeat.worker.name)
+            }
             taken.update((key, claim) for key, claim in heads.items() if claim.delivery_id in won)
             waiting = [key for key in waiting if key not in taken and lanes[key]]
         return taken
@@ -106,7 +113,7 @@ def deliver(
             running += len(taken)
             if not running:
                 break
-            done = dict([finished.get()])
+            done = dict([_next_finished(finished, runner, heartbeat)])
             with suppress(queue.Empty):
                 while True:
                     key, result = finished.get_nowait()
@@ -128,6 +135,19 @@ def deliver(
             thread.join()
         for transport in transports.values():
             transport.close()
+
+
+def _next_finished(
+    finished: queue.SimpleQueue[tuple[tuple[uuid.UUID, int], Outcome | BaseException]],
+    runner: Runner,
+    heartbeat: Heartbeat,
+) -> tuple[tuple[uuid.UUID, int], Outcome | BaseException]:
+    """The next send to finish, the lease renewed while waiting for it."""
+    while True:
+        try:
+            return finished.get(timeout=heartbeat.every_seconds)
+        except queue.Empty:
+            runner.step(heartbeat.beat)
 
 
 def _connection(

@@ -129,3 +129,19 @@ class Delivery(Base):
     footer: Mapped[str | None] = mapped_column(sa.Text)
     """Text the send adds after the draft's body (a campaign's unsubscribe line under an
     AI-written draft, which is sent as approved), migration 0007."""
+
+
+class WorkerLease(Base):
+    """A worker's lease (outreach/leases.py, migration 0012): who it is, renewed by a heartbeat
+    while it sends. A delivery left `sending` by a worker whose lease says it is gone becomes
+    `unknown` as soon as anyone looks."""
+
+    __tablename__ = "worker_leases"
+
+    worker: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    """The name its deliveries carry in `claimed_by`."""
+    host: Mapped[str] = mapped_column(sa.Text)
+    pid: Mapped[int] = mapped_column(sa.Integer)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    heartbeat_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    lease_until: Mapped[datetime] = mapped_column(UtcDateTime())

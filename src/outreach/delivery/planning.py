@@ -68,6 +68,9 @@ class Waiting:
     steps: int = 1
     """How many due steps wait for this reason: a hold on the whole campaign stands for all
     the due steps it left."""
+    until: datetime | None = None
+    """When the wait ends, when that is known (the campaign's spacing, a window's opening):
+    the worker's loop wakes then."""
 
 
 @dataclass(frozen=True)
@@ -113,9 +116,10 @@ def queue_campaign(
         if next_send(now, now, ANY_TIME, pace).send_at != now:
             # The campaign's own pace (spacing, daily limit) holds every due step alike: say
             # when, in the campaign's window, and leave them due for a later pass.
-            reason = next_send(now, now, window, pace).reason
+            held_until = next_send(now, now, window, pace)
             held = len(due) - position
-            waits.append(Waiting(f"{found.name}: the rest of its due steps ({held})", reason, held))
+            label = f"{found.name}: the rest of its due steps ({held})"
+            waits.append(Waiting(label, held_until.reason, held, held_until.send_at))
             break
         contact = batch.contacts[enrollment.contact_id]
         label = f"{contact.email}: {found.name}, step {enrollment.current_sequence_step + 1}"
@@ -137,7 +141,7 @@ def queue_campaign(
             enrollments.postpone(
                 session, enrollment.id, decision.send_at or now + timedelta(days=1), decision.reason
             )
-            waits.append(Waiting(label, decision.reason))
+            waits.append(Waiting(label, decision.reason, until=decision.send_at))
             continue
         if _queue_step(session, batch, found, enrollment, steps, sender, now, worker, settings):
             queued.append(label)

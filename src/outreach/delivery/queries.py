@@ -24,8 +24,9 @@ from sqlalchemy.orm import Session
 from outreach.campaigns.models import Campaign
 from outreach.contacts.models import Contact
 from outreach.db import Base
-from outreach.delivery.models import Delivery, ScheduledEmail, SentEmail
+from outreach.delivery.models import Delivery, ScheduledEmail, SentEmail, WorkerLease
 from outreach.drafts.models import EmailDraft
+from outreach.leases import Worker
 from outreach.senders.models import SenderAccount
 
 deliveries_table = Base.metadata.tables["deliveries"]
@@ -194,6 +195,22 @@ def remember_provider_id(session: Session, delivery_id: uuid.UUID, provider_id: 
     )
 
 
+def next_attempt_after(session: Session, after: datetime) -> datetime | None:
+    """The earliest moment after `after` that a queued email (a retry) or a pending one-off
+    email is due (ix_deliveries_status_next_attempt_at, idx_scheduled_emails_scheduled_for)."""
+    retry = session.scalar(
+        sa.select(sa.func.min(Delivery.next_attempt_at)).where(
+            Delivery.status == "queued", Delivery.next_attempt_at > after
+        )
+    )
+    one_off = session.scalar(
+        sa.select(sa.func.min(ScheduledEmail.scheduled_for)).where(
+            ScheduledEmail.status == "pending", ScheduledEmail.scheduled_for > after
+        )
+    )
+    return min((moment for moment in (retry, one_off) if moment is not None), default=None)
+
+
 def due_queued(
     session: Session, now: datetime, limit: int
 ) -> list[tuple[Delivery, EmailDraft, Contact, str | None]]:
@@ -340,11 +357,48 @@ def with_draft_and_recipient(
     return row[0], row[1], row[2]
 
 
-def stale_sending(session: Session, before: datetime) -> list[Delivery]:
-    return list(
-        session.scalars(
-            sa.select(Delivery).where(Delivery.status == "sending", Delivery.claimed_at < before)
+def sending_with_leases(session: Session) -> list[tuple[Delivery, WorkerLease | None]]:
+    """Every delivery being sent, with its worker's lease (None when it has none): whether that
+    worker is still there is decided by the caller (ix_deliveries_status_next_attempt_at finds
+    them, the lease's primary key its lease)."""
+    rows = session.execute(
+        sa.select(Delivery, WorkerLease)
+        .outerjoin(WorkerLease, WorkerLease.worker == Delivery.claimed_by)
+        .where(Delivery.status == "sending")
+    )
+    return [(delivery, lease) for delivery, lease in rows]
+
+
+def renew_lease(session: Session, worker: Worker, now: datetime, until: datetime) -> None:
+    """The worker's heartbeat: its lease runs until `until` (the row written the first time)."""
+    renewed = session.execute(
+        sa.update(WorkerLease)
+        .where(WorkerLease.worker == worker.name)
+        .values(heartbeat_at=now, lease_until=until)
+        .execution_options(synchronize_session=False)
+    )
+    if not renewed.rowcount:  # type: ignore[attr-defined]
+        session.execute(
+            sa.insert(WorkerLease).values(
+                worker=worker.name,
+                host=worker.host,
+                pid=worker.pid,
+                started_at=now,
+                heartbeat_at=now,
+                lease_until=until,
+            )
         )
+
+
+def leases_ended_before(session: Session, before: datetime) -> list[WorkerLease]:
+    return list(session.scalars(sa.select(WorkerLease).where(WorkerLease.lease_until < before)))
+
+
+def forget_leases(session: Session, workers: Collection[str]) -> None:
+    session.execute(
+        sa.delete(WorkerLease)
+        .where(WorkerLease.worker.in_(workers))
+        .execution_options(synchronize_session=False)
     )
 
 

@@ -42,14 +42,15 @@ from outreach.senders import service as senders
 from outreach.states import forget_loaded, transition, transition_each
 
 RETRY_POLICY = RetryPolicy(
-    lease=timedelta(minutes=10),
+    lease=timedelta(minutes=1),
     first_delay_seconds=120,
     longest_delay_seconds=240 * 60,
     max_attempts=8,
 )
 """A send refused for a passing reason waits 2, 4, 8 … minutes (at most 4 hours, or what the
-provider asked) and is given up after its 8th try; one left `sending` longer than the lease
-was cut off by a crash (recovery.py)."""
+provider asked) and is given up after its 8th try. The lease is a sending worker's: renewed by
+its heartbeat, and one left `sending` by a worker whose lease ran out on another host (or whose
+process is gone from this one) was cut off by a crash (recovery.py)."""
 
 
 @dataclass
@@ -67,6 +68,10 @@ class PassReport:
     """First emails given another sender account because theirs cannot send."""
     senders: list[str] = field(default_factory=list)
     """Sender accounts tried again after their server could not be reached, and how it went."""
+    next_due: datetime | None = None
+    """The earliest moment after the pass began that something may go (a step, a retry, a
+    one-off email, the end of a campaign's spacing or a window's opening), perhaps already past
+    as the pass ends; None when nothing waits for a time."""
 
     @property
     def steps_waiting(self) -> int:

@@ -1,8 +1,11 @@
-"""Recovery: deliveries a crash left `sending`.
+"""Recovery: deliveries a crash left `sending`, found through their workers' leases.
 
-An SMTP server cannot be asked whether an email went, and a duplicate cold email costs more
-than a missed one: such a delivery becomes `unknown` for a person. A provider that keeps its own
-ids (Graph) was told the email's id before sending, and is asked instead.
+A worker that sends holds a lease (outreach/leases.py), renewed by its Heartbeat; a delivery it
+left `sending` is settled as soon as its lease says it is gone, and never while it is there,
+however old the claim. An SMTP server cannot be asked whether an email went, and a duplicate
+cold email costs more than a missed one: such a delivery becomes `unknown` for a person. A
+provider that keeps its own ids (Graph) was told the email's id before sending, and is asked
+instead. Nothing goes back to `queued` unless that provider says it still holds a draft.
 """
 
 from __future__ import annotations
@@ -10,17 +13,19 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 
 from sqlalchemy.orm import Session
 
+from outreach.clock import Clock
 from outreach.delivery import queries
-from outreach.delivery.models import Delivery
-from outreach.delivery.recording import RETRY_POLICY, record_sent, requeue
+from outreach.delivery.models import Delivery, WorkerLease
+from outreach.delivery.recording import record_sent, requeue
 from outreach.delivery.states import DELIVERIES, DeliveryStatus
 from outreach.delivery.taking import recording_of
 from outreach.errors import InvalidTransition
+from outreach.leases import Lease, Worker, lapsed, process_running
 from outreach.providers.base import ProviderStatus, ProviderThreads, Transport
 from outreach.providers.errors import AccountError, ProviderError
 from outreach.providers.message import SentMessage
@@ -39,20 +44,59 @@ class _Stale:
     claimed_at: datetime | None
 
 
+LEASE_FORGOTTEN_AFTER = timedelta(days=1)
+"""A gone worker's lease row is deleted this long after it ran out (its deliveries, if any are
+still `sending`, count as having no lease: the same)."""
+
+
+@dataclass
+class Heartbeat:
+    """A worker's lease, renewed by `beat` in a step of its own or of the work: at most every
+    quarter of its length, so a pass of many rounds does not pay for a write each."""
+
+    worker: Worker
+    length: timedelta
+    clock: Clock
+    _renewed: datetime | None = None
+
+    @property
+    def every_seconds(self) -> float:
+        return self.length.total_seconds() / 4
+
+    def beat(self, session: Session) -> None:
+        now = self.clock.now()
+        if self._renewed is not None and (now - self._renewed).total_seconds() < self.every_seconds:
+            return
+        queries.renew_lease(session, self.worker, now, now + self.length)
+        self._renewed = now
+
+
 def recover(
     runner: Runner,
     now: datetime,
+    me: Worker,
     transport_for: Callable[[uuid.UUID], Transport] | None = None,
+    *,
+    mine_ended: bool = False,
 ) -> list[str]:
-    """Deliveries a crash left `sending`. Where the provider keeps ids and we stored this
-    email's, it is asked (with no transaction open): sent is recorded as sent, a draft is
-    deleted and the email queued again. Every other one becomes `unknown` for a person to
-    decide (send again or mark sent): nothing is resent blindly. One settled meanwhile by
-    another worker is left to it. Returns the unknown ones."""
+    """Deliveries left `sending` by a worker that is gone, as `me` sees it (leases.lapsed), and
+    with `mine_ended` my own too (a pass of mine that failed left them: no pass of mine is in
+    flight as the next begins). Where the provider keeps ids and we stored this email's, it is
+    asked (with no transaction open): sent is recorded as sent, a draft is deleted and the
+    email queued again. Every other one becomes `unknown` for a person to decide (send again
+    or mark sent): nothing is resent blindly. One settled meanwhile by its worker or another is
+    left to it. Returns the unknown ones."""
+
+    def left(delivery: Delivery, lease: WorkerLease | None) -> bool:
+        if mine_ended and delivery.claimed_by == me.name:
+            return True
+        return lapsed(_seen(lease), me, now, process_running)
+
     stale = runner.read(
         lambda session: [
             _Stale(d.id, d.sender_account_id, d.message_id, d.provider_id, d.claimed_at)
-            for d in queries.stale_sending(session, RETRY_POLICY.stale_before(now))
+            for d, lease in queries.sending_with_leases(session)
+            if left(d, lease)
         ]
     )
     found = []
@@ -65,6 +109,18 @@ def recover(
         if status is None:
             found.append(str(delivery.delivery_id))
     return found
+
+
+def forget_ended_leases(session: Session, me: Worker, now: datetime) -> None:
+    """Deletes the leases of workers gone since long ago (LEASE_FORGOTTEN_AFTER)."""
+    ended = queries.leases_ended_before(session, now - LEASE_FORGOTTEN_AFTER)
+    gone = [lease.worker for lease in ended if lapsed(_seen(lease), me, now, process_running)]
+    if gone:
+        queries.forget_leases(session, gone)
+
+
+def _seen(lease: WorkerLease | None) -> Lease | None:
+    return None if lease is None else Lease(lease.worker, lease.host, lease.pid, lease.lease_until)
 
 
 def _asked(
@@ -119,5 +175,7 @@ def _settle(
             delivery.delivery_id,
             DeliveryStatus.unknown,
             DELIVERIES,
+            # This very claim: not one taken again since it was read.
+            where=(Delivery.claimed_at.is_not_distinct_from(delivery.claimed_at),),
             last_error="the worker stopped while sending: it may or may not have gone out",
         )

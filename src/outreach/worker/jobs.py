@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from outreach.access import service as access
 from outreach.analytics import senders as sender_weeks
@@ -27,6 +28,9 @@ class JobReport:
     """How many rows the job moved: a pass that changed nothing is not worth an INFO line."""
     lines: tuple[str, ...] = ()
     """Details for a person watching one pass (`outreach worker --once`)."""
+    next_due: datetime | None = None
+    """The earliest moment the job has something to do again, when it knows one: the loop
+    wakes then rather than after its whole interval."""
 
 
 def prune_access(container: Container) -> JobReport:
@@ -121,7 +125,7 @@ def check_senders(container: Container) -> JobReport:
 
 
 def sending_report(report: PassReport, job: str = "send_campaigns") -> JobReport:
-    return JobReport(job, report.summary(), report.changed, tuple(report.lines()))
+    return JobReport(job, report.summary(), report.changed, tuple(report.lines()), report.next_due)
 
 
 Job = Callable[[Container], JobReport]

@@ -1,9 +1,12 @@
-"""The worker loop: run every job, wait, repeat; stop between passes when asked."""
+"""The worker loop: run every job, wait until something is due (at most the interval), repeat;
+stop between passes when asked."""
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from datetime import datetime
 
 from outreach.container import Container
 from outreach.schema import ensure_current
@@ -32,12 +35,38 @@ def run_once(container: Container, *, pretending: bool = False) -> list[JobRepor
 
 
 def run_until_stopped(
-    container: Container, stop: threading.Event, *, pretending: bool = False
+    container: Container,
+    stop: threading.Event,
+    *,
+    pretending: bool = False,
+    wait: Callable[[float], object] | None = None,
 ) -> None:
-    """Passes until `stop` is set; a pass in flight always finishes. After a pass that moved
-    something the next starts at once (there may be more), otherwise after the interval."""
+    """Passes until `stop` is set; a pass in flight always finishes. Between passes the loop
+    waits as `wait_after` says, with `wait` (by default on `stop`, so that SIGTERM ends the wait
+    at once; a test passes one that moves its clock instead)."""
     ensure_current(container.engine)
+    # A predecessor on this host (or any worker gone) left sends in doubt: say so at once.
+    container.settle_lapsed()
+    pause = wait or stop.wait
+    interval = container.settings.worker_interval_seconds
     while not stop.is_set():
-        busy = any(report.changed for report in run_once(container, pretending=pretending))
-        if not busy:
-            stop.wait(container.settings.worker_interval_seconds)
+        reports = run_once(container, pretending=pretending)
+        busy = any(report.changed for report in reports)
+        next_due = min((r.next_due for r in reports if r.next_due is not None), default=None)
+        seconds = wait_after(container.clock.now(), next_due, interval, busy=busy)
+        if seconds > 0:
+            pause(seconds)
+
+
+def wait_after(
+    now: datetime, next_due: datetime | None, interval_seconds: float, *, busy: bool
+) -> float:
+    """Seconds to wait after a pass at `now`: none after a pass that moved something (there may
+    be more), else until the next due moment a job named (a campaign's spacing ends, a window
+    opens, a retry is due), never longer than the interval (what no job foresees, such as a
+    reply or a new upload, waits for it) and never less than nothing."""
+    if busy:
+        return 0.0
+    if next_due is None:
+        return interval_seconds
+    return min(max((next_due - now).total_seconds(), 0.0), interval_seconds)

@@ -27,7 +27,7 @@ from outreach.web.api.campaigns_schemas import (
     StepOut,
 )
 from outreach.web.api.senders_schemas import SenderOut
-from outreach.web.deps import ApiUser, DbSession, container_of
+from outreach.web.deps import ApiUser, DbSession, container_of, finish_transaction
 
 router = APIRouter()
 campaigns_router = APIRouter(prefix="/campaigns", tags=["campaigns"])
@@ -195,11 +195,16 @@ def enrollments(
 
 @deliveries_router.get("")
 def list_deliveries(
+    request: Request,
     session: DbSession,
     user: ApiUser,
     status: Literal["queued", "sending", "sent", "failed", "unknown", "cancelled"] = "unknown",
 ) -> list[DeliveryOut]:
-    """Deliveries in one status, newest first (by default the unknown ones, to decide)."""
+    """Deliveries in one status, newest first (by default the unknown ones, to decide). Those
+    of a worker that stopped are unknown, not sending, from the moment it stopped."""
+    if status in ("sending", "unknown"):
+        finish_transaction(session)
+        container_of(request).settle_lapsed()
     return [DeliveryOut.model_validate(d) for d in queries.deliveries_in(session, status)]
 
 

@@ -314,6 +314,8 @@ def set_state(
 
 @router.get("/sends")
 def sends_page(request: Request, session: DbSession, user: PageUser) -> Response:
+    finish_transaction(session)
+    container_of(request).settle_lapsed()
     return render(request, "sends.html", {"unknown": queries.unknown_with_recipients(session)})
 
 
