@@ -13,7 +13,7 @@ from outreach.db import create_engine
 from outreach.errors import DatabaseNotReady
 from outreach.schema import alembic_config, ensure_current, schema_state, upgrade
 from tests.outreach_process import run_outreach
-from tests.plain_sql import contact, insert, one
+from tests.plain_sql import contact, insert, one, sender
 
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 
@@ -71,6 +71,32 @@ def test_upgrading_to_0011_fills_replied_contacts_from_the_replies_already_there
     with empty_engine.connect() as connection:
         rows = connection.execute(sa.text("SELECT contact_id FROM replied_contacts")).all()
     assert [str(row.contact_id) for row in rows] == [person]
+
+
+def test_upgrading_to_0014_puts_the_messages_already_there_into_read_conversations(empty_engine):
+    upgrade_to(empty_engine, "0013")
+    with empty_engine.begin() as connection:
+        person, mailbox = contact(connection), sender(connection)
+        for n, received in enumerate(("2026-03-02 10:00:00.000000", "2026-03-03 11:00:00.000000")):
+            insert(
+                connection,
+                "inbox_messages",
+                sender_account_id=mailbox,
+                provider_id=f"1:{n}",
+                kind="human_reply",
+                reason="a reply",
+                received_at=received,
+                contact_id=person,
+                matched_by="in_reply_to",
+            )
+    upgrade_to(empty_engine, "0014")
+    with empty_engine.connect() as connection:
+        found = one(connection, "SELECT * FROM conversations")
+        linked = connection.execute(sa.text("SELECT conversation_id FROM inbox_messages")).all()
+    assert (str(found.contact_id), str(found.sender_account_id)) == (person, mailbox)
+    assert str(found.last_message_at).startswith("2026-03-03 11:00:00")
+    assert (found.unread, found.needs_answer) == (False, False)
+    assert [str(row.conversation_id) for row in linked] == [str(found.id)] * 2
 
 
 def test_an_unreachable_database_says_so(tmp_path):

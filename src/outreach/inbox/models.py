@@ -1,6 +1,6 @@
 """The seed's email_replies table (inserting a row stops the enrollment: a database trigger), and
 ours: where each mailbox's reading got to, every inbound message we acted on (0009), and the
-conversations they belong to, with each message's content and attachments (0016)."""
+conversations they belong to, with each message's content and attachments (0014)."""
 
 from __future__ import annotations
 
@@ -107,7 +107,7 @@ class InboxMessage(Base):
     )
     body_text: Mapped[str | None] = mapped_column(sa.Text)
     """The text/plain part as it arrived (outreach.inbox.content); NULL for a message stored
-    before 0016, which has its snippet only."""
+    before 0014, which has its snippet only."""
     body_html: Mapped[str | None] = mapped_column(sa.Text)
     """The text/html part as it arrived: shown only through outreach.inbox.sanitise."""
     body_truncated: Mapped[bool] = mapped_column(

@@ -7,7 +7,7 @@ failing account without a retry_at waits for a person (authentication refused, a
 revoked). The seed has neither column: its `state` keeps the values it knew.
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-07
 """
 
@@ -21,7 +21,7 @@ from alembic import op
 from outreach.db import UtcDateTime
 
 revision: str = "0013"
-down_revision: str | Sequence[str] | None = "0011"
+down_revision: str | Sequence[str] | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -15,8 +15,8 @@
 
 The seed's email_replies is untouched.
 
-Revision ID: 0016
-Revises: 0011
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-07
 """
 
@@ -29,8 +29,8 @@ from alembic import op
 
 from outreach.db import GUID, SQLITE_NEW_UUID, SQLITE_NOW, UtcDateTime
 
-revision: str = "0016"
-down_revision: str | Sequence[str] | None = "0011"
+revision: str = "0014"
+down_revision: str | Sequence[str] | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
