@@ -89,6 +89,11 @@ class Settings(BaseSettings):
         120.0, ge=0, validation_alias=_env("OUTREACH_INBOX_POLL_SECONDS")
     )
     """The least time between two reads of one sender account's mailbox."""
+    inbox_lookback_days: int = Field(
+        14, ge=0, le=365, validation_alias=_env("OUTREACH_INBOX_LOOKBACK_DAYS")
+    )
+    """How far back the first read of a newly connected mailbox looks for replies to our
+    emails (0: only what arrives from then on)."""
     inbox_postpone_on_auto_reply: bool = Field(
         True, validation_alias=_env("OUTREACH_INBOX_POSTPONE_ON_AUTO_REPLY")
     )
