@@ -4,6 +4,7 @@ writer is the template writer or Claude on a fake Anthropic API."""
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -21,6 +22,9 @@ from tests.app_settings import isolated_settings
 from tests.campaign_setup import PEOPLE
 from tests.contact_files import import_text
 from tests.fakes.anthropic_server import API_KEY, FakeAnthropic
+
+RECENT = timedelta(days=30)
+"""OUTREACH_RECENT_EMAIL_DAYS as by default, for calls to the domain that take it."""
 
 FIRST_EMAIL = (
     "Subject: Routes for {{ company }}\n"

@@ -98,6 +98,11 @@ class Settings(BaseSettings):
         True, validation_alias=_env("OUTREACH_INBOX_POSTPONE_ON_AUTO_REPLY")
     )
     """An out-of-office that says when its author is back holds the next step until then."""
+    recent_email_days: int = Field(
+        30, ge=0, le=3650, validation_alias=_env("OUTREACH_RECENT_EMAIL_DAYS")
+    )
+    """A one-off first email to someone we emailed within this many days (or whom a running
+    campaign writes to) waits for a person's confirmation; draft batches skip them."""
     bounce_pause_rate: float = Field(
         0.05, gt=0, le=1, validation_alias=_env("OUTREACH_BOUNCE_PAUSE_RATE")
     )

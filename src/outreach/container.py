@@ -253,6 +253,12 @@ class Container:
         )
 
     @property
+    def recent_email(self) -> timedelta:
+        """How long an email we sent keeps a one-off first email to its recipient waiting for
+        a person's confirmation (delivery/contacted.py)."""
+        return timedelta(days=self.settings.recent_email_days)
+
+    @property
     def inbox_lookback(self) -> timedelta:
         return timedelta(days=self.settings.inbox_lookback_days)
 

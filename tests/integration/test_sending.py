@@ -26,6 +26,7 @@ from outreach.senders import service as senders
 from tests.campaign_setup import COLLEAGUES, PEOPLE, smtp_sender, three_step_campaign
 from tests.contact_files import import_text
 from tests.databases import ALSO_PARTITIONED
+from tests.drafts_setup import RECENT
 
 pytestmark = ALSO_PARTITIONED
 MONDAY_9 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -184,7 +185,7 @@ def test_a_failing_account_does_not_hold_up_the_other_accounts(
     working = smtp_sender(
         session, clock, container.settings.secret_key_value(), smtp_server.port, "you@ourco.example"
     )
-    one_off(session, clock, working)
+    one_off(session, clock, working, anyway=True)  # Ada is in the campaign: a person confirmed
     scheduled.queue_due(session, clock.now(), 10)
     session.commit()
     links = container.links
@@ -390,7 +391,7 @@ def test_a_person_resolves_unknown_sends_one_way_or_the_other(
     assert statuses(session, found) == {"pending": 1, "in_progress": 2}
 
 
-def one_off(session, clock, sender_id, to="ada@analytical.example", at=None):
+def one_off(session, clock, sender_id, to="ada@analytical.example", at=None, anyway=False):
     contact = session.scalars(sa.select(Contact).where(Contact.email == to)).one()
     draft = drafts.add_written(
         session,
@@ -402,7 +403,13 @@ def one_off(session, clock, sender_id, to="ada@analytical.example", at=None):
     )
     drafts.approve(session, draft.id, clock.now())
     return scheduled.schedule(
-        session, draft.id, uuid.UUID(sender_id), at or clock.now(), clock.now()
+        session,
+        draft.id,
+        uuid.UUID(sender_id),
+        at or clock.now(),
+        clock.now(),
+        recent=RECENT,
+        anyway=anyway,
     )
 
 
@@ -473,7 +480,9 @@ def test_a_draft_that_is_not_approved_cannot_be_scheduled(session, clock, tmp_pa
     )
     sender = smtp_sender(session, clock, container.settings.secret_key_value(), 25)
     with pytest.raises(InvalidTransition, match="only an approved draft"):
-        scheduled.schedule(session, draft.id, uuid.UUID(sender), clock.now(), clock.now())
+        scheduled.schedule(
+            session, draft.id, uuid.UUID(sender), clock.now(), clock.now(), recent=RECENT
+        )
 
 
 def test_a_sender_account_gets_no_more_connections_than_it_allows(
