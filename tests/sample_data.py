@@ -177,6 +177,13 @@ def _reply_and_one_off(
         at=clock.now(),
     )
     drafts.approve(session, draft.id, clock.now())
+    # A thank-you to someone who answered our campaign: the person confirmed it.
     scheduled.schedule(
-        session, draft.id, sender_id, clock.now(), clock.now(), recent=container.recent_email
+        session,
+        draft.id,
+        sender_id,
+        clock.now(),
+        clock.now(),
+        recent=container.recent_email,
+        anyway=True,
     )
