@@ -25,7 +25,8 @@ def audience(session, clock, tmp_path):
     return str(found.id)
 
 
-def test_a_campaign_is_built_launched_and_paused_over_the_api(api, audience):
+def new_campaign(api, audience) -> dict:
+    """ "Spring" to the audience from an outbox account, made over the API."""
     sender = api.post(
         "/api/v1/senders", json={"kind": "outbox", "email": "me@ourco.example"}
     ).json()
@@ -34,7 +35,11 @@ def test_a_campaign_is_built_launched_and_paused_over_the_api(api, audience):
         json={"name": "Spring", "list_id": audience, "sender_ids": [sender["id"]]},
     )
     assert made.status_code == 201
-    campaign = made.json()
+    return made.json()
+
+
+def test_a_campaign_is_built_launched_and_paused_over_the_api(api, audience):
+    campaign = new_campaign(api, audience)
     assert campaign["settings"]["daily_limit"] == 50
     base = f"/api/v1/campaigns/{campaign['id']}"
     assert (
@@ -74,14 +79,7 @@ LEFT_OUT = 'left out: their company contains "{{ company }}"'
 
 
 def launchable(api, audience, subject="Hi {{ first_name }}", body="Hello {{ company }}"):
-    sender = api.post(
-        "/api/v1/senders", json={"kind": "outbox", "email": "me@ourco.example"}
-    ).json()
-    campaign = api.post(
-        "/api/v1/campaigns",
-        json={"name": "Spring", "list_id": audience, "sender_ids": [sender["id"]]},
-    ).json()
-    base = f"/api/v1/campaigns/{campaign['id']}"
+    base = f"/api/v1/campaigns/{new_campaign(api, audience)['id']}"
     assert api.post(base + "/steps", json={"subject": subject, "body": body}).status_code == 201
     return base
 

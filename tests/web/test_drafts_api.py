@@ -9,11 +9,9 @@ import pytest
 import sqlalchemy as sa
 
 from outreach.campaigns import service as campaigns
-from outreach.campaigns.states import DraftType
-from outreach.drafts import queries as drafts
 from outreach.drafts.models import EmailDraft, EmailStatus
 from tests.campaign_setup import PEOPLE, launched_from_outbox, three_step_campaign
-from tests.drafts_setup import FIRST_EMAIL, contact, people
+from tests.drafts_setup import FIRST_EMAIL, approved_one_off, people
 from tests.plain_sql import sender
 
 
@@ -201,26 +199,11 @@ def test_a_rejected_draft_is_rejected_without_a_body_and_said_to_be_rejected(
 ADA = "ada@analytical.example"
 
 
-def approved_one_off(session, clock, email=ADA) -> str:
-    """A one-off first email to a contact, written and approved by a person."""
-    draft = drafts.add_written(
-        session,
-        contact_id=contact(session, email).id,
-        draft_type=DraftType.first_outreach,
-        subject="Quick one",
-        body="Hi, a short note.",
-        at=clock.now(),
-    )
-    drafts.approve(session, draft.id, clock.now())
-    session.commit()
-    return str(draft.id)
-
-
 def test_a_one_off_email_to_someone_in_a_running_campaign_is_a_409_unless_sent_anyway(
     api, session, container, clock, tmp_path
 ):
     _, account = launched_from_outbox(session, container, clock, tmp_path)
-    draft_id = approved_one_off(session, clock)
+    draft_id = str(approved_one_off(session, clock, ADA).id)
     asked = {"sender_id": str(account.id)}
 
     refused = api.post(f"/api/v1/drafts/{draft_id}/schedule", json=asked)
@@ -241,7 +224,7 @@ def test_a_one_off_first_email_to_someone_we_emailed_within_30_days_waits_for_co
 ):
     found, account = launched_from_outbox(session, container, clock, tmp_path)
     assert api.post(f"/api/v1/campaigns/{found.id}/archive").status_code == 200
-    draft_id = approved_one_off(session, clock)
+    draft_id = str(approved_one_off(session, clock, ADA).id)
     asked = {"sender_id": str(account.id)}
 
     refused = api.post(f"/api/v1/drafts/{draft_id}/schedule", json=asked)

@@ -6,13 +6,11 @@ import html
 import re
 
 from outreach.campaigns import service as campaigns
-from outreach.campaigns.states import DraftType
 from outreach.drafts import campaign_steps, review
-from outreach.drafts import queries as drafts
 from outreach.drafts.models import EmailStatus
 from outreach.senders import service as senders
 from tests.campaign_setup import launched_from_outbox
-from tests.drafts_setup import FIRST_EMAIL, contact, people, template
+from tests.drafts_setup import FIRST_EMAIL, approved_one_off, contact, people, template
 from tests.integration.test_draft_sending import ai_campaign
 from tests.plain_sql import sender
 from tests.web_session import csrf_token, post
@@ -290,16 +288,7 @@ def test_a_one_off_email_to_someone_in_a_running_campaign_goes_only_with_the_sen
     signed_in, session, clock, tmp_path, container
 ):
     _, account = launched_from_outbox(session, container, clock, tmp_path)
-    draft = drafts.add_written(
-        session,
-        contact_id=contact(session, "ada@analytical.example").id,
-        draft_type=DraftType.first_outreach,
-        subject="Quick one",
-        body="Hi Ada, a short note.",
-        at=clock.now(),
-    )
-    drafts.approve(session, draft.id, clock.now())
-    session.commit()
+    draft = approved_one_off(session, clock, "ada@analytical.example")
     page = f"/drafts/{draft.id}"
     why = "ada@analytical.example would get a second first email: the campaign 'Spring' is writing to them"
 
