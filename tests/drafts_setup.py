@@ -4,23 +4,29 @@ writer is the template writer or Claude on a fake Anthropic API."""
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from outreach.campaigns.states import DraftType
 from outreach.clock import Clock, FixedClock
 from outreach.config import Settings
 from outreach.contacts import lists
 from outreach.contacts.models import Contact, ContactList
 from outreach.container import Container
 from outreach.db import session_factory
+from outreach.drafts import queries as drafts
 from outreach.drafts import templates
-from outreach.drafts.models import EmailTemplate
+from outreach.drafts.models import EmailDraft, EmailTemplate
 from tests.app_settings import isolated_settings
 from tests.campaign_setup import PEOPLE
 from tests.contact_files import import_text
 from tests.fakes.anthropic_server import API_KEY, FakeAnthropic
+
+RECENT = timedelta(days=30)
+"""OUTREACH_RECENT_EMAIL_DAYS as by default, for calls to the domain that take it."""
 
 FIRST_EMAIL = (
     "Subject: Routes for {{ company }}\n"
@@ -48,6 +54,21 @@ def contact(session: Session, email: str) -> Contact:
     found = session.scalar(sa.select(Contact).where(Contact.email == email))
     assert found is not None
     return found
+
+
+def approved_one_off(session: Session, clock: Clock, email: str) -> EmailDraft:
+    """A one-off first email to a contact, written and approved by a person (committed)."""
+    draft = drafts.add_written(
+        session,
+        contact_id=contact(session, email).id,
+        draft_type=DraftType.first_outreach,
+        subject="Quick one",
+        body="Hi, a short note.",
+        at=clock.now(),
+    )
+    drafts.approve(session, draft.id, clock.now())
+    session.commit()
+    return draft
 
 
 def claude_settings(folder: Path, api: FakeAnthropic, **values: object) -> Settings:

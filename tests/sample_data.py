@@ -19,7 +19,7 @@ from outreach.contacts import importing, suppressions
 from outreach.contacts.models import Contact
 from outreach.container import Container, build_container
 from outreach.db import transaction
-from outreach.delivery import scheduled
+from outreach.delivery import contacted, scheduled
 from outreach.delivery.models import Delivery
 from outreach.drafts import batches, templates
 from outreach.drafts import queries as drafts
@@ -125,6 +125,7 @@ def _drafts_for_the_list(container: Container, list_id: uuid.UUID) -> None:
             list_id,
             batches.instructions([DraftType.first_outreach], welcome.id),
             container.clock.now(),
+            held=contacted.holds(session, container.clock.now(), container.recent_email),
         )
     container.drafting_pass(batch_id=batch.id, budget_seconds=None)
 
@@ -183,4 +184,13 @@ def _reply_and_one_off(
         at=clock.now(),
     )
     drafts.approve(session, draft.id, clock.now())
-    scheduled.schedule(session, draft.id, sender_id, clock.now(), clock.now())
+    # A thank-you to someone who answered our campaign: the person confirmed it.
+    scheduled.schedule(
+        session,
+        draft.id,
+        sender_id,
+        clock.now(),
+        clock.now(),
+        recent=container.recent_email,
+        anyway=True,
+    )

@@ -89,6 +89,11 @@ class Settings(BaseSettings):
         120.0, ge=0, validation_alias=_env("OUTREACH_INBOX_POLL_SECONDS")
     )
     """The least time between two reads of one sender account's mailbox."""
+    inbox_lookback_days: int = Field(
+        14, ge=0, le=365, validation_alias=_env("OUTREACH_INBOX_LOOKBACK_DAYS")
+    )
+    """How far back the first read of a newly connected mailbox looks for replies to our
+    emails (0: only what arrives from then on)."""
     inbox_postpone_on_auto_reply: bool = Field(
         True, validation_alias=_env("OUTREACH_INBOX_POSTPONE_ON_AUTO_REPLY")
     )
@@ -98,6 +103,11 @@ class Settings(BaseSettings):
     )
     """A reply's attachment up to this size is kept in the database to be downloaded; a larger
     one is listed by name, type and size only (0: list every attachment, keep none)."""
+    recent_email_days: int = Field(
+        30, ge=0, le=3650, validation_alias=_env("OUTREACH_RECENT_EMAIL_DAYS")
+    )
+    """A one-off first email to someone we emailed within this many days (or whom a running
+    campaign writes to) waits for a person's confirmation; draft batches skip them."""
     bounce_pause_rate: float = Field(
         0.05, gt=0, le=1, validation_alias=_env("OUTREACH_BOUNCE_PAUSE_RATE")
     )

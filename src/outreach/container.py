@@ -248,11 +248,24 @@ class Container:
                 self.tokens_for(account),
                 clock=self.clock,
                 ssl_context=self.tls_context,
+                lookback=self.inbox_lookback,
             )
         imap = self.imap_settings(account)
         if imap is None:
             return None
-        return ImapReader(imap, ssl_context=self.tls_context, clock=self.clock)
+        return ImapReader(
+            imap, ssl_context=self.tls_context, clock=self.clock, lookback=self.inbox_lookback
+        )
+
+    @property
+    def recent_email(self) -> timedelta:
+        """How long an email we sent keeps a one-off first email to its recipient waiting for
+        a person's confirmation (delivery/contacted.py)."""
+        return timedelta(days=self.settings.recent_email_days)
+
+    @property
+    def inbox_lookback(self) -> timedelta:
+        return timedelta(days=self.settings.inbox_lookback_days)
 
     def imap_settings(self, account: SenderAccount) -> ImapSettings | None:
         """How to read an SMTP account's replies (senders/mailboxes.py stores them), or None

@@ -47,8 +47,8 @@ class Route:
 
     container: Container
     mailbox: str
-    deliver: Callable[[bytes, Delivery], None]
-    """Put a message into the sending mailbox, as mail delivery would."""
+    deliver: Callable[[bytes, Delivery, datetime], None]
+    """Put a message into the sending mailbox, as mail delivery would at the given time."""
     sent_to: Callable[[], list[str]]
     """Whom each email that went out was addressed to, in order."""
 
@@ -67,7 +67,7 @@ def route(request, session, container, clock) -> Iterator[Route]:
         yield Route(
             container,
             sender.email,
-            lambda raw, _: imap.append(raw),
+            lambda raw, _, at: imap.append(raw, received_at=at),
             lambda: [
                 email.message_from_bytes(m.data, policy=policy.default)["To"].addresses[0].addr_spec
                 for m in smtp_server.messages
@@ -92,8 +92,8 @@ def route(request, session, container, clock) -> Iterator[Route]:
     yield Route(
         built,
         MAILBOX,
-        lambda raw, delivery: fake_graph.deliver_to_inbox(
-            raw, received_at=clock.now(), conversation_id=delivery.conversation_id
+        lambda raw, delivery, at: fake_graph.deliver_to_inbox(
+            raw, received_at=at, conversation_id=delivery.conversation_id
         ),
         lambda: [item["toRecipients"][0]["emailAddress"]["address"] for item in fake_graph.sent],
     )
@@ -134,9 +134,9 @@ def test_a_reply_stops_step_2_an_out_of_office_does_not_and_a_bounce_suppresses(
     def thread(to: str) -> Thread:
         return Thread(first[to].message_id, "Hello", ours=route.mailbox, theirs=to)
 
-    route.deliver(gmail_reply(thread(ADA)), first[ADA])
-    route.deliver(outlook_auto_reply(thread(ALAN), back="3 March 2026"), first[ALAN])
-    route.deliver(postfix_dsn(thread(GRACE), status="5.1.1"), first[GRACE])
+    route.deliver(gmail_reply(thread(ADA)), first[ADA], clock.now())
+    route.deliver(outlook_auto_reply(thread(ALAN), back="3 March 2026"), first[ALAN], clock.now())
+    route.deliver(postfix_dsn(thread(GRACE), status="5.1.1"), first[GRACE], clock.now())
 
     worker_pass(route, clock, MONDAY_9 + timedelta(days=2))
 
@@ -160,3 +160,49 @@ def test_a_reply_stops_step_2_an_out_of_office_does_not_and_a_bounce_suppresses(
     # Read again (the worker's next pass): nothing new, nothing twice.
     worker_pass(route, clock, MONDAY_9 + timedelta(days=2, hours=1))
     assert session.scalar(sa.select(sa.func.count()).select_from(EmailReply)) == 1
+
+
+def reply_before_the_first_read(route: Route, session, clock, tmp_path, *, read_after: timedelta):
+    """Step 1 goes out with the mailbox never read; Ada answers three hours later; the mailbox
+    is first read `read_after` the sending, then the worker sends what is due."""
+    clock.advance(MONDAY_9 - clock.now())
+    sender = senders.by_email(session, route.mailbox)
+    spring = three_step_campaign(session, clock, tmp_path, [str(sender.id)])
+    campaigns.launch(session, spring.id, clock.now())
+    session.commit()
+    route.container.sending_pass()
+    first = sent_to(session, spring.id)
+    thread = Thread(first[ADA].message_id, "Hello", ours=route.mailbox, theirs=ADA)
+    route.deliver(gmail_reply(thread), first[ADA], MONDAY_9 + timedelta(hours=3))
+
+    worker_pass(route, clock, MONDAY_9 + read_after)
+    session.expire_all()
+    return spring
+
+
+def test_a_reply_that_arrived_before_the_mailbox_was_first_read_stops_the_sequence(
+    route: Route, session, clock, tmp_path
+):
+    spring = reply_before_the_first_read(
+        route, session, clock, tmp_path, read_after=timedelta(days=2)
+    )
+
+    went = route.sent_to()
+    assert went.count(ADA) == 1, "her reply, there before the first read, stopped step 2"
+    assert went.count(ALAN) == 2
+    assert campaign_queries.enrollment_counts(session, spring.id) == {
+        "replied": 1,
+        "in_progress": 2,
+    }
+
+
+def test_a_reply_older_than_the_first_reads_lookback_is_not_matched(
+    route: Route, session, clock, tmp_path
+):
+    spring = reply_before_the_first_read(
+        route, session, clock, tmp_path, read_after=timedelta(days=21)
+    )
+
+    assert session.scalar(sa.select(sa.func.count()).select_from(EmailReply)) == 0
+    assert route.sent_to().count(ADA) > 1
+    assert "replied" not in campaign_queries.enrollment_counts(session, spring.id)

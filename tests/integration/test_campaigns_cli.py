@@ -115,3 +115,24 @@ def test_a_campaign_gets_its_list_and_a_new_name_from_settings(outreach):
     said = outreach("campaigns", "settings", "Later", "--list", "Pioneers", "--rename", "Spring")
     assert "Saved the settings of 'Spring'." in said
     assert "3 contacts enrolled" in outreach("campaigns", "launch", "Spring")
+
+
+def test_a_contact_whose_company_holds_a_placeholder_is_left_out_and_shown_why(outreach, tmp_path):
+    more = tmp_path / "more.csv"
+    more.write_text(
+        'email,name,company,City\nlinus@kernel.example,Linus,"{{ company }}",Helsinki\n'
+    )
+    outreach("contacts", "import", str(more), "--list", "Pioneers")
+    outreach("campaigns", "step", "Q4 Push", "--body", "Hello {{ company }}.", "--delay-days", "2")
+    outreach("campaigns", "settings", "Q4 Push", "--sender", "me@ourco.example")
+
+    launched = outreach("campaigns", "launch", "Q4 Push")
+
+    why = 'left out: their company contains "{{ company }}"'
+    assert "Launched 'Q4 Push': 3 contacts enrolled." in launched
+    assert f"skipped 1: {why}" in launched
+    [row] = [
+        line for line in outreach("campaigns", "show", "Q4 Push").splitlines() if "linus" in line
+    ]
+    assert "skipped" in row
+    assert why in row

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from outreach.analytics.models import EmailAnalytics
 from outreach.campaigns.states import DraftType
 from outreach.contacts import suppressions
+from outreach.delivery import contacted
 from outreach.drafts import batches, queries, review
 from outreach.drafts.models import DraftJob, EmailDraft, EmailStatus
 from outreach.drafts.pricing import Usage, cost_micros
@@ -28,6 +29,7 @@ from tests.drafts_setup import (
     BRIEF,
     FIRST_EMAIL,
     FOLLOW_UP,
+    RECENT,
     NoJitter,
     claude_container,
     contact,
@@ -103,7 +105,9 @@ def list_batch(session, clock, audience, types=(DraftType.first_outreach,), cont
         asked = batches.Instructions(
             {DraftType.first_outreach: first.id, DraftType.second_followup: follow.id}
         )
-    batch = batches.for_list(session, audience.id, asked, clock.now())
+    batch = batches.for_list(
+        session, audience.id, asked, clock.now(), held=contacted.holds(session, clock.now(), RECENT)
+    )
     session.commit()
     return batch
 
@@ -168,6 +172,7 @@ def test_running_again_never_rewrites_an_approved_or_an_edited_draft(
         ),
         clock.now(),
         rewrite_unreviewed=True,
+        held=contacted.holds(session, clock.now(), RECENT),
     )
     session.commit()
     run(container)
@@ -524,7 +529,13 @@ def test_a_batch_for_an_upload_writes_for_the_contacts_it_imported(
         [DraftType.first_outreach],
         template(session, clock, "Subject: Hi\nHello {{ first_name }}.").id,
     )
-    batch = batches.for_upload(session, imported.batch_id, asked, clock.now())
+    batch = batches.for_upload(
+        session,
+        imported.batch_id,
+        asked,
+        clock.now(),
+        held=contacted.holds(session, clock.now(), RECENT),
+    )
     session.commit()
 
     container.drafting_pass(batch_id=batch.id)

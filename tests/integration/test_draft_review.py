@@ -10,11 +10,12 @@ import sqlalchemy as sa
 
 from outreach.analytics.models import EmailAnalytics
 from outreach.campaigns.states import DraftType
+from outreach.delivery import contacted
 from outreach.drafts import batches, queries, review
 from outreach.drafts.models import EmailDraft, EmailStatus
 from outreach.drafts.states import JobStatus
 from outreach.errors import Conflict, InvalidTransition, ValidationFailed
-from tests.drafts_setup import BRIEF, claude_container, contact, people, template
+from tests.drafts_setup import BRIEF, RECENT, claude_container, contact, people, template
 from tests.integration.test_draft_batches import run
 
 
@@ -35,6 +36,7 @@ def written(session, container, clock, tmp_path):
         audience.id,
         batches.instructions([DraftType.first_outreach], template(session, clock).id),
         clock.now(),
+        held=contacted.holds(session, clock.now(), RECENT),
     )
     session.commit()
     run(container)
@@ -234,6 +236,7 @@ def test_a_rewrite_with_a_note_reaches_the_writer_and_replaces_the_text_in_place
             [DraftType.first_outreach], template(session, clock, BRIEF, "Brief").id
         ),
         clock.now(),
+        held=contacted.holds(session, clock.now(), RECENT),
     )
     session.commit()
     run(claude)
@@ -281,6 +284,7 @@ def test_a_failed_rewrite_keeps_the_text_and_says_why(
             [DraftType.first_outreach], template(session, clock, BRIEF, "Brief").id
         ),
         clock.now(),
+        held=contacted.holds(session, clock.now(), RECENT),
     )
     session.commit()
     run(claude)

@@ -13,13 +13,13 @@ from outreach.campaigns import queries as campaign_queries
 from outreach.campaigns import service as campaigns
 from outreach.campaigns.models import CampaignContact
 from outreach.campaigns.states import DraftType
-from outreach.delivery import scheduled
+from outreach.delivery import contacted, scheduled
 from outreach.delivery.models import Delivery, SentEmail
 from outreach.drafts import batches, campaign_steps, review
 from outreach.drafts.models import DraftJob, EmailDraft, EmailStatus
 from outreach.drafts.states import JobStatus
 from outreach.senders import service as senders
-from tests.drafts_setup import claude_container, contact, people, template
+from tests.drafts_setup import RECENT, claude_container, contact, people, template
 
 BRIEF_STEP = (
     "Pitch our route planner to {{ first_name }} at {{ company }}; mention {{ city }}.",
@@ -67,6 +67,7 @@ def test_an_approved_edited_draft_is_scheduled_and_sent_as_edited(
         audience.id,
         batches.instructions([DraftType.first_outreach], template(session, clock).id),
         clock.now(),
+        held=contacted.holds(session, clock.now(), RECENT),
     )
     session.commit()
     container.drafting_pass()
@@ -79,7 +80,7 @@ def test_an_approved_edited_draft_is_scheduled_and_sent_as_edited(
     review.edit(session, ada.id, "Routes, Ada?", "Hi Ada, a shorter note.", clock.now())
     review.approve(session, ada.id, clock.now())
     later = clock.now() + timedelta(hours=2)
-    booked = scheduled.schedule(session, ada.id, outbox.id, later, clock.now())
+    booked = scheduled.schedule(session, ada.id, outbox.id, later, clock.now(), recent=RECENT)
     session.commit()
 
     assert container.sending_pass().sent == []  # not yet

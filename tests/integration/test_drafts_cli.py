@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from outreach.cli.main import app
+from outreach.errors import OutreachError
 from tests.campaign_setup import PEOPLE
 from tests.drafts_setup import FIRST_EMAIL
 from tests.fakes.anthropic_server import (
@@ -154,3 +155,48 @@ def test_generate_needs_one_source_and_a_template(outreach):
     result = CliRunner().invoke(app, ["drafts", "generate", "--list", "Pioneers"])
     assert result.exit_code != 0
     assert "--template" in str(result.exception)
+
+
+def spring_writing_to(outreach, tmp_path, people: str) -> None:
+    """A campaign launched for a list of these people; nothing sent yet."""
+    (tmp_path / "spring.csv").write_text(people)
+    outreach("contacts", "import", str(tmp_path / "spring.csv"), "--list", "Spring list")
+    outreach("senders", "add", "outbox", "me@ourco.example")
+    outreach(
+        "campaigns", "create", "Spring", "--list", "Spring list", "--sender", "me@ourco.example"
+    )
+    outreach("campaigns", "step", "Spring", "--subject", "Hi {{ first_name }}", "--body", "Hello.")
+    outreach("campaigns", "launch", "Spring")
+
+
+def test_a_one_off_email_to_someone_in_a_running_campaign_goes_only_with_anyway(outreach, tmp_path):
+    spring_writing_to(outreach, tmp_path, PEOPLE)
+    email = (
+        "sends", "schedule", "--to", "ada@analytical.example", "--sender", "me@ourco.example",
+        "--subject", "Quick one", "--body", "Hi Ada.",
+    )  # fmt: skip
+
+    with pytest.raises(OutreachError) as refused:
+        outreach(*email)
+
+    assert refused.value.message == (
+        "ada@analytical.example would get a second first email: the campaign 'Spring' is "
+        "writing to them. To send it all the same: add --anyway."
+    )
+    assert "ada@analytical.example" not in outreach("sends", "scheduled")
+    assert "Scheduled" in outreach(*email, "--anyway")
+    assert "ada@analytical.example" in outreach("sends", "scheduled")
+
+
+def test_a_draft_batch_skips_people_a_running_campaign_writes_to_naming_them(outreach, tmp_path):
+    spring_writing_to(outreach, tmp_path, "".join(PEOPLE.splitlines(keepends=True)[:2]))
+
+    said = outreach(
+        "drafts", "generate", "--list", "Pioneers", "--template", "First email", "--no-wait"
+    )
+
+    assert "2 drafts to write." in said
+    assert (
+        "skipped 1: they would get a second first email: the campaign 'Spring' is writing to "
+        "them (ada@analytical.example)"
+    ) in said

@@ -49,7 +49,8 @@ def smtp_account_reading(session, container, clock, email: str, imap: ImapAccoun
 def test_a_mailbox_is_read_from_where_it_stood_and_at_most_every_interval(
     session, container, clock, imap_account
 ):
-    imap_account.append(mailing_list_message())  # there before the first poll: never read
+    # There before the first poll, from before its lookback: never read.
+    imap_account.append(mailing_list_message(), received_at=clock.now() - timedelta(days=30))
     account = smtp_account_reading(
         session, container, clock, "me@ourco.example", imap_account, imap_account.server.port
     )

@@ -32,6 +32,7 @@ from tests.campaign_setup import (
 )
 from tests.contact_files import import_text
 from tests.databases import ALSO_PARTITIONED
+from tests.drafts_setup import RECENT
 
 pytestmark = ALSO_PARTITIONED
 MONDAY_9 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -174,7 +175,7 @@ def test_a_failing_account_does_not_hold_up_the_other_accounts(
     working = smtp_sender(
         session, clock, container.settings.secret_key_value(), smtp_server.port, "you@ourco.example"
     )
-    one_off(session, clock, working)
+    one_off(session, clock, working, anyway=True)  # Ada is in the campaign: a person confirmed
     scheduled.queue_due(session, clock.now(), 10)
     session.commit()
     links = container.links
@@ -294,22 +295,34 @@ def refused_launch(session, clock, tmp_path, container, people):
     return found, refused.value
 
 
-def test_a_launch_that_would_send_empty_fields_is_refused_naming_contacts_and_fields(
+def test_a_launch_leaves_out_a_contact_whose_empty_fields_the_steps_use_saying_which(
     session, clock, tmp_path, container
 ):
-    found, refused = refused_launch(
-        session, clock, tmp_path, container, PEOPLE + "linus@kernel.example,,,\n"
-    )
+    clock.advance(MONDAY_9 - clock.now())
+    sender = smtp_sender(session, clock, container.settings.secret_key_value(), 25)
+    people = PEOPLE + "linus@kernel.example,,,\n"
+    found = three_step_campaign(session, clock, tmp_path, [sender], people=people)
+    report = campaigns.launch(session, found.id, clock.now())
+    [(why, count)] = report.skipped.items()
+    assert count == 1
+    assert why.startswith("left out: step 1 subject uses {{ first_name }}, which is empty")
+    assert report.enrolled == 3
+    assert campaigns.get(session, found.id).status == "active"
+
+
+def test_a_launch_that_would_send_empty_fields_to_everyone_is_refused_naming_a_few_of_them(
+    session, clock, tmp_path, container
+):
+    people = PEOPLE.splitlines()[0] + "\n"
+    people += "".join(f"p{n}@nameless.example,,,\n" for n in range(8))
+    found, refused = refused_launch(session, clock, tmp_path, container, people)
     assert "first_name" in refused.message
-    assert "linus@kernel.example" in refused.message
+    for problem in refused.details["problems"]:
+        assert problem.endswith(
+            "— for p0@nameless.example, p1@nameless.example, p2@nameless.example,"
+            " p3@nameless.example, p4@nameless.example and 3 more"
+        )
     assert campaigns.get(session, found.id).status == "draft"
-
-
-def test_a_refused_launch_names_a_few_contacts_per_problem_and_counts_the_rest(
-    session, clock, tmp_path, container
-):
-    people = PEOPLE + "".join(f"p{n}@nameless.example,,,\n" for n in range(8))
-    _, refused = refused_launch(session, clock, tmp_path, container, people)
     for problem in refused.details["problems"]:
         assert problem.endswith(
             "— for p0@nameless.example, p1@nameless.example, p2@nameless.example,"
@@ -368,7 +381,7 @@ def test_a_person_resolves_unknown_sends_one_way_or_the_other(
     assert statuses(session, found) == {"pending": 1, "in_progress": 2}
 
 
-def one_off(session, clock, sender_id, to="ada@analytical.example", at=None):
+def one_off(session, clock, sender_id, to="ada@analytical.example", at=None, anyway=False):
     contact = session.scalars(sa.select(Contact).where(Contact.email == to)).one()
     draft = drafts.add_written(
         session,
@@ -380,7 +393,13 @@ def one_off(session, clock, sender_id, to="ada@analytical.example", at=None):
     )
     drafts.approve(session, draft.id, clock.now())
     return scheduled.schedule(
-        session, draft.id, uuid.UUID(sender_id), at or clock.now(), clock.now()
+        session,
+        draft.id,
+        uuid.UUID(sender_id),
+        at or clock.now(),
+        clock.now(),
+        recent=RECENT,
+        anyway=anyway,
     )
 
 
@@ -451,7 +470,9 @@ def test_a_draft_that_is_not_approved_cannot_be_scheduled(session, clock, tmp_pa
     )
     sender = smtp_sender(session, clock, container.settings.secret_key_value(), 25)
     with pytest.raises(InvalidTransition, match="only an approved draft"):
-        scheduled.schedule(session, draft.id, uuid.UUID(sender), clock.now(), clock.now())
+        scheduled.schedule(
+            session, draft.id, uuid.UUID(sender), clock.now(), clock.now(), recent=RECENT
+        )
 
 
 def test_a_sender_account_gets_no_more_connections_than_it_allows(

@@ -103,15 +103,33 @@ def test_a_step_with_a_delay_that_is_not_a_number_is_explained_on_the_campaign_p
     assert ">Changed</textarea>" in edited.text
 
 
-def test_launching_with_a_field_some_contacts_lack_lists_them(signed_in, session, clock, tmp_path):
+def test_launching_with_a_field_some_contacts_lack_leaves_them_out_saying_why(
+    signed_in, session, clock, tmp_path
+):
     page = new_campaign(signed_in, session, clock, tmp_path, PEOPLE + "linus@kernel.example,,,\n")
     post(
         signed_in, page + "/steps", page, subject="Hi {{ first_name }}", body="Hello {{ company }}"
     )
     response = post(signed_in, page + "/launch", page)
+    assert response.status_code == 200
+    why = (
+        "left out: step 1 subject uses {{ first_name }}, which is empty for this contact and "
+        "has no default"
+    )
+    assert f"Launched: 3 contacts enrolled. 1 skipped: {why}." in html.unescape(response.text)
+    row = html.unescape(signed_in.get(page).text).split("linus@kernel.example")[1]
+    assert why in row.split("</tr>")[0]
+
+
+def test_launching_with_a_field_every_contact_lacks_is_refused_listing_them(
+    signed_in, session, clock, tmp_path
+):
+    page = new_campaign(signed_in, session, clock, tmp_path)
+    post(signed_in, page + "/steps", page, subject="Hi {{ nickname }}", body="Hello")
+    response = post(signed_in, page + "/launch", page)
     assert response.status_code == 422
-    assert "linus@kernel.example" in response.text
-    assert "first_name" in response.text
+    assert "ada@analytical.example" in response.text
+    assert "nickname" in response.text
     assert ">draft<" in response.text
 
 

@@ -28,7 +28,8 @@ def audience(session, clock, tmp_path):
     return str(found.id)
 
 
-def test_a_campaign_is_built_launched_and_paused_over_the_api(api, audience):
+def new_campaign(api, audience) -> dict:
+    """ "Spring" to the audience from an outbox account, made over the API."""
     sender = api.post(
         "/api/v1/senders", json={"kind": "outbox", "email": "me@ourco.example"}
     ).json()
@@ -37,7 +38,11 @@ def test_a_campaign_is_built_launched_and_paused_over_the_api(api, audience):
         json={"name": "Spring", "list_id": audience, "sender_ids": [sender["id"]]},
     )
     assert made.status_code == 201
-    campaign = made.json()
+    return made.json()
+
+
+def test_a_campaign_is_built_launched_and_paused_over_the_api(api, audience):
+    campaign = new_campaign(api, audience)
     assert campaign["settings"]["daily_limit"] == 50
     base = f"/api/v1/campaigns/{campaign['id']}"
     assert (
@@ -70,6 +75,44 @@ def test_a_campaign_is_built_launched_and_paused_over_the_api(api, audience):
     enrollments = api.get(base + "/enrollments").json()
     assert {e["status"] for e in enrollments} == {"pending"}
     assert api.get(base).json()["enrollments"] == {"pending": 3}
+
+
+LINUS = 'linus@kernel.example,Linus Torvalds,"{{ company }}",Helsinki\n'
+LEFT_OUT = 'left out: their company contains "{{ company }}"'
+
+
+def launchable(api, audience, subject="Hi {{ first_name }}", body="Hello {{ company }}"):
+    base = f"/api/v1/campaigns/{new_campaign(api, audience)['id']}"
+    assert api.post(base + "/steps", json={"subject": subject, "body": body}).status_code == 201
+    return base
+
+
+def test_a_contact_whose_data_holds_a_placeholder_is_left_out_and_the_rest_launch(
+    api, audience, session, clock, tmp_path
+):
+    import_text(session, clock, tmp_path, "email,name,company,City\n" + LINUS, list_id=audience)
+    base = launchable(api, audience)
+
+    launched = api.post(base + "/launch")
+
+    assert launched.status_code == 200, launched.text
+    assert launched.json() == {"enrolled": 3, "skipped": {LEFT_OUT: 1}}
+    enrollments = api.get(base + "/enrollments").json()
+    assert [(e["status"], e["stop_reason"]) for e in enrollments if e["status"] == "skipped"] == [
+        ("skipped", LEFT_OUT)
+    ]
+    assert api.get(base).json()["enrollments"] == {"pending": 3, "skipped": 1}
+
+
+def test_a_template_that_fails_for_every_contact_still_refuses_the_launch(api, audience):
+    base = launchable(api, audience, body="Hello {{ compnay }}")
+
+    refused = api.post(base + "/launch")
+
+    assert refused.status_code == 422
+    [problem] = refused.json()["error"]["details"]["problems"]
+    assert problem.startswith("step 1 body uses {{ compnay }}, which is not a merge field")
+    assert api.get(base).json()["status"] == "draft"
 
 
 def test_a_launch_with_problems_is_a_422_listing_them(api, audience):

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
+from outreach.campaigns import service as campaigns
 from outreach.drafts.models import EmailDraft, EmailStatus
-from tests.drafts_setup import FIRST_EMAIL, people
+from tests.campaign_setup import PEOPLE, launched_from_outbox, three_step_campaign
+from tests.drafts_setup import FIRST_EMAIL, approved_one_off, people
+from tests.plain_sql import sender
 
 
 @pytest.fixture
@@ -190,3 +194,71 @@ def test_a_rejected_draft_is_rejected_without_a_body_and_said_to_be_rejected(
     assert waiting.json()["error"]["message"] == (
         "The draft is waiting for review: only an approved draft can be scheduled."
     )
+
+
+ADA = "ada@analytical.example"
+
+
+def test_a_one_off_email_to_someone_in_a_running_campaign_is_a_409_unless_sent_anyway(
+    api, session, container, clock, tmp_path
+):
+    _, account = launched_from_outbox(session, container, clock, tmp_path)
+    draft_id = str(approved_one_off(session, clock, ADA).id)
+    asked = {"sender_id": str(account.id)}
+
+    refused = api.post(f"/api/v1/drafts/{draft_id}/schedule", json=asked)
+
+    assert refused.status_code == 409
+    assert refused.json()["error"]["message"] == (
+        "ada@analytical.example would get a second first email: the campaign 'Spring' is "
+        'writing to them. To send it all the same: send "anyway": true.'
+    )
+    assert api.get(f"/api/v1/drafts/{draft_id}").json()["status"] == "approved"
+    confirmed = api.post(f"/api/v1/drafts/{draft_id}/schedule", json=asked | {"anyway": True})
+    assert confirmed.status_code == 201
+    assert confirmed.json()["status"] == "pending"
+
+
+def test_a_one_off_first_email_to_someone_we_emailed_within_30_days_waits_for_confirmation(
+    api, session, container, clock, tmp_path
+):
+    found, account = launched_from_outbox(session, container, clock, tmp_path)
+    assert api.post(f"/api/v1/campaigns/{found.id}/archive").status_code == 200
+    draft_id = str(approved_one_off(session, clock, ADA).id)
+    asked = {"sender_id": str(account.id)}
+
+    refused = api.post(f"/api/v1/drafts/{draft_id}/schedule", json=asked)
+    assert refused.status_code == 409
+    assert "we emailed them today (2026-03-02)" in refused.json()["error"]["message"]
+
+    clock.advance(timedelta(days=31))
+    assert api.post(f"/api/v1/drafts/{draft_id}/schedule", json=asked).status_code == 201
+
+
+def test_a_draft_batch_skips_people_a_running_campaign_writes_to_and_lists_them(
+    api, session, container, clock, tmp_path
+):
+    only_ada = "".join(line + "\n" for line in PEOPLE.splitlines()[:2])
+    spring = three_step_campaign(
+        session, clock, tmp_path, [sender(session.connection())], people=only_ada
+    )
+    campaigns.launch(session, spring.id, clock.now())  # enrolled, nothing sent yet
+    everyone = people(session, clock, tmp_path, name="Everyone")
+    session.commit()
+    template = api.post("/api/v1/templates", json={"name": "First", "content": FIRST_EMAIL})
+
+    made = api.post(
+        "/api/v1/draft-batches",
+        json={"source": "list", "list_id": str(everyone.id), "template_id": template.json()["id"]},
+    )
+
+    assert made.status_code == 201
+    assert made.json()["counts"] == {"queued": 2, "skipped": 1}
+    assert made.json()["skipped"] == [
+        {
+            "contact_email": ADA,
+            "draft_type": "first_outreach",
+            "reason": "they would get a second first email: the campaign 'Spring' is writing "
+            "to them",
+        }
+    ]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 from outreach.campaigns import service as campaigns
 from outreach.drafts import campaign_steps, review
 from outreach.drafts.models import EmailStatus
 from outreach.senders import service as senders
-from tests.drafts_setup import FIRST_EMAIL, contact, people, template
+from tests.campaign_setup import launched_from_outbox
+from tests.drafts_setup import FIRST_EMAIL, approved_one_off, contact, people, template
 from tests.integration.test_draft_sending import ai_campaign
 from tests.plain_sql import sender
 from tests.web_session import csrf_token, post
@@ -280,3 +282,27 @@ def test_a_list_batch_says_its_writer_without_a_warning(
 
     assert "Written by the template drafter (no AI)." in batch_page.text
     assert "No AI wrote" not in batch_page.text
+
+
+def test_a_one_off_email_to_someone_in_a_running_campaign_goes_only_with_the_send_anyway_tick(
+    signed_in, session, clock, tmp_path, container
+):
+    _, account = launched_from_outbox(session, container, clock, tmp_path)
+    draft = approved_one_off(session, clock, "ada@analytical.example")
+    page = f"/drafts/{draft.id}"
+    why = "ada@analytical.example would get a second first email: the campaign 'Spring' is writing to them"
+
+    shown = html.unescape(signed_in.get(page).text)
+    assert f'data-testid="in-touch">{why}.' in shown
+    assert "Send anyway" in shown
+
+    refused = post(signed_in, page + "/schedule", page, sender_id=str(account.id), at="")
+    assert refused.status_code == 422
+    assert f'{why}. To send it all the same: tick "Send anyway".' in html.unescape(refused.text)
+    assert fresh(session, draft.id).status == EmailStatus.approved
+
+    sent = post(
+        signed_in, page + "/schedule", page, sender_id=str(account.id), at="", anyway="true"
+    )
+    assert sent.status_code == 303
+    assert fresh(session, draft.id).status == EmailStatus.scheduled

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -123,6 +123,26 @@ def active_elsewhere(
         )
     )
     return set(rows)
+
+
+def running_campaigns_of(
+    session: Session, contact_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """The name of a sending campaign (active or paused) each of these contacts is running in
+    (idx_campaign_contacts_status narrows it; there are few running rows per contact)."""
+    if not contact_ids:
+        return {}
+    rows = session.execute(
+        sa.select(CampaignContact.contact_id, Campaign.name)
+        .join(Campaign, Campaign.id == CampaignContact.campaign_id)
+        .where(
+            CampaignContact.contact_id.in_(list(contact_ids)),
+            CampaignContact.status.in_(RUNNING_VALUES),
+            Campaign.status.in_(("active", "paused")),
+        )
+        .order_by(Campaign.name.desc())
+    )
+    return {row[0]: row[1] for row in rows}
 
 
 def replied_domains(session: Session, domains: Sequence[str]) -> set[str]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
@@ -25,6 +25,7 @@ from outreach.campaigns.states import (
     EnrollmentStatus,
 )
 from outreach.campaigns.templates.fields import merge_fields
+from outreach.campaigns.templates.placeholders import find_placeholders
 from outreach.campaigns.templates.rendering import Rendered, check_syntax, problems_for, render
 from outreach.contacts import queries as contact_queries
 from outreach.contacts.addresses import dedupe_key, domain_of
@@ -314,8 +315,9 @@ class EnrollReport:
 
 
 def launch_problems(session: Session, found: Campaign) -> list[str]:
-    """Why the campaign cannot start: missing parts, or steps that would not render for some of
-    the list's contacts (each problem names up to LAUNCH_EXAMPLES contacts)."""
+    """Why the campaign cannot start: missing parts, or steps that would render for none of the
+    list's contacts (each problem names up to LAUNCH_EXAMPLES contacts). A step that fails for
+    some contacts only is their data's fault: they are left out when enrolled, the rest start."""
     problems = []
     steps = queries.steps_of(session, found.id)
     if found.list_id is None:
@@ -328,22 +330,63 @@ def launch_problems(session: Session, found: Campaign) -> list[str]:
         problems.append(NO_SEND_DAYS)
     if found.list_id is None or not steps:
         return problems
+    return problems + _template_problems(session, found.list_id, steps)
+
+
+def _template_problems(
+    session: Session, list_id: uuid.UUID, steps: Sequence[CampaignSequence]
+) -> list[str]:
+    """The steps' problems when they render for none of the list's contacts (the templates'
+    fault, or the launch would write to nobody); none as soon as they render for one."""
     found_by_problem: dict[str, list[str]] = {}
     for contact in contact_queries.matching_contacts(
-        session, contact_queries.ContactFilter(list_id=found.list_id)
+        session, contact_queries.ContactFilter(list_id=list_id)
     ):
-        fields = fields_of(contact)
-        for step in steps:
-            subject = step.subject_template.strip() or steps[0].subject_template
-            for problem in problems_for(subject, step.body_template, step.html_template, fields):
-                found_by_problem.setdefault(
-                    f"step {step.sequence_order} {problem.part} {problem.message}", []
-                ).append(contact.email)
+        problems = step_problems(steps, fields_of(contact))
+        if not problems:
+            return []
+        for problem in problems:
+            found_by_problem.setdefault(problem, []).append(contact.email)
+    shown = []
     for text, emails in found_by_problem.items():
         more = len(emails) - LAUNCH_EXAMPLES
-        shown = ", ".join(emails[:LAUNCH_EXAMPLES]) + (f" and {more} more" if more > 0 else "")
-        problems.append(f"{text} — for {shown}")
-    return problems
+        who = ", ".join(emails[:LAUNCH_EXAMPLES]) + (f" and {more} more" if more > 0 else "")
+        shown.append(f"{text} — for {who}")
+    return shown
+
+
+def step_problems(steps: Sequence[CampaignSequence], fields: Mapping[str, object]) -> list[str]:
+    """What stops each step from being written for a contact with these merge fields."""
+    problems = []
+    for step in steps:
+        subject = step.subject_template.strip() or steps[0].subject_template
+        for problem in problems_for(subject, step.body_template, step.html_template, fields):
+            problems.append(f"step {step.sequence_order} {problem.part} {problem.message}")
+    return list(dict.fromkeys(problems))
+
+
+def left_out_because(steps: Sequence[CampaignSequence], fields: Mapping[str, object]) -> str | None:
+    """Why a contact is left out of a campaign whose steps do not render for them (None when
+    they do): the field holding a placeholder the email would show, else the first problem."""
+    problems = step_problems(steps, fields)
+    if not problems:
+        return None
+    for label, value in _field_values(fields):
+        for leftover in find_placeholders(value):
+            if any(f'placeholder "{leftover}"' in problem for problem in problems):
+                return f'left out: their {label} contains "{leftover}"'
+    return f"left out: {problems[0]}"
+
+
+def _field_values(fields: Mapping[str, object]) -> Iterator[tuple[str, str]]:
+    """Each text merge field as (what a person calls it, its value), raw columns included."""
+    for name, value in fields.items():
+        if isinstance(value, Mapping):
+            yield from (
+                (str(column), cell) for column, cell in value.items() if isinstance(cell, str)
+            )
+        elif isinstance(value, str):
+            yield name.replace("_", " "), value
 
 
 def launch(session: Session, campaign_id: uuid.UUID, now: datetime) -> EnrollReport:
@@ -420,6 +463,7 @@ def enroll_new_members(session: Session, found: Campaign, now: datetime) -> Enro
     first_due = step_due_at(now, steps[0].delay_days, steps[0].delay_hours) if steps else None
     while members := queries.unenrolled_members(session, found.id, found.list_id, ENROLL_SLICE):
         skip = _skip_reasons(session, found.id, settings, members)
+        skip |= _left_out(session, steps, [cid for cid, _ in members if cid not in skip])
         rows = []
         for contact_id, _ in members:
             reason = skip.get(contact_id)
@@ -444,6 +488,18 @@ def enroll_new_members(session: Session, found: Campaign, now: datetime) -> Enro
         queries.insert_enrollments(session, rows)
     session.flush()
     return report
+
+
+def _left_out(
+    session: Session, steps: Sequence[CampaignSequence], contact_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """The contacts the steps do not render for (their data's fault), with why."""
+    reasons = {}
+    for contact_id, contact in contact_queries.contacts_by_id(session, contact_ids).items():
+        reason = left_out_because(steps, fields_of(contact))
+        if reason is not None:
+            reasons[contact_id] = reason
+    return reasons
 
 
 def _skip_reasons(

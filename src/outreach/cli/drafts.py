@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
@@ -21,6 +20,7 @@ from outreach.contacts import lists
 from outreach.contacts import queries as contact_queries
 from outreach.container import Container
 from outreach.db import READ_ONLY, transaction
+from outreach.delivery import contacted
 from outreach.drafts import batches, campaign_steps, queries, review, templates
 from outreach.drafts.batches import TYPE_ORDER
 from outreach.drafts.pricing import dollars
@@ -40,6 +40,8 @@ drafts_app.add_typer(templates_app, name="templates")
 
 POLL_SECONDS = 0.5
 BATCH_ID = "A batch's id, or its first characters."
+SKIPPED_SHOWN = 5
+"""How many contacts a batch names per reason it skipped drafts for."""
 
 
 def _types(text: str) -> list[DraftType]:
@@ -99,8 +101,11 @@ def generate(
             f"Batch [bold]{batch_id}[/bold] ({progress.batch.label}): "
             f"{counted(progress.counts[JobStatus.queued.value], 'draft')} to write."
         )
-        for reason, count in skipped.most_common():
-            console.print(f"  skipped {count}: {reason}", highlight=False)
+        for reason, emails in sorted(skipped.items(), key=lambda each: -len(each[1])):
+            shown = ", ".join(sorted(set(emails))[:SKIPPED_SHOWN])
+            more = len(set(emails)) - SKIPPED_SHOWN
+            shown += f" and {more} more" if more > 0 else ""
+            console.print(f"  skipped {len(emails)}: {reason} ({shown})", highlight=False)
         if not wait and not now:
             console.print(
                 f"The worker writes them. Follow with: outreach drafts show-batch {batch_id}"
@@ -141,6 +146,7 @@ def _new_batch(
             lists.named(session, list_name).id,
             asked,
             now,
+            held=contacted.holds(session, now, container.recent_email),
             rewrite_unreviewed=rewrite_unreviewed,
         ).id
     try:
@@ -150,14 +156,23 @@ def _new_batch(
             "--upload takes an upload's id (see outreach contacts uploads)."
         ) from error
     return batches.for_upload(
-        session, upload_id, asked, now, rewrite_unreviewed=rewrite_unreviewed
+        session,
+        upload_id,
+        asked,
+        now,
+        held=contacted.holds(session, now, container.recent_email),
+        rewrite_unreviewed=rewrite_unreviewed,
     ).id
 
 
-def _skip_reasons(container: Container, batch_id: uuid.UUID) -> Counter[str]:
+def _skip_reasons(container: Container, batch_id: uuid.UUID) -> dict[str, list[str]]:
+    """Each reason drafts were skipped for, with the contacts' addresses (one per draft)."""
     with transaction(container.sessions) as session:
         rows = queries.jobs_of(session, batch_id, [JobStatus.skipped.value], limit=1_000_000)
-        return Counter(job.error or "skipped" for job, _ in rows)
+        found: dict[str, list[str]] = {}
+        for job, contact in rows:
+            found.setdefault(job.error or "skipped", []).append(contact.email)
+        return found
 
 
 def _read_progress(container: Container, batch_id: uuid.UUID) -> batches.Progress:

@@ -14,7 +14,7 @@ from outreach.campaigns.states import DraftType
 from outreach.cli.context import console, container_for
 from outreach.contacts import queries as contact_queries
 from outreach.db import transaction
-from outreach.delivery import dispatch, queries, scheduled
+from outreach.delivery import contacted, dispatch, queries, scheduled
 from outreach.drafts import queries as drafts
 from outreach.errors import NotFound, ValidationFailed
 from outreach.senders import service as senders
@@ -76,8 +76,16 @@ def schedule(
     at: Annotated[
         datetime | None, typer.Option(help="When (ISO 8601 with a zone); default now.")
     ] = None,
+    anyway: Annotated[
+        bool,
+        typer.Option(
+            "--anyway",
+            help="Send even though a running campaign writes to them or we emailed them lately.",
+        ),
+    ] = False,
 ) -> None:
-    """Write, approve and schedule a one-off email to one contact."""
+    """Write, approve and schedule a one-off email to one contact. Refused for someone a running
+    campaign writes to or whom we emailed lately, unless --anyway."""
     text = body_file.read_text(encoding="utf-8") if body_file else body
     if not text:
         raise ValidationFailed("Give the text with --body or --body-file.")
@@ -97,13 +105,18 @@ def schedule(
             at=now,
         )
         drafts.approve(session, draft.id, now)
-        found = scheduled.schedule(
-            session,
-            draft.id,
-            senders.by_email(session, sender).id,
-            at if at and at.tzinfo else (at or now).replace(tzinfo=UTC),
-            now,
-        )
+        try:
+            found = scheduled.schedule(
+                session,
+                draft.id,
+                senders.by_email(session, sender).id,
+                at if at and at.tzinfo else (at or now).replace(tzinfo=UTC),
+                now,
+                recent=container.recent_email,
+                anyway=anyway,
+            )
+        except contacted.InTouchAlready as error:
+            raise error.confirm_with("add --anyway") from None
     console.print(f"Scheduled {found.id} for {found.scheduled_for:%Y-%m-%d %H:%M UTC}.")
 
 

@@ -61,6 +61,21 @@ def campaign_last_send(session: Session, campaign_id: uuid.UUID) -> datetime | N
     )
 
 
+def last_sent_to(
+    session: Session, contact_ids: Collection[uuid.UUID], since: datetime
+) -> dict[uuid.UUID, datetime]:
+    """When we last emailed each of these contacts, if it was at `since` or later
+    (idx_sent_emails_contact)."""
+    if not contact_ids:
+        return {}
+    rows = session.execute(
+        sa.select(SentEmail.contact_id, sa.func.max(SentEmail.sent_at))
+        .where(SentEmail.contact_id.in_(list(contact_ids)), SentEmail.sent_at >= since)
+        .group_by(SentEmail.contact_id)
+    )
+    return {row[0]: row[1] for row in rows}
+
+
 def sender_sends_between(
     session: Session, sender_ids: Sequence[uuid.UUID], start: datetime, end: datetime
 ) -> dict[uuid.UUID, int]:

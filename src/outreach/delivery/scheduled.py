@@ -9,15 +9,17 @@ cancelled. The seed's rows only say pending, sent or failed, so its data fits.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from outreach.campaigns.states import DraftType
 from outreach.contacts import suppressions
 from outreach.contacts.models import Contact
 from outreach.db import get_or_not_found
+from outreach.delivery import contacted
 from outreach.delivery.models import Delivery, ScheduledEmail
 from outreach.delivery.states import DELIVERIES, DeliveryStatus
 from outreach.drafts import queries as drafts
@@ -50,9 +52,18 @@ SCHEDULED = Lifecycle[ScheduledStatus](
 
 
 def schedule(
-    session: Session, draft_id: uuid.UUID, sender_id: uuid.UUID, at: datetime, now: datetime
+    session: Session,
+    draft_id: uuid.UUID,
+    sender_id: uuid.UUID,
+    at: datetime,
+    now: datetime,
+    *,
+    recent: timedelta,
+    anyway: bool = False,
 ) -> ScheduledEmail:
-    """Schedules an approved draft from a sender account at a time (now or later)."""
+    """Schedules an approved draft from a sender account at a time (now or later). To someone
+    we are writing to already (contacted.py, `recent`: how long an email counts as recent) only
+    `anyway`, a person's confirmation."""
     draft = get_or_not_found(session, EmailDraft, draft_id, "draft")
     if draft.status != EmailStatus.approved:
         raise InvalidTransition(
@@ -71,6 +82,9 @@ def schedule(
         )
     if at.tzinfo is None:
         raise ValidationFailed("Give the time with its zone, e.g. 2026-03-02T09:00+01:00.")
+    if not anyway:
+        kind = DraftType(draft.draft_type)
+        contacted.require_confirmed(session, contact.id, contact.email, kind, now, recent)
     scheduled = ScheduledEmail(
         draft_id=draft_id,
         contact_id=draft.contact_id,

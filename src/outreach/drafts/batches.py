@@ -5,6 +5,9 @@ A batch is planned in full when it is made: one job row per contact and draft ty
 before any call to a model. Planning decides what not to write, and says why on the job:
 
 * a contact whose address is suppressed is skipped;
+* so is one a one-off draft would reach while we are writing to them already (a running
+  campaign, or a recent email for a first email): `held` says who and why (delivery decides,
+  which sits above drafts: the entry point hands its rule in);
 * a draft a person approved (or that was scheduled or sent), or edited, is never written
   again, whatever is asked;
 * a draft still waiting for review is kept unless `rewrite_unreviewed` asks to write it again
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -51,6 +54,10 @@ SKIP_SCHEDULED = "this draft is scheduled to go already"
 SKIP_SENT = "an email of this kind went to this contact already (a campaign's or a one-off)"
 SKIP_EDITED = "a person edited this draft"
 SKIP_WAITING = "a draft waits for review already (ask to rewrite unreviewed drafts)"
+SKIP_HELD = "they would get a second first email: {why}"
+
+Held = Callable[[Sequence[uuid.UUID], DraftType], Mapping[uuid.UUID, str]]
+"""Which of these contacts a one-off draft of this type must not be written for, and why."""
 
 
 @dataclass(frozen=True)
@@ -86,12 +93,13 @@ def for_list(
     asked: Instructions,
     now: datetime,
     *,
+    held: Held,
     rewrite_unreviewed: bool = False,
 ) -> DraftBatch:
     """A batch writing the asked draft types for every member of a list."""
     audience = get_or_not_found(session, ContactList, list_id, "list", field="list_id")
     batch = _new_batch(session, f"List {audience.name}", "list", asked, now, list_id=list_id)
-    _plan(session, batch, asked, rewrite_unreviewed, list_id=list_id)
+    _plan(session, batch, asked, held, rewrite_unreviewed, list_id=list_id)
     return batch
 
 
@@ -101,6 +109,7 @@ def for_upload(
     asked: Instructions,
     now: datetime,
     *,
+    held: Held,
     rewrite_unreviewed: bool = False,
 ) -> DraftBatch:
     """A batch writing the asked draft types for every contact an upload imported."""
@@ -115,7 +124,7 @@ def for_upload(
         now,
         upload_batch_id=upload_batch_id,
     )
-    _plan(session, batch, asked, rewrite_unreviewed, upload_batch_id=upload_batch_id)
+    _plan(session, batch, asked, held, rewrite_unreviewed, upload_batch_id=upload_batch_id)
     return batch
 
 
@@ -151,6 +160,7 @@ def _plan(
     session: Session,
     batch: DraftBatch,
     asked: Instructions,
+    held: Held,
     rewrite_unreviewed: bool,
     *,
     list_id: uuid.UUID | None = None,
@@ -164,6 +174,7 @@ def _plan(
         after = people[-1][0]
         suppressed = _suppressed(session, people)
         existing = _strongest(queries.existing_drafts(session, [p[0] for p in people], types))
+        holding = {kind: held([p[0] for p in people], kind) for kind in types}
         rows: list[dict[str, Any]] = []
         for contact_id, _ in people:
             for position, kind in enumerate(types, start=1):
@@ -180,6 +191,8 @@ def _plan(
                 }
                 draft = existing.get((contact_id, kind))
                 why = SKIP_SUPPRESSED if contact_id in suppressed else _keep_reason(draft)
+                if not why and contact_id in holding[kind]:
+                    why = SKIP_HELD.format(why=holding[kind][contact_id])
                 if why == SKIP_WAITING and rewrite_unreviewed and draft is not None:
                     row["draft_id"] = draft.id
                 elif why:

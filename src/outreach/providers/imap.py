@@ -5,11 +5,15 @@ nothing we do can change it), asks for the UIDs above the last one, and fetches 
 with BODY.PEEK[] (which, unlike BODY[], leaves \\Seen alone: the person who reads this mailbox
 still sees the replies as new).
 
-UIDs only grow within one UIDVALIDITY, so "above the last UID" is exactly what arrived since;
-when the server changes UIDVALIDITY (a mailbox rebuilt or restored from a backup) every UID is
-new and means nothing, and the reader starts again from the top of the mailbox instead of
+UIDs only grow within one UIDVALIDITY, so "above the last UID" is exactly what arrived since.
+A first read (no cursor) starts at the top of the folder, or with a lookback, just below the
+first message received since the lookback's day (SEARCH SINCE: IMAP dates have no time of
+day), so the replies already there are read like new ones.
+
+When the server changes UIDVALIDITY (a mailbox rebuilt or restored from a backup) every UID
+is new and means nothing, and the reader starts again from the top of the mailbox instead of
 reading it all: matching by Message-ID would make a re-read harmless, but a rebuilt mailbox may
-hold years of mail.
+hold years of mail. (Only a first read looks back: what a rebuilt mailbox held was read.)
 
 Sizes are capped twice: each message is fetched up to `max_message_bytes` (a partial fetch,
 BODY.PEEK[]<0.N>: headers and the first text parts come first in a MIME message, and they are
@@ -26,7 +30,7 @@ import logging
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal, TypeVar
 
@@ -85,6 +89,7 @@ class ImapReader:
         page_bytes: int = 16 << 20,
         ssl_context: ssl.SSLContext | None = None,
         clock: Clock | None = None,
+        lookback: timedelta = timedelta(0),
     ) -> None:
         if not settings.host:
             raise ValueError("an IMAP reader needs a host")
@@ -99,6 +104,7 @@ class ImapReader:
         self._page_bytes = page_bytes
         self._ssl_context = ssl_context
         self._clock = clock or SystemClock()
+        self._lookback = lookback
         self._client: Any = None
 
     @property
@@ -145,7 +151,7 @@ class ImapReader:
         validity = int(selected[b"UIDVALIDITY"])
         top = self._top(client, selected)
         if position is None:
-            return InboxPage((), f"{validity}:{top}", more=False)
+            return self._first(client, validity, top)
         known_validity, last = position
         if known_validity != validity:
             logger.warning(
@@ -166,6 +172,16 @@ class ImapReader:
         batch = self._within_page_bytes(client, uids[: self._batch_size])
         messages = self._fetch(client, validity, batch)
         return InboxPage(messages, f"{validity}:{batch[-1]}", more=len(uids) > len(batch))
+
+    def _first(self, client: Any, validity: int, top: int) -> InboxPage:
+        """A first read: a cursor just below the first message within the lookback, and more
+        to read; at the top when there is no lookback or nothing within it."""
+        if self._lookback > timedelta(0):
+            since = (self._clock.now() - self._lookback).date()
+            within = [int(uid) for uid in client.search(["SINCE", since])]
+            if within:
+                return InboxPage((), f"{validity}:{min(within) - 1}", more=True)
+        return InboxPage((), f"{validity}:{top}", more=False)
 
     def _select(self, client: Any) -> dict[bytes, Any]:
         try:

@@ -39,10 +39,13 @@ class InboxPage:
 
 class InboxReader(Protocol):
     def read(self, cursor: str | None) -> InboxPage:
-        """Messages that arrived after `cursor` (None: start from now, reading nothing old),
-        oldest first. Raises outreach.providers.errors.AccountError when the
-        mailbox cannot be reached or refuses the credentials, TransientError when the
-        provider throttles (with retry_after)."""
+        """Messages that arrived after `cursor`, oldest first. None is a mailbox's first read:
+        it starts at the reader's lookback (messages received within it come first, so replies
+        that arrived before the mailbox was connected are matched), or from now without one.
+
+        Raises outreach.providers.errors.AccountError when the mailbox cannot be reached or
+        refuses the credentials, TransientError when the provider throttles (with
+        retry_after)."""
         ...
 
     def check(self) -> str:

@@ -8,7 +8,9 @@ bytes it gets from IMAP.
 Starting from now: Outlook messages have no "sync from now" token (`$deltaToken=latest` is for
 directory and OneDrive resources only, per delta-query-overview), and a plain first round
 returns every message in the Inbox. So the first round asks only for messages received from
-now on: `$filter=receivedDateTime ge <now>` is the one filter a message delta query supports,
+now on (less the reader's lookback, so that a newly connected mailbox's first round also
+reads the replies received before it was connected): `$filter=receivedDateTime ge <time>` is
+the one filter a message delta query supports,
 and Graph encodes it into the nextLink and deltaLink, so every later round keeps it. Running a
 full first round and discarding it would read the whole Inbox, page by page, for nothing.
 `changeType=created` keeps messages that are merely read, flagged or moved in the Inbox from
@@ -106,12 +108,14 @@ class GraphInboxReader:
         page_size: int = 50,
         timeout: float = 30,
         ssl_context: ssl.SSLContext | None = None,
+        lookback: timedelta = timedelta(0),
     ) -> None:
         if page_size < 1:
             raise ValueError("a page holds at least one message")
         self.settings = settings
         self._clock = clock or SystemClock()
         self._page_size = page_size
+        self._lookback = lookback
         self._session = GraphSession(
             settings, tokens, clock=self._clock, timeout=timeout, ssl_context=ssl_context
         )
@@ -119,7 +123,8 @@ class GraphInboxReader:
     def read(self, cursor: str | None) -> InboxPage:
         now = self._clock.now()
         if cursor is None:
-            state = _Cursor(self._first_link(now), since=now, round_began=now, within_round=True)
+            start = now - self._lookback
+            state = _Cursor(self._first_link(start), start, round_began=now, within_round=True)
         else:
             state = self._loaded(cursor, now)
         try:

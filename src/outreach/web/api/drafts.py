@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from outreach.campaigns import service as campaigns
 from outreach.campaigns.states import DraftType
-from outreach.delivery import scheduled
+from outreach.delivery import contacted, scheduled
 from outreach.drafts import batches, campaign_steps, queries, review, templates
 from outreach.drafts.models import EmailDraft
 from outreach.drafts.states import JobStatus
@@ -34,6 +34,7 @@ from outreach.web.api.drafts_schemas import (
     RewriteIn,
     ScheduledOut,
     ScheduleIn,
+    SkippedOut,
     TemplateIn,
     TemplateOut,
     TrialIn,
@@ -196,9 +197,22 @@ def schedule(
     request: Request, session: DbSession, user: ApiUser, draft_id: uuid.UUID, body: ScheduleIn
 ) -> ScheduledOut:
     """Send an approved draft from a sender account, now or at a time; the worker sends it
-    under the account's limits."""
-    now = container_of(request).clock.now()
-    found = scheduled.schedule(session, draft_id, body.sender_id, body.at or now, now)
+    under the account's limits. To a contact a running campaign writes to, or (a first email)
+    whom we emailed recently: 409 with the reason, unless `anyway`."""
+    container = container_of(request)
+    now = container.clock.now()
+    try:
+        found = scheduled.schedule(
+            session,
+            draft_id,
+            body.sender_id,
+            body.at or now,
+            now,
+            recent=container.recent_email,
+            anyway=body.anyway,
+        )
+    except contacted.InTouchAlready as error:
+        raise error.confirm_with('send "anyway": true') from None
     return ScheduledOut.model_validate(found)
 
 
@@ -208,6 +222,7 @@ def schedule(
 def batch_out(session: Session, batch_id: uuid.UUID) -> DraftBatchOut:
     progress = batches.progress(session, batch_id)
     failures = queries.jobs_of(session, batch_id, [JobStatus.failed.value], limit=100)
+    skipped = queries.jobs_of(session, batch_id, [JobStatus.skipped.value], limit=100)
     found = progress.batch
     return DraftBatchOut(
         id=found.id,
@@ -233,6 +248,14 @@ def batch_out(session: Session, batch_id: uuid.UUID) -> DraftBatchOut:
                 error=job.error,
             )
             for job, contact in failures
+        ],
+        skipped=[
+            SkippedOut(
+                contact_email=contact.email,
+                draft_type=DraftType(job.draft_type).value,
+                reason=job.error or "skipped",
+            )
+            for job, contact in skipped
         ],
     )
 
@@ -265,16 +288,18 @@ def start_batch(session: Session, request: Request, body: DraftBatchIn) -> uuid.
     if body.template_id is None:
         raise ValidationFailed("Choose the template to write from.", field="template_id")
     asked = batches.instructions([DraftType(t) for t in body.types], body.template_id)
+    held = contacted.holds(session, now, container_of(request).recent_email)
+    rewrite = body.rewrite_unreviewed
     if body.source == "list":
         if body.list_id is None:
             raise ValidationFailed("A list batch needs list_id.", field="list_id")
         return batches.for_list(
-            session, body.list_id, asked, now, rewrite_unreviewed=body.rewrite_unreviewed
+            session, body.list_id, asked, now, held=held, rewrite_unreviewed=rewrite
         ).id
     if body.upload_batch_id is None:
         raise ValidationFailed("An upload batch needs upload_batch_id.", field="upload_batch_id")
     return batches.for_upload(
-        session, body.upload_batch_id, asked, now, rewrite_unreviewed=body.rewrite_unreviewed
+        session, body.upload_batch_id, asked, now, held=held, rewrite_unreviewed=rewrite
     ).id
 
 

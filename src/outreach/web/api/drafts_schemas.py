@@ -98,6 +98,11 @@ class ScheduleIn(BaseModel):
 
     sender_id: uuid.UUID
     at: datetime | None = Field(None, description="With its zone; empty or past: now")
+    anyway: bool = Field(
+        False,
+        description="Send even though the contact is in a running campaign or was emailed "
+        "recently (refused with 409 and the reason otherwise)",
+    )
 
 
 class ScheduledOut(BaseModel):
@@ -152,6 +157,12 @@ class FailureOut(BaseModel):
     error: str | None
 
 
+class SkippedOut(BaseModel):
+    contact_email: str
+    draft_type: DraftTypeName
+    reason: str
+
+
 class DraftBatchOut(BaseModel):
     id: uuid.UUID
     label: str
@@ -170,6 +181,9 @@ class DraftBatchOut(BaseModel):
     cache_write_tokens: int
     estimated_cost_usd: float | None = Field(description="From list prices: an estimate")
     failures: list[FailureOut]
+    skipped: list[SkippedOut] = Field(
+        description="Drafts not written and why (up to 100; counts.skipped has them all)"
+    )
 
 
 class TemplateIn(BaseModel):

@@ -20,9 +20,9 @@ from fastapi.responses import RedirectResponse, Response
 from outreach.campaigns import queries as campaign_queries
 from outreach.campaigns.states import DraftType
 from outreach.contacts import queries as contact_queries
-from outreach.delivery import scheduled
+from outreach.delivery import contacted, scheduled
 from outreach.drafts import batches, campaign_steps, queries, review, templates
-from outreach.drafts.models import EmailDraft
+from outreach.drafts.models import EmailDraft, EmailStatus
 from outreach.drafts.pricing import dollars
 from outreach.drafts.states import ACTIVE_BATCHES, JobStatus
 from outreach.drafts.writers.base import DraftRefused, WriterError
@@ -162,11 +162,14 @@ async def start_batch(request: Request, session: DbSession, user: PageUser) -> R
             chosen = [DraftType(str(value)) for value in form.getlist("types") if value in TYPES]
             asked = batches.instructions(chosen, template_id)
             rewrite = "rewrite_unreviewed" in form
+            held = contacted.holds(session, now, container_of(request).recent_email)
             if kind == "list":
-                made = batches.for_list(session, target_id, asked, now, rewrite_unreviewed=rewrite)
+                made = batches.for_list(
+                    session, target_id, asked, now, held=held, rewrite_unreviewed=rewrite
+                )
             elif kind == "upload":
                 made = batches.for_upload(
-                    session, target_id, asked, now, rewrite_unreviewed=rewrite
+                    session, target_id, asked, now, held=held, rewrite_unreviewed=rewrite
                 )
             else:
                 raise ValidationFailed("Choose whom to write for.")
@@ -374,11 +377,23 @@ def draft_page(
         "card": card,
         "senders": sender_queries.all_senders(session),
         "schedules": scheduled.of_draft(session, draft_id),
+        "in_touch": _in_touch(request, session, draft),
         "cost": dollars(card.cost_micros) if draft.model else None,
         **extra,
     }
     status = 422 if "error" in extra else 200
     return render(request, "drafts/draft.html", context, status_code=status)
+
+
+def _in_touch(request: Request, session: DbSession, draft: EmailDraft) -> str | None:
+    """Why sending this approved draft needs the "Send anyway" tick, said before it is tried."""
+    if draft.status != EmailStatus.approved:
+        return None
+    container = container_of(request)
+    now = container.clock.now()
+    kind = DraftType(draft.draft_type)
+    found = contacted.reasons(session, [draft.contact_id], kind, now, container.recent_email)
+    return found.get(draft.contact_id)
 
 
 @router.get("/drafts/{draft_id}")
@@ -454,10 +469,12 @@ def schedule(
     draft_id: uuid.UUID,
     sender_id: Annotated[str, Form(max_length=64)] = "",
     at: Annotated[str, Form(max_length=40)] = "",
+    anyway: Annotated[bool, Form()] = False,
 ) -> Response:
     """Schedules an approved draft from a sender account; `at` is a UTC wall-clock time
-    (empty: now)."""
-    now = container_of(request).clock.now()
+    (empty: now). `anyway`: the "Send anyway" tick, for someone we are writing to already."""
+    container = container_of(request)
+    now = container.clock.now()
 
     def go() -> None:
         sender = _uuid(sender_id)
@@ -467,7 +484,12 @@ def schedule(
             when = datetime.fromisoformat(at).replace(tzinfo=UTC) if at.strip() else now
         except ValueError as error:
             raise ValidationFailed("Give the time as YYYY-MM-DD HH:MM (UTC).") from error
-        scheduled.schedule(session, draft_id, sender, when, now)
+        try:
+            scheduled.schedule(
+                session, draft_id, sender, when, now, recent=container.recent_email, anyway=anyway
+            )
+        except contacted.InTouchAlready as error:
+            raise error.confirm_with('tick "Send anyway"') from None
 
     return _acting(request, session, draft_id, f"/drafts/{draft_id}", go)
 
