@@ -444,6 +444,13 @@ def contacts_page(
     return page, (page[-1].email.lower() if more and page else None)
 
 
+def first_matching(session: Session, where: ContactFilter) -> Contact | None:
+    """The first matching contact in address order: one row read, where taking the first of
+    matching_contacts loads a whole slice (the campaign page did so for every view)."""
+    page, _ = contacts_page(session, where, None, 1)
+    return page[0] if page else None
+
+
 def matching_contacts(session: Session, where: ContactFilter) -> Iterator[Contact]:
     """Every matching contact in address order, streamed in slices (for exports)."""
     statement = (
