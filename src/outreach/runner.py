@@ -26,6 +26,8 @@ from typing import TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from outreach.db import READ_ONLY
+
 T = TypeVar("T")
 
 
@@ -69,6 +71,8 @@ class Runner:
         (loaded rows keep their values)."""
         with self._lock:
             try:
+                # Begun without SQLite's write lock: a read must not hold off the web's writes.
+                self._session.connection(execution_options={READ_ONLY: True})
                 return query(self._session)
             finally:
                 # Detached first: a rollback would expire what the query loaded.

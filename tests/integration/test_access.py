@@ -104,10 +104,31 @@ def test_an_api_token_is_shown_once_stored_hashed_and_can_be_revoked(session, cl
     issued = access.issue_api_token(session, user, "CRM sync", clock.now())
     assert issued.secret.startswith(credentials.API_TOKEN_PREFIX)
     assert issued.token.token_hash == credentials.digest(issued.secret)
-    assert access.user_for_api_token(session, issued.secret, clock.now()) == user
-    assert issued.token.last_used_at == clock.now()
+    caller = access.api_caller(session, issued.secret, clock.now())
+    assert caller is not None
+    assert caller.user == user
+    assert caller.use_to_note
     access.revoke_api_token(session, user, issued.token.id, clock.now())
-    assert access.user_for_api_token(session, issued.secret, clock.now()) is None
+    assert access.api_caller(session, issued.secret, clock.now()) is None
+
+
+def test_a_tokens_use_is_noted_to_the_minute(session, clock):
+    user = access.create_user(session, "grace@example.com", PASSWORD)
+    issued = access.issue_api_token(session, user, "CRM sync", clock.now())
+    first = clock.now()
+    access.note_token_use(session, issued.token.id, first)
+    session.refresh(issued.token)
+    assert issued.token.last_used_at == first
+    clock.advance(timedelta(seconds=59))
+    assert not access.api_caller(session, issued.secret, clock.now()).use_to_note
+    access.note_token_use(session, issued.token.id, clock.now())
+    session.refresh(issued.token)
+    assert issued.token.last_used_at == first
+    clock.advance(timedelta(seconds=1))
+    assert access.api_caller(session, issued.secret, clock.now()).use_to_note
+    access.note_token_use(session, issued.token.id, clock.now())
+    session.refresh(issued.token)
+    assert issued.token.last_used_at == clock.now()
 
 
 def test_a_member_cannot_revoke_someone_elses_token(session, clock):

@@ -56,6 +56,20 @@ def live_api_token(session: Session, token_hash: str) -> ApiToken | None:
     )
 
 
+def note_token_use(
+    session: Session, token_id: uuid.UUID, now: datetime, unless_after: datetime
+) -> None:
+    # The primary key serves it; the condition makes concurrent requests write once.
+    session.execute(
+        sa.update(ApiToken)
+        .where(
+            ApiToken.id == token_id,
+            sa.or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= unless_after),
+        )
+        .values(last_used_at=now)
+    )
+
+
 def api_tokens_of(session: Session, user_id: uuid.UUID) -> list[ApiToken]:
     return list(
         session.scalars(

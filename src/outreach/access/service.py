@@ -153,16 +153,37 @@ def issue_api_token(session: Session, user: User, name: str, now: datetime) -> I
     return IssuedToken(token=token, secret=secret)
 
 
-def user_for_api_token(session: Session, secret: str, now: datetime) -> User | None:
+@dataclass(frozen=True)
+class ApiCaller:
+    user: User
+    token_id: uuid.UUID
+    use_to_note: bool
+    """Whether the token's last use is older than TOKEN_USE_PRECISION (note_token_use)."""
+
+
+TOKEN_USE_PRECISION = timedelta(minutes=1)
+"""How closely a token's last use is kept (the account page shows it to the minute): noting
+every request would make each read of the API a write, waiting for the worker on SQLite."""
+
+
+def api_caller(session: Session, secret: str, now: datetime) -> ApiCaller | None:
+    """Who calls with this bearer secret, or None for a revoked, unknown or inactive one.
+    Reads only."""
     token = queries.live_api_token(session, credentials.digest(secret))
     if token is None:
         return None
     user = queries.user_by_id(session, token.user_id)
     if user is None or not user.is_active:
         return None
-    token.last_used_at = now
+    stale = token.last_used_at is None or token.last_used_at <= now - TOKEN_USE_PRECISION
+    return ApiCaller(user, token.id, stale)
+
+
+def note_token_use(session: Session, token_id: uuid.UUID, now: datetime) -> None:
+    """The token was used at `now`, unless a use within TOKEN_USE_PRECISION is noted already
+    (by a concurrent request, say)."""
+    queries.note_token_use(session, token_id, now, now - TOKEN_USE_PRECISION)
     session.flush()
-    return user
 
 
 def revoke_api_token(session: Session, user: User, token_id: uuid.UUID, now: datetime) -> ApiToken:

@@ -324,7 +324,7 @@ def preview(
         found = campaigns.named(session, name)
         steps = campaign_queries.steps_of(session, found.id)
         where = contact_queries.ContactFilter(list_id=found.list_id, text=contact)
-        person = next(iter(contact_queries.matching_contacts(session, where)), None)
+        person = contact_queries.first_matching(session, where)
         if person is None:
             raise ValidationFailed("No contact of the campaign's list matches.")
         footer = dispatch.unsubscribe_footer(

@@ -484,7 +484,7 @@ def _trial(container: Container, name: str, contact: str) -> templates.Trial:
     (the template refused for this contact, the model busy or stopped) go to the caller."""
     with transaction(container.sessions) as session:
         where = contact_queries.ContactFilter(text=contact)
-        person = next(iter(contact_queries.matching_contacts(session, where)), None)
+        person = contact_queries.first_matching(session, where)
         if person is None:
             raise NotFound(f"No contact matches {contact!r}.")
         prepared = templates.prepare_trial(session, templates.named(session, name).id, person.id)

@@ -11,7 +11,7 @@ import json
 import unicodedata
 import uuid
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -442,6 +442,27 @@ def contacts_page(
     more = len(page) > limit
     page = page[:limit]
     return page, (page[-1].email.lower() if more and page else None)
+
+
+def first_matching(session: Session, where: ContactFilter) -> Contact | None:
+    """The first matching contact in address order (a preview's example).
+
+    Walks the index on lower(email) and stops at the first match: list membership as EXISTS,
+    which the members' (list, contact) key answers per contact. As IN (conditions()), both
+    backends read every member and sort them for one row: 150 ms for a list of 30,000 on
+    SQLite, on each view of a campaign's page."""
+    member = (
+        sa.exists()
+        .where(ContactListMember.list_id == where.list_id)
+        .where(ContactListMember.contact_id == Contact.id)
+    )
+    others = conditions(replace(where, list_id=None))
+    return session.scalar(
+        sa.select(Contact)
+        .where(*others, *([member] if where.list_id else []))
+        .order_by(sa.func.lower(Contact.email))
+        .limit(1)
+    )
 
 
 def matching_contacts(session: Session, where: ContactFilter) -> Iterator[Contact]:

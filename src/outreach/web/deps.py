@@ -6,18 +6,20 @@ on every unsafe method) and api (bearer token). Nothing else decides who may cal
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import BackgroundTasks, Depends, Request
 from sqlalchemy.orm import Session
 
 from outreach.access import service as access
 from outreach.access.credentials import same
 from outreach.access.models import User
 from outreach.container import Container
-from outreach.db import transaction
+from outreach.db import READ_ONLY, transaction
 from outreach.errors import Forbidden, Unauthorized
 from outreach.web.errors import SignInRequired
 
@@ -43,8 +45,17 @@ def container_of(request: Request) -> Container:
 
 
 def database(request: Request) -> Iterator[Session]:
-    """One transaction per request, committed before the response is sent."""
+    """One transaction per request, committed before the response is sent.
+
+    A request that changes nothing (GET, HEAD, OPTIONS) only reads: on SQLite it begins without
+    the write lock (READ_ONLY), so pages never queue behind the worker's writes, nor the worker
+    behind them. Its handler must not write there: a write after the first read could find the
+    database changed since and fail. A GET that must write (a sign-in Microsoft redirects back
+    with) does it after finish_transaction.
+    """
     with transaction(container_of(request).sessions) as session:
+        if request.method in SAFE_METHODS:
+            session.connection(execution_options={READ_ONLY: True})
         yield session
 
 
@@ -58,7 +69,7 @@ def finish_transaction(session: Session) -> None:
     On SQLite the request's transaction holds the one write lock (BEGIN IMMEDIATE), which such a
     job, and the worker meanwhile, would wait on until they failed; and no transaction may stay
     open across network I/O. Using the session again begins a new transaction, committed with
-    the response.
+    the response; in a GET, that one may write (the request's first transaction only reads).
     """
     session.commit()
 
@@ -72,14 +83,25 @@ def page_user(request: Request, session: DbSession) -> User:
     return user
 
 
-def api_user(request: Request, session: DbSession) -> User:
+def api_user(request: Request, session: DbSession, after: BackgroundTasks) -> User:
     scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise Unauthorized("Send an API token as `Authorization: Bearer <token>`.")
-    user = access.user_for_api_token(session, secret.strip(), container_of(request).clock.now())
-    if user is None:
+    container = container_of(request)
+    now = container.clock.now()
+    caller = access.api_caller(session, secret.strip(), now)
+    if caller is None:
         raise Unauthorized("This API token is not valid: it was revoked or never existed.")
-    return user
+    if caller.use_to_note:
+        after.add_task(_note_token_use, container, caller.token_id, now)
+    return caller.user
+
+
+def _note_token_use(container: Container, token_id: uuid.UUID, now: datetime) -> None:
+    """Once the response is sent, in a transaction of its own: a GET's only reads, and a
+    POST's has ended by then (on SQLite it held the write lock this one needs)."""
+    with transaction(container.sessions) as session:
+        access.note_token_use(session, token_id, now)
 
 
 async def csrf_checked(request: Request) -> None:

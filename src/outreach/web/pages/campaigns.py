@@ -128,14 +128,7 @@ def _preview(
     """Each step as the list's first contact would get it (`footer_for` gives the text sending
     adds under it), with any problem it would have."""
     contact = (
-        next(
-            iter(
-                contact_queries.matching_contacts(
-                    session, contact_queries.ContactFilter(list_id=list_id)
-                )
-            ),
-            None,
-        )
+        contact_queries.first_matching(session, contact_queries.ContactFilter(list_id=list_id))
         if list_id
         else None
     )

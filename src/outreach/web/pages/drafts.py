@@ -304,7 +304,7 @@ def try_template(
 ) -> Response:
     """Writes one draft for one contact with the real writer, stores nothing."""
     where = contact_queries.ContactFilter(text=contact.strip() or None)
-    person = next(iter(contact_queries.matching_contacts(session, where)), None)
+    person = contact_queries.first_matching(session, where)
     kind = DraftType(draft_type) if draft_type in TYPES else DraftType.first_outreach
     if person is None:
         return template_page(
