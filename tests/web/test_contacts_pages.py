@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.web_session import csrf_token
+from tests.web_session import csrf_token, followed
 
 NEEDS_FIXING = (
     "Contact,Name,Employer,City\n"
@@ -120,7 +120,7 @@ def test_uploads_can_be_undone_from_the_uploads_page(imported):
         f"/contacts/uploads/{batch_id}/undo",
         data={"csrf_token": csrf_token(client, "/contacts/uploads")},
     )
-    assert "Removed 2 contacts." in response.text
+    assert "Removed 2 contacts." in followed(client, response).text
     assert "No contacts yet" in client.get("/contacts").text
 
 
@@ -171,5 +171,6 @@ def test_a_file_of_suppressions_is_imported_with_bad_lines_reported(signed_in):
             )
         },
     )
-    assert "Suppressed 2 new entries" in response.text
-    assert "line 3: not valid" in response.text
+    page = followed(signed_in, response)
+    assert "Suppressed 2 new entries" in page.text
+    assert "line 3: not valid" in page.text

@@ -6,7 +6,14 @@ from fastapi.testclient import TestClient
 
 from outreach.access import service as access
 from outreach.access.models import Role
-from tests.web_session import ADMIN_AREAS, ADMIN_EMAIL, ADMIN_PASSWORD, csrf_token, sign_in
+from tests.web_session import (
+    ADMIN_AREAS,
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    csrf_token,
+    followed,
+    sign_in,
+)
 
 
 def test_a_signed_in_user_sees_the_layout_with_every_area(signed_in):
@@ -107,7 +114,8 @@ def test_too_many_failures_slow_the_sign_in_page_down(client, admin):
 
 def test_a_new_api_token_is_shown_once_and_works(signed_in):
     token = csrf_token(signed_in, "/account")
-    page = signed_in.post("/account/tokens", data={"name": "CRM sync", "csrf_token": token})
+    made = signed_in.post("/account/tokens", data={"name": "CRM sync", "csrf_token": token})
+    page = followed(signed_in, made)
     secret = page.text.split('data-testid="new-token">')[1].split("<")[0]
     assert (
         signed_in.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).status_code
