@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
+from datetime import UTC, datetime
+
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from outreach.campaigns.models import CampaignContact
 from outreach.cli.main import app
 from outreach.errors import OutreachError
+from outreach.inbox.models import EmailReply
 from tests.campaign_setup import PEOPLE
 
 
@@ -115,3 +122,41 @@ def test_a_campaign_gets_its_list_and_a_new_name_from_settings(outreach):
     said = outreach("campaigns", "settings", "Later", "--list", "Pioneers", "--rename", "Spring")
     assert "Saved the settings of 'Spring'." in said
     assert "3 contacts enrolled" in outreach("campaigns", "launch", "Spring")
+
+
+def test_show_gives_a_contact_who_replied_no_next_send_and_says_they_replied(outreach):
+    outreach("campaigns", "step", "Q4 Push", "--body", "Following up.", "--delay-days", "3")
+    outreach(
+        "campaigns",
+        "settings",
+        "Q4 Push",
+        "--sender",
+        "me@ourco.example",
+        "--window",
+        "00:00-00:00",
+        "--days",
+        "monday,tuesday,wednesday,thursday,friday,saturday,sunday",
+    )
+    outreach("campaigns", "launch", "Q4 Push")
+    outreach("worker", "--once")
+    engine = sa.create_engine(os.environ["DATABASE_URL"])
+    with Session(engine) as session:
+        sent = session.scalars(
+            sa.select(CampaignContact).where(CampaignContact.current_sequence_step == 1)
+        ).one()
+        # What the inbox records for a reply; the database marks the enrollment replied.
+        session.add(
+            EmailReply(
+                contact_id=sent.contact_id,
+                campaign_id=sent.campaign_id,
+                received_at=datetime.now(UTC),
+            )
+        )
+        session.commit()
+    engine.dispose()
+
+    [row] = [
+        line for line in outreach("campaigns", "show", "Q4 Push").splitlines() if "replied" in line
+    ]
+    assert "│ — " in row
+    assert "ended: they replied" in row

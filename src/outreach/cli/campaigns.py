@@ -279,7 +279,7 @@ def show(ctx: typer.Context, name: str) -> None:
         settings = campaign_queries.settings_of(session, found.id)
         steps = campaign_queries.steps_of(session, found.id)
         enrolled = campaign_queries.enrollments_of(session, found.id)
-        holds = dispatch.sender_holds(session, found.id)
+        next_sends = dispatch.next_sends(session, found, enrolled, container.clock.now())
         accounts = campaign_queries.senders_of(session, found.id)
     console.print(f"[bold]{found.name}[/bold] ({_said(found.status)})")
     hours = opening_hours(settings.send_window_start, settings.send_window_end)
@@ -296,17 +296,13 @@ def show(ctx: typer.Context, name: str) -> None:
         )
     table = Table("contact", "status", "sent", "next send", "why")
     for enrollment, contact in enrolled:
-        next_at = (
-            enrollment.next_send_at.strftime("%Y-%m-%d %H:%M UTC")
-            if enrollment.next_send_at
-            else "—"
-        )
+        said = next_sends[enrollment.id]
         table.add_row(
             contact.email,
             _said(enrollment.status),
             f"{enrollment.current_sequence_step} of {len(steps)}",
-            next_at,
-            holds.get(enrollment.id) or enrollment.waiting_reason or enrollment.stop_reason or "",
+            said.when or "—",
+            said.why,
         )
     console.print(table)
 

@@ -48,10 +48,10 @@ from outreach.delivery.planning import (
     Links,
     held_by_senders,
     move_first_emails,
+    next_sends,
     queue_campaign,
     sender_holds,
     unsubscribe_footer,
-    why_due_waits,
 )
 from outreach.delivery.recording import PassReport
 from outreach.delivery.recovery import recover
@@ -66,11 +66,11 @@ __all__ = [
     "Links",
     "PassReport",
     "mark_sent",
+    "next_sends",
     "send_again",
     "sender_holds",
     "sending_pass",
     "unsubscribe_footer",
-    "why_due_waits",
 ]
 
 log = logging.getLogger("outreach.delivery")

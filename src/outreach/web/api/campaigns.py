@@ -10,7 +10,9 @@ from fastapi.responses import Response
 
 from outreach.campaigns import queries as campaign_queries
 from outreach.campaigns import service as campaigns
-from outreach.campaigns.models import Campaign
+from outreach.campaigns.models import Campaign, CampaignContact
+from outreach.campaigns.schedule import NextSendWords
+from outreach.campaigns.states import RUNNING
 from outreach.delivery import dispatch, queries
 from outreach.web.api.campaigns_schemas import (
     CampaignChange,
@@ -180,17 +182,30 @@ def change_state(
 
 @campaigns_router.get("/{campaign_id}/enrollments")
 def enrollments(
+    request: Request,
     session: DbSession,
     user: ApiUser,
     campaign_id: uuid.UUID,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[EnrollmentOut]:
-    """Each enrolled contact: where it stands, when its next email may go and why it waits."""
-    campaigns.get(session, campaign_id)
-    return [
-        EnrollmentOut.model_validate(e)
-        for e, _ in campaign_queries.enrollments_of(session, campaign_id, limit)
-    ]
+    """Each enrolled contact: where it stands, when its next email may go and why it waits,
+    or why it ended."""
+    found = campaigns.get(session, campaign_id)
+    enrolled = campaign_queries.enrollments_of(session, campaign_id, limit)
+    said = dispatch.next_sends(session, found, enrolled, container_of(request).clock.now())
+    return [_enrollment_out(e, said[e.id]) for e, _ in enrolled]
+
+
+def _enrollment_out(enrollment: CampaignContact, said: NextSendWords) -> EnrollmentOut:
+    shown = EnrollmentOut.model_validate(enrollment)
+    ended = enrollment.status not in RUNNING
+    return shown.model_copy(
+        update={
+            "next_send_at": None if ended else enrollment.next_send_at,
+            "next_send": said.when,
+            "why": said.why,
+        }
+    )
 
 
 @deliveries_router.get("")

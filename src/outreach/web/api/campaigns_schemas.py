@@ -149,7 +149,15 @@ class EnrollmentOut(BaseModel):
     contact_id: uuid.UUID
     status: str
     current_sequence_step: int
-    next_send_at: datetime | None
+    next_send_at: datetime | None = Field(
+        description="When the next email is due; null once the enrollment ended."
+    )
+    next_send: str = Field(
+        "",
+        description='The next email as the pages say it: "" for none, "due now", '
+        '"window opens Mon 08:00 Europe/Berlin", or a time in the campaign\'s zone.',
+    )
+    why: str = Field("", description="Why the next email is then, or why the enrollment ended.")
     waiting_reason: str | None
     stop_reason: str | None
     last_email_sent_at: datetime | None

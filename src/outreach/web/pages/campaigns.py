@@ -26,6 +26,7 @@ from outreach.delivery import dispatch
 from outreach.errors import OutreachError, ValidationFailed
 from outreach.senders import queries as sender_queries
 from outreach.senders.models import SenderAccount
+from outreach.web import flash
 from outreach.web.deps import DbSession, PageUser, container_of
 from outreach.web.rendering import render
 from outreach.words import counted
@@ -89,6 +90,7 @@ def campaign_page(
     settings = campaign_queries.settings_of(session, campaign_id)
     now = container_of(request).clock.now()
     senders = campaign_queries.senders_of(session, campaign_id)
+    enrolled = campaign_queries.enrollments_of(session, campaign_id, 200)
     context = {
         "campaign": found,
         "settings": settings,
@@ -101,10 +103,8 @@ def campaign_page(
         "lists": contact_queries.lists_with_sizes(session),
         "all_senders": sender_queries.all_senders(session),
         "counts": campaign_queries.enrollment_counts(session, campaign_id),
-        "enrollments": campaign_queries.enrollments_of(session, campaign_id, 200),
-        "now": now,
-        "due_wait": dispatch.why_due_waits(session, found, now),
-        "holds": dispatch.sender_holds(session, campaign_id),
+        "enrollments": enrolled,
+        "next_sends": dispatch.next_sends(session, found, enrolled, now),
         "days": DAY_NAMES,
         "preview": _preview(
             session,
@@ -179,9 +179,9 @@ def _acting(
     except OutreachError as error:
         session.rollback()
         return campaign_page(request, session, campaign_id, error=error.message, **typed)
-    if isinstance(notice, str):
-        return campaign_page(request, session, campaign_id, notice=notice)
-    return RedirectResponse(f"/campaigns/{campaign_id}", status_code=303)
+    return flash.redirect(
+        request, f"/campaigns/{campaign_id}", notice=notice if isinstance(notice, str) else None
+    )
 
 
 class StepForm(BaseModel):
