@@ -160,21 +160,30 @@ def launch(
     return LaunchOut(enrolled=report.enrolled, skipped=dict(report.skipped))
 
 
-@campaigns_router.post("/{campaign_id}/{action}")
-def change_state(
-    request: Request,
-    session: DbSession,
-    user: ApiUser,
-    campaign_id: uuid.UUID,
-    action: Literal["pause", "resume", "archive"],
+@campaigns_router.post("/{campaign_id}/pause")
+def pause(session: DbSession, user: ApiUser, campaign_id: uuid.UUID) -> CampaignOut:
+    """Pause: enrollments keep their place."""
+    campaigns.pause(session, campaign_id)
+    return _campaign_now(session, campaign_id)
+
+
+@campaigns_router.post("/{campaign_id}/resume")
+def resume(
+    request: Request, session: DbSession, user: ApiUser, campaign_id: uuid.UUID
 ) -> CampaignOut:
-    """Pause (enrollments keep their place), resume, or archive for good."""
-    if action == "pause":
-        campaigns.pause(session, campaign_id)
-    elif action == "resume":
-        campaigns.resume(session, campaign_id, container_of(request).clock.now())
-    else:
-        campaigns.archive(session, campaign_id)
+    """Send again from where each enrollment stood."""
+    campaigns.resume(session, campaign_id, container_of(request).clock.now())
+    return _campaign_now(session, campaign_id)
+
+
+@campaigns_router.post("/{campaign_id}/archive")
+def archive(session: DbSession, user: ApiUser, campaign_id: uuid.UUID) -> CampaignOut:
+    """Archive for good."""
+    campaigns.archive(session, campaign_id)
+    return _campaign_now(session, campaign_id)
+
+
+def _campaign_now(session: DbSession, campaign_id: uuid.UUID) -> CampaignOut:
     found = campaigns.get(session, campaign_id)
     session.refresh(found)
     return CampaignOut.model_validate(found)
@@ -218,22 +227,22 @@ def list_deliveries(
     return [DeliveryOut.model_validate(d) for d in queries.deliveries_in(session, status)]
 
 
-@deliveries_router.post("/{delivery_id}/{decision}")
-def decide(
-    request: Request,
-    session: DbSession,
-    user: ApiUser,
-    delivery_id: uuid.UUID,
-    decision: Literal["resend", "mark-sent"],
+@deliveries_router.post("/{delivery_id}/resend")
+def resend(
+    request: Request, session: DbSession, user: ApiUser, delivery_id: uuid.UUID
 ) -> DeliveryOut:
-    """An unknown send: send it again, or record that it went out."""
-    now = container_of(request).clock.now()
-    if decision == "resend":
-        dispatch.send_again(session, delivery_id, now)
-    else:
-        dispatch.mark_sent(session, delivery_id, now)
-    found = queries.delivery(session, delivery_id)
-    return DeliveryOut.model_validate(found)
+    """An unknown send: send it again."""
+    dispatch.send_again(session, delivery_id, container_of(request).clock.now())
+    return DeliveryOut.model_validate(queries.delivery(session, delivery_id))
+
+
+@deliveries_router.post("/{delivery_id}/mark-sent")
+def mark_sent(
+    request: Request, session: DbSession, user: ApiUser, delivery_id: uuid.UUID
+) -> DeliveryOut:
+    """An unknown send: record that it went out."""
+    dispatch.mark_sent(session, delivery_id, container_of(request).clock.now())
+    return DeliveryOut.model_validate(queries.delivery(session, delivery_id))
 
 
 for part in (campaigns_router, deliveries_router):

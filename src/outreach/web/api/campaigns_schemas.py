@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime, time
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StrictBool, WithJsonSchema
 
 from outreach.access.service import LABEL
 from outreach.web.api.senders_schemas import SenderOut
@@ -56,14 +56,14 @@ class SettingsIn(BaseModel):
     daily_limit: int | None = Field(None, ge=1, le=100_000)
     delay_between_emails_seconds: int | None = Field(None, ge=0, le=86_400)
     jitter_seconds: int | None = Field(None, ge=0, le=86_400)
-    skip_active_elsewhere: bool | None = None
-    skip_replied_companies: bool | None = Field(
+    skip_active_elsewhere: StrictBool | None = None
+    skip_replied_companies: StrictBool | None = Field(
         None,
         description="One conversation per company: skip contacts whose company domain replied, "
         "and stop colleagues' sequences when someone replies (personal mail providers excluded)",
     )
-    unsubscribe_line: bool | None = None
-    require_approval: bool | None = Field(
+    unsubscribe_line: StrictBool | None = None
+    require_approval: StrictBool | None = Field(
         None, description="Enrollments wait at an AI-written step until its draft is approved"
     )
 
@@ -94,7 +94,7 @@ class StepIn(BaseModel):
     html: str | None = Field(None, max_length=200_000)
     delay_days: int = Field(0, ge=0, le=365)
     delay_hours: int = Field(0, ge=0, le=8760)
-    ai_written: bool = Field(
+    ai_written: StrictBool = Field(
         False, description="The text is a brief a writer follows for each contact, ahead of time"
     )
 

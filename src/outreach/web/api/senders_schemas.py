@@ -7,7 +7,7 @@ import uuid
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 
 class SenderWeekOut(BaseModel):
@@ -60,7 +60,7 @@ class SenderIn(BaseModel):
     client_id: str | None = Field(
         None, max_length=200, description="Graph: default OUTLOOK_CLIENT_ID"
     )
-    one_click_unsubscribe: bool = Field(
+    one_click_unsubscribe: StrictBool = Field(
         True, description="Graph: send List-Unsubscribe-Post (see the senders page)"
     )
     daily_cap: int | None = Field(None, ge=1, le=1_000_000)
