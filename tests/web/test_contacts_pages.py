@@ -174,3 +174,22 @@ def test_a_file_of_suppressions_is_imported_with_bad_lines_reported(signed_in):
     page = followed(signed_in, response)
     assert "Suppressed 2 new entries" in page.text
     assert "line 3: not valid" in page.text
+
+
+def test_an_upload_left_before_matching_its_columns_can_be_deleted_from_the_uploads_page(
+    signed_in,
+):
+    mapping_page = upload(signed_in)
+    batch_id = mapping_page.rsplit("/", 1)[1]
+    assert (
+        f'action="/contacts/uploads/{batch_id}/delete"' in signed_in.get("/contacts/uploads").text
+    )
+
+    deleted = signed_in.post(
+        f"/contacts/uploads/{batch_id}/delete",
+        data={"csrf_token": csrf_token(signed_in, "/contacts/uploads")},
+    )
+
+    page = followed(signed_in, deleted).text
+    assert "Deleted the upload of export.csv." in page
+    assert batch_id not in page

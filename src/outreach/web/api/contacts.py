@@ -135,6 +135,14 @@ def undo_upload(session: DbSession, user: ApiUser, batch_id: uuid.UUID) -> UndoO
     return UndoOut(removed=result.removed, kept=result.kept)
 
 
+@uploads.delete("/{batch_id}", status_code=204)
+def delete_upload(session: DbSession, user: ApiUser, batch_id: uuid.UUID) -> Response:
+    """Delete an upload left before its columns were matched; 409 for one that imported or is
+    importing (undo that instead)."""
+    service.delete_upload(session, batch_id)
+    return Response(status_code=204)
+
+
 @router.get("/mappings", tags=["uploads"])
 def saved_mappings(session: DbSession, user: ApiUser) -> list[SavedMappingOut]:
     """Column mappings saved by name."""

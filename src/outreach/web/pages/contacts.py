@@ -216,6 +216,17 @@ def undo(request: Request, session: DbSession, user: PageUser, batch_id: uuid.UU
     return flash.redirect(request, "/contacts/uploads", notice=notice)
 
 
+@router.post("/contacts/uploads/{batch_id}/delete")
+def delete_upload(
+    request: Request, session: DbSession, user: PageUser, batch_id: uuid.UUID
+) -> Response:
+    try:
+        name = service.delete_upload(session, batch_id)
+    except OutreachError as error:
+        return flash.redirect(request, "/contacts/uploads", error=error.message)
+    return flash.redirect(request, "/contacts/uploads", notice=f"Deleted the upload of {name}.")
+
+
 @router.get("/contacts/uploads/{batch_id}/report.csv")
 def report_csv(session: DbSession, user: PageUser, batch_id: uuid.UUID) -> Response:
     target = io.StringIO()
