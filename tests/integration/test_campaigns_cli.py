@@ -79,7 +79,10 @@ def test_a_launch_without_senders_says_how_to_add_one_and_settings_adds_it(outre
 
     outreach("campaigns", "settings", "Q4 Push", "--sender", "me@ourco.example")
     assert "senders: me@ourco.example" in outreach("campaigns", "show", "Q4 Push")
-    assert "Launched 'Q4 Push': 3 contacts enrolled." in outreach("campaigns", "launch", "Q4 Push")
+    launched = outreach("campaigns", "launch", "Q4 Push")
+    assert "Launched 'Q4 Push': 3 contacts enrolled." in launched
+    assert "Warning: OUTREACH_BASE_URL is http://" in launched
+    assert "no one-click unsubscribe (RFC 8058)" in launched
 
 
 def test_the_preview_ends_with_the_unsubscribe_line_unless_the_campaign_adds_none(outreach):

@@ -137,6 +137,7 @@ def test_a_launched_campaign_can_be_paused_and_resumed_and_its_steps_are_locked_
     post(signed_in, page + "/steps", page, subject="Hi {{ first_name }}", body="Hello")
     launched = followed(signed_in, post(signed_in, page + "/launch", page))
     assert "Launched: 3 contacts enrolled." in launched.text
+    assert "no one-click unsubscribe (RFC 8058)" in launched.text
     assert "The campaign is sending: pause it to change its steps." in launched.text
     refused = post(signed_in, page + "/steps", page, subject="More", body="More")
     assert "The campaign is sending: pause it to change its steps." in refused.text

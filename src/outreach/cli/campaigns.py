@@ -21,6 +21,7 @@ from outreach.contacts import lists
 from outreach.contacts import queries as contact_queries
 from outreach.db import transaction
 from outreach.delivery import dispatch
+from outreach.delivery.unsubscribe import one_click_warning
 from outreach.errors import ValidationFailed
 from outreach.senders import service as senders
 from outreach.words import counted
@@ -218,6 +219,9 @@ def launch(ctx: typer.Context, name: str) -> None:
     console.print(f"Launched {name!r}: {counted(report.enrolled, 'contact')} enrolled.")
     for reason, count in report.skipped.most_common():
         console.print(f"  skipped {count}: {reason}")
+    warning = one_click_warning(container.settings.base_url)
+    if warning:
+        console.print(f"Warning: {warning}")
 
 
 @campaigns_app.command("pause")

@@ -14,6 +14,7 @@ from outreach.campaigns.models import Campaign, CampaignContact
 from outreach.campaigns.schedule import NextSendWords
 from outreach.campaigns.states import RUNNING
 from outreach.delivery import dispatch, queries
+from outreach.delivery.unsubscribe import one_click_warning
 from outreach.web.api.campaigns_schemas import (
     CampaignChange,
     CampaignDetail,
@@ -156,8 +157,14 @@ def launch(
     request: Request, session: DbSession, user: ApiUser, campaign_id: uuid.UUID
 ) -> LaunchOut:
     """Check, enroll the list and start sending; 422 listing every problem otherwise."""
-    report = campaigns.launch(session, campaign_id, container_of(request).clock.now())
-    return LaunchOut(enrolled=report.enrolled, skipped=dict(report.skipped))
+    container = container_of(request)
+    report = campaigns.launch(session, campaign_id, container.clock.now())
+    warning = one_click_warning(container.settings.base_url)
+    return LaunchOut(
+        enrolled=report.enrolled,
+        skipped=dict(report.skipped),
+        warnings=[warning] if warning else [],
+    )
 
 
 @campaigns_router.post("/{campaign_id}/pause")

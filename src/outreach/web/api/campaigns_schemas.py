@@ -140,6 +140,9 @@ class SendersIn(BaseModel):
 class LaunchOut(BaseModel):
     enrolled: int
     skipped: dict[str, int]
+    warnings: list[str] = Field(
+        [], description="What the launch did not stop but a person should fix, in plain words"
+    )
 
 
 class EnrollmentOut(BaseModel):

@@ -23,6 +23,7 @@ from outreach.campaigns.states import EDITABLE, STEPS_LOCKED_BECAUSE
 from outreach.campaigns.templates.rendering import render_preview
 from outreach.contacts import queries as contact_queries
 from outreach.delivery import dispatch
+from outreach.delivery.unsubscribe import one_click_warning
 from outreach.errors import OutreachError, ValidationFailed
 from outreach.senders import queries as sender_queries
 from outreach.senders.models import SenderAccount
@@ -169,18 +170,22 @@ def _acting(
     session: DbSession,
     campaign_id: uuid.UUID,
     action: Callable[[], object],
+    warning: str | None = None,
     **typed: object,
 ) -> Response:
     """Does what a form asked; the page again with the reason (and `typed`, what the form
-    held) when it cannot be done, or with what happened when the action says (a str), else a
-    redirect back to the campaign."""
+    held) when it cannot be done, else a redirect back to the campaign, which shows what
+    happened when the action says (a str) and `warning`."""
     try:
         notice = action()
     except OutreachError as error:
         session.rollback()
         return campaign_page(request, session, campaign_id, error=error.message, **typed)
     return flash.redirect(
-        request, f"/campaigns/{campaign_id}", notice=notice if isinstance(notice, str) else None
+        request,
+        f"/campaigns/{campaign_id}",
+        notice=notice if isinstance(notice, str) else None,
+        warning=warning,
     )
 
 
@@ -385,7 +390,8 @@ def launch(
             f" {skipped}." if skipped else ""
         )
 
-    return _acting(request, session, campaign_id, go)
+    warning = one_click_warning(container_of(request).settings.base_url)
+    return _acting(request, session, campaign_id, go, warning=warning)
 
 
 @router.post("/campaigns/{campaign_id}/pause")

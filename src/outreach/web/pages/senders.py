@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from outreach.analytics import senders as sender_weeks
 from outreach.container import Container, GraphSignIn
 from outreach.delivery import dispatch, queries
+from outreach.delivery.unsubscribe import one_click_warning
 from outreach.errors import OutreachError, ValidationFailed
 from outreach.providers.base import SignedIn
 from outreach.providers.errors import ProviderError
@@ -40,6 +41,7 @@ def senders_page(request: Request, session: DbSession, **extra: object) -> Respo
         "callback_url": callback_url(request),
         "bounce_rate": settings.bounce_pause_rate,
         "bounce_min": settings.bounce_pause_min_sends,
+        "warning": one_click_warning(settings.base_url),
         **extra,
     }
     return render(request, "senders.html", context, status_code=422 if "error" in extra else 200)
