@@ -93,8 +93,10 @@ def test_the_preview_ends_with_the_unsubscribe_line_unless_the_campaign_adds_non
     assert "Unsubscribe" not in outreach("campaigns", "preview", "Q4 Push")
 
 
-def test_show_and_list_say_how_far_each_contact_is_as_the_pages_do(outreach):
+def with_a_follow_up_sending_any_time(outreach, *pace: str) -> None:
+    """Q4 Push with a second step three days on, sending at any hour of any day."""
     outreach("campaigns", "step", "Q4 Push", "--body", "Following up.", "--delay-days", "3")
+    every_day = "monday,tuesday,wednesday,thursday,friday,saturday,sunday"
     outreach(
         "campaigns",
         "settings",
@@ -104,12 +106,13 @@ def test_show_and_list_say_how_far_each_contact_is_as_the_pages_do(outreach):
         "--window",
         "00:00-00:00",
         "--days",
-        "monday,tuesday,wednesday,thursday,friday,saturday,sunday",
-        "--spacing",
-        "0",
-        "--jitter",
-        "0",
+        every_day,
+        *pace,
     )
+
+
+def test_show_and_list_say_how_far_each_contact_is_as_the_pages_do(outreach):
+    with_a_follow_up_sending_any_time(outreach, "--spacing", "0", "--jitter", "0")
     outreach("campaigns", "launch", "Q4 Push")
     assert "│ pending │ 0 of 2 │" in outreach("campaigns", "show", "Q4 Push")
 
@@ -128,18 +131,7 @@ def test_a_campaign_gets_its_list_and_a_new_name_from_settings(outreach):
 
 
 def test_show_gives_a_contact_who_replied_no_next_send_and_says_they_replied(outreach):
-    outreach("campaigns", "step", "Q4 Push", "--body", "Following up.", "--delay-days", "3")
-    outreach(
-        "campaigns",
-        "settings",
-        "Q4 Push",
-        "--sender",
-        "me@ourco.example",
-        "--window",
-        "00:00-00:00",
-        "--days",
-        "monday,tuesday,wednesday,thursday,friday,saturday,sunday",
-    )
+    with_a_follow_up_sending_any_time(outreach)
     outreach("campaigns", "launch", "Q4 Push")
     outreach("worker", "--once")
     engine = sa.create_engine(os.environ["DATABASE_URL"])
