@@ -178,7 +178,8 @@ def pause(session: DbSession, user: ApiUser, campaign_id: uuid.UUID) -> Campaign
 def resume(
     request: Request, session: DbSession, user: ApiUser, campaign_id: uuid.UUID
 ) -> CampaignOut:
-    """Send again from where each enrollment stood."""
+    """Send again from where each enrollment stood; 422 listing what the campaign lacks (a
+    list, steps, senders), as for a launch."""
     campaigns.resume(session, campaign_id, container_of(request).clock.now())
     return _campaign_now(session, campaign_id)
 

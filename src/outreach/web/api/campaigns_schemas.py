@@ -88,7 +88,9 @@ class StepIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     subject: str = Field(
-        "", max_length=1000, description='Empty on a follow-up: "Re: " + the first subject'
+        "",
+        max_length=1000,
+        description='Needed on the first step; empty on a follow-up: "Re: " + the first subject',
     )
     body: str = Field(min_length=1, max_length=50_000)
     html: str | None = Field(None, max_length=200_000)

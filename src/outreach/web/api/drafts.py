@@ -16,7 +16,7 @@ from outreach.drafts.models import EmailDraft
 from outreach.drafts.states import JobStatus
 from outreach.drafts.writers.base import DraftRefused, WriterBusy, WriterStopped
 from outreach.errors import Conflict, RateLimited, ValidationFailed
-from outreach.web.api.common_schemas import ErrorBody
+from outreach.web.api.common_schemas import PAGE_CURSOR, ErrorBody
 from outreach.web.api.drafts_schemas import (
     BulkApproveIn,
     BulkApproveOut,
@@ -107,7 +107,7 @@ def list_drafts(
     campaign_id: uuid.UUID | None = None,
     batch_id: uuid.UUID | None = None,
     contact_id: uuid.UUID | None = None,
-    after: Annotated[str | None, Query(max_length=200)] = None,
+    after: Annotated[str | None, Query(max_length=200, description=PAGE_CURSOR)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> DraftPage:
     """Drafts oldest first, filtered; `status=rejected` are those a person rejected."""

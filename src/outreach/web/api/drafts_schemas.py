@@ -139,7 +139,7 @@ class DraftBatchIn(BaseModel):
     campaign_id: uuid.UUID | None = Field(
         None, description="Its AI-written steps, for each enrollment (or its list before launch)"
     )
-    template_id: uuid.UUID | None = Field(None, description="For a list or an upload")
+    template_id: uuid.UUID | None = Field(None, description="Needed for a list or an upload")
     types: list[DraftTypeName] = Field(default_factory=_first_outreach, min_length=1, max_length=3)
     rewrite_unreviewed: StrictBool = Field(
         False, description="Write again drafts waiting for review (approved or edited: never)"

@@ -47,7 +47,7 @@ class SenderIn(BaseModel):
     kind: Literal["outbox", "smtp", "graph"]
     email: str = Field(max_length=320, json_schema_extra={"format": "email"})
     display_name: str | None = Field(None, max_length=200)
-    host: str | None = Field(None, max_length=253)
+    host: str | None = Field(None, max_length=253, description="Needed for an SMTP account")
     port: int = Field(587, ge=1, le=65535)
     security: Literal["starttls", "tls", "none"] = "starttls"
     username: str | None = Field(None, max_length=320)
