@@ -80,4 +80,4 @@ def test_the_inbox_lists_what_was_found_by_campaign_and_kind(
             r'href="(/enrollments/[0-9a-f-]{36})" title="The whole thread">alan@', everything.text
         ).group(1)
     )
-    assert "Next email: Fri 2026-03-20 00:00 UTC: out of office until 2026-03-20" in alan.text
+    assert "Next email: Fri 2026-03-20 00:00 UTC (out of office until 2026-03-20)" in alan.text
