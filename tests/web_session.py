@@ -50,3 +50,9 @@ def sign_in_with(page, url):
     page.get_by_label("Password").fill(ADMIN_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(url + "/")
+
+
+def followed(client: TestClient, response):
+    """The page a form action redirects to (post/redirect/get), as the browser then shows it."""
+    assert response.status_code == 303, response.text
+    return client.get(response.headers["location"])

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
+from datetime import UTC, datetime
+
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from outreach.campaigns.models import CampaignContact
 from outreach.cli.main import app
 from outreach.errors import OutreachError
+from outreach.inbox.models import EmailReply
 from tests.campaign_setup import PEOPLE
 
 
@@ -72,7 +79,10 @@ def test_a_launch_without_senders_says_how_to_add_one_and_settings_adds_it(outre
 
     outreach("campaigns", "settings", "Q4 Push", "--sender", "me@ourco.example")
     assert "senders: me@ourco.example" in outreach("campaigns", "show", "Q4 Push")
-    assert "Launched 'Q4 Push': 3 contacts enrolled." in outreach("campaigns", "launch", "Q4 Push")
+    launched = outreach("campaigns", "launch", "Q4 Push")
+    assert "Launched 'Q4 Push': 3 contacts enrolled." in launched
+    assert "Warning: OUTREACH_BASE_URL is http://" in launched
+    assert "no one-click unsubscribe (RFC 8058)" in launched
 
 
 def test_the_preview_ends_with_the_unsubscribe_line_unless_the_campaign_adds_none(outreach):
@@ -83,8 +93,10 @@ def test_the_preview_ends_with_the_unsubscribe_line_unless_the_campaign_adds_non
     assert "Unsubscribe" not in outreach("campaigns", "preview", "Q4 Push")
 
 
-def test_show_and_list_say_how_far_each_contact_is_as_the_pages_do(outreach):
+def with_a_follow_up_sending_any_time(outreach, *pace: str) -> None:
+    """Q4 Push with a second step three days on, sending at any hour of any day."""
     outreach("campaigns", "step", "Q4 Push", "--body", "Following up.", "--delay-days", "3")
+    every_day = "monday,tuesday,wednesday,thursday,friday,saturday,sunday"
     outreach(
         "campaigns",
         "settings",
@@ -94,12 +106,13 @@ def test_show_and_list_say_how_far_each_contact_is_as_the_pages_do(outreach):
         "--window",
         "00:00-00:00",
         "--days",
-        "monday,tuesday,wednesday,thursday,friday,saturday,sunday",
-        "--spacing",
-        "0",
-        "--jitter",
-        "0",
+        every_day,
+        *pace,
     )
+
+
+def test_show_and_list_say_how_far_each_contact_is_as_the_pages_do(outreach):
+    with_a_follow_up_sending_any_time(outreach, "--spacing", "0", "--jitter", "0")
     outreach("campaigns", "launch", "Q4 Push")
     assert "│ pending │ 0 of 2 │" in outreach("campaigns", "show", "Q4 Push")
 
@@ -136,3 +149,30 @@ def test_a_contact_whose_company_holds_a_placeholder_is_left_out_and_shown_why(o
     ]
     assert "skipped" in row
     assert why in row
+
+
+def test_show_gives_a_contact_who_replied_no_next_send_and_says_they_replied(outreach):
+    with_a_follow_up_sending_any_time(outreach)
+    outreach("campaigns", "launch", "Q4 Push")
+    outreach("worker", "--once")
+    engine = sa.create_engine(os.environ["DATABASE_URL"])
+    with Session(engine) as session:
+        sent = session.scalars(
+            sa.select(CampaignContact).where(CampaignContact.current_sequence_step == 1)
+        ).one()
+        # What the inbox records for a reply; the database marks the enrollment replied.
+        session.add(
+            EmailReply(
+                contact_id=sent.contact_id,
+                campaign_id=sent.campaign_id,
+                received_at=datetime.now(UTC),
+            )
+        )
+        session.commit()
+    engine.dispose()
+
+    [row] = [
+        line for line in outreach("campaigns", "show", "Q4 Push").splitlines() if "replied" in line
+    ]
+    assert "│ — " in row
+    assert "ended: they replied" in row

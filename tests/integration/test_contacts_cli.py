@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import re
+from datetime import UTC, datetime
 
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from outreach.cli.main import app
+from outreach.contacts import importing
 from outreach.errors import OutreachError
 
 EXPORT = (
@@ -177,3 +182,24 @@ def test_an_unknown_duplicate_policy_names_the_option(export_file):
     assert result.exit_code == 2
     assert "--on-duplicate" in result.output
     assert "'skip', 'update'" in result.output
+
+
+def test_an_upload_left_before_matching_is_deleted_and_an_imported_one_is_refused(
+    outreach, refused, export_file, tmp_path
+):
+    outreach("contacts", "import", str(export_file))
+    imported = outreach("contacts", "uploads")
+    imported_id = next(part.strip() for part in imported.split("│") if len(part.strip()) == 36)
+    # An upload whose columns were never matched, as the page or the API leaves one.
+    engine = sa.create_engine(os.environ["DATABASE_URL"])
+    with Session(engine) as session:
+        batch, _ = importing.create_upload(
+            session, path=export_file, file_name="left.csv", sheet=None, now=datetime.now(UTC)
+        )
+        session.commit()
+        abandoned_id = str(batch.id)
+    engine.dispose()
+
+    assert "Deleted the upload of left.csv." in outreach("contacts", "delete-upload", abandoned_id)
+    assert "left.csv" not in outreach("contacts", "uploads")
+    assert "undo it to remove its contacts" in refused("contacts", "delete-upload", imported_id)

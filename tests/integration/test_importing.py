@@ -11,10 +11,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session, sessionmaker
 
+from outreach.campaigns.templates.fields import merge_fields
+from outreach.campaigns.templates.rendering import render
 from outreach.contacts import importing, lists, service, suppressions
 from outreach.contacts.models import Contact, UploadBatch
 from outreach.contacts.states import Outcome, UploadStatus
-from outreach.errors import InvalidTransition, ValidationFailed
+from outreach.errors import Conflict, InvalidTransition, ValidationFailed
 from outreach.runner import Runner
 from tests.contact_files import import_text
 from tests.plain_sql import insert
@@ -387,3 +389,34 @@ def test_a_row_the_unique_index_refuses_is_a_duplicate_and_the_rest_of_its_chunk
         session, service.ContactFilter(list_id=target.id), None, 10
     )
     assert sorted(c.email for c in members) == ["fresh@example.com", "info@example.com"]
+
+
+def test_a_row_with_only_a_last_name_leaves_the_first_name_empty_for_the_greetings_fallback(
+    session, clock, tmp_path
+):
+    import_text(session, clock, tmp_path, "Email,Last Name\ntony@oxford.example,Hoare\n")
+    tony = contact_by_email(session, "tony@oxford.example")
+    assert (tony.name, tony.first_name, tony.last_name) == ("Hoare", None, "Hoare")
+    fields = merge_fields({"first_name": tony.first_name}, tony.raw_data)
+    greeting = render("Hello", 'Hi {{ first_name | default("there") }},', None, fields)
+    assert greeting.text == "Hi there,"
+
+
+def test_an_upload_left_before_its_columns_were_matched_is_deleted_with_its_file(
+    session, clock, tmp_path
+):
+    path = tmp_path / "abandoned.csv"
+    path.write_text("email\nada@analytical.example\n")
+    batch, _ = importing.create_upload(
+        session, path=path, file_name="abandoned.csv", sheet=None, now=clock.now()
+    )
+    assert service.delete_upload(session, batch.id) == "abandoned.csv"
+    assert session.get(UploadBatch, batch.id, populate_existing=True) is None
+    assert not path.exists()
+
+
+def test_an_imported_upload_cannot_be_deleted_only_undone(session, clock, tmp_path):
+    report = import_text(session, clock, tmp_path, CRM_EXPORT)
+    with pytest.raises(Conflict, match="undo it to remove its contacts"):
+        service.delete_upload(session, report.batch_id)
+    assert importing.get(session, report.batch_id).status == UploadStatus.completed

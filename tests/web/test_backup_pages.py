@@ -6,7 +6,7 @@ import tarfile
 
 from outreach.access import service as access
 from outreach.access.models import Role
-from tests.web_session import csrf_token, sign_in
+from tests.web_session import csrf_token, followed, sign_in
 
 
 def back_up(client, kind: str = "full"):
@@ -51,15 +51,13 @@ def test_checking_a_damaged_backup_again_shows_why_it_is_damaged(signed_in, sett
     checked = signed_in.post(
         f"/backups/{path.name}/verify", data={"csrf_token": csrf_token(signed_in, "/backups")}
     )
-    assert checked.status_code == 422
-    assert "is damaged" in checked.text
+    assert "is damaged" in followed(signed_in, checked).text
     assert "damaged:" in signed_in.get("/backups").text
 
 
 def test_an_unknown_kind_or_backup_is_a_clear_error(signed_in):
     refused = back_up(signed_in, "weekly")
-    assert refused.status_code == 422
-    assert "not a kind of backup" in refused.text
+    assert "not a kind of backup" in followed(signed_in, refused).text
     assert signed_in.get("/backups/full-20990101T000000Z.tar.gz").status_code == 404
     assert signed_in.get("/backups/..%2F..%2Fsecret_key").status_code == 404
 

@@ -9,17 +9,19 @@ from random import Random
 
 import sqlalchemy as sa
 
+from outreach.campaigns import queries as campaign_queries
 from outreach.campaigns import service as campaigns
 from outreach.contacts import lists
 from outreach.delivery import planning
 from outreach.delivery.models import SentEmail
+from outreach.inbox.models import EmailReply
 from outreach.leases import Worker
 from outreach.senders import service as senders
 from outreach.senders.states import SenderState
 from tests.campaign_setup import PEOPLE, launched_from_outbox, left_sending
 from tests.contact_files import import_text
 from tests.plain_sql import sender
-from tests.web_session import csrf_token, post
+from tests.web_session import csrf_token, followed, post
 
 
 def new_campaign(client, session, clock, tmp_path, people=PEOPLE):
@@ -152,8 +154,9 @@ def test_a_launched_campaign_can_be_paused_and_resumed_and_its_steps_are_locked_
 ):
     page = new_campaign(signed_in, session, clock, tmp_path)
     post(signed_in, page + "/steps", page, subject="Hi {{ first_name }}", body="Hello")
-    launched = post(signed_in, page + "/launch", page)
+    launched = followed(signed_in, post(signed_in, page + "/launch", page))
     assert "Launched: 3 contacts enrolled." in launched.text
+    assert "no one-click unsubscribe (RFC 8058)" in launched.text
     assert "The campaign is sending: pause it to change its steps." in launched.text
     refused = post(signed_in, page + "/steps", page, subject="More", body="More")
     assert "The campaign is sending: pause it to change its steps." in refused.text
@@ -256,7 +259,7 @@ def test_testing_an_smtp_account_that_cannot_be_reached_says_so(signed_in):
     )
     listing = signed_in.get("/senders").text
     sender_id = re.search(r"/senders/([0-9a-f-]{36})/test", listing).group(1)
-    result = post(signed_in, f"/senders/{sender_id}/test", "/senders")
+    result = followed(signed_in, post(signed_in, f"/senders/{sender_id}/test", "/senders"))
     assert "connection refused" in result.text.lower()
 
 
@@ -270,15 +273,17 @@ def test_due_contacts_say_what_holds_them_and_their_timeline_too(
     found, _ = launched_from_outbox(session, container, clock, tmp_path, daily_limit=1)
 
     page = signed_in.get(f"/campaigns/{found.id}").text
-    held = "due: daily limit reached (1 of 1 today); next at Tue 09:00 UTC"
+    held = "<td>due now</td>\n        <td>daily limit reached (1 of 1 today); next at Tue 09:00 UTC"
     assert page.count(held) == 2
     timeline = re.findall(r'href="(/enrollments/[0-9a-f-]{36})"', page)
     waiting = [signed_in.get(link).text for link in timeline]
-    assert sum(f"(due: {held[5:]})" in text for text in waiting) == 2
+    said = "Next email: due now (daily limit reached (1 of 1 today); next at Tue 09:00 UTC)"
+    assert sum(said in text for text in waiting) == 2
 
     campaigns.pause(session, found.id)
     session.commit()
-    assert signed_in.get(f"/campaigns/{found.id}").text.count("due: the campaign is paused") == 2
+    paused = signed_in.get(f"/campaigns/{found.id}").text
+    assert paused.count("<td>due now</td>\n        <td>the campaign is paused</td>") == 2
 
 
 def test_emails_queued_for_a_paused_account_say_so_beside_each_contact(
@@ -297,7 +302,7 @@ def test_emails_queued_for_a_paused_account_say_so_beside_each_contact(
     assert page.count(held) == 1
     [row] = [row for row in page.split("<tr>") if held in row]
     [link] = re.findall(r'href="(/enrollments/[0-9a-f-]{36})"', row)
-    assert f"Next email: queued, {held}" in signed_in.get(link).text
+    assert f"Next email: {held}" in signed_in.get(link).text
 
 
 def test_a_draft_campaigns_list_is_chosen_on_its_page(signed_in, session, clock, tmp_path):
@@ -319,3 +324,40 @@ def test_the_sends_page_shows_at_once_what_a_gone_worker_left_in_doubt(
     page = signed_in.get("/sends").text
     assert "Nothing to decide." not in page
     assert page.count("the worker stopped while sending") == 3
+
+
+def test_a_contact_who_replied_has_no_next_email_and_says_why_on_the_page_and_the_api(
+    signed_in, session, container, clock, tmp_path, api_token
+):
+    found, _ = launched_from_outbox(
+        session, container, clock, tmp_path, delay_between_emails_seconds=60
+    )
+    enrollment, replier = next(
+        (e, c)
+        for e, c in campaign_queries.enrollments_of(session, found.id)
+        if e.current_sequence_step == 1
+    )
+    session.add(EmailReply(contact_id=replier.id, campaign_id=found.id, received_at=clock.now()))
+    session.commit()
+    clock.advance(timedelta(days=8))  # a Tuesday, when its follow-up was long due
+
+    page = signed_in.get(f"/campaigns/{found.id}").text
+    [row] = [row for row in page.split("<tr>") if f'/enrollments/{enrollment.id}"' in row]
+    assert "<td>—</td>" in row
+    assert "ended: they replied" in row
+    timeline = signed_in.get(f"/enrollments/{enrollment.id}").text
+    assert "No next email: ended: they replied." in timeline
+    listed = signed_in.get(
+        f"/api/v1/campaigns/{found.id}/enrollments",
+        headers={"Authorization": f"Bearer {api_token}"},
+    ).json()
+    [shown] = [row for row in listed if row["id"] == str(enrollment.id)]
+    assert shown["status"] == "replied"
+    assert (shown["next_send_at"], shown["next_send"], shown["why"]) == (
+        None,
+        "",
+        "ended: they replied",
+    )
+    others = [row for row in listed if row["id"] != str(enrollment.id)]
+    assert all(row["next_send"] == "due now" for row in others)
+    assert [row["why"] for row in others].count("goes with the worker's next pass") == 1

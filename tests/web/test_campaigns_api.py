@@ -68,8 +68,11 @@ def test_a_campaign_is_built_launched_and_paused_over_the_api(api, audience):
         "08:30",
         "16:00",
     )
-    launched = api.post(base + "/launch")
-    assert launched.json() == {"enrolled": 3, "skipped": {}}
+    launched = api.post(base + "/launch").json()
+    assert (launched["enrolled"], launched["skipped"]) == (3, {})
+    # The tests' OUTREACH_BASE_URL is http://: no one-click unsubscribe, and the launch says so.
+    [warning] = launched["warnings"]
+    assert "no one-click unsubscribe" in warning
     assert api.post(base + "/steps", json={"body": "Too late"}).status_code == 409
     assert api.post(base + "/pause").json()["status"] == "paused"
     enrollments = api.get(base + "/enrollments").json()

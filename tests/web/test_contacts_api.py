@@ -207,3 +207,14 @@ def test_suppression_reasons_are_the_documented_ones():
         "complained",
         "manual",
     ]
+
+
+def test_an_upload_left_before_matching_is_deleted_and_an_imported_one_is_a_409(api):
+    left = upload(api)["batch"]["id"]
+    assert api.delete(f"/api/v1/uploads/{left}").status_code == 204
+    assert api.get(f"/api/v1/uploads/{left}").status_code == 404
+    imported = upload(api)["batch"]["id"]
+    api.post(f"/api/v1/uploads/{imported}/confirm", json={})
+    refused = api.delete(f"/api/v1/uploads/{imported}")
+    assert refused.status_code == 409
+    assert "undo it" in refused.json()["error"]["message"]

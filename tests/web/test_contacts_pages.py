@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.web_session import csrf_token
+from tests.web_session import csrf_token, followed
 
 NEEDS_FIXING = (
     "Contact,Name,Employer,City\n"
@@ -120,7 +120,7 @@ def test_uploads_can_be_undone_from_the_uploads_page(imported):
         f"/contacts/uploads/{batch_id}/undo",
         data={"csrf_token": csrf_token(client, "/contacts/uploads")},
     )
-    assert "Removed 2 contacts." in response.text
+    assert "Removed 2 contacts." in followed(client, response).text
     assert "No contacts yet" in client.get("/contacts").text
 
 
@@ -171,5 +171,25 @@ def test_a_file_of_suppressions_is_imported_with_bad_lines_reported(signed_in):
             )
         },
     )
-    assert "Suppressed 2 new entries" in response.text
-    assert "line 3: not valid" in response.text
+    page = followed(signed_in, response)
+    assert "Suppressed 2 new entries" in page.text
+    assert "line 3: not valid" in page.text
+
+
+def test_an_upload_left_before_matching_its_columns_can_be_deleted_from_the_uploads_page(
+    signed_in,
+):
+    mapping_page = upload(signed_in)
+    batch_id = mapping_page.rsplit("/", 1)[1]
+    assert (
+        f'action="/contacts/uploads/{batch_id}/delete"' in signed_in.get("/contacts/uploads").text
+    )
+
+    deleted = signed_in.post(
+        f"/contacts/uploads/{batch_id}/delete",
+        data={"csrf_token": csrf_token(signed_in, "/contacts/uploads")},
+    )
+
+    page = followed(signed_in, deleted).text
+    assert "Deleted the upload of export.csv." in page
+    assert batch_id not in page

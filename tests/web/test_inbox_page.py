@@ -81,7 +81,7 @@ def test_the_inbox_lists_what_was_found_by_campaign_and_kind(
             r'href="(/enrollments/[0-9a-f-]{36})" title="The whole thread">alan@', everything.text
         ).group(1)
     )
-    assert "Next email: Fri 2026-03-20 00:00 UTC: out of office until 2026-03-20" in alan.text
+    assert "Next email: Fri 2026-03-20 00:00 UTC (out of office until 2026-03-20)" in alan.text
 
 
 def test_a_reply_is_read_whole_from_the_inbox_with_its_script_gone_and_its_images_held(

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi.testclient import TestClient
 
 from outreach.access import service as access
 from outreach.access.models import Role
-from tests.web_session import ADMIN_AREAS, ADMIN_EMAIL, ADMIN_PASSWORD, csrf_token, sign_in
+from tests.campaign_setup import launched_from_outbox
+from tests.web_session import (
+    ADMIN_AREAS,
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    csrf_token,
+    followed,
+    sign_in,
+)
 
 
 def test_a_signed_in_user_sees_the_layout_with_every_area(signed_in):
@@ -107,7 +117,8 @@ def test_too_many_failures_slow_the_sign_in_page_down(client, admin):
 
 def test_a_new_api_token_is_shown_once_and_works(signed_in):
     token = csrf_token(signed_in, "/account")
-    page = signed_in.post("/account/tokens", data={"name": "CRM sync", "csrf_token": token})
+    made = signed_in.post("/account/tokens", data={"name": "CRM sync", "csrf_token": token})
+    page = followed(signed_in, made)
     secret = page.text.split('data-testid="new-token">')[1].split("<")[0]
     assert (
         signed_in.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).status_code
@@ -195,3 +206,24 @@ def test_a_member_cannot_see_users_and_is_not_shown_the_link(client, session):
 def test_health_and_readiness_are_public(client):
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").json() == {"status": "ready"}
+
+
+def figure(page: str, label: str, section: int = 0) -> int:
+    """A figure of the home page: of today (section 0) or of the last 7 days (1)."""
+    found = re.findall(rf"<dt>{label}</dt><dd>(\d+)</dd>", page)
+    return int(found[section])
+
+
+def test_a_campaigns_sent_steps_count_as_written_and_approved_as_the_note_says(
+    signed_in, session, container, clock, tmp_path
+):
+    launched_from_outbox(session, container, clock, tmp_path)
+
+    page = signed_in.get("/").text
+
+    for section in (0, 1):
+        sent = figure(page, "Emails sent", section)
+        assert sent == 3
+        assert figure(page, "Emails approved", section) >= sent
+        assert figure(page, "Emails written", section) >= sent
+    assert "unless a person approved its draft already" in page

@@ -23,7 +23,7 @@ from outreach.web.app import create_app
 from tests.app_settings import isolated_settings
 from tests.campaign_setup import launched_from_outbox
 from tests.inbox_messages import Thread, gmail_reply
-from tests.web_session import ADMIN_EMAIL, ADMIN_PASSWORD, post
+from tests.web_session import ADMIN_EMAIL, ADMIN_PASSWORD, followed, post
 
 
 @pytest.fixture
@@ -209,6 +209,7 @@ def test_the_senders_page_sets_where_replies_are_read_and_tests_it(
         username=imap.username,
         password=imap.password,
     )
+    checked = followed(signed_in, checked)
     assert "Sending:</strong> works" in checked.text
     assert "Reading replies:</strong> works" in checked.text
     assert f"read from {imap.username} on {imap.host}" in checked.text

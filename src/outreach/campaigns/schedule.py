@@ -44,11 +44,13 @@ __all__ = [
     "DAY_NAMES",
     "CampaignPace",
     "Decision",
+    "NextSendWords",
     "SendWindow",
     "SenderLoad",
     "choose_sender",
     "local_day_bounds",
     "next_send",
+    "next_send_words",
     "opening_hours",
     "step_due_at",
     "wall_to_utc",
@@ -405,3 +407,68 @@ def choose_sender(candidates: Sequence[SenderLoad]) -> tuple[str | None, str]:
     chosen = min(with_room, key=lambda candidate: candidate.sent_today)
     cap = "no cap" if chosen.daily_cap is None else f"cap {chosen.daily_cap}"
     return chosen.sender_id, f"fewest sends today ({chosen.sent_today}, {cap})"
+
+
+ENDED_BECAUSE = {
+    "completed": "the sequence is finished",
+    "replied": "they replied",
+    "bounced": "their address bounced",
+    "unsubscribed": "they unsubscribed",
+    "stopped": "stopped",
+    "failed": "sending failed",
+    "skipped": "skipped",
+}
+"""Why an enrollment that no longer runs ended, by its status, when it keeps no reason of its
+own (a reply marks it replied in the database, without one)."""
+
+WITH_NEXT_RUN = "goes with the worker's next pass"
+
+
+@dataclass(frozen=True)
+class NextSendWords:
+    """An enrollment's next email as a person reads it: `when` ("" for none, "due now", or a
+    time in the campaign's zone) and `why` it is then."""
+
+    when: str
+    why: str
+
+
+def next_send_words(
+    status: str,
+    next_send_at: datetime | None,
+    now: datetime,
+    window: SendWindow,
+    zone: ZoneInfo,
+    *,
+    waiting_reason: str | None = None,
+    stop_reason: str | None = None,
+    hold: str | None = None,
+    due_wait: str | None = None,
+    turn: int | None = None,
+    per_pass: int = 1,
+) -> NextSendWords:
+    """What to say of an enrollment's next email.
+
+    An ended enrollment (`status` in ENDED_BECAUSE) has none, and says why it ended. A time is
+    never shown in the past: a step due by `now` is "due now", or waits for `window` (the
+    contact's) to open, said in the campaign's `zone`. "Goes with the worker's next pass" is
+    said only of what that pass will send: a due step held by nothing (`hold`: its sender
+    account; `due_wait`: the campaign's state or pace) whose `turn` among the campaign's due
+    steps (0 first, None when unknown) is within the `per_pass` steps one pass sends.
+    """
+    if status in ENDED_BECAUSE:
+        return NextSendWords("", f"ended: {stop_reason or ENDED_BECAUSE[status]}")
+    if next_send_at is None:
+        return NextSendWords("", hold or waiting_reason or "")
+    if next_send_at > now:
+        return NextSendWords(_when(next_send_at, zone, now), hold or waiting_reason or "")
+    if hold or due_wait:
+        return NextSendWords("due now", hold or due_wait or "")
+    opens = window.next_open(now)
+    if opens is None:
+        return NextSendWords("", window.describe(now))
+    if opens > now:
+        return NextSendWords(f"window opens {_when(opens, zone, now)}", "outside the send window")
+    if turn is not None and turn < per_pass:
+        return NextSendWords("due now", WITH_NEXT_RUN)
+    return NextSendWords("due now", f"after the earlier due emails ({per_pass} go each pass)")

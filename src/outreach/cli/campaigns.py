@@ -21,6 +21,7 @@ from outreach.contacts import lists
 from outreach.contacts import queries as contact_queries
 from outreach.db import transaction
 from outreach.delivery import dispatch
+from outreach.delivery.unsubscribe import one_click_warning
 from outreach.errors import ValidationFailed
 from outreach.senders import service as senders
 from outreach.words import counted
@@ -218,6 +219,9 @@ def launch(ctx: typer.Context, name: str) -> None:
     console.print(f"Launched {name!r}: {counted(report.enrolled, 'contact')} enrolled.")
     for reason, count in report.skipped.most_common():
         console.print(f"  skipped {count}: {reason}")
+    warning = one_click_warning(container.settings.base_url)
+    if warning:
+        console.print(f"Warning: {warning}")
 
 
 @campaigns_app.command("pause")
@@ -279,7 +283,7 @@ def show(ctx: typer.Context, name: str) -> None:
         settings = campaign_queries.settings_of(session, found.id)
         steps = campaign_queries.steps_of(session, found.id)
         enrolled = campaign_queries.enrollments_of(session, found.id)
-        holds = dispatch.sender_holds(session, found.id)
+        next_sends = dispatch.next_sends(session, found, enrolled, container.clock.now())
         accounts = campaign_queries.senders_of(session, found.id)
     console.print(f"[bold]{found.name}[/bold] ({_said(found.status)})")
     hours = opening_hours(settings.send_window_start, settings.send_window_end)
@@ -296,17 +300,13 @@ def show(ctx: typer.Context, name: str) -> None:
         )
     table = Table("contact", "status", "sent", "next send", "why")
     for enrollment, contact in enrolled:
-        next_at = (
-            enrollment.next_send_at.strftime("%Y-%m-%d %H:%M UTC")
-            if enrollment.next_send_at
-            else "—"
-        )
+        said = next_sends[enrollment.id]
         table.add_row(
             contact.email,
             _said(enrollment.status),
             f"{enrollment.current_sequence_step} of {len(steps)}",
-            next_at,
-            holds.get(enrollment.id) or enrollment.waiting_reason or enrollment.stop_reason or "",
+            said.when or "—",
+            said.why,
         )
     console.print(table)
 

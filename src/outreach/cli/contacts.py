@@ -235,6 +235,14 @@ def undo_command(ctx: typer.Context, batch: uuid.UUID) -> None:
         )
 
 
+@contacts_app.command("delete-upload")
+def delete_upload_command(ctx: typer.Context, batch: uuid.UUID) -> None:
+    """Delete an upload left before its columns were matched (an imported one: use undo)."""
+    with container_for(ctx) as container, transaction(container.sessions) as session:
+        name = service.delete_upload(session, batch)
+    console.print(f"Deleted the upload of {name}.")
+
+
 @contacts_app.command("export")
 def export_command(
     ctx: typer.Context,

@@ -47,12 +47,13 @@ def _person(mapped: Mapping[str, str]) -> dict[str, str | None]:
     """The contact's own fields; a full name fills in first and last names and the reverse."""
     get = mapped.get
     name, first, last = get("name") or None, get("first_name") or None, get("last_name") or None
-    if not name and (first or last):
-        name = f"{first} {last}" if first and last else first or last
     if name and not (first and last):
         words = [w for w in name.split() if w.lower().rstrip(".") not in HONORIFICS]
         first = first or (words[0] if words else None)
         last = last or (words[-1] if len(words) > 1 else None)
+    # Only a full name is split: a lone last name is no first name ("Hi Hoare,"), so the
+    # template's fallback greets them.
+    name = name or " ".join(part for part in (first, last) if part) or None
     zone = get("timezone") or None
     return {
         "name": name,

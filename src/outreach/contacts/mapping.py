@@ -7,14 +7,17 @@ mapping only decides which ones fill the contact's own fields.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 
 from outreach.errors import ValidationFailed
 
 FIELDS = ("email", "name", "first_name", "last_name", "company", "title", "timezone", "website")
 
-# Header spellings seen in CRM exports, prospecting tools and hand-made sheets, compared after
-# lower-casing and dropping everything but letters and digits ("E-mail Address" → "emailaddress").
+# Header spellings seen in CRM exports, prospecting tools and hand-made sheets, in English and
+# the languages of European sheets (German, French, Spanish, Italian, Dutch), compared after
+# lower-casing, dropping accents and everything but letters and digits ("E-mail Address" →
+# "emailaddress", "Société" → "societe"). Within a field, earlier spellings win.
 SPELLINGS: dict[str, tuple[str, ...]] = {
     "email": (
         "email",
@@ -29,10 +32,59 @@ SPELLINGS: dict[str, tuple[str, ...]] = {
         "emailid",
         "emails",
         "personalemail",
+        "emailadresse",
+        "courriel",
+        "adresseemail",
+        "correo",
+        "correoelectronico",
+        "postaelettronica",
+        "indirizzoemail",
+        "emailadres",
+        "mailadres",
     ),
-    "name": ("name", "fullname", "contactname", "contact", "person", "displayname"),
-    "first_name": ("firstname", "first", "givenname", "forename", "fname", "prenom", "vorname"),
-    "last_name": ("lastname", "last", "surname", "familyname", "lname", "nachname"),
+    "name": (
+        "name",
+        "fullname",
+        "contactname",
+        "contact",
+        "person",
+        "displayname",
+        "vollername",
+        "nomcomplet",
+        "nombrecompleto",
+        "nomecompleto",
+        "naam",
+        "volledigenaam",
+        "kontakt",
+        "ansprechpartner",
+    ),
+    "first_name": (
+        "firstname",
+        "first",
+        "givenname",
+        "forename",
+        "fname",
+        "prenom",
+        "vorname",
+        "nombre",
+        "nome",
+        "voornaam",
+    ),
+    "last_name": (
+        "lastname",
+        "last",
+        "surname",
+        "familyname",
+        "lname",
+        "nachname",
+        "familienname",
+        "nom",
+        "nomdefamille",
+        "apellido",
+        "apellidos",
+        "cognome",
+        "achternaam",
+    ),
     "company": (
         "company",
         "companyname",
@@ -45,9 +97,44 @@ SPELLINGS: dict[str, tuple[str, ...]] = {
         "employer",
         "business",
         "firm",
+        "firma",
+        "unternehmen",
+        "firmenname",
+        "societe",
+        "entreprise",
+        "empresa",
+        "azienda",
+        "societa",
+        "bedrijf",
+        "bedrijfsnaam",
     ),
-    "title": ("title", "jobtitle", "position", "role", "designation", "jobrole"),
-    "timezone": ("timezone", "tz", "timezonename", "zone"),
+    "title": (
+        "title",
+        "jobtitle",
+        "position",
+        "role",
+        "designation",
+        "jobrole",
+        "titel",
+        "funktion",
+        "poste",
+        "fonction",
+        "cargo",
+        "puesto",
+        "ruolo",
+        "functie",
+    ),
+    "timezone": (
+        "timezone",
+        "tz",
+        "timezonename",
+        "zone",
+        "zeitzone",
+        "fuseauhoraire",
+        "zonahoraria",
+        "fusoorario",
+        "tijdzone",
+    ),
     "website": (
         "website",
         "url",
@@ -57,6 +144,12 @@ SPELLINGS: dict[str, tuple[str, ...]] = {
         "homepage",
         "domain",
         "companyurl",
+        "webseite",
+        "siteweb",
+        "sitioweb",
+        "paginaweb",
+        "sitoweb",
+        "sitointernet",
     ),
 }
 # Second chance for headers like "Primary Work E-mail": a field whose word appears inside.
@@ -64,7 +157,9 @@ CONTAINED_WORDS = {"email": "email", "company": "company", "website": "website",
 
 
 def folded(header: str) -> str:
-    return re.sub(r"[^0-9a-z]", "", header.lower())
+    """The header as SPELLINGS spell it: lower case, without accents, letters and digits only."""
+    bare = unicodedata.normalize("NFKD", header.casefold())
+    return re.sub(r"[^0-9a-z]", "", "".join(c for c in bare if not unicodedata.combining(c)))
 
 
 def propose_mapping(headers: Sequence[str]) -> dict[str, str]:

@@ -344,6 +344,19 @@ USING_TABLES = (
 )
 
 
+def delete_unmatched_upload(session: Session, batch_id: uuid.UUID) -> str | None:
+    """Deletes the upload if its columns were never matched (status `uploaded`: nothing of it
+    was imported, nor can an importer have claimed it meanwhile); its stored file's path, or
+    None when it was not deleted."""
+    deleted = session.execute(
+        sa.delete(UploadBatch)
+        .where(UploadBatch.id == batch_id, UploadBatch.status == "uploaded")
+        .returning(UploadBatch.stored_path)
+        .execution_options(synchronize_session=False)
+    ).first()
+    return None if deleted is None else deleted[0] or ""
+
+
 def delete_unused_contacts_of(session: Session, batch_id: uuid.UUID) -> tuple[int, int]:
     """Deletes the contacts a batch created, except those in use; returns (removed, kept)."""
     of_batch = sa.select(Contact.id).where(Contact.upload_batch_id == batch_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TextIO
 
 from sqlalchemy.orm import Session
@@ -15,6 +16,7 @@ from outreach.contacts.models import Contact, UploadBatch
 from outreach.contacts.queries import ContactFilter
 from outreach.contacts.states import UPLOADS, UploadStatus
 from outreach.db import get_or_not_found
+from outreach.errors import Conflict
 from outreach.states import transition
 
 # A cell starting with one of these is run as a formula by Excel, LibreOffice and Sheets
@@ -52,6 +54,24 @@ class UndoReport:
     removed: int
     kept: int
     """Contacts that campaigns, drafts or sends already use: they stay."""
+
+
+def delete_upload(session: Session, batch_id: uuid.UUID) -> str:
+    """Deletes an upload left before its columns were matched, with its stored copy, and says
+    which file it was. Refused (Conflict) for one that imported or is importing: undo that."""
+    batch = get_or_not_found(session, UploadBatch, batch_id, "upload")
+    name = batch.file_name
+    stored = queries.delete_unmatched_upload(session, batch_id)
+    if stored is None:
+        raise Conflict(
+            f"{name} was imported (or is importing): undo it to remove its contacts; "
+            "only an upload whose columns were never matched can be deleted.",
+            id=str(batch_id),
+        )
+    if stored:
+        # The copy was kept only for matching and importing this upload.
+        Path(stored).unlink(missing_ok=True)
+    return name
 
 
 def undo_upload(session: Session, batch_id: uuid.UUID) -> UndoReport:

@@ -49,10 +49,10 @@ from outreach.delivery.planning import (
     Links,
     held_by_senders,
     move_first_emails,
+    next_sends,
     queue_campaign,
     sender_holds,
     unsubscribe_footer,
-    why_due_waits,
 )
 from outreach.delivery.recording import RETRY_POLICY, PassReport
 from outreach.delivery.recovery import Heartbeat, forget_ended_leases, recover
@@ -69,12 +69,12 @@ __all__ = [
     "Links",
     "PassReport",
     "mark_sent",
+    "next_sends",
     "send_again",
     "sender_holds",
     "sending_pass",
     "settle_lapsed",
     "unsubscribe_footer",
-    "why_due_waits",
 ]
 
 log = logging.getLogger("outreach.delivery")

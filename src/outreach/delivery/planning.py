@@ -26,11 +26,13 @@ from outreach.campaigns import service as campaigns
 from outreach.campaigns.models import Campaign, CampaignContact, CampaignSequence, CampaignSettings
 from outreach.campaigns.schedule import (
     CampaignPace,
+    NextSendWords,
     SenderLoad,
     SendWindow,
     choose_sender,
     local_day_bounds,
     next_send,
+    next_send_words,
 )
 from outreach.campaigns.states import EnrollmentStatus, draft_type_of
 from outreach.contacts import queries as contact_queries
@@ -232,11 +234,44 @@ def campaign_wait(session: Session, campaign_id: uuid.UUID, now: datetime) -> st
     return next_send(now, now, window, pace).reason
 
 
-def why_due_waits(session: Session, campaign: Campaign, now: datetime) -> str:
-    """What holds a step that is due now, for the pages: the campaign's state or pace."""
-    if campaign.status != "active":
-        return f"the campaign is {campaign.status}"
-    return campaign_wait(session, campaign.id, now) or "goes with the worker's next pass"
+def next_sends(
+    session: Session,
+    campaign: Campaign,
+    enrolled: Sequence[tuple[CampaignContact, Contact]],
+    now: datetime,
+) -> dict[uuid.UUID, NextSendWords]:
+    """What to say of each enrollment's next email (campaigns.schedule.next_send_words), for
+    the CLI, the pages and the API: what holds a due step (its sender account, the campaign's
+    state or pace, the window), and which due steps the worker's next pass sends (in the order
+    it takes them: with spacing, one a pass; without, as many as the daily limit leaves)."""
+    settings = campaign_queries.settings_of(session, campaign.id)
+    window = campaigns.window_of(settings)
+    holds = sender_holds(session, campaign.id)
+    due_wait = (
+        f"the campaign is {campaign.status}"
+        if campaign.status != "active"
+        else campaign_wait(session, campaign.id, now)
+    )
+    due = campaign_queries.due_enrollments(session, campaign.id, now, CLAIMS_PER_CAMPAIGN)
+    pace = _campaign_pace(session, campaign.id, settings, window, now)
+    per_pass = 1 if pace.spacing_seconds else max(pace.daily_limit - pace.sent_today, 0)
+    turns = {enrollment.id: turn for turn, enrollment in enumerate(due)}
+    return {
+        enrollment.id: next_send_words(
+            enrollment.status,
+            enrollment.next_send_at,
+            now,
+            window.for_contact(contact.timezone),
+            window.timezone,
+            waiting_reason=enrollment.waiting_reason,
+            stop_reason=enrollment.stop_reason,
+            hold=holds.get(enrollment.id),
+            due_wait=due_wait,
+            turn=turns.get(enrollment.id),
+            per_pass=min(per_pass, CLAIMS_PER_CAMPAIGN),
+        )
+        for enrollment, contact in enrolled
+    }
 
 
 def held_by_senders(session: Session, campaign_id: uuid.UUID | None = None) -> list[Waiting]:

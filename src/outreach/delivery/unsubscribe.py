@@ -72,3 +72,16 @@ def unsubscribe(
     )
     session.flush()
     return contact
+
+
+def one_click_warning(base_url: str) -> str | None:
+    """What to tell a person when emails cannot offer one-click unsubscribe (RFC 8058): its
+    POST must go to an https address (providers/compose.py), and the links are made from
+    OUTREACH_BASE_URL. None when they can."""
+    if base_url.startswith("https://"):
+        return None
+    return (
+        f"OUTREACH_BASE_URL is {base_url}, not https: emails carry an unsubscribe link but no "
+        "one-click unsubscribe (RFC 8058), which Gmail and Yahoo expect of bulk senders. "
+        "Set it to the https address recipients reach this server at."
+    )

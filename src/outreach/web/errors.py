@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from outreach import errors
 from outreach.web.rendering import render
@@ -113,6 +114,33 @@ def in_plain_words(problem: Any) -> str:
     return f"{field}: {problem['msg']}."
 
 
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def methods_at(request: Request) -> list[str]:
+    """Every method some route takes at the request's path. Routes that share a path are
+    separate routes, and the router's own 405 names only the first one's; so each method is
+    asked of the router as the request would be, with that method."""
+
+    def taken(method: str) -> bool:
+        probe = {**request.scope, "method": method}
+        return any(route.matches(probe)[0] is Match.FULL for route in request.app.router.routes)
+
+    return [method for method in METHODS if taken(method)] + ["OPTIONS"]
+
+
+def wrong_method(request: Request) -> Response:
+    """OPTIONS says which methods the path takes; any other method it does not take is a 405
+    that says the same, in `Allow`."""
+    allow = {"Allow": ", ".join(methods_at(request))}
+    if request.method == "OPTIONS":
+        return Response(status_code=204, headers=allow)
+    message = f"{request.method} is not taken here; use {allow['Allow']}."
+    response = error_response(request, 405, HTTP_CODES[405], message)
+    response.headers.update(allow)
+    return response
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(errors.OutreachError)
     async def domain_error(request: Request, error: errors.OutreachError) -> Response:
@@ -139,6 +167,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> Response:
+        if error.status_code == 405:
+            return wrong_method(request)
         code = HTTP_CODES.get(error.status_code, "http_error")
         message = str(error.detail)
         if error.status_code == 404 and not wants_json(request):

@@ -2,20 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
 from outreach.inbox.models import InboxAttachment
+from outreach.web import flash
 from outreach.words import counted, duration, frequency
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 TEMPLATES.env.filters.update(counted=counted, duration=duration, frequency=frequency)
+
+
+def linked(path: str, query: Mapping[str, Any] | None = None, **changes: Any) -> str:
+    """A link to `path` with `query` (say the request's) changed by `changes` (None drops a
+    parameter), every value encoded: every link built from what a person typed goes through
+    here, so that "Smith & Sons" stays one search and `#` no fragment."""
+    given = getattr(query, "multi_items", lambda: list((query or {}).items()))()
+    kept = [(name, value) for name, value in given if name not in changes]
+    added = [(name, value) for name, value in changes.items() if value is not None]
+    pairs = [(name, str(value)) for name, value in kept + added if value != ""]
+    return f"{path}?{urlencode(pairs)}" if pairs else path
+
+
+TEMPLATES.env.globals["linked"] = linked
 
 
 @dataclass(frozen=True)
@@ -64,9 +80,20 @@ def render(
         ],
         "area": next((item.label for item in NAVIGATION if item.holds(request.url.path)), None),
     }
-    return TEMPLATES.TemplateResponse(
-        request, template, {**shared, **(context or {})}, status_code=status_code, headers=headers
+    # A page shows what the last form action left for it (web/flash.py); a fragment for htmx
+    # leaves it for the page.
+    full_page = request.method == "GET" and not request.headers.get("HX-Request")
+    left = flash.shown(request) if full_page else {}
+    response = TEMPLATES.TemplateResponse(
+        request,
+        template,
+        {**shared, **left, **(context or {})},
+        status_code=status_code,
+        headers=headers,
     )
+    if full_page:
+        flash.forget(request, response)
+    return response
 
 
 def attachment_response(attachment: InboxAttachment) -> Response:

@@ -10,8 +10,11 @@ from fastapi.responses import Response
 
 from outreach.campaigns import queries as campaign_queries
 from outreach.campaigns import service as campaigns
-from outreach.campaigns.models import Campaign
+from outreach.campaigns.models import Campaign, CampaignContact
+from outreach.campaigns.schedule import NextSendWords
+from outreach.campaigns.states import RUNNING
 from outreach.delivery import dispatch, queries
+from outreach.delivery.unsubscribe import one_click_warning
 from outreach.web.api.campaigns_schemas import (
     CampaignChange,
     CampaignDetail,
@@ -154,25 +157,41 @@ def launch(
     request: Request, session: DbSession, user: ApiUser, campaign_id: uuid.UUID
 ) -> LaunchOut:
     """Check, enroll the list and start sending; 422 listing every problem otherwise."""
-    report = campaigns.launch(session, campaign_id, container_of(request).clock.now())
-    return LaunchOut(enrolled=report.enrolled, skipped=dict(report.skipped))
+    container = container_of(request)
+    report = campaigns.launch(session, campaign_id, container.clock.now())
+    warning = one_click_warning(container.settings.base_url)
+    return LaunchOut(
+        enrolled=report.enrolled,
+        skipped=dict(report.skipped),
+        warnings=[warning] if warning else [],
+    )
 
 
-@campaigns_router.post("/{campaign_id}/{action}")
-def change_state(
-    request: Request,
-    session: DbSession,
-    user: ApiUser,
-    campaign_id: uuid.UUID,
-    action: Literal["pause", "resume", "archive"],
+@campaigns_router.post("/{campaign_id}/pause")
+def pause(session: DbSession, user: ApiUser, campaign_id: uuid.UUID) -> CampaignOut:
+    """Pause: enrollments keep their place."""
+    campaigns.pause(session, campaign_id)
+    return _campaign_now(session, campaign_id)
+
+
+@campaigns_router.post("/{campaign_id}/resume")
+def resume(
+    request: Request, session: DbSession, user: ApiUser, campaign_id: uuid.UUID
 ) -> CampaignOut:
-    """Pause (enrollments keep their place), resume, or archive for good."""
-    if action == "pause":
-        campaigns.pause(session, campaign_id)
-    elif action == "resume":
-        campaigns.resume(session, campaign_id, container_of(request).clock.now())
-    else:
-        campaigns.archive(session, campaign_id)
+    """Send again from where each enrollment stood; 422 listing what the campaign lacks (a
+    list, steps, senders), as for a launch."""
+    campaigns.resume(session, campaign_id, container_of(request).clock.now())
+    return _campaign_now(session, campaign_id)
+
+
+@campaigns_router.post("/{campaign_id}/archive")
+def archive(session: DbSession, user: ApiUser, campaign_id: uuid.UUID) -> CampaignOut:
+    """Archive for good."""
+    campaigns.archive(session, campaign_id)
+    return _campaign_now(session, campaign_id)
+
+
+def _campaign_now(session: DbSession, campaign_id: uuid.UUID) -> CampaignOut:
     found = campaigns.get(session, campaign_id)
     session.refresh(found)
     return CampaignOut.model_validate(found)
@@ -180,17 +199,30 @@ def change_state(
 
 @campaigns_router.get("/{campaign_id}/enrollments")
 def enrollments(
+    request: Request,
     session: DbSession,
     user: ApiUser,
     campaign_id: uuid.UUID,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[EnrollmentOut]:
-    """Each enrolled contact: where it stands, when its next email may go and why it waits."""
-    campaigns.get(session, campaign_id)
-    return [
-        EnrollmentOut.model_validate(e)
-        for e, _ in campaign_queries.enrollments_of(session, campaign_id, limit)
-    ]
+    """Each enrolled contact: where it stands, when its next email may go and why it waits,
+    or why it ended."""
+    found = campaigns.get(session, campaign_id)
+    enrolled = campaign_queries.enrollments_of(session, campaign_id, limit)
+    said = dispatch.next_sends(session, found, enrolled, container_of(request).clock.now())
+    return [_enrollment_out(e, said[e.id]) for e, _ in enrolled]
+
+
+def _enrollment_out(enrollment: CampaignContact, said: NextSendWords) -> EnrollmentOut:
+    shown = EnrollmentOut.model_validate(enrollment)
+    ended = enrollment.status not in RUNNING
+    return shown.model_copy(
+        update={
+            "next_send_at": None if ended else enrollment.next_send_at,
+            "next_send": said.when,
+            "why": said.why,
+        }
+    )
 
 
 @deliveries_router.get("")
@@ -208,22 +240,22 @@ def list_deliveries(
     return [DeliveryOut.model_validate(d) for d in queries.deliveries_in(session, status)]
 
 
-@deliveries_router.post("/{delivery_id}/{decision}")
-def decide(
-    request: Request,
-    session: DbSession,
-    user: ApiUser,
-    delivery_id: uuid.UUID,
-    decision: Literal["resend", "mark-sent"],
+@deliveries_router.post("/{delivery_id}/resend")
+def resend(
+    request: Request, session: DbSession, user: ApiUser, delivery_id: uuid.UUID
 ) -> DeliveryOut:
-    """An unknown send: send it again, or record that it went out."""
-    now = container_of(request).clock.now()
-    if decision == "resend":
-        dispatch.send_again(session, delivery_id, now)
-    else:
-        dispatch.mark_sent(session, delivery_id, now)
-    found = queries.delivery(session, delivery_id)
-    return DeliveryOut.model_validate(found)
+    """An unknown send: send it again."""
+    dispatch.send_again(session, delivery_id, container_of(request).clock.now())
+    return DeliveryOut.model_validate(queries.delivery(session, delivery_id))
+
+
+@deliveries_router.post("/{delivery_id}/mark-sent")
+def mark_sent(
+    request: Request, session: DbSession, user: ApiUser, delivery_id: uuid.UUID
+) -> DeliveryOut:
+    """An unknown send: record that it went out."""
+    dispatch.mark_sent(session, delivery_id, container_of(request).clock.now())
+    return DeliveryOut.model_validate(queries.delivery(session, delivery_id))
 
 
 for part in (campaigns_router, deliveries_router):

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime, time
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StrictBool, WithJsonSchema
 
 from outreach.access.service import LABEL
 from outreach.web.api.senders_schemas import SenderOut
@@ -56,14 +56,14 @@ class SettingsIn(BaseModel):
     daily_limit: int | None = Field(None, ge=1, le=100_000)
     delay_between_emails_seconds: int | None = Field(None, ge=0, le=86_400)
     jitter_seconds: int | None = Field(None, ge=0, le=86_400)
-    skip_active_elsewhere: bool | None = None
-    skip_replied_companies: bool | None = Field(
+    skip_active_elsewhere: StrictBool | None = None
+    skip_replied_companies: StrictBool | None = Field(
         None,
         description="One conversation per company: skip contacts whose company domain replied, "
         "and stop colleagues' sequences when someone replies (personal mail providers excluded)",
     )
-    unsubscribe_line: bool | None = None
-    require_approval: bool | None = Field(
+    unsubscribe_line: StrictBool | None = None
+    require_approval: StrictBool | None = Field(
         None, description="Enrollments wait at an AI-written step until its draft is approved"
     )
 
@@ -88,13 +88,15 @@ class StepIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     subject: str = Field(
-        "", max_length=1000, description='Empty on a follow-up: "Re: " + the first subject'
+        "",
+        max_length=1000,
+        description='Needed on the first step; empty on a follow-up: "Re: " + the first subject',
     )
     body: str = Field(min_length=1, max_length=50_000)
     html: str | None = Field(None, max_length=200_000)
     delay_days: int = Field(0, ge=0, le=365)
     delay_hours: int = Field(0, ge=0, le=8760)
-    ai_written: bool = Field(
+    ai_written: StrictBool = Field(
         False, description="The text is a brief a writer follows for each contact, ahead of time"
     )
 
@@ -140,6 +142,9 @@ class SendersIn(BaseModel):
 class LaunchOut(BaseModel):
     enrolled: int
     skipped: dict[str, int]
+    warnings: list[str] = Field(
+        [], description="What the launch did not stop but a person should fix, in plain words"
+    )
 
 
 class EnrollmentOut(BaseModel):
@@ -149,7 +154,15 @@ class EnrollmentOut(BaseModel):
     contact_id: uuid.UUID
     status: str
     current_sequence_step: int
-    next_send_at: datetime | None
+    next_send_at: datetime | None = Field(
+        description="When the next email is due; null once the enrollment ended."
+    )
+    next_send: str = Field(
+        "",
+        description='The next email as the pages say it: "" for none, "due now", '
+        '"window opens Mon 08:00 Europe/Berlin", or a time in the campaign\'s zone.',
+    )
+    why: str = Field("", description="Why the next email is then, or why the enrollment ended.")
     waiting_reason: str | None
     stop_reason: str | None
     last_email_sent_at: datetime | None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+PAGE_CURSOR = "The next_after of the page before; any other value is refused (422)"
+
 
 class ErrorDetail(BaseModel):
     code: str

@@ -13,6 +13,7 @@ from outreach.contacts import importing, lists, queries, service, suppressions
 from outreach.contacts.models import ContactList, UploadBatch
 from outreach.contacts.queries import ContactFilter
 from outreach.errors import ValidationFailed
+from outreach.web.api.common_schemas import PAGE_CURSOR
 from outreach.web.api.contacts_schemas import (
     BatchOut,
     ConfirmIn,
@@ -57,7 +58,10 @@ def upload(
     request: Request,
     session: DbSession,
     user: ApiUser,
-    file: Annotated[UploadFile, File(description="CSV, TSV, XLSX, XLS or ODS")],
+    file: Annotated[
+        UploadFile,
+        File(description="CSV, TSV, TXT, XLSX, XLSM, XLS or ODS, by its name; others are refused"),
+    ],
     sheet: Annotated[str | None, Form(max_length=200)] = None,
 ) -> UploadOut:
     """Store a file and propose a column mapping with a preview of its first rows."""
@@ -135,6 +139,14 @@ def undo_upload(session: DbSession, user: ApiUser, batch_id: uuid.UUID) -> UndoO
     return UndoOut(removed=result.removed, kept=result.kept)
 
 
+@uploads.delete("/{batch_id}", status_code=204)
+def delete_upload(session: DbSession, user: ApiUser, batch_id: uuid.UUID) -> Response:
+    """Delete an upload left before its columns were matched; 409 for one that imported or is
+    importing (undo that instead)."""
+    service.delete_upload(session, batch_id)
+    return Response(status_code=204)
+
+
 @router.get("/mappings", tags=["uploads"])
 def saved_mappings(session: DbSession, user: ApiUser) -> list[SavedMappingOut]:
     """Column mappings saved by name."""
@@ -151,8 +163,10 @@ def search_contacts(
     list_id: uuid.UUID | None = None,
     batch_id: uuid.UUID | None = None,
     field: Annotated[str | None, Query(max_length=200, description="An original column")] = None,
-    value: Annotated[str | None, Query(max_length=2000, description="…that equals this")] = None,
-    after: Annotated[str | None, Query(max_length=320)] = None,
+    value: Annotated[
+        str | None, Query(max_length=2000, description="…that equals this; needs field")
+    ] = None,
+    after: Annotated[str | None, Query(max_length=320, description=PAGE_CURSOR)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> ContactPage:
     """Contacts in address order, a page at a time."""
@@ -249,7 +263,7 @@ def list_suppressions(
     session: DbSession,
     user: ApiUser,
     q: Annotated[str | None, Query(max_length=320)] = None,
-    after: Annotated[str | None, Query(max_length=320)] = None,
+    after: Annotated[str | None, Query(max_length=320, description=PAGE_CURSOR)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> SuppressionPage:
     """Suppressed addresses and domains, in order, a page at a time."""

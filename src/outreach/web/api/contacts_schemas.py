@@ -139,6 +139,8 @@ class FilterIn(BaseModel):
 
 
 class MembersIn(BaseModel):
+    """Exactly one of contact_ids, batch_id or filter."""
+
     model_config = ConfigDict(extra="forbid")
 
     contact_ids: list[uuid.UUID] | None = Field(None, max_length=10_000)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
 from sqlalchemy.orm import Session
@@ -16,7 +16,7 @@ from outreach.drafts.models import EmailDraft
 from outreach.drafts.states import JobStatus
 from outreach.drafts.writers.base import DraftRefused, WriterBusy, WriterStopped
 from outreach.errors import Conflict, RateLimited, ValidationFailed
-from outreach.web.api.common_schemas import ErrorBody
+from outreach.web.api.common_schemas import PAGE_CURSOR, ErrorBody
 from outreach.web.api.drafts_schemas import (
     BulkApproveIn,
     BulkApproveOut,
@@ -108,7 +108,7 @@ def list_drafts(
     campaign_id: uuid.UUID | None = None,
     batch_id: uuid.UUID | None = None,
     contact_id: uuid.UUID | None = None,
-    after: Annotated[str | None, Query(max_length=200)] = None,
+    after: Annotated[str | None, Query(max_length=200, description=PAGE_CURSOR)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> DraftPage:
     """Drafts oldest first, filtered; `status=rejected` are those a person rejected."""
@@ -140,13 +140,13 @@ def approve_many(
     )
 
 
-@drafts_router.get("/{draft_id}")
+@drafts_router.get("/{draft_id:uuid}")
 def get_draft(session: DbSession, user: ApiUser, draft_id: uuid.UUID) -> DraftDetail:
     """A draft with its warnings, the edit against the original, provenance and cost."""
     return draft_detail(session, review.get(session, draft_id))
 
 
-@drafts_router.patch("/{draft_id}")
+@drafts_router.patch("/{draft_id:uuid}")
 def edit_draft(
     request: Request, session: DbSession, user: ApiUser, draft_id: uuid.UUID, body: DraftEditIn
 ) -> DraftDetail:
@@ -309,22 +309,28 @@ def get_batch(session: DbSession, user: ApiUser, batch_id: uuid.UUID) -> DraftBa
     return batch_out(session, batches.get(session, batch_id).id)
 
 
-@batches_router.post("/{batch_id}/{action}")
-def steer_batch(
-    request: Request,
-    session: DbSession,
-    user: ApiUser,
-    batch_id: uuid.UUID,
-    action: Literal["resume", "cancel", "retry-failed"],
+@batches_router.post("/{batch_id}/resume")
+def resume_batch(session: DbSession, user: ApiUser, batch_id: uuid.UUID) -> DraftBatchOut:
+    """Resume a paused batch."""
+    batches.resume(session, batch_id)
+    return batch_out(session, batch_id)
+
+
+@batches_router.post("/{batch_id}/cancel")
+def cancel_batch(
+    request: Request, session: DbSession, user: ApiUser, batch_id: uuid.UUID
 ) -> DraftBatchOut:
-    """Resume a paused batch, cancel one, or try its failed drafts again."""
-    now = container_of(request).clock.now()
-    if action == "resume":
-        batches.resume(session, batch_id)
-    elif action == "cancel":
-        batches.cancel(session, batch_id, now)
-    else:
-        batches.retry_failed(session, batch_id, now)
+    """Cancel a batch: what is not written yet is not written."""
+    batches.cancel(session, batch_id, container_of(request).clock.now())
+    return batch_out(session, batch_id)
+
+
+@batches_router.post("/{batch_id}/retry-failed")
+def retry_failed(
+    request: Request, session: DbSession, user: ApiUser, batch_id: uuid.UUID
+) -> DraftBatchOut:
+    """Try the batch's failed drafts again."""
+    batches.retry_failed(session, batch_id, container_of(request).clock.now())
     return batch_out(session, batch_id)
 
 

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 DraftTypeName = Literal["first_outreach", "second_followup", "final_followup"]
 ReviewStatus = Literal["draft", "approved", "scheduled", "sent", "failed", "rejected"]
@@ -144,9 +144,9 @@ class DraftBatchIn(BaseModel):
     campaign_id: uuid.UUID | None = Field(
         None, description="Its AI-written steps, for each enrollment (or its list before launch)"
     )
-    template_id: uuid.UUID | None = Field(None, description="For a list or an upload")
+    template_id: uuid.UUID | None = Field(None, description="Needed for a list or an upload")
     types: list[DraftTypeName] = Field(default_factory=_first_outreach, min_length=1, max_length=3)
-    rewrite_unreviewed: bool = Field(
+    rewrite_unreviewed: StrictBool = Field(
         False, description="Write again drafts waiting for review (approved or edited: never)"
     )
 
@@ -195,7 +195,7 @@ class TemplateIn(BaseModel):
         max_length=20_000,
         description='Instructions, merge fields allowed; an optional first line "Subject: …"',
     )
-    is_active: bool = True
+    is_active: StrictBool = True
 
 
 class TemplateOut(BaseModel):

@@ -148,22 +148,25 @@ def remove_imap(
     return Response(status_code=204)
 
 
-@senders_router.post("/{sender_id}/{state}")
-def set_sender_state(
-    request: Request,
-    session: DbSession,
-    user: ApiUser,
-    sender_id: uuid.UUID,
-    state: Literal["pause", "resume"],
+PAUSED = "paused by a person"
+
+
+@senders_router.post("/{sender_id}/pause")
+def pause_sender(
+    request: Request, session: DbSession, user: ApiUser, sender_id: uuid.UUID
 ) -> SenderOut:
-    """Stop sending from an account (its threads wait), or send from it again."""
-    target, reason = (
-        (SenderState.paused, "paused by a person") if state == "pause" else (SenderState.ok, None)
-    )
-    account = senders.set_state(
-        session, sender_id, target, reason, container_of(request).clock.now()
-    )
-    return sender_out(account)
+    """Stop sending from an account: its threads wait."""
+    now = container_of(request).clock.now()
+    return sender_out(senders.set_state(session, sender_id, SenderState.paused, PAUSED, now))
+
+
+@senders_router.post("/{sender_id}/resume")
+def resume_sender(
+    request: Request, session: DbSession, user: ApiUser, sender_id: uuid.UUID
+) -> SenderOut:
+    """Send from the account again."""
+    now = container_of(request).clock.now()
+    return sender_out(senders.set_state(session, sender_id, SenderState.ok, None, now))
 
 
 @inbox_router.get("")

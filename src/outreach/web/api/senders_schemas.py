@@ -7,7 +7,7 @@ import uuid
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 
 class SenderWeekOut(BaseModel):
@@ -60,7 +60,7 @@ class SenderIn(BaseModel):
     kind: Literal["outbox", "smtp", "graph"]
     email: str = Field(max_length=320, json_schema_extra={"format": "email"})
     display_name: str | None = Field(None, max_length=200)
-    host: str | None = Field(None, max_length=253)
+    host: str | None = Field(None, max_length=253, description="Needed for an SMTP account")
     port: int = Field(587, ge=1, le=65535)
     security: Literal["starttls", "tls", "none"] = "starttls"
     username: str | None = Field(None, max_length=320, description="SMTP: default the address")
@@ -78,7 +78,7 @@ class SenderIn(BaseModel):
     client_id: str | None = Field(
         None, max_length=200, description="Graph: default OUTLOOK_CLIENT_ID"
     )
-    one_click_unsubscribe: bool = Field(
+    one_click_unsubscribe: StrictBool = Field(
         True, description="Graph: send List-Unsubscribe-Post (see the senders page)"
     )
     daily_cap: int | None = Field(None, ge=1, le=1_000_000)

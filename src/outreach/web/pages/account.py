@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from outreach.access import queries as access_queries
 from outreach.access import service as access
 from outreach.errors import ValidationFailed
+from outreach.web import flash
 from outreach.web.deps import DbSession, PageUser, container_of
 from outreach.web.rendering import render
 
@@ -51,7 +52,9 @@ def create_token(
         issued = access.issue_api_token(session, user, name, container_of(request).clock.now())
     except ValidationFailed as error:
         return account_page(request, session, user, error=error.message)
-    return account_page(request, session, user, issued=issued)
+    # The secret goes in the sealed flash: shown once, on the page the redirect leads to.
+    shown = {"token": {"name": issued.token.name}, "secret": issued.secret}
+    return flash.redirect(request, "/account", issued=shown)
 
 
 @router.post("/account/tokens/{token_id}/revoke")
@@ -59,4 +62,4 @@ def revoke_token(
     request: Request, session: DbSession, user: PageUser, token_id: uuid.UUID
 ) -> Response:
     access.revoke_api_token(session, user, token_id, container_of(request).clock.now())
-    return RedirectResponse("/account", status_code=303)
+    return flash.redirect(request, "/account", notice="The token no longer works.")

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, Response
 
 from outreach.access import service as access
 from outreach.errors import ValidationFailed
 from outreach.portability import backups
 from outreach.portability.schedule import KINDS
+from outreach.web import flash
 from outreach.web.deps import DbSession, PageUser, container_of, finish_transaction
 from outreach.web.rendering import render
 
@@ -56,8 +57,8 @@ def take_backup(
             container.clock.now(),
         )
     except ValidationFailed as error:
-        return backups_page(request, error=error.message)
-    return RedirectResponse("/backups", status_code=303)
+        return flash.redirect(request, "/backups", error=error.message)
+    return flash.redirect(request, "/backups", notice="Backup taken.")
 
 
 @router.post("/backups/{name}/verify")
@@ -68,8 +69,8 @@ def verify_backup(request: Request, session: DbSession, user: PageUser, name: st
     try:
         backups.verify(backup.path)
     except ValidationFailed as error:
-        return backups_page(request, error=error.message)
-    return RedirectResponse("/backups", status_code=303)
+        return flash.redirect(request, "/backups", error=error.message)
+    return flash.redirect(request, "/backups", notice=f"{name} is whole: it verified.")
 
 
 @router.get("/backups/{name}")

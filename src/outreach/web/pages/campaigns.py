@@ -23,9 +23,11 @@ from outreach.campaigns.states import EDITABLE, STEPS_LOCKED_BECAUSE
 from outreach.campaigns.templates.rendering import render_preview
 from outreach.contacts import queries as contact_queries
 from outreach.delivery import dispatch
+from outreach.delivery.unsubscribe import one_click_warning
 from outreach.errors import OutreachError, ValidationFailed
 from outreach.senders import queries as sender_queries
 from outreach.senders.models import SenderAccount
+from outreach.web import flash
 from outreach.web.deps import DbSession, PageUser, container_of
 from outreach.web.rendering import render
 from outreach.words import counted
@@ -89,6 +91,7 @@ def campaign_page(
     settings = campaign_queries.settings_of(session, campaign_id)
     now = container_of(request).clock.now()
     senders = campaign_queries.senders_of(session, campaign_id)
+    enrolled = campaign_queries.enrollments_of(session, campaign_id, 200)
     context = {
         "campaign": found,
         "settings": settings,
@@ -101,10 +104,8 @@ def campaign_page(
         "lists": contact_queries.lists_with_sizes(session),
         "all_senders": sender_queries.all_senders(session),
         "counts": campaign_queries.enrollment_counts(session, campaign_id),
-        "enrollments": campaign_queries.enrollments_of(session, campaign_id, 200),
-        "now": now,
-        "due_wait": dispatch.why_due_waits(session, found, now),
-        "holds": dispatch.sender_holds(session, campaign_id),
+        "enrollments": enrolled,
+        "next_sends": dispatch.next_sends(session, found, enrolled, now),
         "days": DAY_NAMES,
         "preview": _preview(
             session,
@@ -162,19 +163,23 @@ def _acting(
     session: DbSession,
     campaign_id: uuid.UUID,
     action: Callable[[], object],
+    warning: str | None = None,
     **typed: object,
 ) -> Response:
     """Does what a form asked; the page again with the reason (and `typed`, what the form
-    held) when it cannot be done, or with what happened when the action says (a str), else a
-    redirect back to the campaign."""
+    held) when it cannot be done, else a redirect back to the campaign, which shows what
+    happened when the action says (a str) and `warning`."""
     try:
         notice = action()
     except OutreachError as error:
         session.rollback()
         return campaign_page(request, session, campaign_id, error=error.message, **typed)
-    if isinstance(notice, str):
-        return campaign_page(request, session, campaign_id, notice=notice)
-    return RedirectResponse(f"/campaigns/{campaign_id}", status_code=303)
+    return flash.redirect(
+        request,
+        f"/campaigns/{campaign_id}",
+        notice=notice if isinstance(notice, str) else None,
+        warning=warning,
+    )
 
 
 class StepForm(BaseModel):
@@ -378,7 +383,8 @@ def launch(
             f" {skipped}." if skipped else ""
         )
 
-    return _acting(request, session, campaign_id, go)
+    warning = one_click_warning(container_of(request).settings.base_url)
+    return _acting(request, session, campaign_id, go, warning=warning)
 
 
 @router.post("/campaigns/{campaign_id}/pause")

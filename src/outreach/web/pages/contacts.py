@@ -16,6 +16,7 @@ from outreach.contacts.queries import ContactFilter
 from outreach.contacts.states import Outcome, UploadStatus
 from outreach.container import Container
 from outreach.errors import OutreachError
+from outreach.web import flash
 from outreach.web.deps import DbSession, PageUser, container_of
 from outreach.web.rendering import render
 from outreach.words import counted
@@ -191,13 +192,12 @@ UPLOAD_STATUS_WORDS = {
 }
 
 
-def _uploads_page(request: Request, session: DbSession, notice: str | None = None) -> Response:
+def _uploads_page(request: Request, session: DbSession) -> Response:
     batches = [(batch, importing.report(batch)) for batch in queries.recent_batches(session)]
     context = {
         "batches": batches,
         "outcomes": list(Outcome),
         "status_words": UPLOAD_STATUS_WORDS,
-        "notice": notice,
     }
     return render(request, "contacts/uploads.html", context)
 
@@ -213,7 +213,18 @@ def undo(request: Request, session: DbSession, user: PageUser, batch_id: uuid.UU
     notice = f"Removed {counted(result.removed, 'contact')}." + (
         f" Kept {result.kept} that campaigns, drafts or sends already use." if result.kept else ""
     )
-    return _uploads_page(request, session, notice)
+    return flash.redirect(request, "/contacts/uploads", notice=notice)
+
+
+@router.post("/contacts/uploads/{batch_id}/delete")
+def delete_upload(
+    request: Request, session: DbSession, user: PageUser, batch_id: uuid.UUID
+) -> Response:
+    try:
+        name = service.delete_upload(session, batch_id)
+    except OutreachError as error:
+        return flash.redirect(request, "/contacts/uploads", error=error.message)
+    return flash.redirect(request, "/contacts/uploads", notice=f"Deleted the upload of {name}.")
 
 
 @router.get("/contacts/uploads/{batch_id}/report.csv")

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -28,8 +28,9 @@ from outreach.drafts.states import ACTIVE_BATCHES, JobStatus
 from outreach.drafts.writers.base import DraftRefused, WriterError
 from outreach.errors import NotFound, OutreachError, ValidationFailed
 from outreach.senders import queries as sender_queries
+from outreach.web import flash
 from outreach.web.deps import DbSession, PageUser, container_of, finish_transaction
-from outreach.web.rendering import render
+from outreach.web.rendering import linked, render
 from outreach.words import counted
 
 router = APIRouter(include_in_schema=False)
@@ -76,7 +77,7 @@ def queue(request: Request, session: DbSession, user: PageUser) -> Response:
     except ValidationFailed:
         rows, cursor = review.page(session, where, None, PAGE)
     seen = [review.review_of(session, draft) for draft, _ in rows]
-    here = "/drafts?" + urlencode(chosen)
+    here = linked("/drafts", chosen)
     context = {
         "cards": seen,
         "chosen": chosen,
@@ -85,9 +86,8 @@ def queue(request: Request, session: DbSession, user: PageUser) -> Response:
         "lists": contact_queries.lists_with_sizes(session),
         "campaigns": campaign_queries.all_campaigns(session),
         "total": review.count(session, where),
-        "next_page": f"{here}&{urlencode({'after': cursor})}" if cursor else None,
+        "next_page": linked("/drafts", chosen, after=cursor) if cursor else None,
         "here": here,
-        "notice": request.query_params.get("notice"),
     }
     return render(request, "drafts/queue.html", context)
 
@@ -107,8 +107,7 @@ async def approve_shown(request: Request, session: DbSession, user: PageUser) ->
         notice += f" Not approved: {refusals}."
     back = str(form.get("next") or "/drafts")
     back = back if back.startswith("/drafts") else "/drafts"
-    joiner = "&" if "?" in back else "?"
-    return RedirectResponse(f"{back}{joiner}{urlencode({'notice': notice})}", status_code=303)
+    return flash.redirect(request, back, notice=notice)
 
 
 # Batches (before /drafts/{draft_id}, which would take "batches" for an id) ---------------------
@@ -198,6 +197,13 @@ def batch_page(
     return render(request, "drafts/batch.html", _batch_context(session, batch_id))
 
 
+STEERED = {
+    "resume": "Resumed.",
+    "cancel": "Cancelled.",
+    "retry": "Its failed drafts will be written again.",
+}
+
+
 @router.post("/drafts/batches/{batch_id}/{action}")
 def steer_batch(
     request: Request, session: DbSession, user: PageUser, batch_id: uuid.UUID, action: str
@@ -214,9 +220,8 @@ def steer_batch(
             raise NotFound(f"There is no action {action!r}.")
     except OutreachError as error:
         session.rollback()
-        context = _batch_context(session, batch_id)
-        return render(request, "drafts/batch.html", {**context, "error": error.message}, 409)
-    return RedirectResponse(f"/drafts/batches/{batch_id}", status_code=303)
+        return flash.redirect(request, f"/drafts/batches/{batch_id}", error=error.message)
+    return flash.redirect(request, f"/drafts/batches/{batch_id}", notice=STEERED[action])
 
 
 # Templates --------------------------------------------------------------------------------------
@@ -290,7 +295,7 @@ def update_template(
     except OutreachError as error:
         session.rollback()
         return template_page(request, session, template_id, error=error.message)
-    return template_page(request, session, template_id, notice="Saved.")
+    return flash.redirect(request, f"/drafts/templates/{template_id}", notice="Saved.")
 
 
 @router.post("/drafts/templates/{template_id}/trial")
@@ -324,11 +329,10 @@ def try_template(
         close = getattr(writer, "close", None)
         if callable(close):
             close()
-    return template_page(
+    return flash.redirect(
         request,
-        session,
-        template_id,
-        trial=result,
+        f"/drafts/templates/{template_id}",
+        trial=asdict(result),
         trial_cost=dollars(result.cost_micros),
         tried=contact,
     )

@@ -12,8 +12,6 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from outreach.campaigns import queries as campaign_queries
-from outreach.campaigns.models import Campaign, CampaignContact
-from outreach.campaigns.states import RUNNING
 from outreach.delivery import dispatch
 from outreach.delivery import queries as delivery_queries
 from outreach.delivery.models import Delivery
@@ -58,21 +56,12 @@ def enrollment_page(
         "contact": contact,
         "campaign": campaign,
         "steps": len(campaign_queries.steps_of(session, campaign.id)),
-        "due_wait": _due_wait(session, enrollment, campaign, container_of(request).clock.now()),
-        "hold": dispatch.sender_holds(session, campaign.id).get(enrollment.id),
+        "said": dispatch.next_sends(
+            session, campaign, [(enrollment, contact)], container_of(request).clock.now()
+        )[enrollment.id],
         "events": sorted(events, key=lambda event: event.at),
     }
     return render(request, "campaigns/enrollment.html", context)
-
-
-def _due_wait(
-    session: Session, enrollment: CampaignContact, campaign: Campaign, now: datetime
-) -> str | None:
-    """For a step due now, what holds it (the campaign's state or pace); else None."""
-    due = enrollment.next_send_at is not None and enrollment.next_send_at <= now
-    if not due or enrollment.status not in RUNNING:
-        return None
-    return dispatch.why_due_waits(session, campaign, now)
 
 
 def _email(session: Session, delivery: Delivery) -> Event:

@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from outreach.contacts import importing, lists, queries, suppressions
 from outreach.contacts.queries import ContactFilter
 from outreach.errors import OutreachError
+from outreach.web import flash
 from outreach.web.deps import DbSession, PageUser, container_of
 from outreach.web.rendering import render
 from outreach.words import counted
@@ -133,7 +134,9 @@ def add_to_list(
             error.message if isinstance(error, OutreachError) else "Choose an upload from the list."
         )
         return _list_page(request, session, list_id, error=message)
-    return _list_page(request, session, list_id, notice=f"Added {counted(added, 'contact')}.")
+    return flash.redirect(
+        request, f"/lists/{list_id}", notice=f"Added {counted(added, 'contact')}."
+    )
 
 
 @router.post("/lists/{list_id}/remove")
@@ -143,9 +146,8 @@ async def remove_from_list(
     form = await request.form()
     chosen = [uuid.UUID(str(value)) for value in form.getlist("contact_id") if _is_uuid(str(value))]
     removed = lists.remove(session, list_id, chosen)
-    return _list_page(
-        request, session, list_id, notice=f"Removed {counted(removed, 'contact')} from the list."
-    )
+    notice = f"Removed {counted(removed, 'contact')} from the list."
+    return flash.redirect(request, f"/lists/{list_id}", notice=notice)
 
 
 def _is_uuid(value: str) -> bool:
@@ -199,7 +201,7 @@ def suppress(
         )
     except OutreachError as error:
         return _suppressions_page(request, session, error=error.message, entry=entry)
-    return RedirectResponse("/suppressions", status_code=303)
+    return flash.redirect(request, "/suppressions", notice=f"{entry.strip()} is suppressed.")
 
 
 @router.post("/suppressions/{suppression_id}/delete")
@@ -233,4 +235,10 @@ def import_suppressions(
         return _suppressions_page(request, session, error=error.message)
     finally:
         path.unlink(missing_ok=True)
-    return _suppressions_page(request, session, notice=result.summary(), invalid=result.invalid)
+    invalid = result.invalid or []
+    notice = result.summary() + (
+        f" {counted(len(invalid), 'line')} could not be read; the first 20 are below."
+        if len(invalid) > 20
+        else ""
+    )
+    return flash.redirect(request, "/suppressions", notice=notice, invalid=invalid[:20])

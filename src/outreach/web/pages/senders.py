@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from outreach.analytics import senders as sender_weeks
 from outreach.container import Container, GraphSignIn
 from outreach.delivery import dispatch, queries
+from outreach.delivery.unsubscribe import one_click_warning
 from outreach.errors import OutreachError, ValidationFailed
 from outreach.providers.base import SignedIn
 from outreach.providers.errors import ProviderError
@@ -22,6 +24,7 @@ from outreach.senders import queries as sender_queries
 from outreach.senders import service as senders
 from outreach.senders.models import SenderAccount
 from outreach.senders.states import SenderState
+from outreach.web import flash
 from outreach.web.deps import DbSession, PageUser, container_of, finish_transaction
 from outreach.web.rendering import render
 
@@ -42,6 +45,7 @@ def senders_page(request: Request, session: DbSession, **extra: object) -> Respo
         "callback_url": callback_url(request),
         "bounce_rate": settings.bounce_pause_rate,
         "bounce_min": settings.bounce_pause_min_sends,
+        "warning": one_click_warning(settings.base_url),
         **extra,
     }
     return render(request, "senders.html", context, status_code=422 if "error" in extra else 200)
@@ -118,8 +122,29 @@ def add_sender(
             if isinstance(error, OutreachError)
             else f"{kind!r} is not a kind of account."
         )
-        return senders_page(request, session, error=message)
-    return RedirectResponse("/senders", status_code=303)
+        return senders_page(request, session, error=message, typed=_typed(locals()))
+    return flash.redirect(request, "/senders", notice=f"Added {email.strip()}.")
+
+
+TYPED_FIELDS = (
+    "kind",
+    "email",
+    "display_name",
+    "host",
+    "port",
+    "security",
+    "username",
+    "daily_cap",
+    "max_connections",
+    "tenant_id",
+    "client_id",
+    "one_click",
+)
+"""What the add-account form shows again as typed when it is refused: never a password."""
+
+
+def _typed(fields: dict[str, Any]) -> dict[str, Any]:
+    return {name: fields[name] for name in TYPED_FIELDS}
 
 
 SIGN_IN_COOKIE = "outreach_graph_sign_in"
@@ -160,7 +185,8 @@ def start_graph_sign_in(
     try:
         flow = _sign_in(container, form).start(callback_url(request))
     except ProviderError as error:
-        return senders_page(request, session, error=error.reason)
+        typed = {**form, "kind": "graph", "client_secret": None}
+        return senders_page(request, session, error=error.reason, typed=typed)
     started = {**form, "flow": flow, "started_at": container.clock.now().isoformat()}
     response = RedirectResponse(flow.pop("auth_uri"), status_code=303)
     response.set_cookie(
@@ -254,17 +280,19 @@ def test_sender(
     request: Request, session: DbSession, user: PageUser, sender_id: uuid.UUID
 ) -> Response:
     account = senders.get(session, sender_id)
-    finish_transaction(session)
     return _tested(request, session, account)
 
 
 def _tested(request: Request, session: Session, account: SenderAccount) -> Response:
-    """Really connects to the account's servers (no transaction open), shows how it went, and
-    gives the account the state its sending check found."""
+    """Really connects to the account's servers (no transaction open), gives the account the
+    state its sending check found, then shows how each side answered on the senders page."""
+    finish_transaction(session)
     container = container_of(request)
     checks = container.check_account(account)
     senders.record_test(session, account.id, checks[0].error, container.clock.now())
-    return senders_page(request, session, checked=account, checks=checks)
+    checked = {"email": account.email, "kind": account.kind}
+    shown = [asdict(check) for check in checks]
+    return flash.redirect(request, "/senders", checked=checked, checks=shown)
 
 
 @router.post("/senders/{sender_id}/imap")
@@ -290,7 +318,6 @@ def set_imap(
     except OutreachError as error:
         session.rollback()
         return senders_page(request, session, error=error.message)
-    finish_transaction(session)
     return _tested(request, session, account)
 
 
@@ -300,7 +327,7 @@ def remove_imap(
 ) -> Response:
     key = container_of(request).settings.secret_key_value()
     mailboxes.clear_imap(session, sender_id, secret_key=key)
-    return RedirectResponse("/senders", status_code=303)
+    return flash.redirect(request, "/senders", notice="Its replies are no longer read.")
 
 
 @router.post("/senders/{sender_id}/{state}")
@@ -308,8 +335,10 @@ def set_state(
     request: Request, session: DbSession, user: PageUser, sender_id: uuid.UUID, state: SenderState
 ) -> Response:
     reason = "paused by a person" if state is SenderState.paused else None
-    senders.set_state(session, sender_id, state, reason, container_of(request).clock.now())
-    return RedirectResponse("/senders", status_code=303)
+    account = senders.set_state(
+        session, sender_id, state, reason, container_of(request).clock.now()
+    )
+    return flash.redirect(request, "/senders", notice=f"{account.email} is {state.value} now.")
 
 
 @router.get("/sends")
@@ -324,7 +353,7 @@ def resend(
     request: Request, session: DbSession, user: PageUser, delivery_id: uuid.UUID
 ) -> Response:
     dispatch.send_again(session, delivery_id, container_of(request).clock.now())
-    return RedirectResponse("/sends", status_code=303)
+    return flash.redirect(request, "/sends", notice="It will be sent again.")
 
 
 @router.post("/sends/{delivery_id}/mark-sent")
@@ -332,4 +361,4 @@ def mark_sent(
     request: Request, session: DbSession, user: PageUser, delivery_id: uuid.UUID
 ) -> Response:
     dispatch.mark_sent(session, delivery_id, container_of(request).clock.now())
-    return RedirectResponse("/sends", status_code=303)
+    return flash.redirect(request, "/sends", notice="Marked as sent.")
