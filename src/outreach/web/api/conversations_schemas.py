@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 
 class ConversationOut(BaseModel):
@@ -58,5 +58,5 @@ class ConversationDetail(ConversationOut):
 
 
 class ConversationMarkIn(BaseModel):
-    unread: bool | None = Field(None, description="False: a person has read it")
-    needs_answer: bool | None = Field(None, description="False: done, nothing to answer")
+    unread: StrictBool | None = Field(None, description="False: a person has read it")
+    needs_answer: StrictBool | None = Field(None, description="False: done, nothing to answer")
