@@ -112,8 +112,7 @@ def test_launching_with_a_field_some_contacts_lack_leaves_them_out_saying_why(
     post(
         signed_in, page + "/steps", page, subject="Hi {{ first_name }}", body="Hello {{ company }}"
     )
-    response = post(signed_in, page + "/launch", page)
-    assert response.status_code == 200
+    response = followed(signed_in, post(signed_in, page + "/launch", page))
     why = (
         "left out: step 1 subject uses {{ first_name }}, which is empty for this contact and "
         "has no default"

@@ -99,7 +99,8 @@ def test_a_contact_whose_data_holds_a_placeholder_is_left_out_and_the_rest_launc
     launched = api.post(base + "/launch")
 
     assert launched.status_code == 200, launched.text
-    assert launched.json() == {"enrolled": 3, "skipped": {LEFT_OUT: 1}}
+    assert launched.json()["enrolled"] == 3
+    assert launched.json()["skipped"] == {LEFT_OUT: 1}
     enrollments = api.get(base + "/enrollments").json()
     assert [(e["status"], e["stop_reason"]) for e in enrollments if e["status"] == "skipped"] == [
         ("skipped", LEFT_OUT)

@@ -20,7 +20,16 @@ from outreach.web.app import create_app
 from outreach.web.deps import SESSION_COOKIE
 from tests.app_settings import isolated_settings
 
-READS = ["/", "/contacts", "/campaigns", "/drafts", "/sends", "/api/v1/contacts", "/api/v1/me"]
+READS = [
+    "/",
+    "/contacts",
+    "/campaigns",
+    "/drafts",
+    "/sends",
+    "/api/v1/contacts",
+    "/api/v1/me",
+    "/api/v1/conversations",
+]
 PATIENCE_SECONDS = 30
 """Far beyond what these reads take, even on a busy machine; a read that waits for the writer
 waits until the writer ends (PostgreSQL) or SQLite's busy timeout (15 s) and fails."""

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from outreach.campaigns import service as campaigns
 from outreach.senders.models import SenderAccount
 from tests.campaign_setup import MONDAY_9, three_step_campaign
-from tests.web_session import post
+from tests.web_session import followed, post
 
 
 @pytest.fixture
@@ -162,7 +162,7 @@ def test_the_pages_test_button_sets_the_shown_state_and_a_later_success_clears_i
     sender_id = re.search(r"/senders/([0-9a-f-]{36})/test", signed_in.get("/senders").text)[1]
     smtp_server.stop()
 
-    failed = post(signed_in, f"/senders/{sender_id}/test", "/senders")
+    failed = followed(signed_in, post(signed_in, f"/senders/{sender_id}/test", "/senders"))
 
     row = failed.text.split('data-sender="me@ourco.example"')[1].split("</tr>")[0]
     assert ">failing</span>" in row
@@ -170,7 +170,7 @@ def test_the_pages_test_button_sets_the_shown_state_and_a_later_success_clears_i
     assert "Resume" in row
 
     smtp_server.start()
-    worked = post(signed_in, f"/senders/{sender_id}/test", "/senders")
+    worked = followed(signed_in, post(signed_in, f"/senders/{sender_id}/test", "/senders"))
 
     row = worked.text.split('data-sender="me@ourco.example"')[1].split("</tr>")[0]
     assert ">ok</span>" in row

@@ -154,7 +154,7 @@ def settle_lapsed(
         _, transport_of = _transports_of(runner, transport_for)
         now = clock.now()
         unknown = recover(runner, now, me, transport_of)
-        runner.step(partial(forget_ended_leases, me=me, now=now))
+        forget_ended_leases(runner, me, now)
     return unknown
 
 

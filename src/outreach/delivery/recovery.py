@@ -111,12 +111,18 @@ def recover(
     return found
 
 
-def forget_ended_leases(session: Session, me: Worker, now: datetime) -> None:
-    """Deletes the leases of workers gone since long ago (LEASE_FORGOTTEN_AFTER)."""
-    ended = queries.leases_ended_before(session, now - LEASE_FORGOTTEN_AFTER)
-    gone = [lease.worker for lease in ended if lapsed(_seen(lease), me, now, process_running)]
-    if gone:
-        queries.forget_leases(session, gone)
+def forget_ended_leases(runner: Runner, me: Worker, now: datetime) -> None:
+    """Deletes the leases of workers gone since long ago (LEASE_FORGOTTEN_AFTER). Looks first
+    without writing: a page that lists sends in doubt takes no write lock when there is
+    nothing to forget (on SQLite it would wait behind the worker)."""
+
+    def gone(session: Session) -> list[str]:
+        ended = queries.leases_ended_before(session, now - LEASE_FORGOTTEN_AFTER)
+        return [lease.worker for lease in ended if lapsed(_seen(lease), me, now, process_running)]
+
+    workers = runner.read(gone)
+    if workers:
+        runner.step(partial(queries.forget_leases, workers=workers))
 
 
 def _seen(lease: WorkerLease | None) -> Lease | None:

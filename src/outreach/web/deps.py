@@ -55,8 +55,14 @@ def database(request: Request) -> Iterator[Session]:
     """
     with transaction(container_of(request).sessions) as session:
         if request.method in SAFE_METHODS:
-            session.connection(execution_options={READ_ONLY: True})
+            read_only(session)
         yield session
+
+
+def read_only(session: Session) -> None:
+    """The session's transaction from here on only reads: on SQLite it begins without the write
+    lock. For a GET that read and wrote, then finish_transaction'ed, and reads again."""
+    session.connection(execution_options={READ_ONLY: True})
 
 
 DbSession = Annotated[Session, Depends(database, scope="function")]

@@ -30,7 +30,7 @@ from outreach.web.api.campaigns_schemas import (
     StepOut,
 )
 from outreach.web.api.senders_schemas import SenderOut
-from outreach.web.deps import ApiUser, DbSession, container_of, finish_transaction
+from outreach.web.deps import ApiUser, DbSession, container_of, finish_transaction, read_only
 
 router = APIRouter()
 campaigns_router = APIRouter(prefix="/campaigns", tags=["campaigns"])
@@ -237,6 +237,7 @@ def list_deliveries(
     if status in ("sending", "unknown"):
         finish_transaction(session)
         container_of(request).settle_lapsed()
+        read_only(session)
     return [DeliveryOut.model_validate(d) for d in queries.deliveries_in(session, status)]
 
 

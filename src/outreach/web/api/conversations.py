@@ -14,6 +14,7 @@ from outreach.web.api.common_schemas import ErrorBody
 from outreach.web.api.conversations_schemas import (
     AttachmentOut,
     ConversationDetail,
+    ConversationMarkIn,
     ConversationOut,
     ConversationPage,
     EntryOut,
@@ -129,3 +130,12 @@ def download_attachment(
     return attachment_response(
         conversations.kept_attachment(session, conversation_id, attachment_id)
     )
+
+
+@router.post("/{conversation_id}/mark", responses=NOT_FOUND)
+def mark_conversation(
+    session: DbSession, user: ApiUser, conversation_id: uuid.UUID, body: ConversationMarkIn
+) -> ConversationOut:
+    """Mark a conversation read or unread, done (needs no answer) or needing an answer."""
+    conversations.mark(session, conversation_id, unread=body.unread, needs_answer=body.needs_answer)
+    return ConversationOut(**_summary(conversations.listed(session, conversation_id)))

@@ -14,7 +14,7 @@ from outreach.campaigns import queries as campaign_queries
 from outreach.inbox import conversations, queries
 from outreach.inbox.classify import Kind
 from outreach.inbox.models import InboxAttachment
-from outreach.web.deps import DbSession, PageUser
+from outreach.web.deps import DbSession, PageUser, finish_transaction
 from outreach.web.rendering import attachment_response, render
 
 router = APIRouter(include_in_schema=False)
@@ -78,6 +78,7 @@ def conversation_page(
         show_images=images,
         attachment_url=lambda a: _attachment_page_url(conversation_id, a),
     )
+    finish_transaction(session)  # a GET reads without the write lock; marking it read writes
     conversations.mark(session, conversation_id, unread=False, needs_answer=None)
     context = {
         "found": found,

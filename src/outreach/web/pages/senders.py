@@ -25,7 +25,7 @@ from outreach.senders import service as senders
 from outreach.senders.models import SenderAccount
 from outreach.senders.states import SenderState
 from outreach.web import flash
-from outreach.web.deps import DbSession, PageUser, container_of, finish_transaction
+from outreach.web.deps import DbSession, PageUser, container_of, finish_transaction, read_only
 from outreach.web.rendering import render
 
 router = APIRouter(include_in_schema=False)
@@ -345,6 +345,7 @@ def set_state(
 def sends_page(request: Request, session: DbSession, user: PageUser) -> Response:
     finish_transaction(session)
     container_of(request).settle_lapsed()
+    read_only(session)
     return render(request, "sends.html", {"unknown": queries.unknown_with_recipients(session)})
 
 
