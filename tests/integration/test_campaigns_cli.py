@@ -176,3 +176,7 @@ def test_show_gives_a_contact_who_replied_no_next_send_and_says_they_replied(out
     ]
     assert "│ — " in row
     assert "ended: they replied" in row
+
+
+def test_sends_in_doubt_say_so_plainly_when_there_are_none(outreach):
+    assert outreach("sends", "unknown").strip() == "Nothing to decide: no send is in doubt."

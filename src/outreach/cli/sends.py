@@ -31,6 +31,9 @@ def unknown(ctx: typer.Context) -> None:
         container.settle_lapsed()
         with transaction(container.sessions) as session:
             rows = queries.unknown_with_recipients(session)
+    if not rows:
+        console.print("Nothing to decide: no send is in doubt.")
+        return
     table = Table("id", "to", "step", "claimed", "why")
     for delivery, recipient in rows:
         claimed = delivery.claimed_at.strftime("%Y-%m-%d %H:%M UTC") if delivery.claimed_at else ""
@@ -42,11 +45,10 @@ def unknown(ctx: typer.Context) -> None:
             delivery.last_error or "",
         )
     console.print(table)
-    if rows:
-        console.print(
-            "Check the mailbox's Sent folder, then: "
-            "outreach sends resend ID, or outreach sends mark-sent ID"
-        )
+    console.print(
+        "Check the mailbox's Sent folder, then: "
+        "outreach sends resend ID, or outreach sends mark-sent ID"
+    )
 
 
 @sends_app.command("resend")
