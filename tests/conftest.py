@@ -30,11 +30,17 @@ from tests.web_session import ADMIN_EMAIL, ADMIN_PASSWORD, sign_in
 # The loopback servers' fixtures, for every test that names them.
 pytest_plugins = [
     "tests.smtp_server",
+    "tests.dns_server",
     "tests.imap_server",
     "tests.fakes.graph_server",
     "tests.fakes.anthropic_server",
 ]
 load_profile()
+
+# No test asks the machine's DNS: a campaign's launch checks its senders' domains only where a
+# test turns that on against its own DNS server (tests/dns_server.py). Set in the environment,
+# so that the commands the tests run in subprocesses inherit it.
+os.environ.setdefault("OUTREACH_LAUNCH_DNS_CHECK", "off")
 
 RUN = pytest.StashKey[str]()
 """The test run's id, the same in the controller and in every xdist worker."""

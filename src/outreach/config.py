@@ -30,6 +30,14 @@ class Environment(StrEnum):
     production = "production"
 
 
+class LaunchDnsCheck(StrEnum):
+    warn = "warn"
+    """Launch, and say which sender's domain fails and why."""
+    refuse = "refuse"
+    """Refuse to launch until the domain passes (or the sender is removed from the campaign)."""
+    off = "off"
+
+
 def _env(name: str) -> AliasChoices:
     return AliasChoices(name)
 
@@ -108,6 +116,17 @@ class Settings(BaseSettings):
     )
     """A one-off first email to someone we emailed within this many days (or whom a running
     campaign writes to) waits for a person's confirmation; draft batches skip them."""
+    dns_server: str | None = Field(
+        None,
+        pattern=r"^[^:\s]+(:\d{1,5})?$",
+        validation_alias=_env("OUTREACH_DNS_SERVER"),
+    )
+    """The DNS server sender domains are checked against ("10.0.0.53" or "127.0.0.1:5353");
+    unset, the system's."""
+    launch_dns_check: LaunchDnsCheck = Field(
+        LaunchDnsCheck.warn, validation_alias=_env("OUTREACH_LAUNCH_DNS_CHECK")
+    )
+    """What a campaign's launch does when one of its senders fails the DNS check."""
     bounce_pause_rate: float = Field(
         0.05, gt=0, le=1, validation_alias=_env("OUTREACH_BOUNCE_PAUSE_RATE")
     )
@@ -131,6 +150,13 @@ class Settings(BaseSettings):
     @property
     def base_url(self) -> str:
         return (self.base_url_setting or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def dns_server_address(self) -> tuple[str, int] | None:
+        if self.dns_server is None:
+            return None
+        host, _, port = self.dns_server.partition(":")
+        return host, int(port or 53)
 
     @property
     def is_development(self) -> bool:

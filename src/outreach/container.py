@@ -16,8 +16,9 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from outreach.campaigns import queries as campaign_queries
 from outreach.clock import Clock, SystemClock
-from outreach.config import Settings
+from outreach.config import LaunchDnsCheck, Settings
 from outreach.db import create_engine, session_factory, transaction
 from outreach.delivery import dispatch
 from outreach.delivery.dispatch import Links, PassReport
@@ -26,11 +27,13 @@ from outreach.drafts.writers.anthropic import AnthropicWriter
 from outreach.drafts.writers.base import DraftWriter
 from outreach.drafts.writers.template import TemplateWriter
 from outreach.drafts.writing import WritingReport
+from outreach.errors import ValidationFailed
 from outreach.inbox import polling
 from outreach.inbox import service as inbox
 from outreach.inbox.polling import PollReport
 from outreach.leases import Worker
 from outreach.providers.base import SignedIn, Transport
+from outreach.providers.dns import DnsPythonResolver, Resolver
 from outreach.providers.errors import AccountError, ProviderError
 from outreach.providers.graph.delegated import DelegatedTokens, finish_sign_in, start_sign_in
 from outreach.providers.graph.reader import GraphInboxReader
@@ -41,9 +44,10 @@ from outreach.providers.graph.transport import GraphTransport
 from outreach.providers.imap import ImapReader, ImapSettings
 from outreach.providers.inbox import InboxReader
 from outreach.providers.outbox import OutboxTransport
-from outreach.providers.smtp import SmtpTransport
+from outreach.providers.smtp import SmtpTransport, offers_starttls
 from outreach.providers.throttle import SendingPace
 from outreach.sealing import unseal
+from outreach.senders import dns_check
 from outreach.senders import service as senders
 from outreach.senders.mailboxes import SECURITIES
 from outreach.senders.models import SenderAccount
@@ -306,6 +310,60 @@ class Container:
         except ProviderError as error:
             checks.append(AccountCheck("reading replies", False, error.reason))
         return checks
+
+    def check_sender_domain(
+        self, sender_id: uuid.UUID, selector: str | None = None, *, fresh: bool = False
+    ) -> dns_check.DomainCheck:
+        """The DNS check of a sender's domain: the one kept from the last day (unless `fresh`),
+        else asked of DNS (and of a custom SMTP server) with no transaction open, and kept."""
+        with transaction(self.sessions) as session:
+            account = senders.get(session, sender_id)
+            kept = None if fresh else dns_check.kept(session, account, self.clock.now(), selector)
+        if kept is not None:
+            return kept
+        check = dns_check.fetch(
+            self.resolver(), account, selector, offers_starttls, self.clock.now()
+        )
+        with transaction(self.sessions) as session:
+            dns_check.keep(session, sender_id, check)
+        return check
+
+    def launch_dns_check(self, campaign_id: uuid.UUID) -> list[str]:
+        """What a campaign's launch says about its senders' domains (OUTREACH_LAUNCH_DNS_CHECK):
+        a warning per sender whose domain fails the DNS check or could not be checked, or,
+        set to refuse, ValidationFailed while one fails. Asks DNS (for senders not checked
+        today) with no transaction open. The local outbox sends nothing and is not checked."""
+        if self.settings.launch_dns_check is LaunchDnsCheck.off:
+            return []
+        with transaction(self.sessions) as session:
+            accounts = [
+                (account.id, account.email)
+                for account in campaign_queries.senders_of(session, campaign_id)
+                if account.kind != "outbox"
+            ]
+        warnings, failing = [], []
+        for account_id, email in accounts:
+            try:
+                check = self.check_sender_domain(account_id)
+            except ProviderError as error:
+                warnings.append(f"{email}'s domain could not be checked in DNS: {error.reason}")
+                continue
+            if not check.passed:
+                topics = ", ".join(finding.topic for finding in check.failures)
+                failing.append(f"{email}'s domain fails the DNS check ({topics})")
+        if failing and self.settings.launch_dns_check is LaunchDnsCheck.refuse:
+            raise ValidationFailed(
+                "The campaign cannot start: " + "; ".join(failing) + ". See what to change "
+                "with Check DNS on the senders page (`outreach senders check EMAIL`).",
+                problems=failing,
+            )
+        return [f"{text}: see Check DNS on the senders page." for text in failing] + warnings
+
+    def resolver(self) -> Resolver:
+        server = self.settings.dns_server_address
+        if server is None:
+            return DnsPythonResolver()
+        return DnsPythonResolver([server[0]], server[1])
 
     def draft_writer(self) -> DraftWriter:
         """Claude when ANTHROPIC_API_KEY is set, else the template filled in: the only place

@@ -10,8 +10,10 @@ from rich.table import Column, Table
 from outreach.analytics import senders as sender_weeks
 from outreach.cli.context import console, container_for, settings_of
 from outreach.db import transaction
+from outreach.providers.errors import ProviderError
 from outreach.senders import queries as sender_queries
 from outreach.senders import service as senders
+from outreach.senders.dns_rules import Verdict
 from outreach.senders.states import SenderState
 
 senders_app = typer.Typer(
@@ -211,6 +213,39 @@ def test_sender(ctx: typer.Context, email: str) -> None:
         console.print(standing.sentence(account.email), highlight=False)
     if not all(check.ok for check in checks):
         raise typer.Exit(1)
+
+
+@senders_app.command("check")
+def check_sender(
+    ctx: typer.Context,
+    email: str,
+    selector: Annotated[
+        str | None, typer.Option(help="The DKIM selector your provider signs with.")
+    ] = None,
+    fresh: Annotated[bool, typer.Option(help="Ask DNS again even if checked today.")] = False,
+) -> None:
+    """Check the account's domain in DNS (MX, SPF, DKIM, DMARC; reverse DNS and STARTTLS of
+    a server of your own) and say what to change."""
+    with container_for(ctx) as container:
+        with transaction(container.sessions) as session:
+            account_id = senders.by_email(session, email).id
+        try:
+            check = container.check_sender_domain(account_id, selector, fresh=fresh)
+        except ProviderError as error:
+            console.print(f"[red]{error.reason}[/red]", highlight=False)
+            raise typer.Exit(1) from error
+    for finding in check.findings:
+        colour = VERDICT_COLOURS[finding.verdict]
+        console.print(
+            f"[{colour}]{finding.topic} ({finding.verdict.value}): {finding.text}[/{colour}]",
+            highlight=False,
+        )
+    if not check.passed:
+        console.print(f"{email}'s domain fails the check: fix what says fail above.")
+        raise typer.Exit(1)
+
+
+VERDICT_COLOURS = {Verdict.passed: "green", Verdict.warning: "yellow", Verdict.failed: "red"}
 
 
 @senders_app.command("pause")

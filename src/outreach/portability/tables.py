@@ -34,10 +34,18 @@ SEED_ORDER = (
 )
 """The seed's "Export All Data" order: each table after those it refers to."""
 LEFT_OUT = frozenset(
-    {"user_sessions", "login_attempts", "import_guard", "replied_contacts", "worker_leases"}
+    {
+        "user_sessions",
+        "login_attempts",
+        "import_guard",
+        "replied_contacts",
+        "worker_leases",
+        "sender_dns_checks",
+    }
 )
 """Passing state that means nothing in another database (sign-ins, the import guard, workers'
-leases: a delivery left `sending` whose worker has no lease is in doubt there at once), and
+leases: a delivery left `sending` whose worker has no lease is in doubt there at once; a day's
+cache of DNS checks), and
 what the database derives from other tables as they are written (replied_contacts)."""
 
 

@@ -456,3 +456,19 @@ def _detail(error: BaseException) -> str:
     if _timed_out(error):
         return "no answer in time"
     return str(error) or type(error).__name__
+
+
+def offers_starttls(host: str, port: int, timeout: float = 10.0) -> bool:
+    """Whether the SMTP server at host:port offers STARTTLS after EHLO (the DNS check of a
+    server of one's own). Signs in to nothing and sends nothing."""
+    try:
+        connection = smtplib.SMTP(host, port, timeout=timeout)
+    except (OSError, UnicodeError) as error:
+        raise ServerUnreachable(f"Could not reach {host}:{port}: {_detail(error)}") from error
+    try:
+        connection.ehlo()
+        return bool(connection.has_extn("starttls"))
+    except OSError as error:
+        raise ServerUnreachable(f"{host}:{port} broke off: {_detail(error)}") from error
+    finally:
+        _quit(connection)

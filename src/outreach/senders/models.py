@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from outreach.columns import primary_key, timestamp_now
-from outreach.db import Base, JSONDocument, UtcDateTime
+from outreach.db import GUID, Base, JSONDocument, UtcDateTime
 
 
 class SenderAccount(Base):
@@ -37,3 +37,20 @@ class SenderAccount(Base):
     0013); None while it is not failing, or waits for a person."""
     retry_attempts: Mapped[int] = mapped_column(sa.Integer, server_default=sa.text("0"))
     """Tries that found its server unreachable since it last worked."""
+
+
+class SenderDnsCheck(Base):
+    """The last DNS check of a sender account's domain (migration 0021), kept a day so that
+    the senders page and a campaign's launch need not ask DNS again. Passing state: not
+    exported."""
+
+    __tablename__ = "sender_dns_checks"
+
+    sender_account_id: Mapped[uuid.UUID] = mapped_column(
+        GUID(), sa.ForeignKey("sender_accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    selector: Mapped[str | None] = mapped_column(sa.Text)
+    """The DKIM selector the person gave, if any: a check with another one is not this one."""
+    checked_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    passed: Mapped[bool] = mapped_column(sa.Boolean)
+    findings: Mapped[list[dict[str, str]]] = mapped_column(JSONDocument)

@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from outreach.senders.models import SenderAccount
+from outreach.senders.models import SenderAccount, SenderDnsCheck
 
 
 def sender(session: Session, sender_id: uuid.UUID) -> SenderAccount | None:
@@ -43,3 +43,13 @@ def due_for_retry(session: Session, now: datetime) -> list[SenderAccount]:
             .order_by(SenderAccount.retry_at, SenderAccount.id)
         )
     )
+
+
+def dns_checks_since(session: Session, since: datetime) -> list[tuple[SenderDnsCheck, str]]:
+    """Each account's DNS check taken after `since`, with the account's address."""
+    rows = session.execute(
+        sa.select(SenderDnsCheck, SenderAccount.email)
+        .join(SenderAccount, SenderAccount.id == SenderDnsCheck.sender_account_id)
+        .where(SenderDnsCheck.checked_at > since)
+    )
+    return [(check, email) for check, email in rows]

@@ -19,7 +19,7 @@ from outreach.errors import OutreachError, ValidationFailed
 from outreach.providers.base import SignedIn
 from outreach.providers.errors import ProviderError
 from outreach.sealing import seal, unseal
-from outreach.senders import mailboxes
+from outreach.senders import dns_check, mailboxes
 from outreach.senders import queries as sender_queries
 from outreach.senders import service as senders
 from outreach.senders.models import SenderAccount
@@ -46,6 +46,7 @@ def senders_page(request: Request, session: DbSession, **extra: object) -> Respo
         "bounce_rate": settings.bounce_pause_rate,
         "bounce_min": settings.bounce_pause_min_sends,
         "warning": one_click_warning(settings.base_url),
+        "dns_checks": dns_check.kept_for_all(session, container_of(request).clock.now()),
         **extra,
     }
     return render(request, "senders.html", context, status_code=422 if "error" in extra else 200)
@@ -293,6 +294,29 @@ def _tested(request: Request, session: Session, account: SenderAccount) -> Respo
     checked = {"email": account.email, "kind": account.kind}
     shown = [asdict(check) for check in checks]
     return flash.redirect(request, "/senders", checked=checked, checks=shown)
+
+
+@router.post("/senders/{sender_id}/dns-check")
+def check_dns(
+    request: Request,
+    session: DbSession,
+    user: PageUser,
+    sender_id: uuid.UUID,
+    selector: Annotated[str, Form(max_length=63)] = "",
+) -> Response:
+    """Asks DNS about the account's domain afresh (no transaction open while it does) and shows
+    each finding on the senders page."""
+    email = senders.get(session, sender_id).email
+    finish_transaction(session)
+    try:
+        check = container_of(request).check_sender_domain(
+            sender_id, selector.strip() or None, fresh=True
+        )
+    except ProviderError as error:
+        return flash.redirect(request, "/senders", error=f"DNS check of {email}: {error.reason}")
+    findings = [asdict(finding) for finding in check.findings]
+    dns = {"id": str(sender_id), "email": email, "selector": check.selector or ""}
+    return flash.redirect(request, "/senders", dns=dns, findings=findings)
 
 
 @router.post("/senders/{sender_id}/imap")
