@@ -210,18 +210,18 @@ def _saying_how_to_fix(name: str) -> Iterator[None]:
 @campaigns_app.command("launch")
 def launch(ctx: typer.Context, name: str) -> None:
     """Check the campaign, enroll its list and start sending."""
-    with (
-        container_for(ctx) as container,
-        transaction(container.sessions) as session,
-        _saying_how_to_fix(name),
-    ):
-        report = campaigns.launch(session, campaigns.named(session, name).id, container.clock.now())
+    with container_for(ctx) as container:
+        with transaction(container.sessions) as session:
+            campaign_id = campaigns.named(session, name).id
+        warnings = container.launch_dns_check(campaign_id)
+        with transaction(container.sessions) as session, _saying_how_to_fix(name):
+            report = campaigns.launch(session, campaign_id, container.clock.now())
     console.print(f"Launched {name!r}: {counted(report.enrolled, 'contact')} enrolled.")
     for reason, count in report.skipped.most_common():
         console.print(f"  skipped {count}: {reason}")
-    warning = one_click_warning(container.settings.base_url)
-    if warning:
-        console.print(f"Warning: {warning}")
+    for warning in [one_click_warning(container.settings.base_url), *warnings]:
+        if warning:
+            console.print(f"Warning: {warning}", highlight=False)
 
 
 @campaigns_app.command("pause")

@@ -158,12 +158,14 @@ def launch(
 ) -> LaunchOut:
     """Check, enroll the list and start sending; 422 listing every problem otherwise."""
     container = container_of(request)
+    finish_transaction(session)  # the senders' domains may be asked of DNS
+    dns_warnings = container.launch_dns_check(campaign_id)
     report = campaigns.launch(session, campaign_id, container.clock.now())
     warning = one_click_warning(container.settings.base_url)
     return LaunchOut(
         enrolled=report.enrolled,
         skipped=dict(report.skipped),
-        warnings=[warning] if warning else [],
+        warnings=([warning] if warning else []) + dns_warnings,
     )
 
 

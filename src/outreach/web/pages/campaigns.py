@@ -28,7 +28,7 @@ from outreach.errors import OutreachError, ValidationFailed
 from outreach.senders import queries as sender_queries
 from outreach.senders.models import SenderAccount
 from outreach.web import flash
-from outreach.web.deps import DbSession, PageUser, container_of
+from outreach.web.deps import DbSession, PageUser, container_of, finish_transaction
 from outreach.web.rendering import render
 from outreach.words import counted
 
@@ -374,8 +374,15 @@ def choose_list(
 def launch(
     request: Request, session: DbSession, user: PageUser, campaign_id: uuid.UUID
 ) -> Response:
+    container = container_of(request)
+    finish_transaction(session)  # the senders' domains may be asked of DNS
+    try:
+        dns_warnings = container.launch_dns_check(campaign_id)
+    except OutreachError as error:
+        return campaign_page(request, session, campaign_id, error=error.message)
+
     def go() -> str:
-        report = campaigns.launch(session, campaign_id, container_of(request).clock.now())
+        report = campaigns.launch(session, campaign_id, container.clock.now())
         skipped = "; ".join(
             f"{count} skipped: {reason}" for reason, count in report.skipped.most_common()
         )
@@ -383,8 +390,8 @@ def launch(
             f" {skipped}." if skipped else ""
         )
 
-    warning = one_click_warning(container_of(request).settings.base_url)
-    return _acting(request, session, campaign_id, go, warning=warning)
+    warnings = [one_click_warning(container.settings.base_url), *dns_warnings]
+    return _acting(request, session, campaign_id, go, warning=" ".join(filter(None, warnings)))
 
 
 @router.post("/campaigns/{campaign_id}/pause")
