@@ -48,6 +48,12 @@ class RateLimited(OutreachError):
         self.retry_after_seconds = retry_after_seconds
 
 
+class UpstreamUnavailable(OutreachError):
+    """A service outreach asks on the user's behalf (DNS) did not answer: try again later."""
+
+    code = "upstream_unavailable"
+
+
 class DatabaseNotReady(OutreachError):
     """The database is unreachable or its schema is not the one this code expects."""
 

@@ -119,3 +119,41 @@ def test_with_the_launch_check_off_dns_is_not_asked(
     warnings = client.post(f"/api/v1/campaigns/{found.id}/launch").json()["warnings"]
     assert not [warning for warning in warnings if "DNS" in warning]
     assert dns_server.questions == []
+
+
+def test_the_api_checks_a_senders_domain_with_a_chosen_selector(
+    client, api_token, session, clock, container, dns_server
+):
+    zone = google_zone()
+    zone["s2024._domainkey.ourco.example"] = zone.pop("google._domainkey.ourco.example")
+    dns_server.zone.update(zone)
+    asking(container, dns_server)
+    account = gmail_account(session, clock, container)
+    client.headers["Authorization"] = f"Bearer {api_token}"
+
+    usual = client.post(f"/api/v1/senders/{account.id}/dns-check").json()
+    chosen = client.post(f"/api/v1/senders/{account.id}/dns-check?selector=s2024").json()
+
+    assert usual["passed"] is False
+    assert [f["topic"] for f in usual["findings"] if f["verdict"] == "fail"] == ["DKIM"]
+    assert chosen["passed"] is True
+    assert chosen["selector"] == "s2024"
+    bad = client.post(f"/api/v1/senders/{account.id}/dns-check?selector=a%20b")
+    assert bad.status_code == 422
+
+
+def test_the_api_says_503_when_dns_does_not_answer(
+    client, api_token, session, clock, container, dns_server
+):
+    dns_server.stop()  # nothing answers on its port now
+    container.settings = container.settings.model_copy(
+        update={"dns_server": f"127.0.0.1:{dns_server.port}"}
+    )
+    account = gmail_account(session, clock, container)
+    client.headers["Authorization"] = f"Bearer {api_token}"
+
+    answer = client.post(f"/api/v1/senders/{account.id}/dns-check")
+
+    assert answer.status_code == 503
+    assert answer.json()["error"]["code"] == "upstream_unavailable"
+    assert "DNS did not answer" in answer.json()["error"]["message"]

@@ -27,6 +27,7 @@ STATUS_OF: dict[type[errors.OutreachError], int] = {
     errors.Forbidden: 403,
     errors.RateLimited: 429,
     errors.DatabaseNotReady: 503,
+    errors.UpstreamUnavailable: 503,
 }
 
 HTTP_CODES = {

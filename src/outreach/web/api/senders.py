@@ -10,15 +10,20 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from outreach.analytics import senders as sender_weeks
+from outreach.errors import UpstreamUnavailable
 from outreach.inbox import queries as inbox_queries
 from outreach.inbox.polling import poll_summary
+from outreach.providers.errors import ProviderError
 from outreach.senders import health, mailboxes
 from outreach.senders import queries as sender_queries
 from outreach.senders import service as senders
 from outreach.senders.models import SenderAccount
 from outreach.senders.states import SenderState
+from outreach.web.api.common_schemas import ErrorBody
 from outreach.web.api.senders_schemas import (
     CheckOut,
+    DnsCheckOut,
+    DnsFindingOut,
     ImapIn,
     ImapOut,
     InboxMessageOut,
@@ -121,6 +126,39 @@ def test_sender(
         ok=all(check.ok for check in checks),
         message="; ".join(f"{check.part}: {check.text}" for check in checks),
         checks=[PartCheckOut(part=c.part, ok=c.ok, message=c.text) for c in checks],
+    )
+
+
+@senders_router.post(
+    "/{sender_id}/dns-check",
+    responses={503: {"model": ErrorBody, "description": "DNS did not answer"}},
+)
+def check_dns(
+    request: Request,
+    session: DbSession,
+    user: ApiUser,
+    sender_id: uuid.UUID,
+    selector: Annotated[str | None, Query(max_length=63, pattern=r"^[A-Za-z0-9._-]+$")] = None,
+    fresh: bool = False,
+) -> DnsCheckOut:
+    """Check the account's domain in DNS: MX, SPF (covering the provider, ~all or -all, within
+    10 lookups), DKIM (the selector given, else the provider's usual ones), DMARC and its
+    alignment; a server of one's own also for reverse DNS and STARTTLS. The day's result is
+    answered again unless `fresh`."""
+    senders.get(session, sender_id)
+    finish_transaction(session)
+    try:
+        check = container_of(request).check_sender_domain(sender_id, selector, fresh=fresh)
+    except ProviderError as error:
+        raise UpstreamUnavailable(error.reason) from error
+    return DnsCheckOut(
+        passed=check.passed,
+        checked_at=check.checked_at,
+        selector=check.selector,
+        findings=[
+            DnsFindingOut(topic=f.topic, verdict=f.verdict.value, message=f.text)
+            for f in check.findings
+        ],
     )
 
 

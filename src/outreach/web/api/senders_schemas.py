@@ -114,6 +114,19 @@ class CheckOut(BaseModel):
     checks: list[PartCheckOut] = Field(default_factory=list)
 
 
+class DnsFindingOut(BaseModel):
+    topic: Literal["MX", "SPF", "DKIM", "DMARC", "Alignment", "Reverse DNS", "Encryption"]
+    verdict: Literal["pass", "warn", "fail"]
+    message: str = Field(description="What was found and, unless it passes, what to change")
+
+
+class DnsCheckOut(BaseModel):
+    passed: bool = Field(description="No finding fails")
+    checked_at: datetime
+    selector: str | None = Field(description="The DKIM selector asked for, if one was given")
+    findings: list[DnsFindingOut]
+
+
 class InboxMessageOut(BaseModel):
     id: uuid.UUID
     kind: Literal["human_reply", "unsubscribe_request", "auto_reply", "bounce"]
