@@ -92,6 +92,44 @@ def test_a_refused_recipient_bounces_and_is_suppressed(
     assert emails == {"alan@bletchley.example"}
 
 
+GMAIL_DMARC = (
+    "550 5.7.26 Unauthenticated email from ourco.example is not accepted due to domain's "
+    "DMARC policy."
+)
+OUTLOOK_AUTHENTICATION = (
+    "550 5.7.515 Access denied, sending domain ourco.example doesn't meet the required "
+    "authentication level."
+)
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        {"recipient_replies": {"alan@bletchley.example": GMAIL_DMARC}},
+        {"data_reply": OUTLOOK_AUTHENTICATION},
+    ],
+    ids=["gmail-dmarc-at-rcpt", "outlook-5.7.515-after-the-content"],
+)
+def test_a_refusal_of_our_domains_authentication_stops_the_account_not_the_recipient(
+    session, container, clock, tmp_path, make_smtp_server, refusal
+):
+    server = make_smtp_server(**refusal)
+    sender = smtp_sender(session, clock, container.settings.secret_key_value(), server.port)
+    found = launch(session, clock, tmp_path, [sender])
+
+    report = container.sending_pass()
+
+    assert report.failed == []
+    session.expire_all()
+    account = senders.get(session, uuid.UUID(sender))
+    assert senders.standing_of(account).label == "needs you"
+    assert "does not accept how this account's domain is authenticated" in account.last_error
+    assert "Check DNS" in account.last_error
+    assert "bounced" not in statuses(session, found)
+    emails, _ = contact_queries.suppressed_among(session, ["alan@bletchley.example"], [])
+    assert emails == set()
+
+
 def test_a_deferred_recipient_is_retried_later_and_sent_once(
     session, container, clock, tmp_path, make_smtp_server
 ):

@@ -9,6 +9,7 @@ rather than each failing in turn.
 
 from __future__ import annotations
 
+import re
 import socket
 import ssl
 
@@ -60,6 +61,22 @@ class AccountError(ProviderError):
     """The account cannot be used at all, for sending or reading, until a person acts:
     authentication refused, a grant revoked, a TLS failure. The reason is in plain words for the
     person who must fix it. (A server that cannot be reached is ServerUnreachable: it passes.)"""
+
+
+_OUR_DOMAIN_CODES = re.compile(r"^\s*5\.7\.(?:2[0-7]|509|515)\b")
+"""Enhanced status codes that refuse an email for how the sending domain is authenticated:
+RFC 7372's 5.7.20-5.7.26 (no passing DKIM signature, SPF failed, reverse DNS failed, DMARC),
+5.7.27 (RFC 7505; Gmail also uses it for SPF), and Microsoft's 5.7.509 (DMARC reject) and
+5.7.515 (the domain does not meet Outlook.com's authentication requirements, May 2025)."""
+_OUR_DOMAIN_WORDS = re.compile(r"\b(?:DMARC|SPF|DKIM|unauthenticated)\b", re.IGNORECASE)
+
+
+def refuses_our_domain(text: str) -> bool:
+    """Whether a permanent refusal ("5.7.26 Unauthenticated email ...") is about the sending
+    domain's SPF, DKIM or DMARC rather than about the recipient or this one email: then no
+    other email from the domain will be accepted either until its DNS is fixed."""
+    policy = text.lstrip().startswith("5.7.")
+    return bool(_OUR_DOMAIN_CODES.match(text)) or (policy and bool(_OUR_DOMAIN_WORDS.search(text)))
 
 
 def connection_problem(error: OSError, host: str, where: str, ports: str) -> ProviderError | None:

@@ -23,6 +23,7 @@ from outreach.providers.errors import (
     ServerUnreachable,
     TransientError,
     connection_problem,
+    refuses_our_domain,
 )
 from outreach.providers.message import OutgoingMessage, SentMessage
 
@@ -250,6 +251,13 @@ class SmtpTransport:
             return AccountError(
                 f"{self._where} wants the account to sign in before it takes email; add the "
                 f"username and password ({code} {text})."
+            )
+        if 500 <= code < 600 and refuses_our_domain(text):
+            return AccountError(
+                f"{self._where} refused {what} because the receiving side does not accept how "
+                f"this account's domain is authenticated (SPF, DKIM, DMARC): {code} {text}. "
+                "Run Check DNS on the senders page (or `outreach senders check`), fix what it "
+                "says, then resume the account; its emails wait meanwhile."
             )
         if recipient and 500 <= code < 600:
             return PermanentError(reason, address_rejected=_says_no_such_recipient(text))
