@@ -22,6 +22,7 @@ from outreach.config import LaunchDnsCheck, Settings
 from outreach.db import create_engine, session_factory, transaction
 from outreach.delivery import dispatch
 from outreach.delivery.dispatch import Links, PassReport
+from outreach.delivery.unsubscribe import no_one_click_from, one_click_warning
 from outreach.drafts import drafting
 from outreach.drafts.writers.anthropic import AnthropicWriter
 from outreach.drafts.writers.base import DraftWriter
@@ -328,19 +329,25 @@ class Container:
             dns_check.keep(session, sender_id, check)
         return check
 
-    def launch_dns_check(self, campaign_id: uuid.UUID) -> list[str]:
-        """What a campaign's launch says about its senders' domains (OUTREACH_LAUNCH_DNS_CHECK):
-        a warning per sender whose domain fails the DNS check or could not be checked, or,
-        set to refuse, ValidationFailed while one fails. Asks DNS (for senders not checked
-        today) with no transaction open. The local outbox sends nothing and is not checked."""
+    def launch_warnings(self, campaign_id: uuid.UUID) -> list[str]:
+        """What a campaign's launch tells a person about how its emails will be received: no
+        one-click unsubscribe (an http OUTREACH_BASE_URL, a Graph mailbox that cannot carry
+        List-Unsubscribe-Post), and senders whose domains fail the DNS check or could not be
+        checked (OUTREACH_LAUNCH_DNS_CHECK; set to refuse, ValidationFailed while one fails).
+        Asks DNS, for senders not checked today, with no transaction open."""
+        with transaction(self.sessions) as session:
+            accounts = campaign_queries.senders_of(session, campaign_id)
+        warnings = [one_click_warning(self.settings.base_url)] + [
+            no_one_click_from(account.email)
+            for account in accounts
+            if not (account.settings or {}).get("one_click_unsubscribe", True)
+        ]
+        checked = [(a.id, a.email) for a in accounts if a.kind != "outbox"]
+        return [text for text in warnings if text] + self._domain_warnings(checked)
+
+    def _domain_warnings(self, accounts: list[tuple[uuid.UUID, str]]) -> list[str]:
         if self.settings.launch_dns_check is LaunchDnsCheck.off:
             return []
-        with transaction(self.sessions) as session:
-            accounts = [
-                (account.id, account.email)
-                for account in campaign_queries.senders_of(session, campaign_id)
-                if account.kind != "outbox"
-            ]
         warnings, failing = [], []
         for account_id, email in accounts:
             try:

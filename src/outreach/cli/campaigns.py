@@ -21,7 +21,6 @@ from outreach.contacts import lists
 from outreach.contacts import queries as contact_queries
 from outreach.db import transaction
 from outreach.delivery import dispatch
-from outreach.delivery.unsubscribe import one_click_warning
 from outreach.errors import ValidationFailed
 from outreach.senders import service as senders
 from outreach.words import counted
@@ -213,15 +212,14 @@ def launch(ctx: typer.Context, name: str) -> None:
     with container_for(ctx) as container:
         with transaction(container.sessions) as session:
             campaign_id = campaigns.named(session, name).id
-        warnings = container.launch_dns_check(campaign_id)
+        warnings = container.launch_warnings(campaign_id)
         with transaction(container.sessions) as session, _saying_how_to_fix(name):
             report = campaigns.launch(session, campaign_id, container.clock.now())
     console.print(f"Launched {name!r}: {counted(report.enrolled, 'contact')} enrolled.")
     for reason, count in report.skipped.most_common():
         console.print(f"  skipped {count}: {reason}")
-    for warning in [one_click_warning(container.settings.base_url), *warnings]:
-        if warning:
-            console.print(f"Warning: {warning}", highlight=False)
+    for warning in warnings:
+        console.print(f"Warning: {warning}", highlight=False)
 
 
 @campaigns_app.command("pause")

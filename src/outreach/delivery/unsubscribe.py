@@ -74,6 +74,18 @@ def unsubscribe(
     return contact
 
 
+def no_one_click_from(email: str) -> str:
+    """What to tell a person about a Microsoft 365 mailbox set not to carry
+    List-Unsubscribe-Post (Graph accepts it only as an internet-header property some tenants
+    drop): its emails offer an unsubscribe link, not one-click unsubscribe."""
+    return (
+        f"{email} sends without one-click unsubscribe (List-Unsubscribe-Post is off for this "
+        'Microsoft 365 mailbox): Gmail and Yahoo expect it of bulk senders. Tick "Offer '
+        'one-click unsubscribe" for it on the senders page if your tenant keeps the header, '
+        "or send from it over SMTP."
+    )
+
+
 def one_click_warning(base_url: str) -> str | None:
     """What to tell a person when emails cannot offer one-click unsubscribe (RFC 8058): its
     POST must go to an https address (providers/compose.py), and the links are made from

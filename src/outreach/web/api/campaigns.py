@@ -14,7 +14,6 @@ from outreach.campaigns.models import Campaign, CampaignContact
 from outreach.campaigns.schedule import NextSendWords
 from outreach.campaigns.states import RUNNING
 from outreach.delivery import dispatch, queries
-from outreach.delivery.unsubscribe import one_click_warning
 from outreach.web.api.campaigns_schemas import (
     CampaignChange,
     CampaignDetail,
@@ -159,14 +158,9 @@ def launch(
     """Check, enroll the list and start sending; 422 listing every problem otherwise."""
     container = container_of(request)
     finish_transaction(session)  # the senders' domains may be asked of DNS
-    dns_warnings = container.launch_dns_check(campaign_id)
+    warnings = container.launch_warnings(campaign_id)
     report = campaigns.launch(session, campaign_id, container.clock.now())
-    warning = one_click_warning(container.settings.base_url)
-    return LaunchOut(
-        enrolled=report.enrolled,
-        skipped=dict(report.skipped),
-        warnings=([warning] if warning else []) + dns_warnings,
-    )
+    return LaunchOut(enrolled=report.enrolled, skipped=dict(report.skipped), warnings=warnings)
 
 
 @campaigns_router.post("/{campaign_id}/pause")

@@ -23,7 +23,6 @@ from outreach.campaigns.states import EDITABLE, STEPS_LOCKED_BECAUSE
 from outreach.campaigns.templates.rendering import render_preview
 from outreach.contacts import queries as contact_queries
 from outreach.delivery import dispatch
-from outreach.delivery.unsubscribe import one_click_warning
 from outreach.errors import OutreachError, ValidationFailed
 from outreach.senders import queries as sender_queries
 from outreach.senders.models import SenderAccount
@@ -377,7 +376,7 @@ def launch(
     container = container_of(request)
     finish_transaction(session)  # the senders' domains may be asked of DNS
     try:
-        dns_warnings = container.launch_dns_check(campaign_id)
+        warnings = container.launch_warnings(campaign_id)
     except OutreachError as error:
         return campaign_page(request, session, campaign_id, error=error.message)
 
@@ -390,8 +389,7 @@ def launch(
             f" {skipped}." if skipped else ""
         )
 
-    warnings = [one_click_warning(container.settings.base_url), *dns_warnings]
-    return _acting(request, session, campaign_id, go, warning=" ".join(filter(None, warnings)))
+    return _acting(request, session, campaign_id, go, warning=" ".join(warnings) or None)
 
 
 @router.post("/campaigns/{campaign_id}/pause")
