@@ -10,17 +10,16 @@ from hypothesis import strategies as st
 
 from outreach.senders.dns_rules import (
     DomainFacts,
-    Provider,
     ServerFacts,
     SpfWalk,
     Verdict,
     judge,
     organisational_domain,
-    provider_of,
     selectors_to_try,
     spf_terms,
     tags,
 )
+from outreach.senders.mail_providers import Provider, provider_of
 
 KEY = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAx"
 

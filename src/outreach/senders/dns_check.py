@@ -19,7 +19,8 @@ from outreach.providers.dns import Resolver
 from outreach.providers.errors import ProviderError
 from outreach.senders import dns_rules as rules
 from outreach.senders import queries as sender_queries
-from outreach.senders.dns_rules import DomainFacts, Finding, Provider, ServerFacts, SpfWalk, Verdict
+from outreach.senders.dns_rules import DomainFacts, Finding, ServerFacts, SpfWalk, Verdict
+from outreach.senders.mail_providers import Provider, provider_of
 from outreach.senders.models import SenderAccount, SenderDnsCheck
 
 KEPT_FOR = timedelta(days=1)
@@ -57,7 +58,7 @@ def fetch(
     """Ask DNS (and a custom SMTP server) everything the rules judge. Raises ServerUnreachable
     when DNS does not answer at all."""
     settings = account.settings or {}
-    provider = rules.provider_of(account.kind, settings.get("host"))
+    provider = provider_of(account.kind, settings.get("host"))
     domain = account.email.rpartition("@")[2].lower()
     dmarc_at, dmarc = _dmarc_records(resolver, domain)
     facts = DomainFacts(

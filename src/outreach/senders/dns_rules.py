@@ -14,19 +14,12 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from outreach.senders.mail_providers import Provider
+
 SPF_LOOKUP_LIMIT = 10
 """RFC 7208 4.6.4: a receiver stops after ten DNS lookups and treats the SPF record as broken."""
 
 LOOKUP_MECHANISMS = frozenset({"include", "a", "mx", "ptr", "exists", "redirect"})
-
-
-class Provider(StrEnum):
-    google = "google"
-    microsoft = "microsoft"
-    smtp = "smtp"
-    """A server of the user's own or their host's: reverse DNS and STARTTLS are checked too."""
-    outbox = "outbox"
-    """The local outbox sends nothing: only the domain's own records are checked."""
 
 
 PROVIDER_SPF = {
@@ -43,22 +36,6 @@ COMMON_SELECTORS = ("default", "dkim", "mail", "k1", "s1", "s2", "selector1", "s
 """Selectors tried for other providers when the user names none: those of cPanel, Mailchimp
 (k1), Amazon SES-style and Microsoft-style set-ups. A domain signing under another selector
 is found only when the user gives it."""
-
-MICROSOFT_SMTP_HOSTS = ("office365.com", "outlook.com")
-
-
-def provider_of(kind: str, smtp_host: str | None) -> Provider:
-    """A sender account's provider, from how it sends."""
-    if kind == "graph":
-        return Provider.microsoft
-    if kind != "smtp":
-        return Provider.outbox
-    host = (smtp_host or "").lower().rstrip(".")
-    if host.endswith(("gmail.com", "googlemail.com", "google.com")):
-        return Provider.google
-    if host.endswith(MICROSOFT_SMTP_HOSTS):
-        return Provider.microsoft
-    return Provider.smtp
 
 
 def selectors_to_try(provider: Provider, given: str | None) -> tuple[str, ...]:
