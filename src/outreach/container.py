@@ -138,6 +138,7 @@ class Container:
                 security=settings.get("security", "starttls"),
                 username=settings.get("username"),
                 password=secrets.get("password"),
+                pace=self.pace_of(account) if "per_minute" in settings else None,
             )
         if account.kind == "graph":
             return GraphTransport(

@@ -30,6 +30,7 @@ from outreach.providers.graph.transport import GraphTransport
 from outreach.providers.message import Mailbox, OutgoingMessage, SentMessage
 from outreach.providers.outbox import OutboxTransport
 from outreach.providers.smtp import Security, SmtpTransport
+from outreach.providers.throttle import SendingPace
 from tests.fakes.graph_server import (
     FakeGraph,
     settings_for,
@@ -281,6 +282,37 @@ def test_a_policy_refusal_of_a_recipient_does_not_say_the_address_is_bad(
 
     assert not refused.value.address_rejected
     assert "Relaying denied" in refused.value.reason
+
+
+def test_a_refusal_of_our_domains_authentication_is_an_account_error_saying_to_check_dns(
+    make_smtp_server: MakeServer, smtp_transport: MakeTransport
+) -> None:
+    refusal = "550 5.7.26 Unauthenticated email from example.com is not accepted (DMARC)"
+    server = make_smtp_server(recipient_replies={"ada@example.com": refusal})
+
+    with pytest.raises(AccountError) as refused:
+        smtp_transport(server).send(a_message())
+
+    assert "5.7.26" in refused.value.reason
+    assert "Check DNS" in refused.value.reason
+    assert server.messages == []
+
+
+def test_a_paced_account_waits_for_room_in_its_minute(
+    smtp_server: RecordingSMTPServer, smtp_transport: MakeTransport
+) -> None:
+    slept: list[float] = []
+    transport = smtp_transport(
+        smtp_server, pace=SendingPace(2, now=lambda: 100.0, sleep=slept.append)
+    )
+
+    transport.send(a_message(1))
+    transport.send(a_message(2))
+    assert slept == []
+    transport.send(a_message(3))
+
+    assert slept == [60.0]
+    assert len(smtp_server.messages) == 3
 
 
 def test_a_deferred_recipient_is_tried_again_later_when_the_server_says(

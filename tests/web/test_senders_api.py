@@ -236,3 +236,25 @@ def test_the_page_sets_how_many_connections_an_account_may_have_at_once(signed_i
     assert refused.status_code == 422
     [account] = session.scalars(sa.select(SenderAccount)).all()
     assert account.settings["max_connections"] == 2
+
+
+@pytest.mark.parametrize(
+    ("host", "daily_cap", "connections", "per_minute"),
+    [
+        ("smtp.office365.com", 9_000, 3, 25),
+        ("smtp.gmail.com", 1_800, 4, None),
+        ("mail.ourco.example", None, 4, None),
+    ],
+)
+def test_an_smtp_account_takes_its_providers_limits_unless_given_its_own(
+    api, session, host, daily_cap, connections, per_minute
+):
+    fields = {"kind": "smtp", "email": "me@ourco.example", "host": host, "password": "pw"}
+    added = api.post("/api/v1/senders", json=fields)
+    assert added.status_code == 201, added.text
+    assert added.json()["daily_cap"] == daily_cap
+    own = api.post("/api/v1/senders", json=fields | {"email": "you@ourco.example", "daily_cap": 40})
+    assert own.json()["daily_cap"] == 40
+    accounts = {a.email: a for a in session.scalars(sa.select(SenderAccount))}
+    assert accounts["me@ourco.example"].settings["max_connections"] == connections
+    assert accounts["me@ourco.example"].settings.get("per_minute") == per_minute

@@ -26,6 +26,7 @@ from outreach.providers.errors import (
     refuses_our_domain,
 )
 from outreach.providers.message import OutgoingMessage, SentMessage
+from outreach.providers.throttle import SendingPace
 
 __all__ = ["Security", "SmtpTransport"]
 
@@ -84,6 +85,7 @@ class SmtpTransport:
         local_hostname: str | None = None,
         ssl_context: ssl.SSLContext | None = None,
         final_reply_timeout: float = 600,
+        pace: SendingPace | None = None,
     ) -> None:
         if not host:
             raise ValueError("an SMTP transport needs a host")
@@ -98,6 +100,7 @@ class SmtpTransport:
         self._local_hostname = local_hostname
         self._ssl_context = ssl_context
         self._final_reply_timeout = final_reply_timeout
+        self._pace = pace
         self._connection: smtplib.SMTP | None = None
 
     @property
@@ -113,6 +116,8 @@ class SmtpTransport:
         except ValueError as error:
             raise PermanentError(f"The email could not be put together: {error}") from error
         envelope = _Envelope(sender, recipient, data, smtputf8)
+        if self._pace is not None:
+            self._pace.wait()
         reused = self._connection is not None
         try:
             self._transaction(self._connected(), envelope)

@@ -14,9 +14,14 @@ from sqlalchemy.orm import Session
 from outreach.db import get_or_not_found
 from outreach.errors import Conflict, NotFound, ValidationFailed
 from outreach.providers.errors import AccountError, ProviderError
-from outreach.providers.limits import GRAPH_DEFAULT_LIMITS
+from outreach.providers.limits import (
+    GOOGLE_DEFAULT_DAILY_CAP,
+    GRAPH_DEFAULT_LIMITS,
+    SendingLimits,
+)
 from outreach.sealing import seal, unseal
 from outreach.senders import queries as sender_queries
+from outreach.senders.mail_providers import Provider, provider_of
 from outreach.senders.models import SenderAccount
 from outreach.senders.standing import Standing, after_failure, after_success, jitter_draw
 from outreach.senders.states import SENDERS, SenderState
@@ -34,8 +39,12 @@ def connections_of(account: SenderAccount) -> int:
 
 
 def per_minute_of(account: SenderAccount) -> int:
-    """Sends a minute a worker allows a Graph account (Microsoft refuses more than 30)."""
+    """Sends a minute a worker allows a Microsoft 365 account, through Graph or over SMTP
+    (Microsoft refuses more than 30)."""
     return int((account.settings or {}).get("per_minute", GRAPH_DEFAULT_LIMITS.per_minute))
+
+
+PROVIDER_LIMITS: dict[Provider, SendingLimits] = {Provider.microsoft: GRAPH_DEFAULT_LIMITS}
 
 
 class SenderKind(StrEnum):
@@ -157,7 +166,8 @@ def add(
 ) -> SenderAccount:
     """Adds a sender account. `password` is the SMTP password or the Graph app's client secret,
     and `token_cache` a person's Graph sign-in, both sealed at rest. A Graph account gets caps
-    under Microsoft's unless given its own."""
+    under Microsoft's unless given its own, and so does a Microsoft 365 mailbox over SMTP
+    (with Microsoft's per-minute limit too); a Google one gets Google's daily limit."""
     address = email.strip()
     if "@" not in address or " " in address:
         raise ValidationFailed(f"{email!r} is not an email address.", field="email")
@@ -168,9 +178,13 @@ def add(
             f"A daily cap is between 1 and {MAX_DAILY_CAP:,} (leave it empty for none).",
             field="daily_cap",
         )
-    if kind is SenderKind.graph:
-        daily_cap = daily_cap or GRAPH_DEFAULT_LIMITS.per_day
-        max_connections = max_connections or GRAPH_DEFAULT_LIMITS.connections
+    provider = provider_of(kind.value, smtp.host if smtp else None)
+    limits = PROVIDER_LIMITS.get(provider)
+    if limits is not None:
+        daily_cap = daily_cap or limits.per_day
+        max_connections = max_connections or limits.connections
+    elif provider is Provider.google:
+        daily_cap = daily_cap or GOOGLE_DEFAULT_DAILY_CAP
     max_connections = max_connections or DEFAULT_CONNECTIONS
     if not 1 <= max_connections <= MAX_CONNECTIONS:
         raise ValidationFailed(
@@ -185,13 +199,15 @@ def add(
         )
     if graph is not None and graph.delegated and not token_cache:
         raise ValidationFailed("The mailbox's owner must sign in first.", field="email")
-    provider = smtp.checked() if smtp else graph.checked() if graph else {}
+    reached = smtp.checked() if smtp else graph.checked() if graph else {}
+    if kind is SenderKind.smtp and limits is not None:
+        reached["per_minute"] = limits.per_minute
     sealed = {"password": password} | ({"token_cache": token_cache} if token_cache else {})
     account = SenderAccount(
         email=address,
         display_name=(display_name or "").strip() or None,
         kind=kind.value,
-        settings={**provider, "max_connections": max_connections},
+        settings={**reached, "max_connections": max_connections},
         secret=seal(secret_key, sealed) if password else None,
         daily_cap=daily_cap,
         state=SenderState.ok.value,
