@@ -8,17 +8,20 @@ import typer
 from rich.table import Column, Table
 
 from outreach.analytics import senders as sender_weeks
+from outreach.cli import inbox
 from outreach.cli.context import console, container_for, settings_of
 from outreach.db import transaction
 from outreach.senders import queries as sender_queries
 from outreach.senders import service as senders
 from outreach.senders.states import SenderState
 
-senders_app = typer.Typer(
-    help="Sender accounts: the mailboxes campaigns send from.", no_args_is_help=True
-)
+senders_app = typer.Typer(no_args_is_help=True)  # its help: AREAS in cli/main.py
 add_sender_app = typer.Typer(help="Add a sender account.", no_args_is_help=True)
 senders_app.add_typer(add_sender_app, name="add")
+# `outreach senders add imap` is `outreach inbox imap`: where an SMTP account's replies arrive.
+add_sender_app.command(
+    "imap", help="Read an SMTP account's replies from an IMAP mailbox, and check it signs in."
+)(inbox.set_imap)
 
 DailyCap = Annotated[
     int | None, typer.Option(help="At most this many sends a day (UTC) from this account.")
