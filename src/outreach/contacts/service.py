@@ -72,10 +72,14 @@ def _export_rows(session: Session, where: ContactFilter) -> Iterator[list[str]]:
     originals = queries.raw_columns(session, where)
     headers = ours + [name if name not in ours else f"{name} (original)" for name in originals]
     yield [spreadsheet_safe(header) for header in headers]
-    for contact in queries.matching_contacts(session, where):
-        values = [contact.email, *(getattr(contact, f) or "" for f in PERSON_FIELDS)]
-        values += ["yes" if contact.role_address else "", contact.created_at.isoformat()]
-        values += [str(contact.raw_data.get(name, "") or "") for name in originals]
+    columns = [Contact.email, *(getattr(Contact, f) for f in PERSON_FIELDS)]
+    columns += [Contact.role_address, Contact.created_at, Contact.raw_data]
+    for email, *person, role_address, created_at, raw in queries.matching_rows(
+        session, where, columns
+    ):
+        values = [email, *(value or "" for value in person)]
+        values += ["yes" if role_address else "", created_at.isoformat()]
+        values += [str(raw.get(name, "") or "") for name in originals]
         yield [spreadsheet_safe(value) for value in values]
 
 
