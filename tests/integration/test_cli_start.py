@@ -33,3 +33,15 @@ def test_help_imports_neither_the_web_app_nor_the_orm_nor_argon2_nor_the_provide
     imported = json.loads(result.stderr.strip().splitlines()[-1])
     heavy = [m for m in imported if any(m == h or m.startswith(f"{h}.") for h in HEAVY)]
     assert heavy == []
+
+
+def test_a_mistyped_area_is_matched_against_the_areas_not_yet_imported():
+    result = subprocess.run(
+        [sys.executable, "-m", "outreach", "sendrs", "list"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "Did you mean 'senders'" in result.stderr

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from typer.core import TyperGroup
@@ -72,20 +72,21 @@ own commands use, when one of them runs."""
 
 
 class Areas(TyperGroup):
-    """The root command: its own commands, and the areas, loaded by name when used. Its help
-    lists the areas from AREAS without importing any."""
+    """The root command: its own commands, and the areas, each loaded by name when used. Until
+    then an area is a stand-in with its help: `outreach --help` lists them without importing
+    any, and a mistyped name is still matched against them ("Did you mean 'senders'?")."""
 
     _describing = False
 
-    def list_commands(self, ctx: Context) -> list[str]:
-        return [*super().list_commands(ctx), *AREAS]
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        for name, area in AREAS.items():
+            self.add_command(TyperGroup(name=name, help=area.help))
 
     def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
         area = AREAS.get(cmd_name)
-        if area is None:
+        if area is None or self._describing:
             return super().get_command(ctx, cmd_name)
-        if self._describing:
-            return TyperGroup(name=cmd_name, help=area.help)
         module = importlib.import_module(f"outreach.cli.{area.module}")
         command = typer.main.get_group(getattr(module, area.app))
         command.help = area.help

@@ -18,10 +18,6 @@ from outreach.senders.states import SenderState
 senders_app = typer.Typer(no_args_is_help=True)  # its help: AREAS in cli/main.py
 add_sender_app = typer.Typer(help="Add a sender account.", no_args_is_help=True)
 senders_app.add_typer(add_sender_app, name="add")
-# `outreach senders add imap` is `outreach inbox imap`: where an SMTP account's replies arrive.
-add_sender_app.command(
-    "imap", help="Read an SMTP account's replies from an IMAP mailbox, and check it signs in."
-)(inbox.set_imap)
 
 DailyCap = Annotated[
     int | None, typer.Option(help="At most this many sends a day (UTC) from this account.")
@@ -236,3 +232,9 @@ def _set_sender_state(
             session, senders.by_email(session, email).id, state, reason, container.clock.now()
         )
     console.print(f"{email} is {state.value}.")
+
+
+# `outreach senders add imap` is `outreach inbox imap`: where an SMTP account's replies arrive.
+add_sender_app.command(
+    "imap", help="Read an SMTP account's replies from an IMAP mailbox, and check it signs in."
+)(inbox.set_imap)
