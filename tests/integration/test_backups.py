@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import tarfile
+import threading
 from datetime import timedelta
 
 import pytest
@@ -11,11 +12,14 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from outreach.cli.main import app
+from outreach.container import build_container
 from outreach.errors import NotFound, ValidationFailed
 from outreach.portability import backups, exporting
 from outreach.portability.schedule import KINDS
 from outreach.worker.jobs import take_backups
-from tests.plain_sql import contact
+from outreach.worker.loop import run_until_stopped
+from tests.app_settings import isolated_settings
+from tests.plain_sql import contact, insert
 from tests.sample_data import START, checksums, container_on, counts
 
 
@@ -153,3 +157,64 @@ def test_a_person_runs_lists_checks_and_restores_backups_from_the_cli(
     assert "damaged" in outreach("backup", "verify", status=1)
     with pytest.raises(NotFound, match="no backup named"):
         outreach("backup", "verify", "../../etc/passwd")
+
+
+def test_the_worker_s_passes_go_on_while_a_backup_is_in_flight(databases, tmp_path):
+    """PostgreSQL only: there a lock held on a table that only backups read keeps the daily
+    backup in flight for as long as the test needs."""
+    url = databases.fresh_url("postgresql")
+    worker = build_container(
+        isolated_settings(
+            tmp_path / "data", DATABASE_URL=url, OUTREACH_WORKER_INTERVAL_SECONDS=0.05
+        )
+    )
+    stop = threading.Event()
+    running = threading.Thread(target=run_until_stopped, args=(worker, stop))
+    with worker.engine.connect() as holder, worker.engine.connect() as other:
+        holder.execute(sa.text("LOCK TABLE column_mappings IN ACCESS EXCLUSIVE MODE"))
+        running.start()
+        try:
+            until(lambda: waiting_for_column_mappings(other), "the daily backup to start")
+            user = insert(
+                other, "users", email="ada@analytical.example", role="admin", password_hash="x"
+            )
+            insert(other, "user_sessions", user_id=user, token_hash="x", expires_at=START)
+            other.commit()
+            until(lambda: sessions(other) == 0, "a pass to forget the expired sign-in")
+            taken = {backup.kind for backup in backups.existing(worker.settings.backup_dir)}
+            assert "full" not in taken
+        finally:
+            holder.rollback()  # the backup goes on
+            stop.set()
+            running.join()
+    assert [
+        backup.verified
+        for backup in backups.existing(worker.settings.backup_dir)
+        if backup.kind == "full"
+    ] == [True]
+    worker.close()
+
+
+def until(condition, what: str) -> None:
+    for _ in range(1000):
+        if condition():
+            return
+        threading.Event().wait(0.02)
+    pytest.fail(f"waited 20 s for {what}")
+
+
+def waiting_for_column_mappings(connection) -> bool:
+    waiting = connection.scalar(
+        sa.text(
+            "SELECT count(*) FROM pg_locks "
+            "WHERE NOT granted AND relation = 'column_mappings'::regclass"
+        )
+    )
+    connection.rollback()
+    return bool(waiting)
+
+
+def sessions(connection) -> int:
+    count = connection.scalar(sa.text("SELECT count(*) FROM user_sessions"))
+    connection.rollback()
+    return int(count or 0)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ import uvicorn
 
 from outreach.access import service as access
 from outreach.access.models import Role
+from outreach.cli.serving import listening_socket
 from outreach.container import Container, build_container
 from outreach.db import transaction
 from outreach.web.app import create_app
@@ -89,8 +89,7 @@ def live_server(backend: str, databases, tmp_path) -> Iterator[LiveServer]:
     with transaction(container.sessions) as session:
         access.create_user(session, ADMIN_EMAIL, ADMIN_PASSWORD, Role.admin)
     # Bound here and handed over, so no other process can take the port in between.
-    listening = socket.socket()
-    listening.bind(("127.0.0.1", 0))
+    listening = listening_socket("127.0.0.1", 0)  # as served: kept-alive answers at once
     port = listening.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(create_app(container), log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)

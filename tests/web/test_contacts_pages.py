@@ -3,6 +3,8 @@ a contact, uploads, lists and suppressions."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 
 import pytest
@@ -97,6 +99,23 @@ def test_the_export_neutralises_formulas(imported):
     lines = export.text.splitlines()
     assert lines[0].startswith("email,name,first_name")
     assert any(line.startswith("ada@analytical.example,Ada Lovelace") for line in lines)
+
+
+def test_a_lists_export_holds_its_members_and_a_long_export_arrives_whole(imported):
+    client, _ = imported
+    many = "".join(f"person{n:04d}@many.example,Person {n}\n" for n in range(2500))
+    confirm(client, upload(client, "Email,Name\n" + many, "many.csv"), map_email="Email")
+    pioneers = re.search(r'href="/lists/([0-9a-f-]{36})">Pioneers<', client.get("/lists").text)
+
+    members = client.get(f"/contacts/export.csv?list_id={pioneers.group(1)}")
+    everyone = client.get("/contacts/export.csv")
+
+    addresses = [row[0] for row in csv.reader(io.StringIO(members.text))][1:]
+    assert addresses == ["ada@analytical.example", "alan@bletchley.example"]
+    rows = list(csv.reader(io.StringIO(everyone.text)))
+    assert len(rows) == 1 + 2 + 2500  # more rows than one piece of the stream holds
+    assert {len(row) for row in rows} == {len(rows[0])}
+    assert rows[-1][0] == "person2499@many.example"
 
 
 def test_a_list_page_shows_its_members_and_can_be_renamed(imported):

@@ -14,11 +14,7 @@ from outreach.portability import backups
 from outreach.portability.backups import Backup
 from outreach.words import counted, duration, frequency
 
-app = typer.Typer(
-    help="Backups: the full database daily, contacts and sent emails hourly, drafts every 6 "
-    "hours, each verified after writing.",
-    no_args_is_help=True,
-)
+app = typer.Typer(no_args_is_help=True)  # its help: AREAS in cli/main.py
 
 
 @app.command("run")

@@ -25,7 +25,7 @@ from outreach.errors import ValidationFailed
 from outreach.senders import service as senders
 from outreach.words import counted
 
-campaigns_app = typer.Typer(help="Campaigns: steps, settings, launch, pause.", no_args_is_help=True)
+campaigns_app = typer.Typer(no_args_is_help=True)  # its help: AREAS in cli/main.py
 
 
 Senders = Annotated[

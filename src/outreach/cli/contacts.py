@@ -24,11 +24,9 @@ from outreach.errors import ValidationFailed
 from outreach.runner import Runner
 from outreach.words import counted
 
-contacts_app = typer.Typer(
-    help="Contacts: import, export, search, undo an upload.", no_args_is_help=True
-)
-lists_app = typer.Typer(help="Contact lists.", no_args_is_help=True)
-suppressions_app = typer.Typer(help="Addresses and domains never to email.", no_args_is_help=True)
+contacts_app = typer.Typer(no_args_is_help=True)  # its help: AREAS in cli/main.py
+lists_app = typer.Typer(no_args_is_help=True)  # its help: AREAS in cli/main.py
+suppressions_app = typer.Typer(no_args_is_help=True)  # its help: AREAS in cli/main.py
 
 
 @dataclass(frozen=True)

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.progress import Progress, TaskID, TextColumn
-from sqlalchemy.engine import Engine
 
-from outreach.clock import Clock
-from outreach.config import Settings
-from outreach.container import Container, build_container
-from outreach.schema import ensure_current
 from outreach.words import counted
 
-SchemaCheck = Callable[[Engine], None]
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from outreach.clock import Clock
+    from outreach.config import Settings
+    from outreach.container import Container
+
+SchemaCheck = Callable[["Engine"], None]
 
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)
@@ -29,13 +32,22 @@ def settings_of(ctx: typer.Context) -> Settings:
     return settings
 
 
+def at_this_revision(engine: Engine) -> None:
+    """The default check: a database not at this code's revision stops the command."""
+    from outreach.schema import ensure_current
+
+    ensure_current(engine)
+
+
 @contextmanager
 def container_for(
-    ctx: typer.Context, clock: Clock | None = None, schema: SchemaCheck | None = ensure_current
+    ctx: typer.Context, clock: Clock | None = None, schema: SchemaCheck | None = at_this_revision
 ) -> Iterator[Container]:
     """The container, its database first put through `schema`: by default a database that is
     not at this code's revision stops the command with the one line that says what to do.
     Only the commands that manage the schema themselves pass another check, or None."""
+    from outreach.container import build_container
+
     container = build_container(settings_of(ctx), clock)
     try:
         if schema is not None:

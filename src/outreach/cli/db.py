@@ -14,7 +14,7 @@ from outreach.portability import exporting, migrating, partitioning, restoring
 from outreach.schema import schema_state, upgrade
 from outreach.words import counted
 
-app = typer.Typer(help="The database: migrate it, see where it stands.", no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True)  # its help: AREAS in cli/main.py
 partition_app = typer.Typer(
     help="Partition a table that grows without end (PostgreSQL).", no_args_is_help=True
 )

@@ -29,10 +29,7 @@ from outreach.drafts.writers.base import WriterError
 from outreach.errors import NotFound, ValidationFailed
 from outreach.words import counted
 
-drafts_app = typer.Typer(
-    help="Drafts: written for a list, an upload or a campaign; reviewed; approved.",
-    no_args_is_help=True,
-)
+drafts_app = typer.Typer(no_args_is_help=True)  # its help: AREAS in cli/main.py
 templates_app = typer.Typer(
     help="Templates: the instructions drafts are written from.", no_args_is_help=True
 )

@@ -16,10 +16,7 @@ from outreach.providers.errors import ProviderError
 from outreach.senders import mailboxes
 from outreach.senders import service as senders
 
-inbox_app = typer.Typer(
-    help="Replies, bounces and out-of-office notices read from the senders' mailboxes.",
-    no_args_is_help=True,
-)
+inbox_app = typer.Typer(no_args_is_help=True)  # its help: AREAS in cli/main.py
 
 
 @inbox_app.command("poll")

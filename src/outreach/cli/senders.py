@@ -8,6 +8,7 @@ import typer
 from rich.table import Column, Table
 
 from outreach.analytics import senders as sender_weeks
+from outreach.cli import inbox
 from outreach.cli.context import console, container_for, settings_of
 from outreach.db import transaction
 from outreach.providers.errors import ProviderError
@@ -16,9 +17,7 @@ from outreach.senders import service as senders
 from outreach.senders.dns_rules import Verdict
 from outreach.senders.states import SenderState
 
-senders_app = typer.Typer(
-    help="Sender accounts: the mailboxes campaigns send from.", no_args_is_help=True
-)
+senders_app = typer.Typer(no_args_is_help=True)  # its help: AREAS in cli/main.py
 add_sender_app = typer.Typer(help="Add a sender account.", no_args_is_help=True)
 senders_app.add_typer(add_sender_app, name="add")
 
@@ -268,3 +267,9 @@ def _set_sender_state(
             session, senders.by_email(session, email).id, state, reason, container.clock.now()
         )
     console.print(f"{email} is {state.value}.")
+
+
+# `outreach senders add imap` is `outreach inbox imap`: where an SMTP account's replies arrive.
+add_sender_app.command(
+    "imap", help="Read an SMTP account's replies from an IMAP mailbox, and check it signs in."
+)(inbox.set_imap)

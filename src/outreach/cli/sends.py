@@ -19,9 +19,7 @@ from outreach.drafts import queries as drafts
 from outreach.errors import NotFound, ValidationFailed
 from outreach.senders import service as senders
 
-sends_app = typer.Typer(
-    help="Sends a crash left unknown: send them again or mark them sent.", no_args_is_help=True
-)
+sends_app = typer.Typer(no_args_is_help=True)  # its help: AREAS in cli/main.py
 
 
 @sends_app.command("unknown")

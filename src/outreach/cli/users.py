@@ -13,8 +13,8 @@ from outreach.access.models import Role
 from outreach.cli.context import console, container_for
 from outreach.db import transaction
 
-app = typer.Typer(help="Users who can sign in.", no_args_is_help=True)
-tokens = typer.Typer(help="API tokens for /api/v1.", no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True)  # its help: AREAS in cli/main.py
+tokens = typer.Typer(no_args_is_help=True)  # its help: AREAS in cli/main.py
 
 Email = Annotated[str, typer.Option(prompt=True, help="The address to sign in with.")]
 Password = Annotated[

@@ -478,26 +478,59 @@ def first_matching(session: Session, where: ContactFilter) -> Contact | None:
     )
 
 
+def _exported(where: ContactFilter) -> sa.Select[Any]:
+    """The contacts an export writes: a list's members joined from the list's side, so that a
+    list's export reads its members and not every contact."""
+    statement = sa.select(Contact).where(*conditions(replace(where, list_id=None)))
+    if where.list_id:
+        statement = statement.join(
+            ContactListMember,
+            sa.and_(
+                ContactListMember.contact_id == Contact.id,
+                ContactListMember.list_id == where.list_id,
+            ),
+        )
+    return statement
+
+
+def whole_result_plans(session: Session) -> None:
+    """Plans this transaction's streamed reads for their whole result.
+
+    PostgreSQL plans a cursor for its first tenth of rows (cursor_tuple_fraction): for an
+    export in address order that is a walk of every contact along lower(email), even for a
+    list of a hundred. Planned for all rows, a list's export reads its members and sorts them.
+    Other databases plan every statement for its whole result already."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SET LOCAL cursor_tuple_fraction = 1"))
+
+
 def matching_contacts(session: Session, where: ContactFilter) -> Iterator[Contact]:
-    """Every matching contact in address order, streamed in slices (for exports)."""
+    """Every matching contact in address order, streamed in slices."""
     statement = (
-        sa.select(Contact)
-        .where(*conditions(where))
+        _exported(where).order_by(sa.func.lower(Contact.email)).execution_options(yield_per=2000)
+    )
+    return iter(session.scalars(statement))
+
+
+def matching_rows(
+    session: Session, where: ContactFilter, columns: Sequence[QueryableAttribute[Any]]
+) -> Iterator[Sequence[Any]]:
+    """`columns` of every matching contact in address order, streamed in slices (for exports:
+    plain rows cost a fraction of what contacts as objects do; an export calls
+    whole_result_plans first in its transaction)."""
+    statement = (
+        _exported(where)
+        .with_only_columns(*columns)
         .order_by(sa.func.lower(Contact.email))
         .execution_options(yield_per=2000)
     )
-    return iter(session.scalars(statement))
+    return iter(session.execute(statement))
 
 
 def raw_columns(session: Session, where: ContactFilter) -> list[str]:
     """Every raw_data column among matching contacts, in first-seen order."""
     seen: dict[str, None] = {}
-    for raw in session.scalars(
-        sa.select(Contact.raw_data)
-        .where(*conditions(where))
-        .order_by(sa.func.lower(Contact.email))
-        .execution_options(yield_per=2000)
-    ):
+    for (raw,) in matching_rows(session, where, [Contact.raw_data]):
         seen.update(dict.fromkeys(raw or {}))
     return list(seen)
 

@@ -147,3 +147,8 @@ REAL_CLOCK_ONLY: dict[Job, str] = {
 }
 """Jobs a pass at a pretended time (`outreach worker --now`) skips, and why: run then, they
 would delete real backups and sign-ins, or hold their next real run off until that time."""
+
+APART: tuple[Job, ...] = (take_backups,)
+"""Jobs the running worker does in a thread of their own beside its passes (`--once` still does
+them in its one pass): a full backup at ten times the seed's volume takes minutes, and sending,
+replies and imports must not wait for it."""
