@@ -212,7 +212,7 @@ def test_a_referral_creates_and_enrols_the_new_contact_only_when_a_person_confir
     assert enrollment(session, sent, "lin@analytical.example").status == "pending"
     session.refresh(referral)
     assert (referral.status, referral.decided_by, referral.contact_id) == (
-        "enrolled",
+        "confirmed",
         "admin@example.com",
         lin.id,
     )

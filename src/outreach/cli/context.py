@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -12,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from outreach.clock import Clock
 from outreach.config import Settings
+from outreach.contacts.leads import ChangedBy
 from outreach.container import Container, build_container
 from outreach.schema import ensure_current
 from outreach.words import counted
@@ -22,6 +24,15 @@ console = Console()
 errors = Console(stderr=True, soft_wrap=True)
 """Errors are one line each, never broken by Rich (a path cut in two cannot be copied); the
 terminal wraps them."""
+
+
+def person_at_the_terminal() -> ChangedBy:
+    """Who a command's change is recorded as made by: the operating system's user."""
+    try:
+        name = getpass.getuser()
+    except (OSError, KeyError):  # no user name in the environment nor the password database
+        name = "someone"
+    return ChangedBy.someone(f"{name} (command line)", None)
 
 
 def settings_of(ctx: typer.Context) -> Settings:

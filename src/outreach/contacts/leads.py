@@ -174,11 +174,12 @@ def set_by_person(
 
 def history(session: Session, contact_id: uuid.UUID) -> list[ContactChange]:
     """Every change of a contact's status and of their replies' categories, oldest first (served
-    by ix_contact_changes_contact_id_changed_at)."""
+    by ix_contact_changes_contact_id_changed_at); at the same moment a category comes before the
+    status it set."""
     return list(
         session.scalars(
             sa.select(ContactChange)
             .where(ContactChange.contact_id == contact_id)
-            .order_by(ContactChange.changed_at, ContactChange.id)
+            .order_by(ContactChange.changed_at, ContactChange.field, ContactChange.id)
         )
     )

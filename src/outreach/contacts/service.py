@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from outreach.contacts import queries
@@ -16,7 +17,7 @@ from outreach.contacts.models import Contact, UploadBatch
 from outreach.contacts.queries import ContactFilter
 from outreach.contacts.states import UPLOADS, UploadStatus
 from outreach.db import get_or_not_found
-from outreach.errors import Conflict
+from outreach.errors import Conflict, NotFound
 from outreach.states import transition
 
 # A cell starting with one of these is run as a formula by Excel, LibreOffice and Sheets
@@ -28,13 +29,23 @@ def get(session: Session, contact_id: uuid.UUID) -> Contact:
     return get_or_not_found(session, Contact, contact_id, "contact")
 
 
+def by_email(session: Session, email: str) -> Contact:
+    """The contact with this address (any case), or NotFound saying so."""
+    found = session.scalars(
+        sa.select(Contact).where(sa.func.lower(Contact.email) == email.strip().lower())
+    ).one_or_none()
+    if found is None:
+        raise NotFound(f"There is no contact {email.strip()}.")
+    return found
+
+
 def spreadsheet_safe(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
 def export_csv(session: Session, where: ContactFilter, target: TextIO) -> int:
     """Writes matching contacts as CSV: our fields, then every original column. Returns rows."""
-    ours = ["email", *PERSON_FIELDS, "role_address", "created_at"]
+    ours = ["email", *PERSON_FIELDS, "role_address", "created_at", "lead_status"]
     originals = queries.raw_columns(session, where)
     headers = ours + [name if name not in ours else f"{name} (original)" for name in originals]
     writer = csv.writer(target)
@@ -43,6 +54,7 @@ def export_csv(session: Session, where: ContactFilter, target: TextIO) -> int:
     for contact in queries.matching_contacts(session, where):
         values = [contact.email, *(getattr(contact, f) or "" for f in PERSON_FIELDS)]
         values += ["yes" if contact.role_address else "", contact.created_at.isoformat()]
+        values.append(contact.lead_status)
         values += [str(contact.raw_data.get(name, "") or "") for name in originals]
         writer.writerow([spreadsheet_safe(value) for value in values])
         written += 1

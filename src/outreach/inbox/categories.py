@@ -45,6 +45,7 @@ from outreach.campaigns.states import EnrollmentStatus
 from outreach.clock import Clock
 from outreach.contacts import leads, suppressions
 from outreach.contacts import queries as contact_queries
+from outreach.contacts import service as contacts
 from outreach.contacts.leads import ChangedBy, LeadStatus
 from outreach.contacts.models import Contact, ContactChange, UploadBatch
 from outreach.db import get_or_not_found
@@ -306,17 +307,45 @@ def _offer_referrals(
     return offered
 
 
-# Referrals --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Standing:
+    """What a conversation page shows of its category: the reply it belongs to (None before
+    any reply of a person) and the referrals its replies made."""
+
+    reply: InboxMessage | None
+    referrals: tuple[Referral, ...]
 
 
-def referrals_of(session: Session, message_ids: list[uuid.UUID]) -> list[Referral]:
-    return list(
-        session.scalars(
-            sa.select(Referral)
-            .where(Referral.inbox_message_id.in_(message_ids))
-            .order_by(Referral.created_at, Referral.email)
+def standing(session: Session, conversation_id: uuid.UUID) -> Standing:
+    latest = session.scalars(
+        sa.select(InboxMessage)
+        .where(
+            InboxMessage.conversation_id == conversation_id,
+            InboxMessage.kind.in_(CATEGORIZED_KINDS),
         )
+        .order_by(InboxMessage.received_at.desc(), InboxMessage.id.desc())
+        .limit(1)
+    ).one_or_none()
+    referrals = session.scalars(
+        sa.select(Referral)
+        .join(InboxMessage, InboxMessage.id == Referral.inbox_message_id)
+        .where(InboxMessage.conversation_id == conversation_id)
+        .order_by(Referral.created_at, Referral.email)
     )
+    return Standing(latest, tuple(referrals))
+
+
+def in_conversation(
+    session: Session, conversation_id: uuid.UUID, message_id: uuid.UUID | None
+) -> InboxMessage:
+    """The reply to categorize: `message_id` when it is in the conversation, else the latest."""
+    message = message_to_categorize(session, message_id or conversation_id)
+    if message.conversation_id != conversation_id:
+        raise NotFound(f"There is no message {message_id} in this conversation.")
+    return message
+
+
+# Referrals --------------------------------------------------------------------------------
 
 
 def confirm_referral(
@@ -350,7 +379,7 @@ def confirm_referral(
             )
         else:
             said += f", added to {campaign.name}'s list (enrolled when it runs)"
-    referral.status = "enrolled"
+    referral.status = "confirmed"
     referral.contact_id = contact.id
     referral.decided_by = by.name
     referral.decided_at = now
@@ -377,11 +406,8 @@ def _offered(session: Session, referral_id: uuid.UUID) -> Referral:
 def _contact_for(
     session: Session, email: str, referrer: Contact, given: Mapping[str, str], now: datetime
 ) -> Contact:
-    existing = session.scalars(
-        sa.select(Contact).where(sa.func.lower(Contact.email) == email.lower())
-    ).one_or_none()
-    if existing is not None:
-        return existing
+    with suppress(NotFound):
+        return contacts.by_email(session, email)
     batch = UploadBatch(
         file_name=f"referred by {referrer.email}"[:255],
         status="completed",

@@ -224,7 +224,7 @@ class Referral(Base):
     __tablename__ = "referrals"
     __table_args__ = (
         sa.UniqueConstraint("inbox_message_id", "email"),
-        sa.CheckConstraint("status IN ('offered', 'enrolled', 'dismissed')", name="status"),
+        sa.CheckConstraint("status IN ('offered', 'confirmed', 'dismissed')", name="status"),
     )
 
     id: Mapped[uuid.UUID] = primary_key()

@@ -120,7 +120,7 @@ def upgrade() -> None:
         sa.Column("decided_at", UtcDateTime(), nullable=True),
         sa.Column("created_at", UtcDateTime(), nullable=False, server_default=now),
         sa.UniqueConstraint("inbox_message_id", "email"),
-        sa.CheckConstraint("status IN ('offered', 'enrolled', 'dismissed')", name="status"),
+        sa.CheckConstraint("status IN ('offered', 'confirmed', 'dismissed')", name="status"),
     )
 
 
