@@ -439,4 +439,5 @@ def status_command(
         leads.set_by_person(
             session, found.id, chosen, person_at_the_terminal(), container.clock.now()
         )
-    console.print(f"{found.email}: {before.replace('_', ' ')} → {chosen.words}", highlight=False)
+    said = f"{found.email}: {before.replace('_', ' ')} → {chosen.words}"
+    console.print(said, highlight=False, soft_wrap=True)

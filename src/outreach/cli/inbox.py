@@ -124,4 +124,5 @@ def categorize(
             session, message, chosen, person_at_the_terminal(), container.clock.now()
         )
         done = "; ".join(changed.done)
-    console.print(f"Categorized as {chosen.words}" + (f": {done}" if done else ""), highlight=False)
+    said = f"Categorized as {chosen.words}" + (f": {done}" if done else "")
+    console.print(said, highlight=False, soft_wrap=True)
