@@ -64,13 +64,12 @@ def replied(session, container, clock, tmp_path):
     container.categorizing_pass()
     clock.advance(timedelta(minutes=5))
     session.expire_all()
-    return dict(
-        session.execute(
-            sa.select(Contact.email, Conversation.id).join(
-                Contact, Contact.id == Conversation.contact_id
-            )
+    rows = session.execute(
+        sa.select(Contact.email, Conversation.id).join(
+            Contact, Contact.id == Conversation.contact_id
         )
     )
+    return dict(rows.all())
 
 
 def test_conversations_are_listed_by_category_and_by_lead_status(api, replied):
