@@ -214,3 +214,20 @@ def test_the_contact_page_shows_and_sets_the_lead_status_and_the_list_filters_by
     exported = signed_in.get("/contacts/export.csv", params={"lead_status": "meeting_booked"})
     rows = list(csv.DictReader(io.StringIO(exported.text)))
     assert [(r["email"], r["lead_status"]) for r in rows] == [(ADA, "meeting_booked")]
+
+
+def test_a_campaign_changes_what_a_category_does_over_the_api(
+    api, session, container, clock, tmp_path
+):
+    campaign, _ = launched_from_outbox(session, container, clock, tmp_path)
+    settings = f"/api/v1/campaigns/{campaign.id}/settings"
+
+    changed = api.patch(settings, json={"category_actions": {"do not contact": "none"}})
+
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["category_actions"] == {"do_not_contact": "none"}
+    refused = api.patch(settings, json={"category_actions": {"do_not_contact": "explode"}})
+    assert refused.status_code == 422
+    assert refused.json()["error"]["message"] == (
+        "do not contact can do suppress, none, not 'explode'."
+    )

@@ -114,6 +114,15 @@ def check_overrides(overrides: Mapping[str, str]) -> dict[str, str]:
     return checked
 
 
+def set_campaign_actions(
+    session: Session, campaign_id: uuid.UUID, overrides: Mapping[str, str]
+) -> None:
+    """What the categories do in this campaign where it differs from the default (replacing its
+    earlier choices), or ValidationFailed saying what a category may do."""
+    campaign_queries.settings_of(session, campaign_id).category_actions = check_overrides(overrides)
+    session.flush()
+
+
 def parse_category(text: str) -> Category:
     """A category as a person types it ("meeting request", "wrong person / referral")."""
     key = "_".join(text.strip().lower().replace("-", " ").replace("/ referral", "").split())
