@@ -14,13 +14,15 @@ from outreach.contacts import leads
 from outreach.contacts.leads import ChangedBy, LeadStatus
 from outreach.contacts.models import Contact, ContactChange, Suppression
 from outreach.container import Container
+from outreach.delivery.unsubscribe import UnsubscribeToken, unsubscribe
 from outreach.errors import Conflict, ValidationFailed
 from outreach.inbox import categories
 from outreach.inbox.models import Conversation, InboxMessage, Referral, ReplyCategorizing
 from outreach.inbox.reply_rules import Category
+from outreach.worker.jobs import JOBS
 from tests.app_settings import isolated_settings
 from tests.fakes.anthropic_server import FakeAnthropic
-from tests.inbox_messages import outlook_auto_reply, plain_reply
+from tests.inbox_messages import outlook_auto_reply, plain_reply, postfix_dsn
 from tests.integration.test_inbox import ADA, ALAN, GRACE, enrollment, page, read, sent
 
 __all__ = ["sent"]  # the fixture, shared with test_inbox
@@ -272,6 +274,34 @@ def test_a_persons_lead_status_is_never_changed_by_an_event(session, container, 
 
     grace = contact(session, GRACE)
     assert (grace.lead_status, grace.lead_status_by) == ("won", "admin@example.com")
+
+
+@pytest.mark.parametrize(("status", "lead_status"), [("5.1.1", "bounced"), ("4.2.2", "contacted")])
+def test_a_hard_bounce_makes_the_contact_bounced_and_a_soft_one_changes_nothing(
+    session, clock, sent, status, lead_status
+):
+    read(session, sent, page(postfix_dsn(sent.thread(GRACE), status=status)), clock)
+    assert contact(session, GRACE).lead_status == lead_status
+
+
+def test_the_unsubscribe_link_makes_the_contact_unsubscribed_even_after_a_category(
+    session, container, clock, sent
+):
+    reply(session, clock, sent, "Sounds interesting.")
+    categorized(session, container)
+    ada = contact(session, ADA)
+
+    unsubscribe(session, UnsubscribeToken(ada.id, sent.campaign.id), "link", clock.now())
+    session.commit()
+
+    ada = contact(session, ADA)
+    assert (ada.lead_status, ada.lead_status_by) == ("unsubscribed", "the unsubscribe link")
+
+
+def test_categorizing_runs_before_sending_in_each_worker_pass():
+    names = [job.__name__ for job in JOBS]
+    assert names.index("poll_inboxes") < names.index("categorize_replies")
+    assert names.index("categorize_replies") < names.index("send_campaigns")
 
 
 # Claude.
