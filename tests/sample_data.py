@@ -33,7 +33,7 @@ from outreach.senders import service as senders
 from outreach.senders.models import SenderAccount
 from tests.app_settings import isolated_settings
 from tests.campaign_setup import PEOPLE, three_step_campaign
-from tests.inbox_messages import Thread, outlook_auto_reply, with_attachment
+from tests.inbox_messages import Thread, outlook_auto_reply, plain_reply, with_attachment
 from tests.plain_sql import insert
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -107,6 +107,8 @@ def fill_every_table(container: Container, folder) -> None:  # type: ignore[no-u
     container.sending_pass()
     with transaction(container.sessions) as session:
         _out_of_office(session, container, outbox.id)
+        _referral(session, container, outbox.id)
+    container.categorizing_pass()  # reply_categorizations, referrals, contact_changes
     _drafts_for_the_list(container, found.list_id)
 
 
@@ -154,6 +156,27 @@ def _out_of_office(session: Session, container: Container, sender_id: uuid.UUID)
     inbox_queries.claim_poll(session, sender_id, now, now)
     page = InboxPage((InboundMessage("1:1", raw, now),), "1:1", more=False)
     assert inbox.ingest(session, account, page, now).acted == {"auto_reply": 1}
+
+
+def _referral(session: Session, container: Container, sender_id: uuid.UUID) -> None:
+    """A reply from the last contact emailed that points to a colleague."""
+    now = container.clock.now()
+    delivery = session.scalars(
+        sa.select(Delivery)
+        .where(Delivery.status == "sent")
+        .order_by(Delivery.message_id.desc())
+        .limit(1)
+    ).one()
+    to = session.get(Contact, delivery.contact_id)
+    account = session.get(SenderAccount, sender_id)
+    assert to is not None
+    assert account is not None
+    raw = plain_reply(
+        "I'm not the right person, please contact lin@elsewhere.example.",
+        Thread(delivery.message_id, "Hello", "me@ourco.example", to.email),
+    )
+    page = InboxPage((InboundMessage("1:2", raw, now),), "1:2", more=False)
+    assert inbox.ingest(session, account, page, now).acted == {"human_reply": 1}
 
 
 def _reply_and_one_off(

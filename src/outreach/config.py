@@ -70,6 +70,11 @@ class Settings(BaseSettings):
         DEFAULT_DRAFT_MODEL, min_length=1, validation_alias=_env("OUTREACH_DRAFT_MODEL")
     )
     """The Claude model drafts are written with; recorded on every draft."""
+    category_model: str = Field(
+        "claude-haiku-4-5", min_length=1, validation_alias=_env("OUTREACH_CATEGORY_MODEL")
+    )
+    """The Claude model replies are categorized with (a short task: a small model does it);
+    recorded on every categorization."""
     draft_timeout_seconds: float = Field(
         60.0, gt=0, le=600, validation_alias=_env("OUTREACH_DRAFT_TIMEOUT_SECONDS")
     )

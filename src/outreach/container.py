@@ -29,8 +29,9 @@ from outreach.drafts.writers.base import DraftWriter
 from outreach.drafts.writers.template import TemplateWriter
 from outreach.drafts.writing import WritingReport
 from outreach.errors import ValidationFailed
-from outreach.inbox import polling
+from outreach.inbox import categories, polling
 from outreach.inbox import service as inbox
+from outreach.inbox.categorizers import Categorizer, ClaudeCategorizer, RuleCategorizer
 from outreach.inbox.polling import PollReport
 from outreach.leases import Worker
 from outreach.providers.base import SignedIn, Transport
@@ -44,6 +45,7 @@ from outreach.providers.graph.tokens import GraphTokens
 from outreach.providers.graph.transport import GraphTransport
 from outreach.providers.imap import ImapReader, ImapSettings
 from outreach.providers.inbox import InboxReader
+from outreach.providers.llm import LanguageModel
 from outreach.providers.outbox import OutboxTransport
 from outreach.providers.smtp import SmtpTransport, offers_starttls
 from outreach.providers.throttle import SendingPace
@@ -373,22 +375,40 @@ class Container:
             return DnsPythonResolver()
         return DnsPythonResolver([server[0]], server[1])
 
-    def draft_writer(self) -> DraftWriter:
-        """Claude when ANTHROPIC_API_KEY is set, else the template filled in: the only place
-        draft writers are built."""
+    def _language_model(self) -> LanguageModel | None:
+        """The Anthropic API when ANTHROPIC_API_KEY is set, else None."""
         key = self.settings.anthropic_api_key
         if key is None or not key.get_secret_value().strip():
-            return TemplateWriter()
+            return None
         # Imported here: the SDK takes seconds to import, which every CLI command and worker
         # start would pay even without a key.
         from outreach.providers.anthropic import AnthropicMessages
 
-        messages = AnthropicMessages(
+        return AnthropicMessages(
             api_key=key.get_secret_value().strip(),
             base_url=self.settings.anthropic_base_url,
             timeout_seconds=self.settings.draft_timeout_seconds,
             clock=self.clock,
         )
+
+    def reply_categorizer(self) -> Categorizer:
+        """Claude when ANTHROPIC_API_KEY is set, else the phrase rules: the only place reply
+        categorizers are built."""
+        messages = self._language_model()
+        if messages is None:
+            return RuleCategorizer()
+        return ClaudeCategorizer(messages, model=self.settings.category_model)
+
+    def categorizing_pass(self) -> categories.CategorizingReport:
+        """Categorizes the replies waiting for it (inbox/categories.py)."""
+        return categories.categorizing_pass(self.sessions, self.clock, self.reply_categorizer)
+
+    def draft_writer(self) -> DraftWriter:
+        """Claude when ANTHROPIC_API_KEY is set, else the template filled in: the only place
+        draft writers are built."""
+        messages = self._language_model()
+        if messages is None:
+            return TemplateWriter()
         return AnthropicWriter(messages, model=self.settings.draft_model)
 
     def sending_pass(

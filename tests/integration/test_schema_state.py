@@ -82,6 +82,7 @@ def test_upgrading_to_0014_puts_the_messages_already_there_into_read_conversatio
                 connection,
                 "inbox_messages",
                 sender_account_id=mailbox,
+                draft_type="first_outreach",
                 provider_id=f"1:{n}",
                 kind="human_reply",
                 reason="a reply",
@@ -97,6 +98,40 @@ def test_upgrading_to_0014_puts_the_messages_already_there_into_read_conversatio
     assert str(found.last_message_at).startswith("2026-03-03 11:00:00")
     assert (found.unread, found.needs_answer) == (False, False)
     assert [str(row.conversation_id) for row in linked] == [str(found.id)] * 2
+
+
+def test_upgrading_to_0016_gives_each_contact_the_lead_status_of_what_already_happened(
+    empty_engine,
+):
+    upgrade_to(empty_engine, "0014")
+    with empty_engine.begin() as connection:
+        _, sent, replied, bounced = (
+            contact(connection, f"{name}@example.com")
+            for name in ("new", "sent", "replied", "Bounced")
+        )
+        mailbox = sender(connection)
+        for person in (sent, replied, bounced):
+            insert(
+                connection,
+                "sent_emails",
+                contact_id=person,
+                sender_account_id=mailbox,
+                draft_type="first_outreach",
+                subject="Hello",
+                body="Hi",
+                recipient_email="x@example.com",
+            )
+        insert(connection, "email_replies", contact_id=replied)
+        insert(connection, "suppressions", email="bounced@example.com", reason="bounced")
+    upgrade_to(empty_engine, "0016")
+    with empty_engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT email, lead_status FROM contacts")).all()
+    assert dict(rows) == {
+        "new@example.com": "new",
+        "sent@example.com": "contacted",
+        "replied@example.com": "replied",
+        "Bounced@example.com": "bounced",
+    }
 
 
 def test_an_unreachable_database_says_so(tmp_path):

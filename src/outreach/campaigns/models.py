@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from outreach.columns import primary_key, timestamp_now
-from outreach.db import GUID, Base, TextArray, UtcDateTime, text_array_literal
+from outreach.db import GUID, Base, JSONDocument, TextArray, UtcDateTime, text_array_literal
 
 DUE_INDEX_WHERE = "status IN ('pending', 'in_progress') AND next_send_at IS NOT NULL"
 WORKING_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday")
@@ -58,6 +58,9 @@ class CampaignSettings(Base):
     unsubscribe_line: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.true())
     require_approval: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
     """An enrollment waits at an AI-written step until a person approved its draft (0007)."""
+    category_actions: Mapped[dict[str, str] | None] = mapped_column(JSONDocument)
+    """What a reply's category does in this campaign where it differs from the default
+    (inbox/categories.py), e.g. {"do_not_contact": "none"} (0016)."""
 
 
 class CampaignSequence(Base):

@@ -13,8 +13,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Column, Table
 from sqlalchemy.orm import Session
 
-from outreach.cli.context import console, container_for
-from outreach.contacts import importing, lists, queries, service, suppressions
+from outreach.cli.context import console, container_for, person_at_the_terminal
+from outreach.contacts import importing, leads, lists, queries, service, suppressions
+from outreach.contacts.leads import LeadStatus
 from outreach.contacts.mapping import parse_overrides
 from outreach.contacts.queries import ContactFilter
 from outreach.contacts.states import Outcome
@@ -248,10 +249,18 @@ def export_command(
     list_name: Annotated[
         str | None, typer.Option("--list", help="Only this list's contacts.")
     ] = None,
+    lead_status: Annotated[
+        str | None, typer.Option("--lead-status", help="Only contacts with this lead status.")
+    ] = None,
 ) -> None:
-    """Export contacts as CSV (safe to open in a spreadsheet: formulas are neutralised)."""
+    """Export contacts as CSV, with their lead status (safe to open in a spreadsheet: formulas
+    are neutralised)."""
+    status = leads.parse_status(lead_status) if lead_status else None
     with container_for(ctx) as container, transaction(container.sessions) as session:
-        where = ContactFilter(list_id=lists.named(session, list_name).id if list_name else None)
+        where = ContactFilter(
+            list_id=lists.named(session, list_name).id if list_name else None,
+            lead_status=status.value if status else None,
+        )
         with output.open("w", newline="", encoding="utf-8") as target:
             written = service.export_csv(session, where, target)
     console.print(f"{counted(written, 'contact')} written to {output}.")
@@ -410,3 +419,23 @@ def import_suppressions(
     console.print(result.summary())
     for line, entry, problem in result.invalid or []:
         console.print(f"[yellow]line {line}: {entry!r}: {problem}[/yellow]")
+
+
+@contacts_app.command("status")
+def status_command(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument(help="The contact's address.")],
+    status: Annotated[
+        str, typer.Argument(help=f"One of: {', '.join(s.words for s in LeadStatus)}.")
+    ],
+) -> None:
+    """Set a contact's lead status; sends, replies and categories never change it after that."""
+    chosen = leads.parse_status(status)
+    with container_for(ctx) as container, transaction(container.sessions) as session:
+        found = service.by_email(session, email)
+        before = found.lead_status
+        leads.set_by_person(
+            session, found.id, chosen, person_at_the_terminal(), container.clock.now()
+        )
+    said = f"{found.email}: {before.replace('_', ' ')} → {chosen.words}"
+    console.print(said, highlight=False, soft_wrap=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 
     from outreach.clock import Clock
     from outreach.config import Settings
+    from outreach.contacts.leads import ChangedBy
     from outreach.container import Container
 
 SchemaCheck = Callable[["Engine"], None]
@@ -25,6 +27,17 @@ console = Console()
 errors = Console(stderr=True, soft_wrap=True)
 """Errors are one line each, never broken by Rich (a path cut in two cannot be copied); the
 terminal wraps them."""
+
+
+def person_at_the_terminal() -> ChangedBy:
+    """Who a command's change is recorded as made by: the operating system's user."""
+    from outreach.contacts.leads import ChangedBy
+
+    try:
+        name = getpass.getuser()
+    except (OSError, KeyError):  # no user name in the environment nor the password database
+        name = "someone"
+    return ChangedBy.someone(f"{name} (command line)", None)
 
 
 def settings_of(ctx: typer.Context) -> Settings:

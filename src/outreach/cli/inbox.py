@@ -3,15 +3,18 @@ out-of-office notices, and where an SMTP account's replies arrive."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from outreach.cli.context import console, container_for
+from outreach.cli.context import console, container_for, person_at_the_terminal
 from outreach.db import transaction
+from outreach.inbox import categories
 from outreach.inbox import queries as inbox_queries
 from outreach.inbox.polling import poll_lines, poll_summary
+from outreach.inbox.reply_rules import Category
 from outreach.providers.errors import ProviderError
 from outreach.senders import mailboxes
 from outreach.senders import service as senders
@@ -97,3 +100,26 @@ def status(ctx: typer.Context) -> None:
             (cursor.last_error if cursor else None) or "",
         )
     console.print(table)
+
+
+@inbox_app.command("categorize")
+def categorize(
+    ctx: typer.Context,
+    conversation_or_message: Annotated[
+        uuid.UUID, typer.Argument(help="A conversation (its latest reply) or one reply.")
+    ],
+    category: Annotated[
+        str, typer.Argument(help=f"One of: {', '.join(c.words for c in Category)}.")
+    ],
+) -> None:
+    """Set a reply's category; it does what the category does in the reply's campaign, and
+    the machine never changes it after that."""
+    chosen = categories.parse_category(category)
+    with container_for(ctx) as container, transaction(container.sessions) as session:
+        message = categories.message_to_categorize(session, conversation_or_message)
+        changed = categories.set_category(
+            session, message, chosen, person_at_the_terminal(), container.clock.now()
+        )
+        done = "; ".join(changed.done)
+    said = f"Categorized as {chosen.words}" + (f": {done}" if done else "")
+    console.print(said, highlight=False, soft_wrap=True)

@@ -66,6 +66,7 @@ class Contact(Base):
         # The seed's UNIQUE (email), on the address as compared: case-insensitively, since
         # mail systems treat Jane@x.com and jane@x.com as one mailbox.
         sa.Index("contacts_email_unique", sa.func.lower(sa.column("email")), unique=True),
+        sa.Index("ix_contacts_lead_status", "lead_status"),
     )
 
     id: Mapped[uuid.UUID] = primary_key()
@@ -82,6 +83,12 @@ class Contact(Base):
     timezone: Mapped[str | None] = mapped_column(sa.Text)
     website: Mapped[str | None] = mapped_column(sa.Text)
     role_address: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+    lead_status: Mapped[str] = mapped_column(sa.Text, server_default="new")
+    """Where the contact stands (contacts/leads.py, 0016); its changes are in contact_changes."""
+    lead_status_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    lead_status_by: Mapped[str | None] = mapped_column(sa.Text)
+    lead_status_by_person: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+    """A person chose the status: events never change it after that; only a person does."""
 
 
 class ContactListMember(Base):
@@ -147,3 +154,35 @@ class Suppression(Base):
     reason: Mapped[str] = mapped_column(sa.Text)
     source: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = timestamp_now()
+
+
+class ContactChange(Base):
+    """A change to what is known of a contact's standing, for their history: their lead status
+    or the category of one of their replies, what it was and became, who or what changed it,
+    when and why (0016)."""
+
+    __tablename__ = "contact_changes"
+    __table_args__ = (
+        sa.CheckConstraint("field IN ('lead_status', 'category')", name="field"),
+        sa.Index("ix_contact_changes_contact_id_changed_at", "contact_id", "changed_at"),
+    )
+
+    id: Mapped[uuid.UUID] = primary_key()
+    contact_id: Mapped[uuid.UUID] = mapped_column(
+        GUID(), sa.ForeignKey("contacts.id", ondelete="CASCADE")
+    )
+    field: Mapped[str] = mapped_column(sa.Text)
+    old_value: Mapped[str | None] = mapped_column(sa.Text)
+    new_value: Mapped[str] = mapped_column(sa.Text)
+    changed_by: Mapped[str] = mapped_column(sa.Text)
+    """Who or what: a person's email, "the rules", a model's name, "a send", "a reply"."""
+    changed_by_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        GUID(), sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    """Set when a person made the change."""
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    inbox_message_id: Mapped[uuid.UUID | None] = mapped_column(
+        GUID(), sa.ForeignKey("inbox_messages.id", ondelete="SET NULL")
+    )
+    """The reply a category belongs to, or that an event came from."""
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime())

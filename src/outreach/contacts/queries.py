@@ -387,6 +387,8 @@ class ContactFilter:
     value: str | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+    lead_status: str | None = None
+    """A LeadStatus value (contacts/leads.py); served by ix_contacts_lead_status."""
 
     def __post_init__(self) -> None:
         if self.field and any(unicodedata.category(c) == "Cc" for c in self.field):
@@ -439,6 +441,8 @@ def conditions(where: ContactFilter) -> list[sa.ColumnElement[bool]]:
         found.append(Contact.created_at >= where.created_from)
     if where.created_to:
         found.append(Contact.created_at < where.created_to)
+    if where.lead_status:
+        found.append(Contact.lead_status == where.lead_status)
     return found
 
 

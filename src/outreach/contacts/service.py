@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from outreach.contacts import queries
@@ -18,7 +19,7 @@ from outreach.contacts.models import Contact, UploadBatch
 from outreach.contacts.queries import ContactFilter
 from outreach.contacts.states import UPLOADS, UploadStatus
 from outreach.db import get_or_not_found
-from outreach.errors import Conflict
+from outreach.errors import Conflict, NotFound
 from outreach.states import transition
 
 # A cell starting with one of these is run as a formula by Excel, LibreOffice and Sheets
@@ -28,6 +29,16 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def get(session: Session, contact_id: uuid.UUID) -> Contact:
     return get_or_not_found(session, Contact, contact_id, "contact")
+
+
+def by_email(session: Session, email: str) -> Contact:
+    """The contact with this address (any case), or NotFound saying so."""
+    found = session.scalars(
+        sa.select(Contact).where(sa.func.lower(Contact.email) == email.strip().lower())
+    ).one_or_none()
+    if found is None:
+        raise NotFound(f"There is no contact {email.strip()}.")
+    return found
 
 
 def spreadsheet_safe(value: str) -> str:
@@ -68,17 +79,17 @@ def _export_rows(session: Session, where: ContactFilter) -> Iterator[list[str]]:
     """The header, then one row per matching contact: our fields, then every original column,
     each made safe to open in a spreadsheet."""
     queries.whole_result_plans(session)
-    ours = ["email", *PERSON_FIELDS, "role_address", "created_at"]
+    ours = ["email", *PERSON_FIELDS, "role_address", "created_at", "lead_status"]
     originals = queries.raw_columns(session, where)
     headers = ours + [name if name not in ours else f"{name} (original)" for name in originals]
     yield [spreadsheet_safe(header) for header in headers]
     columns = [Contact.email, *(getattr(Contact, f) for f in PERSON_FIELDS)]
-    columns += [Contact.role_address, Contact.created_at, Contact.raw_data]
-    for email, *person, role_address, created_at, raw in queries.matching_rows(
+    columns += [Contact.role_address, Contact.created_at, Contact.lead_status, Contact.raw_data]
+    for email, *person, role_address, created_at, lead_status, raw in queries.matching_rows(
         session, where, columns
     ):
         values = [email, *(value or "" for value in person)]
-        values += ["yes" if role_address else "", created_at.isoformat()]
+        values += ["yes" if role_address else "", created_at.isoformat(), lead_status]
         values += [str(raw.get(name, "") or "") for name in originals]
         yield [spreadsheet_safe(value) for value in values]
 

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from outreach.campaigns import enrollments as campaign_enrollments
 from outreach.campaigns.models import CampaignContact, CampaignSequence
 from outreach.campaigns.states import ENROLLMENTS, EnrollmentStatus
-from outreach.contacts import suppressions
+from outreach.contacts import leads, suppressions
+from outreach.contacts.leads import ChangedBy, LeadStatus
 from outreach.contacts.models import Contact
 from outreach.delivery import queries, scheduled
 from outreach.delivery.models import Delivery
@@ -236,6 +237,8 @@ def record_sent(
     for recording, _ in sends:
         if recording.scheduled_email_id is not None:
             scheduled.record(session, recording.scheduled_email_id, scheduled.ScheduledStatus.sent)
+    contacted = {recording.contact_id for recording, _ in sends}
+    leads.change(session, contacted, LeadStatus.contacted, ChangedBy("a send"), at)
     session.flush()
 
 
@@ -347,6 +350,7 @@ def _record_failed(
             suppressions.add(
                 session, contact.email, suppressions.Reason.bounced, f"bounce: {reason}"[:500], now
             )
+        leads.change(session, [contact.id], LeadStatus.bounced, ChangedBy("a refused send"), now)
     if delivery.campaign_contact_id is not None:
         status = EnrollmentStatus.bounced if address_rejected else EnrollmentStatus.failed
         campaign_enrollments.record_stopped(session, delivery.campaign_contact_id, status, reason)

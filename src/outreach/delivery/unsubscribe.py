@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from outreach.access.credentials import same, signature
 from outreach.campaigns import enrollments
 from outreach.campaigns.states import EnrollmentStatus
-from outreach.contacts import suppressions
+from outreach.contacts import leads, suppressions
+from outreach.contacts.leads import ChangedBy, LeadStatus
 from outreach.contacts.models import Contact
 from outreach.errors import Conflict
 
@@ -70,6 +71,8 @@ def unsubscribe(
     enrollments.stop_contact_everywhere(
         session, contact.id, EnrollmentStatus.unsubscribed, "unsubscribed with the link in an email"
     )
+    by = ChangedBy("the unsubscribe link")
+    leads.change(session, [contact.id], LeadStatus.unsubscribed, by, now)
     session.flush()
     return contact
 

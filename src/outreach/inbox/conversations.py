@@ -32,6 +32,11 @@ class ConversationFilter:
     sender_account_id: uuid.UUID | None = None
     unread: bool | None = None
     needs_answer: bool | None = None
+    category: str | None = None
+    """Their latest reply's category (inbox/reply_rules.Category); served by
+    ix_conversations_category_last_message_at."""
+    lead_status: str | None = None
+    """The contact's lead status (contacts/leads.LeadStatus)."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,10 @@ def _conditions(where: ConversationFilter) -> list[sa.ColumnElement[bool]]:
         conditions.append(Conversation.unread.is_(where.unread))
     if where.needs_answer is not None:
         conditions.append(Conversation.needs_answer.is_(where.needs_answer))
+    if where.category is not None:
+        conditions.append(Conversation.category == where.category)
+    if where.lead_status is not None:
+        conditions.append(Contact.lead_status == where.lead_status)
     if where.campaign_id is not None:
         about = aliased(InboxMessage)  # the listing joins InboxMessage for the latest message
         conditions.append(

@@ -114,6 +114,53 @@ class InboxMessage(Base):
         sa.Boolean, nullable=False, default=False, server_default=sa.false()
     )
     created_at: Mapped[datetime] = timestamp_now()
+    category: Mapped[str | None] = mapped_column(sa.Text)
+    """What a person's reply means (inbox/reply_rules.Category, 0016); NULL until decided, and
+    for every other kind of message."""
+    category_by: Mapped[str | None] = mapped_column(sa.Text)
+    """Who or what decided: a person's email, "the rules", a model's name."""
+    category_by_person: Mapped[bool] = mapped_column(
+        sa.Boolean, nullable=False, default=False, server_default=sa.false()
+    )
+    """A person chose it: the machine never changes it after that."""
+    category_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    category_reason: Mapped[str | None] = mapped_column(sa.Text)
+    """Why: the phrase the rules found, the model's words, or what a person did."""
+
+
+class ReplyCategorizing(Base):
+    """The machine's work of categorizing one person's reply, claimed and recorded like every
+    other piece of work with a network call in it (0016): queued → working → done. Records what
+    a model was asked and what it cost, as drafts do."""
+
+    __tablename__ = "reply_categorizations"
+    __table_args__ = (
+        sa.UniqueConstraint("inbox_message_id"),
+        sa.CheckConstraint("status IN ('queued', 'working', 'done')", name="status"),
+        sa.Index("ix_reply_categorizations_status_claimed_at", "status", "claimed_at"),
+    )
+
+    id: Mapped[uuid.UUID] = primary_key()
+    inbox_message_id: Mapped[uuid.UUID] = mapped_column(
+        GUID(), sa.ForeignKey("inbox_messages.id", ondelete="CASCADE")
+    )
+    status: Mapped[str] = mapped_column(sa.Text, server_default="queued")
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    attempts: Mapped[int] = mapped_column(sa.Integer, server_default=sa.text("0"))
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    category: Mapped[str | None] = mapped_column(sa.Text)
+    """What the machine decided, also when a person's choice kept it from applying."""
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    model: Mapped[str | None] = mapped_column(sa.Text)
+    """The model that decided, or "rules"."""
+    prompt_version: Mapped[str | None] = mapped_column(sa.Text)
+    input_sha256: Mapped[str | None] = mapped_column(sa.Text)
+    input_tokens: Mapped[int | None] = mapped_column(sa.Integer)
+    output_tokens: Mapped[int | None] = mapped_column(sa.Integer)
+    cost_micros: Mapped[int | None] = mapped_column(sa.BigInteger)
+    """Estimated by drafts/pricing.py, in millionths of a dollar."""
+    created_at: Mapped[datetime] = timestamp_now()
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class Conversation(Base):
@@ -124,6 +171,7 @@ class Conversation(Base):
     __table_args__ = (
         sa.UniqueConstraint("contact_id", "sender_account_id"),
         sa.Index("ix_conversations_last_message_at", "last_message_at"),
+        sa.Index("ix_conversations_category_last_message_at", "category", "last_message_at"),
     )
 
     id: Mapped[uuid.UUID] = primary_key()
@@ -144,6 +192,8 @@ class Conversation(Base):
     )
     """Their last message is a person's reply that nobody has answered or marked done."""
     created_at: Mapped[datetime] = timestamp_now()
+    category: Mapped[str | None] = mapped_column(sa.Text)
+    """The category of their latest reply (0016), kept here so the inbox filters by it."""
 
 
 class InboxAttachment(Base):
@@ -164,4 +214,35 @@ class InboxAttachment(Base):
     size_bytes: Mapped[int] = mapped_column(sa.BigInteger)
     content_id: Mapped[str | None] = mapped_column(sa.Text)
     data: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    created_at: Mapped[datetime] = timestamp_now()
+
+
+class Referral(Base):
+    """An address a wrong person / referral reply points to, offered as a new contact for the
+    same campaign (0016): created and enrolled only when a person confirms."""
+
+    __tablename__ = "referrals"
+    __table_args__ = (
+        sa.UniqueConstraint("inbox_message_id", "email"),
+        sa.CheckConstraint("status IN ('offered', 'confirmed', 'dismissed')", name="status"),
+    )
+
+    id: Mapped[uuid.UUID] = primary_key()
+    inbox_message_id: Mapped[uuid.UUID] = mapped_column(
+        GUID(), sa.ForeignKey("inbox_messages.id", ondelete="CASCADE")
+    )
+    referred_by_contact_id: Mapped[uuid.UUID] = mapped_column(
+        GUID(), sa.ForeignKey("contacts.id", ondelete="CASCADE")
+    )
+    campaign_id: Mapped[uuid.UUID | None] = mapped_column(
+        GUID(), sa.ForeignKey("campaigns.id", ondelete="CASCADE")
+    )
+    email: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.Text, server_default="offered")
+    contact_id: Mapped[uuid.UUID | None] = mapped_column(
+        GUID(), sa.ForeignKey("contacts.id", ondelete="SET NULL")
+    )
+    """The contact made when a person confirmed."""
+    decided_by: Mapped[str | None] = mapped_column(sa.Text)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = timestamp_now()

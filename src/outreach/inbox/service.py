@@ -37,10 +37,11 @@ from sqlalchemy.orm import Session
 from outreach.campaigns import enrollments
 from outreach.campaigns.models import CampaignContact
 from outreach.campaigns.states import EnrollmentStatus
-from outreach.contacts import suppressions
+from outreach.contacts import leads, suppressions
+from outreach.contacts.leads import ChangedBy, LeadStatus
 from outreach.delivery import queries as delivery_queries
 from outreach.errors import Conflict, ValidationFailed
-from outreach.inbox import queries
+from outreach.inbox import categories, queries
 from outreach.inbox.classify import Classification, Kind, classify
 from outreach.inbox.content import MessageContent, read_content
 from outreach.inbox.match import Match, lookups, match
@@ -144,7 +145,9 @@ def ingest(
         target = targets[matched.sent_email.id]
         done = _act(session, target, message, p, found, now, options.postpone_auto_replies)
         content = read_content(message.raw, keep_attachments_up_to=options.keep_attachments_up_to)
-        _record(session, account, target, message, p, found, matched, done, content)
+        stored = _record(session, account, target, message, p, found, matched, done, content)
+        categories.queue(session, stored)
+        _note_lead_status(session, found, target.contact_id, stored.id, now)
         if p.message_id:
             seen_ids.add(p.message_id)
         seen_providers.add(message.provider_id)
@@ -284,7 +287,7 @@ def _record(
     matched: Match,
     done: _Done,
     content: MessageContent,
-) -> None:
+) -> InboxMessage:
     conversation = queries.conversation_with(
         session, target.contact_id, account.id, message.received_at
     )
@@ -329,3 +332,28 @@ def _record(
         for position, attachment in enumerate(content.attachments)
     )
     session.flush()
+    return stored
+
+
+_LEAD_STATUS_OF_KIND = {
+    Kind.human_reply: (LeadStatus.replied, "a reply"),
+    Kind.unsubscribe_request: (LeadStatus.unsubscribed, "a request to be removed"),
+    Kind.bounce: (LeadStatus.bounced, "a bounce"),
+}
+
+
+def _note_lead_status(
+    session: Session,
+    found: Classification,
+    contact_id: uuid.UUID,
+    message_id: uuid.UUID,
+    now: datetime,
+) -> None:
+    """A reply makes the contact replied, a request to be removed unsubscribed, a hard bounce
+    bounced (contacts/leads.py says when an event may change a status)."""
+    event = _LEAD_STATUS_OF_KIND.get(found.kind)
+    soft = found.kind is Kind.bounce and (found.bounce is None or not found.bounce.hard)
+    if event is None or soft:
+        return
+    status, words = event
+    leads.change(session, [contact_id], status, ChangedBy(words), now, inbox_message_id=message_id)

@@ -27,6 +27,7 @@ from outreach.web.pages import (
     account,
     backups,
     campaigns,
+    categories,
     contacts,
     drafts,
     enrollments,
@@ -107,6 +108,7 @@ def create_app(container: Container) -> FastAPI:
         drafts.router,
         senders.router,
         inbox.router,
+        categories.router,
         enrollments.router,
         backups.router,
     ):

@@ -12,7 +12,9 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
+from outreach.contacts.leads import LeadStatus
 from outreach.inbox.models import InboxAttachment
+from outreach.inbox.reply_rules import Category
 from outreach.web import flash
 from outreach.words import counted, duration, frequency
 
@@ -32,6 +34,8 @@ def linked(path: str, query: Mapping[str, Any] | None = None, **changes: Any) ->
 
 
 TEMPLATES.env.globals["linked"] = linked
+TEMPLATES.env.globals["reply_categories"] = [(c.value, c.words) for c in Category]
+TEMPLATES.env.globals["lead_statuses"] = [(s.value, s.words) for s in LeadStatus]
 
 
 @dataclass(frozen=True)

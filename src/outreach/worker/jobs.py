@@ -108,6 +108,15 @@ def poll_inboxes(container: Container) -> JobReport:
     return JobReport("poll_inboxes", poll_summary(report), changed, tuple(poll_lines(report)))
 
 
+def categorize_replies(container: Container) -> JobReport:
+    """Categorizes the replies read since the last pass (inbox/categories.py), before the
+    sending pass: a reply that asks not to be contacted suppresses its address first."""
+    report = container.categorizing_pass()
+    lines = tuple(report.categorized) + tuple(f"busy: {reason}" for reason in report.busy)
+    summary = f"{len(report.categorized)} categorized, {len(report.busy)} to try again"
+    return JobReport("categorize_replies", summary, report.changed, lines)
+
+
 def send_campaigns(container: Container) -> JobReport:
     """Sends every campaign step that may go now, and says why the rest waits."""
     return sending_report(container.sending_pass())
@@ -133,6 +142,7 @@ JOBS: tuple[Job, ...] = (
     import_uploads,
     write_drafts,
     poll_inboxes,
+    categorize_replies,
     send_campaigns,
     check_senders,
     prune_access,

@@ -14,6 +14,7 @@ from outreach.campaigns.models import Campaign, CampaignContact
 from outreach.campaigns.schedule import NextSendWords
 from outreach.campaigns.states import RUNNING
 from outreach.delivery import dispatch, queries
+from outreach.inbox import categories
 from outreach.web.api.campaigns_schemas import (
     CampaignChange,
     CampaignDetail,
@@ -93,10 +94,15 @@ def change_campaign(
 def change_settings(
     session: DbSession, user: ApiUser, campaign_id: uuid.UUID, body: SettingsIn
 ) -> SettingsOut:
-    """When and how fast it sends; fields left out stay as they are."""
+    """When and how fast it sends, and what a reply's category does; fields left out stay as
+    they are."""
     # The fields as parsed: model_dump would run their serializers (times back into text).
-    change = campaigns.SettingsChange(**{name: value for name, value in body if value is not None})
-    return SettingsOut.model_validate(campaigns.update_settings(session, campaign_id, change))
+    given = {name: value for name, value in body if value is not None}
+    actions = given.pop("category_actions", None)
+    changed = campaigns.update_settings(session, campaign_id, campaigns.SettingsChange(**given))
+    if actions is not None:
+        categories.set_campaign_actions(session, campaign_id, actions)
+    return SettingsOut.model_validate(changed)
 
 
 @campaigns_router.put("/{campaign_id}/senders")

@@ -66,6 +66,13 @@ class SettingsIn(BaseModel):
     require_approval: StrictBool | None = Field(
         None, description="Enrollments wait at an AI-written step until its draft is approved"
     )
+    category_actions: dict[str, str] | None = Field(
+        None,
+        description="What a reply's category does where it differs from the default, e.g. "
+        '{"do_not_contact": "none"} (suppress|none), {"wrong_person": "none"} '
+        "(offer_referral|none), interested and meeting_request: stop_company|none, "
+        "out_of_office: note_return|none; replaces the campaign's earlier choices",
+    )
 
 
 class SettingsOut(BaseModel):
@@ -82,6 +89,7 @@ class SettingsOut(BaseModel):
     skip_replied_companies: bool
     unsubscribe_line: bool
     require_approval: bool
+    category_actions: dict[str, str] | None
 
 
 class StepIn(BaseModel):

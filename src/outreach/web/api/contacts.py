@@ -9,18 +9,21 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 
-from outreach.contacts import importing, lists, queries, service, suppressions
+from outreach.contacts import importing, leads, lists, queries, service, suppressions
+from outreach.contacts.leads import ChangedBy, LeadStatus
 from outreach.contacts.models import ContactList, UploadBatch
 from outreach.contacts.queries import ContactFilter
 from outreach.errors import ValidationFailed
 from outreach.web.api.common_schemas import PAGE_CURSOR
 from outreach.web.api.contacts_schemas import (
     BatchOut,
+    ChangeOut,
     ConfirmIn,
     ContactDetail,
     ContactOut,
     ContactPage,
     CountOut,
+    LeadStatusIn,
     ListIn,
     ListOut,
     ListPatch,
@@ -166,6 +169,7 @@ def search_contacts(
     value: Annotated[
         str | None, Query(max_length=2000, description="…that equals this; needs field")
     ] = None,
+    lead_status: LeadStatus | None = None,
     after: Annotated[str | None, Query(max_length=320, description=PAGE_CURSOR)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> ContactPage:
@@ -181,6 +185,7 @@ def search_contacts(
         batch_id=batch_id,
         field=field,
         value=value,
+        lead_status=lead_status,
     )
     page, next_after = queries.contacts_page(session, where, after, limit)
     return ContactPage(items=[ContactOut.model_validate(c) for c in page], next_after=next_after)
@@ -195,6 +200,24 @@ def get_contact(session: DbSession, user: ApiUser, contact_id: uuid.UUID) -> Con
     return ContactDetail(
         **summary, raw_data=found.raw_data, enriched_data=found.enriched_data, lists=in_lists
     )
+
+
+@contacts.post("/{contact_id}/lead-status")
+def set_lead_status(
+    request: Request, session: DbSession, user: ApiUser, contact_id: uuid.UUID, body: LeadStatusIn
+) -> ContactOut:
+    """A person sets the contact's lead status; events never change it after that."""
+    now = container_of(request).clock.now()
+    by = ChangedBy.someone(user.email, user.id)
+    return ContactOut.model_validate(leads.set_by_person(session, contact_id, body.status, by, now))
+
+
+@contacts.get("/{contact_id}/changes")
+def contact_changes(session: DbSession, user: ApiUser, contact_id: uuid.UUID) -> list[ChangeOut]:
+    """Every change of the contact's lead status and of their replies' categories: who or what
+    made it, when and why, oldest first."""
+    service.get(session, contact_id)
+    return [ChangeOut.model_validate(change) for change in leads.history(session, contact_id)]
 
 
 def list_out(found: ContactList, size: int) -> ListOut:

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from outreach.access.service import LABEL
+from outreach.contacts.leads import LeadStatus
 from outreach.contacts.mapping import FIELDS
 from outreach.contacts.suppressions import ENTRY
 
@@ -90,12 +91,32 @@ class ContactOut(BaseModel):
     role_address: bool
     upload_batch_id: uuid.UUID
     created_at: datetime
+    lead_status: LeadStatus
+    lead_status_at: datetime | None
+    lead_status_by: str | None = Field(description="A person's email, or the event that set it")
+    lead_status_by_person: bool
 
 
 class ContactDetail(ContactOut):
     raw_data: dict[str, Any]
     enriched_data: dict[str, Any] | None
     lists: list[uuid.UUID]
+
+
+class LeadStatusIn(BaseModel):
+    status: LeadStatus
+
+
+class ChangeOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    field: str = Field(description="lead_status, or category (of one of their replies)")
+    old_value: str | None
+    new_value: str
+    changed_by: str
+    changed_at: datetime
+    reason: str | None
+    inbox_message_id: uuid.UUID | None
 
 
 class ContactPage(BaseModel):

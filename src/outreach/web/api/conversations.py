@@ -6,20 +6,30 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy.orm import Session
 
-from outreach.inbox import conversations
-from outreach.inbox.models import InboxAttachment
+from outreach.contacts.leads import ChangedBy, LeadStatus
+from outreach.errors import NotFound
+from outreach.inbox import categories, conversations
+from outreach.inbox.models import InboxAttachment, InboxMessage, Referral
+from outreach.inbox.reply_rules import Category
 from outreach.web.api.common_schemas import ErrorBody
 from outreach.web.api.conversations_schemas import (
     AttachmentOut,
+    CategorizedOut,
+    CategoryIn,
+    CategoryOut,
     ConversationDetail,
     ConversationMarkIn,
     ConversationOut,
     ConversationPage,
     EntryOut,
+    ReferralConfirmIn,
+    ReferralDecidedOut,
+    ReferralOut,
 )
-from outreach.web.deps import ApiUser, DbSession
+from outreach.web.deps import ApiUser, DbSession, container_of
 from outreach.web.rendering import attachment_response
 
 router = APIRouter(prefix="/conversations", tags=["inbox"])
@@ -48,6 +58,8 @@ def _summary(listed: conversations.Listed) -> dict[str, object]:
         "needs_answer": conversation.needs_answer,
         "subject": listed.subject,
         "snippet": listed.snippet,
+        "category": conversation.category,
+        "lead_status": contact.lead_status,
     }
 
 
@@ -59,11 +71,15 @@ def list_conversations(
     sender_account_id: uuid.UUID | None = None,
     unread: bool | None = None,
     needs_answer: bool | None = None,
+    category: Category | None = None,
+    lead_status: LeadStatus | None = None,
     before: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> ConversationPage:
     """Conversations with a message of theirs, newest first, filtered."""
-    where = conversations.ConversationFilter(campaign_id, sender_account_id, unread, needs_answer)
+    where = conversations.ConversationFilter(
+        campaign_id, sender_account_id, unread, needs_answer, category, lead_status
+    )
     rows, cursor = conversations.page(session, where, before, limit)
     return ConversationPage(
         conversations=[ConversationOut(**_summary(row)) for row in rows], next=cursor
@@ -82,9 +98,23 @@ def get_conversation(
         show_images=show_images,
         attachment_url=lambda a: _attachment_url(a, conversation_id),
     )
+    standing = categories.standing(session, conversation_id)
     return ConversationDetail(
         **_summary(found.listed),
         messages=[_entry(entry, conversation_id) for entry in found.entries],
+        latest_reply=_category(standing.reply) if standing.reply else None,
+        referrals=[ReferralOut.model_validate(r) for r in standing.referrals],
+    )
+
+
+def _category(message: InboxMessage) -> CategoryOut:
+    return CategoryOut(
+        message_id=message.id,
+        category=message.category,
+        category_by=message.category_by,
+        category_by_person=message.category_by_person,
+        category_at=message.category_at,
+        category_reason=message.category_reason,
     )
 
 
@@ -139,3 +169,80 @@ def mark_conversation(
     """Mark a conversation read or unread, done (needs no answer) or needing an answer."""
     conversations.mark(session, conversation_id, unread=body.unread, needs_answer=body.needs_answer)
     return ConversationOut(**_summary(conversations.listed(session, conversation_id)))
+
+
+@router.post("/{conversation_id}/category", responses=NOT_FOUND)
+def categorize(
+    request: Request,
+    session: DbSession,
+    user: ApiUser,
+    conversation_id: uuid.UUID,
+    body: CategoryIn,
+) -> CategorizedOut:
+    """A person sets the category of their latest reply (or of `message_id`): it does what the
+    category does in the reply's campaign, and the machine never changes it after that."""
+    message = categories.in_conversation(session, conversation_id, body.message_id)
+    by = ChangedBy.someone(user.email, user.id)
+    changed = categories.set_category(
+        session, message, body.category, by, container_of(request).clock.now()
+    )
+    return CategorizedOut(**_category(changed.message).model_dump(), done=list(changed.done))
+
+
+@router.post("/{conversation_id}/referrals/{referral_id}/confirm", responses=NOT_FOUND)
+def confirm_referral(
+    request: Request,
+    session: DbSession,
+    user: ApiUser,
+    conversation_id: uuid.UUID,
+    referral_id: uuid.UUID,
+    body: ReferralConfirmIn,
+) -> ReferralDecidedOut:
+    """The referred address becomes a contact, noted as referred, and joins the campaign's
+    list to be enrolled (saying why not, when it cannot be). 409 once decided."""
+    _referral_in(session, conversation_id, referral_id)
+    said = categories.confirm_referral(
+        session,
+        referral_id,
+        ChangedBy.someone(user.email, user.id),
+        container_of(request).clock.now(),
+        name=body.name,
+        fields=body.fields,
+    )
+    return _decided(session, conversation_id, referral_id, said)
+
+
+@router.post("/{conversation_id}/referrals/{referral_id}/dismiss", responses=NOT_FOUND)
+def dismiss_referral(
+    request: Request,
+    session: DbSession,
+    user: ApiUser,
+    conversation_id: uuid.UUID,
+    referral_id: uuid.UUID,
+) -> ReferralDecidedOut:
+    """Nobody is made a contact. 409 once decided."""
+    _referral_in(session, conversation_id, referral_id)
+    said = categories.dismiss_referral(
+        session,
+        referral_id,
+        ChangedBy.someone(user.email, user.id),
+        container_of(request).clock.now(),
+    )
+    return _decided(session, conversation_id, referral_id, said)
+
+
+def _referral_in(session: Session, conversation_id: uuid.UUID, referral_id: uuid.UUID) -> Referral:
+    found = next(
+        (r for r in categories.standing(session, conversation_id).referrals if r.id == referral_id),
+        None,
+    )
+    if found is None:
+        raise NotFound(f"There is no referral {referral_id} in this conversation.")
+    return found
+
+
+def _decided(
+    session: Session, conversation_id: uuid.UUID, referral_id: uuid.UUID, said: str
+) -> ReferralDecidedOut:
+    referral = _referral_in(session, conversation_id, referral_id)
+    return ReferralDecidedOut(referral=ReferralOut.model_validate(referral), said=said)

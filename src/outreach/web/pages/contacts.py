@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from outreach.campaigns.templates.fields import column_merge_field
 from outreach.contacts import importing, lists, queries, service
+from outreach.contacts.leads import LeadStatus
 from outreach.contacts.mapping import FIELDS
 from outreach.contacts.queries import ContactFilter
 from outreach.contacts.states import Outcome, UploadStatus
@@ -43,6 +44,7 @@ def contacts_page(
     company: str | None = None,
     domain: str | None = None,
     list_id: str | None = None,
+    lead_status: str | None = None,
     after: str | None = None,
 ) -> Response:
     where = ContactFilter(
@@ -50,6 +52,7 @@ def contacts_page(
         company=company or None,
         domain=domain or None,
         list_id=_uuid_or_none(list_id),
+        lead_status=_lead_status_or_none(lead_status),
     )
     page, next_after = queries.contacts_page(session, where, after, PAGE_SIZE)
     context = {
@@ -60,15 +63,28 @@ def contacts_page(
             "company": company or "",
             "domain": domain or "",
             "list_id": list_id or "",
+            "lead_status": _lead_status_or_none(lead_status) or "",
         },
         "lists": queries.lists_with_sizes(session),
     }
     return render(request, "contacts/index.html", context)
 
 
+def _lead_status_or_none(value: str | None) -> str | None:
+    """A lead status from the filter form; an unknown one filters nothing (as an unknown list)."""
+    return value if value in {status.value for status in LeadStatus} else None
+
+
 @router.get("/contacts/export.csv")
-def export(request: Request, user: PageUser, list_id: str | None = None) -> Response:
-    where = ContactFilter(list_id=_uuid_or_none(list_id))
+def export(
+    request: Request,
+    user: PageUser,
+    list_id: str | None = None,
+    lead_status: str | None = None,
+) -> Response:
+    where = ContactFilter(
+        list_id=_uuid_or_none(list_id), lead_status=_lead_status_or_none(lead_status)
+    )
     return StreamingResponse(
         _export_pieces(container_of(request), where),
         media_type="text/csv",

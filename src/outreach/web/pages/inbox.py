@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from outreach.campaigns import queries as campaign_queries
-from outreach.inbox import conversations, queries
+from outreach.inbox import categories, conversations, queries
 from outreach.inbox.classify import Kind
 from outreach.inbox.models import InboxAttachment
 from outreach.web.deps import DbSession, PageUser, finish_transaction
@@ -82,6 +82,7 @@ def conversation_page(
     conversations.mark(session, conversation_id, unread=False, needs_answer=None)
     context = {
         "found": found,
+        "standing": categories.standing(session, conversation_id),
         "kinds": {**KINDS, "sent": "Sent"},
         "images": images,
         "attachment_url": lambda a: _attachment_page_url(conversation_id, a),

@@ -1,0 +1,233 @@
+"""Categories and lead status from the pages and the API: a teammate reads a reply, sets what
+it means, sees what that did, and finds contacts and conversations by category and status."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from outreach.contacts.models import Contact, Suppression
+from outreach.delivery.models import Delivery
+from outreach.inbox.models import Conversation
+from outreach.inbox.service import ingest
+from outreach.providers.inbox import InboundMessage, InboxPage
+from tests.campaign_setup import launched_from_outbox
+from tests.inbox_messages import Thread, plain_reply
+from tests.web_session import post
+
+ADA, ALAN, GRACE = "ada@analytical.example", "alan@bletchley.example", "grace@navy.example"
+
+
+@pytest.fixture
+def api(client, api_token):
+    client.headers["Authorization"] = f"Bearer {api_token}"
+    return client
+
+
+@pytest.fixture
+def replied(session, container, clock, tmp_path):
+    """Ada, Alan and Grace answered the campaign's first email; the worker categorized them."""
+    _, account = launched_from_outbox(session, container, clock, tmp_path)
+    sent = dict(
+        session.execute(
+            sa.select(Contact.email, Delivery.message_id).join(
+                Contact, Contact.id == Delivery.contact_id
+            )
+        ).all()
+    )
+    clock.advance(timedelta(hours=1))
+    at = clock.now()
+    messages = tuple(
+        InboundMessage(
+            f"1:{n}",
+            plain_reply(text, Thread(sent[to], "Hello", account.email, to)).replace(
+                b"<reply.4711@", f"<reply.{n}@".encode()
+            ),
+            at + timedelta(minutes=n),
+        )
+        for n, (to, text) in enumerate(
+            (
+                (ADA, "Sounds interesting, tell me more."),
+                (ALAN, "Not interested."),
+                (GRACE, "Wrong person, please contact lin@navy.example."),
+            )
+        )
+    )
+    ingest(session, account, InboxPage(messages, "1:2", False), at)
+    session.commit()
+    clock.advance(timedelta(minutes=5))
+    container.categorizing_pass()
+    clock.advance(timedelta(minutes=5))
+    session.expire_all()
+    rows = session.execute(
+        sa.select(Contact.email, Conversation.id).join(
+            Contact, Contact.id == Conversation.contact_id
+        )
+    )
+    return dict(rows.all())
+
+
+def test_conversations_are_listed_by_category_and_by_lead_status(api, replied):
+    every = api.get("/api/v1/conversations").json()["conversations"]
+    assert {(c["contact_email"], c["category"], c["lead_status"]) for c in every} == {
+        (ADA, "interested", "interested"),
+        (ALAN, "not_interested", "not_interested"),
+        (GRACE, "wrong_person", "replied"),
+    }
+    by_category = api.get("/api/v1/conversations", params={"category": "interested"}).json()
+    assert [c["contact_email"] for c in by_category["conversations"]] == [ADA]
+    by_status = api.get("/api/v1/conversations", params={"lead_status": "not_interested"}).json()
+    assert [c["contact_email"] for c in by_status["conversations"]] == [ALAN]
+
+
+def test_an_unknown_category_or_status_filter_is_refused_with_the_ones_there_are(api, replied):
+    refused = api.get("/api/v1/conversations", params={"category": "hot"})
+    assert refused.status_code == 422
+    assert "meeting_request" in refused.text
+    assert api.get("/api/v1/contacts", params={"lead_status": "hot"}).status_code == 422
+
+
+def test_a_person_categorizes_a_conversation_through_the_api_and_sees_what_it_did(
+    api, replied, session
+):
+    answer = api.post(
+        f"/api/v1/conversations/{replied[ALAN]}/category", json={"category": "do_not_contact"}
+    )
+
+    assert answer.status_code == 200
+    body = answer.json()
+    assert (body["category"], body["category_by"], body["category_by_person"]) == (
+        "do_not_contact",
+        "ada@example.com",
+        True,
+    )
+    assert body["done"][0] == f"suppressed {ALAN}"
+    assert session.scalars(sa.select(Suppression.email)).all() == [ALAN]
+    detail = api.get(f"/api/v1/conversations/{replied[ALAN]}").json()
+    assert detail["category"] == "do_not_contact"
+    assert detail["latest_reply"]["category_by"] == "ada@example.com"
+    assert detail["lead_status"] == "do_not_contact"
+
+
+def test_categorizing_with_a_wrong_category_or_message_says_what_is_wrong(api, replied):
+    wrong = api.post(f"/api/v1/conversations/{replied[ADA]}/category", json={"category": "x"})
+    assert wrong.status_code == 422
+    elsewhere = api.post(
+        f"/api/v1/conversations/{replied[ADA]}/category",
+        json={"category": "other", "message_id": str(replied[ALAN])},
+    )
+    assert elsewhere.status_code == 404
+    assert elsewhere.json()["error"]["message"].startswith("There is no")
+
+
+def test_a_person_sets_a_lead_status_through_the_api_and_the_history_says_who(api, replied):
+    contact_id = api.get("/api/v1/contacts", params={"q": ADA}).json()["items"][0]["id"]
+
+    answer = api.post(f"/api/v1/contacts/{contact_id}/lead-status", json={"status": "won"})
+
+    assert answer.status_code == 200
+    assert (answer.json()["lead_status"], answer.json()["lead_status_by"]) == (
+        "won",
+        "ada@example.com",
+    )
+    won = api.get("/api/v1/contacts", params={"lead_status": "won"}).json()["items"]
+    assert [c["email"] for c in won] == [ADA]
+    history = api.get(f"/api/v1/contacts/{contact_id}/changes").json()
+    assert [(c["field"], c["new_value"], c["changed_by"]) for c in history] == [
+        ("lead_status", "contacted", "a send"),
+        ("lead_status", "replied", "a reply"),
+        ("category", "interested", "the rules"),
+        ("lead_status", "interested", "a category (interested)"),
+        ("lead_status", "won", "ada@example.com"),
+    ]
+    refused = api.post(f"/api/v1/contacts/{contact_id}/lead-status", json={"status": "hot"})
+    assert refused.status_code == 422
+
+
+def test_the_conversation_page_has_a_category_control_that_sets_it(signed_in, replied, session):
+    page = f"/inbox/conversations/{replied[ADA]}"
+    shown = signed_in.get(page).text
+    assert re.search(r'<select id="category" name="category">', shown)
+    assert '<option value="interested" selected>interested</option>' in shown
+    assert "Decided by the rules" in shown
+    assert "Lead status: <strong>interested</strong>" in shown
+
+    answer = post(signed_in, f"{page}/category", page, category="meeting_request")
+
+    assert answer.status_code == 303
+    after = signed_in.get(page).text
+    assert "Categorized as meeting request." in after
+    assert '<option value="meeting_request" selected>meeting request</option>' in after
+    assert "Chosen by ada@example.com" in after
+
+
+def test_a_referral_is_offered_on_the_conversation_page_until_a_person_decides(
+    signed_in, replied, session
+):
+    page = f"/inbox/conversations/{replied[GRACE]}"
+    shown = signed_in.get(page).text
+    assert "They point to <strong>lin@navy.example</strong>." in shown
+    [action] = re.findall(r'action="(/inbox/conversations/[^"]+/referrals/[^"]+)"', shown)
+
+    post(signed_in, action, page, decision="confirm", name="Lin Hopper")
+
+    after = signed_in.get(page).text
+    # The campaign's emails use {{ city }}, which nobody gave for Lin: said, not hidden.
+    assert "Lin@navy.example is a contact, referred by grace@navy.example, not enrolled" in after
+    assert "lin@navy.example: confirmed by ada@example.com" in after
+    assert session.scalars(
+        sa.select(Contact.name).where(Contact.email == "lin@navy.example")
+    ).one() == ("Lin Hopper")
+    again = post(signed_in, action, page, decision="dismiss")
+    assert again.status_code == 303
+    assert "was already confirmed by ada@example.com" in signed_in.get(page).text
+
+
+def test_a_wrong_category_from_the_page_is_refused_saying_which_there_are(signed_in, replied):
+    page = f"/inbox/conversations/{replied[ALAN]}"
+    bad = post(signed_in, f"{page}/category", page, category="hot")
+    assert bad.status_code == 303
+    assert "&#39;hot&#39; is not a category: one of interested, meeting request" in (
+        signed_in.get(page).text
+    )
+
+
+def test_the_contact_page_shows_and_sets_the_lead_status_and_the_list_filters_by_it(
+    signed_in, replied
+):
+    contacts = signed_in.get("/contacts", params={"lead_status": "interested"}).text
+    [link] = re.findall(r'href="(/contacts/[0-9a-f-]{36})"', contacts)
+    shown = signed_in.get(link).text
+    assert '<option value="interested" selected>interested</option>' in shown
+    assert "Set by a category (interested)" in shown
+
+    post(signed_in, f"{link}/lead-status", link, status="meeting_booked")
+
+    after = signed_in.get(link).text
+    assert "Lead status: meeting booked." in after
+    assert "Set by ada@example.com" in after
+    exported = signed_in.get("/contacts/export.csv", params={"lead_status": "meeting_booked"})
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    assert [(r["email"], r["lead_status"]) for r in rows] == [(ADA, "meeting_booked")]
+
+
+def test_a_campaign_changes_what_a_category_does_over_the_api(
+    api, session, container, clock, tmp_path
+):
+    campaign, _ = launched_from_outbox(session, container, clock, tmp_path)
+    settings = f"/api/v1/campaigns/{campaign.id}/settings"
+
+    changed = api.patch(settings, json={"category_actions": {"do not contact": "none"}})
+
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["category_actions"] == {"do_not_contact": "none"}
+    refused = api.patch(settings, json={"category_actions": {"do_not_contact": "explode"}})
+    assert refused.status_code == 422
+    assert refused.json()["error"]["message"] == (
+        "do not contact can do suppress, none, not 'explode'."
+    )
