@@ -96,6 +96,11 @@ class CampaignContact(Base):
             postgresql_where=sa.text(DUE_INDEX_WHERE),
             sqlite_where=sa.text(DUE_INDEX_WHERE),
         ),
+        # A campaign's enrollments page by page (enrolled_at, id) and its counts by status.
+        sa.Index(
+            "ix_campaign_contacts_campaign_id_enrolled_at", "campaign_id", "enrolled_at", "id"
+        ),
+        sa.Index("ix_campaign_contacts_campaign_id_status", "campaign_id", "status"),
     )
 
     id: Mapped[uuid.UUID] = primary_key()

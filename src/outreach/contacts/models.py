@@ -66,6 +66,13 @@ class Contact(Base):
         # The seed's UNIQUE (email), on the address as compared: case-insensitively, since
         # mail systems treat Jane@x.com and jane@x.com as one mailbox.
         sa.Index("contacts_email_unique", sa.func.lower(sa.column("email")), unique=True),
+        # Company search (ILIKE '%x%') on PostgreSQL: trigrams; SQLite has no such index.
+        sa.Index(
+            "ix_contacts_company_trgm",
+            "company",
+            postgresql_using="gin",
+            postgresql_ops={"company": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[uuid.UUID] = primary_key()
@@ -88,6 +95,9 @@ class ContactListMember(Base):
     __tablename__ = "contact_list_members"
     __table_args__ = (
         sa.UniqueConstraint("contact_id", "list_id", name="unique_contact_list_member"),
+        # A list's members (its size, its contacts, new members to enroll): the unique key
+        # above leads with contact_id and cannot serve them (migration 0017).
+        sa.Index("ix_contact_list_members_list_id_contact_id", "list_id", "contact_id"),
     )
 
     id: Mapped[uuid.UUID] = primary_key()
