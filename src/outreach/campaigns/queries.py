@@ -23,7 +23,7 @@ from outreach.campaigns.states import ENROLLMENTS, RUNNING, EnrollmentStatus
 from outreach.contacts import queries as contact_queries
 from outreach.contacts.addresses import company_domain
 from outreach.contacts.models import Contact, ContactListMember
-from outreach.db import Base
+from outreach.db import Base, keyset_cursor, read_cursor
 from outreach.senders.models import SenderAccount
 from outreach.states import transition_many
 
@@ -42,6 +42,22 @@ def campaign_named(session: Session, name: str) -> Campaign | None:
     return session.scalar(
         sa.select(Campaign).where(sa.func.lower(Campaign.name) == name.strip().lower())
     )
+
+
+def campaigns_page(
+    session: Session, after: str | None, limit: int
+) -> tuple[list[Campaign], str | None]:
+    """A page of campaigns, newest first, and the cursor of the next page (keyset on
+    created_at and id; ValidationFailed for a cursor we did not give)."""
+    newest_first = (Campaign.created_at.desc(), Campaign.id.desc())
+    statement = sa.select(Campaign).order_by(*newest_first).limit(limit + 1)
+    if after:
+        at, campaign_id = read_cursor(after, "after")
+        statement = statement.where(sa.tuple_(Campaign.created_at, Campaign.id) < (at, campaign_id))
+    found = list(session.scalars(statement))
+    more = len(found) > limit
+    found = found[:limit]
+    return found, (keyset_cursor(found[-1].created_at, found[-1].id) if more and found else None)
 
 
 def all_campaigns(session: Session) -> list[Campaign]:
@@ -172,17 +188,54 @@ def enrollment_counts(session: Session, campaign_id: uuid.UUID) -> dict[str, int
     return dict(rows.all())
 
 
-def enrollments_of(
-    session: Session, campaign_id: uuid.UUID, limit: int = 200
-) -> list[tuple[CampaignContact, Contact]]:
+def enrollment_counts_of(
+    session: Session, campaign_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, int]]:
+    """Each campaign's enrollments by status, in one grouped query over (campaign_id, status)."""
+    counts: dict[uuid.UUID, dict[str, int]] = {campaign_id: {} for campaign_id in campaign_ids}
+    if not campaign_ids:
+        return counts
     rows = session.execute(
+        sa.select(CampaignContact.campaign_id, CampaignContact.status, sa.func.count())
+        .where(CampaignContact.campaign_id.in_(list(campaign_ids)))
+        .group_by(CampaignContact.campaign_id, CampaignContact.status)
+    )
+    for campaign_id, status, count in rows:
+        counts[campaign_id][status] = count
+    return counts
+
+
+def enrollments_page(
+    session: Session, campaign_id: uuid.UUID, after: str | None, limit: int
+) -> tuple[list[tuple[CampaignContact, Contact]], str | None]:
+    """A page of a campaign's enrollments in the order they were enrolled, and the cursor of
+    the next page: ix_campaign_contacts_campaign_id_enrolled_at serves the order and the jump,
+    so a page costs its rows however many the campaign holds. ValidationFailed for a cursor we
+    did not give."""
+    statement = (
         sa.select(CampaignContact, Contact)
         .join(Contact, Contact.id == CampaignContact.contact_id)
         .where(CampaignContact.campaign_id == campaign_id)
-        .order_by(CampaignContact.enrolled_at, Contact.email)
-        .limit(limit)
+        .order_by(CampaignContact.enrolled_at, CampaignContact.id)
+        .limit(limit + 1)
     )
-    return [(row[0], row[1]) for row in rows]
+    if after:
+        at, enrollment_id = read_cursor(after, "after")
+        statement = statement.where(
+            sa.tuple_(CampaignContact.enrolled_at, CampaignContact.id) > (at, enrollment_id)
+        )
+    rows = [(row[0], row[1]) for row in session.execute(statement)]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    cursor = keyset_cursor(rows[-1][0].enrolled_at, rows[-1][0].id) if more and rows else None
+    return rows, cursor
+
+
+def enrollments_of(
+    session: Session, campaign_id: uuid.UUID, limit: int = 200
+) -> list[tuple[CampaignContact, Contact]]:
+    """The first `limit` of a campaign's enrollments (see enrollments_page)."""
+    return enrollments_page(session, campaign_id, None, limit)[0]
 
 
 def enrollment_of(

@@ -517,16 +517,44 @@ def lists_of(session: Session, contact_id: uuid.UUID) -> list[ContactList]:
 
 
 def lists_with_sizes(session: Session) -> list[tuple[ContactList, int]]:
-    size = (
-        sa.select(sa.func.count())
-        .where(ContactListMember.list_id == ContactList.id)
-        .correlate(ContactList)
-        .scalar_subquery()
+    """Every list by name with its number of members: one grouped count over the members'
+    (list_id, contact_id) index, not a count per list."""
+    sizes = (
+        sa.select(ContactListMember.list_id, sa.func.count().label("size"))
+        .group_by(ContactListMember.list_id)
+        .subquery()
     )
-    return [
-        (row[0], row[1])
-        for row in session.execute(sa.select(ContactList, size).order_by(ContactList.name))
-    ]
+    rows = session.execute(
+        sa.select(ContactList, sa.func.coalesce(sizes.c.size, 0))
+        .outerjoin(sizes, sizes.c.list_id == ContactList.id)
+        .order_by(ContactList.name, ContactList.id)
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+LIST_CHOICES = 50
+
+
+def list_choices(
+    session: Session,
+    text: str | None,
+    chosen: uuid.UUID | None,
+    limit: int | None = LIST_CHOICES,
+) -> list[tuple[uuid.UUID, str]]:
+    """(id, name) of the first lists by name whose name contains `text`, and the chosen list
+    whatever its name: what a list menu offers, without counting anyone."""
+    statement = sa.select(ContactList.id, ContactList.name).order_by(
+        ContactList.name, ContactList.id
+    )
+    if text and text.strip():
+        statement = statement.where(_contains(ContactList.name, text.strip()))
+    found = [(row[0], row[1]) for row in session.execute(statement.limit(limit))]
+    if chosen and all(list_id != chosen for list_id, _ in found):
+        kept = session.execute(
+            sa.select(ContactList.id, ContactList.name).where(ContactList.id == chosen)
+        ).first()
+        found = [(kept[0], kept[1]), *found] if kept else found
+    return found
 
 
 def list_size(session: Session, list_id: uuid.UUID) -> int:

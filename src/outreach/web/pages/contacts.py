@@ -59,7 +59,8 @@ def contacts_page(
             "domain": domain or "",
             "list_id": list_id or "",
         },
-        "lists": queries.lists_with_sizes(session),
+        "list_choices": queries.list_choices(session, None, where.list_id),
+        "chosen_list": where.list_id,
     }
     return render(request, "contacts/index.html", context)
 
@@ -110,7 +111,7 @@ def _mapping_page(
         "seen": seen,
         "fields": FIELDS,
         "mapping": batch.column_mapping or seen.proposal,
-        "lists": queries.lists_with_sizes(session),
+        "list_choices": queries.list_choices(session, None, batch.list_id),
         "saved": importing.saved_mappings(session),
         "error": error,
     }

@@ -83,7 +83,8 @@ def queue(request: Request, session: DbSession, user: PageUser) -> Response:
         "chosen": chosen,
         "statuses": review.STATUSES,
         "types": TYPES,
-        "lists": contact_queries.lists_with_sizes(session),
+        "list_choices": contact_queries.list_choices(session, None, where.list_id),
+        "chosen_list": where.list_id,
         "campaigns": campaign_queries.all_campaigns(session),
         "total": review.count(session, where),
         "next_page": linked("/drafts", chosen, after=cursor) if cursor else None,
@@ -127,7 +128,9 @@ def batches_page(request: Request, session: DbSession, **extra: object) -> Respo
     ]
     context = {
         "rows": rows,
-        "lists": contact_queries.lists_with_sizes(session),
+        # Every list by name (no counts): this menu also offers uploads and campaigns, so it is
+        # not the searchable list picker yet.
+        "lists": contact_queries.list_choices(session, None, None, limit=None),
         "uploads": contact_queries.recent_batches(session, 20),
         "campaigns": with_ai,
         "templates": templates.all_templates(session, active_only=True),
