@@ -28,6 +28,9 @@ class Campaign(Base):
     )
     created_at: Mapped[datetime] = timestamp_now()
     updated_at: Mapped[datetime] = timestamp_now()
+    # The list's members_version when every member then had an enrollment (migration 0017);
+    # None: not enrolled since. A pass looks for new members only when the list's differs.
+    enrolled_list_version: Mapped[int | None] = mapped_column(sa.Integer)
 
 
 class CampaignSettings(Base):

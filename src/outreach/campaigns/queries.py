@@ -22,7 +22,7 @@ from outreach.campaigns.models import (
 from outreach.campaigns.states import ENROLLMENTS, RUNNING, EnrollmentStatus
 from outreach.contacts import queries as contact_queries
 from outreach.contacts.addresses import company_domain
-from outreach.contacts.models import Contact, ContactListMember
+from outreach.contacts.models import Contact, ContactList, ContactListMember
 from outreach.db import Base, keyset_cursor, read_cursor
 from outreach.senders.models import SenderAccount
 from outreach.states import transition_many
@@ -359,15 +359,48 @@ def update_enrollments(session: Session, rows: Sequence[Mapping[str, Any]]) -> N
     )
 
 
-def running_count(session: Session, campaign_id: uuid.UUID) -> int:
-    return (
-        session.scalar(
-            sa.select(sa.func.count()).where(
-                CampaignContact.campaign_id == campaign_id,
-                CampaignContact.status.in_(RUNNING_VALUES),
-            )
+def any_running(session: Session, campaign_id: uuid.UUID) -> bool:
+    """Whether any of the campaign's enrollments still runs: the first one found by
+    (campaign_id, status), however many the campaign holds."""
+    running = sa.select(CampaignContact.id).where(
+        CampaignContact.campaign_id == campaign_id,
+        CampaignContact.status.in_(RUNNING_VALUES),
+    )
+    return session.scalar(sa.select(running.exists())) or False
+
+
+def _list_changed_since_enrolled() -> sa.ColumnElement[bool]:
+    return Campaign.enrolled_list_version.is_distinct_from(ContactList.members_version)
+
+
+def campaigns_with_new_members(session: Session) -> list[Campaign]:
+    """Active campaigns whose list gained members since the campaign last enrolled it whole:
+    one query over campaigns and lists, whatever the lists hold."""
+    return list(
+        session.scalars(
+            sa.select(Campaign)
+            .join(ContactList, ContactList.id == Campaign.list_id)
+            .where(Campaign.status == "active", _list_changed_since_enrolled())
+            .order_by(Campaign.id)
         )
-        or 0
+    )
+
+
+def may_have_new_members(session: Session, campaign_id: uuid.UUID) -> bool:
+    """Whether the campaign's list may hold members it has not enrolled (see
+    campaigns_with_new_members)."""
+    changed = (
+        sa.select(Campaign.id)
+        .join(ContactList, ContactList.id == Campaign.list_id)
+        .where(Campaign.id == campaign_id, _list_changed_since_enrolled())
+    )
+    return session.scalar(sa.select(changed.exists())) or False
+
+
+def record_enrolled_version(session: Session, campaign_id: uuid.UUID, version: int) -> None:
+    """Every member of the campaign's list at `version` has an enrollment now."""
+    session.execute(
+        sa.update(Campaign).where(Campaign.id == campaign_id).values(enrolled_list_version=version)
     )
 
 

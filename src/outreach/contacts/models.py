@@ -21,6 +21,9 @@ class ContactList(Base):
     description: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = timestamp_now()
     updated_at: Mapped[datetime] = timestamp_now()
+    # Raised in the transaction of every addition to the list (migration 0017): a campaign
+    # that enrolled the list at this version has no one left to enroll.
+    members_version: Mapped[int] = mapped_column(sa.Integer, server_default=sa.text("0"))
 
 
 class UploadBatch(Base):

@@ -574,14 +574,19 @@ def add_members(
     """Adds contacts to a list; those already in it stay once (unique_contact_list_member)."""
     if not contact_ids:
         return 0
-    statement = _dialect_insert(session)(members).on_conflict_do_nothing(
-        index_elements=["contact_id", "list_id"]
+    # RETURNING counts the rows added: psycopg's executemany gives no row count (-1).
+    statement = (
+        _dialect_insert(session)(members)
+        .on_conflict_do_nothing(index_elements=["contact_id", "list_id"])
+        .returning(members.c.id)
     )
     rows = [
         {"id": uuid.uuid4(), "contact_id": cid, "list_id": list_id, "added_at": now}
         for cid in dict.fromkeys(contact_ids)
     ]
-    return session.connection().execute(statement, rows).rowcount or 0
+    added = len(session.connection().execute(statement, rows).all())
+    _members_added(session, list_id, added)
+    return added
 
 
 def add_matching_members(
@@ -598,7 +603,25 @@ def add_matching_members(
         .on_conflict_do_nothing(index_elements=["contact_id", "list_id"])
         .returning(members.c.id)
     )
-    return len(session.connection().execute(statement).all())
+    added = len(session.connection().execute(statement).all())
+    _members_added(session, list_id, added)
+    return added
+
+
+def _members_added(session: Session, list_id: uuid.UUID, added: int) -> None:
+    """Raises the list's members_version, in the transaction that added them, so that its
+    campaigns look for them on their next pass (and only then)."""
+    if added:
+        session.execute(
+            sa.update(ContactList)
+            .where(ContactList.id == list_id)
+            .values(members_version=ContactList.members_version + 1)
+        )
+
+
+def members_version(session: Session, list_id: uuid.UUID) -> int:
+    version = sa.select(ContactList.members_version).where(ContactList.id == list_id)
+    return session.scalar(version) or 0
 
 
 def remove_members(session: Session, list_id: uuid.UUID, contact_ids: Sequence[uuid.UUID]) -> int:

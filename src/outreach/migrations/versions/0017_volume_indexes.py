@@ -10,6 +10,13 @@ whole tables at a million contacts.
 - contacts.company, PostgreSQL only: a trigram (pg_trgm) GIN index for the company search's
   ILIKE '%x%'; SQLite has no such index and scans, which is fast enough at its 1x.
 
+And a watermark, so that the worker's pass stops looking for new members of every running
+campaign's list each time (a walk of the list per campaign per pass):
+
+- contact_lists.members_version: raised in the transaction of every addition to the list.
+- campaigns.enrolled_list_version: the list's members_version when the campaign last had every
+  member enrolled; NULL (every campaign here at first) until its next enrollment pass.
+
 Revision ID: 0017
 Revises: 0014
 Create Date: 2026-12-07
@@ -19,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0017"
@@ -44,6 +52,13 @@ INDEXES = (
 
 
 def upgrade() -> None:
+    # Plain ALTER TABLE on both backends (SQLite 3.35+): a batch copy would drop the tables'
+    # updated_at triggers.
+    op.add_column(
+        "contact_lists",
+        sa.Column("members_version", sa.Integer(), server_default=sa.text("0"), nullable=False),
+    )
+    op.add_column("campaigns", sa.Column("enrolled_list_version", sa.Integer(), nullable=True))
     for name, table, columns in INDEXES:
         op.create_index(name, table, columns)
     if op.get_bind().dialect.name == "postgresql":
@@ -62,3 +77,5 @@ def downgrade() -> None:
         op.drop_index("ix_contacts_company_trgm", table_name="contacts")
     for name, table, _ in reversed(INDEXES):
         op.drop_index(name, table_name=table)
+    op.drop_column("campaigns", "enrolled_list_version")
+    op.drop_column("contact_lists", "members_version")
