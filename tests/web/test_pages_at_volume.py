@@ -7,11 +7,14 @@ import re
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from outreach.campaigns import queries as campaign_queries
 from outreach.campaigns import service as campaigns
 from outreach.contacts import lists
 from outreach.contacts.models import Contact
+from outreach.drafts import queries as drafts
+from outreach.drafts.models import DraftType, EmailDraft
 from tests.contact_files import import_text
 from tests.plain_sql import sender
 
@@ -164,3 +167,58 @@ def test_the_campaigns_page_counts_each_campaigns_enrollments_by_status(
     page = signed_in.get("/campaigns").text
     [row] = [row for row in page.split("<tr>") if f"/campaigns/{found.id}" in row]
     assert "4 completed" in row
+
+
+def test_the_review_queue_of_a_list_counts_up_to_a_thousand_drafts_and_says_more(
+    signed_in, session, clock, tmp_path
+):
+    audience = lists.create(session, "Everyone", None, clock.now())
+    import_text(session, clock, tmp_path, people(2), list_id=audience.id)
+    contact_ids = session.scalars(sa.select(Contact.id)).all()
+    for n in range(1001):
+        drafts.add_written(
+            session,
+            contact_id=contact_ids[n % 2],
+            draft_type=DraftType.first_outreach,
+            subject=f"Note {n}",
+            body="Hi.",
+            at=clock.now() + timedelta(seconds=n),
+        )
+    session.commit()
+    shown = signed_in.get("/drafts", params={"list_id": str(audience.id)}).text
+    assert "more than 1000 drafts, 50 shown" in shown
+    one_more = drafts.add_written(
+        session,
+        contact_id=contact_ids[0],
+        draft_type=DraftType.first_outreach,
+        subject="Last",
+        body="Hi.",
+        at=clock.now(),
+    )
+    session.execute(sa.delete(EmailDraft).where(EmailDraft.id != one_more.id))
+    session.commit()
+    assert "1 draft." in signed_in.get("/drafts", params={"list_id": str(audience.id)}).text
+
+
+def test_a_company_search_with_quotes_backslashes_and_wildcards_finds_that_company_only(
+    signed_in, session, clock, tmp_path
+):
+    """The search's pattern is written into the statement (for PostgreSQL's trigram index):
+    quotes and backslashes in it are text, and % and _ match themselves."""
+    text = (
+        "email,name,company\n"
+        'a@one.example,A,"O\'Brien \\ 100% Ltd"\n'
+        "b@two.example,B,O'Brien 1000 Ltd\n"
+        "c@three.example,C,OXBrien\n"
+    )
+    import_text(session, clock, tmp_path, text)
+    session.commit()
+    for typed, found in (
+        ("o'brien \\ 100%", ["a@one.example"]),
+        ("'", ["a@one.example", "b@two.example"]),
+        ("O_Brien", []),
+        ("'; drop table contacts; --", []),
+    ):
+        page = signed_in.get("/contacts", params={"company": typed}).text
+        shown = re.findall(r'<a href="/contacts/[0-9a-f-]{36}">([^<]+)</a>', page)
+        assert shown == found, typed

@@ -404,8 +404,13 @@ def email_at_domain(domain: str) -> sa.ColumnElement[bool]:
 def _contains(
     column: QueryableAttribute[Any] | sa.ColumnElement[Any], text: str
 ) -> sa.ColumnElement[bool]:
+    """ILIKE '%text%', the pattern written into the statement (escaped by SQLAlchemy's literal
+    rendering) rather than bound: psycopg prepares a statement run five times, and PostgreSQL's
+    generic plan for a bound pattern cannot know it is rare, so it walked every contact in
+    address order instead of the trigram index on company (3.4 s at a million contacts)."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return column.ilike(f"%{escaped}%", escape="\\")
+    pattern = sa.bindparam(None, f"%{escaped}%", sa.Text(), unique=True, literal_execute=True)
+    return column.ilike(pattern, escape="\\")
 
 
 def conditions(where: ContactFilter) -> list[sa.ColumnElement[bool]]:
