@@ -222,3 +222,22 @@ def test_a_company_search_with_quotes_backslashes_and_wildcards_finds_that_compa
         page = signed_in.get("/contacts", params={"company": typed}).text
         shown = re.findall(r'<a href="/contacts/[0-9a-f-]{36}">([^<]+)</a>', page)
         assert shown == found, typed
+
+
+def test_the_draft_batches_form_offers_the_campaigns_with_ai_written_steps_only(
+    signed_in, session, clock
+):
+    account = sender(session.connection())
+    for name, ai_written in (("Plain", False), ("Written", True), ("Mixed", None)):
+        found = campaigns.create(
+            session, name=name, list_id=None, sender_ids=[account], now=clock.now()
+        )
+        campaigns.add_step(session, found.id, subject="Hi", body="Hello", ai_written=False)
+        if ai_written is not False:
+            campaigns.add_step(
+                session, found.id, subject="", body="Ask about their routes.", ai_written=True
+            )
+    session.commit()
+    page = signed_in.get("/drafts/batches").text
+    offered = re.findall(r'<option value="campaign:[0-9a-f-]{36}">([^<]+)</option>', page)
+    assert sorted(offered) == ["Mixed", "Written"]

@@ -60,6 +60,21 @@ def campaigns_page(
     return found, (keyset_cursor(found[-1].created_at, found[-1].id) if more and found else None)
 
 
+def campaigns_with_ai_steps(session: Session) -> list[Campaign]:
+    """Campaigns with at least one AI-written step, newest first: one query, not one a
+    campaign."""
+    ai_step = sa.select(CampaignSequence.id).where(
+        CampaignSequence.campaign_id == Campaign.id, CampaignSequence.ai_written
+    )
+    return list(
+        session.scalars(
+            sa.select(Campaign)
+            .where(ai_step.exists())
+            .order_by(Campaign.created_at.desc(), Campaign.id)
+        )
+    )
+
+
 def all_campaigns(session: Session) -> list[Campaign]:
     return list(
         session.scalars(sa.select(Campaign).order_by(Campaign.created_at.desc(), Campaign.id))

@@ -127,11 +127,7 @@ def show_batches(request: Request, session: DbSession, user: PageUser) -> Respon
 
 def batches_page(request: Request, session: DbSession, **extra: object) -> Response:
     rows = [batches.progress(session, found.id) for found in queries.recent_batches(session)]
-    with_ai = [
-        found
-        for found in campaign_queries.all_campaigns(session)
-        if campaign_steps.ai_steps(session, found.id)
-    ]
+    with_ai = campaign_queries.campaigns_with_ai_steps(session)
     context = {
         "rows": rows,
         # Every list by name (no counts): this menu also offers uploads and campaigns, so it is
