@@ -105,7 +105,7 @@ def test_a_two_step_campaign_built_in_the_browser_sends_its_first_step(page, liv
 
     page.goto(live_server.url + "/campaigns")
     page.get_by_label("Name", exact=True).fill("Spring")
-    page.get_by_label("Send to the list").select_option(label="Pioneers (3)")
+    page.get_by_label("Send to the list").select_option(label="Pioneers")
     page.get_by_role("button", name="Create").click()
     page.get_by_role("heading", name="Spring").wait_for()
 
@@ -142,3 +142,28 @@ def test_a_two_step_campaign_built_in_the_browser_sends_its_first_step(page, liv
     ).wait_for()
     expect(page.get_by_test_id("campaign-status")).to_have_text("active", use_inner_text=True)
     assert len(list((container.outbox_folder / "me@ourco.example").glob("*.eml"))) == 3
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_list_beyond_the_menus_first_fifty_is_found_by_typing_and_filters_contacts(
+    page, live_server, tmp_path, width
+):
+    container = live_server.container
+    with transaction(container.sessions) as session:
+        for n in range(60):
+            lists.create(session, f"Batch {n:02}", None, container.clock.now())
+        audience = lists.create(session, "Pioneers", None, container.clock.now())
+        import_text(session, container.clock, tmp_path, PEOPLE, list_id=audience.id)
+    page.set_viewport_size({"width": width, "height": 900})
+    sign_in_with(page, live_server.url)
+
+    page.goto(live_server.url + "/contacts")
+    menu = page.get_by_label("List", exact=True)
+    expect(menu.locator("option", has_text="Pioneers")).to_have_count(0)
+    page.get_by_label("Find a list by name").fill("pion")
+    expect(menu.locator("option", has_text="Pioneers")).to_have_count(1)
+    menu.select_option(label="Pioneers")
+    page.wait_for_url(re.compile(rf"list_id={audience.id}"))
+    page.get_by_role("link", name="ada@analytical.example").wait_for()
+    box = "document.querySelector('.list-picker').getBoundingClientRect().right"
+    assert page.evaluate(box) <= width

@@ -308,11 +308,11 @@ def test_a_draft_campaigns_list_is_chosen_on_its_page(signed_in, session, clock,
     page = new_campaign(signed_in, session, clock, tmp_path)
     others = lists.create(session, "Others", None, clock.now())
     session.commit()
-    assert "Pioneers (3 contacts)</option>" in signed_in.get(page).text
+    assert ">Pioneers</option>" in signed_in.get(page).text
     chosen = post(signed_in, page + "/list", page, list_id=str(others.id))
     assert chosen.status_code == 303
     shown = signed_in.get(page).text
-    assert f'<option value="{others.id}" selected>Others (0 contacts)</option>' in shown
+    assert f'<option value="{others.id}" selected>Others</option>' in shown
 
 
 def test_the_sends_page_shows_at_once_what_a_gone_worker_left_in_doubt(

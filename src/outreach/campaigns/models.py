@@ -28,6 +28,9 @@ class Campaign(Base):
     )
     created_at: Mapped[datetime] = timestamp_now()
     updated_at: Mapped[datetime] = timestamp_now()
+    # The list's members_version when every member then had an enrollment (migration 0017);
+    # None: not enrolled since. A pass looks for new members only when the list's differs.
+    enrolled_list_version: Mapped[int | None] = mapped_column(sa.Integer)
 
 
 class CampaignSettings(Base):
@@ -99,6 +102,11 @@ class CampaignContact(Base):
             postgresql_where=sa.text(DUE_INDEX_WHERE),
             sqlite_where=sa.text(DUE_INDEX_WHERE),
         ),
+        # A campaign's enrollments page by page (enrolled_at, id) and its counts by status.
+        sa.Index(
+            "ix_campaign_contacts_campaign_id_enrolled_at", "campaign_id", "enrolled_at", "id"
+        ),
+        sa.Index("ix_campaign_contacts_campaign_id_status", "campaign_id", "status"),
     )
 
     id: Mapped[uuid.UUID] = primary_key()

@@ -22,8 +22,8 @@ from outreach.campaigns.models import (
 from outreach.campaigns.states import ENROLLMENTS, RUNNING, EnrollmentStatus
 from outreach.contacts import queries as contact_queries
 from outreach.contacts.addresses import company_domain
-from outreach.contacts.models import Contact, ContactListMember
-from outreach.db import Base
+from outreach.contacts.models import Contact, ContactList, ContactListMember
+from outreach.db import Base, keyset_cursor, read_cursor
 from outreach.senders.models import SenderAccount
 from outreach.states import transition_many
 
@@ -41,6 +41,37 @@ def campaign(session: Session, campaign_id: uuid.UUID) -> Campaign | None:
 def campaign_named(session: Session, name: str) -> Campaign | None:
     return session.scalar(
         sa.select(Campaign).where(sa.func.lower(Campaign.name) == name.strip().lower())
+    )
+
+
+def campaigns_page(
+    session: Session, after: str | None, limit: int
+) -> tuple[list[Campaign], str | None]:
+    """A page of campaigns, newest first, and the cursor of the next page (keyset on
+    created_at and id; ValidationFailed for a cursor we did not give)."""
+    newest_first = (Campaign.created_at.desc(), Campaign.id.desc())
+    statement = sa.select(Campaign).order_by(*newest_first).limit(limit + 1)
+    if after:
+        at, campaign_id = read_cursor(after, "after")
+        statement = statement.where(sa.tuple_(Campaign.created_at, Campaign.id) < (at, campaign_id))
+    found = list(session.scalars(statement))
+    more = len(found) > limit
+    found = found[:limit]
+    return found, (keyset_cursor(found[-1].created_at, found[-1].id) if more and found else None)
+
+
+def campaigns_with_ai_steps(session: Session) -> list[Campaign]:
+    """Campaigns with at least one AI-written step, newest first: one query, not one a
+    campaign."""
+    ai_step = sa.select(CampaignSequence.id).where(
+        CampaignSequence.campaign_id == Campaign.id, CampaignSequence.ai_written
+    )
+    return list(
+        session.scalars(
+            sa.select(Campaign)
+            .where(ai_step.exists())
+            .order_by(Campaign.created_at.desc(), Campaign.id)
+        )
     )
 
 
@@ -172,17 +203,54 @@ def enrollment_counts(session: Session, campaign_id: uuid.UUID) -> dict[str, int
     return dict(rows.all())
 
 
-def enrollments_of(
-    session: Session, campaign_id: uuid.UUID, limit: int = 200
-) -> list[tuple[CampaignContact, Contact]]:
+def enrollment_counts_of(
+    session: Session, campaign_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, int]]:
+    """Each campaign's enrollments by status, in one grouped query over (campaign_id, status)."""
+    counts: dict[uuid.UUID, dict[str, int]] = {campaign_id: {} for campaign_id in campaign_ids}
+    if not campaign_ids:
+        return counts
     rows = session.execute(
+        sa.select(CampaignContact.campaign_id, CampaignContact.status, sa.func.count())
+        .where(CampaignContact.campaign_id.in_(list(campaign_ids)))
+        .group_by(CampaignContact.campaign_id, CampaignContact.status)
+    )
+    for campaign_id, status, count in rows:
+        counts[campaign_id][status] = count
+    return counts
+
+
+def enrollments_page(
+    session: Session, campaign_id: uuid.UUID, after: str | None, limit: int
+) -> tuple[list[tuple[CampaignContact, Contact]], str | None]:
+    """A page of a campaign's enrollments in the order they were enrolled, and the cursor of
+    the next page: ix_campaign_contacts_campaign_id_enrolled_at serves the order and the jump,
+    so a page costs its rows however many the campaign holds. ValidationFailed for a cursor we
+    did not give."""
+    statement = (
         sa.select(CampaignContact, Contact)
         .join(Contact, Contact.id == CampaignContact.contact_id)
         .where(CampaignContact.campaign_id == campaign_id)
-        .order_by(CampaignContact.enrolled_at, Contact.email)
-        .limit(limit)
+        .order_by(CampaignContact.enrolled_at, CampaignContact.id)
+        .limit(limit + 1)
     )
-    return [(row[0], row[1]) for row in rows]
+    if after:
+        at, enrollment_id = read_cursor(after, "after")
+        statement = statement.where(
+            sa.tuple_(CampaignContact.enrolled_at, CampaignContact.id) > (at, enrollment_id)
+        )
+    rows = [(row[0], row[1]) for row in session.execute(statement)]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    cursor = keyset_cursor(rows[-1][0].enrolled_at, rows[-1][0].id) if more and rows else None
+    return rows, cursor
+
+
+def enrollments_of(
+    session: Session, campaign_id: uuid.UUID, limit: int = 200
+) -> list[tuple[CampaignContact, Contact]]:
+    """The first `limit` of a campaign's enrollments (see enrollments_page)."""
+    return enrollments_page(session, campaign_id, None, limit)[0]
 
 
 def enrollment_of(
@@ -306,15 +374,48 @@ def update_enrollments(session: Session, rows: Sequence[Mapping[str, Any]]) -> N
     )
 
 
-def running_count(session: Session, campaign_id: uuid.UUID) -> int:
-    return (
-        session.scalar(
-            sa.select(sa.func.count()).where(
-                CampaignContact.campaign_id == campaign_id,
-                CampaignContact.status.in_(RUNNING_VALUES),
-            )
+def any_running(session: Session, campaign_id: uuid.UUID) -> bool:
+    """Whether any of the campaign's enrollments still runs: the first one found by
+    (campaign_id, status), however many the campaign holds."""
+    running = sa.select(CampaignContact.id).where(
+        CampaignContact.campaign_id == campaign_id,
+        CampaignContact.status.in_(RUNNING_VALUES),
+    )
+    return session.scalar(sa.select(running.exists())) or False
+
+
+def _list_changed_since_enrolled() -> sa.ColumnElement[bool]:
+    return Campaign.enrolled_list_version.is_distinct_from(ContactList.members_version)
+
+
+def campaigns_with_new_members(session: Session) -> list[Campaign]:
+    """Active campaigns whose list gained members since the campaign last enrolled it whole:
+    one query over campaigns and lists, whatever the lists hold."""
+    return list(
+        session.scalars(
+            sa.select(Campaign)
+            .join(ContactList, ContactList.id == Campaign.list_id)
+            .where(Campaign.status == "active", _list_changed_since_enrolled())
+            .order_by(Campaign.id)
         )
-        or 0
+    )
+
+
+def may_have_new_members(session: Session, campaign_id: uuid.UUID) -> bool:
+    """Whether the campaign's list may hold members it has not enrolled (see
+    campaigns_with_new_members)."""
+    changed = (
+        sa.select(Campaign.id)
+        .join(ContactList, ContactList.id == Campaign.list_id)
+        .where(Campaign.id == campaign_id, _list_changed_since_enrolled())
+    )
+    return session.scalar(sa.select(changed.exists())) or False
+
+
+def record_enrolled_version(session: Session, campaign_id: uuid.UUID, version: int) -> None:
+    """Every member of the campaign's list at `version` has an enrollment now."""
+    session.execute(
+        sa.update(Campaign).where(Campaign.id == campaign_id).values(enrolled_list_version=version)
     )
 
 

@@ -427,9 +427,7 @@ def finish_if_done(session: Session, found: Campaign) -> bool:
     """An active campaign whose list is all enrolled and whose enrollments all ended is done."""
     if found.status != CampaignStatus.active or found.list_id is None:
         return False
-    if queries.running_count(session, found.id) or queries.unenrolled_members(
-        session, found.id, found.list_id, 1
-    ):
+    if queries.any_running(session, found.id) or queries.may_have_new_members(session, found.id):
         return False
     try:
         transition(session, Campaign, found.id, CampaignStatus.completed, CAMPAIGNS)
@@ -446,18 +444,22 @@ def finish_done(session: Session) -> list[uuid.UUID]:
 
 
 def enroll_list_additions(session: Session, now: datetime) -> None:
-    """Contacts added to an active campaign's list since its last pass join it."""
-    for found in queries.active_campaigns(session):
+    """Contacts added to an active campaign's list since its last pass join it. Only the
+    campaigns whose list changed are looked at: a pass with no additions costs one query."""
+    for found in queries.campaigns_with_new_members(session):
         enroll_new_members(session, found, now)
 
 
 def enroll_new_members(session: Session, found: Campaign, now: datetime) -> EnrollReport:
     """Enrolls the list's contacts that have no row in this campaign yet: at launch, and on
     every pass while the campaign is active (contacts added to the list later). Contacts that
-    must not be emailed get a `skipped` row with the reason, counted."""
+    must not be emailed get a `skipped` row with the reason, counted. Records the list's
+    members_version read before looking: additions committed meanwhile raise it again, so the
+    next pass looks once more."""
     report = EnrollReport()
     if found.list_id is None:
         return report
+    version = contact_queries.members_version(session, found.list_id)
     settings = queries.settings_of(session, found.id)
     steps = queries.steps_of(session, found.id)
     first_due = step_due_at(now, steps[0].delay_days, steps[0].delay_hours) if steps else None
@@ -486,6 +488,7 @@ def enroll_new_members(session: Session, found: Campaign, now: datetime) -> Enro
             else:
                 report.skipped[reason or ""] += 1
         queries.insert_enrollments(session, rows)
+    queries.record_enrolled_version(session, found.id, version)
     session.flush()
     return report
 

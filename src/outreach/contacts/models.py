@@ -21,6 +21,9 @@ class ContactList(Base):
     description: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = timestamp_now()
     updated_at: Mapped[datetime] = timestamp_now()
+    # Raised in the transaction of every addition to the list (migration 0017): a campaign
+    # that enrolled the list at this version has no one left to enroll.
+    members_version: Mapped[int] = mapped_column(sa.Integer, server_default=sa.text("0"))
 
 
 class UploadBatch(Base):
@@ -67,6 +70,13 @@ class Contact(Base):
         # mail systems treat Jane@x.com and jane@x.com as one mailbox.
         sa.Index("contacts_email_unique", sa.func.lower(sa.column("email")), unique=True),
         sa.Index("ix_contacts_lead_status", "lead_status"),
+        # Company search (ILIKE '%x%') on PostgreSQL: trigrams; SQLite has no such index.
+        sa.Index(
+            "ix_contacts_company_trgm",
+            "company",
+            postgresql_using="gin",
+            postgresql_ops={"company": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[uuid.UUID] = primary_key()
@@ -95,6 +105,9 @@ class ContactListMember(Base):
     __tablename__ = "contact_list_members"
     __table_args__ = (
         sa.UniqueConstraint("contact_id", "list_id", name="unique_contact_list_member"),
+        # A list's members (its size, its contacts, new members to enroll): the unique key
+        # above leads with contact_id and cannot serve them (migration 0017).
+        sa.Index("ix_contact_list_members_list_id_contact_id", "list_id", "contact_id"),
     )
 
     id: Mapped[uuid.UUID] = primary_key()

@@ -406,8 +406,13 @@ def email_at_domain(domain: str) -> sa.ColumnElement[bool]:
 def _contains(
     column: QueryableAttribute[Any] | sa.ColumnElement[Any], text: str
 ) -> sa.ColumnElement[bool]:
+    """ILIKE '%text%', the pattern written into the statement (escaped by SQLAlchemy's literal
+    rendering) rather than bound: psycopg prepares a statement run five times, and PostgreSQL's
+    generic plan for a bound pattern cannot know it is rare, so it walked every contact in
+    address order instead of the trigram index on company (3.4 s at a million contacts)."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return column.ilike(f"%{escaped}%", escape="\\")
+    pattern = sa.bindparam(None, f"%{escaped}%", sa.Text(), unique=True, literal_execute=True)
+    return column.ilike(pattern, escape="\\")
 
 
 def conditions(where: ContactFilter) -> list[sa.ColumnElement[bool]]:
@@ -554,16 +559,44 @@ def lists_of(session: Session, contact_id: uuid.UUID) -> list[ContactList]:
 
 
 def lists_with_sizes(session: Session) -> list[tuple[ContactList, int]]:
-    size = (
-        sa.select(sa.func.count())
-        .where(ContactListMember.list_id == ContactList.id)
-        .correlate(ContactList)
-        .scalar_subquery()
+    """Every list by name with its number of members: one grouped count over the members'
+    (list_id, contact_id) index, not a count per list."""
+    sizes = (
+        sa.select(ContactListMember.list_id, sa.func.count().label("size"))
+        .group_by(ContactListMember.list_id)
+        .subquery()
     )
-    return [
-        (row[0], row[1])
-        for row in session.execute(sa.select(ContactList, size).order_by(ContactList.name))
-    ]
+    rows = session.execute(
+        sa.select(ContactList, sa.func.coalesce(sizes.c.size, 0))
+        .outerjoin(sizes, sizes.c.list_id == ContactList.id)
+        .order_by(ContactList.name, ContactList.id)
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+LIST_CHOICES = 50
+
+
+def list_choices(
+    session: Session,
+    text: str | None,
+    chosen: uuid.UUID | None,
+    limit: int | None = LIST_CHOICES,
+) -> list[tuple[uuid.UUID, str]]:
+    """(id, name) of the first lists by name whose name contains `text`, and the chosen list
+    whatever its name: what a list menu offers, without counting anyone."""
+    statement = sa.select(ContactList.id, ContactList.name).order_by(
+        ContactList.name, ContactList.id
+    )
+    if text and text.strip():
+        statement = statement.where(_contains(ContactList.name, text.strip()))
+    found = [(row[0], row[1]) for row in session.execute(statement.limit(limit))]
+    if chosen and all(list_id != chosen for list_id, _ in found):
+        kept = session.execute(
+            sa.select(ContactList.id, ContactList.name).where(ContactList.id == chosen)
+        ).first()
+        found = [(kept[0], kept[1]), *found] if kept else found
+    return found
 
 
 def list_size(session: Session, list_id: uuid.UUID) -> int:
@@ -583,14 +616,19 @@ def add_members(
     """Adds contacts to a list; those already in it stay once (unique_contact_list_member)."""
     if not contact_ids:
         return 0
-    statement = _dialect_insert(session)(members).on_conflict_do_nothing(
-        index_elements=["contact_id", "list_id"]
+    # RETURNING counts the rows added: psycopg's executemany gives no row count (-1).
+    statement = (
+        _dialect_insert(session)(members)
+        .on_conflict_do_nothing(index_elements=["contact_id", "list_id"])
+        .returning(members.c.id)
     )
     rows = [
         {"id": uuid.uuid4(), "contact_id": cid, "list_id": list_id, "added_at": now}
         for cid in dict.fromkeys(contact_ids)
     ]
-    return session.connection().execute(statement, rows).rowcount or 0
+    added = len(session.connection().execute(statement, rows).all())
+    _members_added(session, list_id, added)
+    return added
 
 
 def add_matching_members(
@@ -607,7 +645,25 @@ def add_matching_members(
         .on_conflict_do_nothing(index_elements=["contact_id", "list_id"])
         .returning(members.c.id)
     )
-    return len(session.connection().execute(statement).all())
+    added = len(session.connection().execute(statement).all())
+    _members_added(session, list_id, added)
+    return added
+
+
+def _members_added(session: Session, list_id: uuid.UUID, added: int) -> None:
+    """Raises the list's members_version, in the transaction that added them, so that its
+    campaigns look for them on their next pass (and only then)."""
+    if added:
+        session.execute(
+            sa.update(ContactList)
+            .where(ContactList.id == list_id)
+            .values(members_version=ContactList.members_version + 1)
+        )
+
+
+def members_version(session: Session, list_id: uuid.UUID) -> int:
+    version = sa.select(ContactList.members_version).where(ContactList.id == list_id)
+    return session.scalar(version) or 0
 
 
 def remove_members(session: Session, list_id: uuid.UUID, contact_ids: Sequence[uuid.UUID]) -> int:

@@ -59,6 +59,8 @@ class EmailDraft(Base):
     __table_args__ = (
         sa.Index("idx_email_drafts_contact", "contact_id"),
         sa.Index("idx_email_drafts_status", "status"),
+        # The review queue: drafts in one status, oldest first (keyset on created_at, id).
+        sa.Index("ix_email_drafts_status_created_at_id", "status", "created_at", "id"),
     )
 
     id: Mapped[uuid.UUID] = primary_key()

@@ -216,13 +216,17 @@ def batch_usage(session: Session, batch_id: uuid.UUID) -> tuple[Usage, int | Non
 
 
 def batch_models(session: Session, batch_id: uuid.UUID) -> list[str]:
-    """The writers (EmailDraft.model) of the drafts the batch's jobs wrote, by name."""
+    """The writers of the drafts the batch's jobs wrote, by name: each job records its writer,
+    so the batch's own jobs answer, not a join to every draft they wrote."""
     rows = session.scalars(
-        sa.select(EmailDraft.model)
+        sa.select(DraftJob.model)
         .distinct()
-        .join(DraftJob, DraftJob.draft_id == EmailDraft.id)
-        .where(DraftJob.batch_id == batch_id, EmailDraft.model.is_not(None))
-        .order_by(EmailDraft.model)
+        .where(
+            DraftJob.batch_id == batch_id,
+            DraftJob.draft_id.is_not(None),
+            DraftJob.model.is_not(None),
+        )
+        .order_by(DraftJob.model)
     )
     return [model for model in rows if model]
 

@@ -129,8 +129,14 @@ def page(
     return rows, cursor
 
 
-def count(session: Session, where: DraftFilter) -> int:
-    statement = sa.select(sa.func.count()).select_from(EmailDraft).where(*_conditions(where))
+def count(session: Session, where: DraftFilter, up_to: int | None = None) -> int:
+    """How many drafts match; with `up_to`, counting stops after up_to + 1 of them (the
+    queue's order walks ix_email_drafts_status_created_at_id and stops there, where an exact
+    count of a list's drafts reads every one of them)."""
+    matching = sa.select(EmailDraft.id).where(*_conditions(where))
+    if up_to is not None:
+        matching = matching.order_by(EmailDraft.created_at, EmailDraft.id).limit(up_to + 1)
+    statement = sa.select(sa.func.count()).select_from(matching.subquery())
     return session.scalar(statement) or 0
 
 

@@ -11,7 +11,7 @@ from functools import cache
 
 import sqlalchemy as sa
 from alembic import context
-from alembic.runtime.environment import IncludeObjectFn
+from alembic.runtime.environment import IncludeObjectFn, NameFilterType
 from sqlalchemy import Connection
 from sqlalchemy.sql.schema import SchemaItem
 
@@ -52,10 +52,36 @@ def configure_and_run(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         transaction_per_migration=True,
-        include_object=partitions_left_out(connection),
+        include_object=compared_objects(connection),
     )
     with context.begin_transaction():
         context.run_migrations()
+
+
+def compared_objects(connection: Connection) -> IncludeObjectFn:
+    """What comparing the models with this database looks at: not what the models build on
+    another dialect only, nor partitions (see partitions_left_out)."""
+    partitioned = partitions_left_out(connection)
+
+    def include(
+        item: SchemaItem,
+        name: str | None,
+        kind: NameFilterType,
+        reflected: bool,
+        compare_to: SchemaItem | None,
+    ) -> bool:
+        if not built_on(item, connection.dialect.name):
+            return False
+        return partitioned is None or partitioned(item, name, kind, reflected, compare_to)
+
+    return include
+
+
+def built_on(item: SchemaItem, dialect: str) -> bool:
+    """False for an item the models create on another dialect only (`Index(...).ddl_if()`,
+    such as PostgreSQL's trigram index on contacts.company)."""
+    only = getattr(item, "_ddl_if", None)
+    return only is None or only.dialect in (None, dialect)
 
 
 def partitions_left_out(connection: Connection) -> IncludeObjectFn | None:

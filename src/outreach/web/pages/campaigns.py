@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import time
 from functools import partial
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -28,10 +28,17 @@ from outreach.senders import queries as sender_queries
 from outreach.senders.models import SenderAccount
 from outreach.web import flash
 from outreach.web.deps import DbSession, PageUser, container_of, finish_transaction
-from outreach.web.rendering import render
+from outreach.web.rendering import linked, render
 from outreach.words import counted
 
 router = APIRouter(include_in_schema=False)
+
+
+def _uuid_or_none(value: object) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 @router.get("/campaigns")
@@ -39,16 +46,35 @@ def campaigns_page(request: Request, session: DbSession, user: PageUser) -> Resp
     return _campaigns_list(request, session)
 
 
+Paged = TypeVar("Paged")
+CAMPAIGNS_PAGE = 50
+ENROLLMENTS_PAGE = 200
+
+
+def _page_of(
+    request: Request, paged: Callable[[str | None], tuple[list[Paged], str | None]]
+) -> tuple[list[Paged], str | None]:
+    """The page the `after` cursor asks for; the first page for a cursor we did not give."""
+    try:
+        return paged(request.query_params.get("after"))
+    except ValidationFailed:
+        return paged(None)
+
+
 def _campaigns_list(request: Request, session: DbSession, **extra: object) -> Response:
-    """Every campaign and the form for a new one (with `error` and the form as typed when
-    creating one was refused)."""
-    rows = [
-        (found, campaign_queries.enrollment_counts(session, found.id))
-        for found in campaign_queries.all_campaigns(session)
-    ]
+    """A page of campaigns, newest first, and the form for a new one (with `error` and the
+    form as typed when creating one was refused)."""
+    shown, cursor = _page_of(
+        request, partial(campaign_queries.campaigns_page, session, limit=CAMPAIGNS_PAGE)
+    )
+    counts = campaign_queries.enrollment_counts_of(session, [found.id for found in shown])
+    typed = extra.get("typed")
+    chosen_list = _uuid_or_none(typed.get("list_id") if isinstance(typed, dict) else None)
     context = {
-        "rows": rows,
-        "lists": contact_queries.lists_with_sizes(session),
+        "rows": [(found, counts[found.id]) for found in shown],
+        "next_page": linked("/campaigns", after=cursor) if cursor else None,
+        "list_choices": contact_queries.list_choices(session, None, chosen_list),
+        "chosen_list": chosen_list,
         "senders": sender_queries.all_senders(session),
         **extra,
     }
@@ -90,7 +116,10 @@ def campaign_page(
     settings = campaign_queries.settings_of(session, campaign_id)
     now = container_of(request).clock.now()
     senders = campaign_queries.senders_of(session, campaign_id)
-    enrolled = campaign_queries.enrollments_of(session, campaign_id, 200)
+    enrolled, cursor = _page_of(
+        request,
+        partial(campaign_queries.enrollments_page, session, campaign_id, limit=ENROLLMENTS_PAGE),
+    )
     context = {
         "campaign": found,
         "settings": settings,
@@ -100,10 +129,13 @@ def campaign_page(
         "editable": found.status in EDITABLE,
         "steps_locked_because": STEPS_LOCKED_BECAUSE.get(found.status),
         "senders": senders,
-        "lists": contact_queries.lists_with_sizes(session),
+        "list_choices": contact_queries.list_choices(session, None, found.list_id),
         "all_senders": sender_queries.all_senders(session),
         "counts": campaign_queries.enrollment_counts(session, campaign_id),
         "enrollments": enrolled,
+        "next_enrollments": (
+            linked(f"/campaigns/{campaign_id}", after=cursor) + "#enrollments" if cursor else None
+        ),
         "next_sends": dispatch.next_sends(session, found, enrolled, now),
         "days": DAY_NAMES,
         "preview": _preview(

@@ -65,7 +65,8 @@ def contacts_page(
             "list_id": list_id or "",
             "lead_status": _lead_status_or_none(lead_status) or "",
         },
-        "lists": queries.lists_with_sizes(session),
+        "list_choices": queries.list_choices(session, None, where.list_id),
+        "chosen_list": where.list_id,
     }
     return render(request, "contacts/index.html", context)
 
@@ -135,7 +136,7 @@ def _mapping_page(
         "seen": seen,
         "fields": FIELDS,
         "mapping": batch.column_mapping or seen.proposal,
-        "lists": queries.lists_with_sizes(session),
+        "list_choices": queries.list_choices(session, None, batch.list_id),
         "saved": importing.saved_mappings(session),
         "error": error,
     }

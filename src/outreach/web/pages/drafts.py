@@ -46,6 +46,11 @@ def _uuid(value: str | None) -> uuid.UUID | None:
         return None
 
 
+# The queue says "more than 1000 drafts" beyond this: an exact count of a big filtered queue
+# costs seconds, and the number is only a hint of how much is left.
+COUNTED_UP_TO = 1000
+
+
 def _filter_of(request: Request) -> tuple[review.DraftFilter, dict[str, str]]:
     params = request.query_params
     chosen = {
@@ -83,9 +88,11 @@ def queue(request: Request, session: DbSession, user: PageUser) -> Response:
         "chosen": chosen,
         "statuses": review.STATUSES,
         "types": TYPES,
-        "lists": contact_queries.lists_with_sizes(session),
+        "list_choices": contact_queries.list_choices(session, None, where.list_id),
+        "chosen_list": where.list_id,
         "campaigns": campaign_queries.all_campaigns(session),
-        "total": review.count(session, where),
+        "total": review.count(session, where, up_to=COUNTED_UP_TO),
+        "counted_up_to": COUNTED_UP_TO,
         "next_page": linked("/drafts", chosen, after=cursor) if cursor else None,
         "here": here,
     }
@@ -120,14 +127,12 @@ def show_batches(request: Request, session: DbSession, user: PageUser) -> Respon
 
 def batches_page(request: Request, session: DbSession, **extra: object) -> Response:
     rows = [batches.progress(session, found.id) for found in queries.recent_batches(session)]
-    with_ai = [
-        found
-        for found in campaign_queries.all_campaigns(session)
-        if campaign_steps.ai_steps(session, found.id)
-    ]
+    with_ai = campaign_queries.campaigns_with_ai_steps(session)
     context = {
         "rows": rows,
-        "lists": contact_queries.lists_with_sizes(session),
+        # Every list by name (no counts): this menu also offers uploads and campaigns, so it is
+        # not the searchable list picker yet.
+        "lists": contact_queries.list_choices(session, None, None, limit=None),
         "uploads": contact_queries.recent_batches(session, 20),
         "campaigns": with_ai,
         "templates": templates.all_templates(session, active_only=True),

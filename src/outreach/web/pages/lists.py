@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 from outreach.contacts import importing, lists, queries, suppressions
@@ -33,6 +33,28 @@ def _lists_page(request: Request, session: DbSession, **extra: object) -> Respon
 @router.get("/lists")
 def lists_page(request: Request, session: DbSession, user: PageUser) -> Response:
     return _lists_page(request, session)
+
+
+@router.get("/lists/choices")
+def list_choices(
+    request: Request,
+    session: DbSession,
+    user: PageUser,
+    list_q: Annotated[str, Query(max_length=200)] = "",
+    list_id: str = "",
+    blank: Annotated[str, Query(max_length=40)] = "—",
+) -> Response:
+    """A list menu's options: the lists whose name holds `list_q`, the chosen one kept."""
+    try:
+        chosen = uuid.UUID(list_id) if list_id else None
+    except ValueError:
+        chosen = None
+    choices = queries.list_choices(session, list_q, chosen)
+    return render(
+        request,
+        "contacts/_list_choices.html",
+        {"choices": choices, "chosen": chosen, "blank": blank},
+    )
 
 
 @router.post("/lists")
