@@ -82,7 +82,6 @@ def test_upgrading_to_0014_puts_the_messages_already_there_into_read_conversatio
                 connection,
                 "inbox_messages",
                 sender_account_id=mailbox,
-                draft_type="first_outreach",
                 provider_id=f"1:{n}",
                 kind="human_reply",
                 reason="a reply",
