@@ -4,6 +4,7 @@ thread, through the ledger campaign emails use, once; as a draft first, or at a 
 from __future__ import annotations
 
 import email
+from dataclasses import replace
 from datetime import timedelta
 from email import policy
 from email.message import EmailMessage
@@ -18,6 +19,9 @@ from outreach.errors import Conflict, ValidationFailed
 from outreach.inbox import answers, conversations
 from outreach.inbox.models import Conversation
 from tests.conversation_setup import ADA, THEIR_ID, replied_over_smtp
+from tests.fakes.graph_server import MAILBOX
+from tests.inbox_messages import Thread, gmail_reply
+from tests.integration.test_graph_sending import graph_sender, launch, recipients
 from tests.smtp_server import RecordingSMTPServer
 
 BODY = "Thanks {{ first_name }}, Tuesday at 3pm it is."
@@ -157,3 +161,40 @@ def test_an_answer_is_one_delivery_and_one_sent_email(
         .where(Delivery.scheduled_email_id.is_not(None))
     ).all()
     assert rows == [("sent", replied.subject)]
+
+
+def test_a_graph_accounts_answer_is_a_createreply_to_their_message_in_its_conversation(
+    session, clock, container, fake_graph, tmp_path
+):
+    graph = replace(container, tls_context=fake_graph.client_context())
+    sender = graph_sender(session, clock, graph, fake_graph)
+    launch(session, clock, tmp_path, sender)
+    graph.sending_pass()
+    [first] = [item for item in fake_graph.sent if recipients(item) == [ADA]]
+    our_id = first["internetMessageId"]
+    subject = str(first["subject"])
+    reply = gmail_reply(Thread(our_id, subject, MAILBOX, ADA))
+    clock.advance(timedelta(hours=1))
+    theirs = fake_graph.deliver_to_inbox(
+        reply, received_at=clock.now(), conversation_id=first["conversationId"]
+    )
+    graph.poll_mailboxes(force=True)
+    conversation = session.scalars(sa.select(Conversation)).one()
+    clock.advance(timedelta(minutes=5))
+
+    answers.send(session, conversation.id, BODY, clock.now(), clock.now(), None)
+    session.commit()
+    graph.sending_pass()
+    graph.close()
+
+    replied_to = [r.path for r in fake_graph.graph_requests() if r.path.endswith("/createReply")]
+    assert replied_to == [f"/v1.0/users/{MAILBOX}/messages/{theirs}/createReply"]
+    answer = fake_graph.sent[-1]
+    assert answer["conversationId"] == first["conversationId"]
+    assert recipients(answer) == [ADA]
+    delivered = email.message_from_bytes(fake_graph.delivered()[-1], policy=policy.default)
+    assert str(delivered["Subject"]) == f"Re: {subject}"
+    assert delivered["In-Reply-To"] == THEIR_ID
+    assert str(delivered["References"]).split() == [our_id, THEIR_ID]
+    assert "Thanks Ada, Tuesday at 3pm it is." in delivered.get_content()
+    assert fake_graph.drafts == []
