@@ -82,8 +82,8 @@ def send_draft(
 ) -> Answer:
     """A draft of the conversation sent at `at` (with `body`, its text as last edited). The
     conversation then needs no answer."""
+    answer = _answer(session, conversation_id, answer_id)
     conversation = get_or_not_found(session, Conversation, conversation_id, "conversation")
-    answer = of_conversation(session, conversation, answer_id)
     if body is not None:
         answers.edit(session, answer.id, body)
     answers.schedule(session, answer.id, _outgoing(session, conversation, answer.body), at, now)
@@ -92,8 +92,19 @@ def send_draft(
     return answer
 
 
-def of_conversation(session: Session, conversation: Conversation, answer_id: uuid.UUID) -> Answer:
+def unschedule(session: Session, conversation_id: uuid.UUID, answer_id: uuid.UUID) -> Answer:
+    """An answer of the conversation waiting for its time becomes a draft again."""
+    return answers.unschedule(session, _answer(session, conversation_id, answer_id).id)
+
+
+def delete(session: Session, conversation_id: uuid.UUID, answer_id: uuid.UUID) -> None:
+    """Deletes a draft of the conversation."""
+    answers.delete(session, _answer(session, conversation_id, answer_id).id)
+
+
+def _answer(session: Session, conversation_id: uuid.UUID, answer_id: uuid.UUID) -> Answer:
     """The answer, when it belongs to this conversation; NotFound otherwise."""
+    conversation = get_or_not_found(session, Conversation, conversation_id, "conversation")
     answer = session.get(Answer, answer_id)
     if (
         answer is None
