@@ -123,3 +123,18 @@ def test_answers_of_an_unknown_conversation_or_answer_are_404(api, replied):
     other = f"{answers_url(replied)}/{uuid.uuid4()}"
     assert api.post(f"{other}/send", json={}).status_code == 404
     assert api.delete(other).status_code == 404
+
+
+def test_a_signature_set_over_the_api_goes_under_the_next_answer(api, replied):
+    changed = api.put(
+        f"/api/v1/senders/{replied.account.id}/signature", json={"signature": "  Grace\nCEO  "}
+    )
+    assert changed.json()["signature"] == "Grace\nCEO"
+    too_long = api.put(
+        f"/api/v1/senders/{replied.account.id}/signature", json={"signature": "x" * 2001}
+    )
+    assert too_long.status_code == 422
+
+    created = api.post(answers_url(replied), json={"body": "Hello"}).json()
+
+    assert created["text"] == "Hello\n\nGrace\nCEO"
