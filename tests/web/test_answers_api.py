@@ -104,6 +104,7 @@ def test_a_scheduled_answer_is_taken_back_and_its_draft_deleted(api, clock, repl
         ({"body": ""}, "body"),
         ({"body": "   "}, "empty"),
         ({"body": "Hi {{ favourite_colour }}"}, "favourite_colour"),
+        ({"body": "Hi {{ oops"}, "does not parse"),
         ({"body": "Later", "at": "2026-03-02T12:00:00"}, "zone"),
         ({"body": "Draft", "draft": True, "at": "2026-03-02T12:00:00+00:00"}, "draft"),
         ({"body": "Hi", "cc": "someone@example.com"}, "cc"),
