@@ -109,7 +109,8 @@ def schedule(
 ) -> ScheduledEmail:
     """Sends the answer at `at` (now or later): its draft, approved as the person wrote it, and
     its scheduled email. Refused for a suppressed address, and for an answer sent or scheduled
-    already (one conditional UPDATE: two clicks make one send)."""
+    already (one conditional UPDATE: two clicks make one send). Unlike other one-off emails
+    (contacted.py) no confirmation is asked: answering someone who wrote to us is one."""
     answer = get_or_not_found(session, Answer, answer_id, "answer")
     contact = session.get(Contact, answer.contact_id)
     assert contact is not None
