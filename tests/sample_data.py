@@ -24,8 +24,10 @@ from outreach.delivery.models import Delivery
 from outreach.drafts import batches, templates
 from outreach.drafts import queries as drafts
 from outreach.drafts.models import EmailTemplate
+from outreach.inbox import answers as inbox_answers
 from outreach.inbox import queries as inbox_queries
 from outreach.inbox import service as inbox
+from outreach.inbox.models import Conversation
 from outreach.portability import exporting
 from outreach.portability.tables import export_order
 from outreach.providers.inbox import InboundMessage, InboxPage
@@ -63,7 +65,7 @@ def counts(engine: sa.Engine) -> dict[str, int]:
 
 def fill_every_table(container: Container, folder) -> None:  # type: ignore[no-untyped-def]
     """Contacts from a file, a campaign sent over the local outbox for two steps, a reply, a
-    one-off email, a template, a suppression, a saved mapping, users and an API token, an
+    one-off email, an answer to the out-of-office, a template, a suppression, a saved mapping, users and an API token, an
     out-of-office read from the inbox, and a batch of drafts written for the list."""
     clock = container.clock
     assert isinstance(clock, FixedClock)
@@ -107,6 +109,9 @@ def fill_every_table(container: Container, folder) -> None:  # type: ignore[no-u
     container.sending_pass()
     with transaction(container.sessions) as session:
         _out_of_office(session, container, outbox.id)
+        _answered(session, container, outbox.id)
+    container.sending_pass()
+    with transaction(container.sessions) as session:
         _referral(session, container, outbox.id)
     container.categorizing_pass()  # reply_categorizations, referrals, contact_changes
     _drafts_for_the_list(container, found.list_id)
@@ -177,6 +182,14 @@ def _referral(session: Session, container: Container, sender_id: uuid.UUID) -> N
     )
     page = InboxPage((InboundMessage("1:2", raw, now),), "1:2", more=False)
     assert inbox.ingest(session, account, page, now).acted == {"human_reply": 1}
+
+
+def _answered(session: Session, container: Container, sender_id: uuid.UUID) -> None:
+    """The out-of-office's conversation answered from the app (answers, a signature)."""
+    now = container.clock.now()
+    senders.set_signature(session, sender_id, "Me\nOurco")
+    conversation = session.scalars(sa.select(Conversation)).one()
+    inbox_answers.send(session, conversation.id, "Welcome back, {{ first_name }}.", now, now, None)
 
 
 def _reply_and_one_off(

@@ -9,7 +9,9 @@ https authorities), speaking the request and response shapes Microsoft documents
   and refresh_token grants; an id_token whose nonce is the one the authorize request carried),
   the person consenting at once; their token reaches their own mailbox as /me;
 - mail: create message (graph/api/user-post-messages), update (message-update), send
-  (message-send: 202 Accepted, no body), createReply (message-createreply), get and delete,
+  (message-send: 202 Accepted, no body), createReply (message-createreply: to the original's
+  replyTo or from, a comment or a body but not both, In-Reply-To and References from the
+  original, an Inbox message's too), get and delete,
   the MIME of a message (message-get, "$value"), the Inbox folder (mailfolder-get), and the
   Inbox delta query with @odata.nextLink and @odata.deltaLink pages (graph/delta-query-messages,
   api/message-delta: changeType, $filter=receivedDateTime ge, Prefer: odata.maxpagesize);
@@ -773,7 +775,11 @@ class FakeGraph(LoopbackServer):
             "singleValueExtendedProperties": [],
         } | changes
         item = self._add("drafts", resource)
-        earlier = original.threading.get("References") or _props(original).get("0x1039") or ""
+        earlier = (
+            original.threading.get("References")
+            or _props(original).get("0x1039")
+            or _delivered_references(original)
+        )
         references = f"{earlier} {source['internetMessageId']}".strip()
         item.threading = {"In-Reply-To": source["internetMessageId"], "References": references}
         return 201, self._resource(item, immutable)
@@ -969,6 +975,16 @@ def _mime_of(item: _Item) -> bytes:
     else:
         mime.set_content(body["content"], charset="utf-8")
     return mime.as_bytes()
+
+
+def _delivered_references(item: _Item) -> str:
+    """The References header of a message that arrived in the Inbox as MIME (a reply of
+    theirs): Exchange builds a reply's References from the original's and its Message-ID
+    (RFC 5322 3.6.4)."""
+    if item.mime is None:
+        return ""
+    parsed = email.message_from_bytes(item.mime, policy=email.policy.compat32)
+    return " ".join(str(parsed.get("References", "")).split())
 
 
 def _props(item: _Item) -> dict[str, str]:

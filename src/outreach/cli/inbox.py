@@ -4,6 +4,8 @@ out-of-office notices, and where an SMTP account's replies arrive."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,7 +13,9 @@ from rich.table import Table
 
 from outreach.cli.context import console, container_for, person_at_the_terminal
 from outreach.db import transaction
-from outreach.inbox import categories
+from outreach.delivery import answers as ledger
+from outreach.errors import ValidationFailed
+from outreach.inbox import answers, categories
 from outreach.inbox import queries as inbox_queries
 from outreach.inbox.polling import poll_lines, poll_summary
 from outreach.inbox.reply_rules import Category
@@ -123,3 +127,46 @@ def categorize(
         done = "; ".join(changed.done)
     said = f"Categorized as {chosen.words}" + (f": {done}" if done else "")
     console.print(said, highlight=False, soft_wrap=True)
+
+
+@inbox_app.command("answer")
+def answer(
+    ctx: typer.Context,
+    conversation_id: Annotated[uuid.UUID, typer.Argument(help="The conversation to answer.")],
+    body: Annotated[str | None, typer.Option(help="The text; or --file.")] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", exists=True, dir_okay=False, help="The text's file.")
+    ] = None,
+    at: Annotated[
+        datetime | None,
+        typer.Option(help="When to send it (ISO 8601; UTC unless it says); default now."),
+    ] = None,
+    draft: Annotated[
+        bool, typer.Option("--draft", help="Keep it as a draft: send nothing.")
+    ] = False,
+) -> None:
+    """Answer a conversation from its sender account, in its thread: the text with the contact's
+    merge fields filled and the account's signature under it. Sent by the worker's next pass,
+    at --at, or kept with --draft. Refused, saying why, for a suppressed address."""
+    text = file.read_text(encoding="utf-8") if file else body
+    if not text:
+        raise ValidationFailed("Give the answer's text with --body or --file.")
+    if draft and at is not None:
+        raise ValidationFailed("A draft is not sent: leave out --at, or --draft.")
+    with container_for(ctx) as container, transaction(container.sessions) as session:
+        now = container.clock.now()
+        if draft:
+            written = answers.draft(session, conversation_id, text, now, None)
+        else:
+            when = at if at is None or at.tzinfo else at.replace(tzinfo=UTC)
+            written = answers.send(session, conversation_id, text, when or now, now, None)
+        standing = ledger.standing_of(session, written.id)
+    if standing.status is ledger.AnswerStatus.draft:
+        console.print(f"Draft {written.id} kept; nothing is sent.", highlight=False)
+        return
+    assert standing.scheduled_for is not None
+    console.print(
+        f"Answer {written.id} ({standing.subject}) goes at "
+        f"{standing.scheduled_for:%Y-%m-%d %H:%M} UTC, on the worker's first pass from then.",
+        highlight=False,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -257,6 +258,23 @@ def pause_sender(ctx: typer.Context, email: str) -> None:
 def resume_sender(ctx: typer.Context, email: str) -> None:
     """Send from an account again (after fixing what made it fail)."""
     _set_sender_state(ctx, email, SenderState.ok, None)
+
+
+@senders_app.command("signature")
+def set_signature(
+    ctx: typer.Context,
+    email: str,
+    text: Annotated[str | None, typer.Option(help="The signature; empty: none.")] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", exists=True, dir_okay=False, help="Or from a file.")
+    ] = None,
+) -> None:
+    """The text under every answer sent from the account (answers from the inbox)."""
+    signature = file.read_text(encoding="utf-8") if file else text
+    with container_for(ctx) as container, transaction(container.sessions) as session:
+        account = senders.set_signature(session, senders.by_email(session, email).id, signature)
+        kept = account.signature
+    console.print(f"{email} signs answers with:\n{kept}" if kept else f"{email} signs no answers.")
 
 
 def _set_sender_state(

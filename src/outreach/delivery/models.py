@@ -133,6 +133,40 @@ class Delivery(Base):
     AI-written draft, which is sent as approved), migration 0007."""
 
 
+class Answer(Base):
+    """A person's answer in a conversation with a contact from a sender account (migration
+    0015): the text as written while it is a draft; sent now or later through a scheduled email
+    (`scheduled_email_id`), the one-off path into the ledger, unique per answer."""
+
+    __tablename__ = "answers"
+    __table_args__ = (
+        sa.UniqueConstraint("scheduled_email_id"),
+        sa.Index("ix_answers_contact_id_sender_account_id", "contact_id", "sender_account_id"),
+    )
+
+    id: Mapped[uuid.UUID] = primary_key()
+    contact_id: Mapped[uuid.UUID] = mapped_column(
+        GUID(), sa.ForeignKey("contacts.id", ondelete="CASCADE")
+    )
+    sender_account_id: Mapped[uuid.UUID] = mapped_column(
+        GUID(), sa.ForeignKey("sender_accounts.id", ondelete="CASCADE")
+    )
+    body: Mapped[str] = mapped_column(sa.Text)
+    """As the person wrote it: merge fields unfilled, without the signature."""
+    scheduled_email_id: Mapped[uuid.UUID | None] = mapped_column(
+        GUID(), sa.ForeignKey("scheduled_emails.id", ondelete="SET NULL")
+    )
+    """None while it is a draft."""
+    in_reply_to: Mapped[str | None] = mapped_column(sa.Text)
+    thread_references: Mapped[str | None] = mapped_column(sa.Text)
+    reply_provider_id: Mapped[str | None] = mapped_column(sa.Text)
+    """The provider's id of the message answered (Microsoft Graph replies to it)."""
+    created_by: Mapped[uuid.UUID | None] = mapped_column(
+        GUID(), sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = timestamp_now()
+
+
 class WorkerLease(Base):
     """A worker's lease (outreach/leases.py, migration 0012): who it is, renewed by a heartbeat
     while it sends. A delivery left `sending` by a worker whose lease says it is gone becomes

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from outreach.campaigns.models import Campaign
 from outreach.contacts.models import Contact
 from outreach.db import Base
-from outreach.delivery.models import Delivery, ScheduledEmail, SentEmail, WorkerLease
+from outreach.delivery.models import Answer, Delivery, ScheduledEmail, SentEmail, WorkerLease
 from outreach.drafts.models import EmailDraft
 from outreach.leases import Worker
 from outreach.senders.models import SenderAccount
@@ -201,6 +201,33 @@ def emails_of_enrollment(session: Session, enrollment_id: uuid.UUID) -> list[Del
 def provider_id_of(session: Session, message_id: str) -> str | None:
     """The provider's id for our email with this Message-ID (the unique index on message_id)."""
     return session.scalar(sa.select(Delivery.provider_id).where(Delivery.message_id == message_id))
+
+
+def reply_target(session: Session, delivery: Delivery) -> str | None:
+    """The provider's id of the email this one answers: for an answer, the message of theirs it
+    was written to; else our earlier email of the thread (provider_id_of)."""
+    if delivery.scheduled_email_id is not None:
+        answered = session.scalar(
+            sa.select(Answer.reply_provider_id).where(
+                Answer.scheduled_email_id == delivery.scheduled_email_id
+            )
+        )
+        if answered:
+            return answered
+    return provider_id_of(session, delivery.in_reply_to) if delivery.in_reply_to else None
+
+
+def answer_threads(
+    session: Session, scheduled_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, tuple[str | None, str | None]]:
+    """In-Reply-To and References of the answers among these scheduled emails, by scheduled
+    email (the unique index on answers.scheduled_email_id)."""
+    rows = session.execute(
+        sa.select(Answer.scheduled_email_id, Answer.in_reply_to, Answer.thread_references).where(
+            Answer.scheduled_email_id.in_(scheduled_ids)
+        )
+    )
+    return {row[0]: (row[1], row[2]) for row in rows if row[0] is not None}
 
 
 def remember_provider_id(session: Session, delivery_id: uuid.UUID, provider_id: str) -> None:

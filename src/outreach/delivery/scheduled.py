@@ -19,7 +19,7 @@ from outreach.campaigns.states import DraftType
 from outreach.contacts import suppressions
 from outreach.contacts.models import Contact
 from outreach.db import get_or_not_found
-from outreach.delivery import contacted
+from outreach.delivery import contacted, queries
 from outreach.delivery.models import Delivery, ScheduledEmail
 from outreach.delivery.states import DELIVERIES, DeliveryStatus
 from outreach.drafts import queries as drafts
@@ -73,28 +73,48 @@ def schedule(
     get_or_not_found(session, SenderAccount, sender_id, "sender account")
     contact = session.get(Contact, draft.contact_id)
     assert contact is not None
-    if suppressions.is_suppressed(session, contact.email):
-        # Refused now rather than cancelled silently when its time comes.
-        raise Conflict(
-            f"{contact.email} is on the suppression list (the address or its domain): it gets "
-            "no email. Remove the entry first if it is a mistake.",
-            email=contact.email,
-        )
-    if at.tzinfo is None:
-        raise ValidationFailed("Give the time with its zone, e.g. 2026-03-02T09:00+01:00.")
+    refuse_unsendable(session, contact.email, at)
     if not anyway:
         kind = DraftType(draft.draft_type)
         contacted.require_confirmed(session, contact.id, contact.email, kind, now, recent)
+    scheduled = enter(session, draft_id, draft.contact_id, sender_id, at, now)
+    drafts.move(session, draft_id, EmailStatus.scheduled)
+    session.flush()
+    return scheduled
+
+
+def refuse_unsendable(session: Session, email: str, at: datetime) -> None:
+    """Refuses a one-off email to a suppressed address now, rather than cancelling it silently
+    when its time comes; and a time without its zone."""
+    if suppressions.is_suppressed(session, email):
+        raise Conflict(
+            f"{email} is on the suppression list (the address or its domain): it gets "
+            "no email. Remove the entry first if it is a mistake.",
+            email=email,
+        )
+    if at.tzinfo is None:
+        raise ValidationFailed("Give the time with its zone, e.g. 2026-03-02T09:00+01:00.")
+
+
+def enter(
+    session: Session,
+    draft_id: uuid.UUID,
+    contact_id: uuid.UUID,
+    sender_id: uuid.UUID,
+    at: datetime,
+    now: datetime,
+) -> ScheduledEmail:
+    """The scheduled email's row (pending), for a draft checked by the caller: queue_due
+    writes its delivery when its time comes."""
     scheduled = ScheduledEmail(
         draft_id=draft_id,
-        contact_id=draft.contact_id,
+        contact_id=contact_id,
         sender_account_id=sender_id,
         scheduled_for=max(at, now),
         status=ScheduledStatus.pending.value,
         created_at=now,
     )
     session.add(scheduled)
-    drafts.move(session, draft_id, EmailStatus.scheduled)
     session.flush()
     return scheduled
 
@@ -123,18 +143,22 @@ def of_draft(session: Session, draft_id: uuid.UUID) -> list[ScheduledEmail]:
 
 
 def queue_due(session: Session, now: datetime, limit: int) -> list[str]:
-    """Writes the delivery of each scheduled email whose time has come; returns their labels."""
+    """Writes the delivery of each scheduled email whose time has come (an answer's in its
+    conversation's thread); returns their labels."""
     queued = []
-    due = session.scalars(
-        sa.select(ScheduledEmail)
-        .where(
-            ScheduledEmail.status == ScheduledStatus.pending.value,
-            ScheduledEmail.scheduled_for <= now,
+    due = list(
+        session.scalars(
+            sa.select(ScheduledEmail)
+            .where(
+                ScheduledEmail.status == ScheduledStatus.pending.value,
+                ScheduledEmail.scheduled_for <= now,
+            )
+            .order_by(ScheduledEmail.scheduled_for)
+            .limit(limit)
         )
-        .order_by(ScheduledEmail.scheduled_for)
-        .limit(limit)
     )
-    for scheduled in list(due):
+    threads = queries.answer_threads(session, [scheduled.id for scheduled in due])
+    for scheduled in due:
         draft = session.get(EmailDraft, scheduled.draft_id)
         sender = sender_queries.sender(session, scheduled.sender_account_id)
         contact = session.get(Contact, scheduled.contact_id)
@@ -147,6 +171,7 @@ def queue_due(session: Session, now: datetime, limit: int) -> list[str]:
             drafts.move(session, draft.id, EmailStatus.approved)
             continue
         transition(session, ScheduledEmail, scheduled.id, ScheduledStatus.queued, SCHEDULED)
+        in_reply_to, references = threads.get(scheduled.id, (None, None))
         session.add(
             Delivery(
                 scheduled_email_id=scheduled.id,
@@ -154,12 +179,16 @@ def queue_due(session: Session, now: datetime, limit: int) -> list[str]:
                 draft_id=draft.id,
                 sender_account_id=sender.id,
                 message_id=new_message_id(sender.email.rsplit("@", 1)[-1], now),
+                in_reply_to=in_reply_to,
+                thread_references=references,
                 status=DeliveryStatus.queued.value,
                 next_attempt_at=now,
                 claimed_at=now,
             )
         )
-        queued.append(f"{contact.email}: scheduled email")
+        queued.append(
+            f"{contact.email}: {'answer' if scheduled.id in threads else 'scheduled email'}"
+        )
     session.flush()
     return queued
 

@@ -103,11 +103,7 @@ def ready(session: Session, now: datetime, links: Links, limit: int) -> list[Cla
             if campaign_name is not None
             else "scheduled email"
         )
-        earlier = (
-            queries.provider_id_of(session, delivery.in_reply_to)
-            if delivery.in_reply_to and sender.kind == "graph"
-            else None
-        )
+        earlier = queries.reply_target(session, delivery) if sender.kind == "graph" else None
         claims.append(Claim(recording, sender.id, message, label, earlier))
     return claims
 

@@ -37,6 +37,8 @@ class SenderAccount(Base):
     0013); None while it is not failing, or waits for a person."""
     retry_attempts: Mapped[int] = mapped_column(sa.Integer, server_default=sa.text("0"))
     """Tries that found its server unreachable since it last worked."""
+    signature: Mapped[str | None] = mapped_column(sa.Text)
+    """Text under every answer sent from the account (migration 0015)."""
 
 
 class SenderDnsCheck(Base):

@@ -218,6 +218,22 @@ def add(
     return account
 
 
+MAX_SIGNATURE = 2000
+
+
+def set_signature(session: Session, sender_id: uuid.UUID, text: str | None) -> SenderAccount:
+    """The text under every answer sent from the account (None or blank: none)."""
+    account = get(session, sender_id)
+    signature = (text or "").replace("\r\n", "\n").strip()
+    if len(signature) > MAX_SIGNATURE:
+        raise ValidationFailed(
+            f"A signature is at most {MAX_SIGNATURE:,} characters.", field="signature"
+        )
+    account.signature = signature or None
+    session.flush()
+    return account
+
+
 def set_state(
     session: Session, sender_id: uuid.UUID, state: SenderState, reason: str | None, now: datetime
 ) -> SenderAccount:

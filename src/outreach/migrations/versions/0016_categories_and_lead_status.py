@@ -21,7 +21,7 @@
 The seed's tables keep their columns; the new contacts columns are additions.
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-07
 """
 
@@ -35,7 +35,7 @@ from alembic import op
 from outreach.db import GUID, SQLITE_NEW_UUID, SQLITE_NOW, JSONDocument, UtcDateTime
 
 revision: str = "0016"
-down_revision: str | Sequence[str] | None = "0014"
+down_revision: str | Sequence[str] | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -10,12 +10,17 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from outreach.contacts.leads import ChangedBy, LeadStatus
-from outreach.errors import NotFound
-from outreach.inbox import categories, conversations
+from outreach.delivery import answers as ledger
+from outreach.errors import NotFound, ValidationFailed
+from outreach.inbox import answers, categories, conversations
 from outreach.inbox.models import InboxAttachment, InboxMessage, Referral
 from outreach.inbox.reply_rules import Category
 from outreach.web.api.common_schemas import ErrorBody
 from outreach.web.api.conversations_schemas import (
+    AnswerIn,
+    AnswerList,
+    AnswerOut,
+    AnswerSendIn,
     AttachmentOut,
     CategorizedOut,
     CategoryIn,
@@ -246,3 +251,95 @@ def _decided(
 ) -> ReferralDecidedOut:
     referral = _referral_in(session, conversation_id, referral_id)
     return ReferralDecidedOut(referral=ReferralOut.model_validate(referral), said=said)
+
+
+# Answers ---------------------------------------------------------------------------------------
+
+ANSWER_REFUSED: dict[int | str, dict[str, Any]] = {
+    **NOT_FOUND,
+    409: {
+        "model": ErrorBody,
+        "description": "The address is suppressed (the reason is said), "
+        "or the answer was sent or scheduled already",
+    },
+    422: {
+        "model": ErrorBody,
+        "description": "Empty, a merge field the contact lacks, a time without its zone",
+    },
+}
+
+
+def answer_out(conversation_id: uuid.UUID, standing: ledger.Standing) -> AnswerOut:
+    return AnswerOut(
+        id=standing.answer.id,
+        conversation_id=conversation_id,
+        body=standing.answer.body,
+        status=standing.status.value,
+        scheduled_for=standing.scheduled_for,
+        subject=standing.subject,
+        text=standing.text,
+        last_error=standing.last_error,
+        created_at=standing.answer.created_at,
+    )
+
+
+@router.post("/{conversation_id}/answers", status_code=201, responses=ANSWER_REFUSED)
+def answer_conversation(
+    request: Request, session: DbSession, user: ApiUser, conversation_id: uuid.UUID, body: AnswerIn
+) -> AnswerOut:
+    """Answer the conversation from its sender account, in its thread: now (the worker's next
+    pass), at a time (`at`), or kept as a draft (`draft`). An answer to a suppressed address:
+    409 with the reason."""
+    now = container_of(request).clock.now()
+    if body.draft:
+        if body.at is not None:
+            raise ValidationFailed("A draft is not sent: leave out `at`, or `draft`.", field="at")
+        answer = answers.draft(session, conversation_id, body.body, now, user.id)
+    else:
+        answer = answers.send(session, conversation_id, body.body, body.at or now, now, user.id)
+    return answer_out(conversation_id, ledger.standing_of(session, answer.id))
+
+
+@router.get("/{conversation_id}/answers", responses=NOT_FOUND)
+def list_answers(session: DbSession, user: ApiUser, conversation_id: uuid.UUID) -> AnswerList:
+    """The conversation's answers not sent yet: drafts, scheduled, being sent, in doubt,
+    failed. Sent ones are messages of the thread."""
+    return AnswerList(
+        answers=[
+            answer_out(conversation_id, standing)
+            for standing in answers.waiting(session, conversation_id)
+        ]
+    )
+
+
+@router.post("/{conversation_id}/answers/{answer_id}/send", responses=ANSWER_REFUSED)
+def send_answer(
+    request: Request,
+    session: DbSession,
+    user: ApiUser,
+    conversation_id: uuid.UUID,
+    answer_id: uuid.UUID,
+    body: AnswerSendIn,
+) -> AnswerOut:
+    """Send a draft now or at a time, with its text as last edited (`body`)."""
+    now = container_of(request).clock.now()
+    answers.send_draft(session, conversation_id, answer_id, body.at or now, now, body.body)
+    return answer_out(conversation_id, ledger.standing_of(session, answer_id))
+
+
+@router.post("/{conversation_id}/answers/{answer_id}/unschedule", responses=ANSWER_REFUSED)
+def unschedule_answer(
+    session: DbSession, user: ApiUser, conversation_id: uuid.UUID, answer_id: uuid.UUID
+) -> AnswerOut:
+    """An answer waiting for its time becomes a draft again; 409 once it is being sent."""
+    answers.unschedule(session, conversation_id, answer_id)
+    return answer_out(conversation_id, ledger.standing_of(session, answer_id))
+
+
+@router.delete("/{conversation_id}/answers/{answer_id}", status_code=204, responses=ANSWER_REFUSED)
+def delete_answer(
+    session: DbSession, user: ApiUser, conversation_id: uuid.UUID, answer_id: uuid.UUID
+) -> Response:
+    """Delete a draft; 409 for an answer sent or scheduled (unschedule it first)."""
+    answers.delete(session, conversation_id, answer_id)
+    return Response(status_code=204)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
@@ -112,3 +113,51 @@ class ReferralDecidedOut(BaseModel):
 class ConversationMarkIn(BaseModel):
     unread: StrictBool | None = Field(None, description="False: a person has read it")
     needs_answer: StrictBool | None = Field(None, description="False: done, nothing to answer")
+
+
+class AnswerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    body: str = Field(
+        min_length=1,
+        max_length=50_000,
+        description="Plain text; merge fields such as {{ first_name }} are filled, and the "
+        "sender account's signature goes under it",
+    )
+    draft: StrictBool = Field(False, description="Keep it as a draft: nothing is sent")
+    at: datetime | None = Field(
+        None,
+        description="When to send it, with its zone; empty or past: now (the worker's next "
+        "pass). Not with `draft`",
+    )
+
+
+class AnswerSendIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    body: str | None = Field(
+        None, min_length=1, max_length=50_000, description="The draft's text as last edited"
+    )
+    at: datetime | None = Field(None, description="With its zone; empty or past: now")
+
+
+class AnswerOut(BaseModel):
+    id: uuid.UUID
+    conversation_id: uuid.UUID
+    body: str = Field(description="As written: merge fields unfilled, without the signature")
+    status: Literal["draft", "scheduled", "sending", "sent", "failed", "unknown", "cancelled"] = (
+        Field(
+            description="draft; scheduled (waiting for its time); sending; sent; failed; unknown "
+            "(a crash cut its send short: decide on the sends page); cancelled (its address was "
+            "suppressed before its time)"
+        )
+    )
+    scheduled_for: datetime | None
+    subject: str | None = Field(description="As sent or to be sent; null for a draft")
+    text: str | None = Field(description="As sent or to be sent; null for a draft")
+    last_error: str | None
+    created_at: datetime
+
+
+class AnswerList(BaseModel):
+    answers: list[AnswerOut] = Field(description="Not sent yet: drafts, scheduled, in doubt")

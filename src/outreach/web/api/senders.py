@@ -33,6 +33,7 @@ from outreach.web.api.senders_schemas import (
     SenderIn,
     SenderOut,
     SenderWeekOut,
+    SignatureIn,
 )
 from outreach.web.deps import ApiUser, DbSession, container_of, finish_transaction
 
@@ -205,6 +206,14 @@ def resume_sender(
     """Send from the account again."""
     now = container_of(request).clock.now()
     return sender_out(senders.set_state(session, sender_id, SenderState.ok, None, now))
+
+
+@senders_router.put("/{sender_id}/signature")
+def set_signature(
+    session: DbSession, user: ApiUser, sender_id: uuid.UUID, body: SignatureIn
+) -> SenderOut:
+    """The text under every answer sent from the account (answers in conversations)."""
+    return sender_out(senders.set_signature(session, sender_id, body.signature))
 
 
 @inbox_router.get("")

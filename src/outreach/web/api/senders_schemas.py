@@ -51,7 +51,16 @@ class SenderOut(BaseModel):
         None, description="SMTP: the username it signs in with; null for a relay without sign-in"
     )
     imap: ImapOut | None = Field(None, description="Where an SMTP account's replies are read")
+    signature: str | None = Field(None, description="The text under every answer it sends")
     week: SenderWeekOut | None = None
+
+
+class SignatureIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    signature: str | None = Field(
+        max_length=2000, description="The text under every answer; null or empty: none"
+    )
 
 
 class SenderIn(BaseModel):
