@@ -21,6 +21,8 @@ from outreach.campaigns.states import EnrollmentStatus
 from outreach.contacts import suppressions
 from outreach.contacts.models import Contact
 from outreach.errors import Conflict
+from outreach.events import recording as events
+from outreach.events.kinds import EventKind
 
 PURPOSE = "unsubscribe"
 SIGNATURE_LENGTH = 32
@@ -67,6 +69,15 @@ def unsubscribe(
         return None
     with suppress(Conflict):
         suppressions.add(session, contact.email, suppressions.Reason.unsubscribed, source, now)
+        events.record(
+            session,
+            EventKind.contact_unsubscribed,
+            now,
+            contact_id=contact.id,
+            email=contact.email,
+            campaign_id=token.campaign_id,
+            source="link",
+        )
     enrollments.stop_contact_everywhere(
         session, contact.id, EnrollmentStatus.unsubscribed, "unsubscribed with the link in an email"
     )

@@ -34,11 +34,20 @@ SEED_ORDER = (
 )
 """The seed's "Export All Data" order: each table after those it refers to."""
 LEFT_OUT = frozenset(
-    {"user_sessions", "login_attempts", "import_guard", "replied_contacts", "worker_leases"}
+    {
+        "user_sessions",
+        "login_attempts",
+        "import_guard",
+        "replied_contacts",
+        "worker_leases",
+        "webhook_deliveries",
+        "webhook_attempts",
+    }
 )
 """Passing state that means nothing in another database (sign-ins, the import guard, workers'
-leases: a delivery left `sending` whose worker has no lease is in doubt there at once), and
-what the database derives from other tables as they are written (replied_contacts)."""
+leases: a delivery left `sending` whose worker has no lease is in doubt there at once; webhook
+deliveries: another database would send them again), and what the database derives from other
+tables as they are written (replied_contacts)."""
 
 
 def export_order() -> list[sa.Table]:
