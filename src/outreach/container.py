@@ -26,6 +26,8 @@ from outreach.drafts.writers.anthropic import AnthropicWriter
 from outreach.drafts.writers.base import DraftWriter
 from outreach.drafts.writers.template import TemplateWriter
 from outreach.drafts.writing import WritingReport
+from outreach.events import delivering
+from outreach.events.delivering import HookReport
 from outreach.inbox import polling
 from outreach.inbox import service as inbox
 from outreach.inbox.polling import PollReport
@@ -38,6 +40,8 @@ from outreach.providers.graph.session import TokenSource
 from outreach.providers.graph.settings import GraphSettings
 from outreach.providers.graph.tokens import GraphTokens
 from outreach.providers.graph.transport import GraphTransport
+from outreach.providers.hooks import Poster
+from outreach.providers.http_hooks import HttpPoster
 from outreach.providers.imap import ImapReader, ImapSettings
 from outreach.providers.inbox import InboxReader
 from outreach.providers.outbox import OutboxTransport
@@ -382,6 +386,20 @@ class Container:
             ),
             sender=sender,
         )
+
+    def webhook_poster(self) -> Poster:
+        """The HTTP client webhooks are POSTed with: the only place it is built."""
+        return HttpPoster(timeout=delivering.TIMEOUT_SECONDS, ssl_context=self.tls_context)
+
+    def webhook_pass(self) -> HookReport:
+        """A webhook pass (events/delivering.py): events numbered, due deliveries POSTed."""
+        poster = self.webhook_poster()
+        try:
+            return delivering.delivery_pass(
+                self.sessions, self.clock, poster, self.settings.secret_key_value()
+            )
+        finally:
+            poster.close()
 
     def close(self) -> None:
         if self._graph_tokens is not None:

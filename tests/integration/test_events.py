@@ -37,7 +37,8 @@ def data_of(session, kind: str) -> list[dict]:
 
 def thread_to(session, email: str) -> Thread:
     delivery = session.scalars(
-        sa.select(Delivery).join(Contact, Contact.id == Delivery.contact_id)
+        sa.select(Delivery)
+        .join(Contact, Contact.id == Delivery.contact_id)
         .where(Contact.email == email)
     ).first()
     return Thread(message_id=delivery.message_id, subject="Hello", ours=SENDER, theirs=email)
@@ -114,8 +115,12 @@ def test_a_campaign_run_records_each_send_reply_bounce_and_unsubscribe_once(
 
 def test_a_paused_and_a_failing_sender_are_events(session, container, clock, tmp_path):
     _, account = launched_from_outbox(session, container, clock, tmp_path)
-    senders.record_failure(session, account.id, ServerUnreachable("connection refused"), clock.now())
-    senders.record_failure(session, account.id, ServerUnreachable("connection refused"), clock.now())
+    senders.record_failure(
+        session, account.id, ServerUnreachable("connection refused"), clock.now()
+    )
+    senders.record_failure(
+        session, account.id, ServerUnreachable("connection refused"), clock.now()
+    )
     senders.set_state(session, account.id, SenderState.paused, "paused by a person", clock.now())
     session.commit()
 

@@ -124,6 +124,13 @@ def check_senders(container: Container) -> JobReport:
     return JobReport("check_senders", f"{len(paused)} paused", len(paused), tuple(paused))
 
 
+def deliver_webhooks(container: Container) -> JobReport:
+    """Numbers the committed events and POSTs the webhooks that are due, within a time budget
+    of its own, after the pass's sends (events/delivering.py)."""
+    report = container.webhook_pass()
+    return JobReport("deliver_webhooks", report.summary(), report.changed, tuple(report.lines()))
+
+
 def sending_report(report: PassReport, job: str = "send_campaigns") -> JobReport:
     return JobReport(job, report.summary(), report.changed, tuple(report.lines()), report.next_due)
 
@@ -135,6 +142,7 @@ JOBS: tuple[Job, ...] = (
     poll_inboxes,
     send_campaigns,
     check_senders,
+    deliver_webhooks,
     prune_access,
     take_backups,
     partition_ahead,
