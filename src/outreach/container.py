@@ -40,7 +40,7 @@ from outreach.providers.graph.session import TokenSource
 from outreach.providers.graph.settings import GraphSettings
 from outreach.providers.graph.tokens import GraphTokens
 from outreach.providers.graph.transport import GraphTransport
-from outreach.providers.hooks import Poster
+from outreach.providers.hooks import Answer, Poster
 from outreach.providers.http_hooks import HttpPoster
 from outreach.providers.imap import ImapReader, ImapSettings
 from outreach.providers.inbox import InboxReader
@@ -397,6 +397,16 @@ class Container:
         try:
             return delivering.delivery_pass(
                 self.sessions, self.clock, poster, self.settings.secret_key_value()
+            )
+        finally:
+            poster.close()
+
+    def send_webhook_now(self, delivery_id: uuid.UUID) -> Answer | str:
+        """One webhook delivery POSTed at once (a person's test): the answer, or why none."""
+        poster = self.webhook_poster()
+        try:
+            return delivering.send_now(
+                self.sessions, self.clock, poster, self.settings.secret_key_value(), delivery_id
             )
         finally:
             poster.close()

@@ -15,7 +15,18 @@ import uvicorn
 
 from outreach import logs
 from outreach.access import service as access
-from outreach.cli import backup, campaigns, contacts, db, drafts, inbox, senders, sends, users
+from outreach.cli import (
+    backup,
+    campaigns,
+    contacts,
+    db,
+    drafts,
+    inbox,
+    senders,
+    sends,
+    users,
+    webhooks,
+)
 from outreach.cli.context import console, container_for, errors, settings_of
 from outreach.clock import FixedClock
 from outreach.config import load_settings
@@ -43,6 +54,7 @@ app.add_typer(senders.senders_app, name="senders")
 app.add_typer(sends.sends_app, name="sends")
 app.add_typer(drafts.drafts_app, name="drafts")
 app.add_typer(inbox.inbox_app, name="inbox")
+app.add_typer(webhooks.webhooks_app, name="webhooks")
 # `outreach senders add imap` is `outreach inbox imap`: where an SMTP account's replies arrive.
 senders.add_sender_app.command(
     "imap", help="Read an SMTP account's replies from an IMAP mailbox, and check it signs in."
