@@ -49,6 +49,11 @@ def number_committed(session: Session, now: datetime) -> int:
     return len(waiting)
 
 
+def has_unnumbered(session: Session) -> bool:
+    """Whether any committed event waits for its number (a read: no lock, no write)."""
+    return session.scalar(sa.select(Event.id).where(Event.position.is_(None)).limit(1)) is not None
+
+
 def _unnumbered(session: Session) -> Sequence[sa.Row[uuid.UUID, str]]:
     # The unique index on position holds its NULLs too: this reads the index, not the table.
     return session.execute(

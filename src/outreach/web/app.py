@@ -18,6 +18,7 @@ from outreach.web.api import campaigns as campaigns_api
 from outreach.web.api import contacts as contacts_api
 from outreach.web.api import conversations as conversations_api
 from outreach.web.api import drafts as drafts_api
+from outreach.web.api import events as events_api
 from outreach.web.api import senders as senders_api
 from outreach.web.api.common_schemas import ErrorBody
 from outreach.web.csrf import CsrfCookieMiddleware
@@ -120,6 +121,7 @@ def create_app(container: Container) -> FastAPI:
     api.include_router(drafts_api.router)
     api.include_router(senders_api.router)
     api.include_router(conversations_api.router)
+    api.include_router(events_api.router)
     api.add_api_route("/openapi.json", lambda: app.openapi(), include_in_schema=False)
     app.include_router(api)
     return app
