@@ -38,6 +38,7 @@ from outreach.web.pages import (
     sign_in,
     unsubscribe,
     users,
+    webhooks,
 )
 
 STATIC = Path(__file__).parent / "static"
@@ -110,6 +111,7 @@ def create_app(container: Container) -> FastAPI:
         inbox.router,
         enrollments.router,
         backups.router,
+        webhooks.router,
     ):
         pages.include_router(module)
     app.include_router(pages)
