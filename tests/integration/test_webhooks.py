@@ -225,3 +225,27 @@ def test_a_test_delivery_answers_at_once_and_is_kept_with_the_endpoint(session, 
     assert receiver.received[0].json()["type"] == "webhook.test"
     [(delivery, event)] = webhooks.deliveries_of(session, made.endpoint.id)
     assert (delivery.status, event.kind) == ("pending", "webhook.test")
+
+
+def test_a_rotated_secret_signs_beside_the_old_one_for_a_day_then_alone(session, container, clock):
+    with WebhookReceiver() as receiver:
+        made = endpoint_for(session, container, clock, receiver.url, ["sender.paused"])
+        key = container.settings.secret_key_value()
+        rotated = webhooks.rotate(session, made.endpoint.id, key, clock.now())
+        record(session, EventKind.sender_paused, clock.now(), email="me@ourco.example")
+        session.commit()
+        container.webhook_pass()
+        clock.advance(webhooks.ROTATION_OVERLAP)
+        record(session, EventKind.sender_paused, clock.now(), email="me@ourco.example")
+        session.commit()
+        container.webhook_pass()
+
+    during, after = receiver.received
+    assert rotated != made.secret
+    assert len(during.headers["webhook-signature"].split(" ")) == 2
+    at = clock.now() - webhooks.ROTATION_OVERLAP
+    verify(made.secret, during.headers, during.body, at)
+    verify(rotated, during.headers, during.body, at)
+    verify(rotated, after.headers, after.body, clock.now())
+    with pytest.raises(VerificationFailed, match="No matching signature"):
+        verify(made.secret, after.headers, after.body, clock.now())

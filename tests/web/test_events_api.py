@@ -92,6 +92,9 @@ def test_a_webhook_is_made_tested_shown_with_its_attempts_and_sent_again(api, se
     again = api.post(f"/api/v1/webhooks/deliveries/{delivery['id']}/redeliver").json()
     assert (again["status"], again["attempts"]) == ("pending", 0)
 
+    rotated = api.post(f"/api/v1/webhooks/{endpoint['id']}/rotate").json()["secret"]
+    assert rotated.startswith("whsec_")
+    assert rotated != endpoint["secret"]
     assert api.delete(f"/api/v1/webhooks/{endpoint['id']}").status_code == 204
     assert api.get("/api/v1/webhooks").json() == []
 

@@ -88,6 +88,17 @@ def enable(ctx: typer.Context, endpoint: uuid.UUID) -> None:
     console.print(f"Enabled webhook {endpoint}.")
 
 
+@webhooks_app.command("rotate")
+def rotate(ctx: typer.Context, endpoint: uuid.UUID) -> None:
+    """A new signing secret, printed once; the old one signs too for 24 hours."""
+    with container_for(ctx) as container, transaction(container.sessions) as session:
+        secret = webhooks.rotate(
+            session, endpoint, container.settings.secret_key_value(), container.clock.now()
+        )
+    console.print(f"Its new signing secret, shown this once: {secret}", soft_wrap=True)
+    console.print("Deliveries are signed with the old secret too for 24 hours.")
+
+
 @webhooks_app.command("test")
 def test(ctx: typer.Context, endpoint: uuid.UUID) -> None:
     """POSTs a signed webhook.test event now and says what the endpoint answered."""

@@ -34,7 +34,7 @@ from outreach.events.feed import number_committed
 from outreach.events.kinds import envelope
 from outreach.events.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from outreach.events.signing import headers
-from outreach.events.webhooks import Format, secret_of
+from outreach.events.webhooks import Format, secrets_of
 from outreach.providers.errors import TransientError
 from outreach.providers.hooks import Answer, Poster
 from outreach.retry import RetryPolicy
@@ -115,7 +115,7 @@ class _Target:
     endpoint_id: uuid.UUID
     url: str
     format: Format
-    secret: str
+    secrets: tuple[str, ...]
 
 
 def delivery_pass(
@@ -169,7 +169,9 @@ def send_now(
     report = HookReport()
     token = uuid.uuid4().hex
     with Runner(sessions) as runner:
-        found = runner.read(lambda session: _target_of(session, delivery_id, secret_key))
+        found = runner.read(
+            partial(_target_of, delivery_id=delivery_id, secret_key=secret_key, now=clock.now())
+        )
         claimed = runner.step(
             lambda session: _claim(
                 session, found.endpoint_id, token, clock.now(), policy, only=delivery_id
@@ -191,21 +193,21 @@ def _due_endpoints(session: Session, now: datetime, secret_key: str) -> list[_Ta
         .exists()
     )
     found = session.scalars(sa.select(WebhookEndpoint).where(WebhookEndpoint.enabled, due))
-    return [_target(endpoint, secret_key) for endpoint in found]
+    return [_target(endpoint, secret_key, now) for endpoint in found]
 
 
-def _target(endpoint: WebhookEndpoint, secret_key: str) -> _Target:
-    secret = secret_of(endpoint, secret_key)
-    return _Target(endpoint.id, endpoint.url, Format(endpoint.format), secret)
+def _target(endpoint: WebhookEndpoint, secret_key: str, now: datetime) -> _Target:
+    secrets = tuple(secrets_of(endpoint, secret_key, now))
+    return _Target(endpoint.id, endpoint.url, Format(endpoint.format), secrets)
 
 
-def _target_of(session: Session, delivery_id: uuid.UUID, secret_key: str) -> _Target:
+def _target_of(session: Session, delivery_id: uuid.UUID, secret_key: str, now: datetime) -> _Target:
     endpoint = session.scalars(
         sa.select(WebhookEndpoint)
         .join(WebhookDelivery, WebhookDelivery.endpoint_id == WebhookEndpoint.id)
         .where(WebhookDelivery.id == delivery_id)
     ).one()
-    return _target(endpoint, secret_key)
+    return _target(endpoint, secret_key, now)
 
 
 def _claimable(now: datetime, retries: RetryPolicy) -> sa.ColumnElement[bool]:
@@ -300,7 +302,7 @@ def _deliver(
     """POSTs one claimed delivery and records what came of it; whether it was delivered."""
     body = body_of(target.format, item)
     sent_at = clock.now()
-    signed = headers(target.secret, message_id(item.event_id), int(sent_at.timestamp()), body)
+    signed = headers(target.secrets, message_id(item.event_id), int(sent_at.timestamp()), body)
     started = time.monotonic()
     answer: Answer | None = None
     problem = None

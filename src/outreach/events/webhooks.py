@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from urllib.parse import urlsplit
 
@@ -22,6 +22,7 @@ from outreach.events.signing import new_secret
 from outreach.sealing import seal, unseal
 
 DELIVERIES_SHOWN = 50
+ROTATION_OVERLAP = timedelta(hours=24)
 
 
 class Format(StrEnum):
@@ -89,8 +90,27 @@ def add(
     return NewEndpoint(endpoint, secret)
 
 
-def secret_of(endpoint: WebhookEndpoint, secret_key: str) -> str:
-    return str(unseal(secret_key, endpoint.secret)["secret"])
+def secrets_of(endpoint: WebhookEndpoint, secret_key: str, now: datetime) -> list[str]:
+    """The secrets deliveries are signed with now: the current one, and the one it replaced
+    while that is still honoured."""
+    stored = unseal(secret_key, endpoint.secret)
+    secrets = [str(stored["secret"])]
+    until = stored.get("previous_until")
+    if until and now < datetime.fromisoformat(until):
+        secrets.append(str(stored["previous"]))
+    return secrets
+
+
+def rotate(session: Session, endpoint_id: uuid.UUID, secret_key: str, now: datetime) -> str:
+    """A new secret for the endpoint, returned to be shown once; deliveries are signed with the
+    old one too for ROTATION_OVERLAP, so its receiver can switch without missing any."""
+    endpoint = get(session, endpoint_id)
+    secret = new_secret()
+    old = str(unseal(secret_key, endpoint.secret)["secret"])
+    until = (now + ROTATION_OVERLAP).isoformat()
+    endpoint.secret = seal(secret_key, {"secret": secret, "previous": old, "previous_until": until})
+    session.flush()
+    return secret
 
 
 def get(session: Session, endpoint_id: uuid.UUID) -> WebhookEndpoint:

@@ -24,6 +24,7 @@ from outreach.web.api.events_schemas import (
     WebhookCreatedOut,
     WebhookIn,
     WebhookOut,
+    WebhookSecretOut,
     WebhookTestOut,
 )
 from outreach.web.deps import ApiUser, DbSession, container_of, finish_transaction
@@ -123,6 +124,19 @@ def remove_webhook(session: DbSession, user: ApiUser, webhook_id: uuid.UUID) -> 
 def enable_webhook(session: DbSession, user: ApiUser, webhook_id: uuid.UUID) -> WebhookOut:
     """Enables an endpoint disabled after failing: its waiting deliveries go next."""
     return webhook_out(webhooks.enable(session, webhook_id))
+
+
+@webhooks_router.post("/{webhook_id}/rotate")
+def rotate_secret(
+    request: Request, session: DbSession, user: ApiUser, webhook_id: uuid.UUID
+) -> WebhookSecretOut:
+    """A new signing secret, in this answer only; deliveries are signed with the old one too
+    for 24 hours (two `v1,` signatures), so the receiver can switch without missing any."""
+    container = container_of(request)
+    secret = webhooks.rotate(
+        session, webhook_id, container.settings.secret_key_value(), container.clock.now()
+    )
+    return WebhookSecretOut(secret=secret)
 
 
 @webhooks_router.post("/{webhook_id}/test")

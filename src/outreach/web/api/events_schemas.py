@@ -199,6 +199,10 @@ class WebhookCreatedOut(WebhookOut):
     secret: str = Field(description="The signing secret (whsec_...): shown this once")
 
 
+class WebhookSecretOut(BaseModel):
+    secret: str = Field(description="The new signing secret (whsec_...): shown this once")
+
+
 class AttemptOut(BaseModel):
     attempted_at: datetime
     status_code: int | None = Field(description="null: no answer")

@@ -84,6 +84,18 @@ def test_webhook(
     return flash.redirect(request, target, error=f"The test failed: {said}.")
 
 
+@router.post(PAGE + "/{endpoint_id}/rotate")
+def rotate_secret(
+    request: Request, session: DbSession, user: PageUser, endpoint_id: uuid.UUID
+) -> Response:
+    container = container_of(request)
+    secret = webhooks.rotate(
+        session, endpoint_id, container.settings.secret_key_value(), container.clock.now()
+    )
+    notice = "A new signing secret; the old one signs too for 24 hours."
+    return flash.redirect(request, PAGE, notice=notice, secret=secret)
+
+
 @router.post(PAGE + "/{endpoint_id}/enable")
 def enable_webhook(
     request: Request, session: DbSession, user: PageUser, endpoint_id: uuid.UUID
