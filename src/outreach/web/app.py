@@ -26,6 +26,7 @@ from outreach.web.deps import api_user, csrf_checked, page_user
 from outreach.web.errors import install_error_handlers
 from outreach.web.pages import (
     account,
+    api_docs,
     backups,
     campaigns,
     contacts,
@@ -112,6 +113,7 @@ def create_app(container: Container) -> FastAPI:
         enrollments.router,
         backups.router,
         webhooks.router,
+        api_docs.router,
     ):
         pages.include_router(module)
     app.include_router(pages)
