@@ -42,12 +42,13 @@ LEFT_OUT = frozenset(
         "worker_leases",
         "webhook_deliveries",
         "webhook_attempts",
+        "idempotency_keys",
     }
 )
 """Passing state that means nothing in another database (sign-ins, the import guard, workers'
 leases: a delivery left `sending` whose worker has no lease is in doubt there at once; webhook
-deliveries: another database would send them again), and what the database derives from other
-tables as they are written (replied_contacts)."""
+deliveries: another database would send them again; idempotency keys, kept a day), and what
+the database derives from other tables as they are written (replied_contacts)."""
 
 
 def export_order() -> list[sa.Table]:

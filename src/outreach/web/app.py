@@ -24,6 +24,7 @@ from outreach.web.api.common_schemas import ErrorBody
 from outreach.web.csrf import CsrfCookieMiddleware
 from outreach.web.deps import api_user, csrf_checked, page_user
 from outreach.web.errors import install_error_handlers
+from outreach.web.idempotency import IdempotencyMiddleware
 from outreach.web.pages import (
     account,
     api_docs,
@@ -60,6 +61,17 @@ BAD_BODY = {
 }
 
 
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "description": "Send a request again with the same key (a retry after a timeout) to get "
+    "the first answer again, marked `Idempotent-Replayed: true`, instead of creating twice; "
+    "the same key with another request is a 409. Keys are the caller's, kept 24 hours.",
+}
+
+
 def documented(app: FastAPI) -> Callable[[], dict[str, Any]]:
     """The app's OpenAPI document, where every operation that takes a body also says that one
     it cannot parse is a 400 (FastAPI answers so, but does not document it)."""
@@ -71,6 +83,8 @@ def documented(app: FastAPI) -> Callable[[], dict[str, Any]]:
             for operation in operations.values():
                 if "requestBody" in operation:
                     operation["responses"].setdefault("400", BAD_BODY)
+                if "201" in operation["responses"]:
+                    operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
         return schema
 
     return document
@@ -90,6 +104,7 @@ def create_app(container: Container) -> FastAPI:
     app.openapi = documented(app)  # type: ignore[method-assign]
     install_error_handlers(app)
     app.add_middleware(CsrfCookieMiddleware, secret_key=container.settings.secret_key_value())
+    app.add_middleware(IdempotencyMiddleware, container=container, prefix=API_PREFIX)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     public = APIRouter(dependencies=[Depends(csrf_checked)])

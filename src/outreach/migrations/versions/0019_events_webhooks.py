@@ -1,4 +1,4 @@
-"""Events and webhooks.
+"""Events, webhooks and idempotent API requests.
 
 - events: each change integrators care about (an email sent, a reply, a campaign launched ...),
   written in the transaction of the change; `position` numbers them in commit order once
@@ -112,8 +112,22 @@ def upgrade() -> None:
         "ix_webhook_attempts_delivery_id", "webhook_attempts", ["delivery_id", "attempted_at"]
     )
 
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("id", GUID(), primary_key=True, server_default=new_id),
+        sa.Column("owner", sa.Text(), nullable=False),
+        sa.Column("key", sa.Text(), nullable=False),
+        sa.Column("fingerprint", sa.Text(), nullable=False),
+        sa.Column("status_code", sa.Integer(), nullable=True),
+        sa.Column("content_type", sa.Text(), nullable=True),
+        sa.Column("response_body", sa.Text(), nullable=True),
+        sa.Column("created_at", UtcDateTime(), nullable=False, server_default=now),
+        sa.UniqueConstraint("owner", "key"),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("idempotency_keys")
     op.drop_table("webhook_attempts")
     op.drop_table("webhook_deliveries")
     op.drop_table("webhook_endpoints")
