@@ -152,6 +152,7 @@ REAL_CLOCK_ONLY: dict[Job, str] = {
     poll_inboxes: "mailboxes are read by the real clock; `outreach inbox poll` reads them now",
     prune_access: "sign-ins expire by the real clock",
     take_backups: "backups follow the real clock",
+    deliver_webhooks: "webhooks are signed with the real time, which receivers check",
 }
 """Jobs a pass at a pretended time (`outreach worker --now`) skips, and why: run then, they
 would delete real backups and sign-ins, or hold their next real run off until that time."""
