@@ -133,7 +133,9 @@ def delivery_pass(
     started = time.monotonic()
     with Runner(sessions) as runner:
         report.numbered = runner.step(lambda session: number_committed(session, clock.now()))
-        targets = runner.read(lambda session: _due_endpoints(session, clock.now(), secret_key))
+        targets = runner.read(
+            lambda session: _due_endpoints(session, clock.now(), secret_key, policy.retries)
+        )
         if not targets:
             return report
 
@@ -186,10 +188,12 @@ def send_now(
     return Answer(attempt.status_code, attempt.response or "")
 
 
-def _due_endpoints(session: Session, now: datetime, secret_key: str) -> list[_Target]:
+def _due_endpoints(
+    session: Session, now: datetime, secret_key: str, retries: RetryPolicy
+) -> list[_Target]:
     due = (
         sa.select(WebhookDelivery.id)
-        .where(WebhookDelivery.endpoint_id == WebhookEndpoint.id, _claimable(now, RETRIES))
+        .where(WebhookDelivery.endpoint_id == WebhookEndpoint.id, _claimable(now, retries))
         .exists()
     )
     found = session.scalars(sa.select(WebhookEndpoint).where(WebhookEndpoint.enabled, due))
@@ -347,6 +351,8 @@ def _record(
     report: HookReport,
 ) -> None:
     answer = outcome.answer
+    if session.get(WebhookDelivery, item.delivery_id) is None:
+        return  # its endpoint was removed while it was being sent
     session.add(
         WebhookAttempt(
             delivery_id=item.delivery_id,
