@@ -23,7 +23,7 @@ def test_a_webhook_is_added_tested_and_its_delivery_sent_again_from_the_page(
             signed_in, "/webhooks", "/webhooks", url=receiver.url, kinds=["reply.received"]
         )
         shown = followed(signed_in, added)
-        secret = re.search(r"<code>(whsec_[^<]+)</code>", shown.text)[1]
+        secret = re.search(r'<code class="secret">(whsec_[^<]+)</code>', shown.text)[1]
         assert "Added a webhook for" in shown.text
         assert secret not in signed_in.get("/webhooks").text, "shown once"
         endpoint = ENDPOINT.search(shown.text)[1]
