@@ -13,6 +13,10 @@ def test_the_api_reference_shows_the_document_with_the_events_and_webhooks(signe
     assert "/api/v1/events" in document["paths"]
     assert "/api/v1/webhooks" in document["paths"]
     assert "EmailSentData" in document["components"]["schemas"]
+    sent = document["webhooks"]["email.sent"]["post"]["requestBody"]["content"]
+    data = sent["application/json"]["schema"]["properties"]["data"]
+    assert data == {"$ref": "#/components/schemas/EmailSentData"}
+    assert "webhook-signature" in document["webhooks"]["email.sent"]["post"]["description"]
 
 
 def test_the_api_reference_asks_a_stranger_to_sign_in(client):

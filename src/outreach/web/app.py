@@ -21,6 +21,7 @@ from outreach.web.api import drafts as drafts_api
 from outreach.web.api import events as events_api
 from outreach.web.api import senders as senders_api
 from outreach.web.api.common_schemas import ErrorBody
+from outreach.web.api.events_schemas import webhooks_document
 from outreach.web.csrf import CsrfCookieMiddleware
 from outreach.web.deps import api_user, csrf_checked, page_user
 from outreach.web.errors import install_error_handlers
@@ -85,6 +86,7 @@ def documented(app: FastAPI) -> Callable[[], dict[str, Any]]:
                     operation["responses"].setdefault("400", BAD_BODY)
                 if "201" in operation["responses"]:
                     operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
+        schema["webhooks"] = webhooks_document()
         return schema
 
     return document

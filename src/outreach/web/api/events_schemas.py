@@ -226,3 +226,54 @@ class WebhookTestOut(BaseModel):
     ok: bool
     status_code: int | None
     answer: str
+
+
+WEBHOOK_DATA: dict[str, type[BaseModel]] = {
+    "email.sent": EmailSentData,
+    "email.bounced": EmailBouncedData,
+    "reply.received": ReplyReceivedData,
+    "reply.categorized": ReplyCategorizedData,
+    "lead.status_changed": LeadStatusChangedData,
+    "contact.unsubscribed": ContactUnsubscribedData,
+    "campaign.launched": CampaignLaunchedData,
+    "campaign.completed": CampaignCompletedData,
+    "sender.paused": SenderPausedData,
+    "sender.failing": SenderFailingData,
+}
+SIGNED = (
+    "Signed to Standard Webhooks 1.0: `webhook-id` (the event's, the same on every attempt), "
+    "`webhook-timestamp` (Unix seconds), `webhook-signature: v1,<base64 HMAC-SHA256 of "
+    '"id.timestamp.body" keyed with the base64 part of the whsec_ secret>`. Answer 2xx within '
+    "5 seconds; anything else is tried again for about three days."
+)
+
+
+def webhooks_document() -> dict[str, object]:
+    """The OpenAPI 3.1 `webhooks` section: what each kind's POST carries. Its data schemas are
+    the feed's (components), so the document holds each shape once."""
+    return {
+        kind: {
+            "post": {
+                "summary": f"{kind}",
+                "description": SIGNED,
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["type", "timestamp", "data"],
+                                "properties": {
+                                    "type": {"const": kind},
+                                    "timestamp": {"type": "string", "format": "date-time"},
+                                    "data": {"$ref": f"#/components/schemas/{model.__name__}"},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {"200": {"description": "Any 2xx: delivered"}},
+            }
+        }
+        for kind, model in WEBHOOK_DATA.items()
+    }
