@@ -24,6 +24,7 @@ from outreach.delivery.models import Delivery
 from outreach.drafts import batches, templates
 from outreach.drafts import queries as drafts
 from outreach.drafts.models import EmailTemplate
+from outreach.events import webhooks
 from outreach.inbox import answers as inbox_answers
 from outreach.inbox import queries as inbox_queries
 from outreach.inbox import service as inbox
@@ -96,6 +97,13 @@ def fill_every_table(container: Container, folder) -> None:  # type: ignore[no-u
             session, "ada@ourco.example", "correct horse battery", Role.admin
         )
         access.issue_api_token(session, admin, "sync", clock.now())
+        webhooks.add(
+            session,
+            "https://crm.example/hooks",
+            ["reply.received"],
+            secret_key=container.settings.secret_key_value(),
+            now=clock.now(),
+        )
         session.add(
             EmailTemplate(
                 name="Intro", template_content="Write to {{ first_name }} about {{ company }}."

@@ -29,6 +29,8 @@ from outreach.drafts.writers.base import DraftWriter
 from outreach.drafts.writers.template import TemplateWriter
 from outreach.drafts.writing import WritingReport
 from outreach.errors import ValidationFailed
+from outreach.events import delivering
+from outreach.events.delivering import HookReport
 from outreach.inbox import categories, polling
 from outreach.inbox import service as inbox
 from outreach.inbox.categorizers import Categorizer, ClaudeCategorizer, RuleCategorizer
@@ -43,6 +45,8 @@ from outreach.providers.graph.session import TokenSource
 from outreach.providers.graph.settings import GraphSettings
 from outreach.providers.graph.tokens import GraphTokens
 from outreach.providers.graph.transport import GraphTransport
+from outreach.providers.hooks import Answer, Poster
+from outreach.providers.http_hooks import HttpPoster
 from outreach.providers.imap import ImapReader, ImapSettings
 from outreach.providers.inbox import InboxReader
 from outreach.providers.llm import LanguageModel
@@ -468,6 +472,30 @@ class Container:
             ),
             sender=sender,
         )
+
+    def webhook_poster(self) -> Poster:
+        """The HTTP client webhooks are POSTed with: the only place it is built."""
+        return HttpPoster(timeout=delivering.TIMEOUT_SECONDS, ssl_context=self.tls_context)
+
+    def webhook_pass(self) -> HookReport:
+        """A webhook pass (events/delivering.py): events numbered, due deliveries POSTed."""
+        poster = self.webhook_poster()
+        try:
+            return delivering.delivery_pass(
+                self.sessions, self.clock, poster, self.settings.secret_key_value()
+            )
+        finally:
+            poster.close()
+
+    def send_webhook_now(self, delivery_id: uuid.UUID) -> Answer | str:
+        """One webhook delivery POSTed at once (a person's test): the answer, or why none."""
+        poster = self.webhook_poster()
+        try:
+            return delivering.send_now(
+                self.sessions, self.clock, poster, self.settings.secret_key_value(), delivery_id
+            )
+        finally:
+            poster.close()
 
     def close(self) -> None:
         if self._graph_tokens is not None:

@@ -7,6 +7,7 @@ from outreach.contacts import models as contacts
 from outreach.db import Base
 from outreach.delivery import models as delivery
 from outreach.drafts import models as drafts
+from outreach.events import models as events
 from outreach.inbox import models as inbox
 from outreach.portability import models as portability
 from outreach.senders import models as senders
@@ -19,6 +20,7 @@ __all__ = [
     "contacts",
     "delivery",
     "drafts",
+    "events",
     "inbox",
     "portability",
     "senders",

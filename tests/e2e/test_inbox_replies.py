@@ -21,6 +21,7 @@ from outreach.contacts import suppressions
 from outreach.contacts.models import Contact
 from outreach.container import Container
 from outreach.delivery.models import Delivery
+from outreach.events.models import Event
 from outreach.inbox.models import EmailReply, InboxMessage
 from outreach.senders import mailboxes
 from outreach.senders import service as senders
@@ -160,6 +161,16 @@ def test_a_reply_stops_step_2_an_out_of_office_does_not_and_a_bounce_suppresses(
     # Read again (the worker's next pass): nothing new, nothing twice.
     worker_pass(route, clock, MONDAY_9 + timedelta(days=2, hours=1))
     assert session.scalar(sa.select(sa.func.count()).select_from(EmailReply)) == 1
+    # The events match what happened, each once.
+    happened = session.execute(sa.select(Event.kind, Event.data)).all()
+    assert sorted(kind for kind, _ in happened) == [
+        "campaign.launched", "email.bounced", "email.sent", "email.sent", "email.sent",
+        "email.sent", "reply.received",
+    ]  # fmt: skip
+    by_kind = dict(happened)
+    assert by_kind["reply.received"]["email"] == ADA
+    bounced = by_kind["email.bounced"]
+    assert (bounced["recipient"], bounced["address_suppressed"]) == (GRACE, True)
 
 
 def reply_before_the_first_read(route: Route, session, clock, tmp_path, *, read_after: timedelta):

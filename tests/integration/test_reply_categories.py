@@ -16,6 +16,7 @@ from outreach.contacts.models import Contact, ContactChange, Suppression
 from outreach.container import Container
 from outreach.delivery.unsubscribe import UnsubscribeToken, unsubscribe
 from outreach.errors import Conflict, ValidationFailed
+from outreach.events.models import Event
 from outreach.inbox import categories
 from outreach.inbox.models import Conversation, InboxMessage, Referral, ReplyCategorizing
 from outreach.inbox.reply_rules import Category
@@ -409,3 +410,36 @@ def test_a_busy_claude_leaves_the_reply_queued_for_the_next_pass(session, clock,
     work = session.scalars(sa.select(ReplyCategorizing)).one()
     assert (work.status, work.attempts) == ("queued", 1)
     assert session.get(InboxMessage, message.id).category is None
+
+
+def test_each_category_and_lead_status_change_is_an_event_once(session, container, clock, sent):
+    message = reply(session, clock, sent, "Not interested.")
+    clock.advance(timedelta(minutes=1))
+    categorized(session, container)
+    clock.advance(timedelta(minutes=1))
+    categories.set_category(session, message, Category.interested, PERSON, clock.now())
+    categories.set_category(session, message, Category.interested, PERSON, clock.now())
+    session.commit()
+
+    categorized_events = [
+        (e["category"], e["previous_category"], e["by"], e["email"])
+        for e in events_of(session, "reply.categorized")
+    ]
+    assert categorized_events == [
+        ("not_interested", None, "automatic", ADA),
+        ("interested", "not_interested", "person", ADA),
+    ]
+    ada = [e for e in events_of(session, "lead.status_changed") if e["email"] == ADA]
+    assert [(e["previous_status"], e["status"], e["by"]) for e in ada] == [
+        ("new", "contacted", "automatic"),
+        ("contacted", "replied", "automatic"),
+        ("replied", "not_interested", "automatic"),
+        ("not_interested", "interested", "person"),
+    ]
+
+
+def events_of(session, kind: str) -> list[dict]:
+    rows = session.scalars(
+        sa.select(Event).where(Event.kind == kind).order_by(Event.occurred_at, Event.id)
+    )
+    return [event.data for event in rows]

@@ -55,6 +55,7 @@ def test_a_pass_at_a_pretended_time_keeps_real_backups_and_sign_ins(url, tmp_pat
     assert "take_backups: skipped under --now (backups follow the real clock)" in said
     assert "prune_access: skipped under --now (sign-ins expire by the real clock)" in said
     assert "poll_inboxes: skipped under --now (mailboxes are read by the real clock" in said
+    assert "deliver_webhooks: skipped under --now (webhooks are signed with the real time" in said
     assert "send_campaigns: 0 sent" in said
     assert backups.existing(container.settings.backup_dir) == taken
     with transaction(container.sessions) as session:

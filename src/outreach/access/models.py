@@ -77,3 +77,23 @@ class LoginAttempt(Base):
     ip: Mapped[str] = mapped_column(sa.Text)
     succeeded: Mapped[bool] = mapped_column(sa.Boolean)
     attempted_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class IdempotencyKey(Base):
+    """An API POST sent with an `Idempotency-Key` header: its caller, the key, what the request
+    was (`fingerprint`) and, once answered, the answer replayed to a repeat (migration 0019)."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (sa.UniqueConstraint("owner", "key"),)
+
+    id: Mapped[uuid.UUID] = primary_key()
+    owner: Mapped[str] = mapped_column(sa.Text)
+    """A hash of the caller's Authorization header: one caller's keys are not another's."""
+    key: Mapped[str] = mapped_column(sa.Text)
+    fingerprint: Mapped[str] = mapped_column(sa.Text)
+    """A hash of the method, path and body."""
+    status_code: Mapped[int | None] = mapped_column(sa.Integer)
+    """NULL while the first request is being answered."""
+    content_type: Mapped[str | None] = mapped_column(sa.Text)
+    response_body: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = timestamp_now()

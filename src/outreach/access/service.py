@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from outreach.access import credentials, queries
+from outreach.access import credentials, idempotency, queries
 from outreach.access.models import ApiToken, LoginAttempt, Role, User, UserSession
 from outreach.errors import (
     Conflict,
@@ -209,6 +209,7 @@ class PruneReport:
 
 def prune(session: Session, now: datetime) -> PruneReport:
     """Forget expired sessions and sign-in attempts older than the rate limit needs."""
+    idempotency.forget_before(session, now - idempotency.KEPT)
     return PruneReport(
         sessions_removed=queries.delete_expired_sessions(session, now),
         attempts_removed=queries.delete_attempts_before(session, now - ATTEMPTS_KEPT),

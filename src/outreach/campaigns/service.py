@@ -33,6 +33,8 @@ from outreach.contacts.candidates import PERSON_FIELDS
 from outreach.contacts.models import Contact, ContactList
 from outreach.db import get_or_not_found
 from outreach.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from outreach.events import recording as events
+from outreach.events.kinds import EventKind
 from outreach.senders.models import SenderAccount
 from outreach.states import transition
 
@@ -398,7 +400,16 @@ def launch(session: Session, campaign_id: uuid.UUID, now: datetime) -> EnrollRep
             "The campaign cannot start: " + "; ".join(problems), problems=problems
         )
     transition(session, Campaign, campaign_id, CampaignStatus.active, CAMPAIGNS)
-    return enroll_new_members(session, found, now)
+    report = enroll_new_members(session, found, now)
+    events.record(
+        session,
+        EventKind.campaign_launched,
+        now,
+        campaign_id=campaign_id,
+        name=found.name,
+        enrolled=report.enrolled,
+    )
+    return report
 
 
 def pause(session: Session, campaign_id: uuid.UUID) -> None:
@@ -423,7 +434,7 @@ def archive(session: Session, campaign_id: uuid.UUID) -> None:
     )
 
 
-def finish_if_done(session: Session, found: Campaign) -> bool:
+def finish_if_done(session: Session, found: Campaign, now: datetime) -> bool:
     """An active campaign whose list is all enrolled and whose enrollments all ended is done."""
     if found.status != CampaignStatus.active or found.list_id is None:
         return False
@@ -433,13 +444,16 @@ def finish_if_done(session: Session, found: Campaign) -> bool:
         transition(session, Campaign, found.id, CampaignStatus.completed, CAMPAIGNS)
     except InvalidTransition:
         return False  # another worker completed it a moment ago
+    events.record(session, EventKind.campaign_completed, now, campaign_id=found.id, name=found.name)
     return True
 
 
-def finish_done(session: Session) -> list[uuid.UUID]:
+def finish_done(session: Session, now: datetime) -> list[uuid.UUID]:
     """Completes the active campaigns whose every enrollment has ended; returns them."""
     return [
-        found.id for found in queries.active_campaigns(session) if finish_if_done(session, found)
+        found.id
+        for found in queries.active_campaigns(session)
+        if finish_if_done(session, found, now)
     ]
 
 

@@ -65,6 +65,11 @@ AREAS = {
         "inbox_app",
         "Replies, bounces and out-of-office notices read from the senders' mailboxes.",
     ),
+    "webhooks": Area(
+        "webhooks",
+        "webhooks_app",
+        "Webhooks: endpoints that events are POSTed to, signed (Standard Webhooks).",
+    ),
 }
 """Every command but run, serve and worker, by area. Importing them all at start-up cost about
 1.8 s a command (the web app, the ORM, argon2, the providers); each area now imports what its

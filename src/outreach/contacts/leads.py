@@ -30,6 +30,8 @@ from sqlalchemy.orm import Session
 from outreach.contacts.models import Contact, ContactChange
 from outreach.db import get_or_not_found
 from outreach.errors import ValidationFailed
+from outreach.events import recording as events
+from outreach.events.kinds import EventKind
 from outreach.states import forget_loaded
 
 
@@ -114,13 +116,13 @@ def change(
             Contact.lead_status.in_(sorted(replaceable_by(status))),
             Contact.lead_status_by_person.is_(False),
         ]
-    before = dict(
-        session.execute(
-            sa.select(Contact.id, Contact.lead_status).where(
-                Contact.id.in_(list(contact_ids)), *allowed
-            )
-        ).all()
-    )
+    found = session.execute(
+        sa.select(Contact.id, Contact.lead_status, Contact.email).where(
+            Contact.id.in_(list(contact_ids)), *allowed
+        )
+    ).all()
+    before = {contact_id: status_before for contact_id, status_before, _ in found}
+    emails = {contact_id: email for contact_id, _, email in found}
     if not before:
         return []
     changed = list(
@@ -150,6 +152,21 @@ def change(
             changed_at=now,
         )
         for contact_id in changed
+    )
+    events.record_many(
+        session,
+        EventKind.lead_status_changed,
+        now,
+        (
+            {
+                "contact_id": contact_id,
+                "email": emails[contact_id],
+                "status": status.value,
+                "previous_status": before[contact_id],
+                "by": "person" if by.person else "automatic",
+            }
+            for contact_id in changed
+        ),
     )
     forget_loaded(
         session,

@@ -123,7 +123,7 @@ def sending_pass(
             heartbeat,
             report,
         )
-        for campaign_id in runner.step(campaigns.finish_done):
+        for campaign_id in runner.step(partial(campaigns.finish_done, now=clock.now())):
             log.info("campaigns.completed", extra={"campaign_id": str(campaign_id)})
         # After the pass's start, not its end: what fell due while it ran goes on the next.
         report.next_due = runner.read(partial(_next_due, report=report, after=now))

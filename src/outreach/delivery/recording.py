@@ -29,6 +29,8 @@ from outreach.drafts import queries as drafts
 from outreach.drafts.models import EmailDraft, EmailStatus
 from outreach.drafts.states import DRAFTS
 from outreach.errors import Conflict
+from outreach.events import recording as events
+from outreach.events.kinds import EventKind
 from outreach.providers.errors import (
     AccountError,
     DeliveryUncertain,
@@ -239,6 +241,25 @@ def record_sent(
             scheduled.record(session, recording.scheduled_email_id, scheduled.ScheduledStatus.sent)
     contacted = {recording.contact_id for recording, _ in sends}
     leads.change(session, contacted, LeadStatus.contacted, ChangedBy("a send"), at)
+    events.record_many(
+        session,
+        EventKind.email_sent,
+        at,
+        (
+            {
+                "email_id": row["id"],
+                "delivery_id": recording.delivery_id,
+                "contact_id": recording.contact_id,
+                "recipient": recording.recipient,
+                "sender_account_id": recording.sender_account_id,
+                "campaign_id": recording.campaign_id,
+                "step": recording.step,
+                "subject": recording.subject,
+                "message_id": recording.message_id,
+            }
+            for (recording, _), row in zip(sends, rows, strict=True)
+        ),
+    )
     session.flush()
 
 
@@ -354,3 +375,15 @@ def _record_failed(
     if delivery.campaign_contact_id is not None:
         status = EnrollmentStatus.bounced if address_rejected else EnrollmentStatus.failed
         campaign_enrollments.record_stopped(session, delivery.campaign_contact_id, status, reason)
+    if address_rejected:
+        events.record(
+            session,
+            EventKind.email_bounced,
+            now,
+            delivery_id=delivery.id,
+            contact_id=delivery.contact_id,
+            recipient=contact.email,
+            campaign_id=delivery.campaign_id,
+            reason=reason,
+            address_suppressed=True,
+        )

@@ -22,6 +22,8 @@ from outreach.contacts import leads, suppressions
 from outreach.contacts.leads import ChangedBy, LeadStatus
 from outreach.contacts.models import Contact
 from outreach.errors import Conflict
+from outreach.events import recording as events
+from outreach.events.kinds import EventKind
 
 PURPOSE = "unsubscribe"
 SIGNATURE_LENGTH = 32
@@ -68,6 +70,15 @@ def unsubscribe(
         return None
     with suppress(Conflict):
         suppressions.add(session, contact.email, suppressions.Reason.unsubscribed, source, now)
+        events.record(
+            session,
+            EventKind.contact_unsubscribed,
+            now,
+            contact_id=contact.id,
+            email=contact.email,
+            campaign_id=token.campaign_id,
+            source="link",
+        )
     enrollments.stop_contact_everywhere(
         session, contact.id, EnrollmentStatus.unsubscribed, "unsubscribed with the link in an email"
     )

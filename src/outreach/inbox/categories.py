@@ -50,6 +50,8 @@ from outreach.contacts.leads import ChangedBy, LeadStatus
 from outreach.contacts.models import Contact, ContactChange, UploadBatch
 from outreach.db import get_or_not_found
 from outreach.errors import Conflict, NotFound, ValidationFailed
+from outreach.events import recording as events
+from outreach.events.kinds import EventKind
 from outreach.inbox.categorizers import Categorizer, CategorizerBusy, Reply, Verdict, by_rules
 from outreach.inbox.classify import Kind, return_date
 from outreach.inbox.models import Conversation, InboxMessage, Referral, ReplyCategorizing
@@ -198,6 +200,7 @@ def set_category(
             changed_at=now,
         )
     )
+    previous = message.category
     message.category = category.value
     message.category_by = by.name
     message.category_by_person = by.person
@@ -205,6 +208,18 @@ def set_category(
     message.category_reason = (reason or ("set by hand" if by.person else None) or "")[:1000]
     session.flush()
     _keep_on_conversation(session, message)
+    events.record(
+        session,
+        EventKind.reply_categorized,
+        now,
+        reply_id=message.id,
+        contact_id=message.contact_id,
+        email=session.scalar(sa.select(Contact.email).where(Contact.id == message.contact_id)),
+        campaign_id=message.campaign_id,
+        category=category.value,
+        previous_category=previous,
+        by="person" if by.person else "automatic",
+    )
     done = _consequence(session, message, category, referred, now)
     status = LEAD_STATUS_OF.get(category)
     if status is not None:

@@ -41,6 +41,8 @@ from outreach.contacts import leads, suppressions
 from outreach.contacts.leads import ChangedBy, LeadStatus
 from outreach.delivery import queries as delivery_queries
 from outreach.errors import Conflict, ValidationFailed
+from outreach.events import recording as events
+from outreach.events.kinds import EventKind
 from outreach.inbox import categories, queries
 from outreach.inbox.classify import Classification, Kind, classify
 from outreach.inbox.content import MessageContent, read_content
@@ -188,6 +190,19 @@ def _act(
     source = f"inbox {parsed.message_id or message.provider_id}"
     if found.kind is Kind.human_reply:
         reply_id = _store_reply(session, target, message, parsed, now)
+        events.record(
+            session,
+            EventKind.reply_received,
+            now,
+            reply_id=reply_id,
+            contact_id=target.contact_id,
+            email=target.recipient,
+            campaign_id=target.campaign_id,
+            sent_email_id=target.sent_email_id,
+            subject=parsed.subject or None,
+            snippet=snippet_of(parsed),
+            received_at=message.received_at,
+        )
         if target.campaign_id is None:
             return _Done("the sequence stops", reply_id)
         colleagues = enrollments.stop_colleagues_of(
@@ -201,7 +216,16 @@ def _act(
         stopped = enrollments.stop_contact_everywhere(
             session, target.contact_id, EnrollmentStatus.unsubscribed, "asked in a reply"
         )
-        _suppress(session, target.recipient, suppressions.Reason.unsubscribed, source, now)
+        if _suppress(session, target.recipient, suppressions.Reason.unsubscribed, source, now):
+            events.record(
+                session,
+                EventKind.contact_unsubscribed,
+                now,
+                contact_id=target.contact_id,
+                email=target.recipient,
+                campaign_id=target.campaign_id,
+                source="reply",
+            )
         reply_id = _store_reply(session, target, message, parsed, now)
         return _Done(f"suppressed, {stopped} enrollments unsubscribed", reply_id)
     if found.kind is Kind.bounce:
@@ -215,8 +239,10 @@ def _act(
             )
         _expire_enrollment(session, target.enrollment_id)
         if not bounce.address_rejected:
+            _bounced(session, target, found.reason, now, suppressed=False)
             return _Done("enrollment bounced; the address is kept (not refused as such)")
         address = bounce.address or target.recipient
+        _bounced(session, target, found.reason, now, suppressed=True)
         _suppress(session, address, suppressions.Reason.bounced, source, now)
         enrollments.stop_contact_everywhere(
             session, target.contact_id, EnrollmentStatus.bounced, found.reason
@@ -272,9 +298,28 @@ def _expire_enrollment(session: Session, enrollment_id: uuid.UUID | None) -> Non
 
 def _suppress(
     session: Session, address: str, reason: suppressions.Reason, source: str, now: datetime
-) -> None:
+) -> bool:
+    """Suppresses the address; False when it was already (or cannot be)."""
     with suppress(Conflict, ValidationFailed):
         suppressions.add(session, address, reason, source[:500], now)
+        return True
+    return False
+
+
+def _bounced(
+    session: Session, target: queries.Target, reason: str, now: datetime, *, suppressed: bool
+) -> None:
+    events.record(
+        session,
+        EventKind.email_bounced,
+        now,
+        delivery_id=target.delivery_id,
+        contact_id=target.contact_id,
+        recipient=target.recipient,
+        campaign_id=target.campaign_id,
+        reason=reason,
+        address_suppressed=suppressed,
+    )
 
 
 def _record(

@@ -41,12 +41,16 @@ LEFT_OUT = frozenset(
         "replied_contacts",
         "worker_leases",
         "sender_dns_checks",
+        "webhook_deliveries",
+        "webhook_attempts",
+        "idempotency_keys",
     }
 )
 """Passing state that means nothing in another database (sign-ins, the import guard, workers'
 leases: a delivery left `sending` whose worker has no lease is in doubt there at once; a day's
-cache of DNS checks), and
-what the database derives from other tables as they are written (replied_contacts)."""
+cache of DNS checks; webhook deliveries: another database would send them again; idempotency
+keys, kept a day), and what the database derives from other tables as they are written
+(replied_contacts)."""
 
 
 def export_order() -> list[sa.Table]:

@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 
 from outreach.db import get_or_not_found
 from outreach.errors import Conflict, NotFound, ValidationFailed
+from outreach.events import recording as events
+from outreach.events.kinds import EventKind
 from outreach.providers.errors import AccountError, ProviderError
 from outreach.providers.limits import (
     GOOGLE_DEFAULT_DAILY_CAP,
@@ -250,7 +252,17 @@ def set_state(
         retry_at=None,
         retry_attempts=0,
     )
-    return get(session, sender_id)
+    account = get(session, sender_id)
+    if state is SenderState.paused:
+        events.record(
+            session,
+            EventKind.sender_paused,
+            now,
+            sender_account_id=sender_id,
+            email=account.email,
+            reason=reason,
+        )
+    return account
 
 
 def standing_of(account: SenderAccount) -> Standing:
@@ -314,7 +326,7 @@ def _stand(
     """Writes `after` unless nothing changed; the move is conditional (transition_many), so an
     account a person paused since it was read stays paused."""
     if after != before:
-        transition_many(
+        moved = transition_many(
             session,
             SenderAccount,
             (SenderAccount.id == account.id, SenderAccount.state == before.state.value),
@@ -322,6 +334,16 @@ def _stand(
             SENDERS,
             **_columns(after, now),
         )
+        if moved and after.state is SenderState.failing and before.state is not after.state:
+            events.record(
+                session,
+                EventKind.sender_failing,
+                now,
+                sender_account_id=account.id,
+                email=account.email,
+                reason=after.reason,
+                retry_at=after.retry_at,
+            )
         session.expire(account)  # read again as written, by the next try of this transaction
     return after
 

@@ -18,13 +18,17 @@ from outreach.web.api import campaigns as campaigns_api
 from outreach.web.api import contacts as contacts_api
 from outreach.web.api import conversations as conversations_api
 from outreach.web.api import drafts as drafts_api
+from outreach.web.api import events as events_api
 from outreach.web.api import senders as senders_api
 from outreach.web.api.common_schemas import ErrorBody
+from outreach.web.api.events_schemas import webhooks_document
 from outreach.web.csrf import CsrfCookieMiddleware
 from outreach.web.deps import api_user, csrf_checked, page_user
 from outreach.web.errors import install_error_handlers
+from outreach.web.idempotency import IdempotencyMiddleware
 from outreach.web.pages import (
     account,
+    api_docs,
     backups,
     campaigns,
     categories,
@@ -38,6 +42,7 @@ from outreach.web.pages import (
     sign_in,
     unsubscribe,
     users,
+    webhooks,
 )
 
 STATIC = Path(__file__).parent / "static"
@@ -58,6 +63,17 @@ BAD_BODY = {
 }
 
 
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "description": "Send a request again with the same key (a retry after a timeout) to get "
+    "the first answer again, marked `Idempotent-Replayed: true`, instead of creating twice; "
+    "the same key with another request is a 409. Keys are the caller's, kept 24 hours.",
+}
+
+
 def documented(app: FastAPI) -> Callable[[], dict[str, Any]]:
     """The app's OpenAPI document, where every operation that takes a body also says that one
     it cannot parse is a 400 (FastAPI answers so, but does not document it)."""
@@ -69,6 +85,9 @@ def documented(app: FastAPI) -> Callable[[], dict[str, Any]]:
             for operation in operations.values():
                 if "requestBody" in operation:
                     operation["responses"].setdefault("400", BAD_BODY)
+                if "201" in operation["responses"]:
+                    operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
+        schema["webhooks"] = webhooks_document()
         return schema
 
     return document
@@ -88,6 +107,7 @@ def create_app(container: Container) -> FastAPI:
     app.openapi = documented(app)  # type: ignore[method-assign]
     install_error_handlers(app)
     app.add_middleware(CsrfCookieMiddleware, secret_key=container.settings.secret_key_value())
+    app.add_middleware(IdempotencyMiddleware, container=container, prefix=API_PREFIX)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     public = APIRouter(dependencies=[Depends(csrf_checked)])
@@ -111,6 +131,8 @@ def create_app(container: Container) -> FastAPI:
         categories.router,
         enrollments.router,
         backups.router,
+        webhooks.router,
+        api_docs.router,
     ):
         pages.include_router(module)
     app.include_router(pages)
@@ -122,6 +144,7 @@ def create_app(container: Container) -> FastAPI:
     api.include_router(drafts_api.router)
     api.include_router(senders_api.router)
     api.include_router(conversations_api.router)
+    api.include_router(events_api.router)
     api.add_api_route("/openapi.json", lambda: app.openapi(), include_in_schema=False)
     app.include_router(api)
     return app

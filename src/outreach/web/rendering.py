@@ -62,6 +62,7 @@ NAVIGATION = (
     NavItem("Drafts", "/drafts"),
     NavItem("Inbox", "/inbox"),
     NavItem("Senders", "/senders"),
+    NavItem("Webhooks", "/webhooks"),
     NavItem("Analytics", None),
     NavItem("Users", "/users", admin_only=True),
     NavItem("Backups", "/backups", admin_only=True),

@@ -133,6 +133,13 @@ def check_senders(container: Container) -> JobReport:
     return JobReport("check_senders", f"{len(paused)} paused", len(paused), tuple(paused))
 
 
+def deliver_webhooks(container: Container) -> JobReport:
+    """Numbers the committed events and POSTs the webhooks that are due, within a time budget
+    of its own, after the pass's sends (events/delivering.py)."""
+    report = container.webhook_pass()
+    return JobReport("deliver_webhooks", report.summary(), report.changed, tuple(report.lines()))
+
+
 def sending_report(report: PassReport, job: str = "send_campaigns") -> JobReport:
     return JobReport(job, report.summary(), report.changed, tuple(report.lines()), report.next_due)
 
@@ -145,6 +152,7 @@ JOBS: tuple[Job, ...] = (
     categorize_replies,
     send_campaigns,
     check_senders,
+    deliver_webhooks,
     prune_access,
     take_backups,
     partition_ahead,
@@ -154,6 +162,7 @@ REAL_CLOCK_ONLY: dict[Job, str] = {
     poll_inboxes: "mailboxes are read by the real clock; `outreach inbox poll` reads them now",
     prune_access: "sign-ins expire by the real clock",
     take_backups: "backups follow the real clock",
+    deliver_webhooks: "webhooks are signed with the real time, which receivers check",
 }
 """Jobs a pass at a pretended time (`outreach worker --now`) skips, and why: run then, they
 would delete real backups and sign-ins, or hold their next real run off until that time."""
