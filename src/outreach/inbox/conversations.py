@@ -16,11 +16,14 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
+from outreach.access.models import User
+from outreach.campaigns.models import Campaign
 from outreach.contacts.models import Contact
 from outreach.db import get_or_not_found, keyset_cursor, read_cursor
 from outreach.delivery.models import SentEmail
 from outreach.errors import NotFound
 from outreach.inbox.models import Conversation, InboxAttachment, InboxMessage
+from outreach.inbox.quoting import split_html, split_text
 from outreach.inbox.sanitise import SafeHtml, safe_html
 from outreach.senders.models import SenderAccount
 
@@ -32,6 +35,8 @@ class ConversationFilter:
     sender_account_id: uuid.UUID | None = None
     unread: bool | None = None
     needs_answer: bool | None = None
+    assigned_to: uuid.UUID | None = None
+    """Conversations this user answers."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,8 @@ class Listed:
     """The subject of their latest message."""
     snippet: str | None
     """The first words of their latest message."""
+    assignee_email: str | None
+    """Who answers it, if anyone does."""
 
 
 def page(
@@ -79,7 +86,7 @@ def listed(session: Session, conversation_id: uuid.UUID) -> Listed:
     return Listed(*row)
 
 
-def _listing() -> sa.Select[Conversation, Contact, str, str | None, str | None]:
+def _listing() -> sa.Select[Conversation, Contact, str, str | None, str | None, str | None]:
     """Each conversation with its contact, its mailbox, and their latest message's subject and
     first words (that message found by a correlated subquery on
     ix_inbox_messages_conversation_id; SQLite has no LATERAL)."""
@@ -93,11 +100,17 @@ def _listing() -> sa.Select[Conversation, Contact, str, str | None, str | None]:
     )
     return (
         sa.select(
-            Conversation, Contact, SenderAccount.email, InboxMessage.subject, InboxMessage.snippet
+            Conversation,
+            Contact,
+            SenderAccount.email,
+            InboxMessage.subject,
+            InboxMessage.snippet,
+            User.email,
         )
         .join(Contact, Contact.id == Conversation.contact_id)
         .join(SenderAccount, SenderAccount.id == Conversation.sender_account_id)
         .outerjoin(InboxMessage, InboxMessage.id == latest)
+        .outerjoin(User, User.id == Conversation.assigned_to)
     )
 
 
@@ -109,6 +122,8 @@ def _conditions(where: ConversationFilter) -> list[sa.ColumnElement[bool]]:
         conditions.append(Conversation.unread.is_(where.unread))
     if where.needs_answer is not None:
         conditions.append(Conversation.needs_answer.is_(where.needs_answer))
+    if where.assigned_to is not None:
+        conditions.append(Conversation.assigned_to == where.assigned_to)
     if where.campaign_id is not None:
         about = aliased(InboxMessage)  # the listing joins InboxMessage for the latest message
         conditions.append(
@@ -129,17 +144,29 @@ class Entry:
     """"sent" for ours; human_reply, unsubscribe_request, auto_reply or bounce for theirs."""
     subject: str | None
     text: str | None
+    """Their own words (or ours), without the history they quote."""
+    quoted_text: str | None
     html: SafeHtml | None
+    """Their own part of the HTML, made safe."""
+    quoted_html: SafeHtml | None
+    """The quoted history of the HTML, made safe; a page folds it away."""
     truncated: bool
     campaign_id: uuid.UUID | None
     step: int | None
+    """The step of ours this email is, or answers."""
     attachments: tuple[InboxAttachment, ...]
+
+    @property
+    def blocked_images(self) -> int:
+        return sum(part.blocked_images for part in (self.html, self.quoted_html) if part)
 
 
 @dataclass(frozen=True)
 class Thread:
     listed: Listed
     entries: tuple[Entry, ...]
+    campaigns: dict[uuid.UUID, str]
+    """The name of each campaign an email in the thread belongs to."""
 
 
 def thread(
@@ -157,13 +184,29 @@ def thread(
         sa.select(InboxMessage).where(InboxMessage.conversation_id == conversation.id)
     ).all()
     attachments = _attachments(session, [message.id for message in theirs])
+    ours = _sent(session, conversation)
+    steps = {sent.id: sent.sequence_step for sent in ours}
     entries = [
-        _their_entry(message, attachments.get(message.id, ()), show_images, attachment_url)
+        _their_entry(
+            message,
+            attachments.get(message.id, ()),
+            steps.get(message.sent_email_id) if message.sent_email_id else None,
+            show_images,
+            attachment_url,
+        )
         for message in theirs
     ]
-    entries += [_our_entry(sent) for sent in _sent(session, conversation)]
+    entries += [_our_entry(sent) for sent in ours]
     entries.sort(key=lambda entry: (entry.at, not entry.ours))  # a reply never precedes ours
-    return Thread(found, tuple(entries))
+    return Thread(found, tuple(entries), _campaign_names(session, entries))
+
+
+def _campaign_names(session: Session, entries: list[Entry]) -> dict[uuid.UUID, str]:
+    ids = {entry.campaign_id for entry in entries if entry.campaign_id}
+    if not ids:
+        return {}
+    rows = session.execute(sa.select(Campaign.id, Campaign.name).where(Campaign.id.in_(ids)))
+    return dict(rows.all())
 
 
 def _sent(session: Session, conversation: Conversation) -> list[SentEmail]:
@@ -194,25 +237,30 @@ def _attachments(
 def _their_entry(
     message: InboxMessage,
     attachments: tuple[InboxAttachment, ...],
+    step: int | None,
     show_images: bool,
     attachment_url: Callable[[InboxAttachment], str],
 ) -> Entry:
     inline = {a.content_id: attachment_url(a) for a in attachments if a.content_id and a.data}
-    html = (
-        safe_html(message.body_html, show_images=show_images, inline_images=inline)
-        if message.body_html
-        else None
-    )
+
+    def safe(part: str | None) -> SafeHtml | None:
+        return safe_html(part, show_images=show_images, inline_images=inline) if part else None
+
+    html = split_html(message.body_html) if message.body_html else None
+    text = message.body_text if message.body_text is not None else message.snippet
+    words = split_text(text) if text else None
     return Entry(
         ours=False,
         at=message.received_at,
         kind=message.kind,
         subject=message.subject,
-        text=message.body_text if message.body_text is not None else message.snippet,
-        html=html,
+        text=words.own if words else None,
+        quoted_text=words.quoted if words else None,
+        html=safe(html.own) if html else None,
+        quoted_html=safe(html.quoted) if html else None,
         truncated=message.body_truncated,
         campaign_id=message.campaign_id,
-        step=None,
+        step=step,
         attachments=attachments,
     )
 
@@ -224,7 +272,9 @@ def _our_entry(sent: SentEmail) -> Entry:
         kind="sent",
         subject=sent.subject,
         text=sent.body,
+        quoted_text=None,
         html=None,
+        quoted_html=None,
         truncated=False,
         campaign_id=sent.campaign_id,
         step=sent.sequence_step,
@@ -254,6 +304,32 @@ def kept_attachment(
             "the mailbox."
         )
     return found
+
+
+@dataclass(frozen=True)
+class Counts:
+    unread: int
+    needs_answer: int
+
+
+def counts(session: Session) -> Counts:
+    """How many conversations are unread and how many wait for an answer, for the navigation
+    on every page: each counted on its partial index (ix_conversations_unread,
+    ix_conversations_needs_answer), which holds only the conversations in that state."""
+    unread, needs_answer = (
+        session.scalar(sa.select(sa.func.count()).select_from(Conversation).where(state)) or 0
+        for state in (Conversation.unread.is_(True), Conversation.needs_answer.is_(True))
+    )
+    return Counts(unread, needs_answer)
+
+
+def assign(session: Session, conversation_id: uuid.UUID, user_id: uuid.UUID | None) -> None:
+    """Give the conversation to a user to answer (None: to nobody)."""
+    conversation = get_or_not_found(session, Conversation, conversation_id, "conversation")
+    if user_id is not None:
+        get_or_not_found(session, User, user_id, "user")
+    conversation.assigned_to = user_id
+    session.flush()
 
 
 def mark(

@@ -8,11 +8,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
+from outreach.access.models import User
+from outreach.errors import ValidationFailed
 from outreach.inbox import conversations
 from outreach.inbox.models import InboxAttachment
 from outreach.web.api.common_schemas import ErrorBody
 from outreach.web.api.conversations_schemas import (
     AttachmentOut,
+    ConversationAssignIn,
     ConversationDetail,
     ConversationMarkIn,
     ConversationOut,
@@ -48,6 +51,8 @@ def _summary(listed: conversations.Listed) -> dict[str, object]:
         "needs_answer": conversation.needs_answer,
         "subject": listed.subject,
         "snippet": listed.snippet,
+        "assigned_to": conversation.assigned_to,
+        "assigned_to_email": listed.assignee_email,
     }
 
 
@@ -59,15 +64,33 @@ def list_conversations(
     sender_account_id: uuid.UUID | None = None,
     unread: bool | None = None,
     needs_answer: bool | None = None,
+    assigned_to: Annotated[
+        str | None, Query(max_length=64, description="A user's id, or `me`")
+    ] = None,
     before: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> ConversationPage:
     """Conversations with a message of theirs, newest first, filtered."""
-    where = conversations.ConversationFilter(campaign_id, sender_account_id, unread, needs_answer)
+    where = conversations.ConversationFilter(
+        campaign_id, sender_account_id, unread, needs_answer, _assignee(assigned_to, user)
+    )
     rows, cursor = conversations.page(session, where, before, limit)
     return ConversationPage(
         conversations=[ConversationOut(**_summary(row)) for row in rows], next=cursor
     )
+
+
+def _assignee(given: str | None, user: User) -> uuid.UUID | None:
+    if given is None:
+        return None
+    if given == "me":
+        return user.id
+    try:
+        return uuid.UUID(given)
+    except ValueError:
+        raise ValidationFailed(
+            "assigned_to is a user's id or `me`.", field="assigned_to", value=given
+        ) from None
 
 
 @router.get("/{conversation_id}", responses=NOT_FOUND)
@@ -95,8 +118,10 @@ def _entry(entry: conversations.Entry, conversation_id: uuid.UUID) -> EntryOut:
         kind=entry.kind,
         subject=entry.subject,
         text=entry.text,
+        quoted_text=entry.quoted_text,
         html=entry.html.html if entry.html else None,
-        blocked_images=entry.html.blocked_images if entry.html else 0,
+        quoted_html=entry.quoted_html.html if entry.quoted_html else None,
+        blocked_images=entry.blocked_images,
         truncated=entry.truncated,
         campaign_id=entry.campaign_id,
         step=entry.step,
@@ -138,4 +163,13 @@ def mark_conversation(
 ) -> ConversationOut:
     """Mark a conversation read or unread, done (needs no answer) or needing an answer."""
     conversations.mark(session, conversation_id, unread=body.unread, needs_answer=body.needs_answer)
+    return ConversationOut(**_summary(conversations.listed(session, conversation_id)))
+
+
+@router.post("/{conversation_id}/assign", responses=NOT_FOUND)
+def assign_conversation(
+    session: DbSession, user: ApiUser, conversation_id: uuid.UUID, body: ConversationAssignIn
+) -> ConversationOut:
+    """Give a conversation to a user to answer, or to nobody."""
+    conversations.assign(session, conversation_id, body.user_id)
     return ConversationOut(**_summary(conversations.listed(session, conversation_id)))

@@ -21,6 +21,8 @@ class ConversationOut(BaseModel):
     needs_answer: bool
     subject: str | None = Field(description="Of their latest message")
     snippet: str | None = Field(description="The first words of their latest message")
+    assigned_to: uuid.UUID | None = Field(description="The user who answers it")
+    assigned_to_email: str | None
 
 
 class ConversationPage(BaseModel):
@@ -44,8 +46,10 @@ class EntryOut(BaseModel):
         description="sent, or for theirs: human_reply, unsubscribe_request, auto_reply, bounce"
     )
     subject: str | None
-    text: str | None
-    html: str | None = Field(description="Sanitised: safe to show as it is")
+    text: str | None = Field(description="Their own words, without the history they quote")
+    quoted_text: str | None = Field(description="The history the text quotes, if any")
+    html: str | None = Field(description="Sanitised: safe to show as it is; without the quote")
+    quoted_html: str | None = Field(description="The history the HTML quotes, sanitised")
     blocked_images: int = Field(description="Remote images left out; ask with show_images=true")
     truncated: bool
     campaign_id: uuid.UUID | None
@@ -55,6 +59,10 @@ class EntryOut(BaseModel):
 
 class ConversationDetail(ConversationOut):
     messages: list[EntryOut]
+
+
+class ConversationAssignIn(BaseModel):
+    user_id: uuid.UUID | None = Field(description="Who answers it; null: nobody")
 
 
 class ConversationMarkIn(BaseModel):
