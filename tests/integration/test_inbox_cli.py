@@ -112,3 +112,19 @@ def test_the_inbox_is_listed_read_and_marked_done_from_the_command_line(replied)
 def test_unknown_conversations_and_filters_are_refused_in_a_line(replied, arguments, message):
     with pytest.raises(OutreachError, match=re.escape(message)):
         CliRunner().invoke(app, list(arguments), catch_exceptions=False)
+
+
+def test_a_contacts_history_is_shown_and_noted_from_the_command_line(replied):
+    outreach("contacts", "note", "Ada@Analytical.example", "Call her on Tuesday.")
+
+    history = outreach("contacts", "show", "ada@analytical.example")
+
+    assert history.startswith("ada@analytical.example Ada Lovelace · Analytical Engines")
+    assert "Replied: " in history
+    assert "Sent: Spring, step 1 · grace@acme.example" in history
+    assert "Subject: Hello from Analytical Engines, Ada" in history
+    assert "Call her on Tuesday." in history
+    assert "Hi Ada," not in history  # bodies are folded…
+    assert "Hi Ada," in outreach("contacts", "show", "ada@analytical.example", "--full")
+    with pytest.raises(OutreachError, match=re.escape("There is no contact nobody@x.example.")):
+        CliRunner().invoke(app, ["contacts", "show", "nobody@x.example"], catch_exceptions=False)

@@ -60,7 +60,7 @@ def test_a_reply_is_read_whole_at_laptop_and_phone_width(page, live_server, tmp_
     sign_in_with(page, live_server.url)
 
     page.goto(live_server.url + "/inbox")
-    page.get_by_role("link", name="RE: Hello").click()
+    page.get_by_test_id("conversation-contact").click()
 
     reply = page.locator('article[data-kind="human_reply"]')
     expect(reply).to_contain_text("danke! Dienstag passt.")

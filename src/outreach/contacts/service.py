@@ -16,7 +16,7 @@ from outreach.contacts.models import Contact, UploadBatch
 from outreach.contacts.queries import ContactFilter
 from outreach.contacts.states import UPLOADS, UploadStatus
 from outreach.db import get_or_not_found
-from outreach.errors import Conflict
+from outreach.errors import Conflict, NotFound
 from outreach.states import transition
 
 # A cell starting with one of these is run as a formula by Excel, LibreOffice and Sheets
@@ -26,6 +26,15 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def get(session: Session, contact_id: uuid.UUID) -> Contact:
     return get_or_not_found(session, Contact, contact_id, "contact")
+
+
+def by_email(session: Session, email: str) -> Contact:
+    """The contact with this address (compared case-insensitively, as contacts_email_unique
+    does); NotFound when there is none."""
+    found = queries.contact_by_email(session, email.strip())
+    if found is None:
+        raise NotFound(f"There is no contact {email}.", email=email)
+    return found
 
 
 def spreadsheet_safe(value: str) -> str:

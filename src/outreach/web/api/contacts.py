@@ -9,10 +9,11 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 
-from outreach.contacts import importing, lists, queries, service, suppressions
+from outreach.contacts import importing, lists, notes, queries, service, suppressions
 from outreach.contacts.models import ContactList, UploadBatch
 from outreach.contacts.queries import ContactFilter
 from outreach.errors import ValidationFailed
+from outreach.inbox import timeline
 from outreach.web.api.common_schemas import PAGE_CURSOR
 from outreach.web.api.contacts_schemas import (
     BatchOut,
@@ -26,11 +27,15 @@ from outreach.web.api.contacts_schemas import (
     ListPatch,
     MembersIn,
     MembersRemoveIn,
+    NoteIn,
+    NoteOut,
     PreviewRow,
     SavedMappingOut,
     SuppressionIn,
     SuppressionOut,
     SuppressionPage,
+    TimelineEntryOut,
+    TimelinePage,
     UndoOut,
     UploadOut,
 )
@@ -195,6 +200,31 @@ def get_contact(session: DbSession, user: ApiUser, contact_id: uuid.UUID) -> Con
     return ContactDetail(
         **summary, raw_data=found.raw_data, enriched_data=found.enriched_data, lists=in_lists
     )
+
+
+@contacts.get("/{contact_id}/timeline")
+def get_timeline(
+    session: DbSession,
+    user: ApiUser,
+    contact_id: uuid.UUID,
+    before: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> TimelinePage:
+    """The contact's history, newest first: imported, lists joined, enrollments, emails sent
+    (as sent), their messages (whole), suppressions and notes."""
+    entries, cursor = timeline.timeline(session, contact_id, before, limit)
+    return TimelinePage(
+        entries=[TimelineEntryOut.model_validate(entry) for entry in entries], next=cursor
+    )
+
+
+@contacts.post("/{contact_id}/notes", status_code=201)
+def add_note(
+    request: Request, session: DbSession, user: ApiUser, contact_id: uuid.UUID, body: NoteIn
+) -> NoteOut:
+    """A note on the contact, by the token's user; it shows in the contact's history."""
+    now = container_of(request).clock.now()
+    return NoteOut.model_validate(notes.add(session, contact_id, user.id, body.text, now))
 
 
 def list_out(found: ContactList, size: int) -> ListOut:
