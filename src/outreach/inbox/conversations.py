@@ -114,14 +114,13 @@ def _listing() -> sa.Select[Conversation, Contact, str, str | None, str | None, 
     )
 
 
-def _conditions(where: ConversationFilter) -> list[sa.ColumnElement[bool]]:
-    conditions: list[sa.ColumnElement[bool]] = []
+def _conditions(where: ConversationFilter) -> list[sa.ColumnElement[bool] | sa.TextClause]:
+    conditions: list[sa.ColumnElement[bool] | sa.TextClause] = []
     if where.sender_account_id is not None:
         conditions.append(Conversation.sender_account_id == where.sender_account_id)
-    if where.unread is not None:
-        conditions.append(Conversation.unread.is_(where.unread))
-    if where.needs_answer is not None:
-        conditions.append(Conversation.needs_answer.is_(where.needs_answer))
+    for name, wanted in (("unread", where.unread), ("needs_answer", where.needs_answer)):
+        if wanted is not None:
+            conditions.append(in_state(name) if wanted else sa.not_(in_state(name)))
     if where.assigned_to is not None:
         conditions.append(Conversation.assigned_to == where.assigned_to)
     if where.campaign_id is not None:
@@ -317,10 +316,18 @@ def counts(session: Session) -> Counts:
     on every page: each counted on its partial index (ix_conversations_unread,
     ix_conversations_needs_answer), which holds only the conversations in that state."""
     unread, needs_answer = (
-        session.scalar(sa.select(sa.func.count()).select_from(Conversation).where(state)) or 0
-        for state in (Conversation.unread.is_(True), Conversation.needs_answer.is_(True))
+        session.scalar(sa.select(sa.func.count()).select_from(Conversation).where(in_state(name)))
+        or 0
+        for name in ("unread", "needs_answer")
     )
     return Counts(unread, needs_answer)
+
+
+def in_state(name: str) -> sa.TextClause:
+    """Conversations whose flag `name` (unread, needs_answer) is set, in the words of the
+    partial index on it: SQLite uses a partial index only for a condition it can prove from the
+    query's, and `unread = 1` proves nothing about `unread`."""
+    return sa.text(f"conversations.{name}")
 
 
 def assign(session: Session, conversation_id: uuid.UUID, user_id: uuid.UUID | None) -> None:

@@ -124,9 +124,11 @@ def conversation_page(
         show_images=images,
         attachment_url=lambda a: _attachment_page_url(conversation_id, a),
     )
+    was_unread = found.listed.conversation.unread
     finish_transaction(session)  # a GET reads without the write lock; marking it read writes
     conversations.mark(session, conversation_id, unread=False, needs_answer=None)
-    request.state.inbox_counts = conversations.counts(session)  # this one is read now
+    if was_unread:  # the navigation counts it read now
+        request.state.inbox_counts = conversations.counts(session)
     context = {
         "found": found,
         "me": user.id,
