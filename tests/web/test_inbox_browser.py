@@ -149,3 +149,12 @@ def test_conversations_are_read_and_marked_done_from_the_keyboard(
     expect(quoted.get_by_text("Hi Ada, I saw your talk")).to_be_hidden()
     quoted.get_by_text("Quoted history").click()
     expect(quoted.get_by_text("Hi Ada, I saw your talk")).to_be_visible()
+
+    # The contact's history, from the conversation: his reply and our email in it.
+    page.get_by_role("link", name="alan@bletchley.example").click()
+    history = page.locator("#history")
+    expect(history.locator('[data-kind="reply"]')).to_have_count(1)
+    expect(history.locator('[data-kind="sent"]')).to_have_count(1)
+    if width == 390:
+        page.screenshot(path=tmp_path / f"contact-{width}.png", full_page=True)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
