@@ -246,3 +246,9 @@ def test_a_reply_in_plain_text_comes_with_the_history_it_quotes_apart(
     assert reply["text"] == "Yes, Tuesday."
     assert reply["quoted_text"].startswith("On Mon, 2 Mar 2026 at 10:00, Grace Hopper")
     assert reply["quoted_text"].endswith("> If you'd rather not hear from me again, reply stop.")
+
+
+def test_conversations_that_need_no_answer_and_are_read_are_listed_on_their_own(api, answered):
+    done = api.get("/api/v1/conversations", params={"needs_answer": "false", "unread": "false"})
+
+    assert [c["contact_email"] for c in done.json()["conversations"]] == ["alan@bletchley.example"]

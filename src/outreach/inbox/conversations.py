@@ -118,9 +118,13 @@ def _conditions(where: ConversationFilter) -> list[sa.ColumnElement[bool] | sa.T
     conditions: list[sa.ColumnElement[bool] | sa.TextClause] = []
     if where.sender_account_id is not None:
         conditions.append(Conversation.sender_account_id == where.sender_account_id)
-    for name, wanted in (("unread", where.unread), ("needs_answer", where.needs_answer)):
+    flags = (
+        ("unread", Conversation.unread, where.unread),
+        ("needs_answer", Conversation.needs_answer, where.needs_answer),
+    )
+    for name, column, wanted in flags:
         if wanted is not None:
-            conditions.append(in_state(name) if wanted else sa.not_(in_state(name)))
+            conditions.append(in_state(name) if wanted else column.is_(False))
     if where.assigned_to is not None:
         conditions.append(Conversation.assigned_to == where.assigned_to)
     if where.campaign_id is not None:
