@@ -10,12 +10,13 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from outreach.access import queries as access_queries
 from outreach.access import service as access
 from outreach.access.models import Role
 from outreach.campaigns import service as campaigns
 from outreach.campaigns.states import DraftType
 from outreach.clock import FixedClock
-from outreach.contacts import importing, suppressions
+from outreach.contacts import importing, notes, suppressions
 from outreach.contacts.models import Contact
 from outreach.container import Container, build_container
 from outreach.db import transaction
@@ -26,6 +27,7 @@ from outreach.drafts import queries as drafts
 from outreach.drafts.models import EmailTemplate
 from outreach.events import webhooks
 from outreach.inbox import answers as inbox_answers
+from outreach.inbox import conversations as conversation_service
 from outreach.inbox import queries as inbox_queries
 from outreach.inbox import service as inbox
 from outreach.inbox.models import Conversation
@@ -118,11 +120,29 @@ def fill_every_table(container: Container, folder) -> None:  # type: ignore[no-u
     with transaction(container.sessions) as session:
         _out_of_office(session, container, outbox.id)
         _answered(session, container, outbox.id)
+        _assigned_and_noted(session, container)
     container.sending_pass()
     with transaction(container.sessions) as session:
         _referral(session, container, outbox.id)
     container.categorizing_pass()  # reply_categorizations, referrals, contact_changes
     _drafts_for_the_list(container, found.list_id)
+
+
+def _assigned_and_noted(session: Session, container: Container) -> None:
+    """The admin answers the first conversation and wrote a note on its contact
+    (conversations.assigned_to, contact_notes)."""
+    admin = access_queries.user_by_email(session, "ada@ourco.example")
+    assert admin is not None
+    first = session.scalars(sa.select(Conversation).order_by(Conversation.created_at)).first()
+    assert first is not None
+    conversation_service.assign(session, first.id, admin.id)
+    notes.add(
+        session,
+        first.contact_id,
+        admin.id,
+        "Prefers calls — ask for a number.",
+        container.clock.now(),
+    )
 
 
 def _drafts_for_the_list(container: Container, list_id: uuid.UUID) -> None:

@@ -14,7 +14,13 @@ from outreach.delivery.models import Delivery
 from outreach.inbox.service import IngestOptions, ingest
 from outreach.providers.inbox import InboundMessage, InboxPage
 from tests.campaign_setup import launched_from_outbox
-from tests.inbox_messages import Thread, gmail_reply, outlook_auto_reply, with_attachment
+from tests.inbox_messages import (
+    Thread,
+    gmail_reply,
+    outlook_auto_reply,
+    plain_reply,
+    with_attachment,
+)
 
 HOSTILE_HTML = (
     '<p onclick="steal()">Yes please.</p><script>alert(1)</script>'
@@ -184,3 +190,65 @@ def test_an_attachment_over_the_limit_is_listed_but_says_why_it_cannot_be_downlo
         "huge.zip (64 bytes) was larger than OUTREACH_INBOX_ATTACHMENT_MAX_BYTES, so it was "
         "listed but not kept: it is still in the mailbox."
     )
+
+
+def test_a_conversation_assigned_to_a_user_is_listed_as_theirs(api, answered, admin):
+    [ada] = api.get("/api/v1/conversations", params={"unread": "true"}).json()["conversations"]
+
+    assigned = api.post(
+        f"/api/v1/conversations/{ada['id']}/assign", json={"user_id": str(admin.id)}
+    )
+
+    assert assigned.status_code == 200
+    assert (assigned.json()["assigned_to"], assigned.json()["assigned_to_email"]) == (
+        str(admin.id),
+        admin.email,
+    )
+    for who in ("me", str(admin.id)):
+        mine = api.get("/api/v1/conversations", params={"assigned_to": who}).json()
+        assert [c["contact_email"] for c in mine["conversations"]] == ["ada@analytical.example"]
+    api.post(f"/api/v1/conversations/{ada['id']}/assign", json={"user_id": None})
+    assert (
+        api.get("/api/v1/conversations", params={"assigned_to": "me"}).json()["conversations"] == []
+    )
+
+
+def test_assigning_to_someone_unknown_is_told_plainly(api, answered):
+    [ada] = api.get("/api/v1/conversations", params={"unread": "true"}).json()["conversations"]
+    nobody = "00000000-0000-4000-8000-000000000000"
+
+    unknown = api.post(f"/api/v1/conversations/{ada['id']}/assign", json={"user_id": nobody})
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["message"] == f"There is no user {nobody}."
+    garbled = api.get("/api/v1/conversations", params={"assigned_to": "someone"})
+    assert garbled.status_code == 422
+    assert garbled.json()["error"]["message"] == "assigned_to is a user's id or `me`."
+
+
+def test_a_reply_in_plain_text_comes_with_the_history_it_quotes_apart(
+    session, container, clock, tmp_path, api
+):
+    _, account = launched_from_outbox(session, container, clock, tmp_path)
+    first = session.scalars(sa.select(Delivery).order_by(Delivery.id).limit(1)).one()
+    to = session.get_one(Contact, first.contact_id)
+    raw = plain_reply("Yes, Tuesday.", Thread(first.message_id, "Hello", account.email, to.email))
+    ingest(
+        session,
+        account,
+        InboxPage((InboundMessage("1", raw, clock.now()),), "1", False),
+        clock.now(),
+    )
+    session.commit()
+    [conversation] = api.get("/api/v1/conversations").json()["conversations"]
+
+    reply = api.get(f"/api/v1/conversations/{conversation['id']}").json()["messages"][1]
+
+    assert reply["text"] == "Yes, Tuesday."
+    assert reply["quoted_text"].startswith("On Mon, 2 Mar 2026 at 10:00, Grace Hopper")
+    assert reply["quoted_text"].endswith("> If you'd rather not hear from me again, reply stop.")
+
+
+def test_conversations_that_need_no_answer_and_are_read_are_listed_on_their_own(api, answered):
+    done = api.get("/api/v1/conversations", params={"needs_answer": "false", "unread": "false"})
+
+    assert [c["contact_email"] for c in done.json()["conversations"]] == ["alan@bletchley.example"]

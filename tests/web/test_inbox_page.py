@@ -1,4 +1,5 @@
-"""The inbox page: what the mailboxes' readers acted on, filtered by campaign and by kind."""
+"""The inbox's activity page: what the mailboxes' readers acted on, filtered by campaign and by
+kind; and a conversation read whole from the inbox."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from tests.campaign_setup import launched_from_outbox
 from tests.inbox_messages import Thread, gmail_reply, outlook_auto_reply, with_attachment
 
 
-def test_the_inbox_lists_what_was_found_by_campaign_and_kind(
+def test_the_inbox_activity_lists_what_was_found_by_campaign_and_kind(
     signed_in, session, container, clock, tmp_path
 ):
     spring, account = launched_from_outbox(session, container, clock, tmp_path)
@@ -45,7 +46,7 @@ def test_the_inbox_lists_what_was_found_by_campaign_and_kind(
     ingest(session, account, page, clock.now())
     session.commit()
 
-    everything = signed_in.get("/inbox")
+    everything = signed_in.get("/inbox/activity")
     assert everything.status_code == 200
     assert everything.text.count('data-kind="') == 2
     assert "Tuesday at 3pm works for me" in everything.text
@@ -53,12 +54,16 @@ def test_the_inbox_lists_what_was_found_by_campaign_and_kind(
     assert 'href="/inbox"' in everything.text  # the navigation links the area now
     assert "No sender account has a mailbox to read" in everything.text  # an outbox has none
 
-    replies = signed_in.get("/inbox", params={"kind": "human_reply", "campaign": str(spring.id)})
+    replies = signed_in.get(
+        "/inbox/activity", params={"kind": "human_reply", "campaign": str(spring.id)}
+    )
     assert replies.text.count('data-kind="human_reply"') == 1
     assert 'data-kind="auto_reply"' not in replies.text
-    other = signed_in.get("/inbox", params={"campaign": "00000000-0000-4000-8000-000000000000"})
+    other = signed_in.get(
+        "/inbox/activity", params={"campaign": "00000000-0000-4000-8000-000000000000"}
+    )
     assert "Nothing here yet." in other.text
-    assert signed_in.get("/inbox", params={"campaign": "not-an-id"}).status_code == 200
+    assert signed_in.get("/inbox/activity", params={"campaign": "not-an-id"}).status_code == 200
 
     # Opening the thread: the reply's enrollment, its email and the reply in order.
     thread_link = re.search(

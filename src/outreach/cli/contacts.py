@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Column, Table
 from sqlalchemy.orm import Session
 
 from outreach.cli.context import console, container_for, person_at_the_terminal
-from outreach.contacts import importing, leads, lists, queries, service, suppressions
+from outreach.contacts import importing, leads, lists, notes, queries, service, suppressions
 from outreach.contacts.leads import LeadStatus
 from outreach.contacts.mapping import parse_overrides
 from outreach.contacts.queries import ContactFilter
@@ -22,6 +23,7 @@ from outreach.contacts.states import Outcome
 from outreach.container import Container
 from outreach.db import transaction
 from outreach.errors import ValidationFailed
+from outreach.inbox import timeline
 from outreach.runner import Runner
 from outreach.words import counted
 
@@ -182,6 +184,47 @@ def _print_report(report: importing.ImportReport, dry_run: bool) -> None:
         console.print(
             f"Rows not imported, with reasons: outreach contacts report {report.batch_id}"
         )
+
+
+@contacts_app.command("show")
+def show_command(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument(help="The contact's address.")],
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="Entries per page.")] = 50,
+    before: Annotated[str | None, typer.Option(help="The cursor a previous page ended at.")] = None,
+    full: Annotated[bool, typer.Option("--full", help="Every email's whole text.")] = False,
+) -> None:
+    """A contact and their history, newest first: imported, lists, enrollments, emails sent,
+    their messages, suppressions and notes."""
+    with container_for(ctx) as container, transaction(container.sessions) as session:
+        contact = service.by_email(session, email)
+        entries, cursor = timeline.timeline(session, contact.id, before, limit)
+    who = " · ".join(part for part in (contact.name, contact.company, contact.title) if part)
+    console.print(f"[bold]{escape(contact.email)}[/bold] {escape(who)}", highlight=False)
+    for entry in entries:
+        said = entry.title + (f" · {entry.by}" if entry.by else "")
+        console.print(f"\n{entry.at:%Y-%m-%d %H:%M UTC}  {escape(said)}", highlight=False)
+        if entry.subject:
+            console.print(f"  Subject: {escape(entry.subject)}", highlight=False)
+        if entry.body and (full or entry.kind == timeline.EntryKind.note):
+            console.print(escape(entry.body), highlight=False)
+        elif entry.body:
+            console.print(f"  [dim]({len(entry.body.splitlines())} lines; --full shows them)[/dim]")
+    if cursor:
+        console.print(f"\nOlder: --before '{cursor}'", highlight=False)
+
+
+@contacts_app.command("note")
+def note_command(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument(help="The contact's address.")],
+    text: Annotated[str, typer.Argument(help="The note.")],
+) -> None:
+    """Add a note to a contact's history."""
+    with container_for(ctx) as container, transaction(container.sessions) as session:
+        contact = service.by_email(session, email)
+        notes.add(session, contact.id, None, text, container.clock.now())
+    console.print(f"Note added to {escape(contact.email)}.", highlight=False)
 
 
 @contacts_app.command("report")

@@ -1,5 +1,6 @@
-"""`outreach inbox ...`: reading the sender accounts' mailboxes for replies, bounces and
-out-of-office notices, and where an SMTP account's replies arrive."""
+"""`outreach inbox ...`: the conversations a team works through (list, show, done), reading the
+sender accounts' mailboxes for replies, bounces and out-of-office notices, and where an SMTP
+account's replies arrive."""
 
 from __future__ import annotations
 
@@ -9,14 +10,19 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
+from sqlalchemy.orm import Session
 
+from outreach.access import queries as access_queries
+from outreach.campaigns import service as campaigns
 from outreach.cli.context import console, container_for, person_at_the_terminal
 from outreach.db import transaction
 from outreach.delivery import answers as ledger
-from outreach.errors import ValidationFailed
-from outreach.inbox import answers, categories
+from outreach.errors import NotFound, ValidationFailed
+from outreach.inbox import answers, categories, conversations
 from outreach.inbox import queries as inbox_queries
+from outreach.inbox.parse import html_text
 from outreach.inbox.polling import poll_lines, poll_summary
 from outreach.inbox.reply_rules import Category
 from outreach.providers.errors import ProviderError
@@ -170,3 +176,140 @@ def answer(
         f"{standing.scheduled_for:%Y-%m-%d %H:%M} UTC, on the worker's first pass from then.",
         highlight=False,
     )
+
+
+@inbox_app.command("list")
+def list_conversations(
+    ctx: typer.Context,
+    campaign: Annotated[str | None, typer.Option(help="Only this campaign's (its name).")] = None,
+    sender: Annotated[str | None, typer.Option(help="Only this sender account's.")] = None,
+    unread: Annotated[bool, typer.Option("--unread", help="Only unread ones.")] = False,
+    needs_answer: Annotated[
+        bool, typer.Option("--needs-answer", help="Only those waiting for an answer.")
+    ] = False,
+    assigned_to: Annotated[
+        str | None, typer.Option(help="Only those this user (their email) answers.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+    before: Annotated[str | None, typer.Option(help="The cursor a previous page ended at.")] = None,
+) -> None:
+    """Conversations newest first, those waiting for an answer marked."""
+    with container_for(ctx) as container, transaction(container.sessions) as session:
+        where = conversations.ConversationFilter(
+            campaign_id=campaigns.named(session, campaign).id if campaign else None,
+            sender_account_id=senders.by_email(session, sender).id if sender else None,
+            unread=True if unread else None,
+            needs_answer=True if needs_answer else None,
+            assigned_to=_user_id(session, assigned_to) if assigned_to else None,
+        )
+        rows, cursor = conversations.page(session, where, before, limit)
+    if not rows:
+        console.print("No conversation here.")
+        return
+    table = Table("id", "last message", "contact", "state", "subject")
+    for row in rows:
+        conversation = row.conversation
+        state = ", ".join(
+            word
+            for word, on in (
+                ("unread", conversation.unread),
+                ("needs an answer", conversation.needs_answer),
+                (f"assigned to {row.assignee_email}", row.assignee_email),
+            )
+            if on
+        )
+        who = row.contact.email + (f" ({row.contact.company})" if row.contact.company else "")
+        table.add_row(
+            str(conversation.id),
+            conversation.last_message_at.strftime("%Y-%m-%d %H:%M UTC"),
+            escape(who),
+            state,
+            escape(row.subject or "(no subject)"),
+        )
+    console.print(table)
+    if cursor:
+        console.print(f"More: --before '{cursor}'", highlight=False)
+
+
+def _user_id(session: Session, email: str) -> uuid.UUID:
+    found = access_queries.user_by_email(session, email.strip().lower())
+    if found is None:
+        raise NotFound(f"There is no user {email}.", email=email)
+    return found.id
+
+
+def _conversation_id(text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        raise ValidationFailed(
+            f"{text} is not a conversation id: `outreach inbox list` shows them.", id=text
+        ) from None
+
+
+@inbox_app.command("show")
+def show(
+    ctx: typer.Context,
+    conversation_id: Annotated[str, typer.Argument(metavar="ID", help="From `inbox list`.")],
+    quoted: Annotated[
+        bool, typer.Option("--quoted", help="Show the history each reply quotes too.")
+    ] = False,
+) -> None:
+    """The whole thread, ours and theirs, oldest first (as plain text); reading it marks it
+    read."""
+    found_id = _conversation_id(conversation_id)
+    with container_for(ctx) as container, transaction(container.sessions) as session:
+        found = conversations.thread(
+            session, found_id, show_images=False, attachment_url=lambda a: ""
+        )
+        conversations.mark(session, found_id, unread=False, needs_answer=None)
+    contact = found.listed.contact
+    console.print(
+        f"[bold]{escape(contact.email)}[/bold]"
+        + (f" ({escape(contact.company)})" if contact.company else "")
+        + f" with {escape(found.listed.sender_email)}"
+        + (" · needs an answer" if found.listed.conversation.needs_answer else "")
+    )
+    for entry in found.entries:
+        _print_entry(entry, found.campaigns, quoted)
+
+
+def _print_entry(
+    entry: conversations.Entry, campaign_names: dict[uuid.UUID, str], quoted: bool
+) -> None:
+    who = "We wrote" if entry.ours else entry.kind.replace("_", " ")
+    about = ""
+    if entry.campaign_id:
+        about = f" · {campaign_names.get(entry.campaign_id, 'a campaign')}"
+        about += f", step {entry.step}" if entry.step else ""
+    console.print(
+        f"\n[bold]{who}[/bold] {entry.at:%Y-%m-%d %H:%M UTC}{escape(about)}\n"
+        f"Subject: {escape(entry.subject or '(no subject)')}",
+        highlight=False,
+    )
+    own = entry.text or (html_text(entry.html.html) if entry.html else "")
+    console.print(escape(own), highlight=False)
+    history = entry.quoted_text or (html_text(entry.quoted_html.html) if entry.quoted_html else "")
+    if history and quoted:
+        console.print(escape(history), style="dim", highlight=False)
+    elif history:
+        console.print(f"[dim]({len(history.splitlines())} quoted lines; --quoted shows them)[/dim]")
+    for attachment in entry.attachments:
+        console.print(
+            f"Attached: {escape(attachment.filename or 'attachment')} "
+            f"({attachment.content_type}, {attachment.size_bytes:,} bytes)",
+            highlight=False,
+        )
+
+
+@inbox_app.command("done")
+def done(
+    ctx: typer.Context,
+    conversation_id: Annotated[str, typer.Argument(metavar="ID", help="From `inbox list`.")],
+) -> None:
+    """Nothing (more) to answer: the conversation leaves "needs an answer"."""
+    found_id = _conversation_id(conversation_id)
+    with container_for(ctx) as container, transaction(container.sessions) as session:
+        conversations.mark(session, found_id, unread=False, needs_answer=False)
+        email = conversations.listed(session, found_id).contact.email
+    console.print(f"Done: the conversation with {escape(email)} needs no answer.", highlight=False)

@@ -199,3 +199,21 @@ class ContactChange(Base):
     )
     """The reply a category belongs to, or that an event came from."""
     changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ContactNote(Base):
+    """What a person wrote down about a contact; part of the contact's history (0020)."""
+
+    __tablename__ = "contact_notes"
+    __table_args__ = (sa.Index("ix_contact_notes_contact_id", "contact_id", "created_at"),)
+
+    id: Mapped[uuid.UUID] = primary_key()
+    contact_id: Mapped[uuid.UUID] = mapped_column(
+        GUID(), sa.ForeignKey("contacts.id", ondelete="CASCADE")
+    )
+    author_id: Mapped[uuid.UUID | None] = mapped_column(
+        GUID(), sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    """None once the user who wrote it is deleted."""
+    text: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = timestamp_now()

@@ -678,6 +678,11 @@ def remove_members(session: Session, list_id: uuid.UUID, contact_ids: Sequence[u
 # Suppressions ---------------------------------------------------------------------------------
 
 
+def contact_by_email(session: Session, email: str) -> Contact | None:
+    """Compared as contacts_email_unique compares (lower-cased), which serves it."""
+    return session.scalar(sa.select(Contact).where(sa.func.lower(Contact.email) == email.lower()))
+
+
 def suppression_of(session: Session, email: str | None, domain: str | None) -> Suppression | None:
     if email:
         return session.scalar(sa.select(Suppression).where(Suppression.email == email))

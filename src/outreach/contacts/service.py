@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from outreach.contacts import queries
@@ -32,12 +31,11 @@ def get(session: Session, contact_id: uuid.UUID) -> Contact:
 
 
 def by_email(session: Session, email: str) -> Contact:
-    """The contact with this address (any case), or NotFound saying so."""
-    found = session.scalars(
-        sa.select(Contact).where(sa.func.lower(Contact.email) == email.strip().lower())
-    ).one_or_none()
+    """The contact with this address (compared case-insensitively, as contacts_email_unique
+    does); NotFound when there is none."""
+    found = queries.contact_by_email(session, email.strip())
     if found is None:
-        raise NotFound(f"There is no contact {email.strip()}.")
+        raise NotFound(f"There is no contact {email}.", email=email)
     return found
 
 

@@ -16,11 +16,14 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
+from outreach.access.models import User
+from outreach.campaigns.models import Campaign
 from outreach.contacts.models import Contact
 from outreach.db import get_or_not_found, keyset_cursor, read_cursor
 from outreach.delivery.models import SentEmail
 from outreach.errors import NotFound
 from outreach.inbox.models import Conversation, InboxAttachment, InboxMessage
+from outreach.inbox.quoting import split_html, split_text
 from outreach.inbox.sanitise import SafeHtml, safe_html
 from outreach.senders.models import SenderAccount
 
@@ -37,6 +40,8 @@ class ConversationFilter:
     ix_conversations_category_last_message_at."""
     lead_status: str | None = None
     """The contact's lead status (contacts/leads.LeadStatus)."""
+    assigned_to: uuid.UUID | None = None
+    """Conversations this user answers."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,8 @@ class Listed:
     """The subject of their latest message."""
     snippet: str | None
     """The first words of their latest message."""
+    assignee_email: str | None
+    """Who answers it, if anyone does."""
 
 
 def page(
@@ -84,7 +91,7 @@ def listed(session: Session, conversation_id: uuid.UUID) -> Listed:
     return Listed(*row)
 
 
-def _listing() -> sa.Select[Conversation, Contact, str, str | None, str | None]:
+def _listing() -> sa.Select[Conversation, Contact, str, str | None, str | None, str | None]:
     """Each conversation with its contact, its mailbox, and their latest message's subject and
     first words (that message found by a correlated subquery on
     ix_inbox_messages_conversation_id; SQLite has no LATERAL)."""
@@ -98,22 +105,33 @@ def _listing() -> sa.Select[Conversation, Contact, str, str | None, str | None]:
     )
     return (
         sa.select(
-            Conversation, Contact, SenderAccount.email, InboxMessage.subject, InboxMessage.snippet
+            Conversation,
+            Contact,
+            SenderAccount.email,
+            InboxMessage.subject,
+            InboxMessage.snippet,
+            User.email,
         )
         .join(Contact, Contact.id == Conversation.contact_id)
         .join(SenderAccount, SenderAccount.id == Conversation.sender_account_id)
         .outerjoin(InboxMessage, InboxMessage.id == latest)
+        .outerjoin(User, User.id == Conversation.assigned_to)
     )
 
 
-def _conditions(where: ConversationFilter) -> list[sa.ColumnElement[bool]]:
-    conditions: list[sa.ColumnElement[bool]] = []
+def _conditions(where: ConversationFilter) -> list[sa.ColumnElement[bool] | sa.TextClause]:
+    conditions: list[sa.ColumnElement[bool] | sa.TextClause] = []
     if where.sender_account_id is not None:
         conditions.append(Conversation.sender_account_id == where.sender_account_id)
-    if where.unread is not None:
-        conditions.append(Conversation.unread.is_(where.unread))
-    if where.needs_answer is not None:
-        conditions.append(Conversation.needs_answer.is_(where.needs_answer))
+    flags = (
+        ("unread", Conversation.unread, where.unread),
+        ("needs_answer", Conversation.needs_answer, where.needs_answer),
+    )
+    for name, column, wanted in flags:
+        if wanted is not None:
+            conditions.append(in_state(name) if wanted else column.is_(False))
+    if where.assigned_to is not None:
+        conditions.append(Conversation.assigned_to == where.assigned_to)
     if where.category is not None:
         conditions.append(Conversation.category == where.category)
     if where.lead_status is not None:
@@ -138,17 +156,29 @@ class Entry:
     """"sent" for ours; human_reply, unsubscribe_request, auto_reply or bounce for theirs."""
     subject: str | None
     text: str | None
+    """Their own words (or ours), without the history they quote."""
+    quoted_text: str | None
     html: SafeHtml | None
+    """Their own part of the HTML, made safe."""
+    quoted_html: SafeHtml | None
+    """The quoted history of the HTML, made safe; a page folds it away."""
     truncated: bool
     campaign_id: uuid.UUID | None
     step: int | None
+    """The step of ours this email is, or answers."""
     attachments: tuple[InboxAttachment, ...]
+
+    @property
+    def blocked_images(self) -> int:
+        return sum(part.blocked_images for part in (self.html, self.quoted_html) if part)
 
 
 @dataclass(frozen=True)
 class Thread:
     listed: Listed
     entries: tuple[Entry, ...]
+    campaigns: dict[uuid.UUID, str]
+    """The name of each campaign an email in the thread belongs to."""
 
 
 def thread(
@@ -166,13 +196,29 @@ def thread(
         sa.select(InboxMessage).where(InboxMessage.conversation_id == conversation.id)
     ).all()
     attachments = _attachments(session, [message.id for message in theirs])
+    ours = _sent(session, conversation)
+    steps = {sent.id: sent.sequence_step for sent in ours}
     entries = [
-        _their_entry(message, attachments.get(message.id, ()), show_images, attachment_url)
+        _their_entry(
+            message,
+            attachments.get(message.id, ()),
+            steps.get(message.sent_email_id) if message.sent_email_id else None,
+            show_images,
+            attachment_url,
+        )
         for message in theirs
     ]
-    entries += [_our_entry(sent) for sent in _sent(session, conversation)]
+    entries += [_our_entry(sent) for sent in ours]
     entries.sort(key=lambda entry: (entry.at, not entry.ours))  # a reply never precedes ours
-    return Thread(found, tuple(entries))
+    return Thread(found, tuple(entries), _campaign_names(session, entries))
+
+
+def _campaign_names(session: Session, entries: list[Entry]) -> dict[uuid.UUID, str]:
+    ids = {entry.campaign_id for entry in entries if entry.campaign_id}
+    if not ids:
+        return {}
+    rows = session.execute(sa.select(Campaign.id, Campaign.name).where(Campaign.id.in_(ids)))
+    return dict(rows.all())
 
 
 def _sent(session: Session, conversation: Conversation) -> list[SentEmail]:
@@ -203,25 +249,30 @@ def _attachments(
 def _their_entry(
     message: InboxMessage,
     attachments: tuple[InboxAttachment, ...],
+    step: int | None,
     show_images: bool,
     attachment_url: Callable[[InboxAttachment], str],
 ) -> Entry:
     inline = {a.content_id: attachment_url(a) for a in attachments if a.content_id and a.data}
-    html = (
-        safe_html(message.body_html, show_images=show_images, inline_images=inline)
-        if message.body_html
-        else None
-    )
+
+    def safe(part: str | None) -> SafeHtml | None:
+        return safe_html(part, show_images=show_images, inline_images=inline) if part else None
+
+    html = split_html(message.body_html) if message.body_html else None
+    text = message.body_text if message.body_text is not None else message.snippet
+    words = split_text(text) if text else None
     return Entry(
         ours=False,
         at=message.received_at,
         kind=message.kind,
         subject=message.subject,
-        text=message.body_text if message.body_text is not None else message.snippet,
-        html=html,
+        text=words.own if words else None,
+        quoted_text=words.quoted if words else None,
+        html=safe(html.own) if html else None,
+        quoted_html=safe(html.quoted) if html else None,
         truncated=message.body_truncated,
         campaign_id=message.campaign_id,
-        step=None,
+        step=step,
         attachments=attachments,
     )
 
@@ -233,7 +284,9 @@ def _our_entry(sent: SentEmail) -> Entry:
         kind="sent",
         subject=sent.subject,
         text=sent.body,
+        quoted_text=None,
         html=None,
+        quoted_html=None,
         truncated=False,
         campaign_id=sent.campaign_id,
         step=sent.sequence_step,
@@ -263,6 +316,40 @@ def kept_attachment(
             "the mailbox."
         )
     return found
+
+
+@dataclass(frozen=True)
+class Counts:
+    unread: int
+    needs_answer: int
+
+
+def counts(session: Session) -> Counts:
+    """How many conversations are unread and how many wait for an answer, for the navigation
+    on every page: each counted on its partial index (ix_conversations_unread,
+    ix_conversations_needs_answer), which holds only the conversations in that state."""
+    unread, needs_answer = (
+        session.scalar(sa.select(sa.func.count()).select_from(Conversation).where(in_state(name)))
+        or 0
+        for name in ("unread", "needs_answer")
+    )
+    return Counts(unread, needs_answer)
+
+
+def in_state(name: str) -> sa.TextClause:
+    """Conversations whose flag `name` (unread, needs_answer) is set, in the words of the
+    partial index on it: SQLite uses a partial index only for a condition it can prove from the
+    query's, and `unread = 1` proves nothing about `unread`."""
+    return sa.text(f"conversations.{name}")
+
+
+def assign(session: Session, conversation_id: uuid.UUID, user_id: uuid.UUID | None) -> None:
+    """Give the conversation to a user to answer (None: to nobody)."""
+    conversation = get_or_not_found(session, Conversation, conversation_id, "conversation")
+    if user_id is not None:
+        get_or_not_found(session, User, user_id, "user")
+    conversation.assigned_to = user_id
+    session.flush()
 
 
 def mark(

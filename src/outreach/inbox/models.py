@@ -172,6 +172,16 @@ class Conversation(Base):
         sa.UniqueConstraint("contact_id", "sender_account_id"),
         sa.Index("ix_conversations_last_message_at", "last_message_at"),
         sa.Index("ix_conversations_category_last_message_at", "category", "last_message_at"),
+        sa.Index("ix_conversations_assigned_to", "assigned_to", "last_message_at"),
+        *(
+            sa.Index(
+                f"ix_conversations_{state}",
+                "last_message_at",
+                postgresql_where=sa.text(state),
+                sqlite_where=sa.text(state),
+            )
+            for state in ("unread", "needs_answer")
+        ),
     )
 
     id: Mapped[uuid.UUID] = primary_key()
@@ -191,6 +201,10 @@ class Conversation(Base):
         sa.Boolean, nullable=False, default=False, server_default=sa.false()
     )
     """Their last message is a person's reply that nobody has answered or marked done."""
+    assigned_to: Mapped[uuid.UUID | None] = mapped_column(
+        GUID(), sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    """The user who answers it; None while nobody is."""
     created_at: Mapped[datetime] = timestamp_now()
     category: Mapped[str | None] = mapped_column(sa.Text)
     """The category of their latest reply (0016), kept here so the inbox filters by it."""

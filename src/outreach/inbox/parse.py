@@ -224,7 +224,7 @@ def _body_text(message: Message) -> str:
                 return text[: mime.MAX_TEXT]
         elif content_type == "text/html" and html is None:
             html = part
-    return _html_text(mime.part_text(html))[: mime.MAX_TEXT] if html is not None else ""
+    return html_text(mime.part_text(html))[: mime.MAX_TEXT] if html is not None else ""
 
 
 def _is_attachment(part: Message) -> bool:
@@ -264,7 +264,8 @@ class _HtmlText(HTMLParser):
 _TAG = re.compile(r"<[^>]*>")
 
 
-def _html_text(html: str) -> str:
+def html_text(html: str) -> str:
+    """The words an HTML part shows, its lines kept, hidden parts (style, script) left out."""
     reader = _HtmlText()
     try:
         reader.feed(html)

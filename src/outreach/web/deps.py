@@ -21,6 +21,7 @@ from outreach.access.models import User
 from outreach.container import Container
 from outreach.db import READ_ONLY, transaction
 from outreach.errors import Forbidden, Unauthorized
+from outreach.inbox import conversations
 from outreach.web.errors import SignInRequired
 
 SESSION_COOKIE = "outreach_session"
@@ -86,6 +87,7 @@ def page_user(request: Request, session: DbSession) -> User:
     if not user:
         raise SignInRequired
     request.state.viewer = Viewer(email=user.email, role=user.role)
+    request.state.inbox_counts = conversations.counts(session)  # the navigation shows them
     return user
 
 

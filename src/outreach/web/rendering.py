@@ -83,6 +83,7 @@ def render(
         "navigation": [
             item for item in NAVIGATION if not item.admin_only or (user and user.role == "admin")
         ],
+        "inbox_counts": getattr(request.state, "inbox_counts", None),
         "area": next((item.label for item in NAVIGATION if item.holds(request.url.path)), None),
     }
     # A page shows what the last form action left for it (web/flash.py); a fragment for htmx

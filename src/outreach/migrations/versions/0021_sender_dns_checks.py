@@ -7,7 +7,7 @@ kept a day so that neither asks DNS again meanwhile. The seed has no such table.
 state: not exported.
 
 Revision ID: 0021
-Revises: 0019
+Revises: 0020
 Create Date: 2026-12-07
 """
 
@@ -21,7 +21,7 @@ from alembic import op
 from outreach.db import GUID, JSONDocument, UtcDateTime
 
 revision: str = "0021"
-down_revision: str | Sequence[str] | None = "0019"
+down_revision: str | Sequence[str] | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -9,11 +9,12 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 
-from outreach.contacts import importing, leads, lists, queries, service, suppressions
+from outreach.contacts import importing, leads, lists, notes, queries, service, suppressions
 from outreach.contacts.leads import ChangedBy, LeadStatus
 from outreach.contacts.models import ContactList, UploadBatch
 from outreach.contacts.queries import ContactFilter
 from outreach.errors import ValidationFailed
+from outreach.inbox import timeline
 from outreach.web.api.common_schemas import PAGE_CURSOR
 from outreach.web.api.contacts_schemas import (
     BatchOut,
@@ -29,11 +30,15 @@ from outreach.web.api.contacts_schemas import (
     ListPatch,
     MembersIn,
     MembersRemoveIn,
+    NoteIn,
+    NoteOut,
     PreviewRow,
     SavedMappingOut,
     SuppressionIn,
     SuppressionOut,
     SuppressionPage,
+    TimelineEntryOut,
+    TimelinePage,
     UndoOut,
     UploadOut,
 )
@@ -218,6 +223,31 @@ def contact_changes(session: DbSession, user: ApiUser, contact_id: uuid.UUID) ->
     made it, when and why, oldest first."""
     service.get(session, contact_id)
     return [ChangeOut.model_validate(change) for change in leads.history(session, contact_id)]
+
+
+@contacts.get("/{contact_id}/timeline")
+def get_timeline(
+    session: DbSession,
+    user: ApiUser,
+    contact_id: uuid.UUID,
+    before: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> TimelinePage:
+    """The contact's history, newest first: imported, lists joined, enrollments, emails sent
+    (as sent), their messages (whole), suppressions and notes."""
+    entries, cursor = timeline.timeline(session, contact_id, before, limit)
+    return TimelinePage(
+        entries=[TimelineEntryOut.model_validate(entry) for entry in entries], next=cursor
+    )
+
+
+@contacts.post("/{contact_id}/notes", status_code=201)
+def add_note(
+    request: Request, session: DbSession, user: ApiUser, contact_id: uuid.UUID, body: NoteIn
+) -> NoteOut:
+    """A note on the contact, by the token's user; it shows in the contact's history."""
+    now = container_of(request).clock.now()
+    return NoteOut.model_validate(notes.add(session, contact_id, user.id, body.text, now))
 
 
 def list_out(found: ContactList, size: int) -> ListOut:

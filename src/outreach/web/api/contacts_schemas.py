@@ -214,3 +214,39 @@ class SuppressionIn(BaseModel):
 class SuppressionPage(BaseModel):
     items: list[SuppressionOut]
     next_after: str | None
+
+
+class TimelineEntryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    kind: str = Field(
+        description="imported, joined_list, enrolled, sent, reply, auto_reply, "
+        "unsubscribe_request, bounce, suppressed or note"
+    )
+    at: datetime
+    id: uuid.UUID = Field(description="The row it was read from")
+    title: str = Field(description="One line saying what happened")
+    body: str | None = Field(description="The email as sent, their message whole, the note")
+    by: str | None = Field(description="The sender account an email went from; a note's author")
+    subject: str | None
+    campaign_id: uuid.UUID | None
+    conversation_id: uuid.UUID | None
+
+
+class TimelinePage(BaseModel):
+    entries: list[TimelineEntryOut]
+    next: str | None = Field(description="Pass as `before` for the next page; null at the end")
+
+
+class NoteIn(BaseModel):
+    text: str = Field(min_length=1, max_length=20_000)
+
+
+class NoteOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    contact_id: uuid.UUID
+    author_id: uuid.UUID | None
+    text: str
+    created_at: datetime

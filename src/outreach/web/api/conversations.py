@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.orm import Session
 
+from outreach.access.models import User
 from outreach.contacts.leads import ChangedBy, LeadStatus
 from outreach.delivery import answers as ledger
 from outreach.errors import NotFound, ValidationFailed
@@ -25,6 +26,7 @@ from outreach.web.api.conversations_schemas import (
     CategorizedOut,
     CategoryIn,
     CategoryOut,
+    ConversationAssignIn,
     ConversationDetail,
     ConversationMarkIn,
     ConversationOut,
@@ -65,6 +67,8 @@ def _summary(listed: conversations.Listed) -> dict[str, object]:
         "snippet": listed.snippet,
         "category": conversation.category,
         "lead_status": contact.lead_status,
+        "assigned_to": conversation.assigned_to,
+        "assigned_to_email": listed.assignee_email,
     }
 
 
@@ -78,17 +82,39 @@ def list_conversations(
     needs_answer: bool | None = None,
     category: Category | None = None,
     lead_status: LeadStatus | None = None,
+    assigned_to: Annotated[
+        str | None, Query(max_length=64, description="A user's id, or `me`")
+    ] = None,
     before: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> ConversationPage:
     """Conversations with a message of theirs, newest first, filtered."""
     where = conversations.ConversationFilter(
-        campaign_id, sender_account_id, unread, needs_answer, category, lead_status
+        campaign_id,
+        sender_account_id,
+        unread,
+        needs_answer,
+        category,
+        lead_status,
+        _assignee(assigned_to, user),
     )
     rows, cursor = conversations.page(session, where, before, limit)
     return ConversationPage(
         conversations=[ConversationOut(**_summary(row)) for row in rows], next=cursor
     )
+
+
+def _assignee(given: str | None, user: User) -> uuid.UUID | None:
+    if given is None:
+        return None
+    if given == "me":
+        return user.id
+    try:
+        return uuid.UUID(given)
+    except ValueError:
+        raise ValidationFailed(
+            "assigned_to is a user's id or `me`.", field="assigned_to", value=given
+        ) from None
 
 
 @router.get("/{conversation_id}", responses=NOT_FOUND)
@@ -130,8 +156,10 @@ def _entry(entry: conversations.Entry, conversation_id: uuid.UUID) -> EntryOut:
         kind=entry.kind,
         subject=entry.subject,
         text=entry.text,
+        quoted_text=entry.quoted_text,
         html=entry.html.html if entry.html else None,
-        blocked_images=entry.html.blocked_images if entry.html else 0,
+        quoted_html=entry.quoted_html.html if entry.quoted_html else None,
+        blocked_images=entry.blocked_images,
         truncated=entry.truncated,
         campaign_id=entry.campaign_id,
         step=entry.step,
@@ -343,3 +371,12 @@ def delete_answer(
     """Delete a draft; 409 for an answer sent or scheduled (unschedule it first)."""
     answers.delete(session, conversation_id, answer_id)
     return Response(status_code=204)
+
+
+@router.post("/{conversation_id}/assign", responses=NOT_FOUND)
+def assign_conversation(
+    session: DbSession, user: ApiUser, conversation_id: uuid.UUID, body: ConversationAssignIn
+) -> ConversationOut:
+    """Give a conversation to a user to answer, or to nobody."""
+    conversations.assign(session, conversation_id, body.user_id)
+    return ConversationOut(**_summary(conversations.listed(session, conversation_id)))

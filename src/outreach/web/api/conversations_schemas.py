@@ -27,6 +27,8 @@ class ConversationOut(BaseModel):
     snippet: str | None = Field(description="The first words of their latest message")
     category: Category | None = Field(description="Of their latest reply; null until decided")
     lead_status: LeadStatus = Field(description="The contact's")
+    assigned_to: uuid.UUID | None = Field(description="The user who answers it")
+    assigned_to_email: str | None
 
 
 class ConversationPage(BaseModel):
@@ -50,8 +52,10 @@ class EntryOut(BaseModel):
         description="sent, or for theirs: human_reply, unsubscribe_request, auto_reply, bounce"
     )
     subject: str | None
-    text: str | None
-    html: str | None = Field(description="Sanitised: safe to show as it is")
+    text: str | None = Field(description="Their own words, without the history they quote")
+    quoted_text: str | None = Field(description="The history the text quotes, if any")
+    html: str | None = Field(description="Sanitised: safe to show as it is; without the quote")
+    quoted_html: str | None = Field(description="The history the HTML quotes, sanitised")
     blocked_images: int = Field(description="Remote images left out; ask with show_images=true")
     truncated: bool
     campaign_id: uuid.UUID | None
@@ -108,6 +112,10 @@ class ReferralConfirmIn(BaseModel):
 class ReferralDecidedOut(BaseModel):
     referral: ReferralOut
     said: str
+
+
+class ConversationAssignIn(BaseModel):
+    user_id: uuid.UUID | None = Field(description="Who answers it; null: nobody")
 
 
 class ConversationMarkIn(BaseModel):

@@ -7,11 +7,11 @@ import uuid
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, File, Form, Request, UploadFile
+from fastapi import APIRouter, BackgroundTasks, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from outreach.campaigns.templates.fields import column_merge_field
-from outreach.contacts import importing, lists, queries, service
+from outreach.contacts import importing, lists, notes, queries, service
 from outreach.contacts.leads import LeadStatus
 from outreach.contacts.mapping import FIELDS
 from outreach.contacts.queries import ContactFilter
@@ -19,9 +19,10 @@ from outreach.contacts.states import Outcome, UploadStatus
 from outreach.container import Container
 from outreach.db import transaction
 from outreach.errors import OutreachError
+from outreach.inbox import timeline
 from outreach.web import flash
 from outreach.web.deps import DbSession, PageUser, container_of, read_only
-from outreach.web.rendering import render
+from outreach.web.rendering import linked, render
 from outreach.words import counted
 
 router = APIRouter(include_in_schema=False)
@@ -264,11 +265,19 @@ def report_csv(session: DbSession, user: PageUser, batch_id: uuid.UUID) -> Respo
     )
 
 
+HISTORY_PAGE = 50
+
+
 @router.get("/contacts/{contact_id}")
 def contact_page(
-    request: Request, session: DbSession, user: PageUser, contact_id: uuid.UUID
+    request: Request,
+    session: DbSession,
+    user: PageUser,
+    contact_id: uuid.UUID,
+    before: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     found = service.get(session, contact_id)
+    history, cursor = timeline.timeline(session, contact_id, before, HISTORY_PAGE)
     return render(
         request,
         "contacts/contact.html",
@@ -276,5 +285,19 @@ def contact_page(
             "contact": found,
             "lists": queries.lists_of(session, contact_id),
             "merge_field": column_merge_field,
+            "history": history,
+            "older": linked(f"/contacts/{contact_id}", before=cursor) if cursor else None,
         },
     )
+
+
+@router.post("/contacts/{contact_id}/notes")
+def add_note(
+    request: Request,
+    session: DbSession,
+    user: PageUser,
+    contact_id: uuid.UUID,
+    text: Annotated[str, Form(max_length=20_000)] = "",
+) -> Response:
+    notes.add(session, contact_id, user.id, text, container_of(request).clock.now())
+    return flash.redirect(request, f"/contacts/{contact_id}#history", notice="Note added.")
