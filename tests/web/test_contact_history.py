@@ -45,13 +45,17 @@ def test_a_contacts_history_is_every_step_newest_first(api, ada):
     page = api.get(f"/api/v1/contacts/{ada.id}/timeline").json()
 
     assert [entry["kind"] for entry in page["entries"]] == [
+        "lead_status",
         "reply",
+        "lead_status",
         "sent",
         "enrolled",
         "joined_list",
         "imported",
     ]
-    reply, sent, enrolled, joined, imported = page["entries"]
+    replied, reply, contacted, sent, enrolled, joined, imported = page["entries"]
+    assert (replied["title"], replied["by"]) == ("Lead status: contacted → replied", "a reply")
+    assert (contacted["title"], contacted["by"]) == ("Lead status: new → contacted", "a send")
     assert reply["body"].startswith("Hi Grace,\n\nThanks for reaching out.")
     assert reply["conversation_id"]
     assert sent["title"] == "Sent: Spring, step 1"
@@ -114,7 +118,16 @@ def test_the_contact_page_shows_the_history_and_takes_a_note(signed_in, ada, clo
 
     assert page.status_code == 200
     kinds = re.findall(r'class="timeline-entry" data-kind="(\w+)"', page.text)
-    assert kinds == ["reply", "sent", "enrolled", "joined_list", "imported"]
+    assert kinds == [
+        "lead_status",
+        "reply",
+        "lead_status",
+        "sent",
+        "enrolled",
+        "joined_list",
+        "imported",
+    ]
+    assert "Lead status: contacted → replied" in page.text
     assert "Thanks for reaching out." in page.text
     assert "Sent: Spring, step 1" in page.text
 

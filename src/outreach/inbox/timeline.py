@@ -1,6 +1,7 @@
 """A contact's history: everything that happened with them, newest first, as one list of
 typed entries: imported, lists joined, enrollments, every email sent, every message of theirs
-(replies whole, auto-replies, requests to be removed, bounces), suppressions, and notes.
+(replies whole, auto-replies, requests to be removed, bounces), suppressions, notes, and each
+change of their lead status and of their replies' categories (who made it, and why).
 
 Each kind of entry comes from one source below; another kind (a category or a lead status
 set) is one more source in SOURCES. Pages are keyset-paged on (at, source, id) across all
@@ -22,8 +23,10 @@ from sqlalchemy.orm import QueryableAttribute, Session
 
 from outreach.access.models import User
 from outreach.campaigns.models import Campaign, CampaignContact
+from outreach.contacts.leads import LeadStatus
 from outreach.contacts.models import (
     Contact,
+    ContactChange,
     ContactList,
     ContactListMember,
     ContactNote,
@@ -35,6 +38,7 @@ from outreach.delivery.models import SentEmail
 from outreach.errors import ValidationFailed
 from outreach.inbox.models import InboxMessage
 from outreach.inbox.parse import html_text
+from outreach.inbox.reply_rules import Category
 from outreach.senders.models import SenderAccount
 
 
@@ -49,6 +53,8 @@ class EntryKind(StrEnum):
     bounce = "bounce"
     suppressed = "suppressed"
     note = "note"
+    lead_status = "lead_status"
+    category = "category"
 
 
 @dataclass(frozen=True)
@@ -313,12 +319,42 @@ def _notes(session: Session, contact: Contact, window: Window, limit: int) -> li
     ]
 
 
+def _changes(session: Session, contact: Contact, window: Window, limit: int) -> list[TimelineEntry]:
+    rows = session.scalars(
+        _newest(
+            sa.select(ContactChange).where(ContactChange.contact_id == contact.id),
+            ContactChange.changed_at,
+            ContactChange.id,
+            window,
+            limit,
+        )
+    )
+    return [_change_entry(change) for change in rows]
+
+
+def _change_entry(change: ContactChange) -> TimelineEntry:
+    def words(value: str) -> str:
+        return (Category if change.field == "category" else LeadStatus)(value).words
+
+    if change.field == "category":
+        kind = EntryKind.category
+        title = "Reply categorized" if change.old_value is None else "Category changed"
+    else:
+        kind, title = EntryKind.lead_status, "Lead status"
+    new = words(change.new_value)
+    title += f": {words(change.old_value)} → {new}" if change.old_value else f": {new}"
+    return TimelineEntry(
+        kind, change.changed_at, change.id, title, body=change.reason, by=change.changed_by
+    )
+
+
 SOURCES: tuple[Source, ...] = (
     _imported,
     _lists,
     _enrollments,
     _sent,
     _theirs,
+    _changes,
     _suppressed,
     _notes,
 )

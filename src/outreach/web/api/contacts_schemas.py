@@ -221,13 +221,16 @@ class TimelineEntryOut(BaseModel):
 
     kind: str = Field(
         description="imported, joined_list, enrolled, sent, reply, auto_reply, "
-        "unsubscribe_request, bounce, suppressed or note"
+        "unsubscribe_request, bounce, suppressed, note, lead_status or category"
     )
     at: datetime
     id: uuid.UUID = Field(description="The row it was read from")
     title: str = Field(description="One line saying what happened")
     body: str | None = Field(description="The email as sent, their message whole, the note")
-    by: str | None = Field(description="The sender account an email went from; a note's author")
+    by: str | None = Field(
+        description="The sender account an email went from; a note's author; who or what made "
+        "a change"
+    )
     subject: str | None
     campaign_id: uuid.UUID | None
     conversation_id: uuid.UUID | None
