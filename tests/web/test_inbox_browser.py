@@ -158,3 +158,35 @@ def test_conversations_are_read_and_marked_done_from_the_keyboard(
     if width == 390:
         page.screenshot(path=tmp_path / f"contact-{width}.png", full_page=True)
         assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+def test_a_reply_is_categorized_and_answered_from_the_keyboard(page, live_server, tmp_path):
+    three_replies_arrived(live_server, tmp_path)
+    sign_in_with(page, live_server.url)
+    page.goto(live_server.url + "/inbox")
+    page.keyboard.press("j")  # Ada, below Alan
+    page.keyboard.press("o")
+    page.get_by_role("heading", name="Ada Lovelace").wait_for()
+
+    # c: the category; typing picks it, Tab and Enter set it.
+    page.keyboard.press("c")
+    expect(page.locator("#category")).to_be_focused()
+    page.keyboard.type("m")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.get_by_text("Categorized as meeting request").wait_for()
+    expect(page.locator(".category-by")).to_contain_text("Chosen by")
+
+    # r: the answer; Tab past the time to Send.
+    page.keyboard.press("r")
+    expect(page.locator("#answer-body")).to_be_focused()
+    page.keyboard.type("Tuesday works, {{ first_name }}.")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.get_by_text("The answer goes on the worker's next pass.").wait_for()
+
+    live_server.container.sending_pass()
+    page.reload()
+    ours = page.locator("article.message-ours")
+    expect(ours.last).to_contain_text("Tuesday works, Ada.")
