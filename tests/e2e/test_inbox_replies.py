@@ -7,6 +7,7 @@ is read before anything is sent."""
 from __future__ import annotations
 
 import email
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -163,7 +164,10 @@ def test_a_reply_stops_step_2_an_out_of_office_does_not_and_a_bounce_suppresses(
     assert session.scalar(sa.select(sa.func.count()).select_from(EmailReply)) == 1
     # The events match what happened, each once.
     happened = session.execute(sa.select(Event.kind, Event.data)).all()
-    assert sorted(kind for kind, _ in happened) == [
+    assert len({(kind, json.dumps(data, sort_keys=True)) for kind, data in happened}) == len(
+        happened
+    )
+    assert sorted(kind for kind, _ in happened if kind in WHAT_HAPPENED_TO_EMAILS) == [
         "campaign.launched", "email.bounced", "email.sent", "email.sent", "email.sent",
         "email.sent", "reply.received",
     ]  # fmt: skip
@@ -171,6 +175,10 @@ def test_a_reply_stops_step_2_an_out_of_office_does_not_and_a_bounce_suppresses(
     assert by_kind["reply.received"]["email"] == ADA
     bounced = by_kind["email.bounced"]
     assert (bounced["recipient"], bounced["address_suppressed"]) == (GRACE, True)
+
+
+WHAT_HAPPENED_TO_EMAILS = {"campaign.launched", "email.sent", "email.bounced", "reply.received"}
+"""The events this story is about (a category and the lead statuses it moves have theirs)."""
 
 
 def reply_before_the_first_read(route: Route, session, clock, tmp_path, *, read_after: timedelta):

@@ -92,12 +92,12 @@ def test_a_campaign_is_not_completed_while_its_list_has_members_to_enroll(sessio
         .values(status="completed", next_send_at=None)
     )
     lists.add(session, found.list_id, [outsider(session, clock, tmp_path)], clock.now())
-    assert campaigns.finish_done(session) == []
+    assert campaigns.finish_done(session, clock.now()) == []
     campaigns.enroll_list_additions(session, clock.now())
-    assert campaigns.finish_done(session) == []
+    assert campaigns.finish_done(session, clock.now()) == []
     session.execute(
         sa.update(CampaignContact)
         .where(CampaignContact.campaign_id == found.id)
         .values(status="completed", next_send_at=None)
     )
-    assert campaigns.finish_done(session) == [found.id]
+    assert campaigns.finish_done(session, clock.now()) == [found.id]

@@ -149,10 +149,13 @@ def test_committed_events_are_numbered_in_the_order_they_are_found(
 ):
     launched_from_outbox(session, container, clock, tmp_path)
 
-    assert feed.number_committed(session, clock.now()) == 4
+    assert feed.number_committed(session, clock.now()) == 7
     assert feed.number_committed(session, clock.now()) == 0
     numbered = feed.events_after(session, 0)
-    assert [event.position for event in numbered] == [1, 2, 3, 4]
-    # Events of one moment (the launch and the sends, at one pretended time) in any order.
-    assert sorted(event.kind for event in numbered) == ["campaign.launched"] + ["email.sent"] * 3
-    assert [event.position for event in feed.events_after(session, 2)] == [3, 4]
+    assert [event.position for event in numbered] == [1, 2, 3, 4, 5, 6, 7]
+    # Events of one moment (the launch, the sends and the contacts they made contacted, at one
+    # pretended time) in any order.
+    assert sorted(event.kind for event in numbered) == (
+        ["campaign.launched"] + ["email.sent"] * 3 + ["lead.status_changed"] * 3
+    )
+    assert [event.position for event in feed.events_after(session, 5)] == [6, 7]
