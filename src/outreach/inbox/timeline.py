@@ -202,7 +202,7 @@ def _enrollments(
             EntryKind.enrolled,
             at,
             row_id,
-            f"Enrolled in {name} (now {status})",
+            f"Enrolled in {name} (now {status.replace('_', ' ')})",
             campaign_id=campaign_id,
         )
         for row_id, at, status, campaign_id, name in rows
