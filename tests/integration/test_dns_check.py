@@ -38,17 +38,22 @@ def google_zone() -> dict[str, dict[str, list[str]]]:
     }
 
 
-def gmail_account(session, clock, container, email="me@ourco.example") -> SenderAccount:
+def smtp_account(session, clock, container, host: str, port: int = 587) -> SenderAccount:
+    """me@ourco.example, sending over SMTP through `host` with STARTTLS."""
     return senders.add(
         session,
         kind=senders.SenderKind.smtp,
-        email=email,
+        email="me@ourco.example",
         display_name=None,
         secret_key=container.settings.secret_key_value(),
-        smtp=senders.SmtpSettings("smtp.gmail.com", 587, "starttls", email),
+        smtp=senders.SmtpSettings(host, port, "starttls", "me@ourco.example"),
         password="app-password",
         now=clock.now(),
     )
+
+
+def gmail_account(session, clock, container) -> SenderAccount:
+    return smtp_account(session, clock, container, "smtp.gmail.com")
 
 
 @pytest.fixture
@@ -145,16 +150,7 @@ def test_microsoft_dkim_is_found_through_its_cnames(session, clock, checking, dn
         "TXT": [f"v=DKIM1; k=rsa; p={DKIM_KEY}"]
     }
     dns_server.zone.update(zone)
-    account = senders.add(
-        session,
-        kind=senders.SenderKind.smtp,
-        email="me@ourco.example",
-        display_name=None,
-        secret_key=checking.settings.secret_key_value(),
-        smtp=senders.SmtpSettings("smtp.office365.com", 587, "starttls", "me@ourco.example"),
-        password="pw",
-        now=clock.now(),
-    )
+    account = smtp_account(session, clock, checking, "smtp.office365.com")
     check = checking.check_sender_domain(account.id)
     assert check.passed, check.findings
     assert "selector1._domainkey.ourco.example" in said(check, "DKIM")
@@ -170,16 +166,7 @@ def test_a_server_of_ones_own_is_checked_for_reverse_dns_and_starttls(
     zone["1.0.0.127.in-addr.arpa"] = {"PTR": ["mail.ourco.example."]}
     zone["default._domainkey.ourco.example"] = zone.pop("google._domainkey.ourco.example")
     dns_server.zone.update(zone)
-    account = senders.add(
-        session,
-        kind=senders.SenderKind.smtp,
-        email="me@ourco.example",
-        display_name=None,
-        secret_key=checking.settings.secret_key_value(),
-        smtp=senders.SmtpSettings("mail.ourco.example", server.port, "starttls", "me"),
-        password="pw",
-        now=clock.now(),
-    )
+    account = smtp_account(session, clock, checking, "mail.ourco.example", server.port)
     check = checking.check_sender_domain(account.id)
     assert findings(check) == {
         "MX": Verdict.passed,
@@ -200,16 +187,7 @@ def test_a_server_of_ones_own_without_starttls_or_reverse_dns_is_told_so(
     zone["ourco.example"]["TXT"] = ["v=spf1 ip4:127.0.0.0/8 -all"]
     zone["mail.ourco.example"] = {"A": ["127.0.0.1"]}
     dns_server.zone.update(zone)
-    account = senders.add(
-        session,
-        kind=senders.SenderKind.smtp,
-        email="me@ourco.example",
-        display_name=None,
-        secret_key=checking.settings.secret_key_value(),
-        smtp=senders.SmtpSettings("mail.ourco.example", smtp_server.port, "starttls", "me"),
-        password="pw",
-        now=clock.now(),
-    )
+    account = smtp_account(session, clock, checking, "mail.ourco.example", smtp_server.port)
     check = checking.check_sender_domain(account.id, selector="google")
     assert findings(check)["Reverse DNS"] is Verdict.warning
     assert "127.0.0.1 has no reverse DNS (PTR) name" in said(check, "Reverse DNS")
