@@ -324,6 +324,7 @@ class Container:
     ) -> dns_check.DomainCheck:
         """The DNS check of a sender's domain: the one kept from the last day (unless `fresh`),
         else asked of DNS (and of a custom SMTP server) with no transaction open, and kept."""
+        selector = dns_check.checked_selector(selector)
         with transaction(self.sessions) as session:
             account = senders.get(session, sender_id)
             kept = None if fresh else dns_check.kept(session, account, self.clock.now(), selector)

@@ -240,3 +240,9 @@ def test_a_dns_server_given_wrongly_is_refused_in_a_line(tmp_path, monkeypatch):
     monkeypatch.setenv("OUTREACH_DNS_SERVER", "127.0.0.1:port")
     with pytest.raises(ValidationFailed, match="Invalid settings: OUTREACH_DNS_SERVER"):
         load_settings()
+
+
+def test_a_selector_dns_cannot_carry_is_refused_saying_what_one_is(session, clock, checking):
+    account = gmail_account(session, clock, checking)
+    with pytest.raises(ValidationFailed, match="'a b' is not a DKIM selector"):
+        checking.check_sender_domain(account.id, "a b")

@@ -8,6 +8,7 @@ The fetching talks to DNS and, for a custom SMTP server, to the server: entry po
 from __future__ import annotations
 
 import ipaddress
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from outreach.errors import ValidationFailed
 from outreach.providers.dns import Resolver
 from outreach.providers.errors import ProviderError
 from outreach.senders import dns_rules as rules
@@ -46,6 +48,21 @@ class DomainCheck:
     @property
     def failures(self) -> list[Finding]:
         return [finding for finding in self.findings if finding.verdict is Verdict.failed]
+
+
+_SELECTOR = re.compile(r"[A-Za-z0-9._-]{1,63}")
+
+
+def checked_selector(selector: str | None) -> str | None:
+    """The DKIM selector a person gave, trimmed; None for none; ValidationFailed for a name DNS
+    cannot carry as one label."""
+    given = (selector or "").strip()
+    if given and not _SELECTOR.fullmatch(given):
+        raise ValidationFailed(
+            f"{given!r} is not a DKIM selector: letters, digits, dots, hyphens and underscores.",
+            field="selector",
+        )
+    return given or None
 
 
 def fetch(
