@@ -314,9 +314,21 @@ def due_enrollments(
 ) -> list[CampaignContact]:
     """The campaign's enrollments whose next step may go by now, oldest due first
     (ix_campaign_contacts_due serves both the range and the order: no sort, no scan)."""
-    statement = (
-        sa.select(CampaignContact)
-        .where(
+    return list(session.scalars(_due(sa.select(CampaignContact), campaign_id, now, limit)))
+
+
+def due_enrollment_ids(
+    session: Session, campaign_id: uuid.UUID, now: datetime, limit: int
+) -> list[uuid.UUID]:
+    """The ids of due_enrollments, in the same order."""
+    return list(session.scalars(_due(sa.select(CampaignContact.id), campaign_id, now, limit)))
+
+
+def _due(
+    statement: sa.Select[Any], campaign_id: uuid.UUID, now: datetime, limit: int
+) -> sa.Select[Any]:
+    return (
+        statement.where(
             CampaignContact.campaign_id == campaign_id,
             DUE_INDEX_CONDITION,
             CampaignContact.next_send_at <= now,
@@ -324,7 +336,6 @@ def due_enrollments(
         .order_by(CampaignContact.next_send_at)
         .limit(limit)
     )
-    return list(session.scalars(statement))
 
 
 def postpone(

@@ -224,9 +224,7 @@ class SendWindow:
     def next_open(self, at: datetime) -> datetime | None:
         """The earliest instant at or after `at` at which the window is open, in UTC; None when
         it never opens (no send days)."""
-        at = _in_utc(at, "at")
-        opening = next(self._openings(at), None)
-        return None if opening is None else max(opening[0], at)
+        return _next_open(self, _in_utc(at, "at"))
 
     def describe(self, at: datetime) -> str:
         """What the window means for an email waiting at `at`, in plain words: "outside the send
@@ -241,6 +239,14 @@ class SendWindow:
         if opens <= at:
             return f"inside the send window until {_when(closes, self.timezone, at)}"
         return f"outside the send window until {_when(opens, self.timezone, at)}"
+
+
+@functools.lru_cache(maxsize=1024)
+def _next_open(window: SendWindow, at: datetime) -> datetime | None:
+    """SendWindow.next_open, remembered: a page of 200 enrollments asks it of the same window at
+    the same moment 200 times, and each answer costs a few zone conversions."""
+    opening = next(window._openings(at), None)
+    return None if opening is None else max(opening[0], at)
 
 
 def opening_hours(start: time, end: time) -> str:

@@ -222,13 +222,10 @@ def _campaign_pace(
     )
 
 
-def campaign_wait(session: Session, campaign_id: uuid.UUID, now: datetime) -> str | None:
+def _pace_wait(pace: CampaignPace, window: SendWindow, now: datetime) -> str | None:
     """Why the campaign's due steps wait just now (its spacing or daily limit, said with when
     they may go), or None when the next pass may send them. Without jitter: a person reading
     it wants the rule, not the dice."""
-    settings = campaign_queries.settings_of(session, campaign_id)
-    window = campaigns.window_of(settings)
-    pace = _campaign_pace(session, campaign_id, settings, window, now)
     if next_send(now, now, ANY_TIME, pace).send_at == now:
         return None
     return next_send(now, now, window, pace).reason
@@ -247,15 +244,19 @@ def next_sends(
     settings = campaign_queries.settings_of(session, campaign.id)
     window = campaigns.window_of(settings)
     holds = sender_holds(session, campaign.id)
+    pace = _campaign_pace(session, campaign.id, settings, window, now)
     due_wait = (
         f"the campaign is {campaign.status}"
         if campaign.status != "active"
-        else campaign_wait(session, campaign.id, now)
+        else _pace_wait(pace, window, now)
     )
-    due = campaign_queries.due_enrollments(session, campaign.id, now, CLAIMS_PER_CAMPAIGN)
-    pace = _campaign_pace(session, campaign.id, settings, window, now)
     per_pass = 1 if pace.spacing_seconds else max(pace.daily_limit - pace.sent_today, 0)
-    turns = {enrollment.id: turn for turn, enrollment in enumerate(due)}
+    # Only whether a step is among the next pass's matters, so only those are read (in the
+    # order the pass takes them): a page of 200 enrollments reads one id with spacing on.
+    going = campaign_queries.due_enrollment_ids(
+        session, campaign.id, now, min(per_pass, CLAIMS_PER_CAMPAIGN)
+    )
+    turns = {enrollment_id: turn for turn, enrollment_id in enumerate(going)}
     return {
         enrollment.id: next_send_words(
             enrollment.status,

@@ -48,7 +48,7 @@ def campaigns_page(request: Request, session: DbSession, user: PageUser) -> Resp
 
 Paged = TypeVar("Paged")
 CAMPAIGNS_PAGE = 50
-ENROLLMENTS_PAGE = 200
+ENROLLMENTS_PAGE = 50
 
 
 def _page_of(
