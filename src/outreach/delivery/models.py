@@ -74,10 +74,17 @@ class Delivery(Base):
             name="status",
         ),
         sa.Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
-        sa.Index("ix_deliveries_campaign_id_claimed_at", "campaign_id", "claimed_at"),
+        sa.Index(
+            "ix_deliveries_campaign_id_claimed_at_status", "campaign_id", "claimed_at", "status"
+        ),
         # Deliveries in one status, newest first (/api/v1/deliveries?status=sent).
         sa.Index("ix_deliveries_status_claimed_at", "status", "claimed_at"),
-        sa.Index("ix_deliveries_sender_account_id_claimed_at", "sender_account_id", "claimed_at"),
+        sa.Index(
+            "ix_deliveries_sender_account_id_claimed_at_status",
+            "sender_account_id",
+            "claimed_at",
+            "status",
+        ),
         sa.Index(
             "ix_deliveries_bounced",
             "sender_account_id",

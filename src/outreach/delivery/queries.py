@@ -39,7 +39,8 @@ COUNTED = ("queued", "sending", "sent", "unknown")
 def campaign_sends_between(
     session: Session, campaign_id: uuid.UUID, start: datetime, end: datetime
 ) -> int:
-    """Sends of a campaign claimed in [start, end) (ix_deliveries_campaign_id_claimed_at)."""
+    """Sends of a campaign claimed in [start, end), counted in the index alone
+    (ix_deliveries_campaign_id_claimed_at_status holds the status too)."""
     return (
         session.scalar(
             sa.select(sa.func.count()).where(
@@ -105,7 +106,7 @@ def sent_since(
 def _claimed_per_sender(
     session: Session, sender_ids: Collection[uuid.UUID], *where: sa.ColumnElement[bool]
 ) -> dict[uuid.UUID, int]:
-    """Deliveries per sender account among these (ix_deliveries_sender_account_id_claimed_at
+    """Deliveries per sender account among these (ix_deliveries_sender_account_id_claimed_at_status
     serves the claimed_at range)."""
     if not sender_ids:
         return {}
