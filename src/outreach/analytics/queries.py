@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -21,47 +22,64 @@ class Figures:
     followups_sent: int = 0
 
 
-def figures_between(session: Session, first: dt.date, last: dt.date) -> Figures:
-    """Sums over the UTC days first..last inclusive (uq_email_analytics_date serves the range)."""
-    row = session.execute(
+def figures_of_last_days(session: Session, last: dt.date, spans: Sequence[int]) -> list[Figures]:
+    """For each span, the sums over that many UTC days ending with `last` (1: that day alone,
+    7: the week to it), from one read of each table over the longest span
+    (uq_email_analytics_date serves the range)."""
+    firsts = [last - dt.timedelta(days=span - 1) for span in spans]
+    rows = session.execute(
         sa.select(
-            sa.func.coalesce(sa.func.sum(EmailAnalytics.total_drafts_created), 0),
-            sa.func.coalesce(sa.func.sum(EmailAnalytics.total_drafts_approved), 0),
-            sa.func.coalesce(sa.func.sum(EmailAnalytics.total_emails_sent), 0),
-            sa.func.coalesce(sa.func.sum(EmailAnalytics.total_followups_sent), 0),
-        ).where(EmailAnalytics.date.between(first, last))
-    ).one()
-    counted = Figures(*(int(value) for value in row))
-    queued = _steps_queued_without_approval(session, first, last)
-    return replace(counted, drafts_approved=counted.drafts_approved + queued)
+            EmailAnalytics.date,
+            EmailAnalytics.total_drafts_created,
+            EmailAnalytics.total_drafts_approved,
+            EmailAnalytics.total_emails_sent,
+            EmailAnalytics.total_followups_sent,
+        ).where(EmailAnalytics.date.between(min(firsts), last))
+    ).all()
+    queued = _steps_queued_without_approval(session, firsts, last)
+    return [
+        Figures(
+            drafts_created=sum(row[1] or 0 for row in rows if row[0] >= first),
+            drafts_approved=sum(row[2] or 0 for row in rows if row[0] >= first) + steps,
+            emails_sent=sum(row[3] or 0 for row in rows if row[0] >= first),
+            followups_sent=sum(row[4] or 0 for row in rows if row[0] >= first),
+        )
+        for first, steps in zip(firsts, queued, strict=True)
+    ]
 
 
-def _steps_queued_without_approval(session: Session, first: dt.date, last: dt.date) -> int:
-    """Campaign steps queued in the UTC days first..last that no person approved.
+def _steps_queued_without_approval(
+    session: Session, firsts: Sequence[dt.date], last: dt.date
+) -> list[int]:
+    """Campaign steps queued from each of the UTC days `firsts` to `last` that no person
+    approved.
 
     The seed's trigger counts an approval when a draft's status becomes `approved`, yet a
     queued step counts as approved, as in the original system. Two kinds never pass through
     `approved`: a step written from its template at queueing, already scheduled (approved_at =
     created_at, drafts.queries.scheduled_draft), and an AI-written draft a campaign sends
     without approval (approved_at stays empty: nobody approved it), counted when its delivery
-    was queued. No index serves either range yet: this scans drafts and deliveries, once per
-    home page."""
-    start = dt.datetime.combine(first, dt.time(0), dt.UTC)
+    was queued. No index serves either range yet: this scans drafts and deliveries once, for
+    every span at once."""
+    starts = [dt.datetime.combine(first, dt.time(0), dt.UTC) for first in firsts]
     end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), dt.UTC)
-    from_template = sa.select(sa.func.count()).where(
+    from_template = sa.select(
+        *(sa.func.count().filter(EmailDraft.created_at >= start) for start in starts)
+    ).where(
         EmailDraft.approved_at == EmailDraft.created_at,
-        EmailDraft.created_at >= start,
+        EmailDraft.created_at >= min(starts),
         EmailDraft.created_at < end,
     )
     written_ahead = (
-        sa.select(sa.func.count())
+        sa.select(*(sa.func.count().filter(Delivery.created_at >= start) for start in starts))
         .select_from(Delivery)
         .join(EmailDraft, EmailDraft.id == Delivery.draft_id)
         .where(
             Delivery.campaign_id.is_not(None),
             EmailDraft.approved_at.is_(None),
-            Delivery.created_at >= start,
+            Delivery.created_at >= min(starts),
             Delivery.created_at < end,
         )
     )
-    return sum(session.scalar(query) or 0 for query in (from_template, written_ahead))
+    counted = [session.execute(query).one() for query in (from_template, written_ahead)]
+    return [sum(int(row[n]) for row in counted) for n in range(len(starts))]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -17,8 +15,6 @@ router = APIRouter(include_in_schema=False)
 @router.get("/")
 def home(request: Request, session: DbSession, user: PageUser) -> Response:
     today = container_of(request).clock.now().date()
-    context = {
-        "today": analytics.figures_between(session, today, today),
-        "week": analytics.figures_between(session, today - timedelta(days=6), today),
-    }
+    day, week = analytics.figures_of_last_days(session, today, (1, 7))
+    context = {"today": day, "week": week}
     return render(request, "home.html", context)
