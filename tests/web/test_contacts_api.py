@@ -133,6 +133,14 @@ def test_a_value_without_its_column_is_refused_rather_than_matching_everyone(api
     )
 
 
+@pytest.mark.parametrize("search", ["q", "company"])
+def test_a_search_holding_a_nul_finds_no_one_rather_than_failing(api, search):
+    api.post(f"/api/v1/uploads/{upload(api)['batch']['id']}/confirm", json={})
+    response = api.get("/api/v1/contacts", params={search: "Ada\x00"})
+    assert response.status_code == 200
+    assert response.json()["items"] == []
+
+
 @pytest.mark.parametrize("field", ["\x00", "City\x01", "\x7f", "Notes\x85"])
 def test_a_field_name_with_a_control_character_is_a_422_naming_it(api, field):
     api.post(f"/api/v1/uploads/{upload(api)['batch']['id']}/confirm", json={})

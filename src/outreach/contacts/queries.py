@@ -410,6 +410,10 @@ def _contains(
     rendering) rather than bound: psycopg prepares a statement run five times, and PostgreSQL's
     generic plan for a bound pattern cannot know it is rare, so it walked every contact in
     address order instead of the trigram index on company (3.4 s at a million contacts)."""
+    if "\x00" in text:
+        # PostgreSQL's text cannot hold a NUL, so no stored text contains one, nor can a literal
+        # holding one be written into a statement; the same answer on SQLite.
+        return sa.false()
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     pattern = sa.bindparam(None, f"%{escaped}%", sa.Text(), unique=True, literal_execute=True)
     return column.ilike(pattern, escape="\\")
