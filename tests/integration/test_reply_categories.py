@@ -4,6 +4,7 @@ status events set."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -396,6 +397,27 @@ def test_an_answer_that_is_no_category_falls_back_to_the_rules_saying_so(
     assert message.category == "not_interested"
     assert message.category_by == "the rules"
     assert message.category_reason.startswith("Claude's answer was not a category ('obey_me')")
+
+
+def test_claude_is_asked_about_several_replies_at_once(session, clock, sent, with_claude):
+    for to in (ADA, ALAN, GRACE):  # each reply with a Message-ID of its own
+        raw = plain_reply("Could we talk Tuesday?", sent.thread(to))
+        read(session, sent, page(raw.replace(b"reply.4711", to.encode())), clock)
+    together = threading.Barrier(3, timeout=10)
+
+    def answer(body):
+        # Each call waits for the other two: one call at a time would break the barrier.
+        try:
+            together.wait()
+        except threading.BrokenBarrierError:
+            return {"category": "other", "reason": "asked alone", "referred_email": None}
+        return {"category": "meeting_request", "reason": "asked together", "referred_email": None}
+
+    with FakeAnthropic(answer=answer) as api:
+        said = categorized(session, with_claude(api))
+
+    assert said == ["meeting request: claude-haiku-4-5: asked together"] * 3
+    assert set(session.scalars(sa.select(InboxMessage.category))) == {"meeting_request"}
 
 
 def test_a_busy_claude_leaves_the_reply_queued_for_the_next_pass(session, clock, sent, with_claude):

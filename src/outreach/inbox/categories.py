@@ -2,9 +2,9 @@
 
 Every person's reply (a human reply or a request to be removed) is queued for the machine when
 it is stored; a categorizing pass claims queued replies, asks the categorizer with no
-transaction open (the rules, or Claude: inbox/categorizers.py), and records the verdict. A
-person can set a category at any time; the machine never replaces a person's choice (it still
-records what it would have said, in reply_categorizations).
+transaction open (the rules, or Claude: inbox/categorizers.py; several replies at once), and
+records each verdict. A person can set a category at any time; the machine never replaces a
+person's choice (it still records what it would have said, in reply_categorizations).
 
 `set_category` is the one place a category changes. It writes the reply's category (who, when,
 why), the conversation's (when the reply is its latest), a contact_changes row, the contact's
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -566,9 +567,12 @@ def categorizing_pass(
     categorizer: Callable[[], Categorizer],
     *,
     limit: int = BATCH,
+    concurrency: int = 1,
 ) -> CategorizingReport:
-    """Claims up to `limit` replies, categorizes each with no transaction open, and records
-    each verdict in a step of its own."""
+    """Claims up to `limit` replies, asks the categorizer about `concurrency` of them at once on
+    threads of a pool (no transaction open, no database), and records each verdict as it comes,
+    on this thread, in a step of its own. At one call at a time a slow model would hold the
+    worker's sending pass behind it for the whole batch."""
     report = CategorizingReport()
     with Runner(sessions) as runner:
         claimed = runner.step(lambda session: claim(session, clock.now(), limit))
@@ -576,27 +580,43 @@ def categorizing_pass(
             return report
         decider = categorizer()
         try:
-            for each in claimed:
-                report.categorized += _categorize_one(runner, decider, each, clock, report)
+            with ThreadPoolExecutor(
+                min(concurrency, len(claimed)), thread_name_prefix="categorize"
+            ) as pool:
+                asked = {pool.submit(_ask, decider, each.reply): each for each in claimed}
+                for answered in as_completed(asked):
+                    each = asked[answered]
+                    verdict = answered.result()
+                    report.categorized += _record_one(runner, each, verdict, clock, report)
         finally:
             decider.close()
     return report
 
 
-def _categorize_one(
-    runner: Runner, decider: Categorizer, each: Claimed, clock: Clock, report: CategorizingReport
-) -> list[str]:
+def _ask(decider: Categorizer, reply: Reply) -> Verdict | CategorizerBusy:
     try:
-        verdict = decider.categorize(each.reply)
+        return decider.categorize(reply)
     except CategorizerBusy as busy:
-        reason = busy.reason
+        return busy
+
+
+def _record_one(
+    runner: Runner,
+    each: Claimed,
+    verdict: Verdict | CategorizerBusy,
+    clock: Clock,
+    report: CategorizingReport,
+) -> list[str]:
+    if isinstance(verdict, CategorizerBusy):
+        reason = verdict.reason
         if _attempts(runner, each.id) < MAX_ATTEMPTS:
             runner.step(lambda session: record_busy(session, each.id, reason))
             report.busy.append(reason)
             return []
         verdict = by_rules(each.reply, f"Claude stayed busy ({reason}); ")
-    changed = runner.step(lambda session: record(session, each.id, verdict, clock.now()))
-    said = f"{verdict.category.words}: {verdict.reason}"
+    decided = verdict
+    changed = runner.step(lambda session: record(session, each.id, decided, clock.now()))
+    said = f"{decided.category.words}: {decided.reason}"
     kept = f" (a person's category, {changed.category.words}, kept)" if changed.kept else ""
     return [said + kept]
 
