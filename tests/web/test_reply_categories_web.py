@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from outreach.campaigns.models import CampaignSettings
 from outreach.contacts.models import Contact, Suppression
 from outreach.delivery.models import Delivery
 from outreach.inbox.models import Conversation
@@ -19,7 +20,7 @@ from outreach.providers.inbox import InboundMessage, InboxPage
 from outreach.senders.models import SenderAccount
 from tests.campaign_setup import launched_from_outbox
 from tests.inbox_messages import Thread, plain_reply
-from tests.web_session import post
+from tests.web_session import followed, post
 
 ADA, ALAN, GRACE = "ada@analytical.example", "alan@bletchley.example", "grace@navy.example"
 
@@ -299,3 +300,76 @@ def test_a_campaign_changes_what_a_category_does_over_the_api(
     assert refused.json()["error"]["message"] == (
         "do not contact can do suppress, none, not 'explode'."
     )
+
+
+def chosen_actions(page_html: str) -> dict[str, str]:
+    """Each category's select on a campaign's page and the action selected in it."""
+    selects = re.findall(r'<select name="(\w+)"[^>]*>(.*?)</select>', page_html, flags=re.S)
+    return {
+        name: re.findall(r'<option value="([^"]+)" selected>', options)[0]
+        for name, options in selects
+    }
+
+
+def test_a_campaign_changes_what_a_category_does_from_its_page(
+    signed_in, session, container, clock, tmp_path
+):
+    campaign, _ = launched_from_outbox(session, container, clock, tmp_path)
+    page = f"/campaigns/{campaign.id}"
+    shown = signed_in.get(page).text
+    assert chosen_actions(shown) == {
+        "interested": "stop_company",
+        "meeting_request": "stop_company",
+        "do_not_contact": "suppress",
+        "out_of_office": "note_return",
+        "wrong_person": "offer_referral",
+    }
+    assert "<td>not interested</td>\n          <td>keep the sequence stopped</td>" in shown
+
+    saved = followed(
+        signed_in,
+        post(
+            signed_in,
+            f"{page}/category-actions",
+            page,
+            do_not_contact="none",
+            wrong_person="offer_referral",
+            interested="stop_company",
+        ),
+    )
+
+    assert "Saved what each category does in this campaign." in saved.text
+    assert chosen_actions(saved.text)["do_not_contact"] == "none"
+    assert chosen_actions(saved.text)["wrong_person"] == "offer_referral"
+    session.expire_all()
+    settings = session.scalars(
+        sa.select(CampaignSettings).where(CampaignSettings.campaign_id == campaign.id)
+    ).one()
+    assert settings.category_actions == {"do_not_contact": "none"}  # defaults are no overrides
+
+
+def test_a_refused_category_action_is_said_on_the_campaign_page_with_the_choices_kept(
+    signed_in, session, container, clock, tmp_path
+):
+    campaign, _ = launched_from_outbox(session, container, clock, tmp_path)
+    page = f"/campaigns/{campaign.id}"
+
+    refused = post(
+        signed_in,
+        f"{page}/category-actions",
+        page,
+        do_not_contact="explode",
+        out_of_office="none",
+    )
+
+    assert refused.status_code == 422
+    assert "do not contact can do suppress, none, not &#39;explode&#39;." in refused.text
+    assert chosen_actions(refused.text)["out_of_office"] == "none"
+    assert chosen_actions(refused.text)["do_not_contact"] == "explode"
+    assert "explode (not possible)" in refused.text
+    session.expire_all()
+    settings = session.scalars(
+        sa.select(CampaignSettings).where(CampaignSettings.campaign_id == campaign.id)
+    ).one()
+    assert settings.category_actions is None
+    assert chosen_actions(signed_in.get(page).text)["out_of_office"] == "note_return"

@@ -82,6 +82,21 @@ class Action(StrEnum):
     stop_company = "stop_company"
     none = "none"
 
+    @property
+    def words(self) -> str:
+        """As a campaign's page offers it."""
+        return _ACTION_WORDS[self]
+
+
+_ACTION_WORDS: Final[Mapping[Action, str]] = {
+    Action.suppress: "suppress the address and end its enrollments",
+    Action.keep_stopped: "keep the sequence stopped",
+    Action.note_return: "note the return date",
+    Action.offer_referral: "offer the address they point to as a new contact",
+    Action.stop_company: "stop colleagues' sequences (with one conversation per company)",
+    Action.none: "nothing more",
+}
+
 
 ACTIONS: Final[Mapping[Category, tuple[Action, ...]]] = {
     Category.do_not_contact: (Action.suppress, Action.none),
@@ -104,7 +119,8 @@ def action_for(category: Category, overrides: Mapping[str, str] | None) -> Actio
 
 
 def check_overrides(overrides: Mapping[str, str]) -> dict[str, str]:
-    """Overrides a campaign may keep, or ValidationFailed naming what a category may do."""
+    """The overrides a campaign keeps (choosing a default overrides nothing), or
+    ValidationFailed naming what a category may do."""
     checked = {}
     for name, action in overrides.items():
         category = parse_category(name)
@@ -113,7 +129,8 @@ def check_overrides(overrides: Mapping[str, str]) -> dict[str, str]:
             raise ValidationFailed(
                 f"{category.words} can do {allowed}, not {action!r}.", field="category_actions"
             )
-        checked[category.value] = action
+        if action != ACTIONS[category][0]:
+            checked[category.value] = action
     return checked
 
 
