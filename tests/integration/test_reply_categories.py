@@ -15,6 +15,7 @@ from outreach.contacts import leads
 from outreach.contacts.leads import ChangedBy, LeadStatus
 from outreach.contacts.models import Contact, ContactChange, Suppression
 from outreach.container import Container
+from outreach.db import transaction
 from outreach.delivery.unsubscribe import UnsubscribeToken, unsubscribe
 from outreach.errors import Conflict, ValidationFailed
 from outreach.events.models import Event
@@ -350,6 +351,32 @@ def test_claude_categorizes_and_its_model_tokens_and_cost_are_recorded(
     assert work.cost_micros is not None
     assert work.cost_micros > 0
     assert len(work.input_sha256 or "") == 64
+
+
+def test_a_category_a_person_chooses_while_claude_is_deciding_is_kept(
+    session, container, clock, sent, with_claude
+):
+    message = reply(session, clock, sent, "Could we talk Tuesday?")
+
+    def answer(body):
+        # A teammate chooses from the conversation page while the model is still at work.
+        with transaction(container.sessions) as teammate:
+            chosen = teammate.get_one(InboxMessage, message.id)
+            categories.set_category(teammate, chosen, Category.not_interested, PERSON, clock.now())
+        return {"category": "meeting_request", "reason": "asks for Tuesday", "referred_email": None}
+
+    with FakeAnthropic(answer=answer) as api:
+        said = categorized(session, with_claude(api))
+
+    assert said == [
+        "meeting request: claude-haiku-4-5: asks for Tuesday "
+        "(a person's category, not interested, kept)"
+    ]
+    session.refresh(message)
+    assert (message.category, message.category_by_person) == ("not_interested", True)
+    assert contact(session, ADA).lead_status == "not_interested"
+    work = session.scalars(sa.select(ReplyCategorizing)).one()
+    assert (work.category, work.model) == ("meeting_request", "claude-haiku-4-5")
 
 
 def test_a_reply_that_says_ignore_your_instructions_is_classified_not_obeyed(
