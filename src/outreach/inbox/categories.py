@@ -349,6 +349,17 @@ def _offer_referrals(
     return offered
 
 
+def set_by(reply: InboxMessage) -> str:
+    """Who set a reply's category, when, and (for the machine) why: "Decided by the rules,
+    2026-03-02 11:00 UTC: the rules found 'Tuesday' (en)"; "" before it has one."""
+    if reply.category is None or reply.category_at is None:
+        return ""
+    verb = "Chosen" if reply.category_by_person else "Decided"
+    machine = reply.category_reason and not reply.category_by_person
+    why = f": {reply.category_reason}" if machine else ""
+    return f"{verb} by {reply.category_by}, {reply.category_at:%Y-%m-%d %H:%M UTC}{why}"
+
+
 @dataclass(frozen=True)
 class Standing:
     """What a conversation page shows of its category: the reply it belongs to (None before
