@@ -3,11 +3,11 @@ ideal time and a bare SDK loop.
 
     .venv/bin/python bench/drafts.py [--drafts 500] [--concurrency 20] [--latency 1.0] [--backend sqlite|postgresql|both]
 
-A fake Anthropic Messages API on loopback (tests/fakes/anthropic_server.py serving_apart), in a process of
-its own, answers every request after `latency` seconds. Ours: a list of N contacts, one template, a batch planned
-for the list and written by the worker's drafting pass (claim, build the prompt, call the
-SDK, store the draft with its provenance and cost, record the job): `concurrency` calls in
-flight. The ideal is N / concurrency * latency. Baseline, in the same run: the same N calls
+A fake Anthropic Messages API on loopback (tests/fakes/anthropic_server.py, serving_apart: in a
+process of its own) answers every request after `latency` seconds. Ours: a list of N contacts,
+one template, a batch planned for the list and written by the worker's drafting pass (claim,
+build the prompt, call the SDK, store the draft with its provenance and cost, record the job):
+`concurrency` calls in flight. The ideal is N / concurrency * latency. Baseline, in the same run: the same N calls
 through the same SDK client from a pool of `concurrency` threads, nothing stored.
 """
 
