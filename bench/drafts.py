@@ -3,11 +3,11 @@ ideal time and a bare SDK loop.
 
     .venv/bin/python bench/drafts.py [--drafts 500] [--concurrency 20] [--latency 1.0] [--backend sqlite|postgresql|both]
 
-A fake Anthropic Messages API on loopback (tests/fakes/anthropic_server.py), in a process of
-its own, answers every request after `latency` seconds. Ours: a list of N contacts, one template, a batch planned
-for the list and written by the worker's drafting pass (claim, build the prompt, call the
-SDK, store the draft with its provenance and cost, record the job): `concurrency` calls in
-flight. The ideal is N / concurrency * latency. Baseline, in the same run: the same N calls
+A fake Anthropic Messages API on loopback (tests/fakes/anthropic_server.py, serving_apart: in a
+process of its own) answers every request after `latency` seconds. Ours: a list of N contacts,
+one template, a batch planned for the list and written by the worker's drafting pass (claim,
+build the prompt, call the SDK, store the draft with its provenance and cost, record the job):
+`concurrency` calls in flight. The ideal is N / concurrency * latency. Baseline, in the same run: the same N calls
 through the same SDK client from a pool of `concurrency` threads, nothing stored.
 """
 
@@ -15,17 +15,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import psycopg
 
@@ -45,7 +41,7 @@ from outreach.drafts.writers.base import ContactContext, TemplateText, draft_req
 from outreach.providers.anthropic import AnthropicMessages
 from outreach.runner import Runner
 from outreach.schema import upgrade
-from tests.fakes.anthropic_server import API_KEY, FakeAnthropic, default_answer
+from tests.fakes.anthropic_server import API_KEY, serving_apart
 
 PG_URL = os.environ.get("OUTREACH_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 MODEL = "claude-sonnet-5-5"
@@ -54,39 +50,6 @@ BRIEF = (
     "Pitch our route-planning tool to {{ first_name }} at {{ company }} in {{ city }}. "
     "Friendly, under 120 words, end with a question about their next peak season."
 )
-
-
-def slow(latency: float) -> Any:
-    def answer(body: dict[str, Any]) -> dict[str, Any]:
-        time.sleep(latency)
-        return default_answer(body)
-
-    return answer
-
-
-@contextmanager
-def fake_api(latency: float) -> Iterator[str]:
-    """The fake API in a process of its own, as a real one is: it must not share the
-    interpreter lock with the worker it answers. Yields its base URL."""
-    server = subprocess.Popen(
-        [sys.executable, __file__, "--serve", str(latency)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert server.stdout is not None
-    assert server.stdin is not None
-    try:
-        yield server.stdout.readline().strip()
-    finally:
-        server.stdin.close()
-        server.wait(timeout=30)
-
-
-def serve(latency: float) -> None:
-    with FakeAnthropic(answer=slow(latency)) as api:
-        print(api.base_url, flush=True)
-        sys.stdin.read()
 
 
 def database(backend: str, folder: Path) -> tuple[str, str | None]:
@@ -162,6 +125,7 @@ def ours(
                 audience.id,
                 batches.instructions([DraftType.first_outreach], brief.id),
                 now,
+                held=lambda contacts, kind: {},  # a fresh database: nobody was written to
             )
         started = time.perf_counter()
         container.drafting_pass(batch_id=batch.id, budget_seconds=None, linger=True)
@@ -182,14 +146,10 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--latency", type=float, default=1.0, help="seconds per answer")
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
-    parser.add_argument("--serve", type=float, help=argparse.SUPPRESS)
     options = parser.parse_args()
-    if options.serve is not None:
-        serve(options.serve)
-        return
     backends = ["sqlite", "postgresql"] if options.backend == "both" else [options.backend]
     ideal = options.drafts / options.concurrency * options.latency
-    with tempfile.TemporaryDirectory() as scratch, fake_api(options.latency) as base_url:
+    with tempfile.TemporaryDirectory() as scratch, serving_apart(options.latency) as base_url:
         bare = baseline(base_url, options.drafts, options.concurrency)
         print(
             f"{options.drafts} drafts, {options.concurrency} at once, {options.latency:g} s each: "

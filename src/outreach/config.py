@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     )
     """The Claude model replies are categorized with (a short task: a small model does it);
     recorded on every categorization."""
+    category_concurrency: int = Field(
+        4, ge=1, le=32, validation_alias=_env("OUTREACH_CATEGORY_CONCURRENCY")
+    )
+    """How many replies one worker asks Claude about at once: a pass of one call at a time
+    would hold the sending behind it for a second per reply."""
     draft_timeout_seconds: float = Field(
         60.0, gt=0, le=600, validation_alias=_env("OUTREACH_DRAFT_TIMEOUT_SECONDS")
     )

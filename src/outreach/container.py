@@ -409,7 +409,12 @@ class Container:
 
     def categorizing_pass(self) -> categories.CategorizingReport:
         """Categorizes the replies waiting for it (inbox/categories.py)."""
-        return categories.categorizing_pass(self.sessions, self.clock, self.reply_categorizer)
+        return categories.categorizing_pass(
+            self.sessions,
+            self.clock,
+            self.reply_categorizer,
+            concurrency=self.settings.category_concurrency,
+        )
 
     def draft_writer(self) -> DraftWriter:
         """Claude when ANTHROPIC_API_KEY is set, else the template filled in: the only place

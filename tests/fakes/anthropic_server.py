@@ -28,6 +28,10 @@ input_tokens counts only the rest. Tokens are characters / 4.
         api.rate_limit_next(retry_after="7")
         api.requests[-1].body   # every request body, parsed
 
+A benchmark runs it in a process of its own, each answer `latency` seconds late:
+
+    with serving_apart(latency=1.0) as base_url: ...
+
 The `fake_anthropic` fixture reaches every test through tests/conftest.py's `pytest_plugins`.
 """
 
@@ -36,9 +40,12 @@ from __future__ import annotations
 import json
 import secrets
 import socket
+import subprocess
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -46,7 +53,7 @@ from typing import Any, Self
 
 import pytest
 
-__all__ = ["API_KEY", "FakeAnthropic", "Recorded", "fake_anthropic_fixture"]
+__all__ = ["API_KEY", "FakeAnthropic", "Recorded", "fake_anthropic_fixture", "serving_apart"]
 
 API_KEY = "sk-ant-fake-key"
 SPEND_LIMIT_MESSAGE = (
@@ -59,6 +66,9 @@ Answer = Callable[[dict[str, Any]], Any]
 
 
 def default_answer(body: dict[str, Any]) -> dict[str, Any]:
+    """A plausible input for the tool the request forces: a reply's category, else a draft."""
+    if (body.get("tool_choice") or {}).get("name") == "categorize_reply":
+        return {"category": "interested", "reason": "asks to hear more", "referred_email": None}
     return {
         "subject": "A quick question",
         "body": "Hello,\n\nA short note about your team.\n\nBest regards",
@@ -123,10 +133,13 @@ class FakeAnthropic:
         api_key: str = API_KEY,
         answer: Answer = default_answer,
         min_cache_tokens: int = 0,
+        latency: float = 0.0,
     ) -> None:
         self.api_key = api_key
         self.answer = answer
         self.min_cache_tokens = min_cache_tokens
+        self.latency = latency
+        """Seconds every answer waits (requests are answered concurrently, as the API does)."""
         self._lock = threading.Lock()
         self._requests: list[Recorded] = []
         self._script: deque[_Scripted] = deque()
@@ -248,8 +261,8 @@ class FakeAnthropic:
         with self._lock:
             self._requests.append(recorded)
             scripted = self._script.popleft() if self._script else _Scripted()
-        if scripted.delay:
-            self._released.wait(scripted.delay)
+        if scripted.delay or self.latency:
+            self._released.wait(scripted.delay or self.latency)
         if handler.command != "POST" or recorded.path.split("?")[0] != "/v1/messages":
             handler.reply(404, _error("not_found_error", "Not found"))
             return
@@ -413,3 +426,29 @@ class _Handler(BaseHTTPRequestHandler):
 def fake_anthropic_fixture() -> Iterator[FakeAnthropic]:
     with FakeAnthropic() as api:
         yield api
+
+
+@contextmanager
+def serving_apart(latency: float) -> Iterator[str]:
+    """The fake with its default answers, each `latency` seconds late, in a process of its own
+    (as a real API is: a benchmark's worker must not share the interpreter lock with it).
+    Yields its base URL."""
+    server = subprocess.Popen(
+        [sys.executable, __file__, str(latency)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdout is not None
+    assert server.stdin is not None
+    try:
+        yield server.stdout.readline().strip()
+    finally:
+        server.stdin.close()
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":  # serving_apart's process: serves until its stdin closes
+    with FakeAnthropic(latency=float(sys.argv[1])) as apart:
+        print(apart.base_url, flush=True)
+        sys.stdin.read()

@@ -96,6 +96,21 @@ def test_the_inbox_is_listed_read_and_marked_done_from_the_command_line(replied)
     assert outreach("inbox", "list", "--needs-answer").strip() == "No conversation here."
 
 
+def test_each_reply_of_a_person_shows_its_category_and_who_set_it_from_the_command_line(replied):
+    listed = outreach("inbox", "list")
+    ids = {name: id_ for id_, name in re.findall(r"([0-9a-f-]{36}).*?(ada|alan)@", listed)}
+    ada, alan = ids["ada"], ids["alan"]
+    assert "Category: not decided yet" in outreach("inbox", "show", ada)
+
+    outreach("inbox", "categorize", ada, "meeting request")
+
+    assert re.search(
+        r"Category: meeting request · Chosen by .+ \(command line\), 2026-",
+        outreach("inbox", "show", ada),
+    )
+    assert "Category:" not in outreach("inbox", "show", alan)  # an out-of-office gets none
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [

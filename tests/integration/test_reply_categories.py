@@ -4,6 +4,7 @@ status events set."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -14,6 +15,7 @@ from outreach.contacts import leads
 from outreach.contacts.leads import ChangedBy, LeadStatus
 from outreach.contacts.models import Contact, ContactChange, Suppression
 from outreach.container import Container
+from outreach.db import transaction
 from outreach.delivery.unsubscribe import UnsubscribeToken, unsubscribe
 from outreach.errors import Conflict, ValidationFailed
 from outreach.events.models import Event
@@ -351,6 +353,32 @@ def test_claude_categorizes_and_its_model_tokens_and_cost_are_recorded(
     assert len(work.input_sha256 or "") == 64
 
 
+def test_a_category_a_person_chooses_while_claude_is_deciding_is_kept(
+    session, container, clock, sent, with_claude
+):
+    message = reply(session, clock, sent, "Could we talk Tuesday?")
+
+    def answer(body):
+        # A teammate chooses from the conversation page while the model is still at work.
+        with transaction(container.sessions) as teammate:
+            chosen = teammate.get_one(InboxMessage, message.id)
+            categories.set_category(teammate, chosen, Category.not_interested, PERSON, clock.now())
+        return {"category": "meeting_request", "reason": "asks for Tuesday", "referred_email": None}
+
+    with FakeAnthropic(answer=answer) as api:
+        said = categorized(session, with_claude(api))
+
+    assert said == [
+        "meeting request: claude-haiku-4-5: asks for Tuesday "
+        "(a person's category, not interested, kept)"
+    ]
+    session.refresh(message)
+    assert (message.category, message.category_by_person) == ("not_interested", True)
+    assert contact(session, ADA).lead_status == "not_interested"
+    work = session.scalars(sa.select(ReplyCategorizing)).one()
+    assert (work.category, work.model) == ("meeting_request", "claude-haiku-4-5")
+
+
 def test_a_reply_that_says_ignore_your_instructions_is_classified_not_obeyed(
     session, clock, sent, with_claude
 ):
@@ -396,6 +424,27 @@ def test_an_answer_that_is_no_category_falls_back_to_the_rules_saying_so(
     assert message.category == "not_interested"
     assert message.category_by == "the rules"
     assert message.category_reason.startswith("Claude's answer was not a category ('obey_me')")
+
+
+def test_claude_is_asked_about_several_replies_at_once(session, clock, sent, with_claude):
+    for to in (ADA, ALAN, GRACE):  # each reply with a Message-ID of its own
+        raw = plain_reply("Could we talk Tuesday?", sent.thread(to))
+        read(session, sent, page(raw.replace(b"reply.4711", to.encode())), clock)
+    together = threading.Barrier(3, timeout=10)
+
+    def answer(body):
+        # Each call waits for the other two: one call at a time would break the barrier.
+        try:
+            together.wait()
+        except threading.BrokenBarrierError:
+            return {"category": "other", "reason": "asked alone", "referred_email": None}
+        return {"category": "meeting_request", "reason": "asked together", "referred_email": None}
+
+    with FakeAnthropic(answer=answer) as api:
+        said = categorized(session, with_claude(api))
+
+    assert said == ["meeting request: claude-haiku-4-5: asked together"] * 3
+    assert set(session.scalars(sa.select(InboxMessage.category))) == {"meeting_request"}
 
 
 def test_a_busy_claude_leaves_the_reply_queued_for_the_next_pass(session, clock, sent, with_claude):

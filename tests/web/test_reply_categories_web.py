@@ -11,14 +11,16 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from outreach.campaigns.models import CampaignSettings
 from outreach.contacts.models import Contact, Suppression
 from outreach.delivery.models import Delivery
 from outreach.inbox.models import Conversation
 from outreach.inbox.service import ingest
 from outreach.providers.inbox import InboundMessage, InboxPage
+from outreach.senders.models import SenderAccount
 from tests.campaign_setup import launched_from_outbox
 from tests.inbox_messages import Thread, plain_reply
-from tests.web_session import post
+from tests.web_session import followed, post
 
 ADA, ALAN, GRACE = "ada@analytical.example", "alan@bletchley.example", "grace@navy.example"
 
@@ -112,6 +114,73 @@ def test_a_person_categorizes_a_conversation_through_the_api_and_sees_what_it_di
     assert detail["category"] == "do_not_contact"
     assert detail["latest_reply"]["category_by"] == "ada@example.com"
     assert detail["lead_status"] == "do_not_contact"
+
+
+def ada_writes_again(session, clock, text: str) -> None:
+    """A second reply of Ada's, in the same conversation."""
+    account = session.scalars(sa.select(SenderAccount)).one()
+    ours = session.scalars(
+        sa.select(Delivery.message_id)
+        .join(Contact, Contact.id == Delivery.contact_id)
+        .where(Contact.email == ADA)
+    ).one()
+    raw = plain_reply(text, Thread(ours, "Hello", account.email, ADA)).replace(
+        b"<reply.4711@", b"<reply.again@"
+    )
+    clock.advance(timedelta(hours=1))
+    ingest(
+        session,
+        account,
+        InboxPage((InboundMessage("2:1", raw, clock.now()),), "2:1", False),
+        clock.now(),
+    )
+    session.commit()
+
+
+def test_each_reply_in_a_conversation_carries_its_category_who_set_it_and_why(
+    api, signed_in, replied, session, clock
+):
+    ada_writes_again(session, clock, "Could we meet on Tuesday?")
+    conversation = f"/api/v1/conversations/{replied[ADA]}"
+    second = [m for m in api.get(conversation).json()["messages"] if not m["ours"]][1]
+    chosen = api.post(
+        f"{conversation}/category",
+        json={"category": "meeting_request", "message_id": second["id"]},
+    )
+    assert chosen.status_code == 200, chosen.text
+
+    messages = api.get(conversation).json()["messages"]
+
+    def category(message):
+        keys = ("category", "category_by", "category_by_person", "category_reason")
+        return tuple(message[key] for key in keys)
+
+    assert [category(m) for m in messages] == [
+        (None, None, None, None),  # ours
+        ("interested", "the rules", False, "the rules found 'Sounds interesting' (en)"),
+        ("meeting_request", "ada@example.com", True, "set by hand"),
+    ]
+    assert messages[1]["category_at"] is not None
+    page = signed_in.get(f"/inbox/conversations/{replied[ADA]}").text
+    shown = re.findall(r'data-testid="message-category">(.*?)</p>', page)
+    assert len(shown) == 2
+    assert shown[0].startswith("<strong>interested</strong> · Decided by the rules, ")
+    assert shown[0].endswith(": the rules found &#39;Sounds interesting&#39; (en)")
+    assert shown[1].startswith("<strong>meeting request</strong> · Chosen by ada@example.com, ")
+
+
+def test_a_reply_the_worker_has_not_categorized_yet_says_so_on_its_message(
+    api, signed_in, replied, session, clock
+):
+    ada_writes_again(session, clock, "Could we meet on Tuesday?")
+
+    latest = api.get(f"/api/v1/conversations/{replied[ADA]}").json()["messages"][-1]
+
+    assert (latest["category"], latest["category_by_person"]) == (None, None)
+    page = signed_in.get(f"/inbox/conversations/{replied[ADA]}").text
+    assert re.findall(r'data-testid="message-category">(.*?)</p>', page)[-1] == (
+        "Not categorized yet"
+    )
 
 
 def test_categorizing_with_a_wrong_category_or_message_says_what_is_wrong(api, replied):
@@ -231,3 +300,76 @@ def test_a_campaign_changes_what_a_category_does_over_the_api(
     assert refused.json()["error"]["message"] == (
         "do not contact can do suppress, none, not 'explode'."
     )
+
+
+def chosen_actions(page_html: str) -> dict[str, str]:
+    """Each category's select on a campaign's page and the action selected in it."""
+    selects = re.findall(r'<select name="(\w+)"[^>]*>(.*?)</select>', page_html, flags=re.S)
+    return {
+        name: re.findall(r'<option value="([^"]+)" selected>', options)[0]
+        for name, options in selects
+    }
+
+
+def test_a_campaign_changes_what_a_category_does_from_its_page(
+    signed_in, session, container, clock, tmp_path
+):
+    campaign, _ = launched_from_outbox(session, container, clock, tmp_path)
+    page = f"/campaigns/{campaign.id}"
+    shown = signed_in.get(page).text
+    assert chosen_actions(shown) == {
+        "interested": "stop_company",
+        "meeting_request": "stop_company",
+        "do_not_contact": "suppress",
+        "out_of_office": "note_return",
+        "wrong_person": "offer_referral",
+    }
+    assert "<td>not interested</td>\n          <td>keep the sequence stopped</td>" in shown
+
+    saved = followed(
+        signed_in,
+        post(
+            signed_in,
+            f"{page}/category-actions",
+            page,
+            do_not_contact="none",
+            wrong_person="offer_referral",
+            interested="stop_company",
+        ),
+    )
+
+    assert "Saved what each category does in this campaign." in saved.text
+    assert chosen_actions(saved.text)["do_not_contact"] == "none"
+    assert chosen_actions(saved.text)["wrong_person"] == "offer_referral"
+    session.expire_all()
+    settings = session.scalars(
+        sa.select(CampaignSettings).where(CampaignSettings.campaign_id == campaign.id)
+    ).one()
+    assert settings.category_actions == {"do_not_contact": "none"}  # defaults are no overrides
+
+
+def test_a_refused_category_action_is_said_on_the_campaign_page_with_the_choices_kept(
+    signed_in, session, container, clock, tmp_path
+):
+    campaign, _ = launched_from_outbox(session, container, clock, tmp_path)
+    page = f"/campaigns/{campaign.id}"
+
+    refused = post(
+        signed_in,
+        f"{page}/category-actions",
+        page,
+        do_not_contact="explode",
+        out_of_office="none",
+    )
+
+    assert refused.status_code == 422
+    assert "do not contact can do suppress, none, not &#39;explode&#39;." in refused.text
+    assert chosen_actions(refused.text)["out_of_office"] == "none"
+    assert chosen_actions(refused.text)["do_not_contact"] == "explode"
+    assert "explode (not possible)" in refused.text
+    session.expire_all()
+    settings = session.scalars(
+        sa.select(CampaignSettings).where(CampaignSettings.campaign_id == campaign.id)
+    ).one()
+    assert settings.category_actions is None
+    assert chosen_actions(signed_in.get(page).text)["out_of_office"] == "note_return"

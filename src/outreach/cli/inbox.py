@@ -287,6 +287,11 @@ def _print_entry(
         f"Subject: {escape(entry.subject or '(no subject)')}",
         highlight=False,
     )
+    if entry.reply is not None:
+        category = entry.reply.category
+        words = Category(category).words if category else "not decided yet"
+        said = f" · {categories.set_by(entry.reply)}" if category else ""
+        console.print(f"Category: {escape(words + said)}", highlight=False)
     own = entry.text or (html_text(entry.html.html) if entry.html else "")
     console.print(escape(own), highlight=False)
     history = entry.quoted_text or (html_text(entry.quoted_html.html) if entry.quoted_html else "")

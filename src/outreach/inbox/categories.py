@@ -2,9 +2,9 @@
 
 Every person's reply (a human reply or a request to be removed) is queued for the machine when
 it is stored; a categorizing pass claims queued replies, asks the categorizer with no
-transaction open (the rules, or Claude: inbox/categorizers.py), and records the verdict. A
-person can set a category at any time; the machine never replaces a person's choice (it still
-records what it would have said, in reply_categorizations).
+transaction open (the rules, or Claude: inbox/categorizers.py; several replies at once), and
+records each verdict. A person can set a category at any time; the machine never replaces a
+person's choice (it still records what it would have said, in reply_categorizations).
 
 `set_category` is the one place a category changes. It writes the reply's category (who, when,
 why), the conversation's (when the reply is its latest), a contact_changes row, the contact's
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -81,6 +82,21 @@ class Action(StrEnum):
     stop_company = "stop_company"
     none = "none"
 
+    @property
+    def words(self) -> str:
+        """As a campaign's page offers it."""
+        return _ACTION_WORDS[self]
+
+
+_ACTION_WORDS: Final[Mapping[Action, str]] = {
+    Action.suppress: "suppress the address and end its enrollments",
+    Action.keep_stopped: "keep the sequence stopped",
+    Action.note_return: "note the return date",
+    Action.offer_referral: "offer the address they point to as a new contact",
+    Action.stop_company: "stop colleagues' sequences (with one conversation per company)",
+    Action.none: "nothing more",
+}
+
 
 ACTIONS: Final[Mapping[Category, tuple[Action, ...]]] = {
     Category.do_not_contact: (Action.suppress, Action.none),
@@ -103,7 +119,8 @@ def action_for(category: Category, overrides: Mapping[str, str] | None) -> Actio
 
 
 def check_overrides(overrides: Mapping[str, str]) -> dict[str, str]:
-    """Overrides a campaign may keep, or ValidationFailed naming what a category may do."""
+    """The overrides a campaign keeps (choosing a default overrides nothing), or
+    ValidationFailed naming what a category may do."""
     checked = {}
     for name, action in overrides.items():
         category = parse_category(name)
@@ -112,7 +129,8 @@ def check_overrides(overrides: Mapping[str, str]) -> dict[str, str]:
             raise ValidationFailed(
                 f"{category.words} can do {allowed}, not {action!r}.", field="category_actions"
             )
-        checked[category.value] = action
+        if action != ACTIONS[category][0]:
+            checked[category.value] = action
     return checked
 
 
@@ -329,6 +347,17 @@ def _offer_referrals(
             offered.append(f"{address} offered as a new contact")
     session.flush()
     return offered
+
+
+def set_by(reply: InboxMessage) -> str:
+    """Who set a reply's category, when, and (for the machine) why: "Decided by the rules,
+    2026-03-02 11:00 UTC: the rules found 'Tuesday' (en)"; "" before it has one."""
+    if reply.category is None or reply.category_at is None:
+        return ""
+    verb = "Chosen" if reply.category_by_person else "Decided"
+    machine = reply.category_reason and not reply.category_by_person
+    why = f": {reply.category_reason}" if machine else ""
+    return f"{verb} by {reply.category_by}, {reply.category_at:%Y-%m-%d %H:%M UTC}{why}"
 
 
 @dataclass(frozen=True)
@@ -566,9 +595,12 @@ def categorizing_pass(
     categorizer: Callable[[], Categorizer],
     *,
     limit: int = BATCH,
+    concurrency: int = 1,
 ) -> CategorizingReport:
-    """Claims up to `limit` replies, categorizes each with no transaction open, and records
-    each verdict in a step of its own."""
+    """Claims up to `limit` replies, asks the categorizer about `concurrency` of them at once on
+    threads of a pool (no transaction open, no database), and records each verdict as it comes,
+    on this thread, in a step of its own. At one call at a time a slow model would hold the
+    worker's sending pass behind it for the whole batch."""
     report = CategorizingReport()
     with Runner(sessions) as runner:
         claimed = runner.step(lambda session: claim(session, clock.now(), limit))
@@ -576,27 +608,43 @@ def categorizing_pass(
             return report
         decider = categorizer()
         try:
-            for each in claimed:
-                report.categorized += _categorize_one(runner, decider, each, clock, report)
+            with ThreadPoolExecutor(
+                min(concurrency, len(claimed)), thread_name_prefix="categorize"
+            ) as pool:
+                asked = {pool.submit(_ask, decider, each.reply): each for each in claimed}
+                for answered in as_completed(asked):
+                    each = asked[answered]
+                    verdict = answered.result()
+                    report.categorized += _record_one(runner, each, verdict, clock, report)
         finally:
             decider.close()
     return report
 
 
-def _categorize_one(
-    runner: Runner, decider: Categorizer, each: Claimed, clock: Clock, report: CategorizingReport
-) -> list[str]:
+def _ask(decider: Categorizer, reply: Reply) -> Verdict | CategorizerBusy:
     try:
-        verdict = decider.categorize(each.reply)
+        return decider.categorize(reply)
     except CategorizerBusy as busy:
-        reason = busy.reason
+        return busy
+
+
+def _record_one(
+    runner: Runner,
+    each: Claimed,
+    verdict: Verdict | CategorizerBusy,
+    clock: Clock,
+    report: CategorizingReport,
+) -> list[str]:
+    if isinstance(verdict, CategorizerBusy):
+        reason = verdict.reason
         if _attempts(runner, each.id) < MAX_ATTEMPTS:
             runner.step(lambda session: record_busy(session, each.id, reason))
             report.busy.append(reason)
             return []
         verdict = by_rules(each.reply, f"Claude stayed busy ({reason}); ")
-    changed = runner.step(lambda session: record(session, each.id, verdict, clock.now()))
-    said = f"{verdict.category.words}: {verdict.reason}"
+    decided = verdict
+    changed = runner.step(lambda session: record(session, each.id, decided, clock.now()))
+    said = f"{decided.category.words}: {decided.reason}"
     kept = f" (a person's category, {changed.category.words}, kept)" if changed.kept else ""
     return [said + kept]
 

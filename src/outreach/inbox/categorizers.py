@@ -2,9 +2,10 @@
 the LanguageModel the container builds when ANTHROPIC_API_KEY is set.
 
 A categorizer is called with no transaction open (inbox/categories.py claims the reply, calls,
-then records). Claude's answer comes through a forced tool call with a strict schema; a
-transient failure (rate limit, overload, timeout) raises CategorizerBusy to try again later;
-any other failure, or an answer that is not a category, falls back to the rules, saying so.
+then records), from several threads at once: one categorizer serves a whole pass. Claude's
+answer comes through a forced tool call with a strict schema; a transient failure (rate limit,
+overload, timeout) raises CategorizerBusy to try again later; any other failure, or an answer
+that is not a category, falls back to the rules, saying so.
 """
 
 from __future__ import annotations

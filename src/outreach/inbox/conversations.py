@@ -22,6 +22,7 @@ from outreach.contacts.models import Contact
 from outreach.db import get_or_not_found, keyset_cursor, read_cursor
 from outreach.delivery.models import SentEmail
 from outreach.errors import NotFound
+from outreach.inbox.categories import CATEGORIZED_KINDS
 from outreach.inbox.models import Conversation, InboxAttachment, InboxMessage
 from outreach.inbox.quoting import split_html, split_text
 from outreach.inbox.sanitise import SafeHtml, safe_html
@@ -150,6 +151,8 @@ def _conditions(where: ConversationFilter) -> list[sa.ColumnElement[bool] | sa.T
 class Entry:
     """One email in a thread: ours (a sent email) or theirs (an inbox message)."""
 
+    id: uuid.UUID
+    """The sent email's, or the inbox message's."""
     ours: bool
     at: datetime
     kind: str
@@ -167,6 +170,8 @@ class Entry:
     step: int | None
     """The step of ours this email is, or answers."""
     attachments: tuple[InboxAttachment, ...]
+    reply: InboxMessage | None = None
+    """Theirs, when a person wrote it: the reply with its category (who set it, when, why)."""
 
     @property
     def blocked_images(self) -> int:
@@ -262,6 +267,7 @@ def _their_entry(
     text = message.body_text if message.body_text is not None else message.snippet
     words = split_text(text) if text else None
     return Entry(
+        id=message.id,
         ours=False,
         at=message.received_at,
         kind=message.kind,
@@ -274,11 +280,13 @@ def _their_entry(
         campaign_id=message.campaign_id,
         step=step,
         attachments=attachments,
+        reply=message if message.kind in CATEGORIZED_KINDS else None,
     )
 
 
 def _our_entry(sent: SentEmail) -> Entry:
     return Entry(
+        id=sent.id,
         ours=True,
         at=sent.sent_at,
         kind="sent",

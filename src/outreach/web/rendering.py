@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
 from outreach.contacts.leads import LeadStatus
+from outreach.inbox import categories
 from outreach.inbox.models import InboxAttachment
 from outreach.inbox.reply_rules import Category
 from outreach.web import flash
@@ -35,6 +36,7 @@ def linked(path: str, query: Mapping[str, Any] | None = None, **changes: Any) ->
 
 TEMPLATES.env.globals["linked"] = linked
 TEMPLATES.env.globals["reply_categories"] = [(c.value, c.words) for c in Category]
+TEMPLATES.env.globals["category_set_by"] = categories.set_by
 TEMPLATES.env.globals["lead_statuses"] = [(s.value, s.words) for s in LeadStatus]
 
 

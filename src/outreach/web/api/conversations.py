@@ -150,7 +150,9 @@ def _category(message: InboxMessage) -> CategoryOut:
 
 
 def _entry(entry: conversations.Entry, conversation_id: uuid.UUID) -> EntryOut:
+    reply = entry.reply if entry.reply and entry.reply.category else None
     return EntryOut(
+        id=entry.id,
         ours=entry.ours,
         at=entry.at,
         kind=entry.kind,
@@ -174,6 +176,11 @@ def _entry(entry: conversations.Entry, conversation_id: uuid.UUID) -> EntryOut:
             )
             for a in entry.attachments
         ],
+        category=reply.category if reply else None,
+        category_by_person=reply.category_by_person if reply else None,
+        category_by=reply.category_by if reply else None,
+        category_at=reply.category_at if reply else None,
+        category_reason=reply.category_reason if reply else None,
     )
 
 

@@ -46,6 +46,9 @@ class AttachmentOut(BaseModel):
 
 
 class EntryOut(BaseModel):
+    id: uuid.UUID = Field(
+        description="Ours: the sent email; theirs: the message (the message_id to categorize it)"
+    )
     ours: bool = Field(description="True for an email we sent, false for one of theirs")
     at: datetime
     kind: str = Field(
@@ -61,6 +64,22 @@ class EntryOut(BaseModel):
     campaign_id: uuid.UUID | None
     step: int | None
     attachments: list[AttachmentOut]
+    category: Category | None = Field(
+        description="Theirs, when a person wrote it: its category; null until decided, and for "
+        "ours, auto-replies and bounces"
+    )
+    category_by_person: bool | None = Field(
+        description="True: a person chose the category (the machine never changes it); false: "
+        "the machine decided; null: no category"
+    )
+    category_by: str | None = Field(
+        description="The person's email, or what decided: the rules, or the model's name"
+    )
+    category_at: datetime | None
+    category_reason: str | None = Field(
+        description="Why: the phrase the rules found (and its language), or the model's reason; "
+        '"set by hand" for a person'
+    )
 
 
 class CategoryOut(BaseModel):

@@ -4,7 +4,7 @@ pausing, and each enrollment with why its next email waits."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import time
 from functools import partial
@@ -24,6 +24,9 @@ from outreach.campaigns.templates.rendering import render_preview
 from outreach.contacts import queries as contact_queries
 from outreach.delivery import dispatch
 from outreach.errors import OutreachError, ValidationFailed
+from outreach.inbox import categories
+from outreach.inbox.categories import ACTIONS, Action
+from outreach.inbox.reply_rules import Category
 from outreach.senders import queries as sender_queries
 from outreach.senders.models import SenderAccount
 from outreach.web import flash
@@ -114,6 +117,7 @@ def campaign_page(
     found = campaigns.get(session, campaign_id)
     steps = campaign_queries.steps_of(session, campaign_id)
     settings = campaign_queries.settings_of(session, campaign_id)
+    typed_actions = extra.pop("typed_actions", None)  # a refused choice, shown as made
     now = container_of(request).clock.now()
     senders = campaign_queries.senders_of(session, campaign_id)
     enrolled, cursor = _page_of(
@@ -124,6 +128,9 @@ def campaign_page(
         "campaign": found,
         "settings": settings,
         "settings_form": SettingsForm.saved(settings, senders),
+        "category_actions": _category_actions(
+            typed_actions if isinstance(typed_actions, dict) else settings.category_actions
+        ),
         "hours": opening_hours(settings.send_window_start, settings.send_window_end),
         "steps": steps,
         "editable": found.status in EDITABLE,
@@ -381,6 +388,32 @@ async def change_settings(
         campaigns.set_senders(session, campaign_id, sender_ids)
 
     return _acting(request, session, campaign_id, save, settings_form=typed)
+
+
+def _category_actions(
+    chosen: Mapping[str, str] | None,
+) -> list[tuple[Category, tuple[Action, ...], str]]:
+    """Each category, the actions it allows (the default first), and the one chosen."""
+    return [
+        (category, ACTIONS[category], (chosen or {}).get(category.value, ACTIONS[category][0]))
+        for category in Category
+    ]
+
+
+@router.post("/campaigns/{campaign_id}/category-actions")
+async def change_category_actions(
+    request: Request, session: DbSession, user: PageUser, campaign_id: uuid.UUID
+) -> Response:
+    """What each category does in this campaign; a refused choice is said on the page, with the
+    choices as they were made."""
+    form = await request.form()
+    typed = {c.value: str(form[c.value])[:64] for c in Category if c.value in form}
+
+    def save() -> str:
+        categories.set_campaign_actions(session, campaign_id, typed)
+        return "Saved what each category does in this campaign."
+
+    return _acting(request, session, campaign_id, save, typed_actions=typed)
 
 
 @router.post("/campaigns/{campaign_id}/list")
