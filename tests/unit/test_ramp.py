@@ -57,7 +57,7 @@ def test_where_an_account_is_reads_as_a_sentence():
 
 @pytest.mark.parametrize(("start", "step", "target"), [(0, 2, 30), (31, 2, 30), (10, 0, 30)])
 def test_a_ramp_that_cannot_be_is_refused(start, step, target):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="a ramp"):
         Ramp(start, step, target)
 
 
@@ -89,7 +89,9 @@ def test_more_licences_never_lower_the_tenant_limit(licences):
 
 
 def test_a_tenant_limit_refusal_is_neither_our_domain_nor_the_recipient():
-    text = "5.7.233 Your organization has exceeded its daily limit for sending to external recipients"
+    text = (
+        "5.7.233 Your organization has exceeded its daily limit for sending to external recipients"
+    )
     assert tenant_limit_reached(text)
     assert not refuses_our_domain(text)
     assert not tenant_limit_reached("5.7.23 The message was rejected because of SPF")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -22,6 +22,7 @@ from outreach.delivery import queries
 from outreach.senders import service as senders
 from outreach.senders.models import SenderAccount
 from outreach.senders.ramp import send_gap
+from outreach.words import counted
 
 ROLLING_DAY = timedelta(hours=24)
 UTC_ZONE = ZoneInfo("UTC")
@@ -87,6 +88,24 @@ class Allowance:
                 return Wait(until, f"{gap:.0f} s after {account.email}'s last send")
         return None
 
+    def lines(self, sender_id: uuid.UUID, now: datetime) -> list[str]:
+        account = self.accounts[sender_id]
+        lines = [senders.hold_words(account)] if senders.held(account, now) else []
+        ramp = senders.ramp_of(account)
+        if ramp is not None:
+            lines.append(ramp.describe(self.days_sent.get(sender_id, 0), now.date()))
+        limit = senders.tenant_limit_of(account)
+        if limit is not None:
+            day = self.tenant_days.get(account.tenant or "")
+            lines.append(
+                f"tenant {account.tenant} ({counted(account.tenant_licences, 'licence')}): "
+                f"{day.sends if day else 0:,} of {limit:,} external recipients in 24 hours"
+            )
+        if account.min_gap_seconds:
+            longest = send_gap(account.min_gap_seconds, 1 - 1e-9)
+            lines.append(f"{account.min_gap_seconds} to {longest:.0f} s between sends, at random")
+        return lines
+
     def took(self, sender_id: uuid.UUID, now: datetime) -> None:
         """The pass queued an email on the account at `now`."""
         self.last_sends[sender_id] = now
@@ -100,3 +119,13 @@ def _gap_draw(sender_id: uuid.UUID, last: datetime) -> float:
     """The jitter of the gap after the account's send at `last`: drawn once for that send, so
     that every pass (and every worker) waits for the same moment."""
     return random.Random(f"{sender_id}:{last.isoformat()}").random()  # noqa: S311 (jitter)
+
+
+def limits_shown(
+    session: Session, accounts: Sequence[SenderAccount], now: datetime
+) -> dict[uuid.UUID, list[str]]:
+    """What each account's limits beyond its daily cap say just now, a line each, for the
+    senders page, the API and `outreach senders list`: its hold, its ramp (where it is and the
+    day it reaches its target), its tenant's rolling day, its gap between sends."""
+    allowance = Allowance.read(session, accounts, now)
+    return {account.id: allowance.lines(account.id, now) for account in accounts}

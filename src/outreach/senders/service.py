@@ -255,7 +255,7 @@ def add(
     (with Microsoft's per-minute limit too); a Google one gets Google's daily limit.
 
     `limits`: None gives no ramp and no gap (what tests and scripts want); the page, the API
-    and the CLI give new accounts a ramp and a gap (NEW_ACCOUNT_LIMITS). A Microsoft 365
+    and the CLI give new accounts a ramp and a gap (new_account_limits). A Microsoft 365
     mailbox named no tenant gets its address's domain as one (editable: set_limits). An account
     joining a tenant with the default one licence takes the tenant's count, and its hold."""
     address = email.strip()
@@ -312,9 +312,23 @@ def add(
     return account
 
 
-NEW_ACCOUNT_LIMITS = Limits(ramp=Ramp(), min_gap_seconds=DEFAULT_GAP_SECONDS)
-"""What the page, the API and the CLI give a new account unless told otherwise: a ramp from 10
-emails a day, 2 more each sending day, up to 30; 60 seconds (and up to 30 more) between sends."""
+DEFAULT_RAMP = Ramp()
+
+
+def new_account_limits(
+    kind: SenderKind,
+    *,
+    ramp: Ramp | None = DEFAULT_RAMP,
+    min_gap_seconds: int = DEFAULT_GAP_SECONDS,
+    tenant: str | None = None,
+    tenant_licences: int = 1,
+) -> Limits:
+    """What the page, the API and the CLI give a new account unless told otherwise: a ramp
+    from 10 emails a day, 2 more each sending day, up to 30, and 60 seconds (and up to 30 more)
+    between sends. Not an outbox: it sends nothing out, so has no reputation to build."""
+    if kind is SenderKind.outbox:
+        return Limits(tenant, tenant_licences)
+    return Limits(tenant, tenant_licences, ramp, min_gap_seconds)
 
 
 def set_limits(session: Session, sender_id: uuid.UUID, limits: Limits) -> SenderAccount:
