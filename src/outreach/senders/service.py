@@ -110,7 +110,7 @@ def held(account: SenderAccount, now: datetime) -> bool:
 def hold_words(account: SenderAccount) -> str:
     """Why a held account waits, as a person reads it."""
     assert account.held_until is not None
-    whose = f"its Microsoft 365 tenant {account.tenant}" if account.tenant else "Microsoft 365"
+    whose = "its Microsoft 365 tenant" + (f" {account.tenant}" if account.tenant else "")
     return (
         f"held until {account.held_until:%a %d %b %H:%M} UTC: {whose} has sent to as many "
         "external recipients as Exchange Online allows in 24 hours; its emails wait, nobody "
