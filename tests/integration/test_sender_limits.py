@@ -202,3 +202,13 @@ def earlier_sends(session, sender, count, at):
             for n in range(count)
         ],
     )
+
+
+def test_changing_a_held_accounts_limits_keeps_its_hold(session, container, clock, smtp_server):
+    alone = account(session, clock, container, smtp_server.port, "me@ourco.example", None)
+    senders.hold_tenant(session, alone.id, TENANT_REFUSAL, clock.now())
+
+    for tenant in (None, "ourco.example"):
+        senders.set_limits(session, alone.id, senders.Limits(tenant, ramp=Ramp()))
+        session.expire_all()
+        assert senders.get(session, alone.id).held_until == clock.now() + timedelta(hours=24)

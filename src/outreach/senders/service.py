@@ -308,7 +308,7 @@ def add(
     )
     session.add(account)
     session.flush()
-    _apply_limits(session, account, wanted, joining=limits is None or limits.tenant_licences == 1)
+    _apply_limits(session, account, wanted, joining=wanted.tenant_licences == 1)
     return account
 
 
@@ -344,7 +344,7 @@ def _apply_limits(
 ) -> None:
     """Writes `limits` (checked) on the account. `joining`: a tenant's licence count is taken
     from its other accounts rather than given; either way every account of a tenant has one
-    count, and an account joining a held tenant is held too."""
+    count, and an account joining a held tenant is held too (its own hold stays)."""
     ramp = limits.ramp
     account.ramp_start, account.ramp_step, account.ramp_target = (
         (ramp.start, ramp.step, ramp.target) if ramp else (None, None, None)
@@ -355,7 +355,8 @@ def _apply_limits(
         known = sender_queries.tenant_standing(session, limits.tenant, account.id)
         licences = known.licences if joining and known.licences else limits.tenant_licences
         account.tenant_licences = licences
-        account.held_until, account.hold_reason = known.held_until, known.hold_reason
+        if known.held_until and (not account.held_until or known.held_until > account.held_until):
+            account.held_until, account.hold_reason = known.held_until, known.hold_reason
         sender_queries.set_tenant_licences(session, limits.tenant, licences)
     else:
         account.tenant_licences = limits.tenant_licences
