@@ -365,6 +365,8 @@ def postfix_dsn(thread: Thread = THREAD, *, status: str = "5.1.1") -> bytes:
         "5.7.1": "554 5.7.1 <{a}>: Relay access denied",
         "4.2.2": "452 4.2.2 <{a}>: Mailbox full",
         "5.2.2": "552 5.2.2 <{a}>: Mailbox full, quota exceeded",
+        "5.7.233": "550 5.7.233 Your organization has exceeded its daily limit for sending to "
+        "external recipients",
     }[status].format(a=thread.theirs)
     action = "delayed" if status.startswith("4") else "failed"
     subject = (

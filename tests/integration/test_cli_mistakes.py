@@ -99,6 +99,15 @@ def test_numbers_beyond_what_a_setting_takes_are_refused_with_its_bounds(outreac
     assert said == "A daily cap is between 1 and 1,000,000 (leave it empty for none)."
 
 
+def test_a_ramp_that_would_start_above_its_target_is_refused_in_words(outreach):
+    outreach("senders", "add", "outbox", "me@ourco.example")
+    said = refusal(outreach("senders", "limits", "me@ourco.example", "--ramp-start", "40"))
+    assert said == (
+        "A ramp starts at 1 email a day or more, grows by 1 or more a day, and its target is at "
+        "least where it starts."
+    )
+
+
 def test_partitions_ten_years_ahead_at_most(outreach):
     code, said = outreach("db", "partition", "sent-emails", "--months-ahead", "100000")
     assert code in (1, 2)

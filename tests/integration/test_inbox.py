@@ -320,6 +320,21 @@ def test_a_soft_bounce_is_recorded_and_the_sequence_goes_on(session, clock, sent
     assert session.get(Delivery, sent.deliveries[GRACE].id).bounced_at is None
 
 
+def test_a_tenant_limit_report_holds_the_sender_and_suppresses_nobody(session, clock, sent):
+    """Graph accepts an email and reports Exchange's tenant limit (5.7.233) only by NDR."""
+    report = read(session, sent, page(postfix_dsn(sent.thread(GRACE), status="5.7.233")), clock)
+
+    assert report.lines[0].endswith(
+        "not sent: grace@acme.example is held until Tue 03 Mar 11:00 UTC: its Microsoft 365 tenant "
+        "has sent to as many external recipients as Exchange Online allows in 24 hours; its "
+        "emails wait, nobody needs to act"
+    )
+    assert enrollment(session, sent, GRACE).status == "in_progress"
+    assert not suppressions.is_suppressed(session, GRACE)
+    assert session.get(Delivery, sent.deliveries[GRACE].id).bounced_at is None
+    assert senders.get(session, sent.account.id).held_until == clock.now() + timedelta(hours=24)
+
+
 def test_an_auto_reply_with_a_return_date_postpones_and_does_not_stop(
     session, container, clock, sent
 ):

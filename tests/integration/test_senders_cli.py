@@ -81,3 +81,33 @@ def test_senders_test_sets_the_state_that_senders_list_shows(outreach, make_smtp
     assert "failing" not in listed
     assert "needs you" not in listed
     assert "│ me@ourco.example │ smtp │ —       │ 0    │ 0       │ 0       │ ok    │" in listed
+
+
+def test_a_new_mailbox_ramps_up_and_its_limits_can_be_changed(outreach, smtp_server):
+    port = str(smtp_server.port)
+    outreach(
+        "senders", "add", "smtp", "new@ourco.example", "--host", "127.0.0.1", "--port", port,
+        "--security", "none", "--no-sign-in",
+    )  # fmt: skip
+    outreach(
+        "senders", "add", "smtp", "old@ourco.example", "--host", "127.0.0.1", "--port", port,
+        "--security", "none", "--no-sign-in", "--no-ramp", "--min-gap", "0",
+    )  # fmt: skip
+
+    listed = outreach("senders", "list")
+
+    assert "new@ourco.example: ramping up: 10 a day today (sending day 1), 30 from " in listed
+    assert "new@ourco.example: 60 to 90 s between sends, at random" in listed
+    assert "old@ourco.example:" not in listed.split("└")[-1]
+
+    changed = outreach(
+        "senders", "limits", "new@ourco.example", "--tenant", "OurCo.example", "--licences",
+        "100", "--ramp-target", "20", "--min-gap", "0",
+    )  # fmt: skip
+
+    assert "tenant ourco.example (100 licences): 0 of 22,059 external recipients in 24 hours" in (
+        changed
+    )
+    assert "10 a day today (sending day 1), 20 from" in changed
+    assert "between sends" not in changed
+    assert "ramped up" not in outreach("senders", "limits", "new@ourco.example", "--no-ramp")

@@ -171,7 +171,7 @@ def test_a_wrong_password_marks_the_account_failing_and_its_threads_wait(
     assert later.steps_waiting == 3
     assert held.reason.startswith("waiting for me@ourco.example, which is failing: ")
     assert "password" in held.reason
-    holds = planning.sender_holds(session, found.id)
+    holds = planning.sender_holds(session, found.id, clock.now())
     assert len(holds) == 3
     assert set(holds.values()) == {held.reason}
 

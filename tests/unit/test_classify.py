@@ -309,6 +309,15 @@ def test_a_policy_refusal_is_hard_but_says_nothing_about_the_address() -> None:
     assert not bounce.address_rejected
 
 
+def test_a_tenant_limit_report_is_soft_and_about_our_tenant_not_the_address() -> None:
+    bounce = classified(postfix_dsn(status="5.7.233")).bounce
+
+    assert bounce is not None
+    assert bounce.tenant_limit
+    assert not bounce.hard
+    assert not bounce.address_rejected
+
+
 @pytest.mark.parametrize("status", ["4.2.2", "5.2.2"])
 def test_a_delay_or_a_full_mailbox_is_a_soft_bounce(status: str) -> None:
     result = classified(postfix_dsn(status=status))

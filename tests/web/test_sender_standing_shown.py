@@ -116,10 +116,15 @@ def test_a_relay_without_sign_in_is_added_over_the_api_and_sends(
     assert needs_password.status_code == 422
     assert "Signing in needs the password" in needs_password.json()["error"]["message"]
 
-    added = add_relay(api, smtp_server.port)
+    # No gap between sends, so that the campaign's three go in one pass; the ramp stays.
+    added = add_relay(api, smtp_server.port, limits={"min_gap_seconds": 0})
 
     assert added.status_code == 201, added.text
     assert added.json()["signs_in_as"] is None
+    assert added.json()["ramp"] == {"start": 10, "step": 2, "target": 30}
+    assert added.json()["limits"] == [
+        "ramping up: 10 a day today (sending day 1), 30 from Thu 12 Mar if it sends every day"
+    ]
     tested = api.post(f"/api/v1/senders/{added.json()['id']}/test").json()
     assert tested["message"] == (
         f"sending: Connected to 127.0.0.1:{smtp_server.port}, no encryption, without signing in."
@@ -140,6 +145,8 @@ def test_the_page_adds_a_relay_without_sign_in_saying_so_and_it_sends(
         "port": str(smtp_server.port),
         "security": "none",
         "no_sign_in": "true",
+        "ramp": "true",
+        "min_gap_seconds": "0",
     }
     refused = post(signed_in, "/senders", "/senders", **form, password="s3cret")
     assert refused.status_code == 422
@@ -150,6 +157,10 @@ def test_the_page_adds_a_relay_without_sign_in_saying_so_and_it_sends(
     assert added.status_code == 303
     row = signed_in.get("/senders").text.split('data-sender="me@ourco.example"')[1]
     assert "no sign-in (a relay that accepts mail without AUTH)" in row.split("</tr>")[0]
+    assert (
+        "Limits: ramping up: 10 a day today (sending day 1), 30 from Thu 12 Mar if it sends "
+        "every day</summary>"
+    ) in row
     account = session.scalars(sa.select(SenderAccount)).one()
     assert sent_through(session, container, clock, tmp_path, str(account.id)) == 3
 

@@ -12,10 +12,12 @@ from outreach.analytics import senders as sender_weeks
 from outreach.cli import inbox
 from outreach.cli.context import console, container_for, settings_of
 from outreach.db import transaction
+from outreach.delivery.allowance import limits_shown
 from outreach.providers.errors import ProviderError
 from outreach.senders import queries as sender_queries
 from outreach.senders import service as senders
 from outreach.senders.dns_rules import Verdict
+from outreach.senders.ramp import DEFAULT_GAP_SECONDS, MAX_GAP_SECONDS, Ramp
 from outreach.senders.states import SenderState
 
 senders_app = typer.Typer(no_args_is_help=True)  # its help: AREAS in cli/main.py
@@ -26,6 +28,32 @@ DailyCap = Annotated[
     int | None, typer.Option(help="At most this many sends a day (UTC) from this account.")
 ]
 DisplayName = Annotated[str | None, typer.Option("--name", help="The name recipients see.")]
+NoRamp = Annotated[
+    bool,
+    typer.Option(
+        "--no-ramp",
+        help="Send up to the daily cap from the first day, without the ramp of a new mailbox "
+        "(10 a day, 2 more each day it sends, up to 30).",
+    ),
+]
+MinGap = Annotated[
+    int,
+    typer.Option(
+        min=0,
+        max=MAX_GAP_SECONDS,
+        help="Seconds at least between two of its sends (and up to half again at random).",
+    ),
+]
+Tenant = Annotated[
+    str | None,
+    typer.Option(
+        help="The Microsoft 365 tenant whose external recipient limit it shares with the "
+        "tenant's other accounts (default for Microsoft 365: the address's domain).",
+    ),
+]
+Licences = Annotated[
+    int, typer.Option(min=1, help="The tenant's licences: its limit grows with them.")
+]
 
 
 @add_sender_app.command("outbox")
@@ -72,9 +100,13 @@ def add_smtp(
     max_connections: Annotated[
         int, typer.Option(help="Connections at once from a worker (providers throttle more).")
     ] = senders.DEFAULT_CONNECTIONS,
+    no_ramp: NoRamp = False,
+    min_gap: MinGap = DEFAULT_GAP_SECONDS,
+    tenant: Tenant = None,
+    licences: Licences = 1,
 ) -> None:
     """An SMTP mailbox, or a local relay without sign-in. Its password is stored sealed with
-    OUTREACH_SECRET_KEY."""
+    OUTREACH_SECRET_KEY. A new mailbox ramps up (see --no-ramp) and spaces its sends."""
     if password is None and not no_sign_in:
         password = typer.prompt("Password", hide_input=True)
     with container_for(ctx) as container, transaction(container.sessions) as session:
@@ -93,6 +125,7 @@ def add_smtp(
             password=password or None,
             daily_cap=daily_cap,
             max_connections=max_connections,
+            limits=_new_limits(senders.SenderKind.smtp, no_ramp, min_gap, tenant, licences),
             now=container.clock.now(),
         )
     how = ", no sign-in" if no_sign_in else ""
@@ -129,9 +162,14 @@ def add_graph(
     ] = False,
     name: DisplayName = None,
     daily_cap: DailyCap = None,
+    no_ramp: NoRamp = False,
+    min_gap: MinGap = DEFAULT_GAP_SECONDS,
+    tenant: Tenant = None,
+    licences: Licences = 1,
 ) -> None:
     """A Microsoft 365 mailbox, through the Azure app with Mail.Send and Mail.ReadWrite
-    application permissions. Caps default under Microsoft's (9,000 a day, 3 at once)."""
+    application permissions. Caps default under Microsoft's (9,000 a day, 3 at once); a new
+    mailbox ramps up (see --no-ramp) and spaces its sends."""
     settings = settings_of(ctx)
     secret = client_secret or (
         settings.outlook_client_secret.get_secret_value() if settings.outlook_client_secret else ""
@@ -150,17 +188,79 @@ def add_graph(
             ),
             password=secret or None,
             daily_cap=daily_cap,
+            limits=_new_limits(senders.SenderKind.graph, no_ramp, min_gap, tenant, licences),
             now=container.clock.now(),
         )
     console.print(f"Added {email} (Microsoft Graph). Check it with: outreach senders test {email}")
 
 
+def _new_limits(
+    kind: senders.SenderKind, no_ramp: bool, min_gap: int, tenant: str | None, licences: int
+) -> senders.Limits:
+    return senders.new_account_limits(
+        kind,
+        ramp=None if no_ramp else senders.DEFAULT_RAMP,
+        min_gap_seconds=min_gap,
+        tenant=tenant,
+        tenant_licences=licences,
+    )
+
+
+@senders_app.command("limits")
+def set_limits(
+    ctx: typer.Context,
+    email: str,
+    tenant: Tenant = None,
+    no_tenant: Annotated[
+        bool, typer.Option("--no-tenant", help="It shares no tenant's limit.")
+    ] = False,
+    licences: Annotated[
+        int | None, typer.Option(min=1, help="The tenant's licences (for all its accounts).")
+    ] = None,
+    ramp_start: Annotated[int | None, typer.Option(min=1, help="Sends on its first day.")] = None,
+    ramp_step: Annotated[int | None, typer.Option(min=1, help="More on each next day.")] = None,
+    ramp_target: Annotated[int | None, typer.Option(min=1, help="Where the ramp stops.")] = None,
+    no_ramp: Annotated[bool, typer.Option("--no-ramp", help="No ramp: its daily cap.")] = False,
+    min_gap: Annotated[
+        int | None, typer.Option(min=0, max=MAX_GAP_SECONDS, help="Seconds between sends.")
+    ] = None,
+) -> None:
+    """Change what an account shares and how it paces itself: its Microsoft 365 tenant and the
+    tenant's licences, its ramp, its gap between sends. What is not given stays."""
+    with container_for(ctx) as container, transaction(container.sessions) as session:
+        account = senders.by_email(session, email)
+        current = senders.limits_of(account)
+        changed = senders.Limits(
+            tenant=None if no_tenant else tenant or current.tenant,
+            tenant_licences=licences or current.tenant_licences,
+            ramp=None if no_ramp else _ramp_after(current.ramp, ramp_start, ramp_step, ramp_target),
+            min_gap_seconds=current.min_gap_seconds if min_gap is None else min_gap,
+        )
+        senders.set_limits(session, account.id, changed)
+        shown = limits_shown(session, [account], container.clock.now())[account.id]
+    console.print(f"{email}: " + ("; ".join(shown) or "no ramp, tenant or gap"), highlight=False)
+
+
+def _ramp_after(
+    ramp: Ramp | None, start: int | None, step: int | None, target: int | None
+) -> Ramp | None:
+    """The account's ramp with the figures given changed; one given to an account without a
+    ramp starts from the default ramp's."""
+    if ramp is None and start is None and step is None and target is None:
+        return None
+    base = ramp or senders.DEFAULT_RAMP
+    return senders.ramp_from(start or base.start, step or base.step, target or base.target)
+
+
 @senders_app.command("list")
 def list_senders(ctx: typer.Context) -> None:
-    """Every sender account with its state and its last 7 days."""
+    """Every sender account with its state, its last 7 days and its limits beyond its cap (a
+    hold, its ramp, its tenant, its gap between sends)."""
     with container_for(ctx) as container, transaction(container.sessions) as session:
         accounts = sender_queries.all_senders(session)
-        week = sender_weeks.of_senders(session, container.clock.now())
+        now = container.clock.now()
+        week = sender_weeks.of_senders(session, now)
+        limits = limits_shown(session, accounts, now)
     # Short columns that never wrap, so an 80-column terminal shows every figure; why an
     # account is not sending (a sentence) follows the table.
     columns = ("email", "kind", "cap/day", "sent", "bounced", "replies", "state")
@@ -177,10 +277,14 @@ def list_senders(ctx: typer.Context) -> None:
             str(found.sent),
             found.bounce_summary,
             str(found.replies),
-            senders.standing_of(account).label,
+            "held"
+            if senders.held(account, now) and account.state == "ok"
+            else senders.standing_of(account).label,
         )
     console.print(table)
     for account in accounts:
+        for line in limits[account.id]:
+            console.print(f"{account.email}: {line}", highlight=False)
         standing = senders.standing_of(account)
         if standing.state is not SenderState.ok:
             console.print(standing.sentence(account.email), highlight=False)

@@ -198,4 +198,4 @@ def _queue_due(
         )
         report.waiting += waits
         report.would_send += queued if report.dry_run else []
-    report.waiting += runner.read(held_by_senders)
+    report.waiting += runner.read(partial(held_by_senders, now=now))

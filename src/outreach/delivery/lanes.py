@@ -22,7 +22,12 @@ from outreach.delivery.recording import Outcome, PassReport, record
 from outreach.delivery.recovery import Heartbeat
 from outreach.delivery.taking import Claim, start
 from outreach.providers.base import ProviderThreads, Transport
-from outreach.providers.errors import AccountError, ProviderError, ServerUnreachable
+from outreach.providers.errors import (
+    AccountError,
+    ProviderError,
+    ServerUnreachable,
+    TenantLimitReached,
+)
 from outreach.runner import Runner
 from outreach.senders import service as senders
 
@@ -119,13 +124,10 @@ def deliver(
                     key, result = finished.get_nowait()
                     done[key] = result
             running -= len(done)
-            for key, result in done.items():
+            for result in done.values():
                 if isinstance(result, BaseException):
                     raise result
-                if isinstance(result.error, AccountError | ServerUnreachable):
-                    for lane in lanes:  # the account's other emails wait for it too
-                        if lane[0] == key[0]:
-                            lanes[lane].clear()
+                _stop_lanes(lanes, result)
             free = list(done)
             outcomes = [result for result in done.values() if isinstance(result, Outcome)]
     finally:
@@ -135,6 +137,18 @@ def deliver(
             thread.join()
         for transport in transports.values():
             transport.close()
+
+
+def _stop_lanes(lanes: dict[tuple[uuid.UUID, int], list[Claim]], outcome: Outcome) -> None:
+    """An account that cannot send leaves its other emails queued for it; a tenant's limit
+    reached leaves those of every account of the tenant."""
+    error, claim = outcome.error, outcome.claim
+    if not isinstance(error, AccountError | ServerUnreachable | TenantLimitReached):
+        return
+    tenant = claim.tenant if isinstance(error, TenantLimitReached) else None
+    for (sender_id, _), waiting in lanes.items():
+        if sender_id == claim.sender_id or (tenant and waiting and waiting[0].tenant == tenant):
+            waiting.clear()
 
 
 def _next_finished(

@@ -39,12 +39,14 @@ from outreach.contacts import queries as contact_queries
 from outreach.contacts import suppressions
 from outreach.contacts.models import Contact
 from outreach.delivery import queries
+from outreach.delivery.allowance import Allowance
 from outreach.delivery.models import Delivery
 from outreach.delivery.states import DeliveryStatus
 from outreach.delivery.unsubscribe import make_token, unsubscribe_url
 from outreach.drafts import campaign_steps
 from outreach.drafts import queries as drafts
 from outreach.providers.compose import new_message_id
+from outreach.senders import service as sender_service
 from outreach.senders.models import SenderAccount
 from outreach.senders.states import SenderState
 from outreach.words import counted
@@ -109,6 +111,7 @@ def queue_campaign(
     pace = _campaign_pace(session, campaign_id, settings, window, now)
     utc_day = local_day_bounds(now, ZoneInfo("UTC"))
     loads = defaultdict(int, queries.sender_sends_between(session, list(senders), *utc_day))
+    allowance = Allowance.read(session, senders.values(), now)
     due = campaign_queries.due_enrollments(session, campaign_id, now, CLAIMS_PER_CAMPAIGN)
     batch = _Batch.read(session, due, links, settings)
     queued: list[str] = []
@@ -125,18 +128,19 @@ def queue_campaign(
             break
         contact = batch.contacts[enrollment.contact_id]
         label = f"{contact.email}: {found.name}, step {enrollment.current_sequence_step + 1}"
-        sender_id, why = _thread_sender(enrollment, senders, loads)
+        sender_id, why, until = _thread_sender(enrollment, senders, loads, allowance, now)
         sender = senders.get(sender_id) if sender_id else None
         if sender is None:
-            enrollments.postpone(session, enrollment.id, _retried_by(enrollment, senders, now), why)
-            waits.append(Waiting(label, why))
+            at = until or _retried_by(enrollment, senders, now)
+            enrollments.postpone(session, enrollment.id, at, why)
+            waits.append(Waiting(label, why, until=until))
             continue
         decision = next_send(
             enrollment.next_send_at or now,
             now,
             window.for_contact(contact.timezone),
             pace,
-            sender.daily_cap,
+            allowance.cap(sender.id),
             loads[sender.id],
         )
         if decision.send_at != now:
@@ -149,6 +153,7 @@ def queue_campaign(
             queued.append(label)
             pace = replace(pace, sent_today=pace.sent_today + 1, last_sent_at=now)
             loads[sender.id] += 1
+            allowance.took(sender.id, now)
     batch.write(session)
     return queued, waits
 
@@ -243,7 +248,7 @@ def next_sends(
     it takes them: with spacing, one a pass; without, as many as the daily limit leaves)."""
     settings = campaign_queries.settings_of(session, campaign.id)
     window = campaigns.window_of(settings)
-    holds = sender_holds(session, campaign.id)
+    holds = sender_holds(session, campaign.id, now)
     pace = _campaign_pace(session, campaign.id, settings, window, now)
     due_wait = (
         f"the campaign is {campaign.status}"
@@ -275,32 +280,36 @@ def next_sends(
     }
 
 
-def held_by_senders(session: Session, campaign_id: uuid.UUID | None = None) -> list[Waiting]:
-    """Emails already queued that wait for their failing or paused sender account: a thread keeps
-    its sender, so they go once the account is resumed or works again."""
+def held_by_senders(session: Session, now: datetime) -> list[Waiting]:
+    """Emails already queued that wait for their failing, paused or held sender account: a
+    thread keeps its sender, so they go once the account is resumed, works again or its hold
+    ends."""
     return [
         Waiting(
-            f"{held.sender_email}: {counted(held.emails, 'queued email')}",
-            _sender_hold(held),
+            f"{held.account.email}: {counted(held.emails, 'queued email')}",
+            _sender_hold(held.account, now),
             steps=held.emails,
+            until=held.account.held_until if sender_service.held(held.account, now) else None,
         )
-        for held in queries.held_sends(session, campaign_id)
+        for held in queries.held_sends(session, now)
     ]
 
 
-def sender_holds(session: Session, campaign_id: uuid.UUID) -> dict[uuid.UUID, str]:
+def sender_holds(session: Session, campaign_id: uuid.UUID, now: datetime) -> dict[uuid.UUID, str]:
     """For the campaign's enrollments whose next email is queued on a sender account that cannot
     send, why it waits (their stored reason only says "sending")."""
     return {
-        enrollment_id: _sender_hold(held)
-        for held in queries.held_sends(session, campaign_id)
+        enrollment_id: _sender_hold(held.account, now)
+        for held in queries.held_sends(session, now, campaign_id)
         for enrollment_id in held.enrollment_ids
     }
 
 
-def _sender_hold(held: queries.HeldSends) -> str:
-    why = f": {held.reason}" if held.reason else ""
-    return f"waiting for {held.sender_email}, which is {held.state}{why}"
+def _sender_hold(account: SenderAccount, now: datetime) -> str:
+    if account.state == SenderState.ok and sender_service.held(account, now):
+        return f"waiting for {account.email}, which is {sender_service.hold_words(account)}"
+    why = f": {account.last_error}" if account.last_error else ""
+    return f"waiting for {account.email}, which is {account.state}{why}"
 
 
 def _retried_by(
@@ -320,8 +329,11 @@ def _thread_sender(
     enrollment: CampaignContact,
     senders: dict[uuid.UUID, SenderAccount],
     loads: dict[uuid.UUID, int],
-) -> tuple[uuid.UUID | None, str]:
-    """The thread's sender if it has one (and it can send), else the least loaded one."""
+    allowance: Allowance,
+    now: datetime,
+) -> tuple[uuid.UUID | None, str, datetime | None]:
+    """The thread's sender if it has one (and it can send), else the least loaded one; when
+    none can, why, and until when if that is known."""
     if enrollment.sender_account_id is not None:
         sender = senders.get(enrollment.sender_account_id)
         if sender is None or sender.state != SenderState.ok:
@@ -330,26 +342,45 @@ def _thread_sender(
                 if sender is None
                 else f"{sender.state}: {sender.last_error}"
             )
-            return None, f"the thread's sender account is {state}"
-        return sender.id, "the thread's sender"
-    return _new_thread_sender(senders, loads)
+            return None, f"the thread's sender account is {state}", None
+        wait = allowance.wait(sender.id, now)
+        if wait is not None:
+            return None, wait.reason, wait.until
+        return sender.id, "the thread's sender", None
+    return _new_thread_sender(senders, loads, allowance, now)
 
 
 def _new_thread_sender(
-    senders: dict[uuid.UUID, SenderAccount], loads: dict[uuid.UUID, int]
-) -> tuple[uuid.UUID | None, str]:
-    """The usable sender with room under its cap and the fewest sends today (choose_sender)."""
+    senders: dict[uuid.UUID, SenderAccount],
+    loads: dict[uuid.UUID, int],
+    allowance: Allowance,
+    now: datetime,
+) -> tuple[uuid.UUID | None, str, datetime | None]:
+    """The usable sender with room under its cap and the fewest sends today (choose_sender);
+    when none has room and some only wait (a hold, the tenant's limit, the gap between sends),
+    the first of those waits."""
+    waits = {s.id: allowance.wait(s.id, now) for s in senders.values()}
     candidates = [
         SenderLoad(
             str(s.id),
             loads[s.id],
-            s.daily_cap,
-            usable=s.state == SenderState.ok and bool(s.is_active),
+            allowance.cap(s.id),
+            usable=s.state == SenderState.ok and bool(s.is_active) and waits[s.id] is None,
         )
         for s in senders.values()
     ]
     chosen, why = choose_sender(candidates)
-    return (uuid.UUID(chosen) if chosen else None), why
+    if chosen is not None:
+        return uuid.UUID(chosen), why, None
+    waiting = [
+        wait
+        for sender_id, wait in waits.items()
+        if wait is not None
+        and senders[sender_id].state == SenderState.ok
+        and senders[sender_id].is_active
+    ]
+    first = min(waiting, key=lambda wait: wait.until, default=None)
+    return (None, first.reason, first.until) if first else (None, why, None)
 
 
 def move_first_emails(session: Session, now: datetime) -> list[str]:
@@ -363,8 +394,9 @@ def move_first_emails(session: Session, now: datetime) -> list[str]:
     for campaign_id, stranded in queries.stranded_first_emails(session).items():
         senders = {s.id: s for s in campaign_queries.senders_of(session, campaign_id)}
         loads = defaultdict(int, queries.sender_sends_between(session, list(senders), *utc_day))
+        allowance = Allowance.read(session, senders.values(), now)
         for email in stranded:
-            chosen, _ = _new_thread_sender(senders, loads)
+            chosen, _, _ = _new_thread_sender(senders, loads, allowance, now)
             if chosen is None:
                 break
             to = senders[chosen]
@@ -375,6 +407,7 @@ def move_first_emails(session: Session, now: datetime) -> list[str]:
                 continue  # taken or changed since it was read
             enrollments.change_sender(session, email.enrollment_id, to.id)
             loads[to.id] += 1
+            allowance.took(to.id, now)
             moved.append(
                 f"{email.recipient}: first email moved from {email.sender_email} "
                 f"({email.sender_state}) to {to.email}"

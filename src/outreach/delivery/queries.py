@@ -118,6 +118,74 @@ def _claimed_per_sender(
     return dict(rows.all())
 
 
+def sending_days_before(
+    session: Session, sender_ids: Collection[uuid.UUID], before: datetime
+) -> dict[uuid.UUID, int]:
+    """UTC days before `before` on which each account sent, for its ramp (the days of its own
+    deliveries: ix_deliveries_sender_account_id_claimed_at)."""
+    if not sender_ids:
+        return {}
+    day = _utc_day(session, Delivery.claimed_at)
+    rows = session.execute(
+        sa.select(Delivery.sender_account_id, sa.func.count(sa.distinct(day)))
+        .where(
+            Delivery.sender_account_id.in_(list(sender_ids)),
+            Delivery.claimed_at < before,
+            Delivery.status == "sent",
+        )
+        .group_by(Delivery.sender_account_id)
+    )
+    return dict(rows.all())
+
+
+def _utc_day(session: Session, column: Any) -> sa.ColumnElement[Any]:
+    """The UTC calendar day of a timestamp: SQLite keeps UTC text (its first 10 characters),
+    PostgreSQL a timestamptz read in the session's zone unless told UTC."""
+    if session.connection().dialect.name == "postgresql":
+        return sa.cast(sa.func.timezone("UTC", column), sa.Date)
+    return sa.func.substr(column, 1, 10)
+
+
+def last_sends(session: Session, sender_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, datetime]:
+    """Each account's latest send (taken, sent or in doubt), for its gap between sends."""
+    if not sender_ids:
+        return {}
+    rows = session.execute(
+        sa.select(Delivery.sender_account_id, sa.func.max(Delivery.claimed_at))
+        .where(Delivery.sender_account_id.in_(list(sender_ids)), Delivery.status.in_(COUNTED))
+        .group_by(Delivery.sender_account_id)
+    )
+    return {sender_id: last for sender_id, last in rows if last is not None}
+
+
+@dataclass(frozen=True)
+class TenantDay:
+    """A Microsoft 365 tenant's sends in the last 24 hours, by every account of it."""
+
+    sends: int
+    oldest: datetime | None
+
+
+def tenant_sends_since(
+    session: Session, tenants: Collection[str], since: datetime
+) -> dict[str, TenantDay]:
+    """Each tenant's sends (taken, sent or in doubt) since `since`, by all of its accounts: a
+    recipient each, since every email here has one."""
+    if not tenants:
+        return {}
+    rows = session.execute(
+        sa.select(SenderAccount.tenant, sa.func.count(), sa.func.min(Delivery.claimed_at))
+        .join(SenderAccount, SenderAccount.id == Delivery.sender_account_id)
+        .where(
+            SenderAccount.tenant.in_(list(tenants)),
+            Delivery.claimed_at >= since,
+            Delivery.status.in_(COUNTED),
+        )
+        .group_by(SenderAccount.tenant)
+    )
+    return {tenant: TenantDay(sends, oldest) for tenant, sends, oldest in rows if tenant}
+
+
 def bounces_since(session: Session, since: datetime) -> dict[uuid.UUID, int]:
     """Hard bounces per sender account since `since` (a small partial index holds only them)."""
     rows = session.execute(
@@ -259,8 +327,8 @@ def due_queued(
 ) -> list[tuple[Delivery, EmailDraft, Contact, str | None]]:
     """Queued deliveries whose attempt is due and whose sender account can send, oldest first
     (ix_deliveries_status_next_attempt_at), each with its draft, its contact and its campaign's
-    name (None for a one-off email). A failing or paused account's emails are left out here, not
-    after the limit: hundreds of them must not fill every pass and starve the other accounts.
+    name (None for a one-off email). A failing, paused or held account's emails are left out
+    here, not after the limit: hundreds of them must not fill every pass and starve the others.
     Not locked: taking one is a conditional UPDATE, so two workers reading one row is harmless."""
     rows = session.execute(
         sa.select(Delivery, EmailDraft, Contact, Campaign.name)
@@ -272,6 +340,7 @@ def due_queued(
             Delivery.status == "queued",
             Delivery.next_attempt_at <= now,
             SenderAccount.state == "ok",
+            sa.or_(SenderAccount.held_until.is_(None), SenderAccount.held_until <= now),
         )
         .order_by(Delivery.next_attempt_at, Delivery.id)
         .limit(limit)
@@ -283,38 +352,36 @@ def due_queued(
 class HeldSends:
     """Queued emails of a sender account that cannot send just now."""
 
-    sender_email: str
-    state: str
-    reason: str | None
+    account: SenderAccount
     emails: int
     enrollment_ids: frozenset[uuid.UUID]
 
 
-def held_sends(session: Session, campaign_id: uuid.UUID | None = None) -> list[HeldSends]:
-    """Queued emails waiting for a failing or paused sender account, per account (of one
+def held_sends(
+    session: Session, now: datetime, campaign_id: uuid.UUID | None = None
+) -> list[HeldSends]:
+    """Queued emails waiting for a failing, paused or held sender account, per account (of one
     campaign, or of all)."""
     query = (
-        sa.select(
-            SenderAccount.email,
-            SenderAccount.state,
-            SenderAccount.last_error,
-            Delivery.campaign_contact_id,
-        )
+        sa.select(SenderAccount, Delivery.campaign_contact_id)
         .join(SenderAccount, SenderAccount.id == Delivery.sender_account_id)
-        .where(Delivery.status == "queued", SenderAccount.state != "ok")
+        .where(
+            Delivery.status == "queued",
+            sa.or_(SenderAccount.state != "ok", SenderAccount.held_until > now),
+        )
         .order_by(SenderAccount.email)
     )
     if campaign_id is not None:
         query = query.where(Delivery.campaign_id == campaign_id)
-    held: dict[str, tuple[str, str | None, int, set[uuid.UUID]]] = {}
-    for email, state, reason, enrollment_id in session.execute(query):
-        _, _, emails, enrollments = held.get(email, (state, reason, 0, set()))
+    held: dict[uuid.UUID, tuple[SenderAccount, int, set[uuid.UUID]]] = {}
+    for account, enrollment_id in session.execute(query):
+        _, emails, enrollments = held.get(account.id, (account, 0, set()))
         if enrollment_id is not None:
             enrollments.add(enrollment_id)
-        held[email] = (state, reason, emails + 1, enrollments)
+        held[account.id] = (account, emails + 1, enrollments)
     return [
-        HeldSends(email, state, reason, emails, frozenset(enrollments))
-        for email, (state, reason, emails, enrollments) in held.items()
+        HeldSends(account, emails, frozenset(enrollments))
+        for account, emails, enrollments in held.values()
     ]
 
 

@@ -37,6 +37,7 @@ from outreach.providers.errors import (
     PermanentError,
     ProviderError,
     ServerUnreachable,
+    TenantLimitReached,
     TransientError,
 )
 from outreach.providers.message import SentMessage
@@ -145,6 +146,15 @@ def _record_not_sent(session: Session, outcome: Outcome, now: datetime, report: 
         at = standing.retry_at or now + ACCOUNT_RETRY
         requeue(session, delivery.id, at, error.reason, attempts=Delivery.attempts - 1)
         report.retrying.append(f"{label}: the sender account cannot send: {standing.describe()}")
+    elif isinstance(error, TenantLimitReached):
+        # The tenant's rolling day is used up: the email waits for it uncounted, and so does
+        # every other account of the tenant; nobody is suppressed, nothing fails.
+        account = senders.hold_tenant(session, delivery.sender_account_id, error.reason, now)
+        assert account.held_until is not None
+        requeue(
+            session, delivery.id, account.held_until, error.reason, attempts=Delivery.attempts - 1
+        )
+        report.retrying.append(f"{label}: {account.email} is {senders.hold_words(account)}")
     elif isinstance(error, TransientError) and not RETRY_POLICY.gives_up(delivery.attempts):
         # A retry-after of 0 says nothing: the backoff decides.
         wait = RETRY_POLICY.delay_seconds(delivery.attempts, error.retry_after or None)

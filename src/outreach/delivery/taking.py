@@ -71,6 +71,8 @@ class Claim:
     label: str
     earlier_provider_id: str | None = None
     """The provider's id for the email this one follows up (Graph replies to it)."""
+    tenant: str | None = None
+    """The sender account's Microsoft 365 tenant: a refusal for its limit stops them all."""
 
     @property
     def delivery_id(self) -> uuid.UUID:
@@ -104,7 +106,7 @@ def ready(session: Session, now: datetime, links: Links, limit: int) -> list[Cla
             else "scheduled email"
         )
         earlier = queries.reply_target(session, delivery) if sender.kind == "graph" else None
-        claims.append(Claim(recording, sender.id, message, label, earlier))
+        claims.append(Claim(recording, sender.id, message, label, earlier, sender.tenant))
     return claims
 
 

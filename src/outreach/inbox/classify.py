@@ -30,6 +30,7 @@ from enum import StrEnum
 
 from outreach.inbox.bounces import Recipient
 from outreach.inbox.parse import ParsedMessage
+from outreach.providers.errors import tenant_limit_reached
 
 __all__ = ["Bounce", "Classification", "Kind", "classify", "return_date", "unsubscribe_phrase"]
 
@@ -55,6 +56,10 @@ class Bounce:
     """The failed recipient, lowercased; None when the report names nobody."""
     status: str | None
     diagnostic: str | None
+    tenant_limit: bool = False
+    """Exchange Online refused it because our Microsoft 365 tenant's external recipient limit
+    was used up (5.7.233): about the sending tenant, not the recipient, and not final for the
+    address (soft); the sender's tenant waits a day."""
 
 
 @dataclass(frozen=True)
@@ -127,7 +132,10 @@ def _bounce(recipient: Recipient | None, subject: str) -> Bounce:
         return Bounce(hard, address_rejected=False, address=None, status=None, diagnostic=None)
     status = recipient.status or ""
     diagnostic = recipient.diagnostic or ""
-    if recipient.action == "delayed" or status.startswith("4"):
+    tenant_limit = tenant_limit_reached(status) or tenant_limit_reached(
+        diagnostic.split(" ", 1)[-1]
+    )
+    if recipient.action == "delayed" or status.startswith("4") or tenant_limit:
         hard = False
     elif status == "5.2.2":
         hard = False  # mailbox full: it may have room next week
@@ -141,7 +149,9 @@ def _bounce(recipient: Recipient | None, subject: str) -> Bounce:
         rejected = bool(_REJECTED_STATUS.match(status)) or bool(
             _REJECTED_ADDRESS.search(diagnostic)
         )
-    return Bounce(hard, rejected, recipient.address, recipient.status, recipient.diagnostic)
+    return Bounce(
+        hard, rejected, recipient.address, recipient.status, recipient.diagnostic, tenant_limit
+    )
 
 
 def _bounce_reason(bounce: Bounce, standard: bool) -> str:

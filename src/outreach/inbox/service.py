@@ -50,6 +50,7 @@ from outreach.inbox.match import Match, lookups, match
 from outreach.inbox.models import EmailReply, InboxAttachment, InboxMessage
 from outreach.inbox.parse import ParsedMessage, parse
 from outreach.providers.inbox import InboundMessage, InboxPage
+from outreach.senders import service as senders
 from outreach.senders.models import SenderAccount
 
 log = logging.getLogger("outreach.inbox")
@@ -146,6 +147,8 @@ def ingest(
             continue
         target = targets[matched.sent_email.id]
         done = _act(session, target, message, p, found, now, options.postpone_auto_replies)
+        if found.bounce is not None and found.bounce.tenant_limit:
+            done = _held(session, account.id, found.reason, now)
         content = read_content(message.raw, keep_attachments_up_to=options.keep_attachments_up_to)
         stored = _record(session, account, target, message, p, found, matched, done, content)
         categories.queue(session, stored)
@@ -176,6 +179,14 @@ def ingest(
 class _Done:
     text: str
     reply_id: uuid.UUID | None = None
+
+
+def _held(session: Session, sender_id: uuid.UUID, reason: str, now: datetime) -> _Done:
+    """Exchange reported our tenant's external recipient limit used up (Graph accepts an email
+    and says so only in this report): every account of the tenant waits, as after a 5.7.233
+    over SMTP. The email itself did not go; nobody is suppressed."""
+    held = senders.hold_tenant(session, sender_id, reason, now)
+    return _Done(f"not sent: {held.email} is {senders.hold_words(held)}")
 
 
 def _act(

@@ -4,7 +4,8 @@ Callers never read SMTP codes, IMAP responses or HTTP statuses: a provider turns
 of these. A transient error is retried later (honouring retry_after when the provider said); a
 permanent one fails this email (and suppresses the address when the recipient was refused); an
 account error means the account cannot be used at all until a person acts: its emails wait,
-rather than each failing in turn.
+rather than each failing in turn; a tenant's limit reached means every mailbox of the account's
+Microsoft 365 tenant waits for the rolling day to free room, and nobody needs to act.
 """
 
 from __future__ import annotations
@@ -61,6 +62,23 @@ class AccountError(ProviderError):
     """The account cannot be used at all, for sending or reading, until a person acts:
     authentication refused, a grant revoked, a TLS failure. The reason is in plain words for the
     person who must fix it. (A server that cannot be reached is ServerUnreachable: it passes.)"""
+
+
+class TenantLimitReached(ProviderError):
+    """The account's Microsoft 365 tenant has sent to as many external recipients as Exchange
+    Online allows in 24 hours (550 5.7.233): no mailbox of the tenant can send until the rolling
+    day frees room. Nothing is wrong with this email, its recipient or the account: the email
+    waits, nobody is suppressed and no person needs to act."""
+
+
+_TENANT_LIMIT = re.compile(r"^\s*5\.7\.233\b")
+"""Exchange Online's "tenant has exceeded its external recipient limit" (TERRL)."""
+
+
+def tenant_limit_reached(text: str) -> bool:
+    """Whether a refusal ("5.7.233 ...") says the sending tenant's external recipient limit is
+    used up, rather than anything about this email."""
+    return bool(_TENANT_LIMIT.match(text))
 
 
 _OUR_DOMAIN_CODES = re.compile(r"^\s*5\.7\.(?:2[0-7]|509|515)\b")

@@ -21,9 +21,11 @@ from outreach.providers.errors import (
     PermanentError,
     ProviderError,
     ServerUnreachable,
+    TenantLimitReached,
     TransientError,
     connection_problem,
     refuses_our_domain,
+    tenant_limit_reached,
 )
 from outreach.providers.message import OutgoingMessage, SentMessage
 from outreach.providers.throttle import SendingPace
@@ -256,6 +258,11 @@ class SmtpTransport:
             return AccountError(
                 f"{self._where} wants the account to sign in before it takes email; add the "
                 f"username and password ({code} {text})."
+            )
+        if 500 <= code < 600 and tenant_limit_reached(text):
+            return TenantLimitReached(
+                f"{self._where} refused {what}: the Microsoft 365 tenant has sent to as many "
+                f"external recipients as Exchange Online allows in 24 hours ({code} {text})."
             )
         if 500 <= code < 600 and refuses_our_domain(text):
             return AccountError(

@@ -39,6 +39,19 @@ class SenderAccount(Base):
     """Tries that found its server unreachable since it last worked."""
     signature: Mapped[str | None] = mapped_column(sa.Text)
     """Text under every answer sent from the account (migration 0015)."""
+    tenant: Mapped[str | None] = mapped_column(sa.Text, index=True)
+    """The Microsoft 365 tenant whose external recipient limit the account shares (migration
+    0024); None: it shares none."""
+    tenant_licences: Mapped[int] = mapped_column(sa.Integer, server_default=sa.text("1"))
+    held_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    """Until when the account's tenant refused more (a 5.7.233): it sends nothing till then."""
+    hold_reason: Mapped[str | None] = mapped_column(sa.Text)
+    ramp_start: Mapped[int | None] = mapped_column(sa.Integer)
+    """A ramp (senders/ramp.py): sends on the first sending day, None for no ramp."""
+    ramp_step: Mapped[int | None] = mapped_column(sa.Integer)
+    ramp_target: Mapped[int | None] = mapped_column(sa.Integer)
+    min_gap_seconds: Mapped[int] = mapped_column(sa.Integer, server_default=sa.text("0"))
+    """At least this long between two sends of the account, plus jitter."""
 
 
 class SenderDnsCheck(Base):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -53,3 +54,47 @@ def dns_checks_since(session: Session, since: datetime) -> list[tuple[SenderDnsC
         .where(SenderDnsCheck.checked_at > since)
     )
     return [(check, email) for check, email in rows]
+
+
+@dataclass(frozen=True)
+class TenantStanding:
+    licences: int | None = None
+    """The tenant's licence count as its accounts have it; None while it has no account."""
+    held_until: datetime | None = None
+    hold_reason: str | None = None
+
+
+def tenant_standing(session: Session, tenant: str, besides: uuid.UUID) -> TenantStanding:
+    """The licences and the latest hold of the tenant's accounts other than `besides`
+    (ix_sender_accounts_tenant)."""
+    row = session.execute(
+        sa.select(
+            SenderAccount.tenant_licences, SenderAccount.held_until, SenderAccount.hold_reason
+        )
+        .where(SenderAccount.tenant == tenant, SenderAccount.id != besides)
+        .order_by(SenderAccount.held_until.desc().nulls_last())
+        .limit(1)
+    ).first()
+    return TenantStanding(*row) if row else TenantStanding()
+
+
+def set_tenant_licences(session: Session, tenant: str, licences: int) -> None:
+    session.execute(
+        sa.update(SenderAccount)
+        .where(SenderAccount.tenant == tenant, SenderAccount.tenant_licences != licences)
+        .values(tenant_licences=licences)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def hold(
+    session: Session, tenant: str | None, sender_id: uuid.UUID, until: datetime, reason: str
+) -> None:
+    """Holds every account of `tenant` (the account alone when None) until `until`."""
+    which = SenderAccount.tenant == tenant if tenant else SenderAccount.id == sender_id
+    session.execute(
+        sa.update(SenderAccount)
+        .where(which)
+        .values(held_until=until, hold_reason=reason)
+        .execution_options(synchronize_session=False)
+    )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -20,11 +20,13 @@ from outreach.providers.limits import (
     GOOGLE_DEFAULT_DAILY_CAP,
     GRAPH_DEFAULT_LIMITS,
     SendingLimits,
+    tenant_recipient_limit,
 )
 from outreach.sealing import seal, unseal
 from outreach.senders import queries as sender_queries
 from outreach.senders.mail_providers import Provider, provider_of
 from outreach.senders.models import SenderAccount
+from outreach.senders.ramp import DEFAULT_GAP_SECONDS, MAX_GAP_SECONDS, Ramp
 from outreach.senders.standing import Standing, after_failure, after_success, jitter_draw
 from outreach.senders.states import SENDERS, SenderState
 from outreach.states import transition, transition_many
@@ -34,6 +36,86 @@ DEFAULT_CONNECTIONS = 4
 MAX_CONNECTIONS = 20
 MAX_DAILY_CAP = 1_000_000
 """The API's bound too: more than any mailbox provider allows in a day."""
+
+
+MAX_LICENCES = 1_000_000
+TENANT_HOLD = timedelta(hours=24)
+"""How long a tenant's refusal (5.7.233) holds its accounts: Exchange counts the tenant's
+recipients over a rolling 24 hours, some sent by people rather than by us, so only a whole
+rolling day after the refusal is sure to have room."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What an account shares and how it paces itself, beyond its daily cap: the Microsoft 365
+    tenant whose external recipient limit it shares (None: none) and the tenant's licences, its
+    ramp (None: none) and its minimum gap between sends."""
+
+    tenant: str | None = None
+    tenant_licences: int = 1
+    ramp: Ramp | None = None
+    min_gap_seconds: int = 0
+
+    def checked(self) -> Limits:
+        tenant = (self.tenant or "").strip().lower().rstrip(".") or None
+        if tenant is not None and (" " in tenant or len(tenant) > 253):
+            raise ValidationFailed(
+                "A tenant is named by one word, such as its domain (contoso.com).", field="tenant"
+            )
+        if not 1 <= self.tenant_licences <= MAX_LICENCES:
+            raise ValidationFailed(
+                f"A tenant has between 1 and {MAX_LICENCES:,} licences.", field="tenant_licences"
+            )
+        if not 0 <= self.min_gap_seconds <= MAX_GAP_SECONDS:
+            raise ValidationFailed(
+                f"The gap between sends is between 0 and {MAX_GAP_SECONDS:,} seconds.",
+                field="min_gap_seconds",
+            )
+        return replace(self, tenant=tenant)
+
+
+def ramp_from(start: int, step: int, target: int) -> Ramp:
+    """A ramp from a person's figures, refused in words when they do not make one."""
+    if not 1 <= start <= target <= MAX_DAILY_CAP or not 1 <= step <= MAX_DAILY_CAP:
+        raise ValidationFailed(
+            "A ramp starts at 1 email a day or more, grows by 1 or more a day, and its target "
+            "is at least where it starts.",
+            field="ramp_start",
+        )
+    return Ramp(start, step, target)
+
+
+def ramp_of(account: SenderAccount) -> Ramp | None:
+    if account.ramp_start is None or account.ramp_step is None or account.ramp_target is None:
+        return None
+    return Ramp(account.ramp_start, account.ramp_step, account.ramp_target)
+
+
+def limits_of(account: SenderAccount) -> Limits:
+    return Limits(
+        account.tenant, account.tenant_licences, ramp_of(account), account.min_gap_seconds
+    )
+
+
+def tenant_limit_of(account: SenderAccount) -> int | None:
+    """External recipients the account's tenant may send to in 24 hours; None without one."""
+    return tenant_recipient_limit(account.tenant_licences) if account.tenant else None
+
+
+def held(account: SenderAccount, now: datetime) -> bool:
+    """Whether the account's tenant refused more and the rolling day has not freed room yet."""
+    return account.held_until is not None and account.held_until > now
+
+
+def hold_words(account: SenderAccount) -> str:
+    """Why a held account waits, as a person reads it."""
+    assert account.held_until is not None
+    whose = "its Microsoft 365 tenant" + (f" {account.tenant}" if account.tenant else "")
+    return (
+        f"held until {account.held_until:%a %d %b %H:%M} UTC: {whose} has sent to as many "
+        "external recipients as Exchange Online allows in 24 hours; its emails wait, nobody "
+        "needs to act"
+    )
 
 
 def connections_of(account: SenderAccount) -> int:
@@ -164,12 +246,18 @@ def add(
     token_cache: str | None = None,
     daily_cap: int | None = None,
     max_connections: int | None = None,
+    limits: Limits | None = None,
     now: datetime,
 ) -> SenderAccount:
     """Adds a sender account. `password` is the SMTP password or the Graph app's client secret,
     and `token_cache` a person's Graph sign-in, both sealed at rest. A Graph account gets caps
     under Microsoft's unless given its own, and so does a Microsoft 365 mailbox over SMTP
-    (with Microsoft's per-minute limit too); a Google one gets Google's daily limit."""
+    (with Microsoft's per-minute limit too); a Google one gets Google's daily limit.
+
+    `limits`: None gives no ramp and no gap (what tests and scripts want); the page, the API
+    and the CLI give new accounts a ramp and a gap (new_account_limits). A Microsoft 365
+    mailbox named no tenant gets its address's domain as one (editable: set_limits). An account
+    joining a tenant with the default one licence takes the tenant's count, and its hold."""
     address = email.strip()
     if "@" not in address or " " in address:
         raise ValidationFailed(f"{email!r} is not an email address.", field="email")
@@ -181,10 +269,10 @@ def add(
             field="daily_cap",
         )
     provider = provider_of(kind.value, smtp.host if smtp else None)
-    limits = PROVIDER_LIMITS.get(provider)
-    if limits is not None:
-        daily_cap = daily_cap or limits.per_day
-        max_connections = max_connections or limits.connections
+    provider_limits = PROVIDER_LIMITS.get(provider)
+    if provider_limits is not None:
+        daily_cap = daily_cap or provider_limits.per_day
+        max_connections = max_connections or provider_limits.connections
     elif provider is Provider.google:
         daily_cap = daily_cap or GOOGLE_DEFAULT_DAILY_CAP
     max_connections = max_connections or DEFAULT_CONNECTIONS
@@ -201,9 +289,12 @@ def add(
         )
     if graph is not None and graph.delegated and not token_cache:
         raise ValidationFailed("The mailbox's owner must sign in first.", field="email")
+    wanted = (limits or Limits()).checked()
+    if wanted.tenant is None and provider is Provider.microsoft:
+        wanted = replace(wanted, tenant=address.rsplit("@", 1)[1].lower())
     reached = smtp.checked() if smtp else graph.checked() if graph else {}
-    if kind is SenderKind.smtp and limits is not None:
-        reached["per_minute"] = limits.per_minute
+    if kind is SenderKind.smtp and provider_limits is not None:
+        reached["per_minute"] = provider_limits.per_minute
     sealed = {"password": password} | ({"token_cache": token_cache} if token_cache else {})
     account = SenderAccount(
         email=address,
@@ -217,6 +308,70 @@ def add(
     )
     session.add(account)
     session.flush()
+    _apply_limits(session, account, wanted, joining=wanted.tenant_licences == 1)
+    return account
+
+
+DEFAULT_RAMP = Ramp()
+
+
+def new_account_limits(
+    kind: SenderKind,
+    *,
+    ramp: Ramp | None = DEFAULT_RAMP,
+    min_gap_seconds: int = DEFAULT_GAP_SECONDS,
+    tenant: str | None = None,
+    tenant_licences: int = 1,
+) -> Limits:
+    """What the page, the API and the CLI give a new account unless told otherwise: a ramp
+    from 10 emails a day, 2 more each sending day, up to 30, and 60 seconds (and up to 30 more)
+    between sends. Not an outbox: it sends nothing out, so has no reputation to build."""
+    if kind is SenderKind.outbox:
+        return Limits(tenant, tenant_licences)
+    return Limits(tenant, tenant_licences, ramp, min_gap_seconds)
+
+
+def set_limits(session: Session, sender_id: uuid.UUID, limits: Limits) -> SenderAccount:
+    """Changes the account's tenant, its tenant's licences (for every account of the tenant),
+    its ramp and its gap between sends."""
+    account = get(session, sender_id)
+    _apply_limits(session, account, limits.checked(), joining=False)
+    return account
+
+
+def _apply_limits(
+    session: Session, account: SenderAccount, limits: Limits, *, joining: bool
+) -> None:
+    """Writes `limits` (checked) on the account. `joining`: a tenant's licence count is taken
+    from its other accounts rather than given; either way every account of a tenant has one
+    count, and an account joining a held tenant is held too (its own hold stays)."""
+    ramp = limits.ramp
+    account.ramp_start, account.ramp_step, account.ramp_target = (
+        (ramp.start, ramp.step, ramp.target) if ramp else (None, None, None)
+    )
+    account.min_gap_seconds = limits.min_gap_seconds
+    account.tenant = limits.tenant
+    if limits.tenant is not None:
+        known = sender_queries.tenant_standing(session, limits.tenant, account.id)
+        licences = known.licences if joining and known.licences else limits.tenant_licences
+        account.tenant_licences = licences
+        if known.held_until and (not account.held_until or known.held_until > account.held_until):
+            account.held_until, account.hold_reason = known.held_until, known.hold_reason
+        sender_queries.set_tenant_licences(session, limits.tenant, licences)
+    else:
+        account.tenant_licences = limits.tenant_licences
+    session.flush()
+
+
+def hold_tenant(
+    session: Session, sender_id: uuid.UUID, reason: str, now: datetime
+) -> SenderAccount:
+    """The account's tenant refused an email for its external recipient limit: every account
+    of the tenant (or the account alone, when it names none) waits TENANT_HOLD, saying why.
+    Their state does not change: nothing is wrong with them."""
+    account = get(session, sender_id)
+    sender_queries.hold(session, account.tenant, account.id, now + TENANT_HOLD, reason)
+    session.expire(account)
     return account
 
 

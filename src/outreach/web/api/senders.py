@@ -4,12 +4,15 @@ mailboxes received about our emails, and reading them now."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from outreach.analytics import senders as sender_weeks
+from outreach.delivery.allowance import limits_shown
 from outreach.errors import UpstreamUnavailable
 from outreach.inbox import queries as inbox_queries
 from outreach.inbox.polling import poll_summary
@@ -27,9 +30,11 @@ from outreach.web.api.senders_schemas import (
     ImapIn,
     ImapOut,
     InboxMessageOut,
+    LimitsIn,
     MailboxPollOut,
     PartCheckOut,
     PollOut,
+    RampIn,
     SenderIn,
     SenderOut,
     SenderWeekOut,
@@ -42,11 +47,19 @@ senders_router = APIRouter(prefix="/senders", tags=["senders"])
 inbox_router = APIRouter(prefix="/inbox", tags=["inbox"])
 
 
-def sender_out(account: SenderAccount, week: health.SenderHealth | None = None) -> SenderOut:
+def sender_out(
+    account: SenderAccount,
+    week: health.SenderHealth | None = None,
+    limits: list[str] | None = None,
+) -> SenderOut:
     imap = (account.settings or {}).get("imap") if account.kind == "smtp" else None
     standing = senders.standing_of(account)
+    ramp = senders.ramp_of(account)
     return SenderOut.model_validate(account).model_copy(
         update={
+            "tenant_name": account.tenant,
+            "ramp": RampIn.model_validate(ramp) if ramp else None,
+            "limits": limits or [],
             "shown_state": standing.label,
             "signs_in_as": senders.signs_in_as(account),
             "status": standing.describe(),
@@ -66,10 +79,11 @@ def sender_out(account: SenderAccount, week: health.SenderHealth | None = None) 
 @senders_router.get("")
 def list_senders(request: Request, session: DbSession, user: ApiUser) -> list[SenderOut]:
     """Every sender account with its state, its last 7 days and where its replies are read."""
-    week = sender_weeks.of_senders(session, container_of(request).clock.now())
-    return [
-        sender_out(account, week[account.id]) for account in sender_queries.all_senders(session)
-    ]
+    now = container_of(request).clock.now()
+    week = sender_weeks.of_senders(session, now)
+    accounts = sender_queries.all_senders(session)
+    limits = limits_shown(session, accounts, now)
+    return [sender_out(account, week[account.id], limits[account.id]) for account in accounts]
 
 
 @senders_router.post("", status_code=201)
@@ -103,9 +117,40 @@ def add_sender(request: Request, session: DbSession, user: ApiUser, body: Sender
         password=password,
         daily_cap=body.daily_cap,
         max_connections=body.max_connections,
+        limits=limits_in(body.limits, senders.SenderKind(body.kind)),
         now=container.clock.now(),
     )
-    return sender_out(account)
+    return _with_limits(session, account, container.clock.now())
+
+
+def limits_in(body: LimitsIn, kind: senders.SenderKind | None = None) -> senders.Limits:
+    """The limits asked for; for a new account (`kind`), an outbox's without ramp or gap."""
+    ramp = (
+        senders.ramp_from(body.ramp.start, body.ramp.step, body.ramp.target) if body.ramp else None
+    )
+    if kind is not None:
+        return senders.new_account_limits(
+            kind,
+            ramp=ramp,
+            min_gap_seconds=body.min_gap_seconds,
+            tenant=body.tenant_name,
+            tenant_licences=body.tenant_licences,
+        )
+    return senders.Limits(body.tenant_name, body.tenant_licences, ramp, body.min_gap_seconds)
+
+
+def _with_limits(session: Session, account: SenderAccount, now: datetime) -> SenderOut:
+    return sender_out(account, limits=limits_shown(session, [account], now)[account.id])
+
+
+@senders_router.put("/{sender_id}/limits")
+def set_limits(
+    request: Request, session: DbSession, user: ApiUser, sender_id: uuid.UUID, body: LimitsIn
+) -> SenderOut:
+    """Replace what the account shares and how it paces itself: its Microsoft 365 tenant (and
+    the tenant's licences, for every account of the tenant), its ramp, its gap between sends."""
+    account = senders.set_limits(session, sender_id, limits_in(body))
+    return _with_limits(session, account, container_of(request).clock.now())
 
 
 @senders_router.post("/{sender_id}/test")

@@ -27,6 +27,38 @@ class ImapOut(BaseModel):
     folder: str
 
 
+class RampIn(BaseModel):
+    """A new mailbox's ramp: `start` emails on its first sending day (a UTC day it sent on),
+    `step` more on each next one, up to `target`."""
+
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
+
+    start: int = Field(10, ge=1, le=1_000_000)
+    step: int = Field(2, ge=1, le=1_000_000)
+    target: int = Field(30, ge=1, le=1_000_000)
+
+
+class LimitsIn(BaseModel):
+    """What an account shares and how it paces itself, beyond its daily cap."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tenant_name: str | None = Field(
+        None,
+        max_length=253,
+        description="The Microsoft 365 tenant whose external recipient limit (500 x "
+        "licences^0.7 + 9,500 a rolling day) it shares with the tenant's other accounts; null: "
+        "none. A new Microsoft 365 mailbox without one gets its address's domain",
+    )
+    tenant_licences: int = Field(1, ge=1, le=1_000_000)
+    ramp: RampIn | None = Field(
+        default_factory=RampIn, description="null: no ramp, its daily cap from the first day"
+    )
+    min_gap_seconds: int = Field(
+        60, ge=0, le=86_400, description="At least this long between sends (up to half again)"
+    )
+
+
 class SenderOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -53,6 +85,21 @@ class SenderOut(BaseModel):
     imap: ImapOut | None = Field(None, description="Where an SMTP account's replies are read")
     signature: str | None = Field(None, description="The text under every answer it sends")
     week: SenderWeekOut | None = None
+    tenant_name: str | None = Field(
+        None, description="The Microsoft 365 tenant whose external recipient limit it shares"
+    )
+    tenant_licences: int = 1
+    held_until: datetime | None = Field(
+        None, description="Its tenant's limit refused more (5.7.233): nothing goes till then"
+    )
+    hold_reason: str | None = None
+    ramp: RampIn | None = Field(None, description="null: no ramp")
+    min_gap_seconds: int = 0
+    limits: list[str] = Field(
+        default_factory=list,
+        description="Its hold, where its ramp is and the day it reaches its target, its "
+        "tenant's rolling day, its gap between sends, a line each",
+    )
 
 
 class SignatureIn(BaseModel):
@@ -93,6 +140,11 @@ class SenderIn(BaseModel):
     daily_cap: int | None = Field(None, ge=1, le=1_000_000)
     max_connections: int | None = Field(
         None, ge=1, le=20, description="Connections at once from a worker (4; 3 for Graph)"
+    )
+    limits: LimitsIn = Field(
+        default_factory=LimitsIn,
+        description="By default a ramp (10 a day, +2 each sending day, up to 30) and 60 s "
+        "between sends; an outbox gets neither",
     )
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from outreach.analytics import senders as sender_weeks
 from outreach.container import Container, GraphSignIn
 from outreach.delivery import dispatch, queries
+from outreach.delivery.allowance import limits_shown
 from outreach.delivery.unsubscribe import one_click_warning
 from outreach.errors import OutreachError, ValidationFailed
 from outreach.providers.base import SignedIn
@@ -23,6 +24,7 @@ from outreach.senders import dns_check, mailboxes
 from outreach.senders import queries as sender_queries
 from outreach.senders import service as senders
 from outreach.senders.models import SenderAccount
+from outreach.senders.ramp import DEFAULT_GAP_SECONDS
 from outreach.senders.states import SenderState
 from outreach.web import flash
 from outreach.web.deps import DbSession, PageUser, container_of, finish_transaction, read_only
@@ -30,6 +32,7 @@ from outreach.web.rendering import render
 
 router = APIRouter(include_in_schema=False)
 Text = Annotated[str, Form(max_length=500)]
+DEFAULT_RAMP = senders.DEFAULT_RAMP
 
 
 def senders_page(request: Request, session: DbSession, **extra: object) -> Response:
@@ -47,6 +50,14 @@ def senders_page(request: Request, session: DbSession, **extra: object) -> Respo
         "bounce_min": settings.bounce_pause_min_sends,
         "warning": one_click_warning(settings.base_url),
         "dns_checks": dns_check.kept_for_all(session, container_of(request).clock.now()),
+        "limits": limits_shown(session, accounts, container_of(request).clock.now()),
+        "held": {
+            account.id: senders.held(account, container_of(request).clock.now())
+            for account in accounts
+        },
+        "ramps": {account.id: senders.ramp_of(account) for account in accounts},
+        "default_ramp": senders.DEFAULT_RAMP,
+        "default_gap": DEFAULT_GAP_SECONDS,
         **extra,
     }
     return render(request, "senders.html", context, status_code=422 if "error" in extra else 200)
@@ -77,10 +88,24 @@ def add_sender(
     client_id: Text = "",
     client_secret: Annotated[str, Form(max_length=1000)] = "",
     one_click: Annotated[bool, Form()] = False,
+    ramp: Annotated[bool, Form()] = False,
+    ramp_start: Annotated[int, Form(ge=1)] = DEFAULT_RAMP.start,
+    ramp_step: Annotated[int, Form(ge=1)] = DEFAULT_RAMP.step,
+    ramp_target: Annotated[int, Form(ge=1)] = DEFAULT_RAMP.target,
+    min_gap_seconds: Annotated[int, Form(ge=0)] = DEFAULT_GAP_SECONDS,
+    tenant: Text = "",
+    tenant_licences: Annotated[int, Form(ge=1)] = 1,
 ) -> Response:
     container = container_of(request)
     settings = container.settings
     try:
+        limits = senders.new_account_limits(
+            senders.SenderKind(kind),
+            ramp=senders.ramp_from(ramp_start, ramp_step, ramp_target) if ramp else None,
+            min_gap_seconds=min_gap_seconds,
+            tenant=tenant,
+            tenant_licences=tenant_licences,
+        )
         smtp = (
             senders.SmtpSettings(
                 host,
@@ -114,6 +139,7 @@ def add_sender(
             password=password or None,
             daily_cap=daily_cap,
             max_connections=max_connections,
+            limits=limits,
             now=container.clock.now(),
         )
     except (OutreachError, ValueError) as error:
@@ -140,6 +166,13 @@ TYPED_FIELDS = (
     "tenant_id",
     "client_id",
     "one_click",
+    "ramp",
+    "ramp_start",
+    "ramp_step",
+    "ramp_target",
+    "min_gap_seconds",
+    "tenant",
+    "tenant_licences",
 )
 """What the add-account form shows again as typed when it is refused: never a password."""
 
@@ -271,6 +304,7 @@ def _keep_sign_in(
         password=app.client_secret,
         token_cache=signed.token_cache,
         daily_cap=started["daily_cap"],
+        limits=senders.new_account_limits(senders.SenderKind.graph),
         now=now,
     )
     return f"{signed.mailbox} signed in: it sends and reads its replies as its owner."
@@ -317,6 +351,39 @@ def check_dns(
     findings = [asdict(finding) for finding in check.findings]
     dns = {"id": str(sender_id), "email": email, "selector": check.selector or ""}
     return flash.redirect(request, "/senders", dns=dns, findings=findings)
+
+
+@router.post("/senders/{sender_id}/limits")
+def set_limits(
+    request: Request,
+    session: DbSession,
+    user: PageUser,
+    sender_id: uuid.UUID,
+    ramp: Annotated[bool, Form()] = False,
+    ramp_start: Annotated[int, Form(ge=1)] = DEFAULT_RAMP.start,
+    ramp_step: Annotated[int, Form(ge=1)] = DEFAULT_RAMP.step,
+    ramp_target: Annotated[int, Form(ge=1)] = DEFAULT_RAMP.target,
+    min_gap_seconds: Annotated[int, Form(ge=0)] = 0,
+    tenant: Text = "",
+    tenant_licences: Annotated[int, Form(ge=1)] = 1,
+) -> Response:
+    """Changes the account's tenant (and its licences, for every account of the tenant), its
+    ramp and its gap between sends."""
+    try:
+        account = senders.set_limits(
+            session,
+            sender_id,
+            senders.Limits(
+                tenant,
+                tenant_licences,
+                senders.ramp_from(ramp_start, ramp_step, ramp_target) if ramp else None,
+                min_gap_seconds,
+            ),
+        )
+    except OutreachError as error:
+        session.rollback()
+        return senders_page(request, session, error=error.message)
+    return flash.redirect(request, "/senders", notice=f"{account.email}'s limits are saved.")
 
 
 @router.post("/senders/{sender_id}/imap")
