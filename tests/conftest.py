@@ -34,6 +34,7 @@ pytest_plugins = [
     "tests.imap_server",
     "tests.fakes.graph_server",
     "tests.fakes.anthropic_server",
+    "tests.fakes.oauth_server",
 ]
 load_profile()
 

@@ -159,7 +159,10 @@ class DovecotServer(LoopbackServer):
 
     host = "127.0.0.1"
 
-    def __init__(self) -> None:
+    def __init__(self, *, introspection_url: str | None = None) -> None:
+        """`introspection_url`: also take SASL XOAUTH2 and OAUTHBEARER sign-ins, their tokens
+        checked by POSTing them there (Dovecot's oauth2 passdb, RFC 7662 introspection)."""
+        self.introspection_url = introspection_url
         self.port = 0
         self.tls_port = 0
         self.folder = Path()
@@ -260,7 +263,7 @@ protocols = imap
 listen = {self.host}
 # Plain text sign-in is fine on loopback, and the reader's "none" security needs it.
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login{self._oauth_mechanisms}
 # Refuse a wrong password at once, every time: the tests try some on purpose, and Dovecot
 # would otherwise delay each failure from an address longer than the last (up to 15 s).
 auth_failure_delay = 0
@@ -276,9 +279,10 @@ default_internal_user = {internal_user}
 default_login_user = {login_user}
 first_valid_uid = {mail_uid}
 mail_location = maildir:{mail}/%u/Maildir
-passdb {{
+{self._oauth_passdb()}passdb {{
   driver = static
   args = password={PASSWORD}
+  mechanisms = plain login
 }}
 userdb {{
   driver = static
@@ -295,6 +299,30 @@ service imap-login {{
 }}
 """
         )
+
+    @property
+    def _oauth_mechanisms(self) -> str:
+        return " xoauth2 oauthbearer" if self.introspection_url else ""
+
+    def _oauth_passdb(self) -> str:
+        if self.introspection_url is None:
+            return ""
+        settings = self.folder / "dovecot-oauth2.conf.ext"
+        settings.write_text(
+            f"""introspection_mode = post
+introspection_url = {self.introspection_url}
+force_introspection = yes
+username_attribute = email
+active_attribute = active
+active_value = true
+"""
+        )
+        return f"""passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {settings}
+}}
+"""
 
     def _wait_until_listening(self, timeout: float = 15) -> None:
         assert self._process is not None
