@@ -43,6 +43,7 @@ import pytest
 from imapclient import IMAPClient
 
 from outreach.providers.imap import ImapSettings, Security
+from tests.fakes.oauth_server import FakeOAuth
 from tests.loopback import LoopbackServer
 from tests.smtp_server import tls_files
 
@@ -51,6 +52,8 @@ __all__ = [
     "ImapAccount",
     "dovecot_fixture",
     "imap_account_fixture",
+    "oauth_dovecot_fixture",
+    "oauth_mailbox",
     "require_dovecot",
 ]
 
@@ -365,6 +368,21 @@ def dovecot_fixture() -> Iterator[DovecotServer]:
     require_dovecot()
     with DovecotServer() as server:
         yield server
+
+
+@pytest.fixture(name="oauth_dovecot", scope="session")
+def oauth_dovecot_fixture() -> Iterator[tuple[FakeOAuth, DovecotServer]]:
+    """A Dovecot that also takes XOAUTH2, its tokens checked against a fake Google and
+    Microsoft sign-in (tests/fakes/oauth_server.py) that lives as long as it does."""
+    require_dovecot()
+    with FakeOAuth() as oauth, DovecotServer(introspection_url=oauth.introspection_url) as server:
+        yield oauth, server
+
+
+def oauth_mailbox(dovecot: DovecotServer, name: str) -> ImapAccount:
+    """A user named by their address, as Google and Microsoft sign mailboxes in (the static
+    passdb lets a test arrange their INBOX with a password too)."""
+    return ImapAccount(dovecot, f"{name}-{uuid.uuid4().hex[:8]}@acme.example", PASSWORD)
 
 
 @pytest.fixture(name="imap_account")

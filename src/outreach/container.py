@@ -50,6 +50,13 @@ from outreach.providers.http_hooks import HttpPoster
 from outreach.providers.imap import ImapReader, ImapSettings
 from outreach.providers.inbox import InboxReader
 from outreach.providers.llm import LanguageModel
+from outreach.providers.mail_oauth import (
+    GOOGLE_SCOPES,
+    MICROSOFT_SCOPES,
+    MailTokens,
+    OAuthApp,
+    OAuthClient,
+)
 from outreach.providers.outbox import OutboxTransport
 from outreach.providers.smtp import SmtpTransport, offers_starttls
 from outreach.providers.throttle import SendingPace
@@ -119,6 +126,8 @@ class Container:
     _delegated: dict[uuid.UUID, DelegatedTokens] = field(
         default_factory=dict, init=False, repr=False
     )
+    _oauth_client: OAuthClient | None = field(default=None, init=False, repr=False)
+    _mail_tokens: dict[uuid.UUID, MailTokens] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def session_lifetime(self) -> timedelta:
@@ -145,6 +154,7 @@ class Container:
                 username=settings.get("username"),
                 password=secrets.get("password"),
                 pace=self.pace_of(account) if "per_minute" in settings else None,
+                oauth=self.mail_tokens_for(account),
             )
         if account.kind == "graph":
             return GraphTransport(
@@ -243,6 +253,69 @@ class Container:
                 session, sender_id, token_cache, secret_key=self.settings.secret_key_value()
             )
 
+    def oauth_app(self, provider: str) -> OAuthApp:
+        """The app SMTP and IMAP mailboxes of `provider` sign in through: GOOGLE_CLIENT_* for
+        Google, OUTLOOK_* for Microsoft (its tenant, else "common": any work or personal
+        account), at OUTREACH_GRAPH_AUTHORITY_URL. AccountError when it is not configured."""
+        own = self.settings
+        if provider == "google":
+            secret = own.google_client_secret
+            return OAuthApp(
+                "google",
+                own.google_client_id or "",
+                secret.get_secret_value() if secret else "",
+                own.google_authorize_url,
+                own.google_token_url,
+                None,
+                GOOGLE_SCOPES,
+            )
+        secret = own.outlook_client_secret
+        base = f"{own.graph_authority_url.rstrip('/')}/{own.outlook_tenant_id or 'common'}"
+        return OAuthApp(
+            "microsoft",
+            own.outlook_client_id or "",
+            secret.get_secret_value() if secret else "",
+            f"{base}/oauth2/v2.0/authorize",
+            f"{base}/oauth2/v2.0/token",
+            f"{base}/oauth2/v2.0/devicecode",
+            MICROSOFT_SCOPES,
+        )
+
+    @property
+    def oauth_client(self) -> OAuthClient:
+        """Google's and Microsoft's token endpoints for mailbox sign-ins, shared by all
+        threads: the only place it is built."""
+        if self._oauth_client is None:
+            self._oauth_client = OAuthClient(self.clock, ssl_context=self.tls_context)
+        return self._oauth_client
+
+    def mail_tokens_for(self, account: SenderAccount) -> MailTokens | None:
+        """The access tokens an SMTP account signed in with OAuth sends and reads with (None
+        for a password), from its sealed refresh token, sealed again when it rotates."""
+        provider = senders.oauth_provider_of(account)
+        if provider is None:
+            return None
+        key = self.settings.secret_key_value()
+        stored = str(unseal(key, account.secret).get("refresh_token", ""))
+        kept = self._mail_tokens.get(account.id)
+        if kept is None or kept.loaded_from != stored:
+            kept = MailTokens(
+                self.oauth_app(provider),
+                self.oauth_client,
+                stored,
+                account.email,
+                clock=self.clock,
+                save=partial(self._keep_refresh_token, account.id),
+            )
+            self._mail_tokens[account.id] = kept
+        return kept
+
+    def _keep_refresh_token(self, sender_id: uuid.UUID, refresh_token: str) -> None:
+        with transaction(self.sessions) as session:
+            senders.keep_refresh_token(
+                session, sender_id, refresh_token, secret_key=self.settings.secret_key_value()
+            )
+
     @property
     def graph_tokens(self) -> GraphTokens:
         """One token cache for every Graph account, shared by all threads."""
@@ -266,7 +339,11 @@ class Container:
         if imap is None:
             return None
         return ImapReader(
-            imap, ssl_context=self.tls_context, clock=self.clock, lookback=self.inbox_lookback
+            imap,
+            ssl_context=self.tls_context,
+            clock=self.clock,
+            lookback=self.inbox_lookback,
+            oauth=self.mail_tokens_for(account),
         )
 
     @property
@@ -504,6 +581,8 @@ class Container:
     def close(self) -> None:
         if self._graph_tokens is not None:
             self._graph_tokens.close()
+        if self._oauth_client is not None:
+            self._oauth_client.close()
         self.engine.dispose()
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -36,7 +35,7 @@ from tests.fakes.oauth_server import (
     CLIENTS,
     FakeOAuth,
 )
-from tests.imap_server import PASSWORD, DovecotServer, ImapAccount, require_dovecot
+from tests.imap_server import DovecotServer, ImapAccount, oauth_mailbox
 from tests.smtp_server import RecordingSMTPServer
 
 AT = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
@@ -84,14 +83,6 @@ def client_fixture(clock: FixedClock) -> Iterator[OAuthClient]:
 def oauth_smtp_fixture(fake_oauth: FakeOAuth) -> Iterator[RecordingSMTPServer]:
     with RecordingSMTPServer(introspection_url=fake_oauth.introspection_url) as server:
         yield server
-
-
-@pytest.fixture(name="oauth_dovecot", scope="module")
-def oauth_dovecot_fixture() -> Iterator[tuple[FakeOAuth, DovecotServer]]:
-    """One Dovecot for the module, its tokens checked against one fake sign-in."""
-    require_dovecot()
-    with FakeOAuth() as oauth, DovecotServer(introspection_url=oauth.introspection_url) as server:
-        yield oauth, server
 
 
 class Saved:
@@ -231,12 +222,6 @@ def test_a_server_without_xoauth2_says_to_use_a_password(
         smtp = transport(server, signed_in(fake_oauth, client, clock, "google"))
         with pytest.raises(AccountError, match="does not offer OAuth sign-in"):
             smtp.send(a_message())
-
-
-def oauth_mailbox(dovecot: DovecotServer, name: str) -> ImapAccount:
-    """A user named by their address, as Google and Microsoft sign mailboxes in (the static
-    passdb lets a test arrange their INBOX with a password too)."""
-    return ImapAccount(dovecot, f"{name}-{uuid.uuid4().hex[:8]}@acme.example", PASSWORD)
 
 
 def oauth_reader(account: ImapAccount, tokens: MailTokens, clock: FixedClock) -> ImapReader:
