@@ -284,8 +284,7 @@ first_valid_uid = {mail_uid}
 mail_location = maildir:{mail}/%u/Maildir
 {self._oauth_passdb()}passdb {{
   driver = static
-  args = password={PASSWORD}
-  mechanisms = plain login
+  args = password={PASSWORD}{self._password_mechanisms}
 }}
 userdb {{
   driver = static
@@ -306,6 +305,12 @@ service imap-login {{
     @property
     def _oauth_mechanisms(self) -> str:
         return " xoauth2 oauthbearer" if self.introspection_url else ""
+
+    @property
+    def _password_mechanisms(self) -> str:
+        # Only with the oauth2 passdb: doveadm's user lookups use no mechanism, and would
+        # find no passdb if the only one were filtered.
+        return "\n  mechanisms = plain login" if self.introspection_url else ""
 
     def _oauth_passdb(self) -> str:
         if self.introspection_url is None:

@@ -4,6 +4,7 @@ that hands them to the passes every entry point may start (sending, drafting, po
 from __future__ import annotations
 
 import random
+import secrets
 import ssl
 import uuid
 from collections.abc import Mapping
@@ -53,9 +54,15 @@ from outreach.providers.llm import LanguageModel
 from outreach.providers.mail_oauth import (
     GOOGLE_SCOPES,
     MICROSOFT_SCOPES,
+    DeviceSignIn,
     MailTokens,
     OAuthApp,
     OAuthClient,
+    Pkce,
+    answered_code,
+    authorization_url,
+    oauth_callback_url,
+    pasted_code,
 )
 from outreach.providers.outbox import OutboxTransport
 from outreach.providers.smtp import SmtpTransport, offers_starttls
@@ -108,6 +115,52 @@ class GraphSignIn:
         """The person's sign-in from Microsoft's answer (the callback's query), or
         ProviderError saying why it did not complete."""
         return finish_sign_in(self.settings, self.tokens, flow, answer)
+
+
+@dataclass(frozen=True)
+class MailSignIn:
+    """A mailbox's owner signing in with Google or Microsoft so that its SMTP account sends
+    and reads over XOAUTH2 (providers/mail_oauth.py); each way ends in the refresh token to
+    seal on the account."""
+
+    app: OAuthApp
+    client: OAuthClient
+    redirect_uri: str
+
+    @property
+    def name(self) -> str:
+        return self.app.name
+
+    def start(self, mailbox: str) -> dict[str, str]:
+        """What to keep until the browser comes back (its PKCE verifier: keep it secret),
+        and under "url" where to send the person, hinted at `mailbox`."""
+        pkce, state = Pkce.new(), secrets.token_urlsafe(16)
+        url = authorization_url(
+            self.app, redirect_uri=self.redirect_uri, state=state, pkce=pkce, login_hint=mailbox
+        )
+        return {"url": url, "state": state, "verifier": pkce.verifier}
+
+    def finish(self, started: Mapping[str, str], answer: str | Mapping[str, str]) -> str:
+        """The refresh token for the provider's answer: the callback's query, or the address
+        (or code) a person pasted. ProviderError saying why when there is none."""
+        state = started["state"]
+        code = (
+            pasted_code(answer, state) if isinstance(answer, str) else answered_code(answer, state)
+        )
+        grant = self.client.exchange_code(
+            self.app, code, self.redirect_uri, Pkce(started["verifier"])
+        )
+        assert grant.refresh_token is not None  # exchange_code insists on one
+        return grant.refresh_token
+
+    def start_device(self) -> DeviceSignIn:
+        """Microsoft's device code: the words to show the person, and how long it lasts."""
+        return self.client.start_device(self.app)
+
+    def poll_device(self, device: DeviceSignIn) -> str | None:
+        """The refresh token once the person signed in with the device code, else None."""
+        grant = self.client.poll_device(self.app, device)
+        return None if grant is None else grant.refresh_token
 
 
 @dataclass
@@ -279,6 +332,13 @@ class Container:
             f"{base}/oauth2/v2.0/token",
             f"{base}/oauth2/v2.0/devicecode",
             MICROSOFT_SCOPES,
+        )
+
+    def mail_sign_in(self, provider: str) -> MailSignIn:
+        """A mailbox's sign-in with `provider` ("google" or "microsoft") for SMTP and IMAP,
+        coming back to the senders page's callback."""
+        return MailSignIn(
+            self.oauth_app(provider), self.oauth_client, oauth_callback_url(self.settings.base_url)
         )
 
     @property

@@ -60,6 +60,7 @@ class _Code:
 @dataclass
 class _Device:
     mailbox: str | None = None
+    polls: int = 0
 
 
 class FakeOAuth(LoopbackServer):
@@ -75,6 +76,7 @@ class FakeOAuth(LoopbackServer):
         """access token -> mailbox"""
         self._devices: dict[str, _Device] = {}
         self._declined = False
+        self._device_signer: str | None = None
         self.grants: list[str] = []
         """The grant_type of every token request, in order."""
         self._server: ThreadingHTTPServer | None = None
@@ -131,6 +133,12 @@ class FakeOAuth(LoopbackServer):
         """The person typed `user_code` at the verification page and signed in as `mailbox`."""
         with self._lock:
             self._devices[user_code].mailbox = mailbox
+
+    def approve_devices_as(self, mailbox: str) -> None:
+        """From now on, each device code is approved as `mailbox` once it has been asked
+        about once (the person takes a moment to type the code)."""
+        with self._lock:
+            self._device_signer = mailbox
 
     def revoke(self, mailbox: str) -> None:
         """The mailbox's owner revoked the app (or changed their password): its refresh and
@@ -243,6 +251,9 @@ class FakeOAuth(LoopbackServer):
         device = self._devices.get(form.get("device_code", ""))
         if device is None:
             return 400, _refusal(provider, "expired_token", "AADSTS70020: expired.")
+        device.polls += 1
+        if device.mailbox is None and device.polls > 1:
+            device.mailbox = self._device_signer
         if device.mailbox is None:
             return 400, _refusal(provider, "authorization_pending", "AADSTS70016: pending.")
         refresh = self._new_refresh(provider, device.mailbox)

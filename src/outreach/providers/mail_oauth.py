@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal, Protocol
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx2
 
@@ -120,6 +120,37 @@ def authorization_url(
     else:
         query |= {"prompt": "select_account"}
     return f"{app.authorize_url}?{urlencode(query)}"
+
+
+def oauth_callback_url(base_url: str) -> str:
+    """Where Google and Microsoft send the browser back after a mailbox's sign-in, for the
+    senders page and the CLI alike: the one redirect URI to register with each app."""
+    return f"{base_url.rstrip('/')}/senders/oauth/callback"
+
+
+def pasted_code(pasted: str, state: str) -> str:
+    """The authorization code from what a person pasted back: the whole address the provider
+    redirected to (its state checked, its error said) or the code alone."""
+    text = pasted.strip()
+    if "?" not in text and "=" not in text:
+        if not text:
+            raise AccountError("Nothing was pasted: start again.")
+        return text
+    return answered_code(
+        {key: values[0] for key, values in parse_qs(urlsplit(text).query).items()}, state
+    )
+
+
+def answered_code(answer: Mapping[str, str], state: str) -> str:
+    """The authorization code from the provider's redirect (its query), once its state is
+    this sign-in's; AccountError saying why there is none."""
+    if "error" in answer:
+        raise AccountError(f"The sign-in did not complete: {sign_in_error_text(answer)}.")
+    if answer.get("state") != state:
+        raise AccountError("That address belongs to another sign-in: start again.")
+    if not answer.get("code"):
+        raise AccountError("That address holds no code: paste the whole address.")
+    return answer["code"]
 
 
 @dataclass(frozen=True)

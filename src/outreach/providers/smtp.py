@@ -377,9 +377,15 @@ class SmtpTransport:
             raise
         except smtplib.SMTPException as error:
             offered = connection.esmtp_features.get("auth", "").strip()
+            oauth = (
+                " Sign the account in with Google or Microsoft instead (Sign in on the senders "
+                f"page, or `outreach senders sign-in {username} --provider google|microsoft`)."
+                if "XOAUTH2" in offered.upper().split()
+                else ""
+            )
             raise AccountError(
                 f"{self._where} offers no sign-in method this program supports "
-                f"(it offers: {offered or 'none'})."
+                f"(it offers: {offered or 'none'}).{oauth}"
             ) from error
 
     def _sign_in_with_token(
