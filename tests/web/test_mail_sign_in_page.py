@@ -9,7 +9,6 @@ from urllib.parse import urlsplit
 
 import httpx2
 import pytest
-import sqlalchemy as sa
 
 from outreach.sealing import unseal
 from outreach.senders import service as senders
