@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from outreach.analytics import senders as sender_weeks
+from outreach.config import Settings
 from outreach.container import Container, GraphSignIn
 from outreach.delivery import dispatch, queries
 from outreach.delivery.unsubscribe import one_click_warning
@@ -22,6 +23,7 @@ from outreach.sealing import seal, unseal
 from outreach.senders import dns_check, mailboxes
 from outreach.senders import queries as sender_queries
 from outreach.senders import service as senders
+from outreach.senders.mail_providers import Provider, provider_of
 from outreach.senders.models import SenderAccount
 from outreach.senders.states import SenderState
 from outreach.web import flash
@@ -43,11 +45,7 @@ def senders_page(request: Request, session: DbSession, **extra: object) -> Respo
             account.id: senders.OAUTH_PROVIDERS.get(senders.oauth_provider_of(account) or "")
             for account in accounts
         },
-        "oauth_apps": [
-            (provider, name)
-            for provider, name in senders.OAUTH_PROVIDERS.items()
-            if (settings.google_client_id if provider == "google" else settings.outlook_client_id)
-        ],
+        "oauth_offered": {account.id: _oauth_offered(settings, account) for account in accounts},
         "standings": {account.id: senders.standing_of(account) for account in accounts},
         "health": sender_weeks.of_senders(session, container_of(request).clock.now()),
         "outlook_app": bool(settings.outlook_tenant_id and settings.outlook_client_id),
@@ -59,6 +57,38 @@ def senders_page(request: Request, session: DbSession, **extra: object) -> Respo
         **extra,
     }
     return render(request, "senders.html", context, status_code=422 if "error" in extra else 200)
+
+
+@dataclass(frozen=True)
+class OAuthOffer:
+    """The sign-ins offered to an SMTP account instead of its password, and why."""
+
+    why: str
+    providers: list[tuple[str, str]]
+    """(provider, its name): "google", "Google"."""
+
+
+OAUTH_WHY = {
+    Provider.google: "Google takes only app passwords: sign in with Google instead.",
+    Provider.microsoft: "Microsoft 365 stops taking SMTP passwords at the end of December "
+    "2026: sign in with Microsoft instead.",
+    Provider.smtp: "If this server takes Google's or Microsoft's sign-in (XOAUTH2):",
+}
+
+
+def _oauth_offered(settings: Settings, account: SenderAccount) -> OAuthOffer | None:
+    """The sign-ins an SMTP account is offered, among those this server has an app for: its
+    provider's at smtp.gmail.com or smtp.office365.com, else both (a relay of their own)."""
+    if account.kind != senders.SenderKind.smtp.value:
+        return None
+    provider = provider_of(account.kind, (account.settings or {}).get("host"))
+    apps = {"google": settings.google_client_id, "microsoft": settings.outlook_client_id}
+    offered = [
+        (name, senders.OAUTH_PROVIDERS[name])
+        for name, client_id in apps.items()
+        if client_id and provider.value in (name, Provider.smtp.value)
+    ]
+    return OAuthOffer(OAUTH_WHY[provider], offered) if offered else None
 
 
 @router.get("/senders")
