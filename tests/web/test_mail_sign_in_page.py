@@ -92,6 +92,15 @@ def test_signing_in_from_the_page_makes_the_account_send_with_oauth(
     assert sending.ok, sending.text
 
 
+def test_the_api_says_whose_sign_in_an_account_uses(signed_in, account, api_token):
+    press_sign_in(signed_in, account, "google")
+
+    signed_in.headers["Authorization"] = f"Bearer {api_token}"
+    [listed] = signed_in.get("/api/v1/senders").json()
+
+    assert (listed["signs_in_as"], listed["signs_in_with"]) == (MAILBOX, "google")
+
+
 def test_signing_in_again_lets_an_account_that_needed_a_person_send_again(
     signed_in, session, account, fake_oauth
 ):
