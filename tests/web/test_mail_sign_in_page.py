@@ -135,3 +135,4 @@ def test_an_answer_arriving_without_its_sign_in_is_refused(signed_in, session, a
 
     assert page.status_code == 422
     assert "This sign-in was not started in this browser" in page.text
+    assert "Signing in for `outreach senders sign-in`? Paste this page&#39;s address" in page.text

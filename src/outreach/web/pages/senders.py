@@ -371,7 +371,8 @@ def finish_oauth_sign_in(request: Request, session: DbSession, user: PageUser) -
             request,
             session,
             error="This sign-in was not started in this browser, or took more than 15 minutes: "
-            "start it again.",
+            "start it again. (Signing in for `outreach senders sign-in`? Paste this page's "
+            "address into it.)",
         )
     finish_transaction(session)
     sender_id = uuid.UUID(started["sender_id"])
