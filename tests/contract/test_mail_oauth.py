@@ -316,3 +316,23 @@ def test_microsofts_device_code_sign_in_waits_for_the_person(
     assert grant is not None
     assert grant.refresh_token
     assert fake_oauth.accepts(MAILBOX, grant.access_token)
+
+
+def test_an_imap_token_the_server_refuses_is_replaced_and_the_mailbox_still_reads(
+    oauth_dovecot: tuple[FakeOAuth, DovecotServer], clock: FixedClock
+) -> None:
+    oauth, dovecot = oauth_dovecot
+    account = oauth_mailbox(dovecot, "expired")
+    client = OAuthClient(clock)
+    tokens = signed_in(oauth, client, clock, "microsoft", account.username)
+    stale = tokens.token()
+    oauth.expire_access_tokens()
+    reader = oauth_reader(account, tokens, clock)
+    try:
+        said = reader.check()
+    finally:
+        reader.close()
+        client.close()
+
+    assert f"signed in as {account.username}" in said
+    assert tokens.token() != stale

@@ -48,7 +48,7 @@ from outreach.providers.errors import (
     connection_problem,
 )
 from outreach.providers.inbox import InboundMessage, InboxPage
-from outreach.providers.mail_oauth import AccessTokens
+from outreach.providers.mail_oauth import AccessTokens, sign_in_with_token
 from outreach.words import counted
 
 __all__ = ["ImapReader", "ImapSettings", "Security"]
@@ -332,22 +332,16 @@ class ImapReader:
         return client
 
     def _sign_in_with_token(self, client: Any, oauth: AccessTokens) -> None:
-        """SASL XOAUTH2; a refused token is forgotten and a fresh one tried once."""
         username = self._settings.username
-        token = oauth.token()
         try:
-            client.oauth2_login(username, token)
-        except LoginError:
-            oauth.forget(token)
-            token = oauth.token()
-            try:
-                client.oauth2_login(username, token)
-            except LoginError as error:
-                oauth.forget(token)
-                raise AccountError(
-                    f"{self._where} refused the OAuth sign-in of {username} ({_text(error)}): "
-                    "sign in again on the senders page."
-                ) from error
+            sign_in_with_token(
+                oauth, lambda token: client.oauth2_login(username, token), LoginError
+            )
+        except LoginError as error:
+            raise AccountError(
+                f"{self._where} refused the OAuth sign-in of {username} ({_text(error)}): "
+                "sign in again on the senders page."
+            ) from error
 
     def _context(self) -> ssl.SSLContext:
         if self._ssl_context is None:

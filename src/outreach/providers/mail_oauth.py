@@ -43,6 +43,7 @@ __all__ = [
     "OAuthClient",
     "OAuthProvider",
     "Pkce",
+    "sign_in_with_token",
     "xoauth2",
 ]
 
@@ -345,6 +346,25 @@ class MailTokens:
         with self._lock:
             if self._grant is not None and self._grant.access_token == refused:
                 self._grant = None
+
+
+def sign_in_with_token(
+    oauth: AccessTokens, sign_in: Callable[[str], None], refused: type[Exception]
+) -> None:
+    """`sign_in` with the access token at hand; when the server refuses it (raising
+    `refused`), forget it and try once more with a fresh one: it may have been revoked or have
+    expired early. A second refusal is raised: then a person must sign in again."""
+    token = oauth.token()
+    try:
+        sign_in(token)
+    except refused:
+        oauth.forget(token)
+        token = oauth.token()
+        try:
+            sign_in(token)
+        except refused:
+            oauth.forget(token)
+            raise
 
 
 def xoauth2(user: str, access_token: str) -> str:

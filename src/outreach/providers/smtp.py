@@ -25,7 +25,7 @@ from outreach.providers.errors import (
     connection_problem,
     refuses_our_domain,
 )
-from outreach.providers.mail_oauth import AccessTokens, xoauth2
+from outreach.providers.mail_oauth import AccessTokens, sign_in_with_token, xoauth2
 from outreach.providers.message import OutgoingMessage, SentMessage
 from outreach.providers.throttle import SendingPace
 
@@ -391,39 +391,39 @@ class SmtpTransport:
     def _sign_in_with_token(
         self, connection: smtplib.SMTP, username: str, oauth: AccessTokens
     ) -> None:
-        """SASL XOAUTH2. A refused token is forgotten and a fresh one tried once (it may have
-        been revoked or expired early); refused again, a person must sign in again."""
+        """SASL XOAUTH2, a refused token replaced once (mail_oauth.sign_in_with_token)."""
         offered = connection.esmtp_features.get("auth", "").upper().split()
         if "XOAUTH2" not in offered:
             raise AccountError(
                 f"{self._where} does not offer OAuth sign-in (XOAUTH2; it offers: "
                 f"{' '.join(offered) or 'none'}): use a password instead."
             )
-        for attempt in (1, 2):
-            token = oauth.token()
+
+        def authenticate(token: str) -> None:
             try:
                 # After a refusal the server sends its reason as a challenge: an empty answer
                 # ends the exchange (Google's and Microsoft's documented XOAUTH2).
                 connection.auth(
                     "XOAUTH2",
-                    lambda challenge=None, token=token: (
-                        xoauth2(username, token) if challenge is None else ""
-                    ),
+                    lambda challenge=None: xoauth2(username, token) if challenge is None else "",
                 )
-                return
             except smtplib.SMTPAuthenticationError as error:
-                text = _text(error.smtp_error)
                 if 400 <= error.smtp_code < 500:
+                    text = _text(error.smtp_error)
                     raise TransientError(
                         f"{self._where} could not check the sign-in just now: {text}",
                         _retry_hint(text),
                     ) from error
-                oauth.forget(token)
-                if attempt == 2:
-                    raise AccountError(
-                        f"{self._where} refused the OAuth sign-in of {username} "
-                        f"({error.smtp_code} {text}): sign in again on the senders page."
-                    ) from error
+                raise
+
+        try:
+            sign_in_with_token(oauth, authenticate, smtplib.SMTPAuthenticationError)
+        except smtplib.SMTPAuthenticationError as error:
+            raise AccountError(
+                f"{self._where} refused the OAuth sign-in of {username} "
+                f"({error.smtp_code} {_text(error.smtp_error)}): sign in again on the senders "
+                "page."
+            ) from error
 
     def _account_reply(self, what: str, code: int, reply: bytes | str) -> ProviderError:
         text = _text(reply)
