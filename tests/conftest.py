@@ -31,6 +31,7 @@ from tests.web_session import ADMIN_EMAIL, ADMIN_PASSWORD, sign_in
 pytest_plugins = [
     "tests.smtp_server",
     "tests.dns_server",
+    "tests.fakes.oauth_server",
     "tests.imap_server",
     "tests.fakes.graph_server",
     "tests.fakes.anthropic_server",

@@ -43,6 +43,7 @@ import pytest
 from imapclient import IMAPClient
 
 from outreach.providers.imap import ImapSettings, Security
+from tests.fakes.oauth_server import FakeOAuth
 from tests.loopback import LoopbackServer
 from tests.smtp_server import tls_files
 
@@ -51,6 +52,8 @@ __all__ = [
     "ImapAccount",
     "dovecot_fixture",
     "imap_account_fixture",
+    "oauth_dovecot_fixture",
+    "oauth_mailbox",
     "require_dovecot",
 ]
 
@@ -159,7 +162,10 @@ class DovecotServer(LoopbackServer):
 
     host = "127.0.0.1"
 
-    def __init__(self) -> None:
+    def __init__(self, *, introspection_url: str | None = None) -> None:
+        """`introspection_url`: also take SASL XOAUTH2 and OAUTHBEARER sign-ins, their tokens
+        checked by POSTing them there (Dovecot's oauth2 passdb, RFC 7662 introspection)."""
+        self.introspection_url = introspection_url
         self.port = 0
         self.tls_port = 0
         self.folder = Path()
@@ -260,7 +266,7 @@ protocols = imap
 listen = {self.host}
 # Plain text sign-in is fine on loopback, and the reader's "none" security needs it.
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login{self._oauth_mechanisms}
 # Refuse a wrong password at once, every time: the tests try some on purpose, and Dovecot
 # would otherwise delay each failure from an address longer than the last (up to 15 s).
 auth_failure_delay = 0
@@ -276,9 +282,9 @@ default_internal_user = {internal_user}
 default_login_user = {login_user}
 first_valid_uid = {mail_uid}
 mail_location = maildir:{mail}/%u/Maildir
-passdb {{
+{self._oauth_passdb()}passdb {{
   driver = static
-  args = password={PASSWORD}
+  args = password={PASSWORD}{self._password_mechanisms}
 }}
 userdb {{
   driver = static
@@ -295,6 +301,36 @@ service imap-login {{
 }}
 """
         )
+
+    @property
+    def _oauth_mechanisms(self) -> str:
+        return " xoauth2 oauthbearer" if self.introspection_url else ""
+
+    @property
+    def _password_mechanisms(self) -> str:
+        # Only with the oauth2 passdb: doveadm's user lookups use no mechanism, and would
+        # find no passdb if the only one were filtered.
+        return "\n  mechanisms = plain login" if self.introspection_url else ""
+
+    def _oauth_passdb(self) -> str:
+        if self.introspection_url is None:
+            return ""
+        settings = self.folder / "dovecot-oauth2.conf.ext"
+        settings.write_text(
+            f"""introspection_mode = post
+introspection_url = {self.introspection_url}
+force_introspection = yes
+username_attribute = email
+active_attribute = active
+active_value = true
+"""
+        )
+        return f"""passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {settings}
+}}
+"""
 
     def _wait_until_listening(self, timeout: float = 15) -> None:
         assert self._process is not None
@@ -337,6 +373,21 @@ def dovecot_fixture() -> Iterator[DovecotServer]:
     require_dovecot()
     with DovecotServer() as server:
         yield server
+
+
+@pytest.fixture(name="oauth_dovecot", scope="session")
+def oauth_dovecot_fixture() -> Iterator[tuple[FakeOAuth, DovecotServer]]:
+    """A Dovecot that also takes XOAUTH2, its tokens checked against a fake Google and
+    Microsoft sign-in (tests/fakes/oauth_server.py) that lives as long as it does."""
+    require_dovecot()
+    with FakeOAuth() as oauth, DovecotServer(introspection_url=oauth.introspection_url) as server:
+        yield oauth, server
+
+
+def oauth_mailbox(dovecot: DovecotServer, name: str) -> ImapAccount:
+    """A user named by their address, as Google and Microsoft sign mailboxes in (the static
+    passdb lets a test arrange their INBOX with a password too)."""
+    return ImapAccount(dovecot, f"{name}-{uuid.uuid4().hex[:8]}@acme.example", PASSWORD)
 
 
 @pytest.fixture(name="imap_account")

@@ -19,12 +19,16 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import base64
 import ipaddress
+import json
 import shutil
 import ssl
 import tempfile
 import threading
 import time
+import urllib.parse
+import urllib.request
 import warnings
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
@@ -34,7 +38,7 @@ from pathlib import Path
 from typing import Any, Self
 
 import pytest
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from tests.loopback import LoopbackServer
 
@@ -68,6 +72,8 @@ class RecordingSMTPServer(LoopbackServer):
     STARTTLS; `tls_context` makes it speak TLS from the first byte (implicit TLS, like 465).
     `data_reply` answers every email's content (after recording it) instead of 250.
     `reply_delay_ms` delays every reply, for benchmarks that want a realistic round trip.
+    With `introspection_url` the server requires SASL XOAUTH2 (and offers nothing else), the
+    bearer token checked by POSTing it there (RFC 7662), as Dovecot's oauth2 passdb does.
     Started again after `stop()`, it listens on the same port: a server that went away and came
     back.
     """
@@ -86,6 +92,7 @@ class RecordingSMTPServer(LoopbackServer):
         smtputf8: bool = True,
         starttls_context: ssl.SSLContext | None = None,
         tls_context: ssl.SSLContext | None = None,
+        introspection_url: str | None = None,
     ) -> None:
         self.host = host
         self.port = 0
@@ -98,6 +105,7 @@ class RecordingSMTPServer(LoopbackServer):
         self._smtputf8 = smtputf8
         self._starttls_context = starttls_context
         self._tls_context = tls_context
+        self._introspection_url = introspection_url
         self._lock = threading.Condition()
         self._messages: list[ReceivedMessage] = []
         self._connections = 0
@@ -213,7 +221,16 @@ class RecordingSMTPServer(LoopbackServer):
         with self._lock:
             self._connections += 1
         options: dict[str, Any] = {}
-        if self._credentials is not None:
+        handler = _Handler(self)
+        if self._introspection_url is not None:
+            handler = _OAuthHandler(self, self._introspection_url)
+            options |= {
+                "authenticator": self._authenticate,
+                "auth_exclude_mechanism": ["PLAIN", "LOGIN"],
+                "auth_required": True,
+                "auth_require_tls": self._starttls_context is not None,
+            }
+        elif self._credentials is not None:
             options |= {
                 "authenticator": self._authenticate,
                 "auth_required": True,
@@ -224,7 +241,7 @@ class RecordingSMTPServer(LoopbackServer):
             warnings.simplefilter("ignore")  # AUTH without TLS: fine on loopback
             return _RecordingSMTP(
                 self,
-                _Handler(self),
+                handler,
                 hostname="smtp.test",
                 enable_SMTPUTF8=self._smtputf8,
                 tls_context=self._starttls_context,
@@ -235,7 +252,8 @@ class RecordingSMTPServer(LoopbackServer):
     def _authenticate(
         self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: object
     ) -> AuthResult:
-        assert self._credentials is not None
+        if self._credentials is None:
+            return AuthResult(success=False, handled=False)
         username, password = self._credentials
         ok = (
             isinstance(data, LoginPassword)
@@ -340,6 +358,44 @@ class _Handler:
         if self._owner._data_reply is not None:
             return self._owner._data_reply
         return f"250 2.0.0 OK: queued as {len(self._owner.messages)}"
+
+
+class _OAuthHandler(_Handler):
+    """SASL XOAUTH2 as Google and Microsoft speak it: the initial response
+    base64("user=..\x01auth=Bearer ..\x01\x01"); a refused token gets a 334 challenge with the
+    error as JSON, the client answers empty, then 535 (developers.google.com/gmail/imap/
+    xoauth2-protocol)."""
+
+    def __init__(self, owner: RecordingSMTPServer, introspection_url: str) -> None:
+        super().__init__(owner)
+        self._introspection_url = introspection_url
+
+    async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:
+        if len(args) == 1:
+            blob = await server.challenge_auth("")
+            if blob is MISSING:
+                return AuthResult(success=False, handled=True)
+        else:
+            blob = base64.b64decode(args[1])
+        assert isinstance(blob, bytes)
+        fields = dict(part.split("=", 1) for part in blob.decode().split("\x01") if "=" in part)
+        user, token = fields.get("user", ""), fields.get("auth", "").removeprefix("Bearer ")
+        owner = await asyncio.get_running_loop().run_in_executor(None, self._introspect, token)
+        if owner == user and user:
+            return AuthResult(success=True, auth_data=user)
+        error = {"status": "401", "schemes": "bearer", "scope": "https://mail.google.com/"}
+        await server.challenge_auth(json.dumps(error))
+        return AuthResult(
+            success=False, handled=False, message="535 5.7.8 Username and Password not accepted."
+        )
+
+    def _introspect(self, token: str) -> str | None:
+        request = urllib.request.Request(  # noqa: S310 (a loopback http URL of the test's)
+            self._introspection_url, data=urllib.parse.urlencode({"token": token}).encode()
+        )
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 (loopback)
+            said = json.loads(answer.read())
+        return said.get("email") if said.get("active") else None
 
 
 @dataclass(frozen=True)

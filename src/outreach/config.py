@@ -23,6 +23,8 @@ DEFAULT_DRAFT_MODEL = "claude-sonnet-5-5"
 GRAPH_URL = "https://graph.microsoft.com/v1.0"
 AUTHORITY_URL = "https://login.microsoftonline.com"
 """Microsoft's global cloud; national clouds have their own (OUTREACH_GRAPH_URL, ...)."""
+GOOGLE_AUTHORIZE_URL = "https://accounts.google.com/o/oauth2/v2/auth"
+GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token"  # noqa: S105 (a URL, not a secret)
 
 
 class Environment(StrEnum):
@@ -103,6 +105,19 @@ class Settings(BaseSettings):
         AUTHORITY_URL, validation_alias=_env("OUTREACH_GRAPH_AUTHORITY_URL")
     )
     """Microsoft's sign-in: another for a national cloud (https://login.microsoftonline.us)."""
+    google_client_id: str | None = Field(None, validation_alias=_env("GOOGLE_CLIENT_ID"))
+    """The Google Cloud OAuth client Gmail and Workspace mailboxes sign in through, to send
+    over SMTP and read over IMAP (README: registering the app)."""
+    google_client_secret: SecretStr | None = Field(
+        None, validation_alias=_env("GOOGLE_CLIENT_SECRET")
+    )
+    google_authorize_url: str = Field(
+        GOOGLE_AUTHORIZE_URL, validation_alias=_env("OUTREACH_GOOGLE_AUTHORIZE_URL")
+    )
+    google_token_url: str = Field(
+        GOOGLE_TOKEN_URL, validation_alias=_env("OUTREACH_GOOGLE_TOKEN_URL")
+    )
+    """Google's sign-in endpoints: changed only for tests."""
     inbox_poll_seconds: float = Field(
         120.0, ge=0, validation_alias=_env("OUTREACH_INBOX_POLL_SECONDS")
     )

@@ -4,6 +4,7 @@ that hands them to the passes every entry point may start (sending, drafting, po
 from __future__ import annotations
 
 import random
+import secrets
 import ssl
 import uuid
 from collections.abc import Mapping
@@ -50,6 +51,19 @@ from outreach.providers.http_hooks import HttpPoster
 from outreach.providers.imap import ImapReader, ImapSettings
 from outreach.providers.inbox import InboxReader
 from outreach.providers.llm import LanguageModel
+from outreach.providers.mail_oauth import (
+    GOOGLE_SCOPES,
+    MICROSOFT_SCOPES,
+    DeviceSignIn,
+    MailTokens,
+    OAuthApp,
+    OAuthClient,
+    Pkce,
+    answered_code,
+    authorization_url,
+    oauth_callback_url,
+    pasted_code,
+)
 from outreach.providers.outbox import OutboxTransport
 from outreach.providers.smtp import SmtpTransport, offers_starttls
 from outreach.providers.throttle import SendingPace
@@ -103,6 +117,52 @@ class GraphSignIn:
         return finish_sign_in(self.settings, self.tokens, flow, answer)
 
 
+@dataclass(frozen=True)
+class MailSignIn:
+    """A mailbox's owner signing in with Google or Microsoft so that its SMTP account sends
+    and reads over XOAUTH2 (providers/mail_oauth.py); each way ends in the refresh token to
+    seal on the account."""
+
+    app: OAuthApp
+    client: OAuthClient
+    redirect_uri: str
+
+    @property
+    def name(self) -> str:
+        return self.app.name
+
+    def start(self, mailbox: str) -> dict[str, str]:
+        """What to keep until the browser comes back (its PKCE verifier: keep it secret),
+        and under "url" where to send the person, hinted at `mailbox`."""
+        pkce, state = Pkce.new(), secrets.token_urlsafe(16)
+        url = authorization_url(
+            self.app, redirect_uri=self.redirect_uri, state=state, pkce=pkce, login_hint=mailbox
+        )
+        return {"url": url, "state": state, "verifier": pkce.verifier}
+
+    def finish(self, started: Mapping[str, str], answer: str | Mapping[str, str]) -> str:
+        """The refresh token for the provider's answer: the callback's query, or the address
+        (or code) a person pasted. ProviderError saying why when there is none."""
+        state = started["state"]
+        code = (
+            pasted_code(answer, state) if isinstance(answer, str) else answered_code(answer, state)
+        )
+        grant = self.client.exchange_code(
+            self.app, code, self.redirect_uri, Pkce(started["verifier"])
+        )
+        assert grant.refresh_token is not None  # exchange_code insists on one
+        return grant.refresh_token
+
+    def start_device(self) -> DeviceSignIn:
+        """Microsoft's device code: the words to show the person, and how long it lasts."""
+        return self.client.start_device(self.app)
+
+    def poll_device(self, device: DeviceSignIn) -> str | None:
+        """The refresh token once the person signed in with the device code, else None."""
+        grant = self.client.poll_device(self.app, device)
+        return None if grant is None else grant.refresh_token
+
+
 @dataclass
 class Container:
     settings: Settings
@@ -119,6 +179,8 @@ class Container:
     _delegated: dict[uuid.UUID, DelegatedTokens] = field(
         default_factory=dict, init=False, repr=False
     )
+    _oauth_client: OAuthClient | None = field(default=None, init=False, repr=False)
+    _mail_tokens: dict[uuid.UUID, MailTokens] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def session_lifetime(self) -> timedelta:
@@ -145,6 +207,7 @@ class Container:
                 username=settings.get("username"),
                 password=secrets.get("password"),
                 pace=self.pace_of(account) if "per_minute" in settings else None,
+                oauth=self.mail_tokens_for(account),
             )
         if account.kind == "graph":
             return GraphTransport(
@@ -243,6 +306,76 @@ class Container:
                 session, sender_id, token_cache, secret_key=self.settings.secret_key_value()
             )
 
+    def oauth_app(self, provider: str) -> OAuthApp:
+        """The app SMTP and IMAP mailboxes of `provider` sign in through: GOOGLE_CLIENT_* for
+        Google, OUTLOOK_* for Microsoft (its tenant, else "common": any work or personal
+        account), at OUTREACH_GRAPH_AUTHORITY_URL. AccountError when it is not configured."""
+        own = self.settings
+        if provider == "google":
+            secret = own.google_client_secret
+            return OAuthApp(
+                "google",
+                own.google_client_id or "",
+                secret.get_secret_value() if secret else "",
+                own.google_authorize_url,
+                own.google_token_url,
+                None,
+                GOOGLE_SCOPES,
+            )
+        secret = own.outlook_client_secret
+        base = f"{own.graph_authority_url.rstrip('/')}/{own.outlook_tenant_id or 'common'}"
+        return OAuthApp(
+            "microsoft",
+            own.outlook_client_id or "",
+            secret.get_secret_value() if secret else "",
+            f"{base}/oauth2/v2.0/authorize",
+            f"{base}/oauth2/v2.0/token",
+            f"{base}/oauth2/v2.0/devicecode",
+            MICROSOFT_SCOPES,
+        )
+
+    def mail_sign_in(self, provider: str) -> MailSignIn:
+        """A mailbox's sign-in with `provider` ("google" or "microsoft") for SMTP and IMAP,
+        coming back to the senders page's callback."""
+        return MailSignIn(
+            self.oauth_app(provider), self.oauth_client, oauth_callback_url(self.settings.base_url)
+        )
+
+    @property
+    def oauth_client(self) -> OAuthClient:
+        """Google's and Microsoft's token endpoints for mailbox sign-ins, shared by all
+        threads: the only place it is built."""
+        if self._oauth_client is None:
+            self._oauth_client = OAuthClient(self.clock, ssl_context=self.tls_context)
+        return self._oauth_client
+
+    def mail_tokens_for(self, account: SenderAccount) -> MailTokens | None:
+        """The access tokens an SMTP account signed in with OAuth sends and reads with (None
+        for a password), from its sealed refresh token, sealed again when it rotates."""
+        provider = senders.oauth_provider_of(account)
+        if provider is None:
+            return None
+        key = self.settings.secret_key_value()
+        stored = str(unseal(key, account.secret).get("refresh_token", ""))
+        kept = self._mail_tokens.get(account.id)
+        if kept is None or kept.loaded_from != stored:
+            kept = MailTokens(
+                self.oauth_app(provider),
+                self.oauth_client,
+                stored,
+                account.email,
+                clock=self.clock,
+                save=partial(self._keep_refresh_token, account.id),
+            )
+            self._mail_tokens[account.id] = kept
+        return kept
+
+    def _keep_refresh_token(self, sender_id: uuid.UUID, refresh_token: str) -> None:
+        with transaction(self.sessions) as session:
+            senders.keep_refresh_token(
+                session, sender_id, refresh_token, secret_key=self.settings.secret_key_value()
+            )
+
     @property
     def graph_tokens(self) -> GraphTokens:
         """One token cache for every Graph account, shared by all threads."""
@@ -266,7 +399,11 @@ class Container:
         if imap is None:
             return None
         return ImapReader(
-            imap, ssl_context=self.tls_context, clock=self.clock, lookback=self.inbox_lookback
+            imap,
+            ssl_context=self.tls_context,
+            clock=self.clock,
+            lookback=self.inbox_lookback,
+            oauth=self.mail_tokens_for(account),
         )
 
     @property
@@ -509,6 +646,8 @@ class Container:
     def close(self) -> None:
         if self._graph_tokens is not None:
             self._graph_tokens.close()
+        if self._oauth_client is not None:
+            self._oauth_client.close()
         self.engine.dispose()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -11,9 +13,10 @@ from rich.table import Column, Table
 from outreach.analytics import senders as sender_weeks
 from outreach.cli import inbox
 from outreach.cli.context import console, container_for, settings_of
+from outreach.container import Container, MailSignIn
 from outreach.db import transaction
 from outreach.delivery.allowance import limits_shown
-from outreach.providers.errors import ProviderError
+from outreach.providers.errors import AccountError, ProviderError
 from outreach.senders import queries as sender_queries
 from outreach.senders import service as senders
 from outreach.senders.dns_rules import Verdict
@@ -250,6 +253,76 @@ def _ramp_after(
         return None
     base = ramp or senders.DEFAULT_RAMP
     return senders.ramp_from(start or base.start, step or base.step, target or base.target)
+
+
+@senders_app.command("sign-in")
+def sign_in(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument(help="The SMTP account to sign in.")],
+    provider: Annotated[
+        OAuthChoice, typer.Option(help="Whose sign-in: google or microsoft.", case_sensitive=False)
+    ],
+) -> None:
+    """Sign an SMTP account (and its IMAP mailbox) in with Google or Microsoft 365 OAuth
+    instead of a password, from a machine without a browser: Microsoft with a code typed at
+    microsoft.com/devicelogin, Google by pasting back the address it sends the browser to."""
+    with container_for(ctx) as container:
+        with transaction(container.sessions) as session:
+            account = senders.by_email(session, email)
+        try:
+            sign_in = container.mail_sign_in(provider.value)
+            if provider is OAuthChoice.microsoft:
+                refresh_token = _device_sign_in(container, sign_in)
+            else:
+                refresh_token = _pasted_sign_in(sign_in, account.email)
+        except ProviderError as error:
+            console.print(f"[red]{error.reason}[/red]", highlight=False)
+            raise typer.Exit(1) from error
+        with transaction(container.sessions) as session:
+            senders.sign_in_with_oauth(
+                session,
+                account.id,
+                provider.value,
+                refresh_token,
+                secret_key=container.settings.secret_key_value(),
+                now=container.clock.now(),
+            )
+    console.print(
+        f"{email} signs in with {sign_in.name} from now on, to send and to read its replies. "
+        f"Check it with: outreach senders test {email}",
+        highlight=False,
+    )
+
+
+class OAuthChoice(StrEnum):
+    google = "google"
+    microsoft = "microsoft"
+
+
+def _device_sign_in(container: Container, sign_in: MailSignIn) -> str:
+    """Microsoft's device code flow: the person signs in on any device; we ask until then."""
+    device = sign_in.start_device()
+    console.print(device.message, highlight=False)
+    while container.clock.now() < device.expires_at:
+        refresh_token = sign_in.poll_device(device)
+        if refresh_token is not None:
+            return refresh_token
+        time.sleep(device.interval)  # Microsoft says how often it may be asked
+    raise AccountError("The code expired before anyone signed in with it: start again.")
+
+
+def _pasted_sign_in(sign_in: MailSignIn, email: str) -> str:
+    """Google has no device flow for mail: the person signs in wherever they have a browser,
+    which Google then sends to our callback address; they paste that address back here (the
+    page need not load: the code is in the address)."""
+    started = sign_in.start(email)
+    console.print(
+        f"Open this address in a browser and sign in as {email}:\n{started['url']}",
+        soft_wrap=True,
+        highlight=False,
+    )
+    pasted = typer.prompt("Then paste the address the browser went to (or the code in it)")
+    return sign_in.finish(started, pasted)
 
 
 @senders_app.command("list")

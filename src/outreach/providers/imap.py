@@ -48,6 +48,7 @@ from outreach.providers.errors import (
     connection_problem,
 )
 from outreach.providers.inbox import InboundMessage, InboxPage
+from outreach.providers.mail_oauth import AccessTokens, sign_in_with_token
 from outreach.words import counted
 
 __all__ = ["ImapReader", "ImapSettings", "Security"]
@@ -90,7 +91,10 @@ class ImapReader:
         ssl_context: ssl.SSLContext | None = None,
         clock: Clock | None = None,
         lookback: timedelta = timedelta(0),
+        oauth: AccessTokens | None = None,
     ) -> None:
+        """`oauth`: sign in with SASL XOAUTH2 and these access tokens (Google, Microsoft 365)
+        rather than with the password."""
         if not settings.host:
             raise ValueError("an IMAP reader needs a host")
         if settings.security not in ("tls", "starttls", "none"):
@@ -105,6 +109,7 @@ class ImapReader:
         self._ssl_context = ssl_context
         self._clock = clock or SystemClock()
         self._lookback = lookback
+        self._oauth = oauth
         self._client: Any = None
 
     @property
@@ -317,11 +322,26 @@ class ImapReader:
         try:
             if settings.security == "starttls":
                 client.starttls(self._context())
-            client.login(settings.username, settings.password)
+            if self._oauth is None:
+                client.login(settings.username, settings.password)
+            else:
+                self._sign_in_with_token(client, self._oauth)
         except BaseException:
             _shut(client)
             raise
         return client
+
+    def _sign_in_with_token(self, client: Any, oauth: AccessTokens) -> None:
+        username = self._settings.username
+        try:
+            sign_in_with_token(
+                oauth, lambda token: client.oauth2_login(username, token), LoginError
+            )
+        except LoginError as error:
+            raise AccountError(
+                f"{self._where} refused the OAuth sign-in of {username} ({_text(error)}): "
+                "sign in again on the senders page."
+            ) from error
 
     def _context(self) -> ssl.SSLContext:
         if self._ssl_context is None:

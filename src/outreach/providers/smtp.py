@@ -27,6 +27,7 @@ from outreach.providers.errors import (
     refuses_our_domain,
     tenant_limit_reached,
 )
+from outreach.providers.mail_oauth import AccessTokens, sign_in_with_token, xoauth2
 from outreach.providers.message import OutgoingMessage, SentMessage
 from outreach.providers.throttle import SendingPace
 
@@ -88,7 +89,10 @@ class SmtpTransport:
         ssl_context: ssl.SSLContext | None = None,
         final_reply_timeout: float = 600,
         pace: SendingPace | None = None,
+        oauth: AccessTokens | None = None,
     ) -> None:
+        """`oauth`: sign in as `username` with SASL XOAUTH2 and these access tokens (Google,
+        Microsoft 365) rather than with the password."""
         if not host:
             raise ValueError("an SMTP transport needs a host")
         if security not in ("starttls", "tls", "none"):
@@ -103,6 +107,7 @@ class SmtpTransport:
         self._ssl_context = ssl_context
         self._final_reply_timeout = final_reply_timeout
         self._pace = pace
+        self._oauth = oauth
         self._connection: smtplib.SMTP | None = None
 
     @property
@@ -355,6 +360,9 @@ class SmtpTransport:
                 f"{self._where} does not offer signing in (no AUTH)"
                 + (", perhaps only after STARTTLS." if self._security == "none" else ".")
             )
+        if self._oauth is not None:
+            self._sign_in_with_token(connection, username, self._oauth)
+            return
         try:
             connection.login(username, self._password or "")
         except UnicodeEncodeError as error:  # smtplib sends credentials as ASCII only
@@ -376,9 +384,52 @@ class SmtpTransport:
             raise
         except smtplib.SMTPException as error:
             offered = connection.esmtp_features.get("auth", "").strip()
+            oauth = (
+                " Sign the account in with Google or Microsoft instead (Sign in on the senders "
+                f"page, or `outreach senders sign-in {username} --provider google|microsoft`)."
+                if "XOAUTH2" in offered.upper().split()
+                else ""
+            )
             raise AccountError(
                 f"{self._where} offers no sign-in method this program supports "
-                f"(it offers: {offered or 'none'})."
+                f"(it offers: {offered or 'none'}).{oauth}"
+            ) from error
+
+    def _sign_in_with_token(
+        self, connection: smtplib.SMTP, username: str, oauth: AccessTokens
+    ) -> None:
+        """SASL XOAUTH2, a refused token replaced once (mail_oauth.sign_in_with_token)."""
+        offered = connection.esmtp_features.get("auth", "").upper().split()
+        if "XOAUTH2" not in offered:
+            raise AccountError(
+                f"{self._where} does not offer OAuth sign-in (XOAUTH2; it offers: "
+                f"{' '.join(offered) or 'none'}): use a password instead."
+            )
+
+        def authenticate(token: str) -> None:
+            try:
+                # After a refusal the server sends its reason as a challenge: an empty answer
+                # ends the exchange (Google's and Microsoft's documented XOAUTH2).
+                connection.auth(
+                    "XOAUTH2",
+                    lambda challenge=None: xoauth2(username, token) if challenge is None else "",
+                )
+            except smtplib.SMTPAuthenticationError as error:
+                if 400 <= error.smtp_code < 500:
+                    text = _text(error.smtp_error)
+                    raise TransientError(
+                        f"{self._where} could not check the sign-in just now: {text}",
+                        _retry_hint(text),
+                    ) from error
+                raise
+
+        try:
+            sign_in_with_token(oauth, authenticate, smtplib.SMTPAuthenticationError)
+        except smtplib.SMTPAuthenticationError as error:
+            raise AccountError(
+                f"{self._where} refused the OAuth sign-in of {username} "
+                f"({error.smtp_code} {_text(error.smtp_error)}): sign in again on the senders "
+                "page."
             ) from error
 
     def _account_reply(self, what: str, code: int, reply: bytes | str) -> ProviderError:

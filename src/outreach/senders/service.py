@@ -517,8 +517,65 @@ def keep_token_cache(
 ) -> SenderAccount:
     """Seals a Graph mailbox's sign-in anew: refreshed tokens, or its owner signing in again
     (which also clears a failure the old sign-in caused)."""
+    return _reseal(session, sender_id, secret_key, token_cache=token_cache)
+
+
+def keep_refresh_token(
+    session: Session, sender_id: uuid.UUID, refresh_token: str, *, secret_key: str
+) -> SenderAccount:
+    """Seals the refresh token an SMTP account's OAuth sign-in was handed anew (Microsoft
+    rotates them)."""
+    return _reseal(session, sender_id, secret_key, refresh_token=refresh_token)
+
+
+def _reseal(
+    session: Session, sender_id: uuid.UUID, secret_key: str, **values: str
+) -> SenderAccount:
     account = get(session, sender_id)
     secrets = unseal(secret_key, account.secret)
-    account.secret = seal(secret_key, {**secrets, "token_cache": token_cache})
+    account.secret = seal(secret_key, {**secrets, **values})
     session.flush()
     return account
+
+
+OAUTH_PROVIDERS = {"google": "Google", "microsoft": "Microsoft"}
+
+
+def sign_in_with_oauth(
+    session: Session,
+    sender_id: uuid.UUID,
+    provider: str,
+    refresh_token: str,
+    *,
+    secret_key: str,
+    now: datetime,
+) -> SenderAccount:
+    """The SMTP account (and its IMAP mailbox) signs in with `provider`'s OAuth from now on,
+    with this refresh token sealed at rest; an account that waited for a person because its
+    sign-in failed sends again (one a person paused stays paused)."""
+    account = get(session, sender_id)
+    if account.kind != SenderKind.smtp.value:
+        raise ValidationFailed(
+            f"{account.email} is not an SMTP account: only those sign in with Google or "
+            "Microsoft here (a Graph account has its own sign-in).",
+            field="provider",
+        )
+    if provider not in OAUTH_PROVIDERS:
+        raise ValidationFailed("The provider is google or microsoft.", field="provider")
+    stored = account.settings or {}
+    account.settings = {
+        **stored,
+        "auth": "oauth",
+        "oauth_provider": provider,
+        "username": stored.get("username") or account.email,
+    }
+    _reseal(session, sender_id, secret_key, refresh_token=refresh_token)
+    if account.state == SenderState.failing.value:
+        record_success(session, sender_id, now)
+    return account
+
+
+def oauth_provider_of(account: SenderAccount) -> str | None:
+    """ "google" or "microsoft" for an SMTP account that signs in with OAuth, else None."""
+    stored = account.settings or {}
+    return stored.get("oauth_provider") if stored.get("auth") == "oauth" else None

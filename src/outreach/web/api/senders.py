@@ -62,6 +62,7 @@ def sender_out(
             "limits": limits or [],
             "shown_state": standing.label,
             "signs_in_as": senders.signs_in_as(account),
+            "signs_in_with": senders.oauth_provider_of(account),
             "status": standing.describe(),
             "imap": ImapOut.model_validate(imap) if imap else None,
             "week": SenderWeekOut(

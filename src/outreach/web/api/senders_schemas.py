@@ -82,6 +82,11 @@ class SenderOut(BaseModel):
     signs_in_as: str | None = Field(
         None, description="SMTP: the username it signs in with; null for a relay without sign-in"
     )
+    signs_in_with: Literal["google", "microsoft"] | None = Field(
+        None,
+        description="SMTP: whose OAuth sign-in it sends and reads with (XOAUTH2, no password); "
+        "null for a password. Signed in on the Senders page or with `outreach senders sign-in`",
+    )
     imap: ImapOut | None = Field(None, description="Where an SMTP account's replies are read")
     signature: str | None = Field(None, description="The text under every answer it sends")
     week: SenderWeekOut | None = None

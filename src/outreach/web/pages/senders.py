@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from outreach.analytics import senders as sender_weeks
+from outreach.config import Settings
 from outreach.container import Container, GraphSignIn
 from outreach.delivery import dispatch, queries
 from outreach.delivery.allowance import limits_shown
@@ -23,6 +24,7 @@ from outreach.sealing import seal, unseal
 from outreach.senders import dns_check, mailboxes
 from outreach.senders import queries as sender_queries
 from outreach.senders import service as senders
+from outreach.senders.mail_providers import Provider, provider_of
 from outreach.senders.models import SenderAccount
 from outreach.senders.ramp import DEFAULT_GAP_SECONDS
 from outreach.senders.states import SenderState
@@ -42,6 +44,11 @@ def senders_page(request: Request, session: DbSession, **extra: object) -> Respo
         "accounts": accounts,
         "no_sign_in": senders.NO_SIGN_IN,
         "signs_in_as": {account.id: senders.signs_in_as(account) for account in accounts},
+        "oauth_of": {
+            account.id: senders.OAUTH_PROVIDERS.get(senders.oauth_provider_of(account) or "")
+            for account in accounts
+        },
+        "oauth_offered": {account.id: _oauth_offered(settings, account) for account in accounts},
         "standings": {account.id: senders.standing_of(account) for account in accounts},
         "health": sender_weeks.of_senders(session, container_of(request).clock.now()),
         "outlook_app": bool(settings.outlook_tenant_id and settings.outlook_client_id),
@@ -61,6 +68,38 @@ def senders_page(request: Request, session: DbSession, **extra: object) -> Respo
         **extra,
     }
     return render(request, "senders.html", context, status_code=422 if "error" in extra else 200)
+
+
+@dataclass(frozen=True)
+class OAuthOffer:
+    """The sign-ins offered to an SMTP account instead of its password, and why."""
+
+    why: str
+    providers: list[tuple[str, str]]
+    """(provider, its name): "google", "Google"."""
+
+
+OAUTH_WHY = {
+    Provider.google: "Google takes only app passwords: sign in with Google instead.",
+    Provider.microsoft: "Microsoft 365 stops taking SMTP passwords at the end of December "
+    "2026: sign in with Microsoft instead.",
+    Provider.smtp: "If this server takes Google's or Microsoft's sign-in (XOAUTH2):",
+}
+
+
+def _oauth_offered(settings: Settings, account: SenderAccount) -> OAuthOffer | None:
+    """The sign-ins an SMTP account is offered, among those this server has an app for: its
+    provider's at smtp.gmail.com or smtp.office365.com, else both (a relay of their own)."""
+    if account.kind != senders.SenderKind.smtp.value:
+        return None
+    provider = provider_of(account.kind, (account.settings or {}).get("host"))
+    apps = {"google": settings.google_client_id, "microsoft": settings.outlook_client_id}
+    offered = [
+        (name, senders.OAUTH_PROVIDERS[name])
+        for name, client_id in apps.items()
+        if client_id and provider.value in (name, Provider.smtp.value)
+    ]
+    return OAuthOffer(OAUTH_WHY[provider], offered) if offered else None
 
 
 @router.get("/senders")
@@ -308,6 +347,89 @@ def _keep_sign_in(
         now=now,
     )
     return f"{signed.mailbox} signed in: it sends and reads its replies as its owner."
+
+
+OAUTH_COOKIE = "outreach_mail_sign_in"
+OAUTH_PATH = "/senders/oauth"
+
+
+@router.post("/senders/{sender_id}/oauth/{provider}")
+def start_oauth_sign_in(
+    request: Request, session: DbSession, user: PageUser, sender_id: uuid.UUID, provider: str
+) -> Response:
+    """Sends the mailbox's owner to Google or Microsoft to sign the SMTP account in (state
+    and PKCE); what the callback needs, the verifier first, waits in a sealed, short-lived
+    cookie sent only to the callback."""
+    container = container_of(request)
+    account = senders.get(session, sender_id)
+    finish_transaction(session)
+    if provider not in senders.OAUTH_PROVIDERS:
+        return senders_page(request, session, error="Sign in with google or microsoft.")
+    try:
+        started = container.mail_sign_in(provider).start(account.email)
+    except ProviderError as error:
+        return senders_page(request, session, error=error.reason)
+    kept = {
+        "sender_id": str(sender_id),
+        "provider": provider,
+        "state": started["state"],
+        "verifier": started["verifier"],
+        "started_at": container.clock.now().isoformat(),
+    }
+    response = RedirectResponse(started["url"], status_code=303)
+    response.set_cookie(
+        OAUTH_COOKIE,
+        seal(container.settings.secret_key_value(), kept),
+        max_age=int(SIGN_IN_TIME.total_seconds()),
+        path=OAUTH_PATH,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.get("/senders/oauth/callback")
+def finish_oauth_sign_in(request: Request, session: DbSession, user: PageUser) -> Response:
+    """Google's or Microsoft's answer: the account signs in with it from now on (its refresh
+    token sealed), and sends again if its old sign-in had failed."""
+    container = container_of(request)
+    key = container.settings.secret_key_value()
+    now = container.clock.now()
+    try:
+        started = unseal(key, request.cookies.get(OAUTH_COOKIE))
+    except ValidationFailed:
+        started = {}
+    if not started or datetime.fromisoformat(started["started_at"]) + SIGN_IN_TIME < now:
+        return senders_page(
+            request,
+            session,
+            error="This sign-in was not started in this browser, or took more than 15 minutes: "
+            "start it again. (Signing in for `outreach senders sign-in`? Paste this page's "
+            "address into it.)",
+        )
+    finish_transaction(session)
+    sender_id = uuid.UUID(started["sender_id"])
+    try:
+        sign_in = container.mail_sign_in(started["provider"])
+        refresh_token = sign_in.finish(started, dict(request.query_params))
+        account = senders.sign_in_with_oauth(
+            session, sender_id, started["provider"], refresh_token, secret_key=key, now=now
+        )
+        notice = (
+            f"{account.email} signs in with {sign_in.name} from now on, to send and to read its "
+            "replies."
+        )
+    except (ProviderError, OutreachError) as error:
+        session.rollback()
+        message = error.reason if isinstance(error, ProviderError) else error.message
+        page = senders_page(request, session, error=message)
+        page.delete_cookie(OAUTH_COOKIE, path=OAUTH_PATH)
+        return page
+    session.commit()
+    page = senders_page(request, session, notice=notice)
+    page.delete_cookie(OAUTH_COOKIE, path=OAUTH_PATH)
+    return page
 
 
 @router.post("/senders/{sender_id}/test")
