@@ -16,6 +16,7 @@ from outreach.container import Container, GraphSignIn
 from outreach.delivery import dispatch, queries
 from outreach.delivery.unsubscribe import one_click_warning
 from outreach.errors import OutreachError, ValidationFailed
+from outreach.inbox import queries as inbox_queries
 from outreach.providers.base import SignedIn
 from outreach.providers.errors import ProviderError
 from outreach.sealing import seal, unseal
@@ -370,7 +371,11 @@ def sends_page(request: Request, session: DbSession, user: PageUser) -> Response
     finish_transaction(session)
     container_of(request).settle_lapsed()
     read_only(session)
-    return render(request, "sends.html", {"unknown": queries.unknown_with_recipients(session)})
+    unknown = queries.unknown_with_recipients(session)
+    answering = inbox_queries.answered_conversations(
+        session, [delivery.scheduled_email_id for delivery, _ in unknown]
+    )
+    return render(request, "sends.html", {"unknown": unknown, "answering": answering})
 
 
 @router.post("/sends/{delivery_id}/resend")
