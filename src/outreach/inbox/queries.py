@@ -368,4 +368,4 @@ def answered_conversations(
         )
         .where(Answer.scheduled_email_id.in_(wanted))
     )
-    return {scheduled: conversation for scheduled, conversation in rows.tuples() if scheduled}
+    return {scheduled: conversation for scheduled, conversation in rows if scheduled}
