@@ -32,6 +32,7 @@ from outreach.web.api.senders_schemas import (
     PollOut,
     SenderIn,
     SenderOut,
+    SenderPatchIn,
     SenderWeekOut,
     SignatureIn,
 )
@@ -49,6 +50,7 @@ def sender_out(account: SenderAccount, week: health.SenderHealth | None = None) 
         update={
             "shown_state": standing.label,
             "signs_in_as": senders.signs_in_as(account),
+            "max_connections": senders.connections_of(account),
             "status": standing.describe(),
             "imap": ImapOut.model_validate(imap) if imap else None,
             "week": SenderWeekOut(
@@ -206,6 +208,16 @@ def resume_sender(
     """Send from the account again."""
     now = container_of(request).clock.now()
     return sender_out(senders.set_state(session, sender_id, SenderState.ok, None, now))
+
+
+@senders_router.patch("/{sender_id}")
+def edit_sender(
+    session: DbSession, user: ApiUser, sender_id: uuid.UUID, body: SenderPatchIn
+) -> SenderOut:
+    """Change an account's name, daily cap, signature or connections at once; the fields left
+    out stay as they are."""
+    changes = senders.SenderChanges(**body.model_dump())
+    return sender_out(senders.edit(session, sender_id, changes, body.model_fields_set))
 
 
 @senders_router.put("/{sender_id}/signature")
