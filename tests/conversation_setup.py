@@ -14,7 +14,9 @@ from outreach.campaigns import service as campaigns
 from outreach.clock import FixedClock
 from outreach.contacts.models import Contact
 from outreach.container import Container
+from outreach.delivery import scheduled, taking
 from outreach.delivery.models import Delivery
+from outreach.inbox import answers
 from outreach.inbox.models import Conversation
 from outreach.inbox.service import ingest
 from outreach.providers.inbox import InboundMessage, InboxPage
@@ -63,3 +65,16 @@ def replied_over_smtp(
     session.commit()
     conversation = session.scalars(sa.select(Conversation)).one()
     return Replied(conversation.id, account, ours.message_id, f"Re: {subject}")
+
+
+def answer_left_sending(
+    session: Session, container: Container, clock: FixedClock, replied: Replied, body: str
+) -> uuid.UUID:
+    """An answer to Ada whose delivery a worker wrote and took, then died (no lease, nothing
+    recorded): whoever looks next finds it unknown. Returns the delivery's id."""
+    answers.send(session, replied.conversation_id, body, clock.now(), clock.now(), None)
+    scheduled.queue_due(session, clock.now(), 10)
+    claims = taking.ready(session, clock.now(), container.links, 10)
+    [taken] = taking.start(session, claims, clock.now(), "gone:1:dead")
+    session.commit()
+    return taken.delivery_id

@@ -132,6 +132,8 @@ def test_an_answer_whose_worker_is_killed_while_sending_is_in_doubt_and_never_se
         received = answers_received(server)
 
     assert ADA in unknown
+    assert "answer in its conversation" in unknown
+    assert f"answers conversation {replied.conversation_id}: outreach inbox show" in unknown
     assert "the worker stopped while sending" in unknown
     assert len(received) == 1
     assert deliveries(url)["unknown"] == 1

@@ -14,10 +14,13 @@ import sqlalchemy as sa
 
 from outreach.contacts import suppressions
 from outreach.delivery import answers as ledger
+from outreach.delivery import dispatch, scheduled, taking
 from outreach.delivery.models import Delivery, SentEmail
 from outreach.errors import Conflict, ValidationFailed
 from outreach.inbox import answers, conversations
 from outreach.inbox.models import Conversation
+from outreach.inbox.service import ingest
+from outreach.providers.inbox import InboundMessage, InboxPage
 from tests.conversation_setup import ADA, THEIR_ID, replied_over_smtp
 from tests.fakes.graph_server import MAILBOX
 from tests.inbox_messages import Thread, gmail_reply
@@ -198,3 +201,72 @@ def test_a_graph_accounts_answer_is_a_createreply_to_their_message_in_its_conver
     assert str(delivered["References"]).split() == [our_id, THEIR_ID]
     assert "Thanks Ada, Tuesday at 3pm it is." in delivered.get_content()
     assert fake_graph.drafts == []
+
+
+def test_an_answer_scheduled_for_later_answers_the_message_it_was_written_to(
+    session, container, clock, smtp_server, replied
+):
+    later = clock.now() + timedelta(hours=2)
+    answers.send(session, replied.conversation_id, BODY, later, clock.now(), None)
+    session.commit()
+    # Ada writes again, on a subject of her own, before the answer's time comes.
+    clock.advance(timedelta(hours=1))
+    newer = gmail_reply(
+        Thread(replied.our_id, "Another thing", replied.account.email, ADA),
+        text="Actually, could we make it Wednesday?",
+    ).replace(b"CAF=3kq8pLx9n+0fVwA", b"CAF=newer")
+    ingest(
+        session,
+        replied.account,
+        InboxPage((InboundMessage("2", newer, clock.now()),), "2", False),
+        clock.now(),
+    )
+    session.commit()
+    thread = conversations.thread(
+        session, replied.conversation_id, show_images=False, attachment_url=str
+    )
+    assert [e.subject for e in thread.entries if not e.ours][-1] == "Re: Another thing"
+
+    clock.advance(timedelta(hours=1))
+    container.sending_pass()
+
+    [sent] = answers_to_ada(smtp_server)
+    assert str(sent["Subject"]) == replied.subject
+    assert sent["In-Reply-To"] == THEIR_ID
+    assert str(sent["References"]).split() == [replied.our_id, THEIR_ID]
+
+
+def test_an_answer_scheduled_for_later_whose_send_a_crash_cut_short_is_never_sent_twice(
+    session, container, clock, smtp_server, replied
+):
+    later = clock.now() + timedelta(hours=2)
+    answer = answers.send(session, replied.conversation_id, BODY, later, clock.now(), None)
+    session.commit()
+    clock.advance(timedelta(hours=2))
+    # A worker that has since died wrote the answer's delivery and took it, then said nothing.
+    scheduled.queue_due(session, clock.now(), 10)
+    claims = taking.ready(session, clock.now(), container.links, 10)
+    assert [claim.label for claim in claims] == [f"{ADA}: answer in its conversation"]
+    [taken] = taking.start(session, claims, clock.now(), "gone:1:dead")
+    session.commit()
+
+    assert container.settle_lapsed() == [str(taken.delivery_id)]
+    for _ in range(3):
+        clock.advance(timedelta(hours=1))
+        container.sending_pass()
+
+    assert answers_to_ada(smtp_server) == []
+    assert ledger.standing_of(session, answer.id).status == ledger.AnswerStatus.unknown
+    deliveries = session.scalars(
+        sa.select(Delivery).where(Delivery.scheduled_email_id.is_not(None))
+    )
+    assert [(d.id, d.status) for d in deliveries] == [(taken.delivery_id, "unknown")]
+
+    dispatch.send_again(session, taken.delivery_id, clock.now())  # a person: it did not go
+    session.commit()
+    container.sending_pass()
+    container.sending_pass()
+
+    [sent] = answers_to_ada(smtp_server)
+    assert sent["In-Reply-To"] == THEIR_ID
+    assert ledger.standing_of(session, answer.id).status == ledger.AnswerStatus.sent

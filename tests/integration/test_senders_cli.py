@@ -4,10 +4,13 @@ person, ok again)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from typer.testing import CliRunner
 
 from outreach.cli.main import app
+from outreach.errors import OutreachError
 
 
 @pytest.fixture
@@ -111,3 +114,43 @@ def test_a_new_mailbox_ramps_up_and_its_limits_can_be_changed(outreach, smtp_ser
     assert "10 a day today (sending day 1), 20 from" in changed
     assert "between sends" not in changed
     assert "ramped up" not in outreach("senders", "limits", "new@ourco.example", "--no-ramp")
+
+
+SIGNATURE = "Grace Hopper\nAcme Ltd\n+44 20 7946 0000"
+
+
+def test_senders_edit_changes_an_account_and_reads_the_signature_from_a_file(outreach, tmp_path):
+    outreach("senders", "add", "outbox", "me@ourco.example", "--daily-cap", "50")
+    signature = tmp_path / "signature.txt"
+    signature.write_text(SIGNATURE + "\n", encoding="utf-8")
+
+    said = outreach(
+        "senders", "edit", "me@ourco.example", "--name", "Grace", "--daily-cap", "30",
+        "--signature-file", str(signature),
+    )  # fmt: skip
+
+    assert said == (
+        "Saved me@ourco.example: sends as Grace, at most 30 a day, 4 connections at once; "
+        f"signs answers with:\n{SIGNATURE}\n"
+    )
+    assert "│ 30 " in outreach("senders", "list")
+    uncapped = outreach("senders", "edit", "me@ourco.example", "--no-daily-cap", "--no-signature")
+    assert uncapped == (
+        "Saved me@ourco.example: sends as Grace, no daily cap, 4 connections at once; "
+        "signs no answers.\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("arguments", "says"),
+    [
+        (("--max-connections", "50"), "Connections at once are between 1 and 20."),
+        (("--daily-cap", "0"), "A daily cap is between 1 and 1,000,000"),
+        (("--daily-cap", "5", "--no-daily-cap"), "Either --daily-cap or --no-daily-cap"),
+        ((), "Nothing to change: give --name, --daily-cap, --signature-file"),
+    ],
+)
+def test_senders_edit_refuses_what_it_cannot_do_in_a_line(outreach, arguments, says):
+    outreach("senders", "add", "outbox", "me@ourco.example")
+    with pytest.raises(OutreachError, match=re.escape(says)):
+        outreach("senders", "edit", "me@ourco.example", *arguments)

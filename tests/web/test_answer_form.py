@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from outreach.contacts import suppressions
-from tests.conversation_setup import ADA, THEIR_ID, replied_over_smtp
+from tests.conversation_setup import ADA, THEIR_ID, answer_left_sending, replied_over_smtp
 from tests.integration.test_answers import answers_to_ada, text_of
 from tests.web_session import followed, post
 
@@ -108,3 +108,16 @@ def test_a_mistyped_merge_field_or_time_is_said_on_the_page(signed_in, replied):
     time = answer(signed_in, replied, body="Hi", at="next tuesday")
     assert time.status_code == 422
     assert "Give the time as YYYY-MM-DD HH:MM (UTC)." in time.text
+
+
+def test_an_answer_in_doubt_shows_on_the_sends_page_as_an_answer_linking_its_conversation(
+    signed_in, session, container, clock, replied
+):
+    answer_left_sending(session, container, clock, replied, "Hi")
+
+    shown = signed_in.get("/sends").text
+
+    conversation = f"/inbox/conversations/{replied.conversation_id}"
+    assert f'<a href="{conversation}">answer in its conversation</a>' in shown
+    assert ADA in shown
+    assert "scheduled email" not in shown

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from outreach.contacts import suppressions
-from tests.conversation_setup import ADA, THEIR_ID, replied_over_smtp
+from tests.conversation_setup import ADA, THEIR_ID, answer_left_sending, replied_over_smtp
 from tests.integration.test_answers import answers_to_ada, text_of
 
 
@@ -139,3 +139,19 @@ def test_a_signature_set_over_the_api_goes_under_the_next_answer(api, replied):
     created = api.post(answers_url(replied), json={"body": "Hello"}).json()
 
     assert created["text"] == "Hello\n\nGrace\nCEO"
+
+
+def test_an_answer_in_doubt_is_listed_as_an_answer_with_its_conversation(
+    api, session, container, clock, replied
+):
+    delivery_id = answer_left_sending(session, container, clock, replied, "Hi")
+
+    [listed] = api.get("/api/v1/deliveries", params={"status": "unknown"}).json()
+
+    assert listed["id"] == str(delivery_id)
+    assert (listed["kind"], listed["answers_conversation_id"]) == (
+        "answer",
+        str(replied.conversation_id),
+    )
+    resent = api.post(f"/api/v1/deliveries/{delivery_id}/resend").json()
+    assert (resent["kind"], resent["status"]) == ("answer", "queued")

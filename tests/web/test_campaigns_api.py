@@ -219,6 +219,7 @@ def test_the_sends_of_a_worker_that_is_gone_are_listed_unknown_at_once(
     left_sending(session, container, clock, tmp_path, smtp_server.port, gone, lease=False)
     unknown = api.get("/api/v1/deliveries").json()
     assert [delivery["status"] for delivery in unknown] == ["unknown"] * 3
+    assert {(d["kind"], d["answers_conversation_id"]) for d in unknown} == {("campaign_step", None)}
     assert api.get("/api/v1/deliveries", params={"status": "sending"}).json() == []
 
 

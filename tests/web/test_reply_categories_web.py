@@ -249,12 +249,56 @@ def test_a_referral_is_offered_on_the_conversation_page_until_a_person_decides(
     # The campaign's emails use {{ city }}, which nobody gave for Lin: said, not hidden.
     assert "Lin@navy.example is a contact, referred by grace@navy.example, not enrolled" in after
     assert "lin@navy.example: confirmed by ada@example.com" in after
-    assert session.scalars(
-        sa.select(Contact.name).where(Contact.email == "lin@navy.example")
-    ).one() == ("Lin Hopper")
+    lin = session.scalars(sa.select(Contact).where(Contact.email == "lin@navy.example")).one()
+    assert lin.name == "Lin Hopper"
+    assert f"Referred by Grace Hopper &lt;{GRACE}&gt;, in a reply answering Spring" in (
+        signed_in.get(f"/contacts/{lin.id}").text
+    )
     again = post(signed_in, action, page, decision="dismiss")
     assert again.status_code == 303
     assert "was already confirmed by ada@example.com" in signed_in.get(page).text
+
+
+def test_a_referral_is_confirmed_through_the_api_with_a_note_of_who_referred_them(
+    api, replied, session
+):
+    conversation = api.get(f"/api/v1/conversations/{replied[GRACE]}").json()
+    [offered] = conversation["referrals"]
+    assert (offered["email"], offered["status"], offered["contact_id"]) == (
+        "lin@navy.example",
+        "offered",
+        None,
+    )
+    nobody = sa.select(Contact).where(Contact.email == "lin@navy.example")
+    assert session.scalars(nobody).one_or_none() is None
+    elsewhere = f"/api/v1/conversations/{replied[ADA]}/referrals/{offered['id']}/confirm"
+    assert api.post(elsewhere, json={}).status_code == 404
+
+    confirmed = api.post(
+        f"/api/v1/conversations/{replied[GRACE]}/referrals/{offered['id']}/confirm",
+        json={"name": "Lin Hopper", "fields": {"city": "London"}},
+    )
+
+    assert confirmed.status_code == 200, confirmed.text
+    body = confirmed.json()
+    assert body["said"] == f"lin@navy.example is a contact, referred by {GRACE}, enrolled in Spring"
+    assert (body["referral"]["status"], body["referral"]["decided_by"]) == (
+        "confirmed",
+        "ada@example.com",
+    )
+    lin = session.scalars(nobody).one()
+    assert body["referral"]["contact_id"] == str(lin.id)
+    notes = [
+        entry
+        for entry in api.get(f"/api/v1/contacts/{lin.id}/timeline").json()["entries"]
+        if entry["kind"] == "note"
+    ]
+    assert [note["body"] for note in notes] == [
+        f"Referred by Grace Hopper <{GRACE}>, in a reply answering Spring on 2026-03-02."
+    ]
+    again = api.post(f"/api/v1/conversations/{replied[GRACE]}/referrals/{offered['id']}/dismiss")
+    assert again.status_code == 409
+    assert "already confirmed by ada@example.com" in again.text
 
 
 def test_a_wrong_category_from_the_page_is_refused_saying_which_there_are(signed_in, replied):

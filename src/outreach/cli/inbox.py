@@ -22,6 +22,7 @@ from outreach.delivery import answers as ledger
 from outreach.errors import NotFound, ValidationFailed
 from outreach.inbox import answers, categories, conversations
 from outreach.inbox import queries as inbox_queries
+from outreach.inbox.models import Referral
 from outreach.inbox.parse import html_text
 from outreach.inbox.polling import poll_lines, poll_summary
 from outreach.inbox.reply_rules import Category
@@ -133,6 +134,72 @@ def categorize(
         done = "; ".join(changed.done)
     said = f"Categorized as {chosen.words}" + (f": {done}" if done else "")
     console.print(said, highlight=False, soft_wrap=True)
+
+
+@inbox_app.command("referral")
+def referral(
+    ctx: typer.Context,
+    conversation_id: Annotated[uuid.UUID, typer.Argument(help="The conversation.")],
+    email: Annotated[
+        str | None, typer.Argument(help="The address it points to; left out: list them.")
+    ] = None,
+    confirm: Annotated[
+        bool,
+        typer.Option("--confirm", help="Make them a contact, noted as referred, and enrol them."),
+    ] = False,
+    dismiss: Annotated[bool, typer.Option("--dismiss", help="Make nobody a contact.")] = False,
+    name: Annotated[str | None, typer.Option(help="Their name, when you know it.")] = None,
+    field: Annotated[
+        list[str] | None,
+        typer.Option(help="A column the campaign's emails use, as COLUMN=VALUE (repeatable)."),
+    ] = None,
+) -> None:
+    """The addresses a wrong person / referral reply points to. With --confirm the address
+    becomes a contact with a note of who referred them and joins the same campaign; nothing
+    happens until a person confirms."""
+    if confirm and dismiss:
+        raise ValidationFailed("Either --confirm or --dismiss, not both.")
+    if (confirm or dismiss) and email is None:
+        raise ValidationFailed("Name the address to confirm or dismiss.")
+    with container_for(ctx) as container, transaction(container.sessions) as session:
+        if email is None:
+            offered = categories.standing(session, conversation_id).referrals
+            lines = [_referral_line(each) for each in offered]
+            if any(each.status == "offered" for each in offered):
+                lines.append(
+                    f"Confirm one with: outreach inbox referral {conversation_id} EMAIL --confirm "
+                    "--name 'Their Name' (or --dismiss)"
+                )
+        else:
+            found = categories.referral_to(session, conversation_id, email)
+            by, now = person_at_the_terminal(), container.clock.now()
+            if confirm:
+                given = _fields(field or [])
+                lines = [
+                    categories.confirm_referral(session, found.id, by, now, name=name, fields=given)
+                ]
+            elif dismiss:
+                lines = [categories.dismiss_referral(session, found.id, by, now)]
+            else:
+                lines = [_referral_line(found)]
+    for line in lines or ["This conversation refers to nobody."]:
+        console.print(escape(line), highlight=False, soft_wrap=True)
+
+
+def _referral_line(found: Referral) -> str:
+    if found.status == "offered":
+        return f"{found.email}: offered, waiting for a person to confirm or dismiss"
+    return f"{found.email}: {found.status} by {found.decided_by}"
+
+
+def _fields(pairs: list[str]) -> dict[str, str]:
+    given = {}
+    for pair in pairs:
+        column, equals, value = pair.partition("=")
+        if not equals or not column.strip():
+            raise ValidationFailed(f"{pair!r} is not COLUMN=VALUE.", field="field")
+        given[column.strip()] = value.strip()
+    return given
 
 
 @inbox_app.command("answer")
@@ -263,6 +330,7 @@ def show(
             session, found_id, show_images=False, attachment_url=lambda a: ""
         )
         conversations.mark(session, found_id, unread=False, needs_answer=None)
+        referrals = categories.standing(session, found_id).referrals
     contact = found.listed.contact
     console.print(
         f"[bold]{escape(contact.email)}[/bold]"
@@ -272,6 +340,11 @@ def show(
     )
     for entry in found.entries:
         _print_entry(entry, found.campaigns, quoted)
+    for each in referrals:
+        line = _referral_line(each)
+        if each.status == "offered":
+            line += f": outreach inbox referral {found_id} {each.email} --confirm"
+        console.print(f"\nReferral: {escape(line)}", highlight=False, soft_wrap=True)
 
 
 def _print_entry(

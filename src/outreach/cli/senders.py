@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Column, Table
 
 from outreach.analytics import senders as sender_weeks
@@ -16,6 +17,7 @@ from outreach.cli.context import console, container_for, settings_of
 from outreach.container import Container, MailSignIn
 from outreach.db import transaction
 from outreach.delivery.allowance import limits_shown
+from outreach.errors import ValidationFailed
 from outreach.providers.errors import AccountError, ProviderError
 from outreach.senders import queries as sender_queries
 from outreach.senders import service as senders
@@ -452,6 +454,69 @@ def set_signature(
         account = senders.set_signature(session, senders.by_email(session, email).id, signature)
         kept = account.signature
     console.print(f"{email} signs answers with:\n{kept}" if kept else f"{email} signs no answers.")
+
+
+@senders_app.command("edit")
+def edit_sender(
+    ctx: typer.Context,
+    email: str,
+    name: DisplayName = None,
+    daily_cap: DailyCap = None,
+    no_daily_cap: Annotated[
+        bool, typer.Option("--no-daily-cap", help="No daily cap at all.")
+    ] = False,
+    signature: Annotated[
+        str | None, typer.Option(help="The text under every answer; or --signature-file.")
+    ] = None,
+    signature_file: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="The signature, from a plain-text file."),
+    ] = None,
+    no_signature: Annotated[
+        bool, typer.Option("--no-signature", help="Sign answers with nothing.")
+    ] = False,
+    max_connections: Annotated[
+        int | None, typer.Option(help="Connections at once from a worker.")
+    ] = None,
+) -> None:
+    """Change an account's name, daily cap, signature or connections at once; what is not
+    given stays as it is."""
+    if daily_cap is not None and no_daily_cap:
+        raise ValidationFailed("Either --daily-cap or --no-daily-cap, not both.")
+    if sum((signature is not None, signature_file is not None, no_signature)) > 1:
+        raise ValidationFailed("One of --signature, --signature-file or --no-signature.")
+    if signature_file is not None:
+        signature = signature_file.read_text(encoding="utf-8")
+    given = {
+        field
+        for field, on in (
+            ("display_name", name is not None),
+            ("daily_cap", daily_cap is not None or no_daily_cap),
+            ("signature", signature is not None or no_signature),
+            ("max_connections", max_connections is not None),
+        )
+        if on
+    }
+    if not given:
+        raise ValidationFailed(
+            "Nothing to change: give --name, --daily-cap, --signature-file (or --signature) "
+            "or --max-connections."
+        )
+    changes = senders.SenderChanges(name, daily_cap, signature, max_connections or 0)
+    with container_for(ctx) as container, transaction(container.sessions) as session:
+        account = senders.edit(session, senders.by_email(session, email).id, changes, given)
+        said = (
+            f"Saved {account.email}: "
+            + (f"sends as {account.display_name}" if account.display_name else "no name")
+            + (f", at most {account.daily_cap} a day" if account.daily_cap else ", no daily cap")
+            + f", {senders.connections_of(account)} connections at once; "
+            + (
+                f"signs answers with:\n{account.signature}"
+                if account.signature
+                else "signs no answers."
+            )
+        )
+    console.print(escape(said), highlight=False, soft_wrap=True)
 
 
 def _set_sender_state(

@@ -17,6 +17,7 @@ from outreach.db import transaction
 from outreach.delivery import contacted, dispatch, queries, scheduled
 from outreach.drafts import queries as drafts
 from outreach.errors import NotFound, ValidationFailed
+from outreach.inbox import queries as inbox_queries
 from outreach.senders import service as senders
 
 sends_app = typer.Typer(no_args_is_help=True)  # its help: AREAS in cli/main.py
@@ -29,20 +30,27 @@ def unknown(ctx: typer.Context) -> None:
         container.settle_lapsed()
         with transaction(container.sessions) as session:
             rows = queries.unknown_with_recipients(session)
+            answering = inbox_queries.answered_conversations(
+                session, [delivery.scheduled_email_id for delivery, _ in rows]
+            )
     if not rows:
         console.print("Nothing to decide: no send is in doubt.")
         return
-    table = Table("id", "to", "step", "claimed", "why")
+    table = Table("id", "to", "email", "claimed", "why")
     for delivery, recipient in rows:
         claimed = delivery.claimed_at.strftime("%Y-%m-%d %H:%M UTC") if delivery.claimed_at else ""
+        step = f"step {delivery.sequence_step}" if delivery.sequence_step else None
         table.add_row(
             str(delivery.id),
             recipient,
-            str(delivery.sequence_step or ""),
+            step or _one_off(answering.get(delivery.scheduled_email_id)),
             claimed,
             delivery.last_error or "",
         )
     console.print(table)
+    _print_conversations(
+        {delivery.id: answering.get(delivery.scheduled_email_id) for delivery, _ in rows}
+    )
     console.print(
         "Check the mailbox's Sent folder, then: "
         "outreach sends resend ID, or outreach sends mark-sent ID"
@@ -125,12 +133,34 @@ def list_scheduled(ctx: typer.Context) -> None:
     """One-off emails waiting for their time."""
     with container_for(ctx) as container, transaction(container.sessions) as session:
         rows = queries.scheduled_with_recipients(session)
-    table = Table("id", "to", "when", "status")
+        answering = inbox_queries.answered_conversations(session, [row.id for row, _ in rows])
+    table = Table("id", "to", "email", "when", "status")
     for row, recipient in rows:
         table.add_row(
-            str(row.id), recipient, f"{row.scheduled_for:%Y-%m-%d %H:%M UTC}", row.status or ""
+            str(row.id),
+            recipient,
+            _one_off(answering.get(row.id)),
+            f"{row.scheduled_for:%Y-%m-%d %H:%M UTC}",
+            row.status or "",
         )
     console.print(table)
+    _print_conversations({row.id: answering.get(row.id) for row, _ in rows})
+
+
+def _one_off(conversation_id: uuid.UUID | None) -> str:
+    return scheduled.ONE_OFF if conversation_id is None else scheduled.ANSWER
+
+
+def _print_conversations(conversations: dict[uuid.UUID, uuid.UUID | None]) -> None:
+    """Where each answer among the rows was written (after the table: ids wrap in a cell)."""
+    for row_id, conversation_id in conversations.items():
+        if conversation_id is not None:
+            console.print(
+                f"{row_id} answers conversation {conversation_id}: "
+                f"outreach inbox show {conversation_id}",
+                highlight=False,
+                soft_wrap=True,
+            )
 
 
 @sends_app.command("cancel")

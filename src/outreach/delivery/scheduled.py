@@ -51,6 +51,18 @@ SCHEDULED = Lifecycle[ScheduledStatus](
 )
 
 
+ANSWER = "answer in its conversation"
+ONE_OFF = "scheduled email"
+
+
+def what_goes(campaign_name: str | None, step: int | None, answer: bool) -> str:
+    """How people are told what a send is: a campaign's step, an answer a person wrote in a
+    conversation, or another one-off email."""
+    if answer:
+        return ANSWER
+    return ONE_OFF if campaign_name is None else f"{campaign_name}, step {step}"
+
+
 def schedule(
     session: Session,
     draft_id: uuid.UUID,
@@ -186,9 +198,7 @@ def queue_due(session: Session, now: datetime, limit: int) -> list[str]:
                 claimed_at=now,
             )
         )
-        queued.append(
-            f"{contact.email}: {'answer' if scheduled.id in threads else 'scheduled email'}"
-        )
+        queued.append(f"{contact.email}: {what_goes(None, None, scheduled.id in threads)}")
     session.flush()
     return queued
 

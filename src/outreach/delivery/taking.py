@@ -18,6 +18,7 @@ from outreach.campaigns.states import DraftType
 from outreach.delivery import queries
 from outreach.delivery.models import Delivery
 from outreach.delivery.planning import Links, contact_unsubscribe_url
+from outreach.delivery.scheduled import what_goes
 from outreach.delivery.states import DELIVERIES, DeliveryStatus
 from outreach.drafts.models import EmailDraft
 from outreach.providers.message import Mailbox, OutgoingMessage
@@ -83,7 +84,10 @@ def ready(session: Session, now: datetime, links: Links, limit: int) -> list[Cla
     """The queued deliveries due now (new steps, retries, resends) of senders that can send,
     as messages. Nothing is taken yet: start() takes each just before it goes."""
     claims = []
-    for delivery, draft, contact, campaign_name in queries.due_queued(session, now, limit):
+    due = queries.due_queued(session, now, limit)
+    one_offs = [row[0].scheduled_email_id for row in due if row[0].scheduled_email_id]
+    answers = queries.answer_threads(session, one_offs) if one_offs else {}
+    for delivery, draft, contact, campaign_name in due:
         sender = sender_queries.sender(session, delivery.sender_account_id)
         assert sender is not None  # due_queued joins the account
         url = contact_unsubscribe_url(links, contact.id, delivery.campaign_id)
@@ -100,11 +104,8 @@ def ready(session: Session, now: datetime, links: Links, limit: int) -> list[Cla
             references=tuple((delivery.thread_references or "").split()),
             unsubscribe_url=url,
         )
-        label = f"{contact.email}: " + (
-            f"{campaign_name}, step {delivery.sequence_step}"
-            if campaign_name is not None
-            else "scheduled email"
-        )
+        answer = delivery.scheduled_email_id in answers
+        label = f"{contact.email}: {what_goes(campaign_name, delivery.sequence_step, answer)}"
         earlier = queries.reply_target(session, delivery) if sender.kind == "graph" else None
         claims.append(Claim(recording, sender.id, message, label, earlier, sender.tenant))
     return claims

@@ -44,7 +44,7 @@ from outreach.campaigns import service as campaigns
 from outreach.campaigns.models import Campaign
 from outreach.campaigns.states import EnrollmentStatus
 from outreach.clock import Clock
-from outreach.contacts import leads, suppressions
+from outreach.contacts import leads, notes, suppressions
 from outreach.contacts import queries as contact_queries
 from outreach.contacts import service as contacts
 from outreach.contacts.leads import ChangedBy, LeadStatus
@@ -370,6 +370,7 @@ class Standing:
 
 
 def standing(session: Session, conversation_id: uuid.UUID) -> Standing:
+    get_or_not_found(session, Conversation, conversation_id, "conversation")
     latest = session.scalars(
         sa.select(InboxMessage)
         .where(
@@ -419,6 +420,7 @@ def confirm_referral(
     referrer = get_or_not_found(session, Contact, referral.referred_by_contact_id, "contact")
     given = {"name": (name or "").strip(), **(fields or {})}
     contact = _contact_for(session, referral.email, referrer, given, now)
+    notes.add(session, contact.id, by.user_id, _referral_note(session, referral, referrer), now)
     said = f"{referral.email} is a contact, referred by {referrer.email}"
     campaign = session.get(Campaign, referral.campaign_id) if referral.campaign_id else None
     if campaign is not None and campaign.list_id is not None:
@@ -447,6 +449,37 @@ def dismiss_referral(session: Session, referral_id: uuid.UUID, by: ChangedBy, no
     referral.decided_at = now
     session.flush()
     return f"{referral.email} dismissed"
+
+
+def referral_in(session: Session, conversation_id: uuid.UUID, referral_id: uuid.UUID) -> Referral:
+    """The referral, when one of the conversation's replies made it; NotFound otherwise."""
+    found = next(
+        (r for r in standing(session, conversation_id).referrals if r.id == referral_id), None
+    )
+    if found is None:
+        raise NotFound(f"There is no referral {referral_id} in this conversation.")
+    return found
+
+
+def referral_to(session: Session, conversation_id: uuid.UUID, email: str) -> Referral:
+    """The conversation's referral to `email`; NotFound, naming those there are, otherwise."""
+    offered = standing(session, conversation_id).referrals
+    wanted = email.strip().lower()
+    found = next((r for r in offered if r.email == wanted), None)
+    if found is None:
+        there = ", ".join(r.email for r in offered) or "none"
+        raise NotFound(f"This conversation refers to no {email} (its referrals: {there}).")
+    return found
+
+
+def _referral_note(session: Session, referral: Referral, referrer: Contact) -> str:
+    """The new contact's note: who pointed to them, and where."""
+    who = f"{referrer.name} <{referrer.email}>" if referrer.name else referrer.email
+    reply = session.get(InboxMessage, referral.inbox_message_id)
+    campaign = session.get(Campaign, referral.campaign_id) if referral.campaign_id else None
+    where = f" answering {campaign.name}" if campaign else ""
+    when = f" on {reply.received_at:%Y-%m-%d}" if reply else ""
+    return f"Referred by {who}, in a reply{where}{when}."
 
 
 def _offered(session: Session, referral_id: uuid.UUID) -> Referral:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from outreach.campaigns.models import Campaign, CampaignContact
 from outreach.campaigns.queries import RUNNING_VALUES
 from outreach.contacts.models import Contact
-from outreach.delivery.models import Delivery
+from outreach.delivery.models import Answer, Delivery
 from outreach.delivery.models import SentEmail as SentEmailRow
 from outreach.inbox.classify import Kind
 from outreach.inbox.match import KnownEmails, SentEmail
@@ -345,3 +345,27 @@ def conversation_with(
         conversation.last_message_at = max(conversation.last_message_at, received_at)
         conversation.last_inbound_at = max(conversation.last_inbound_at or received_at, received_at)
     return conversation
+
+
+def answered_conversations(
+    session: Session, scheduled_ids: Collection[uuid.UUID | None]
+) -> dict[uuid.UUID | None, uuid.UUID]:
+    """The conversation each answer among these one-off emails answers, by scheduled email
+    (answers' unique scheduled_email_id; conversations' unique contact and sender account).
+    Other one-off emails are not answers: left out (None keys too, so that a delivery's
+    scheduled_email_id looks it up as it is)."""
+    wanted = [found for found in scheduled_ids if found is not None]
+    if not wanted:
+        return {}
+    rows = session.execute(
+        sa.select(Answer.scheduled_email_id, Conversation.id)
+        .join(
+            Conversation,
+            sa.and_(
+                Conversation.contact_id == Answer.contact_id,
+                Conversation.sender_account_id == Answer.sender_account_id,
+            ),
+        )
+        .where(Answer.scheduled_email_id.in_(wanted))
+    )
+    return {scheduled: conversation for scheduled, conversation in rows if scheduled}

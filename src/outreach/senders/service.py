@@ -7,7 +7,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy.orm import Session
 
@@ -263,11 +263,7 @@ def add(
         raise ValidationFailed(f"{email!r} is not an email address.", field="email")
     if sender_queries.sender_by_email(session, address):
         raise Conflict(f"There is already a sender account {address}.", field="email")
-    if daily_cap is not None and not 1 <= daily_cap <= MAX_DAILY_CAP:
-        raise ValidationFailed(
-            f"A daily cap is between 1 and {MAX_DAILY_CAP:,} (leave it empty for none).",
-            field="daily_cap",
-        )
+    _check_daily_cap(daily_cap)
     provider = provider_of(kind.value, smtp.host if smtp else None)
     provider_limits = PROVIDER_LIMITS.get(provider)
     if provider_limits is not None:
@@ -276,10 +272,7 @@ def add(
     elif provider is Provider.google:
         daily_cap = daily_cap or GOOGLE_DEFAULT_DAILY_CAP
     max_connections = max_connections or DEFAULT_CONNECTIONS
-    if not 1 <= max_connections <= MAX_CONNECTIONS:
-        raise ValidationFailed(
-            f"Connections at once are between 1 and {MAX_CONNECTIONS}.", field="max_connections"
-        )
+    _check_connections(max_connections)
     if kind is SenderKind.smtp and smtp is None:
         raise ValidationFailed("An SMTP account needs its server settings.", field="host")
     if kind is SenderKind.graph and (graph is None or not password):
@@ -375,18 +368,86 @@ def hold_tenant(
     return account
 
 
+def _check_daily_cap(daily_cap: int | None) -> None:
+    if daily_cap is not None and not 1 <= daily_cap <= MAX_DAILY_CAP:
+        raise ValidationFailed(
+            f"A daily cap is between 1 and {MAX_DAILY_CAP:,} (leave it empty for none).",
+            field="daily_cap",
+        )
+
+
+def _check_connections(max_connections: int) -> None:
+    if not 1 <= max_connections <= MAX_CONNECTIONS:
+        raise ValidationFailed(
+            f"Connections at once are between 1 and {MAX_CONNECTIONS}.", field="max_connections"
+        )
+
+
 MAX_SIGNATURE = 2000
+MAX_DISPLAY_NAME = 200
 
 
-def set_signature(session: Session, sender_id: uuid.UUID, text: str | None) -> SenderAccount:
-    """The text under every answer sent from the account (None or blank: none)."""
-    account = get(session, sender_id)
+def _signature(text: str | None) -> str | None:
     signature = (text or "").replace("\r\n", "\n").strip()
     if len(signature) > MAX_SIGNATURE:
         raise ValidationFailed(
             f"A signature is at most {MAX_SIGNATURE:,} characters.", field="signature"
         )
-    account.signature = signature or None
+    return signature or None
+
+
+def _display_name(text: str | None) -> str | None:
+    name = " ".join((text or "").split())
+    if len(name) > MAX_DISPLAY_NAME:
+        raise ValidationFailed(
+            f"A name is at most {MAX_DISPLAY_NAME} characters.", field="display_name"
+        )
+    return name or None
+
+
+def set_signature(session: Session, sender_id: uuid.UUID, text: str | None) -> SenderAccount:
+    """The text under every answer sent from the account (None or blank: none)."""
+    return edit(session, sender_id, SenderChanges(signature=text), {"signature"})
+
+
+@dataclass(frozen=True)
+class SenderChanges:
+    """What a person may change of an account after adding it. None clears the name, the cap
+    and the signature (a blank name or signature too)."""
+
+    display_name: str | None = None
+    daily_cap: int | None = None
+    signature: str | None = None
+    max_connections: int = DEFAULT_CONNECTIONS
+
+
+EDITABLE: Final = frozenset({"display_name", "daily_cap", "signature", "max_connections"})
+
+
+def edit(
+    session: Session, sender_id: uuid.UUID, changes: SenderChanges, given: Collection[str]
+) -> SenderAccount:
+    """Changes the `given` fields of the account (EDITABLE), all checked before any is
+    written: the name recipients see, the daily cap, the signature under answers, and the
+    connections a worker opens at once."""
+    unknown = set(given) - EDITABLE
+    if unknown:
+        raise ValidationFailed(f"{', '.join(sorted(unknown))} cannot be changed here.")
+    account = get(session, sender_id)
+    written: dict[str, Any] = {}
+    if "display_name" in given:
+        written["display_name"] = _display_name(changes.display_name)
+    if "daily_cap" in given:
+        _check_daily_cap(changes.daily_cap)
+        written["daily_cap"] = changes.daily_cap
+    if "signature" in given:
+        written["signature"] = _signature(changes.signature)
+    if "max_connections" in given:
+        _check_connections(changes.max_connections)
+        settings = {**(account.settings or {}), "max_connections": changes.max_connections}
+        written["settings"] = settings
+    for name, value in written.items():
+        setattr(account, name, value)
     session.flush()
     return account
 

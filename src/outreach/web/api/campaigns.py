@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from outreach.campaigns import queries as campaign_queries
 from outreach.campaigns import service as campaigns
@@ -14,7 +16,9 @@ from outreach.campaigns.models import Campaign, CampaignContact
 from outreach.campaigns.schedule import NextSendWords
 from outreach.campaigns.states import RUNNING
 from outreach.delivery import dispatch, queries
+from outreach.delivery.models import Delivery
 from outreach.inbox import categories
+from outreach.inbox import queries as inbox_queries
 from outreach.web.api.campaigns_schemas import (
     CampaignChange,
     CampaignDetail,
@@ -240,7 +244,7 @@ def list_deliveries(
         finish_transaction(session)
         container_of(request).settle_lapsed()
         read_only(session)
-    return [DeliveryOut.model_validate(d) for d in queries.deliveries_in(session, status)]
+    return deliveries_out(session, queries.deliveries_in(session, status))
 
 
 @deliveries_router.post("/{delivery_id}/resend")
@@ -249,7 +253,7 @@ def resend(
 ) -> DeliveryOut:
     """An unknown send: send it again."""
     dispatch.send_again(session, delivery_id, container_of(request).clock.now())
-    return DeliveryOut.model_validate(queries.delivery(session, delivery_id))
+    return _delivery_out(session, delivery_id)
 
 
 @deliveries_router.post("/{delivery_id}/mark-sent")
@@ -258,7 +262,34 @@ def mark_sent(
 ) -> DeliveryOut:
     """An unknown send: record that it went out."""
     dispatch.mark_sent(session, delivery_id, container_of(request).clock.now())
-    return DeliveryOut.model_validate(queries.delivery(session, delivery_id))
+    return _delivery_out(session, delivery_id)
+
+
+def deliveries_out(session: Session, deliveries: Sequence[Delivery]) -> list[DeliveryOut]:
+    """Each delivery, saying whether it is a campaign's step, an answer (with its conversation)
+    or another one-off email."""
+    answering = inbox_queries.answered_conversations(
+        session, [delivery.scheduled_email_id for delivery in deliveries]
+    )
+    return [
+        DeliveryOut.model_validate(delivery).model_copy(
+            update={
+                "kind": "answer"
+                if delivery.scheduled_email_id in answering
+                else "scheduled_email"
+                if delivery.scheduled_email_id
+                else "campaign_step",
+                "answers_conversation_id": answering.get(delivery.scheduled_email_id),
+            }
+        )
+        for delivery in deliveries
+    ]
+
+
+def _delivery_out(session: Session, delivery_id: uuid.UUID) -> DeliveryOut:
+    found = queries.delivery(session, delivery_id)
+    assert found is not None  # the decision above found it
+    return deliveries_out(session, [found])[0]
 
 
 for part in (campaigns_router, deliveries_router):

@@ -189,3 +189,11 @@ class DeliveryOut(BaseModel):
     claimed_at: datetime | None
     sent_at: datetime | None
     last_error: str | None
+    kind: Literal["campaign_step", "answer", "scheduled_email"] = Field(
+        "campaign_step",
+        description="A campaign's step, an answer a person wrote in a conversation, or another "
+        "one-off email",
+    )
+    answers_conversation_id: uuid.UUID | None = Field(
+        None, description="An answer's conversation (/api/v1/conversations/{id}); else null"
+    )

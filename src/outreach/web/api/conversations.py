@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 from outreach.access.models import User
 from outreach.contacts.leads import ChangedBy, LeadStatus
 from outreach.delivery import answers as ledger
-from outreach.errors import NotFound, ValidationFailed
+from outreach.errors import ValidationFailed
 from outreach.inbox import answers, categories, conversations
-from outreach.inbox.models import InboxAttachment, InboxMessage, Referral
+from outreach.inbox.models import InboxAttachment, InboxMessage
 from outreach.inbox.reply_rules import Category
 from outreach.web.api.common_schemas import ErrorBody
 from outreach.web.api.conversations_schemas import (
@@ -240,7 +240,7 @@ def confirm_referral(
 ) -> ReferralDecidedOut:
     """The referred address becomes a contact, noted as referred, and joins the campaign's
     list to be enrolled (saying why not, when it cannot be). 409 once decided."""
-    _referral_in(session, conversation_id, referral_id)
+    categories.referral_in(session, conversation_id, referral_id)
     said = categories.confirm_referral(
         session,
         referral_id,
@@ -261,7 +261,7 @@ def dismiss_referral(
     referral_id: uuid.UUID,
 ) -> ReferralDecidedOut:
     """Nobody is made a contact. 409 once decided."""
-    _referral_in(session, conversation_id, referral_id)
+    categories.referral_in(session, conversation_id, referral_id)
     said = categories.dismiss_referral(
         session,
         referral_id,
@@ -271,20 +271,10 @@ def dismiss_referral(
     return _decided(session, conversation_id, referral_id, said)
 
 
-def _referral_in(session: Session, conversation_id: uuid.UUID, referral_id: uuid.UUID) -> Referral:
-    found = next(
-        (r for r in categories.standing(session, conversation_id).referrals if r.id == referral_id),
-        None,
-    )
-    if found is None:
-        raise NotFound(f"There is no referral {referral_id} in this conversation.")
-    return found
-
-
 def _decided(
     session: Session, conversation_id: uuid.UUID, referral_id: uuid.UUID, said: str
 ) -> ReferralDecidedOut:
-    referral = _referral_in(session, conversation_id, referral_id)
+    referral = categories.referral_in(session, conversation_id, referral_id)
     return ReferralDecidedOut(referral=ReferralOut.model_validate(referral), said=said)
 
 

@@ -37,6 +37,7 @@ from outreach.web.api.senders_schemas import (
     RampIn,
     SenderIn,
     SenderOut,
+    SenderPatchIn,
     SenderWeekOut,
     SignatureIn,
 )
@@ -63,6 +64,7 @@ def sender_out(
             "shown_state": standing.label,
             "signs_in_as": senders.signs_in_as(account),
             "signs_in_with": senders.oauth_provider_of(account),
+            "max_connections": senders.connections_of(account),
             "status": standing.describe(),
             "imap": ImapOut.model_validate(imap) if imap else None,
             "week": SenderWeekOut(
@@ -252,6 +254,16 @@ def resume_sender(
     """Send from the account again."""
     now = container_of(request).clock.now()
     return sender_out(senders.set_state(session, sender_id, SenderState.ok, None, now))
+
+
+@senders_router.patch("/{sender_id}")
+def edit_sender(
+    session: DbSession, user: ApiUser, sender_id: uuid.UUID, body: SenderPatchIn
+) -> SenderOut:
+    """Change an account's name, daily cap, signature or connections at once; the fields left
+    out stay as they are."""
+    changes = senders.SenderChanges(**body.model_dump())
+    return sender_out(senders.edit(session, sender_id, changes, body.model_fields_set))
 
 
 @senders_router.put("/{sender_id}/signature")

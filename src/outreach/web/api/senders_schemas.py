@@ -89,6 +89,7 @@ class SenderOut(BaseModel):
     )
     imap: ImapOut | None = Field(None, description="Where an SMTP account's replies are read")
     signature: str | None = Field(None, description="The text under every answer it sends")
+    max_connections: int = Field(4, description="Connections at once from a worker")
     week: SenderWeekOut | None = None
     tenant_name: str | None = Field(
         None, description="The Microsoft 365 tenant whose external recipient limit it shares"
@@ -104,6 +105,21 @@ class SenderOut(BaseModel):
         default_factory=list,
         description="Its hold, where its ramp is and the day it reaches its target, its "
         "tenant's rolling day, its gap between sends, a line each",
+    )
+
+
+class SenderPatchIn(BaseModel):
+    """Only the fields given change; null clears the name, the cap or the signature."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    display_name: str | None = Field(None, max_length=200, description="The name recipients see")
+    daily_cap: int | None = Field(None, ge=1, le=1_000_000, description="null: no cap")
+    signature: str | None = Field(
+        None, max_length=2000, description="Plain text under every answer; lines kept"
+    )
+    max_connections: int = Field(
+        4, ge=1, le=20, description="Connections at once from a worker (providers throttle more)"
     )
 
 

@@ -56,7 +56,7 @@ def decide_referral(
     by = ChangedBy.someone(user.email, user.id)
     now = container_of(request).clock.now()
     try:
-        categories.in_conversation(session, conversation_id, None)  # NotFound for another's
+        categories.referral_in(session, conversation_id, referral_id)
         if decision == "confirm":
             said = categories.confirm_referral(session, referral_id, by, now, name=name)
         else:

@@ -18,6 +18,7 @@ from outreach.delivery import dispatch, queries
 from outreach.delivery.allowance import limits_shown
 from outreach.delivery.unsubscribe import one_click_warning
 from outreach.errors import OutreachError, ValidationFailed
+from outreach.inbox import queries as inbox_queries
 from outreach.providers.base import SignedIn
 from outreach.providers.errors import ProviderError
 from outreach.sealing import seal, unseal
@@ -50,6 +51,7 @@ def senders_page(request: Request, session: DbSession, **extra: object) -> Respo
         },
         "oauth_offered": {account.id: _oauth_offered(settings, account) for account in accounts},
         "standings": {account.id: senders.standing_of(account) for account in accounts},
+        "connections": {account.id: senders.connections_of(account) for account in accounts},
         "health": sender_weeks.of_senders(session, container_of(request).clock.now()),
         "outlook_app": bool(settings.outlook_tenant_id and settings.outlook_client_id),
         "callback_url": callback_url(request),
@@ -543,6 +545,49 @@ def remove_imap(
     return flash.redirect(request, "/senders", notice="Its replies are no longer read.")
 
 
+@router.post("/senders/{sender_id}/edit")
+def edit_sender(
+    request: Request,
+    session: DbSession,
+    user: PageUser,
+    sender_id: uuid.UUID,
+    display_name: Text = "",
+    daily_cap: Annotated[str, Form(max_length=20)] = "",
+    max_connections: Annotated[str, Form(max_length=20)] = "",
+    signature: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    """Saves what the account's settings form says; refused, the form shows what was typed."""
+    typed = {
+        "id": sender_id,
+        "display_name": display_name,
+        "daily_cap": daily_cap,
+        "max_connections": max_connections,
+        "signature": signature,
+    }
+    try:
+        changes = senders.SenderChanges(
+            display_name=display_name,
+            daily_cap=_whole(daily_cap, "daily cap", None),
+            signature=signature,
+            max_connections=_whole(max_connections, "connections at once", 0) or 0,
+        )
+        account = senders.edit(session, sender_id, changes, senders.EDITABLE)
+    except ValidationFailed as error:
+        session.rollback()
+        return senders_page(request, session, error=error.message, editing=typed)
+    return flash.redirect(request, "/senders", notice=f"Saved the settings of {account.email}.")
+
+
+def _whole(text: str, what: str, empty: int | None) -> int | None:
+    """A number a person typed in a field; `empty` when they left it empty."""
+    if not text.strip():
+        return empty
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise ValidationFailed(f"The {what} is a whole number, not {text.strip()!r}.") from None
+
+
 @router.post("/senders/{sender_id}/{state}")
 def set_state(
     request: Request, session: DbSession, user: PageUser, sender_id: uuid.UUID, state: SenderState
@@ -559,7 +604,11 @@ def sends_page(request: Request, session: DbSession, user: PageUser) -> Response
     finish_transaction(session)
     container_of(request).settle_lapsed()
     read_only(session)
-    return render(request, "sends.html", {"unknown": queries.unknown_with_recipients(session)})
+    unknown = queries.unknown_with_recipients(session)
+    answering = inbox_queries.answered_conversations(
+        session, [delivery.scheduled_email_id for delivery, _ in unknown]
+    )
+    return render(request, "sends.html", {"unknown": unknown, "answering": answering})
 
 
 @router.post("/sends/{delivery_id}/resend")
