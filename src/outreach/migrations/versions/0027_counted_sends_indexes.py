@@ -8,7 +8,7 @@ claimed_at) found the range, and each row of it was read from the table for its 
 index, the count reads the index alone. The new indexes serve every query the old ones did.
 
 Revision ID: 0027
-Revises: 0021
+Revises: 0024
 Create Date: 2026-12-07
 """
 
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0027"
-down_revision: str | Sequence[str] | None = "0021"
+down_revision: str | Sequence[str] | None = "0024"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
