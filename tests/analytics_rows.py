@@ -122,7 +122,7 @@ class Campaigns:
     def refuse(self, which: int, sender: int, days: int) -> None:
         """The recipient's server refuses the enrollment's next step at once: a bounce, no
         sent email."""
-        enrollment, campaign, contact = self.enrollments[which % len(self.enrollments)]
+        _, campaign, contact = self.enrollments[which % len(self.enrollments)]
         at = self.start + timedelta(days=days)
         draft = _add(
             self.connection,
