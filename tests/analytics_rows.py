@@ -20,6 +20,53 @@ def _add(connection: sa.Connection, table: str, **values: object) -> uuid.UUID:
     return row_id
 
 
+def reply_to(
+    connection: sa.Connection,
+    delivery: uuid.UUID,
+    sent: uuid.UUID,
+    at: datetime,
+    category: str | None,
+    kind: str = "human_reply",
+) -> uuid.UUID:
+    """A message about the email `sent` (of `delivery`) read from its sender's mailbox."""
+    row = connection.execute(
+        sa.select(T["deliveries"]).where(T["deliveries"].c.id == delivery)
+    ).one()
+    return _add(
+        connection,
+        "inbox_messages",
+        sender_account_id=row.sender_account_id,
+        provider_id=str(uuid.uuid4()),
+        kind=kind,
+        reason="test",
+        received_at=at,
+        contact_id=row.contact_id,
+        campaign_id=row.campaign_id,
+        campaign_contact_id=row.campaign_contact_id,
+        delivery_id=delivery,
+        sent_email_id=sent,
+        matched_by="in_reply_to",
+        category=category,
+    )
+
+
+def bounce(connection: sa.Connection, delivery: uuid.UUID, at: datetime) -> None:
+    """A bounce arrived for the delivery (once: a second one changes nothing)."""
+    deliveries = T["deliveries"]
+    connection.execute(
+        sa.update(deliveries)
+        .where(deliveries.c.id == delivery, deliveries.c.bounced_at.is_(None))
+        .values(bounced_at=at)
+    )
+
+
+def unsubscribe(connection: sa.Connection, enrollment: uuid.UUID) -> None:
+    enrollments = T["campaign_contacts"]
+    connection.execute(
+        sa.update(enrollments).where(enrollments.c.id == enrollment).values(status="unsubscribed")
+    )
+
+
 @dataclass
 class Campaigns:
     """Two campaigns and two sender accounts; contacts at a few recipient domains."""
@@ -148,48 +195,24 @@ class Campaigns:
         )
 
     def reply(self, which: int, days: int, category: str | None, kind: str = "human_reply") -> None:
-        if not self.sent:
-            return
-        delivery, sent = self.sent[which % len(self.sent)]
-        row = self.connection.execute(
-            sa.select(T["deliveries"]).where(T["deliveries"].c.id == delivery)
-        ).one()
-        message = _add(
-            self.connection,
-            "inbox_messages",
-            sender_account_id=row.sender_account_id,
-            provider_id=str(uuid.uuid4()),
-            kind=kind,
-            reason="test",
-            received_at=self.start + timedelta(days=days, minutes=30),
-            contact_id=row.contact_id,
-            campaign_id=row.campaign_id,
-            campaign_contact_id=row.campaign_contact_id,
-            delivery_id=delivery,
-            sent_email_id=sent,
-            matched_by="in_reply_to",
-            category=category,
-        )
-        self.replies.append(message)
+        if self.sent:
+            delivery, sent = self.sent[which % len(self.sent)]
+            at = self.start + timedelta(days=days, minutes=30)
+            self.replies.append(reply_to(self.connection, delivery, sent, at, category, kind))
 
     def categorize(self, which: int, category: str | None) -> None:
         if self.replies:
-            self._update(
-                "inbox_messages", self.replies[which % len(self.replies)], category=category
-            )
+            reply = self.replies[which % len(self.replies)]
+            self._update("inbox_messages", reply, category=category)
 
     def bounce(self, which: int, days: int) -> None:
         if self.sent:
             delivery, _ = self.sent[which % len(self.sent)]
-            self.connection.execute(
-                sa.update(T["deliveries"])
-                .where(T["deliveries"].c.id == delivery, T["deliveries"].c.bounced_at.is_(None))
-                .values(bounced_at=self.start + timedelta(days=days, hours=5))
-            )
+            bounce(self.connection, delivery, self.start + timedelta(days=days, hours=5))
 
     def unsubscribe(self, which: int) -> None:
         enrollment, _, _ = self.enrollments[which % len(self.enrollments)]
-        self._update("campaign_contacts", enrollment, status="unsubscribed")
+        unsubscribe(self.connection, enrollment)
 
     def _update(self, table: str, row_id: uuid.UUID, **values: object) -> None:
         self.connection.execute(sa.update(T[table]).where(T[table].c.id == row_id).values(**values))
