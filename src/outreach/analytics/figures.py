@@ -120,7 +120,8 @@ class Scope:
         """The range asked, by default the 30 days that end today; refused when reversed or
         longer than two years."""
         last = last or today
-        first = first or last - timedelta(days=29)
+        if first is None:  # the calendar's first days have no 29 days before them
+            first = last - timedelta(days=29) if last.toordinal() > 29 else date.min
         if first > last:
             raise ValidationFailed(f"The range starts ({first}) after it ends ({last}).")
         if last - first > LONGEST_RANGE:
