@@ -165,36 +165,28 @@ def daily(session: Session, scope: Scope) -> list[DayFigures]:
     return [DayFigures(day=day, **found.get(day, {})) for day in days]
 
 
+def _summed(scope: Scope, *by: Any) -> Any:
+    """The counts summed by `by` in the scope, as a subquery: names and steps are joined to
+    its few rows afterwards, not to every rollup row."""
+    return sa.select(*by, *_sums()).where(*scope.where()).group_by(*by).subquery()
+
+
 def steps(session: Session, scope: Scope) -> list[StepFigures]:
     """Each campaign's steps in the scope (one campaign's, when it has one), by campaign name
     then step: the funnel."""
+    summed = _summed(scope, AnalyticsRollup.campaign_id, AnalyticsRollup.sequence_step)
     step = aliased(CampaignSequence)
     rows = session.execute(
-        sa.select(
-            AnalyticsRollup.campaign_id,
-            Campaign.name,
-            AnalyticsRollup.sequence_step,
-            step.name.label("step_name"),
-            step.subject_template,
-            *_sums(),
-        )
-        .join(Campaign, Campaign.id == AnalyticsRollup.campaign_id)
+        sa.select(summed, Campaign.name, step.name.label("step_name"), step.subject_template)
+        .join(Campaign, Campaign.id == summed.c.campaign_id)
         .outerjoin(
             step,
             sa.and_(
-                step.campaign_id == AnalyticsRollup.campaign_id,
-                step.sequence_order == AnalyticsRollup.sequence_step,
+                step.campaign_id == summed.c.campaign_id,
+                step.sequence_order == summed.c.sequence_step,
             ),
         )
-        .where(*scope.where())
-        .group_by(
-            AnalyticsRollup.campaign_id,
-            Campaign.name,
-            AnalyticsRollup.sequence_step,
-            step.name,
-            step.subject_template,
-        )
-        .order_by(Campaign.name, AnalyticsRollup.campaign_id, AnalyticsRollup.sequence_step)
+        .order_by(Campaign.name, summed.c.campaign_id, summed.c.sequence_step)
     )
     return [
         StepFigures(
@@ -211,12 +203,11 @@ def steps(session: Session, scope: Scope) -> list[StepFigures]:
 
 def senders(session: Session, scope: Scope) -> list[SenderFigures]:
     """Each sender account's figures in the scope, most sent first."""
+    summed = _summed(scope, AnalyticsRollup.sender_account_id)
     rows = session.execute(
-        sa.select(AnalyticsRollup.sender_account_id, SenderAccount.email, *_sums())
-        .join(SenderAccount, SenderAccount.id == AnalyticsRollup.sender_account_id)
-        .where(*scope.where())
-        .group_by(AnalyticsRollup.sender_account_id, SenderAccount.email)
-        .order_by(sa.desc("sent"), SenderAccount.email)
+        sa.select(summed, SenderAccount.email)
+        .join(SenderAccount, SenderAccount.id == summed.c.sender_account_id)
+        .order_by(summed.c.sent.desc(), SenderAccount.email)
     )
     return [
         SenderFigures(sender_account_id=row.sender_account_id, email=row.email, **_counts(row))

@@ -242,6 +242,8 @@ def upgrade() -> None:
         ),
         sa.Column("provider", sa.Text(), primary_key=True),
         *counts,
+        # SQLite stores the rows in key order (day first): a range of days is one pass.
+        sqlite_with_rowid=False,
     )
     op.create_index(
         "ix_analytics_rollups_campaign_id_day", "analytics_rollups", ["campaign_id", "day"]
