@@ -2,7 +2,7 @@
 what the rollup triggers add to the worker's cost of recording a send.
 
     .venv/bin/python bench/analytics.py [--sent 200000] [--campaigns 500] [--requests 100]
-        [--messages 1500] [--backend sqlite|postgresql|both]
+        [--messages 1500] [--backend sqlite|postgresql|both] [--part reads|writes|both]
 
 Reads: `sent` campaign emails over 12 months (3 steps, 40 sender accounts, 2 per campaign; each
 campaign sends over 30 days of the year), 3% answered by a person (a third of those interested
@@ -302,12 +302,15 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--messages", type=int, default=1500)
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--part", choices=["reads", "writes", "both"], default="both")
     options = parser.parse_args()
     backends = ["sqlite", "postgresql"] if options.backend == "both" else [options.backend]
     with tempfile.TemporaryDirectory() as scratch:
         for backend in backends:
-            reads(backend, options.sent, options.campaigns, options.requests, Path(scratch))
-            writes(backend, options.messages, Path(scratch))
+            if options.part != "writes":
+                reads(backend, options.sent, options.campaigns, options.requests, Path(scratch))
+            if options.part != "reads":
+                writes(backend, options.messages, Path(scratch))
 
 
 if __name__ == "__main__":
