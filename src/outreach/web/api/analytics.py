@@ -73,12 +73,14 @@ def _table(
     end: date | None,
     campaign_id: uuid.UUID | None,
     format: str,
-) -> list[Out] | Response:
+) -> list[dict[str, Any]] | Response:
     today = container_of(request).clock.now().date()
     scope = figures.Scope.of(today, start, end, campaign_id)
     rows = read(session, scope)
     if format == "json":
-        return _out(model, rows)
+        # Plain dicts: FastAPI checks them against the response model once (models built here
+        # would be checked again, which doubled the time of a year's steps).
+        return [row.record() for row in rows]
     return _csv(rows, model, f"{name}-{scope.first}-{scope.last}.csv")
 
 
@@ -113,7 +115,7 @@ def daily(
     end: End = None,
     campaign_id: CampaignId = None,
     format: Format = "json",
-) -> list[DayOut] | Response:
+) -> list[dict[str, Any]] | Response:
     """Sent, replies, positive replies, bounces and unsubscribes of every UTC day in the range,
     days without emails included."""
     return _table(request, session, figures.daily, DayOut, "daily", start, end, campaign_id, format)
@@ -128,7 +130,7 @@ def steps(
     end: End = None,
     campaign_id: CampaignId = None,
     format: Format = "json",
-) -> list[StepOut] | Response:
+) -> list[dict[str, Any]] | Response:
     """Each campaign's steps (the funnel) in the range."""
     return _table(
         request, session, figures.steps, StepOut, "steps", start, end, campaign_id, format
@@ -144,7 +146,7 @@ def senders(
     end: End = None,
     campaign_id: CampaignId = None,
     format: Format = "json",
-) -> list[SenderOut] | Response:
+) -> list[dict[str, Any]] | Response:
     """Each sender account's figures in the range, most sent first."""
     return _table(
         request, session, figures.senders, SenderOut, "senders", start, end, campaign_id, format
@@ -160,7 +162,7 @@ def providers(
     end: End = None,
     campaign_id: CampaignId = None,
     format: Format = "json",
-) -> list[ProviderOut] | Response:
+) -> list[dict[str, Any]] | Response:
     """The figures by recipient provider (from each domain's MX records): google, microsoft,
     other, and unknown for domains not resolved yet."""
     return _table(
