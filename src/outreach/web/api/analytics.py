@@ -9,11 +9,12 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import date
+from functools import cache
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from sqlalchemy.orm import Session
 
 from outreach.analytics import figures
@@ -36,6 +37,11 @@ Format = Annotated[
     Literal["json", "csv"], Query(description="csv: the same rows as a CSV download")
 ]
 CSV: dict[int | str, dict[str, Any]] = {200: {"content": {"application/json": {}, "text/csv": {}}}}
+
+
+@cache
+def _adapter(model: type[BaseModel]) -> TypeAdapter[list[Any]]:
+    return TypeAdapter(list[model])  # type: ignore[valid-type]
 
 
 def _out(model: type[Out], rows: Sequence[figures.Figures]) -> list[Out]:
@@ -73,14 +79,16 @@ def _table(
     end: date | None,
     campaign_id: uuid.UUID | None,
     format: str,
-) -> list[dict[str, Any]] | Response:
+) -> Response:
     today = container_of(request).clock.now().date()
     scope = figures.Scope.of(today, start, end, campaign_id)
     rows = read(session, scope)
     if format == "json":
-        # Plain dicts: FastAPI checks them against the response model once (models built here
-        # would be checked again, which doubled the time of a year's steps).
-        return [row.record() for row in rows]
+        # Checked and written by pydantic at once: through FastAPI's response handling a year
+        # of every campaign's steps (750 rows) took 2.5 times as long as its CSV.
+        adapter = _adapter(model)
+        body = adapter.dump_json(adapter.validate_python([row.record() for row in rows]))
+        return Response(body, media_type="application/json")
     return _csv(rows, model, f"{name}-{scope.first}-{scope.last}.csv")
 
 
@@ -115,7 +123,7 @@ def daily(
     end: End = None,
     campaign_id: CampaignId = None,
     format: Format = "json",
-) -> list[dict[str, Any]] | Response:
+) -> Response:
     """Sent, replies, positive replies, bounces and unsubscribes of every UTC day in the range,
     days without emails included."""
     return _table(request, session, figures.daily, DayOut, "daily", start, end, campaign_id, format)
@@ -130,7 +138,7 @@ def steps(
     end: End = None,
     campaign_id: CampaignId = None,
     format: Format = "json",
-) -> list[dict[str, Any]] | Response:
+) -> Response:
     """Each campaign's steps (the funnel) in the range."""
     return _table(
         request, session, figures.steps, StepOut, "steps", start, end, campaign_id, format
@@ -146,7 +154,7 @@ def senders(
     end: End = None,
     campaign_id: CampaignId = None,
     format: Format = "json",
-) -> list[dict[str, Any]] | Response:
+) -> Response:
     """Each sender account's figures in the range, most sent first."""
     return _table(
         request, session, figures.senders, SenderOut, "senders", start, end, campaign_id, format
@@ -162,7 +170,7 @@ def providers(
     end: End = None,
     campaign_id: CampaignId = None,
     format: Format = "json",
-) -> list[dict[str, Any]] | Response:
+) -> Response:
     """The figures by recipient provider (from each domain's MX records): google, microsoft,
     other, and unknown for domains not resolved yet."""
     return _table(
