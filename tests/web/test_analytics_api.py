@@ -166,3 +166,8 @@ def test_a_reversed_range_is_a_422_and_an_unknown_campaign_a_404(api):
     missing = api.get(f"/api/v1/campaigns/{uuid.uuid4()}/analytics")
     assert missing.status_code == 404
     assert missing.json()["error"]["message"] == "No such campaign."
+
+
+def test_a_day_that_is_not_written_yyyy_mm_dd_is_a_422(api):
+    assert api.get("/api/v1/analytics/providers", params={"end": "0"}).status_code == 422
+    assert api.get("/api/v1/analytics/providers", params={"end": "2026-05-01"}).status_code == 200

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
@@ -14,7 +15,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, BeforeValidator, TypeAdapter
 from sqlalchemy.orm import Session
 
 from outreach.analytics import figures
@@ -109,8 +110,21 @@ def _csv(rows: Sequence[figures.Figures], model: type[BaseModel], filename: str)
     )
 
 
-Start = Annotated[date | None, Query(description="First UTC day; by default 29 days before end")]
-End = Annotated[date | None, Query(description="Last UTC day, included; by default today")]
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_day(value: object) -> object:
+    """Only YYYY-MM-DD: pydantic would also read a number as a Unix time (end=0)."""
+    if isinstance(value, str) and not ISO_DAY.fullmatch(value):
+        raise ValueError("a day is written YYYY-MM-DD")
+    return value
+
+
+Day = BeforeValidator(_iso_day)
+Start = Annotated[
+    date | None, Query(description="First UTC day; by default 29 days before end"), Day
+]
+End = Annotated[date | None, Query(description="Last UTC day, included; by default today"), Day]
 CampaignId = Annotated[uuid.UUID | None, Query(description="One campaign; by default all")]
 
 
