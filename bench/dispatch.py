@@ -141,7 +141,7 @@ def launched_campaign(
                         "saturday",
                         "sunday",
                     ],
-                    daily_limit=100_000,  # the most a campaign allows
+                    daily_limit=100_000,  # the most a campaign allows; more than any run sends
                     delay_between_emails_seconds=0,
                     jitter_seconds=0,
                 ),

@@ -40,8 +40,10 @@ load_profile()
 
 # No test asks the machine's DNS: a campaign's launch checks its senders' domains only where a
 # test turns that on against its own DNS server (tests/dns_server.py). Set in the environment,
-# so that the commands the tests run in subprocesses inherit it.
+# so that the commands the tests run in subprocesses inherit it. Recipient domains are resolved
+# likewise only where a test asks, against its own DNS server.
 os.environ.setdefault("OUTREACH_LAUNCH_DNS_CHECK", "off")
+os.environ.setdefault("OUTREACH_RECIPIENT_PROVIDERS", "off")
 
 RUN = pytest.StashKey[str]()
 """The test run's id, the same in the controller and in every xdist worker."""

@@ -148,6 +148,9 @@ class Settings(BaseSettings):
     )
     """The DNS server sender domains are checked against ("10.0.0.53" or "127.0.0.1:5353");
     unset, the system's."""
+    recipient_providers: bool = Field(True, validation_alias=_env("OUTREACH_RECIPIENT_PROVIDERS"))
+    """Whether the worker resolves recipient domains' MX records (through OUTREACH_DNS_SERVER
+    or the system's resolver) to count replies and bounces by provider (Google, Microsoft)."""
     launch_dns_check: LaunchDnsCheck = Field(
         LaunchDnsCheck.warn, validation_alias=_env("OUTREACH_LAUNCH_DNS_CHECK")
     )

@@ -197,3 +197,30 @@ def test_upgrading_keeps_the_rows_already_there(empty_engine):
         )
         assert one(connection, "SELECT count(*) AS n FROM campaign_settings").n == 1
     assert person
+
+
+def test_upgrading_to_0022_counts_the_campaign_emails_already_there(empty_engine):
+    upgrade_to(empty_engine, "0021")
+    with empty_engine.begin() as connection:
+        person, mailbox = contact(connection), sender(connection)
+        campaign = insert(connection, "campaigns", name="Spring")
+        for step in (1, 2):
+            insert(
+                connection,
+                "sent_emails",
+                contact_id=person,
+                sender_account_id=mailbox,
+                campaign_id=campaign,
+                draft_type="first_outreach",
+                subject="Hello",
+                body="Hi",
+                recipient_email="jane@example.com",
+                sequence_step=step,
+                sent_at="2026-03-02 10:00:00.000000",
+            )
+    upgrade_to(empty_engine, "0022")
+    with empty_engine.connect() as connection:
+        rows = connection.execute(
+            sa.text("SELECT sequence_step, provider, sent FROM analytics_rollups ORDER BY 1")
+        ).all()
+    assert [tuple(row) for row in rows] == [(1, "unknown", 1), (2, "unknown", 1)]

@@ -65,6 +65,11 @@ AREAS = {
         "inbox_app",
         "Replies, bounces and out-of-office notices read from the senders' mailboxes.",
     ),
+    "analytics": Area(
+        "analytics",
+        "analytics_app",
+        "Analytics: rebuild the rollups from the rows, or verify them against a full scan.",
+    ),
     "webhooks": Area(
         "webhooks",
         "webhooks_app",

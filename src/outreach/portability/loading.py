@@ -17,6 +17,7 @@ from psycopg.types.json import Jsonb
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
+from outreach.analytics import rollups
 from outreach.errors import Conflict
 from outreach.portability.models import ImportGuard
 from outreach.portability.tables import line
@@ -28,13 +29,16 @@ Progress = Callable[[str, int], None]
 
 @contextmanager
 def guarded(engine: Engine, now: datetime) -> Iterator[sa.Connection]:
-    """One transaction with the seed's counting triggers standing aside (migration 0005):
-    committed when the block ends, rolled back entirely on any error. A database without the
-    schema gets it in the same transaction, so a refused import leaves not even that behind."""
+    """One transaction with the counting triggers standing aside (migrations 0005, 0022):
+    committed when the block ends, rolled back entirely on any error; the analytics rollups the
+    triggers did not keep are rebuilt from the imported rows at the end. A database without
+    the schema gets it in the same transaction, so a refused import leaves not even that
+    behind."""
     with connect(engine) as connection, connection.begin():
         create_if_empty(connection)
         connection.execute(sa.insert(ImportGuard).values(id=1, started_at=now.isoformat()))
         yield connection
+        rollups.rebuild(connection)
         connection.execute(sa.delete(ImportGuard))
 
 

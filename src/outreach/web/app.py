@@ -14,6 +14,7 @@ from outreach.container import Container
 from outreach.schema import ensure_current
 from outreach.web import health
 from outreach.web.api import access as access_api
+from outreach.web.api import analytics as analytics_api
 from outreach.web.api import campaigns as campaigns_api
 from outreach.web.api import contacts as contacts_api
 from outreach.web.api import conversations as conversations_api
@@ -145,6 +146,7 @@ def create_app(container: Container) -> FastAPI:
     api.include_router(senders_api.router)
     api.include_router(conversations_api.router)
     api.include_router(events_api.router)
+    api.include_router(analytics_api.router)
     api.add_api_route("/openapi.json", lambda: app.openapi(), include_in_schema=False)
     app.include_router(api)
     return app

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from outreach.access import service as access
+from outreach.analytics import recipients
 from outreach.analytics import senders as sender_weeks
 from outreach.contacts import importing
 from outreach.container import Container
@@ -133,6 +134,25 @@ def check_senders(container: Container) -> JobReport:
     return JobReport("check_senders", f"{len(paused)} paused", len(paused), tuple(paused))
 
 
+def resolve_recipient_domains(container: Container) -> JobReport:
+    """Resolves the MX records of recipient domains first written to since the last pass, for
+    the analytics by recipient provider (analytics/recipients.py): DNS is asked with no
+    transaction open."""
+    if not container.settings.recipient_providers:
+        return JobReport("resolve_recipient_domains", "off (OUTREACH_RECIPIENT_PROVIDERS)")
+    with transaction(container.sessions) as session:
+        domains = recipients.unresolved(session)
+    if not domains:
+        return JobReport("resolve_recipient_domains", "0 resolved")
+    resolved = recipients.resolve(container.resolver(), domains)
+    with transaction(container.sessions) as session:
+        recipients.record(session, resolved, container.clock.now())
+    summary = f"{len(resolved.providers)} resolved, {len(resolved.failed)} to try again"
+    return JobReport(
+        "resolve_recipient_domains", summary, len(resolved.providers), tuple(resolved.lines())
+    )
+
+
 def deliver_webhooks(container: Container) -> JobReport:
     """Numbers the committed events and POSTs the webhooks that are due, within a time budget
     of its own, after the pass's sends (events/delivering.py)."""
@@ -153,6 +173,7 @@ JOBS: tuple[Job, ...] = (
     send_campaigns,
     check_senders,
     deliver_webhooks,
+    resolve_recipient_domains,
     prune_access,
     take_backups,
     partition_ahead,

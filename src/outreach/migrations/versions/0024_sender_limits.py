@@ -13,7 +13,7 @@ ramp and spacing of a new mailbox.
 Accounts that exist already keep sending as before: no ramp and no gap.
 
 Revision ID: 0024
-Revises: 0021
+Revises: 0022
 Create Date: 2026-12-07
 """
 
@@ -27,7 +27,7 @@ from alembic import op
 from outreach.db import UtcDateTime
 
 revision: str = "0024"
-down_revision: str | Sequence[str] | None = "0021"
+down_revision: str | Sequence[str] | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

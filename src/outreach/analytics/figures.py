@@ -1,0 +1,342 @@
+"""What campaign emails produced, read from the rollups (never from sent_emails): one function
+per table the Analytics page, a campaign's overview and /api/v1/analytics show.
+
+Every row is a frozen dataclass with the five counts and the rates over sent; `record()` gives
+it as one flat dict (the JSON and the CSV), `COLUMNS` names its columns in order.
+"""
+
+from __future__ import annotations
+
+import statistics
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from datetime import date, timedelta
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, aliased
+
+from outreach.analytics.models import AnalyticsRollup
+from outreach.analytics.recipients import RecipientProvider
+from outreach.campaigns.models import Campaign, CampaignContact, CampaignSequence
+from outreach.campaigns.states import EnrollmentStatus
+from outreach.db import UtcDateTime
+from outreach.delivery.models import Delivery
+from outreach.errors import NotFound, ValidationFailed
+from outreach.inbox.models import InboxMessage
+from outreach.senders.models import SenderAccount
+
+LONGEST_RANGE = timedelta(days=731)
+"""The widest date range asked at once: two years of days."""
+
+RATES = ("reply_rate", "positive_rate", "bounce_rate", "unsubscribe_rate")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Figures:
+    """The five counts, and each as a share of sent (None when nothing was sent)."""
+
+    sent: int = 0
+    replied: int = 0
+    """A person's replies (not auto-replies, bounces or requests to be removed)."""
+    positive: int = 0
+    """Replies categorized interested or meeting request, as categorized now."""
+    bounced: int = 0
+    unsubscribed: int = 0
+
+    COUNTS: ClassVar[tuple[str, ...]] = ("sent", "replied", "positive", "bounced", "unsubscribed")
+
+    def _share(self, count: int) -> float | None:
+        return round(count / self.sent, 4) if self.sent else None
+
+    @property
+    def reply_rate(self) -> float | None:
+        return self._share(self.replied)
+
+    @property
+    def positive_rate(self) -> float | None:
+        return self._share(self.positive)
+
+    @property
+    def bounce_rate(self) -> float | None:
+        return self._share(self.bounced)
+
+    @property
+    def unsubscribe_rate(self) -> float | None:
+        return self._share(self.unsubscribed)
+
+    @classmethod
+    def columns(cls) -> list[str]:
+        """The names of record()'s values, in order: what the row is about, counts, rates."""
+        own = [f.name for f in fields(cls) if f.name not in Figures.COUNTS]
+        return own + list(Figures.COUNTS) + list(RATES)
+
+    def record(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.columns()}
+
+
+@dataclass(frozen=True, kw_only=True)
+class DayFigures(Figures):
+    day: date
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepFigures(Figures):
+    campaign_id: uuid.UUID
+    campaign: str
+    step: int
+    """The step's number (1 is the first email; 0 for emails the original system sent
+    without one)."""
+    step_name: str | None
+    """The step's name and subject as the campaign has them now (None: a step since removed)."""
+    subject: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SenderFigures(Figures):
+    sender_account_id: uuid.UUID
+    email: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProviderFigures(Figures):
+    provider: str
+    """google, microsoft, other, or unknown (the domain's MX records not resolved yet)."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which emails: those of the UTC days first..last inclusive, of one campaign or all."""
+
+    first: date
+    last: date
+    campaign_id: uuid.UUID | None = None
+
+    @classmethod
+    def of(
+        cls, today: date, first: date | None, last: date | None, campaign_id: uuid.UUID | None
+    ) -> Scope:
+        """The range asked, by default the 30 days that end today; refused when reversed or
+        longer than two years."""
+        last = last or today
+        if first is None:  # the calendar's first days have no 29 days before them
+            first = last - timedelta(days=29) if last.toordinal() > 29 else date.min
+        if first > last:
+            raise ValidationFailed(f"The range starts ({first}) after it ends ({last}).")
+        if last - first > LONGEST_RANGE:
+            raise ValidationFailed("Ask for two years of days at most.")
+        return cls(first, last, campaign_id)
+
+    def where(self) -> list[sa.ColumnElement[bool]]:
+        # The PK (day first) serves every campaign's range; ix_analytics_rollups_campaign_id_day
+        # one campaign's.
+        conditions: list[sa.ColumnElement[bool]] = [
+            AnalyticsRollup.day.between(self.first, self.last)
+        ]
+        if self.campaign_id is not None:
+            conditions.append(AnalyticsRollup.campaign_id == self.campaign_id)
+        return conditions
+
+
+def _sums() -> list[sa.Label[Any]]:
+    return [
+        sa.func.coalesce(sa.func.sum(getattr(AnalyticsRollup, c)), 0).label(c)
+        for c in Figures.COUNTS
+    ]
+
+
+def _counts(row: Any) -> dict[str, int]:
+    return {c: int(getattr(row, c)) for c in Figures.COUNTS}
+
+
+def totals(session: Session, scope: Scope) -> Figures:
+    """The five counts over the whole scope."""
+    return Figures(**_counts(session.execute(sa.select(*_sums()).where(*scope.where())).one()))
+
+
+def daily(session: Session, scope: Scope) -> list[DayFigures]:
+    """Every day of the scope, oldest first, days without emails included (as zeros)."""
+    rows = session.execute(
+        sa.select(AnalyticsRollup.day, *_sums()).where(*scope.where()).group_by(AnalyticsRollup.day)
+    )
+    found = {row.day: _counts(row) for row in rows}
+    days = (scope.first + timedelta(days=n) for n in range((scope.last - scope.first).days + 1))
+    return [DayFigures(day=day, **found.get(day, {})) for day in days]
+
+
+def _summed(scope: Scope, *by: Any) -> Any:
+    """The counts summed by `by` in the scope, as a subquery: names and steps are joined to
+    its few rows afterwards, not to every rollup row."""
+    return sa.select(*by, *_sums()).where(*scope.where()).group_by(*by).subquery()
+
+
+def steps(session: Session, scope: Scope) -> list[StepFigures]:
+    """Each campaign's steps in the scope (one campaign's, when it has one), by campaign name
+    then step: the funnel."""
+    summed = _summed(scope, AnalyticsRollup.campaign_id, AnalyticsRollup.sequence_step)
+    step = aliased(CampaignSequence)
+    rows = session.execute(
+        sa.select(summed, Campaign.name, step.name.label("step_name"), step.subject_template)
+        .join(Campaign, Campaign.id == summed.c.campaign_id)
+        .outerjoin(
+            step,
+            sa.and_(
+                step.campaign_id == summed.c.campaign_id,
+                step.sequence_order == summed.c.sequence_step,
+            ),
+        )
+        .order_by(Campaign.name, summed.c.campaign_id, summed.c.sequence_step)
+    )
+    return [
+        StepFigures(
+            campaign_id=row.campaign_id,
+            campaign=row.name,
+            step=row.sequence_step,
+            step_name=row.step_name,
+            subject=row.subject_template,
+            **_counts(row),
+        )
+        for row in rows
+    ]
+
+
+def senders(session: Session, scope: Scope) -> list[SenderFigures]:
+    """Each sender account's figures in the scope, most sent first."""
+    summed = _summed(scope, AnalyticsRollup.sender_account_id)
+    rows = session.execute(
+        sa.select(summed, SenderAccount.email)
+        .join(SenderAccount, SenderAccount.id == summed.c.sender_account_id)
+        .order_by(summed.c.sent.desc(), SenderAccount.email)
+    )
+    return [
+        SenderFigures(sender_account_id=row.sender_account_id, email=row.email, **_counts(row))
+        for row in rows
+    ]
+
+
+def providers(session: Session, scope: Scope) -> list[ProviderFigures]:
+    """Google, Microsoft, other (and unknown while domains wait to be resolved), in that order,
+    those with nothing in the scope left out."""
+    rows = session.execute(
+        sa.select(AnalyticsRollup.provider, *_sums())
+        .where(*scope.where())
+        .group_by(AnalyticsRollup.provider)
+    )
+    # A provider's rows can hold zeros only: what moved away once its domains were resolved.
+    found = {row.provider: _counts(row) for row in rows if any(_counts(row).values())}
+    return [
+        ProviderFigures(provider=provider.value, **found[provider.value])
+        for provider in RecipientProvider
+        if provider.value in found
+    ]
+
+
+@dataclass(frozen=True)
+class Enrollments:
+    """A campaign's contacts: how many were enrolled, are still going, and how each finished."""
+
+    enrolled: int
+    in_progress: int
+    """Pending (nothing sent yet) or part-way through the steps."""
+    finished: int
+    finished_by: dict[str, int]
+    """Why they finished: completed (every step sent), replied, bounced, unsubscribed, stopped,
+    failed; each present with its count, in that order."""
+    skipped: int
+    """Contacts of the list left out at enrollment (not counted as enrolled)."""
+
+
+FINISHED = (
+    EnrollmentStatus.completed,
+    EnrollmentStatus.replied,
+    EnrollmentStatus.bounced,
+    EnrollmentStatus.unsubscribed,
+    EnrollmentStatus.stopped,
+    EnrollmentStatus.failed,
+)
+
+
+def enrollments(session: Session, campaign_id: uuid.UUID) -> Enrollments:
+    """ix_campaign_contacts_campaign_id_status serves the counts."""
+    rows = session.execute(
+        sa.select(CampaignContact.status, sa.func.count())
+        .where(CampaignContact.campaign_id == campaign_id)
+        .group_by(CampaignContact.status)
+    )
+    by_status: dict[str, int] = {status: int(n) for status, n in rows}
+    skipped = by_status.get(EnrollmentStatus.skipped, 0)
+    running = by_status.get(EnrollmentStatus.pending, 0) + by_status.get(
+        EnrollmentStatus.in_progress, 0
+    )
+    finished_by = {s.value: by_status[s] for s in FINISHED if by_status.get(s)}
+    return Enrollments(
+        enrolled=sum(by_status.values()) - skipped,
+        in_progress=running,
+        finished=sum(finished_by.values()),
+        finished_by=finished_by,
+        skipped=skipped,
+    )
+
+
+def median_first_reply(session: Session, campaign_id: uuid.UUID) -> timedelta | None:
+    """The median time from an enrollment's first email to its first reply from a person,
+    over the campaign's enrollments with one; None when none has. Read from the campaign's own
+    rows (ix_inbox_messages_campaign_id_received_at, ix_deliveries_campaign_id_claimed_at)."""
+    first_reply = (
+        sa.select(
+            InboxMessage.campaign_contact_id.label("enrollment_id"),
+            sa.type_coerce(sa.func.min(InboxMessage.received_at), UtcDateTime()).label("at"),
+        )
+        .where(InboxMessage.campaign_id == campaign_id, InboxMessage.kind == "human_reply")
+        .group_by(InboxMessage.campaign_contact_id)
+        .subquery()
+    )
+    first_sent = (
+        sa.select(
+            Delivery.campaign_contact_id.label("enrollment_id"),
+            sa.type_coerce(sa.func.min(Delivery.sent_at), UtcDateTime()).label("at"),
+        )
+        .where(Delivery.campaign_id == campaign_id, Delivery.sent_at.is_not(None))
+        .group_by(Delivery.campaign_contact_id)
+        .subquery()
+    )
+    pairs = session.execute(
+        sa.select(first_sent.c.at, first_reply.c.at).join(
+            first_reply, first_reply.c.enrollment_id == first_sent.c.enrollment_id
+        )
+    ).all()
+    waits = [replied - sent for sent, replied in pairs if replied >= sent]
+    return statistics.median(waits) if waits else None
+
+
+@dataclass(frozen=True)
+class CampaignFigures:
+    """A campaign's numbers over its whole life: its Overview and
+    /api/v1/campaigns/{id}/analytics."""
+
+    campaign_id: uuid.UUID
+    name: str
+    enrollments: Enrollments
+    totals: Figures
+    median_first_reply: timedelta | None
+    steps: Sequence[StepFigures]
+    senders: Sequence[SenderFigures]
+    providers: Sequence[ProviderFigures]
+
+
+def of_campaign(session: Session, campaign_id: uuid.UUID) -> CampaignFigures:
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise NotFound("No such campaign.")
+    lifetime = Scope(date.min, date.max, campaign_id)
+    return CampaignFigures(
+        campaign_id=campaign.id,
+        name=campaign.name,
+        enrollments=enrollments(session, campaign_id),
+        totals=totals(session, lifetime),
+        median_first_reply=median_first_reply(session, campaign_id),
+        steps=steps(session, lifetime),
+        senders=senders(session, lifetime),
+        providers=providers(session, lifetime),
+    )

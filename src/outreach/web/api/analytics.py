@@ -1,0 +1,200 @@
+"""Analytics: a campaign's numbers, and the Analytics page's tables by day, step, sender account
+and recipient provider, as JSON or (`?format=csv`) CSV. Read from the rollups only."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from datetime import date
+from functools import cache
+from typing import Annotated, Any, Literal, TypeVar
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, BeforeValidator, TypeAdapter
+from sqlalchemy.orm import Session
+
+from outreach.analytics import figures
+from outreach.web.api.analytics_schemas import (
+    CampaignAnalyticsOut,
+    DayOut,
+    EnrollmentsOut,
+    FiguresOut,
+    ProviderOut,
+    SenderOut,
+    StepOut,
+)
+from outreach.web.deps import ApiUser, DbSession, container_of
+
+router = APIRouter(tags=["analytics"])
+
+Row = TypeVar("Row", bound=figures.Figures)
+Out = TypeVar("Out", bound=BaseModel)
+Format = Annotated[
+    Literal["json", "csv"], Query(description="csv: the same rows as a CSV download")
+]
+CSV: dict[int | str, dict[str, Any]] = {200: {"content": {"application/json": {}, "text/csv": {}}}}
+
+
+@cache
+def _adapter(model: type[BaseModel]) -> TypeAdapter[list[Any]]:
+    return TypeAdapter(list[model])  # type: ignore[valid-type]
+
+
+def _out(model: type[Out], rows: Sequence[figures.Figures]) -> list[Out]:
+    return [model.model_validate(row.record()) for row in rows]
+
+
+@router.get("/campaigns/{campaign_id}/analytics")
+def campaign_analytics(
+    session: DbSession, user: ApiUser, campaign_id: uuid.UUID
+) -> CampaignAnalyticsOut:
+    """A campaign's numbers over its whole life: its contacts and how they finished, the five
+    counts and their rates overall, per step, per sender account and per recipient provider,
+    and the median time to a first reply."""
+    found = figures.of_campaign(session, campaign_id)
+    wait = found.median_first_reply
+    return CampaignAnalyticsOut(
+        campaign_id=found.campaign_id,
+        name=found.name,
+        enrollments=EnrollmentsOut.model_validate(asdict(found.enrollments)),
+        totals=FiguresOut.model_validate(found.totals.record()),
+        median_first_reply_seconds=None if wait is None else wait.total_seconds(),
+        steps=_out(StepOut, found.steps),
+        senders=_out(SenderOut, found.senders),
+        providers=_out(ProviderOut, found.providers),
+    )
+
+
+def _table(
+    request: Request,
+    session: Session,
+    read: Callable[[Session, figures.Scope], Sequence[Row]],
+    model: type[Out],
+    name: str,
+    start: date | None,
+    end: date | None,
+    campaign_id: uuid.UUID | None,
+    format: str,
+) -> Response:
+    today = container_of(request).clock.now().date()
+    scope = figures.Scope.of(today, start, end, campaign_id)
+    rows = read(session, scope)
+    if format == "json":
+        # Checked and written by pydantic at once: through FastAPI's response handling a year
+        # of every campaign's steps (750 rows) took 2.5 times as long as its CSV.
+        adapter = _adapter(model)
+        body = adapter.dump_json(adapter.validate_python([row.record() for row in rows]))
+        return Response(body, media_type="application/json")
+    return _csv(rows, model, f"{name}-{scope.first}-{scope.last}.csv")
+
+
+def _csv(rows: Sequence[figures.Figures], model: type[BaseModel], filename: str) -> Response:
+    target = io.StringIO()
+    # What the row is about first, then its counts and rates.
+    columns = [name for name in model.model_fields if name not in FiguresOut.model_fields]
+    columns += list(FiguresOut.model_fields)
+    writer = csv.DictWriter(target, fieldnames=columns)
+    writer.writeheader()
+    for row in rows:
+        record = row.record()
+        writer.writerow({name: "" if record[name] is None else record[name] for name in columns})
+    return Response(
+        target.getvalue(),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_day(value: object) -> object:
+    """Only YYYY-MM-DD: pydantic would also read a number as a Unix time (end=0)."""
+    if isinstance(value, str) and not ISO_DAY.fullmatch(value):
+        raise ValueError("a day is written YYYY-MM-DD")
+    return value
+
+
+Day = BeforeValidator(_iso_day)
+Start = Annotated[
+    date | None, Query(description="First UTC day; by default 29 days before end"), Day
+]
+End = Annotated[date | None, Query(description="Last UTC day, included; by default today"), Day]
+CampaignId = Annotated[uuid.UUID | None, Query(description="One campaign; by default all")]
+
+
+@router.get("/analytics/daily", responses=CSV, response_model=list[DayOut])
+def daily(
+    request: Request,
+    session: DbSession,
+    user: ApiUser,
+    start: Start = None,
+    end: End = None,
+    campaign_id: CampaignId = None,
+    format: Format = "json",
+) -> Response:
+    """Sent, replies, positive replies, bounces and unsubscribes of every UTC day in the range,
+    days without emails included."""
+    return _table(request, session, figures.daily, DayOut, "daily", start, end, campaign_id, format)
+
+
+@router.get("/analytics/steps", responses=CSV, response_model=list[StepOut])
+def steps(
+    request: Request,
+    session: DbSession,
+    user: ApiUser,
+    start: Start = None,
+    end: End = None,
+    campaign_id: CampaignId = None,
+    format: Format = "json",
+) -> Response:
+    """Each campaign's steps (the funnel) in the range."""
+    return _table(
+        request, session, figures.steps, StepOut, "steps", start, end, campaign_id, format
+    )
+
+
+@router.get("/analytics/senders", responses=CSV, response_model=list[SenderOut])
+def senders(
+    request: Request,
+    session: DbSession,
+    user: ApiUser,
+    start: Start = None,
+    end: End = None,
+    campaign_id: CampaignId = None,
+    format: Format = "json",
+) -> Response:
+    """Each sender account's figures in the range, most sent first."""
+    return _table(
+        request, session, figures.senders, SenderOut, "senders", start, end, campaign_id, format
+    )
+
+
+@router.get("/analytics/providers", responses=CSV, response_model=list[ProviderOut])
+def providers(
+    request: Request,
+    session: DbSession,
+    user: ApiUser,
+    start: Start = None,
+    end: End = None,
+    campaign_id: CampaignId = None,
+    format: Format = "json",
+) -> Response:
+    """The figures by recipient provider (from each domain's MX records): google, microsoft,
+    other, and unknown for domains not resolved yet."""
+    return _table(
+        request,
+        session,
+        figures.providers,
+        ProviderOut,
+        "providers",
+        start,
+        end,
+        campaign_id,
+        format,
+    )

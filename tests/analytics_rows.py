@@ -1,0 +1,218 @@
+"""Rows of sends, replies, bounces and unsubscribes written with plain SQLAlchemy Core, as any
+writer of the tables (the worker, the inbox, psql) would: what the analytics triggers count."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from outreach.models import Base
+
+T = Base.metadata.tables
+
+
+def _add(connection: sa.Connection, table: str, **values: object) -> uuid.UUID:
+    row_id = uuid.uuid4()
+    connection.execute(sa.insert(T[table]).values(id=row_id, **values))
+    return row_id
+
+
+def reply_to(
+    connection: sa.Connection,
+    delivery: uuid.UUID,
+    sent: uuid.UUID,
+    at: datetime,
+    category: str | None,
+    kind: str = "human_reply",
+) -> uuid.UUID:
+    """A message about the email `sent` (of `delivery`) read from its sender's mailbox."""
+    row = connection.execute(
+        sa.select(T["deliveries"]).where(T["deliveries"].c.id == delivery)
+    ).one()
+    return _add(
+        connection,
+        "inbox_messages",
+        sender_account_id=row.sender_account_id,
+        provider_id=str(uuid.uuid4()),
+        kind=kind,
+        reason="test",
+        received_at=at,
+        contact_id=row.contact_id,
+        campaign_id=row.campaign_id,
+        campaign_contact_id=row.campaign_contact_id,
+        delivery_id=delivery,
+        sent_email_id=sent,
+        matched_by="in_reply_to",
+        category=category,
+    )
+
+
+def bounce(connection: sa.Connection, delivery: uuid.UUID, at: datetime) -> None:
+    """A bounce arrived for the delivery (once: a second one changes nothing)."""
+    deliveries = T["deliveries"]
+    connection.execute(
+        sa.update(deliveries)
+        .where(deliveries.c.id == delivery, deliveries.c.bounced_at.is_(None))
+        .values(bounced_at=at)
+    )
+
+
+def unsubscribe(connection: sa.Connection, enrollment: uuid.UUID) -> None:
+    enrollments = T["campaign_contacts"]
+    connection.execute(
+        sa.update(enrollments).where(enrollments.c.id == enrollment).values(status="unsubscribed")
+    )
+
+
+@dataclass
+class Campaigns:
+    """Two campaigns and two sender accounts; contacts at a few recipient domains."""
+
+    connection: sa.Connection
+    start: datetime
+    senders: list[uuid.UUID] = field(default_factory=list)
+    campaigns: list[uuid.UUID] = field(default_factory=list)
+    enrollments: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID]] = field(default_factory=list)
+    """(enrollment, campaign, contact)."""
+    sent: list[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=list)
+    """(delivery, sent email)."""
+    replies: list[uuid.UUID] = field(default_factory=list)
+
+    @classmethod
+    def made(cls, connection: sa.Connection, start: datetime, addresses: list[str]) -> Campaigns:
+        world = cls(connection, start)
+        world.senders = [
+            _add(connection, "sender_accounts", email=f"me{n}@ourco.example") for n in range(2)
+        ]
+        world.campaigns = [_add(connection, "campaigns", name=f"Campaign {n}") for n in range(2)]
+        batch = _add(connection, "upload_batches", file_name="people.csv")
+        for n, address in enumerate(addresses):
+            contact = _add(
+                connection, "contacts", upload_batch_id=batch, raw_data="{}", email=address
+            )
+            campaign = world.campaigns[n % 2]
+            enrollment = _add(
+                connection,
+                "campaign_contacts",
+                campaign_id=campaign,
+                contact_id=contact,
+                status="in_progress",
+            )
+            world.enrollments.append((enrollment, campaign, contact))
+        return world
+
+    def email(self, contact: uuid.UUID) -> str:
+        return str(
+            self.connection.scalar(
+                sa.select(T["contacts"].c.email).where(T["contacts"].c.id == contact)
+            )
+        )
+
+    def send(self, which: int, sender: int, days: int) -> None:
+        """The enrollment's next step goes out, `days` after the start."""
+        enrollment, campaign, contact = self.enrollments[which % len(self.enrollments)]
+        step = 1 + int(
+            self.connection.scalar(
+                sa.select(T["campaign_contacts"].c.current_sequence_step).where(
+                    T["campaign_contacts"].c.id == enrollment
+                )
+            )
+            or 0
+        )
+        at = self.start + timedelta(days=days, hours=step)
+        sender_id = self.senders[sender % 2]
+        draft = _add(
+            self.connection,
+            "email_drafts",
+            contact_id=contact,
+            draft_type="first_outreach" if step == 1 else "second_followup",
+            subject="Hello",
+            body="Hi",
+        )
+        delivery = _add(
+            self.connection,
+            "deliveries",
+            campaign_contact_id=enrollment,
+            sequence_step=step,
+            campaign_id=campaign,
+            contact_id=contact,
+            draft_id=draft,
+            sender_account_id=sender_id,
+            message_id=f"<{uuid.uuid4()}@ourco.example>",
+            next_attempt_at=at,
+            status="sent",
+            sent_at=at,
+        )
+        sent = _add(
+            self.connection,
+            "sent_emails",
+            draft_id=draft,
+            contact_id=contact,
+            sender_account_id=sender_id,
+            campaign_id=campaign,
+            draft_type="first_outreach" if step == 1 else "second_followup",
+            subject="Hello",
+            body="Hi",
+            recipient_email=self.email(contact),
+            sent_at=at,
+            sequence_step=step,
+        )
+        self._update("deliveries", delivery, sent_email_id=sent)
+        self._update(
+            "campaign_contacts", enrollment, current_sequence_step=step, last_email_sent_at=at
+        )
+        self.sent.append((delivery, sent))
+
+    def refuse(self, which: int, sender: int, days: int) -> None:
+        """The recipient's server refuses the enrollment's next step at once: a bounce, no
+        sent email."""
+        _, campaign, contact = self.enrollments[which % len(self.enrollments)]
+        at = self.start + timedelta(days=days)
+        draft = _add(
+            self.connection,
+            "email_drafts",
+            contact_id=contact,
+            draft_type="first_outreach",
+            subject="Hello",
+            body="Hi",
+        )
+        _add(
+            self.connection,
+            "deliveries",
+            campaign_contact_id=None,
+            sequence_step=9,
+            campaign_id=campaign,
+            contact_id=contact,
+            draft_id=draft,
+            sender_account_id=self.senders[sender % 2],
+            message_id=f"<{uuid.uuid4()}@ourco.example>",
+            next_attempt_at=at,
+            status="failed",
+            bounced_at=at,
+        )
+
+    def reply(self, which: int, days: int, category: str | None, kind: str = "human_reply") -> None:
+        if self.sent:
+            delivery, sent = self.sent[which % len(self.sent)]
+            at = self.start + timedelta(days=days, minutes=30)
+            self.replies.append(reply_to(self.connection, delivery, sent, at, category, kind))
+
+    def categorize(self, which: int, category: str | None) -> None:
+        if self.replies:
+            reply = self.replies[which % len(self.replies)]
+            self._update("inbox_messages", reply, category=category)
+
+    def bounce(self, which: int, days: int) -> None:
+        if self.sent:
+            delivery, _ = self.sent[which % len(self.sent)]
+            bounce(self.connection, delivery, self.start + timedelta(days=days, hours=5))
+
+    def unsubscribe(self, which: int) -> None:
+        enrollment, _, _ = self.enrollments[which % len(self.enrollments)]
+        unsubscribe(self.connection, enrollment)
+
+    def _update(self, table: str, row_id: uuid.UUID, **values: object) -> None:
+        self.connection.execute(sa.update(T[table]).where(T[table].c.id == row_id).values(**values))

@@ -1,0 +1,173 @@
+"""/api/v1/campaigns/{id}/analytics and /api/v1/analytics/...: a campaign sent from an outbox
+account, with replies of known categories, a category a person changed, bounces and an
+unsubscribe; every figure equals the count over the raw rows, as JSON and as CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from outreach.models import Base
+from tests.analytics_rows import bounce, reply_to, unsubscribe
+from tests.campaign_setup import launched_from_outbox
+
+T = Base.metadata.tables
+COUNTS = ("sent", "replied", "positive", "bounced", "unsubscribed")
+
+
+@pytest.fixture
+def api(client, api_token):
+    client.headers["Authorization"] = f"Bearer {api_token}"
+    return client
+
+
+def raw_by_step(connection: sa.Connection, campaign_id: uuid.UUID) -> dict[int, dict[str, int]]:
+    """The five counts per step, straight from sent_emails, inbox_messages, deliveries and
+    campaign_contacts."""
+    sent, messages, deliveries, enrollments = (
+        T["sent_emails"],
+        T["inbox_messages"],
+        T["deliveries"],
+        T["campaign_contacts"],
+    )
+    figures: dict[int, dict[str, int]] = {}
+
+    def add(name: str, query: sa.Select) -> None:  # type: ignore[type-arg]
+        for step, n in connection.execute(query):
+            figures.setdefault(step, dict.fromkeys(COUNTS, 0))[name] = n
+
+    add(
+        "sent",
+        sa.select(sent.c.sequence_step, sa.func.count())
+        .where(sent.c.campaign_id == campaign_id)
+        .group_by(sent.c.sequence_step),
+    )
+    replies = (
+        sa.select(sent.c.sequence_step, sa.func.count())
+        .join(sent, sent.c.id == messages.c.sent_email_id)
+        .where(messages.c.campaign_id == campaign_id, messages.c.kind == "human_reply")
+        .group_by(sent.c.sequence_step)
+    )
+    add("replied", replies)
+    add(
+        "positive",
+        replies.where(messages.c.category.in_(["interested", "meeting_request"])),
+    )
+    add(
+        "bounced",
+        sa.select(deliveries.c.sequence_step, sa.func.count())
+        .where(deliveries.c.campaign_id == campaign_id, deliveries.c.bounced_at.is_not(None))
+        .group_by(deliveries.c.sequence_step),
+    )
+    add(
+        "unsubscribed",
+        sa.select(enrollments.c.current_sequence_step, sa.func.count())
+        .where(enrollments.c.campaign_id == campaign_id, enrollments.c.status == "unsubscribed")
+        .group_by(enrollments.c.current_sequence_step),
+    )
+    return figures
+
+
+def test_a_campaigns_figures_equal_the_counts_over_its_rows(
+    api, session, container, clock, tmp_path
+):
+    campaign, _ = launched_from_outbox(session, container, clock, tmp_path)
+    for _ in range(2):  # the follow-ups
+        clock.advance(timedelta(days=4))
+        container.sending_pass()
+    connection = session.connection()
+    sent = connection.execute(
+        sa.select(
+            T["deliveries"].c.id,
+            T["deliveries"].c.sent_email_id,
+            T["deliveries"].c.campaign_contact_id,
+        )
+        .where(
+            T["deliveries"].c.campaign_id == campaign.id,
+            T["deliveries"].c.sent_email_id.is_not(None),
+        )
+        .order_by(T["deliveries"].c.sequence_step, T["deliveries"].c.id)
+    ).all()
+    assert len(sent) >= 4
+    later = clock.now() + timedelta(hours=2)
+    first = reply_to(connection, sent[0].id, sent[0].sent_email_id, later, "not_interested")
+    reply_to(connection, sent[1].id, sent[1].sent_email_id, later, "meeting_request")
+    reply_to(connection, sent[2].id, sent[2].sent_email_id, later, None, kind="auto_reply")
+    connection.execute(  # a person changes their mind about the first reply
+        sa.update(T["inbox_messages"])
+        .where(T["inbox_messages"].c.id == first)
+        .values(category="interested")
+    )
+    bounce(connection, sent[3].id, later)
+    unsubscribe(connection, sent[-1].campaign_contact_id)
+    session.commit()
+
+    found = api.get(f"/api/v1/campaigns/{campaign.id}/analytics")
+    assert found.status_code == 200, found.text
+    body = found.json()
+    raw = raw_by_step(connection, campaign.id)
+    assert {step["step"]: {c: step[c] for c in COUNTS} for step in body["steps"]} == raw
+    assert {c: body["totals"][c] for c in COUNTS} == {
+        c: sum(step[c] for step in raw.values()) for c in COUNTS
+    }
+    assert (body["totals"]["replied"], body["totals"]["positive"]) == (2, 2)
+    assert body["totals"]["reply_rate"] == round(2 / body["totals"]["sent"], 4)
+    statuses = dict(
+        connection.execute(
+            sa.select(T["campaign_contacts"].c.status, sa.func.count())
+            .where(T["campaign_contacts"].c.campaign_id == campaign.id)
+            .group_by(T["campaign_contacts"].c.status)
+        ).all()
+    )
+    assert body["enrollments"]["enrolled"] == sum(statuses.values())
+    assert body["enrollments"]["finished_by"]["unsubscribed"] == statuses["unsubscribed"]
+    assert body["median_first_reply_seconds"] > 0
+    assert [(s["sent"], s["replied"]) for s in body["senders"]] == [
+        (body["totals"]["sent"], body["totals"]["replied"])
+    ]
+    assert [p["provider"] for p in body["providers"]] == ["unknown"]
+
+    scope = {
+        "start": "2026-01-01",
+        "end": clock.now().date().isoformat(),
+        "campaign_id": str(campaign.id),
+    }
+    steps = api.get("/api/v1/analytics/steps", params=scope).json()
+    assert [{c: s[c] for c in COUNTS} for s in steps] == [
+        {c: s[c] for c in COUNTS} for s in body["steps"]
+    ]
+    daily = api.get("/api/v1/analytics/daily", params=scope).json()
+    assert {c: sum(day[c] for day in daily) for c in COUNTS} == {
+        c: body["totals"][c] for c in COUNTS
+    }
+    for table in ("daily", "steps", "senders", "providers"):
+        as_json = api.get(f"/api/v1/analytics/{table}", params=scope).json()
+        as_csv = api.get(f"/api/v1/analytics/{table}", params={**scope, "format": "csv"})
+        assert as_csv.headers["content-type"].startswith("text/csv")
+        rows = list(csv.DictReader(io.StringIO(as_csv.text)))
+        assert [{c: int(row[c]) for c in COUNTS} for row in rows] == [
+            {c: row[c] for c in COUNTS} for row in as_json
+        ], table
+
+
+def test_a_reversed_range_is_a_422_and_an_unknown_campaign_a_404(api):
+    reversed_range = api.get(
+        "/api/v1/analytics/daily", params={"start": "2026-05-02", "end": "2026-05-01"}
+    )
+    assert reversed_range.status_code == 422
+    assert reversed_range.json()["error"]["message"] == (
+        "The range starts (2026-05-02) after it ends (2026-05-01)."
+    )
+    missing = api.get(f"/api/v1/campaigns/{uuid.uuid4()}/analytics")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["message"] == "No such campaign."
+
+
+def test_a_day_that_is_not_written_yyyy_mm_dd_is_a_422(api):
+    assert api.get("/api/v1/analytics/providers", params={"end": "0"}).status_code == 422
+    assert api.get("/api/v1/analytics/providers", params={"end": "2026-05-01"}).status_code == 200
