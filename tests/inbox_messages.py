@@ -367,6 +367,12 @@ def postfix_dsn(thread: Thread = THREAD, *, status: str = "5.1.1") -> bytes:
         "5.2.2": "552 5.2.2 <{a}>: Mailbox full, quota exceeded",
         "5.7.233": "550 5.7.233 Your organization has exceeded its daily limit for sending to "
         "external recipients",
+        "5.7.26": "550 5.7.26 This mail is unauthenticated, which poses a security risk to the "
+        "sender and Gmail users, and has been blocked.",
+        "5.7.515": "550 5.7.515 Access denied, sending domain does not meet the required "
+        "authentication level.",
+        "5.7.509": "550 5.7.509 Access denied, sending domain does not pass DMARC verification "
+        "and has a DMARC policy of reject.",
     }[status].format(a=thread.theirs)
     action = "delayed" if status.startswith("4") else "failed"
     subject = (

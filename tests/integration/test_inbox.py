@@ -335,6 +335,25 @@ def test_a_tenant_limit_report_holds_the_sender_and_suppresses_nobody(session, c
     assert senders.get(session, sent.account.id).held_until == clock.now() + timedelta(hours=24)
 
 
+def test_a_report_that_our_domain_failed_authentication_stops_the_account_not_the_recipient(
+    session, clock, sent
+):
+    """Microsoft 365 or Gmail took the email, then the recipient's server refused it for our
+    DMARC: the account waits for a person, the recipient is neither suppressed nor bounced."""
+    report = read(session, sent, page(postfix_dsn(sent.thread(GRACE), status="5.7.26")), clock)
+
+    assert (
+        "not delivered; the sender account needs you: a receiving server refused"
+        in (report.lines[0])
+    )
+    account = senders.get(session, sent.account.id)
+    assert (account.state, account.retry_at) == ("failing", None)
+    assert "Run Check DNS on the senders page" in account.last_error
+    assert enrollment(session, sent, GRACE).status == "in_progress"
+    assert not suppressions.is_suppressed(session, GRACE)
+    assert session.get(Delivery, sent.deliveries[GRACE].id).bounced_at is None
+
+
 def test_an_auto_reply_with_a_return_date_postpones_and_does_not_stop(
     session, container, clock, sent
 ):

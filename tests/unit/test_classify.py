@@ -318,6 +318,16 @@ def test_a_tenant_limit_report_is_soft_and_about_our_tenant_not_the_address() ->
     assert not bounce.address_rejected
 
 
+@pytest.mark.parametrize("status", ["5.7.26", "5.7.515", "5.7.509"])
+def test_a_refusal_of_our_domains_authentication_is_soft_and_about_us(status: str) -> None:
+    bounce = classified(postfix_dsn(status=status)).bounce
+
+    assert bounce is not None
+    assert bounce.our_domain
+    assert not bounce.hard
+    assert not bounce.address_rejected
+
+
 @pytest.mark.parametrize("status", ["4.2.2", "5.2.2"])
 def test_a_delay_or_a_full_mailbox_is_a_soft_bounce(status: str) -> None:
     result = classified(postfix_dsn(status=status))

@@ -30,7 +30,7 @@ from enum import StrEnum
 
 from outreach.inbox.bounces import Recipient
 from outreach.inbox.parse import ParsedMessage
-from outreach.providers.errors import tenant_limit_reached
+from outreach.providers.errors import refuses_our_domain, tenant_limit_reached
 
 __all__ = ["Bounce", "Classification", "Kind", "classify", "return_date", "unsubscribe_phrase"]
 
@@ -60,6 +60,10 @@ class Bounce:
     """Exchange Online refused it because our Microsoft 365 tenant's external recipient limit
     was used up (5.7.233): about the sending tenant, not the recipient, and not final for the
     address (soft); the sender's tenant waits a day."""
+    our_domain: bool = False
+    """The receiving side refused it for how our domain is authenticated (SPF, DKIM, DMARC:
+    5.7.26, 5.7.515 and the like): about us, not the recipient (soft, nobody suppressed); every
+    other email from the domain would be refused too, so the sender account waits for a person."""
 
 
 @dataclass(frozen=True)
@@ -135,7 +139,8 @@ def _bounce(recipient: Recipient | None, subject: str) -> Bounce:
     tenant_limit = tenant_limit_reached(status) or tenant_limit_reached(
         diagnostic.split(" ", 1)[-1]
     )
-    if recipient.action == "delayed" or status.startswith("4") or tenant_limit:
+    our_domain = refuses_our_domain(f"{status} {diagnostic}")
+    if recipient.action == "delayed" or status.startswith("4") or tenant_limit or our_domain:
         hard = False
     elif status == "5.2.2":
         hard = False  # mailbox full: it may have room next week
@@ -150,7 +155,13 @@ def _bounce(recipient: Recipient | None, subject: str) -> Bounce:
             _REJECTED_ADDRESS.search(diagnostic)
         )
     return Bounce(
-        hard, rejected, recipient.address, recipient.status, recipient.diagnostic, tenant_limit
+        hard,
+        rejected,
+        recipient.address,
+        recipient.status,
+        recipient.diagnostic,
+        tenant_limit,
+        our_domain,
     )
 
 

@@ -49,6 +49,7 @@ from outreach.inbox.content import MessageContent, read_content
 from outreach.inbox.match import Match, lookups, match
 from outreach.inbox.models import EmailReply, InboxAttachment, InboxMessage
 from outreach.inbox.parse import ParsedMessage, parse
+from outreach.providers.errors import AccountError
 from outreach.providers.inbox import InboundMessage, InboxPage
 from outreach.senders import service as senders
 from outreach.senders.models import SenderAccount
@@ -149,6 +150,8 @@ def ingest(
         done = _act(session, target, message, p, found, now, options.postpone_auto_replies)
         if found.bounce is not None and found.bounce.tenant_limit:
             done = _held(session, account.id, found.reason, now)
+        if found.bounce is not None and found.bounce.our_domain:
+            done = _refused_our_domain(session, account.id, found.reason, now)
         content = read_content(message.raw, keep_attachments_up_to=options.keep_attachments_up_to)
         stored = _record(session, account, target, message, p, found, matched, done, content)
         categories.queue(session, stored)
@@ -187,6 +190,23 @@ def _held(session: Session, sender_id: uuid.UUID, reason: str, now: datetime) ->
     over SMTP. The email itself did not go; nobody is suppressed."""
     held = senders.hold_tenant(session, sender_id, reason, now)
     return _Done(f"not sent: {held.email} is {senders.hold_words(held)}")
+
+
+def _refused_our_domain(
+    session: Session, sender_id: uuid.UUID, reason: str, now: datetime
+) -> _Done:
+    """A receiving server refused the email for how our domain is authenticated, reported after
+    our own server took it (Graph, Microsoft 365 or Gmail relaying): every later email from the
+    domain would be refused too, so the account waits for a person, as when the refusal comes
+    during the send. Nobody is suppressed and the enrollment goes on once the account does."""
+    error = AccountError(
+        "a receiving server refused an email because it does not accept how this account's "
+        f"domain is authenticated (SPF, DKIM, DMARC): {reason}. Run Check DNS on the senders "
+        "page (or `outreach senders check`), fix what it says, then resume the account; its "
+        "emails wait meanwhile."
+    )
+    standing = senders.record_failure(session, sender_id, error, now)
+    return _Done(f"not delivered; the sender account {standing.describe()}")
 
 
 def _act(
