@@ -65,7 +65,7 @@ def test_an_answer_to_a_suppressed_address_is_refused_with_409_and_the_reason(
 def test_a_draft_is_listed_edited_and_sent_at_a_time(api, container, clock, smtp_server, replied):
     draft = api.post(answers_url(replied), json={"body": "First thought", "draft": True}).json()
     assert draft["status"] == "draft"
-    assert [a["id"] for a in api.get(answers_url(replied)).json()["answers"]] == [draft["id"]]
+    assert [a["id"] for a in api.get(answers_url(replied)).json()["items"]] == [draft["id"]]
 
     at = (clock.now() + timedelta(hours=3)).isoformat()
     sent = api.post(

@@ -13,13 +13,53 @@ answer to those.
 from __future__ import annotations
 
 import re
+from datetime import UTC
 
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from outreach.db import keyset_cursor
+
 METHODS = ("get", "post", "put", "patch", "delete")
+
+
+# The page cursors the document names by format: what the API gives as `next` (any other
+# text is a 422 saying so, as the document says).
+CURSOR_TIMES = st.datetimes(timezones=st.just(UTC))
+schemathesis.openapi.format("page-cursor", st.builds(keyset_cursor, CURSOR_TIMES, st.uuids()))
+schemathesis.openapi.format(
+    "timeline-cursor",
+    st.builds(
+        lambda rank, at, row: f"{rank}.{keyset_cursor(at, row)}",
+        st.integers(0, 9),
+        CURSOR_TIMES,
+        st.uuids(),
+    ),
+)
+schemathesis.openapi.format("feed-position", st.integers(0, 10**12).map(str))
+
+NOT_CHECKED = {
+    # A file is an upload only if it is a readable spreadsheet with a header row: what a
+    # schema of bytes cannot say. An unreadable one is a 422 that says why.
+    ("POST", "/api/v1/uploads"): [positive_data_acceptance],
+    # Fields that depend on each other, refused 422 naming the one missing or extra: exactly
+    # one of contact_ids, batch_id or filter; the source decides which of list, upload,
+    # campaign and template a batch needs; an account's kind which server fields it needs; an
+    # answer kept as a draft has no time to be sent; a Slack endpoint takes reply events only;
+    # a contact search by `value` needs the `field` it compares.
+    ("POST", "/api/v1/lists/{list_id}/members"): [positive_data_acceptance],
+    ("POST", "/api/v1/lists/{list_id}/members/remove"): [positive_data_acceptance],
+    ("POST", "/api/v1/draft-batches"): [positive_data_acceptance],
+    ("POST", "/api/v1/senders"): [positive_data_acceptance],
+    ("POST", "/api/v1/conversations/{conversation_id}/answers"): [positive_data_acceptance],
+    ("POST", "/api/v1/webhooks"): [positive_data_acceptance],
+    ("GET", "/api/v1/contacts"): [positive_data_acceptance],
+}
+"""Checks left out for one operation each, and why: rules that depend on what a request's
+content means or on what is stored, which no schema states; answered 4xx with a message."""
 
 
 def operations_of(app, headers):
@@ -30,7 +70,7 @@ def operations_of(app, headers):
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 6
     # Revoking tokens at random would revoke the one the run uses.
-    return [found for found in operations if not found.path.startswith("/tokens/")]
+    return [found for found in operations if not found.path.startswith("/api/v1/tokens/")]
 
 
 def test_the_api_answers_every_generated_request_as_documented(app, api_token):
@@ -44,19 +84,29 @@ def test_the_api_refuses_every_request_the_document_forbids(app, api_token):
 
 
 def answers_each(app, headers, mode):
+    failed = {}
     for operation in operations_of(app, headers):
         negatable = operation.body or operation.query or operation.path_parameters
         if mode is GenerationMode.NEGATIVE and not negatable:
             continue
+        try:
+            answers_as_documented(operation, headers, mode)
+        except (Exception, BaseExceptionGroup) as error:  # every operation's, then all at once
+            failed[f"{operation.method.upper()} {operation.path}"] = str(error)
+    assert not failed, "\n\n".join(f"{name}:\n{said}" for name, said in failed.items())
 
-        @given(case=operation.as_strategy(generation_mode=mode))
-        @settings(
-            max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None
-        )
-        def answers_as_documented(case: schemathesis.Case) -> None:
-            case.call_and_validate(headers=headers, excluded_checks=[positive_data_acceptance])
 
-        answers_as_documented()
+def answers_as_documented(operation, headers, mode):
+    excluded = NOT_CHECKED.get((operation.method.upper(), operation.path), [])
+
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(
+        max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None
+    )
+    def answers(case: schemathesis.Case) -> None:
+        case.call_and_validate(headers=headers, excluded_checks=excluded)
+
+    answers()
 
 
 def test_every_path_says_exactly_the_methods_it_takes_to_options_and_to_any_other_method(
