@@ -82,7 +82,9 @@ def test_real_error_answers_of_each_status_match_the_documented_schema(
     bearer = {"Authorization": f"Bearer {member_token}"}
     answers = {
         400: api.post(
-            "/api/v1/lists", content=b"{not json", headers={"Content-Type": "application/json"}
+            "/api/v1/lists",
+            content=b'{"name": "\xff"}',
+            headers={"Content-Type": "application/json"},
         ),
         401: client.get("/api/v1/campaigns", headers={"Authorization": "Bearer nonsense"}),
         403: client.get("/api/v1/users", headers=bearer),
