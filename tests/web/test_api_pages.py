@@ -117,7 +117,7 @@ def _most(operation):
     for parameter in operation.get("parameters", []):
         if parameter["name"] == "limit":
             return parameter["schema"]["maximum"]
-    return 1
+    return None
 
 
 def _urls(session, path):
@@ -142,7 +142,7 @@ def _walk(api, url, filters):
 
 
 def _page(api, url, params, limit):
-    answer = api.get(url, params={**params, "limit": limit})
+    answer = api.get(url, params={**params, **({"limit": limit} if limit else {})})
     assert answer.status_code == 200, (url, answer.text)
     return answer.json()
 

@@ -49,7 +49,8 @@ NOT_CHECKED = {
     # one of contact_ids, batch_id or filter; the source decides which of list, upload,
     # campaign and template a batch needs; an account's kind which server fields it needs; an
     # answer kept as a draft has no time to be sent; a Slack endpoint takes reply events only;
-    # a contact search by `value` needs the `field` it compares.
+    # a contact search by `value` needs the `field` it compares; a suppressed domain must be
+    # one the mail system can read (IDNA), which no pattern states.
     ("POST", "/api/v1/lists/{list_id}/members"): [positive_data_acceptance],
     ("POST", "/api/v1/lists/{list_id}/members/remove"): [positive_data_acceptance],
     ("POST", "/api/v1/draft-batches"): [positive_data_acceptance],
@@ -57,6 +58,7 @@ NOT_CHECKED = {
     ("POST", "/api/v1/conversations/{conversation_id}/answers"): [positive_data_acceptance],
     ("POST", "/api/v1/webhooks"): [positive_data_acceptance],
     ("GET", "/api/v1/contacts"): [positive_data_acceptance],
+    ("POST", "/api/v1/suppressions"): [positive_data_acceptance],
 }
 """Checks left out for one operation each, and why: rules that depend on what a request's
 content means or on what is stored, which no schema states; answered 4xx with a message."""
@@ -67,6 +69,9 @@ def operations_of(app, headers):
     # inside schemathesis' fetch of it (10 s) once timed out.
     app.openapi()
     schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", app, headers=headers)
+    # PostgreSQL text cannot hold NUL: there a NUL is a 422 saying so, whatever the field (a
+    # backend's rule, not the document's), so valid requests are made without one.
+    schema.config.generation.update(allow_x00=False)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 6
     # Revoking tokens at random would revoke the one the run uses.
@@ -168,6 +173,7 @@ def test_sequences_of_calls_pass_every_check_the_stateful_ones_too(app, api_toke
     app.openapi()
     schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", app, headers=headers)
     schema = schema.exclude(path_regex="^/api/v1/tokens/")
+    schema.config.generation.update(allow_x00=False)  # as operations_of says why
     # Its own headers, so that a step meant to go without the token goes without it.
     schema.config.update(headers=headers)
     steps = []

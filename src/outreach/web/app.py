@@ -23,7 +23,7 @@ from outreach.web.api import senders as senders_api
 from outreach.web.api.common_schemas import errors_documented
 from outreach.web.api.events_schemas import webhooks_document
 from outreach.web.csrf import CsrfCookieMiddleware
-from outreach.web.deps import api_user, csrf_checked, page_user
+from outreach.web.deps import api_user, csrf_checked, known_parameters, page_user
 from outreach.web.errors import install_error_handlers
 from outreach.web.idempotency import IdempotencyMiddleware
 from outreach.web.pages import (
@@ -152,7 +152,11 @@ def create_app(container: Container) -> FastAPI:
         pages.include_router(module)
     app.include_router(pages)
 
-    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(api_user)], responses=ERROR_RESPONSES)
+    api = APIRouter(
+        prefix=API_PREFIX,
+        dependencies=[Depends(api_user), Depends(known_parameters)],
+        responses=ERROR_RESPONSES,
+    )
     api.include_router(access_api.router)
     api.include_router(contacts_api.router)
     api.include_router(campaigns_api.router)
