@@ -98,3 +98,12 @@ def test_real_error_answers_of_each_status_match_the_documented_schema(
         assert answer.status_code == status, (status, answer.text)
         errors.validate(answer.json())
         assert answer.json()["error"]["message"], status
+
+
+def test_a_query_parameter_the_operation_does_not_take_is_refused_naming_it(api):
+    refused = api.get("/api/v1/campaigns", params={"limt": 5})
+    assert refused.status_code == 422
+    assert refused.json()["error"]["message"] == (
+        "No such query parameter here: `limt`. This takes `after`, `limit`."
+    )
+    assert api.get("/api/v1/campaigns", params={"limit": 5}).status_code == 200
