@@ -136,6 +136,11 @@ class Settings(BaseSettings):
     )
     """A reply's attachment up to this size is kept in the database to be downloaded; a larger
     one is listed by name, type and size only (0: list every attachment, keep none)."""
+    events_keep_days: int = Field(
+        90, ge=1, le=3650, validation_alias=_env("OUTREACH_EVENTS_KEEP_DAYS")
+    )
+    """Events (the feed, webhook deliveries and their attempts) older than this many days are
+    deleted once every delivery of theirs is finished; a feed cursor from before them is a 410."""
     recent_email_days: int = Field(
         30, ge=0, le=3650, validation_alias=_env("OUTREACH_RECENT_EMAIL_DAYS")
     )

@@ -24,7 +24,7 @@ from sqlalchemy import event
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, QueryableAttribute, Session, sessionmaker
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
@@ -340,6 +340,66 @@ def read_cursor(text: str, field: str) -> tuple[datetime, uuid.UUID]:
         return moment, uuid.UUID(row_id)
     except ValueError as error:
         raise ValidationFailed("This page cursor is not one we gave.", field=field) from error
+
+
+Column = sa.ColumnElement[Any] | QueryableAttribute[Any]
+
+
+def keyset_page(
+    session: Session,
+    statement: sa.Select[*tuple[Any, ...]],
+    key: Column,
+    row_id: Column,
+    after: str | None,
+    limit: int,
+    *,
+    descending: bool = False,
+) -> tuple[list[tuple[Any, ...]], str | None]:
+    """Up to `limit` rows of `statement` in (key, row_id) order, after the row the cursor `after`
+    names, and the cursor of the page after them (None on the last page). `key` is a time or a
+    text column; an index on (key, id) serves the order and the jump, so a page costs its rows
+    however many there are, and rows added or removed meanwhile move no other row to another
+    page. ValidationFailed (422) for a cursor we did not give."""
+    order = (key.desc(), row_id.desc()) if descending else (key, row_id)
+    statement = statement.add_columns(key, row_id).order_by(*order).limit(limit + 1)
+    if after:
+        last = sa.tuple_(key, row_id)
+        at = _read_key(after, isinstance(key.type, UtcDateTime))
+        statement = statement.where(last < at if descending else last > at)
+    rows = [tuple(row) for row in session.execute(statement)]
+    page = rows[:limit]
+    cursor = _key_cursor(page[-1][-2], page[-1][-1]) if len(rows) > limit else None
+    return [row[:-2] for row in page], cursor
+
+
+def keyset_scalars(
+    session: Session,
+    statement: sa.Select[*tuple[Any, ...]],
+    key: Column,
+    row_id: Column,
+    after: str | None,
+    limit: int,
+    *,
+    descending: bool = False,
+) -> tuple[list[Any], str | None]:
+    """`keyset_page` of a statement that selects one thing: the things, not rows of one."""
+    rows, cursor = keyset_page(session, statement, key, row_id, after, limit, descending=descending)
+    return [row[0] for row in rows], cursor
+
+
+def _key_cursor(key: datetime | str, row_id: uuid.UUID) -> str:
+    return keyset_cursor(key, row_id) if isinstance(key, datetime) else f"{key}|{row_id}"
+
+
+def _read_key(text: str, timed: bool) -> tuple[datetime | str, uuid.UUID]:
+    if timed:
+        return read_cursor(text, "after")
+    # A text key may hold "|" itself; the id after the last one cannot.
+    key, _, row_id = text.rpartition("|")
+    try:
+        return key, uuid.UUID(row_id)
+    except ValueError as error:
+        raise ValidationFailed("This page cursor is not one we gave.", field="after") from error
 
 
 @contextmanager

@@ -48,6 +48,12 @@ class RateLimited(OutreachError):
         self.retry_after_seconds = retry_after_seconds
 
 
+class Gone(OutreachError):
+    """What was asked for existed once and was deleted on purpose (kept for a time only)."""
+
+    code = "gone"
+
+
 class UpstreamUnavailable(OutreachError):
     """A service outreach asks on the user's behalf (DNS) did not answer: try again later."""
 

@@ -63,7 +63,7 @@ def test_sending_resumes_by_itself_once_the_server_is_back(
     assert account.retry_at <= clock.now() + timedelta(seconds=72)
     # Nothing was handed over: the emails wait, their tries uncounted.
     assert queued_attempts(session) == [("queued", 0)] * 3
-    [listed] = api.get("/api/v1/senders").json()
+    [listed] = api.get("/api/v1/senders").json()["items"]
     assert listed["shown_state"] == "failing"
     assert listed["status"] == (
         f"failing: Could not connect to 127.0.0.1:{smtp_server.port}: connection refused; "
@@ -106,7 +106,7 @@ def test_sending_resumes_by_itself_once_the_server_is_back(
         None,
         0,
     )
-    [listed] = api.get("/api/v1/senders").json()
+    [listed] = api.get("/api/v1/senders").json()["items"]
     assert (listed["shown_state"], listed["status"]) == ("ok", "ok")
 
 
@@ -120,7 +120,7 @@ def test_a_refused_password_waits_for_a_person(
 
     refused = account_now(session)
     assert (refused.state, refused.retry_at) == ("failing", None)
-    [listed] = api.get("/api/v1/senders").json()
+    [listed] = api.get("/api/v1/senders").json()["items"]
     assert listed["shown_state"] == "needs you"
     assert listed["status"].startswith("needs you: The server refused the username or password")
     assert listed["status"].endswith("Fix it, then resume the account.")

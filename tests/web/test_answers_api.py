@@ -42,7 +42,7 @@ def test_an_answer_sent_over_the_api_reaches_ada_once_and_shows_in_the_thread(
     [sent] = answers_to_ada(smtp_server)
     assert sent["In-Reply-To"] == THEIR_ID
     assert text_of(sent).startswith("Thanks Ada!")
-    assert api.get(answers_url(replied)).json() == {"answers": []}
+    assert api.get(answers_url(replied)).json() == {"items": [], "next": None}
     thread = api.get(f"/api/v1/conversations/{replied.conversation_id}").json()
     assert thread["messages"][-1]["ours"] is True
     assert thread["messages"][-1]["text"].startswith("Thanks Ada!")
@@ -59,13 +59,13 @@ def test_an_answer_to_a_suppressed_address_is_refused_with_409_and_the_reason(
 
     assert refused.status_code == 409
     assert "ada@analytical.example is on the suppression list" in refused.json()["error"]["message"]
-    assert api.get(answers_url(replied)).json() == {"answers": []}
+    assert api.get(answers_url(replied)).json() == {"items": [], "next": None}
 
 
 def test_a_draft_is_listed_edited_and_sent_at_a_time(api, container, clock, smtp_server, replied):
     draft = api.post(answers_url(replied), json={"body": "First thought", "draft": True}).json()
     assert draft["status"] == "draft"
-    assert [a["id"] for a in api.get(answers_url(replied)).json()["answers"]] == [draft["id"]]
+    assert [a["id"] for a in api.get(answers_url(replied)).json()["items"]] == [draft["id"]]
 
     at = (clock.now() + timedelta(hours=3)).isoformat()
     sent = api.post(
@@ -95,7 +95,7 @@ def test_a_scheduled_answer_is_taken_back_and_its_draft_deleted(api, clock, repl
     back = api.post(f"{answers_url(replied)}/{waiting['id']}/unschedule")
     assert back.json()["status"] == "draft"
     assert api.delete(f"{answers_url(replied)}/{waiting['id']}").status_code == 204
-    assert api.get(answers_url(replied)).json() == {"answers": []}
+    assert api.get(answers_url(replied)).json() == {"items": [], "next": None}
 
 
 @pytest.mark.parametrize(

@@ -36,7 +36,7 @@ def test_tokens_can_be_created_listed_and_revoked(api):
     assert created.status_code == 201
     secret, token_id = created.json()["secret"], created.json()["token"]["id"]
     assert api.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
-    assert "backup script" in [token["name"] for token in api.get("/api/v1/tokens").json()]
+    assert "backup script" in [token["name"] for token in api.get("/api/v1/tokens").json()["items"]]
     assert api.delete(f"/api/v1/tokens/{token_id}").json()["revoked_at"] is not None
     assert api.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
 

@@ -75,7 +75,7 @@ def test_a_campaign_is_built_launched_and_paused_over_the_api(api, audience):
     assert "no one-click unsubscribe" in warning
     assert api.post(base + "/steps", json={"body": "Too late"}).status_code == 409
     assert api.post(base + "/pause").json()["status"] == "paused"
-    enrollments = api.get(base + "/enrollments").json()
+    enrollments = api.get(base + "/enrollments").json()["items"]
     assert {e["status"] for e in enrollments} == {"pending"}
     assert api.get(base).json()["enrollments"] == {"pending": 3}
 
@@ -101,7 +101,7 @@ def test_a_contact_whose_data_holds_a_placeholder_is_left_out_and_the_rest_launc
     assert launched.status_code == 200, launched.text
     assert launched.json()["enrolled"] == 3
     assert launched.json()["skipped"] == {LEFT_OUT: 1}
-    enrollments = api.get(base + "/enrollments").json()
+    enrollments = api.get(base + "/enrollments").json()["items"]
     assert [(e["status"], e["stop_reason"]) for e in enrollments if e["status"] == "skipped"] == [
         ("skipped", LEFT_OUT)
     ]
@@ -180,7 +180,7 @@ def test_an_unreachable_smtp_account_tests_as_failing_in_plain_words(api):
 
 
 def test_no_unknown_deliveries_to_decide_at_first(api):
-    assert api.get("/api/v1/deliveries").json() == []
+    assert api.get("/api/v1/deliveries").json()["items"] == []
 
 
 def test_a_campaign_made_without_a_list_gets_one_and_a_new_name_before_launch(api, audience):
@@ -217,10 +217,10 @@ def test_the_sends_of_a_worker_that_is_gone_are_listed_unknown_at_once(
 ):
     gone = Worker("gone:7:abcdef", "another-host", 7)
     left_sending(session, container, clock, tmp_path, smtp_server.port, gone, lease=False)
-    unknown = api.get("/api/v1/deliveries").json()
+    unknown = api.get("/api/v1/deliveries").json()["items"]
     assert [delivery["status"] for delivery in unknown] == ["unknown"] * 3
     assert {(d["kind"], d["answers_conversation_id"]) for d in unknown} == {("campaign_step", None)}
-    assert api.get("/api/v1/deliveries", params={"status": "sending"}).json() == []
+    assert api.get("/api/v1/deliveries", params={"status": "sending"}).json()["items"] == []
 
 
 def test_the_sends_of_a_worker_that_is_there_stay_sending_however_old(
@@ -231,5 +231,5 @@ def test_the_sends_of_a_worker_that_is_there_stay_sending_however_old(
     clock.advance(timedelta(hours=1))
     delivery_queries.renew_lease(session, there, clock.now(), clock.now() + timedelta(minutes=1))
     session.commit()
-    assert api.get("/api/v1/deliveries").json() == []
-    assert len(api.get("/api/v1/deliveries", params={"status": "sending"}).json()) == 3
+    assert api.get("/api/v1/deliveries").json()["items"] == []
+    assert len(api.get("/api/v1/deliveries", params={"status": "sending"}).json()["items"]) == 3

@@ -44,7 +44,7 @@ def api(client, api_token):
 def test_a_contacts_history_is_every_step_newest_first(api, ada):
     page = api.get(f"/api/v1/contacts/{ada.id}/timeline").json()
 
-    assert [entry["kind"] for entry in page["entries"]] == [
+    assert [entry["kind"] for entry in page["items"]] == [
         "lead_status",
         "reply",
         "lead_status",
@@ -53,7 +53,7 @@ def test_a_contacts_history_is_every_step_newest_first(api, ada):
         "joined_list",
         "imported",
     ]
-    replied, reply, contacted, sent, enrolled, joined, imported = page["entries"]
+    replied, reply, contacted, sent, enrolled, joined, imported = page["items"]
     assert (replied["title"], replied["by"]) == ("Lead status: contacted → replied", "a reply")
     assert (contacted["title"], contacted["by"]) == ("Lead status: new → contacted", "a send")
     assert reply["body"].startswith("Hi Grace,\n\nThanks for reaching out.")
@@ -69,12 +69,12 @@ def test_a_contacts_history_is_every_step_newest_first(api, ada):
 
 
 def test_the_history_pages_follow_each_other_without_gaps(api, ada):
-    everything = api.get(f"/api/v1/contacts/{ada.id}/timeline").json()["entries"]
+    everything = api.get(f"/api/v1/contacts/{ada.id}/timeline").json()["items"]
     seen, cursor = [], None
     while True:
-        params = {"limit": 2, **({"before": cursor} if cursor else {})}
+        params = {"limit": 2, **({"after": cursor} if cursor else {})}
         page = api.get(f"/api/v1/contacts/{ada.id}/timeline", params=params).json()
-        seen += page["entries"]
+        seen += page["items"]
         cursor = page["next"]
         if cursor is None:
             break
@@ -91,7 +91,7 @@ def test_a_note_is_added_by_its_author_and_a_suppression_shows(api, ada, admin, 
     )
     session.commit()
 
-    entries = api.get(f"/api/v1/contacts/{ada.id}/timeline").json()["entries"]
+    entries = api.get(f"/api/v1/contacts/{ada.id}/timeline").json()["items"]
 
     assert (entries[0]["kind"], entries[0]["title"]) == (
         "suppressed",
@@ -109,7 +109,7 @@ def test_an_empty_note_an_unknown_contact_and_a_made_up_cursor_are_told_plainly(
     assert blank.json()["error"]["message"] == "A note is 1 to 20,000 characters."
     assert api.get(f"/api/v1/contacts/{nobody}/timeline").status_code == 404
     assert api.post(f"/api/v1/contacts/{nobody}/notes", json={"text": "x"}).status_code == 404
-    made_up = api.get(f"/api/v1/contacts/{ada.id}/timeline", params={"before": "soon"})
+    made_up = api.get(f"/api/v1/contacts/{ada.id}/timeline", params={"after": "soon"})
     assert made_up.status_code == 422
 
 

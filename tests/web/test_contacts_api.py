@@ -77,9 +77,9 @@ def test_contacts_are_searched_and_paged_in_address_order(api):
     api.post(f"/api/v1/uploads/{batch_id}/confirm", json={})
     first = api.get("/api/v1/contacts", params={"limit": 1}).json()
     assert [c["email"] for c in first["items"]] == ["ada@analytical.example"]
-    second = api.get("/api/v1/contacts", params={"limit": 1, "after": first["next_after"]}).json()
+    second = api.get("/api/v1/contacts", params={"limit": 1, "after": first["next"]}).json()
     assert [c["email"] for c in second["items"]] == ["alan@bletchley.example"]
-    assert second["next_after"] is None
+    assert second["next"] is None
     found = api.get("/api/v1/contacts", params={"q": "bletchley"}).json()["items"]
     assert [c["name"] for c in found] == ["Alan Turing"]
     detail = api.get(f"/api/v1/contacts/{found[0]['id']}").json()
@@ -101,7 +101,7 @@ def test_lists_are_made_filled_by_filter_and_emptied(api):
         f"/api/v1/lists/{made['id']}/members/remove", json={"contact_ids": [members[0]["id"]]}
     )
     assert removed.json() == {"count": 1}
-    assert api.get("/api/v1/lists").json()[0]["size"] == 0
+    assert api.get("/api/v1/lists").json()["items"][0]["size"] == 0
 
 
 def test_a_whole_upload_joins_a_list_and_unknown_contacts_are_named(api):
@@ -113,7 +113,7 @@ def test_a_whole_upload_joins_a_list_and_unknown_contacts_are_named(api):
     assert api.post(members, json={"filter": {"domain": "bletchley.example"}}).json() == {
         "count": 0
     }
-    assert api.get("/api/v1/lists").json()[0]["size"] == 2
+    assert api.get("/api/v1/lists").json()["items"][0]["size"] == 2
 
     nobody = "00000000-0000-0000-0000-000000000000"
     ada = api.get("/api/v1/contacts", params={"q": "ada"}).json()["items"][0]["id"]
@@ -205,7 +205,7 @@ def test_undo_removes_an_uploads_contacts(api):
 def test_saved_mappings_are_listed(api):
     batch_id = upload(api)["batch"]["id"]
     api.post(f"/api/v1/uploads/{batch_id}/confirm", json={"save_mapping_as": "Old CRM"})
-    assert api.get("/api/v1/mappings").json()[0]["name"] == "Old CRM"
+    assert api.get("/api/v1/mappings").json()["items"][0]["name"] == "Old CRM"
 
 
 def test_suppression_reasons_are_the_documented_ones():

@@ -70,28 +70,29 @@ def answered(session, container, clock, tmp_path):
 def test_the_inbox_lists_conversations_newest_first_with_who_waits_for_an_answer(api, answered):
     page = api.get("/api/v1/conversations").json()
 
-    assert [
-        (c["contact_email"], c["unread"], c["needs_answer"]) for c in page["conversations"]
-    ] == [("alan@bletchley.example", False, False), ("ada@analytical.example", True, True)]
-    ada = page["conversations"][1]
+    assert [(c["contact_email"], c["unread"], c["needs_answer"]) for c in page["items"]] == [
+        ("alan@bletchley.example", False, False),
+        ("ada@analytical.example", True, True),
+    ]
+    ada = page["items"][1]
     assert ada["subject"] == "Re: Hello"
     assert ada["snippet"].startswith("Hi Grace, Thanks for reaching out.")
     assert page["next"] is None
     waiting = api.get("/api/v1/conversations", params={"needs_answer": "true"}).json()
-    assert [c["contact_email"] for c in waiting["conversations"]] == ["ada@analytical.example"]
+    assert [c["contact_email"] for c in waiting["items"]] == ["ada@analytical.example"]
     campaign, account = answered
     for filters in ({"campaign_id": str(campaign.id)}, {"sender_account_id": str(account.id)}):
-        both = api.get("/api/v1/conversations", params=filters).json()["conversations"]
+        both = api.get("/api/v1/conversations", params=filters).json()["items"]
         assert len(both) == 2
     other = api.get("/api/v1/conversations", params={"campaign_id": str(account.id)}).json()
-    assert other["conversations"] == []
+    assert other["items"] == []
 
 
 def test_pages_of_the_inbox_follow_each_other_without_gaps(api, answered):
     first = api.get("/api/v1/conversations", params={"limit": 1}).json()
-    second = api.get("/api/v1/conversations", params={"limit": 1, "before": first["next"]}).json()
+    second = api.get("/api/v1/conversations", params={"limit": 1, "after": first["next"]}).json()
 
-    assert [c["contact_email"] for c in first["conversations"] + second["conversations"]] == [
+    assert [c["contact_email"] for c in first["items"] + second["items"]] == [
         "alan@bletchley.example",
         "ada@analytical.example",
     ]
@@ -99,7 +100,7 @@ def test_pages_of_the_inbox_follow_each_other_without_gaps(api, answered):
 
 
 def test_a_conversation_is_the_whole_thread_ours_then_theirs_with_markup_made_safe(api, answered):
-    [ada] = api.get("/api/v1/conversations", params={"unread": "true"}).json()["conversations"]
+    [ada] = api.get("/api/v1/conversations", params={"unread": "true"}).json()["items"]
 
     found = api.get(f"/api/v1/conversations/{ada['id']}").json()
 
@@ -120,7 +121,7 @@ def test_a_conversation_is_the_whole_thread_ours_then_theirs_with_markup_made_sa
 
 
 def test_an_attachment_is_listed_and_downloads_as_a_file_never_as_a_page(api, answered):
-    [ada] = api.get("/api/v1/conversations", params={"unread": "true"}).json()["conversations"]
+    [ada] = api.get("/api/v1/conversations", params={"unread": "true"}).json()["items"]
     [deck] = api.get(f"/api/v1/conversations/{ada['id']}").json()["messages"][1]["attachments"]
 
     assert (deck["filename"], deck["content_type"], deck["size_bytes"], deck["kept"]) == (
@@ -138,7 +139,7 @@ def test_an_attachment_is_listed_and_downloads_as_a_file_never_as_a_page(api, an
 
 
 def test_marking_a_conversation_read_and_done_takes_it_out_of_the_waiting_list(api, answered):
-    [ada] = api.get("/api/v1/conversations", params={"unread": "true"}).json()["conversations"]
+    [ada] = api.get("/api/v1/conversations", params={"unread": "true"}).json()["items"]
 
     marked = api.post(
         f"/api/v1/conversations/{ada['id']}/mark", json={"unread": False, "needs_answer": False}
@@ -146,11 +147,11 @@ def test_marking_a_conversation_read_and_done_takes_it_out_of_the_waiting_list(a
 
     assert (marked["unread"], marked["needs_answer"]) == (False, False)
     waiting = api.get("/api/v1/conversations", params={"needs_answer": "true"}).json()
-    assert waiting["conversations"] == []
+    assert waiting["items"] == []
 
 
 def test_unknown_conversations_attachments_and_cursors_are_told_plainly(api, answered):
-    [ada] = api.get("/api/v1/conversations", params={"unread": "true"}).json()["conversations"]
+    [ada] = api.get("/api/v1/conversations", params={"unread": "true"}).json()["items"]
     nobody = "00000000-0000-4000-8000-000000000000"
 
     missing = api.get(f"/api/v1/conversations/{nobody}")
@@ -158,7 +159,7 @@ def test_unknown_conversations_attachments_and_cursors_are_told_plainly(api, ans
     assert missing.json()["error"]["message"] == f"There is no conversation {nobody}."
     elsewhere = api.get(f"/api/v1/conversations/{ada['id']}/attachments/{nobody}")
     assert elsewhere.status_code == 404
-    bad_cursor = api.get("/api/v1/conversations", params={"before": "yesterday"})
+    bad_cursor = api.get("/api/v1/conversations", params={"after": "yesterday"})
     assert bad_cursor.status_code == 422
     assert bad_cursor.json()["error"]["message"] == "This page cursor is not one we gave."
 
@@ -178,7 +179,7 @@ def test_an_attachment_over_the_limit_is_listed_but_says_why_it_cannot_be_downlo
     page = InboxPage((InboundMessage("1", raw, clock.now()),), "1", more=False)
     ingest(session, account, page, clock.now(), IngestOptions(keep_attachments_up_to=10))
     session.commit()
-    [conversation] = api.get("/api/v1/conversations").json()["conversations"]
+    [conversation] = api.get("/api/v1/conversations").json()["items"]
     [huge] = api.get(f"/api/v1/conversations/{conversation['id']}").json()["messages"][1][
         "attachments"
     ]
@@ -193,7 +194,7 @@ def test_an_attachment_over_the_limit_is_listed_but_says_why_it_cannot_be_downlo
 
 
 def test_a_conversation_assigned_to_a_user_is_listed_as_theirs(api, answered, admin):
-    [ada] = api.get("/api/v1/conversations", params={"unread": "true"}).json()["conversations"]
+    [ada] = api.get("/api/v1/conversations", params={"unread": "true"}).json()["items"]
 
     assigned = api.post(
         f"/api/v1/conversations/{ada['id']}/assign", json={"user_id": str(admin.id)}
@@ -206,15 +207,13 @@ def test_a_conversation_assigned_to_a_user_is_listed_as_theirs(api, answered, ad
     )
     for who in ("me", str(admin.id)):
         mine = api.get("/api/v1/conversations", params={"assigned_to": who}).json()
-        assert [c["contact_email"] for c in mine["conversations"]] == ["ada@analytical.example"]
+        assert [c["contact_email"] for c in mine["items"]] == ["ada@analytical.example"]
     api.post(f"/api/v1/conversations/{ada['id']}/assign", json={"user_id": None})
-    assert (
-        api.get("/api/v1/conversations", params={"assigned_to": "me"}).json()["conversations"] == []
-    )
+    assert api.get("/api/v1/conversations", params={"assigned_to": "me"}).json()["items"] == []
 
 
 def test_assigning_to_someone_unknown_is_told_plainly(api, answered):
-    [ada] = api.get("/api/v1/conversations", params={"unread": "true"}).json()["conversations"]
+    [ada] = api.get("/api/v1/conversations", params={"unread": "true"}).json()["items"]
     nobody = "00000000-0000-4000-8000-000000000000"
 
     unknown = api.post(f"/api/v1/conversations/{ada['id']}/assign", json={"user_id": nobody})
@@ -239,7 +238,7 @@ def test_a_reply_in_plain_text_comes_with_the_history_it_quotes_apart(
         clock.now(),
     )
     session.commit()
-    [conversation] = api.get("/api/v1/conversations").json()["conversations"]
+    [conversation] = api.get("/api/v1/conversations").json()["items"]
 
     reply = api.get(f"/api/v1/conversations/{conversation['id']}").json()["messages"][1]
 
@@ -251,4 +250,4 @@ def test_a_reply_in_plain_text_comes_with_the_history_it_quotes_apart(
 def test_conversations_that_need_no_answer_and_are_read_are_listed_on_their_own(api, answered):
     done = api.get("/api/v1/conversations", params={"needs_answer": "false", "unread": "false"})
 
-    assert [c["contact_email"] for c in done.json()["conversations"]] == ["alan@bletchley.example"]
+    assert [c["contact_email"] for c in done.json()["items"]] == ["alan@bletchley.example"]

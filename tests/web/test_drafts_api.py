@@ -43,7 +43,7 @@ def written(api, container, audience) -> list[dict]:
     assert batch["estimated_cost_usd"] == 0
     page = api.get("/api/v1/drafts", params={"batch_id": batch["id"], "status": "draft"}).json()
     assert page["total"] == 3
-    return page["drafts"]
+    return page["items"]
 
 
 def test_drafts_are_written_edited_approved_and_scheduled_over_the_api(

@@ -28,7 +28,7 @@ def test_the_feed_gives_each_committed_event_once_in_pages_by_its_cursor(
 
     first = api.get("/api/v1/events", params={"limit": 3}).json()
     assert [item["position"] for item in first["items"]] == [1, 2, 3]
-    rest = api.get("/api/v1/events", params={"after": first["next_after"]}).json()
+    rest = api.get("/api/v1/events", params={"after": first["next"]}).json()
     assert [item["position"] for item in rest["items"]] == [4, 5, 6, 7]
     kinds = sorted(item["type"] for item in first["items"] + rest["items"])
     assert kinds == ["campaign.launched"] + ["email.sent"] * 3 + ["lead.status_changed"] * 3
@@ -38,8 +38,8 @@ def test_the_feed_gives_each_committed_event_once_in_pages_by_its_cursor(
     assert launched["data"]["name"] == "Spring"
     assert launched["data"]["enrolled"] == 3
 
-    empty = api.get("/api/v1/events", params={"after": rest["next_after"]}).json()
-    assert empty == {"items": [], "next_after": "7"}
+    empty = api.get("/api/v1/events", params={"after": rest["next"]}).json()
+    assert empty == {"items": [], "next": "7"}
     clock.advance(timedelta(minutes=1))
     record(
         session,
@@ -71,7 +71,7 @@ def test_a_webhook_is_made_tested_shown_with_its_attempts_and_sent_again(api, se
         assert made.status_code == 201
         endpoint = made.json()
         assert endpoint["secret"].startswith("whsec_")
-        assert "secret" not in api.get("/api/v1/webhooks").json()[0]
+        assert "secret" not in api.get("/api/v1/webhooks").json()["items"][0]
 
         tested = api.post(f"/api/v1/webhooks/{endpoint['id']}/test").json()
         assert (tested["ok"], tested["status_code"], tested["answer"]) == (
@@ -84,7 +84,7 @@ def test_a_webhook_is_made_tested_shown_with_its_attempts_and_sent_again(api, se
             verify(endpoint["secret"], got.headers, got.body, clock.now())["type"] == "webhook.test"
         )
 
-    [delivery] = api.get(f"/api/v1/webhooks/{endpoint['id']}/deliveries").json()
+    [delivery] = api.get(f"/api/v1/webhooks/{endpoint['id']}/deliveries").json()["items"]
     assert (delivery["status"], delivery["event_type"], delivery["attempts"]) == (
         "delivered", "webhook.test", 1,
     )  # fmt: skip
@@ -96,7 +96,7 @@ def test_a_webhook_is_made_tested_shown_with_its_attempts_and_sent_again(api, se
     assert rotated.startswith("whsec_")
     assert rotated != endpoint["secret"]
     assert api.delete(f"/api/v1/webhooks/{endpoint['id']}").status_code == 204
-    assert api.get("/api/v1/webhooks").json() == []
+    assert api.get("/api/v1/webhooks").json()["items"] == []
 
 
 def test_a_webhook_for_no_real_address_or_event_is_refused(api):

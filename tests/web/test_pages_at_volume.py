@@ -81,7 +81,7 @@ def test_the_lists_page_and_the_api_count_each_lists_members(
     page = signed_in.get("/lists").text
     assert re.search(r">Big</a></td><td>3</td>", page)
     assert re.search(r">Empty</a></td><td>0</td>", page)
-    sizes = {found["name"]: found["size"] for found in api.get("/api/v1/lists").json()}
+    sizes = {found["name"]: found["size"] for found in api.get("/api/v1/lists").json()["items"]}
     assert sizes == {"Big": 3, "Empty": 0}
 
 

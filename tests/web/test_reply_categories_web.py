@@ -75,16 +75,16 @@ def replied(session, container, clock, tmp_path):
 
 
 def test_conversations_are_listed_by_category_and_by_lead_status(api, replied):
-    every = api.get("/api/v1/conversations").json()["conversations"]
+    every = api.get("/api/v1/conversations").json()["items"]
     assert {(c["contact_email"], c["category"], c["lead_status"]) for c in every} == {
         (ADA, "interested", "interested"),
         (ALAN, "not_interested", "not_interested"),
         (GRACE, "wrong_person", "replied"),
     }
     by_category = api.get("/api/v1/conversations", params={"category": "interested"}).json()
-    assert [c["contact_email"] for c in by_category["conversations"]] == [ADA]
+    assert [c["contact_email"] for c in by_category["items"]] == [ADA]
     by_status = api.get("/api/v1/conversations", params={"lead_status": "not_interested"}).json()
-    assert [c["contact_email"] for c in by_status["conversations"]] == [ALAN]
+    assert [c["contact_email"] for c in by_status["items"]] == [ALAN]
 
 
 def test_an_unknown_category_or_status_filter_is_refused_with_the_ones_there_are(api, replied):
@@ -206,7 +206,7 @@ def test_a_person_sets_a_lead_status_through_the_api_and_the_history_says_who(ap
     )
     won = api.get("/api/v1/contacts", params={"lead_status": "won"}).json()["items"]
     assert [c["email"] for c in won] == [ADA]
-    history = api.get(f"/api/v1/contacts/{contact_id}/changes").json()
+    history = api.get(f"/api/v1/contacts/{contact_id}/changes").json()["items"]
     assert [(c["field"], c["new_value"], c["changed_by"]) for c in history] == [
         ("lead_status", "contacted", "a send"),
         ("lead_status", "replied", "a reply"),

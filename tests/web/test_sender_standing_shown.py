@@ -47,7 +47,7 @@ def test_a_failed_test_shows_on_the_account_until_a_later_test_works(api, smtp_s
         f"failing: Could not connect to 127.0.0.1:{smtp_server.port}: connection refused; "
         "retrying at "
     )
-    [listed] = api.get("/api/v1/senders").json()
+    [listed] = api.get("/api/v1/senders").json()["items"]
     assert (listed["shown_state"], listed["status"]) == ("failing", down["status"])
     assert listed["retry_attempts"] == 1
     assert listed["retry_at"] is not None
@@ -56,7 +56,7 @@ def test_a_failed_test_shows_on_the_account_until_a_later_test_works(api, smtp_s
     back = api.post(f"/api/v1/senders/{account['id']}/test").json()
 
     assert (back["ok"], back["state"], back["status"]) == (True, "ok", "ok")
-    [listed] = api.get("/api/v1/senders").json()
+    [listed] = api.get("/api/v1/senders").json()["items"]
     assert (listed["state"], listed["shown_state"], listed["last_error"]) == ("ok", "ok", None)
     assert listed["retry_at"] is None
 
@@ -75,7 +75,7 @@ def test_a_test_whose_password_is_refused_says_a_person_must_act(api, make_smtp_
     assert refused["state"] == "needs you"
     assert refused["status"].startswith("needs you: The server refused the username or password")
     assert refused["status"].endswith("Fix it, then resume the account.")
-    [listed] = api.get("/api/v1/senders").json()
+    [listed] = api.get("/api/v1/senders").json()["items"]
     assert (listed["state"], listed["shown_state"], listed["retry_at"]) == (
         "failing",
         "needs you",

@@ -98,7 +98,7 @@ def test_an_smtp_account_reading_replies_over_imap_tests_both_sides(api, smtp_se
     assert refused["message"].startswith("sending: ")
 
     assert api.delete(f"/api/v1/senders/{account['id']}/imap").status_code == 204
-    [listed] = api.get("/api/v1/senders").json()
+    [listed] = api.get("/api/v1/senders").json()["items"]
     assert listed["imap"] is None
     assert listed["week"] == {"sent": 0, "hard_bounces": 0, "bounce_rate": None, "replies": 0}
 
@@ -148,14 +148,14 @@ def test_the_inbox_over_the_api_lists_replies_and_polls_with_nothing_to_read(
     )
     session.commit()
 
-    [reply] = api.get("/api/v1/inbox", params={"kind": "human_reply"}).json()
+    [reply] = api.get("/api/v1/inbox", params={"kind": "human_reply"}).json()["items"]
     assert reply["kind"] == "human_reply"
     assert reply["campaign_name"] == "Spring"
     assert reply["contact_id"] == str(first.contact_id)
-    assert api.get("/api/v1/inbox", params={"kind": "bounce"}).json() == []
+    assert api.get("/api/v1/inbox", params={"kind": "bounce"}).json()["items"] == []
     assert api.get("/api/v1/inbox", params={"kind": "nonsense"}).status_code == 422
 
-    [listed] = api.get("/api/v1/senders").json()
+    [listed] = api.get("/api/v1/senders").json()["items"]
     assert listed["week"]["replies"] == 1
     assert listed["week"]["sent"] == 3
 

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from outreach.access.models import ApiToken, LoginAttempt, User, UserSession
+from outreach.db import keyset_scalars
 
 
 def user_by_email(session: Session, email: str) -> User | None:
@@ -21,6 +22,11 @@ def user_by_id(session: Session, user_id: uuid.UUID) -> User | None:
 
 def all_users(session: Session) -> list[User]:
     return list(session.scalars(sa.select(User).order_by(User.email)))
+
+
+def users_page(session: Session, after: str | None, limit: int) -> tuple[list[User], str | None]:
+    """A page of users by email (the unique index on email serves it)."""
+    return keyset_scalars(session, sa.select(User), User.email, User.id, after, limit)
 
 
 def user_count(session: Session) -> int:
@@ -77,6 +83,16 @@ def api_tokens_of(session: Session, user_id: uuid.UUID) -> list[ApiToken]:
             .where(ApiToken.user_id == user_id)
             .order_by(ApiToken.created_at.desc(), ApiToken.id)
         )
+    )
+
+
+def api_tokens_page(
+    session: Session, user_id: uuid.UUID, after: str | None, limit: int
+) -> tuple[list[ApiToken], str | None]:
+    """A page of the user's tokens, newest first."""
+    mine = sa.select(ApiToken).where(ApiToken.user_id == user_id)
+    return keyset_scalars(
+        session, mine, ApiToken.created_at, ApiToken.id, after, limit, descending=True
     )
 
 

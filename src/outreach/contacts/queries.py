@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from outreach.contacts.models import (
+    ColumnMapping,
     Contact,
     ContactList,
     ContactListMember,
@@ -33,6 +34,8 @@ from outreach.db import (
     Base,
     UtcDateTime,
     json_member_text,
+    keyset_page,
+    keyset_scalars,
     new_uuid,
 )
 from outreach.errors import ValidationFailed
@@ -54,6 +57,30 @@ def recent_batches(session: Session, limit: int = 50) -> list[UploadBatch]:
             .order_by(UploadBatch.created_at.desc(), UploadBatch.id)
             .limit(limit)
         )
+    )
+
+
+def batches_page(
+    session: Session, after: str | None, limit: int
+) -> tuple[list[UploadBatch], str | None]:
+    """A page of uploads, newest first."""
+    return keyset_scalars(
+        session,
+        sa.select(UploadBatch),
+        UploadBatch.created_at,
+        UploadBatch.id,
+        after,
+        limit,
+        descending=True,
+    )
+
+
+def mappings_page(
+    session: Session, after: str | None, limit: int
+) -> tuple[list[ColumnMapping], str | None]:
+    """A page of saved column mappings by name."""
+    return keyset_scalars(
+        session, sa.select(ColumnMapping), ColumnMapping.name, ColumnMapping.id, after, limit
     )
 
 
@@ -563,19 +590,31 @@ def lists_of(session: Session, contact_id: uuid.UUID) -> list[ContactList]:
 
 
 def lists_with_sizes(session: Session) -> list[tuple[ContactList, int]]:
-    """Every list by name with its number of members: one grouped count over the members'
-    (list_id, contact_id) index, not a count per list."""
+    """Every list by name with its number of members."""
+    rows = session.execute(_with_sizes().order_by(ContactList.name, ContactList.id))
+    return [(row[0], row[1]) for row in rows]
+
+
+def lists_page(
+    session: Session, after: str | None, limit: int
+) -> tuple[list[tuple[ContactList, int]], str | None]:
+    """A page of lists by name, each with its number of members."""
+    rows, cursor = keyset_page(
+        session, _with_sizes(), ContactList.name, ContactList.id, after, limit
+    )
+    return [(row[0], row[1]) for row in rows], cursor
+
+
+def _with_sizes() -> sa.Select[ContactList, int]:
+    # One grouped count over the members' (list_id, contact_id) index, not a count per list.
     sizes = (
         sa.select(ContactListMember.list_id, sa.func.count().label("size"))
         .group_by(ContactListMember.list_id)
         .subquery()
     )
-    rows = session.execute(
-        sa.select(ContactList, sa.func.coalesce(sizes.c.size, 0))
-        .outerjoin(sizes, sizes.c.list_id == ContactList.id)
-        .order_by(ContactList.name, ContactList.id)
+    return sa.select(ContactList, sa.func.coalesce(sizes.c.size, 0)).outerjoin(
+        sizes, sizes.c.list_id == ContactList.id
     )
-    return [(row[0], row[1]) for row in rows]
 
 
 LIST_CHOICES = 50

@@ -79,6 +79,7 @@ class Delivery(Base):
         ),
         # Deliveries in one status, newest first (/api/v1/deliveries?status=sent).
         sa.Index("ix_deliveries_status_claimed_at", "status", "claimed_at"),
+        sa.Index("ix_deliveries_status_created_at_id", "status", "created_at", "id"),
         sa.Index(
             "ix_deliveries_sender_account_id_claimed_at_status",
             "sender_account_id",

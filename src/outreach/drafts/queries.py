@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from outreach.campaigns.models import CampaignSequence
 from outreach.campaigns.states import DraftType
 from outreach.contacts.models import Contact, ContactListMember
-from outreach.db import Base
+from outreach.db import Base, keyset_scalars
 from outreach.drafts.models import DraftBatch, DraftJob, EmailDraft, EmailStatus
 from outreach.drafts.pricing import Usage
 from outreach.drafts.states import (
@@ -161,6 +161,21 @@ def recent_batches(session: Session, limit: int = 50) -> list[DraftBatch]:
         session.scalars(
             sa.select(DraftBatch).order_by(DraftBatch.created_at.desc(), DraftBatch.id).limit(limit)
         )
+    )
+
+
+def batches_page(
+    session: Session, after: str | None, limit: int
+) -> tuple[list[DraftBatch], str | None]:
+    """A page of draft batches, newest first."""
+    return keyset_scalars(
+        session,
+        sa.select(DraftBatch),
+        DraftBatch.created_at,
+        DraftBatch.id,
+        after,
+        limit,
+        descending=True,
     )
 
 

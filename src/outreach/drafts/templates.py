@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from outreach.campaigns.states import DraftType
 from outreach.campaigns.templates.rendering import check_syntax
 from outreach.contacts.models import Contact
-from outreach.db import get_or_not_found
+from outreach.db import get_or_not_found, keyset_scalars
 from outreach.drafts.lint import Facts, Finding, facts_from, lint
 from outreach.drafts.models import EmailTemplate
 from outreach.drafts.pricing import Usage, cost_micros
@@ -41,6 +41,16 @@ def all_templates(session: Session, *, active_only: bool = False) -> list[EmailT
     if active_only:
         statement = statement.where(sa.func.coalesce(EmailTemplate.is_active, sa.true()))
     return list(session.scalars(statement))
+
+
+def templates_page(
+    session: Session, after: str | None, limit: int
+) -> tuple[list[EmailTemplate], str | None]:
+    """A page of templates by name, whatever its case (as all_templates)."""
+    by_name = sa.func.lower(EmailTemplate.name)
+    return keyset_scalars(
+        session, sa.select(EmailTemplate), by_name, EmailTemplate.id, after, limit
+    )
 
 
 def get(session: Session, template_id: uuid.UUID) -> EmailTemplate:

@@ -38,6 +38,18 @@ class Event(Base):
     created_at: Mapped[datetime] = timestamp_now()
 
 
+class EventsForgotten(Base):
+    """How far old events were deleted (events/retention.py): every event at or before
+    `through_position` may be gone, none after it. One row; a feed cursor before it is told so
+    instead of skipping what was deleted."""
+
+    __tablename__ = "events_forgotten"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    through_position: Mapped[int] = mapped_column(sa.BigInteger)
+    forgotten_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class WebhookEndpoint(Base):
     """Where events are POSTed, signed with the endpoint's secret (sealed at rest)."""
 

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from outreach.db import get_or_not_found
+from outreach.db import get_or_not_found, keyset_page, keyset_scalars
 from outreach.errors import NotFound, ValidationFailed
 from outreach.events.kinds import REPLY_KINDS, SUBSCRIBABLE, EventKind
 from outreach.events.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -121,6 +121,20 @@ def endpoints(session: Session) -> list[WebhookEndpoint]:
     return list(session.scalars(sa.select(WebhookEndpoint).order_by(WebhookEndpoint.created_at)))
 
 
+def endpoints_page(
+    session: Session, after: str | None, limit: int
+) -> tuple[list[WebhookEndpoint], str | None]:
+    """A page of endpoints, oldest first (as `endpoints`)."""
+    return keyset_scalars(
+        session,
+        sa.select(WebhookEndpoint),
+        WebhookEndpoint.created_at,
+        WebhookEndpoint.id,
+        after,
+        limit,
+    )
+
+
 def remove(session: Session, endpoint_id: uuid.UUID) -> None:
     session.delete(get(session, endpoint_id))
     session.flush()
@@ -141,14 +155,29 @@ def deliveries_of(
     session: Session, endpoint_id: uuid.UUID, limit: int = DELIVERIES_SHOWN
 ) -> list[tuple[WebhookDelivery, Event]]:
     """The endpoint's latest deliveries, newest first, each with its event."""
-    rows = session.execute(
+    return deliveries_page(session, endpoint_id, None, limit)[0]
+
+
+def deliveries_page(
+    session: Session, endpoint_id: uuid.UUID, after: str | None, limit: int
+) -> tuple[list[tuple[WebhookDelivery, Event]], str | None]:
+    """A page of the endpoint's deliveries, newest event first, each with its event."""
+    statement = (
         sa.select(WebhookDelivery, Event)
         .join(Event, Event.id == WebhookDelivery.event_id)
         .where(WebhookDelivery.endpoint_id == endpoint_id)
-        .order_by(WebhookDelivery.created_at.desc(), Event.occurred_at.desc())
-        .limit(limit)
-    ).all()
-    return [(delivery, event) for delivery, event in rows]
+    )
+    # By the event's time: deliveries queued together share their created_at.
+    rows, cursor = keyset_page(
+        session,
+        statement,
+        Event.occurred_at,
+        WebhookDelivery.id,
+        after,
+        limit,
+        descending=True,
+    )
+    return [(delivery, event) for delivery, event in rows], cursor
 
 
 def attempts_of(session: Session, delivery_ids: Sequence[uuid.UUID]) -> list[WebhookAttempt]:

@@ -70,7 +70,7 @@ def page(
         .limit(limit + 1)
     )
     if before:
-        at, conversation_id = read_cursor(before, "before")
+        at, conversation_id = read_cursor(before, "after")
         statement = statement.where(
             sa.or_(
                 Conversation.last_message_at < at,

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from outreach.campaigns.models import Campaign, CampaignContact
 from outreach.campaigns.queries import RUNNING_VALUES
 from outreach.contacts.models import Contact
+from outreach.db import keyset_page
 from outreach.delivery.models import Answer, Delivery
 from outreach.delivery.models import SentEmail as SentEmailRow
 from outreach.inbox.classify import Kind
@@ -275,20 +276,38 @@ def inbox_messages(
     kinds: Sequence[str] = (),
     limit: int = 200,
 ) -> list[InboxRow]:
-    """The newest messages acted on, optionally one campaign's and some kinds
+    """The newest messages acted on, optionally one campaign's and some kinds."""
+    return inbox_messages_page(session, campaign_id, kinds, None, limit)[0]
+
+
+def inbox_messages_page(
+    session: Session,
+    campaign_id: uuid.UUID | None,
+    kinds: Sequence[str],
+    after: str | None,
+    limit: int,
+) -> tuple[list[InboxRow], str | None]:
+    """A page of the messages acted on, newest first, optionally one campaign's and some kinds
     (ix_inbox_messages_campaign_id_received_at, or ix_inbox_messages_received_at)."""
     statement = (
         sa.select(InboxMessage, Contact.email, Campaign.name)
         .join(Contact, Contact.id == InboxMessage.contact_id)
         .outerjoin(Campaign, Campaign.id == InboxMessage.campaign_id)
-        .order_by(InboxMessage.received_at.desc(), InboxMessage.id)
-        .limit(limit)
     )
     if campaign_id is not None:
         statement = statement.where(InboxMessage.campaign_id == campaign_id)
     if kinds:
         statement = statement.where(InboxMessage.kind.in_(list(kinds)))
-    return [InboxRow(row[0], row[1], row[2]) for row in session.execute(statement)]
+    rows, cursor = keyset_page(
+        session,
+        statement,
+        InboxMessage.received_at,
+        InboxMessage.id,
+        after,
+        limit,
+        descending=True,
+    )
+    return [InboxRow(row[0], row[1], row[2]) for row in rows], cursor
 
 
 def sender_account(session: Session, sender_account_id: uuid.UUID) -> SenderAccount | None:

@@ -128,8 +128,8 @@ def _cursor(at: datetime, rank: int, row_id: uuid.UUID) -> str:
 def _read(text: str) -> tuple[datetime, int, uuid.UUID]:
     rank, _, rest = text.partition(".")
     if not rank.isdigit():
-        raise ValidationFailed("This page cursor is not one we gave.", field="before")
-    at, row_id = read_cursor(rest, "before")
+        raise ValidationFailed("This page cursor is not one we gave.", field="after")
+    at, row_id = read_cursor(rest, "after")
     return at, int(rank), row_id
 
 

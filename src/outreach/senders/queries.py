@@ -9,6 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from outreach.db import keyset_scalars
 from outreach.senders.models import SenderAccount, SenderDnsCheck
 
 
@@ -27,6 +28,15 @@ def sender_by_email(session: Session, email: str) -> SenderAccount | None:
 def all_senders(session: Session) -> list[SenderAccount]:
     return list(
         session.scalars(sa.select(SenderAccount).order_by(SenderAccount.email, SenderAccount.id))
+    )
+
+
+def senders_page(
+    session: Session, after: str | None, limit: int
+) -> tuple[list[SenderAccount], str | None]:
+    """A page of sender accounts by address."""
+    return keyset_scalars(
+        session, sa.select(SenderAccount), SenderAccount.email, SenderAccount.id, after, limit
     )
 
 

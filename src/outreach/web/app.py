@@ -21,10 +21,10 @@ from outreach.web.api import conversations as conversations_api
 from outreach.web.api import drafts as drafts_api
 from outreach.web.api import events as events_api
 from outreach.web.api import senders as senders_api
-from outreach.web.api.common_schemas import ErrorBody
+from outreach.web.api.common_schemas import errors_documented
 from outreach.web.api.events_schemas import webhooks_document
 from outreach.web.csrf import CsrfCookieMiddleware
-from outreach.web.deps import api_user, csrf_checked, page_user
+from outreach.web.deps import api_user, csrf_checked, known_parameters, page_user
 from outreach.web.errors import install_error_handlers
 from outreach.web.idempotency import IdempotencyMiddleware
 from outreach.web.pages import (
@@ -48,20 +48,19 @@ from outreach.web.pages import (
 
 STATIC = Path(__file__).parent / "static"
 API_PREFIX = "/api/v1"
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorBody, "description": description}
-    for status, description in {
-        401: "No valid API token",
-        403: "Not allowed for this user",
-        404: "No such thing",
-        409: "Conflicts with the current state",
-        422: "The request is not valid",
-    }.items()
-}
+ERROR_RESPONSES = errors_documented(
+    (401, "No valid API token"),
+    (409, "Conflicts with the current state"),
+    (422, "The request is not valid"),
+)
+"""What every operation may answer; a 404 is added where a path names a thing by its id, and
+operations that may answer another 4xx (403, 429, 410) say so themselves."""
+ERROR_SCHEMA = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
 BAD_BODY = {
     "description": "The body cannot be read: not JSON, or not the form data it says it is",
-    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+    "content": ERROR_SCHEMA,
 }
+NO_SUCH = {"description": "No such thing (or not any more)", "content": ERROR_SCHEMA}
 
 
 IDEMPOTENCY_KEY = {
@@ -75,19 +74,35 @@ IDEMPOTENCY_KEY = {
 }
 
 
+API_TOKEN = {
+    "type": "http",
+    "scheme": "bearer",
+    "description": "An API token: made on the account page, `outreach users token`, or "
+    "POST /api/v1/tokens. Without a valid one every operation answers 401.",
+}
+
+
 def documented(app: FastAPI) -> Callable[[], dict[str, Any]]:
     """The app's OpenAPI document, where every operation that takes a body also says that one
-    it cannot parse is a 400 (FastAPI answers so, but does not document it)."""
+    it cannot parse is a 400 (FastAPI answers so, but does not document it), every one whose
+    path has an id that it may be a 404, and every one that it needs an API token (the
+    dependency reads the header itself, so FastAPI cannot say so)."""
     built = app.openapi
 
     def document() -> dict[str, Any]:
         schema = built()
-        for operations in schema["paths"].values():
+        for path, operations in schema["paths"].items():
             for operation in operations.values():
                 if "requestBody" in operation:
                     operation["responses"].setdefault("400", BAD_BODY)
-                if "201" in operation["responses"]:
-                    operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
+                if "{" in path:
+                    operation["responses"].setdefault("404", NO_SUCH)
+                parameters = operation.setdefault("parameters", [])
+                if "201" in operation["responses"] and IDEMPOTENCY_KEY not in parameters:
+                    parameters.append(IDEMPOTENCY_KEY)
+                if path.startswith(API_PREFIX):
+                    operation["security"] = [{"apiToken": []}]
+        schema["components"]["securitySchemes"] = {"apiToken": API_TOKEN}
         schema["webhooks"] = webhooks_document()
         return schema
 
@@ -138,7 +153,11 @@ def create_app(container: Container) -> FastAPI:
         pages.include_router(module)
     app.include_router(pages)
 
-    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(api_user)], responses=ERROR_RESPONSES)
+    api = APIRouter(
+        prefix=API_PREFIX,
+        dependencies=[Depends(api_user), Depends(known_parameters)],
+        responses=ERROR_RESPONSES,
+    )
     api.include_router(access_api.router)
     api.include_router(contacts_api.router)
     api.include_router(campaigns_api.router)

@@ -13,6 +13,9 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import BackgroundTasks, Depends, Request
+from fastapi.dependencies.utils import get_flat_params
+from fastapi.params import Query
+from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
 from outreach.access import service as access
@@ -20,7 +23,7 @@ from outreach.access.credentials import same
 from outreach.access.models import User
 from outreach.container import Container
 from outreach.db import READ_ONLY, transaction
-from outreach.errors import Forbidden, Unauthorized
+from outreach.errors import Forbidden, Unauthorized, ValidationFailed
 from outreach.inbox import conversations
 from outreach.web.errors import SignInRequired
 
@@ -89,6 +92,26 @@ def page_user(request: Request, session: DbSession) -> User:
     request.state.viewer = Viewer(email=user.email, role=user.role)
     request.state.inbox_counts = conversations.counts(session)  # the navigation shows them
     return user
+
+
+def known_parameters(request: Request) -> None:
+    """Refuses a query parameter the operation does not take (a misspelt `limt=5` would
+    otherwise be ignored without a word), naming it and those it takes."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    taken = {
+        each.alias
+        for each in get_flat_params(route.dependant)
+        if isinstance(each.field_info, Query)
+    }
+    unknown = sorted(set(request.query_params) - taken)
+    if unknown:
+        named = ", ".join(f"`{name}`" for name in unknown)
+        takes = ", ".join(f"`{name}`" for name in sorted(taken)) or "none"
+        raise ValidationFailed(
+            f"No such query parameter here: {named}. This takes {takes}.", field=unknown[0]
+        )
 
 
 def api_user(request: Request, session: DbSession, after: BackgroundTasks) -> User:

@@ -26,6 +26,7 @@ STATUS_OF: dict[type[errors.OutreachError], int] = {
     errors.Unauthorized: 401,
     errors.Forbidden: 403,
     errors.RateLimited: 429,
+    errors.Gone: 410,
     errors.DatabaseNotReady: 503,
     errors.UpstreamUnavailable: 503,
 }
@@ -37,6 +38,7 @@ HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    410: "gone",
     413: "too_large",
     415: "unsupported_media_type",
     422: "validation_failed",

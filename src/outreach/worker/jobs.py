@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from outreach.access import service as access
 from outreach.analytics import recipients
@@ -14,6 +14,7 @@ from outreach.contacts import importing
 from outreach.container import Container
 from outreach.db import transaction
 from outreach.delivery.dispatch import PassReport
+from outreach.events import retention
 from outreach.inbox.polling import poll_lines, poll_summary
 from outreach.portability import backups, partitioning
 from outreach.senders import health
@@ -160,6 +161,25 @@ def deliver_webhooks(container: Container) -> JobReport:
     return JobReport("deliver_webhooks", report.summary(), report.changed, tuple(report.lines()))
 
 
+FORGET_BATCHES = 20
+"""Batches of old events one pass deletes at most: the rest wait for the next pass."""
+
+
+def forget_events(container: Container) -> JobReport:
+    """Deletes events older than OUTREACH_EVENTS_KEEP_DAYS whose webhook deliveries are finished,
+    with those deliveries, a small batch per transaction (events/retention.py)."""
+    now = container.clock.now()
+    before = now - timedelta(days=container.settings.events_keep_days)
+    removed = 0
+    for _ in range(FORGET_BATCHES):
+        with transaction(container.sessions) as session:
+            deleted = retention.forget_before(session, before, now)
+        removed += deleted
+        if deleted < retention.BATCH:
+            break
+    return JobReport("forget_events", f"{removed} old events deleted", removed)
+
+
 def sending_report(report: PassReport, job: str = "send_campaigns") -> JobReport:
     return JobReport(job, report.summary(), report.changed, tuple(report.lines()), report.next_due)
 
@@ -175,6 +195,7 @@ JOBS: tuple[Job, ...] = (
     deliver_webhooks,
     resolve_recipient_domains,
     prune_access,
+    forget_events,
     take_backups,
     partition_ahead,
 )
@@ -182,6 +203,7 @@ JOBS: tuple[Job, ...] = (
 REAL_CLOCK_ONLY: dict[Job, str] = {
     poll_inboxes: "mailboxes are read by the real clock; `outreach inbox poll` reads them now",
     prune_access: "sign-ins expire by the real clock",
+    forget_events: "events are kept for days of the real clock",
     take_backups: "backups follow the real clock",
     deliver_webhooks: "webhooks are signed with the real time, which receivers check",
 }

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from outreach.access import queries as access_queries
 from outreach.access import service as access
 from outreach.web.api.access_schemas import IssuedTokenOut, TokenIn, TokenOut, UserIn, UserOut
+from outreach.web.api.common_schemas import After, Limit, Page, errors_documented
 from outreach.web.deps import ApiUser, DbSession, container_of
 
 router = APIRouter(tags=["access"])
@@ -21,11 +22,15 @@ def me(user: ApiUser) -> UserOut:
 
 
 @router.get("/tokens")
-def list_tokens(session: DbSession, user: ApiUser) -> list[TokenOut]:
+def list_tokens(
+    session: DbSession,
+    user: ApiUser,
+    after: After = None,
+    limit: Limit = 100,
+) -> Page[TokenOut]:
     """The caller's API tokens, newest first; revoked ones included, with when."""
-    return [
-        TokenOut.model_validate(token) for token in access_queries.api_tokens_of(session, user.id)
-    ]
+    found, cursor = access_queries.api_tokens_page(session, user.id, after, limit)
+    return Page(items=[TokenOut.model_validate(token) for token in found], next=cursor)
 
 
 @router.post("/tokens", status_code=201)
@@ -46,14 +51,23 @@ def revoke_token(
     return TokenOut.model_validate(token)
 
 
-@router.get("/users")
-def list_users(session: DbSession, user: ApiUser) -> list[UserOut]:
+ADMINS_ONLY = errors_documented((403, "Only an admin may"))
+
+
+@router.get("/users", responses=ADMINS_ONLY)
+def list_users(
+    session: DbSession,
+    user: ApiUser,
+    after: After = None,
+    limit: Limit = 100,
+) -> Page[UserOut]:
     """Every user (admins only)."""
     access.require_admin(user)
-    return [UserOut.model_validate(each) for each in access_queries.all_users(session)]
+    found, cursor = access_queries.users_page(session, after, limit)
+    return Page(items=[UserOut.model_validate(each) for each in found], next=cursor)
 
 
-@router.post("/users", status_code=201)
+@router.post("/users", status_code=201, responses=ADMINS_ONLY)
 def create_user(session: DbSession, user: ApiUser, body: UserIn) -> UserOut:
     """Add a user who can sign in (admins only)."""
     access.require_admin(user)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -33,6 +33,7 @@ from outreach.web.api.campaigns_schemas import (
     StepIn,
     StepOut,
 )
+from outreach.web.api.common_schemas import After, Limit, Page, errors_documented
 from outreach.web.api.senders_schemas import SenderOut
 from outreach.web.deps import ApiUser, DbSession, container_of, finish_transaction, read_only
 
@@ -56,12 +57,19 @@ def detail(session: DbSession, found: Campaign) -> CampaignDetail:
 
 
 @campaigns_router.get("")
-def list_campaigns(session: DbSession, user: ApiUser) -> list[CampaignOut]:
-    """Every campaign, newest first."""
-    return [CampaignOut.model_validate(found) for found in campaign_queries.all_campaigns(session)]
+def list_campaigns(
+    session: DbSession, user: ApiUser, after: After = None, limit: Limit = 100
+) -> Page[CampaignOut]:
+    """The campaigns, newest first."""
+    found, cursor = campaign_queries.campaigns_page(session, after, limit)
+    return Page(items=[CampaignOut.model_validate(each) for each in found], next=cursor)
 
 
-@campaigns_router.post("", status_code=201)
+@campaigns_router.post(
+    "",
+    status_code=201,
+    responses=errors_documented((404, "No such list or sender account")),
+)
 def create_campaign(
     request: Request, session: DbSession, user: ApiUser, body: CampaignIn
 ) -> CampaignDetail:
@@ -209,14 +217,15 @@ def enrollments(
     session: DbSession,
     user: ApiUser,
     campaign_id: uuid.UUID,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-) -> list[EnrollmentOut]:
-    """Each enrolled contact: where it stands, when its next email may go and why it waits,
-    or why it ended."""
+    after: After = None,
+    limit: Limit = 200,
+) -> Page[EnrollmentOut]:
+    """Each enrolled contact, in the order they were enrolled: where it stands, when its next
+    email may go and why it waits, or why it ended."""
     found = campaigns.get(session, campaign_id)
-    enrolled = campaign_queries.enrollments_of(session, campaign_id, limit)
+    enrolled, cursor = campaign_queries.enrollments_page(session, campaign_id, after, limit)
     said = dispatch.next_sends(session, found, enrolled, container_of(request).clock.now())
-    return [_enrollment_out(e, said[e.id]) for e, _ in enrolled]
+    return Page(items=[_enrollment_out(e, said[e.id]) for e, _ in enrolled], next=cursor)
 
 
 def _enrollment_out(enrollment: CampaignContact, said: NextSendWords) -> EnrollmentOut:
@@ -237,14 +246,17 @@ def list_deliveries(
     session: DbSession,
     user: ApiUser,
     status: Literal["queued", "sending", "sent", "failed", "unknown", "cancelled"] = "unknown",
-) -> list[DeliveryOut]:
+    after: After = None,
+    limit: Limit = 100,
+) -> Page[DeliveryOut]:
     """Deliveries in one status, newest first (by default the unknown ones, to decide). Those
     of a worker that stopped are unknown, not sending, from the moment it stopped."""
     if status in ("sending", "unknown"):
         finish_transaction(session)
         container_of(request).settle_lapsed()
         read_only(session)
-    return deliveries_out(session, queries.deliveries_in(session, status))
+    found, cursor = queries.deliveries_page(session, status, after, limit)
+    return Page(items=deliveries_out(session, found), next=cursor)
 
 
 @deliveries_router.post("/{delivery_id}/resend")

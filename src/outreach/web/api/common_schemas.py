@@ -1,10 +1,33 @@
-"""Bodies every /api/v1 router shares: the error shape that web/errors.py writes for a 4xx."""
+"""Bodies every /api/v1 router shares: the error shape that web/errors.py writes for a 4xx, and
+the one shape of a page of any list."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from typing import Annotated, Any, Generic, TypeVar
 
-PAGE_CURSOR = "The next_after of the page before; any other value is refused (422)"
+from fastapi import Query
+from pydantic import BaseModel, Field
+
+PAGE_CURSOR = (
+    "The `next` of the page before; omit it for the first page. A cursor is ours to make "
+    "(format `page-cursor`): any other value is a 422"
+)
+
+After = Annotated[
+    str | None,
+    Query(max_length=400, description=PAGE_CURSOR, json_schema_extra={"format": "page-cursor"}),
+]
+Limit = Annotated[int, Query(ge=1, le=500, description="At most this many on the page")]
+
+Item = TypeVar("Item")
+
+
+class Page(BaseModel, Generic[Item]):
+    """One page of a list: pass `next` as `after` for the page after it, until `next` is null.
+    Each row is on exactly one page, however rows are added or removed meanwhile."""
+
+    items: list[Item]
+    next: str | None = Field(description="Pass as `after` for the next page; null on the last")
 
 
 class ErrorDetail(BaseModel):
@@ -15,3 +38,9 @@ class ErrorDetail(BaseModel):
 
 class ErrorBody(BaseModel):
     error: ErrorDetail
+
+
+def errors_documented(*answers: tuple[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for these 4xx statuses, each with its description and the error
+    body's schema (what web/errors.py writes)."""
+    return {status: {"model": ErrorBody, "description": said} for status, said in answers}

@@ -15,14 +15,13 @@ from outreach.contacts.models import ContactList, UploadBatch
 from outreach.contacts.queries import ContactFilter
 from outreach.errors import ValidationFailed
 from outreach.inbox import timeline
-from outreach.web.api.common_schemas import PAGE_CURSOR
+from outreach.web.api.common_schemas import PAGE_CURSOR, After, Limit, Page
 from outreach.web.api.contacts_schemas import (
     BatchOut,
     ChangeOut,
     ConfirmIn,
     ContactDetail,
     ContactOut,
-    ContactPage,
     CountOut,
     LeadStatusIn,
     ListIn,
@@ -36,9 +35,7 @@ from outreach.web.api.contacts_schemas import (
     SavedMappingOut,
     SuppressionIn,
     SuppressionOut,
-    SuppressionPage,
     TimelineEntryOut,
-    TimelinePage,
     UndoOut,
     UploadOut,
 )
@@ -83,9 +80,12 @@ def upload(
 
 
 @uploads.get("")
-def list_uploads(session: DbSession, user: ApiUser) -> list[BatchOut]:
+def list_uploads(
+    session: DbSession, user: ApiUser, after: After = None, limit: Limit = 50
+) -> Page[BatchOut]:
     """The 50 most recent uploads."""
-    return [BatchOut.model_validate(batch) for batch in queries.recent_batches(session)]
+    found, cursor = queries.batches_page(session, after, limit)
+    return Page(items=[BatchOut.model_validate(batch) for batch in found], next=cursor)
 
 
 @uploads.get("/{batch_id}")
@@ -156,9 +156,12 @@ def delete_upload(session: DbSession, user: ApiUser, batch_id: uuid.UUID) -> Res
 
 
 @router.get("/mappings", tags=["uploads"])
-def saved_mappings(session: DbSession, user: ApiUser) -> list[SavedMappingOut]:
+def saved_mappings(
+    session: DbSession, user: ApiUser, after: After = None, limit: Limit = 100
+) -> Page[SavedMappingOut]:
     """Column mappings saved by name."""
-    return [SavedMappingOut.model_validate(saved) for saved in importing.saved_mappings(session)]
+    found, cursor = queries.mappings_page(session, after, limit)
+    return Page(items=[SavedMappingOut.model_validate(saved) for saved in found], next=cursor)
 
 
 @contacts.get("")
@@ -170,14 +173,22 @@ def search_contacts(
     domain: Annotated[str | None, Query(max_length=253)] = None,
     list_id: uuid.UUID | None = None,
     batch_id: uuid.UUID | None = None,
-    field: Annotated[str | None, Query(max_length=200, description="An original column")] = None,
+    field: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="An original column (no control characters)",
+            # Stated, not enforced here: the filter refuses one saying why (contacts/queries.py).
+            json_schema_extra={"pattern": "^[^\\x00-\\x1f\\x7f-\\x9f]*$"},
+        ),
+    ] = None,
     value: Annotated[
         str | None, Query(max_length=2000, description="…that equals this; needs field")
     ] = None,
     lead_status: LeadStatus | None = None,
-    after: Annotated[str | None, Query(max_length=320, description=PAGE_CURSOR)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> ContactPage:
+    after: After = None,
+    limit: Limit = 50,
+) -> Page[ContactOut]:
     """Contacts in address order, a page at a time."""
     if value is not None and field is None:
         # Ignored, it would return every contact as if they all matched.
@@ -192,8 +203,8 @@ def search_contacts(
         value=value,
         lead_status=lead_status,
     )
-    page, next_after = queries.contacts_page(session, where, after, limit)
-    return ContactPage(items=[ContactOut.model_validate(c) for c in page], next_after=next_after)
+    page, cursor = queries.contacts_page(session, where, after, limit)
+    return Page(items=[ContactOut.model_validate(c) for c in page], next=cursor)
 
 
 @contacts.get("/{contact_id}")
@@ -218,11 +229,13 @@ def set_lead_status(
 
 
 @contacts.get("/{contact_id}/changes")
-def contact_changes(session: DbSession, user: ApiUser, contact_id: uuid.UUID) -> list[ChangeOut]:
+def contact_changes(session: DbSession, user: ApiUser, contact_id: uuid.UUID) -> Page[ChangeOut]:
     """Every change of the contact's lead status and of their replies' categories: who or what
-    made it, when and why, oldest first."""
+    made it, when and why, oldest first. One contact's are few: all on one page (`next` is
+    null), in an order a cursor cannot keep (a category before the status it set)."""
     service.get(session, contact_id)
-    return [ChangeOut.model_validate(change) for change in leads.history(session, contact_id)]
+    changes = leads.history(session, contact_id)
+    return Page(items=[ChangeOut.model_validate(change) for change in changes], next=None)
 
 
 @contacts.get("/{contact_id}/timeline")
@@ -230,15 +243,20 @@ def get_timeline(
     session: DbSession,
     user: ApiUser,
     contact_id: uuid.UUID,
-    before: Annotated[str | None, Query(max_length=200)] = None,
+    after: Annotated[
+        str | None,
+        Query(
+            max_length=400,
+            description=PAGE_CURSOR,
+            json_schema_extra={"format": "timeline-cursor"},
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> TimelinePage:
+) -> Page[TimelineEntryOut]:
     """The contact's history, newest first: imported, lists joined, enrollments, emails sent
     (as sent), their messages (whole), suppressions and notes."""
-    entries, cursor = timeline.timeline(session, contact_id, before, limit)
-    return TimelinePage(
-        entries=[TimelineEntryOut.model_validate(entry) for entry in entries], next=cursor
-    )
+    entries, cursor = timeline.timeline(session, contact_id, after, limit)
+    return Page(items=[TimelineEntryOut.model_validate(entry) for entry in entries], next=cursor)
 
 
 @contacts.post("/{contact_id}/notes", status_code=201)
@@ -261,9 +279,12 @@ def list_out(found: ContactList, size: int) -> ListOut:
 
 
 @lists_router.get("")
-def all_lists(session: DbSession, user: ApiUser) -> list[ListOut]:
+def all_lists(
+    session: DbSession, user: ApiUser, after: After = None, limit: Limit = 100
+) -> Page[ListOut]:
     """Every list and how many contacts it holds."""
-    return [list_out(found, size) for found, size in queries.lists_with_sizes(session)]
+    found, cursor = queries.lists_page(session, after, limit)
+    return Page(items=[list_out(each, size) for each, size in found], next=cursor)
 
 
 @lists_router.post("", status_code=201)
@@ -316,14 +337,12 @@ def list_suppressions(
     session: DbSession,
     user: ApiUser,
     q: Annotated[str | None, Query(max_length=320)] = None,
-    after: Annotated[str | None, Query(max_length=320, description=PAGE_CURSOR)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> SuppressionPage:
+    after: After = None,
+    limit: Limit = 100,
+) -> Page[SuppressionOut]:
     """Suppressed addresses and domains, in order, a page at a time."""
-    page, next_after = queries.suppressions_page(session, q, after, limit)
-    return SuppressionPage(
-        items=[SuppressionOut.model_validate(s) for s in page], next_after=next_after
-    )
+    page, cursor = queries.suppressions_page(session, q, after, limit)
+    return Page(items=[SuppressionOut.model_validate(s) for s in page], next=cursor)
 
 
 @suppressed.post("", status_code=201)

@@ -119,13 +119,6 @@ class ChangeOut(BaseModel):
     inbox_message_id: uuid.UUID | None
 
 
-class ContactPage(BaseModel):
-    items: list[ContactOut]
-    next_after: str | None = Field(
-        description="Pass as `after` for the next page; null on the last."
-    )
-
-
 class ListOut(BaseModel):
     id: uuid.UUID
     name: str
@@ -211,11 +204,6 @@ class SuppressionIn(BaseModel):
     source: str | None = Field(None, max_length=200)
 
 
-class SuppressionPage(BaseModel):
-    items: list[SuppressionOut]
-    next_after: str | None
-
-
 class TimelineEntryOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -234,11 +222,6 @@ class TimelineEntryOut(BaseModel):
     subject: str | None
     campaign_id: uuid.UUID | None
     conversation_id: uuid.UUID | None
-
-
-class TimelinePage(BaseModel):
-    entries: list[TimelineEntryOut]
-    next: str | None = Field(description="Pass as `before` for the next page; null at the end")
 
 
 class NoteIn(BaseModel):

@@ -16,10 +16,9 @@ from outreach.errors import ValidationFailed
 from outreach.inbox import answers, categories, conversations
 from outreach.inbox.models import InboxAttachment, InboxMessage
 from outreach.inbox.reply_rules import Category
-from outreach.web.api.common_schemas import ErrorBody
+from outreach.web.api.common_schemas import After, ErrorBody, Page
 from outreach.web.api.conversations_schemas import (
     AnswerIn,
-    AnswerList,
     AnswerOut,
     AnswerSendIn,
     AttachmentOut,
@@ -30,7 +29,6 @@ from outreach.web.api.conversations_schemas import (
     ConversationDetail,
     ConversationMarkIn,
     ConversationOut,
-    ConversationPage,
     EntryOut,
     ReferralConfirmIn,
     ReferralDecidedOut,
@@ -40,6 +38,7 @@ from outreach.web.deps import ApiUser, DbSession, container_of
 from outreach.web.rendering import attachment_response
 
 router = APIRouter(prefix="/conversations", tags=["inbox"])
+UUID_PATTERN = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "No such conversation"}
 }
@@ -83,11 +82,17 @@ def list_conversations(
     category: Category | None = None,
     lead_status: LeadStatus | None = None,
     assigned_to: Annotated[
-        str | None, Query(max_length=64, description="A user's id, or `me`")
+        str | None,
+        Query(
+            max_length=64,
+            description="A user's id, or `me`",
+            # Stated, not enforced here: _assignee refuses another value saying why.
+            json_schema_extra={"pattern": f"^(me|{UUID_PATTERN})$"},
+        ),
     ] = None,
-    before: Annotated[str | None, Query(max_length=200)] = None,
+    after: After = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> ConversationPage:
+) -> Page[ConversationOut]:
     """Conversations with a message of theirs, newest first, filtered."""
     where = conversations.ConversationFilter(
         campaign_id,
@@ -98,10 +103,8 @@ def list_conversations(
         lead_status,
         _assignee(assigned_to, user),
     )
-    rows, cursor = conversations.page(session, where, before, limit)
-    return ConversationPage(
-        conversations=[ConversationOut(**_summary(row)) for row in rows], next=cursor
-    )
+    rows, cursor = conversations.page(session, where, after, limit)
+    return Page(items=[ConversationOut(**_summary(row)) for row in rows], next=cursor)
 
 
 def _assignee(given: str | None, user: User) -> uuid.UUID | None:
@@ -326,15 +329,12 @@ def answer_conversation(
 
 
 @router.get("/{conversation_id}/answers", responses=NOT_FOUND)
-def list_answers(session: DbSession, user: ApiUser, conversation_id: uuid.UUID) -> AnswerList:
+def list_answers(session: DbSession, user: ApiUser, conversation_id: uuid.UUID) -> Page[AnswerOut]:
     """The conversation's answers not sent yet: drafts, scheduled, being sent, in doubt,
-    failed. Sent ones are messages of the thread."""
-    return AnswerList(
-        answers=[
-            answer_out(conversation_id, standing)
-            for standing in answers.waiting(session, conversation_id)
-        ]
-    )
+    failed. Sent ones are messages of the thread. A handful at most: all on one page (`next`
+    is null)."""
+    waiting = answers.waiting(session, conversation_id)
+    return Page(items=[answer_out(conversation_id, each) for each in waiting], next=None)
 
 
 @router.post("/{conversation_id}/answers/{answer_id}/send", responses=ANSWER_REFUSED)

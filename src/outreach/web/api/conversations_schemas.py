@@ -31,11 +31,6 @@ class ConversationOut(BaseModel):
     assigned_to_email: str | None
 
 
-class ConversationPage(BaseModel):
-    conversations: list[ConversationOut]
-    next: str | None = Field(description="Pass as `before` for the next page; null at the end")
-
-
 class AttachmentOut(BaseModel):
     id: uuid.UUID
     filename: str
@@ -184,7 +179,3 @@ class AnswerOut(BaseModel):
     text: str | None = Field(description="As sent or to be sent; null for a draft")
     last_error: str | None
     created_at: datetime
-
-
-class AnswerList(BaseModel):
-    answers: list[AnswerOut] = Field(description="Not sent yet: drafts, scheduled, in doubt")

@@ -16,7 +16,7 @@ from outreach.drafts.models import EmailDraft
 from outreach.drafts.states import JobStatus
 from outreach.drafts.writers.base import DraftRefused, WriterBusy, WriterStopped
 from outreach.errors import Conflict, RateLimited, ValidationFailed
-from outreach.web.api.common_schemas import PAGE_CURSOR, ErrorBody
+from outreach.web.api.common_schemas import After, ErrorBody, Limit, Page, errors_documented
 from outreach.web.api.drafts_schemas import (
     BulkApproveIn,
     BulkApproveOut,
@@ -108,8 +108,8 @@ def list_drafts(
     campaign_id: uuid.UUID | None = None,
     batch_id: uuid.UUID | None = None,
     contact_id: uuid.UUID | None = None,
-    after: Annotated[str | None, Query(max_length=200, description=PAGE_CURSOR)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    after: After = None,
+    limit: Limit = 50,
 ) -> DraftPage:
     """Drafts oldest first, filtered; `status=rejected` are those a person rejected."""
     where = review.DraftFilter(
@@ -122,7 +122,7 @@ def list_drafts(
     )
     rows, cursor = review.page(session, where, after, limit)
     return DraftPage(
-        drafts=[draft_out(session, draft) for draft, _ in rows],
+        items=[draft_out(session, draft) for draft, _ in rows],
         next=cursor,
         total=review.count(session, where),
     )
@@ -261,12 +261,19 @@ def batch_out(session: Session, batch_id: uuid.UUID) -> DraftBatchOut:
 
 
 @batches_router.get("")
-def list_batches(session: DbSession, user: ApiUser) -> list[DraftBatchOut]:
+def list_batches(
+    session: DbSession, user: ApiUser, after: After = None, limit: Limit = 50
+) -> Page[DraftBatchOut]:
     """Recent batches with their progress and estimated cost."""
-    return [batch_out(session, found.id) for found in queries.recent_batches(session)]
+    found, cursor = queries.batches_page(session, after, limit)
+    return Page(items=[batch_out(session, each.id) for each in found], next=cursor)
 
 
-@batches_router.post("", status_code=201)
+@batches_router.post(
+    "",
+    status_code=201,
+    responses=errors_documented((404, "No such list, upload, campaign or template")),
+)
 def create_batch(
     request: Request, session: DbSession, user: ApiUser, body: DraftBatchIn
 ) -> DraftBatchOut:
@@ -338,9 +345,12 @@ def retry_failed(
 
 
 @templates_router.get("")
-def list_templates(session: DbSession, user: ApiUser) -> list[TemplateOut]:
+def list_templates(
+    session: DbSession, user: ApiUser, after: After = None, limit: Limit = 100
+) -> Page[TemplateOut]:
     """Every template, by name."""
-    return [TemplateOut.model_validate(t) for t in templates.all_templates(session)]
+    found, cursor = templates.templates_page(session, after, limit)
+    return Page(items=[TemplateOut.model_validate(t) for t in found], next=cursor)
 
 
 @templates_router.post("", status_code=201)

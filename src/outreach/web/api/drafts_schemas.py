@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
+from outreach.web.api.common_schemas import Page
+
 DraftTypeName = Literal["first_outreach", "second_followup", "final_followup"]
 ReviewStatus = Literal["draft", "approved", "scheduled", "sent", "failed", "rejected"]
 
@@ -57,10 +59,8 @@ class DraftDetail(DraftOut):
     campaign: str | None
 
 
-class DraftPage(BaseModel):
-    drafts: list[DraftOut]
-    next: str | None = Field(description="Pass as `after` for the next page")
-    total: int
+class DraftPage(Page[DraftOut]):
+    total: int = Field(description="How many drafts the filter matches, on every page")
 
 
 class DraftEditIn(BaseModel):

@@ -11,11 +11,12 @@ from fastapi.responses import Response
 from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
-from outreach.errors import ValidationFailed
-from outreach.events import feed, webhooks
+from outreach.errors import Gone, ValidationFailed
+from outreach.events import feed, retention, webhooks
 from outreach.events.kinds import SUBSCRIBABLE, envelope
 from outreach.events.models import Event, WebhookDelivery, WebhookEndpoint
 from outreach.providers.hooks import Answer
+from outreach.web.api.common_schemas import After, ErrorBody, Limit, Page
 from outreach.web.api.events_schemas import (
     AttemptOut,
     DeliveryOut,
@@ -33,7 +34,10 @@ router = APIRouter()
 events_router = APIRouter(prefix="/events", tags=["events"])
 webhooks_router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 EVENT = TypeAdapter(EventOut)
-CURSOR = "The next_after of the page before (a position); omit it for the first events"
+CURSOR = (
+    "The `next` of the page before (a position, format `feed-position`); omit it for the "
+    "first events"
+)
 
 
 def event_out(event: Event) -> Any:
@@ -41,26 +45,56 @@ def event_out(event: Event) -> Any:
     return EVENT.validate_python({**document, "id": event.id, "position": event.position})
 
 
-def _position(after: str | None) -> int:
+def _position(session: Session, after: str | None, keep_days: int) -> int:
     if after is None:
         return 0
     if not after.isdigit():
         raise ValidationFailed("This page cursor is not one we gave.", field="after")
+    forgotten = retention.forgotten_through(session)
+    if int(after) < forgotten:
+        raise Gone(
+            f"Events up to position {forgotten} were deleted (events are kept {keep_days} "
+            "days): some after this cursor are gone. Read again without `after` to start from "
+            "the oldest kept.",
+            field="after",
+            forgotten_through=forgotten,
+        )
     return int(after)
 
 
-@events_router.get("")
+@events_router.get(
+    "",
+    responses={
+        410: {"model": ErrorBody, "description": "Events after this cursor were deleted (too old)"}
+    },
+)
 def events_feed(
     request: Request,
     session: DbSession,
     user: ApiUser,
-    after: Annotated[str | None, Query(max_length=20, description=CURSOR)] = None,
+    after: Annotated[
+        str | None,
+        Query(max_length=20, description=CURSOR, json_schema_extra={"format": "feed-position"}),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=feed.FEED_LIMIT)] = feed.FEED_LIMIT,
-    kind: Annotated[list[str] | None, Query(description="Only these kinds")] = None,
+    kind: Annotated[
+        list[str] | None,
+        Query(
+            description="Only these kinds",
+            # Stated, not enforced here: an unknown kind is refused below, naming it.
+            json_schema_extra={"items": {"type": "string", "enum": list(SUBSCRIBABLE)}},
+        ),
+    ] = None,
 ) -> EventPage:
-    """Events in the order they committed, after the cursor: poll with `next_after` to get
-    each event once. Each has the shape a webhook POSTs, plus its id and position."""
-    start = _position(after)
+    """Events in the order they committed, after the cursor: poll with `next` to get
+    each event once. Each has the shape a webhook POSTs, plus its id and position.
+
+    Events are kept OUTREACH_EVENTS_KEEP_DAYS days (90 unless set otherwise), then deleted once
+    their webhook deliveries are finished: older events are gone from the feed. A cursor from
+    before the deleted ones is answered 410 (`gone`), never by silently skipping what was
+    deleted; read again without `after` to start from the oldest event kept."""
+    keep_days = container_of(request).settings.events_keep_days
+    start = _position(session, after, keep_days)
     if kind and set(kind) - set(SUBSCRIBABLE):
         raise ValidationFailed(
             f"No such event kind: {', '.join(sorted(set(kind) - set(SUBSCRIBABLE)))}.",
@@ -71,8 +105,8 @@ def events_feed(
         finish_transaction(session)
         feed.number_committed(session, container_of(request).clock.now())
     found = feed.events_after(session, start, limit, kind or ())
-    next_after = str(found[-1].position) if found else str(start)
-    return EventPage(items=[event_out(event) for event in found], next_after=next_after)
+    cursor = str(found[-1].position) if found else str(start)
+    return EventPage(items=[event_out(event) for event in found], next=cursor)
 
 
 def webhook_out(endpoint: WebhookEndpoint) -> WebhookOut:
@@ -90,8 +124,12 @@ def webhook_out(endpoint: WebhookEndpoint) -> WebhookOut:
 
 
 @webhooks_router.get("")
-def list_webhooks(session: DbSession, user: ApiUser) -> list[WebhookOut]:
-    return [webhook_out(endpoint) for endpoint in webhooks.endpoints(session)]
+def list_webhooks(
+    session: DbSession, user: ApiUser, after: After = None, limit: Limit = 100
+) -> Page[WebhookOut]:
+    """The webhook endpoints, oldest first."""
+    found, cursor = webhooks.endpoints_page(session, after, limit)
+    return Page(items=[webhook_out(endpoint) for endpoint in found], next=cursor)
 
 
 @webhooks_router.post("", status_code=201)
@@ -156,10 +194,13 @@ def test_webhook(
 
 
 @webhooks_router.get("/{webhook_id}/deliveries")
-def list_deliveries(session: DbSession, user: ApiUser, webhook_id: uuid.UUID) -> list[DeliveryOut]:
-    """The endpoint's latest 50 deliveries, newest first, each with its attempts."""
+def list_deliveries(
+    session: DbSession, user: ApiUser, webhook_id: uuid.UUID, after: After = None, limit: Limit = 50
+) -> Page[DeliveryOut]:
+    """The endpoint's deliveries, newest first, each with its attempts."""
     webhooks.get(session, webhook_id)
-    return deliveries_out(session, webhooks.deliveries_of(session, webhook_id))
+    found, cursor = webhooks.deliveries_page(session, webhook_id, after, limit)
+    return Page(items=deliveries_out(session, found), next=cursor)
 
 
 def deliveries_out(

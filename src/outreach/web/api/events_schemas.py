@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
+from outreach.web.api.common_schemas import Page
+
 
 class EmailSentData(BaseModel):
     email_id: uuid.UUID = Field(description="The sent_emails row")
@@ -168,11 +170,11 @@ EventOut = Annotated[
 ]
 
 
-class EventPage(BaseModel):
-    items: list[EventOut]
-    next_after: str = Field(
+class EventPage(Page[EventOut]):
+    # A feed has no last page: its cursor is where to poll from next.
+    next: str = Field(
         description="Pass as `after` for the events after these; the same cursor when there "
-        "were none yet (poll again later)"
+        "were none yet (poll again later): never null"
     )
 
 

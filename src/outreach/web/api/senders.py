@@ -22,7 +22,7 @@ from outreach.senders import queries as sender_queries
 from outreach.senders import service as senders
 from outreach.senders.models import SenderAccount
 from outreach.senders.states import SenderState
-from outreach.web.api.common_schemas import ErrorBody
+from outreach.web.api.common_schemas import After, ErrorBody, Limit, Page
 from outreach.web.api.senders_schemas import (
     CheckOut,
     DnsCheckOut,
@@ -80,13 +80,19 @@ def sender_out(
 
 
 @senders_router.get("")
-def list_senders(request: Request, session: DbSession, user: ApiUser) -> list[SenderOut]:
-    """Every sender account with its state, its last 7 days and where its replies are read."""
+def list_senders(
+    request: Request, session: DbSession, user: ApiUser, after: After = None, limit: Limit = 100
+) -> Page[SenderOut]:
+    """Sender accounts by address, each with its state, its last 7 days, where its replies are
+    read and its limits."""
     now = container_of(request).clock.now()
     week = sender_weeks.of_senders(session, now)
-    accounts = sender_queries.all_senders(session)
-    limits = limits_shown(session, accounts, now)
-    return [sender_out(account, week[account.id], limits[account.id]) for account in accounts]
+    found, cursor = sender_queries.senders_page(session, after, limit)
+    limits = limits_shown(session, found, now)
+    return Page(
+        items=[sender_out(account, week[account.id], limits[account.id]) for account in found],
+        next=cursor,
+    )
 
 
 @senders_router.post("", status_code=201)
@@ -282,12 +288,13 @@ def list_inbox(
     kind: Annotated[
         list[Literal["human_reply", "unsubscribe_request", "auto_reply", "bounce"]], Query()
     ] = [],  # noqa: B006 (FastAPI copies query defaults)
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[InboxMessageOut]:
+    after: After = None,
+    limit: Limit = 100,
+) -> Page[InboxMessageOut]:
     """Replies, requests to be removed, auto-replies and bounces matched to our emails, newest
     first, with what was done about each."""
-    rows = inbox_queries.inbox_messages(session, campaign_id=campaign_id, kinds=kind, limit=limit)
-    return [
+    rows, cursor = inbox_queries.inbox_messages_page(session, campaign_id, kind, after, limit)
+    items = [
         InboxMessageOut(
             id=row.message.id,
             kind=row.message.kind,
@@ -305,6 +312,7 @@ def list_inbox(
         )
         for row in rows
     ]
+    return Page(items=items, next=cursor)
 
 
 @inbox_router.post("/poll")
