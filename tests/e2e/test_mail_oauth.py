@@ -160,7 +160,7 @@ def test_a_revoked_grant_waits_for_a_person_and_no_email_is_lost_or_sent_twice(
     statuses = session.execute(sa.select(Delivery.status, Delivery.attempts)).all()
     assert sorted(tuple(row) for row in statuses) == [("queued", 0)] * 3
     client.headers["Authorization"] = f"Bearer {api_token}"
-    [listed] = client.get("/api/v1/senders").json()
+    [listed] = client.get("/api/v1/senders").json()["items"]
     assert listed["shown_state"] == "needs you"
 
     senders.sign_in_with_oauth(

@@ -137,16 +137,16 @@ def test_a_campaigns_figures_equal_the_counts_over_its_rows(
         "end": clock.now().date().isoformat(),
         "campaign_id": str(campaign.id),
     }
-    steps = api.get("/api/v1/analytics/steps", params=scope).json()
+    steps = api.get("/api/v1/analytics/steps", params=scope).json()["items"]
     assert [{c: s[c] for c in COUNTS} for s in steps] == [
         {c: s[c] for c in COUNTS} for s in body["steps"]
     ]
-    daily = api.get("/api/v1/analytics/daily", params=scope).json()
+    daily = api.get("/api/v1/analytics/daily", params=scope).json()["items"]
     assert {c: sum(day[c] for day in daily) for c in COUNTS} == {
         c: body["totals"][c] for c in COUNTS
     }
     for table in ("daily", "steps", "senders", "providers"):
-        as_json = api.get(f"/api/v1/analytics/{table}", params=scope).json()
+        as_json = api.get(f"/api/v1/analytics/{table}", params=scope).json()["items"]
         as_csv = api.get(f"/api/v1/analytics/{table}", params={**scope, "format": "csv"})
         assert as_csv.headers["content-type"].startswith("text/csv")
         rows = list(csv.DictReader(io.StringIO(as_csv.text)))

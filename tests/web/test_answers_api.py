@@ -146,7 +146,7 @@ def test_an_answer_in_doubt_is_listed_as_an_answer_with_its_conversation(
 ):
     delivery_id = answer_left_sending(session, container, clock, replied, "Hi")
 
-    [listed] = api.get("/api/v1/deliveries", params={"status": "unknown"}).json()
+    [listed] = api.get("/api/v1/deliveries", params={"status": "unknown"}).json()["items"]
 
     assert listed["id"] == str(delivery_id)
     assert (listed["kind"], listed["answers_conversation_id"]) == (

@@ -28,8 +28,10 @@ FILTERS = {"/api/v1/deliveries": {"status": "sent"}}
 ONE_PAGE_ONLY = {
     "/api/v1/contacts/{contact_id}/changes",
     "/api/v1/conversations/{conversation_id}/answers",
+    *(f"/api/v1/analytics/{table}" for table in ("daily", "steps", "senders", "providers")),
 }
-"""A handful per contact or conversation, in an order no cursor keeps: all on one page."""
+"""A handful per contact or conversation, in an order no cursor keeps, and the analytics tables
+(a report of its date range, as its CSV is): all on one page."""
 
 
 @pytest.fixture

@@ -349,7 +349,7 @@ def test_a_contact_who_replied_has_no_next_email_and_says_why_on_the_page_and_th
     listed = signed_in.get(
         f"/api/v1/campaigns/{found.id}/enrollments",
         headers={"Authorization": f"Bearer {api_token}"},
-    ).json()
+    ).json()["items"]
     [shown] = [row for row in listed if row["id"] == str(enrollment.id)]
     assert shown["status"] == "replied"
     assert (shown["next_send_at"], shown["next_send"], shown["why"]) == (

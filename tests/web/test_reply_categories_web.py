@@ -290,7 +290,7 @@ def test_a_referral_is_confirmed_through_the_api_with_a_note_of_who_referred_the
     assert body["referral"]["contact_id"] == str(lin.id)
     notes = [
         entry
-        for entry in api.get(f"/api/v1/contacts/{lin.id}/timeline").json()["entries"]
+        for entry in api.get(f"/api/v1/contacts/{lin.id}/timeline").json()["items"]
         if entry["kind"] == "note"
     ]
     assert [note["body"] for note in notes] == [

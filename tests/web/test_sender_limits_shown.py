@@ -69,7 +69,7 @@ def test_the_api_lists_the_hold_and_changes_the_tenants_licences_for_all_its_acc
     )  # fmt: skip
 
     assert changed.status_code == 200, changed.text
-    listed = {s["email"]: s for s in api.get("/api/v1/senders").json()}
+    listed = {s["email"]: s for s in api.get("/api/v1/senders").json()["items"]}
     for email in ("a@ourco.example", "b@ourco.example"):
         assert listed[email]["tenant_licences"] == 100
         assert listed[email]["held_until"] == "2026-03-03T10:00:00Z"
