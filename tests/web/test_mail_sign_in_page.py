@@ -96,7 +96,7 @@ def test_the_api_says_whose_sign_in_an_account_uses(signed_in, account, api_toke
     press_sign_in(signed_in, account, "google")
 
     signed_in.headers["Authorization"] = f"Bearer {api_token}"
-    [listed] = signed_in.get("/api/v1/senders").json()
+    [listed] = signed_in.get("/api/v1/senders").json()["items"]
 
     assert (listed["signs_in_as"], listed["signs_in_with"]) == (MAILBOX, "google")
 
