@@ -26,6 +26,7 @@ import getpass
 import grp
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -162,10 +163,16 @@ class DovecotServer(LoopbackServer):
 
     host = "127.0.0.1"
 
-    def __init__(self, *, introspection_url: str | None = None) -> None:
-        """`introspection_url`: also take SASL XOAUTH2 and OAUTHBEARER sign-ins, their tokens
-        checked by POSTing them there (Dovecot's oauth2 passdb, RFC 7662 introspection)."""
+    def __init__(
+        self,
+        *,
+        introspection_url: str | None = None,
+        oauth_mechanisms: tuple[str, ...] = ("xoauth2", "oauthbearer"),
+    ) -> None:
+        """`introspection_url`: also take these SASL OAuth sign-ins, their tokens checked by
+        POSTing them there (Dovecot's oauth2 passdb, RFC 7662 introspection)."""
         self.introspection_url = introspection_url
+        self.oauth_mechanisms = " ".join(oauth_mechanisms)
         self.port = 0
         self.tls_port = 0
         self.folder = Path()
@@ -232,6 +239,10 @@ class DovecotServer(LoopbackServer):
     def log(self) -> str:
         path = self.folder / "dovecot.log"
         return path.read_text(errors="replace") if path.exists() else ""
+
+    def sign_in_methods(self, username: str) -> list[str]:
+        """The SASL mechanism of each sign-in of `username` so far, from Dovecot's log."""
+        return re.findall(rf"Login: user=<{re.escape(username)}>, method=([A-Z0-9-]+)", self.log)
 
     def doveadm(self, *arguments: str, ok_codes: tuple[int, ...] = (0,)) -> str:
         done = subprocess.run(
@@ -304,7 +315,7 @@ service imap-login {{
 
     @property
     def _oauth_mechanisms(self) -> str:
-        return " xoauth2 oauthbearer" if self.introspection_url else ""
+        return f" {self.oauth_mechanisms}" if self.introspection_url else ""
 
     @property
     def _password_mechanisms(self) -> str:
@@ -327,7 +338,7 @@ active_value = true
         )
         return f"""passdb {{
   driver = oauth2
-  mechanisms = xoauth2 oauthbearer
+  mechanisms = {self.oauth_mechanisms}
   args = {settings}
 }}
 """
@@ -377,10 +388,22 @@ def dovecot_fixture() -> Iterator[DovecotServer]:
 
 @pytest.fixture(name="oauth_dovecot", scope="session")
 def oauth_dovecot_fixture() -> Iterator[tuple[FakeOAuth, DovecotServer]]:
-    """A Dovecot that also takes XOAUTH2, its tokens checked against a fake Google and
+    """A Dovecot that also takes XOAUTH2 and OAUTHBEARER, its tokens checked against a fake Google and
     Microsoft sign-in (tests/fakes/oauth_server.py) that lives as long as it does."""
     require_dovecot()
     with FakeOAuth() as oauth, DovecotServer(introspection_url=oauth.introspection_url) as server:
+        yield oauth, server
+
+
+@pytest.fixture(name="xoauth2_dovecot", scope="session")
+def xoauth2_dovecot_fixture(
+    oauth_dovecot: tuple[FakeOAuth, DovecotServer],
+) -> Iterator[tuple[FakeOAuth, DovecotServer]]:
+    """A Dovecot taking XOAUTH2 but not OAUTHBEARER, checking tokens with the same sign-in."""
+    oauth = oauth_dovecot[0]
+    with DovecotServer(
+        introspection_url=oauth.introspection_url, oauth_mechanisms=("xoauth2",)
+    ) as server:
         yield oauth, server
 
 

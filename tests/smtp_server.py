@@ -45,6 +45,7 @@ from tests.loopback import LoopbackServer
 __all__ = [
     "ReceivedMessage",
     "RecordingSMTPServer",
+    "SignIn",
     "TlsFiles",
     "make_smtp_server_fixture",
     "smtp_server_fixture",
@@ -53,6 +54,14 @@ __all__ = [
 
 REJECTED = "550 5.1.1 No such user here"
 DEFERRED = "451 4.3.0 Mailbox temporarily unavailable, try again in 5 minutes"
+
+
+@dataclass(frozen=True)
+class SignIn:
+    mechanism: str
+    reply: int
+    """235 signed in; 535 token refused; 501 the client did not end the refused exchange as
+    the mechanism says (XOAUTH2 an empty line, OAUTHBEARER ^A)."""
 
 
 @dataclass(frozen=True)
@@ -72,8 +81,9 @@ class RecordingSMTPServer(LoopbackServer):
     STARTTLS; `tls_context` makes it speak TLS from the first byte (implicit TLS, like 465).
     `data_reply` answers every email's content (after recording it) instead of 250.
     `reply_delay_ms` delays every reply, for benchmarks that want a realistic round trip.
-    With `introspection_url` the server requires SASL XOAUTH2 (and offers nothing else), the
-    bearer token checked by POSTing it there (RFC 7662), as Dovecot's oauth2 passdb does.
+    With `introspection_url` the server requires OAuth sign-in, offering only the SASL
+    `oauth_mechanisms` (XOAUTH2, OAUTHBEARER), the bearer token checked by POSTing it there
+    (RFC 7662), as Dovecot's oauth2 passdb does; `sign_ins` records each attempt.
     Started again after `stop()`, it listens on the same port: a server that went away and came
     back.
     """
@@ -93,6 +103,7 @@ class RecordingSMTPServer(LoopbackServer):
         starttls_context: ssl.SSLContext | None = None,
         tls_context: ssl.SSLContext | None = None,
         introspection_url: str | None = None,
+        oauth_mechanisms: Collection[str] = ("XOAUTH2",),
     ) -> None:
         self.host = host
         self.port = 0
@@ -106,6 +117,8 @@ class RecordingSMTPServer(LoopbackServer):
         self._starttls_context = starttls_context
         self._tls_context = tls_context
         self._introspection_url = introspection_url
+        self._oauth_mechanisms = frozenset(oauth_mechanisms)
+        self._sign_ins: list[SignIn] = []
         self._lock = threading.Condition()
         self._messages: list[ReceivedMessage] = []
         self._connections = 0
@@ -143,6 +156,11 @@ class RecordingSMTPServer(LoopbackServer):
     def messages(self) -> list[ReceivedMessage]:
         with self._lock:
             return list(self._messages)
+
+    @property
+    def sign_ins(self) -> list[SignIn]:
+        with self._lock:
+            return list(self._sign_ins)
 
     @property
     def connections(self) -> int:
@@ -226,7 +244,11 @@ class RecordingSMTPServer(LoopbackServer):
             handler = _OAuthHandler(self, self._introspection_url)
             options |= {
                 "authenticator": self._authenticate,
-                "auth_exclude_mechanism": ["PLAIN", "LOGIN"],
+                "auth_exclude_mechanism": [
+                    "PLAIN",
+                    "LOGIN",
+                    *({"XOAUTH2", "OAUTHBEARER"} - self._oauth_mechanisms),
+                ],
                 "auth_required": True,
                 "auth_require_tls": self._starttls_context is not None,
             }
@@ -361,16 +383,25 @@ class _Handler:
 
 
 class _OAuthHandler(_Handler):
-    """SASL XOAUTH2 as Google and Microsoft speak it: the initial response
-    base64("user=..\x01auth=Bearer ..\x01\x01"); a refused token gets a 334 challenge with the
-    error as JSON, the client answers empty, then 535 (developers.google.com/gmail/imap/
-    xoauth2-protocol)."""
+    """SASL XOAUTH2 as Google and Microsoft speak it, and OAUTHBEARER (RFC 7628). The initial
+    response: XOAUTH2 base64("user=..\x01auth=Bearer ..\x01\x01"), OAUTHBEARER
+    base64("n,a=..,\x01host=..\x01port=..\x01auth=Bearer ..\x01\x01"). A refused token gets a
+    334 challenge with the error as JSON, the client answers (XOAUTH2 empty, OAUTHBEARER
+    ^A), then 535 (developers.google.com/gmail/imap/xoauth2-protocol, RFC 7628 3.2.3)."""
 
     def __init__(self, owner: RecordingSMTPServer, introspection_url: str) -> None:
         super().__init__(owner)
         self._introspection_url = introspection_url
 
     async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:
+        return await self._sign_in(server, args, "XOAUTH2", b"")
+
+    async def auth_OAUTHBEARER(self, server: SMTP, args: list[str]) -> AuthResult:
+        return await self._sign_in(server, args, "OAUTHBEARER", b"\x01")
+
+    async def _sign_in(
+        self, server: SMTP, args: list[str], mechanism: str, acknowledgement: bytes
+    ) -> AuthResult:
         if len(args) == 1:
             blob = await server.challenge_auth("")
             if blob is MISSING:
@@ -378,16 +409,36 @@ class _OAuthHandler(_Handler):
         else:
             blob = base64.b64decode(args[1])
         assert isinstance(blob, bytes)
-        fields = dict(part.split("=", 1) for part in blob.decode().split("\x01") if "=" in part)
-        user, token = fields.get("user", ""), fields.get("auth", "").removeprefix("Bearer ")
+        header, _, pairs = blob.decode().partition("\x01")
+        fields = dict(part.split("=", 1) for part in pairs.split("\x01") if "=" in part)
+        if mechanism == "XOAUTH2":
+            user = header.removeprefix("user=")
+        else:
+            user = header.removeprefix("n,a=").removesuffix(",")
+            user = user.replace("=2C", ",").replace("=3D", "=")
+        token = fields.get("auth", "").removeprefix("Bearer ")
         owner = await asyncio.get_running_loop().run_in_executor(None, self._introspect, token)
         if owner == user and user:
+            self._record(SignIn(mechanism, 235))
             return AuthResult(success=True, auth_data=user)
         error = {"status": "401", "schemes": "bearer", "scope": "https://mail.google.com/"}
-        await server.challenge_auth(json.dumps(error))
+        answer = await server.challenge_auth(json.dumps(error))
+        if answer is MISSING:  # "*" or not base64: aiosmtpd has answered 501 itself
+            self._record(SignIn(mechanism, 501))
+            return AuthResult(success=False, handled=True)
+        if answer != acknowledgement:
+            self._record(SignIn(mechanism, 501))
+            return AuthResult(
+                success=False, handled=False, message="501 5.5.2 Unexpected answer to the error"
+            )
+        self._record(SignIn(mechanism, 535))
         return AuthResult(
             success=False, handled=False, message="535 5.7.8 Username and Password not accepted."
         )
+
+    def _record(self, sign_in: SignIn) -> None:
+        with self._owner._lock:
+            self._owner._sign_ins.append(sign_in)
 
     def _introspect(self, token: str) -> str | None:
         request = urllib.request.Request(  # noqa: S310 (a loopback http URL of the test's)

@@ -1,7 +1,8 @@
-"""SMTP and IMAP signed in with OAuth 2.0 (SASL XOAUTH2) for Google and Microsoft 365: a real
-aiosmtpd and a real Dovecot (its oauth2 passdb) on loopback, both checking the bearer token
-against the fake sign-in's introspection endpoint, and the fake Google and Microsoft token
-endpoints (tests/fakes/oauth_server.py)."""
+"""SMTP and IMAP signed in with OAuth 2.0 (SASL OAUTHBEARER where offered, else XOAUTH2) for
+Google and Microsoft 365: a real aiosmtpd and a real Dovecot (its oauth2 passdb) on loopback,
+both checking the bearer token against the fake sign-in's introspection endpoint, and the fake
+Google and Microsoft token endpoints (tests/fakes/oauth_server.py). The SMTP tests run against
+a server offering only XOAUTH2 and one offering only OAUTHBEARER."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ from tests.fakes.oauth_server import (
     FakeOAuth,
 )
 from tests.imap_server import DovecotServer, ImapAccount, oauth_mailbox
-from tests.smtp_server import RecordingSMTPServer
+from tests.smtp_server import RecordingSMTPServer, SignIn
 
 AT = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 MAILBOX = "grace@acme.example"
@@ -79,9 +80,14 @@ def client_fixture(clock: FixedClock) -> Iterator[OAuthClient]:
     client.close()
 
 
-@pytest.fixture(name="oauth_smtp")
-def oauth_smtp_fixture(fake_oauth: FakeOAuth) -> Iterator[RecordingSMTPServer]:
-    with RecordingSMTPServer(introspection_url=fake_oauth.introspection_url) as server:
+@pytest.fixture(name="oauth_smtp", params=["XOAUTH2", "OAUTHBEARER"])
+def oauth_smtp_fixture(
+    request: pytest.FixtureRequest, fake_oauth: FakeOAuth
+) -> Iterator[RecordingSMTPServer]:
+    """A server offering only one OAuth mechanism, each in turn."""
+    with RecordingSMTPServer(
+        introspection_url=fake_oauth.introspection_url, oauth_mechanisms=[request.param]
+    ) as server:
         yield server
 
 
@@ -181,6 +187,34 @@ def test_a_token_the_server_refuses_is_replaced_and_the_email_still_goes(
 
     assert len(oauth_smtp.messages) == 1
     assert fake_oauth.grants == ["refresh_token", "refresh_token"]
+    assert [sign_in.reply for sign_in in oauth_smtp.sign_ins] == [535, 235]
+
+
+def test_a_token_refused_again_after_a_fresh_one_says_sign_in_again(
+    fake_oauth: FakeOAuth, oauth_smtp: RecordingSMTPServer, client: OAuthClient, clock: FixedClock
+) -> None:
+    """The tokens are another mailbox's, so the server refuses every one of them."""
+    tokens = signed_in(fake_oauth, client, clock, "google", mailbox="someone@else.example")
+
+    with pytest.raises(AccountError, match=r"refused the OAuth sign-in of .*sign in again"):
+        transport(oauth_smtp, tokens).send(a_message())
+
+    assert [sign_in.reply for sign_in in oauth_smtp.sign_ins] == [535, 535]
+    assert fake_oauth.grants == ["refresh_token", "refresh_token"]
+    assert oauth_smtp.messages == []
+
+
+def test_a_server_offering_both_mechanisms_is_signed_in_with_oauthbearer(
+    fake_oauth: FakeOAuth, client: OAuthClient, clock: FixedClock
+) -> None:
+    with RecordingSMTPServer(
+        introspection_url=fake_oauth.introspection_url,
+        oauth_mechanisms=["XOAUTH2", "OAUTHBEARER"],
+    ) as server:
+        transport(server, signed_in(fake_oauth, client, clock, "microsoft")).send(a_message())
+
+        assert server.sign_ins == [SignIn("OAUTHBEARER", 235)]
+        assert len(server.messages) == 1
 
 
 def test_microsofts_rotated_refresh_token_is_handed_back_to_be_sealed(
@@ -229,15 +263,26 @@ def oauth_reader(account: ImapAccount, tokens: MailTokens, clock: FixedClock) ->
     return ImapReader(settings, clock=clock, lookback=timedelta(days=3650), oauth=tokens)
 
 
+DOVECOTS = [
+    pytest.param("oauth_dovecot", "OAUTHBEARER", id="offering-oauthbearer-and-xoauth2"),
+    pytest.param("xoauth2_dovecot", "XOAUTH2", id="offering-xoauth2-only"),
+]
+"""Which Dovecot (fixture), and the mechanism the reader must sign in to it with."""
+
+
+@pytest.mark.parametrize(("server", "mechanism"), DOVECOTS)
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_a_reply_is_read_over_imap_signed_in_with_oauth(
-    oauth_dovecot: tuple[FakeOAuth, DovecotServer],
+    request: pytest.FixtureRequest,
+    server: str,
+    mechanism: str,
     clock: FixedClock,
     provider: OAuthProvider,
 ) -> None:
-    oauth, dovecot = oauth_dovecot
+    oauth, dovecot = request.getfixturevalue(server)
     account = oauth_mailbox(dovecot, "grace")
     account.append(b"From: Ada <ada@example.com>\r\nSubject: Re: Hello\r\n\r\nYes please.\r\n")
+    arranged = len(dovecot.sign_in_methods(account.username))  # the append's, with a password
     client = OAuthClient(clock)
     reader = oauth_reader(
         account, signed_in(oauth, client, clock, provider, account.username), clock
@@ -251,6 +296,7 @@ def test_a_reply_is_read_over_imap_signed_in_with_oauth(
 
     assert [message.raw.split(b"\r\n")[1] for message in page.messages] == [b"Subject: Re: Hello"]
     assert f"signed in as {account.username}" in said
+    assert set(dovecot.sign_in_methods(account.username)[arranged:]) == {mechanism}
 
 
 def test_a_revoked_grant_stops_imap_reading_saying_sign_in_again(
@@ -318,10 +364,11 @@ def test_microsofts_device_code_sign_in_waits_for_the_person(
     assert fake_oauth.accepts(MAILBOX, grant.access_token)
 
 
+@pytest.mark.parametrize(("server", "mechanism"), DOVECOTS)
 def test_an_imap_token_the_server_refuses_is_replaced_and_the_mailbox_still_reads(
-    oauth_dovecot: tuple[FakeOAuth, DovecotServer], clock: FixedClock
+    request: pytest.FixtureRequest, server: str, mechanism: str, clock: FixedClock
 ) -> None:
-    oauth, dovecot = oauth_dovecot
+    oauth, dovecot = request.getfixturevalue(server)
     account = oauth_mailbox(dovecot, "expired")
     client = OAuthClient(clock)
     tokens = signed_in(oauth, client, clock, "microsoft", account.username)
@@ -336,3 +383,4 @@ def test_an_imap_token_the_server_refuses_is_replaced_and_the_mailbox_still_read
 
     assert f"signed in as {account.username}" in said
     assert tokens.token() != stale
+    assert dovecot.sign_in_methods(account.username) == [mechanism]

@@ -1,8 +1,8 @@
 """A campaign sent from a Google or Microsoft 365 mailbox signed in with OAuth: its emails go out
-over SMTP (aiosmtpd taking XOAUTH2 only) and its replies are read over IMAP (Dovecot's oauth2
-passdb), both checking tokens against the fake sign-in's introspection endpoint. A revoked
-grant makes the account wait for a person, saying to sign in again; its emails wait too, and
-after signing in again each goes out once."""
+over SMTP (aiosmtpd taking only XOAUTH2, or only OAUTHBEARER) and its replies are read over
+IMAP (Dovecot's oauth2 passdb, signed in with OAUTHBEARER), both checking tokens against the
+fake sign-in's introspection endpoint. A revoked grant makes the account wait for a person,
+saying to sign in again; its emails wait too, and after signing in again each goes out once."""
 
 from __future__ import annotations
 
@@ -60,9 +60,12 @@ def settings(tmp_path, fake_oauth: FakeOAuth):
     )
 
 
-@pytest.fixture
-def oauth_smtp(fake_oauth: FakeOAuth) -> Iterator[RecordingSMTPServer]:
-    with RecordingSMTPServer(introspection_url=fake_oauth.introspection_url) as server:
+@pytest.fixture(params=["XOAUTH2", "OAUTHBEARER"])
+def oauth_smtp(request, fake_oauth: FakeOAuth) -> Iterator[RecordingSMTPServer]:
+    """A server offering only one OAuth mechanism, each in turn."""
+    with RecordingSMTPServer(
+        introspection_url=fake_oauth.introspection_url, oauth_mechanisms=[request.param]
+    ) as server:
         yield server
 
 

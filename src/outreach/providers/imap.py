@@ -48,7 +48,7 @@ from outreach.providers.errors import (
     connection_problem,
 )
 from outreach.providers.inbox import InboundMessage, InboxPage
-from outreach.providers.mail_oauth import AccessTokens, sign_in_with_token
+from outreach.providers.mail_oauth import AccessTokens, oauth_mechanism, sign_in_with_token
 from outreach.words import counted
 
 __all__ = ["ImapReader", "ImapSettings", "Security"]
@@ -93,8 +93,8 @@ class ImapReader:
         lookback: timedelta = timedelta(0),
         oauth: AccessTokens | None = None,
     ) -> None:
-        """`oauth`: sign in with SASL XOAUTH2 and these access tokens (Google, Microsoft 365)
-        rather than with the password."""
+        """`oauth`: sign in with these access tokens (Google, Microsoft 365) rather than with
+        the password, over SASL OAUTHBEARER where the server offers it, else XOAUTH2."""
         if not settings.host:
             raise ValueError("an IMAP reader needs a host")
         if settings.security not in ("tls", "starttls", "none"):
@@ -333,10 +333,19 @@ class ImapReader:
 
     def _sign_in_with_token(self, client: Any, oauth: AccessTokens) -> None:
         username = self._settings.username
+        offered = (
+            capability.removeprefix(b"AUTH=").decode("ascii", "replace")
+            for capability in client.capabilities()
+            if capability.startswith(b"AUTH=")
+        )
+        # XOAUTH2 also when the server offers neither: its refusal says what it takes.
+        login = (
+            client.oauthbearer_login
+            if oauth_mechanism(offered) == "OAUTHBEARER"
+            else client.oauth2_login
+        )
         try:
-            sign_in_with_token(
-                oauth, lambda token: client.oauth2_login(username, token), LoginError
-            )
+            sign_in_with_token(oauth, lambda token: login(username, token), LoginError)
         except LoginError as error:
             raise AccountError(
                 f"{self._where} refused the OAuth sign-in of {username} ({_text(error)}): "

@@ -1,6 +1,7 @@
 """Signing in to a Google or Microsoft 365 mailbox with OAuth 2.0 to send over SMTP and read
-over IMAP (SASL XOAUTH2), now that neither takes the mailbox's password: Google only app
-passwords, Microsoft none once SMTP AUTH with passwords is off (end of 2026).
+over IMAP (SASL OAUTHBEARER where the server offers it, else XOAUTH2), now that neither takes
+the mailbox's password: Google only app passwords, Microsoft none once SMTP AUTH with passwords
+is off (end of 2026).
 
 The person signs in once: in a browser, the authorization code flow with PKCE (RFC 7636;
 developers.google.com/identity/protocols/oauth2/web-server,
@@ -22,7 +23,7 @@ import hashlib
 import secrets
 import ssl
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal, Protocol
@@ -41,10 +42,13 @@ __all__ = [
     "MailTokens",
     "OAuthApp",
     "OAuthClient",
+    "OAuthMechanism",
     "OAuthProvider",
     "Pkce",
+    "error_acknowledgement",
+    "initial_response",
+    "oauth_mechanism",
     "sign_in_with_token",
-    "xoauth2",
 ]
 
 OAuthProvider = Literal["google", "microsoft"]
@@ -367,7 +371,36 @@ def sign_in_with_token(
             raise
 
 
-def xoauth2(user: str, access_token: str) -> str:
-    """The SASL XOAUTH2 initial response, before base64 (developers.google.com/gmail/imap/
-    xoauth2-protocol; Microsoft's is the same): user=..^Aauth=Bearer ..^A^A."""
-    return f"user={user}\x01auth=Bearer {access_token}\x01\x01"
+OAuthMechanism = Literal["OAUTHBEARER", "XOAUTH2"]
+
+
+def oauth_mechanism(offered: Iterable[str]) -> OAuthMechanism | None:
+    """The SASL mechanism to sign in with, from those a server offers: OAUTHBEARER (RFC 7628,
+    the standard) where offered, else XOAUTH2 (Google's and Microsoft's own, which every
+    server taking OAuth offers today); None when it offers neither."""
+    names = {name.upper() for name in offered}
+    if "OAUTHBEARER" in names:
+        return "OAUTHBEARER"
+    if "XOAUTH2" in names:
+        return "XOAUTH2"
+    return None
+
+
+def initial_response(
+    mechanism: OAuthMechanism, user: str, access_token: str, host: str, port: int
+) -> str:
+    """The mechanism's initial client response, before base64. XOAUTH2
+    (developers.google.com/gmail/imap/xoauth2-protocol; Microsoft's is the same):
+    user=..^Aauth=Bearer ..^A^A. OAUTHBEARER (RFC 7628 3.1): a GS2 header naming the user
+    (RFC 5801: "," and "=" escaped), then host, port and auth key-value pairs."""
+    if mechanism == "XOAUTH2":
+        return f"user={user}\x01auth=Bearer {access_token}\x01\x01"
+    identity = user.replace("=", "=3D").replace(",", "=2C")
+    return f"n,a={identity},\x01host={host}\x01port={port}\x01auth=Bearer {access_token}\x01\x01"
+
+
+def error_acknowledgement(mechanism: OAuthMechanism) -> str:
+    """What the client answers the server's error challenge (its reasons as JSON) with, so the
+    server ends the exchange with a refusal: OAUTHBEARER a single ^A (RFC 7628 3.2.3),
+    XOAUTH2 an empty response."""
+    return "\x01" if mechanism == "OAUTHBEARER" else ""

@@ -27,7 +27,13 @@ from outreach.providers.errors import (
     refuses_our_domain,
     tenant_limit_reached,
 )
-from outreach.providers.mail_oauth import AccessTokens, sign_in_with_token, xoauth2
+from outreach.providers.mail_oauth import (
+    AccessTokens,
+    error_acknowledgement,
+    initial_response,
+    oauth_mechanism,
+    sign_in_with_token,
+)
 from outreach.providers.message import OutgoingMessage, SentMessage
 from outreach.providers.throttle import SendingPace
 
@@ -91,8 +97,9 @@ class SmtpTransport:
         pace: SendingPace | None = None,
         oauth: AccessTokens | None = None,
     ) -> None:
-        """`oauth`: sign in as `username` with SASL XOAUTH2 and these access tokens (Google,
-        Microsoft 365) rather than with the password."""
+        """`oauth`: sign in as `username` with these access tokens (Google, Microsoft 365)
+        rather than with the password, over SASL OAUTHBEARER where the server offers it, else
+        XOAUTH2."""
         if not host:
             raise ValueError("an SMTP transport needs a host")
         if security not in ("starttls", "tls", "none"):
@@ -387,7 +394,7 @@ class SmtpTransport:
             oauth = (
                 " Sign the account in with Google or Microsoft instead (Sign in on the senders "
                 f"page, or `outreach senders sign-in {username} --provider google|microsoft`)."
-                if "XOAUTH2" in offered.upper().split()
+                if oauth_mechanism(offered.split()) is not None
                 else ""
             )
             raise AccountError(
@@ -398,21 +405,26 @@ class SmtpTransport:
     def _sign_in_with_token(
         self, connection: smtplib.SMTP, username: str, oauth: AccessTokens
     ) -> None:
-        """SASL XOAUTH2, a refused token replaced once (mail_oauth.sign_in_with_token)."""
+        """SASL OAUTHBEARER or XOAUTH2 (mail_oauth.oauth_mechanism), a refused token replaced
+        once (mail_oauth.sign_in_with_token)."""
         offered = connection.esmtp_features.get("auth", "").upper().split()
-        if "XOAUTH2" not in offered:
+        mechanism = oauth_mechanism(offered)
+        if mechanism is None:
             raise AccountError(
-                f"{self._where} does not offer OAuth sign-in (XOAUTH2; it offers: "
-                f"{' '.join(offered) or 'none'}): use a password instead."
+                f"{self._where} does not offer OAuth sign-in (OAUTHBEARER or XOAUTH2; it "
+                f"offers: {' '.join(offered) or 'none'}): use a password instead."
             )
 
         def authenticate(token: str) -> None:
+            first = initial_response(mechanism, username, token, self._host, self._port)
             try:
-                # After a refusal the server sends its reason as a challenge: an empty answer
-                # ends the exchange (Google's and Microsoft's documented XOAUTH2).
+                # After a refusal the server sends its reasons as a challenge; the
+                # acknowledgement ends the exchange, and the server then says 535.
                 connection.auth(
-                    "XOAUTH2",
-                    lambda challenge=None: xoauth2(username, token) if challenge is None else "",
+                    mechanism,
+                    lambda challenge=None: (
+                        first if challenge is None else error_acknowledgement(mechanism)
+                    ),
                 )
             except smtplib.SMTPAuthenticationError as error:
                 if 400 <= error.smtp_code < 500:
