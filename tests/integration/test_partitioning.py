@@ -244,7 +244,7 @@ def test_the_schema_keeps_its_names_and_its_new_key(engine, sent):
         )
     assert triggers == {
         "update_email_analytics_trigger",
-        "roll_up_sent_emails_inserted",
+        "update_rollups_sent_emails_inserted",
         "uq_sent_emails_id",
         "sent_emails_keep_month",
         "sent_emails_truncate_guard",

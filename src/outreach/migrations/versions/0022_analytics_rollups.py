@@ -152,6 +152,10 @@ COUNTED = {
 
 
 def postgresql_statements() -> list[str]:
+    # PostgreSQL fires a table's triggers in the order of their names: update_rollups_* after
+    # the seed's update_email_analytics_trigger, so a sending transaction locks the day's
+    # email_analytics row before any rollup row. Rollups first, two workers recording at once
+    # took rollup rows and the day's row in opposite orders and deadlocked.
     statements = []
     for table, (counts, moved_by, when) in COUNTED.items():
         inserted = counts("NEW", 1, "postgresql")
@@ -166,14 +170,14 @@ def postgresql_statements() -> list[str]:
         # INSERT and UPDATE need triggers of their own: a WHEN may not name OLD on INSERT.
         new_when = f" WHEN ({when.format(row='NEW')})" if when else ""
         statements.append(
-            f"CREATE TRIGGER roll_up_{table}_inserted AFTER INSERT ON {table} FOR EACH ROW"
+            f"CREATE TRIGGER update_rollups_{table}_inserted AFTER INSERT ON {table} FOR EACH ROW"
             f"{new_when} EXECUTE FUNCTION roll_up_{table}()"
         )
         if moved_by:
             assert when is not None
             either = f"({when.format(row='NEW')} OR {when.format(row='OLD')})"
             statements.append(
-                f"CREATE TRIGGER roll_up_{table}_updated AFTER UPDATE OF {', '.join(moved_by)} "
+                f"CREATE TRIGGER update_rollups_{table}_updated AFTER UPDATE OF {', '.join(moved_by)} "
                 f"ON {table} FOR EACH ROW WHEN {either} EXECUTE FUNCTION roll_up_{table}()"
             )
     return statements
@@ -187,14 +191,14 @@ def sqlite_statements() -> list[str]:
             inserted = noted_domain("sqlite") + "\n  " + inserted
         new_when = f" AND {when.format(row='NEW')}" if when else ""
         statements.append(
-            f"CREATE TRIGGER roll_up_{table}_inserted AFTER INSERT ON {table} FOR EACH ROW "
+            f"CREATE TRIGGER update_rollups_{table}_inserted AFTER INSERT ON {table} FOR EACH ROW "
             f"WHEN NOT {GUARD}{new_when} BEGIN {inserted} END"
         )
         if moved_by:
             assert when is not None
             either = f"({when.format(row='NEW')} OR {when.format(row='OLD')})"
             statements.append(
-                f"CREATE TRIGGER roll_up_{table}_updated AFTER UPDATE OF {', '.join(moved_by)} "
+                f"CREATE TRIGGER update_rollups_{table}_updated AFTER UPDATE OF {', '.join(moved_by)} "
                 f"ON {table} FOR EACH ROW WHEN NOT {GUARD} AND {either} "
                 f"BEGIN {counts('OLD', -1, 'sqlite')} {counts('NEW', 1, 'sqlite')} END"
             )
@@ -262,9 +266,9 @@ def downgrade() -> None:
     for table in COUNTED:
         for moment in ("inserted", "updated"):
             if dialect == "postgresql":
-                op.execute(f"DROP TRIGGER IF EXISTS roll_up_{table}_{moment} ON {table}")
+                op.execute(f"DROP TRIGGER IF EXISTS update_rollups_{table}_{moment} ON {table}")
             else:
-                op.execute(f"DROP TRIGGER IF EXISTS roll_up_{table}_{moment}")
+                op.execute(f"DROP TRIGGER IF EXISTS update_rollups_{table}_{moment}")
         if dialect == "postgresql":
             op.execute(f"DROP FUNCTION roll_up_{table}()")
     op.drop_table("analytics_rollups")
