@@ -59,6 +59,8 @@ NOT_CHECKED = {
     ("POST", "/api/v1/webhooks"): [positive_data_acceptance],
     ("GET", "/api/v1/contacts"): [positive_data_acceptance],
     ("POST", "/api/v1/suppressions"): [positive_data_acceptance],
+    # A ramp starts no higher than its target.
+    ("PUT", "/api/v1/senders/{sender_id}/limits"): [positive_data_acceptance],
     # An analytics range starts no later than it ends and spans at most two years.
     **{
         ("GET", f"/api/v1/analytics/{table}"): [positive_data_acceptance]
