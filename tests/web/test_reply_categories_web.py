@@ -368,7 +368,7 @@ def test_a_campaign_changes_what_a_category_does_from_its_page(
         "out_of_office": "note_return",
         "wrong_person": "offer_referral",
     }
-    assert "<td>not interested</td>\n          <td>keep the sequence stopped</td>" in shown
+    assert "not interested: keep the sequence stopped;" in shown
 
     saved = followed(
         signed_in,

@@ -11,6 +11,8 @@ import pytest
 from outreach.senders import service as senders
 from tests.web_session import followed, post
 
+RELAY = senders.SmtpSettings("127.0.0.1", 2525, "none")
+"""A relay: a local outbox sends nothing out, so the page offers it no limits."""
 REFUSAL = "127.0.0.1:2525 refused the recipient: 550 5.7.233 tenant limit exceeded"
 
 
@@ -24,7 +26,8 @@ def tenant_of_two(session, container, clock):
     accounts = [
         senders.add(
             session,
-            kind=senders.SenderKind.outbox,
+            kind=senders.SenderKind.smtp,
+            smtp=RELAY,
             email=email,
             display_name=None,
             secret_key=container.settings.secret_key_value(),
@@ -87,7 +90,8 @@ def test_the_api_lists_the_hold_and_changes_the_tenants_licences_for_all_its_acc
 def test_the_page_changes_an_accounts_ramp_and_tenant(signed_in, session, container, clock):
     account = senders.add(
         session,
-        kind=senders.SenderKind.outbox,
+        kind=senders.SenderKind.smtp,
+        smtp=RELAY,
         email="me@ourco.example",
         display_name=None,
         secret_key=container.settings.secret_key_value(),

@@ -89,11 +89,12 @@ class Action(StrEnum):
 
 
 _ACTION_WORDS: Final[Mapping[Action, str]] = {
-    Action.suppress: "suppress the address and end its enrollments",
+    # Short enough for a menu on a phone.
+    Action.suppress: "suppress the address",
     Action.keep_stopped: "keep the sequence stopped",
     Action.note_return: "note the return date",
-    Action.offer_referral: "offer the address they point to as a new contact",
-    Action.stop_company: "stop colleagues' sequences (with one conversation per company)",
+    Action.offer_referral: "offer the address they name",
+    Action.stop_company: "stop colleagues' sequences",
     Action.none: "nothing more",
 }
 
