@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -222,8 +223,67 @@ def _typed(fields: dict[str, Any]) -> dict[str, Any]:
     return {name: fields[name] for name in TYPED_FIELDS}
 
 
-SIGN_IN_COOKIE = "outreach_graph_sign_in"
 SIGN_IN_TIME = timedelta(minutes=15)
+NOT_STARTED_HERE = (
+    "This sign-in was not started in this browser, or took more than 15 minutes: start it again."
+)
+
+
+@dataclass(frozen=True)
+class SignInCookie:
+    """What a sign-in's callback needs (the PKCE verifier first), kept between the redirect to
+    the provider and its answer in a sealed cookie sent only to the callback's path."""
+
+    name: str
+    path: str
+
+    def redirect(self, request: Request, url: str, kept: dict[str, Any]) -> RedirectResponse:
+        container = container_of(request)
+        kept = {**kept, "started_at": container.clock.now().isoformat()}
+        response = RedirectResponse(url, status_code=303)
+        response.set_cookie(
+            self.name,
+            seal(container.settings.secret_key_value(), kept),
+            max_age=int(SIGN_IN_TIME.total_seconds()),
+            path=self.path,
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+        )
+        return response
+
+    def read(self, request: Request) -> dict[str, Any] | None:
+        """What the redirect kept, or None when this browser started no sign-in here in the
+        last SIGN_IN_TIME."""
+        container = container_of(request)
+        try:
+            started = unseal(container.settings.secret_key_value(), request.cookies.get(self.name))
+        except ValidationFailed:
+            return None
+        if not started:
+            return None
+        fresh = (
+            datetime.fromisoformat(started["started_at"]) + SIGN_IN_TIME >= container.clock.now()
+        )
+        return started if fresh else None
+
+    def finish(self, request: Request, session: Session, keep: Callable[[], str]) -> Response:
+        """The senders page after `keep` stored what the provider answered (its notice), or
+        after it failed (why, nothing stored); the cookie is spent either way."""
+        try:
+            notice = keep()
+        except (ProviderError, OutreachError) as error:
+            session.rollback()
+            message = error.reason if isinstance(error, ProviderError) else error.message
+            page = senders_page(request, session, error=message)
+        else:
+            session.commit()
+            page = senders_page(request, session, notice=notice)
+        page.delete_cookie(self.name, path=self.path)
+        return page
+
+
+GRAPH_SIGN_IN = SignInCookie("outreach_graph_sign_in", "/senders/graph")
 
 
 def callback_url(request: Request) -> str:
@@ -262,18 +322,8 @@ def start_graph_sign_in(
     except ProviderError as error:
         typed = {**form, "kind": "graph", "client_secret": None}
         return senders_page(request, session, error=error.reason, typed=typed)
-    started = {**form, "flow": flow, "started_at": container.clock.now().isoformat()}
-    response = RedirectResponse(flow.pop("auth_uri"), status_code=303)
-    response.set_cookie(
-        SIGN_IN_COOKIE,
-        seal(container.settings.secret_key_value(), started),
-        max_age=int(SIGN_IN_TIME.total_seconds()),
-        path="/senders/graph",
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-    )
-    return response
+    url = flow.pop("auth_uri")
+    return GRAPH_SIGN_IN.redirect(request, url, {**form, "flow": flow})
 
 
 @router.get("/senders/graph/callback")
@@ -281,33 +331,16 @@ def finish_graph_sign_in(request: Request, session: DbSession, user: PageUser) -
     """Microsoft's answer: the signed-in mailbox becomes a Graph sender account, or, when it
     is one already, its sign-in is renewed."""
     container = container_of(request)
-    key = container.settings.secret_key_value()
-    now = container.clock.now()
-    try:
-        started = unseal(key, request.cookies.get(SIGN_IN_COOKIE))
-    except ValidationFailed:
-        started = {}
-    if not started or datetime.fromisoformat(started["started_at"]) + SIGN_IN_TIME < now:
-        return senders_page(
-            request,
-            session,
-            error="This sign-in was not started in this browser, or took more than 15 minutes: "
-            "start it again.",
-        )
+    started = GRAPH_SIGN_IN.read(request)
+    if started is None:
+        return senders_page(request, session, error=NOT_STARTED_HERE)
     finish_transaction(session)
-    try:
+
+    def keep() -> str:
         signed = _sign_in(container, started).finish(started["flow"], dict(request.query_params))
-        notice = _keep_sign_in(session, container, started, signed)
-    except (ProviderError, OutreachError) as error:
-        session.rollback()
-        message = error.reason if isinstance(error, ProviderError) else error.message
-        page = senders_page(request, session, error=message)
-        page.delete_cookie(SIGN_IN_COOKIE, path="/senders/graph")
-        return page
-    session.commit()
-    page = senders_page(request, session, notice=notice)
-    page.delete_cookie(SIGN_IN_COOKIE, path="/senders/graph")
-    return page
+        return _keep_sign_in(session, container, started, signed)
+
+    return GRAPH_SIGN_IN.finish(request, session, keep)
 
 
 def _sign_in(container: Container, form: dict[str, Any]) -> GraphSignIn:
@@ -351,8 +384,7 @@ def _keep_sign_in(
     return f"{signed.mailbox} signed in: it sends and reads its replies as its owner."
 
 
-OAUTH_COOKIE = "outreach_mail_sign_in"
-OAUTH_PATH = "/senders/oauth"
+MAIL_SIGN_IN = SignInCookie("outreach_mail_sign_in", "/senders/oauth")
 
 
 @router.post("/senders/{sender_id}/oauth/{provider}")
@@ -376,19 +408,8 @@ def start_oauth_sign_in(
         "provider": provider,
         "state": started["state"],
         "verifier": started["verifier"],
-        "started_at": container.clock.now().isoformat(),
     }
-    response = RedirectResponse(started["url"], status_code=303)
-    response.set_cookie(
-        OAUTH_COOKIE,
-        seal(container.settings.secret_key_value(), kept),
-        max_age=int(SIGN_IN_TIME.total_seconds()),
-        path=OAUTH_PATH,
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-    )
-    return response
+    return MAIL_SIGN_IN.redirect(request, started["url"], kept)
 
 
 @router.get("/senders/oauth/callback")
@@ -396,42 +417,33 @@ def finish_oauth_sign_in(request: Request, session: DbSession, user: PageUser) -
     """Google's or Microsoft's answer: the account signs in with it from now on (its refresh
     token sealed), and sends again if its old sign-in had failed."""
     container = container_of(request)
-    key = container.settings.secret_key_value()
-    now = container.clock.now()
-    try:
-        started = unseal(key, request.cookies.get(OAUTH_COOKIE))
-    except ValidationFailed:
-        started = {}
-    if not started or datetime.fromisoformat(started["started_at"]) + SIGN_IN_TIME < now:
+    started = MAIL_SIGN_IN.read(request)
+    if started is None:
         return senders_page(
             request,
             session,
-            error="This sign-in was not started in this browser, or took more than 15 minutes: "
-            "start it again. (Signing in for `outreach senders sign-in`? Paste this page's "
-            "address into it.)",
+            error=f"{NOT_STARTED_HERE} (Signing in for `outreach senders sign-in`? Paste this "
+            "page's address into it.)",
         )
     finish_transaction(session)
-    sender_id = uuid.UUID(started["sender_id"])
-    try:
+
+    def keep() -> str:
         sign_in = container.mail_sign_in(started["provider"])
         refresh_token = sign_in.finish(started, dict(request.query_params))
         account = senders.sign_in_with_oauth(
-            session, sender_id, started["provider"], refresh_token, secret_key=key, now=now
+            session,
+            uuid.UUID(started["sender_id"]),
+            started["provider"],
+            refresh_token,
+            secret_key=container.settings.secret_key_value(),
+            now=container.clock.now(),
         )
-        notice = (
-            f"{account.email} signs in with {sign_in.name} from now on, to send and to read its "
-            "replies."
+        return (
+            f"{account.email} signs in with {sign_in.name} from now on, to send and to read "
+            "its replies."
         )
-    except (ProviderError, OutreachError) as error:
-        session.rollback()
-        message = error.reason if isinstance(error, ProviderError) else error.message
-        page = senders_page(request, session, error=message)
-        page.delete_cookie(OAUTH_COOKIE, path=OAUTH_PATH)
-        return page
-    session.commit()
-    page = senders_page(request, session, notice=notice)
-    page.delete_cookie(OAUTH_COOKIE, path=OAUTH_PATH)
-    return page
+
+    return MAIL_SIGN_IN.finish(request, session, keep)
 
 
 @router.post("/senders/{sender_id}/test")
