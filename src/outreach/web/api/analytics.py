@@ -130,73 +130,59 @@ End = Annotated[date | None, Query(description="Last UTC day, included; by defau
 CampaignId = Annotated[uuid.UUID | None, Query(description="One campaign; by default all")]
 
 
-@router.get("/analytics/daily", responses=CSV, response_model=Page[DayOut])
-def daily(
-    request: Request,
-    session: DbSession,
-    user: ApiUser,
-    start: Start = None,
-    end: End = None,
-    campaign_id: CampaignId = None,
-    format: Format = "json",
-) -> Response:
-    """Sent, replies, positive replies, bounces and unsubscribes of every UTC day in the range,
-    days without emails included."""
-    return _table(request, session, figures.daily, DayOut, "daily", start, end, campaign_id, format)
-
-
-@router.get("/analytics/steps", responses=CSV, response_model=Page[StepOut])
-def steps(
-    request: Request,
-    session: DbSession,
-    user: ApiUser,
-    start: Start = None,
-    end: End = None,
-    campaign_id: CampaignId = None,
-    format: Format = "json",
-) -> Response:
-    """Each campaign's steps (the funnel) in the range."""
-    return _table(
-        request, session, figures.steps, StepOut, "steps", start, end, campaign_id, format
-    )
-
-
-@router.get("/analytics/senders", responses=CSV, response_model=Page[SenderOut])
-def senders(
-    request: Request,
-    session: DbSession,
-    user: ApiUser,
-    start: Start = None,
-    end: End = None,
-    campaign_id: CampaignId = None,
-    format: Format = "json",
-) -> Response:
-    """Each sender account's figures in the range, most sent first."""
-    return _table(
-        request, session, figures.senders, SenderOut, "senders", start, end, campaign_id, format
-    )
-
-
-@router.get("/analytics/providers", responses=CSV, response_model=Page[ProviderOut])
-def providers(
-    request: Request,
-    session: DbSession,
-    user: ApiUser,
-    start: Start = None,
-    end: End = None,
-    campaign_id: CampaignId = None,
-    format: Format = "json",
-) -> Response:
-    """The figures by recipient provider (from each domain's MX records): google, microsoft,
-    other, and unknown for domains not resolved yet."""
-    return _table(
-        request,
-        session,
+TABLES: tuple[
+    tuple[str, Callable[[Session, figures.Scope], Sequence[Any]], type[BaseModel], str], ...
+] = (
+    (
+        "daily",
+        figures.daily,
+        DayOut,
+        "Sent, replies, positive replies, bounces and unsubscribes of every UTC day in the "
+        "range, days without emails included.",
+    ),
+    ("steps", figures.steps, StepOut, "Each campaign's steps (the funnel) in the range."),
+    (
+        "senders",
+        figures.senders,
+        SenderOut,
+        "Each sender account's figures in the range, most sent first.",
+    ),
+    (
+        "providers",
         figures.providers,
         ProviderOut,
-        "providers",
-        start,
-        end,
-        campaign_id,
-        format,
+        "The figures by recipient provider (from each domain's MX records): google, "
+        "microsoft, other, and unknown for domains not resolved yet.",
+    ),
+)
+"""Each table the Analytics page shows: its name (and path), what reads it, its row, what it
+holds."""
+
+
+def _table_endpoint(
+    name: str, read: Callable[[Session, figures.Scope], Sequence[Any]], model: type[BaseModel]
+) -> Callable[..., Response]:
+    def table(
+        request: Request,
+        session: DbSession,
+        user: ApiUser,
+        start: Start = None,
+        end: End = None,
+        campaign_id: CampaignId = None,
+        format: Format = "json",
+    ) -> Response:
+        return _table(request, session, read, model, name, start, end, campaign_id, format)
+
+    return table
+
+
+for name, read, model, description in TABLES:
+    router.add_api_route(
+        f"/analytics/{name}",
+        _table_endpoint(name, read, model),
+        methods=["GET"],
+        name=name,
+        description=description,
+        responses=CSV,
+        response_model=Page[model],  # type: ignore[valid-type]
     )
