@@ -38,6 +38,13 @@ pytest_plugins = [
 ]
 load_profile()
 
+# Rich fixes a console's width when the console is made if COLUMNS is set, and the CLI's
+# consoles are made when the tests first import it: an xdist worker inherits COLUMNS=80 (readline
+# sets it in the controller), and some shells export it. The CLI tests set the width they read at
+# run time. Here, at import, because a worker loads the conftests of the paths it was given
+# (tests/web/conftest.py imports the CLI's serving) before any pytest_configure runs.
+os.environ.pop("COLUMNS", None)
+
 # No test asks the machine's DNS: a campaign's launch checks its senders' domains only where a
 # test turns that on against its own DNS server (tests/dns_server.py). Set in the environment,
 # so that the commands the tests run in subprocesses inherit it. Recipient domains are resolved
@@ -52,11 +59,6 @@ RUN = pytest.StashKey[str]()
 def pytest_configure(config: pytest.Config) -> None:
     worker = getattr(config, "workerinput", None)
     config.stash[RUN] = worker["outreach_run"] if worker else new_run()
-    # Rich fixes a console's width when the console is made if COLUMNS is set, and the CLI's
-    # consoles are made when the tests import it: an xdist worker inherits COLUMNS=80 (readline
-    # sets it in the controller), and some shells export it. The CLI tests set the width they
-    # read at run time.
-    os.environ.pop("COLUMNS", None)
 
 
 @pytest.hookimpl(optionalhook=True)
