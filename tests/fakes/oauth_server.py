@@ -122,6 +122,19 @@ class FakeOAuth(LoopbackServer):
     def introspection_url(self) -> str:
         return f"{self.base_url}/introspect"
 
+    @property
+    def app_settings(self) -> dict[str, str]:
+        """The settings (environment variables) that send the app's sign-ins here."""
+        return {
+            "GOOGLE_CLIENT_ID": GOOGLE_CLIENT_ID,
+            "GOOGLE_CLIENT_SECRET": GOOGLE_CLIENT_SECRET,
+            "OUTREACH_GOOGLE_AUTHORIZE_URL": self.google_authorize_url,
+            "OUTREACH_GOOGLE_TOKEN_URL": self.google_token_url,
+            "OUTLOOK_CLIENT_ID": MICROSOFT_CLIENT_ID,
+            "OUTLOOK_CLIENT_SECRET": MICROSOFT_CLIENT_SECRET,
+            "OUTREACH_GRAPH_AUTHORITY_URL": self.microsoft_authority_url,
+        }
+
     # What a test arranges and looks at.
 
     def decline_next(self) -> None:

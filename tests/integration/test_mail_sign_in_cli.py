@@ -15,10 +15,6 @@ from typer.testing import CliRunner
 
 from outreach.cli.main import app
 from tests.fakes.oauth_server import (
-    GOOGLE_CLIENT_ID,
-    GOOGLE_CLIENT_SECRET,
-    MICROSOFT_CLIENT_ID,
-    MICROSOFT_CLIENT_SECRET,
     FakeOAuth,
 )
 from tests.smtp_server import RecordingSMTPServer
@@ -32,13 +28,7 @@ def environment(backend, databases, tmp_path, fake_oauth: FakeOAuth) -> dict[str
         "DATABASE_URL": databases.fresh_url(backend),
         "OUTREACH_DATA_DIR": str(tmp_path / "data"),
         "COLUMNS": "200",
-        "GOOGLE_CLIENT_ID": GOOGLE_CLIENT_ID,
-        "GOOGLE_CLIENT_SECRET": GOOGLE_CLIENT_SECRET,
-        "OUTREACH_GOOGLE_AUTHORIZE_URL": fake_oauth.google_authorize_url,
-        "OUTREACH_GOOGLE_TOKEN_URL": fake_oauth.google_token_url,
-        "OUTLOOK_CLIENT_ID": MICROSOFT_CLIENT_ID,
-        "OUTLOOK_CLIENT_SECRET": MICROSOFT_CLIENT_SECRET,
-        "OUTREACH_GRAPH_AUTHORITY_URL": fake_oauth.microsoft_authority_url,
+        **fake_oauth.app_settings,
     }
 
 

@@ -16,10 +16,6 @@ from outreach.senders.models import SenderAccount
 from tests.app_settings import isolated_settings
 from tests.campaign_setup import smtp_sender
 from tests.fakes.oauth_server import (
-    GOOGLE_CLIENT_ID,
-    GOOGLE_CLIENT_SECRET,
-    MICROSOFT_CLIENT_ID,
-    MICROSOFT_CLIENT_SECRET,
     FakeOAuth,
 )
 from tests.smtp_server import RecordingSMTPServer
@@ -32,13 +28,7 @@ MAILBOX = "me@ourco.example"
 def settings(tmp_path, fake_oauth: FakeOAuth):
     return isolated_settings(
         tmp_path / "data",
-        GOOGLE_CLIENT_ID=GOOGLE_CLIENT_ID,
-        GOOGLE_CLIENT_SECRET=GOOGLE_CLIENT_SECRET,
-        OUTREACH_GOOGLE_AUTHORIZE_URL=fake_oauth.google_authorize_url,
-        OUTREACH_GOOGLE_TOKEN_URL=fake_oauth.google_token_url,
-        OUTLOOK_CLIENT_ID=MICROSOFT_CLIENT_ID,
-        OUTLOOK_CLIENT_SECRET=MICROSOFT_CLIENT_SECRET,
-        OUTREACH_GRAPH_AUTHORITY_URL=fake_oauth.microsoft_authority_url,
+        **fake_oauth.app_settings,
     )
 
 
