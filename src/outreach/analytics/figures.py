@@ -282,7 +282,8 @@ def enrollments(session: Session, campaign_id: uuid.UUID) -> Enrollments:
 def median_first_reply(session: Session, campaign_id: uuid.UUID) -> timedelta | None:
     """The median time from an enrollment's first email to its first reply from a person,
     over the campaign's enrollments with one; None when none has. Read from the campaign's own
-    rows (ix_inbox_messages_campaign_id_received_at, ix_deliveries_campaign_id_claimed_at)."""
+    rows (ix_inbox_messages_campaign_id_received_at,
+    ix_deliveries_campaign_id_claimed_at_status)."""
     first_reply = (
         sa.select(
             InboxMessage.campaign_contact_id.label("enrollment_id"),

@@ -122,7 +122,7 @@ def sending_days_before(
     session: Session, sender_ids: Collection[uuid.UUID], before: datetime
 ) -> dict[uuid.UUID, int]:
     """UTC days before `before` on which each account sent, for its ramp (the days of its own
-    deliveries: ix_deliveries_sender_account_id_claimed_at)."""
+    deliveries: ix_deliveries_sender_account_id_claimed_at_status)."""
     if not sender_ids:
         return {}
     day = _utc_day(session, Delivery.claimed_at)
