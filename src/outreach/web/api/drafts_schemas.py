@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
+from outreach.access.service import LABEL
 from outreach.web.api.common_schemas import Page
 
 DraftTypeName = Literal["first_outreach", "second_followup", "final_followup"]
@@ -189,10 +190,13 @@ class DraftBatchOut(BaseModel):
 class TemplateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, pattern=LABEL.pattern)
+    # Instructions must hold a character other than whitespace, as Python counts it (the
+    # domain strips them): \x1c-\x1f are whitespace to Python but not to JSON Schema's \s.
     content: str = Field(
         min_length=1,
         max_length=20_000,
+        pattern=r"[^\s\x1c-\x1f]",
         description='Instructions, merge fields allowed; an optional first line "Subject: …"',
     )
     is_active: StrictBool = True
