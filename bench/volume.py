@@ -342,7 +342,11 @@ def fill(url: str, scale: int, now: datetime, log: Any = print) -> Volume:
             status_of_campaign = campaign_status(c)
             begins = year_start + timedelta(days=c * 330 // CAMPAIGNS)
             if c < RUNNING:
-                begins = now - timedelta(days=chance.randint(5, 40))
+                # Running campaigns began weeks or months ago (the big ones at a daily limit
+                # take months), and their first emails went out over the time since.
+                begins = now - timedelta(
+                    days=chance.randint(100, 150) if c < 5 else chance.randint(20, 90)
+                )
             for _ in range(enrollments_of(c, scale) if status_of_campaign != "draft" else 0):
                 contact = (j * stride) % contacts
                 j += 1
@@ -370,9 +374,8 @@ def fill(url: str, scale: int, now: datetime, log: Any = print) -> Volume:
             running = c < RUNNING
             enrollment = uuid.uuid4()
             sender = senders[(2 * c + contact % 2) % SENDERS]
-            first_at = begins + timedelta(
-                days=int(when * (3 if running else 25)), seconds=int(when * 86_399)
-            )
+            spread = (now - begins).days - 8 if running else 25
+            first_at = begins + timedelta(days=int(when * spread), seconds=int(when * 86_399))
             if roll < 0.03:
                 status, steps = "replied", 1 + int(when * 2)
             elif roll < 0.08:

@@ -16,9 +16,11 @@ Database time is the sum of every statement's time as SQLAlchemy's cursor events
 work, not fetching rows into objects); pg_stat_statements is not loaded on this server.
 Printed: the median over `passes` passes of the pass's wall time and database time, the
 statements that cost most, then the same with 500 due (`--passes` times, each with 500 more
-made due). Goals: nothing due ≤ 100 ms of database time (`ratio worker_pass_idle_db_over_goal`),
-and with 500 due the checks' share small: the database time of a pass with 500 due less the
-idle pass's, over the idle pass's (`ratio worker_pass_idle_share_of_500_due` = idle / due).
+made due). Goals: nothing due ≤ 100 ms of database time (`ratio worker_pass_idle_db_over_goal`;
+on a loaded machine compare it with `ratio worker_pass_idle_db_over_round_trips`, the pass's
+database time over as many bare `SELECT 1` round trips measured in the same run),
+and with 500 due the checks' share small (`ratio worker_pass_idle_share_of_500_due`: the idle
+pass's database time over the pass's with 500 due).
 """
 
 from __future__ import annotations
@@ -114,7 +116,8 @@ def make_due(url: str, count: int) -> None:
         )
 
 
-def passes(url: str, folder: Path, count: int, due: int) -> None:
+def passes(url: str, folder: Path, count: int, due: int) -> tuple[float, float]:
+    """Database time of a pass (median, ms), and as many bare round trips as it ran (ms)."""
     container = build_container(volume.settings(url, folder), FixedClock(AT))
     timer = StatementClock(container.engine)
     jobs = [job for job in JOBS if job not in APART]
@@ -131,7 +134,6 @@ def passes(url: str, folder: Path, count: int, due: int) -> None:
         totals.append(timer.total)
         statements.append(timer.count)
         sent += sum(r.changed for r in reports if r.job == "send_campaigns")
-    container.close()
     label = "nothing due" if not due else f"{due} due"
     wall, db = statistics.median(walls) * 1000, statistics.median(totals) * 1000
     print(
@@ -142,7 +144,20 @@ def passes(url: str, folder: Path, count: int, due: int) -> None:
     print("  the statements that cost most in the last pass (ms, times run):")
     for text, spent in timer.by_statement.most_common(6):
         print(f"    {spent * 1000:7.1f} ms {timer.runs[text]:4}x  {text}")
-    return db
+    with container.engine.connect() as connection:
+        trips = []
+        for _ in range(100):
+            started = time.perf_counter()
+            connection.exec_driver_sql("SELECT 1").scalar()
+            trips.append(time.perf_counter() - started)
+    container.close()
+    trip = statistics.median(trips) * 1000
+    floor = trip * statistics.median(statements)
+    print(
+        f"  a bare round trip (SELECT 1) in the same run: {trip:.2f} ms; as many as the pass "
+        f"ran: {floor:.0f} ms"
+    )
+    return db, floor
 
 
 def main() -> None:
@@ -163,12 +178,13 @@ def main() -> None:
     url = copied(name)
     try:
         with tempfile.TemporaryDirectory() as scratch:
-            idle = passes(url, Path(scratch), options.passes, 0)
-            busy = passes(url, Path(scratch), options.passes, 500)
+            idle, floor = passes(url, Path(scratch), options.passes, 0)
+            busy, _ = passes(url, Path(scratch), options.passes, 500)
     finally:
         volume.drop_pg_database(f"{name}_pass")
     print(f"load average {os.getloadavg()[0]:.1f}")
     print(f"ratio worker_pass_idle_db_over_goal: {idle / GOAL_MS:.2f}")
+    print(f"ratio worker_pass_idle_db_over_round_trips: {idle / floor:.2f}")
     print(f"ratio worker_pass_idle_share_of_500_due: {idle / busy:.2f}")
 
 
