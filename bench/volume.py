@@ -505,18 +505,20 @@ def fill(url: str, scale: int, now: datetime, log: Any = print) -> Volume:
         log(f"  deliveries: {len(sends):,} ({time.perf_counter() - started:.0f} s)")
         last_send = {(e, c): s for s, (e, _, c, _, _, _) in zip(sent_ids, sends, strict=True)}
 
-        conversations = [uuid.uuid4() for _ in replies]
+        # (conversation, enrollment, campaign, contact, replied at, sender, category)
+        threads = [
+            (uuid.uuid4(), enrollment, campaign, contact, at + timedelta(hours=5), sender,
+             ("interested", "meeting_request", "not_interested", None)[n % 4])
+            for n, (enrollment, campaign, contact, at, sender) in enumerate(replies)
+        ]  # fmt: skip
         out.write(
             "conversations",
             ("id", "contact_id", "sender_account_id", "last_message_at", "last_inbound_at",
              "unread", "needs_answer", "created_at", "category"),
             (
-                (conversation, contact_ids[contact], sender, at + timedelta(hours=5),
-                 at + timedelta(hours=5), n % 4 == 0, n % 3 == 0, at,
-                 ("interested", "meeting_request", "not_interested", None)[n % 4])
-                for n, (conversation, (_, _, contact, at, sender)) in enumerate(
-                    zip(conversations, replies, strict=True)
-                )
+                (conversation, contact_ids[contact], sender, at, at, n % 4 == 0, n % 3 == 0,
+                 at - timedelta(hours=5), category)
+                for n, (conversation, _, _, contact, at, sender, category) in enumerate(threads)
             ),
         )  # fmt: skip
         out.write(
@@ -525,15 +527,12 @@ def fill(url: str, scale: int, now: datetime, log: Any = print) -> Volume:
              "campaign_id", "campaign_contact_id", "sent_email_id", "matched_by", "subject",
              "snippet", "conversation_id", "body_text", "category"),
             (
-                (sender, f"imap:{n}", "human_reply", "a reply from a person",
-                 at + timedelta(hours=5), contact_ids[contact], campaign, enrollment,
-                 last_send[(enrollment, contact)], "in_reply_to", "Re: Hello",
-                 "Thanks, let's talk next week.", conversation,
-                 "Thanks, let's talk next week.\n\n> Hi,",
-                 ("interested", "meeting_request", "not_interested", None)[n % 4])
-                for n, (conversation, (enrollment, campaign, contact, at, sender)) in enumerate(
-                    zip(conversations, replies, strict=True)
-                )
+                (sender, f"imap:{n}", "human_reply", "a reply from a person", at,
+                 contact_ids[contact], campaign, enrollment, last_send[(enrollment, contact)],
+                 "in_reply_to", "Re: Hello", "Thanks, let's talk next week.", conversation,
+                 "Thanks, let's talk next week.\n\n> Hi,", category)
+                for n, (conversation, enrollment, campaign, contact, at, sender, category)
+                in enumerate(threads)
             ),
         )  # fmt: skip
         out.write(
