@@ -36,7 +36,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
@@ -45,13 +44,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from dispatch import launched_campaign
+from volume import database, drop_pg_database, settings, sqlite_value
 
 from outreach.access import service as access
 from outreach.access.models import Role
 from outreach.clock import SystemClock
-from outreach.config import Settings
 from outreach.container import build_container
-from outreach.db import SQLITE_TIMESTAMP_FORMAT, transaction
+from outreach.db import transaction
 from outreach.schema import upgrade
 from outreach.web.app import create_app
 from tests.smtp_server import RecordingSMTPServer
@@ -81,30 +80,6 @@ TABLES: dict[str, tuple[str, ...]] = {
         "campaign_id", "sent_email_id", "matched_by", "category",
     ),
 }  # fmt: skip
-
-
-def database(backend: str, folder: Path) -> tuple[str, str | None]:
-    if backend == "sqlite":
-        return f"sqlite:///{folder / f'analytics-{uuid.uuid4().hex}.db'}", None
-    name = f"outreach_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    return PG_URL.rsplit("/", 1)[0] + "/" + name, name
-
-
-def drop(name: str | None) -> None:
-    if name:
-        with psycopg.connect(PG_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def settings(url: str, folder: Path) -> Settings:
-    return Settings(
-        _env_file=None,
-        DATABASE_URL=url,
-        OUTREACH_DATA_DIR=folder,  # type: ignore[call-arg]
-        OUTREACH_SECRET_KEY="bench-" + "k7Q2xL9pR4mZ8vN3wB6tY1cD5",
-    )
 
 
 def rows(sent: int, ids: dict[str, Any]) -> Iterator[tuple[str, tuple[Any, ...]]]:
@@ -193,7 +168,7 @@ def fill(url: str, sent: int, campaigns: int) -> dict[str, Any]:
                 marks = ", ".join("?" for _ in columns)
                 cursor.executemany(
                     f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
-                    [tuple(_sqlite(value) for value in row) for row in by_table[table]],
+                    [tuple(sqlite_value(value) for value in row) for row in by_table[table]],
                 )
         else:
             with driver.cursor() as cursor:
@@ -206,14 +181,6 @@ def fill(url: str, sent: int, campaigns: int) -> dict[str, Any]:
         ids["rollups"] = connection.scalar(sa.text("SELECT count(*) FROM analytics_rollups"))
     container.close()
     return ids
-
-
-def _sqlite(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.strftime(SQLITE_TIMESTAMP_FORMAT)
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    return value
 
 
 def timed(client: TestClient, path: str, requests: int) -> float:
@@ -230,7 +197,7 @@ def timed(client: TestClient, path: str, requests: int) -> float:
 
 
 def reads(backend: str, sent: int, campaigns: int, requests: int, folder: Path) -> None:
-    url, name = database(backend, folder)
+    url, name = database(backend, folder, "analytics")
     try:
         started = time.perf_counter()
         ids = fill(url, sent, campaigns)
@@ -261,7 +228,7 @@ def reads(backend: str, sent: int, campaigns: int, requests: int, folder: Path) 
                 print(f"ratio analytics_{case}_p95_over_goal_{backend}: {p95 / goal:.2f}")
         container.close()
     finally:
-        drop(name)
+        drop_pg_database(name)
 
 
 def worker_seconds(backend: str, messages: int, folder: Path, triggers: bool) -> float:

@@ -20,11 +20,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psycopg
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from volume import database, drop_pg_database
 
 from outreach.campaigns import queries
 from outreach.db import SQLITE_TIMESTAMP_FORMAT, create_engine, session_factory
@@ -120,24 +122,13 @@ def median_seconds(url: str) -> float:
     return statistics.median(times)
 
 
-def database(backend: str, folder: Path) -> tuple[str, str | None]:
-    if backend == "sqlite":
-        return f"sqlite:///{folder / f'due-{uuid.uuid4().hex}.db'}", None
-    name = f"outreach_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    return PG_URL.rsplit("/", 1)[0] + "/" + name, name
-
-
 def measure(backend: str, count: int, folder: Path) -> float:
-    url, name = database(backend, folder)
+    url, name = database(backend, folder, "due")
     try:
         fill(url, count)
         return median_seconds(url)
     finally:
-        if name:
-            with psycopg.connect(PG_URL, autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_pg_database(name)
 
 
 def main() -> None:

@@ -33,58 +33,35 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
-from psycopg.types.json import Jsonb
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-from outreach.db import create_engine, time_ordered_uuid
+from volume import CONTACT_COLUMNS, contact_rows, create_pg_database, drop_pg_database, migrated
+
+from outreach.db import create_engine
 from outreach.portability import exporting, restoring
-from outreach.schema import upgrade
 
-PG_URL = os.environ.get("OUTREACH_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 TABLES = ["upload_batches", "contacts"]
-FIRST = ["Ada", "Alan", "Grace", "Linus", "Margaret", "Ken", "Zoë", "José", "Dennis", "Søren"]
-LAST = ["Lovelace", "Turing", "Hopper", "Torvalds", "Hamilton", "Thompson", "Müller", "Ritchie"]
-TITLES = ["CEO", "CTO", "Head of Sales", "VP Marketing", "Founder", "Engineer", None]
-CITIES = ["London", "Berlin", "Paris", "Lisbon", "Austin", "Toronto", "Sydney"]
-ZONES = ["Europe/London", "Europe/Berlin", "America/Chicago", "Australia/Sydney", None, None]
-COLUMNS = (
-    "id, upload_batch_id, raw_data, name, email, company, enriched_data, created_at, "
-    "first_name, last_name, title, timezone, website, role_address"
-)
 
 
 def fresh_database() -> tuple[str, str]:
-    name = f"outreach_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = PG_URL.rsplit("/", 1)[0] + "/" + name
-    engine = create_engine(url)
-    try:
-        upgrade(engine)
-    finally:
-        engine.dispose()
+    url, name = create_pg_database()
+    migrated(url)
     return url, name
 
 
-def drop_database(name: str) -> None:
-    with psycopg.connect(PG_URL, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def fill(url: str, rows: int) -> None:
-    chooser = random.Random(7)
     start = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
     batch = uuid.uuid4()
     with psycopg.connect(url) as connection:
@@ -95,49 +72,10 @@ def fill(url: str, rows: int) -> None:
         )
         with (
             connection.cursor() as cursor,
-            cursor.copy(f"COPY contacts ({COLUMNS}) FROM STDIN") as copy,
+            cursor.copy(f"COPY contacts ({', '.join(CONTACT_COLUMNS)}) FROM STDIN") as copy,
         ):
-            for n in range(rows):
-                first, last = chooser.choice(FIRST), chooser.choice(LAST)
-                email = f"{first}.{last}.{n}@company{n % 5000}.example".lower()
-                company = f"Company {n % 5000}"
-                title = chooser.choice(TITLES)
-                city = chooser.choice(CITIES)
-                website = f"https://company{n % 5000}.example" if n % 3 else None
-                created = start + timedelta(milliseconds=n)
-                raw = {
-                    "Email": email,
-                    "First Name": first,
-                    "Last Name": last,
-                    "Company": company,
-                    "Title": title or "",
-                    "City": city,
-                    "Phone": f"+44 20 {n:08d}",
-                    "Website": website or "",
-                }
-                enriched = (
-                    Jsonb({"employees": 10 + n % 900, "industry": "Software", "city": city})
-                    if n % 20 == 0
-                    else None
-                )
-                copy.write_row(
-                    (
-                        time_ordered_uuid(created),
-                        batch,
-                        Jsonb(raw),
-                        f"{first} {last}",
-                        email,
-                        company,
-                        enriched,
-                        created,
-                        first,
-                        last,
-                        title,
-                        chooser.choice(ZONES),
-                        website,
-                        False,
-                    )
-                )
+            for row in contact_rows(rows, [batch], start):
+                copy.write_row(row)
     with psycopg.connect(url, autocommit=True) as connection:
         connection.execute("VACUUM ANALYZE upload_batches, contacts")
 
@@ -264,7 +202,7 @@ def main() -> None:
             print(f"peak RSS: our export {export_rss:,.0f} MiB, our import {restore_rss:,.0f} MiB")
     finally:
         for name in names:
-            drop_database(name)
+            drop_pg_database(name)
 
 
 if __name__ == "__main__":

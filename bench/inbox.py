@@ -35,11 +35,13 @@ from fastapi.testclient import TestClient
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from volume import settings
 
 from outreach.access import service as access
 from outreach.access.models import Role
 from outreach.clock import SystemClock
-from outreach.config import Settings
 from outreach.container import build_container
 from outreach.db import SQLITE_TIMESTAMP_FORMAT, transaction
 from outreach.schema import upgrade
@@ -193,15 +195,6 @@ def _copy_fill(driver: Any, produced: Iterator[tuple[str, tuple[Any, ...]]]) -> 
             with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
                 for row in by_table[table]:
                     copy.write_row(row)
-
-
-def settings(url: str, folder: Path) -> Settings:
-    return Settings(
-        _env_file=None,
-        DATABASE_URL=url,
-        OUTREACH_DATA_DIR=folder,  # type: ignore[call-arg]
-        OUTREACH_SECRET_KEY="bench-" + "k7Q2xL9pR4mZ8vN3wB6tY1cD5",
-    )
 
 
 def timed(client: TestClient, paths: Iterator[str], requests: int) -> tuple[float, float]:

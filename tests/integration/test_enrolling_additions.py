@@ -101,3 +101,27 @@ def test_a_campaign_is_not_completed_while_its_list_has_members_to_enroll(sessio
         .values(status="completed", next_send_at=None)
     )
     assert campaigns.finish_done(session, clock.now()) == [found.id]
+
+
+def test_a_campaign_is_completed_only_when_no_enrollment_is_pending_or_in_progress(
+    session, clock, tmp_path
+):
+    found = launched(session, clock, tmp_path)
+    (first, *others) = [e.id for e, _ in campaign_queries.enrollments_of(session, found.id)]
+    session.execute(
+        sa.update(CampaignContact)
+        .where(CampaignContact.id.in_(others))
+        .values(status="completed", next_send_at=None)
+    )
+    for still in ("pending", "in_progress"):
+        session.execute(
+            sa.update(CampaignContact).where(CampaignContact.id == first).values(status=still)
+        )
+        assert campaigns.finish_done(session, clock.now()) == []
+    session.execute(
+        sa.update(CampaignContact)
+        .where(CampaignContact.id == first)
+        .values(status="replied", next_send_at=None)
+    )
+    assert campaigns.finish_done(session, clock.now()) == [found.id]
+    assert session.get(Campaign, found.id).status == "completed"

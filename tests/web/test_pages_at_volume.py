@@ -85,6 +85,25 @@ def test_the_lists_page_and_the_api_count_each_lists_members(
     assert sizes == {"Big": 3, "Empty": 0}
 
 
+LIST_ROW = re.compile(r'<a href="/lists/[0-9a-f-]{36}">([^<]+)</a></td><td>(\d+)</td>')
+
+
+def test_the_lists_page_shows_fifty_lists_by_name_and_links_to_the_rest(
+    signed_in, sixty_lists, session, clock, tmp_path
+):
+    import_text(session, clock, tmp_path, people(2), list_id=sixty_lists[55].id)
+    session.commit()
+    first = signed_in.get("/lists").text
+    assert [name for name, _ in LIST_ROW.findall(first)] == [f"List {n:02}" for n in range(50)]
+    more = re.search(r'<a href="(/lists\?after=[^"]+)">More lists</a>', first)
+    assert more, "no link to the next lists"
+    rest = signed_in.get(more.group(1).replace("&amp;", "&")).text
+    assert LIST_ROW.findall(rest) == [
+        (f"List {n:02}", "2" if n == 55 else "0") for n in range(50, 60)
+    ]
+    assert "More lists" not in rest
+
+
 def enrolled(session, clock, tmp_path, count: int):
     """A draft campaign with `count` contacts enrolled, one a second apart."""
     audience = lists.create(session, "Everyone", None, clock.now())

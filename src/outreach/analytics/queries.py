@@ -59,8 +59,8 @@ def _steps_queued_without_approval(
     `approved`: a step written from its template at queueing, already scheduled (approved_at =
     created_at, drafts.queries.scheduled_draft), and an AI-written draft a campaign sends
     without approval (approved_at stays empty: nobody approved it), counted when its delivery
-    was queued. No index serves either range yet: this scans drafts and deliveries once, for
-    every span at once."""
+    was queued. One read of each for every span at once; ix_email_drafts_created_at_id and
+    ix_deliveries_created_at serve the ranges (migration 0028)."""
     starts = [dt.datetime.combine(first, dt.time(0), dt.UTC) for first in firsts]
     end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), dt.UTC)
     from_template = sa.select(

@@ -385,14 +385,42 @@ def update_enrollments(session: Session, rows: Sequence[Mapping[str, Any]]) -> N
     )
 
 
-def any_running(session: Session, campaign_id: uuid.UUID) -> bool:
-    """Whether any of the campaign's enrollments still runs: the first one found by
-    (campaign_id, status), however many the campaign holds."""
-    running = sa.select(CampaignContact.id).where(
-        CampaignContact.campaign_id == campaign_id,
-        CampaignContact.status.in_(RUNNING_VALUES),
+def _runs(campaign_id: Any) -> sa.ColumnElement[bool]:
+    """Whether any of the campaign's enrollments still runs: one probe of (campaign_id,
+    status) per running status. With `status IN (...)` PostgreSQL walked the campaign's
+    whole stretch of that index, filtering out its ended enrollments (79,000 of the biggest
+    campaign's at ten times the seed's volume, on every worker pass)."""
+    return sa.or_(
+        *(
+            sa.select(CampaignContact.id)
+            .where(CampaignContact.campaign_id == campaign_id, CampaignContact.status == status)
+            .exists()
+            for status in RUNNING_VALUES
+        )
     )
-    return session.scalar(sa.select(running.exists())) or False
+
+
+def any_running(session: Session, campaign_id: uuid.UUID) -> bool:
+    """Whether any of the campaign's enrollments still runs, however many it holds."""
+    return session.scalar(sa.select(_runs(campaign_id))) or False
+
+
+def finishable_campaigns(session: Session) -> list[Campaign]:
+    """Active campaigns with a list, none of whose enrollments runs and whose list gained no
+    member since it was enrolled: the campaigns that may be done, in one statement of index
+    probes per active campaign (a worker pass asks)."""
+    return list(
+        session.scalars(
+            sa.select(Campaign)
+            .join(ContactList, ContactList.id == Campaign.list_id)
+            .where(
+                Campaign.status == "active",
+                sa.not_(_list_changed_since_enrolled()),
+                sa.not_(_runs(Campaign.id)),
+            )
+            .order_by(Campaign.id)
+        )
+    )
 
 
 def _list_changed_since_enrolled() -> sa.ColumnElement[bool]:

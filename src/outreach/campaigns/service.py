@@ -449,10 +449,11 @@ def finish_if_done(session: Session, found: Campaign, now: datetime) -> bool:
 
 
 def finish_done(session: Session, now: datetime) -> list[uuid.UUID]:
-    """Completes the active campaigns whose every enrollment has ended; returns them."""
+    """Completes the active campaigns whose every enrollment has ended; returns them. One
+    query finds them (every worker pass asks), each is checked again as it completes."""
     return [
         found.id
-        for found in queries.active_campaigns(session)
+        for found in queries.finishable_campaigns(session)
         if finish_if_done(session, found, now)
     ]
 

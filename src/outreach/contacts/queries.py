@@ -598,11 +598,20 @@ def lists_with_sizes(session: Session) -> list[tuple[ContactList, int]]:
 def lists_page(
     session: Session, after: str | None, limit: int
 ) -> tuple[list[tuple[ContactList, int]], str | None]:
-    """A page of lists by name, each with its number of members."""
+    """A page of lists by name, each with its number of members. Only the page's lists are
+    counted, over the members' (list_id, contact_id) index: a page costs its lists' members,
+    not every membership of every list (1.1M at ten times the seed's volume)."""
     rows, cursor = keyset_page(
-        session, _with_sizes(), ContactList.name, ContactList.id, after, limit
+        session, sa.select(ContactList), ContactList.name, ContactList.id, after, limit
     )
-    return [(row[0], row[1]) for row in rows], cursor
+    shown: list[ContactList] = [row[0] for row in rows]
+    counted = session.execute(
+        sa.select(ContactListMember.list_id, sa.func.count())
+        .where(ContactListMember.list_id.in_([found.id for found in shown]))
+        .group_by(ContactListMember.list_id)
+    )
+    sizes = {row[0]: row[1] for row in counted}
+    return [(found, sizes.get(found.id, 0)) for found in shown], cursor
 
 
 def _with_sizes() -> sa.Select[ContactList, int]:

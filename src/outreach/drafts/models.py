@@ -61,6 +61,9 @@ class EmailDraft(Base):
         sa.Index("idx_email_drafts_status", "status"),
         # The review queue: drafts in one status, oldest first (keyset on created_at, id).
         sa.Index("ix_email_drafts_status_created_at_id", "status", "created_at", "id"),
+        # Every draft oldest first (the API without a status), drafts written in a range of
+        # days (the home page).
+        sa.Index("ix_email_drafts_created_at_id", "created_at", "id"),
     )
 
     id: Mapped[uuid.UUID] = primary_key()

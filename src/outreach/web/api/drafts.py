@@ -18,6 +18,7 @@ from outreach.drafts.writers.base import DraftRefused, WriterBusy, WriterStopped
 from outreach.errors import Conflict, RateLimited, ValidationFailed
 from outreach.web.api.common_schemas import After, ErrorBody, Limit, Page, errors_documented
 from outreach.web.api.drafts_schemas import (
+    TOTAL_UP_TO,
     BulkApproveIn,
     BulkApproveOut,
     DiffPieceOut,
@@ -124,7 +125,7 @@ def list_drafts(
     return DraftPage(
         items=[draft_out(session, draft) for draft, _ in rows],
         next=cursor,
-        total=review.count(session, where),
+        total=review.count(session, where, up_to=TOTAL_UP_TO),
     )
 
 

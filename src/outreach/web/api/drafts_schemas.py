@@ -12,6 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from outreach.access.service import LABEL
 from outreach.web.api.common_schemas import Page
 
+TOTAL_UP_TO = 10_000
+"""How far a page of drafts counts the drafts its filter matches."""
+
 DraftTypeName = Literal["first_outreach", "second_followup", "final_followup"]
 ReviewStatus = Literal["draft", "approved", "scheduled", "sent", "failed", "rejected"]
 
@@ -61,7 +64,11 @@ class DraftDetail(DraftOut):
 
 
 class DraftPage(Page[DraftOut]):
-    total: int = Field(description="How many drafts the filter matches, on every page")
+    total: int = Field(
+        description="How many drafts the filter matches, on every page, counted up to "
+        f"{TOTAL_UP_TO:,}: {TOTAL_UP_TO + 1:,} means more (an exact count of millions of "
+        "drafts would cost every page seconds)"
+    )
 
 
 class DraftEditIn(BaseModel):

@@ -10,24 +10,34 @@ from fastapi.responses import RedirectResponse, Response
 
 from outreach.contacts import importing, lists, queries, suppressions
 from outreach.contacts.queries import ContactFilter
-from outreach.errors import OutreachError
+from outreach.errors import OutreachError, ValidationFailed
 from outreach.web import flash
 from outreach.web.deps import DbSession, PageUser, container_of
-from outreach.web.rendering import render
+from outreach.web.rendering import linked, render
 from outreach.words import counted
 
 router = APIRouter(include_in_schema=False)
 Text = Annotated[str, Form(max_length=2000)]
 
 
+LISTS_PAGE = 50
+
+
 def _lists_page(request: Request, session: DbSession, **extra: object) -> Response:
+    """A page of lists by name (the page the `after` cursor asks for; the first for a cursor
+    we did not give)."""
     status = 422 if "error" in extra else 200
-    return render(
-        request,
-        "contacts/lists.html",
-        {"lists": queries.lists_with_sizes(session), **extra},
-        status,
-    )
+    after = request.query_params.get("after")
+    try:
+        shown, cursor = queries.lists_page(session, after, LISTS_PAGE)
+    except ValidationFailed:
+        shown, cursor = queries.lists_page(session, None, LISTS_PAGE)
+    context = {
+        "lists": shown,
+        "next_page": linked("/lists", after=cursor) if cursor else None,
+        **extra,
+    }
+    return render(request, "contacts/lists.html", context, status)
 
 
 @router.get("/lists")
