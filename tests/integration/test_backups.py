@@ -324,4 +324,6 @@ def test_the_worker_s_backup_thread_takes_incrementals_on_the_hour(databases, ba
     assert {base for _, kind, base, _ in taken if kind == "contacts"} == {
         "full-20260302T090000Z.tar.gz"
     }
+    with worker.engine.connect() as connection:  # only the contact added after the last run
+        assert connection.scalar(sa.text("SELECT count(*) FROM backup_changes")) == 1
     worker.close()

@@ -179,10 +179,6 @@ def _take(
                 archive.add(item, arcname=item.name)
         os.replace(partial, path)
     verify(path)
-    if manifest.changes is not None:
-        # Only once verified: a damaged backup is not followed, so the next one needs them.
-        with engine.begin() as connection:
-            changes.forget(connection, list(kind.tables or changes.LOGGED), manifest.changes)
     return next(backup for backup in existing(folder) if backup.path == path)
 
 
@@ -352,7 +348,19 @@ def run_schedule(engine: Engine, folder: Path, now: datetime) -> ScheduleReport:
                 taken.append(_take(engine, folder, kind, now))
             except ValidationFailed as error:
                 failed.append(error.message)
+        _forget_covered(engine, folder)
         return ScheduleReport(taken, failed, _rotate(folder, now))
+
+
+def _forget_covered(engine: Engine, folder: Path) -> None:
+    """Empties backup_changes of what the backups each kind would follow next have covered.
+    Housekeeping only (each incremental reads from its predecessor's mark, whatever is left),
+    so it runs with the schedule rather than in `take`, whose callers may hold the database."""
+    with engine.begin() as connection:
+        for kind in SCHEDULE:
+            previous = _previous(engine, folder, kind)
+            if kind.tables and previous is not None and previous.changes is not None:
+                changes.forget(connection, list(kind.tables), previous.changes)
 
 
 @contextmanager

@@ -18,9 +18,6 @@ from sqlalchemy.types import UserDefinedType
 
 from outreach.portability.models import BackupChange
 
-LOGGED = ("contacts", "sent_emails", "email_drafts")
-"""The tables whose changes triggers log (migration 0029): those of the incremental kinds."""
-
 Mark = dict[str, Any]
 """{"seq": int} on SQLite, {"snapshot": "xmin:xmax:xip,..."} on PostgreSQL."""
 
