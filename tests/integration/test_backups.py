@@ -218,3 +218,112 @@ def sessions(connection) -> int:
     count = connection.scalar(sa.text("SELECT count(*) FROM user_sessions"))
     connection.rollback()
     return int(count or 0)
+
+
+def live(engine, folder):
+    """(rows, sha256) of every table as it is now."""
+    exporting.export(engine, folder, START)
+    return checksums(folder)
+
+
+def restored(databases, backend, backup, where):
+    target = container_on(databases.fresh_url(backend), where / "target")
+    backups.restore(target.engine, backup.path, START)
+    found = live(target.engine, where / "restored")
+    target.close()
+    return found
+
+
+def test_hourly_incremental_backups_restore_each_hour_exactly_deletions_included(
+    filled, folder, databases, backend, tmp_path
+):
+    with filled.engine.begin() as connection:
+        kept = contact(connection, "kept@hourly.example")
+        gone = contact(connection, "gone@hourly.example")
+    full = backups.take(filled.engine, folder, KINDS["full"], START)
+    with filled.engine.begin() as connection:
+        batch = insert(connection, "upload_batches", file_name="after-the-base.csv")
+        insert(
+            connection, "contacts", upload_batch_id=batch, raw_data="{}", email="new@hourly.example"
+        )
+        connection.execute(sa.text("UPDATE contacts SET name = 'Ada' WHERE id = :i"), {"i": kept})
+        connection.execute(sa.text("DELETE FROM contacts WHERE id = :i"), {"i": gone})
+    first = backups.take(filled.engine, folder, KINDS["contacts"], START + timedelta(hours=1))
+    at_first = live(filled.engine, tmp_path / "live-1")
+    with filled.engine.begin() as connection:
+        connection.execute(sa.text("DELETE FROM contacts WHERE id = :i"), {"i": kept})
+        contact(connection, "later@hourly.example")
+    second = backups.take(filled.engine, folder, KINDS["contacts"], START + timedelta(hours=2))
+    at_second = live(filled.engine, tmp_path / "live-2")
+
+    assert (first.base, first.after) == (full.path.name, full.path.name)
+    assert (second.base, second.after) == (full.path.name, first.path.name)
+    assert {table: rows for table, rows in first.rows.items() if rows} == {
+        "upload_batches": 2,  # the new contact's batch, and the updated one's
+        "contacts": 2,
+    }
+    assert first.deleted == {"contacts": 1}
+    assert restored(databases, backend, first, tmp_path / "one") == at_first
+    assert restored(databases, backend, second, tmp_path / "two") == at_second
+
+
+def test_a_damaged_incremental_backup_fails_its_check_and_keeps_its_place(filled, folder):
+    full = backups.take(filled.engine, folder, KINDS["full"], START)
+    with filled.engine.begin() as connection:
+        contact(connection, "kept@hourly.example")
+    hourly = backups.take(filled.engine, folder, KINDS["contacts"], START + timedelta(hours=1))
+    assert hourly.verified is True
+    hourly.path.write_bytes(hourly.path.read_bytes()[:-100])
+    with pytest.raises(ValidationFailed, match=hourly.path.name):
+        backups.verify(hourly.path)
+    listed = backups.named(folder, hourly.path.name)
+    assert (listed.verified, listed.base) == (False, full.path.name)
+
+
+def test_restoring_an_hour_whose_earlier_link_is_missing_refuses_and_names_it(
+    filled, folder, databases, backend, tmp_path
+):
+    backups.take(filled.engine, folder, KINDS["full"], START)
+    links = []
+    for hour in (1, 2):
+        with filled.engine.begin() as connection:
+            contact(connection, f"person{hour}@hourly.example")
+        links.append(
+            backups.take(filled.engine, folder, KINDS["contacts"], START + timedelta(hours=hour))
+        )
+    links[0].path.unlink()
+    target = container_on(databases.fresh_url(backend), tmp_path / "target")
+    with pytest.raises(ValidationFailed, match=f"builds on {links[0].path.name}, which is not"):
+        backups.restore(target.engine, links[1].path, START)
+    assert counts(target.engine)["contacts"] == 0
+    target.close()
+
+
+def test_the_worker_s_backup_thread_takes_incrementals_on_the_hour(databases, backend, tmp_path):
+    worker = container_on(
+        databases.fresh_url(backend), tmp_path / "worker", OUTREACH_WORKER_INTERVAL_SECONDS=3600
+    )
+    stop = threading.Event()
+
+    def an_hour_passes(seconds: float) -> None:
+        with worker.engine.begin() as connection:
+            contact(connection, f"hour{len(waits)}@hourly.example")
+        waits.append(seconds)
+        worker.clock.advance(timedelta(seconds=seconds))  # type: ignore[attr-defined]
+        if len(waits) == 3:
+            stop.set()
+
+    waits: list[float] = []
+    run_until_stopped(worker, stop, wait=lambda seconds: stop.wait(), wait_apart=an_hour_passes)
+    taken = sorted(
+        (backup.taken_at - START, backup.kind, backup.base, sum(backup.rows.values()))
+        for backup in backups.existing(worker.settings.backup_dir)
+    )
+    hourly = [(at, rows) for at, kind, base, rows in taken if kind == "contacts"]
+    assert hourly == [(timedelta(hours=hour), 0 if hour == 0 else 2) for hour in range(3)]
+    assert {base for _, kind, base, _ in taken if kind == "contacts"} == {
+        "full-20260302T090000Z.tar.gz"
+    }
+    with worker.engine.connect() as connection:  # only the contact added after the last run
+        assert connection.scalar(sa.text("SELECT count(*) FROM backup_changes")) == 1
+    worker.close()

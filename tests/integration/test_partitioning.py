@@ -250,6 +250,9 @@ def test_the_schema_keeps_its_names_and_its_new_key(engine, sent):
         "sent_emails_truncate_guard",
         "fk_email_replies_sent_email_id_sent_emails",
         "fk_deliveries_sent_email_id_sent_emails",
+        "backup_changes_sent_emails_insert",  # hourly backups' change log (migration 0029)
+        "backup_changes_sent_emails_update",
+        "backup_changes_sent_emails_delete",
     }
 
 
@@ -263,6 +266,11 @@ def test_a_new_send_lands_in_its_months_partition_and_counts_once(engine, sent):
     assert partition_of(engine, far_ahead) == "sent_emails_default"
     assert emails_sent_on(engine, "2026-11-24") == (before or 0) + 1
     assert emails_sent_on(engine, "2030-05-01") == 1
+    with engine.connect() as connection:  # and the hourly backup will copy both
+        logged = connection.scalars(
+            sa.text("SELECT row_id::text FROM backup_changes WHERE table_name = 'sent_emails'")
+        )
+        assert {str(this_month), str(far_ahead)} <= set(logged)
 
 
 def test_a_sent_email_with_a_reply_cannot_be_deleted(either_shape, sent):

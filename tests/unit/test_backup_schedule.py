@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from outreach.portability.schedule import KINDS, SCHEDULE, due, expired, next_run
+from outreach.portability.schedule import KINDS, SCHEDULE, Kept, due, expired, next_run
 
 MONDAY = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -40,26 +40,38 @@ def test_the_next_run_is_now_when_never_run_or_late():
     assert next_run(full, MONDAY, MONDAY) == MONDAY + timedelta(days=1)
 
 
+def kept(kind: str, days: float, base: str | None = None) -> Kept:
+    at = MONDAY - timedelta(days=days)
+    return Kept(f"{kind}-{days}", kind, at, base)
+
+
 def test_backups_past_their_retention_expire_by_kind():
-    backups = [
-        ("contacts", MONDAY - timedelta(days=8)),
-        ("contacts", MONDAY - timedelta(days=6)),
-        ("full", MONDAY - timedelta(days=8)),
-        ("full", MONDAY - timedelta(days=31)),
-    ]
-    assert expired(backups, MONDAY) == [
-        ("contacts", MONDAY - timedelta(days=8)),
-        ("full", MONDAY - timedelta(days=31)),
-    ]
+    backups = [kept("contacts", 8), kept("contacts", 6), kept("full", 8), kept("full", 31)]
+    assert expired(backups, MONDAY) == ["contacts-8", "full-31"]
 
 
 def test_the_newest_backup_of_a_kind_is_never_deleted_however_old():
-    backups = [("full", MONDAY - timedelta(days=90)), ("full", MONDAY - timedelta(days=120))]
-    assert expired(backups, MONDAY) == [("full", MONDAY - timedelta(days=120))]
+    backups = [kept("full", 90), kept("full", 120)]
+    assert expired(backups, MONDAY) == ["full-120"]
 
 
 def test_files_of_an_unknown_kind_are_left_alone():
-    assert expired([("weekly", MONDAY - timedelta(days=400))], MONDAY) == []
+    assert expired([kept("weekly", 400)], MONDAY) == []
+
+
+def test_incremental_backups_go_as_one_chain_and_with_their_base():
+    backups = [
+        kept("full", 8.5),
+        kept("contacts", 8.2, base="full-8.5"),
+        kept("contacts", 7.5, base="full-8.5"),
+        kept("contacts", 6.9, base="full-8.5"),  # still kept, so the links before it are too
+        kept("full", 31),
+        kept("sent_emails", 29.5, base="full-31"),  # kept 30 days, but its base goes
+        kept("sent_emails", 1, base="full-gone"),  # its base is not there: it cannot restore
+        kept("full", 0.5),
+        kept("sent_emails", 0.4, base="full-0.5"),
+    ]
+    assert expired(backups, MONDAY) == ["full-31", "sent_emails-29.5", "sent_emails-1"]
 
 
 @settings(max_examples=15, deadline=None)
@@ -69,9 +81,10 @@ def test_files_of_an_unknown_kind_are_left_alone():
 )
 def test_a_worker_running_the_schedule_keeps_each_kind_within_its_retention(pass_minutes, stopped):
     """Simulates 40 days of worker passes (with one outage of any length): each kind always has
-    a backup once it first ran, never more than its retention holds, and none is late by more
-    than one pass except during the outage."""
-    kept: list[tuple[str, datetime]] = []
+    a backup once it first ran, never more than its retention holds (an incremental chain
+    lives until its newest link, at most a day later), and none is late by more than one pass
+    except during the outage."""
+    backups: list[Kept] = []
     latest: dict[str, datetime] = {}
     outage_from = MONDAY + timedelta(hours=stopped[0])
     outage_to = outage_from + timedelta(hours=stopped[1])
@@ -79,15 +92,17 @@ def test_a_worker_running_the_schedule_keeps_each_kind_within_its_retention(pass
     while now < MONDAY + timedelta(days=40):
         if not outage_from <= now < outage_to:
             for kind in due(latest, now):
-                kept.append((kind.name, now))
+                base = None if kind.name == "full" else f"full-{latest['full']}"
+                backups.append(Kept(f"{kind.name}-{now}", kind.name, now, base))
                 latest[kind.name] = now
-            gone = set(expired(kept, now))
-            kept = [backup for backup in kept if backup not in gone]
+            gone = set(expired(backups, now))
+            backups = [backup for backup in backups if backup.name not in gone]
             for kind in SCHEDULE:
-                times = [at for name, at in kept if name == kind.name]
+                times = [b.at for b in backups if b.kind == kind.name]
                 assert times, kind.name
                 slack = kind.every + timedelta(minutes=pass_minutes)
-                window = kind.keep + slack
+                chain = timedelta(0) if kind.name == "full" else timedelta(days=1) + slack
+                window = kind.keep + slack + chain
                 assert len(times) <= window / kind.every + 1
                 if now - outage_to > slack:
                     assert now - max(times) < slack

@@ -34,6 +34,15 @@ def test_backing_up_now_lists_the_backup_as_good_and_moves_its_next_run(signed_i
     assert "2026-03-02 11:00 UTC" in page.text
 
 
+def test_an_hourly_backup_after_the_full_one_is_listed_as_incremental_on_it(signed_in):
+    back_up(signed_in, "full")
+    back_up(signed_in, "contacts")
+    page = signed_in.get("/backups")
+    assert "<td>full copy</td>" in page.text
+    assert "<td>incremental on full-20260302T100000Z.tar.gz</td>" in page.text
+    assert "rows changed, 0 deletions" in page.text
+
+
 def test_a_backup_can_be_downloaded_as_the_archive_it_is(signed_in, tmp_path):
     back_up(signed_in)
     download = signed_in.get("/backups/full-20260302T100000Z.tar.gz")

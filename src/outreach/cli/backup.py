@@ -57,13 +57,14 @@ def list_command(ctx: typer.Context) -> None:
     """Every backup, newest first, with its verification; then when each kind runs next."""
     settings = settings_of(ctx)
     folder, now = settings.backup_dir, SystemClock().now()
-    table = Table("backup", "taken (UTC)", "size", "rows", "verified")
+    table = Table("backup", "taken (UTC)", "base", "size", "rows", "verified")
     for backup in backups.existing(folder):
         table.add_row(
             backup.path.name,
             f"{backup.taken_at:%Y-%m-%d %H:%M:%S}",
+            backup.base_label,
             backup.size_label,
-            str(sum(backup.rows.values())) if backup.rows else "",
+            backup.rows_label,
             _verdict(backup),
         )
     console.print(table)
@@ -116,7 +117,8 @@ def restore_command(
     ] = False,
 ) -> None:
     """Put a backup back, checked first: into an empty database, or --merge to bring back
-    deleted rows (say, contacts removed by mistake) and keep everything else."""
+    deleted rows (say, contacts removed by mistake) and keep everything else. An incremental
+    backup restores its full backup, then every hourly one up to it, into an empty database."""
     with container_for(ctx, schema=None) as container:
         backup = backups.named(container.settings.backup_dir, name)
         with table_progress("Restoring") as update:

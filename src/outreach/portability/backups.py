@@ -3,6 +3,14 @@
 A backup is `<kind>-<UTC time>.tar.gz` holding an export (manifest and JSON Lines) of the
 kind's tables; beside it, `<same name>.json` records its verification. Writing goes to a
 temporary name first, so a half-written backup never looks like a backup.
+
+The daily `full` backup copies every table. The other kinds (contacts and sent_emails hourly,
+email_drafts every six hours) are incremental: the rows of their tables changed since the backup
+before it (that kind's, or the full one if newer), found in backup_changes (migration 0029), and
+the ids deleted since. A chain starts at its base, the full backup, and restoring a link puts
+the base back, then every link up to it in order. When no verified backup to follow is there
+(the first run, a damaged one), a kind's backup is a full copy of its tables instead, and is
+the base of the links after it.
 """
 
 from __future__ import annotations
@@ -15,7 +23,7 @@ import tarfile
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,8 +31,19 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from outreach.errors import Conflict, NotFound, ValidationFailed
-from outreach.portability import exporting, restoring
-from outreach.portability.schedule import KINDS, SCHEDULE, BackupKind, due, expired, next_run
+from outreach.portability import changes, exporting, restoring
+from outreach.portability.changes import Mark
+from outreach.portability.loading import guarded
+from outreach.portability.schedule import (
+    KINDS,
+    SCHEDULE,
+    BackupKind,
+    Kept,
+    due,
+    expired,
+    next_run,
+)
+from outreach.words import counted
 
 NAME = re.compile(r"(?P<kind>[a-z_]+)-(?P<at>\d{8}T\d{6}Z)\.tar\.gz")
 STAMP = "%Y%m%dT%H%M%SZ"
@@ -39,7 +58,32 @@ class Backup:
     verified: bool | None
     """True or False once checked; None when never checked (or its record is lost)."""
     rows: dict[str, int]
+    """Rows written: every row of its tables, or an incremental backup's changed rows."""
     problem: str | None
+    base: str | None = None
+    """An incremental backup's full backup; None for a full backup or a kind's full copy."""
+    after: str | None = None
+    """An incremental backup's previous link (its base, or the same kind's backup before)."""
+    deleted: dict[str, int] = field(default_factory=dict)
+    """An incremental backup's ids of rows deleted since the previous link."""
+    changes: Mark | None = None
+    """Where its snapshot stood in backup_changes: the next incremental backup starts there."""
+
+    @property
+    def rows_label(self) -> str:
+        """What it holds: its rows, or for an incremental backup the rows it writes and the
+        deletions it carries."""
+        if not self.rows and self.verified is None:
+            return ""
+        written = counted(sum(self.rows.values()), "row")
+        if self.base is None:
+            return written
+        return f"{written} changed, {counted(sum(self.deleted.values()), 'deletion')}"
+
+    @property
+    def base_label(self) -> str:
+        """Whether it restores alone, or on top of which full backup."""
+        return "full copy" if self.base is None else f"incremental on {self.base}"
 
     @property
     def size_label(self) -> str:
@@ -68,6 +112,10 @@ def existing(folder: Path) -> list[Backup]:
                 verified=record.get("ok"),
                 rows=record.get("rows", {}),
                 problem=record.get("problem"),
+                base=record.get("base"),
+                after=record.get("after"),
+                deleted=record.get("deleted", {}),
+                changes=record.get("changes"),
             )
         )
     return sorted(found, key=lambda backup: backup.taken_at, reverse=True)
@@ -90,14 +138,41 @@ def take(
     progress: Callable[[str, int], None] = lambda t, n: None,
 ) -> Backup:
     """Writes one backup of the kind and verifies it; a backup that fails its check is kept
-    with the reason recorded, and ValidationFailed says so."""
+    with the reason recorded, and ValidationFailed says so. Conflict when another process is
+    taking backups in the same folder (a link must follow the one before it)."""
     folder.mkdir(parents=True, exist_ok=True)
+    with _exclusive(folder) as mine:
+        if not mine:
+            raise Conflict("Another backup is being taken in this folder: try again shortly.")
+        return _take(engine, folder, kind, now, progress)
+
+
+def _take(
+    engine: Engine,
+    folder: Path,
+    kind: BackupKind,
+    now: datetime,
+    progress: Callable[[str, int], None] = lambda t, n: None,
+) -> Backup:
     path = folder / f"{kind.name}-{now.astimezone(UTC).strftime(STAMP)}.tar.gz"
     if path.exists():
         raise Conflict(f"A {kind.name} backup was already taken this second: {path.name}.")
+    previous = _previous(engine, folder, kind)
     with tempfile.TemporaryDirectory() as scratch:
         exported = Path(scratch) / "export"
-        exporting.export(engine, exported, now, progress, only=kind.tables)
+        manifest = exporting.export(
+            engine,
+            exported,
+            now,
+            progress,
+            only=kind.tables,
+            since=previous.changes if previous else None,
+        )
+        if previous is not None:
+            manifest = replace(
+                manifest, base=previous.base or previous.path.name, after=previous.path.name
+            )
+            manifest.write(exported)
         partial = path.with_name(path.name + ".partial")
         with tarfile.open(partial, "w:gz") as archive:
             for item in sorted(exported.iterdir()):
@@ -107,22 +182,56 @@ def take(
     return next(backup for backup in existing(folder) if backup.path == path)
 
 
+def _previous(engine: Engine, folder: Path, kind: BackupKind) -> Backup | None:
+    """The backup an incremental one of the kind follows: the newest verified one of the kind
+    or a full one, taken from this database's log (a mark from another backend cannot be
+    followed). None for a full backup, or when there is nothing to follow."""
+    if kind.tables is None:
+        return None
+    key = "snapshot" if engine.dialect.name == "postgresql" else "seq"
+    for backup in existing(folder):
+        if backup.kind in ("full", kind.name) and backup.verified:
+            return backup if backup.changes and key in backup.changes else None
+    return None
+
+
 def verify(path: Path) -> dict[str, int]:
     """Opens the backup and checks every file against its manifest; records the result."""
+    return _checked(path)["rows"]  # type: ignore[no-any-return]
+
+
+def _checked(path: Path) -> dict[str, Any]:
     if not path.exists():
         raise NotFound(f"There is no backup {path}.")
     try:
         with tempfile.TemporaryDirectory() as scratch, tarfile.open(path, "r:gz") as archive:
             archive.extractall(scratch, filter="data")
-            rows = {
-                source.table.name: source.rows or 0 for source in restoring.sources(Path(scratch))
-            }
+            record = _contents(Path(scratch))
     except (tarfile.TarError, OSError, EOFError, restoring.ExportDamaged) as error:
         problem = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
-        _write_record(path, {"ok": False, "problem": problem})
+        # What the record knew of its place in a chain stays: the listing still shows it.
+        _write_record(path, {**_record(path), "ok": False, "problem": problem})
         raise ValidationFailed(f"The backup {path.name} is damaged: {problem}") from error
-    _write_record(path, {"ok": True, "rows": rows})
-    return rows
+    _write_record(path, record)
+    return record
+
+
+def _contents(folder: Path) -> dict[str, Any]:
+    """An extracted backup checked, as its sidecar records it."""
+    manifest = restoring.manifest_of(folder)
+    if manifest.get("deleted") is None:
+        found = restoring.sources(folder)
+        rows = {source.table.name: source.rows or 0 for source in found}
+        return {"ok": True, "rows": rows, "changes": manifest.get("changes")}
+    increment = restoring.increment(folder)
+    return {
+        "ok": True,
+        "rows": {source.table.name: source.rows or 0 for source in increment.changed},
+        "deleted": {source.table.name: source.rows or 0 for source in increment.deleted},
+        "changes": manifest.get("changes"),
+        "base": manifest.get("base"),
+        "after": manifest.get("after"),
+    }
 
 
 def _write_record(path: Path, record: dict[str, object]) -> None:
@@ -138,11 +247,63 @@ def restore(
     merge: bool = False,
     progress: Callable[[str, int], None] = lambda t, n: None,
 ) -> restoring.ImportReport:
-    """Puts a backup back: into an empty database, or with merge into one that has rows."""
-    verify(path)
-    with tempfile.TemporaryDirectory() as scratch, tarfile.open(path, "r:gz") as archive:
-        archive.extractall(scratch, filter="data")
-        return restoring.restore(engine, Path(scratch), now, merge=merge, progress=progress)
+    """Puts a backup back: into an empty database, or with merge into one that has rows. An
+    incremental backup puts back its base, then each link up to it, into an empty database,
+    all in one transaction; a missing or damaged link refuses the whole restore."""
+    record = _checked(path)
+    if record.get("base") is None:
+        with tempfile.TemporaryDirectory() as scratch, tarfile.open(path, "r:gz") as archive:
+            archive.extractall(scratch, filter="data")
+            return restoring.restore(engine, Path(scratch), now, merge=merge, progress=progress)
+    if merge:
+        raise ValidationFailed(
+            f"{path.name} is incremental: it restores into an empty database only (its base, "
+            "then every hour up to it). To bring back deleted rows into this one, restore it "
+            "into an empty database first, or --merge a full backup."
+        )
+    chain = _chain(path, record)
+    with tempfile.TemporaryDirectory() as scratch:
+        folders = []
+        for number, link in enumerate(chain):
+            folders.append(Path(scratch) / str(number))
+            with tarfile.open(link, "r:gz") as archive:
+                archive.extractall(folders[-1], filter="data")
+        with guarded(engine, now) as connection:
+            report = restoring.load(
+                connection, restoring.sources(folders[0]), merge=False, progress=progress
+            )
+            increment = None
+            for extracted in folders[1:]:
+                increment = restoring.increment(extracted)
+                restoring.apply(connection, increment, progress)
+            assert increment is not None
+            restoring.check_counts(connection, increment)
+            report.rows.update(increment.counts)
+    return report
+
+
+def _chain(path: Path, record: dict[str, Any]) -> list[Path]:
+    """The base, then every link up to `path`, each verified; ValidationFailed names the first
+    link missing or damaged."""
+    links = [path]
+    while record.get("base") is not None:
+        after = path.with_name(str(record["after"]))
+        if not after.exists() or len(links) > 10_000:
+            raise ValidationFailed(
+                f"{path.name} cannot be restored: it builds on {after.name}, which is not in "
+                f"{path.parent} (deleted or moved), and every link from its full backup "
+                f"{record['base']} is needed. Restore an older backup whose chain is whole, or "
+                f"{record['base']} alone."
+            )
+        try:
+            record = _checked(after)
+        except ValidationFailed as error:
+            raise ValidationFailed(
+                f"{path.name} cannot be restored: a link before it is damaged. {error.message}"
+            ) from error
+        links.append(after)
+        path = after
+    return links[::-1]
 
 
 @dataclass(frozen=True)
@@ -184,10 +345,22 @@ def run_schedule(engine: Engine, folder: Path, now: datetime) -> ScheduleReport:
         taken, failed = [], []
         for kind in due(latest, now):
             try:
-                taken.append(take(engine, folder, kind, now))
+                taken.append(_take(engine, folder, kind, now))
             except ValidationFailed as error:
                 failed.append(error.message)
+        _forget_covered(engine, folder)
         return ScheduleReport(taken, failed, _rotate(folder, now))
+
+
+def _forget_covered(engine: Engine, folder: Path) -> None:
+    """Empties backup_changes of what the backups each kind would follow next have covered.
+    Housekeeping only (each incremental reads from its predecessor's mark, whatever is left),
+    so it runs with the schedule rather than in `take`, whose callers may hold the database."""
+    with engine.begin() as connection:
+        for kind in SCHEDULE:
+            previous = _previous(engine, folder, kind)
+            if kind.tables and previous is not None and previous.changes is not None:
+                changes.forget(connection, list(kind.tables), previous.changes)
 
 
 @contextmanager
@@ -206,10 +379,11 @@ def _exclusive(folder: Path) -> Iterator[bool]:
 
 def _rotate(folder: Path, now: datetime) -> list[Path]:
     current = existing(folder)
-    old = set(expired([(backup.kind, backup.taken_at) for backup in current], now))
+    kept = [Kept(b.path.name, b.kind, b.taken_at, b.base) for b in current]
+    old = set(expired(kept, now))
     removed = []
     for backup in current:
-        if (backup.kind, backup.taken_at) in old:
+        if backup.path.name in old:
             backup.path.unlink()
             backup.path.with_name(backup.path.name + ".json").unlink(missing_ok=True)
             removed.append(backup.path)

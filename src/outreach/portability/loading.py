@@ -89,6 +89,37 @@ def insert_rows(
     return written
 
 
+def upsert_rows(
+    connection: sa.Connection, table: sa.Table, rows: Iterable[dict[str, Any]], progress: Progress
+) -> int:
+    """Writes rows over those with the same key, inserts the others (an incremental backup's
+    changed rows); a row the database refuses raises RowRefused."""
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    written = 0
+    for batch in _slices(rows):
+        insert = dialect.insert(table)
+        key = _primary_key(connection, table)
+        statement = insert.on_conflict_do_update(
+            index_elements=key,
+            set_={name: insert.excluded[name] for name in batch[0] if name not in key},
+        )
+        _insert_slice(connection, table, statement, batch, merge=False)
+        written += len(batch)
+        progress(table.name, written)
+    return written
+
+
+def _slices(items: Iterable[Any]) -> Iterator[list[Any]]:
+    iterator = iter(items)
+    while batch := list(itertools.islice(iterator, SLICE)):
+        yield batch
+
+
+def delete_rows(connection: sa.Connection, table: sa.Table, ids: Iterable[object]) -> None:
+    for batch in _slices(ids):
+        connection.execute(sa.delete(table).where(table.c.id.in_(batch)))
+
+
 def _insert_slice(
     connection: sa.Connection,
     table: sa.Table,

@@ -28,10 +28,12 @@ from outreach.errors import ValidationFailed
 from outreach.portability.exporting import FORMAT, MANIFEST
 from outreach.portability.loading import (
     Progress,
+    delete_rows,
     fingerprint,
     guarded,
     insert_rows,
     refuse_if_not_empty,
+    upsert_rows,
 )
 from outreach.portability.tables import export_order, reader
 from outreach.words import counted
@@ -92,14 +94,40 @@ def sources(folder: Path, *, unverified: bool = False) -> list[Source]:
 
 
 def _from_manifest(folder: Path, manifest_path: Path) -> list[Source]:
+    manifest = _manifest(manifest_path)
+    if manifest.get("deleted") is not None:
+        raise ValidationFailed(
+            f"{folder} is an incremental backup: it holds only the rows changed after the "
+            "backup before it. Put it back with `outreach backup restore NAME`, which restores "
+            "its full backup first."
+        )
+    return _listed(folder, manifest_path, manifest["tables"])
+
+
+def manifest_of(folder: Path) -> dict[str, Any]:
+    """The export's manifest, read but not yet checked against its files."""
+    manifest_path = folder / MANIFEST
+    if not manifest_path.exists():
+        raise ExportDamaged(f"{folder} has no {MANIFEST}: an export that did not finish.")
+    return _manifest(manifest_path)
+
+
+def _manifest(manifest_path: Path) -> dict[str, Any]:
     try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        entries = {entry["table"]: entry for entry in manifest["tables"]}
+        manifest: dict[str, Any] = json.loads(manifest_path.read_text(encoding="utf-8"))
         format_ = manifest["format"]
     except (ValueError, KeyError, TypeError) as error:
         raise ExportDamaged(f"{manifest_path}: not an outreach manifest ({error}).") from error
     if format_ != FORMAT:
         raise ExportDamaged(f"{manifest_path}: format {format_!r}, this version reads {FORMAT!r}.")
+    return manifest
+
+
+def _listed(folder: Path, manifest_path: Path, listed: list[dict[str, Any]]) -> list[Source]:
+    try:
+        entries = {entry["table"]: entry for entry in listed}
+    except (KeyError, TypeError) as error:
+        raise ExportDamaged(f"{manifest_path}: not an outreach manifest ({error}).") from error
     known = {table.name: table for table in export_order()}
     unknown = sorted(set(entries) - set(known))
     if unknown:
@@ -186,22 +214,81 @@ def restore(
 ) -> ImportReport:
     """Imports the export in `folder`; see the module's docstring for the guarantees."""
     checked = sources(folder, unverified=unverified)
-    report = ImportReport(verified=all(source.sha256 is not None for source in checked))
     with guarded(engine, now) as connection:
-        if not merge:
-            refuse_if_not_empty(connection, [source.table for source in checked])
-        for source in checked:
-            readers = {name: reader(source.table.c[name]) for name in source.columns}
-            rows = (
-                {name: readers[name](row.get(name)) for name in source.columns}
-                for _, row in source.records()
-            )
-            report.rows[source.table.name] = insert_rows(
-                connection, source.table, rows, merge, progress
-            )
-        if not merge:
-            _verify(connection, checked)
+        return load(connection, checked, merge=merge, progress=progress)
+
+
+def load(
+    connection: sa.Connection, checked: list[Source], *, merge: bool, progress: Progress
+) -> ImportReport:
+    """Writes checked sources inside a guarded transaction (loading.guarded)."""
+    report = ImportReport(verified=all(source.sha256 is not None for source in checked))
+    if not merge:
+        refuse_if_not_empty(connection, [source.table for source in checked])
+    for source in checked:
+        report.rows[source.table.name] = insert_rows(
+            connection, source.table, _values(source), merge, progress
+        )
+    if not merge:
+        _verify(connection, checked)
     return report
+
+
+def _values(source: Source) -> Iterator[dict[str, Any]]:
+    readers = {name: reader(source.table.c[name]) for name in source.columns}
+    for _, row in source.records():
+        yield {name: readers[name](row.get(name)) for name in source.columns}
+
+
+@dataclass
+class Increment:
+    """An incremental backup's export, checked: the rows changed after the backup before it,
+    the ids deleted since, and each table's rows at its snapshot."""
+
+    changed: list[Source]
+    deleted: list[Source]
+    counts: dict[str, int]
+
+
+def increment(folder: Path) -> Increment:
+    """Checks an incremental export as `sources` checks a full one (checksums, counts, JSON,
+    columns), its deletion files included; ExportDamaged says what is wrong."""
+    manifest_path = folder / MANIFEST
+    manifest = manifest_of(folder)
+    if manifest.get("deleted") is None or not isinstance(manifest.get("counts"), dict):
+        raise ExportDamaged(f"{manifest_path}: not an incremental backup's manifest.")
+    found = Increment(
+        _listed(folder, manifest_path, manifest["tables"]),
+        _listed(folder, manifest_path, manifest["deleted"]),
+        {str(name): int(rows) for name, rows in manifest["counts"].items()},
+    )
+    for source in found.changed + found.deleted:
+        _check(source)
+    return found
+
+
+def apply(connection: sa.Connection, found: Increment, progress: Progress) -> None:
+    """Brings the restored tables forward by one incremental backup: deletions first (a row
+    deleted and another inserted with the same email must not collide; the database's own
+    ON DELETE CASCADE removes what the deletion removed when it happened), then the changed
+    rows written over or beside what is there."""
+    for source in reversed(found.deleted):
+        delete_rows(connection, source.table, (row["id"] for row in _values(source)))
+    for source in found.changed:
+        upsert_rows(connection, source.table, _values(source), progress)
+
+
+def check_counts(connection: sa.Connection, found: Increment) -> None:
+    """After a chain of incremental backups, each table holds as many rows as it did then: a
+    deletion or an insert the chain missed would show here."""
+    for name, expected in found.counts.items():
+        table = next(t for t in export_order() if t.name == name)
+        landed = connection.scalar(sa.select(sa.func.count()).select_from(table)) or 0
+        if landed != expected:
+            raise ExportDamaged(
+                f"{name}: after the incremental backups, {counted(landed, 'row')} where the "
+                f"table had {expected}; nothing was kept."
+            )
 
 
 def _verify(connection: sa.Connection, checked: list[Source]) -> None:

@@ -43,16 +43,19 @@ def run_until_stopped(
     *,
     pretending: bool = False,
     wait: Callable[[float], object] | None = None,
+    wait_apart: Callable[[float], object] | None = None,
 ) -> None:
     """Passes until `stop` is set; a pass in flight always finishes. Between passes the loop
     waits as `wait_after` says, with `wait` (by default on `stop`, so that SIGTERM ends the wait
     at once; a test passes one that moves its clock instead). The APART jobs (backups) run in a
-    thread of their own meanwhile, every interval, and the loop returns once their run in
-    flight has finished too."""
+    thread of their own meanwhile, waiting the interval with `wait_apart` (the same default)
+    between runs, and the loop returns once their run in flight has finished too."""
     ensure_current(container.engine)
     # A predecessor on this host (or any worker gone) left sends in doubt: say so at once.
     container.settle_lapsed()
-    apart = threading.Thread(target=_run_apart, args=(container, stop), name="worker-apart")
+    apart = threading.Thread(
+        target=_run_apart, args=(container, stop, wait_apart or stop.wait), name="worker-apart"
+    )
     if not pretending:  # every job apart follows the real clock
         apart.start()
     try:
@@ -77,11 +80,13 @@ def _passes(
             pause(seconds)
 
 
-def _run_apart(container: Container, stop: threading.Event) -> None:
+def _run_apart(
+    container: Container, stop: threading.Event, pause: Callable[[float], object]
+) -> None:
     interval = container.settings.worker_interval_seconds
     while not stop.is_set():
         run_once(container, jobs=APART)
-        stop.wait(interval)
+        pause(interval)
 
 
 def wait_after(
