@@ -15,7 +15,7 @@ transactions, not by seq. SQLite has no statement triggers with transition table
 trigger per event.
 
 Revision ID: 0029
-Revises: 0027
+Revises: 0028
 Create Date: 2026-12-07
 """
 
@@ -29,7 +29,7 @@ from alembic import op
 from outreach.db import GUID
 
 revision: str = "0029"
-down_revision: str | Sequence[str] | None = "0027"
+down_revision: str | Sequence[str] | None = "0028"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
