@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from outreach.db import READ_ONLY
-from outreach.portability.loading import SLICE
-from outreach.portability.tables import export_order, line
+from outreach.portability.loading import canonical_lines
+from outreach.portability.tables import export_order
 from outreach.schema import schema_state
 
 MANIFEST = "manifest.json"
@@ -81,14 +81,11 @@ def _export_table(
     name = f"{table.name}.jsonl"
     digest = hashlib.sha256()
     rows = 0
-    statement = sa.select(table).order_by(table.c.id).execution_options(yield_per=SLICE)
-    with (folder / name).open("w", encoding="utf-8", newline="\n") as target:
-        for row in connection.execute(statement).mappings():
-            text = line(dict(row))
-            target.write(text)
-            digest.update(text.encode())
-            rows += 1
-            if rows % SLICE == 0:
-                progress(table.name, rows)
+    with (folder / name).open("wb") as target:
+        for block in canonical_lines(connection, table, list(table.columns.keys())):
+            target.write(block)
+            digest.update(block)
+            rows += block.count(b"\n")
+            progress(table.name, rows)
     progress(table.name, rows)
     return TableFile(table.name, name, rows, digest.hexdigest())

@@ -30,6 +30,7 @@ from outreach.portability.loading import (
     Progress,
     fingerprint,
     guarded,
+    insert_lines,
     insert_rows,
     refuse_if_not_empty,
 )
@@ -191,17 +192,22 @@ def restore(
         if not merge:
             refuse_if_not_empty(connection, [source.table for source in checked])
         for source in checked:
-            readers = {name: reader(source.table.c[name]) for name in source.columns}
-            rows = (
-                {name: readers[name](row.get(name)) for name in source.columns}
-                for _, row in source.records()
-            )
-            report.rows[source.table.name] = insert_rows(
-                connection, source.table, rows, merge, progress
-            )
+            report.rows[source.table.name] = _insert(connection, source, merge, progress)
         if not merge:
             _verify(connection, checked)
     return report
+
+
+def _insert(connection: sa.Connection, source: Source, merge: bool, progress: Progress) -> int:
+    if source.path.suffix == ".jsonl" and connection.dialect.name == "postgresql" and not merge:
+        with source.path.open(encoding="utf-8") as lines:
+            return insert_lines(connection, source.table, lines, source.columns, progress)
+    readers = {name: reader(source.table.c[name]) for name in source.columns}
+    rows = (
+        {name: readers[name](row.get(name)) for name in source.columns}
+        for _, row in source.records()
+    )
+    return insert_rows(connection, source.table, rows, merge, progress)
 
 
 def _verify(connection: sa.Connection, checked: list[Source]) -> None:
