@@ -251,19 +251,19 @@ def _copied_lines(
     ).format(sql.SQL(", ".join(fields)), sql.Identifier(table.name))
     driver = connection.connection.driver_connection
     assert driver is not None
-    block: list[bytes] = []
+    block: list[str] = []
     with driver.cursor() as cursor, cursor.copy(statement) as copy:
         for data in copy:
-            parts = bytes(data).split(b"\x02")
+            parts = str(data, "utf-8").split("\x02")
             for i in range(1, len(parts), 2):
-                if parts[i] != b"null":
+                if parts[i] != "null":
                     parts[i] = canonical_document(parts[i])
-            block.append(b"".join(parts))
+            block.append("".join(parts))
             if len(block) == SLICE:
-                yield b"".join(block)
+                yield "".join(block).encode()
                 block = []
     if block:
-        yield b"".join(block)
+        yield "".join(block).encode()
 
 
 def fingerprint(

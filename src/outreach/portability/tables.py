@@ -130,11 +130,16 @@ def line_fields_sql(table: sa.Table, columns: Sequence[str]) -> list[str]:
     return [" || ".join(parts) for parts in fields]
 
 
-def canonical_document(text: bytes) -> bytes:
+def canonical_document(text: str) -> str:
     """jsonb's text of a document as line() writes it (the same value, keys sorted, compact)."""
-    return json.dumps(
-        json.loads(text), ensure_ascii=False, sort_keys=True, separators=(",", ":")
-    ).encode()
+    return _encode_document(_decode_document(text))
+
+
+# Made once: json.dumps and json.loads with options build an encoder or decoder per call.
+_encode_document = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":")
+).encode
+_decode_document = json.JSONDecoder().decode
 
 
 def _literal(text: str) -> str:
