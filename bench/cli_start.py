@@ -7,7 +7,9 @@ own), and `python -c pass` as many times in the same run, interleaved, so that a
 weighs on all three alike. The median wall time of each is printed.
 
 - `outreach --help`;
-- `outreach senders list` on an empty, migrated SQLite database.
+- `outreach senders list` on an empty, migrated SQLite database;
+- the floor of any command that reads the database: `python -c "import typer,
+  pydantic_settings, sqlalchemy.orm"` (the CLI, the settings, the ORM), nothing of ours.
 
 Goal: both start in at most 300 ms (`ratio ..._over_ceiling` ≤ 1). How much of that is
 Python's own start is `python -c pass`'s line; `ratio ..._over_bare_python` says how many bare
@@ -32,6 +34,7 @@ COMMANDS = {
     "bare_python": ["-c", "pass"],
     "help": ["-m", "outreach", "--help"],
     "senders_list": ["-m", "outreach", "senders", "list"],
+    "floor": ["-c", "import typer, pydantic_settings, sqlalchemy.orm"],
 }
 
 
@@ -73,6 +76,8 @@ def main() -> None:
     for name in ("help", "senders_list"):
         print(f"ratio {name}_over_ceiling: {medians[name] / CEILING_MS:.2f}")
         print(f"ratio {name}_over_bare_python: {medians[name] / medians['bare_python']:.1f}")
+    print(f"ratio floor_over_ceiling: {medians['floor'] / CEILING_MS:.2f}")
+    print(f"ratio senders_list_over_floor: {medians['senders_list'] / medians['floor']:.2f}")
 
 
 if __name__ == "__main__":

@@ -12,66 +12,44 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any
+from types import EllipsisType
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
-
-from outreach.campaigns import queries as campaign_queries
 from outreach.clock import Clock, SystemClock
 from outreach.config import LaunchDnsCheck, Settings
 from outreach.db import create_engine, session_factory, transaction
-from outreach.delivery import dispatch
-from outreach.delivery.dispatch import Links, PassReport
-from outreach.delivery.unsubscribe import no_one_click_from, one_click_warning
-from outreach.drafts import drafting
-from outreach.drafts.writers.anthropic import AnthropicWriter
-from outreach.drafts.writers.base import DraftWriter
-from outreach.drafts.writers.template import TemplateWriter
-from outreach.drafts.writing import WritingReport
 from outreach.errors import ValidationFailed
-from outreach.events import delivering
-from outreach.events.delivering import HookReport
-from outreach.inbox import categories, polling
-from outreach.inbox import service as inbox
-from outreach.inbox.categorizers import Categorizer, ClaudeCategorizer, RuleCategorizer
-from outreach.inbox.polling import PollReport
 from outreach.leases import Worker
-from outreach.providers.base import SignedIn, Transport
-from outreach.providers.dns import Resolver
 from outreach.providers.errors import AccountError, ProviderError
-from outreach.providers.graph.delegated import DelegatedTokens, finish_sign_in, start_sign_in
-from outreach.providers.graph.reader import GraphInboxReader
-from outreach.providers.graph.session import TokenSource
-from outreach.providers.graph.settings import GraphSettings
-from outreach.providers.graph.tokens import GraphTokens
-from outreach.providers.graph.transport import GraphTransport
-from outreach.providers.hooks import Answer, Poster
-from outreach.providers.http_hooks import HttpPoster
-from outreach.providers.imap import ImapReader, ImapSettings
-from outreach.providers.inbox import InboxReader
-from outreach.providers.llm import LanguageModel
-from outreach.providers.mail_oauth import (
-    GOOGLE_SCOPES,
-    MICROSOFT_SCOPES,
-    DeviceSignIn,
-    MailTokens,
-    OAuthApp,
-    OAuthClient,
-    Pkce,
-    answered_code,
-    authorization_url,
-    oauth_callback_url,
-    pasted_code,
-)
-from outreach.providers.outbox import OutboxTransport
-from outreach.providers.smtp import SmtpTransport, offers_starttls
-from outreach.providers.throttle import SendingPace
-from outreach.sealing import unseal
-from outreach.senders import dns_check
-from outreach.senders import service as senders
-from outreach.senders.mailboxes import SECURITIES
-from outreach.senders.models import SenderAccount
+
+# The passes, the writers and the providers are imported where they are built: a command
+# that reads a table (`outreach senders list`) would otherwise pay for MSAL, the HTTP clients,
+# argon2 and every domain's sending and drafting code before doing anything.
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from outreach.delivery.dispatch import Links, PassReport
+    from outreach.drafts.writers.base import DraftWriter
+    from outreach.drafts.writing import WritingReport
+    from outreach.events.delivering import HookReport
+    from outreach.inbox import categories
+    from outreach.inbox.categorizers import Categorizer
+    from outreach.inbox.polling import PollReport
+    from outreach.providers.base import SignedIn, Transport
+    from outreach.providers.dns import Resolver
+    from outreach.providers.graph.delegated import DelegatedTokens
+    from outreach.providers.graph.session import TokenSource
+    from outreach.providers.graph.settings import GraphSettings
+    from outreach.providers.graph.tokens import GraphTokens
+    from outreach.providers.hooks import Answer, Poster
+    from outreach.providers.imap import ImapSettings
+    from outreach.providers.inbox import InboxReader
+    from outreach.providers.llm import LanguageModel
+    from outreach.providers.mail_oauth import DeviceSignIn, MailTokens, OAuthApp, OAuthClient
+    from outreach.providers.throttle import SendingPace
+    from outreach.senders import dns_check
+    from outreach.senders.models import SenderAccount
 
 
 @dataclass(frozen=True)
@@ -109,11 +87,15 @@ class GraphSignIn:
     def start(self, redirect_uri: str) -> dict[str, Any]:
         """The flow to keep until Microsoft redirects back (it holds the PKCE verifier: keep
         it secret); its "auth_uri" is where to send the person."""
+        from outreach.providers.graph.delegated import start_sign_in
+
         return start_sign_in(self.settings, self.tokens, redirect_uri)
 
     def finish(self, flow: Mapping[str, Any], answer: Mapping[str, str]) -> SignedIn:
         """The person's sign-in from Microsoft's answer (the callback's query), or
         ProviderError saying why it did not complete."""
+        from outreach.providers.graph.delegated import finish_sign_in
+
         return finish_sign_in(self.settings, self.tokens, flow, answer)
 
 
@@ -134,6 +116,8 @@ class MailSignIn:
     def start(self, mailbox: str) -> dict[str, str]:
         """What to keep until the browser comes back (its PKCE verifier: keep it secret),
         and under "url" where to send the person, hinted at `mailbox`."""
+        from outreach.providers.mail_oauth import Pkce, authorization_url
+
         pkce, state = Pkce.new(), secrets.token_urlsafe(16)
         url = authorization_url(
             self.app, redirect_uri=self.redirect_uri, state=state, pkce=pkce, login_hint=mailbox
@@ -143,6 +127,8 @@ class MailSignIn:
     def finish(self, started: Mapping[str, str], answer: str | Mapping[str, str]) -> str:
         """The refresh token for the provider's answer: the callback's query, or the address
         (or code) a person pasted. ProviderError saying why when there is none."""
+        from outreach.providers.mail_oauth import Pkce, answered_code, pasted_code
+
         state = started["state"]
         code = (
             pasted_code(answer, state) if isinstance(answer, str) else answered_code(answer, state)
@@ -189,6 +175,8 @@ class Container:
     @property
     def links(self) -> Links:
         """What writing unsubscribe links needs: sending, and previews of what is sent."""
+        from outreach.delivery.dispatch import Links
+
         return Links(self.settings.secret_key_value(), self.settings.base_url)
 
     @property
@@ -197,6 +185,11 @@ class Container:
 
     def transport_for(self, account: SenderAccount) -> Transport:
         """The transport a sender account sends through: the only place transports are built."""
+        from outreach.providers.graph.transport import GraphTransport
+        from outreach.providers.outbox import OutboxTransport
+        from outreach.providers.smtp import SmtpTransport
+        from outreach.sealing import unseal
+
         if account.kind == "smtp":
             settings = account.settings or {}
             secrets = unseal(self.settings.secret_key_value(), account.secret)
@@ -221,6 +214,9 @@ class Container:
 
     def pace_of(self, account: SenderAccount) -> SendingPace:
         """The one pace every connection of this process to the account shares."""
+        from outreach.providers.throttle import SendingPace
+        from outreach.senders import service as senders
+
         per_minute = senders.per_minute_of(account)
         pace = self._paces.get(account.email)
         if pace is None or pace.per_minute != per_minute:
@@ -229,6 +225,8 @@ class Container:
 
     def graph_settings(self, account: SenderAccount) -> GraphSettings:
         """A Graph account's own tenant and app, else the original system's OUTLOOK_* ones."""
+        from outreach.sealing import unseal
+
         stored = account.settings or {}
         return self.graph_app_settings(
             account.email,
@@ -255,6 +253,8 @@ class Container:
     ) -> GraphSettings:
         """GraphSettings from what is given, the rest from OUTLOOK_* and OUTREACH_GRAPH_*; a
         person's sign-in without a tenant goes through the multi-tenant "common" authority."""
+        from outreach.providers.graph.settings import GraphSettings
+
         own = self.settings
         fallback = own.outlook_client_secret.get_secret_value() if own.outlook_client_secret else ""
         try:
@@ -291,6 +291,9 @@ class Container:
     def tokens_for(self, account: SenderAccount) -> TokenSource:
         """The app's own tokens, or the sign-in of the mailbox's owner, kept sealed on the
         account and sealed again whenever MSAL refreshes it."""
+        from outreach.providers.graph.delegated import DelegatedTokens
+        from outreach.sealing import unseal
+
         if (account.settings or {}).get("auth") != "delegated":
             return self.graph_tokens
         stored = unseal(self.settings.secret_key_value(), account.secret).get("token_cache", "")
@@ -301,6 +304,8 @@ class Container:
         return kept
 
     def _keep(self, sender_id: uuid.UUID, token_cache: str) -> None:
+        from outreach.senders import service as senders
+
         with transaction(self.sessions) as session:
             senders.keep_token_cache(
                 session, sender_id, token_cache, secret_key=self.settings.secret_key_value()
@@ -310,6 +315,8 @@ class Container:
         """The app SMTP and IMAP mailboxes of `provider` sign in through: GOOGLE_CLIENT_* for
         Google, OUTLOOK_* for Microsoft (its tenant, else "common": any work or personal
         account), at OUTREACH_GRAPH_AUTHORITY_URL. AccountError when it is not configured."""
+        from outreach.providers.mail_oauth import GOOGLE_SCOPES, MICROSOFT_SCOPES, OAuthApp
+
         own = self.settings
         if provider == "google":
             secret = own.google_client_secret
@@ -337,6 +344,8 @@ class Container:
     def mail_sign_in(self, provider: str) -> MailSignIn:
         """A mailbox's sign-in with `provider` ("google" or "microsoft") for SMTP and IMAP,
         coming back to the senders page's callback."""
+        from outreach.providers.mail_oauth import oauth_callback_url
+
         return MailSignIn(
             self.oauth_app(provider), self.oauth_client, oauth_callback_url(self.settings.base_url)
         )
@@ -345,6 +354,8 @@ class Container:
     def oauth_client(self) -> OAuthClient:
         """Google's and Microsoft's token endpoints for mailbox sign-ins, shared by all
         threads: the only place it is built."""
+        from outreach.providers.mail_oauth import OAuthClient
+
         if self._oauth_client is None:
             self._oauth_client = OAuthClient(self.clock, ssl_context=self.tls_context)
         return self._oauth_client
@@ -352,6 +363,10 @@ class Container:
     def mail_tokens_for(self, account: SenderAccount) -> MailTokens | None:
         """The access tokens an SMTP account signed in with OAuth sends and reads with (None
         for a password), from its sealed refresh token, sealed again when it rotates."""
+        from outreach.providers.mail_oauth import MailTokens
+        from outreach.sealing import unseal
+        from outreach.senders import service as senders
+
         provider = senders.oauth_provider_of(account)
         if provider is None:
             return None
@@ -371,6 +386,8 @@ class Container:
         return kept
 
     def _keep_refresh_token(self, sender_id: uuid.UUID, refresh_token: str) -> None:
+        from outreach.senders import service as senders
+
         with transaction(self.sessions) as session:
             senders.keep_refresh_token(
                 session, sender_id, refresh_token, secret_key=self.settings.secret_key_value()
@@ -379,6 +396,8 @@ class Container:
     @property
     def graph_tokens(self) -> GraphTokens:
         """One token cache for every Graph account, shared by all threads."""
+        from outreach.providers.graph.tokens import GraphTokens
+
         if self._graph_tokens is None:
             self._graph_tokens = GraphTokens(ssl_context=self.tls_context)
         return self._graph_tokens
@@ -387,6 +406,9 @@ class Container:
         """The reader of the mailbox an account's replies arrive in: the only place inbox
         readers are built. Graph accounts read their own mailbox; SMTP accounts the IMAP
         mailbox set on them (senders/mailboxes.py); None when there is nothing to read."""
+        from outreach.providers.graph.reader import GraphInboxReader
+        from outreach.providers.imap import ImapReader
+
         if account.kind == "graph":
             return GraphInboxReader(
                 self.graph_settings(account),
@@ -419,6 +441,11 @@ class Container:
     def imap_settings(self, account: SenderAccount) -> ImapSettings | None:
         """How to read an SMTP account's replies (senders/mailboxes.py stores them), or None
         when it has no IMAP mailbox."""
+        from outreach.providers.imap import ImapSettings
+        from outreach.sealing import unseal
+        from outreach.senders import service as senders
+        from outreach.senders.mailboxes import SECURITIES
+
         stored = (account.settings or {}).get("imap")
         if account.kind != senders.SenderKind.smtp.value or not isinstance(stored, dict):
             return None
@@ -461,6 +488,10 @@ class Container:
     ) -> dns_check.DomainCheck:
         """The DNS check of a sender's domain: the one kept from the last day (unless `fresh`),
         else asked of DNS (and of a custom SMTP server) with no transaction open, and kept."""
+        from outreach.providers.smtp import offers_starttls
+        from outreach.senders import dns_check
+        from outreach.senders import service as senders
+
         selector = dns_check.checked_selector(selector)
         with transaction(self.sessions) as session:
             account = senders.get(session, sender_id)
@@ -480,6 +511,9 @@ class Container:
         List-Unsubscribe-Post), and senders whose domains fail the DNS check or could not be
         checked (OUTREACH_LAUNCH_DNS_CHECK; set to refuse, ValidationFailed while one fails).
         Asks DNS, for senders not checked today, with no transaction open."""
+        from outreach.campaigns import queries as campaign_queries
+        from outreach.delivery.unsubscribe import no_one_click_from, one_click_warning
+
         with transaction(self.sessions) as session:
             accounts = campaign_queries.senders_of(session, campaign_id)
         warnings = [one_click_warning(self.settings.base_url)] + [
@@ -539,6 +573,8 @@ class Container:
     def reply_categorizer(self) -> Categorizer:
         """Claude when ANTHROPIC_API_KEY is set, else the phrase rules: the only place reply
         categorizers are built."""
+        from outreach.inbox.categorizers import ClaudeCategorizer, RuleCategorizer
+
         messages = self._language_model()
         if messages is None:
             return RuleCategorizer()
@@ -546,6 +582,8 @@ class Container:
 
     def categorizing_pass(self) -> categories.CategorizingReport:
         """Categorizes the replies waiting for it (inbox/categories.py)."""
+        from outreach.inbox import categories
+
         return categories.categorizing_pass(
             self.sessions,
             self.clock,
@@ -556,6 +594,9 @@ class Container:
     def draft_writer(self) -> DraftWriter:
         """Claude when ANTHROPIC_API_KEY is set, else the template filled in: the only place
         draft writers are built."""
+        from outreach.drafts.writers.anthropic import AnthropicWriter
+        from outreach.drafts.writers.template import TemplateWriter
+
         messages = self._language_model()
         if messages is None:
             return TemplateWriter()
@@ -566,6 +607,8 @@ class Container:
     ) -> PassReport:
         """A sending pass (delivery/dispatch.py) as this process, through the container's
         transports."""
+        from outreach.delivery import dispatch
+
         return dispatch.sending_pass(
             self.sessions,
             self.clock,
@@ -579,17 +622,22 @@ class Container:
     def settle_lapsed(self) -> list[str]:
         """Sends left `sending` by a worker that is gone become unknown now (or what their
         provider says of them): what anyone does before showing sends in doubt."""
+        from outreach.delivery import dispatch
+
         return dispatch.settle_lapsed(self.sessions, self.clock, self.transport_for, me=self.worker)
 
     def drafting_pass(
         self,
         *,
         batch_id: uuid.UUID | None = None,
-        budget_seconds: float | None = drafting.PASS_SECONDS,
+        budget_seconds: float | EllipsisType | None = ...,
         linger: bool = False,
     ) -> WritingReport:
         """A drafting pass (drafts/drafting.py) as this process, with the container's writer
-        and the settings' concurrency and deadline."""
+        and the settings' concurrency and deadline; `budget_seconds` left out is the pass's
+        own (drafting.PASS_SECONDS)."""
+        from outreach.drafts import drafting
+
         return drafting.drafting_pass(
             self.sessions,
             self.draft_writer,
@@ -598,7 +646,7 @@ class Container:
             deadline_seconds=self.settings.draft_deadline_seconds,
             worker=self.worker.name,
             batch_id=batch_id,
-            budget_seconds=budget_seconds,
+            budget_seconds=drafting.PASS_SECONDS if budget_seconds is ... else budget_seconds,
             linger=linger,
         )
 
@@ -606,6 +654,9 @@ class Container:
         """An inbox poll (inbox/polling.py) of every account's mailbox that is due (or only
         `sender`'s), with the container's readers; `force` reads them whenever they were last
         read (a person asked)."""
+        from outreach.inbox import polling
+        from outreach.inbox import service as inbox
+
         every = timedelta(seconds=0 if force else self.settings.inbox_poll_seconds)
         return polling.poll_mailboxes(
             self.sessions,
@@ -621,10 +672,15 @@ class Container:
 
     def webhook_poster(self) -> Poster:
         """The HTTP client webhooks are POSTed with: the only place it is built."""
+        from outreach.events import delivering
+        from outreach.providers.http_hooks import HttpPoster
+
         return HttpPoster(timeout=delivering.TIMEOUT_SECONDS, ssl_context=self.tls_context)
 
     def webhook_pass(self) -> HookReport:
         """A webhook pass (events/delivering.py): events numbered, due deliveries POSTed."""
+        from outreach.events import delivering
+
         poster = self.webhook_poster()
         try:
             return delivering.delivery_pass(
@@ -635,6 +691,8 @@ class Container:
 
     def send_webhook_now(self, delivery_id: uuid.UUID) -> Answer | str:
         """One webhook delivery POSTed at once (a person's test): the answer, or why none."""
+        from outreach.events import delivering
+
         poster = self.webhook_poster()
         try:
             return delivering.send_now(

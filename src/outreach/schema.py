@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
 from outreach.db import READ_ONLY
 from outreach.errors import DatabaseNotReady
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 UPGRADE_COMMAND = "outreach db upgrade"
+HEAD = "0027"
+"""The newest migration's revision, known without importing Alembic, which every command's
+start would pay for (its machinery takes longer to import than the rest of a simple command):
+tests/integration/test_schema_state.py holds it equal to the head Alembic finds."""
+_VERSION = sa.table("alembic_version", sa.column("version_num", sa.String))
+"""Where Alembic keeps a database's revision."""
 
 
 def alembic_config() -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", "outreach:migrations")
     return config
@@ -38,6 +46,8 @@ class SchemaState:
             return None
         if self.current is None:
             return f"The database has no outreach schema yet. Run `{UPGRADE_COMMAND}`."
+        from alembic.script import ScriptDirectory
+
         known = {
             script.revision
             for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()
@@ -53,12 +63,6 @@ class SchemaState:
         )
 
 
-def _head() -> str:
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None
-    return head
-
-
 def connect(engine: Engine, **options: object) -> sa.Connection:
     """A connection with these execution options; DatabaseNotReady when there is none to have."""
     try:
@@ -71,8 +75,14 @@ def connect(engine: Engine, **options: object) -> sa.Connection:
 
 def schema_state(engine: Engine) -> SchemaState:
     with connect(engine, **{READ_ONLY: True}) as connection:
-        current = MigrationContext.configure(connection).get_current_revision()
-    return SchemaState(current=current, head=_head())
+        return SchemaState(current=current_revision(connection), head=HEAD)
+
+
+def current_revision(connection: sa.Connection) -> str | None:
+    """The database's revision as Alembic recorded it; None without Alembic's table."""
+    if not sa.inspect(connection).has_table(_VERSION.name):
+        return None
+    return connection.scalar(sa.select(_VERSION.c.version_num))
 
 
 def ensure_current(engine: Engine) -> None:
@@ -87,10 +97,9 @@ def create_if_empty(connection: sa.Connection) -> None:
     the transaction `connection` has begun: when the caller rolls back, the database is as it
     was, without even the schema. A database at any other revision is refused, as
     ensure_current does, rather than migrated unasked."""
-    if MigrationContext.configure(connection).get_current_revision() is None:
+    if current_revision(connection) is None:
         _migrate(connection)
-    current = MigrationContext.configure(connection).get_current_revision()
-    problem = SchemaState(current=current, head=_head()).problem()
+    problem = SchemaState(current=current_revision(connection), head=HEAD).problem()
     if problem:
         raise DatabaseNotReady(problem)
 
@@ -105,6 +114,8 @@ def upgrade(engine: Engine) -> SchemaState:
 def _migrate(connection: sa.Connection) -> None:
     """Alembic's upgrade on `connection`: a transaction per migration, committed as it goes,
     or, when the caller has begun a transaction, all of them inside it."""
+    from alembic import command
+
     config = alembic_config()
     config.attributes["connection"] = connection
     command.upgrade(config, "head")

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+
+from tests.outreach_process import run_outreach
 
 HEAVY = ("fastapi", "uvicorn", "argon2", "sqlalchemy", "outreach.providers", "outreach.web")
 """What `outreach --help` has no use for: together about 1.8 s of a start."""
@@ -45,3 +48,64 @@ def test_a_mistyped_area_is_matched_against_the_areas_not_yet_imported():
     )
     assert result.returncode == 2
     assert "Did you mean 'senders'" in result.stderr
+
+
+IMPORTED_BY_SENDERS_LIST = """
+import json, sys
+from outreach.cli.main import app
+try:
+    app(["senders", "list"])
+except SystemExit:
+    pass
+print(json.dumps(sorted(sys.modules)), file=sys.stderr)
+"""
+
+NOT_FOR_A_LIST = (
+    "alembic",
+    "msal",
+    "argon2",
+    "fastapi",
+    "uvicorn",
+    "httpx",
+    "outreach.web",
+    "outreach.providers.graph",
+    "outreach.providers.smtp",
+    "outreach.providers.imap",
+    "outreach.providers.mail_oauth",
+    "outreach.delivery.dispatch",
+    "outreach.drafts.drafting",
+    "outreach.drafts.writers",
+    "outreach.inbox.polling",
+    "outreach.cli.inbox",
+)
+"""What listing sender accounts has no use for: the schema check reads alembic_version itself,
+and the container imports a provider or a pass when it builds one."""
+
+
+def test_senders_list_imports_neither_alembic_nor_the_providers_nor_the_passes(
+    backend, databases, tmp_path
+):
+    result = subprocess.run(
+        [sys.executable, "-c", IMPORTED_BY_SENDERS_LIST],
+        env={
+            **os.environ,
+            "DATABASE_URL": databases.fresh_url(backend),
+            "OUTREACH_DATA_DIR": str(tmp_path),
+        },
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert "cap/day" in result.stdout
+    imported = json.loads(result.stderr.strip().splitlines()[-1])
+    heavy = [m for m in imported if any(m == h or m.startswith(f"{h}.") for h in NOT_FOR_A_LIST)]
+    assert heavy == []
+
+
+def test_senders_list_on_an_outdated_database_says_what_to_run(backend, databases, tmp_path):
+    url = databases.empty_url(backend)
+    result = run_outreach("senders", "list", database_url=url, data_dir=tmp_path)
+    assert result.returncode == 1
+    assert "no outreach schema yet. Run `outreach db upgrade`" in result.stderr

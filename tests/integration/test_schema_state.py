@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from outreach.cli.main import app as cli
 from outreach.db import create_engine
 from outreach.errors import DatabaseNotReady
+from outreach.schema import HEAD as KNOWN_HEAD
 from outreach.schema import alembic_config, ensure_current, schema_state, upgrade
 from tests.outreach_process import run_outreach
 from tests.plain_sql import contact, insert, one, sender
@@ -30,6 +31,11 @@ def upgrade_to(engine: sa.Engine, revision: str) -> None:
     with engine.connect() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+def test_the_head_revision_the_code_knows_without_alembic_is_alembic_s_head():
+    # Add a migration, then set outreach.schema.HEAD to its revision.
+    assert KNOWN_HEAD == HEAD
 
 
 def test_an_empty_database_is_refused_with_the_command_that_fixes_it(empty_engine):

@@ -5,16 +5,15 @@ from __future__ import annotations
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Column, Table
 
 from outreach.analytics import senders as sender_weeks
-from outreach.cli import inbox
+from outreach.cli import imap
 from outreach.cli.context import console, container_for, settings_of
-from outreach.container import Container, MailSignIn
 from outreach.db import transaction
 from outreach.delivery.allowance import limits_shown
 from outreach.errors import ValidationFailed
@@ -24,6 +23,9 @@ from outreach.senders import service as senders
 from outreach.senders.dns_rules import Verdict
 from outreach.senders.ramp import DEFAULT_GAP_SECONDS, MAX_GAP_SECONDS, Ramp
 from outreach.senders.states import SenderState
+
+if TYPE_CHECKING:
+    from outreach.container import Container, MailSignIn
 
 senders_app = typer.Typer(no_args_is_help=True)  # its help: AREAS in cli/main.py
 add_sender_app = typer.Typer(help="Add a sender account.", no_args_is_help=True)
@@ -532,4 +534,4 @@ def _set_sender_state(
 # `outreach senders add imap` is `outreach inbox imap`: where an SMTP account's replies arrive.
 add_sender_app.command(
     "imap", help="Read an SMTP account's replies from an IMAP mailbox, and check it signs in."
-)(inbox.set_imap)
+)(imap.set_imap)

@@ -22,8 +22,8 @@ from sqlalchemy.engine import Engine
 from outreach.db import READ_ONLY
 from outreach.portability import changes
 from outreach.portability.changes import Mark
-from outreach.portability.loading import SLICE
-from outreach.portability.tables import export_order, line
+from outreach.portability.loading import canonical_lines, selected_lines
+from outreach.portability.tables import export_order
 from outreach.schema import schema_state
 
 MANIFEST = "manifest.json"
@@ -90,8 +90,7 @@ def export(
             if since is None:
                 for table in export_order():
                     if only is None or table.name in only:
-                        statement = sa.select(table).order_by(table.c.id)
-                        files.append(_export_table(connection, table, statement, folder, progress))
+                        files.append(_export_table(connection, table, None, folder, progress))
             else:
                 assert only is not None, "an incremental export names its logged tables"
                 for table, statement in _increment(connection, only, since):
@@ -157,7 +156,7 @@ def _increment(
 def _export_table(
     connection: sa.Connection,
     table: sa.Table,
-    statement: sa.Select[Any],
+    statement: sa.Select[Any] | None,
     folder: Path,
     progress: Callable[[str, int], None],
     suffix: str = "",
@@ -165,14 +164,15 @@ def _export_table(
     name = f"{table.name}{suffix}.jsonl"
     digest = hashlib.sha256()
     rows = 0
-    statement = statement.execution_options(yield_per=SLICE)
-    with (folder / name).open("w", encoding="utf-8", newline="\n") as target:
-        for row in connection.execute(statement).mappings():
-            text = line(dict(row))
-            target.write(text)
-            digest.update(text.encode())
-            rows += 1
-            if rows % SLICE == 0:
-                progress(table.name, rows)
+    if statement is None:  # the whole table, by PostgreSQL's COPY where there is one
+        blocks = canonical_lines(connection, table, list(table.columns.keys()))
+    else:
+        blocks = selected_lines(connection, statement)
+    with (folder / name).open("wb") as target:
+        for block in blocks:
+            target.write(block)
+            digest.update(block)
+            rows += block.count(b"\n")
+            progress(table.name, rows)
     progress(table.name, rows)
     return TableFile(table.name, name, rows, digest.hexdigest())

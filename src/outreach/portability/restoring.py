@@ -31,6 +31,7 @@ from outreach.portability.loading import (
     delete_rows,
     fingerprint,
     guarded,
+    insert_lines,
     insert_rows,
     refuse_if_not_empty,
     upsert_rows,
@@ -226,12 +227,17 @@ def load(
     if not merge:
         refuse_if_not_empty(connection, [source.table for source in checked])
     for source in checked:
-        report.rows[source.table.name] = insert_rows(
-            connection, source.table, _values(source), merge, progress
-        )
+        report.rows[source.table.name] = _insert(connection, source, merge, progress)
     if not merge:
         _verify(connection, checked)
     return report
+
+
+def _insert(connection: sa.Connection, source: Source, merge: bool, progress: Progress) -> int:
+    if source.path.suffix == ".jsonl" and connection.dialect.name == "postgresql" and not merge:
+        with source.path.open(encoding="utf-8") as lines:
+            return insert_lines(connection, source.table, lines, source.columns, progress)
+    return insert_rows(connection, source.table, _values(source), merge, progress)
 
 
 def _values(source: Source) -> Iterator[dict[str, Any]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, time
 from enum import Enum
 from typing import Any
@@ -106,3 +106,98 @@ def reader(column: sa.Column[Any]) -> Callable[[Any], Any]:
     if isinstance(kind, TextArray):
         return lambda value: None if value is None else [str(item) for item in value]
     return lambda value: value
+
+
+# PostgreSQL's fast paths. Raw SQL, each kept beside its portable twin above: `line_fields_sql`
+# renders line() in PostgreSQL but for its JSON documents, `value_sql` is reader() applied by
+# PostgreSQL to a row's JSON object. Both are held to their twins by
+# tests/integration/test_portability.py.
+
+
+def line_fields_sql(table: sa.Table, columns: Sequence[str]) -> list[str]:
+    """PostgreSQL expressions over `table`'s row whose texts, joined, are line() of those
+    columns without its newline: line()'s own text in the even fields; in the odd ones, each
+    JSON document as jsonb prints it (`null` for NULL), for canonical_document() to finish,
+    since only Python orders its keys and prints its numbers as line() does."""
+    fields: list[list[str]] = [["'{'"]]
+    for i, name in enumerate(sorted(columns)):
+        column = table.c[name]
+        fields[-1].append(_literal(("," if i else "") + json.dumps(name) + ":"))
+        if isinstance(column.type, sa.JSON):
+            fields.append([f"coalesce(\"{name}\"::text, 'null')"])
+            fields.append([])
+        else:
+            fields[-1].append(_value_text(column))
+    fields[-1].append("'}'")  # so that no field is empty: COPY would quote it
+    return [" || ".join(parts) for parts in fields]
+
+
+def canonical_document(text: str) -> str:
+    """jsonb's text of a document as line() writes it (the same value, keys sorted, compact)."""
+    return _encode_document(_decode_document(text))
+
+
+# Made once: json.dumps and json.loads with options build an encoder or decoder per call.
+_encode_document = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":")
+).encode
+_decode_document = json.JSONDecoder().decode
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _value_text(column: sa.Column[Any]) -> str:
+    """The column's value as line() writes it, `null` for NULL."""
+    name = '"' + column.name + '"'
+    kind = column.type
+    if isinstance(kind, UtcDateTime):
+        # isoformat() of an aware UTC datetime: microseconds only when there are some.
+        utc = f"({name} AT TIME ZONE 'UTC')"
+        text = (
+            f"""'"' || to_char({utc}, 'YYYY-MM-DD"T"HH24:MI:SS') || CASE WHEN """
+            f"extract(microseconds FROM {utc}) % 1000000 <> 0 THEN to_char({utc}, '.US') "
+            """ELSE '' END || '+00:00"'"""
+        )
+    elif isinstance(kind, sa.Time):
+        # PostgreSQL trims the fraction's trailing zeros, isoformat() keeps six digits.
+        text = (
+            f"""'"' || CASE WHEN {name}::text LIKE '%.%' THEN rpad({name}::text, 15, '0') """
+            f"""ELSE {name}::text END || '"'"""
+        )
+    elif isinstance(kind, sa.Date | GUID):
+        text = f"""'"' || {name}::text || '"'"""
+    elif isinstance(kind, sa.LargeBinary):
+        # encode() breaks base64 into lines of 76 characters, b64encode() does not.
+        text = f"""'"' || translate(encode({name}, 'base64'), E'\\n', '') || '"'"""
+    elif isinstance(kind, sa.Integer):
+        text = f"{name}::text"
+    elif isinstance(kind, TextArray):
+        text = f"array_to_json({name})::text"
+    elif isinstance(kind, sa.Boolean | sa.String):
+        # to_json escapes strings exactly as json.dumps(ensure_ascii=False) does.
+        text = f"to_json({name})::text"
+    else:
+        raise TypeError(f"no PostgreSQL rendering for {column.table.name}.{column.name}")
+    return f"coalesce({text}, 'null')"
+
+
+def value_sql(column: sa.Column[Any], document: str, dialect: sa.Dialect) -> str:
+    """A PostgreSQL expression giving the column's value from the row's JSON object (jsonb
+    `document`), as reader() gives it in Python; JSON null is SQL NULL."""
+    name = _literal(column.name)
+    kind = column.type
+    if isinstance(kind, sa.JSON):
+        return f"nullif({document} -> {name}, 'null'::jsonb)"
+    if isinstance(kind, TextArray):
+        return (
+            f"CASE WHEN {document} -> {name} <> 'null' THEN "
+            f"ARRAY(SELECT jsonb_array_elements_text({document} -> {name})) END"
+        )
+    if isinstance(kind, sa.LargeBinary):
+        return f"decode({document} ->> {name}, 'base64')"
+    if isinstance(kind, sa.String) and not isinstance(kind, sa.Enum):
+        # No cast: assigning text to a varchar(n) refuses a longer value, a cast would cut it.
+        return f"({document} ->> {name})"
+    return f"({document} ->> {name})::{kind.compile(dialect=dialect)}"
