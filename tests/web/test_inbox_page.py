@@ -71,7 +71,10 @@ def test_the_inbox_activity_lists_what_was_found_by_campaign_and_kind(
     )
     timeline = signed_in.get(thread_link.group(1))
     assert timeline.status_code == 200
-    rows = re.findall(r"<td>(\d{4}-\d\d-\d\d \d\d:\d\d UTC)</td>\s*<td>([^<]*)</td>", timeline.text)
+    rows = re.findall(
+        r"<td><time [^>]*>(\d{4}-\d\d-\d\d \d\d:\d\d UTC)</time></td>\s*<td>([^<]*)</td>",
+        timeline.text,
+    )
     assert [what for _, what in rows] == [
         "Enrolled",
         "Step 1: Hello from Analytical Engines, Ada",
