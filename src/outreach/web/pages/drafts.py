@@ -338,7 +338,7 @@ def try_template(
         request,
         f"/drafts/templates/{template_id}",
         trial=asdict(result),
-        trial_cost=dollars(result.cost_micros),
+        trial_cost=dollars(result.cost_micros) if batches.by_ai(result.written.model) else None,
         tried=contact,
     )
 
