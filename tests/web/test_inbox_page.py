@@ -132,3 +132,10 @@ def test_a_reply_is_read_whole_from_the_inbox_with_its_script_gone_and_its_image
     [opened] = session.scalars(sa.select(Conversation)).all()
     assert not opened.unread  # reading it marked it read
     assert opened.needs_answer  # but it still waits for an answer
+
+
+def test_with_no_mailbox_to_read_the_activity_page_points_to_the_senders_page(signed_in):
+    page = signed_in.get("/inbox/activity")
+    assert "No sender account has a mailbox to read" in page.text
+    assert 'on the <a href="/senders">Senders</a> page' in page.text
+    assert "outreach inbox" not in page.text
