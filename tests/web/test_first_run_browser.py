@@ -12,8 +12,7 @@ from playwright.sync_api import expect
 from outreach.campaigns import service as campaigns
 from outreach.contacts import lists
 from outreach.db import transaction
-from outreach.senders import service as senders
-from tests.campaign_setup import PEOPLE, STEPS
+from tests.campaign_setup import PEOPLE, STEPS, outbox_sender
 from tests.contact_files import import_text
 from tests.web_session import sign_in_with
 
@@ -49,14 +48,7 @@ def test_the_first_run_checklist_ticks_each_step_and_goes_once_all_are_done(
     expect(page.get_by_test_id("first-run")).to_contain_text("Connect a mailbox (to do)")
 
     with transaction(container.sessions) as session:
-        mailbox = senders.add(
-            session,
-            kind=senders.SenderKind.outbox,
-            email="me@ourco.example",
-            display_name="Me",
-            secret_key=container.settings.secret_key_value(),
-            now=now(),
-        )
+        mailbox = outbox_sender(session, container)
     assert ticked(page, live_server) == ["Connect a mailbox"]
     expect(page.get_by_test_id("first-run")).to_contain_text("Connect a mailbox (done)")
 
