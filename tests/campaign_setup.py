@@ -48,6 +48,20 @@ STEPS = (
 )
 
 
+def outbox_sender(
+    session: Session, container: Container, email: str = "me@ourco.example"
+) -> SenderAccount:
+    """A sender account that writes its emails to the local outbox folder."""
+    return senders.add(
+        session,
+        kind=senders.SenderKind.outbox,
+        email=email,
+        display_name="Me",
+        secret_key=container.settings.secret_key_value(),
+        now=container.clock.now(),
+    )
+
+
 def smtp_sender(
     session: Session, clock: Clock, secret_key: str, port: int, email: str = "me@ourco.example"
 ) -> str:

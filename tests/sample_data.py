@@ -37,7 +37,7 @@ from outreach.providers.inbox import InboundMessage, InboxPage
 from outreach.senders import service as senders
 from outreach.senders.models import SenderAccount
 from tests.app_settings import isolated_settings
-from tests.campaign_setup import PEOPLE, three_step_campaign
+from tests.campaign_setup import PEOPLE, outbox_sender, three_step_campaign
 from tests.inbox_messages import Thread, outlook_auto_reply, plain_reply, with_attachment
 from tests.plain_sql import insert
 
@@ -74,14 +74,7 @@ def fill_every_table(container: Container, folder) -> None:  # type: ignore[no-u
     assert isinstance(clock, FixedClock)
     clock.advance(START - clock.now())
     with transaction(container.sessions) as session:
-        outbox = senders.add(
-            session,
-            kind=senders.SenderKind.outbox,
-            email="me@ourco.example",
-            display_name="Me",
-            secret_key=container.settings.secret_key_value(),
-            now=clock.now(),
-        )
+        outbox = outbox_sender(session, container)
         found = three_step_campaign(
             session,
             clock,

@@ -54,7 +54,7 @@ def test_drafts_written_edited_approved_by_keyboard_scheduled_and_sent(page, liv
     status.filter(has_text="waiting for the worker").wait_for()
     report = container.drafting_pass()
     assert len(report.written) == 3
-    status.filter(has_text="Done: 3 written, 0 failed, 0 skipped.").wait_for()
+    status.filter(has_text="Done: 3 written, 0 to go (0 skipped).").wait_for()
 
     # Review: edit the first draft, then approve all three, all from the keyboard.
     page.get_by_role("link", name="Review its drafts").click()

@@ -48,17 +48,21 @@ def test_the_drafts_area_is_in_the_navigation(signed_in):
     assert "Nothing here." in page.text
 
 
-def test_a_batch_page_shows_progress_cost_and_then_stops_polling(
+def test_a_batch_page_shows_progress_and_then_stops_polling_with_no_cost_when_no_ai_wrote(
     signed_in, session, clock, tmp_path, container
 ):
     batch_page = write_for_the_list(signed_in, session, clock, tmp_path, container)
 
     done = signed_in.get(batch_page)
 
-    assert "Done: 3 written, 0 failed, 0 skipped." in done.text
+    assert "Done: 3 written, 0 to go (0 skipped)." in done.text
     assert 'hx-trigger="every 1s"' not in done.text
-    assert 'data-testid="batch-cost">$0.00<' in done.text
-    assert "List Pioneers: first_outreach" in signed_in.get("/drafts/batches").text
+    # The template drafter wrote them: no tokens, no cost.
+    assert "Tokens:" not in done.text
+    assert 'data-testid="batch-cost"' not in done.text
+    batches = signed_in.get("/drafts/batches").text
+    assert "List Pioneers: first_outreach" in batches
+    assert "<td>none (no AI)</td>" in batches
 
 
 def test_the_queue_shows_each_draft_with_its_warnings_and_approves_without_javascript(

@@ -71,7 +71,10 @@ def test_the_inbox_activity_lists_what_was_found_by_campaign_and_kind(
     )
     timeline = signed_in.get(thread_link.group(1))
     assert timeline.status_code == 200
-    rows = re.findall(r"<td>(\d{4}-\d\d-\d\d \d\d:\d\d UTC)</td>\s*<td>([^<]*)</td>", timeline.text)
+    rows = re.findall(
+        r"<td><time [^>]*>(\d{4}-\d\d-\d\d \d\d:\d\d UTC)</time></td>\s*<td>([^<]*)</td>",
+        timeline.text,
+    )
     assert [what for _, what in rows] == [
         "Enrolled",
         "Step 1: Hello from Analytical Engines, Ada",
@@ -129,3 +132,10 @@ def test_a_reply_is_read_whole_from_the_inbox_with_its_script_gone_and_its_image
     [opened] = session.scalars(sa.select(Conversation)).all()
     assert not opened.unread  # reading it marked it read
     assert opened.needs_answer  # but it still waits for an answer
+
+
+def test_with_no_mailbox_to_read_the_activity_page_points_to_the_senders_page(signed_in):
+    page = signed_in.get("/inbox/activity")
+    assert "No sender account has a mailbox to read" in page.text
+    assert 'on the <a href="/senders">Senders</a> page' in page.text
+    assert "outreach inbox" not in page.text

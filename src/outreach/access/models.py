@@ -28,6 +28,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(sa.Text, server_default=Role.member.value)
     is_active: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.true())
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    time_zone: Mapped[str] = mapped_column(sa.Text, server_default="UTC")
+    """The IANA name of the zone this person reads times in (migration 0030)."""
     created_at: Mapped[datetime] = timestamp_now()
     updated_at: Mapped[datetime] = timestamp_now()
 

@@ -6,6 +6,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -67,6 +68,12 @@ def change_password(session: Session, user: User, current: str, new: str) -> Non
         raise ValidationFailed("The current password is not right.", field="current_password")
     user.password_hash = _checked_password(new)
     queries.delete_sessions_of(session, user.id)
+    session.flush()
+
+
+def set_time_zone(session: Session, user: User, zone: ZoneInfo) -> None:
+    """The zone in which this person reads the times the pages show."""
+    user.time_zone = zone.key
     session.flush()
 
 

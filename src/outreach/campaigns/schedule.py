@@ -55,6 +55,7 @@ __all__ = [
     "step_due_at",
     "wall_to_utc",
     "zone_named",
+    "zone_names",
 ]
 
 DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -77,6 +78,11 @@ def zone_named(name: str) -> ZoneInfo | None:
     no such zone."""
     key = _zone_keys().get(name.strip().lower())
     return None if key is None else ZoneInfo(key)
+
+
+def zone_names() -> list[str]:
+    """Every zone `zone_named` knows, by its IANA name, sorted: what a picker offers."""
+    return sorted(_zone_keys().values())
 
 
 @functools.cache

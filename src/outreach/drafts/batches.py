@@ -276,6 +276,22 @@ class Progress:
         )
 
     @property
+    def ai_wrote(self) -> bool:
+        """Whether an AI wrote any of its drafts: only then do tokens and a cost mean anything."""
+        return any(by_ai(model) for model in self.models)
+
+    @property
+    def words(self) -> str:
+        """Where the batch stands, for people: "2 written, 25 to go (0 skipped)", and how many
+        failed when any did."""
+        counts = self.counts
+        to_go = counts[JobStatus.queued.value] + counts[JobStatus.writing.value]
+        written, skipped = counts[JobStatus.written.value], counts[JobStatus.skipped.value]
+        failed = counts[JobStatus.failed.value]
+        text = f"{written} written, {to_go} to go ({skipped} skipped)"
+        return f"{text}, {failed} failed" if failed else text
+
+    @property
     def total(self) -> int:
         return sum(self.counts.values())
 
@@ -322,6 +338,12 @@ def progress(session: Session, batch_id: uuid.UUID) -> Progress:
         unpriced=unpriced,
         models=tuple(queries.batch_models(session, batch_id)),
     )
+
+
+def by_ai(model: str | None) -> bool:
+    """Whether a draft's writer (EmailDraft.model) is an AI: neither a person nor the template
+    drafter."""
+    return bool(model) and model != TEMPLATE_MODEL
 
 
 def writer_name(model: str) -> str:

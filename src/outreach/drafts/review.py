@@ -345,6 +345,10 @@ class Review:
     def written_by(self) -> str | None:
         return batches.writer_name(self.draft.model) if self.draft.model else None
 
+    @property
+    def by_ai(self) -> bool:
+        return batches.by_ai(self.draft.model)
+
 
 def review_of(session: Session, draft: EmailDraft) -> Review:
     contact = session.get(Contact, draft.contact_id)

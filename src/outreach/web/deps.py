@@ -41,6 +41,8 @@ class Viewer:
 
     email: str
     role: str
+    time_zone: str = "UTC"
+    """The IANA zone the pages show this person's times in (the `local_time` filter)."""
 
 
 def container_of(request: Request) -> Container:
@@ -89,7 +91,7 @@ def page_user(request: Request, session: DbSession) -> User:
     user = token and access.user_for_session(session, token, container_of(request).clock.now())
     if not user:
         raise SignInRequired
-    request.state.viewer = Viewer(email=user.email, role=user.role)
+    request.state.viewer = Viewer(email=user.email, role=user.role, time_zone=user.time_zone)
     request.state.inbox_counts = conversations.counts(session)  # the navigation shows them
     return user
 

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 from starlette.responses import Response
 
 from outreach.contacts.leads import LeadStatus
@@ -20,7 +25,31 @@ from outreach.web import flash
 from outreach.words import counted, duration, frequency
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
-TEMPLATES.env.filters.update(counted=counted, duration=duration, frequency=frequency)
+
+
+@pass_context
+def local_time(
+    context: Context, at: datetime | None, form: str = "%Y-%m-%d %H:%M", plain: bool = False
+) -> Markup | str:
+    """`at` as the signed-in person reads it: in their time zone (the account page's setting),
+    named after the time, with the UTC time on hover. `form` without an hour shows the day
+    alone; `plain` gives the words without markup, for where no element may go (an option)."""
+    if at is None:
+        return ""
+    utc = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    viewer = context.get("user")
+    local = utc.astimezone(ZoneInfo(getattr(viewer, "time_zone", "UTC")))
+    shown = local.strftime(form) + (f" {local.tzname()}" if "%H" in form else "")
+    if plain:
+        return shown
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(
+        utc.isoformat(), utc.strftime("%Y-%m-%d %H:%M UTC"), shown
+    )
+
+
+TEMPLATES.env.filters.update(
+    counted=counted, duration=duration, frequency=frequency, local_time=local_time
+)
 
 
 def linked(path: str, query: Mapping[str, Any] | None = None, **changes: Any) -> str:

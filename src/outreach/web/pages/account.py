@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from outreach.access import queries as access_queries
 from outreach.access import service as access
+from outreach.campaigns import schedule
 from outreach.errors import ValidationFailed
 from outreach.web import flash
 from outreach.web.deps import DbSession, PageUser, container_of
@@ -20,7 +21,11 @@ router = APIRouter(include_in_schema=False)
 
 def account_page(request: Request, session: DbSession, user: PageUser, **extra: Any) -> Response:
     status = 422 if "error" in extra else 200
-    context = {"tokens": access_queries.api_tokens_of(session, user.id), **extra}
+    context = {
+        "tokens": access_queries.api_tokens_of(session, user.id),
+        "zone_names": schedule.zone_names(),
+        **extra,
+    }
     return render(request, "account.html", context, status_code=status)
 
 
@@ -42,6 +47,21 @@ def change_password(
     except ValidationFailed as error:
         return account_page(request, session, user, error=error.message)
     return RedirectResponse("/sign-in", status_code=303)
+
+
+@router.post("/account/time-zone")
+def set_time_zone(
+    request: Request,
+    session: DbSession,
+    user: PageUser,
+    time_zone: Annotated[str, Form(max_length=100)],
+) -> Response:
+    zone = schedule.zone_named(time_zone)
+    if zone is None:
+        error = f"There is no time zone called {time_zone!r}: pick one like Europe/Berlin."
+        return account_page(request, session, user, error=error)
+    access.set_time_zone(session, user, zone)
+    return flash.redirect(request, "/account", notice=f"Times are now shown in {zone.key}.")
 
 
 @router.post("/account/tokens")

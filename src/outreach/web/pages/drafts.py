@@ -256,7 +256,7 @@ def create_template(
     except OutreachError as error:
         session.rollback()
         return templates_page(request, session, error=error.message, name=name, content=content)
-    return RedirectResponse(f"/drafts/templates/{made.id}", status_code=303)
+    return flash.redirect(request, f"/drafts/templates/{made.id}", notice=f"{made.name} is saved.")
 
 
 def template_page(
@@ -338,7 +338,7 @@ def try_template(
         request,
         f"/drafts/templates/{template_id}",
         trial=asdict(result),
-        trial_cost=dollars(result.cost_micros),
+        trial_cost=dollars(result.cost_micros) if batches.by_ai(result.written.model) else None,
         tried=contact,
     )
 
@@ -351,13 +351,14 @@ def _card(request: Request, session: DbSession, draft: EmailDraft, **extra: obje
 
 
 def _answer(
-    request: Request, session: DbSession, draft_id: uuid.UUID, back: str | None, **extra: object
+    request: Request, session: DbSession, draft_id: uuid.UUID, back: str | None, done: str
 ) -> Response:
-    """The card for htmx, else back to the page the form was on."""
+    """The card for htmx (which shows what changed), else back to the page the form was on,
+    saying what was `done`."""
     if request.headers.get("HX-Request"):
-        return _card(request, session, review.get(session, draft_id), **extra)
+        return _card(request, session, review.get(session, draft_id))
     target = back if back and back.startswith("/drafts") else f"/drafts/{draft_id}"
-    return RedirectResponse(target, status_code=303)
+    return flash.redirect(request, target, notice=done)
 
 
 def _acting(
@@ -366,6 +367,7 @@ def _acting(
     draft_id: uuid.UUID,
     back: str | None,
     action: Callable[[], object],
+    done: str,
 ) -> Response:
     try:
         action()
@@ -374,7 +376,7 @@ def _acting(
         if request.headers.get("HX-Request"):
             return _card(request, session, review.get(session, draft_id), error=error.message)
         return draft_page(request, session, draft_id, error=error.message)
-    return _answer(request, session, draft_id, back)
+    return _answer(request, session, draft_id, back, done)
 
 
 def draft_page(
@@ -421,7 +423,14 @@ def approve(
     back: Annotated[str | None, Form(alias="next", max_length=2000)] = None,
 ) -> Response:
     now = container_of(request).clock.now()
-    return _acting(request, session, draft_id, back, lambda: review.approve(session, draft_id, now))
+    return _acting(
+        request,
+        session,
+        draft_id,
+        back,
+        lambda: review.approve(session, draft_id, now),
+        "Approved.",
+    )
 
 
 @router.post("/drafts/{draft_id}/edit")
@@ -436,7 +445,12 @@ def edit(
 ) -> Response:
     now = container_of(request).clock.now()
     return _acting(
-        request, session, draft_id, back, lambda: review.edit(session, draft_id, subject, body, now)
+        request,
+        session,
+        draft_id,
+        back,
+        lambda: review.edit(session, draft_id, subject, body, now),
+        "Your edit is saved.",
     )
 
 
@@ -451,7 +465,12 @@ def reject(
 ) -> Response:
     now = container_of(request).clock.now()
     return _acting(
-        request, session, draft_id, back, lambda: review.reject(session, draft_id, reason, now)
+        request,
+        session,
+        draft_id,
+        back,
+        lambda: review.reject(session, draft_id, reason, now),
+        "Rejected.",
     )
 
 
@@ -466,7 +485,12 @@ def rewrite(
 ) -> Response:
     now = container_of(request).clock.now()
     return _acting(
-        request, session, draft_id, back, lambda: review.rewrite(session, draft_id, note, now)
+        request,
+        session,
+        draft_id,
+        back,
+        lambda: review.rewrite(session, draft_id, note, now),
+        "It will be written again.",
     )
 
 
@@ -500,7 +524,7 @@ def schedule(
         except contacted.InTouchAlready as error:
             raise error.confirm_with('tick "Send anyway"') from None
 
-    return _acting(request, session, draft_id, f"/drafts/{draft_id}", go)
+    return _acting(request, session, draft_id, f"/drafts/{draft_id}", go, "Scheduled.")
 
 
 @router.post("/drafts/{draft_id}/unschedule/{scheduled_id}")
@@ -517,4 +541,5 @@ def unschedule(
         draft_id,
         f"/drafts/{draft_id}",
         lambda: scheduled.cancel(session, scheduled_id),
+        "Taken back: it is a draft again.",
     )

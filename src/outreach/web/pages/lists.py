@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from outreach.contacts import importing, lists, queries, suppressions
 from outreach.contacts.queries import ContactFilter
@@ -75,7 +75,7 @@ def create_list(
         created = lists.create(session, name, description, container_of(request).clock.now())
     except OutreachError as error:
         return _lists_page(request, session, error=error.message, name=name)
-    return RedirectResponse(f"/lists/{created.id}", status_code=303)
+    return flash.redirect(request, f"/lists/{created.id}", notice=f"{created.name} is made.")
 
 
 def _list_page(
@@ -123,7 +123,7 @@ def rename_list(
     except OutreachError as error:
         session.rollback()
         return _list_page(request, session, list_id, error=error.message)
-    return RedirectResponse(f"/lists/{list_id}", status_code=303)
+    return flash.redirect(request, f"/lists/{list_id}", notice="Saved.")
 
 
 @router.post("/lists/{list_id}/delete")
@@ -134,7 +134,7 @@ def delete_list(
         lists.delete(session, list_id)
     except OutreachError as error:
         return _list_page(request, session, list_id, error=error.message)
-    return RedirectResponse("/lists", status_code=303)
+    return flash.redirect(request, "/lists", notice="The list is deleted; its contacts are kept.")
 
 
 @router.post("/lists/{list_id}/add")
@@ -241,7 +241,7 @@ def unsuppress(
     request: Request, session: DbSession, user: PageUser, suppression_id: uuid.UUID
 ) -> Response:
     suppressions.remove_by_id(session, suppression_id)
-    return RedirectResponse("/suppressions", status_code=303)
+    return flash.redirect(request, "/suppressions", notice="Lifted: emails to it may go again.")
 
 
 @router.post("/suppressions/import")

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from outreach.access import queries as access_queries
 from outreach.access import service as access
 from outreach.access.models import Role
 from outreach.errors import Conflict, ValidationFailed
+from outreach.web import flash
 from outreach.web.deps import DbSession, PageUser
 from outreach.web.rendering import render
 
@@ -45,4 +46,4 @@ def create_user(
             "email": email,
         }
         return render(request, "users.html", context, status_code=422)
-    return RedirectResponse("/users", status_code=303)
+    return flash.redirect(request, "/users", notice=f"{email.strip().lower()} can sign in now.")
