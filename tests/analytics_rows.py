@@ -219,6 +219,34 @@ class Campaigns:
         self.connection.execute(sa.update(T[table]).where(T[table].c.id == row_id).values(**values))
 
 
+def a_fortnight(connection: sa.Connection, now: datetime) -> Campaigns:
+    """Two campaigns, six contacts, nine emails over the 12 days to `now`: two replies from a
+    person (one interested), an auto-reply, a bounce and an unsubscribe; Campaign 0 running,
+    the first sender account failing."""
+    world = Campaigns.made(
+        connection,
+        now - timedelta(days=12),
+        [f"person{n}@company{n % 3}.example" for n in range(6)],
+    )
+    for n in range(6):
+        world.send(n, n, days=n)
+    for n in range(3):
+        world.send(n, n, days=n + 4)
+    world.reply(0, days=6, category="interested")
+    world.reply(1, days=7, category="not_interested")
+    world.reply(4, days=8, category=None, kind="auto_reply")
+    world.bounce(2, days=3)
+    world.unsubscribe(3)
+    world._update("campaigns", world.campaigns[0], status="active")
+    world._update(
+        "sender_accounts",
+        world.senders[0],
+        state="failing",
+        last_error="the server refused the password",
+    )
+    return world
+
+
 def raw_by_step(connection: sa.Connection, campaign_id: uuid.UUID) -> dict[int, dict[str, int]]:
     """The five counts per step, straight from sent_emails, inbox_messages, deliveries and
     campaign_contacts."""

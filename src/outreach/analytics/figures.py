@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import statistics
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
 from typing import Any, ClassVar
@@ -148,6 +148,12 @@ def _sums() -> list[sa.Label[Any]]:
 
 def _counts(row: Any) -> dict[str, int]:
     return {c: int(getattr(row, c)) for c in Figures.COUNTS}
+
+
+def added(rows: Iterable[Figures]) -> Figures:
+    """The counts of `rows` added up (the days of a range: its totals)."""
+    kept = list(rows)
+    return Figures(**{c: sum(getattr(row, c) for row in kept) for c in Figures.COUNTS})
 
 
 def totals(session: Session, scope: Scope) -> Figures:
