@@ -1,4 +1,4 @@
-"""The Analytics page in a real browser: the charts are drawn, and the
+"""The Analytics page and the home dashboard in a real browser: the charts are drawn, and the
 tables beside them hold the counts of the rows the worker and the inbox wrote, at laptop and at
 phone width, the page never wider than the screen and no script or style refused by its
 Content-Security-Policy."""
@@ -90,4 +90,21 @@ def test_the_analytics_page_charts_the_days_and_its_tables_hold_the_counts(
     expect(page.get_by_test_id("range")).to_contain_text("campaign “Campaign 1”")
     assert column(page, "steps-table", "Sent") == ["3", "1"]
     assert sum(int(n) for n in column(page, "daily-table", "Sent")) == 4
+    assert errors == []
+
+
+def test_the_home_page_is_a_dashboard_of_campaign_emails(page, live_server):
+    a_fortnight_of_campaigns(live_server)
+    errors = refused(page)
+    sign_in_with(page, live_server.url)
+    month = page.get_by_role("region", name="Last 30 days")
+    expect(month.get_by_test_id("campaign-figures")).to_contain_text("Campaign emails sent9")
+    expect(month.get_by_test_id("campaign-figures")).to_contain_text("Positive replies1")
+    expect(page.locator(".chart canvas")).to_have_count(1)
+    assert sum(int(n) for n in column(page, "daily-table", "Sent")) == 9
+    assert column(page, "running-table", "Campaign") == ["Campaign 0"]
+    assert column(page, "running-table", "Reply rate") == ["20.0%"]
+    assert column(page, "trouble-table", "Sender account") == ["me0@ourco.example"]
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert fits(page)
     assert errors == []

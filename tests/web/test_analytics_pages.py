@@ -127,8 +127,8 @@ def test_an_unknown_table_is_not_found(signed_in):
     assert "There is no table “opens”" in download.text
 
 
-def test_the_page_allows_scripts_and_styles_of_the_app_only(signed_in):
-    for path in ("/analytics",):
+def test_the_page_and_home_allow_scripts_and_styles_of_the_app_only(signed_in):
+    for path in ("/analytics", "/"):
         policy = signed_in.get(path).headers["content-security-policy"]
         assert "script-src 'self';" in policy
         assert "style-src 'self';" in policy
@@ -138,3 +138,26 @@ def test_the_page_allows_scripts_and_styles_of_the_app_only(signed_in):
 def test_the_page_asks_to_sign_in(client):
     assert client.get("/analytics").status_code == 303
     assert client.get("/analytics/daily.csv").status_code == 303
+
+
+def test_home_shows_the_campaign_emails_the_running_campaigns_and_the_accounts_in_trouble(
+    signed_in, world
+):
+    world.bounce(7, days=10)  # me1's: over half the 5% at which the worker pauses an account
+    home = signed_in.get("/")
+    assert home.status_code == 200
+    shown = tables(home.text)
+    assert sum(int(day["Sent"]) for day in shown["daily-table"]) == 9
+    assert [
+        (row["Campaign"], row["Sent"], row["Reply rate"]) for row in shown["running-table"]
+    ] == [("Campaign 0", "5", "20.0%")]
+    assert [
+        (row["Sender account"], row["State"], row["Why"]) for row in shown["trouble-table"]
+    ] == [
+        ("me0@ourco.example", "failing", "the server refused the password"),
+        ("me1@ourco.example", "ok", "bounces over 2.5% (paused at 5.0%)"),
+    ]
+    month = home.text.split("<h2>Last 30 days</h2>")[1]
+    assert "<dt>Campaign emails sent</dt><dd>9</dd>" in month
+    assert "<dt>Positive replies</dt><dd>1 " in month
+    assert "<dt>Unsubscribes</dt><dd>1</dd>" in month
