@@ -106,17 +106,9 @@ def analytics_page(
     request: Request, session: DbSession, user: PageUser, asked: AskedQuery
 ) -> Response:
     today = container_of(request).clock.now().date()
-    context: dict[str, Any] = {
-        "asked": asked,
-        "presets": PRESETS,
-        "default_days": DEFAULT_DAYS,
-        "today": today,
-        "tables": [name for name, *_ in TABLES],
-    }
-    chosen = None
+    context: dict[str, Any] = {"asked": asked, "presets": PRESETS, "default_days": DEFAULT_DAYS}
     try:
         scope = asked.scope(session, today)
-        chosen = scope.campaign_id
     except OutreachError as error:
         context["campaign_choices"] = analytics.campaign_choices(session, "", None)
         context["error"] = error.message
@@ -124,7 +116,7 @@ def analytics_page(
     days_of = figures.daily(session, scope)
     context.update(
         scope=scope,
-        campaign_choices=analytics.campaign_choices(session, "", chosen),
+        campaign_choices=analytics.campaign_choices(session, "", scope.campaign_id),
         totals=figures.added(days_of),
         daily=days_of,
         chart=daily_chart(days_of),
