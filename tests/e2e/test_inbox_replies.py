@@ -124,9 +124,10 @@ def sent_to(session, campaign_id) -> dict[str, Delivery]:
     return dict(rows.all())
 
 
-def test_a_reply_stops_step_2_an_out_of_office_does_not_and_a_bounce_suppresses(
-    route: Route, session, clock, tmp_path
-):
+def a_reply_an_out_of_office_and_a_bounce(route: Route, session, clock, tmp_path):
+    """Step 1 goes out to Ada, Alan and Grace; three hours later Ada's reply, Alan's
+    out-of-office and Grace's bounce arrive; two days later the worker reads them and sends
+    what is due."""
     clock.advance(MONDAY_9 - clock.now())
     sender = senders.by_email(session, route.mailbox)
     spring = three_step_campaign(session, clock, tmp_path, [str(sender.id)])
@@ -147,6 +148,14 @@ def test_a_reply_stops_step_2_an_out_of_office_does_not_and_a_bounce_suppresses(
     route.deliver(postfix_dsn(thread(GRACE), status="5.1.1"), first[GRACE], clock.now())
 
     worker_pass(route, clock, MONDAY_9 + timedelta(days=2))
+    return spring
+
+
+def test_a_reply_stops_step_2_an_out_of_office_does_not_and_a_bounce_suppresses(
+    route: Route, session, clock, tmp_path
+):
+    spring = a_reply_an_out_of_office_and_a_bounce(route, session, clock, tmp_path)
+    first = sent_to(session, spring.id)
 
     went = route.sent_to()
     assert went.count(ADA) == 1, "the reply stopped step 2"
@@ -244,22 +253,7 @@ def test_the_analytics_page_the_api_and_the_csv_count_what_happened_to_the_email
     route.container.settings = route.container.settings.model_copy(
         update={"base_url_setting": "https://outreach.example"}
     )
-    clock.advance(MONDAY_9 - clock.now())
-    sender = senders.by_email(session, route.mailbox)
-    spring = three_step_campaign(session, clock, tmp_path, [str(sender.id)])
-    campaigns.launch(session, spring.id, clock.now())
-    session.commit()
-    worker_pass(route, clock, MONDAY_9)
-    clock.advance(timedelta(hours=3))
-    first = sent_to(session, spring.id)
-
-    def thread(to: str) -> Thread:
-        return Thread(first[to].message_id, "Hello", ours=route.mailbox, theirs=to)
-
-    route.deliver(gmail_reply(thread(ADA)), first[ADA], clock.now())
-    route.deliver(outlook_auto_reply(thread(ALAN), back="3 March 2026"), first[ALAN], clock.now())
-    route.deliver(postfix_dsn(thread(GRACE), status="5.1.1"), first[GRACE], clock.now())
-    worker_pass(route, clock, MONDAY_9 + timedelta(days=2))
+    spring = a_reply_an_out_of_office_and_a_bounce(route, session, clock, tmp_path)
 
     to_alan = [
         message
