@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from outreach.models import Base
 
 T = Base.metadata.tables
+COUNTS = ("sent", "replied", "positive", "bounced", "unsubscribed")
 
 
 def _add(connection: sa.Connection, table: str, **values: object) -> uuid.UUID:
@@ -216,3 +217,78 @@ class Campaigns:
 
     def _update(self, table: str, row_id: uuid.UUID, **values: object) -> None:
         self.connection.execute(sa.update(T[table]).where(T[table].c.id == row_id).values(**values))
+
+
+def a_fortnight(connection: sa.Connection, now: datetime) -> Campaigns:
+    """Two campaigns, six contacts, nine emails over the 12 days to `now`: two replies from a
+    person (one interested), an auto-reply, a bounce and an unsubscribe; Campaign 0 running,
+    the first sender account failing."""
+    world = Campaigns.made(
+        connection,
+        now - timedelta(days=12),
+        [f"person{n}@company{n % 3}.example" for n in range(6)],
+    )
+    for n in range(6):
+        world.send(n, n, days=n)
+    for n in range(3):
+        world.send(n, n, days=n + 4)
+    world.reply(0, days=6, category="interested")
+    world.reply(1, days=7, category="not_interested")
+    world.reply(4, days=8, category=None, kind="auto_reply")
+    world.bounce(2, days=3)
+    world.unsubscribe(3)
+    world._update("campaigns", world.campaigns[0], status="active")
+    world._update(
+        "sender_accounts",
+        world.senders[0],
+        state="failing",
+        last_error="the server refused the password",
+    )
+    return world
+
+
+def raw_by_step(connection: sa.Connection, campaign_id: uuid.UUID) -> dict[int, dict[str, int]]:
+    """The five counts per step, straight from sent_emails, inbox_messages, deliveries and
+    campaign_contacts."""
+    sent, messages, deliveries, enrollments = (
+        T["sent_emails"],
+        T["inbox_messages"],
+        T["deliveries"],
+        T["campaign_contacts"],
+    )
+    figures: dict[int, dict[str, int]] = {}
+
+    def add(name: str, query: sa.Select) -> None:  # type: ignore[type-arg]
+        for step, n in connection.execute(query):
+            figures.setdefault(step, dict.fromkeys(COUNTS, 0))[name] = n
+
+    add(
+        "sent",
+        sa.select(sent.c.sequence_step, sa.func.count())
+        .where(sent.c.campaign_id == campaign_id)
+        .group_by(sent.c.sequence_step),
+    )
+    replies = (
+        sa.select(sent.c.sequence_step, sa.func.count())
+        .join(sent, sent.c.id == messages.c.sent_email_id)
+        .where(messages.c.campaign_id == campaign_id, messages.c.kind == "human_reply")
+        .group_by(sent.c.sequence_step)
+    )
+    add("replied", replies)
+    add(
+        "positive",
+        replies.where(messages.c.category.in_(["interested", "meeting_request"])),
+    )
+    add(
+        "bounced",
+        sa.select(deliveries.c.sequence_step, sa.func.count())
+        .where(deliveries.c.campaign_id == campaign_id, deliveries.c.bounced_at.is_not(None))
+        .group_by(deliveries.c.sequence_step),
+    )
+    add(
+        "unsubscribed",
+        sa.select(enrollments.c.current_sequence_step, sa.func.count())
+        .where(enrollments.c.campaign_id == campaign_id, enrollments.c.status == "unsubscribed")
+        .group_by(enrollments.c.current_sequence_step),
+    )
+    return figures

@@ -24,3 +24,9 @@ def duration(span: timedelta) -> str:
 def frequency(span: timedelta) -> str:
     """How often something runs: "every day", "every 6 hours"."""
     return "every " + duration(span).removeprefix("1 ")
+
+
+def percentage(share: float | None) -> str:
+    """A share as a percentage with one decimal ("4.2%"), or a dash when there is none (a
+    rate over nothing sent)."""
+    return "—" if share is None else f"{share:.1%}"

@@ -2,11 +2,14 @@
 over IMAP from Dovecot) and through (a fake) Microsoft Graph. Between step 1 and step 2 a reply,
 an out-of-office and a bounce arrive in the sending mailbox: the reply stops step 2, the
 out-of-office does not, the bounce suppresses. The worker's jobs run in their order: the inbox
-is read before anything is sent."""
+is read before anything is sent. The same story, with an unsubscribe, is what the Analytics
+page, the API and the CSV downloads count."""
 
 from __future__ import annotations
 
+import csv
 import email
+import io
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -23,10 +26,11 @@ from outreach.contacts.models import Contact
 from outreach.container import Container
 from outreach.delivery.models import Delivery
 from outreach.events.models import Event
-from outreach.inbox.models import EmailReply, InboxMessage
+from outreach.inbox.models import Conversation, EmailReply, InboxMessage
 from outreach.senders import mailboxes
 from outreach.senders import service as senders
 from outreach.worker.jobs import poll_inboxes
+from tests.analytics_rows import COUNTS, raw_by_step
 from tests.campaign_setup import smtp_sender, three_step_campaign
 from tests.databases import ALSO_PARTITIONED
 from tests.fakes.graph_server import (
@@ -36,7 +40,9 @@ from tests.fakes.graph_server import (
     TENANT,
     FakeGraph,
 )
+from tests.html_tables import tables
 from tests.inbox_messages import Thread, gmail_reply, outlook_auto_reply, postfix_dsn
+from tests.web_session import post
 
 pytestmark = ALSO_PARTITIONED
 MONDAY_9 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -118,9 +124,10 @@ def sent_to(session, campaign_id) -> dict[str, Delivery]:
     return dict(rows.all())
 
 
-def test_a_reply_stops_step_2_an_out_of_office_does_not_and_a_bounce_suppresses(
-    route: Route, session, clock, tmp_path
-):
+def a_reply_an_out_of_office_and_a_bounce(route: Route, session, clock, tmp_path):
+    """Step 1 goes out to Ada, Alan and Grace; three hours later Ada's reply, Alan's
+    out-of-office and Grace's bounce arrive; two days later the worker reads them and sends
+    what is due."""
     clock.advance(MONDAY_9 - clock.now())
     sender = senders.by_email(session, route.mailbox)
     spring = three_step_campaign(session, clock, tmp_path, [str(sender.id)])
@@ -141,6 +148,14 @@ def test_a_reply_stops_step_2_an_out_of_office_does_not_and_a_bounce_suppresses(
     route.deliver(postfix_dsn(thread(GRACE), status="5.1.1"), first[GRACE], clock.now())
 
     worker_pass(route, clock, MONDAY_9 + timedelta(days=2))
+    return spring
+
+
+def test_a_reply_stops_step_2_an_out_of_office_does_not_and_a_bounce_suppresses(
+    route: Route, session, clock, tmp_path
+):
+    spring = a_reply_an_out_of_office_and_a_bounce(route, session, clock, tmp_path)
+    first = sent_to(session, spring.id)
 
     went = route.sent_to()
     assert went.count(ADA) == 1, "the reply stopped step 2"
@@ -225,3 +240,67 @@ def test_a_reply_older_than_the_first_reads_lookback_is_not_matched(
     assert session.scalar(sa.select(sa.func.count()).select_from(EmailReply)) == 0
     assert route.sent_to().count(ADA) > 1
     assert "replied" not in campaign_queries.enrollment_counts(session, spring.id)
+
+
+@pytest.mark.parametrize("route", ["smtp"], indirect=True)
+def test_the_analytics_page_the_api_and_the_csv_count_what_happened_to_the_emails(
+    route: Route, session, clock, tmp_path, smtp_server, signed_in, api_token
+):
+    """Step 1 to three people: Ada replies (a person categorizes it a meeting request), Alan's
+    out-of-office is no reply, Grace bounces; step 2 to Alan, who unsubscribes with its
+    one-click link. Every figure on the Analytics page, in the API and in both CSVs is the
+    count over the raw rows."""
+    route.container.settings = route.container.settings.model_copy(
+        update={"base_url_setting": "https://outreach.example"}
+    )
+    spring = a_reply_an_out_of_office_and_a_bounce(route, session, clock, tmp_path)
+
+    to_alan = [
+        message
+        for message in map(email.message_from_bytes, (m.data for m in smtp_server.messages))
+        if ALAN in message["To"]
+    ]
+    link = to_alan[-1]["List-Unsubscribe"].split("<")[1].split(">")[0]
+    one_click = signed_in.post(
+        link.removeprefix("https://outreach.example"), content=b"List-Unsubscribe=One-Click"
+    )
+    assert one_click.status_code == 200
+    ada = session.scalars(sa.select(Contact.id).where(Contact.email == ADA)).one()
+    conversation = session.scalars(
+        sa.select(Conversation.id).where(Conversation.contact_id == ada)
+    ).one()
+    page = f"/inbox/conversations/{conversation}"
+    categorized = post(signed_in, f"{page}/category", page, category="meeting_request")
+    assert categorized.status_code == 303
+
+    raw = raw_by_step(session.connection(), spring.id)
+    assert raw == {
+        1: {"sent": 3, "replied": 1, "positive": 1, "bounced": 1, "unsubscribed": 0},
+        2: {"sent": 1, "replied": 0, "positive": 0, "bounced": 0, "unsubscribed": 1},
+    }
+    scope = {"campaign_id": str(spring.id), "days": "30"}
+    shown = tables(signed_in.get("/analytics", params=scope).text)
+    headings = {"sent": "Sent", "replied": "Replies", "positive": "Positive",
+                "bounced": "Bounces", "unsubscribed": "Unsubscribes"}  # fmt: skip
+    assert {
+        int(row["Step"].split()[0]): {name: int(row[heading]) for name, heading in headings.items()}
+        for row in shown["steps-table"]
+    } == raw
+    assert sum(int(day["Sent"]) for day in shown["daily-table"]) == 4
+    assert sum(int(day["Replies"]) for day in shown["daily-table"]) == 1
+    assert sum(int(day["Bounces"]) for day in shown["daily-table"]) == 1
+    [provider] = shown["providers-table"]
+    assert (provider["Sent"], provider["Replies"], provider["Unsubscribes"]) == ("4", "1", "1")
+
+    api = {"Authorization": f"Bearer {api_token}"}
+    lifetime = signed_in.get(f"/api/v1/campaigns/{spring.id}/analytics", headers=api).json()
+    assert {step["step"]: {c: step[c] for c in COUNTS} for step in lifetime["steps"]} == raw
+    year = {"start": "2026-01-01", "end": "2026-12-31", "campaign_id": str(spring.id)}
+    steps = signed_in.get("/api/v1/analytics/steps", params=year, headers=api).json()["items"]
+    assert {step["step"]: {c: step[c] for c in COUNTS} for step in steps} == raw
+    for download in (
+        signed_in.get("/analytics/steps.csv", params=scope),
+        signed_in.get("/api/v1/analytics/steps", params={**year, "format": "csv"}, headers=api),
+    ):
+        rows = csv.DictReader(io.StringIO(download.text))
+        assert {int(row["step"]): {c: int(row[c]) for c in COUNTS} for row in rows} == raw

@@ -13,64 +13,16 @@ import pytest
 import sqlalchemy as sa
 
 from outreach.models import Base
-from tests.analytics_rows import bounce, reply_to, unsubscribe
+from tests.analytics_rows import COUNTS, bounce, raw_by_step, reply_to, unsubscribe
 from tests.campaign_setup import launched_from_outbox
 
 T = Base.metadata.tables
-COUNTS = ("sent", "replied", "positive", "bounced", "unsubscribed")
 
 
 @pytest.fixture
 def api(client, api_token):
     client.headers["Authorization"] = f"Bearer {api_token}"
     return client
-
-
-def raw_by_step(connection: sa.Connection, campaign_id: uuid.UUID) -> dict[int, dict[str, int]]:
-    """The five counts per step, straight from sent_emails, inbox_messages, deliveries and
-    campaign_contacts."""
-    sent, messages, deliveries, enrollments = (
-        T["sent_emails"],
-        T["inbox_messages"],
-        T["deliveries"],
-        T["campaign_contacts"],
-    )
-    figures: dict[int, dict[str, int]] = {}
-
-    def add(name: str, query: sa.Select) -> None:  # type: ignore[type-arg]
-        for step, n in connection.execute(query):
-            figures.setdefault(step, dict.fromkeys(COUNTS, 0))[name] = n
-
-    add(
-        "sent",
-        sa.select(sent.c.sequence_step, sa.func.count())
-        .where(sent.c.campaign_id == campaign_id)
-        .group_by(sent.c.sequence_step),
-    )
-    replies = (
-        sa.select(sent.c.sequence_step, sa.func.count())
-        .join(sent, sent.c.id == messages.c.sent_email_id)
-        .where(messages.c.campaign_id == campaign_id, messages.c.kind == "human_reply")
-        .group_by(sent.c.sequence_step)
-    )
-    add("replied", replies)
-    add(
-        "positive",
-        replies.where(messages.c.category.in_(["interested", "meeting_request"])),
-    )
-    add(
-        "bounced",
-        sa.select(deliveries.c.sequence_step, sa.func.count())
-        .where(deliveries.c.campaign_id == campaign_id, deliveries.c.bounced_at.is_not(None))
-        .group_by(deliveries.c.sequence_step),
-    )
-    add(
-        "unsubscribed",
-        sa.select(enrollments.c.current_sequence_step, sa.func.count())
-        .where(enrollments.c.campaign_id == campaign_id, enrollments.c.status == "unsubscribed")
-        .group_by(enrollments.c.current_sequence_step),
-    )
-    return figures
 
 
 def test_a_campaigns_figures_equal_the_counts_over_its_rows(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import statistics
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
 from typing import Any, ClassVar
@@ -20,12 +20,13 @@ from sqlalchemy.orm import Session, aliased
 from outreach.analytics.models import AnalyticsRollup
 from outreach.analytics.recipients import RecipientProvider
 from outreach.campaigns.models import Campaign, CampaignContact, CampaignSequence
-from outreach.campaigns.states import EnrollmentStatus
+from outreach.campaigns.states import CampaignStatus, EnrollmentStatus
 from outreach.db import UtcDateTime
 from outreach.delivery.models import Delivery
 from outreach.errors import NotFound, ValidationFailed
 from outreach.inbox.models import InboxMessage
 from outreach.senders.models import SenderAccount
+from outreach.senders.states import SenderState
 
 LONGEST_RANGE = timedelta(days=731)
 """The widest date range asked at once: two years of days."""
@@ -148,6 +149,12 @@ def _sums() -> list[sa.Label[Any]]:
 
 def _counts(row: Any) -> dict[str, int]:
     return {c: int(getattr(row, c)) for c in Figures.COUNTS}
+
+
+def added(rows: Iterable[Figures]) -> Figures:
+    """The counts of `rows` added up (the days of a range: its totals)."""
+    kept = list(rows)
+    return Figures(**{c: sum(getattr(row, c) for row in kept) for c in Figures.COUNTS})
 
 
 def totals(session: Session, scope: Scope) -> Figures:
@@ -341,3 +348,79 @@ def of_campaign(session: Session, campaign_id: uuid.UUID) -> CampaignFigures:
         senders=senders(session, lifetime),
         providers=providers(session, lifetime),
     )
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunningCampaign(Figures):
+    campaign_id: uuid.UUID
+    campaign: str
+
+
+def running_campaigns(session: Session) -> list[RunningCampaign]:
+    """Every active campaign with its figures over its whole life, by name: the home page's
+    reply rates. Only the running campaigns' rollup rows are read
+    (ix_analytics_rollups_campaign_id_day)."""
+    running = sa.select(Campaign.id).where(Campaign.status == CampaignStatus.active)
+    summed = (
+        sa.select(AnalyticsRollup.campaign_id, *_sums())
+        .where(AnalyticsRollup.campaign_id.in_(running))
+        .group_by(AnalyticsRollup.campaign_id)
+        .subquery()
+    )
+    rows = session.execute(
+        sa.select(Campaign.id, Campaign.name, *(summed.c[c] for c in Figures.COUNTS))
+        .outerjoin(summed, summed.c.campaign_id == Campaign.id)
+        .where(Campaign.status == CampaignStatus.active)
+        .order_by(Campaign.name, Campaign.id)
+    )
+    return [
+        RunningCampaign(
+            campaign_id=row.id,
+            campaign=row.name,
+            **{c: int(getattr(row, c) or 0) for c in Figures.COUNTS},
+        )
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True)
+class SenderInTrouble:
+    """A sender account that cannot send (failing, paused, saying why) or whose emails of the
+    last 7 days bounced often."""
+
+    sender_account_id: uuid.UUID
+    email: str
+    state: str
+    reason: str | None
+    week: Figures
+
+
+def senders_in_trouble(session: Session, today: date, bounce_rate: float) -> list[SenderInTrouble]:
+    """Failing and paused accounts, and those whose bounces over the 7 days to `today` passed
+    `bounce_rate` of their emails sent in them, by address."""
+    week = {
+        row.sender_account_id: row
+        for row in senders(session, Scope(today - timedelta(days=6), today))
+    }
+    # Bounces count on their day, sends on theirs: a week can hold bounces of emails sent
+    # before it, and none sent in it (then any bounce passes).
+    bouncing = [
+        sender_id for sender_id, row in week.items() if row.bounced > bounce_rate * row.sent
+    ]
+    accounts = session.execute(
+        sa.select(
+            SenderAccount.id, SenderAccount.email, SenderAccount.state, SenderAccount.last_error
+        )
+        .where(sa.or_(SenderAccount.state != SenderState.ok, SenderAccount.id.in_(bouncing)))
+        .order_by(SenderAccount.email, SenderAccount.id)
+    )
+    return [
+        SenderInTrouble(
+            sender_account_id=account.id,
+            email=account.email,
+            state=account.state,
+            reason=account.last_error if account.state != SenderState.ok else None,
+            week=week.get(account.id) or Figures(),
+        )
+        for account in accounts
+    ]

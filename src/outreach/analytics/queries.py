@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -10,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from outreach.analytics.models import EmailAnalytics
+from outreach.campaigns.models import Campaign
 from outreach.delivery.models import Delivery
 from outreach.drafts.models import EmailDraft
 
@@ -83,3 +85,24 @@ def _steps_queued_without_approval(
     )
     counted = [session.execute(query).one() for query in (from_template, written_ahead)]
     return [sum(int(row[n]) for row in counted) for n in range(len(starts))]
+
+
+CAMPAIGN_CHOICES = 50
+"""How many campaigns a campaign menu offers at once; a search box finds the others."""
+
+
+def campaign_choices(
+    session: Session, text: str, chosen: uuid.UUID | None
+) -> list[tuple[uuid.UUID, str]]:
+    """(id, name) of the first campaigns by name whose name holds `text` (any case), and the
+    chosen campaign whatever its name: what the Analytics page's campaign menu offers."""
+    statement = sa.select(Campaign.id, Campaign.name).order_by(Campaign.name, Campaign.id)
+    if text.strip():
+        statement = statement.where(Campaign.name.icontains(text.strip(), autoescape=True))
+    found = [(row.id, row.name) for row in session.execute(statement.limit(CAMPAIGN_CHOICES))]
+    if chosen and all(campaign_id != chosen for campaign_id, _ in found):
+        kept = session.execute(
+            sa.select(Campaign.id, Campaign.name).where(Campaign.id == chosen)
+        ).first()
+        found = [(kept.id, kept.name), *found] if kept else found
+    return found

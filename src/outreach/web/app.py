@@ -29,6 +29,7 @@ from outreach.web.errors import install_error_handlers
 from outreach.web.idempotency import IdempotencyMiddleware
 from outreach.web.pages import (
     account,
+    analytics,
     api_docs,
     backups,
     campaigns,
@@ -148,6 +149,7 @@ def create_app(container: Container) -> FastAPI:
         enrollments.router,
         backups.router,
         webhooks.router,
+        analytics.router,
         api_docs.router,
     ):
         pages.include_router(module)

@@ -22,7 +22,7 @@ from outreach.inbox import categories
 from outreach.inbox.models import InboxAttachment
 from outreach.inbox.reply_rules import Category
 from outreach.web import flash
-from outreach.words import counted, duration, frequency
+from outreach.words import counted, duration, frequency, percentage
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
@@ -48,7 +48,11 @@ def local_time(
 
 
 TEMPLATES.env.filters.update(
-    counted=counted, duration=duration, frequency=frequency, local_time=local_time
+    counted=counted,
+    duration=duration,
+    frequency=frequency,
+    local_time=local_time,
+    percentage=percentage,
 )
 
 
@@ -94,7 +98,7 @@ NAVIGATION = (
     NavItem("Inbox", "/inbox"),
     NavItem("Senders", "/senders"),
     NavItem("Webhooks", "/webhooks"),
-    NavItem("Analytics", None),
+    NavItem("Analytics", "/analytics"),
     NavItem("Users", "/users", admin_only=True),
     NavItem("Backups", "/backups", admin_only=True),
 )
@@ -131,6 +135,16 @@ def render(
     if full_page:
         flash.forget(request, response)
     return response
+
+
+CHARTS_POLICY = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+}
+"""The headers of the pages with charts: their scripts and styles are files of this origin
+only (the charts' data is JSON in the page, read by a script file, never inline code), so an
+injected script or style would not run."""
 
 
 def attachment_response(attachment: InboxAttachment) -> Response:

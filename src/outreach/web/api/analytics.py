@@ -92,13 +92,17 @@ def _table(
         items = adapter.dump_json(adapter.validate_python([row.record() for row in rows]))
         # The page every list answers; a report of its range is one page.
         return Response(b'{"items":' + items + b',"next":null}', media_type="application/json")
-    return _csv(rows, model, f"{name}-{scope.first}-{scope.last}.csv")
+    return csv_download(rows, model, name, scope)
 
 
-def _csv(rows: Sequence[figures.Figures], model: type[BaseModel], filename: str) -> Response:
+def csv_download(
+    rows: Sequence[figures.Figures], model: type[BaseModel], name: str, scope: figures.Scope
+) -> Response:
+    """The table `name` of `scope` as a CSV file (also the Analytics page's downloads)."""
+    filename = f"{name}-{scope.first}-{scope.last}.csv"
     target = io.StringIO()
     # What the row is about first, then its counts and rates.
-    columns = [name for name in model.model_fields if name not in FiguresOut.model_fields]
+    columns = [field for field in model.model_fields if field not in FiguresOut.model_fields]
     columns += list(FiguresOut.model_fields)
     writer = csv.DictWriter(target, fieldnames=columns)
     writer.writeheader()
