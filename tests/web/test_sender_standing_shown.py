@@ -136,7 +136,7 @@ def test_a_relay_without_sign_in_is_added_over_the_api_and_sends(
 def test_the_page_adds_a_relay_without_sign_in_saying_so_and_it_sends(
     signed_in, smtp_server, session, container, clock, tmp_path
 ):
-    page = signed_in.get("/senders").text
+    page = signed_in.get("/senders?add=smtp").text
     assert "No sign-in: for a local relay that accepts mail without AUTH" in page
     form = {
         "kind": "smtp",
