@@ -157,6 +157,7 @@ def test_the_page_adds_a_relay_without_sign_in_saying_so_and_it_sends(
     assert added.status_code == 303
     row = signed_in.get("/senders").text.split('data-sender="me@ourco.example"')[1]
     assert "no sign-in (a relay that accepts mail without AUTH)" in row.split("</tr>")[0]
+    assert '<span class="hint" data-testid="ramping">ramping up</span>' in row.split("</tr>")[0]
     assert (
         "Limits: ramping up: 10 a day today (sending day 1), 30 from Thu 12 Mar if it sends "
         "every day</summary>"
