@@ -122,3 +122,8 @@ def test_a_pages_lists_are_read_for_its_rows_only(session, clock, people):
 
     assert [found.name for found in shown[alan]] == ["A first", "B second"]
     assert list(shown) == [alan]
+
+
+def test_a_count_given_a_most_stops_one_past_it(session, people):
+    assert queries.count_matching(session, ContactFilter(), most=3) == 4
+    assert queries.count_matching(session, AT_BLETCHLEY, most=3) == 3

@@ -56,6 +56,9 @@ COLUMNS = {
 DEFAULT_COLUMNS = ("name", "company", "lead_status", "lists", "campaigns")
 COLUMNS_COOKIE = "outreach_contact_columns"
 """The columns this browser's person chose, kept a year: a preference, nothing secret."""
+COUNTED_UP_TO = 10_000
+"""The page counts matching contacts up to here, and says "more than" beyond: its bulk actions'
+confirmation counts them all."""
 MOST_TICKED = 1000
 """Rows a bulk action takes by id: a page's worth many times over; more is "all matching"."""
 
@@ -120,7 +123,8 @@ def _contacts_page(
     context = {
         "contacts": page,
         "next_after": next_after,
-        "total": queries.count_matching(session, where),
+        "total": queries.count_matching(session, where, COUNTED_UP_TO),
+        "counted_up_to": COUNTED_UP_TO,
         "filters": _filters_shown(where),
         "list_choices": queries.list_choices(session, None, where.list_id),
         "chosen_list": where.list_id,
