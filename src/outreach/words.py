@@ -7,8 +7,9 @@ from datetime import timedelta
 
 def counted(number: int, noun: str, plural: str | None = None) -> str:
     """The number with its noun agreeing: "1 contact", "2 contacts", "0 contacts";
-    `plural` for nouns that do not just take an s ("1 entry", "2 entries")."""
-    return f"{number} {noun if number == 1 else plural or noun + 's'}"
+    `plural` for nouns that do not just take an s ("1 entry", "2 entries"); thousands are
+    grouped as people read them ("1,234 contacts")."""
+    return f"{number:,} {noun if number == 1 else plural or noun + 's'}"
 
 
 UNITS = (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))

@@ -99,6 +99,7 @@ def test_a_two_step_campaign_built_in_the_browser_sends_its_first_step(page, liv
     sign_in_with(page, live_server.url)
 
     page.goto(live_server.url + "/senders")
+    page.get_by_role("link", name="Local outbox").click()
     page.get_by_label("Address").fill("me@ourco.example")
     page.get_by_role("button", name="Add account").click()
     page.get_by_role("cell", name="me@ourco.example").wait_for()

@@ -110,4 +110,5 @@ def test_an_answer_arriving_without_its_sign_in_is_refused(signed_in, session):
 
 
 def test_the_senders_page_names_the_redirect_uri_to_register(signed_in):
-    assert "http://127.0.0.1:8000/senders/graph/callback" in signed_in.get("/senders").text
+    shown = signed_in.get("/senders?add=microsoft").text
+    assert "http://127.0.0.1:8000/senders/graph/callback" in shown

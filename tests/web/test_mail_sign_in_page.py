@@ -126,3 +126,31 @@ def test_an_answer_arriving_without_its_sign_in_is_refused(signed_in, session, a
     assert page.status_code == 422
     assert "This sign-in was not started in this browser" in page.text
     assert "Signing in for `outreach senders sign-in`? Paste this page&#39;s address" in page.text
+
+
+def test_a_google_mailbox_added_by_signing_in_needs_that_sign_in_until_it_is_done(
+    signed_in, session
+):
+    offered = signed_in.get("/senders?add=google").text
+    assert 'formaction="/senders/oauth/google/new"' in offered
+    started = signed_in.post(
+        "/senders/oauth/google/new",
+        data={
+            "csrf_token": csrf_token(signed_in, "/senders"),
+            "email": MAILBOX,
+            "imap_host": "imap.gmail.com",
+        },
+    )
+    assert started.status_code == 303, started.text
+    row = signed_in.get("/senders").text.split(f'data-sender="{MAILBOX}"')[1].split("</tr>")[0]
+    assert ">needs you</span>" in row
+    assert "It has not signed in with Google yet" in row
+
+    provider_page = httpx2.get(started.headers["location"], follow_redirects=False)
+    back = urlsplit(provider_page.headers["location"])
+    page = signed_in.get(f"{back.path}?{back.query}")
+
+    assert f"{MAILBOX} signs in with Google from now on" in page.text
+    stored = senders.by_email(session, MAILBOX)
+    assert (stored.state, stored.settings["host"]) == ("ok", "smtp.gmail.com")
+    assert stored.settings["imap"]["host"] == "imap.gmail.com"

@@ -90,7 +90,7 @@ def test_a_refused_sender_keeps_what_was_typed_but_never_the_password(signed_in)
     assert 'value="Ada at Ourco"' in page
     assert 'value="2525"' in page
     assert '<option value="tls" selected>' in page
-    assert '<option value="smtp" selected>' in page
+    assert 'aria-current="true"><strong>Other SMTP and IMAP</strong>' in page
     assert 'value="ada"' in page
     assert 'value="40"' in page
     assert "s3cret-typed" not in page

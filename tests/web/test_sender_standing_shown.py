@@ -136,7 +136,7 @@ def test_a_relay_without_sign_in_is_added_over_the_api_and_sends(
 def test_the_page_adds_a_relay_without_sign_in_saying_so_and_it_sends(
     signed_in, smtp_server, session, container, clock, tmp_path
 ):
-    page = signed_in.get("/senders").text
+    page = signed_in.get("/senders?add=smtp").text
     assert "No sign-in: for a local relay that accepts mail without AUTH" in page
     form = {
         "kind": "smtp",
@@ -157,6 +157,7 @@ def test_the_page_adds_a_relay_without_sign_in_saying_so_and_it_sends(
     assert added.status_code == 303
     row = signed_in.get("/senders").text.split('data-sender="me@ourco.example"')[1]
     assert "no sign-in (a relay that accepts mail without AUTH)" in row.split("</tr>")[0]
+    assert '<span class="hint" data-testid="ramping">ramping up</span>' in row.split("</tr>")[0]
     assert (
         "Limits: ramping up: 10 a day today (sending day 1), 30 from Thu 12 Mar if it sends "
         "every day</summary>"

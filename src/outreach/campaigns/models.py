@@ -107,6 +107,8 @@ class CampaignContact(Base):
             "ix_campaign_contacts_campaign_id_enrolled_at", "campaign_id", "enrolled_at", "id"
         ),
         sa.Index("ix_campaign_contacts_campaign_id_status", "campaign_id", "status"),
+        # The campaigns of a page of contacts, and deleting contacts (migration 0033).
+        sa.Index("ix_campaign_contacts_contact_id", "contact_id"),
     )
 
     id: Mapped[uuid.UUID] = primary_key()

@@ -27,10 +27,12 @@ from outreach.campaigns.states import (
 from outreach.campaigns.templates.fields import merge_fields
 from outreach.campaigns.templates.placeholders import find_placeholders
 from outreach.campaigns.templates.rendering import Rendered, check_syntax, problems_for, render
+from outreach.contacts import lists
 from outreach.contacts import queries as contact_queries
 from outreach.contacts.addresses import dedupe_key, domain_of
 from outreach.contacts.candidates import PERSON_FIELDS
 from outreach.contacts.models import Contact, ContactList
+from outreach.contacts.queries import ContactFilter
 from outreach.db import get_or_not_found
 from outreach.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from outreach.events import recording as events
@@ -55,6 +57,23 @@ that several problems over a long list still read as a list of problems."""
 
 def get(session: Session, campaign_id: uuid.UUID) -> Campaign:
     return get_or_not_found(session, Campaign, campaign_id, "campaign")
+
+
+def enrol_matching(
+    session: Session, campaign_id: uuid.UUID, where: ContactFilter, now: datetime
+) -> tuple[Campaign, int]:
+    """Enrols the matching contacts the way every contact joins a campaign: as members of its
+    list, which it enrols at launch or, running, on its next pass (skipping, with the reason,
+    those it must not email). Returns the campaign and how many joined its list."""
+    found = get(session, campaign_id)
+    if found.status in (CampaignStatus.completed, CampaignStatus.archived):
+        raise Conflict(f"{found.name} has ended: it enrols nobody any more.", id=str(found.id))
+    if found.list_id is None:
+        raise ValidationFailed(
+            f"{found.name} has no list yet: choose its list on the campaign's page first.",
+            field="campaign_id",
+        )
+    return found, lists.add_matching(session, found.list_id, where, now, everyone=True)
 
 
 def named(session: Session, name: str) -> Campaign:

@@ -82,10 +82,18 @@ def add_batch(session: Session, list_id: uuid.UUID, batch_id: uuid.UUID, now: da
     return queries.add_matching_members(session, list_id, ContactFilter(batch_id=batch_id), now)
 
 
-def add_matching(session: Session, list_id: uuid.UUID, where: ContactFilter, now: datetime) -> int:
-    """Adds every contact matching the filter; returns how many were not in the list yet."""
+def add_matching(
+    session: Session,
+    list_id: uuid.UUID,
+    where: ContactFilter,
+    now: datetime,
+    *,
+    everyone: bool = False,
+) -> int:
+    """Adds every contact matching the filter; returns how many were not in the list yet.
+    `everyone`: an empty filter is meant (a person confirmed the count), not a mistake."""
     get(session, list_id)
-    if where == ContactFilter():
+    if where == ContactFilter() and not everyone:
         raise ValidationFailed("Say which contacts to add: an empty filter would add everyone.")
     return queries.add_matching_members(session, list_id, where, now)
 

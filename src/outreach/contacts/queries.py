@@ -384,14 +384,15 @@ def delete_unmatched_upload(session: Session, batch_id: uuid.UUID) -> str | None
     return None if deleted is None else deleted[0] or ""
 
 
-def delete_unused_contacts_of(session: Session, batch_id: uuid.UUID) -> tuple[int, int]:
-    """Deletes the contacts a batch created, except those in use; returns (removed, kept)."""
-    of_batch = sa.select(Contact.id).where(Contact.upload_batch_id == batch_id)
-    in_use = contacts_in_use(of_batch)
+def delete_unused_contacts(session: Session, where: ContactFilter) -> tuple[int, int]:
+    """Deletes the matching contacts, except those in use, in one DELETE (their list
+    memberships go with them: ON DELETE CASCADE); returns (removed, kept)."""
+    matching = sa.select(Contact.id).where(*conditions(where))
+    in_use = contacts_in_use(matching)
     kept = session.scalar(sa.select(sa.func.count()).select_from(in_use.subquery())) or 0
     removed = session.execute(
         sa.delete(Contact)
-        .where(Contact.upload_batch_id == batch_id, Contact.id.not_in(in_use))
+        .where(*conditions(where), Contact.id.not_in(in_use))
         .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
     return removed or 0, kept
@@ -416,6 +417,8 @@ class ContactFilter:
     created_to: datetime | None = None
     lead_status: str | None = None
     """A LeadStatus value (contacts/leads.py); served by ix_contacts_lead_status."""
+    ids: tuple[uuid.UUID, ...] | None = None
+    """These contacts only (a page's ticked rows): a few, so a plain IN list."""
 
     def __post_init__(self) -> None:
         if self.field and any(unicodedata.category(c) == "Cc" for c in self.field):
@@ -479,6 +482,43 @@ def conditions(where: ContactFilter) -> list[sa.ColumnElement[bool]]:
         found.append(Contact.created_at < where.created_to)
     if where.lead_status:
         found.append(Contact.lead_status == where.lead_status)
+    if where.ids is not None:
+        found.append(Contact.id.in_(where.ids))
+    return found
+
+
+def insertable(where: ContactFilter) -> list[sa.ColumnElement[bool]]:
+    """The filter's conditions for an INSERT … SELECT … ON CONFLICT: never none, because SQLite
+    reads the ON after a bare FROM as a join's and refuses the statement ("WHERE true" parses)."""
+    return conditions(where) or [sa.true()]
+
+
+def count_matching(session: Session, where: ContactFilter, most: int | None = None) -> int:
+    """How many contacts match (what a bulk action confirms), or, given `most`, most + 1 when
+    more do: a page that only says "more than 10,000" stops counting there, where counting a
+    search or a list of a million took a second on PostgreSQL."""
+    matching = sa.select(Contact.id).where(*conditions(where))
+    if most is not None:
+        matching = matching.limit(most + 1)
+    return session.scalar(sa.select(sa.func.count()).select_from(matching.subquery())) or 0
+
+
+def lists_of_contacts(
+    session: Session, contact_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, list[ContactList]]:
+    """The lists each of a page's contacts is in, by name, in one query (the members' unique
+    key leads with contact_id)."""
+    found: dict[uuid.UUID, list[ContactList]] = {}
+    if not contact_ids:
+        return found
+    rows = session.execute(
+        sa.select(ContactListMember.contact_id, ContactList)
+        .join(ContactList, ContactList.id == ContactListMember.list_id)
+        .where(ContactListMember.contact_id.in_(contact_ids))
+        .order_by(ContactList.name)
+    )
+    for contact_id, contact_list in rows:
+        found.setdefault(contact_id, []).append(contact_list)
     return found
 
 
@@ -690,7 +730,7 @@ def add_matching_members(
     made by the database: the column's Python default would be one value for all of them."""
     chosen = sa.select(
         new_uuid(), sa.literal(list_id, GUID()), Contact.id, sa.literal(now, UtcDateTime())
-    ).where(*conditions(where))
+    ).where(*insertable(where))
     statement = (
         _dialect_insert(session)(members)
         .from_select(["id", "list_id", "contact_id", "added_at"], chosen)
@@ -728,6 +768,29 @@ def remove_members(session: Session, list_id: uuid.UUID, contact_ids: Sequence[u
 
 
 # Suppressions ---------------------------------------------------------------------------------
+
+
+def suppress_matching(
+    session: Session, where: ContactFilter, reason: str, source: str, now: datetime
+) -> int:
+    """Suppresses every matching contact's address (lower-cased, as suppressions.parsed keys
+    them) in one INSERT … SELECT; those already suppressed stay as they were. Returns how many
+    were added."""
+    chosen = sa.select(
+        new_uuid(),
+        sa.func.lower(Contact.email),
+        sa.literal(reason),
+        sa.literal(source),
+        sa.literal(now, UtcDateTime()),
+    ).where(*insertable(where))
+    suppressions = Suppression.__table__
+    statement = (
+        _dialect_insert(session)(suppressions)
+        .from_select(["id", "email", "reason", "source", "created_at"], chosen)
+        .on_conflict_do_nothing(index_elements=["email"])
+        .returning(suppressions.c.id)
+    )
+    return len(session.connection().execute(statement).all())
 
 
 def contact_by_email(session: Session, email: str) -> Contact | None:

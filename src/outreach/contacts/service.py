@@ -120,5 +120,11 @@ def delete_upload(session: Session, batch_id: uuid.UUID) -> str:
 def undo_upload(session: Session, batch_id: uuid.UUID) -> UndoReport:
     """Removes the contacts an upload created, except those already in use."""
     transition(session, UploadBatch, batch_id, UploadStatus.undone, UPLOADS)
-    removed, kept = queries.delete_unused_contacts_of(session, batch_id)
+    return delete_matching(session, ContactFilter(batch_id=batch_id))
+
+
+def delete_matching(session: Session, where: ContactFilter) -> UndoReport:
+    """Deletes the matching contacts, set-based, except those campaigns, drafts or sends
+    already use (their history would go with them, or the database refuses)."""
+    removed, kept = queries.delete_unused_contacts(session, where)
     return UndoReport(removed=removed, kept=kept)

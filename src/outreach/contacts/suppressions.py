@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from outreach.contacts import queries
 from outreach.contacts.addresses import check_address, dedupe_key
 from outreach.contacts.models import Suppression
+from outreach.contacts.queries import ContactFilter
 from outreach.contacts.readers import open_table
 from outreach.db import get_or_not_found
 from outreach.errors import Conflict, NotFound, ValidationFailed
@@ -89,6 +90,12 @@ def remove(session: Session, entry: str) -> None:
 def remove_by_id(session: Session, suppression_id: uuid.UUID) -> None:
     session.delete(get_or_not_found(session, Suppression, suppression_id, "suppression"))
     session.flush()
+
+
+def suppress_matching(session: Session, where: ContactFilter, source: str, now: datetime) -> int:
+    """Suppresses the address of every matching contact (a person's decision: manual), set-based;
+    returns how many were not suppressed yet."""
+    return queries.suppress_matching(session, where, Reason.manual.value, source, now)
 
 
 @dataclass

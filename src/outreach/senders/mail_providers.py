@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class Provider(StrEnum):
@@ -29,3 +30,27 @@ def provider_of(kind: str, smtp_host: str | None) -> Provider:
     if host.endswith(MICROSOFT_SMTP_HOSTS):
         return Provider.microsoft
     return Provider.smtp
+
+
+class Server(NamedTuple):
+    host: str
+    port: int
+    security: str
+
+
+class Preset(NamedTuple):
+    """Where a provider's mailboxes send (SMTP) and are read (IMAP): what a person adding one
+    need not type."""
+
+    smtp: Server
+    imap: Server
+
+
+PRESETS = {
+    Provider.google: Preset(
+        Server("smtp.gmail.com", 587, "starttls"), Server("imap.gmail.com", 993, "tls")
+    ),
+    Provider.microsoft: Preset(
+        Server("smtp.office365.com", 587, "starttls"), Server("outlook.office365.com", 993, "tls")
+    ),
+}

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import io
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
+from outreach.campaigns import queries as campaign_queries
+from outreach.campaigns import service as campaigns
+from outreach.campaigns.states import CampaignStatus
 from outreach.campaigns.templates.fields import column_merge_field
-from outreach.contacts import importing, lists, notes, queries, service
+from outreach.contacts import importing, lists, notes, queries, service, suppressions
 from outreach.contacts.leads import LeadStatus
 from outreach.contacts.mapping import FIELDS
 from outreach.contacts.queries import ContactFilter
 from outreach.contacts.states import Outcome, UploadStatus
 from outreach.container import Container
 from outreach.db import transaction
-from outreach.errors import OutreachError
+from outreach.errors import OutreachError, ValidationFailed
 from outreach.inbox import timeline
 from outreach.web import flash
 from outreach.web.deps import DbSession, PageUser, container_of, read_only
@@ -27,6 +30,8 @@ from outreach.words import counted
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
+ENROLLING = (CampaignStatus.draft, CampaignStatus.active, CampaignStatus.paused)
+"""The campaigns contacts can be enrolled in from the contacts page."""
 
 
 def _uuid_or_none(value: str | None) -> uuid.UUID | None:
@@ -34,6 +39,56 @@ def _uuid_or_none(value: str | None) -> uuid.UUID | None:
         return uuid.UUID(value) if value else None
     except ValueError:
         return None
+
+
+FILTERS = ("q", "company", "domain", "list_id", "lead_status")
+"""The contacts page's filter, as its address and its bulk form carry it."""
+COLUMNS = {
+    "name": "Name",
+    "company": "Company",
+    "title": "Title",
+    "lead_status": "Lead status",
+    "lists": "Lists",
+    "campaigns": "Campaigns",
+    "added": "Added",
+}
+"""The columns a person may show beside each contact's address, in the order shown."""
+DEFAULT_COLUMNS = ("name", "company", "lead_status", "lists", "campaigns")
+COLUMNS_COOKIE = "outreach_contact_columns"
+"""The columns this browser's person chose, kept a year: a preference, nothing secret."""
+COUNTED_UP_TO = 10_000
+"""The page counts matching contacts up to here, and says "more than" beyond: its bulk actions'
+confirmation counts them all."""
+MOST_TICKED = 1000
+"""Rows a bulk action takes by id: a page's worth many times over; more is "all matching"."""
+
+
+def _filter_of(text: Mapping[str, str | None]) -> ContactFilter:
+    return ContactFilter(
+        text=text.get("q") or None,
+        company=text.get("company") or None,
+        domain=text.get("domain") or None,
+        list_id=_uuid_or_none(text.get("list_id")),
+        lead_status=_lead_status_or_none(text.get("lead_status")),
+    )
+
+
+def _filters_shown(where: ContactFilter) -> dict[str, str]:
+    return {
+        "q": where.text or "",
+        "company": where.company or "",
+        "domain": where.domain or "",
+        "list_id": str(where.list_id or ""),
+        "lead_status": where.lead_status or "",
+    }
+
+
+def columns_chosen(request: Request) -> list[str]:
+    """The columns this person chose (a cookie), else the usual ones; unknown names ignored."""
+    kept = request.cookies.get(COLUMNS_COOKIE)
+    if kept is None:
+        return list(DEFAULT_COLUMNS)
+    return [name for name in COLUMNS if name in kept.split(",")]
 
 
 @router.get("/contacts")
@@ -48,28 +103,167 @@ def contacts_page(
     lead_status: str | None = None,
     after: str | None = None,
 ) -> Response:
-    where = ContactFilter(
-        text=q or None,
-        company=company or None,
-        domain=domain or None,
-        list_id=_uuid_or_none(list_id),
-        lead_status=_lead_status_or_none(lead_status),
-    )
+    typed = {"q": q, "company": company, "domain": domain, "list_id": list_id}
+    where = _filter_of({**typed, "lead_status": lead_status})
+    return _contacts_page(request, session, where, after)
+
+
+def _contacts_page(
+    request: Request,
+    session: DbSession,
+    where: ContactFilter,
+    after: str | None = None,
+    error: str | None = None,
+) -> Response:
+    """A page of contacts with the count of all that match; the lists and campaigns of the
+    page's rows only, each in one query, and only when their column is shown."""
     page, next_after = queries.contacts_page(session, where, after, PAGE_SIZE)
+    shown = columns_chosen(request)
+    ids = [contact.id for contact in page]
     context = {
         "contacts": page,
         "next_after": next_after,
-        "filters": {
-            "q": q or "",
-            "company": company or "",
-            "domain": domain or "",
-            "list_id": list_id or "",
-            "lead_status": _lead_status_or_none(lead_status) or "",
-        },
+        "total": queries.count_matching(session, where, COUNTED_UP_TO),
+        "counted_up_to": COUNTED_UP_TO,
+        "filters": _filters_shown(where),
         "list_choices": queries.list_choices(session, None, where.list_id),
         "chosen_list": where.list_id,
+        "columns": COLUMNS,
+        "shown": shown,
+        "lists_of": queries.lists_of_contacts(session, ids) if "lists" in shown else {},
+        "campaigns_of": (
+            campaign_queries.campaigns_of_contacts(session, ids) if "campaigns" in shown else {}
+        ),
+        "enrolling": [
+            found
+            for found in campaign_queries.all_campaigns(session)
+            if found.status in ENROLLING and found.list_id is not None
+        ],
+        # Set only when refused: otherwise the flash's notice or error is shown.
+        **({"error": error} if error else {}),
     }
-    return render(request, "contacts/index.html", context)
+    return render(request, "contacts/index.html", context, status_code=422 if error else 200)
+
+
+@router.post("/contacts/columns")
+def choose_columns(
+    request: Request,
+    user: PageUser,
+    column: Annotated[list[str] | None, Form(max_length=40)] = None,
+    back: Annotated[str, Form(max_length=4000)] = "/contacts",
+) -> Response:
+    """Keeps the chosen columns in this browser and goes back to the same contacts."""
+    chosen = [name for name in COLUMNS if name in (column or [])]
+    response = RedirectResponse(back if back.startswith("/contacts") else "/contacts", 303)
+    response.set_cookie(
+        COLUMNS_COOKIE,
+        ",".join(chosen),
+        max_age=365 * 24 * 3600,
+        path="/contacts",
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+BULK_ACTIONS = {
+    "list": "Add {count} to the list {target}?",
+    "campaign": "Enrol {count} in {target}?",
+    "suppress": "Suppress {count}?",
+    "delete": "Delete {count}?",
+}
+"""What each bulk action asks before it runs: the count in it, always."""
+
+
+@router.post("/contacts/bulk")
+async def bulk(request: Request, session: DbSession, user: PageUser) -> Response:
+    """A bulk action over the ticked contacts, or over every contact matching the filter: first
+    a confirmation that says how many, then (confirmed) one set-based statement."""
+    form = await request.form()
+    text = {key: value for key, value in form.items() if isinstance(value, str)}
+    where = _filter_of(text)
+    try:
+        chosen, target = _bulk_choice(session, where, text, form.getlist("contact_id"))
+        count = queries.count_matching(session, chosen)
+        if not count:
+            raise ValidationFailed("None of the chosen contacts is left: nothing to do.")
+    except OutreachError as error:
+        return _contacts_page(request, session, where, error=error.message)
+    action = text["action"]
+    if text.get("confirmed") != "yes":
+        question = BULK_ACTIONS[action].format(count=counted(count, "contact"), target=target)
+        context = {
+            "question": question,
+            "fields": [(k, v) for k, v in form.multi_items() if k not in ("csrf_token",)],
+            "back": linked("/contacts", _filters_shown(where)),
+            "action": action,
+        }
+        return render(request, "contacts/bulk_confirm.html", context)
+    notice = _bulk_done(session, container_of(request), action, chosen, text)
+    return flash.redirect(request, linked("/contacts", _filters_shown(where)), notice=notice)
+
+
+def _bulk_choice(
+    session: DbSession, where: ContactFilter, text: dict[str, str], ticked: Sequence[object]
+) -> tuple[ContactFilter, str]:
+    """The contacts a bulk action takes (the filter's, or the ticked ones) and what its target
+    is called; refused in words when the form does not say."""
+    action = text.get("action", "")
+    if action not in BULK_ACTIONS:
+        raise ValidationFailed("Choose what to do with the chosen contacts.", field="action")
+    if text.get("all_matching") != "true":
+        ids = [_uuid_or_none(str(value)) for value in ticked]
+        if not ids:
+            raise ValidationFailed(
+                "Tick the contacts to act on, or choose all that match.", field="contact_id"
+            )
+        if None in ids or len(ids) > MOST_TICKED:
+            raise ValidationFailed(
+                f"Tick up to {MOST_TICKED:,} contacts, each by its row.", field="contact_id"
+            )
+        where = ContactFilter(ids=tuple(cid for cid in ids if cid is not None))
+    if action == "list":
+        target_id = _uuid_or_none(text.get("target_list_id"))
+        if target_id is None:
+            raise ValidationFailed("Choose the list to add them to.", field="target_list_id")
+        return where, lists.get(session, target_id).name
+    if action == "campaign":
+        campaign_id = _uuid_or_none(text.get("campaign_id"))
+        if campaign_id is None:
+            raise ValidationFailed("Choose the campaign to enrol them in.", field="campaign_id")
+        return where, campaigns.get(session, campaign_id).name
+    return where, ""
+
+
+def _bulk_done(
+    session: DbSession,
+    container: Container,
+    action: str,
+    chosen: ContactFilter,
+    text: dict[str, str],
+) -> str:
+    now = container.clock.now()
+    if action == "list":
+        target = lists.get(session, uuid.UUID(text["target_list_id"]))
+        added = lists.add_matching(session, target.id, chosen, now, everyone=True)
+        return f"Added {counted(added, 'contact')} to {target.name}."
+    if action == "campaign":
+        found, joined = campaigns.enrol_matching(
+            session, uuid.UUID(text["campaign_id"]), chosen, now
+        )
+        return f"{counted(joined, 'contact')} joined the list of {found.name}: it enrols them " + (
+            "at launch." if found.status == CampaignStatus.draft else "on its next pass."
+        )
+    if action == "suppress":
+        added = suppressions.suppress_matching(session, chosen, "contacts page", now)
+        return f"Suppressed {counted(added, 'new address', 'new addresses')}."
+    result = service.delete_matching(session, chosen)
+    return f"Deleted {counted(result.removed, 'contact')}." + (
+        f" Kept {counted(result.kept, 'contact')} that campaigns, drafts or sends already use."
+        if result.kept
+        else ""
+    )
 
 
 def _lead_status_or_none(value: str | None) -> str | None:

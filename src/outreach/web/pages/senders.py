@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -26,7 +26,7 @@ from outreach.sealing import seal, unseal
 from outreach.senders import dns_check, mailboxes
 from outreach.senders import queries as sender_queries
 from outreach.senders import service as senders
-from outreach.senders.mail_providers import Provider, provider_of
+from outreach.senders.mail_providers import PRESETS, Provider, provider_of
 from outreach.senders.models import SenderAccount
 from outreach.senders.ramp import DEFAULT_GAP_SECONDS
 from outreach.senders.states import SenderState
@@ -39,10 +39,33 @@ Text = Annotated[str, Form(max_length=500)]
 DEFAULT_RAMP = senders.DEFAULT_RAMP
 
 
-def senders_page(request: Request, session: DbSession, **extra: object) -> Response:
+ADDING = {
+    Provider.google: "Google Workspace / Gmail",
+    Provider.microsoft: "Microsoft 365",
+    Provider.smtp: "Other SMTP and IMAP",
+    Provider.outbox: "Local outbox",
+}
+"""The providers a new account is added for, each with a form of its own, in the order offered."""
+
+
+def senders_page(
+    request: Request, session: DbSession, adding: str | None = None, **extra: object
+) -> Response:
     settings = container_of(request).settings
     accounts = sender_queries.all_senders(session)
+    typed: dict[str, Any] = extra.get("typed") or {}  # type: ignore[assignment]
+    # A form posted without its provider (a script of before the providers) names its kind.
+    chosen = (
+        adding
+        or typed.get("provider")
+        or (provider_of(typed["kind"], typed.get("host")) if typed.get("kind") else None)
+    )
     context = {
+        "adding": Provider(chosen) if chosen in ADDING else None,
+        "providers": ADDING,
+        "presets": PRESETS,
+        "google_app": bool(settings.google_client_id),
+        "microsoft_app": bool(settings.outlook_client_id),
         "accounts": accounts,
         "no_sign_in": senders.NO_SIGN_IN,
         "signs_in_as": {account.id: senders.signs_in_as(account) for account in accounts},
@@ -106,8 +129,14 @@ def _oauth_offered(settings: Settings, account: SenderAccount) -> OAuthOffer | N
 
 
 @router.get("/senders")
-def list_senders(request: Request, session: DbSession, user: PageUser) -> Response:
-    return senders_page(request, session)
+def list_senders(
+    request: Request,
+    session: DbSession,
+    user: PageUser,
+    add: Annotated[str | None, Query(max_length=20)] = None,
+) -> Response:
+    """The accounts, and (`add`: a provider) the form adding one of that provider's."""
+    return senders_page(request, session, adding=add)
 
 
 @router.post("/senders")
@@ -137,9 +166,27 @@ def add_sender(
     min_gap_seconds: Annotated[int, Form(ge=0)] = DEFAULT_GAP_SECONDS,
     tenant: Text = "",
     tenant_licences: Annotated[int, Form(ge=1)] = 1,
+    provider: Text = "",
+    imap_host: Text = "",
+    imap_port: Annotated[int, Form(ge=1, le=65535)] = 993,
+    imap_security: Text = "tls",
+    imap_username: Text = "",
+    imap_password: Annotated[str, Form(max_length=1000)] = "",
+    imap_folder: Text = "INBOX",
 ) -> Response:
+    """Adds an account. One that sends over SMTP is tested first, with the IMAP mailbox its
+    replies are read from when given one (no transaction open meanwhile): a failing test
+    saves nothing and says what the server answered."""
     container = container_of(request)
     settings = container.settings
+    key = settings.secret_key_value()
+    imap = (
+        mailboxes.ImapMailbox(
+            imap_host, imap_port, imap_security, imap_username or None, imap_folder
+        )
+        if imap_host.strip()
+        else None
+    )
     try:
         limits = senders.new_account_limits(
             senders.SenderKind(kind),
@@ -170,20 +217,48 @@ def add_sender(
         if kind == "graph":
             fallback = settings.outlook_client_secret
             password = client_secret or (fallback.get_secret_value() if fallback else "")
-        senders.add(
-            session,
-            kind=senders.SenderKind(kind),
-            email=email,
-            display_name=display_name,
-            secret_key=container.settings.secret_key_value(),
-            smtp=smtp,
-            graph=graph,
-            password=password or None,
-            daily_cap=daily_cap,
-            max_connections=max_connections,
-            limits=limits,
-            now=container.clock.now(),
-        )
+
+        def save() -> SenderAccount:
+            account = senders.add(
+                session,
+                kind=senders.SenderKind(kind),
+                email=email,
+                display_name=display_name,
+                secret_key=key,
+                smtp=smtp,
+                graph=graph,
+                password=password or None,
+                daily_cap=daily_cap,
+                max_connections=max_connections,
+                limits=limits,
+                now=container.clock.now(),
+            )
+            if imap is not None:
+                mailboxes.set_imap(
+                    session, account.id, imap, secret_key=key, password=imap_password or None
+                )
+            return account
+
+        account = save()
+        checks = []
+        if smtp is not None:
+            # Checked as the account would be saved, then forgotten: nothing is kept, nor any
+            # transaction open, while the servers are asked.
+            session.expunge(account)
+            session.rollback()
+            checks = container.check_account(account)
+            failed = [check for check in checks if not check.ok]
+            if failed:
+                said = "; ".join(f"{check.part}: {check.text}" for check in failed)
+                return senders_page(
+                    request,
+                    session,
+                    error=f"Not added: the test failed ({said}). Nothing was saved.",
+                    typed=_typed(locals()),
+                    checked={"email": email.strip(), "kind": kind},
+                    checks=[asdict(check) for check in checks],
+                )
+            save()
     except (OutreachError, ValueError) as error:
         session.rollback()
         message = (
@@ -192,7 +267,11 @@ def add_sender(
             else f"{kind!r} is not a kind of account."
         )
         return senders_page(request, session, error=message, typed=_typed(locals()))
-    return flash.redirect(request, "/senders", notice=f"Added {email.strip()}.")
+    shown = [asdict(check) for check in checks] or None
+    checked = {"email": email.strip(), "kind": kind} if shown else None
+    return flash.redirect(
+        request, "/senders", notice=f"Added {email.strip()}.", checked=checked, checks=shown
+    )
 
 
 TYPED_FIELDS = (
@@ -215,6 +294,12 @@ TYPED_FIELDS = (
     "min_gap_seconds",
     "tenant",
     "tenant_licences",
+    "provider",
+    "imap_host",
+    "imap_port",
+    "imap_security",
+    "imap_username",
+    "imap_folder",
 )
 """What the add-account form shows again as typed when it is refused: never a password."""
 
@@ -394,22 +479,76 @@ def start_oauth_sign_in(
     """Sends the mailbox's owner to Google or Microsoft to sign the SMTP account in (state
     and PKCE); what the callback needs, the verifier first, waits in a sealed, short-lived
     cookie sent only to the callback."""
-    container = container_of(request)
     account = senders.get(session, sender_id)
     finish_transaction(session)
     if provider not in senders.OAUTH_PROVIDERS:
         return senders_page(request, session, error="Sign in with google or microsoft.")
+    return _mail_sign_in(request, session, account, provider)
+
+
+def _mail_sign_in(
+    request: Request, session: Session, account: SenderAccount, provider: str
+) -> Response:
     try:
-        started = container.mail_sign_in(provider).start(account.email)
+        started = container_of(request).mail_sign_in(provider).start(account.email)
     except ProviderError as error:
         return senders_page(request, session, error=error.reason)
     kept = {
-        "sender_id": str(sender_id),
+        "sender_id": str(account.id),
         "provider": provider,
         "state": started["state"],
         "verifier": started["verifier"],
     }
     return MAIL_SIGN_IN.redirect(request, started["url"], kept)
+
+
+NEEDS_SIGN_IN = "It has not signed in with {name} yet: use Sign in with {name} below its row."
+
+
+@router.post("/senders/oauth/{provider}/new")
+def add_with_oauth(
+    request: Request,
+    session: DbSession,
+    user: PageUser,
+    provider: str,
+    email: Text,
+    display_name: Text = "",
+    daily_cap: Annotated[int | None, Form(ge=1)] = None,
+    imap_host: Text = "",
+) -> Response:
+    """Adds a Google or Microsoft 365 mailbox that sends over SMTP (and reads its replies over
+    IMAP when asked) signing in with its provider, no password: it waits for that sign-in
+    (needs you), and its owner is sent to sign in at once; the callback makes it ok."""
+    container = container_of(request)
+    if provider not in senders.OAUTH_PROVIDERS:
+        return senders_page(request, session, error="Sign in with google or microsoft.")
+    preset = PRESETS[Provider(provider)]
+    typed = {"provider": provider, "email": email, "display_name": display_name}
+    try:
+        account = senders.add(
+            session,
+            kind=senders.SenderKind.smtp,
+            email=email,
+            display_name=display_name,
+            secret_key=container.settings.secret_key_value(),
+            smtp=senders.SmtpSettings(*preset.smtp, username=email.strip()),
+            daily_cap=daily_cap,
+            limits=senders.new_account_limits(senders.SenderKind.smtp),
+            now=container.clock.now(),
+        )
+        if imap_host.strip():
+            mailbox = mailboxes.ImapMailbox(*preset.imap)
+            mailboxes.set_imap(
+                session, account.id, mailbox, secret_key=container.settings.secret_key_value()
+            )
+    except OutreachError as error:
+        session.rollback()
+        return senders_page(request, session, error=error.message, typed=typed)
+    name = senders.OAUTH_PROVIDERS[provider]
+    reason = NEEDS_SIGN_IN.format(name=name)
+    senders.set_state(session, account.id, SenderState.failing, reason, container.clock.now())
+    finish_transaction(session)
+    return _mail_sign_in(request, session, account, provider)
 
 
 @router.get("/senders/oauth/callback")
