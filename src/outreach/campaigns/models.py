@@ -107,7 +107,7 @@ class CampaignContact(Base):
             "ix_campaign_contacts_campaign_id_enrolled_at", "campaign_id", "enrolled_at", "id"
         ),
         sa.Index("ix_campaign_contacts_campaign_id_status", "campaign_id", "status"),
-        # The campaigns of a page of contacts, and deleting contacts (migration 0033).
+        # The campaigns of a page of contacts, and deleting contacts (migration 0031).
         sa.Index("ix_campaign_contacts_contact_id", "contact_id"),
     )
 
