@@ -157,9 +157,11 @@ def placements(
     daily_limit: int,
     senders: Sequence[SenderCapacity],
     spacing_seconds: float = 0,
+    sent_today: int = 0,
 ) -> Iterator[Placement]:
     """Each email in the order it would go, played forward from `now` under the rules in the
-    module's notes, up to HORIZON; threads whose account cannot send are left out.
+    module's notes, up to HORIZON; threads whose account cannot send are left out. `sent_today`
+    is what the campaign sent in its local day containing `now`, each account's its own.
 
     Every email placed is inside `window`, no campaign-local day holds more than `daily_limit`,
     no UTC day more than an account's cap, two emails are at least `spacing_seconds` apart, and
@@ -186,6 +188,7 @@ def placements(
         heapq.heapify(queue)
     days = _Days(now, 0, now, Counter(), Counter())
     days.reach(now, window.timezone)
+    days.campaign_sent = sent_today
     days.utc_sent.update({s.sender_id: s.sent_today for s in senders if s.sent_today})
     floor = now  # the earliest the next email may go; it never goes down
     opening = _Opening(window)
@@ -238,6 +241,7 @@ def forecast(
     daily_limit: int,
     senders: Sequence[SenderCapacity],
     spacing_seconds: float = 0,
+    sent_today: int = 0,
 ) -> Forecast:
     """What `placements` gives, summed up for a person (see Forecast)."""
     total = sum(thread.count * (1 + len(thread.follow_ups)) for thread in threads)
@@ -256,7 +260,9 @@ def forecast(
     first_at = all_started_at = last_at = None
     placed = 0
     day_end = now
-    for placement in placements(now, threads, window, daily_limit, senders, spacing_seconds):
+    for placement in placements(
+        now, threads, window, daily_limit, senders, spacing_seconds, sent_today
+    ):
         placed += 1
         by_sender[placement.sender_id] += 1
         if placement.at >= day_end:

@@ -56,6 +56,7 @@ __all__ = [
     "wall_to_utc",
     "when_words",
     "zone_named",
+    "zones_matching",
 ]
 
 DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -78,6 +79,23 @@ def zone_named(name: str) -> ZoneInfo | None:
     no such zone."""
     key = _zone_keys().get(name.strip().lower())
     return None if key is None else ZoneInfo(key)
+
+
+def zones_matching(text: str, limit: int = 20) -> list[str]:
+    """IANA zone names that `text` finds, best first, at most `limit`: "Berlin" finds
+    Europe/Berlin, "new york" America/New_York. Case is ignored and spaces read as "_"; a name
+    whose place (the part after the last "/") starts with the text comes before one that only
+    contains it, then shorter names, then alphabetical order."""
+    wanted = "_".join(text.strip().lower().split())
+    if not wanted:
+        return []
+    found = []
+    for lowered, key in _zone_keys().items():
+        if wanted not in lowered:
+            continue
+        place = lowered.rpartition("/")[2]
+        found.append((not place.startswith(wanted), lowered != wanted, len(key), key))
+    return [key for *_, key in sorted(found)[:limit]]
 
 
 @functools.cache
