@@ -360,3 +360,73 @@ def test_a_contact_who_replied_has_no_next_email_and_says_why_on_the_page_and_th
     others = [row for row in listed if row["id"] != str(enrollment.id)]
     assert all(row["next_send"] == "due now" for row in others)
     assert [row["why"] for row in others].count("goes with the worker's next pass") == 1
+
+
+def test_a_citys_name_saves_its_time_zone_and_an_unclear_one_names_the_choices(
+    signed_in, session, clock, tmp_path
+):
+    page = new_campaign(signed_in, session, clock, tmp_path)
+    saved = post_settings(signed_in, page, timezone="berlin", part="schedule")
+    assert saved.status_code == 303
+    assert 'name="timezone" value="Europe/Berlin"' in signed_in.get(page + "/schedule").text
+    unclear = post_settings(signed_in, page, timezone="new", part="schedule")
+    assert unclear.status_code == 422
+    assert "Which time zone is &#39;new&#39;? Choose one: " in unclear.text
+    assert "America/New_York" in unclear.text
+
+
+def test_the_time_zone_search_answers_with_the_zones_a_city_finds(signed_in):
+    found = signed_in.get("/time-zones", params={"timezone": "Berlin"}, headers={"HX-Request": "1"})
+    assert found.status_code == 200
+    assert 'data-zone="Europe/Berlin"' in found.text
+    assert "<html" not in found.text
+
+
+def test_saving_the_settings_tab_keeps_the_schedule(signed_in, session, clock, tmp_path):
+    page = new_campaign(signed_in, session, clock, tmp_path)
+    post_settings(signed_in, page, daily_limit="7", part="schedule")
+    ticked = post(signed_in, page + "/settings", page + "/settings", part="settings")
+    assert ticked.status_code == 303
+    assert 'name="daily_limit" min="1" value="7"' in signed_in.get(page + "/schedule").text
+    assert 'name="unsubscribe_line" checked' not in signed_in.get(page + "/settings").text
+
+
+def test_the_launch_asks_first_and_says_what_stops_it(signed_in, session, clock, tmp_path):
+    page = new_campaign(signed_in, session, clock, tmp_path)
+    stopped = signed_in.get(page + "/launch").text
+    assert "It cannot start yet:" in stopped
+    assert "add at least one step" in stopped
+    assert "Launch now" not in stopped
+    post(signed_in, page + "/steps", page, subject="Hi {{ first_name }}", body="Hello")
+    asked = signed_in.get(page + "/launch").text
+    assert 'data-testid="launch-contacts">3 contacts<' in asked
+    assert "Launch now" in asked
+    assert 'data-testid="campaign-status">draft<' in signed_in.get(page).text
+
+
+def test_a_test_send_without_its_forms_key_is_refused_in_words(signed_in, session, clock, tmp_path):
+    page = new_campaign(signed_in, session, clock, tmp_path)
+    post(signed_in, page + "/steps", page, subject="Hi", body="Hello")
+    sequence = signed_in.get(page + "/sequence").text
+    test = re.search(r'action="(/campaigns/[0-9a-f-]{36}/steps/[0-9a-f-]{36}/test)"', sequence)
+    refused = post(signed_in, test.group(1), page, key="not-a-key")
+    assert refused.status_code == 422
+    assert "The form is incomplete: reload the page and try again." in refused.text
+
+
+def test_the_contacts_tab_shows_those_in_one_status(signed_in, session, container, clock, tmp_path):
+    found, _ = launched_from_outbox(session, container, clock, tmp_path)
+    page = f"/campaigns/{found.id}/contacts"
+    assert len(re.findall(r'href="/enrollments/', signed_in.get(page).text)) == 3
+    assert "No contact is replied." in signed_in.get(page, params={"status": "replied"}).text
+    shown = signed_in.get(page, params={"status": "in_progress"}).text
+    assert len(re.findall(r'href="/enrollments/', shown)) == 3
+
+
+def test_a_running_campaigns_overview_says_when_its_next_emails_go(
+    signed_in, session, container, clock, tmp_path
+):
+    found, _ = launched_from_outbox(session, container, clock, tmp_path, daily_limit=1)
+    overview = html.unescape(signed_in.get(f"/campaigns/{found.id}").text)
+    assert "Next emails go Tue 09:00 UTC, up to 1 a day, finished around" in overview
+    assert 'data-testid="enrollment-figures"' in overview

@@ -38,8 +38,17 @@ class Outlook:
     now: datetime
 
     def first_words(self) -> str:
+        """ "right away" for emails the worker's next pass may send, else when they go (to the
+        minute: the forecast's seconds are the spacing's, not a promise)."""
         at = self.forecast.first_at
-        return "" if at is None else when_words(at, self.zone, self.now)
+        if at is None:
+            return ""
+        if at - self.now < timedelta(minutes=1):
+            return "right away"
+        minute = at.replace(second=0, microsecond=0)
+        return when_words(
+            minute if minute == at else minute + timedelta(minutes=1), self.zone, self.now
+        )
 
     def started_words(self) -> str:
         at = self.forecast.all_started_at
@@ -66,7 +75,7 @@ class Outlook:
                 else "Nothing left to send."
             )
         sentence = (
-            f"Next sends {self.first_words()}, up to {self.forecast.busiest_day} a day, "
+            f"Next emails go {self.first_words()}, up to {self.forecast.busiest_day} a day, "
             f"finished around {self.end_words()} if nobody replies."
         )
         if self.forecast.not_placed:
