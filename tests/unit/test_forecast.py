@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from outreach.campaigns.forecast import (
+    Rules,
     SenderCapacity,
     Thread,
     forecast,
@@ -40,10 +41,7 @@ def test_a_hundred_contacts_at_twenty_a_day_start_over_five_weekdays_and_end_aft
     seen = forecast(
         MONDAY_10_UTC,
         [Thread(MONDAY_10_UTC, delays, count=100)],
-        berlin_weekdays(),
-        20,
-        [SenderCapacity("anna@example.com", 50)],
-        spacing_seconds=60,
+        Rules(berlin_weekdays(), 20, [SenderCapacity("anna@example.com", 50)], spacing_seconds=60),
     )
     assert seen.first_at == MONDAY_10_UTC
     assert seen.busiest_day == 20
@@ -60,7 +58,7 @@ def test_a_hundred_contacts_at_twenty_a_day_start_over_five_weekdays_and_end_aft
 def test_first_emails_wait_for_the_window_to_open() -> None:
     saturday = datetime(2026, 12, 12, 12, tzinfo=UTC)
     seen = forecast(
-        saturday, [Thread(saturday)], berlin_weekdays(), 20, [SenderCapacity("a", None)]
+        saturday, [Thread(saturday)], Rules(berlin_weekdays(), 20, [SenderCapacity("a", None)])
     )
     assert seen.first_at == datetime(2026, 12, 14, 8, tzinfo=UTC)  # Monday 09:00 in Berlin
 
@@ -73,21 +71,25 @@ def test_a_ramping_account_sends_its_start_then_grows_each_sending_day() -> None
         for placement in placements(
             midnight,
             [Thread(midnight, count=30)],
-            every_day,
-            1000,
-            [SenderCapacity("new@example.com", None, Ramp(start=5, step=5, target=20))],
+            Rules(
+                every_day,
+                1000,
+                [SenderCapacity("new@example.com", None, Ramp(start=5, step=5, target=20))],
+            ),
         )
     ]
     assert list(Counter(sent).values()) == [5, 10, 15]
 
 
 def test_nothing_is_forecast_without_senders_or_send_days_and_it_says_why() -> None:
-    none = forecast(MONDAY_10_UTC, [Thread(MONDAY_10_UTC, count=3)], berlin_weekdays(), 20, [])
+    none = forecast(
+        MONDAY_10_UTC, [Thread(MONDAY_10_UTC, count=3)], Rules(berlin_weekdays(), 20, [])
+    )
     assert (none.first_at, none.not_placed) == (None, 3)
     assert none.why_not == "the campaign has no sender accounts"
     no_days = SendWindow.from_settings(time(9), time(17), [], "UTC")
     closed = forecast(
-        MONDAY_10_UTC, [Thread(MONDAY_10_UTC)], no_days, 20, [SenderCapacity("a", None)]
+        MONDAY_10_UTC, [Thread(MONDAY_10_UTC)], Rules(no_days, 20, [SenderCapacity("a", None)])
     )
     assert closed.why_not == "the send window has no send days"
 
@@ -96,9 +98,11 @@ def test_a_thread_whose_account_is_paused_is_counted_as_waiting_for_it() -> None
     seen = forecast(
         MONDAY_10_UTC,
         [Thread(MONDAY_10_UTC, (timedelta(days=2),), sender_id="paused"), Thread(MONDAY_10_UTC)],
-        berlin_weekdays(),
-        20,
-        [SenderCapacity("paused", None, usable=False), SenderCapacity("ok", None)],
+        Rules(
+            berlin_weekdays(),
+            20,
+            [SenderCapacity("paused", None, usable=False), SenderCapacity("ok", None)],
+        ),
     )
     assert seen.placed == 1
     assert seen.by_sender == {"ok": 1}
@@ -155,7 +159,7 @@ def test_every_email_placed_keeps_every_rule_at_once(
     threads: list[Thread],
     spacing: int,
 ) -> None:
-    placed = list(placements(now, threads, window, daily_limit, senders, spacing))
+    placed = list(placements(now, threads, Rules(window, daily_limit, senders, spacing)))
     total = sum(thread.count * (1 + len(thread.follow_ups)) for thread in threads)
     # Every cap is at least 1 and the window opens each week: everything finds a place.
     assert len(placed) == total
@@ -204,7 +208,7 @@ def test_more_contacts_never_finish_earlier(
 ) -> None:
     def last(contacts: int) -> datetime | None:
         thread = Thread(MONDAY_10_UTC, (timedelta(days=2),), count=contacts)
-        return forecast(MONDAY_10_UTC, [thread], window, daily_limit, senders).last_at
+        return forecast(MONDAY_10_UTC, [thread], Rules(window, daily_limit, senders)).last_at
 
     fewer, more = last(count), last(count + 1)
     assert fewer is not None

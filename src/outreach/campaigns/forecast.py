@@ -94,6 +94,19 @@ class Forecast:
     why_not: str = ""
 
 
+@dataclass(frozen=True)
+class Rules:
+    """The campaign's rules a forecast plays: its window, its daily limit and what it sent in
+    its local day containing `now`, its accounts (each with what it sent that UTC day), and the
+    seconds between two of its emails."""
+
+    window: SendWindow
+    daily_limit: int
+    senders: Sequence[SenderCapacity]
+    spacing_seconds: float = 0
+    sent_today: int = 0
+
+
 @dataclass
 class _Days:
     """The days the forecast has reached: the campaign-local day's end and its sends, the UTC
@@ -150,29 +163,20 @@ class _Opening:
         return self.opens
 
 
-def placements(
-    now: datetime,
-    threads: Sequence[Thread],
-    window: SendWindow,
-    daily_limit: int,
-    senders: Sequence[SenderCapacity],
-    spacing_seconds: float = 0,
-    sent_today: int = 0,
-) -> Iterator[Placement]:
+def placements(now: datetime, threads: Sequence[Thread], rules: Rules) -> Iterator[Placement]:
     """Each email in the order it would go, played forward from `now` under the rules in the
-    module's notes, up to HORIZON; threads whose account cannot send are left out. `sent_today`
-    is what the campaign sent in its local day containing `now`, each account's its own.
+    module's notes, up to HORIZON; threads whose account cannot send are left out.
 
     Every email placed is inside `window`, no campaign-local day holds more than `daily_limit`,
     no UTC day more than an account's cap, two emails are at least `spacing_seconds` apart, and
     a follow-up goes at least its delay after the thread's previous email.
     """
-    if _never(window, daily_limit, senders):
+    if _never(rules):
         return
     now = now.astimezone(UTC)
-    spacing = timedelta(seconds=spacing_seconds)
+    spacing = timedelta(seconds=rules.spacing_seconds)
     horizon = now + HORIZON
-    usable = {sender.sender_id: sender for sender in senders if sender.usable}
+    usable = {sender.sender_id: sender for sender in rules.senders if sender.usable}
     # Waiting emails, (due, thread, its step, follow-ups left), in one queue for first emails
     # (their account is chosen as they go) and one per account for threads that have one: an
     # account at its cap holds back only its own queue, and nothing is looked at twice.
@@ -187,11 +191,11 @@ def placements(
     for queue in queues.values():
         heapq.heapify(queue)
     days = _Days(now, 0, now, Counter(), Counter())
-    days.reach(now, window.timezone)
-    days.campaign_sent = sent_today
-    days.utc_sent.update({s.sender_id: s.sent_today for s in senders if s.sent_today})
+    days.reach(now, rules.window.timezone)
+    days.campaign_sent = rules.sent_today
+    days.utc_sent.update({s.sender_id: s.sent_today for s in rules.senders if s.sent_today})
     floor = now  # the earliest the next email may go; it never goes down
-    opening = _Opening(window)
+    opening = _Opening(rules.window)
     while any(queues.values()):
         first_from = _first_sender(usable, days)
         heads = [
@@ -207,8 +211,8 @@ def placements(
             heads_day = days.utc_end
         opens = opening.next_open(max(due, floor) if heads else floor)
         while opens is not None and opens <= horizon:
-            days.reach(opens, window.timezone)
-            if days.campaign_sent < daily_limit:
+            days.reach(opens, rules.window.timezone)
+            if days.campaign_sent < rules.daily_limit:
                 break
             floor = days.campaign_end
             opens = opening.next_open(floor)
@@ -234,21 +238,13 @@ def _has_room(sender: SenderCapacity, days: _Days) -> bool:
     return room is None or room > 0
 
 
-def forecast(
-    now: datetime,
-    threads: Sequence[Thread],
-    window: SendWindow,
-    daily_limit: int,
-    senders: Sequence[SenderCapacity],
-    spacing_seconds: float = 0,
-    sent_today: int = 0,
-) -> Forecast:
+def forecast(now: datetime, threads: Sequence[Thread], rules: Rules) -> Forecast:
     """What `placements` gives, summed up for a person (see Forecast)."""
     total = sum(thread.count * (1 + len(thread.follow_ups)) for thread in threads)
-    why = _never(window, daily_limit, senders)
+    why = _never(rules)
     if why or not total:
         return Forecast(None, None, None, 0, 0, not_placed=total, why_not=why)
-    usable = {sender.sender_id for sender in senders if sender.usable}
+    usable = {sender.sender_id for sender in rules.senders if sender.usable}
     held = sum(
         thread.count * (1 + len(thread.follow_ups))
         for thread in threads
@@ -260,13 +256,11 @@ def forecast(
     first_at = all_started_at = last_at = None
     placed = 0
     day_end = now
-    for placement in placements(
-        now, threads, window, daily_limit, senders, spacing_seconds, sent_today
-    ):
+    for placement in placements(now, threads, rules):
         placed += 1
         by_sender[placement.sender_id] += 1
         if placement.at >= day_end:
-            day_end = local_day_bounds(placement.at, window.timezone)[1]
+            day_end = local_day_bounds(placement.at, rules.window.timezone)[1]
         per_day[day_end] += 1
         first_at = first_at or placement.at
         last_at = placement.at
@@ -295,17 +289,17 @@ def forecast(
     )
 
 
-def _never(window: SendWindow, daily_limit: int, senders: Sequence[SenderCapacity]) -> str:
+def _never(rules: Rules) -> str:
     """Why no email can go at all, or ""."""
-    if not window.days:
+    if not rules.window.days:
         return "the send window has no send days"
-    if daily_limit <= 0:
+    if rules.daily_limit <= 0:
         return "the campaign's daily limit is 0"
-    if not senders:
+    if not rules.senders:
         return "the campaign has no sender accounts"
-    if not any(sender.usable for sender in senders):
+    if not any(sender.usable for sender in rules.senders):
         return "every sender is paused or failing"
-    if all(sender.cap(0) == 0 for sender in senders if sender.usable):
+    if all(sender.cap(0) == 0 for sender in rules.senders if sender.usable):
         return "every sender's daily cap is 0"
     return ""
 

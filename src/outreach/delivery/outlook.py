@@ -13,7 +13,14 @@ from sqlalchemy.orm import Session
 
 from outreach.campaigns import queries as campaign_queries
 from outreach.campaigns import service as campaigns
-from outreach.campaigns.forecast import Forecast, SenderCapacity, Thread, day_words, forecast
+from outreach.campaigns.forecast import (
+    Forecast,
+    Rules,
+    SenderCapacity,
+    Thread,
+    day_words,
+    forecast,
+)
 from outreach.campaigns.models import Campaign, CampaignSequence
 from outreach.campaigns.schedule import local_day_bounds, when_words
 from outreach.contacts import queries as contact_queries
@@ -146,5 +153,6 @@ def _outlook(
     )
     # The jitter's average: the forecast is of the typical day, not the unluckiest.
     spacing = settings.delay_between_emails_seconds + settings.jitter_seconds / 2
-    seen = forecast(now, threads, window, settings.daily_limit, capacities, spacing, campaign_today)
+    rules = Rules(window, settings.daily_limit, capacities, spacing, campaign_today)
+    seen = forecast(now, threads, rules)
     return Outlook(contacts, seen, {str(a.id): a for a in accounts}, window.timezone, now)

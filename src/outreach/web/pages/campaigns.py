@@ -321,13 +321,19 @@ def _contacts(
     }
 
 
+def _saved(session: DbSession, campaign_id: uuid.UUID) -> tuple[CampaignSettings, SettingsForm]:
+    """The campaign's settings, and its settings forms as saved."""
+    settings = campaign_queries.settings_of(session, campaign_id)
+    senders = campaign_queries.senders_of(session, campaign_id)
+    return settings, SettingsForm.saved(settings, senders)
+
+
 def _schedule(
     request: Request, session: DbSession, found: Campaign, now: datetime
 ) -> dict[str, object]:
-    settings = campaign_queries.settings_of(session, found.id)
-    senders = campaign_queries.senders_of(session, found.id)
+    settings, form = _saved(session, found.id)
     return {
-        "settings_form": SettingsForm.saved(settings, senders),
+        "settings_form": form,
         "hours": opening_hours(settings.send_window_start, settings.send_window_end),
         "days": DAY_NAMES,
         "all_senders": sender_queries.all_senders(session),
@@ -337,10 +343,9 @@ def _schedule(
 def _settings(
     request: Request, session: DbSession, found: Campaign, now: datetime
 ) -> dict[str, object]:
-    settings = campaign_queries.settings_of(session, found.id)
-    senders = campaign_queries.senders_of(session, found.id)
+    settings, form = _saved(session, found.id)
     return {
-        "settings_form": SettingsForm.saved(settings, senders),
+        "settings_form": form,
         "category_actions": _category_actions(settings.category_actions),
         "list_choices": contact_queries.list_choices(session, None, found.list_id),
     }
@@ -609,11 +614,7 @@ def _zone_typed(typed: str) -> str:
 async def change_settings(
     request: Request, session: DbSession, user: PageUser, campaign_id: uuid.UUID
 ) -> Response:
-    saved = SettingsForm.saved(
-        campaign_queries.settings_of(session, campaign_id),
-        campaign_queries.senders_of(session, campaign_id),
-    )
-    typed = SettingsForm.typed(await request.form(), saved)
+    typed = SettingsForm.typed(await request.form(), _saved(session, campaign_id)[1])
 
     def save() -> str:
         campaigns.update_settings(session, campaign_id, typed.change())
