@@ -198,7 +198,7 @@ class SentTest(Base):
 
     Kept apart from deliveries and sent_emails on purpose: a test is not a campaign send, so it
     counts in no analytics, no daily limit or cap, and not in the contacted ledger (the contact
-    whose fields filled it in was not written to)."""
+    whose fields filled it in was not written to). Passing state: not exported."""
 
     __tablename__ = "test_sends"
 

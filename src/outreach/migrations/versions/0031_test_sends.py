@@ -4,7 +4,7 @@ The campaign's Sequence tab sends a step, rendered for a chosen contact, to the 
 person's own address through one of the campaign's sender accounts. The form carries a one-time
 key, the row's primary key: a second click or a resent form finds the row and sends nothing.
 Tests live apart from deliveries and sent_emails so that they count in no analytics, limits or
-contacted ledger. The seed has no such table.
+contacted ledger. The seed has no such table. Passing state: not exported.
 
 Revision ID: 0031
 Revises: 0027
