@@ -25,6 +25,7 @@ from outreach.campaigns.schedule import (
     opening_hours,
     step_due_at,
     wall_to_utc,
+    zones_matching,
 )
 from tests.hypothesis_profiles import examples
 
@@ -877,3 +878,12 @@ def test_a_fortnight_of_sends_keeps_every_rule(
         assert send_at >= due
     for (_, earlier, _), (_, later, jitter) in itertools.pairwise(sends):
         assert later >= earlier + timedelta(seconds=spacing + jitter)
+
+
+def test_a_zone_is_found_by_its_place_in_any_case_with_spaces_for_underscores() -> None:
+    assert zones_matching("Berlin") == ["Europe/Berlin"]
+    assert zones_matching("new york") == ["America/New_York"]
+    assert zones_matching("  ") == []
+    assert zones_matching("Mars") == []
+    # A place that starts with the text comes before one that only holds it.
+    assert zones_matching("kol")[0] == "Asia/Kolkata"

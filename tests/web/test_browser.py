@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
 
+from outreach.campaigns.forecast import day_words
 from outreach.contacts import lists
 from outreach.db import transaction
 from tests.campaign_setup import PEOPLE
@@ -14,6 +17,7 @@ from tests.contact_files import import_text
 from tests.web_session import ADMIN_AREAS, ADMIN_EMAIL, ADMIN_PASSWORD, sign_in_with
 
 pytestmark = pytest.mark.browser
+BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def test_sign_in_see_the_layout_and_sign_out(page, live_server):
@@ -91,7 +95,9 @@ def test_the_import_wizard_with_a_mapping_to_correct(page, live_server):
     page.get_by_role("link", name="Pioneers").wait_for()
 
 
-def test_a_two_step_campaign_built_in_the_browser_sends_its_first_step(page, live_server, tmp_path):
+def test_a_two_step_campaign_built_in_its_tabs_is_launched_after_a_confirmation_and_sends(
+    page, live_server, tmp_path
+):
     container = live_server.container
     with transaction(container.sessions) as session:
         audience = lists.create(session, "Pioneers", None, container.clock.now())
@@ -109,26 +115,52 @@ def test_a_two_step_campaign_built_in_the_browser_sends_its_first_step(page, liv
     page.get_by_label("Send to the list").select_option(label="Pioneers")
     page.get_by_role("button", name="Create").click()
     page.get_by_role("heading", name="Spring").wait_for()
+    expect(page.get_by_test_id("problems")).to_contain_text("add at least one step")
 
+    tabs = page.get_by_role("navigation", name="Campaign")
+    tabs.get_by_role("link", name="Sequence").click()
     page.get_by_label("Subject").fill("Hello from {{ company }}")
-    page.get_by_label("Text", exact=True).fill("Hi {{ first_name }}, how is {{ city }}?")
-    page.get_by_role("button", name="Add step").click()
+    page.get_by_label("Text", exact=True).fill("Hi {{ first_name }}, how is ")
+    new_step = page.locator("form.new-step")
+    new_step.get_by_text("Insert a merge field").click()
+    new_step.get_by_test_id("merge-fields").get_by_role("button", name="{{ city }}").click()
+    expect(new_step.get_by_label("Text", exact=True)).to_have_value(
+        "Hi {{ first_name }}, how is {{ city }}"
+    )
+    new_step.get_by_role("button", name="Add step").click()
     page.get_by_test_id("preview").get_by_text("Hello from Analytical Engines").wait_for()
     new_step = page.locator("form.new-step")
     new_step.get_by_label("Days after the previous email").fill("2")
     new_step.get_by_label("Text", exact=True).fill("Just following up, {{ first_name }}.")
     new_step.get_by_role("button", name="Add step").click()
     page.get_by_role("heading", name="Step 2").wait_for()
+    expect(page.get_by_test_id("day-summary").get_by_role("listitem")).to_have_text(
+        ["Day 0", "Day 2"]
+    )
 
+    tabs.get_by_role("link", name="Schedule & senders").click()
     page.get_by_label("From", exact=True).fill("00:00")
     page.get_by_label("to", exact=True).fill("00:00")
+    page.get_by_label("Time zone").fill("Berlin")
+    page.get_by_test_id("zone-choices").get_by_role("button", name="Europe/Berlin").click()
+    expect(page.get_by_label("Time zone")).to_have_value("Europe/Berlin")
     for day in ("Saturday", "Sunday"):
         page.get_by_label(day).check()
     page.get_by_label("Seconds between emails").fill("0")
     page.get_by_label("+ up to (random)").fill("0")
-    with page.expect_response(re.compile(r"/settings$")):
-        page.get_by_role("button", name="Save", exact=True).click()
-    page.get_by_role("button", name="Launch").click()
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_role("status")).to_have_text("Saved.", use_inner_text=True)
+
+    page.get_by_role("link", name="Launch…").click()
+    summary = page.get_by_test_id("launch-summary")
+    expect(summary.get_by_test_id("launch-contacts")).to_have_text("3 contacts")
+    expect(summary.get_by_test_id("launch-from")).to_have_text("me@ourco.example (6 emails)")
+    expect(summary.get_by_test_id("launch-first")).to_have_text("right away")
+    # Every day, all day, no spacing: the first emails go now, the second step two days on.
+    now = container.clock.now()
+    ends = day_words(now + timedelta(days=2), BERLIN, now)
+    expect(summary.get_by_test_id("launch-end")).to_have_text(ends)
+    summary.get_by_role("button", name="Launch now").click()
     expect(page.get_by_role("status")).to_have_text(
         "Launched: 3 contacts enrolled.", use_inner_text=True
     )
@@ -136,7 +168,7 @@ def test_a_two_step_campaign_built_in_the_browser_sends_its_first_step(page, liv
     report = container.sending_pass()
     assert len(report.sent) == 3
 
-    page.reload()
+    tabs.get_by_role("link", name="Contacts").click()
     enrollments = page.get_by_test_id("enrollments")
     enrollments.get_by_role("row").filter(has_text="ada@analytical.example").get_by_text(
         "1 of 2"

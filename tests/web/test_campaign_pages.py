@@ -118,7 +118,7 @@ def test_launching_with_a_field_some_contacts_lack_leaves_them_out_saying_why(
         "has no default"
     )
     assert f"Launched: 3 contacts enrolled. 1 skipped: {why}." in html.unescape(response.text)
-    row = html.unescape(signed_in.get(page).text).split("linus@kernel.example")[1]
+    row = html.unescape(signed_in.get(page + "/contacts").text).split("linus@kernel.example")[1]
     assert why in row.split("</tr>")[0]
 
 
@@ -140,7 +140,7 @@ def test_an_archived_campaign_says_its_steps_can_no_longer_change_rather_than_to
     page = new_campaign(signed_in, session, clock, tmp_path)
     post(signed_in, page + "/steps", page, subject="Hi {{ first_name }}", body="Hello")
     post(signed_in, page + "/archive", page)
-    archived = signed_in.get(page)
+    archived = signed_in.get(page + "/sequence")
     assert "The campaign is archived: its steps can no longer change." in archived.text
     refused = post(signed_in, page + "/steps", page, subject="More", body="More")
     assert refused.status_code == 422
@@ -156,7 +156,8 @@ def test_a_launched_campaign_can_be_paused_and_resumed_and_its_steps_are_locked_
     launched = followed(signed_in, post(signed_in, page + "/launch", page))
     assert "Launched: 3 contacts enrolled." in launched.text
     assert "no one-click unsubscribe (RFC 8058)" in launched.text
-    assert "The campaign is sending: pause it to change its steps." in launched.text
+    locked = signed_in.get(page + "/sequence").text
+    assert "The campaign is sending: pause it to change its steps." in locked
     refused = post(signed_in, page + "/steps", page, subject="More", body="More")
     assert "The campaign is sending: pause it to change its steps." in refused.text
     post(signed_in, page + "/pause", page)
@@ -195,16 +196,15 @@ def test_refused_settings_are_shown_as_typed(signed_in, session, clock, tmp_path
     assert 'name="days" value="monday" checked' not in response.text  # as unticked
     assert 'name="sender_id"' in response.text
     assert 'name="unsubscribe_line" checked' not in response.text
-    # Saved, the form shows what is stored again.
-    saved = signed_in.get(page).text
-    assert 'name="daily_limit" min="1" value="50"' in saved
-    assert 'name="unsubscribe_line" checked' in saved
+    # Saved, the forms show what is stored again.
+    assert 'name="daily_limit" min="1" value="50"' in signed_in.get(page + "/schedule").text
+    assert 'name="unsubscribe_line" checked' in signed_in.get(page + "/settings").text
 
 
 def test_equal_start_and_end_read_as_all_day(signed_in, session, clock, tmp_path):
     page = new_campaign(signed_in, session, clock, tmp_path)
     post_settings(signed_in, page, start="00:00", end="00:00")
-    assert "Sends all day;" in signed_in.get(page).text
+    assert "Sends all day;" in signed_in.get(page + "/schedule").text
 
 
 def test_the_preview_shows_the_first_contacts_email(signed_in, session, clock, tmp_path):
@@ -216,7 +216,7 @@ def test_the_preview_shows_the_first_contacts_email(signed_in, session, clock, t
         subject="Hello from {{ company }}",
         body="How is {{ city }}?",
     )
-    shown = signed_in.get(page).text
+    shown = signed_in.get(page + "/sequence").text
     assert "Preview for ada@analytical.example" in shown
     assert "How is London?" in shown
 
@@ -230,7 +230,7 @@ def test_the_preview_ends_with_the_unsubscribe_line_the_sent_email_has(
     ).one()
     assert "Not interested? Unsubscribe: http" in sent.body
 
-    page = signed_in.get(f"/campaigns/{found.id}").text
+    page = signed_in.get(f"/campaigns/{found.id}/sequence").text
     assert "Preview for ada@analytical.example" in page
     assert f"<pre>{html.escape(sent.body)}</pre>" in page
 
@@ -238,9 +238,9 @@ def test_the_preview_ends_with_the_unsubscribe_line_the_sent_email_has(
 def test_without_the_unsubscribe_line_the_preview_has_none(signed_in, session, clock, tmp_path):
     page = new_campaign(signed_in, session, clock, tmp_path)
     post(signed_in, page + "/steps", page, subject="Hello", body="How is {{ city }}?")
-    assert "Not interested? Unsubscribe:" in signed_in.get(page).text
+    assert "Not interested? Unsubscribe:" in signed_in.get(page + "/sequence").text
     post_settings(signed_in, page)  # with "End each email with an unsubscribe line" unticked
-    shown = signed_in.get(page).text
+    shown = signed_in.get(page + "/sequence").text
     assert "<pre>How is London?</pre>" in shown
     assert "Not interested? Unsubscribe:" not in shown
 
@@ -271,7 +271,7 @@ def test_due_contacts_say_what_holds_them_and_their_timeline_too(
 ):
     found, _ = launched_from_outbox(session, container, clock, tmp_path, daily_limit=1)
 
-    page = signed_in.get(f"/campaigns/{found.id}").text
+    page = signed_in.get(f"/campaigns/{found.id}/contacts").text
     held = "<td>due now</td>\n        <td>daily limit reached (1 of 1 today); next at Tue 09:00 UTC"
     assert page.count(held) == 2
     timeline = re.findall(r'href="(/enrollments/[0-9a-f-]{36})"', page)
@@ -281,7 +281,7 @@ def test_due_contacts_say_what_holds_them_and_their_timeline_too(
 
     campaigns.pause(session, found.id)
     session.commit()
-    paused = signed_in.get(f"/campaigns/{found.id}").text
+    paused = signed_in.get(f"/campaigns/{found.id}/contacts").text
     assert paused.count("<td>due now</td>\n        <td>the campaign is paused</td>") == 2
 
 
@@ -296,7 +296,7 @@ def test_emails_queued_for_a_paused_account_say_so_beside_each_contact(
     senders.set_state(session, account.id, SenderState.paused, "paused by Ada", clock.now())
     session.commit()
 
-    page = signed_in.get(f"/campaigns/{found.id}").text
+    page = signed_in.get(f"/campaigns/{found.id}/contacts").text
     held = "waiting for grace@acme.example, which is paused: paused by Ada"
     assert page.count(held) == 1
     [row] = [row for row in page.split("<tr>") if held in row]
@@ -308,10 +308,10 @@ def test_a_draft_campaigns_list_is_chosen_on_its_page(signed_in, session, clock,
     page = new_campaign(signed_in, session, clock, tmp_path)
     others = lists.create(session, "Others", None, clock.now())
     session.commit()
-    assert ">Pioneers</option>" in signed_in.get(page).text
+    assert ">Pioneers</option>" in signed_in.get(page + "/settings").text
     chosen = post(signed_in, page + "/list", page, list_id=str(others.id))
     assert chosen.status_code == 303
-    shown = signed_in.get(page).text
+    shown = signed_in.get(page + "/settings").text
     assert f'<option value="{others.id}" selected>Others</option>' in shown
 
 
@@ -340,7 +340,7 @@ def test_a_contact_who_replied_has_no_next_email_and_says_why_on_the_page_and_th
     session.commit()
     clock.advance(timedelta(days=8))  # a Tuesday, when its follow-up was long due
 
-    page = signed_in.get(f"/campaigns/{found.id}").text
+    page = signed_in.get(f"/campaigns/{found.id}/contacts").text
     [row] = [row for row in page.split("<tr>") if f'/enrollments/{enrollment.id}"' in row]
     assert "<td>—</td>" in row
     assert "ended: they replied" in row
@@ -360,3 +360,73 @@ def test_a_contact_who_replied_has_no_next_email_and_says_why_on_the_page_and_th
     others = [row for row in listed if row["id"] != str(enrollment.id)]
     assert all(row["next_send"] == "due now" for row in others)
     assert [row["why"] for row in others].count("goes with the worker's next pass") == 1
+
+
+def test_a_citys_name_saves_its_time_zone_and_an_unclear_one_names_the_choices(
+    signed_in, session, clock, tmp_path
+):
+    page = new_campaign(signed_in, session, clock, tmp_path)
+    saved = post_settings(signed_in, page, timezone="berlin", part="schedule")
+    assert saved.status_code == 303
+    assert 'name="timezone" value="Europe/Berlin"' in signed_in.get(page + "/schedule").text
+    unclear = post_settings(signed_in, page, timezone="new", part="schedule")
+    assert unclear.status_code == 422
+    assert "Which time zone is &#39;new&#39;? Choose one: " in unclear.text
+    assert "America/New_York" in unclear.text
+
+
+def test_the_time_zone_search_answers_with_the_zones_a_city_finds(signed_in):
+    found = signed_in.get("/time-zones", params={"timezone": "Berlin"}, headers={"HX-Request": "1"})
+    assert found.status_code == 200
+    assert 'data-zone="Europe/Berlin"' in found.text
+    assert "<html" not in found.text
+
+
+def test_saving_the_settings_tab_keeps_the_schedule(signed_in, session, clock, tmp_path):
+    page = new_campaign(signed_in, session, clock, tmp_path)
+    post_settings(signed_in, page, daily_limit="7", part="schedule")
+    ticked = post(signed_in, page + "/settings", page + "/settings", part="settings")
+    assert ticked.status_code == 303
+    assert 'name="daily_limit" min="1" value="7"' in signed_in.get(page + "/schedule").text
+    assert 'name="unsubscribe_line" checked' not in signed_in.get(page + "/settings").text
+
+
+def test_the_launch_asks_first_and_says_what_stops_it(signed_in, session, clock, tmp_path):
+    page = new_campaign(signed_in, session, clock, tmp_path)
+    stopped = signed_in.get(page + "/launch").text
+    assert "It cannot start yet:" in stopped
+    assert "add at least one step" in stopped
+    assert "Launch now" not in stopped
+    post(signed_in, page + "/steps", page, subject="Hi {{ first_name }}", body="Hello")
+    asked = signed_in.get(page + "/launch").text
+    assert 'data-testid="launch-contacts">3 contacts<' in asked
+    assert "Launch now" in asked
+    assert 'data-testid="campaign-status">draft<' in signed_in.get(page).text
+
+
+def test_a_test_send_without_its_forms_key_is_refused_in_words(signed_in, session, clock, tmp_path):
+    page = new_campaign(signed_in, session, clock, tmp_path)
+    post(signed_in, page + "/steps", page, subject="Hi", body="Hello")
+    sequence = signed_in.get(page + "/sequence").text
+    test = re.search(r'action="(/campaigns/[0-9a-f-]{36}/steps/[0-9a-f-]{36}/test)"', sequence)
+    refused = post(signed_in, test.group(1), page, key="not-a-key")
+    assert refused.status_code == 422
+    assert "The form is incomplete: reload the page and try again." in refused.text
+
+
+def test_the_contacts_tab_shows_those_in_one_status(signed_in, session, container, clock, tmp_path):
+    found, _ = launched_from_outbox(session, container, clock, tmp_path)
+    page = f"/campaigns/{found.id}/contacts"
+    assert len(re.findall(r'href="/enrollments/', signed_in.get(page).text)) == 3
+    assert "No contact is replied." in signed_in.get(page, params={"status": "replied"}).text
+    shown = signed_in.get(page, params={"status": "in_progress"}).text
+    assert len(re.findall(r'href="/enrollments/', shown)) == 3
+
+
+def test_a_running_campaigns_overview_says_when_its_next_emails_go(
+    signed_in, session, container, clock, tmp_path
+):
+    found, _ = launched_from_outbox(session, container, clock, tmp_path, daily_limit=1)
+    overview = html.unescape(signed_in.get(f"/campaigns/{found.id}").text)
+    assert "Next emails go Tue 09:00 UTC, up to 1 a day, finished around" in overview
+    assert 'data-testid="enrollment-figures"' in overview

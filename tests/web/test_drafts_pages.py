@@ -245,11 +245,12 @@ def test_the_campaign_page_marks_ai_written_steps_and_shows_why_a_contact_waits(
     container.drafting_pass()
     container.sending_pass()
 
-    page = signed_in.get(f"/campaigns/{found.id}").text
+    page = f"/campaigns/{found.id}"
 
-    assert re.search(r'name="ai_written" checked', page)
-    assert re.search(r'name="require_approval" checked', page)
-    assert page.count("waiting for approval: step 1&#39;s AI-written draft") == 3
+    assert re.search(r'name="ai_written" checked', signed_in.get(page + "/sequence").text)
+    assert re.search(r'name="require_approval" checked', signed_in.get(page + "/settings").text)
+    waiting = signed_in.get(page + "/contacts").text
+    assert waiting.count("waiting for approval: step 1&#39;s AI-written draft") == 3
     queue = signed_in.get(f"/drafts?campaign_id={found.id}").text
     assert "3 drafts" in queue
 

@@ -142,7 +142,7 @@ def test_a_campaigns_contacts_are_shown_fifty_at_a_time_in_the_order_they_were_e
     signed_in, session, clock, tmp_path
 ):
     found = enrolled(session, clock, tmp_path, 55)
-    first = signed_in.get(f"/campaigns/{found.id}").text
+    first = signed_in.get(f"/campaigns/{found.id}/contacts").text
     assert enrollment_rows(first) == [f"p{n:04}@example.com" for n in range(50)]
     [next_page] = re.findall(r'<a href="([^"]+)">Next page of contacts</a>', first)
     second = signed_in.get(next_page.replace("&amp;", "&")).text
@@ -152,7 +152,7 @@ def test_a_campaigns_contacts_are_shown_fifty_at_a_time_in_the_order_they_were_e
 
 def test_a_made_up_page_of_contacts_shows_the_first_page(signed_in, session, clock, tmp_path):
     found = enrolled(session, clock, tmp_path, 3)
-    page = signed_in.get(f"/campaigns/{found.id}", params={"after": "yesterday"})
+    page = signed_in.get(f"/campaigns/{found.id}/contacts", params={"after": "yesterday"})
     assert page.status_code == 200
     assert len(enrollment_rows(page.text)) == 3
 

@@ -359,7 +359,7 @@ def test_a_campaign_changes_what_a_category_does_from_its_page(
     signed_in, session, container, clock, tmp_path
 ):
     campaign, _ = launched_from_outbox(session, container, clock, tmp_path)
-    page = f"/campaigns/{campaign.id}"
+    page = f"/campaigns/{campaign.id}/settings"
     shown = signed_in.get(page).text
     assert chosen_actions(shown) == {
         "interested": "stop_company",
@@ -374,7 +374,7 @@ def test_a_campaign_changes_what_a_category_does_from_its_page(
         signed_in,
         post(
             signed_in,
-            f"{page}/category-actions",
+            f"/campaigns/{campaign.id}/category-actions",
             page,
             do_not_contact="none",
             wrong_person="offer_referral",
@@ -396,11 +396,11 @@ def test_a_refused_category_action_is_said_on_the_campaign_page_with_the_choices
     signed_in, session, container, clock, tmp_path
 ):
     campaign, _ = launched_from_outbox(session, container, clock, tmp_path)
-    page = f"/campaigns/{campaign.id}"
+    page = f"/campaigns/{campaign.id}/settings"
 
     refused = post(
         signed_in,
-        f"{page}/category-actions",
+        f"/campaigns/{campaign.id}/category-actions",
         page,
         do_not_contact="explode",
         out_of_office="none",

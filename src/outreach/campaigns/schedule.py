@@ -54,8 +54,10 @@ __all__ = [
     "opening_hours",
     "step_due_at",
     "wall_to_utc",
+    "when_words",
     "zone_named",
     "zone_names",
+    "zones_matching",
 ]
 
 DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -83,6 +85,23 @@ def zone_named(name: str) -> ZoneInfo | None:
 def zone_names() -> list[str]:
     """Every zone `zone_named` knows, by its IANA name, sorted: what a picker offers."""
     return sorted(_zone_keys().values())
+
+
+def zones_matching(text: str, limit: int = 20) -> list[str]:
+    """IANA zone names that `text` finds, best first, at most `limit`: "Berlin" finds
+    Europe/Berlin, "new york" America/New_York. Case is ignored and spaces read as "_"; a name
+    whose place (the part after the last "/") starts with the text comes before one that only
+    contains it, then shorter names, then alphabetical order."""
+    wanted = "_".join(text.strip().lower().split())
+    if not wanted:
+        return []
+    found = []
+    for lowered, key in _zone_keys().items():
+        if wanted not in lowered:
+            continue
+        place = lowered.rpartition("/")[2]
+        found.append((not place.startswith(wanted), lowered != wanted, len(key), key))
+    return [key for *_, key in sorted(found)[:limit]]
 
 
 @functools.cache
@@ -147,7 +166,7 @@ def local_day_bounds(at: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
     return start, end
 
 
-def _when(instant: datetime, zone: ZoneInfo, reference: datetime) -> str:
+def when_words(instant: datetime, zone: ZoneInfo, reference: datetime) -> str:
     """An instant in plain words, as "Mon 09:00 Europe/Berlin" within the coming week of
     `reference` and with the date further out, where a weekday alone would read as this week's."""
     local = instant.astimezone(zone)
@@ -232,6 +251,14 @@ class SendWindow:
         it never opens (no send days)."""
         return _next_open(self, _in_utc(at, "at"))
 
+    def opening(self, at: datetime) -> tuple[datetime, datetime] | None:
+        """The opening [open, close) in which next_open(at) falls, in UTC; None when the window
+        never opens. Between the two, every instant is open: a caller stepping through time
+        asks once per opening rather than once per instant."""
+        at = _in_utc(at, "at")
+        opening = next(self._openings(at), None)
+        return None if opening is None else (max(opening[0], at), opening[1])
+
     def describe(self, at: datetime) -> str:
         """What the window means for an email waiting at `at`, in plain words: "outside the send
         window until Mon 09:00 Europe/Berlin", "inside the send window until Fri 18:00 UTC"."""
@@ -243,8 +270,8 @@ class SendWindow:
             return "the send window never opens"
         opens, closes = opening
         if opens <= at:
-            return f"inside the send window until {_when(closes, self.timezone, at)}"
-        return f"outside the send window until {_when(opens, self.timezone, at)}"
+            return f"inside the send window until {when_words(closes, self.timezone, at)}"
+        return f"outside the send window until {when_words(opens, self.timezone, at)}"
 
 
 @functools.lru_cache(maxsize=1024)
@@ -366,7 +393,7 @@ def next_send(
     if send_at is None:
         return Decision(None, window.describe(floor))
     if limits:
-        reason = "; ".join(limits) + f"; next at {_when(send_at, window.timezone, now)}"
+        reason = "; ".join(limits) + f"; next at {when_words(send_at, window.timezone, now)}"
     elif send_at > floor:
         reason = window.describe(floor)
     elif send_at == now:
@@ -375,7 +402,7 @@ def next_send(
         seconds = pace.spacing_seconds + pace.jitter_seconds
         reason = f"{_seconds(seconds)} s after the campaign's last send"
     else:
-        reason = f"not due until {_when(send_at, window.timezone, now)}"
+        reason = f"not due until {when_words(send_at, window.timezone, now)}"
     return Decision(send_at, reason)
 
 
@@ -473,14 +500,16 @@ def next_send_words(
     if next_send_at is None:
         return NextSendWords("", hold or waiting_reason or "")
     if next_send_at > now:
-        return NextSendWords(_when(next_send_at, zone, now), hold or waiting_reason or "")
+        return NextSendWords(when_words(next_send_at, zone, now), hold or waiting_reason or "")
     if hold or due_wait:
         return NextSendWords("due now", hold or due_wait or "")
     opens = window.next_open(now)
     if opens is None:
         return NextSendWords("", window.describe(now))
     if opens > now:
-        return NextSendWords(f"window opens {_when(opens, zone, now)}", "outside the send window")
+        return NextSendWords(
+            f"window opens {when_words(opens, zone, now)}", "outside the send window"
+        )
     if turn is not None and turn < per_pass:
         return NextSendWords("due now", WITH_NEXT_RUN)
     return NextSendWords("due now", f"after the earlier due emails ({per_pass} go each pass)")

@@ -26,7 +26,13 @@ from outreach.campaigns.states import (
 )
 from outreach.campaigns.templates.fields import merge_fields
 from outreach.campaigns.templates.placeholders import find_placeholders
-from outreach.campaigns.templates.rendering import Rendered, check_syntax, problems_for, render
+from outreach.campaigns.templates.rendering import (
+    Rendered,
+    check_syntax,
+    problems_for,
+    render,
+    render_preview,
+)
 from outreach.contacts import lists
 from outreach.contacts import queries as contact_queries
 from outreach.contacts.addresses import dedupe_key, domain_of
@@ -324,6 +330,34 @@ def compose_step(
         return rendered
     base = (thread_subject or rendered.subject).removeprefix("Re: ")
     return Rendered(subject=f"Re: {base}", text=rendered.text, html=rendered.html)
+
+
+@dataclass(frozen=True)
+class StepPreview:
+    """A step as a contact would get it, with each problem that stops it in a sentence."""
+
+    subject: str
+    text: str
+    html: str | None
+    problems: list[str]
+
+
+def preview_step(
+    steps: Sequence[CampaignSequence], index: int, fields: Mapping[str, object], footer: str
+) -> StepPreview:
+    """Step `index` (0-based) as compose_step writes it for a contact with these merge fields,
+    `footer` (the unsubscribe line sending adds) under the text; faulty fields show as "…"."""
+    step = steps[index]
+    own_subject = step.subject_template.strip()
+    subject = own_subject or steps[0].subject_template
+    rendered, problems = render_preview(subject, step.body_template, step.html_template, fields)
+    follow_up = index > 0 and not own_subject
+    return StepPreview(
+        subject=("Re: " if follow_up else "") + rendered.subject,
+        text=rendered.text + footer,
+        html=rendered.html,
+        problems=[problem.sentence() for problem in problems],
+    )
 
 
 # Launch and lifecycle --------------------------------------------------------------------------

@@ -191,3 +191,32 @@ class WorkerLease(Base):
     started_at: Mapped[datetime] = mapped_column(UtcDateTime())
     heartbeat_at: Mapped[datetime] = mapped_column(UtcDateTime())
     lease_until: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class SentTest(Base):
+    """A campaign step sent once to the person writing it ("send me a test", migration 0032),
+    keyed by the one-time key its form carried: the row is written before the transport is
+    called, so a second click or a resent form cannot send the test again.
+
+    Kept apart from deliveries and sent_emails on purpose: a test is not a campaign send, so it
+    counts in no analytics, no daily limit or cap, and not in the contacted ledger (the contact
+    whose fields filled it in was not written to). Passing state: not exported."""
+
+    __tablename__ = "test_sends"
+
+    id: Mapped[uuid.UUID] = mapped_column(GUID(), primary_key=True)
+    """The form's one-time key."""
+    campaign_id: Mapped[uuid.UUID] = mapped_column(
+        GUID(), sa.ForeignKey("campaigns.id", ondelete="CASCADE")
+    )
+    step_id: Mapped[uuid.UUID | None] = mapped_column(
+        GUID(), sa.ForeignKey("campaign_sequences.id", ondelete="SET NULL")
+    )
+    sender_account_id: Mapped[uuid.UUID | None] = mapped_column(
+        GUID(), sa.ForeignKey("sender_accounts.id", ondelete="SET NULL")
+    )
+    recipient_email: Mapped[str] = mapped_column(sa.Text)
+    message_id: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    error: Mapped[str | None] = mapped_column(sa.Text)

@@ -46,14 +46,16 @@ LEFT_OUT = frozenset(
         "webhook_attempts",
         "idempotency_keys",
         "backup_changes",
+        "test_sends",
     }
 )
 """Passing state that means nothing in another database (sign-ins, the import guard, workers'
 leases: a delivery left `sending` whose worker has no lease is in doubt there at once; a day's
 cache of DNS checks; webhook deliveries: another database would send them again; idempotency
-keys, kept a day; backup_changes, the hourly backups' log of what changed here), and what the
-database derives from other tables as they are written (replied_contacts; analytics_rollups,
-rebuilt at the end of every import)."""
+keys, kept a day; backup_changes, the hourly backups' log of what changed here; test sends,
+whose only use is that a form's one-time key is not used twice), and what the database derives
+from other tables as they are written (replied_contacts; analytics_rollups, rebuilt at the end
+of every import)."""
 
 
 def export_order() -> list[sa.Table]:

@@ -1,34 +1,47 @@
-"""Campaign pages: the list, the builder (steps, settings, senders, live preview), launching,
-pausing, and each enrollment with why its next email waits."""
+"""Campaign pages: the list, and each campaign in tabs, each tab a page of its own: Overview (its
+numbers, what happens next, problems to fix), Sequence (steps on a day line, merge fields, a
+preview for any contact, send me a test), Contacts (paged, by status, why each waits), Schedule &
+senders, Settings; launching after a confirmation with the forecast, pausing, archiving."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import time
+from dataclasses import dataclass, replace
+from datetime import datetime, time
 from functools import partial
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 from starlette.datastructures import FormData
 
+from outreach.analytics import figures
 from outreach.campaigns import queries as campaign_queries
 from outreach.campaigns import service as campaigns
-from outreach.campaigns.models import CampaignSequence, CampaignSettings
-from outreach.campaigns.schedule import DAY_NAMES, opening_hours
-from outreach.campaigns.states import EDITABLE, STEPS_LOCKED_BECAUSE
-from outreach.campaigns.templates.rendering import render_preview
+from outreach.campaigns.models import Campaign, CampaignSequence, CampaignSettings
+from outreach.campaigns.schedule import DAY_NAMES, opening_hours, zone_named, zones_matching
+from outreach.campaigns.states import (
+    EDITABLE,
+    STEPS_LOCKED_BECAUSE,
+    CampaignStatus,
+    EnrollmentStatus,
+    draft_type_of,
+)
+from outreach.campaigns.templates.fields import CONTACT_FIELDS, column_merge_field
 from outreach.contacts import queries as contact_queries
-from outreach.delivery import dispatch
+from outreach.contacts.models import Contact
+from outreach.delivery import dispatch, outlook, test_sends
 from outreach.errors import OutreachError, ValidationFailed
 from outreach.inbox import categories
 from outreach.inbox.categories import ACTIONS, Action
 from outreach.inbox.reply_rules import Category
+from outreach.providers.errors import ProviderError
 from outreach.senders import queries as sender_queries
+from outreach.senders import service as sender_service
 from outreach.senders.models import SenderAccount
+from outreach.senders.states import SenderState
 from outreach.web import flash
 from outreach.web.deps import DbSession, PageUser, container_of, finish_transaction
 from outreach.web.rendering import linked, render
@@ -111,110 +124,305 @@ async def create_campaign(request: Request, session: DbSession, user: PageUser) 
     return RedirectResponse(f"/campaigns/{found.id}", status_code=303)
 
 
+@dataclass(frozen=True)
+class Tab:
+    name: str
+    label: str
+    path: str
+    """After /campaigns/{id}."""
+
+
+TABS = (
+    Tab("overview", "Overview", ""),
+    Tab("sequence", "Sequence", "/sequence"),
+    Tab("contacts", "Contacts", "/contacts"),
+    Tab("schedule", "Schedule & senders", "/schedule"),
+    Tab("settings", "Settings", "/settings"),
+)
+TAB_PATHS = {tab.name: tab.path for tab in TABS}
+FOUND_CONTACTS = 10
+"""Contacts a preview search shows."""
+COLUMNS_SAMPLE = 200
+"""Contacts of the list whose columns the merge-field picker offers: a file's rows share their
+columns, and reading every member's would cost a big list's page a second."""
+
+
+def tab_url(campaign_id: uuid.UUID, tab: str) -> str:
+    return f"/campaigns/{campaign_id}{TAB_PATHS[tab]}"
+
+
 def campaign_page(
-    request: Request, session: DbSession, campaign_id: uuid.UUID, **extra: object
+    request: Request, session: DbSession, campaign_id: uuid.UUID, tab: str, **extra: object
 ) -> Response:
+    """The campaign's `tab`, with `extra` (an `error`, a form as typed) over what it shows."""
     found = campaigns.get(session, campaign_id)
-    steps = campaign_queries.steps_of(session, campaign_id)
-    settings = campaign_queries.settings_of(session, campaign_id)
-    typed_actions = extra.pop("typed_actions", None)  # a refused choice, shown as made
     now = container_of(request).clock.now()
-    senders = campaign_queries.senders_of(session, campaign_id)
-    enrolled, cursor = _page_of(
-        request,
-        partial(campaign_queries.enrollments_page, session, campaign_id, limit=ENROLLMENTS_PAGE),
-    )
     context = {
         "campaign": found,
-        "settings": settings,
-        "settings_form": SettingsForm.saved(settings, senders),
-        "category_actions": _category_actions(
-            typed_actions if isinstance(typed_actions, dict) else settings.category_actions
-        ),
-        "hours": opening_hours(settings.send_window_start, settings.send_window_end),
-        "steps": steps,
-        "editable": found.status in EDITABLE,
-        "steps_locked_because": STEPS_LOCKED_BECAUSE.get(found.status),
-        "senders": senders,
-        "list_choices": contact_queries.list_choices(session, None, found.list_id),
-        "all_senders": sender_queries.all_senders(session),
+        "tabs": TABS,
+        "tab": tab,
         "counts": campaign_queries.enrollment_counts(session, campaign_id),
-        "enrollments": enrolled,
-        "next_enrollments": (
-            linked(f"/campaigns/{campaign_id}", after=cursor) + "#enrollments" if cursor else None
-        ),
-        "next_sends": dispatch.next_sends(session, found, enrolled, now),
-        "days": DAY_NAMES,
-        "preview": _preview(
-            session,
-            found.list_id,
-            steps,
-            partial(dispatch.unsubscribe_footer, container_of(request).links, settings),
-        ),
+        **BUILDERS[tab](request, session, found, now),
         **extra,
     }
     return render(
-        request, "campaigns/campaign.html", context, status_code=422 if "error" in extra else 200
+        request, f"campaigns/{tab}.html", context, status_code=422 if "error" in extra else 200
     )
 
 
-def _preview(
-    session: DbSession,
-    list_id: uuid.UUID | None,
-    steps: Sequence[CampaignSequence],
-    footer_for: Callable[[uuid.UUID], str],
-) -> list[dict[str, object]]:
-    """Each step as the list's first contact would get it (`footer_for` gives the text sending
-    adds under it), with any problem it would have."""
-    contact = (
-        contact_queries.first_matching(session, contact_queries.ContactFilter(list_id=list_id))
-        if list_id
-        else None
+def _overview(
+    request: Request, session: DbSession, found: Campaign, now: datetime
+) -> dict[str, object]:
+    running = found.status in (CampaignStatus.active, CampaignStatus.paused)
+    return {
+        "figures": figures.of_campaign(session, found.id),
+        "outlook": (
+            outlook.of_draft(session, found, now)
+            if found.status == CampaignStatus.draft
+            else outlook.of_running(session, found, now)
+            if running
+            else None
+        ),
+        "problems": _problems(session, found, now),
+    }
+
+
+def _problems(session: DbSession, found: Campaign, now: datetime) -> list[tuple[str, str]]:
+    """What stops the campaign, or would stop its launch, each with the tab or page to fix it
+    on: its missing parts, an empty list, accounts that cannot send."""
+    problems: list[tuple[str, str]] = []
+    if found.status == CampaignStatus.draft:
+        fixed_on = {
+            campaigns.NO_LIST: "settings",
+            campaigns.NO_STEPS: "sequence",
+            campaigns.NO_SENDERS: "schedule",
+            campaigns.NO_SEND_DAYS: "schedule",
+        }
+        problems += [
+            (text, tab_url(found.id, fixed_on.get(text, "sequence")))
+            for text in campaigns.launch_problems(session, found)
+        ]
+    if found.list_id is not None and not contact_queries.list_size(session, found.list_id):
+        problems.append(("The list has no contacts yet.", f"/lists/{found.list_id}"))
+    for account in campaign_queries.senders_of(session, found.id):
+        if account.state != SenderState.ok:
+            why = f": {account.last_error}" if account.last_error else ""
+            problems.append((f"{account.email} is {account.state}{why}", "/senders"))
+        elif sender_service.held(account, now):
+            problems.append(
+                (f"{account.email} is {sender_service.hold_words(account)}", "/senders")
+            )
+    return problems
+
+
+def _sequence(
+    request: Request, session: DbSession, found: Campaign, now: datetime
+) -> dict[str, object]:
+    steps = campaign_queries.steps_of(session, found.id)
+    settings = campaign_queries.settings_of(session, found.id)
+    query = request.query_params
+    find = query.get("find", "")[:200].strip()
+    contact = _previewed(session, found, _uuid_or_none(query.get("contact")))
+    footer = (
+        dispatch.unsubscribe_footer(container_of(request).links, settings, contact.id)
+        if contact
+        else ""
     )
-    if contact is None:
+    fields = campaigns.fields_of(contact) if contact else None
+    return {
+        "steps": steps,
+        "days_of": _days_of(steps),
+        "draft_type_of": draft_type_of,
+        "editable": found.status in EDITABLE,
+        "steps_locked_because": STEPS_LOCKED_BECAUSE.get(found.status),
+        "merge_fields": _merge_fields(session, found.list_id),
+        "contact": contact,
+        "find": find,
+        "found_contacts": _found(session, found, find) if find else None,
+        "preview": (
+            [campaigns.preview_step(steps, i, fields, footer) for i in range(len(steps))]
+            if fields is not None
+            else []
+        ),
+        "senders": campaign_queries.senders_of(session, found.id),
+        "test_keys": {step.id: uuid.uuid4() for step in steps},
+    }
+
+
+def _previewed(session: DbSession, found: Campaign, chosen: uuid.UUID | None) -> Contact | None:
+    """The contact the preview is for: the one chosen when it is on the campaign's list, else
+    the list's first."""
+    if found.list_id is None:
+        return None
+    where = contact_queries.ContactFilter(list_id=found.list_id)
+    contact = contact_queries.contacts_by_id(session, [chosen]).get(chosen) if chosen else None
+    if contact is not None and found.list_id in {
+        member.id for member in contact_queries.lists_of(session, contact.id)
+    }:
+        return contact
+    return contact_queries.first_matching(session, where)
+
+
+def _found(session: DbSession, found: Campaign, find: str) -> list[Contact]:
+    """Contacts of the campaign's list whose address, name or company holds `find`."""
+    if found.list_id is None:
         return []
-    fields = campaigns.fields_of(contact)
-    footer = footer_for(contact.id)
-    shown: list[dict[str, object]] = []
-    for index, step in enumerate(steps):
-        subject = step.subject_template.strip() or steps[0].subject_template
-        rendered, problems = render_preview(subject, step.body_template, step.html_template, fields)
-        follow_up = index > 0 and not step.subject_template.strip()
-        shown.append(
-            {
-                "contact": contact.email,
-                "subject": ("Re: " if follow_up else "") + rendered.subject,
-                "text": rendered.text + footer,
-                "problems": [problem.sentence() for problem in problems],
-            }
-        )
+    where = contact_queries.ContactFilter(text=find, list_id=found.list_id)
+    shown, _ = contact_queries.contacts_page(session, where, None, FOUND_CONTACTS)
     return shown
+
+
+def _merge_fields(session: DbSession, list_id: uuid.UUID | None) -> list[str]:
+    """The merge fields a step may use: the contact's own, then the list's columns."""
+    own = [f"{{{{ {name} }}}}" for name in CONTACT_FIELDS]
+    if list_id is None:
+        return own
+    where = contact_queries.ContactFilter(list_id=list_id)
+    sample, _ = contact_queries.contacts_page(session, where, None, COLUMNS_SAMPLE)
+    headers = dict.fromkeys(header for contact in sample for header in contact.raw_data or {})
+    columns = [column_merge_field(header) for header in headers]
+    return list(dict.fromkeys(own + columns))
+
+
+def _days_of(steps: Sequence[CampaignSequence]) -> list[str]:
+    """Each step's place on the sequence's day line, "Day 0", "Day 3", "Day 3 + 4 h": the
+    delays added up, as when every email goes as soon as it is due."""
+    shown, hours = [], 0
+    for step in steps:
+        hours += step.delay_days * 24 + step.delay_hours
+        days, left = divmod(hours, 24)
+        shown.append(f"Day {days}" + (f" + {left} h" if left else ""))
+    return shown
+
+
+def _contacts(
+    request: Request, session: DbSession, found: Campaign, now: datetime
+) -> dict[str, object]:
+    status = request.query_params.get("status", "")
+    status = status if status in EnrollmentStatus.__members__ else ""
+    enrolled, cursor = _page_of(
+        request,
+        partial(
+            campaign_queries.enrollments_page,
+            session,
+            found.id,
+            limit=ENROLLMENTS_PAGE,
+            status=status or None,
+        ),
+    )
+    base = tab_url(found.id, "contacts")
+    return {
+        "steps": campaign_queries.steps_of(session, found.id),
+        "statuses": [s.value for s in EnrollmentStatus],
+        "status": status,
+        "enrollments": enrolled,
+        "next_enrollments": linked(base, request.query_params, after=cursor) if cursor else None,
+        "next_sends": dispatch.next_sends(session, found, enrolled, now),
+    }
+
+
+def _saved(session: DbSession, campaign_id: uuid.UUID) -> tuple[CampaignSettings, SettingsForm]:
+    """The campaign's settings, and its settings forms as saved."""
+    settings = campaign_queries.settings_of(session, campaign_id)
+    senders = campaign_queries.senders_of(session, campaign_id)
+    return settings, SettingsForm.saved(settings, senders)
+
+
+def _schedule(
+    request: Request, session: DbSession, found: Campaign, now: datetime
+) -> dict[str, object]:
+    settings, form = _saved(session, found.id)
+    return {
+        "settings_form": form,
+        "hours": opening_hours(settings.send_window_start, settings.send_window_end),
+        "days": DAY_NAMES,
+        "all_senders": sender_queries.all_senders(session),
+    }
+
+
+def _settings(
+    request: Request, session: DbSession, found: Campaign, now: datetime
+) -> dict[str, object]:
+    settings, form = _saved(session, found.id)
+    return {
+        "settings_form": form,
+        "category_actions": _category_actions(settings.category_actions),
+        "list_choices": contact_queries.list_choices(session, None, found.list_id),
+    }
+
+
+BUILDERS: dict[str, Callable[[Request, DbSession, Campaign, datetime], dict[str, object]]] = {
+    "overview": _overview,
+    "sequence": _sequence,
+    "contacts": _contacts,
+    "schedule": _schedule,
+    "settings": _settings,
+}
 
 
 @router.get("/campaigns/{campaign_id}")
 def show(request: Request, session: DbSession, user: PageUser, campaign_id: uuid.UUID) -> Response:
-    return campaign_page(request, session, campaign_id)
+    return campaign_page(request, session, campaign_id, "overview")
+
+
+def _tab_route(name: str) -> None:
+    def shown(
+        request: Request, session: DbSession, user: PageUser, campaign_id: uuid.UUID
+    ) -> Response:
+        return campaign_page(request, session, campaign_id, name)
+
+    router.add_api_route(f"/campaigns/{{campaign_id}}{TAB_PATHS[name]}", shown, methods=["GET"])
+
+
+for _tab in TABS[1:]:
+    _tab_route(_tab.name)
+
+
+@router.get("/campaigns/{campaign_id}/sequence/found")
+def found_contacts(
+    request: Request,
+    session: DbSession,
+    user: PageUser,
+    campaign_id: uuid.UUID,
+    find: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    """The contacts a preview search finds, as the Sequence tab's list of them (for htmx)."""
+    found = campaigns.get(session, campaign_id)
+    shown = _found(session, found, find.strip()) if find.strip() else None
+    context = {"campaign": found, "found_contacts": shown, "find": find.strip()}
+    return render(request, "campaigns/_found.html", context)
+
+
+@router.get("/time-zones")
+def time_zones(
+    request: Request,
+    user: PageUser,
+    timezone: Annotated[str, Query(max_length=100)] = "",
+) -> Response:
+    """The IANA zones the typed text finds, as buttons that fill the field in (for htmx)."""
+    return render(request, "campaigns/_zones.html", {"zones": zones_matching(timezone)})
 
 
 def _acting(
     request: Request,
     session: DbSession,
     campaign_id: uuid.UUID,
+    tab: str,
     action: Callable[[], object],
     warning: str | None = None,
     **typed: object,
 ) -> Response:
-    """Does what a form asked; the page again with the reason (and `typed`, what the form
-    held) when it cannot be done, else a redirect back to the campaign, which shows what
+    """Does what a form on `tab` asked; the tab again with the reason (and `typed`, what the
+    form held) when it cannot be done, else a redirect back to the tab, which shows what
     happened when the action says (a str) and `warning`."""
     try:
         notice = action()
     except OutreachError as error:
         session.rollback()
-        return campaign_page(request, session, campaign_id, error=error.message, **typed)
+        return campaign_page(request, session, campaign_id, tab, error=error.message, **typed)
     return flash.redirect(
         request,
-        f"/campaigns/{campaign_id}",
+        tab_url(campaign_id, tab),
         notice=notice if isinstance(notice, str) else None,
         warning=warning,
     )
@@ -268,7 +476,7 @@ def _saving_step(
                 ai_written=typed.ai_written is not None,
             )
 
-    return _acting(request, session, campaign_id, save, typed=typed, typed_for=step_id)
+    return _acting(request, session, campaign_id, "sequence", save, typed=typed, typed_for=step_id)
 
 
 @router.post("/campaigns/{campaign_id}/steps")
@@ -298,13 +506,17 @@ def edit_step(
 def remove_step(
     request: Request, session: DbSession, user: PageUser, campaign_id: uuid.UUID, step_id: uuid.UUID
 ) -> Response:
-    return _acting(request, session, campaign_id, lambda: campaigns.remove_step(session, step_id))
+    return _acting(
+        request, session, campaign_id, "sequence", lambda: campaigns.remove_step(session, step_id)
+    )
 
 
 @dataclass(frozen=True)
 class SettingsForm:
-    """The settings form's fields as text and ticks: the saved settings, or what a person typed,
-    shown again as typed when it cannot be saved."""
+    """The settings forms' fields as text and ticks: the saved settings, or what a person typed,
+    shown again as typed when it cannot be saved. The Schedule & senders tab's form holds the
+    window, limits and senders, the Settings tab's the ticks; `part` says which was sent, and
+    the other's fields are the saved ones."""
 
     start: str
     end: str
@@ -316,6 +528,7 @@ class SettingsForm:
     sender_ids: list[str]
     ticked: frozenset[str]
     """Which of CHECKBOXES are ticked."""
+    part: str = "schedule"
 
     CHECKBOXES = (
         "skip_active_elsewhere",
@@ -339,11 +552,15 @@ class SettingsForm:
         )
 
     @classmethod
-    def typed(cls, form: FormData) -> SettingsForm:
+    def typed(cls, form: FormData, saved: SettingsForm) -> SettingsForm:
+        """What `form` holds; without a `part` (the API's way, and older pages) every field."""
+
         def text(name: str, default: str = "") -> str:
             return str(form.get(name, default))[:100]
 
-        return cls(
+        part = str(form.get("part", ""))
+        schedule = replace(
+            saved,
             start=text("start"),
             end=text("end"),
             timezone=text("timezone", "UTC"),
@@ -352,8 +569,12 @@ class SettingsForm:
             spacing=text("spacing"),
             jitter=text("jitter"),
             sender_ids=[str(value) for value in form.getlist("sender_id")],
-            ticked=frozenset(name for name in cls.CHECKBOXES if name in form),
+            part="schedule",
         )
+        ticked = frozenset(name for name in cls.CHECKBOXES if name in form)
+        if part == "settings":
+            return replace(saved, ticked=ticked, part="settings")
+        return schedule if part == "schedule" else replace(schedule, ticked=ticked)
 
     def change(self) -> campaigns.SettingsChange:
         try:
@@ -365,7 +586,7 @@ class SettingsForm:
             send_window_start=start,
             send_window_end=end,
             send_days=self.days,
-            timezone=self.timezone,
+            timezone=_zone_typed(self.timezone),
             daily_limit=limit,
             delay_between_emails_seconds=spacing,
             jitter_seconds=jitter,
@@ -373,21 +594,38 @@ class SettingsForm:
         )
 
 
+def _zone_typed(typed: str) -> str:
+    """The zone a person typed: an IANA name, or a place only one zone is named for ("Berlin"
+    for Europe/Berlin, as the picker offers it); else refused naming the zones it could be."""
+    zone = zone_named(typed)
+    if zone is not None:
+        return zone.key
+    found = zones_matching(typed, limit=6)
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise ValidationFailed(
+            f"Which time zone is {typed!r}? Choose one: {', '.join(found[:5])}.", field="timezone"
+        )
+    return typed  # refused by the settings, with the rule
+
+
 @router.post("/campaigns/{campaign_id}/settings")
 async def change_settings(
     request: Request, session: DbSession, user: PageUser, campaign_id: uuid.UUID
 ) -> Response:
-    typed = SettingsForm.typed(await request.form())
+    typed = SettingsForm.typed(await request.form(), _saved(session, campaign_id)[1])
 
-    def save() -> None:
+    def save() -> str:
         campaigns.update_settings(session, campaign_id, typed.change())
         try:
             sender_ids = [uuid.UUID(value) for value in typed.sender_ids]
         except ValueError as error:
             raise ValidationFailed("Choose the senders from the list.") from error
         campaigns.set_senders(session, campaign_id, sender_ids)
+        return "Saved."
 
-    return _acting(request, session, campaign_id, save, settings_form=typed)
+    return _acting(request, session, campaign_id, typed.part, save, settings_form=typed)
 
 
 def _category_actions(
@@ -413,7 +651,14 @@ async def change_category_actions(
         categories.set_campaign_actions(session, campaign_id, typed)
         return "Saved what each category does in this campaign."
 
-    return _acting(request, session, campaign_id, save, typed_actions=typed)
+    return _acting(
+        request,
+        session,
+        campaign_id,
+        "settings",
+        save,
+        category_actions=_category_actions(typed),
+    )
 
 
 @router.post("/campaigns/{campaign_id}/list")
@@ -431,7 +676,78 @@ def choose_list(
             raise ValidationFailed("Choose the list from the menu.") from error
         campaigns.describe(session, campaign_id, list_id=chosen)
 
-    return _acting(request, session, campaign_id, save)
+    return _acting(request, session, campaign_id, "settings", save)
+
+
+@router.get("/campaigns/{campaign_id}/launch")
+def confirm_launch(
+    request: Request, session: DbSession, user: PageUser, campaign_id: uuid.UUID
+) -> Response:
+    """What launching would do, from the forecast, and the button that does it; what stops it
+    instead when something does."""
+    found = campaigns.get(session, campaign_id)
+    if found.status != CampaignStatus.draft:
+        return RedirectResponse(tab_url(campaign_id, "overview"), status_code=303)
+    now = container_of(request).clock.now()
+    context = {
+        "campaign": found,
+        "tabs": TABS,
+        "tab": "overview",
+        "counts": {},
+        "outlook": outlook.of_draft(session, found, now),
+        "problems": campaigns.launch_problems(session, found),
+        "settings": campaign_queries.settings_of(session, campaign_id),
+    }
+    return render(request, "campaigns/launch.html", context)
+
+
+@router.post("/campaigns/{campaign_id}/steps/{step_id}/test")
+def send_test(
+    request: Request,
+    session: DbSession,
+    user: PageUser,
+    campaign_id: uuid.UUID,
+    step_id: uuid.UUID,
+    key: Annotated[str, Form(max_length=40)] = "",
+    sender_id: Annotated[str, Form(max_length=40)] = "",
+    contact_id: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    """Sends the step, as the previewed contact would get it, to the signed-in person, once per
+    form (delivery/test_sends.py): its row is committed before the transport is called."""
+    container = container_of(request)
+    contact = _previewed(session, campaigns.get(session, campaign_id), _uuid_or_none(contact_id))
+    back = linked(tab_url(campaign_id, "sequence"), contact=contact_id or None)
+    try:
+        once = _uuid_or_none(key)
+        if once is None:
+            raise ValidationFailed("The form is incomplete: reload the page and try again.")
+        test = test_sends.begin(
+            session,
+            once,
+            campaign_id,
+            step_id,
+            _uuid_or_none(sender_id),
+            contact,
+            user.email,
+            container.clock.now(),
+        )
+    except OutreachError as error:
+        session.rollback()
+        return campaign_page(request, session, campaign_id, "sequence", error=error.message)
+    finish_transaction(session)  # the row exists before the transport is called
+    try:
+        container.transport_for(test.account).send(test.message)
+    except ProviderError as error:
+        test_sends.finish(session, test.key, container.clock.now(), error=str(error))
+        return flash.redirect(
+            request, back, warning=f"The test could not be sent from {test.account.email}: {error}"
+        )
+    test_sends.finish(session, test.key, container.clock.now())
+    return flash.redirect(
+        request,
+        back,
+        notice=f"Test sent to {user.email} from {test.account.email}: {test.message.subject}",
+    )
 
 
 @router.post("/campaigns/{campaign_id}/launch")
@@ -443,7 +759,7 @@ def launch(
     try:
         warnings = container.launch_warnings(campaign_id)
     except OutreachError as error:
-        return campaign_page(request, session, campaign_id, error=error.message)
+        return campaign_page(request, session, campaign_id, "overview", error=error.message)
 
     def go() -> str:
         report = campaigns.launch(session, campaign_id, container.clock.now())
@@ -454,12 +770,16 @@ def launch(
             f" {skipped}." if skipped else ""
         )
 
-    return _acting(request, session, campaign_id, go, warning=" ".join(warnings) or None)
+    return _acting(
+        request, session, campaign_id, "overview", go, warning=" ".join(warnings) or None
+    )
 
 
 @router.post("/campaigns/{campaign_id}/pause")
 def pause(request: Request, session: DbSession, user: PageUser, campaign_id: uuid.UUID) -> Response:
-    return _acting(request, session, campaign_id, lambda: campaigns.pause(session, campaign_id))
+    return _acting(
+        request, session, campaign_id, "overview", lambda: campaigns.pause(session, campaign_id)
+    )
 
 
 @router.post("/campaigns/{campaign_id}/resume")
@@ -470,6 +790,7 @@ def resume(
         request,
         session,
         campaign_id,
+        "overview",
         lambda: campaigns.resume(session, campaign_id, container_of(request).clock.now()),
     )
 
@@ -478,4 +799,6 @@ def resume(
 def archive(
     request: Request, session: DbSession, user: PageUser, campaign_id: uuid.UUID
 ) -> Response:
-    return _acting(request, session, campaign_id, lambda: campaigns.archive(session, campaign_id))
+    return _acting(
+        request, session, campaign_id, "overview", lambda: campaigns.archive(session, campaign_id)
+    )
