@@ -112,7 +112,7 @@ def test_a_two_step_campaign_built_in_its_tabs_is_launched_after_a_confirmation_
 
     page.goto(live_server.url + "/campaigns")
     page.get_by_label("Name", exact=True).fill("Spring")
-    page.get_by_label("Send to the list").select_option(label="Pioneers")
+    page.get_by_label("List", exact=True).select_option(label="Pioneers")
     page.get_by_role("button", name="Create").click()
     page.get_by_role("heading", name="Spring").wait_for()
     expect(page.get_by_test_id("problems")).to_contain_text("add at least one step")

@@ -121,7 +121,9 @@ async def create_campaign(request: Request, session: DbSession, user: PageUser) 
         )
         typed = {"name": name, "list_id": list_id, "sender_ids": sender_ids}
         return _campaigns_list(request, session, error=message, typed=typed)
-    return RedirectResponse(f"/campaigns/{found.id}", status_code=303)
+    return flash.redirect(
+        request, f"/campaigns/{found.id}", notice=f"Campaign {found.name} created."
+    )
 
 
 @dataclass(frozen=True)
@@ -410,11 +412,12 @@ def _acting(
     tab: str,
     action: Callable[[], object],
     warning: str | None = None,
+    done: str = "Saved.",
     **typed: object,
 ) -> Response:
     """Does what a form on `tab` asked; the tab again with the reason (and `typed`, what the
     form held) when it cannot be done, else a redirect back to the tab, which shows what
-    happened when the action says (a str) and `warning`."""
+    happened (the action's words when it gives a str, else `done`) and `warning`."""
     try:
         notice = action()
     except OutreachError as error:
@@ -423,7 +426,7 @@ def _acting(
     return flash.redirect(
         request,
         tab_url(campaign_id, tab),
-        notice=notice if isinstance(notice, str) else None,
+        notice=notice if isinstance(notice, str) else done,
         warning=warning,
     )
 
@@ -507,7 +510,12 @@ def remove_step(
     request: Request, session: DbSession, user: PageUser, campaign_id: uuid.UUID, step_id: uuid.UUID
 ) -> Response:
     return _acting(
-        request, session, campaign_id, "sequence", lambda: campaigns.remove_step(session, step_id)
+        request,
+        session,
+        campaign_id,
+        "sequence",
+        lambda: campaigns.remove_step(session, step_id),
+        done="Step removed.",
     )
 
 
@@ -778,7 +786,12 @@ def launch(
 @router.post("/campaigns/{campaign_id}/pause")
 def pause(request: Request, session: DbSession, user: PageUser, campaign_id: uuid.UUID) -> Response:
     return _acting(
-        request, session, campaign_id, "overview", lambda: campaigns.pause(session, campaign_id)
+        request,
+        session,
+        campaign_id,
+        "overview",
+        lambda: campaigns.pause(session, campaign_id),
+        done="Paused: nothing more is sent until you resume.",
     )
 
 
@@ -792,6 +805,7 @@ def resume(
         campaign_id,
         "overview",
         lambda: campaigns.resume(session, campaign_id, container_of(request).clock.now()),
+        done="Resumed.",
     )
 
 
@@ -800,5 +814,10 @@ def archive(
     request: Request, session: DbSession, user: PageUser, campaign_id: uuid.UUID
 ) -> Response:
     return _acting(
-        request, session, campaign_id, "overview", lambda: campaigns.archive(session, campaign_id)
+        request,
+        session,
+        campaign_id,
+        "overview",
+        lambda: campaigns.archive(session, campaign_id),
+        done="Archived.",
     )
