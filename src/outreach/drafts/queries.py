@@ -439,13 +439,24 @@ def contacts_after(
 
 
 def job_of_draft(session: Session, draft_id: uuid.UUID) -> DraftJob | None:
-    """The job that wrote the draft, the latest if several did (ix_draft_jobs_draft_id)."""
-    return session.scalar(
+    """The job that wrote the draft, the latest if several did."""
+    return jobs_of_drafts(session, [draft_id]).get(draft_id)
+
+
+def jobs_of_drafts(session: Session, draft_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, DraftJob]:
+    """The job that wrote each of these drafts, the latest if several did, in one statement for
+    a page of drafts (ix_draft_jobs_draft_id)."""
+    if not draft_ids:
+        return {}
+    found: dict[uuid.UUID, DraftJob] = {}
+    for job in session.scalars(
         sa.select(DraftJob)
-        .where(DraftJob.draft_id == draft_id)
+        .where(DraftJob.draft_id.in_(list(draft_ids)))
         .order_by(DraftJob.created_at.desc())
-        .limit(1)
-    )
+    ):
+        if job.draft_id is not None:
+            found.setdefault(job.draft_id, job)
+    return found
 
 
 def step_job(session: Session, step_id: uuid.UUID, contact_id: uuid.UUID) -> DraftJob | None:
@@ -470,16 +481,17 @@ def step_draft_owners(
 
 
 def earlier_drafts(
-    session: Session, contact_id: uuid.UUID, types: Sequence[DraftType]
+    session: Session, contact_ids: Collection[uuid.UUID], types: Collection[DraftType]
 ) -> list[EmailDraft]:
-    """The contact's drafts of these types that were not rejected, newest first."""
-    if not types:
+    """These contacts' drafts of these types that were not rejected, newest first (one
+    statement for a page of drafts)."""
+    if not types or not contact_ids:
         return []
     return list(
         session.scalars(
             sa.select(EmailDraft)
             .where(
-                EmailDraft.contact_id == contact_id,
+                EmailDraft.contact_id.in_(list(contact_ids)),
                 EmailDraft.draft_type.in_([t.value for t in types]),
                 EmailDraft.rejected_at.is_(None),
             )

@@ -54,8 +54,7 @@ def _usd(micros: int | None) -> float | None:
 
 
 def draft_out(session: Session, draft: EmailDraft) -> DraftOut:
-    seen = review.review_of(session, draft)
-    return DraftOut(**_summary(seen))
+    return DraftOut(**_summary(review.review_of(session, draft)))
 
 
 def _summary(seen: review.Review) -> dict[str, Any]:
@@ -123,7 +122,10 @@ def list_drafts(
     )
     rows, cursor = review.page(session, where, after, limit)
     return DraftPage(
-        items=[draft_out(session, draft) for draft, _ in rows],
+        items=[
+            DraftOut(**_summary(seen))
+            for seen in review.reviews_of(session, [draft for draft, _ in rows])
+        ],
         next=cursor,
         total=review.count(session, where, up_to=TOTAL_UP_TO),
     )

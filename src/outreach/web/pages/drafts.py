@@ -81,7 +81,7 @@ def queue(request: Request, session: DbSession, user: PageUser) -> Response:
         rows, cursor = review.page(session, where, request.query_params.get("after"), PAGE)
     except ValidationFailed:
         rows, cursor = review.page(session, where, None, PAGE)
-    seen = [review.review_of(session, draft) for draft, _ in rows]
+    seen = review.reviews_of(session, [draft for draft, _ in rows])
     here = linked("/drafts", chosen)
     context = {
         "cards": seen,
