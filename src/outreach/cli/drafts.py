@@ -270,7 +270,7 @@ def show_batch(ctx: typer.Context, batch: Annotated[str, typer.Argument(help=BAT
 def list_batches(ctx: typer.Context) -> None:
     """Recent batches with their progress."""
     with container_for(ctx) as container, transaction(container.sessions) as session:
-        rows = [batches.progress(session, b.id) for b in queries.recent_batches(session)]
+        rows = batches.progress_of(session, queries.recent_batches(session))
     table = Table("id", "batch", "status", "done", "cost (est.)")
     for found in rows:
         status = found.batch.status + (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -200,21 +201,35 @@ def insert_step_jobs(session: Session, rows: Sequence[Mapping[str, Any]]) -> Non
     session.execute(insert(DraftJob).on_conflict_do_nothing(), list(rows))
 
 
-def job_counts(session: Session, batch_id: uuid.UUID) -> dict[str, int]:
-    """Jobs per status (ix_draft_jobs_batch_id_status serves it)."""
+@dataclass(frozen=True)
+class JobTally:
+    """A batch's jobs of one status and writer: how many, their tokens and estimated cost (None
+    when none of them has one), and how many used tokens without a cost estimate."""
+
+    status: str
+    writer: str | None
+    """The model that wrote their drafts; None for jobs that wrote none."""
+    jobs: int
+    usage: Usage
+    cost_micros: int | None
+    unpriced: int
+
+
+def job_tallies(
+    session: Session, batch_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, list[JobTally]]:
+    """Each of these batches' jobs by status and writer, in one grouped read for a page of
+    batches (ix_draft_jobs_batch_id_status leads it): each job records its writer and usage,
+    so the batch's own jobs answer, not a join to every draft they wrote."""
+    if not batch_ids:
+        return {}
+    writer = sa.case((DraftJob.draft_id.is_not(None), DraftJob.model))
     rows = session.execute(
-        sa.select(DraftJob.status, sa.func.count())
-        .where(DraftJob.batch_id == batch_id)
-        .group_by(DraftJob.status)
-    )
-    return {row[0]: row[1] for row in rows}
-
-
-def batch_usage(session: Session, batch_id: uuid.UUID) -> tuple[Usage, int | None, int]:
-    """Tokens used by every job of the batch, their estimated cost in micro-dollars, and how
-    many jobs that used tokens have no cost estimate (their model's price is unknown)."""
-    row = session.execute(
         sa.select(
+            DraftJob.batch_id,
+            DraftJob.status,
+            writer,
+            sa.func.count(),
             sa.func.coalesce(sa.func.sum(DraftJob.input_tokens), 0),
             sa.func.coalesce(sa.func.sum(DraftJob.output_tokens), 0),
             sa.func.coalesce(sa.func.sum(DraftJob.cache_read_tokens), 0),
@@ -224,39 +239,61 @@ def batch_usage(session: Session, batch_id: uuid.UUID) -> tuple[Usage, int | Non
                 DraftJob.cost_micros.is_(None),
                 (DraftJob.input_tokens + DraftJob.output_tokens) > 0,
             ),
-        ).where(DraftJob.batch_id == batch_id)
-    ).one()
-    usage = Usage(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
-    return usage, (int(row[4]) if row[4] is not None else None), int(row[5])
-
-
-def batch_models(session: Session, batch_id: uuid.UUID) -> list[str]:
-    """The writers of the drafts the batch's jobs wrote, by name: each job records its writer,
-    so the batch's own jobs answer, not a join to every draft they wrote."""
-    rows = session.scalars(
-        sa.select(DraftJob.model)
-        .distinct()
-        .where(
-            DraftJob.batch_id == batch_id,
-            DraftJob.draft_id.is_not(None),
-            DraftJob.model.is_not(None),
         )
-        .order_by(DraftJob.model)
+        .where(DraftJob.batch_id.in_(list(batch_ids)))
+        .group_by(DraftJob.batch_id, DraftJob.status, writer)
     )
-    return [model for model in rows if model]
+    found: dict[uuid.UUID, list[JobTally]] = {}
+    for row in rows:
+        found.setdefault(row[0], []).append(
+            JobTally(
+                status=row[1],
+                writer=row[2],
+                jobs=int(row[3]),
+                usage=Usage(int(row[4]), int(row[5]), int(row[6]), int(row[7])),
+                cost_micros=int(row[8]) if row[8] is not None else None,
+                unpriced=int(row[9]),
+            )
+        )
+    return found
 
 
 def jobs_of(
     session: Session, batch_id: uuid.UUID, statuses: Sequence[str], limit: int = 200
 ) -> list[tuple[DraftJob, Contact]]:
+    """The batch's first `limit` jobs of these statuses, with their contacts, by address."""
+    return jobs_of_batches(session, [batch_id], statuses, limit).get(batch_id, [])
+
+
+def jobs_of_batches(
+    session: Session, batch_ids: Collection[uuid.UUID], statuses: Sequence[str], limit: int
+) -> dict[uuid.UUID, list[tuple[DraftJob, Contact]]]:
+    """jobs_of for each of these batches, in one statement for a page of batches: each batch's
+    jobs are numbered by address and the first `limit` kept."""
+    if not batch_ids:
+        return {}
+    place = (
+        sa.func.row_number()
+        .over(partition_by=DraftJob.batch_id, order_by=(Contact.email, DraftJob.position))
+        .label("place")
+    )
+    numbered = (
+        sa.select(DraftJob.id, place)
+        .join(Contact, Contact.id == DraftJob.contact_id)
+        .where(DraftJob.batch_id.in_(list(batch_ids)), DraftJob.status.in_(statuses))
+        .subquery()
+    )
     rows = session.execute(
         sa.select(DraftJob, Contact)
+        .join(numbered, numbered.c.id == DraftJob.id)
         .join(Contact, Contact.id == DraftJob.contact_id)
-        .where(DraftJob.batch_id == batch_id, DraftJob.status.in_(statuses))
-        .order_by(Contact.email, DraftJob.position)
-        .limit(limit)
+        .where(numbered.c.place <= limit)
+        .order_by(DraftJob.batch_id, numbered.c.place)
     )
-    return [(row[0], row[1]) for row in rows]
+    found: dict[uuid.UUID, list[tuple[DraftJob, Contact]]] = {}
+    for job, contact in rows:
+        found.setdefault(job.batch_id, []).append((job, contact))
+    return found
 
 
 def claim_jobs(

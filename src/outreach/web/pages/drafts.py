@@ -126,7 +126,7 @@ def show_batches(request: Request, session: DbSession, user: PageUser) -> Respon
 
 
 def batches_page(request: Request, session: DbSession, **extra: object) -> Response:
-    rows = [batches.progress(session, found.id) for found in queries.recent_batches(session)]
+    rows = batches.progress_of(session, queries.recent_batches(session))
     with_ai = campaign_queries.campaigns_with_ai_steps(session)
     context = {
         "rows": rows,
