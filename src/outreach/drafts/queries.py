@@ -208,7 +208,7 @@ class JobTally:
 
     status: str
     writer: str | None
-    """The model that wrote their drafts; None for jobs that wrote none."""
+    """The model that wrote their drafts; None when none of them wrote one."""
     jobs: int
     usage: Usage
     cost_micros: int | None
@@ -220,15 +220,18 @@ def job_tallies(
 ) -> dict[uuid.UUID, list[JobTally]]:
     """Each of these batches' jobs by status and writer, in one grouped read for a page of
     batches (ix_draft_jobs_batch_id_status leads it): each job records its writer and usage,
-    so the batch's own jobs answer, not a join to every draft they wrote."""
+    so the batch's own jobs answer, not a join to every draft they wrote. Grouped by columns,
+    not by an expression such as "the model if it wrote a draft": PostgreSQL estimates the
+    groups from the columns' statistics and aggregates in memory, where an expression's
+    estimate (a group a row) sorted the 300,000 jobs of a page at 10x on disk."""
     if not batch_ids:
         return {}
-    writer = sa.case((DraftJob.draft_id.is_not(None), DraftJob.model))
     rows = session.execute(
         sa.select(
             DraftJob.batch_id,
             DraftJob.status,
-            writer,
+            DraftJob.model,
+            sa.func.count(DraftJob.draft_id),
             sa.func.count(),
             sa.func.coalesce(sa.func.sum(DraftJob.input_tokens), 0),
             sa.func.coalesce(sa.func.sum(DraftJob.output_tokens), 0),
@@ -241,18 +244,18 @@ def job_tallies(
             ),
         )
         .where(DraftJob.batch_id.in_(list(batch_ids)))
-        .group_by(DraftJob.batch_id, DraftJob.status, writer)
+        .group_by(DraftJob.batch_id, DraftJob.status, DraftJob.model)
     )
     found: dict[uuid.UUID, list[JobTally]] = {}
     for row in rows:
         found.setdefault(row[0], []).append(
             JobTally(
                 status=row[1],
-                writer=row[2],
-                jobs=int(row[3]),
-                usage=Usage(int(row[4]), int(row[5]), int(row[6]), int(row[7])),
-                cost_micros=int(row[8]) if row[8] is not None else None,
-                unpriced=int(row[9]),
+                writer=row[2] if row[3] else None,
+                jobs=int(row[4]),
+                usage=Usage(int(row[5]), int(row[6]), int(row[7]), int(row[8])),
+                cost_micros=int(row[9]) if row[9] is not None else None,
+                unpriced=int(row[10]),
             )
         )
     return found
