@@ -17,7 +17,8 @@ next}. Path parameters are real ids: the biggest campaign and list, a contact wi
 conversation, a draft awaiting review, and so on; a parameter with no id is reported as not
 measured. Requests go through the app in process (ASGI TestClient): pages with a session
 cookie from signing in, the API with a token. Each is warmed with 2 requests, then timed
-`requests` times (fewer when one takes seconds); p50 and p95 in ms.
+`requests` times (fewer when one takes seconds); p50 and p95 in ms, and how many SQL statements
+the last request ran (an N+1 shows as a count that follows the page's rows, at any scale).
 
 Goals: p95 ≤ 200 ms at 10x on PostgreSQL (`ratio pages_<name>_p95_over_goal_pg_10x` ≤ 1),
 ≤ 300 ms at 1x on SQLite (`..._sqlite_1x` ≤ 1), and growth from 1x to 10x on PostgreSQL
@@ -39,6 +40,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from starlette.routing import Mount
@@ -77,6 +79,8 @@ NOT_PAGES = {
 """GET routes outside /api/v1 that are not pages a signed-in person reads, and why."""
 QUERY_DEFAULTS = {"start": "{year_start}", "end": "{today}"}
 """Values for required query parameters, by name."""
+Measured = tuple[float, float, int, int]
+"""p50 and p95 in ms, the status answered, the statements of one request."""
 
 
 def ids_of(filled: volume.Volume) -> dict[str, uuid.UUID]:
@@ -174,9 +178,23 @@ def api_token(container: Container) -> str:
         return access.issue_api_token(session, user, "bench", container.clock.now()).secret
 
 
-def timings(client: TestClient, path: str, requests: int) -> tuple[list[float], int]:
-    """Milliseconds of each timed GET (after 2 to warm up), and the status answered. A request
-    that takes seconds is timed 3 times: its p95 says enough."""
+class Statements:
+    """Counts the statements an engine runs (SQLAlchemy's cursor event)."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.count = 0
+        sa.event.listen(engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, *_: object) -> None:
+        self.count += 1
+
+
+def timings(
+    client: TestClient, path: str, requests: int, statements: Statements
+) -> tuple[list[float], int, int]:
+    """Milliseconds of each timed GET (after 2 to warm up), the status answered, and the
+    statements the last request ran. A request that takes seconds is timed 3 times: its p95
+    says enough."""
     started = time.perf_counter()
     status = 0
     for _ in range(2):
@@ -184,10 +202,11 @@ def timings(client: TestClient, path: str, requests: int) -> tuple[list[float], 
     slow = (time.perf_counter() - started) / 2 > 2.0
     times = []
     for _ in range(3 if slow else requests):
+        before = statements.count
         started = time.perf_counter()
         status = client.get(path).status_code
         times.append((time.perf_counter() - started) * 1000)
-    return times, status
+    return times, status, statements.count - before
 
 
 def percentiles(times: list[float]) -> tuple[float, float]:
@@ -198,10 +217,11 @@ def percentiles(times: list[float]) -> tuple[float, float]:
 
 def measure(
     url: str, filled: volume.Volume, requests: int, only: str | None, folder: Path
-) -> dict[str, tuple[float, float, int] | str]:
-    """template → (p50, p95, status), or why it was not measured."""
+) -> dict[str, Measured | str]:
+    """template → (p50, p95, status, statements), or why it was not measured."""
     container = build_container(volume.settings(url, folder), SystemClock())
-    results: dict[str, tuple[float, float, int] | str] = {}
+    statements = Statements(container.engine)
+    results: dict[str, Measured | str] = {}
     try:
         token = api_token(container)
         app = create_app(container)
@@ -215,10 +235,14 @@ def measure(
                 if case.path is None:
                     results[case.template] = case.why_not
                     continue
-                times, status = timings(api if case.api else pages, case.path, requests)
+                client = api if case.api else pages
+                times, status, ran = timings(client, case.path, requests, statements)
                 p50, p95 = percentiles(times)
-                results[case.template] = (p50, p95, status)
-                print(f"    {case.template}: p50 {p50:.1f} ms, p95 {p95:.1f} ms ({status})")
+                results[case.template] = (p50, p95, status, ran)
+                print(
+                    f"    {case.template}: p50 {p50:.1f} ms, p95 {p95:.1f} ms ({status}), "
+                    f"{ran} statements"
+                )
     finally:
         container.close()
     return results
@@ -269,7 +293,7 @@ def main() -> None:
     if options.backend != "postgresql" and 1 in scales:
         runs.append(("sqlite", 1))
     print(f"load average {os.getloadavg()[0]:.1f}")
-    results: dict[tuple[str, int], dict[str, tuple[float, float, int] | str]] = {}
+    results: dict[tuple[str, int], dict[str, Measured | str]] = {}
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         dropping: list[str] = []
@@ -295,9 +319,7 @@ def main() -> None:
     report(results, scales)
 
 
-def report(
-    results: dict[tuple[str, int], dict[str, tuple[float, float, int] | str]], scales: list[int]
-) -> None:
+def report(results: dict[tuple[str, int], dict[str, Measured | str]], scales: list[int]) -> None:
     small, large = min(scales), max(scales)
     templates = sorted({t for found in results.values() for t in found})
     print("\np95 in ms (p50); growth is PostgreSQL's p95 at the largest scale over the smallest")
@@ -307,7 +329,10 @@ def report(
             value = found.get(template)
             if isinstance(value, tuple):
                 note = "" if value[2] == 200 else f" [{value[2]}]"
-                cells.append(f"{backend} {scale}x {value[1]:.0f} ({value[0]:.0f}){note}")
+                cells.append(
+                    f"{backend} {scale}x {value[1]:.0f} ({value[0]:.0f}){note} "
+                    f"[{value[3]} statements]"
+                )
             elif value:
                 cells.append(f"{backend} {scale}x not measured: {value}")
         print(f"{template}: " + "; ".join(cells))

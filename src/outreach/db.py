@@ -13,7 +13,7 @@ import json
 import os
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -322,6 +322,19 @@ def get_or_not_found(
     if found is None:
         raise NotFound(f"There is no {noun} {row_id}.", **(details or {"id": str(row_id)}))
     return found
+
+
+def rows_by_id(
+    session: Session, model: type[Row], ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, Row]:
+    """These rows of `model` by primary key, in one statement (none without ids): what a page of
+    rows reads instead of a `session.get` per row."""
+    if not ids:
+        return {}
+    key = sa.inspect(model).primary_key[0]
+    return {
+        row[0]: row[1] for row in session.execute(sa.select(key, model).where(key.in_(list(ids))))
+    }
 
 
 def keyset_cursor(at: datetime, row_id: uuid.UUID) -> str:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from outreach.campaigns import service as campaigns
 from outreach.drafts.models import EmailDraft, EmailStatus
 from tests.campaign_setup import PEOPLE, launched_from_outbox, three_step_campaign
-from tests.drafts_setup import FIRST_EMAIL, approved_one_off, people
+from tests.drafts_setup import FIRST_EMAIL, FOLLOW_UP, approved_one_off, people
 from tests.plain_sql import sender
 
 
@@ -262,3 +262,42 @@ def test_a_draft_batch_skips_people_a_running_campaign_writes_to_and_lists_them(
             "to them",
         }
     ]
+
+
+def test_a_page_of_drafts_from_several_batches_shows_each_drafts_own_batch_and_warnings(
+    api, container, audience
+):
+    """A page reads its drafts' jobs, templates and earlier drafts together, and a page of
+    batches their jobs together: each still gets its own, as when it is read alone."""
+    made = {}
+    for kind, content in (
+        ("first_outreach", FIRST_EMAIL),
+        ("second_followup", f"Subject: About {{{{ city }}}}\n{FOLLOW_UP}"),
+        ("final_followup", "Subject: Last note\nHello {{ region }}"),  # nobody has a region
+    ):
+        template = api.post("/api/v1/templates", json={"name": kind, "content": content}).json()
+        made[kind] = api.post(
+            "/api/v1/draft-batches",
+            json={
+                "source": "list",
+                "list_id": audience,
+                "template_id": template["id"],
+                "types": [kind],
+            },
+        ).json()["id"]
+    container.drafting_pass()
+
+    page = api.get("/api/v1/drafts", params={"status": "draft"}).json()
+    assert page["total"] == 6
+    for item in page["items"]:
+        alone = api.get(f"/api/v1/drafts/{item['id']}").json()
+        assert alone["batch_id"] == made[item["draft_type"]]
+        assert {key: alone[key] for key in item} == item
+    listed = api.get("/api/v1/draft-batches").json()["items"]
+    assert {batch["id"] for batch in listed} == set(made.values())
+    for batch in listed:
+        alone = api.get(f"/api/v1/draft-batches/{batch['id']}").json()
+        assert batch == alone
+        failed = batch["id"] == made["final_followup"]
+        assert batch["counts"] == ({"failed": 3} if failed else {"written": 3})
+        assert len(batch["failures"]) == (3 if failed else 0)

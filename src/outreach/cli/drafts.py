@@ -270,7 +270,7 @@ def show_batch(ctx: typer.Context, batch: Annotated[str, typer.Argument(help=BAT
 def list_batches(ctx: typer.Context) -> None:
     """Recent batches with their progress."""
     with container_for(ctx) as container, transaction(container.sessions) as session:
-        rows = [batches.progress(session, b.id) for b in queries.recent_batches(session)]
+        rows = batches.progress_of(session, queries.recent_batches(session))
     table = Table("id", "batch", "status", "done", "cost (est.)")
     for found in rows:
         status = found.batch.status + (
@@ -324,14 +324,14 @@ def list_drafts(
             batch_id=batches.resolve(session, batch) if batch else None,
         )
         rows, _ = review.page(session, where, None, limit)
-        shown = [(review.review_of(session, draft), contact) for draft, contact in rows]
+        shown = review.reviews_of(session, [draft for draft, _ in rows])
         total = review.count(session, where)
     table = Table("id", "contact", "type", "status", "subject", "warnings")
-    for seen, contact in shown:
+    for seen in shown:
         draft = seen.draft
         table.add_row(
             str(draft.id)[:8],
-            contact.email,
+            seen.contact.email,
             str(draft.draft_type),
             seen.review_status + (" (edited)" if draft.is_edited else ""),
             draft.outgoing_subject,

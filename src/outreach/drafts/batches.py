@@ -329,14 +329,30 @@ class Progress:
 def progress(session: Session, batch_id: uuid.UUID) -> Progress:
     found = get(session, batch_id)
     session.refresh(found)
-    usage, cost, unpriced = queries.batch_usage(session, batch_id)
+    return progress_of(session, [found])[0]
+
+
+def progress_of(session: Session, found: Sequence[DraftBatch]) -> list[Progress]:
+    """Each batch's progress, reading the jobs of all of them once (a page of batches)."""
+    tallies = queries.job_tallies(session, [batch.id for batch in found])
+    return [progress_from(batch, tallies.get(batch.id, [])) for batch in found]
+
+
+def progress_from(batch: DraftBatch, tallies: Sequence[queries.JobTally]) -> Progress:
+    """A batch's progress from its jobs' tallies by status and writer."""
+    counts: Counter[str] = Counter()
+    usage = Usage()
+    for tally in tallies:
+        counts[tally.status] += tally.jobs
+        usage += tally.usage
+    costs = [tally.cost_micros for tally in tallies if tally.cost_micros is not None]
     return Progress(
-        batch=found,
-        counts=Counter(queries.job_counts(session, batch_id)),
+        batch=batch,
+        counts=counts,
         usage=usage,
-        cost_micros=cost,
-        unpriced=unpriced,
-        models=tuple(queries.batch_models(session, batch_id)),
+        cost_micros=sum(costs) if costs else None,
+        unpriced=sum(tally.unpriced for tally in tallies),
+        models=tuple(sorted({tally.writer for tally in tallies if tally.writer})),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -200,21 +201,38 @@ def insert_step_jobs(session: Session, rows: Sequence[Mapping[str, Any]]) -> Non
     session.execute(insert(DraftJob).on_conflict_do_nothing(), list(rows))
 
 
-def job_counts(session: Session, batch_id: uuid.UUID) -> dict[str, int]:
-    """Jobs per status (ix_draft_jobs_batch_id_status serves it)."""
+@dataclass(frozen=True)
+class JobTally:
+    """A batch's jobs of one status and writer: how many, their tokens and estimated cost (None
+    when none of them has one), and how many used tokens without a cost estimate."""
+
+    status: str
+    writer: str | None
+    """The model that wrote their drafts; None when none of them wrote one."""
+    jobs: int
+    usage: Usage
+    cost_micros: int | None
+    unpriced: int
+
+
+def job_tallies(
+    session: Session, batch_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, list[JobTally]]:
+    """Each of these batches' jobs by status and writer, in one grouped read for a page of
+    batches (ix_draft_jobs_batch_id_status leads it): each job records its writer and usage,
+    so the batch's own jobs answer, not a join to every draft they wrote. Grouped by columns,
+    not by an expression such as "the model if it wrote a draft": PostgreSQL estimates the
+    groups from the columns' statistics and aggregates in memory, where an expression's
+    estimate (a group a row) sorted the 300,000 jobs of a page at 10x on disk."""
+    if not batch_ids:
+        return {}
     rows = session.execute(
-        sa.select(DraftJob.status, sa.func.count())
-        .where(DraftJob.batch_id == batch_id)
-        .group_by(DraftJob.status)
-    )
-    return {row[0]: row[1] for row in rows}
-
-
-def batch_usage(session: Session, batch_id: uuid.UUID) -> tuple[Usage, int | None, int]:
-    """Tokens used by every job of the batch, their estimated cost in micro-dollars, and how
-    many jobs that used tokens have no cost estimate (their model's price is unknown)."""
-    row = session.execute(
         sa.select(
+            DraftJob.batch_id,
+            DraftJob.status,
+            DraftJob.model,
+            sa.func.count(DraftJob.draft_id),
+            sa.func.count(),
             sa.func.coalesce(sa.func.sum(DraftJob.input_tokens), 0),
             sa.func.coalesce(sa.func.sum(DraftJob.output_tokens), 0),
             sa.func.coalesce(sa.func.sum(DraftJob.cache_read_tokens), 0),
@@ -224,39 +242,61 @@ def batch_usage(session: Session, batch_id: uuid.UUID) -> tuple[Usage, int | Non
                 DraftJob.cost_micros.is_(None),
                 (DraftJob.input_tokens + DraftJob.output_tokens) > 0,
             ),
-        ).where(DraftJob.batch_id == batch_id)
-    ).one()
-    usage = Usage(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
-    return usage, (int(row[4]) if row[4] is not None else None), int(row[5])
-
-
-def batch_models(session: Session, batch_id: uuid.UUID) -> list[str]:
-    """The writers of the drafts the batch's jobs wrote, by name: each job records its writer,
-    so the batch's own jobs answer, not a join to every draft they wrote."""
-    rows = session.scalars(
-        sa.select(DraftJob.model)
-        .distinct()
-        .where(
-            DraftJob.batch_id == batch_id,
-            DraftJob.draft_id.is_not(None),
-            DraftJob.model.is_not(None),
         )
-        .order_by(DraftJob.model)
+        .where(DraftJob.batch_id.in_(list(batch_ids)))
+        .group_by(DraftJob.batch_id, DraftJob.status, DraftJob.model)
     )
-    return [model for model in rows if model]
+    found: dict[uuid.UUID, list[JobTally]] = {}
+    for row in rows:
+        found.setdefault(row[0], []).append(
+            JobTally(
+                status=row[1],
+                writer=row[2] if row[3] else None,
+                jobs=int(row[4]),
+                usage=Usage(int(row[5]), int(row[6]), int(row[7]), int(row[8])),
+                cost_micros=int(row[9]) if row[9] is not None else None,
+                unpriced=int(row[10]),
+            )
+        )
+    return found
 
 
 def jobs_of(
     session: Session, batch_id: uuid.UUID, statuses: Sequence[str], limit: int = 200
 ) -> list[tuple[DraftJob, Contact]]:
+    """The batch's first `limit` jobs of these statuses, with their contacts, by address."""
+    return jobs_of_batches(session, [batch_id], statuses, limit).get(batch_id, [])
+
+
+def jobs_of_batches(
+    session: Session, batch_ids: Collection[uuid.UUID], statuses: Sequence[str], limit: int
+) -> dict[uuid.UUID, list[tuple[DraftJob, Contact]]]:
+    """jobs_of for each of these batches, in one statement for a page of batches: each batch's
+    jobs are numbered by address and the first `limit` kept."""
+    if not batch_ids:
+        return {}
+    place = (
+        sa.func.row_number()
+        .over(partition_by=DraftJob.batch_id, order_by=(Contact.email, DraftJob.position))
+        .label("place")
+    )
+    numbered = (
+        sa.select(DraftJob.id, place)
+        .join(Contact, Contact.id == DraftJob.contact_id)
+        .where(DraftJob.batch_id.in_(list(batch_ids)), DraftJob.status.in_(statuses))
+        .subquery()
+    )
     rows = session.execute(
         sa.select(DraftJob, Contact)
+        .join(numbered, numbered.c.id == DraftJob.id)
         .join(Contact, Contact.id == DraftJob.contact_id)
-        .where(DraftJob.batch_id == batch_id, DraftJob.status.in_(statuses))
-        .order_by(Contact.email, DraftJob.position)
-        .limit(limit)
+        .where(numbered.c.place <= limit)
+        .order_by(DraftJob.batch_id, numbered.c.place)
     )
-    return [(row[0], row[1]) for row in rows]
+    found: dict[uuid.UUID, list[tuple[DraftJob, Contact]]] = {}
+    for job, contact in rows:
+        found.setdefault(job.batch_id, []).append((job, contact))
+    return found
 
 
 def claim_jobs(
@@ -439,13 +479,24 @@ def contacts_after(
 
 
 def job_of_draft(session: Session, draft_id: uuid.UUID) -> DraftJob | None:
-    """The job that wrote the draft, the latest if several did (ix_draft_jobs_draft_id)."""
-    return session.scalar(
+    """The job that wrote the draft, the latest if several did."""
+    return jobs_of_drafts(session, [draft_id]).get(draft_id)
+
+
+def jobs_of_drafts(session: Session, draft_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, DraftJob]:
+    """The job that wrote each of these drafts, the latest if several did, in one statement for
+    a page of drafts (ix_draft_jobs_draft_id)."""
+    if not draft_ids:
+        return {}
+    found: dict[uuid.UUID, DraftJob] = {}
+    for job in session.scalars(
         sa.select(DraftJob)
-        .where(DraftJob.draft_id == draft_id)
+        .where(DraftJob.draft_id.in_(list(draft_ids)))
         .order_by(DraftJob.created_at.desc())
-        .limit(1)
-    )
+    ):
+        if job.draft_id is not None:
+            found.setdefault(job.draft_id, job)
+    return found
 
 
 def step_job(session: Session, step_id: uuid.UUID, contact_id: uuid.UUID) -> DraftJob | None:
@@ -470,16 +521,17 @@ def step_draft_owners(
 
 
 def earlier_drafts(
-    session: Session, contact_id: uuid.UUID, types: Sequence[DraftType]
+    session: Session, contact_ids: Collection[uuid.UUID], types: Collection[DraftType]
 ) -> list[EmailDraft]:
-    """The contact's drafts of these types that were not rejected, newest first."""
-    if not types:
+    """These contacts' drafts of these types that were not rejected, newest first (one
+    statement for a page of drafts)."""
+    if not types or not contact_ids:
         return []
     return list(
         session.scalars(
             sa.select(EmailDraft)
             .where(
-                EmailDraft.contact_id == contact_id,
+                EmailDraft.contact_id.in_(list(contact_ids)),
                 EmailDraft.draft_type.in_([t.value for t in types]),
                 EmailDraft.rejected_at.is_(None),
             )

@@ -25,16 +25,16 @@ from outreach.campaigns.models import Campaign, CampaignSequence
 from outreach.campaigns.states import DraftType
 from outreach.campaigns.templates.normalising import normalise_subject, normalise_text
 from outreach.contacts.models import Contact, ContactListMember
-from outreach.db import get_or_not_found, keyset_cursor, read_cursor
+from outreach.db import get_or_not_found, keyset_cursor, read_cursor, rows_by_id
 from outreach.drafts import batches, campaign_steps, queries
 from outreach.drafts.diff import Piece, word_diff
 from outreach.drafts.lint import Finding, facts_from, lint, quoted
-from outreach.drafts.models import DraftBatch, DraftJob, EmailDraft, EmailStatus
+from outreach.drafts.models import DraftBatch, DraftJob, EmailDraft, EmailStatus, EmailTemplate
 from outreach.drafts.pricing import Usage, cost_micros
 from outreach.drafts.states import DRAFTS, JOBS, UNFINISHED_JOBS, JobStatus
-from outreach.drafts.writers.base import DraftRefused
+from outreach.drafts.writers.base import DraftRefused, EarlierDraft
 from outreach.drafts.writers.template import MODEL as TEMPLATE_MODEL
-from outreach.drafts.writing import earlier_of, instructions_of
+from outreach.drafts.writing import earlier_from, instructions_from, types_before
 from outreach.errors import Conflict, InvalidTransition, ValidationFailed
 from outreach.states import transition, transition_many
 
@@ -351,22 +351,71 @@ class Review:
 
 
 def review_of(session: Session, draft: EmailDraft) -> Review:
-    contact = session.get(Contact, draft.contact_id)
-    assert contact is not None
-    job = queries.job_of_draft(session, draft.id)
+    return reviews_of(session, [draft])[0]
+
+
+def reviews_of(session: Session, drafts: Sequence[EmailDraft]) -> list[Review]:
+    """Each draft's review. A page of drafts reads its contacts, jobs, steps, campaigns,
+    templates and earlier drafts with one statement each, not one per draft."""
+    contacts = rows_by_id(session, Contact, {draft.contact_id for draft in drafts})
+    jobs = queries.jobs_of_drafts(session, [draft.id for draft in drafts])
+    steps = rows_by_id(
+        session, CampaignSequence, {j.campaign_step_id for j in jobs.values() if j.campaign_step_id}
+    )
+    campaigns = rows_by_id(session, Campaign, {step.campaign_id for step in steps.values()})
+    templates = rows_by_id(
+        session, EmailTemplate, {j.template_id for j in jobs.values() if j.template_id}
+    )
+    kinds = {DraftType(draft.draft_type) for draft in drafts}
+    earlier: dict[uuid.UUID, list[EmailDraft]] = {}
+    for found in queries.earlier_drafts(
+        session, contacts, {before for kind in kinds for before in types_before(kind)}
+    ):
+        earlier.setdefault(found.contact_id, []).append(found)
+    reviews = []
+    for draft in drafts:
+        job = jobs.get(draft.id)
+        step = steps.get(job.campaign_step_id) if job and job.campaign_step_id else None
+        campaign = campaigns.get(step.campaign_id) if step else None
+        template = templates.get(job.template_id) if job and job.template_id else None
+        reviews.append(
+            _review(
+                draft,
+                contacts[draft.contact_id],
+                job,
+                _instructions(job, step, campaign, template),
+                campaign.name if campaign else None,
+                earlier_from(earlier.get(draft.contact_id, ()), DraftType(draft.draft_type)),
+            )
+        )
+    return reviews
+
+
+def _instructions(
+    job: DraftJob | None,
+    step: CampaignSequence | None,
+    campaign: Campaign | None,
+    template: EmailTemplate | None,
+) -> str:
+    """What the draft was written from, for the lint's facts ("" when it is not known)."""
+    if job is None:
+        return ""
+    try:
+        return instructions_from(job, step, campaign, template).content
+    except DraftRefused:
+        return ""
+
+
+def _review(
+    draft: EmailDraft,
+    contact: Contact,
+    job: DraftJob | None,
+    instructions: str,
+    campaign: str | None,
+    earlier_drafts: Sequence[EarlierDraft],
+) -> Review:
     kind = DraftType(draft.draft_type)
-    instructions = ""
-    campaign = None
-    if job is not None:
-        try:
-            instructions = instructions_of(session, job).content
-        except DraftRefused:
-            instructions = ""
-        if job.campaign_step_id is not None:
-            step = session.get(CampaignSequence, job.campaign_step_id)
-            found = session.get(Campaign, step.campaign_id) if step else None
-            campaign = found.name if found else None
-    earlier = [f"{e.subject}\n{e.body}" for e in earlier_of(session, contact.id, kind)]
+    earlier = [f"{e.subject}\n{e.body}" for e in earlier_drafts]
     fields = {
         name: getattr(contact, name)
         for name in ("email", "name", "first_name", "last_name", "company", "title", "website")

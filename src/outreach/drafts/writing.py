@@ -42,7 +42,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -355,19 +355,35 @@ def _label(session: Session, job: DraftJob) -> str:
 def instructions_of(session: Session, job: DraftJob) -> TemplateText:
     """The template a job is written from: its email_templates row, or its campaign step (the
     step's subject as the "Subject:" line, its text as the brief)."""
+    step = session.get(CampaignSequence, job.campaign_step_id) if job.campaign_step_id else None
+    campaign = session.get(Campaign, step.campaign_id) if step else None
+    template = session.get(EmailTemplate, job.template_id) if job.template_id else None
+    return instructions_from(job, step, campaign, template)
+
+
+def instructions_from(
+    job: DraftJob,
+    step: CampaignSequence | None,
+    campaign: Campaign | None,
+    template: EmailTemplate | None,
+) -> TemplateText:
+    """instructions_of from the job's rows already read (None: there is no such row), so that a
+    page of drafts reads its steps, campaigns and templates once."""
     if job.campaign_step_id is not None:
-        step = session.get(CampaignSequence, job.campaign_step_id)
         if step is None:
             raise DraftRefused("The campaign step this draft was for was removed.")
-        campaign = session.get(Campaign, step.campaign_id)
         subject = step.subject_template.strip()
         content = f"Subject: {subject}\n{step.body_template}" if subject else step.body_template
         name = f"{campaign.name if campaign else 'campaign'}, step {step.sequence_order}"
         return TemplateText(id=step.id, name=name, content=content)
-    template = session.get(EmailTemplate, job.template_id) if job.template_id else None
     if template is None:
         raise DraftRefused("The template this draft was to be written from was deleted.")
     return TemplateText.of(template)
+
+
+def types_before(kind: DraftType) -> tuple[DraftType, ...]:
+    """The draft types a follow-up of this type builds on."""
+    return TYPE_ORDER[: TYPE_ORDER.index(kind)]
 
 
 def earlier_of(
@@ -375,10 +391,16 @@ def earlier_of(
 ) -> tuple[EarlierDraft, ...]:
     """The drafts a follow-up builds on: for each type before it, the contact's newest draft
     of that type that was not rejected, as it will be sent (edits included)."""
-    before = list(TYPE_ORDER[: TYPE_ORDER.index(kind)])
+    return earlier_from(queries.earlier_drafts(session, [contact_id], types_before(kind)), kind)
+
+
+def earlier_from(newest_first: Iterable[EmailDraft], kind: DraftType) -> tuple[EarlierDraft, ...]:
+    """earlier_of from the contact's drafts not rejected, newest first, of any types."""
+    before = types_before(kind)
     newest: dict[str, EmailDraft] = {}
-    for draft in queries.earlier_drafts(session, contact_id, before):
-        newest.setdefault(DraftType(draft.draft_type).value, draft)
+    for draft in newest_first:
+        if DraftType(draft.draft_type) in before:
+            newest.setdefault(DraftType(draft.draft_type).value, draft)
     return tuple(
         EarlierDraft(kind, newest[kind.value].outgoing_subject, newest[kind.value].outgoing_body)
         for kind in before

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
@@ -10,9 +11,10 @@ from sqlalchemy.orm import Session
 
 from outreach.campaigns import service as campaigns
 from outreach.campaigns.states import DraftType
+from outreach.contacts.models import Contact
 from outreach.delivery import contacted, scheduled
 from outreach.drafts import batches, campaign_steps, queries, review, templates
-from outreach.drafts.models import EmailDraft
+from outreach.drafts.models import DraftJob, EmailDraft
 from outreach.drafts.states import JobStatus
 from outreach.drafts.writers.base import DraftRefused, WriterBusy, WriterStopped
 from outreach.errors import Conflict, RateLimited, ValidationFailed
@@ -54,8 +56,7 @@ def _usd(micros: int | None) -> float | None:
 
 
 def draft_out(session: Session, draft: EmailDraft) -> DraftOut:
-    seen = review.review_of(session, draft)
-    return DraftOut(**_summary(seen))
+    return DraftOut(**_summary(review.review_of(session, draft)))
 
 
 def _summary(seen: review.Review) -> dict[str, Any]:
@@ -123,7 +124,10 @@ def list_drafts(
     )
     rows, cursor = review.page(session, where, after, limit)
     return DraftPage(
-        items=[draft_out(session, draft) for draft, _ in rows],
+        items=[
+            DraftOut(**_summary(seen))
+            for seen in review.reviews_of(session, [draft for draft, _ in rows])
+        ],
         next=cursor,
         total=review.count(session, where, up_to=TOTAL_UP_TO),
     )
@@ -221,9 +225,25 @@ def schedule(
 
 
 def batch_out(session: Session, batch_id: uuid.UUID) -> DraftBatchOut:
-    progress = batches.progress(session, batch_id)
-    failures = queries.jobs_of(session, batch_id, [JobStatus.failed.value], limit=100)
-    skipped = queries.jobs_of(session, batch_id, [JobStatus.skipped.value], limit=100)
+    return batches_out(session, [batches.progress(session, batch_id)])[0]
+
+
+def batches_out(session: Session, shown: Sequence[batches.Progress]) -> list[DraftBatchOut]:
+    """Each batch with its first 100 failures and skipped jobs, read once for all of them."""
+    ids = [progress.batch.id for progress in shown]
+    failures = queries.jobs_of_batches(session, ids, [JobStatus.failed.value], 100)
+    skipped = queries.jobs_of_batches(session, ids, [JobStatus.skipped.value], 100)
+    return [
+        _batch_out(each, failures.get(each.batch.id, []), skipped.get(each.batch.id, []))
+        for each in shown
+    ]
+
+
+def _batch_out(
+    progress: batches.Progress,
+    failures: Sequence[tuple[DraftJob, Contact]],
+    skipped: Sequence[tuple[DraftJob, Contact]],
+) -> DraftBatchOut:
     found = progress.batch
     return DraftBatchOut(
         id=found.id,
@@ -267,7 +287,7 @@ def list_batches(
 ) -> Page[DraftBatchOut]:
     """Recent batches with their progress and estimated cost."""
     found, cursor = queries.batches_page(session, after, limit)
-    return Page(items=[batch_out(session, each.id) for each in found], next=cursor)
+    return Page(items=batches_out(session, batches.progress_of(session, found)), next=cursor)
 
 
 @batches_router.post(

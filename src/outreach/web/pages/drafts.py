@@ -81,7 +81,7 @@ def queue(request: Request, session: DbSession, user: PageUser) -> Response:
         rows, cursor = review.page(session, where, request.query_params.get("after"), PAGE)
     except ValidationFailed:
         rows, cursor = review.page(session, where, None, PAGE)
-    seen = [review.review_of(session, draft) for draft, _ in rows]
+    seen = review.reviews_of(session, [draft for draft, _ in rows])
     here = linked("/drafts", chosen)
     context = {
         "cards": seen,
@@ -126,7 +126,7 @@ def show_batches(request: Request, session: DbSession, user: PageUser) -> Respon
 
 
 def batches_page(request: Request, session: DbSession, **extra: object) -> Response:
-    rows = [batches.progress(session, found.id) for found in queries.recent_batches(session)]
+    rows = batches.progress_of(session, queries.recent_batches(session))
     with_ai = campaign_queries.campaigns_with_ai_steps(session)
     context = {
         "rows": rows,
