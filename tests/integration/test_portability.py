@@ -53,6 +53,14 @@ def test_an_import_counts_nothing_twice(filled, databases, backend, tmp_path):
         assert before.execute(query).all() == after.execute(query).all()
         settings = sa.text("SELECT count(*) FROM campaign_settings")
         assert before.scalar(settings) == after.scalar(settings) == 1
+        sizes = sa.text(
+            "SELECT list_id, members FROM contact_list_sizes WHERE members > 0 ORDER BY list_id"
+        )
+        members = sa.text(
+            "SELECT list_id, count(*) FROM contact_list_members GROUP BY list_id ORDER BY list_id"
+        )
+        assert before.execute(sizes).all() == after.execute(sizes).all()
+        assert after.execute(sizes).all() == after.execute(members).all() != []
     target.close()
 
 

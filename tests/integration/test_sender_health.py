@@ -101,3 +101,22 @@ def test_a_bounce_read_from_the_mailbox_counts_and_marks_the_sent_email(
     assert statuses == ["bounced"] * 4
     assert len(pause_bouncing(session, clock.now())) == 1
     assert session.get(SenderAccount, account.id).state == SenderState.paused
+
+
+def test_a_week_counts_what_went_out_and_what_was_refused_at_once_but_not_what_failed_otherwise(
+    session, container, clock, tmp_path, make_smtp_server
+):
+    server = make_smtp_server(reject_recipients=["person0@example.org", "person1@example.org"])
+    account = send_first_step(session, container, clock, tmp_path, server, 10)
+    kept = session.scalars(
+        sa.select(Delivery.id).where(Delivery.bounced_at.is_(None)).order_by(Delivery.id).limit(2)
+    ).all()
+    session.execute(sa.update(Delivery).where(Delivery.id == kept[0]).values(status="failed"))
+    session.execute(
+        sa.update(Delivery)
+        .where(Delivery.id == kept[1])
+        .values(claimed_at=clock.now() - timedelta(days=8))
+    )
+    week = sender_weeks.of_senders(session, clock.now())[account.id]
+    assert (week.sent, week.hard_bounces) == (8, 2)
+    assert sender_weeks.bouncing(session, clock.now())[account.id].sent == 8

@@ -120,6 +120,18 @@ class ContactListMember(Base):
     added_at: Mapped[datetime] = timestamp_now()
 
 
+class ContactListSize(Base):
+    """A list's number of members, kept by triggers on contact_list_members (migration 0034) so
+    that a page of lists costs its rows, not its lists' members; derived, never exported."""
+
+    __tablename__ = "contact_list_sizes"
+
+    list_id: Mapped[uuid.UUID] = mapped_column(
+        GUID(), sa.ForeignKey("contact_lists.id", ondelete="CASCADE"), primary_key=True
+    )
+    members: Mapped[int] = mapped_column(sa.Integer, server_default=sa.text("0"))
+
+
 class UploadProblem(Base):
     """A row of an upload that did not become a contact, and why: the downloadable report."""
 

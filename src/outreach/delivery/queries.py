@@ -95,12 +95,26 @@ def sent_since(
 ) -> dict[uuid.UUID, int]:
     """Emails each sender account sent since `since`, counting those refused at once, for
     their health."""
-    return _claimed_per_sender(
+    # Two disjoint counts rather than one with `status = 'sent' OR bounced_at IS NOT NULL`: the
+    # sent ones are read from the (sender_account_id, claimed_at, status) index alone, where the
+    # OR fetched every delivery of the week from the table (274,000 at ten times the seed's
+    # volume: 400 ms against 150 ms). A refusal at sending time is recorded after its claim, so
+    # its bounced_at is in the range too and the small partial index of bounces finds it.
+    sent = _claimed_per_sender(
+        session, sender_ids, Delivery.claimed_at >= since, Delivery.status == "sent"
+    )
+    refused = _claimed_per_sender(
         session,
         sender_ids,
+        Delivery.bounced_at.is_not(None),
+        Delivery.bounced_at >= since,
         Delivery.claimed_at >= since,
-        sa.or_(Delivery.status == "sent", Delivery.bounced_at.is_not(None)),
+        Delivery.status != "sent",
     )
+    return {
+        sender_id: sent.get(sender_id, 0) + refused.get(sender_id, 0)
+        for sender_id in sent.keys() | refused.keys()
+    }
 
 
 def _claimed_per_sender(
