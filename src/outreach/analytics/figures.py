@@ -105,6 +105,11 @@ class ProviderFigures(Figures):
     provider: str
     """google, microsoft, other, or unknown (the domain's MX records not resolved yet)."""
 
+    @property
+    def label(self) -> str:
+        """The provider as a page names it."""
+        return self.provider.capitalize()
+
 
 @dataclass(frozen=True)
 class Scope:
