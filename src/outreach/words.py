@@ -15,6 +15,12 @@ def counted(number: int, noun: str, plural: str | None = None) -> str:
 UNITS = (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
 
 
+def spoken(value: str) -> str:
+    """A stored name as people say it: "in_progress" is "in progress", "second_followup" is
+    "second follow-up"."""
+    return value.replace("_", " ").replace("followup", "follow-up")
+
+
 def duration(span: timedelta) -> str:
     """A span in the largest unit that measures it whole: "30 days", "6 hours", "1 day"."""
     seconds = int(span.total_seconds())

@@ -22,7 +22,7 @@ from outreach.inbox import categories
 from outreach.inbox.models import InboxAttachment
 from outreach.inbox.reply_rules import Category
 from outreach.web import flash
-from outreach.words import counted, duration, frequency, percentage
+from outreach.words import counted, duration, frequency, percentage, spoken
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
@@ -53,6 +53,7 @@ TEMPLATES.env.filters.update(
     frequency=frequency,
     local_time=local_time,
     percentage=percentage,
+    spoken=spoken,
 )
 
 
