@@ -175,8 +175,10 @@ def add_sender(
     imap_folder: Text = "INBOX",
 ) -> Response:
     """Adds an account. One that sends over SMTP is tested first, with the IMAP mailbox its
-    replies are read from when given one (no transaction open meanwhile): a failing test
-    saves nothing and says what the server answered."""
+    replies are read from when given one, and so is a Microsoft 365 mailbox reached with an
+    Azure app's credentials (a token for the app, then the mailbox's inbox), with no
+    transaction open meanwhile: a failing test saves nothing and says what the server
+    answered. An outbox has nothing to reach."""
     container = container_of(request)
     settings = container.settings
     key = settings.secret_key_value()
@@ -241,7 +243,7 @@ def add_sender(
 
         account = save()
         checks = []
-        if smtp is not None:
+        if smtp is not None or graph is not None:
             # Checked as the account would be saved, then forgotten: nothing is kept, nor any
             # transaction open, while the servers are asked.
             session.expunge(account)
