@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import statistics
 import uuid
 from datetime import timedelta
 
@@ -78,7 +79,18 @@ def test_a_campaigns_figures_equal_the_counts_over_its_rows(
     )
     assert body["enrollments"]["enrolled"] == sum(statuses.values())
     assert body["enrollments"]["finished_by"]["unsubscribed"] == statuses["unsubscribed"]
-    assert body["median_first_reply_seconds"] > 0
+    replied = (sent[0].campaign_contact_id, sent[1].campaign_contact_id)  # not the auto-reply
+    first_sent = dict(
+        connection.execute(
+            sa.select(T["deliveries"].c.campaign_contact_id, sa.func.min(T["deliveries"].c.sent_at))
+            .where(T["deliveries"].c.campaign_contact_id.in_(replied))
+            .group_by(T["deliveries"].c.campaign_contact_id)
+        ).all()
+    )
+    waits = [(later - first_sent[e].replace(tzinfo=later.tzinfo)) for e in replied]
+    assert body["median_first_reply_seconds"] == pytest.approx(
+        statistics.median(waits).total_seconds(), abs=1
+    )
     assert [(s["sent"], s["replied"]) for s in body["senders"]] == [
         (body["totals"]["sent"], body["totals"]["replied"])
     ]

@@ -311,33 +311,31 @@ def enrollments(session: Session, campaign_id: uuid.UUID) -> Enrollments:
 
 def median_first_reply(session: Session, campaign_id: uuid.UUID) -> timedelta | None:
     """The median time from an enrollment's first email to its first reply from a person,
-    over the campaign's enrollments with one; None when none has. Read from the campaign's own
-    rows (ix_inbox_messages_campaign_id_received_at,
-    ix_deliveries_campaign_id_claimed_at_status)."""
+    over the campaign's enrollments with one; None when none has. The replies are read first
+    (ix_inbox_messages_campaign_id_received_at), then the first email of each enrollment that
+    replied (uq_deliveries_campaign_contact_id_sequence_step): a few hundred lookups where
+    reading first every send of a campaign of 100,000 contacts took a second."""
     first_reply = (
         sa.select(
             InboxMessage.campaign_contact_id.label("enrollment_id"),
-            sa.type_coerce(sa.func.min(InboxMessage.received_at), UtcDateTime()).label("at"),
+            sa.func.min(InboxMessage.received_at).label("at"),
         )
         .where(InboxMessage.campaign_id == campaign_id, InboxMessage.kind == "human_reply")
         .group_by(InboxMessage.campaign_contact_id)
         .subquery()
     )
     first_sent = (
-        sa.select(
-            Delivery.campaign_contact_id.label("enrollment_id"),
-            sa.type_coerce(sa.func.min(Delivery.sent_at), UtcDateTime()).label("at"),
-        )
-        .where(Delivery.campaign_id == campaign_id, Delivery.sent_at.is_not(None))
-        .group_by(Delivery.campaign_contact_id)
-        .subquery()
+        sa.select(sa.func.min(Delivery.sent_at))
+        .where(Delivery.campaign_contact_id == first_reply.c.enrollment_id)
+        .scalar_subquery()
     )
     pairs = session.execute(
-        sa.select(first_sent.c.at, first_reply.c.at).join(
-            first_reply, first_reply.c.enrollment_id == first_sent.c.enrollment_id
+        sa.select(
+            sa.type_coerce(first_sent, UtcDateTime()),
+            sa.type_coerce(first_reply.c.at, UtcDateTime()),
         )
     ).all()
-    waits = [replied - sent for sent, replied in pairs if replied >= sent]
+    waits = [replied - sent for sent, replied in pairs if sent is not None and replied >= sent]
     return statistics.median(waits) if waits else None
 
 
