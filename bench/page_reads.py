@@ -1,5 +1,6 @@
 """What the database does for one request of each page or /api/v1 list endpoint: statements,
-rows read (PostgreSQL) and p50/p95, on a database filled by bench/pages.py.
+rows read (PostgreSQL), the slowest statements with their times, and p50/p95, on a database
+filled by bench/pages.py.
 
     .venv/bin/python bench/page_reads.py --url postgresql+psycopg://postgres@127.0.0.1:5432/COPY \
         [--only REGEX] [--requests 20]
@@ -36,6 +37,29 @@ from outreach.web.app import create_app
 
 FLUSHED = 1.2
 """Seconds for PostgreSQL's statistics to take in a closed connection's counters."""
+SLOWEST_SHOWN = 5
+"""How many of a request's statements are printed, the slowest first, with their times."""
+
+
+class SlowestStatements:
+    """The time of each statement an engine runs (SQLAlchemy's cursor events), with its
+    start, to show where a request spends its database time."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.taken: list[tuple[float, str]] = []
+        self._started = 0.0
+        sa.event.listen(engine, "before_cursor_execute", self._start)
+        sa.event.listen(engine, "after_cursor_execute", self._end)
+
+    def _start(self, *_: object) -> None:
+        self._started = time.perf_counter()
+
+    def _end(self, _connection: object, _cursor: object, statement: str, *_: object) -> None:
+        said = " ".join(statement.split())[:160]
+        self.taken.append(((time.perf_counter() - self._started) * 1000, said))
+
+    def worst(self, most: int) -> list[tuple[float, str]]:
+        return sorted(self.taken, reverse=True)[:most]
 
 
 def rows_read(url: str) -> int:
@@ -55,12 +79,8 @@ def main() -> None:
     container = build_container(
         volume.settings(options.url, Path(tempfile.mkdtemp())), SystemClock()
     )
-    statements = [0]
-    sa.event.listen(
-        container.engine,
-        "before_cursor_execute",
-        lambda *_: statements.__setitem__(0, statements[0] + 1),
-    )
+    statements = pages.Statements(container.engine)
+    slowest = SlowestStatements(container.engine)
     try:
         token = pages.api_token(container)
         app = create_app(container)
@@ -79,18 +99,23 @@ def main() -> None:
                     container.engine.dispose()
                     time.sleep(FLUSHED)
                     before = rows_read(options.url)
-                statements[0] = 0
+                counted = statements.count
+                slowest.taken.clear()
                 status = client.get(case.path).status_code
-                counted = statements[0]
+                counted = statements.count - counted
                 read = "-"
                 if postgresql:
                     container.engine.dispose()
                     time.sleep(FLUSHED)
                     read = f"{rows_read(options.url) - before:,}"
-                p50, p95 = pages.percentiles(pages.timings(client, case.path, options.requests)[0])
+                slow = slowest.worst(SLOWEST_SHOWN)
+                times = pages.timings(client, case.path, options.requests, statements)[0]
+                p50, p95 = pages.percentiles(times)
                 print(
                     f"{case.template}: {status}, {counted} statements, {read} rows read, "
                     f"p50 {p50:.0f} ms, p95 {p95:.0f} ms",
+                    *(f"    {ms:7.1f} ms  {sql}" for ms, sql in slow),
+                    sep="\n",
                     flush=True,
                 )
     finally:
