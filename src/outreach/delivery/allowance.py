@@ -44,13 +44,13 @@ class Allowance:
     @classmethod
     def read(cls, session: Session, accounts: Iterable[SenderAccount], now: datetime) -> Allowance:
         found = {account.id: account for account in accounts}
-        ramping = [a.id for a in found.values() if senders.ramp_of(a) is not None]
+        ramps = {a.id: ramp for a in found.values() if (ramp := senders.ramp_of(a)) is not None}
         spaced = [a.id for a in found.values() if a.min_gap_seconds]
         tenants = {a.tenant for a in found.values() if a.tenant}
         today, _ = local_day_bounds(now, UTC_ZONE)
         return cls(
             found,
-            queries.sending_days_before(session, ramping, today),
+            queries.sending_days_before(session, ramps, today),
             queries.last_sends(session, spaced),
             queries.tenant_sends_since(session, tenants, now - ROLLING_DAY),
         )

@@ -135,7 +135,8 @@ def _outlook(
     accounts = campaign_queries.senders_of(session, found.id)
     ids = [account.id for account in accounts]
     today = local_day_bounds(now, UTC_ZONE)
-    days_sent = queries.sending_days_before(session, ids, today[0])
+    ramps = {a.id: ramp for a in accounts if (ramp := senders.ramp_of(a)) is not None}
+    days_sent = queries.sending_days_before(session, ramps, today[0])
     sent_today = queries.sender_sends_between(session, ids, *today)
     capacities = [
         SenderCapacity(

@@ -28,6 +28,7 @@ from outreach.delivery.models import Answer, Delivery, ScheduledEmail, SentEmail
 from outreach.drafts.models import EmailDraft
 from outreach.leases import Worker
 from outreach.senders.models import SenderAccount
+from outreach.senders.ramp import Ramp
 
 deliveries_table = Base.metadata.tables["deliveries"]
 sent_emails_table = Base.metadata.tables["sent_emails"]
@@ -133,23 +134,60 @@ def _claimed_per_sender(
 
 
 def sending_days_before(
-    session: Session, sender_ids: Collection[uuid.UUID], before: datetime
+    session: Session, ramps: Mapping[uuid.UUID, Ramp], before: datetime
 ) -> dict[uuid.UUID, int]:
-    """UTC days before `before` on which each account sent, for its ramp (the days of its own
-    deliveries: ix_deliveries_sender_account_id_claimed_at_status)."""
-    if not sender_ids:
+    """UTC days before `before` on which each ramping account sent, counted up to the day its
+    ramp reaches its target (from then on its cap no longer grows, and a count of every day
+    of a busy account's year read up to 158,000 index entries at 10x).
+
+    Each day found is one probe of ix_deliveries_sender_account_id_claimed_at_status for the
+    account's first send from the next UTC midnight (a recursive query, on both backends), so
+    the cost follows the ramp's length, not the account's history."""
+    most = max((ramp.sending_days for ramp in ramps.values()), default=0)
+    if most == 0:
         return {}
-    day = _utc_day(session, Delivery.claimed_at)
-    rows = session.execute(
-        sa.select(Delivery.sender_account_id, sa.func.count(sa.distinct(day)))
-        .where(
-            Delivery.sender_account_id.in_(list(sender_ids)),
-            Delivery.claimed_at < before,
-            Delivery.status == "sent",
+
+    def first_send(account: Any, start: Any = None) -> sa.ScalarSelect[Any]:
+        return (
+            sa.select(sa.func.min(Delivery.claimed_at))
+            .where(
+                Delivery.sender_account_id == account,
+                Delivery.claimed_at < before,
+                Delivery.status == "sent",
+                *([] if start is None else [Delivery.claimed_at >= start]),
+            )
+            .scalar_subquery()
         )
-        .group_by(Delivery.sender_account_id)
+
+    days = (
+        sa.select(
+            SenderAccount.id.label("account"),
+            first_send(SenderAccount.id).label("at"),
+            sa.literal(1).label("found"),
+        )
+        .where(SenderAccount.id.in_(list(ramps)))
+        .cte("sending_days", recursive=True)
     )
-    return dict(rows.all())
+    days = days.union_all(
+        sa.select(
+            days.c.account,
+            first_send(days.c.account, _next_utc_midnight(session, days.c.at)),
+            days.c.found + 1,
+        ).where(days.c.at.is_not(None), days.c.found < most)
+    )
+    rows = session.execute(
+        sa.select(days.c.account, sa.func.count(days.c.at)).group_by(days.c.account)
+    )
+    return {account: min(found, ramps[account].sending_days) for account, found in rows if found}
+
+
+def _next_utc_midnight(session: Session, column: Any) -> sa.ColumnElement[Any]:
+    """The UTC midnight after a timestamp, comparable with it: on PostgreSQL a timestamptz, on
+    SQLite the day's text, which sorts before every time of that day as stored."""
+    if session.connection().dialect.name == "postgresql":
+        day = sa.cast(sa.func.timezone("UTC", column), sa.Date) + 1
+        return sa.func.timezone("UTC", sa.cast(day, sa.DateTime))
+    return sa.func.date(sa.func.substr(column, 1, 10), "+1 day")
 
 
 def _utc_day(session: Session, column: Any) -> sa.ColumnElement[Any]:
