@@ -335,8 +335,12 @@ def median_first_reply(session: Session, campaign_id: uuid.UUID) -> timedelta | 
             sa.type_coerce(first_reply.c.at, UtcDateTime()),
         )
     ).all()
-    waits = [replied - sent for sent, replied in pairs if sent is not None and replied >= sent]
-    return statistics.median(waits) if waits else None
+    waits = [
+        (replied - sent).total_seconds()
+        for sent, replied in pairs
+        if sent is not None and replied >= sent
+    ]
+    return timedelta(seconds=statistics.median(waits)) if waits else None
 
 
 @dataclass(frozen=True)
