@@ -102,8 +102,8 @@ def kept(connection: sa.Connection) -> dict[date, DayCounts]:
 def rebuild(connection: sa.Connection) -> int:
     """Recomputes every day from the rows in one statement; how many days it wrote."""
     connection.execute(sa.delete(APPROVALS))
-    written = connection.execute(sa.insert(APPROVALS).from_select(["day", *COUNTS], _scanned()))
-    return int(written.rowcount or 0)
+    connection.execute(sa.insert(APPROVALS).from_select(["day", *COUNTS], _scanned()))
+    return int(connection.scalar(sa.select(sa.func.count()).select_from(APPROVALS)) or 0)
 
 
 def differences(connection: sa.Connection) -> list[Difference]:
