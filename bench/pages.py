@@ -1,7 +1,7 @@
 """Every page and every /api/v1 list endpoint at 1x and 10x the seed's year-one volume.
 
     .venv/bin/python bench/pages.py [--scales 1,10] [--backend postgresql|sqlite|both]
-        [--requests 20] [--keep] [--reuse] [--only REGEX]
+        [--requests 20] [--keep] [--reuse] [--only REGEX] [--name-prefix outreach_pages]
 
 Databases (bench/volume.py): PostgreSQL at each scale, filled by COPY (10x: 1,000,000
 contacts, 3,000,000 drafts, 1.9M sent emails, 750,000 enrollments, 500 campaigns, 500 lists
@@ -9,6 +9,8 @@ with 1.1M memberships), and SQLite at 1x, a copy of PostgreSQL's. `--keep` leave
 (PostgreSQL databases outreach_pages_<n>x, SQLite file outreach_pages_1x.db in the temporary
 folder); `--reuse` measures kept ones instead of filling again, after migrating them to the
 code's head, so that a branch's pages can be measured on the same rows as another's.
+`--name-prefix` names other databases (<prefix>_<n>x): copies of the kept ones, so that a
+branch with a migration of its own measures without migrating the ones others share.
 
 What is measured is enumerated from the app itself, so a page added later is included: every
 GET route outside /api/v1 that a signed-in person opens (not sign-in, health, unsubscribe,
@@ -61,6 +63,8 @@ from outreach.web.app import API_PREFIX, create_app
 from tests.web_session import sign_in
 
 GOALS_MS = {"postgresql": 200.0, "sqlite": 300.0}
+PREFIX = "outreach_pages"
+"""The kept databases' names: outreach_pages_<n>x (PostgreSQL), outreach_pages_1x.db (SQLite)."""
 EMAIL = "bench-pages@example.com"
 PASSWORD = "bench-pages-password-1"  # noqa: S105 (the bench's own admin)
 NOT_PAGES = {
@@ -254,9 +258,9 @@ def measure(
     return results
 
 
-def prepared(backend: str, scale: int, keep: bool, reuse: bool, folder: Path) -> tuple[str, str]:
+def prepared(backend: str, scale: int, keep: bool, reuse: bool, prefix: str) -> tuple[str, str]:
     """(url, what to drop afterwards: "" when kept) of a filled database."""
-    name = f"outreach_pages_{scale}x"
+    name = f"{prefix}_{scale}x"
     now = datetime.now(UTC)
     if backend == "postgresql":
         if reuse and volume.pg_database_exists(name):
@@ -277,7 +281,7 @@ def prepared(backend: str, scale: int, keep: bool, reuse: bool, folder: Path) ->
         print(f"  reusing {target}")
         return url, ""
     target.unlink(missing_ok=True)
-    source, _ = prepared("postgresql", scale, True, True, folder)
+    source, _ = prepared("postgresql", scale, True, True, prefix)
     print(f"  copying PostgreSQL at {scale}x into SQLite")
     url = volume.copy_to_sqlite(source, target)
     return url, "" if keep else str(target)
@@ -291,6 +295,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="leave the filled databases")
     parser.add_argument("--reuse", action="store_true", help="measure kept databases")
     parser.add_argument("--only", help="measure only the routes matching this regex")
+    parser.add_argument("--name-prefix", default=PREFIX, help="databases <prefix>_<n>x")
     options = parser.parse_args()
     scales = [int(s) for s in options.scales.split(",")]
     runs: list[tuple[str, int]] = []
@@ -306,7 +311,9 @@ def main() -> None:
         try:
             for backend, scale in runs:
                 print(f"{backend} at {scale}x:")
-                url, drop = prepared(backend, scale, options.keep, options.reuse, folder)
+                url, drop = prepared(
+                    backend, scale, options.keep, options.reuse, options.name_prefix
+                )
                 if drop:
                     dropping.append(drop)
                 filled = volume.volume_of(url, scale)
@@ -321,7 +328,7 @@ def main() -> None:
                 else:
                     volume.drop_pg_database(drop)
                 if not options.keep and 1 in scales:
-                    volume.drop_pg_database("outreach_pages_1x")
+                    volume.drop_pg_database(f"{options.name_prefix}_1x")
     report(results, scales)
 
 

@@ -33,7 +33,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from outreach.analytics import rollups
+from outreach.analytics import approvals, rollups
 from outreach.config import Settings
 from outreach.contacts import queries as contact_queries
 from outreach.db import SQLITE_TIMESTAMP_FORMAT, create_engine, time_ordered_uuid
@@ -326,8 +326,8 @@ def fill(url: str, scale: int, now: datetime, log: Any = print) -> Volume:
         # The seed's triggers fire per row (a daily email_analytics row updated by each draft
         # and send, the analytics rollups): at 10x hours of COPY. They are off for the rest of
         # the fill, which then fills what they would have, set-based (email_analytics below,
-        # analytics_rollups and contact_list_sizes by their own rebuilds). Foreign keys go
-        # unchecked too.
+        # analytics_rollups, implicit_approvals and contact_list_sizes by their own rebuilds).
+        # Foreign keys go unchecked too.
         connection.execute("SET session_replication_role = replica")
         connection.execute(
             "UPDATE campaign_settings SET send_days = ARRAY['monday','tuesday','wednesday',"
@@ -549,6 +549,7 @@ def fill(url: str, scale: int, now: datetime, log: Any = print) -> Volume:
     try:
         with engine.begin() as rolling:
             rolled = rollups.rebuild(rolling)
+            approvals.rebuild(rolling)
             contact_queries.rebuild_list_sizes(rolling)
     finally:
         engine.dispose()

@@ -81,6 +81,10 @@ class Campaigns:
     sent: list[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=list)
     """(delivery, sent email)."""
     replies: list[uuid.UUID] = field(default_factory=list)
+    drafts: list[uuid.UUID] = field(default_factory=list)
+    """The draft of every campaign email, sent or not."""
+    unsent: list[uuid.UUID] = field(default_factory=list)
+    """Drafts nothing was sent or bounced of (steps queued, a person's answers): deletable."""
 
     @classmethod
     def made(cls, connection: sa.Connection, start: datetime, addresses: list[str]) -> Campaigns:
@@ -133,6 +137,7 @@ class Campaigns:
             subject="Hello",
             body="Hi",
         )
+        self.drafts.append(draft)
         delivery = _add(
             self.connection,
             "deliveries",
@@ -180,6 +185,7 @@ class Campaigns:
             subject="Hello",
             body="Hi",
         )
+        self.drafts.append(draft)
         _add(
             self.connection,
             "deliveries",
@@ -194,6 +200,65 @@ class Campaigns:
             status="failed",
             bounced_at=at,
         )
+
+    def queue(self, which: int, from_template: bool, days: int) -> None:
+        """A step queued `days` after the start, not sent yet: written from its template
+        (approved as written) or written by AI and sent without approval."""
+        _, campaign, contact = self.enrollments[which % len(self.enrollments)]
+        at = self.start + timedelta(days=days, minutes=10)
+        draft = self._draft(contact, at, approved_at=at if from_template else None)
+        self.drafts.append(draft)
+        _add(
+            self.connection,
+            "deliveries",
+            campaign_id=campaign,
+            contact_id=contact,
+            draft_id=draft,
+            sender_account_id=self.senders[0],
+            message_id=f"<{uuid.uuid4()}@ourco.example>",
+            next_attempt_at=at,
+            created_at=at,
+        )
+
+    def answer(self, which: int, days: int) -> None:
+        """A person's answer to a contact, scheduled: its draft approved as they wrote it."""
+        _, _, contact = self.enrollments[which % len(self.enrollments)]
+        at = self.start + timedelta(days=days, minutes=20)
+        self._draft(contact, at, approved_at=at)
+
+    def approve(self, which: int, days: int) -> None:
+        """A person approves a campaign email's draft that went (or was queued) unapproved."""
+        if self.drafts:
+            drafts = T["email_drafts"]
+            self.connection.execute(
+                sa.update(drafts)
+                .where(drafts.c.id == self.drafts[which % len(self.drafts)])
+                .where(drafts.c.approved_at.is_(None))
+                .values(status="approved", approved_at=self.start + timedelta(days=days))
+            )
+
+    def take_back(self, which: int) -> None:
+        """A draft nothing was sent of is deleted, with its delivery (an answer taken back)."""
+        if self.unsent:
+            draft = self.unsent.pop(which % len(self.unsent))
+            self.drafts = [d for d in self.drafts if d != draft]
+            drafts = T["email_drafts"]
+            self.connection.execute(sa.delete(drafts).where(drafts.c.id == draft))
+
+    def _draft(self, contact: uuid.UUID, at: datetime, approved_at: datetime | None) -> uuid.UUID:
+        draft = _add(
+            self.connection,
+            "email_drafts",
+            contact_id=contact,
+            draft_type="first_outreach",
+            subject="Hello",
+            body="Hi",
+            status="scheduled",
+            created_at=at,
+            approved_at=approved_at,
+        )
+        self.unsent.append(draft)
+        return draft
 
     def reply(self, which: int, days: int, category: str | None, kind: str = "human_reply") -> None:
         if self.sent:

@@ -1,6 +1,8 @@
-"""The analytics rollups equal a full scan of the rows whatever is written, by whom and in what
-order: sends, a person's replies, categories changed later, bounces at once or later, and
-unsubscribes; also once recipient domains are resolved, and after an export and import."""
+"""The analytics rollups and the implicit approvals equal a full scan of the rows whatever is
+written, by whom and in what order: sends, a person's replies, categories changed later, bounces
+at once or later, and unsubscribes; steps queued from their template or unapproved, approved
+later, answers scheduled and taken back; also once recipient domains are resolved, and after an
+export and import."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from outreach.analytics import recipients, rollups
+from outreach.analytics import approvals, recipients, rollups
 from outreach.analytics.figures import Scope, providers, steps, totals
 from outreach.analytics.recipients import RecipientProvider, Resolved
 from outreach.cli.main import app
@@ -35,6 +37,10 @@ EVENT = st.one_of(
     st.tuples(st.just("bounce"), st.integers(0, 20), st.integers(0, 120)),
     st.tuples(st.just("unsubscribe"), st.integers(0, 7)),
     st.tuples(st.just("resolve"), st.sampled_from(["gmail.example", "corp.example"])),
+    st.tuples(st.just("queue"), st.integers(0, 7), st.booleans(), st.integers(0, 120)),
+    st.tuples(st.just("answer"), st.integers(0, 7), st.integers(0, 120)),
+    st.tuples(st.just("approve"), st.integers(0, 20), st.integers(0, 120)),
+    st.tuples(st.just("take_back"), st.integers(0, 20)),
 )
 
 
@@ -55,6 +61,14 @@ def play(world: Campaigns, session, events) -> None:  # type: ignore[no-untyped-
                 world.bounce(which, days)
             case ("unsubscribe", which):
                 world.unsubscribe(which)
+            case ("queue", which, from_template, days):
+                world.queue(which, from_template, days)
+            case ("answer", which, days):
+                world.answer(which, days)
+            case ("approve", which, days):
+                world.approve(which, days)
+            case ("take_back", which):
+                world.take_back(which)
             case ("resolve", domain):
                 provider = (
                     RecipientProvider.google if "gmail" in domain else RecipientProvider.other
@@ -70,6 +84,7 @@ def test_rollups_equal_a_full_scan_after_any_sequence_of_events(session, events)
         world = Campaigns.made(session.connection(), START_AT, ADDRESSES)
         play(world, session, events)
         assert rollups.differences(session.connection()) == []
+        assert approvals.differences(session.connection()) == []
         example.rollback()
 
 
@@ -122,13 +137,17 @@ def test_verify_names_each_difference_and_exits_1_until_rebuilt(
             world.send(day, day, day)
         world.reply(0, 4, "interested")
         session.connection().execute(sa.text("UPDATE analytics_rollups SET sent = sent + 2"))
+        session.connection().execute(
+            sa.text("UPDATE implicit_approvals SET sent_unreviewed = sent_unreviewed + 1")
+        )
     runner = CliRunner()
     monkeypatch.setenv("OUTREACH_DATA_DIR", str(tmp_path / "cli"))
     monkeypatch.setenv("DATABASE_URL", url)
     said = runner.invoke(app, ["analytics", "verify"])
     assert said.exit_code == 1, said.output
     assert "sent 3 (rows say 1)" in said.output
-    assert "rollups differ from the rows: run `outreach analytics rebuild`" in said.output
+    assert "approvals: sent unreviewed 4 (rows say 3)" in said.output
+    assert "kept figures differ from the rows: run `outreach analytics rebuild`" in said.output
     rebuilt = runner.invoke(app, ["analytics", "rebuild"])
     assert rebuilt.exit_code == 0, rebuilt.output
     assert "Rebuilt the analytics" in rebuilt.output
@@ -154,5 +173,7 @@ def test_rollups_equal_a_full_scan_after_an_export_and_import(
     with source.engine.connect() as before, target.engine.connect() as after:
         assert rollups.differences(after) == []
         assert rollups.scan(after) == rollups.scan(before)
+        assert approvals.differences(after) == []
+        assert approvals.scan(after) == approvals.scan(before)
     source.close()
     target.close()

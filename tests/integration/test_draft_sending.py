@@ -9,6 +9,7 @@ from datetime import time, timedelta
 import pytest
 import sqlalchemy as sa
 
+from outreach.analytics import approvals
 from outreach.campaigns import queries as campaign_queries
 from outreach.campaigns import service as campaigns
 from outreach.campaigns.models import CampaignContact
@@ -155,6 +156,7 @@ def test_an_ai_written_step_is_written_ahead_and_sent_as_written_with_the_unsubs
     draft = session.get(EmailDraft, ada.draft_id)
     assert draft.status == EmailStatus.sent
     assert draft.approved_at is None  # nobody approved it: the seed's counter is untouched
+    assert implicit_approvals(session) == (0, 3)  # but each counts as approved when queued
     assert "Unsubscribe" not in draft.body
     # The template follow-up answers the AI-written email's thread.
     clock.advance(timedelta(days=2))
@@ -165,6 +167,14 @@ def test_an_ai_written_step_is_written_ahead_and_sent_as_written_with_the_unsubs
         if r.recipient_email == "ada@analytical.example" and r.sequence_step == 2
     ]
     assert follow[0].subject == "Re: Routes for Analytical Engines"
+    assert implicit_approvals(session) == (3, 3)  # the follow-ups written from their template
+
+
+def implicit_approvals(session) -> tuple[int, int]:
+    """(written approved, sent unreviewed) over every day, as kept and as the rows say."""
+    kept = approvals.kept(session.connection()).values()
+    assert approvals.differences(session.connection()) == []
+    return sum(c.written_approved for c in kept), sum(c.sent_unreviewed for c in kept)
 
 
 def test_with_require_approval_an_enrollment_waits_for_its_draft_and_goes_once_approved(

@@ -230,3 +230,50 @@ def test_upgrading_to_0022_counts_the_campaign_emails_already_there(empty_engine
             sa.text("SELECT sequence_step, provider, sent FROM analytics_rollups ORDER BY 1")
         ).all()
     assert [tuple(row) for row in rows] == [(1, "unknown", 1), (2, "unknown", 1)]
+
+
+def test_upgrading_to_0035_counts_the_approvals_no_person_gave_already_there(empty_engine):
+    upgrade_to(empty_engine, "0034")
+    monday, tuesday = "2026-03-02 10:00:00.000000", "2026-03-03 11:00:00.000000"
+    with empty_engine.begin() as connection:
+        person, mailbox = contact(connection), sender(connection)
+        campaign = insert(connection, "campaigns", name="Spring")
+
+        def draft(approved_at: str | None) -> str:
+            return insert(
+                connection,
+                "email_drafts",
+                contact_id=person,
+                draft_type="first_outreach",
+                subject="Hello",
+                body="Hi",
+                created_at=monday,
+                approved_at=approved_at,
+            )
+
+        def queued(draft_id: str, campaign_id: str | None) -> None:
+            insert(
+                connection,
+                "deliveries",
+                campaign_id=campaign_id,
+                contact_id=person,
+                draft_id=draft_id,
+                sender_account_id=mailbox,
+                message_id=f"<{draft_id}@example.com>",
+                next_attempt_at=tuesday,
+                created_at=tuesday,
+            )
+
+        queued(draft(approved_at=monday), campaign)  # written from its template
+        queued(draft(approved_at=None), campaign)  # written by AI, sent without approval
+        queued(draft(approved_at=tuesday), campaign)  # a person approved it
+        queued(draft(approved_at=None), None)  # a one-off email: not a campaign step
+    upgrade_to(empty_engine, "0035")
+    with empty_engine.connect() as connection:
+        rows = connection.execute(
+            sa.text("SELECT day, written_approved, sent_unreviewed FROM implicit_approvals")
+        ).all()
+    assert sorted((str(row[0]), row[1], row[2]) for row in rows) == [
+        ("2026-03-02", 1, 0),
+        ("2026-03-03", 0, 1),
+    ]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, time
 
 from fastapi.testclient import TestClient
 
 from outreach.access import service as access
 from outreach.access.models import Role
+from tests.analytics_rows import Campaigns
 from tests.campaign_setup import launched_from_outbox
 from tests.web_session import (
     ADMIN_AREAS,
@@ -227,3 +229,26 @@ def test_a_campaigns_sent_steps_count_as_written_and_approved_as_the_note_says(
         assert figure(page, "Emails approved", section) >= sent
         assert figure(page, "Emails written", section) >= sent
     assert "unless a person approved its draft already" in page
+
+
+def test_home_counts_as_approved_each_email_no_person_approved_and_each_approval(
+    signed_in, connection, clock
+):
+    """Each kind on its own, as the page counted them from the rows before they were kept."""
+    start = datetime.combine(clock.now().date(), time(1), UTC)
+    world = Campaigns.made(connection, start, ["ann@a.example", "bob@b.example"])
+
+    def approved() -> list[int]:
+        page = signed_in.get("/").text
+        return [figure(page, "Emails approved", section) for section in (0, 1, 2)]
+
+    world.queue(0, from_template=True, days=0)
+    assert approved() == [1, 1, 1]
+    world.queue(1, from_template=False, days=-3)  # written by AI, sent without approval
+    assert approved() == [1, 2, 2]
+    world.approve(1, days=0)  # a person approved it after all: counted once, today
+    assert approved() == [2, 2, 2]
+    world.answer(0, days=-10)  # a person's answer, approved as written
+    assert approved() == [2, 2, 3]
+    world.take_back(2)  # the answer taken back
+    assert approved() == [2, 2, 2]

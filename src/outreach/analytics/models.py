@@ -86,3 +86,19 @@ class RecipientDomain(Base):
     """The preferred MX host, as it was resolved ("" when the domain has none)."""
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[dt.datetime] = timestamp_now()
+
+
+class ImplicitApproval(Base):
+    """Per UTC day, the drafts that count as approved on the home page although they never
+    became `approved`, so the seed's trigger never counted them (migration 0035): kept by
+    triggers on email_drafts and deliveries, rebuilt, never exported (analytics/approvals.py)."""
+
+    __tablename__ = "implicit_approvals"
+
+    day: Mapped[dt.date] = mapped_column(sa.Date, primary_key=True)
+    written_approved: Mapped[int] = mapped_column(sa.Integer, server_default=sa.text("0"))
+    """Drafts written approved (approved_at = created_at), on the day written: a campaign step
+    from its template at queueing, a person's answer as they wrote it."""
+    sent_unreviewed: Mapped[int] = mapped_column(sa.Integer, server_default=sa.text("0"))
+    """Campaign deliveries of a draft nobody approved (approved_at empty: an AI-written step a
+    campaign sends without approval), on the day queued."""

@@ -1,4 +1,5 @@
-"""`outreach analytics ...`: the rollups the analytics read, rebuilt or checked from the rows."""
+"""`outreach analytics ...`: the rollups the analytics read and the implicit approvals the home
+page adds to the seed's counters, rebuilt or checked from the rows."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from contextlib import contextmanager
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from outreach.analytics import rollups
+from outreach.analytics import approvals, rollups
 from outreach.cli.context import console, container_for
 from outreach.db import transaction
 
@@ -33,32 +34,39 @@ def campaign_progress(verb: str) -> Iterator[Callable[[int, int], None]]:
 
 @analytics_app.command("rebuild")
 def rebuild(ctx: typer.Context) -> None:
-    """Recompute every rollup from sent emails, replies, bounces and enrollments, in one
-    transaction (the analytics read the old figures until it commits)."""
+    """Recompute every rollup from sent emails, replies, bounces and enrollments, and the
+    implicit approvals from drafts and deliveries, in one transaction (the analytics read the
+    old figures until it commits)."""
     with (
         container_for(ctx) as container,
         transaction(container.sessions) as session,
         campaign_progress("Rebuilding") as progress,
     ):
         written = rollups.rebuild(session.connection(), progress)
-    console.print(f"Rebuilt the analytics: {written} rollup rows.")
+        days = approvals.rebuild(session.connection())
+    console.print(
+        f"Rebuilt the analytics: {written} rollup rows, {days} days of implicit approvals."
+    )
 
 
 @analytics_app.command("verify")
 def verify(ctx: typer.Context) -> None:
-    """Compare every rollup with a full scan of the rows; print each difference and exit 1 on
-    any (`outreach analytics rebuild` mends them)."""
+    """Compare every rollup and every day of implicit approvals with a full scan of the rows;
+    print each difference and exit 1 on any (`outreach analytics rebuild` mends them)."""
     with (
         container_for(ctx) as container,
         transaction(container.sessions) as session,
         campaign_progress("Verifying") as progress,
     ):
-        found = rollups.differences(session.connection(), progress)
+        found: list[rollups.Difference | approvals.Difference] = [
+            *rollups.differences(session.connection(), progress),
+            *approvals.differences(session.connection()),
+        ]
     for difference in found:
         console.print(difference.describe(), soft_wrap=True, highlight=False)
     if found:
         console.print(
-            f"{len(found)} rollups differ from the rows: run `outreach analytics rebuild`."
+            f"{len(found)} kept figures differ from the rows: run `outreach analytics rebuild`."
         )
         raise typer.Exit(1)
     console.print("The analytics equal a full scan of the rows.")

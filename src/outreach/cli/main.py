@@ -68,7 +68,7 @@ AREAS = {
     "analytics": Area(
         "analytics",
         "analytics_app",
-        "Analytics: rebuild the rollups from the rows, or verify them against a full scan.",
+        "Analytics: rebuild the rollups and implicit approvals from the rows, or verify them.",
     ),
     "webhooks": Area(
         "webhooks",

@@ -80,8 +80,9 @@ class Delivery(Base):
         # Deliveries in one status, newest first (/api/v1/deliveries?status=sent).
         sa.Index("ix_deliveries_status_claimed_at", "status", "claimed_at"),
         sa.Index("ix_deliveries_status_created_at_id", "status", "created_at", "id"),
-        # Deliveries queued in a range of days (the home page's steps queued).
-        sa.Index("ix_deliveries_created_at", "created_at"),
+        # A draft's deliveries: approving one looks them up (implicit approvals, migration
+        # 0035), as does the cascade from a deleted draft.
+        sa.Index("ix_deliveries_draft_id", "draft_id"),
         sa.Index(
             "ix_deliveries_sender_account_id_claimed_at_status",
             "sender_account_id",

@@ -17,7 +17,7 @@ from psycopg.types.json import Jsonb
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from outreach.analytics import rollups
+from outreach.analytics import approvals, rollups
 from outreach.contacts import queries as contact_queries
 from outreach.errors import Conflict
 from outreach.portability.models import ImportGuard
@@ -30,16 +30,17 @@ Progress = Callable[[str, int], None]
 
 @contextmanager
 def guarded(engine: Engine, now: datetime) -> Iterator[sa.Connection]:
-    """One transaction with the counting triggers standing aside (migrations 0005, 0022):
-    committed when the block ends, rolled back entirely on any error; the analytics rollups the
-    triggers did not keep, and the lists' sizes, are rebuilt from the imported rows at the end.
-    A database without the schema gets it in the same transaction, so a refused import leaves
-    not even that behind."""
+    """One transaction with the counting triggers standing aside (migrations 0005, 0022,
+    0035): committed when the block ends, rolled back entirely on any error; the analytics
+    rollups and implicit approvals the triggers did not keep, and the lists' sizes, are rebuilt
+    from the imported rows at the end. A database without the schema gets it in the same
+    transaction, so a refused import leaves not even that behind."""
     with connect(engine) as connection, connection.begin():
         create_if_empty(connection)
         connection.execute(sa.insert(ImportGuard).values(id=1, started_at=now.isoformat()))
         yield connection
         rollups.rebuild(connection)
+        approvals.rebuild(connection)
         contact_queries.rebuild_list_sizes(connection)
         connection.execute(sa.delete(ImportGuard))
 
