@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, time
 from functools import partial
 from typing import Annotated, TypeVar
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -44,7 +45,7 @@ from outreach.senders.models import SenderAccount
 from outreach.senders.states import SenderState
 from outreach.web import flash
 from outreach.web.deps import DbSession, PageUser, container_of, finish_transaction
-from outreach.web.rendering import linked, render
+from outreach.web.rendering import linked, render, viewer_zone
 from outreach.words import counted
 
 router = APIRouter(include_in_schema=False)
@@ -185,13 +186,15 @@ def _overview(
             if running
             else None
         ),
-        "problems": _problems(session, found, now),
+        "problems": _problems(session, found, now, viewer_zone(request)),
     }
 
 
-def _problems(session: DbSession, found: Campaign, now: datetime) -> list[tuple[str, str]]:
+def _problems(
+    session: DbSession, found: Campaign, now: datetime, zone: ZoneInfo
+) -> list[tuple[str, str]]:
     """What stops the campaign, or would stop its launch, each with the tab or page to fix it
-    on: its missing parts, an empty list, accounts that cannot send."""
+    on: its missing parts, an empty list, accounts that cannot send (a hold's end in `zone`)."""
     problems: list[tuple[str, str]] = []
     if found.status == CampaignStatus.draft:
         fixed_on = {
@@ -211,9 +214,8 @@ def _problems(session: DbSession, found: Campaign, now: datetime) -> list[tuple[
             why = f": {account.last_error}" if account.last_error else ""
             problems.append((f"{account.email} is {account.state}{why}", "/senders"))
         elif sender_service.held(account, now):
-            problems.append(
-                (f"{account.email} is {sender_service.hold_words(account)}", "/senders")
-            )
+            hold = sender_service.hold_words(account, zone)
+            problems.append((f"{account.email} is {hold}", "/senders"))
     return problems
 
 
