@@ -22,7 +22,7 @@ from outreach.analytics import figures
 from outreach.campaigns import queries as campaign_queries
 from outreach.campaigns import service as campaigns
 from outreach.campaigns.models import Campaign, CampaignSequence, CampaignSettings
-from outreach.campaigns.schedule import DAY_NAMES, opening_hours, zone_named, zones_matching
+from outreach.campaigns.schedule import DAY_NAMES, opening_hours
 from outreach.campaigns.states import (
     EDITABLE,
     STEPS_LOCKED_BECAUSE,
@@ -45,6 +45,7 @@ from outreach.senders.models import SenderAccount
 from outreach.senders.states import SenderState
 from outreach.web import flash
 from outreach.web.deps import DbSession, PageUser, container_of, finish_transaction
+from outreach.web.pages.zones import zone_typed
 from outreach.web.rendering import linked, render, viewer_zone
 from outreach.words import counted
 
@@ -397,16 +398,6 @@ def found_contacts(
     return render(request, "campaigns/_found.html", context)
 
 
-@router.get("/time-zones")
-def time_zones(
-    request: Request,
-    user: PageUser,
-    timezone: Annotated[str, Query(max_length=100)] = "",
-) -> Response:
-    """The IANA zones the typed text finds, as buttons that fill the field in (for htmx)."""
-    return render(request, "campaigns/_zones.html", {"zones": zones_matching(timezone)})
-
-
 def _acting(
     request: Request,
     session: DbSession,
@@ -596,28 +587,12 @@ class SettingsForm:
             send_window_start=start,
             send_window_end=end,
             send_days=self.days,
-            timezone=_zone_typed(self.timezone),
+            timezone=zone_typed(self.timezone),
             daily_limit=limit,
             delay_between_emails_seconds=spacing,
             jitter_seconds=jitter,
             **{name: name in self.ticked for name in self.CHECKBOXES},
         )
-
-
-def _zone_typed(typed: str) -> str:
-    """The zone a person typed: an IANA name, or a place only one zone is named for ("Berlin"
-    for Europe/Berlin, as the picker offers it); else refused naming the zones it could be."""
-    zone = zone_named(typed)
-    if zone is not None:
-        return zone.key
-    found = zones_matching(typed, limit=6)
-    if len(found) == 1:
-        return found[0]
-    if found:
-        raise ValidationFailed(
-            f"Which time zone is {typed!r}? Choose one: {', '.join(found[:5])}.", field="timezone"
-        )
-    return typed  # refused by the settings, with the rule
 
 
 @router.post("/campaigns/{campaign_id}/settings")
