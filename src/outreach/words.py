@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+UTC_ZONE = ZoneInfo("UTC")
 
 
 def counted(number: int, noun: str, plural: str | None = None) -> str:
@@ -37,3 +40,10 @@ def percentage(share: float | None) -> str:
     """A share as a percentage with one decimal ("4.2%"), or a dash when there is none (a
     rate over nothing sent)."""
     return "—" if share is None else f"{share:.1%}"
+
+
+def time_in_zone(at: datetime, zone: ZoneInfo = UTC_ZONE, form: str = "%Y-%m-%d %H:%M") -> str:
+    """`at` as clocks in `zone` read it, named by the zone's IANA name, the one a person chose:
+    "2026-03-02 10:00 Europe/Berlin". Every time written for a person goes through here; pages
+    pass the viewer's zone, the CLI and the API keep the default, UTC."""
+    return f"{at.astimezone(zone).strftime(form)} {zone.key}"

@@ -79,7 +79,7 @@ def test_a_new_mailbox_sends_a_little_more_each_day_it_sends_up_to_its_target(
 
     # Follow-ups (due two and three days after a first email) share the cap with first emails.
     assert sent_each_day == [2, 3, 4, 5, 5]
-    assert "sender's daily cap reached (5 of 5 today, UTC); next at Tue 09:00 UTC" in waiting
+    assert "sender's daily cap reached (5 of 5 this UTC day); next at Tue 09:00 UTC" in waiting
     assert limits_shown(session, [new], clock.now())[new.id] == ["ramped up to 5 a day"]
 
 

@@ -419,7 +419,7 @@ def test_a_sender_at_its_cap_waits_for_the_next_utc_day() -> None:
     decision = next_send(late_monday, late_monday, all_day_in_berlin, pace(zone=BERLIN), 20, 20)
     assert decision.send_at == utc(2024, 6, 4)
     assert decision.reason == (
-        "sender's daily cap reached (20 of 20 today, UTC); next at Tue 02:00 Europe/Berlin"
+        "sender's daily cap reached (20 of 20 this UTC day); next at Tue 02:00 Europe/Berlin"
     )
 
 
@@ -438,7 +438,7 @@ def test_both_limits_are_named_when_both_hold_the_send() -> None:
     )
     assert decision == Decision(
         utc(2024, 6, 4),
-        "daily limit reached (40 of 40 today); sender's daily cap reached (25 of 20 today, UTC);"
+        "daily limit reached (40 of 40 today); sender's daily cap reached (25 of 20 this UTC day);"
         " next at Tue 02:00 Europe/Berlin",
     )
 

@@ -4,11 +4,13 @@ sends it later, takes back a scheduled answer, and is told why an answer is refu
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from outreach.contacts import suppressions
+from outreach.delivery.models import ScheduledEmail
 from tests.conversation_setup import ADA, THEIR_ID, answer_left_sending, replied_over_smtp
 from tests.integration.test_answers import answers_to_ada, text_of
 from tests.web_session import followed, post
@@ -74,6 +76,20 @@ def test_a_draft_saved_on_the_page_is_sent_later_at_its_time(
     clock.advance(timedelta(hours=1))
     container.sending_pass()
     assert [text_of(m) for m in answers_to_ada(smtp_server)] == ["Final text\n\nGrace Hopper\nAcme"]
+
+
+def test_a_reader_in_berlin_types_and_reads_the_answers_time_in_berlin_time(
+    signed_in, session, admin, replied
+):
+    admin.time_zone = "Europe/Berlin"
+    session.commit()
+    assert "At (Europe/Berlin; empty: now)" in signed_in.get(page_of(replied)).text
+
+    later = followed(signed_in, answer(signed_in, replied, body="Later", at="2026-03-03T10:00"))
+
+    assert "The answer goes at 2026-03-03 10:00 Europe/Berlin." in later.text
+    scheduled = session.scalars(sa.select(ScheduledEmail.scheduled_for)).one()
+    assert scheduled == datetime(2026, 3, 3, 9, 0, tzinfo=UTC)  # 10:00 in Berlin
 
 
 def test_a_scheduled_answer_is_taken_back_and_deleted_from_the_page(signed_in, clock, replied):

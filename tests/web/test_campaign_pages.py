@@ -170,7 +170,8 @@ def test_a_bad_time_zone_is_explained(signed_in, session, clock, tmp_path):
     page = new_campaign(signed_in, session, clock, tmp_path)
     response = post_settings(signed_in, page, timezone="Mars/Olympus")
     assert response.status_code == 422
-    assert "unknown timezone" in response.text
+    assert "There is no time zone called &#39;Mars/Olympus&#39;: type a city" in response.text
+    assert 'name="timezone" value="Mars/Olympus"' in response.text
 
 
 def test_settings_without_a_send_day_are_refused_on_the_page(signed_in, session, clock, tmp_path):

@@ -7,6 +7,7 @@ import csv
 import io
 import re
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -14,7 +15,7 @@ import sqlalchemy as sa
 from outreach.campaigns.models import CampaignSettings
 from outreach.contacts.models import Contact, Suppression
 from outreach.delivery.models import Delivery
-from outreach.inbox.models import Conversation
+from outreach.inbox.models import Conversation, InboxMessage
 from outreach.inbox.service import ingest
 from outreach.providers.inbox import InboundMessage, InboxPage
 from outreach.senders.models import SenderAccount
@@ -417,3 +418,19 @@ def test_a_refused_category_action_is_said_on_the_campaign_page_with_the_choices
     ).one()
     assert settings.category_actions is None
     assert chosen_actions(signed_in.get(page).text)["out_of_office"] == "note_return"
+
+
+def test_a_reader_in_berlin_reads_when_the_category_was_decided_in_berlin_time(
+    signed_in, replied, session, admin
+):
+    admin.time_zone = "Europe/Berlin"
+    session.commit()
+    decided = session.scalars(
+        sa.select(InboxMessage.category_at).where(InboxMessage.category.is_not(None))
+    ).first()
+
+    page = signed_in.get(f"/inbox/conversations/{replied[ADA]}").text
+
+    berlin = decided.astimezone(ZoneInfo("Europe/Berlin"))
+    assert f"Decided by the rules, {berlin:%Y-%m-%d %H:%M} Europe/Berlin: " in page
+    assert berlin.hour != decided.hour

@@ -112,3 +112,17 @@ def test_the_page_changes_an_accounts_ramp_and_tenant(signed_in, session, contai
         "Limits: ramping up: 5 a day today (sending day 1), 25 from Fri 06 Mar if it sends every "
         "day; tenant contoso.example (1 licence): 0 of 10,000 external recipients in 24 hours"
     ) in page
+
+
+def test_a_reader_in_berlin_reads_the_end_of_the_hold_in_berlin_time(
+    signed_in, session, container, clock, admin
+):
+    tenant_of_two(session, container, clock)
+    admin.time_zone = "Europe/Berlin"
+    session.commit()
+
+    row = row_of(signed_in.get("/senders").text, "a@ourco.example")
+
+    # Held until 10:00 UTC, which is 11:00 in Berlin in March.
+    assert "Limits: held until Tue 03 Mar 11:00 Europe/Berlin: its Microsoft 365 tenant" in row
+    assert "UTC" not in row

@@ -6,6 +6,7 @@ takes mail without AUTH is added without sign-in and sends."""
 from __future__ import annotations
 
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -14,6 +15,8 @@ from outreach.campaigns import service as campaigns
 from outreach.senders.models import SenderAccount
 from tests.campaign_setup import MONDAY_9, three_step_campaign
 from tests.web_session import followed, post
+
+BERLIN = ZoneInfo("Europe/Berlin")
 
 
 @pytest.fixture
@@ -187,3 +190,20 @@ def test_the_pages_test_button_sets_the_shown_state_and_a_later_success_clears_i
     row = worked.text.split('data-sender="me@ourco.example"')[1].split("</tr>")[0]
     assert ">ok</span>" in row
     assert "retrying" not in row
+
+
+def test_a_reader_in_berlin_reads_when_a_failing_account_is_tried_again_in_berlin_time(
+    signed_in, smtp_server, session, admin
+):
+    admin.time_zone = "Europe/Berlin"
+    session.commit()
+    post(signed_in, "/senders", "/senders", kind="smtp", email="me@ourco.example",
+         host="127.0.0.1", port=str(smtp_server.port), security="none", no_sign_in="true")  # fmt: skip
+    sender_id = re.search(r"/senders/([0-9a-f-]{36})/test", signed_in.get("/senders").text)[1]
+    smtp_server.stop()
+
+    failed = followed(signed_in, post(signed_in, f"/senders/{sender_id}/test", "/senders"))
+
+    retry_at = session.scalars(sa.select(SenderAccount.retry_at)).one()
+    row = failed.text.split('data-sender="me@ourco.example"')[1].split("</tr>")[0]
+    assert f"retrying at {retry_at.astimezone(BERLIN):%H:%M} Europe/Berlin (attempt 2)" in row

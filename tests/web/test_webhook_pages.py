@@ -5,6 +5,7 @@ removed; a mistake keeps what was typed."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
@@ -47,14 +48,20 @@ def test_a_webhook_is_added_tested_and_its_delivery_sent_again_from_the_page(
     assert "It goes again on the worker&#39;s next pass." in again.text
 
 
-def test_a_disabled_webhook_says_why_and_is_enabled_then_removed(signed_in, session):
+def test_a_disabled_webhook_says_why_and_is_enabled_then_removed(signed_in, session, admin):
     post(signed_in, "/webhooks", "/webhooks", url="https://crm.example/hooks")
     endpoint = session.scalars(sa.select(WebhookEndpoint)).one()
-    endpoint.enabled, endpoint.disabled_reason = False, "Disabled after 9 failed attempts."
+    endpoint.enabled, endpoint.disabled_reason = False, "answered 500"
+    endpoint.failures, endpoint.failing_since = 9, datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    admin.time_zone = "Europe/Berlin"
     session.commit()
 
-    page = signed_in.get("/webhooks").text
-    assert "Disabled after 9 failed attempts." in page
+    said = (
+        "Disabled after 9 failed attempts in a row since 2026-03-01 10:00 Europe/Berlin "
+        "(last: answered 500). Fix the endpoint, then enable it"
+    )
+    assert said in signed_in.get("/webhooks").text
+    assert said in signed_in.get(f"/webhooks/{endpoint.id}").text
     enabled = followed(signed_in, post(signed_in, f"/webhooks/{endpoint.id}/enable", "/webhooks"))
     assert "Enabled the webhook for https://crm.example/hooks." in enabled.text
     removed = followed(signed_in, post(signed_in, f"/webhooks/{endpoint.id}/remove", "/webhooks"))

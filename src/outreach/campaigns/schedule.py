@@ -40,6 +40,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from outreach.words import time_in_zone
+
 __all__ = [
     "DAY_NAMES",
     "CampaignPace",
@@ -170,11 +172,11 @@ def when_words(instant: datetime, zone: ZoneInfo, reference: datetime) -> str:
     """An instant in plain words, as "Mon 09:00 Europe/Berlin" within the coming week of
     `reference` and with the date further out, where a weekday alone would read as this week's."""
     local = instant.astimezone(zone)
-    clock = f"{local:%H:%M}" if local.second == local.microsecond == 0 else f"{local:%H:%M:%S}"
+    clock = "%H:%M" if local.second == local.microsecond == 0 else "%H:%M:%S"
     weekday = _DAY_ABBREVIATIONS[local.weekday()]
     days_ahead = (local.date() - reference.astimezone(zone).date()).days
-    day = weekday if 0 <= days_ahead < 7 else f"{weekday} {local:%Y-%m-%d}"
-    return f"{day} {clock} {zone.key}"
+    day = weekday if 0 <= days_ahead < 7 else f"{weekday} %Y-%m-%d"
+    return time_in_zone(instant, zone, f"{day} {clock}")
 
 
 def _seconds(amount: float) -> str:
@@ -376,7 +378,7 @@ def next_send(
         used_up.append(
             (
                 utc_day_end,
-                f"sender's daily cap reached ({sender_sent_today} of {sender_cap} today, UTC)",
+                f"sender's daily cap reached ({sender_sent_today} of {sender_cap} this UTC day)",
             )
         )
 

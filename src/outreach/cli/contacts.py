@@ -25,7 +25,7 @@ from outreach.db import transaction
 from outreach.errors import ValidationFailed
 from outreach.inbox import timeline
 from outreach.runner import Runner
-from outreach.words import counted
+from outreach.words import counted, time_in_zone
 
 contacts_app = typer.Typer(no_args_is_help=True)  # its help: AREAS in cli/main.py
 lists_app = typer.Typer(no_args_is_help=True)  # its help: AREAS in cli/main.py
@@ -203,7 +203,7 @@ def show_command(
     console.print(f"[bold]{escape(contact.email)}[/bold] {escape(who)}", highlight=False)
     for entry in entries:
         said = entry.title + (f" · {entry.by}" if entry.by else "")
-        console.print(f"\n{entry.at:%Y-%m-%d %H:%M UTC}  {escape(said)}", highlight=False)
+        console.print(f"\n{time_in_zone(entry.at)}  {escape(said)}", highlight=False)
         if entry.subject:
             console.print(f"  Subject: {escape(entry.subject)}", highlight=False)
         if entry.body and (full or entry.kind == timeline.EntryKind.note):

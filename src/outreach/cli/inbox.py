@@ -28,6 +28,7 @@ from outreach.inbox.parse import html_text
 from outreach.inbox.polling import poll_lines, poll_summary
 from outreach.inbox.reply_rules import Category
 from outreach.senders import service as senders
+from outreach.words import time_in_zone
 
 inbox_app = typer.Typer(no_args_is_help=True)  # its help: AREAS in cli/main.py
 
@@ -72,7 +73,7 @@ def status(ctx: typer.Context) -> None:
             account.email,
             account.kind,
             "yes" if account.kind == "graph" or "imap" in (account.settings or {}) else "none",
-            polled.strftime("%Y-%m-%d %H:%M UTC") if polled else "never",
+            time_in_zone(polled) if polled else "never",
             (cursor.last_error if cursor else None) or "",
         )
     console.print(table)
@@ -205,7 +206,7 @@ def answer(
     assert standing.scheduled_for is not None
     console.print(
         f"Answer {written.id} ({standing.subject}) goes at "
-        f"{standing.scheduled_for:%Y-%m-%d %H:%M} UTC, on the worker's first pass from then.",
+        f"{time_in_zone(standing.scheduled_for)}, on the worker's first pass from then.",
         highlight=False,
     )
 
@@ -253,7 +254,7 @@ def list_conversations(
         who = row.contact.email + (f" ({row.contact.company})" if row.contact.company else "")
         table.add_row(
             str(conversation.id),
-            conversation.last_message_at.strftime("%Y-%m-%d %H:%M UTC"),
+            time_in_zone(conversation.last_message_at),
             escape(who),
             state,
             escape(row.subject or "(no subject)"),
@@ -321,7 +322,7 @@ def _print_entry(
         about = f" · {campaign_names.get(entry.campaign_id, 'a campaign')}"
         about += f", step {entry.step}" if entry.step else ""
     console.print(
-        f"\n[bold]{who}[/bold] {entry.at:%Y-%m-%d %H:%M UTC}{escape(about)}\n"
+        f"\n[bold]{who}[/bold] {time_in_zone(entry.at)}{escape(about)}\n"
         f"Subject: {escape(entry.subject or '(no subject)')}",
         highlight=False,
     )

@@ -19,6 +19,7 @@ from outreach.drafts import queries as drafts
 from outreach.errors import NotFound, ValidationFailed
 from outreach.inbox import queries as inbox_queries
 from outreach.senders import service as senders
+from outreach.words import time_in_zone
 
 sends_app = typer.Typer(no_args_is_help=True)  # its help: AREAS in cli/main.py
 
@@ -38,7 +39,7 @@ def unknown(ctx: typer.Context) -> None:
         return
     table = Table("id", "to", "email", "claimed", "why")
     for delivery, recipient in rows:
-        claimed = delivery.claimed_at.strftime("%Y-%m-%d %H:%M UTC") if delivery.claimed_at else ""
+        claimed = time_in_zone(delivery.claimed_at) if delivery.claimed_at else ""
         step = f"step {delivery.sequence_step}" if delivery.sequence_step else None
         table.add_row(
             str(delivery.id),
@@ -125,7 +126,7 @@ def schedule(
             )
         except contacted.InTouchAlready as error:
             raise error.confirm_with("add --anyway") from None
-    console.print(f"Scheduled {found.id} for {found.scheduled_for:%Y-%m-%d %H:%M UTC}.")
+    console.print(f"Scheduled {found.id} for {time_in_zone(found.scheduled_for)}.")
 
 
 @sends_app.command("scheduled")
@@ -140,7 +141,7 @@ def list_scheduled(ctx: typer.Context) -> None:
             str(row.id),
             recipient,
             _one_off(answering.get(row.id)),
-            f"{row.scheduled_for:%Y-%m-%d %H:%M UTC}",
+            time_in_zone(row.scheduled_for),
             row.status or "",
         )
     console.print(table)

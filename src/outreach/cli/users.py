@@ -12,6 +12,7 @@ from outreach.access import service as access
 from outreach.access.models import Role
 from outreach.cli.context import console, container_for
 from outreach.db import transaction
+from outreach.words import time_in_zone
 
 app = typer.Typer(no_args_is_help=True)  # its help: AREAS in cli/main.py
 tokens = typer.Typer(no_args_is_help=True)  # its help: AREAS in cli/main.py
@@ -59,9 +60,7 @@ def list_users(ctx: typer.Context) -> None:
         users = access_queries.all_users(session)
     table = Table("email", "role", "active", "last sign-in")
     for user in users:
-        last = (
-            user.last_sign_in_at.strftime("%Y-%m-%d %H:%M UTC") if user.last_sign_in_at else "never"
-        )
+        last = time_in_zone(user.last_sign_in_at) if user.last_sign_in_at else "never"
         table.add_row(user.email, user.role, "yes" if user.is_active else "no", last)
     console.print(table)
 

@@ -62,7 +62,7 @@ def list_endpoints(ctx: typer.Context) -> None:
         return
     table = Table("id", "url", "events", "format", "state")
     for endpoint in found:
-        state = "enabled" if endpoint.enabled else f"disabled: {endpoint.disabled_reason}"
+        state = "enabled" if endpoint.enabled else webhooks.disabled_words(endpoint)
         if endpoint.enabled and endpoint.failures:
             state += f" ({endpoint.failures} failed attempts in a row)"
         table.add_row(

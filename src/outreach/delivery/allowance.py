@@ -22,10 +22,9 @@ from outreach.delivery import queries
 from outreach.senders import service as senders
 from outreach.senders.models import SenderAccount
 from outreach.senders.ramp import send_gap
-from outreach.words import counted
+from outreach.words import UTC_ZONE, counted, time_in_zone
 
 ROLLING_DAY = timedelta(hours=24)
-UTC_ZONE = ZoneInfo("UTC")
 
 
 @dataclass(frozen=True)
@@ -40,9 +39,17 @@ class Allowance:
     days_sent: dict[uuid.UUID, int]
     last_sends: dict[uuid.UUID, datetime]
     tenant_days: dict[str, queries.TenantDay]
+    zone: ZoneInfo = UTC_ZONE
+    """The zone its words tell times in: the reader's (a page's viewer, a campaign's)."""
 
     @classmethod
-    def read(cls, session: Session, accounts: Iterable[SenderAccount], now: datetime) -> Allowance:
+    def read(
+        cls,
+        session: Session,
+        accounts: Iterable[SenderAccount],
+        now: datetime,
+        zone: ZoneInfo = UTC_ZONE,
+    ) -> Allowance:
         found = {account.id: account for account in accounts}
         ramps = {a.id: ramp for a in found.values() if (ramp := senders.ramp_of(a)) is not None}
         spaced = [a.id for a in found.values() if a.min_gap_seconds]
@@ -53,6 +60,7 @@ class Allowance:
             queries.sending_days_before(session, ramps, today),
             queries.last_sends(session, spaced),
             queries.tenant_sends_since(session, tenants, now - ROLLING_DAY),
+            zone,
         )
 
     def cap(self, sender_id: uuid.UUID) -> int | None:
@@ -70,15 +78,17 @@ class Allowance:
         account = self.accounts[sender_id]
         if senders.held(account, now):
             assert account.held_until is not None
-            return Wait(account.held_until, f"{account.email} is {senders.hold_words(account)}")
+            hold = senders.hold_words(account, self.zone)
+            return Wait(account.held_until, f"{account.email} is {hold}")
         limit = senders.tenant_limit_of(account)
         day = self.tenant_days.get(account.tenant or "")
         if limit is not None and day is not None and day.sends >= limit and day.oldest:
+            room = day.oldest + ROLLING_DAY
             return Wait(
-                day.oldest + ROLLING_DAY,
+                room,
                 f"the Microsoft 365 tenant {account.tenant} of {account.email} has sent to "
                 f"{day.sends:,} of the {limit:,} external recipients Exchange Online allows in "
-                f"24 hours; room again at {day.oldest + ROLLING_DAY:%a %H:%M} UTC",
+                f"24 hours; room again at {time_in_zone(room, self.zone, '%a %H:%M')}",
             )
         last = self.last_sends.get(sender_id)
         if last is not None and account.min_gap_seconds:
@@ -90,7 +100,7 @@ class Allowance:
 
     def lines(self, sender_id: uuid.UUID, now: datetime) -> list[str]:
         account = self.accounts[sender_id]
-        lines = [senders.hold_words(account)] if senders.held(account, now) else []
+        lines = [senders.hold_words(account, self.zone)] if senders.held(account, now) else []
         ramp = senders.ramp_of(account)
         if ramp is not None:
             lines.append(ramp.describe(self.days_sent.get(sender_id, 0), now.date()))
@@ -122,10 +132,11 @@ def _gap_draw(sender_id: uuid.UUID, last: datetime) -> float:
 
 
 def limits_shown(
-    session: Session, accounts: Sequence[SenderAccount], now: datetime
+    session: Session, accounts: Sequence[SenderAccount], now: datetime, zone: ZoneInfo = UTC_ZONE
 ) -> dict[uuid.UUID, list[str]]:
     """What each account's limits beyond its daily cap say just now, a line each, for the
-    senders page, the API and `outreach senders list`: its hold, its ramp (where it is and the
-    day it reaches its target), its tenant's rolling day, its gap between sends."""
-    allowance = Allowance.read(session, accounts, now)
+    senders page, the API and `outreach senders list`: its hold (until when, in `zone`), its
+    ramp (where it is and the day it reaches its target), its tenant's rolling day, its gap
+    between sends."""
+    allowance = Allowance.read(session, accounts, now, zone)
     return {account.id: allowance.lines(account.id, now) for account in accounts}

@@ -49,7 +49,7 @@ from outreach.providers.compose import new_message_id
 from outreach.senders import service as sender_service
 from outreach.senders.models import SenderAccount
 from outreach.senders.states import SenderState
-from outreach.words import counted
+from outreach.words import UTC_ZONE, counted
 
 CLAIMS_PER_CAMPAIGN = 500
 """At most this many steps queued per campaign per pass, so one campaign's lock is held briefly."""
@@ -111,7 +111,8 @@ def queue_campaign(
     pace = _campaign_pace(session, campaign_id, settings, window, now)
     utc_day = local_day_bounds(now, ZoneInfo("UTC"))
     loads = defaultdict(int, queries.sender_sends_between(session, list(senders), *utc_day))
-    allowance = Allowance.read(session, senders.values(), now)
+    # A sender's wait is told in the campaign's zone, as the rest of its enrollments' reasons.
+    allowance = Allowance.read(session, senders.values(), now, window.timezone)
     due = campaign_queries.due_enrollments(session, campaign_id, now, CLAIMS_PER_CAMPAIGN)
     batch = _Batch.read(session, due, links, settings)
     queued: list[str] = []
@@ -248,7 +249,7 @@ def next_sends(
     it takes them: with spacing, one a pass; without, as many as the daily limit leaves)."""
     settings = campaign_queries.settings_of(session, campaign.id)
     window = campaigns.window_of(settings)
-    holds = sender_holds(session, campaign.id, now)
+    holds = sender_holds(session, campaign.id, now, window.timezone)
     pace = _campaign_pace(session, campaign.id, settings, window, now)
     due_wait = (
         f"the campaign is {campaign.status}"
@@ -295,19 +296,22 @@ def held_by_senders(session: Session, now: datetime) -> list[Waiting]:
     ]
 
 
-def sender_holds(session: Session, campaign_id: uuid.UUID, now: datetime) -> dict[uuid.UUID, str]:
+def sender_holds(
+    session: Session, campaign_id: uuid.UUID, now: datetime, zone: ZoneInfo = UTC_ZONE
+) -> dict[uuid.UUID, str]:
     """For the campaign's enrollments whose next email is queued on a sender account that cannot
-    send, why it waits (their stored reason only says "sending")."""
+    send, why it waits (their stored reason only says "sending"), times told in `zone`."""
     return {
-        enrollment_id: _sender_hold(held.account, now)
+        enrollment_id: _sender_hold(held.account, now, zone)
         for held in queries.held_sends(session, now, campaign_id)
         for enrollment_id in held.enrollment_ids
     }
 
 
-def _sender_hold(account: SenderAccount, now: datetime) -> str:
+def _sender_hold(account: SenderAccount, now: datetime, zone: ZoneInfo = UTC_ZONE) -> str:
     if account.state == SenderState.ok and sender_service.held(account, now):
-        return f"waiting for {account.email}, which is {sender_service.hold_words(account)}"
+        hold = sender_service.hold_words(account, zone)
+        return f"waiting for {account.email}, which is {hold}"
     why = f": {account.last_error}" if account.last_error else ""
     return f"waiting for {account.email}, which is {account.state}{why}"
 

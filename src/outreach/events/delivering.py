@@ -34,7 +34,7 @@ from outreach.events.feed import number_committed
 from outreach.events.kinds import envelope
 from outreach.events.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from outreach.events.signing import headers
-from outreach.events.webhooks import Format, secrets_of
+from outreach.events.webhooks import Format, disabled_words, secrets_of
 from outreach.providers.errors import TransientError
 from outreach.providers.hooks import Answer, Poster
 from outreach.retry import RetryPolicy
@@ -412,12 +412,8 @@ def _count_failure(
     endpoint.failing_since = endpoint.failing_since or now
     if endpoint.enabled and policy.disables(endpoint.failures, endpoint.failing_since, now):
         endpoint.enabled = False
-        endpoint.disabled_reason = (
-            f"Disabled on {now:%Y-%m-%d %H:%M} UTC after {endpoint.failures} failed attempts "
-            f"in a row since {endpoint.failing_since:%Y-%m-%d %H:%M} UTC (last: {why}). "
-            "Fix the endpoint, then enable it: its waiting deliveries go then."
-        )
-        report.disabled.append(f"{endpoint.url}: {endpoint.disabled_reason}")
+        endpoint.disabled_reason = why
+        report.disabled.append(f"{endpoint.url}: {disabled_words(endpoint)}")
         log.warning(
             "webhooks.endpoint_disabled",
             extra={"endpoint_id": str(endpoint.id), "failures": endpoint.failures},

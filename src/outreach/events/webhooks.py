@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -20,6 +21,7 @@ from outreach.events.kinds import REPLY_KINDS, SUBSCRIBABLE, EventKind
 from outreach.events.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from outreach.events.signing import new_secret
 from outreach.sealing import seal, unseal
+from outreach.words import UTC_ZONE, time_in_zone
 
 DELIVERIES_SHOWN = 50
 ROTATION_OVERLAP = timedelta(hours=24)
@@ -138,6 +140,20 @@ def endpoints_page(
 def remove(session: Session, endpoint_id: uuid.UUID) -> None:
     session.delete(get(session, endpoint_id))
     session.flush()
+
+
+def disabled_words(endpoint: WebhookEndpoint, zone: ZoneInfo = UTC_ZONE) -> str:
+    """Why an endpoint was disabled, as a person reads it, the time in `zone`: its stored reason
+    is the last failure, the times are data, so that each reader sees them in their own zone."""
+    reason = endpoint.disabled_reason or ""
+    if reason.startswith("Disabled"):
+        return reason  # written whole, in UTC, before the failure was kept alone
+    since = endpoint.failing_since
+    return (
+        f"Disabled after {endpoint.failures} failed attempts in a row"
+        + (f" since {time_in_zone(since, zone)}" if since else "")
+        + f" (last: {reason}). Fix the endpoint, then enable it: its waiting deliveries go then."
+    )
 
 
 def enable(session: Session, endpoint_id: uuid.UUID) -> WebhookEndpoint:

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Final
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -60,6 +61,7 @@ from outreach.inbox.parse import authored_text
 from outreach.inbox.reply_rules import Category, referred_addresses
 from outreach.runner import Runner
 from outreach.senders.models import SenderAccount
+from outreach.words import UTC_ZONE, time_in_zone
 
 CATEGORIZED_KINDS: Final = (Kind.human_reply.value, Kind.unsubscribe_request.value)
 """A person wrote these: they get a category. Auto-replies and bounces do not."""
@@ -350,15 +352,15 @@ def _offer_referrals(
     return offered
 
 
-def set_by(reply: InboxMessage) -> str:
-    """Who set a reply's category, when, and (for the machine) why: "Decided by the rules,
-    2026-03-02 11:00 UTC: the rules found 'Tuesday' (en)"; "" before it has one."""
+def set_by(reply: InboxMessage, zone: ZoneInfo = UTC_ZONE) -> str:
+    """Who set a reply's category, when (in `zone`), and (for the machine) why: "Decided by the
+    rules, 2026-03-02 11:00 UTC: the rules found 'Tuesday' (en)"; "" before it has one."""
     if reply.category is None or reply.category_at is None:
         return ""
     verb = "Chosen" if reply.category_by_person else "Decided"
     machine = reply.category_reason and not reply.category_by_person
     why = f": {reply.category_reason}" if machine else ""
-    return f"{verb} by {reply.category_by}, {reply.category_at:%Y-%m-%d %H:%M UTC}{why}"
+    return f"{verb} by {reply.category_by}, {time_in_zone(reply.category_at, zone)}{why}"
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -30,6 +31,7 @@ from outreach.senders.ramp import DEFAULT_GAP_SECONDS, MAX_GAP_SECONDS, Ramp
 from outreach.senders.standing import Standing, after_failure, after_success, jitter_draw
 from outreach.senders.states import SENDERS, SenderState
 from outreach.states import transition, transition_many
+from outreach.words import UTC_ZONE, time_in_zone
 
 DEFAULT_CONNECTIONS = 4
 """Connections a worker opens to one account at once; providers throttle more than a few."""
@@ -107,12 +109,13 @@ def held(account: SenderAccount, now: datetime) -> bool:
     return account.held_until is not None and account.held_until > now
 
 
-def hold_words(account: SenderAccount) -> str:
-    """Why a held account waits, as a person reads it."""
+def hold_words(account: SenderAccount, zone: ZoneInfo = UTC_ZONE) -> str:
+    """Why a held account waits, as a person reads it, with the time in `zone`."""
     assert account.held_until is not None
     whose = "its Microsoft 365 tenant" + (f" {account.tenant}" if account.tenant else "")
+    until = time_in_zone(account.held_until, zone, "%a %d %b %H:%M")
     return (
-        f"held until {account.held_until:%a %d %b %H:%M} UTC: {whose} has sent to as many "
+        f"held until {until}: {whose} has sent to as many "
         "external recipients as Exchange Online allows in 24 hours; its emails wait, nobody "
         "needs to act"
     )

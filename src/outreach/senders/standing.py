@@ -19,9 +19,11 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Final
+from zoneinfo import ZoneInfo
 
 from outreach.retry import RetryPolicy
 from outreach.senders.states import SenderState
+from outreach.words import UTC_ZONE, time_in_zone
 
 SENDER_RETRY: Final = RetryPolicy(
     lease=timedelta(0),
@@ -51,19 +53,19 @@ class Standing:
         """The state as a person reads it: ok, failing (it heals by itself), needs you, paused."""
         return "needs you" if self.needs_person else self.state.value
 
-    def describe(self) -> str:
+    def describe(self, zone: ZoneInfo = UTC_ZONE) -> str:
         """The label and why, in one line: "failing: Could not connect to smtp.x:587: connection
-        refused; retrying at 10:42 UTC (attempt 3)"."""
-        detail = self.detail
+        refused; retrying at 10:42 UTC (attempt 3)", the time in `zone`."""
+        detail = self.detail(zone)
         return f"{self.label}: {detail}" if detail else self.label
 
-    def sentence(self, who: str) -> str:
+    def sentence(self, who: str, zone: ZoneInfo = UTC_ZONE) -> str:
         """A sentence about the account `who`: "me@x.example needs you: …", "… is failing: …"."""
-        return f"{who} {'' if self.needs_person else 'is '}{self.describe()}"
+        return f"{who} {'' if self.needs_person else 'is '}{self.describe(zone)}"
 
-    @property
-    def detail(self) -> str:
-        """Why the account is not ok and what happens next ("" when it is ok)."""
+    def detail(self, zone: ZoneInfo = UTC_ZONE) -> str:
+        """Why the account is not ok and what happens next ("" when it is ok), the time of the
+        next try in `zone`."""
         reason = (self.reason or "").strip()
         if self.state is SenderState.ok or not reason:
             return ""
@@ -71,7 +73,7 @@ class Standing:
             return f"{_sentence(reason)} Fix it, then resume the account."
         if self.retry_at is not None:
             return (
-                f"{reason.rstrip('.')}; retrying at {self.retry_at:%H:%M} UTC "
+                f"{reason.rstrip('.')}; retrying at {time_in_zone(self.retry_at, zone, '%H:%M')} "
                 f"(attempt {self.attempts + 1})"
             )
         return reason.removeprefix(f"{self.label}: ")

@@ -45,6 +45,7 @@ from outreach.web.pages import (
     unsubscribe,
     users,
     webhooks,
+    zones,
 )
 
 STATIC = Path(__file__).parent / "static"
@@ -151,6 +152,7 @@ def create_app(container: Container) -> FastAPI:
         webhooks.router,
         analytics.router,
         api_docs.router,
+        zones.router,
     ):
         pages.include_router(module)
     app.include_router(pages)

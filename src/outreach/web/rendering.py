@@ -17,12 +17,15 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 from starlette.responses import Response
 
+from outreach.campaigns.schedule import wall_to_utc
 from outreach.contacts.leads import LeadStatus
+from outreach.errors import ValidationFailed
+from outreach.events import webhooks
 from outreach.inbox import categories
 from outreach.inbox.models import InboxAttachment
 from outreach.inbox.reply_rules import Category
 from outreach.web import flash
-from outreach.words import counted, duration, frequency, percentage, spoken
+from outreach.words import counted, duration, frequency, percentage, spoken, time_in_zone
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
@@ -32,19 +35,38 @@ def local_time(
     context: Context, at: datetime | None, form: str = "%Y-%m-%d %H:%M", plain: bool = False
 ) -> Markup | str:
     """`at` as the signed-in person reads it: in their time zone (the account page's setting),
-    named after the time, with the UTC time on hover. `form` without an hour shows the day
-    alone; `plain` gives the words without markup, for where no element may go (an option)."""
+    named after the time (words.time_in_zone), with the UTC time on hover. `form` without an
+    hour shows the day alone; `plain` gives the words without markup, for where no element may
+    go (an option)."""
     if at is None:
         return ""
     utc = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-    viewer = context.get("user")
-    local = utc.astimezone(ZoneInfo(getattr(viewer, "time_zone", "UTC")))
-    shown = local.strftime(form) + (f" {local.tzname()}" if "%H" in form else "")
+    zone = viewer_zone(context["request"])
+    shown = time_in_zone(utc, zone, form) if "%H" in form else utc.astimezone(zone).strftime(form)
     if plain:
         return shown
     return Markup('<time datetime="{}" title="{}">{}</time>').format(
-        utc.isoformat(), utc.strftime("%Y-%m-%d %H:%M UTC"), shown
+        utc.isoformat(), time_in_zone(utc), shown
     )
+
+
+def viewer_zone(request: Request) -> ZoneInfo:
+    """The zone the signed-in person reads times in (UTC before sign-in): the sentences a page
+    builds in Python (a hold, a retry) are written in it, as the `local_time` filter does."""
+    return ZoneInfo(getattr(getattr(request.state, "viewer", None), "time_zone", "UTC"))
+
+
+def typed_time(request: Request, typed: str, now: datetime) -> datetime:
+    """The wall-clock time a person typed in a form (YYYY-MM-DDTHH:MM), read in the zone they
+    read times in; `now` when they typed nothing."""
+    if not typed.strip():
+        return now
+    zone = viewer_zone(request)
+    try:
+        wall = datetime.fromisoformat(typed.strip())
+    except ValueError as error:
+        raise ValidationFailed(f"Give the time as YYYY-MM-DD HH:MM ({zone.key}).") from error
+    return wall_to_utc(wall.date(), wall.time(), zone)
 
 
 TEMPLATES.env.filters.update(
@@ -71,6 +93,7 @@ def linked(path: str, query: Mapping[str, Any] | None = None, **changes: Any) ->
 TEMPLATES.env.globals["linked"] = linked
 TEMPLATES.env.globals["reply_categories"] = [(c.value, c.words) for c in Category]
 TEMPLATES.env.globals["category_set_by"] = categories.set_by
+TEMPLATES.env.globals["webhook_disabled"] = webhooks.disabled_words
 TEMPLATES.env.globals["lead_statuses"] = [(s.value, s.words) for s in LeadStatus]
 
 
@@ -116,6 +139,7 @@ def render(
     shared = {
         "user": user,
         "csrf_token": getattr(request.state, "csrf_token", ""),
+        "viewer_zone": viewer_zone(request),
         "navigation": [
             item for item in NAVIGATION if not item.admin_only or (user and user.role == "admin")
         ],

@@ -117,7 +117,7 @@ def webhook_out(endpoint: WebhookEndpoint) -> WebhookOut:
         format=endpoint.format,
         description=endpoint.description,
         enabled=endpoint.enabled,
-        disabled_reason=endpoint.disabled_reason,
+        disabled_reason=None if endpoint.enabled else webhooks.disabled_words(endpoint),
         failures=endpoint.failures,
         created_at=endpoint.created_at,
     )

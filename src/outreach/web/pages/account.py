@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import uuid
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from outreach.access import queries as access_queries
 from outreach.access import service as access
-from outreach.campaigns import schedule
 from outreach.errors import ValidationFailed
 from outreach.web import flash
 from outreach.web.deps import DbSession, PageUser, container_of
+from outreach.web.pages.zones import zone_typed
 from outreach.web.rendering import render
 
 router = APIRouter(include_in_schema=False)
@@ -23,7 +24,6 @@ def account_page(request: Request, session: DbSession, user: PageUser, **extra: 
     status = 422 if "error" in extra else 200
     context = {
         "tokens": access_queries.api_tokens_of(session, user.id),
-        "zone_names": schedule.zone_names(),
         **extra,
     }
     return render(request, "account.html", context, status_code=status)
@@ -54,12 +54,14 @@ def set_time_zone(
     request: Request,
     session: DbSession,
     user: PageUser,
-    time_zone: Annotated[str, Form(max_length=100)],
+    timezone: Annotated[str, Form(max_length=100)],
 ) -> Response:
-    zone = schedule.zone_named(time_zone)
-    if zone is None:
-        error = f"There is no time zone called {time_zone!r}: pick one like Europe/Berlin."
-        return account_page(request, session, user, error=error)
+    """Saves the zone the person's pages show times in: its IANA name, or a city only one zone
+    is named for; else the page again with why and what they typed."""
+    try:
+        zone = ZoneInfo(zone_typed(timezone))
+    except ValidationFailed as error:
+        return account_page(request, session, user, error=error.message, typed_zone=timezone)
     access.set_time_zone(session, user, zone)
     return flash.redirect(request, "/account", notice=f"Times are now shown in {zone.key}.")
 

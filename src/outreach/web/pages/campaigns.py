@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, time
 from functools import partial
 from typing import Annotated, TypeVar
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -21,7 +22,7 @@ from outreach.analytics import figures
 from outreach.campaigns import queries as campaign_queries
 from outreach.campaigns import service as campaigns
 from outreach.campaigns.models import Campaign, CampaignSequence, CampaignSettings
-from outreach.campaigns.schedule import DAY_NAMES, opening_hours, zone_named, zones_matching
+from outreach.campaigns.schedule import DAY_NAMES, opening_hours
 from outreach.campaigns.states import (
     EDITABLE,
     STEPS_LOCKED_BECAUSE,
@@ -44,7 +45,8 @@ from outreach.senders.models import SenderAccount
 from outreach.senders.states import SenderState
 from outreach.web import flash
 from outreach.web.deps import DbSession, PageUser, container_of, finish_transaction
-from outreach.web.rendering import linked, render
+from outreach.web.pages.zones import zone_typed
+from outreach.web.rendering import linked, render, viewer_zone
 from outreach.words import counted
 
 router = APIRouter(include_in_schema=False)
@@ -185,13 +187,15 @@ def _overview(
             if running
             else None
         ),
-        "problems": _problems(session, found, now),
+        "problems": _problems(session, found, now, viewer_zone(request)),
     }
 
 
-def _problems(session: DbSession, found: Campaign, now: datetime) -> list[tuple[str, str]]:
+def _problems(
+    session: DbSession, found: Campaign, now: datetime, zone: ZoneInfo
+) -> list[tuple[str, str]]:
     """What stops the campaign, or would stop its launch, each with the tab or page to fix it
-    on: its missing parts, an empty list, accounts that cannot send."""
+    on: its missing parts, an empty list, accounts that cannot send (a hold's end in `zone`)."""
     problems: list[tuple[str, str]] = []
     if found.status == CampaignStatus.draft:
         fixed_on = {
@@ -211,9 +215,8 @@ def _problems(session: DbSession, found: Campaign, now: datetime) -> list[tuple[
             why = f": {account.last_error}" if account.last_error else ""
             problems.append((f"{account.email} is {account.state}{why}", "/senders"))
         elif sender_service.held(account, now):
-            problems.append(
-                (f"{account.email} is {sender_service.hold_words(account)}", "/senders")
-            )
+            hold = sender_service.hold_words(account, zone)
+            problems.append((f"{account.email} is {hold}", "/senders"))
     return problems
 
 
@@ -393,16 +396,6 @@ def found_contacts(
     shown = _found(session, found, find.strip()) if find.strip() else None
     context = {"campaign": found, "found_contacts": shown, "find": find.strip()}
     return render(request, "campaigns/_found.html", context)
-
-
-@router.get("/time-zones")
-def time_zones(
-    request: Request,
-    user: PageUser,
-    timezone: Annotated[str, Query(max_length=100)] = "",
-) -> Response:
-    """The IANA zones the typed text finds, as buttons that fill the field in (for htmx)."""
-    return render(request, "campaigns/_zones.html", {"zones": zones_matching(timezone)})
 
 
 def _acting(
@@ -594,28 +587,12 @@ class SettingsForm:
             send_window_start=start,
             send_window_end=end,
             send_days=self.days,
-            timezone=_zone_typed(self.timezone),
+            timezone=zone_typed(self.timezone),
             daily_limit=limit,
             delay_between_emails_seconds=spacing,
             jitter_seconds=jitter,
             **{name: name in self.ticked for name in self.CHECKBOXES},
         )
-
-
-def _zone_typed(typed: str) -> str:
-    """The zone a person typed: an IANA name, or a place only one zone is named for ("Berlin"
-    for Europe/Berlin, as the picker offers it); else refused naming the zones it could be."""
-    zone = zone_named(typed)
-    if zone is not None:
-        return zone.key
-    found = zones_matching(typed, limit=6)
-    if len(found) == 1:
-        return found[0]
-    if found:
-        raise ValidationFailed(
-            f"Which time zone is {typed!r}? Choose one: {', '.join(found[:5])}.", field="timezone"
-        )
-    return typed  # refused by the settings, with the rule
 
 
 @router.post("/campaigns/{campaign_id}/settings")

@@ -114,9 +114,11 @@ def _contacts_page(
     where: ContactFilter,
     after: str | None = None,
     error: str | None = None,
+    bulk_action: str = "",
 ) -> Response:
     """A page of contacts with the count of all that match; the lists and campaigns of the
-    page's rows only, each in one query, and only when their column is shown."""
+    page's rows only, each in one query, and only when their column is shown. `bulk_action`:
+    the bulk form's action as a refused form chose it, chosen again."""
     page, next_after = queries.contacts_page(session, where, after, PAGE_SIZE)
     shown = columns_chosen(request)
     ids = [contact.id for contact in page]
@@ -139,6 +141,7 @@ def _contacts_page(
             for found in campaign_queries.all_campaigns(session)
             if found.status in ENROLLING and found.list_id is not None
         ],
+        "bulk_action": bulk_action,
         # Set only when refused: otherwise the flash's notice or error is shown.
         **({"error": error} if error else {}),
     }
@@ -189,7 +192,9 @@ async def bulk(request: Request, session: DbSession, user: PageUser) -> Response
         if not count:
             raise ValidationFailed("None of the chosen contacts is left: nothing to do.")
     except OutreachError as error:
-        return _contacts_page(request, session, where, error=error.message)
+        return _contacts_page(
+            request, session, where, error=error.message, bulk_action=text.get("action", "")
+        )
     action = text["action"]
     if text.get("confirmed") != "yes":
         question = BULK_ACTIONS[action].format(count=counted(count, "contact"), target=target)

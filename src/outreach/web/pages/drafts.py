@@ -11,7 +11,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -30,7 +29,7 @@ from outreach.errors import NotFound, OutreachError, ValidationFailed
 from outreach.senders import queries as sender_queries
 from outreach.web import flash
 from outreach.web.deps import DbSession, PageUser, container_of, finish_transaction
-from outreach.web.rendering import linked, render
+from outreach.web.rendering import linked, render, typed_time
 from outreach.words import counted
 
 router = APIRouter(include_in_schema=False)
@@ -504,8 +503,9 @@ def schedule(
     at: Annotated[str, Form(max_length=40)] = "",
     anyway: Annotated[bool, Form()] = False,
 ) -> Response:
-    """Schedules an approved draft from a sender account; `at` is a UTC wall-clock time
-    (empty: now). `anyway`: the "Send anyway" tick, for someone we are writing to already."""
+    """Schedules an approved draft from a sender account; `at` is a wall-clock time in the
+    viewer's zone (empty: now). `anyway`: the "Send anyway" tick, for someone we are writing to
+    already."""
     container = container_of(request)
     now = container.clock.now()
 
@@ -513,10 +513,7 @@ def schedule(
         sender = _uuid(sender_id)
         if sender is None:
             raise ValidationFailed("Choose the sender account to send from.")
-        try:
-            when = datetime.fromisoformat(at).replace(tzinfo=UTC) if at.strip() else now
-        except ValueError as error:
-            raise ValidationFailed("Give the time as YYYY-MM-DD HH:MM (UTC).") from error
+        when = typed_time(request, at, now)
         try:
             scheduled.schedule(
                 session, draft_id, sender, when, now, recent=container.recent_email, anyway=anyway

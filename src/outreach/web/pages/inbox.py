@@ -5,7 +5,7 @@ done, assigned), and what the mailboxes' readers found and acted on, message by 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
@@ -21,7 +21,8 @@ from outreach.senders.models import SenderAccount
 from outreach.web import flash
 from outreach.web.deps import DbSession, PageUser, container_of, finish_transaction
 from outreach.web.errors import status_of
-from outreach.web.rendering import attachment_response, linked, render
+from outreach.web.rendering import attachment_response, linked, render, typed_time, viewer_zone
+from outreach.words import time_in_zone
 
 router = APIRouter(include_in_schema=False)
 
@@ -183,12 +184,15 @@ def answer_conversation(
     at: Annotated[str, Form(max_length=40)] = "",
     answer_id: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
-    """The answer form: send (now or at `at`, a UTC wall-clock time), save a draft, or, for a
-    draft (`answer_id`), send it, delete it or take it back. A refusal (a suppressed address, a
-    merge field the contact lacks) shows on the page with the text kept."""
+    """The answer form: send (now or at `at`, a wall-clock time in the viewer's zone), save a
+    draft, or, for a draft (`answer_id`), send it, delete it or take it back. A refusal (a
+    suppressed address, a merge field the contact lacks) shows on the page with the text kept."""
     now = container_of(request).clock.now()
     try:
-        notice = _answer(session, conversation_id, action, body, at, answer_id, now, user.id)
+        when = typed_time(request, at, now)
+        notice = _answer(session, conversation_id, action, body, when, answer_id, now, user.id)
+        if action == "send" and at.strip():
+            notice = f"The answer goes at {time_in_zone(when, viewer_zone(request))}."
     except OutreachError as error:
         session.rollback()
         return _conversation(
@@ -209,27 +213,25 @@ def _answer(
     conversation_id: uuid.UUID,
     action: str,
     body: str,
-    at: str,
+    when: datetime,
     answer_id: str,
     now: datetime,
     by: uuid.UUID,
 ) -> str:
-    """Does what the answer form asked; returns what to say."""
+    """Does what the answer form asked (a send goes at `when`); returns what to say."""
     draft_id = _answer_id(answer_id)
     if action == "draft" and draft_id is None:
         answers.draft(session, conversation_id, body, now, by)
     elif action == "send" and draft_id is None:
-        answers.send(session, conversation_id, body, _when(at, now), now, by)
+        answers.send(session, conversation_id, body, when, now, by)
     elif action == "send" and draft_id is not None:
-        answers.send_draft(session, conversation_id, draft_id, _when(at, now), now, body)
+        answers.send_draft(session, conversation_id, draft_id, when, now, body)
     elif action == "delete" and draft_id is not None:
         answers.delete(session, conversation_id, draft_id)
     elif action == "unschedule" and draft_id is not None:
         answers.unschedule(session, conversation_id, draft_id)
     else:
         raise ValidationFailed("Choose Send or Save draft.")
-    if action == "send" and at.strip():
-        return f"The answer goes at {_when(at, now):%Y-%m-%d %H:%M} UTC."
     return ANSWERED[action]
 
 
@@ -238,14 +240,6 @@ def _answer_id(text: str) -> uuid.UUID | None:
         return uuid.UUID(text) if text.strip() else None
     except ValueError as error:
         raise ValidationFailed("That is not an answer of this conversation.") from error
-
-
-def _when(at: str, now: datetime) -> datetime:
-    """A UTC wall-clock time from the form (empty: now)."""
-    try:
-        return datetime.fromisoformat(at).replace(tzinfo=UTC) if at.strip() else now
-    except ValueError as error:
-        raise ValidationFailed("Give the time as YYYY-MM-DD HH:MM (UTC).") from error
 
 
 def _attachment_page_url(conversation_id: uuid.UUID, attachment: InboxAttachment) -> str:

@@ -32,7 +32,7 @@ from outreach.senders.ramp import DEFAULT_GAP_SECONDS
 from outreach.senders.states import SenderState
 from outreach.web import flash
 from outreach.web.deps import DbSession, PageUser, container_of, finish_transaction, read_only
-from outreach.web.rendering import render
+from outreach.web.rendering import render, viewer_zone
 
 router = APIRouter(include_in_schema=False)
 Text = Annotated[str, Form(max_length=500)]
@@ -83,7 +83,9 @@ def senders_page(
         "bounce_min": settings.bounce_pause_min_sends,
         "warning": one_click_warning(settings.base_url),
         "dns_checks": dns_check.kept_for_all(session, container_of(request).clock.now()),
-        "limits": limits_shown(session, accounts, container_of(request).clock.now()),
+        "limits": limits_shown(
+            session, accounts, container_of(request).clock.now(), viewer_zone(request)
+        ),
         "held": {
             account.id: senders.held(account, container_of(request).clock.now())
             for account in accounts

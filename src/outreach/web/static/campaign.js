@@ -1,6 +1,5 @@
-// A campaign's tabs: a merge field goes where the cursor was in its step's subject or text, and
-// a time zone the search offers fills the field in. Without this script the fields are still
-// shown to copy, and a city's name typed in the field is understood when saved.
+// A campaign's tabs: a merge field goes where the cursor was in its step's subject or text.
+// Without this script the fields are still shown to copy. (The time-zone picker is zones.js.)
 (() => {
   const lastField = new WeakMap();
   document.addEventListener("focusin", (event) => {
@@ -18,14 +17,6 @@
       const end = field.selectionEnd ?? start;
       field.setRangeText(chip.dataset.insert, start, end, "end");
       field.focus();
-      return;
-    }
-    const zone = event.target.closest("[data-zone]");
-    if (zone) {
-      const picker = zone.closest("fieldset").querySelector("input[name=timezone]");
-      picker.value = zone.dataset.zone;
-      zone.closest("ul").replaceChildren();
-      picker.focus();
     }
   });
 })();
