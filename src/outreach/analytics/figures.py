@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from outreach.analytics.models import AnalyticsRollup
 from outreach.analytics.recipients import RecipientProvider
@@ -188,36 +188,48 @@ def steps(
 ) -> list[StepFigures]:
     """Each campaign's steps in the scope (one campaign's, when it has one; only those of the
     campaigns `among`, when given), by campaign name then step: the funnel."""
+    narrower = [] if among is None else [AnalyticsRollup.campaign_id.in_(among)]
     summed = _summed(
-        scope,
-        AnalyticsRollup.campaign_id,
-        AnalyticsRollup.sequence_step,
-        narrower=[] if among is None else [AnalyticsRollup.campaign_id.in_(among)],
+        scope, AnalyticsRollup.campaign_id, AnalyticsRollup.sequence_step, narrower=narrower
     )
-    step = aliased(CampaignSequence)
     rows = session.execute(
-        sa.select(summed, Campaign.name, step.name.label("step_name"), step.subject_template)
+        sa.select(summed, Campaign.name)
         .join(Campaign, Campaign.id == summed.c.campaign_id)
-        .outerjoin(
-            step,
-            sa.and_(
-                step.campaign_id == summed.c.campaign_id,
-                step.sequence_order == summed.c.sequence_step,
-            ),
-        )
         .order_by(Campaign.name, summed.c.campaign_id, summed.c.sequence_step)
     )
-    return [
-        StepFigures(
-            campaign_id=row.campaign_id,
-            campaign=row.name,
-            step=row.sequence_step,
-            step_name=row.step_name,
-            subject=row.subject_template,
-            **_counts(row),
+    named = _step_names(session, [scope.campaign_id] if scope.campaign_id else among)
+    found = []
+    for row in rows:
+        step_name, subject = named.get((row.campaign_id, row.sequence_step), (None, None))
+        found.append(
+            StepFigures(
+                campaign_id=row.campaign_id,
+                campaign=row.name,
+                step=row.sequence_step,
+                step_name=step_name,
+                subject=subject,
+                **_counts(row),
+            )
         )
-        for row in rows
-    ]
+    return found
+
+
+def _step_names(
+    session: Session, campaign_ids: Collection[uuid.UUID] | None
+) -> dict[tuple[uuid.UUID, int], tuple[str | None, str | None]]:
+    """(campaign, step number) → (name, subject) of the steps of `campaign_ids`, of every
+    campaign when None. Read apart, not joined: campaign_sequences has no index on (campaign_id,
+    sequence_order), and SQLite scanned it once per summed row (a year of 500 campaigns: 1,470
+    scans of 1,500 steps, most of the request)."""
+    statement = sa.select(
+        CampaignSequence.campaign_id,
+        CampaignSequence.sequence_order,
+        CampaignSequence.name,
+        CampaignSequence.subject_template,
+    )
+    if campaign_ids is not None:
+        statement = statement.where(CampaignSequence.campaign_id.in_(campaign_ids))
+    return {(row[0], row[1]): (row[2], row[3]) for row in session.execute(statement)}
 
 
 @dataclass(frozen=True)
