@@ -87,9 +87,15 @@ Measured = tuple[float, float, int, int]
 """p50 and p95 in ms, the status answered, the statements of one request."""
 
 
-HEAVIEST_VIEWS = ("/analytics?days=365",)
+HEAVIEST_VIEWS = ("/analytics?days=365", "/analytics/steps.csv?days=365")
 """Pages whose heaviest view is not their default: the Analytics page over a year of every
-campaign (it opens on 30 days)."""
+campaign (it opens on 30 days), and its download of every step of that year."""
+HEAVIEST_API_VIEWS = tuple(
+    f"/api/v1/analytics/{name}?start={{year_start}}&end={{today}}"
+    for name in ("daily", "steps", "senders", "providers")
+)
+"""API lists whose heaviest view is not their default: the analytics tables over the year to
+today, every campaign (they answer the last 30 days unless asked)."""
 
 
 def ids_of(filled: volume.Volume) -> dict[str, uuid.UUID]:
@@ -167,6 +173,7 @@ def cases(app: Any, ids: dict[str, uuid.UUID], today: datetime) -> list[Case]:
             query = "&".join(f"{n}={QUERY_DEFAULTS[n].format(**values)}" for n in required)
             path = f"{path}?{query}"
         found.append(Case(template, path, True, why))
+    found.extend(Case(view, view.format(**values), True, "") for view in HEAVIEST_API_VIEWS)
     return found
 
 

@@ -312,6 +312,38 @@ def a_fortnight(connection: sa.Connection, now: datetime) -> Campaigns:
     return world
 
 
+def campaigns_sending(
+    connection: sa.Connection, at: datetime, sent: dict[str, list[int]]
+) -> dict[str, uuid.UUID]:
+    """A campaign per name whose steps sent the counts given (step 1 first) at `at`, all from one
+    sender account to one contact: many campaigns' funnels in few statements."""
+    sender = _add(connection, "sender_accounts", email="me@ourco.example")
+    batch = _add(connection, "upload_batches", file_name="people.csv")
+    contact = _add(
+        connection, "contacts", upload_batch_id=batch, raw_data="{}", email="p@company.example"
+    )
+    campaigns = {name: _add(connection, "campaigns", name=name) for name in sent}
+    rows = [
+        {
+            "id": uuid.uuid4(),
+            "contact_id": contact,
+            "sender_account_id": sender,
+            "campaign_id": campaigns[name],
+            "draft_type": "first_outreach" if step == 1 else "second_followup",
+            "subject": "Hello",
+            "body": "Hi",
+            "recipient_email": "p@company.example",
+            "sent_at": at,
+            "sequence_step": step,
+        }
+        for name, counts in sent.items()
+        for step, count in enumerate(counts, start=1)
+        for _ in range(count)
+    ]
+    connection.execute(sa.insert(T["sent_emails"]), rows)
+    return campaigns
+
+
 def raw_by_step(connection: sa.Connection, campaign_id: uuid.UUID) -> dict[int, dict[str, int]]:
     """The five counts per step, straight from sent_emails, inbox_messages, deliveries and
     campaign_contacts."""

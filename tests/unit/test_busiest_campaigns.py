@@ -6,58 +6,59 @@ import uuid
 from hypothesis import given
 from hypothesis import strategies as st
 
-from outreach.analytics.figures import StepFigures, busiest_campaigns
+from outreach.analytics.figures import CampaignSize, busiest_campaigns
 
 
-def funnel(name: str, *sent: int) -> list[StepFigures]:
-    campaign_id = uuid.uuid5(uuid.NAMESPACE_DNS, name)
-    return [
-        StepFigures(
-            campaign_id=campaign_id,
-            campaign=name,
-            step=number,
-            step_name=None,
-            subject=None,
-            sent=count,
-        )
-        for number, count in enumerate(sent, start=1)
-    ]
+def campaign(name: str, *sent: int) -> CampaignSize:
+    """A campaign with a step per count sent."""
+    return CampaignSize(uuid.uuid5(uuid.NAMESPACE_DNS, name), sum(sent), len(sent))
+
+
+def busiest_first(*campaigns: CampaignSize) -> list[CampaignSize]:
+    """As figures.campaign_sizes() gives them."""
+    return sorted(campaigns, key=lambda size: -size.sent)
 
 
 def test_few_steps_are_all_shown():
-    rows = funnel("Alpha", 10, 5) + funnel("Beta", 1)
-    assert busiest_campaigns(rows, 50) == rows
+    alpha, beta = campaign("Alpha", 10, 5), campaign("Beta", 1)
+    assert busiest_campaigns(busiest_first(alpha, beta), 50) == {
+        alpha.campaign_id,
+        beta.campaign_id,
+    }
 
 
-def test_the_campaigns_that_sent_most_are_kept_whole_in_their_order():
-    rows = funnel("Alpha", 3, 2, 1) + funnel("Beta", 90, 40) + funnel("Gamma", 50, 20, 10)
-    shown = busiest_campaigns(rows, 5)
-    assert [(row.campaign, row.step) for row in shown] == [
-        ("Beta", 1),
-        ("Beta", 2),
-        ("Gamma", 1),
-        ("Gamma", 2),
-        ("Gamma", 3),
-    ]
+def test_the_campaigns_that_sent_most_are_kept_whole():
+    alpha, beta, gamma = (
+        campaign("Alpha", 3, 2, 1),
+        campaign("Beta", 90, 40),
+        campaign("Gamma", 50, 20, 10),
+    )
+    kept = busiest_campaigns(busiest_first(alpha, beta, gamma), 5)
+    assert kept == {beta.campaign_id, gamma.campaign_id}
 
 
 def test_a_smaller_campaign_fills_the_room_a_bigger_one_does_not_fit():
-    rows = funnel("Alpha", 100, 90, 80) + funnel("Beta", 50) + funnel("Gamma", 60, 10)
-    shown = busiest_campaigns(rows, 3)
-    assert {row.campaign for row in shown} == {"Alpha"}
-    shown = busiest_campaigns(rows, 4)
-    assert {row.campaign for row in shown} == {"Alpha", "Beta"}
+    alpha, beta, gamma = (
+        campaign("Alpha", 100, 90, 80),
+        campaign("Beta", 50),
+        campaign("Gamma", 60, 10),
+    )
+    ordered = busiest_first(alpha, beta, gamma)
+    assert busiest_campaigns(ordered, 3) == {alpha.campaign_id}
+    assert busiest_campaigns(ordered, 4) == {alpha.campaign_id, beta.campaign_id}
 
 
 @given(
     st.lists(st.lists(st.integers(0, 1000), min_size=1, max_size=4), max_size=30),
     st.integers(1, 60),
 )
-def test_never_more_than_the_room_and_never_part_of_a_campaign(campaigns, most):
-    rows = [row for number, sent in enumerate(campaigns) for row in funnel(f"c{number}", *sent)]
-    shown = busiest_campaigns(rows, most)
-    assert len(shown) <= most
-    for name in {row.campaign for row in shown}:
-        assert [row for row in shown if row.campaign == name] == [
-            row for row in rows if row.campaign == name
-        ]
+def test_never_more_than_the_room_and_none_passed_over_that_fits(campaigns, most):
+    ordered = busiest_first(*(campaign(f"c{n}", *sent) for n, sent in enumerate(campaigns)))
+    kept = busiest_campaigns(ordered, most)
+    assert sum(size.steps for size in ordered if size.campaign_id in kept) <= most
+    room = most
+    for size in ordered:
+        if size.campaign_id in kept:
+            room -= size.steps
+        else:
+            assert size.steps > room, "a campaign passed over did not fit what was left"

@@ -7,11 +7,12 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+from datetime import timedelta
 
 import pytest
 
 from outreach.access.service import issue_api_token
-from tests.analytics_rows import Campaigns, a_fortnight
+from tests.analytics_rows import Campaigns, a_fortnight, campaigns_sending
 from tests.html_tables import tables
 
 HEADINGS = {"sent": "Sent", "replied": "Replies", "positive": "Positive", "bounced": "Bounces"}
@@ -87,6 +88,29 @@ def test_one_campaign_is_found_by_name_and_shown_alone(signed_in, world, connect
     steps = tables(page.text)["steps-table"]
     assert [(row["Step"], row["Sent"]) for row in steps] == [("1", "3"), ("2", "1")]
     assert f'value="{chosen}" selected' in page.text
+
+
+def test_over_many_campaigns_the_steps_of_those_that_sent_most_are_shown_whole(
+    signed_in, connection, clock
+):
+    # 20 campaigns of 3 steps, Campaign 19 the busiest: the 16 busiest fill 48 of the 50 rows,
+    # the next ones do not fit whole, the one-step campaign that sent least fills the room.
+    sent = {f"Campaign {n:02}": [n + 1, 1, 1] for n in range(20)} | {"Small": [1]}
+    campaigns_sending(connection, clock.now() - timedelta(days=1), sent)
+    page = signed_in.get("/analytics", params={"days": "30"})
+    assert page.status_code == 200, page.text
+    shown = [
+        (row["Campaign"], row["Step"], row["Sent"]) for row in tables(page.text)["steps-table"]
+    ]
+    busiest = [f"Campaign {n:02}" for n in range(4, 20)] + ["Small"]
+    assert shown == [
+        (name, str(step), str(count))
+        for name in busiest
+        for step, count in enumerate(sent[name], start=1)
+    ]
+    assert "The 49 steps of the campaigns that sent most are shown, of 61 steps" in page.text
+    download = signed_in.get("/analytics/steps.csv", params={"days": "30"})
+    assert len(list(csv.DictReader(io.StringIO(download.text)))) == 61
 
 
 def test_the_presets_cover_that_many_days_to_today(signed_in, world):

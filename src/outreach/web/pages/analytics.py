@@ -117,15 +117,15 @@ def analytics_page(
         context["error"] = error.message
         return render(request, "analytics.html", context, status_of(error), headers=CHARTS_POLICY)
     days_of = figures.daily(session, scope)
-    every_step = figures.steps(session, scope)
+    funnel = figures.busiest_steps(session, scope, STEPS_SHOWN)
     context.update(
         scope=scope,
         campaign_choices=analytics.campaign_choices(session, "", scope.campaign_id),
         totals=figures.added(days_of),
         daily=days_of,
         chart=daily_chart(days_of),
-        steps=figures.busiest_campaigns(every_step, STEPS_SHOWN),
-        every_step=len(every_step),
+        steps=funnel.steps,
+        every_step=funnel.of,
         senders=figures.senders(session, scope),
         providers=figures.providers(session, scope),
     )
