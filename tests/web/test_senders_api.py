@@ -258,3 +258,14 @@ def test_an_smtp_account_takes_its_providers_limits_unless_given_its_own(
     accounts = {a.email: a for a in session.scalars(sa.select(SenderAccount))}
     assert accounts["me@ourco.example"].settings["max_connections"] == connections
     assert accounts["me@ourco.example"].settings.get("per_minute") == per_minute
+
+
+def test_a_number_given_as_true_is_refused_not_read_as_one(api):
+    """JSON's true is not the number 1, whatever Pydantic's lax mode would make of it."""
+    refused = api.post(
+        "/api/v1/senders",
+        json={"kind": "outbox", "email": "out@ourco.example", "max_connections": True},
+    )
+    assert refused.status_code == 422
+    assert "max_connections" in refused.text
+    assert api.get("/api/v1/senders").json()["items"] == []

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StrictBool, WithJsonSchema
 
 from outreach.access.service import LABEL
+from outreach.web.api.common_schemas import BodyIn
 from outreach.web.api.senders_schemas import SenderOut
 
 Day = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
@@ -44,7 +45,7 @@ class CampaignChange(BaseModel):
     list_id: uuid.UUID | None = None
 
 
-class SettingsIn(BaseModel):
+class SettingsIn(BodyIn):
     model_config = ConfigDict(extra="forbid")
 
     send_window_start: LocalTime | None = None
@@ -92,7 +93,7 @@ class SettingsOut(BaseModel):
     category_actions: dict[str, str] | None
 
 
-class StepIn(BaseModel):
+class StepIn(BodyIn):
     model_config = ConfigDict(extra="forbid")
 
     subject: str = Field(

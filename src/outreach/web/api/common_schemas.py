@@ -3,10 +3,10 @@ the one shape of a page of any list."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, get_args
 
 from fastapi import Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 PAGE_CURSOR = (
     "The `next` of the page before; omit it for the first page. A cursor is ours to make "
@@ -18,6 +18,30 @@ After = Annotated[
     Query(max_length=400, description=PAGE_CURSOR, json_schema_extra={"format": "page-cursor"}),
 ]
 Limit = Annotated[int, Query(ge=1, le=500, description="At most this many on the page")]
+
+
+class BodyIn(BaseModel):
+    """A request's body whose numbers are numbers: Pydantic reads JSON's true and false as 1
+    and 0 for an integer field, which the API document (type integer) forbids."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _numbers_are_not_true_or_false(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            wrong = [
+                name
+                for name, value in data.items()
+                if isinstance(value, bool) and name in cls.model_fields and _holds_int(cls, name)
+            ]
+            if wrong:
+                raise ValueError(f"{', '.join(wrong)}: a number, not true or false")
+        return data
+
+
+def _holds_int(model: type[BaseModel], name: str) -> bool:
+    annotation = model.model_fields[name].annotation
+    return annotation is int or int in get_args(annotation)
+
 
 Item = TypeVar("Item")
 

@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
+from outreach.web.api.common_schemas import BodyIn
+
 
 class SenderWeekOut(BaseModel):
     """The account's last 7 days."""
@@ -27,7 +29,7 @@ class ImapOut(BaseModel):
     folder: str
 
 
-class RampIn(BaseModel):
+class RampIn(BodyIn):
     """A new mailbox's ramp: `start` emails on its first sending day (a UTC day it sent on),
     `step` more on each next one, up to `target`."""
 
@@ -38,7 +40,7 @@ class RampIn(BaseModel):
     target: int = Field(30, ge=1, le=1_000_000)
 
 
-class LimitsIn(BaseModel):
+class LimitsIn(BodyIn):
     """What an account shares and how it paces itself, beyond its daily cap."""
 
     model_config = ConfigDict(extra="forbid")
@@ -108,7 +110,7 @@ class SenderOut(BaseModel):
     )
 
 
-class SenderPatchIn(BaseModel):
+class SenderPatchIn(BodyIn):
     """Only the fields given change; null clears the name, the cap or the signature."""
 
     model_config = ConfigDict(extra="forbid")
@@ -131,7 +133,7 @@ class SignatureIn(BaseModel):
     )
 
 
-class SenderIn(BaseModel):
+class SenderIn(BodyIn):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["outbox", "smtp", "graph"]
@@ -169,7 +171,7 @@ class SenderIn(BaseModel):
     )
 
 
-class ImapIn(BaseModel):
+class ImapIn(BodyIn):
     model_config = ConfigDict(extra="forbid")
 
     host: str = Field(min_length=1, max_length=253)
