@@ -22,7 +22,6 @@ from outreach.contacts import queries as contact_queries
 from outreach.errors import Conflict
 from outreach.portability.models import ImportGuard
 from outreach.portability.tables import (
-    DOCUMENT_MARK,
     canonical_documents,
     line,
     line_sql,
@@ -302,10 +301,10 @@ def _copied_lines(
         for data in copy:
             block.append(data)
             if len(block) == SLICE:
-                yield _finished(b"".join(block))
+                yield canonical_documents(b"".join(block))
                 block = []
     if block:
-        yield _finished(b"".join(block))
+        yield canonical_documents(b"".join(block))
 
 
 def _usual_keys(driver: psycopg.Connection[Any], table: sa.Table, column: str) -> list[str]:
@@ -319,13 +318,6 @@ def _usual_keys(driver: psycopg.Connection[Any], table: sa.Table, column: str) -
         ).format(sql.Identifier(column), sql.Identifier(table.name))
     ).fetchone()
     return list(found[0]) if found else []
-
-
-def _finished(block: bytes) -> bytes:
-    """Lines from line_sql() as line() writes them."""
-    if DOCUMENT_MARK.encode() not in block:
-        return block
-    return canonical_documents(block.decode()).encode()
 
 
 def fingerprint(

@@ -115,7 +115,7 @@ def reader(column: sa.Column[Any]) -> Callable[[Any], Any]:
 # renders line() in PostgreSQL, `value_sql` is reader() applied by PostgreSQL to a row's JSON
 # object. Both are held to their twins by tests/integration/test_portability.py.
 
-DOCUMENT_MARK = "\x03"
+DOCUMENT_MARK = b"\x03"
 """Around a JSON document that line_sql() leaves to Python (canonical_documents): a raw control
 character, which no JSON text holds, so it cannot be mistaken for a line's own text."""
 
@@ -141,11 +141,12 @@ def line_sql(table: sa.Table, columns: Sequence[str], keys: Mapping[str, Sequenc
     return " || ".join(parts)
 
 
-def canonical_documents(text: str) -> str:
-    """line_sql()'s text of whole lines with each marked document as line() writes it."""
-    parts = text.split(DOCUMENT_MARK)
-    parts[1::2] = map(_canonical_document, parts[1::2])
-    return "".join(parts)
+def canonical_documents(lines: bytes) -> bytes:
+    """line_sql()'s UTF-8 lines with each marked document as line() writes it; only the
+    documents are decoded, so a block with few of them costs little more than one without."""
+    parts = lines.split(DOCUMENT_MARK)
+    parts[1::2] = [_canonical_document(str(part, "utf-8")).encode() for part in parts[1::2]]
+    return b"".join(parts)
 
 
 def _canonical_document(text: str) -> str:
@@ -168,7 +169,8 @@ def _document_text(name: str, keys: Sequence[str]) -> str:
     """The document as line() writes it when it has exactly `keys` and no value that jsonb
     prints otherwise (numbers, arrays, objects), else marked for Python; `null` for NULL.
     A missing key makes the written text NULL, so it falls to Python too."""
-    marked = f"{_literal(DOCUMENT_MARK)} || {name}::text || {_literal(DOCUMENT_MARK)}"
+    mark = _literal(DOCUMENT_MARK.decode())
+    marked = f"{mark} || {name}::text || {mark}"
     if not keys:
         return f"coalesce({marked}, 'null')"
     members = " || ".join(
