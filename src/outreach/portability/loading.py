@@ -288,7 +288,7 @@ def _copied_lines(
     driver = connection.connection.driver_connection
     assert driver is not None
     keys = {
-        name: _usual_keys(driver, table, name)
+        name: usual_keys(driver, table, name)
         for name in columns
         if isinstance(table.c[name].type, sa.JSON)
     }
@@ -307,7 +307,7 @@ def _copied_lines(
         yield canonical_documents(b"".join(block))
 
 
-def _usual_keys(driver: psycopg.Connection[Any], table: sa.Table, column: str) -> list[str]:
+def usual_keys(driver: psycopg.Connection[Any], table: sa.Table, column: str) -> list[str]:
     """The keys of the column's most common kind of document among the table's first rows (a
     contact's raw_data has its CSV's headers): tables.line_sql has PostgreSQL write those."""
     found = driver.execute(
