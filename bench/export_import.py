@@ -80,6 +80,14 @@ def fill(url: str, rows: int) -> None:
         connection.execute("VACUUM ANALYZE upload_batches, contacts")
 
 
+def qualify_trigger_tables(url: str) -> None:
+    """pg_dump's file empties search_path, and the function of the backup_changes triggers
+    (migration 0029) names its table without a schema: psql would stop at the first contact.
+    Giving the function its search_path lets the baseline do the same trigger work as ours."""
+    with psycopg.connect(url) as connection:
+        connection.execute("ALTER FUNCTION log_backup_changes() SET search_path = public")
+
+
 def contacts_in(url: str) -> int:
     with psycopg.connect(url) as connection:
         found = connection.execute("SELECT count(*) FROM contacts").fetchone()
@@ -187,6 +195,7 @@ def main() -> None:
             restored, restore_rss = ours("restore", target, folder)
             baseline_target, name = fresh_database()
             names.append(name)
+            qualify_trigger_tables(baseline_target)
             psql = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction"]
             load_seconds = timed([*psql, "-f", str(dump), "-d", baseline_target])
             landed = (contacts_in(target), contacts_in(baseline_target))

@@ -262,18 +262,30 @@ def test_a_merge_that_meets_the_same_email_under_another_id_is_refused_naming_th
     target.close()
 
 
+USUAL_DOCUMENT = {
+    "zz": '"quoted" \\ back\nslash\t\x01\x7f\u2028',
+    "a": None,
+    "é": True,
+    "😀": False,
+}
+"""The keys most documents have, with values PostgreSQL writes itself (tables.line_sql)."""
 AWKWARD_DOCUMENTS = [
     # Documents whose jsonb text differs from line()'s: strings that need escaping, keys in
-    # an order jsonb does not keep (shorter first), big integers, decimals, nesting.
+    # an order jsonb does not keep (shorter first), big integers, decimals, nesting; the usual
+    # keys with values or keys that only Python writes as line() does.
+    USUAL_DOCUMENT,
+    {**USUAL_DOCUMENT, "zz": "plain"},
+    {**USUAL_DOCUMENT, "a": "Z"},
+    {**USUAL_DOCUMENT, "a": 10**20},
+    {**USUAL_DOCUMENT, "a": {"b": 1, "a": []}},
     {
-        "zz": '"quoted" \\ back\nslash\t\x01\x7f\u2028',
-        "a": None,
-        "é": True,
-        "😀": False,
+        **USUAL_DOCUMENT,
         "Z": 10**20,
         "list": [1, "two", None, {"b": 1, "a": []}],
         "empty": {},
     },
+    {**USUAL_DOCUMENT, "more": "a key the others lack"},
+    {"zz": "fewer keys", "a": None},
     {"price": 2.5, "small": 1e-05, "third": 0.30000000000000004},
     {"a": {"b": {"c": {"d": "deep"}}}},
     [],
@@ -306,7 +318,7 @@ def test_awkward_values_export_as_the_same_bytes_from_both_backends_and_import_b
                         "upload_batch_id": batch_id,
                         "raw_data": document,
                         "enriched_data": None if n % 2 else document,
-                        "name": 'Zoë "Q" \\ O\'Neil\r\n\x1f',
+                        "name": 'Zoë "Q" \\ O\'Neil\r\n\x1f' if n % 2 else "Zoë Ölund",
                         "email": f"person{n}@example.com",
                         "created_at": START + timedelta(microseconds=n * 1000),
                     }

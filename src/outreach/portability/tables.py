@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, time
 from enum import Enum
 from typing import Any
@@ -112,31 +112,45 @@ def reader(column: sa.Column[Any]) -> Callable[[Any], Any]:
     return lambda value: value
 
 
-# PostgreSQL's fast paths. Raw SQL, each kept beside its portable twin above: `line_fields_sql`
-# renders line() in PostgreSQL but for its JSON documents, `value_sql` is reader() applied by
-# PostgreSQL to a row's JSON object. Both are held to their twins by
-# tests/integration/test_portability.py.
+# PostgreSQL's fast paths. Raw SQL, each kept beside its portable twin above: `line_sql`
+# renders line() in PostgreSQL, `value_sql` is reader() applied by PostgreSQL to a row's JSON
+# object. Both are held to their twins by tests/integration/test_portability.py.
+
+DOCUMENT_MARK = b"\x03"
+"""Around a JSON document that line_sql() leaves to Python (canonical_documents): a raw control
+character, which no JSON text holds, so it cannot be mistaken for a line's own text."""
 
 
-def line_fields_sql(table: sa.Table, columns: Sequence[str]) -> list[str]:
-    """PostgreSQL expressions over `table`'s row whose texts, joined, are line() of those
-    columns without its newline: line()'s own text in the even fields; in the odd ones, each
-    JSON document as jsonb prints it (`null` for NULL), for canonical_document() to finish,
-    since only Python orders its keys and prints its numbers as line() does."""
-    fields: list[list[str]] = [["'{'"]]
+def line_sql(table: sa.Table, columns: Sequence[str], keys: Mapping[str, Sequence[str]]) -> str:
+    """A PostgreSQL expression over `table`'s row whose text is line() of those columns,
+    without its newline, but for the JSON documents PostgreSQL cannot write as line() does:
+    those are jsonb's text between DOCUMENT_MARKs, for canonical_documents() to finish.
+    `keys` names, per JSON column, the keys its documents usually have (sampled by the caller):
+    a document with exactly those keys and only strings, booleans and nulls as values is
+    written by PostgreSQL, key by key in line()'s order, since only Python orders keys and
+    prints numbers as line() does (jsonb puts shorter keys first and prints numbers as numeric
+    does)."""
+    parts = ["'{'"]
     for i, name in enumerate(sorted(columns)):
         column = table.c[name]
-        fields[-1].append(_literal(("," if i else "") + json.dumps(name) + ":"))
+        parts.append(_literal(("," if i else "") + json.dumps(name) + ":"))
         if isinstance(column.type, sa.JSON):
-            fields.append([f"coalesce(\"{name}\"::text, 'null')"])
-            fields.append([])
+            parts.append(_document_text(f'"{name}"', keys.get(name, ())))
         else:
-            fields[-1].append(_value_text(column))
-    fields[-1].append("'}'")  # so that no field is empty: COPY would quote it
-    return [" || ".join(parts) for parts in fields]
+            parts.append(_value_text(column))
+    parts.append("'}'")
+    return " || ".join(parts)
 
 
-def canonical_document(text: str) -> str:
+def canonical_documents(lines: bytes) -> bytes:
+    """line_sql()'s UTF-8 lines with each marked document as line() writes it; only the
+    documents are decoded, so a block with few of them costs little more than one without."""
+    parts = lines.split(DOCUMENT_MARK)
+    parts[1::2] = [_canonical_document(str(part, "utf-8")).encode() for part in parts[1::2]]
+    return b"".join(parts)
+
+
+def _canonical_document(text: str) -> str:
     """jsonb's text of a document as line() writes it (the same value, keys sorted, compact)."""
     return _encode_document(_decode_document(text))
 
@@ -152,17 +166,39 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _document_text(name: str, keys: Sequence[str]) -> str:
+    """The document as line() writes it when it has exactly `keys` and no value that jsonb
+    prints otherwise (numbers, arrays, objects), else marked for Python; `null` for NULL.
+    A missing key makes the written text NULL, so it falls to Python too."""
+    mark = _literal(DOCUMENT_MARK.decode())
+    marked = f"{mark} || {name}::text || {mark}"
+    if not keys:
+        return f"coalesce({marked}, 'null')"
+    members = " || ".join(
+        _literal(("{" if i == 0 else ",") + json.dumps(key, ensure_ascii=False) + ":")
+        + f" || ({name} -> {_literal(key)})::text"
+        for i, key in enumerate(sorted(keys))
+    )
+    usual = (
+        f"jsonb_typeof({name}) = 'object' AND {name} - ARRAY[{', '.join(map(_literal, keys))}] "
+        f"""= '{{}}' AND NOT {name} @? '$.* ? (@.type() <> "string" && @.type() <> "boolean" """
+        """&& @.type() <> "null")'"""
+    )
+    return (
+        f"CASE WHEN {name} IS NULL THEN 'null' WHEN {usual} THEN "
+        f"coalesce({members} || '}}', {marked}) ELSE {marked} END"
+    )
+
+
 def _value_text(column: sa.Column[Any]) -> str:
     """The column's value as line() writes it, `null` for NULL."""
     name = '"' + column.name + '"'
     kind = column.type
     if isinstance(kind, UtcDateTime):
         # isoformat() of an aware UTC datetime: microseconds only when there are some.
-        utc = f"({name} AT TIME ZONE 'UTC')"
         text = (
-            f"""'"' || to_char({utc}, 'YYYY-MM-DD"T"HH24:MI:SS') || CASE WHEN """
-            f"extract(microseconds FROM {utc}) % 1000000 <> 0 THEN to_char({utc}, '.US') "
-            """ELSE '' END || '+00:00"'"""
+            f"""'"' || replace(to_char({name} AT TIME ZONE 'UTC', """
+            """'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'), '.000000+', '+') || '"'"""
         )
     elif isinstance(kind, sa.Time):
         # PostgreSQL trims the fraction's trailing zeros, isoformat() keeps six digits.
@@ -175,13 +211,19 @@ def _value_text(column: sa.Column[Any]) -> str:
     elif isinstance(kind, sa.LargeBinary):
         # encode() breaks base64 into lines of 76 characters, b64encode() does not.
         text = f"""'"' || translate(encode({name}, 'base64'), E'\\n', '') || '"'"""
-    elif isinstance(kind, sa.Integer):
+    elif isinstance(kind, sa.Integer | sa.Boolean):
         text = f"{name}::text"
     elif isinstance(kind, TextArray):
         text = f"array_to_json({name})::text"
-    elif isinstance(kind, sa.Boolean | sa.String):
-        # to_json escapes strings exactly as json.dumps(ensure_ascii=False) does.
-        text = f"to_json({name})::text"
+    elif isinstance(kind, sa.String):
+        # to_json escapes strings exactly as json.dumps(ensure_ascii=False) does: quotes,
+        # backslashes and control characters. It costs several times a test for them, and
+        # most strings have none.
+        value = f"{name}::text"
+        text = (
+            f"""CASE WHEN {value} ~ '[\\x01-\\x1f"\\\\]' THEN to_json({value})::text """
+            f"""ELSE '"' || {value} || '"' END"""
+        )
     else:
         raise TypeError(f"no PostgreSQL rendering for {column.table.name}.{column.name}")
     return f"coalesce({text}, 'null')"
