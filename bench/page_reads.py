@@ -33,7 +33,7 @@ import volume
 
 from outreach.clock import SystemClock
 from outreach.container import build_container
-from outreach.web.app import create_app
+from outreach.web.app import create_app, freeze_start_up
 
 FLUSHED = 1.2
 """Seconds for PostgreSQL's statistics to take in a closed connection's counters."""
@@ -84,6 +84,7 @@ def main() -> None:
     try:
         token = pages.api_token(container)
         app = create_app(container)
+        freeze_start_up()  # as `outreach serve` does
         with TestClient(app, follow_redirects=False) as web, TestClient(app) as api:
             web.headers["Accept"] = "text/html"
             pages.sign_in(web, pages.EMAIL, pages.PASSWORD)

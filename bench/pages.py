@@ -59,7 +59,7 @@ from outreach.access.models import Role
 from outreach.clock import SystemClock
 from outreach.container import Container, build_container
 from outreach.db import transaction
-from outreach.web.app import API_PREFIX, create_app
+from outreach.web.app import API_PREFIX, create_app, freeze_start_up
 from tests.web_session import sign_in
 
 GOALS_MS = {"postgresql": 200.0, "sqlite": 300.0}
@@ -242,6 +242,7 @@ def measure(
     try:
         token = api_token(container)
         app = create_app(container)
+        freeze_start_up()  # as `outreach serve` does
         with TestClient(app, follow_redirects=False) as pages, TestClient(app) as api:
             pages.headers["Accept"] = "text/html"
             sign_in(pages, EMAIL, PASSWORD)

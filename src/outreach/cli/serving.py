@@ -14,7 +14,7 @@ from outreach.cli.context import console
 from outreach.container import Container
 from outreach.db import transaction
 from outreach.errors import Conflict, ValidationFailed
-from outreach.web.app import create_app
+from outreach.web.app import create_app, freeze_start_up
 from outreach.worker.loop import run_until_stopped
 
 
@@ -81,6 +81,7 @@ def serve(container: Container, with_worker: bool, first_admin: str | None = Non
     if with_worker:
         worker.start()
     console.print(f"outreach is running at [bold]{settings.base_url}[/bold]")
+    freeze_start_up()
     try:
         with listening:
             server.run(sockets=[listening])

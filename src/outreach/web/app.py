@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -114,25 +113,22 @@ def documented(app: FastAPI) -> Callable[[], dict[str, Any]]:
     return document
 
 
-@asynccontextmanager
-async def start_up_frozen(_app: FastAPI) -> AsyncIterator[None]:
-    """What starting made (modules, the ORM's mappers, routes, the container: about 280,000
-    objects) lives as long as the app, so the collector's full passes are spared it: walking
+def freeze_start_up() -> None:
+    """Spares the collector's full passes what starting made (modules, the ORM's mappers,
+    routes, the container: about 280,000 objects), which lives as long as the server: walking
     it stalled one request in twenty or so by 200-500 ms (bench/pages.py's p95 against its
-    p50). Given back to the collector when the app stops, so that many apps in one process
-    (the tests) leave nothing behind."""
+    p50). For a process that serves one app until it exits (`outreach serve`); not in the
+    app's lifespan, where the tests' many apps in one process would each pay a full
+    collection and keep what they froze."""
     configure_mappers()
     gc.collect()
     gc.freeze()
-    yield
-    gc.unfreeze()
 
 
 def create_app(container: Container) -> FastAPI:
     """The app, after checking that the database has the schema this code needs."""
     ensure_current(container.engine)
     app = FastAPI(
-        lifespan=start_up_frozen,
         title="outreach",
         version=__version__,
         openapi_url=None,
