@@ -23,7 +23,7 @@ from datetime import date
 import sqlalchemy as sa
 
 from outreach.analytics.models import ImplicitApproval
-from outreach.analytics.rollups import utc_day
+from outreach.analytics.rollups import changed_counts, utc_day
 from outreach.delivery.models import Delivery
 from outreach.drafts.models import EmailDraft
 
@@ -46,12 +46,7 @@ class Difference:
     scanned: DayCounts
 
     def describe(self) -> str:
-        changes = ", ".join(
-            f"{c.replace('_', ' ')} {getattr(self.kept, c)} (rows say {getattr(self.scanned, c)})"
-            for c in COUNTS
-            if getattr(self.kept, c) != getattr(self.scanned, c)
-        )
-        return f"{self.day} approvals: {changes}"
+        return f"{self.day} approvals: {changed_counts(self.kept, self.scanned, COUNTS)}"
 
 
 def _scanned() -> sa.Select[date, int, int]:

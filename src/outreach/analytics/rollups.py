@@ -13,7 +13,7 @@ last email it received. The scan below and the triggers must say the same.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -28,6 +28,7 @@ from outreach.campaigns.models import Campaign, CampaignContact
 from outreach.contacts.models import Contact
 from outreach.delivery.models import Delivery, SentEmail
 from outreach.inbox.models import InboxMessage
+from outreach.words import spoken
 
 COUNTS = ("sent", "replied", "positive", "bounced", "unsubscribed")
 KEY = ("day", "campaign_id", "sequence_step", "sender_account_id", "provider")
@@ -111,15 +112,21 @@ class Difference:
 
     def describe(self) -> str:
         k = self.key
-        changes = ", ".join(
-            f"{c} {getattr(self.kept, c)} (rows say {getattr(self.scanned, c)})"
-            for c in COUNTS
-            if getattr(self.kept, c) != getattr(self.scanned, c)
-        )
         return (
             f"{k.day} campaign {k.campaign_id} step {k.sequence_step} "
-            f"sender {k.sender_account_id} {k.provider}: {changes}"
+            f"sender {k.sender_account_id} {k.provider}: "
+            f"{changed_counts(self.kept, self.scanned, COUNTS)}"
         )
+
+
+def changed_counts(kept: object, scanned: object, counts: Sequence[str]) -> str:
+    """The counts of `kept` that are not `scanned`'s, as verify says them: "sent 3 (rows say
+    1), sent unreviewed 4 (rows say 3)"."""
+    return ", ".join(
+        f"{spoken(c)} {getattr(kept, c)} (rows say {getattr(scanned, c)})"
+        for c in counts
+        if getattr(kept, c) != getattr(scanned, c)
+    )
 
 
 def _provider(domain: ColumnElement[str]) -> ColumnElement[str]:
