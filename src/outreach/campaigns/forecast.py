@@ -39,11 +39,10 @@ from outreach.campaigns.schedule import (
     step_due_at,
 )
 from outreach.senders.ramp import Ramp
-from outreach.words import counted
+from outreach.words import UTC_ZONE, counted
 
 HORIZON = timedelta(days=731)
 """How far ahead emails are placed; what would go later is counted as not placed."""
-_UTC_ZONE = ZoneInfo("UTC")
 
 
 @dataclass(frozen=True)
@@ -125,7 +124,7 @@ class _Days:
             self.campaign_sent = 0
         if at >= self.utc_end:
             self.sending_days.update(name for name, sent in self.utc_sent.items() if sent)
-            self.utc_end = local_day_bounds(at, _UTC_ZONE)[1]
+            self.utc_end = local_day_bounds(at, UTC_ZONE)[1]
             self.utc_sent = Counter()
 
     def room(self, sender: SenderCapacity) -> int | None:

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from outreach.words import time_in_zone
+from outreach.words import UTC_ZONE, time_in_zone
 
 __all__ = [
     "DAY_NAMES",
@@ -66,7 +66,6 @@ DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
 """The seed's send_days spelling, indexed by weekday number (Monday = 0)."""
 
 _DAY_ABBREVIATIONS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_UTC_ZONE = ZoneInfo("UTC")
 _SEARCH_DAYS = 400
 """How far ahead an opening is looked for. A window with send days opens within a fortnight (a
 clock change can empty one day's opening, never the same weekday's twice running), so this
@@ -374,7 +373,7 @@ def next_send(
             (day_end, f"daily limit reached ({pace.sent_today} of {pace.daily_limit} today)")
         )
     if sender_cap is not None and sender_sent_today >= sender_cap:
-        _, utc_day_end = local_day_bounds(now, _UTC_ZONE)
+        _, utc_day_end = local_day_bounds(now, UTC_ZONE)
         used_up.append(
             (
                 utc_day_end,

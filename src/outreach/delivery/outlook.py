@@ -28,8 +28,7 @@ from outreach.delivery import queries
 from outreach.senders import service as senders
 from outreach.senders.models import SenderAccount
 from outreach.senders.states import SenderState
-
-UTC_ZONE = ZoneInfo("UTC")
+from outreach.words import UTC_ZONE
 
 
 @dataclass(frozen=True)

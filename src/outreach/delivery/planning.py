@@ -58,7 +58,7 @@ CLAIMS_PER_CAMPAIGN = 500
 ACCOUNT_RETRY = timedelta(minutes=15)
 
 
-ANY_TIME = SendWindow(time(0), time(0), frozenset(range(7)), ZoneInfo("UTC"))
+ANY_TIME = SendWindow(time(0), time(0), frozenset(range(7)), UTC_ZONE)
 """A window that is always open: asks the pure rules about the campaign's pace alone."""
 
 
@@ -109,7 +109,7 @@ def queue_campaign(
     steps = campaign_queries.steps_of(session, campaign_id)
     senders = {sender.id: sender for sender in campaign_queries.senders_of(session, campaign_id)}
     pace = _campaign_pace(session, campaign_id, settings, window, now)
-    utc_day = local_day_bounds(now, ZoneInfo("UTC"))
+    utc_day = local_day_bounds(now, UTC_ZONE)
     loads = defaultdict(int, queries.sender_sends_between(session, list(senders), *utc_day))
     # A sender's wait is told in the campaign's zone, as the rest of its enrollments' reasons.
     allowance = Allowance.read(session, senders.values(), now, window.timezone)
@@ -394,7 +394,7 @@ def move_first_emails(session: Session, now: datetime) -> list[str]:
     Follow-ups stay, since they must come from the mailbox the contact was written from; so do
     emails a provider already holds a draft of. Returns what moved, in words."""
     moved: list[str] = []
-    utc_day = local_day_bounds(now, ZoneInfo("UTC"))
+    utc_day = local_day_bounds(now, UTC_ZONE)
     for campaign_id, stranded in queries.stranded_first_emails(session).items():
         senders = {s.id: s for s in campaign_queries.senders_of(session, campaign_id)}
         loads = defaultdict(int, queries.sender_sends_between(session, list(senders), *utc_day))
