@@ -38,6 +38,20 @@ def test_help_imports_neither_the_web_app_nor_the_orm_nor_argon2_nor_the_provide
     assert heavy == []
 
 
+def test_an_areas_commands_are_listed_each_by_its_first_paragraph_unbroken():
+    result = subprocess.run(
+        [sys.executable, "-m", "outreach", "senders", "--help"],
+        env={**os.environ, "COLUMNS": "240"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    [limits] = [line for line in result.stdout.splitlines() if "│ limits" in line]
+    assert "its Microsoft 365 tenant and the tenant's licences" in limits
+    assert "What is not given stays." in limits
+
+
 def test_a_mistyped_area_is_matched_against_the_areas_not_yet_imported():
     result = subprocess.run(
         [sys.executable, "-m", "outreach", "sendrs", "list"],

@@ -100,6 +100,7 @@ class Areas(TyperGroup):
         module = importlib.import_module(f"outreach.cli.{area.module}")
         command = typer.main.get_group(getattr(module, area.app))
         command.help = area.help
+        _listed_in_one_line(command)
         return command
 
     def format_help(self, ctx: Context, formatter: HelpFormatter) -> None:
@@ -108,6 +109,17 @@ class Areas(TyperGroup):
             super().format_help(ctx, formatter)
         finally:
             self._describing = False
+
+
+def _listed_in_one_line(group: TyperGroup) -> None:
+    """Each command of `group` (and of its groups) listed by its first paragraph reflowed:
+    Typer's rich help keeps a docstring's line breaks in the list of commands, which broke each
+    line of a long one in the middle of the terminal's."""
+    for command in group.commands.values():
+        if command.help and not command.short_help:
+            command.short_help = " ".join(command.help.split("\n\n")[0].split())
+        if isinstance(command, TyperGroup):
+            _listed_in_one_line(command)
 
 
 app = typer.Typer(
