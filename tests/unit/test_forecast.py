@@ -109,6 +109,27 @@ def test_a_thread_whose_account_is_paused_is_counted_as_waiting_for_it() -> None
     assert seen.why_not == "2 emails wait for a paused or failing sender"
 
 
+def test_everyone_has_started_only_when_the_last_contact_who_can_has_had_a_first_email() -> None:
+    # Five contacts start at twenty a day; one more waits for a paused account with two emails
+    # to go. Its emails must not be taken for first emails that went.
+    seen = forecast(
+        MONDAY_10_UTC,
+        [
+            Thread(MONDAY_10_UTC, (timedelta(days=2), timedelta(days=2)), sender_id="paused"),
+            Thread(MONDAY_10_UTC, count=5),
+        ],
+        Rules(
+            berlin_weekdays(),
+            20,
+            [SenderCapacity("paused", None, usable=False), SenderCapacity("ok", None)],
+            spacing_seconds=600,
+        ),
+    )
+    assert seen.first_at == MONDAY_10_UTC
+    assert seen.all_started_at == MONDAY_10_UTC + timedelta(minutes=40)
+    assert seen.all_started_at == seen.last_at
+
+
 windows = st.builds(
     SendWindow.from_settings,
     st.times().map(lambda t: t.replace(second=0, microsecond=0)),

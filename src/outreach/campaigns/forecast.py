@@ -244,12 +244,13 @@ def forecast(now: datetime, threads: Sequence[Thread], rules: Rules) -> Forecast
     if why or not total:
         return Forecast(None, None, None, 0, 0, not_placed=total, why_not=why)
     usable = {sender.sender_id for sender in rules.senders if sender.usable}
-    held = sum(
-        thread.count * (1 + len(thread.follow_ups))
+    held_threads = [
+        thread
         for thread in threads
         if thread.sender_id is not None and thread.sender_id not in usable
-    )
-    to_start = sum(thread.count for thread in threads) - held
+    ]
+    held = sum(thread.count * (1 + len(thread.follow_ups)) for thread in held_threads)
+    to_start = sum(thread.count for thread in threads) - sum(t.count for t in held_threads)
     by_sender: Counter[str] = Counter()
     per_day: Counter[datetime] = Counter()
     first_at = all_started_at = last_at = None
