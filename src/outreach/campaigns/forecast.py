@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from outreach.campaigns.schedule import (
@@ -36,7 +37,6 @@ from outreach.campaigns.schedule import (
     SendWindow,
     choose_sender,
     local_day_bounds,
-    step_due_at,
 )
 from outreach.senders.ramp import Ramp
 from outreach.words import UTC_ZONE, counted
@@ -109,13 +109,18 @@ class Rules:
 @dataclass
 class _Days:
     """The days the forecast has reached: the campaign-local day's end and its sends, the UTC
-    day's end and each account's sends on it, and the UTC days each account sent on before."""
+    day's end, each account's sends and cap on it, and the UTC days each account sent on before.
+    Caps are worked out once a UTC day, as they change only with the day."""
 
+    accounts: dict[str, SenderCapacity]
     campaign_end: datetime
     campaign_sent: int
     utc_end: datetime
-    utc_sent: Counter[str]
-    sending_days: Counter[str]
+    utc_sent: Counter[str] = field(default_factory=Counter)
+    sending_days: Counter[str] = field(default_factory=Counter)
+    caps: dict[str, int | None] = field(default_factory=dict)
+    full: set[str] = field(default_factory=set)
+    """The accounts at their cap on the UTC day reached."""
 
     def reach(self, at: datetime, zone: ZoneInfo) -> None:
         """Moves on to the days containing `at` (never earlier than those reached)."""
@@ -126,17 +131,24 @@ class _Days:
             self.sending_days.update(name for name, sent in self.utc_sent.items() if sent)
             self.utc_end = local_day_bounds(at, UTC_ZONE)[1]
             self.utc_sent = Counter()
+            self.caps = {
+                name: account.cap(self.sending_days[name])
+                for name, account in self.accounts.items()
+            }
+            self.full = {name for name, cap in self.caps.items() if cap == 0}
 
-    def room(self, sender: SenderCapacity) -> int | None:
-        """Emails the account may still send on the UTC day reached (None: no cap)."""
-        cap = sender.cap(self.sending_days[sender.sender_id])
-        return None if cap is None else cap - self.utc_sent[sender.sender_id]
+    def send(self, sender_id: str, emails: int = 1) -> None:
+        self.campaign_sent += emails
+        self.utc_sent[sender_id] += emails
+        cap = self.caps[sender_id]
+        if cap is not None and self.utc_sent[sender_id] >= cap:
+            self.full.add(sender_id)
 
 
-@dataclass(frozen=True)
-class Placement:
+class Placement(NamedTuple):
     """One email as the forecast places it: when, for which of the threads given (its index),
-    which of the thread's emails (0: its next), from which account."""
+    which of the thread's emails (0: its next), from which account. A named tuple, as a
+    campaign's overview makes one for each of tens of thousands of emails."""
 
     at: datetime
     thread: int
@@ -173,42 +185,69 @@ def placements(now: datetime, threads: Sequence[Thread], rules: Rules) -> Iterat
     if _never(rules):
         return
     now = now.astimezone(UTC)
-    spacing = timedelta(seconds=rules.spacing_seconds)
-    horizon = now + HORIZON
     usable = {sender.sender_id: sender for sender in rules.senders if sender.usable}
-    # Waiting emails, (due, thread, its step, follow-ups left), in one queue for first emails
-    # (their account is chosen as they go) and one per account for threads that have one: an
-    # account at its cap holds back only its own queue, and nothing is looked at twice.
-    # The thread's index keeps equal dues in the order given, as the worker's claims do.
-    queues: dict[str | None, list[tuple[datetime, int, int, tuple[timedelta, ...]]]] = {
-        name: [] for name in [None, *usable]
-    }
+    queues = _Queues({name: [] for name in [None, *usable]}, usable)
     for index, thread in enumerate(threads):
         if thread.sender_id is None or thread.sender_id in usable:
             due = max(thread.due_at.astimezone(UTC), now)
-            queues[thread.sender_id].extend([(due, index, 0, thread.follow_ups)] * thread.count)
-    for queue in queues.values():
+            queues.by_name[thread.sender_id].extend(
+                [(due, index, 0, thread.follow_ups)] * thread.count
+            )
+    for queue in queues.by_name.values():
         heapq.heapify(queue)
-    days = _Days(now, 0, now, Counter(), Counter())
+    days = _Days(usable, now, 0, now)
     days.reach(now, rules.window.timezone)
-    days.campaign_sent = rules.sent_today
-    days.utc_sent.update({s.sender_id: s.sent_today for s in rules.senders if s.sent_today})
-    floor = now  # the earliest the next email may go; it never goes down
-    opening = _Opening(rules.window)
-    while any(queues.values()):
-        first_from = _first_sender(usable, days)
+    for sender in usable.values():
+        days.send(sender.sender_id, sender.sent_today)
+    days.campaign_sent = rules.sent_today  # the campaign's own: the accounts' count all theirs
+    yield from _played(now, queues, days, rules)
+
+
+Waiting = tuple[datetime, int, int, tuple[timedelta, ...]]
+"""An email waiting: when it is due, its thread, the thread's step, the delays of the steps after
+it. Ordered as the worker claims: earliest due first, the thread's index keeping equal dues in
+the order given."""
+
+
+@dataclass
+class _Queues:
+    """Waiting emails in one queue for first emails (their account is chosen as they go) and one
+    per account for threads that have one: an account at its cap holds back only its own queue,
+    and nothing is looked at twice."""
+
+    by_name: dict[str | None, list[Waiting]]
+    usable: dict[str, SenderCapacity]
+
+    def head(
+        self, days: _Days, leaving_out: str | None = None
+    ) -> tuple[Waiting, str | None, str] | None:
+        """The email due first among the accounts with room (None: none has), its queue and the
+        account it goes from; with `leaving_out` an account, the first of the other queues."""
+        first_from = _first_sender(self.usable, days) if self.by_name[None] else None
         heads = [
             (queue[0], name)
-            for name, queue in queues.items()
-            if queue and (first_from if name is None else _has_room(usable[name], days))
+            for name, queue in self.by_name.items()
+            if queue
+            and (first_from if name is None else name not in days.full and name != leaving_out)
         ]
         if not heads:
+            return None
+        waiting, name = min(heads)
+        chosen = name or first_from
+        assert chosen is not None
+        return waiting, name, chosen
+
+
+def _played(now: datetime, queues: _Queues, days: _Days, rules: Rules) -> Iterator[Placement]:
+    horizon = now + HORIZON
+    floor = now  # the earliest the next email may go; it never goes down
+    opening = _Opening(rules.window)
+    while any(queues.by_name.values()):
+        head = queues.head(days)
+        if head is None:
             floor = max(floor, days.utc_end)  # every account with emails waiting is at its cap
-            heads_day = None
-        else:
-            (due, _, _, _), name = min(heads)
-            heads_day = days.utc_end
-        opens = opening.next_open(max(due, floor) if heads else floor)
+        heads_day = None if head is None else days.utc_end
+        opens = opening.next_open(floor if head is None else max(head[0][0], floor))
         while opens is not None and opens <= horizon:
             days.reach(opens, rules.window.timezone)
             if days.campaign_sent < rules.daily_limit:
@@ -218,23 +257,52 @@ def placements(now: datetime, threads: Sequence[Thread], rules: Rules) -> Iterat
         if opens is None or opens > horizon:
             return
         floor = opens
-        if days.utc_end != heads_day:
+        if head is None or days.utc_end != heads_day:
             continue  # a new UTC day gives the accounts room again: choose again
-        due, index, step, follow_ups = heapq.heappop(queues[name])
-        chosen = name or first_from
-        assert chosen is not None
-        days.campaign_sent += 1
-        days.utc_sent[chosen] += 1
-        floor = opens + spacing
-        yield Placement(opens, index, step, chosen)
-        if follow_ups:
-            following = step_due_at(opens, 0, 0) + follow_ups[0]
-            heapq.heappush(queues[chosen], (following, index, step + 1, follow_ups[1:]))
+        bound = min(opening.closes or horizon, days.campaign_end, days.utc_end, horizon)
+        floor = yield from _stretch(head, floor, bound, queues, days, rules)
 
 
-def _has_room(sender: SenderCapacity, days: _Days) -> bool:
-    room = days.room(sender)
-    return room is None or room > 0
+def _stretch(
+    head: tuple[Waiting, str | None, str],
+    floor: datetime,
+    bound: datetime,
+    queues: _Queues,
+    days: _Days,
+    rules: Rules,
+) -> Generator[Placement, None, datetime]:
+    """The emails that go from `head` on before `bound`, the end of the window's opening, of a
+    day or of the horizon: until then only the counts change, so the emails go one after
+    another without asking the window or the days again. Returns the floor it leaves."""
+    spacing = timedelta(seconds=rules.spacing_seconds)
+    next_head: tuple[Waiting, str | None, str] | None = head
+    while next_head is not None and (at := max(next_head[0][0], floor)) < bound:
+        _, name, chosen = next_head
+        queue = queues.by_name[name]
+        # A named queue's follow-ups stay in it, so the other queues' first emails stay what
+        # they are: its emails go one after another while each comes before all of those.
+        rival = queues.head(days, leaving_out=name) if name else None
+        while True:
+            _, index, step, follow_ups = heapq.heappop(queue)
+            days.send(chosen)
+            floor = at + spacing
+            yield Placement(at, index, step, chosen)
+            if follow_ups:  # due its delay after this one, as schedule.step_due_at has it
+                following = (at + follow_ups[0], index, step + 1, follow_ups[1:])
+                heapq.heappush(queues.by_name[chosen], following)
+            if (
+                name is None
+                or not queue
+                or chosen in days.full
+                or days.campaign_sent >= rules.daily_limit
+                or (rival is not None and rival[:2] < (queue[0], name))
+                or (at := max(queue[0][0], floor)) >= bound
+            ):
+                break
+        if days.campaign_sent >= rules.daily_limit:
+            break
+        next_head = queues.head(days)
+    return floor
 
 
 def forecast(now: datetime, threads: Sequence[Thread], rules: Rules) -> Forecast:
@@ -252,22 +320,26 @@ def forecast(now: datetime, threads: Sequence[Thread], rules: Rules) -> Forecast
     held = sum(thread.count * (1 + len(thread.follow_ups)) for thread in held_threads)
     to_start = sum(thread.count for thread in threads) - sum(t.count for t in held_threads)
     by_sender: Counter[str] = Counter()
-    per_day: Counter[datetime] = Counter()
     first_at = all_started_at = last_at = None
-    placed = 0
+    busiest = on_day = 0
     day_end = now
-    for placement in placements(now, threads, rules):
-        placed += 1
-        by_sender[placement.sender_id] += 1
-        if placement.at >= day_end:
-            day_end = local_day_bounds(placement.at, rules.window.timezone)[1]
-        per_day[day_end] += 1
-        first_at = first_at or placement.at
-        last_at = placement.at
-        if placement.step == 0:
+    # Plain locals: a campaign's overview sums tens of thousands of placements.
+    for at, _, step, sender_id in placements(now, threads, rules):
+        by_sender[sender_id] += 1
+        if at >= day_end:
+            day_end = local_day_bounds(at, rules.window.timezone)[1]
+            on_day = 0
+        on_day += 1
+        if on_day > busiest:
+            busiest = on_day
+        if first_at is None:
+            first_at = at
+        last_at = at
+        if not step:
             to_start -= 1
             if not to_start:
-                all_started_at = placement.at
+                all_started_at = at
+    placed = sum(by_sender.values())
     late = total - placed - held
     why_not = [
         *([f"{counted(held, 'email')} wait for a paused or failing sender"] if held else []),
@@ -282,7 +354,7 @@ def forecast(now: datetime, threads: Sequence[Thread], rules: Rules) -> Forecast
         all_started_at,
         last_at,
         placed,
-        max(per_day.values(), default=0),
+        busiest,
         dict(by_sender),
         total - placed,
         "; ".join(why_not),
@@ -307,12 +379,8 @@ def _never(rules: Rules) -> str:
 def _first_sender(usable: dict[str, SenderCapacity], days: _Days) -> str | None:
     chosen, _ = choose_sender(
         [
-            SenderLoad(
-                sender.sender_id,
-                days.utc_sent[sender.sender_id],
-                sender.cap(days.sending_days[sender.sender_id]),
-            )
-            for sender in usable.values()
+            SenderLoad(sender_id, days.utc_sent[sender_id], days.caps[sender_id])
+            for sender_id in usable
         ]
     )
     return chosen

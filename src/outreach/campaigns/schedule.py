@@ -38,6 +38,7 @@ import zoneinfo
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from outreach.words import UTC_ZONE, time_in_zone
@@ -407,10 +408,10 @@ def next_send(
     return Decision(send_at, reason)
 
 
-@dataclass(frozen=True)
-class SenderLoad:
+class SenderLoad(NamedTuple):
     """One sender account a campaign may use: its sends in the current UTC day, its daily cap
-    (None for none), and whether it can send at all (False when paused or failing)."""
+    (None for none), and whether it can send at all (False when paused or failing). A named
+    tuple: a forecast asks choose_sender once for each first email it places."""
 
     sender_id: str
     sent_today: int
