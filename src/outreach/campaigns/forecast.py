@@ -190,8 +190,8 @@ def placements(now: datetime, threads: Sequence[Thread], rules: Rules) -> Iterat
     for index, thread in enumerate(threads):
         if thread.sender_id is None or thread.sender_id in usable:
             due = max(thread.due_at.astimezone(UTC), now)
-            queues.by_name[thread.sender_id].extend(
-                [(due, index, 0, thread.follow_ups)] * thread.count
+            queues.by_name[thread.sender_id].append(
+                (due, index, 0, thread.follow_ups, thread.count)
             )
     for queue in queues.by_name.values():
         heapq.heapify(queue)
@@ -203,10 +203,10 @@ def placements(now: datetime, threads: Sequence[Thread], rules: Rules) -> Iterat
     yield from _played(now, queues, days, rules)
 
 
-Waiting = tuple[datetime, int, int, tuple[timedelta, ...]]
-"""An email waiting: when it is due, its thread, the thread's step, the delays of the steps after
-it. Ordered as the worker claims: earliest due first, the thread's index keeping equal dues in
-the order given."""
+Waiting = tuple[datetime, int, int, tuple[timedelta, ...], int]
+"""Emails waiting alike: when they are due, their thread, the thread's step, the delays of the
+steps after it, and how many (a thread's `count`, one entry rather than as many). Ordered as the
+worker claims: earliest due first, the thread's index keeping equal dues in the order given."""
 
 
 @dataclass
@@ -218,24 +218,25 @@ class _Queues:
     by_name: dict[str | None, list[Waiting]]
     usable: dict[str, SenderCapacity]
 
-    def head(
-        self, days: _Days, leaving_out: str | None = None
-    ) -> tuple[Waiting, str | None, str] | None:
-        """The email due first among the accounts with room (None: none has), its queue and the
-        account it goes from; with `leaving_out` an account, the first of the other queues."""
+    def heads(self, days: _Days) -> tuple[Head | None, tuple[Waiting, str | None] | None]:
+        """The email due first among the accounts with room (None: none has), with its queue
+        and the account it goes from; and the first of the other queues, with its queue."""
         first_from = _first_sender(self.usable, days) if self.by_name[None] else None
-        heads = [
+        heads = sorted(
             (queue[0], name)
             for name, queue in self.by_name.items()
-            if queue
-            and (first_from if name is None else name not in days.full and name != leaving_out)
-        ]
+            if queue and (first_from if name is None else name not in days.full)
+        )
         if not heads:
-            return None
-        waiting, name = min(heads)
+            return None, None
+        waiting, name = heads[0]
         chosen = name or first_from
         assert chosen is not None
-        return waiting, name, chosen
+        return (waiting, name, chosen), heads[1] if len(heads) > 1 else None
+
+
+Head = tuple[Waiting, str | None, str]
+"""The email that goes next: it, its queue (None: first emails) and the account it goes from."""
 
 
 def _played(now: datetime, queues: _Queues, days: _Days, rules: Rules) -> Iterator[Placement]:
@@ -243,7 +244,7 @@ def _played(now: datetime, queues: _Queues, days: _Days, rules: Rules) -> Iterat
     floor = now  # the earliest the next email may go; it never goes down
     opening = _Opening(rules.window)
     while any(queues.by_name.values()):
-        head = queues.head(days)
+        head, rival = queues.heads(days)
         if head is None:
             floor = max(floor, days.utc_end)  # every account with emails waiting is at its cap
         heads_day = None if head is None else days.utc_end
@@ -260,35 +261,40 @@ def _played(now: datetime, queues: _Queues, days: _Days, rules: Rules) -> Iterat
         if head is None or days.utc_end != heads_day:
             continue  # a new UTC day gives the accounts room again: choose again
         bound = min(opening.closes or horizon, days.campaign_end, days.utc_end, horizon)
-        floor = yield from _stretch(head, floor, bound, queues, days, rules)
+        floor = yield from _stretch(head, rival, floor, bound, queues, days, rules)
 
 
 def _stretch(
-    head: tuple[Waiting, str | None, str],
+    head: Head,
+    rival: tuple[Waiting, str | None] | None,
     floor: datetime,
     bound: datetime,
     queues: _Queues,
     days: _Days,
     rules: Rules,
 ) -> Generator[Placement, None, datetime]:
-    """The emails that go from `head` on before `bound`, the end of the window's opening, of a
-    day or of the horizon: until then only the counts change, so the emails go one after
-    another without asking the window or the days again. Returns the floor it leaves."""
+    """The emails that go from `head` (`rival` the first of the other queues) on before
+    `bound`, the end of the window's opening, of a day or of the horizon: until then only the
+    counts change, so the emails go one after another without asking the window or the days
+    again. Returns the floor it leaves."""
     spacing = timedelta(seconds=rules.spacing_seconds)
-    next_head: tuple[Waiting, str | None, str] | None = head
+    next_head: Head | None = head
     while next_head is not None and (at := max(next_head[0][0], floor)) < bound:
         _, name, chosen = next_head
         queue = queues.by_name[name]
         # A named queue's follow-ups stay in it, so the other queues' first emails stay what
         # they are: its emails go one after another while each comes before all of those.
-        rival = queues.head(days, leaving_out=name) if name else None
         while True:
-            _, index, step, follow_ups = heapq.heappop(queue)
+            due, index, step, follow_ups, alike = queue[0]
+            if alike > 1:  # the same key, one fewer: still the heap's least
+                queue[0] = (due, index, step, follow_ups, alike - 1)
+            else:
+                heapq.heappop(queue)
             days.send(chosen)
             floor = at + spacing
             yield Placement(at, index, step, chosen)
             if follow_ups:  # due its delay after this one, as schedule.step_due_at has it
-                following = (at + follow_ups[0], index, step + 1, follow_ups[1:])
+                following = (at + follow_ups[0], index, step + 1, follow_ups[1:], 1)
                 heapq.heappush(queues.by_name[chosen], following)
             if (
                 name is None
@@ -301,7 +307,7 @@ def _stretch(
                 break
         if days.campaign_sent >= rules.daily_limit:
             break
-        next_head = queues.head(days)
+        next_head, rival = queues.heads(days)
     return floor
 
 
