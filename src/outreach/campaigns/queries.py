@@ -19,7 +19,7 @@ from outreach.campaigns.models import (
     CampaignSettings,
     RepliedContact,
 )
-from outreach.campaigns.states import ENROLLMENTS, RUNNING, EnrollmentStatus
+from outreach.campaigns.states import ENROLLMENTS, RUNNING, RUNNING_VALUES, EnrollmentStatus
 from outreach.contacts import queries as contact_queries
 from outreach.contacts.addresses import company_domain
 from outreach.contacts.models import Contact, ContactList, ContactListMember
@@ -28,7 +28,6 @@ from outreach.senders.models import SenderAccount
 from outreach.states import transition_many
 
 enrollments_table = Base.metadata.tables["campaign_contacts"]
-RUNNING_VALUES = tuple(status.value for status in RUNNING)
 DUE_INDEX_CONDITION = sa.text(DUE_INDEX_WHERE)
 """The partial index's own condition, written as in the index: SQLite uses a partial index only
 when the query repeats its condition with the same constants (bound parameters will not do)."""

@@ -69,6 +69,7 @@ class EnrollmentStatus(StrEnum):
 
 
 RUNNING = frozenset({EnrollmentStatus.pending, EnrollmentStatus.in_progress})
+RUNNING_VALUES = tuple(status.value for status in RUNNING)
 ENROLLMENTS = Lifecycle[EnrollmentStatus](
     noun="enrollment",
     moves={

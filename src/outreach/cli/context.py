@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, TaskID, TextColumn
 
 from outreach.words import counted
 
 if TYPE_CHECKING:
+    from rich.progress import TaskID
     from sqlalchemy.engine import Engine
 
     from outreach.clock import Clock
@@ -73,6 +73,8 @@ def container_for(
 @contextmanager
 def table_progress(verb: str) -> Iterator[Callable[[str, int], None]]:
     """A Rich progress line per table, fed with (table, rows so far)."""
+    from rich.progress import Progress, TextColumn  # here: most commands show no progress
+
     bars = Progress(
         TextColumn(f"{verb} [bold]{{task.description}}"),
         TextColumn("{task.fields[rows]}"),

@@ -20,7 +20,6 @@ from outreach.errors import ValidationFailed
 from outreach.providers.errors import AccountError, ProviderError
 from outreach.senders import queries as sender_queries
 from outreach.senders import service as senders
-from outreach.senders.dns_rules import Verdict
 from outreach.senders.ramp import DEFAULT_GAP_SECONDS, MAX_GAP_SECONDS, Ramp
 from outreach.senders.states import SenderState
 
@@ -407,6 +406,8 @@ def check_sender(
 ) -> None:
     """Check the account's domain in DNS (MX, SPF, DKIM, DMARC; reverse DNS and STARTTLS of
     a server of your own) and say what to change."""
+    from outreach.senders.dns_rules import Verdict  # here: no other command needs the DNS rules
+
     with container_for(ctx) as container:
         with transaction(container.sessions) as session:
             account_id = senders.by_email(session, email).id
@@ -415,8 +416,9 @@ def check_sender(
         except ProviderError as error:
             console.print(f"[red]{error.reason}[/red]", highlight=False)
             raise typer.Exit(1) from error
+    colours = {Verdict.passed: "green", Verdict.warning: "yellow", Verdict.failed: "red"}
     for finding in check.findings:
-        colour = VERDICT_COLOURS[finding.verdict]
+        colour = colours[finding.verdict]
         console.print(
             f"[{colour}]{finding.topic} ({finding.verdict.value}): {finding.text}[/{colour}]",
             highlight=False,
@@ -424,9 +426,6 @@ def check_sender(
     if not check.passed:
         console.print(f"{email}'s domain fails the check: fix what says fail above.")
         raise typer.Exit(1)
-
-
-VERDICT_COLOURS = {Verdict.passed: "green", Verdict.warning: "yellow", Verdict.failed: "red"}
 
 
 @senders_app.command("pause")

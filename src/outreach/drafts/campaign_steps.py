@@ -27,7 +27,7 @@ from outreach.campaigns import enrollments
 from outreach.campaigns import queries as campaign_queries
 from outreach.campaigns.enrollments import WAIT_MARK
 from outreach.campaigns.models import Campaign, CampaignContact, CampaignSequence
-from outreach.campaigns.states import RUNNING, CampaignStatus, draft_type_of
+from outreach.campaigns.states import RUNNING_VALUES, CampaignStatus, draft_type_of
 from outreach.contacts.models import ContactListMember
 from outreach.drafts import batches, queries
 from outreach.drafts.lint import quoted
@@ -39,7 +39,6 @@ RECHECK = timedelta(minutes=10)
 """How long an enrollment waiting for its AI-written draft waits before it is looked at again
 (approving the draft lets it go at once)."""
 PLAN_SLICE = 2000
-RUNNING_VALUES = tuple(status.value for status in RUNNING)
 
 
 def ai_steps(session: Session, campaign_id: uuid.UUID) -> list[CampaignSequence]:

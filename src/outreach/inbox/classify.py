@@ -26,21 +26,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from enum import StrEnum
 
 from outreach.inbox.bounces import Recipient
+from outreach.inbox.kinds import Kind
 from outreach.inbox.parse import ParsedMessage
 from outreach.providers.errors import refuses_our_domain, tenant_limit_reached
 
 __all__ = ["Bounce", "Classification", "Kind", "classify", "return_date", "unsubscribe_phrase"]
-
-
-class Kind(StrEnum):
-    human_reply = "human_reply"
-    auto_reply = "auto_reply"
-    bounce = "bounce"
-    unsubscribe_request = "unsubscribe_request"
-    other = "other"
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,11 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from outreach.inbox.bounces import DeliveryReport
-from outreach.inbox.parse import ParsedMessage
+if TYPE_CHECKING:
+    from outreach.inbox.bounces import DeliveryReport
+    from outreach.inbox.parse import ParsedMessage
 
 __all__ = ["Known", "KnownEmails", "Lookups", "Match", "MatchedBy", "SentEmail", "lookups", "match"]
 

@@ -12,12 +12,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from outreach.campaigns.models import Campaign, CampaignContact
-from outreach.campaigns.queries import RUNNING_VALUES
+from outreach.campaigns.states import RUNNING_VALUES
 from outreach.contacts.models import Contact
 from outreach.db import keyset_page
 from outreach.delivery.models import Answer, Delivery
 from outreach.delivery.models import SentEmail as SentEmailRow
-from outreach.inbox.classify import Kind
+from outreach.inbox.kinds import Kind
 from outreach.inbox.match import KnownEmails, SentEmail
 from outreach.inbox.models import Conversation, EmailReply, InboxCursor, InboxMessage
 from outreach.senders.models import SenderAccount
