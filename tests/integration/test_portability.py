@@ -279,6 +279,7 @@ AWKWARD_DOCUMENTS = [
     {**USUAL_DOCUMENT, "a": "Z"},
     {**USUAL_DOCUMENT, "a": 10**20},
     {**USUAL_DOCUMENT, "a": {"b": 1, "a": []}},
+    {**USUAL_DOCUMENT, "a": ["two", "strings"]},
     {
         **USUAL_DOCUMENT,
         "Z": 10**20,

@@ -196,10 +196,12 @@ def _document_text(name: str, keys: Sequence[str]) -> str:
         + f" || ({name} -> {_literal(key)})::text"
         for i, key in enumerate(sorted(keys))
     )
+    # Strict: in jsonpath's lax mode the filter looks into an array instead of at it, and an
+    # array of strings passed for strings (jsonb writes ["a", "b"], line() ["a","b"]).
     usual = (
         f"jsonb_typeof({name}) = 'object' AND {name} - ARRAY[{', '.join(map(_literal, keys))}] "
-        f"""= '{{}}' AND NOT {name} @? '$.* ? (@.type() <> "string" && @.type() <> "boolean" """
-        """&& @.type() <> "null")'"""
+        f"""= '{{}}' AND NOT {name} @? 'strict $.* ? (@.type() <> "string" && """
+        """@.type() <> "boolean" && @.type() <> "null")'"""
     )
     return (
         f"CASE WHEN {name} IS NULL THEN 'null' WHEN {usual} THEN "
