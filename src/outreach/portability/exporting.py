@@ -42,7 +42,8 @@ FORMAT = "outreach-export/1"
 JOBS = 2
 """Connections a whole export reads on at once on PostgreSQL, as pg_dump --jobs does: most of
 an export's time is PostgreSQL writing our lines (tables.line_sql), one row after another on
-each connection, so two connections keep two cores busy."""
+each connection, so that two backends write them on two cores (what that gains on a loaded
+machine: docs/benchmarks.md)."""
 PIECE_ROWS = 500_000
 """A table with more rows is read in pieces of about this many, by id, each on the next free
 connection (fewer, larger pieces: each but a table's first is copied once more, into place)."""
