@@ -13,6 +13,8 @@ all of them alike; each reads the contacts table only:
 - our lines without documents: the same without raw_data and enriched_data (their share).
 - our export: loading.canonical_lines, the lines as the export writes them (without the file
   and its sha256).
+- our whole export: exporting.export of contacts, read on exporting.JOBS connections in one
+  snapshot, the file and its sha256 included.
 
 `ratio` lines are pg_dump's time over each: what export_import's ratio would be if our export
 cost only that.
@@ -21,11 +23,13 @@ cost only that.
 from __future__ import annotations
 
 import argparse
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from psycopg import sql
@@ -37,6 +41,7 @@ from export_import import fill, fresh_database
 from volume import drop_pg_database
 
 from outreach.db import create_engine
+from outreach.portability import exporting
 from outreach.portability.loading import canonical_lines, usual_keys
 from outreach.portability.tables import export_order, line_sql
 
@@ -82,6 +87,11 @@ def measure(url: str, rows: int) -> None:
             for _ in canonical_lines(connection, contacts, columns):
                 pass
 
+        def whole_export() -> None:
+            folder = Path(scratch) / "export"
+            exporting.export(engine, folder, datetime.now(UTC), only=["contacts"])
+            shutil.rmtree(folder)
+
         dump = [
             "pg_dump", "--data-only", "--table=contacts", f"--file={Path(scratch) / 'd.sql'}", url
         ]  # fmt: skip
@@ -91,6 +101,7 @@ def measure(url: str, rows: int) -> None:
             "our lines": drained(ours(columns)),
             "our lines without documents": drained(ours(plain_columns)),
             "our export": export,
+            "our whole export": whole_export,
         }
         best = {name: float("inf") for name in parts}
         for _ in range(3):
@@ -101,7 +112,7 @@ def measure(url: str, rows: int) -> None:
     engine.dispose()
     for name, seconds in best.items():
         print(f"{name}: {rows:,} contacts in {seconds:.2f} s = {rows / seconds:,.0f} rows/s")
-    for name in ("plain COPY", "our lines", "our export"):
+    for name in ("plain COPY", "our lines", "our export", "our whole export"):
         print(f"ratio pg_dump over {name}: {best['pg_dump'] / best[name]:.2f}")
 
 

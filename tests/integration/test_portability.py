@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -278,6 +279,7 @@ AWKWARD_DOCUMENTS = [
     {**USUAL_DOCUMENT, "a": "Z"},
     {**USUAL_DOCUMENT, "a": 10**20},
     {**USUAL_DOCUMENT, "a": {"b": 1, "a": []}},
+    {**USUAL_DOCUMENT, "a": ["two", "strings"]},
     {
         **USUAL_DOCUMENT,
         "Z": 10**20,
@@ -326,7 +328,8 @@ def test_awkward_values_export_as_the_same_bytes_from_both_backends_and_import_b
                 ],
             )
         exports[backend] = tmp_path / f"export-{backend}"
-        exporting.export(container.engine, exports[backend], START)
+        # On PostgreSQL in pieces of two rows, read on several connections and put together.
+        exporting.export(container.engine, exports[backend], START, piece_rows=2)
         container.close()
     assert checksums(exports["sqlite"]) == checksums(exports["postgresql"])
     for backend in ("sqlite", "postgresql"):
@@ -335,3 +338,35 @@ def test_awkward_values_export_as_the_same_bytes_from_both_backends_and_import_b
         exporting.export(target.engine, tmp_path / f"again-{backend}-export", START)
         assert checksums(tmp_path / f"again-{backend}-export") == checksums(exports["sqlite"])
         target.close()
+
+
+def test_an_export_taken_while_the_app_writes_is_one_point_in_time(databases, tmp_path):
+    container = container_on(databases.fresh_url("postgresql"), tmp_path / "db")
+    fill_every_table(container, tmp_path)
+    contacts = Base.metadata.tables["contacts"]
+    exported = threading.Event()
+
+    def retitle_everyone(version: int) -> None:
+        with container.engine.begin() as connection:
+            connection.execute(sa.update(contacts).values(title=f"version {version}"))
+
+    def keep_retitling() -> None:
+        version = 1
+        while not exported.is_set():
+            version += 1
+            retitle_everyone(version)
+
+    retitle_everyone(1)  # every contact has the same title at any point in time from here
+    writer = threading.Thread(target=keep_retitling)
+    writer.start()
+    try:
+        # A piece a row: every contact read by whichever connection is free, in its turn.
+        exporting.export(container.engine, tmp_path / "export", START, piece_rows=1)
+    finally:
+        exported.set()
+        writer.join()
+    lines = (tmp_path / "export" / "contacts.jsonl").read_text().splitlines()
+    titles = {json.loads(line)["title"] for line in lines}
+    assert len(lines) > 2
+    assert len(titles) == 1
+    container.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -264,7 +264,9 @@ def canonical_lines(
     """The table's rows in id order as line()'s UTF-8 bytes, over the given columns, in blocks
     of whole lines: what an export writes and what an import's verification fingerprints."""
     if connection.dialect.name == "postgresql":
-        yield from _copied_lines(connection, table, columns)
+        yield from copied_lines(
+            connection, table, columns, document_keys(connection, table, columns)
+        )
         return
     yield from selected_lines(
         connection, sa.select(*(table.c[name] for name in columns)).order_by(table.c.id)
@@ -278,25 +280,35 @@ def selected_lines(connection: sa.Connection, statement: sa.Select[Any]) -> Iter
         yield "".join(line(dict(row)) for row in rows).encode()
 
 
-def _copied_lines(
-    connection: sa.Connection, table: sa.Table, columns: Sequence[str]
+def copied_lines(
+    connection: sa.Connection,
+    table: sa.Table,
+    columns: Sequence[str],
+    keys: Mapping[str, Sequence[str]],
+    ids: tuple[Any, Any] = (None, None),
 ) -> Iterator[bytes]:
     """PostgreSQL's fast path, the twin of the SELECT above: PostgreSQL writes each line
-    (tables.line_sql) and COPY streams them, so no value becomes a Python object; only the
-    JSON documents PostgreSQL cannot write as line() does are decoded and encoded again.
-    CSV with a quote and a delimiter no line can hold (line() and jsonb escape control
-    characters) passes the lines unaltered."""
+    (tables.line_sql, with `keys` from document_keys) and COPY streams them, so no value
+    becomes a Python object; only the JSON documents PostgreSQL cannot write as line() does
+    are decoded and encoded again. CSV with a quote and a delimiter no line can hold (line()
+    and jsonb escape control characters) passes the lines unaltered. With `ids`, only the rows
+    whose id is from the first (inclusive) up to the second (exclusive); None: no bound."""
     driver = connection.connection.driver_connection
     assert driver is not None
-    keys = {
-        name: usual_keys(driver, table, name)
-        for name in columns
-        if isinstance(table.c[name].type, sa.JSON)
-    }
+    lower, upper = ids
+    bounds = [
+        sql.SQL("id {} {}").format(sql.SQL(operator), sql.Literal(value))
+        for operator, value in ((">=", lower), ("<", upper))
+        if value is not None
+    ]
     statement = sql.SQL(
-        "COPY (SELECT {} FROM {} ORDER BY id) TO STDOUT "
+        "COPY (SELECT {} FROM {} {} ORDER BY id) TO STDOUT "
         "WITH (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')"
-    ).format(sql.SQL(line_sql(table, columns, keys)), sql.Identifier(table.name))
+    ).format(
+        sql.SQL(line_sql(table, columns, keys)),
+        sql.Identifier(table.name),
+        sql.SQL("WHERE ") + sql.SQL(" AND ").join(bounds) if bounds else sql.SQL(""),
+    )
     block: list[bytes] = []
     with driver.cursor() as cursor, cursor.copy(statement) as copy:
         for data in copy:
@@ -306,6 +318,19 @@ def _copied_lines(
                 block = []
     if block:
         yield canonical_documents(b"".join(block))
+
+
+def document_keys(
+    connection: sa.Connection, table: sa.Table, columns: Sequence[str]
+) -> dict[str, list[str]]:
+    """usual_keys() of each of the columns that holds JSON documents."""
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    return {
+        name: usual_keys(driver, table, name)
+        for name in columns
+        if isinstance(table.c[name].type, sa.JSON)
+    }
 
 
 def usual_keys(driver: psycopg.Connection[Any], table: sa.Table, column: str) -> list[str]:
