@@ -424,7 +424,9 @@ def claim_jobs(
         DraftBatch.status == BatchStatus.queued.value,
     )
     if session.get_bind().dialect.name == "postgresql":
-        starting = starting.with_for_update(skip_locked=True)
+        # NO KEY UPDATE: another claimer's jobs add rows to the batch's tallies (migration 0036),
+        # whose foreign key shares the batch row; FOR UPDATE would make that claim wait.
+        starting = starting.with_for_update(skip_locked=True, key_share=True)
     started = list(session.scalars(starting))
     if started:
         transition_many(
