@@ -11,12 +11,15 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from outreach.access import service as access
 from outreach.access.models import Role
 from outreach.cli.main import app
 from outreach.db import Base, create_engine, transaction
+from outreach.drafts import queries
+from outreach.drafts.models import DraftBatch
 from outreach.errors import Conflict
 from outreach.portability import exporting, restoring
 from tests.sample_data import START, checksums, container_on, counts, fill_every_table
@@ -62,7 +65,15 @@ def test_an_import_counts_nothing_twice(filled, databases, backend, tmp_path):
         )
         assert before.execute(sizes).all() == after.execute(sizes).all()
         assert after.execute(sizes).all() == after.execute(members).all() != []
+        assert batch_tallies(before) == batch_tallies(after) != {}
     target.close()
+
+
+def batch_tallies(connection: sa.Connection) -> dict[uuid.UUID, list[queries.JobTally]]:
+    """Each draft batch's jobs by status and writer, as its page shows them."""
+    with Session(connection) as session:
+        found = queries.job_tallies(session, session.scalars(sa.select(DraftBatch.id)).all())
+    return {batch: sorted(tallies, key=repr) for batch, tallies in found.items()}
 
 
 def test_an_import_keeps_sql_null_apart_from_json_values(filled, databases, backend, tmp_path):

@@ -277,3 +277,49 @@ def test_upgrading_to_0035_counts_the_approvals_no_person_gave_already_there(emp
         ("2026-03-02", 1, 0),
         ("2026-03-03", 0, 1),
     ]
+
+
+def test_upgrading_to_0036_tallies_the_jobs_already_there(empty_engine):
+    upgrade_to(empty_engine, "0035")
+    with empty_engine.begin() as connection:
+        person = contact(connection)
+        other = contact(connection, "joe@example.com")
+        draft = insert(
+            connection,
+            "email_drafts",
+            contact_id=person,
+            draft_type="first_outreach",
+            subject="Hello",
+            body="Hi",
+        )
+        postgresql = connection.dialect.name == "postgresql"
+        types = "{first_outreach}" if postgresql else '["first_outreach"]'
+        batch = insert(
+            connection, "draft_batches", label="Spring", source="list", draft_types=types
+        )
+        job = {"batch_id": batch, "draft_type": "first_outreach"}
+        insert(
+            connection,
+            "draft_jobs",
+            **job,
+            contact_id=person,
+            status="written",
+            draft_id=draft,
+            model="claude-sonnet-5-5",
+            input_tokens=100,
+            output_tokens=20,
+            cost_micros=450,
+        )
+        insert(connection, "draft_jobs", **job, contact_id=other, status="queued")
+    upgrade_to(empty_engine, "0036")
+    with empty_engine.connect() as connection:
+        rows = connection.execute(
+            sa.text(
+                "SELECT status, model, jobs, drafts, input_tokens, output_tokens, cost_micros,"
+                " priced, unpriced FROM draft_batch_tallies ORDER BY status"
+            )
+        ).all()
+    assert [tuple(row) for row in rows] == [
+        ("queued", "", 1, 0, 0, 0, 0, 0, 0),
+        ("written", "claude-sonnet-5-5", 1, 1, 100, 20, 450, 1, 0),
+    ]

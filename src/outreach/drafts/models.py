@@ -250,3 +250,36 @@ class DraftJob(Base):
     None when the model's price is not known."""
     created_at: Mapped[datetime] = timestamp_now()
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class DraftBatchTally(Base):
+    """A batch's jobs of one status and model, counted and summed by triggers on draft_jobs
+    (migration 0036) so that a page of batches costs its rows, not its jobs; derived, never
+    exported, rebuilt at the end of every import. A key's figures are the sum of its rows."""
+
+    __tablename__ = "draft_batch_tallies"
+
+    batch_id: Mapped[uuid.UUID] = mapped_column(
+        GUID(), sa.ForeignKey("draft_batches.id", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    model: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    """The jobs' model; empty for jobs without one (a key column cannot be NULL)."""
+    slot: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, server_default=sa.text("0"))
+    """0, or on PostgreSQL the transaction that found every row of its key held by others and
+    added its jobs to a row of its own rather than wait: a key's rows are summed, and folded
+    together by the next writer that finds them free."""
+    jobs: Mapped[int] = mapped_column(sa.Integer, server_default=sa.text("0"))
+    """Zero once its jobs have all moved on or gone: the row stays for the next ones."""
+    drafts: Mapped[int] = mapped_column(sa.Integer, server_default=sa.text("0"))
+    """Jobs whose draft is there (draft_id): only these say who wrote the batch's drafts."""
+    input_tokens: Mapped[int] = mapped_column(sa.BigInteger, server_default=sa.text("0"))
+    output_tokens: Mapped[int] = mapped_column(sa.BigInteger, server_default=sa.text("0"))
+    cache_read_tokens: Mapped[int] = mapped_column(sa.BigInteger, server_default=sa.text("0"))
+    cache_write_tokens: Mapped[int] = mapped_column(sa.BigInteger, server_default=sa.text("0"))
+    cost_micros: Mapped[int] = mapped_column(sa.BigInteger, server_default=sa.text("0"))
+    """The sum of the jobs' known costs."""
+    priced: Mapped[int] = mapped_column(sa.Integer, server_default=sa.text("0"))
+    """Jobs with a known cost: with none, the cost is unknown rather than zero."""
+    unpriced: Mapped[int] = mapped_column(sa.Integer, server_default=sa.text("0"))
+    """Jobs that used tokens without a known cost."""

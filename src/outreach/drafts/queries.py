@@ -17,7 +17,7 @@ from outreach.campaigns.models import CampaignSequence
 from outreach.campaigns.states import DraftType
 from outreach.contacts.models import Contact, ContactListMember
 from outreach.db import Base, keyset_scalars
-from outreach.drafts.models import DraftBatch, DraftJob, EmailDraft, EmailStatus
+from outreach.drafts.models import DraftBatch, DraftBatchTally, DraftJob, EmailDraft, EmailStatus
 from outreach.drafts.pricing import Usage
 from outreach.drafts.states import (
     ACTIVE_BATCHES,
@@ -215,50 +215,106 @@ class JobTally:
     unpriced: int
 
 
+TALLIES: sa.Table = DraftBatchTally.__table__  # type: ignore[assignment]
+TALLIED = (
+    "jobs",
+    "drafts",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cost_micros",
+    "priced",
+    "unpriced",
+)
+"""What draft_batch_tallies holds of each (batch, status, model), beside the key."""
+
+
 def job_tallies(
     session: Session, batch_ids: Collection[uuid.UUID]
 ) -> dict[uuid.UUID, list[JobTally]]:
-    """Each of these batches' jobs by status and writer, in one grouped read for a page of
-    batches (ix_draft_jobs_batch_id_status leads it): each job records its writer and usage,
-    so the batch's own jobs answer, not a join to every draft they wrote. Grouped by columns,
-    not by an expression such as "the model if it wrote a draft": PostgreSQL estimates the
-    groups from the columns' statistics and aggregates in memory, where an expression's
-    estimate (a group a row) sorted the 300,000 jobs of a page at 10x on disk."""
+    """Each of these batches' jobs by status and writer, for a page of batches: the tallies
+    migration 0036's triggers keep as jobs are written, a few rows a batch however many jobs it
+    has (grouping the jobs read 300,000 of them for a page at ten times the seed's volume). A
+    key's rows are summed: on PostgreSQL writers that meet add rows rather than wait."""
     if not batch_ids:
         return {}
+    tally = DraftBatchTally
     rows = session.execute(
+        sa.select(
+            tally.batch_id,
+            tally.status,
+            tally.model,
+            *(sa.func.sum(getattr(tally, name)) for name in TALLIED),
+        )
+        .where(tally.batch_id.in_(list(batch_ids)))
+        .group_by(tally.batch_id, tally.status, tally.model)
+        .having(sa.func.sum(tally.jobs) > 0)
+    )
+    found: dict[uuid.UUID, list[JobTally]] = {}
+    for batch_id, status, model, *sums in rows:
+        kept = dict(zip(TALLIED, (int(value) for value in sums), strict=True))
+        found.setdefault(batch_id, []).append(
+            JobTally(
+                status=status,
+                writer=(model or None) if kept["drafts"] else None,
+                jobs=kept["jobs"],
+                usage=Usage(
+                    kept["input_tokens"],
+                    kept["output_tokens"],
+                    kept["cache_read_tokens"],
+                    kept["cache_write_tokens"],
+                ),
+                cost_micros=kept["cost_micros"] if kept["priced"] else None,
+                unpriced=kept["unpriced"],
+            )
+        )
+    return found
+
+
+def scanned_batch_tallies() -> sa.Select[Any]:
+    """Every batch's tallies counted from its jobs, as migration 0036's triggers keep them:
+    what a rebuild writes, and what the kept tallies must equal. Grouped by columns first
+    (PostgreSQL estimates those groups from statistics, an expression's as a group a row), then
+    the jobs without a model put with those of an empty one, as the key has it."""
+    known = DraftJob.cost_micros.is_not(None)
+    used_tokens = (DraftJob.input_tokens + DraftJob.output_tokens) > 0
+    by_columns = (
         sa.select(
             DraftJob.batch_id,
             DraftJob.status,
             DraftJob.model,
-            sa.func.count(DraftJob.draft_id),
-            sa.func.count(),
-            sa.func.coalesce(sa.func.sum(DraftJob.input_tokens), 0),
-            sa.func.coalesce(sa.func.sum(DraftJob.output_tokens), 0),
-            sa.func.coalesce(sa.func.sum(DraftJob.cache_read_tokens), 0),
-            sa.func.coalesce(sa.func.sum(DraftJob.cache_write_tokens), 0),
-            sa.func.sum(DraftJob.cost_micros),
-            sa.func.count().filter(
-                DraftJob.cost_micros.is_(None),
-                (DraftJob.input_tokens + DraftJob.output_tokens) > 0,
-            ),
+            sa.func.count().label("jobs"),
+            sa.func.count(DraftJob.draft_id).label("drafts"),
+            sa.func.sum(DraftJob.input_tokens).label("input_tokens"),
+            sa.func.sum(DraftJob.output_tokens).label("output_tokens"),
+            sa.func.sum(DraftJob.cache_read_tokens).label("cache_read_tokens"),
+            sa.func.sum(DraftJob.cache_write_tokens).label("cache_write_tokens"),
+            sa.func.coalesce(sa.func.sum(DraftJob.cost_micros), 0).label("cost_micros"),
+            sa.func.count().filter(known).label("priced"),
+            sa.func.count().filter(~known, used_tokens).label("unpriced"),
         )
-        .where(DraftJob.batch_id.in_(list(batch_ids)))
         .group_by(DraftJob.batch_id, DraftJob.status, DraftJob.model)
+        .subquery()
     )
-    found: dict[uuid.UUID, list[JobTally]] = {}
-    for row in rows:
-        found.setdefault(row[0], []).append(
-            JobTally(
-                status=row[1],
-                writer=row[2] if row[3] else None,
-                jobs=int(row[4]),
-                usage=Usage(int(row[5]), int(row[6]), int(row[7]), int(row[8])),
-                cost_micros=int(row[9]) if row[9] is not None else None,
-                unpriced=int(row[10]),
-            )
+    model = sa.func.coalesce(by_columns.c.model, "")
+    return sa.select(
+        by_columns.c.batch_id,
+        by_columns.c.status,
+        model.label("model"),
+        *(sa.func.sum(by_columns.c[name]).label(name) for name in TALLIED),
+    ).group_by(by_columns.c.batch_id, by_columns.c.status, model)
+
+
+def rebuild_batch_tallies(connection: sa.Connection) -> None:
+    """Tallies every batch's jobs again, for writes the triggers did not see (an import, which
+    they stand aside for): what an import ends with, as the lists' sizes."""
+    connection.execute(sa.delete(TALLIES))
+    connection.execute(
+        sa.insert(TALLIES).from_select(
+            ["batch_id", "status", "model", *TALLIED], scanned_batch_tallies()
         )
-    return found
+    )
 
 
 def jobs_of(
@@ -368,7 +424,9 @@ def claim_jobs(
         DraftBatch.status == BatchStatus.queued.value,
     )
     if session.get_bind().dialect.name == "postgresql":
-        starting = starting.with_for_update(skip_locked=True)
+        # NO KEY UPDATE: another claimer's jobs add rows to the batch's tallies (migration 0036),
+        # whose foreign key shares the batch row; FOR UPDATE would make that claim wait.
+        starting = starting.with_for_update(skip_locked=True, key_share=True)
     started = list(session.scalars(starting))
     if started:
         transition_many(

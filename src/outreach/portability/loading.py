@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from outreach.analytics import approvals, rollups
 from outreach.contacts import queries as contact_queries
+from outreach.drafts import queries as draft_queries
 from outreach.errors import Conflict
 from outreach.portability.models import ImportGuard
 from outreach.portability.tables import (
@@ -36,10 +37,10 @@ Progress = Callable[[str, int], None]
 @contextmanager
 def guarded(engine: Engine, now: datetime) -> Iterator[sa.Connection]:
     """One transaction with the counting triggers standing aside (migrations 0005, 0022,
-    0035): committed when the block ends, rolled back entirely on any error; the analytics
-    rollups and implicit approvals the triggers did not keep, and the lists' sizes, are rebuilt
-    from the imported rows at the end. A database without the schema gets it in the same
-    transaction, so a refused import leaves not even that behind."""
+    0035, 0036): committed when the block ends, rolled back entirely on any error; the
+    analytics rollups, implicit approvals and draft batches' tallies the triggers did not keep,
+    and the lists' sizes, are rebuilt from the imported rows at the end. A database without the
+    schema gets it in the same transaction, so a refused import leaves not even that behind."""
     with connect(engine) as connection, connection.begin():
         create_if_empty(connection)
         connection.execute(sa.insert(ImportGuard).values(id=1, started_at=now.isoformat()))
@@ -47,6 +48,7 @@ def guarded(engine: Engine, now: datetime) -> Iterator[sa.Connection]:
         rollups.rebuild(connection)
         approvals.rebuild(connection)
         contact_queries.rebuild_list_sizes(connection)
+        draft_queries.rebuild_batch_tallies(connection)
         connection.execute(sa.delete(ImportGuard))
 
 

@@ -42,6 +42,7 @@ LEFT_OUT = frozenset(
         "analytics_rollups",
         "implicit_approvals",
         "contact_list_sizes",
+        "draft_batch_tallies",
         "worker_leases",
         "sender_dns_checks",
         "webhook_deliveries",
@@ -56,8 +57,8 @@ leases: a delivery left `sending` whose worker has no lease is in doubt there at
 cache of DNS checks; webhook deliveries: another database would send them again; idempotency
 keys, kept a day; backup_changes, the hourly backups' log of what changed here; test sends,
 whose only use is that a form's one-time key is not used twice), and what the database derives
-from other tables as they are written (replied_contacts; analytics_rollups, implicit_approvals
-and contact_list_sizes, rebuilt at the end of every import)."""
+from other tables as they are written (replied_contacts; analytics_rollups, implicit_approvals,
+contact_list_sizes and draft_batch_tallies, rebuilt at the end of every import)."""
 
 
 def export_order() -> list[sa.Table]:
