@@ -164,6 +164,8 @@ def test_a_two_step_campaign_built_in_its_tabs_is_launched_after_a_confirmation_
     expect(page.get_by_role("status")).to_have_text(
         "Launched: 3 contacts enrolled.", use_inner_text=True
     )
+    # The Overview asks for its forecast once it shows.
+    expect(page.get_by_test_id("next")).to_contain_text("Next emails go right away")
 
     report = container.sending_pass()
     assert len(report.sent) == 3

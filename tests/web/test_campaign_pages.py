@@ -429,5 +429,14 @@ def test_a_running_campaigns_overview_says_when_its_next_emails_go(
 ):
     found, _ = launched_from_outbox(session, container, clock, tmp_path, daily_limit=1)
     overview = html.unescape(signed_in.get(f"/campaigns/{found.id}").text)
-    assert "Next emails go Tue 09:00 UTC, up to 1 a day, finished around" in overview
+    # The numbers come at once; the forecast comes after, asked by htmx (a link without it).
     assert 'data-testid="enrollment-figures"' in overview
+    assert f'hx-get="/campaigns/{found.id}/next"' in overview
+    assert f'<noscript> <a href="/campaigns/{found.id}/next">See when they go</a>' in overview
+    said = "Next emails go Tue 09:00 UTC, up to 1 a day, finished around"
+    asked = signed_in.get(f"/campaigns/{found.id}/next", headers={"HX-Request": "true"})
+    assert said in html.unescape(asked.text)
+    assert "<nav" not in asked.text
+    without_javascript = html.unescape(signed_in.get(f"/campaigns/{found.id}/next").text)
+    assert said in without_javascript
+    assert "Back to the overview" in without_javascript
