@@ -301,7 +301,7 @@ def _stretch(
                 or not queue
                 or chosen in days.full
                 or days.campaign_sent >= rules.daily_limit
-                or (rival is not None and rival[:2] < (queue[0], name))
+                or (rival is not None and rival < (queue[0], name))
                 or (at := max(queue[0][0], floor)) >= bound
             ):
                 break
