@@ -205,7 +205,12 @@ def next_emails(
             if found.status == CampaignStatus.active
             else None
         ),
-        "still_running": figures.enrollments(session, found.id).in_progress,
+        # Only a paused campaign's words count those still in the sequence.
+        "still_running": (
+            figures.enrollments(session, found.id).in_progress
+            if found.status == CampaignStatus.paused
+            else 0
+        ),
     }
     fragment = request.headers.get("HX-Request")
     return render(request, "campaigns/_next.html" if fragment else "campaigns/next.html", context)
