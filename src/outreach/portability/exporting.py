@@ -9,7 +9,6 @@ On PostgreSQL a whole export reads on JOBS connections at once, each in that sam
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import os
 import queue
@@ -29,6 +28,7 @@ from outreach.db import READ_ONLY
 from outreach.portability import changes
 from outreach.portability.changes import Mark
 from outreach.portability.loading import (
+    block_bounds,
     canonical_lines,
     copied_lines,
     document_keys,
@@ -269,7 +269,7 @@ def _export_at_once(
             name = f"{table.name}.jsonl"
             pieces = [
                 _Piece(table, keys, ids, folder / (f"{name}.{number}" if number else name))
-                for number, ids in enumerate(_pieces(connection, table, piece_rows))
+                for number, ids in enumerate(block_bounds(connection, table, piece_rows))
             ]
             digest = hashlib.sha256()  # the first piece's own, the others' then added
             futures = [
@@ -292,25 +292,3 @@ def _export_at_once(
                     progress(table.name, rows)
             files.append(TableFile(table.name, name, rows, digest.hexdigest()))
         return files
-
-
-def _pieces(connection: sa.Connection, table: sa.Table, piece_rows: int) -> list[tuple[Any, Any]]:
-    """The id bounds of the table's pieces of piece_rows rows, in id order; one piece, read
-    without counting, when PostgreSQL's estimate (reltuples, -1 before the table's first
-    ANALYZE) says the table has no more rows than that."""
-    estimate = connection.scalar(
-        sa.text("SELECT reltuples FROM pg_class WHERE oid = CAST(:name AS regclass)"),
-        {"name": table.name},
-    )
-    if estimate is not None and 0 <= estimate <= piece_rows:
-        return [(None, None)]
-    numbered = sa.select(
-        table.c.id, sa.func.row_number().over(order_by=table.c.id).label("n")
-    ).subquery()
-    starts = connection.scalars(
-        sa.select(numbered.c.id)
-        .where(numbered.c.n > 1, (numbered.c.n - 1) % piece_rows == 0)
-        .order_by(numbered.c.id)
-    ).all()
-    edges = [None, *starts, None]
-    return list(itertools.pairwise(edges))

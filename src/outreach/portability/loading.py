@@ -322,6 +322,30 @@ def copied_lines(
         yield canonical_documents(b"".join(block))
 
 
+def block_bounds(
+    connection: sa.Connection, table: sa.Table, piece_rows: int
+) -> list[tuple[Any, Any]]:
+    """The id bounds of the table's pieces of piece_rows rows, in id order; one piece, read
+    without counting, when PostgreSQL's estimate (reltuples, -1 before the table's first
+    ANALYZE) says the table has no more rows than that."""
+    estimate = connection.scalar(
+        sa.text("SELECT reltuples FROM pg_class WHERE oid = CAST(:name AS regclass)"),
+        {"name": table.name},
+    )
+    if estimate is not None and 0 <= estimate <= piece_rows:
+        return [(None, None)]
+    numbered = sa.select(
+        table.c.id, sa.func.row_number().over(order_by=table.c.id).label("n")
+    ).subquery()
+    starts = connection.scalars(
+        sa.select(numbered.c.id)
+        .where(numbered.c.n > 1, (numbered.c.n - 1) % piece_rows == 0)
+        .order_by(numbered.c.id)
+    ).all()
+    edges = [None, *starts, None]
+    return list(itertools.pairwise(edges))
+
+
 def document_keys(
     connection: sa.Connection, table: sa.Table, columns: Sequence[str]
 ) -> dict[str, list[str]]:
