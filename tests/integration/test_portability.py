@@ -279,8 +279,10 @@ USUAL_DOCUMENT = {
     "a": None,
     "é": True,
     "😀": False,
+    "Growth %": "5%",
 }
-"""The keys most documents have, with values PostgreSQL writes itself (tables.line_sql)."""
+"""The keys most documents have, with values PostgreSQL writes itself (tables.line_sql); a %
+in a key is one in the statement too."""
 AWKWARD_DOCUMENTS = [
     # Documents whose jsonb text differs from line()'s: strings that need escaping, keys in
     # an order jsonb does not keep (shorter first), big integers, decimals, nesting; the usual
@@ -339,8 +341,8 @@ def test_awkward_values_export_as_the_same_bytes_from_both_backends_and_import_b
                 ],
             )
         exports[backend] = tmp_path / f"export-{backend}"
-        # On PostgreSQL in pieces of two rows, read on several connections and put together.
-        exporting.export(container.engine, exports[backend], START, piece_rows=2)
+        # On PostgreSQL in blocks of two rows, read on several connections and put together.
+        exporting.export(container.engine, exports[backend], START, block_rows=2)
         container.close()
     assert checksums(exports["sqlite"]) == checksums(exports["postgresql"])
     for backend in ("sqlite", "postgresql"):
@@ -371,8 +373,8 @@ def test_an_export_taken_while_the_app_writes_is_one_point_in_time(databases, tm
     writer = threading.Thread(target=keep_retitling)
     writer.start()
     try:
-        # A piece a row: every contact read by whichever connection is free, in its turn.
-        exporting.export(container.engine, tmp_path / "export", START, piece_rows=1)
+        # A block a row: every contact read by whichever connection is free, in its turn.
+        exporting.export(container.engine, tmp_path / "export", START, block_rows=1)
     finally:
         exported.set()
         writer.join()

@@ -9,16 +9,18 @@ On PostgreSQL a whole export reads on JOBS connections at once, each in that sam
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import queue
-from collections.abc import Callable, Collection, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Collection, Iterable, Iterator
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from psycopg import sql
@@ -28,13 +30,14 @@ from outreach.db import READ_ONLY
 from outreach.portability import changes
 from outreach.portability.changes import Mark
 from outreach.portability.loading import (
+    SLICE,
     block_bounds,
     canonical_lines,
-    copied_lines,
     document_keys,
+    line_block,
     selected_lines,
 )
-from outreach.portability.tables import export_order
+from outreach.portability.tables import canonical_documents, export_order
 from outreach.schema import schema_state
 
 MANIFEST = "manifest.json"
@@ -44,9 +47,11 @@ JOBS = 2
 an export's time is PostgreSQL writing our lines (tables.line_sql), one row after another on
 each connection, so that two backends write them on two cores (what that gains on a loaded
 machine: docs/benchmarks.md)."""
-PIECE_ROWS = 500_000
-"""A table with more rows is read in pieces of about this many, by id, each on the next free
-connection (fewer, larger pieces: each but a table's first is copied once more, into place)."""
+Item = TypeVar("Item")
+Done = TypeVar("Done")
+AHEAD = 2 * JOBS
+"""Blocks asked for before the oldest is written: every connection busy while one block is
+written, and memory bounded by a few blocks whatever the size of the export."""
 
 
 @dataclass(frozen=True)
@@ -87,13 +92,13 @@ def export(
     progress: Callable[[str, int], None] = lambda t, n: None,
     only: Collection[str] | None = None,
     since: Mark | None = None,
-    piece_rows: int = PIECE_ROWS,
+    block_rows: int = SLICE,
 ) -> Manifest:
     """Writes every table (or those named in `only`) into `folder` (made if needed) and the
     manifest last, so a folder without a manifest is an export that did not finish. With
     `since` (a mark from an earlier export's manifest), only the rows changed after it and the
     ids deleted after it (`only` must then name tables that backup_changes logs). On
-    PostgreSQL, tables of more than `piece_rows` rows are read in pieces (PIECE_ROWS)."""
+    PostgreSQL, whole tables are read in blocks of `block_rows` rows."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / MANIFEST).unlink(missing_ok=True)
     files: list[TableFile] = []
@@ -110,7 +115,7 @@ def export(
             at = changes.mark(connection)
             if since is None and connection.dialect.name == "postgresql":
                 tables = [t for t in export_order() if only is None or t.name in only]
-                files = _export_at_once(engine, connection, tables, folder, progress, piece_rows)
+                files = _export_at_once(engine, connection, tables, folder, progress, block_rows)
             elif since is None:
                 for table in export_order():
                     if only is None or table.name in only:
@@ -185,45 +190,43 @@ def _export_table(
     progress: Callable[[str, int], None],
     suffix: str = "",
 ) -> TableFile:
-    name = f"{table.name}{suffix}.jsonl"
-    digest = hashlib.sha256()
     if statement is None:  # the whole table, by PostgreSQL's COPY where there is one
         blocks = canonical_lines(connection, table, list(table.columns.keys()))
     else:
         blocks = selected_lines(connection, statement)
-    rows = _write(blocks, folder / name, digest, lambda rows: progress(table.name, rows))
+    return _table_file(table, blocks, folder, progress, suffix)
+
+
+def _table_file(
+    table: sa.Table,
+    blocks: Iterable[bytes],
+    folder: Path,
+    progress: Callable[[str, int], None],
+    suffix: str = "",
+) -> TableFile:
+    """Writes the table's blocks of lines into its new file, with their sha256, saying how many
+    lines are written after each block."""
+    name = f"{table.name}{suffix}.jsonl"
+    digest = hashlib.sha256()
+    rows = 0
+    with (folder / name).open("wb") as target:
+        for block in blocks:
+            target.write(block)
+            digest.update(block)
+            rows += block.count(b"\n")
+            progress(table.name, rows)
     progress(table.name, rows)
     return TableFile(table.name, name, rows, digest.hexdigest())
 
 
-def _write(
-    blocks: Iterable[bytes],
-    path: Path,
-    digest: hashlib._Hash | None,
-    written: Callable[[int], None] = lambda rows: None,
-) -> int:
-    """Writes the blocks of lines into a new file at `path`, into `digest` too if given, and
-    says how many lines are written after each block; returns that number."""
-    rows = 0
-    with path.open("wb") as target:
-        for block in blocks:
-            target.write(block)
-            if digest is not None:
-                digest.update(block)
-            rows += block.count(b"\n")
-            written(rows)
-    return rows
-
-
 @dataclass(frozen=True)
-class _Piece:
+class _Block:
     table: sa.Table
+    columns: list[str]
     keys: dict[str, list[str]]
-    """document_keys() of the table, sampled once for all its pieces."""
+    """document_keys() of the table, sampled once for all its blocks."""
     ids: tuple[Any, Any]
-    """The rows whose id is from the first (inclusive) up to the second (exclusive); None: no
-    bound."""
-    path: Path
+    """line_block()'s bounds."""
 
 
 def _export_at_once(
@@ -232,13 +235,13 @@ def _export_at_once(
     tables: list[sa.Table],
     folder: Path,
     progress: Callable[[str, int], None],
-    piece_rows: int,
+    block_rows: int,
 ) -> list[TableFile]:
     """The whole tables on PostgreSQL, read on JOBS connections at once, each in the snapshot
-    of `connection` (pg_export_snapshot, as pg_dump --jobs does), in pieces of piece_rows by id
-    taken in the files' order: a table's first piece is written into its file, each other piece
-    into a file of its own, appended to the table's file in order once it is there. The files
-    are the bytes one connection reading table after table writes."""
+    of `connection` (pg_export_snapshot, as pg_dump --jobs does), in blocks of block_rows by
+    id taken in the files' order, each by the next free connection, and written in that order
+    as they come: the files are the bytes one connection reading table after table writes,
+    and at most AHEAD blocks wait in memory."""
     snapshot = connection.scalar(sa.text("SELECT pg_export_snapshot()"))
     readers: queue.Queue[sa.Connection] = queue.Queue()
     with ExitStack() as stack:
@@ -250,45 +253,44 @@ def _export_at_once(
             assert driver is not None
             # The transaction's first statement: it then sees exactly what `connection` sees.
             driver.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
+            # line_block's aggregate sorts a block's rows in memory, also when they are wide.
+            driver.execute("SET LOCAL work_mem = '64MB'")
             readers.put(reader)
         pool = ThreadPoolExecutor(JOBS)
-        stack.callback(pool.shutdown, cancel_futures=True)  # a failed piece: not the others
+        stack.callback(pool.shutdown, cancel_futures=True)  # a failed block: not the others
 
-        def write(piece: _Piece, digest: hashlib._Hash | None) -> int:
+        def read(block: _Block) -> bytes:
             reader = readers.get()
             try:
-                columns = list(piece.table.columns.keys())
-                lines = copied_lines(reader, piece.table, columns, piece.keys, piece.ids)
-                return _write(lines, piece.path, digest)
+                return line_block(reader, block.table, block.columns, block.keys, block.ids)
             finally:
                 readers.put(reader)
 
-        planned = []
-        for table in tables:
-            keys = document_keys(connection, table, list(table.columns.keys()))
-            name = f"{table.name}.jsonl"
-            pieces = [
-                _Piece(table, keys, ids, folder / (f"{name}.{number}" if number else name))
-                for number, ids in enumerate(block_bounds(connection, table, piece_rows))
-            ]
-            digest = hashlib.sha256()  # the first piece's own, the others' then added
-            futures = [
-                pool.submit(write, piece, None if n else digest) for n, piece in enumerate(pieces)
-            ]
-            planned.append((table, name, digest, pieces, futures))
+        def blocks() -> Iterator[_Block]:
+            for table in tables:
+                columns = list(table.columns.keys())
+                keys = document_keys(connection, table, columns)
+                for ids in block_bounds(connection, table, block_rows):
+                    yield _Block(table, columns, keys, ids)
 
-        files = []
-        for table, name, digest, pieces, futures in planned:
-            rows = futures[0].result()
-            progress(table.name, rows)
-            with (folder / name).open("ab") as target:
-                for piece, future in zip(pieces[1:], futures[1:], strict=True):
-                    rows += future.result()
-                    with piece.path.open("rb") as part:
-                        while chunk := part.read(1 << 20):
-                            target.write(chunk)
-                            digest.update(chunk)
-                    piece.path.unlink()
-                    progress(table.name, rows)
-            files.append(TableFile(table.name, name, rows, digest.hexdigest()))
-        return files
+        done = _in_order(pool, read, blocks(), AHEAD)
+        return [
+            _table_file(table, (canonical_documents(lines) for _, lines in its), folder, progress)
+            for table, its in itertools.groupby(done, key=lambda pair: pair[0].table)
+        ]
+
+
+def _in_order(
+    pool: Executor, work: Callable[[Item], Done], items: Iterable[Item], ahead: int
+) -> Iterator[tuple[Item, Done]]:
+    """Each item with work(item), in the items' order, the work done on the pool for up to
+    `ahead` items at once (memory: `ahead` results at most)."""
+    waiting: deque[tuple[Item, Future[Done]]] = deque()
+    remaining = iter(items)
+    while True:
+        for item in itertools.islice(remaining, ahead - len(waiting)):
+            waiting.append((item, pool.submit(work, item)))
+        if not waiting:
+            return
+        item, done = waiting.popleft()
+        yield item, done.result()

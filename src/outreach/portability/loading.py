@@ -287,30 +287,19 @@ def copied_lines(
     table: sa.Table,
     columns: Sequence[str],
     keys: Mapping[str, Sequence[str]],
-    ids: tuple[Any, Any] = (None, None),
 ) -> Iterator[bytes]:
-    """PostgreSQL's fast path, the twin of the SELECT above: PostgreSQL writes each line
-    (tables.line_sql, with `keys` from document_keys) and COPY streams them, so no value
-    becomes a Python object; only the JSON documents PostgreSQL cannot write as line() does
-    are decoded and encoded again. CSV with a quote and a delimiter no line can hold (line()
-    and jsonb escape control characters) passes the lines unaltered. With `ids`, only the rows
-    whose id is from the first (inclusive) up to the second (exclusive); None: no bound."""
+    """PostgreSQL's fast path on one connection, the twin of the SELECT above: PostgreSQL
+    writes each line (tables.line_sql, with `keys` from document_keys) and COPY streams them
+    while it writes the next, so no value becomes a Python object; only the JSON documents
+    PostgreSQL cannot write as line() does are decoded and encoded again. CSV with a quote and
+    a delimiter no line can hold (line() and jsonb escape control characters) passes the lines
+    unaltered."""
     driver = connection.connection.driver_connection
     assert driver is not None
-    lower, upper = ids
-    bounds = [
-        sql.SQL("id {} {}").format(sql.SQL(operator), sql.Literal(value))
-        for operator, value in ((">=", lower), ("<", upper))
-        if value is not None
-    ]
     statement = sql.SQL(
-        "COPY (SELECT {} FROM {} {} ORDER BY id) TO STDOUT "
+        "COPY (SELECT {} FROM {} ORDER BY id) TO STDOUT "
         "WITH (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')"
-    ).format(
-        sql.SQL(line_sql(table, columns, keys)),
-        sql.Identifier(table.name),
-        sql.SQL("WHERE ") + sql.SQL(" AND ").join(bounds) if bounds else sql.SQL(""),
-    )
+    ).format(sql.SQL(line_sql(table, columns, keys)), sql.Identifier(table.name))
     block: list[bytes] = []
     with driver.cursor() as cursor, cursor.copy(statement) as copy:
         for data in copy:
@@ -322,28 +311,62 @@ def copied_lines(
         yield canonical_documents(b"".join(block))
 
 
-def block_bounds(
-    connection: sa.Connection, table: sa.Table, piece_rows: int
-) -> list[tuple[Any, Any]]:
-    """The id bounds of the table's pieces of piece_rows rows, in id order; one piece, read
-    without counting, when PostgreSQL's estimate (reltuples, -1 before the table's first
-    ANALYZE) says the table has no more rows than that."""
+def block_bounds(connection: sa.Connection, table: sa.Table, rows: int) -> list[tuple[Any, Any]]:
+    """The id bounds of the table's blocks of `rows` rows, in id order, for line_block(); one
+    block, found without counting, when PostgreSQL's estimate (reltuples, -1 before the
+    table's first ANALYZE) says the table has no more rows than that."""
     estimate = connection.scalar(
         sa.text("SELECT reltuples FROM pg_class WHERE oid = CAST(:name AS regclass)"),
         {"name": table.name},
     )
-    if estimate is not None and 0 <= estimate <= piece_rows:
+    if estimate is not None and 0 <= estimate <= rows:
         return [(None, None)]
     numbered = sa.select(
         table.c.id, sa.func.row_number().over(order_by=table.c.id).label("n")
     ).subquery()
     starts = connection.scalars(
         sa.select(numbered.c.id)
-        .where(numbered.c.n > 1, (numbered.c.n - 1) % piece_rows == 0)
+        .where(numbered.c.n > 1, (numbered.c.n - 1) % rows == 0)
         .order_by(numbered.c.id)
     ).all()
-    edges = [None, *starts, None]
-    return list(itertools.pairwise(edges))
+    return list(itertools.pairwise([None, *starts, None]))
+
+
+def line_block(
+    connection: sa.Connection,
+    table: sa.Table,
+    columns: Sequence[str],
+    keys: Mapping[str, Sequence[str]],
+    ids: tuple[Any, Any],
+) -> bytes:
+    """The export's path on several connections: copied_lines() of the rows whose id is from
+    the first of `ids` (inclusive) up to the second (exclusive; None: no bound), joined by
+    PostgreSQL into one value, so that a block costs Python one round trip, not one message a
+    line, and can be read by whichever connection is free. The JSON documents PostgreSQL
+    cannot write as line() does are left marked for canonical_documents(), which the caller
+    runs, so that the connection can be asked for the next block meanwhile."""
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    bounds = [
+        sql.SQL("id {} %s").format(sql.SQL(operator))
+        for operator, value in zip((">=", "<"), ids, strict=True)
+        if value is not None
+    ]
+    # The order inside the aggregate, not a sorted subquery's, which PostgreSQL only
+    # "usually" keeps; a block's few thousand rows come sorted from the primary key anyway.
+    statement = sql.SQL(
+        "SELECT convert_to(string_agg({} || E'\\n', '' ORDER BY id), 'UTF8') FROM {} {}"
+    ).format(
+        # Doubled: the bounds are parameters, so a % (LIKE '%.%', a key "Growth %") is one.
+        sql.SQL(line_sql(table, columns, keys).replace("%", "%%")),
+        sql.Identifier(table.name),
+        sql.SQL("WHERE ") + sql.SQL(" AND ").join(bounds) if bounds else sql.SQL(""),
+    )
+    # Prepared: the blocks of a table share one plan; binary: the bytes arrive as they are.
+    found = driver.execute(
+        statement, [value for value in ids if value is not None], prepare=True, binary=True
+    ).fetchone()
+    return found[0] if found and found[0] is not None else b""
 
 
 def document_keys(
