@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -22,6 +23,16 @@ def spoken(value: str) -> str:
     """A stored name as people say it: "in_progress" is "in progress", "second_followup" is
     "second follow-up"."""
     return value.replace("_", " ").replace("followup", "follow-up")
+
+
+def changed_counts(kept: object, scanned: object, counts: Sequence[str]) -> str:
+    """The counts of `kept` that are not `scanned`'s, as verify says them: "sent 3 (rows say
+    1), sent unreviewed 4 (rows say 3)"."""
+    return ", ".join(
+        f"{spoken(c)} {getattr(kept, c)} (rows say {getattr(scanned, c)})"
+        for c in counts
+        if getattr(kept, c) != getattr(scanned, c)
+    )
 
 
 def duration(span: timedelta) -> str:

@@ -23,9 +23,10 @@ from datetime import date
 import sqlalchemy as sa
 
 from outreach.analytics.models import ImplicitApproval
-from outreach.analytics.rollups import changed_counts, utc_day
+from outreach.analytics.rollups import utc_day
 from outreach.delivery.models import Delivery
 from outreach.drafts.models import EmailDraft
+from outreach.words import changed_counts
 
 APPROVALS: sa.Table = ImplicitApproval.__table__  # type: ignore[assignment]
 COUNTS = ("written_approved", "sent_unreviewed")

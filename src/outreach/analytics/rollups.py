@@ -13,7 +13,7 @@ last email it received. The scan below and the triggers must say the same.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -28,7 +28,7 @@ from outreach.campaigns.models import Campaign, CampaignContact
 from outreach.contacts.models import Contact
 from outreach.delivery.models import Delivery, SentEmail
 from outreach.inbox.models import InboxMessage
-from outreach.words import spoken
+from outreach.words import changed_counts
 
 COUNTS = ("sent", "replied", "positive", "bounced", "unsubscribed")
 KEY = ("day", "campaign_id", "sequence_step", "sender_account_id", "provider")
@@ -117,16 +117,6 @@ class Difference:
             f"sender {k.sender_account_id} {k.provider}: "
             f"{changed_counts(self.kept, self.scanned, COUNTS)}"
         )
-
-
-def changed_counts(kept: object, scanned: object, counts: Sequence[str]) -> str:
-    """The counts of `kept` that are not `scanned`'s, as verify says them: "sent 3 (rows say
-    1), sent unreviewed 4 (rows say 3)"."""
-    return ", ".join(
-        f"{spoken(c)} {getattr(kept, c)} (rows say {getattr(scanned, c)})"
-        for c in counts
-        if getattr(kept, c) != getattr(scanned, c)
-    )
 
 
 def _provider(domain: ColumnElement[str]) -> ColumnElement[str]:
