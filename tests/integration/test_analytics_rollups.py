@@ -6,6 +6,7 @@ export and import."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import sqlalchemy as sa
@@ -21,7 +22,7 @@ from outreach.db import transaction
 from outreach.portability import exporting, restoring
 from tests.analytics_rows import Campaigns
 from tests.databases import ALSO_PARTITIONED, PARTITIONED_AT
-from tests.sample_data import START, container_on
+from tests.sample_data import START, container_on, fill_every_table
 
 pytestmark = ALSO_PARTITIONED
 
@@ -154,6 +155,38 @@ def test_verify_names_each_difference_and_exits_1_until_rebuilt(
     again = runner.invoke(app, ["analytics", "verify"])
     assert again.exit_code == 0, again.output
     assert "The analytics equal a full scan of the rows." in again.output
+    container.close()
+
+
+def test_verify_and_rebuild_cover_the_lists_sizes_and_the_draft_batches_tallies(
+    backend, databases, tmp_path, monkeypatch
+):
+    url = databases.fresh_url(backend)
+    container = container_on(url, tmp_path)
+    fill_every_table(container, tmp_path)
+    with container.engine.begin() as connection:
+        # What a fill with the triggers off, or a hand-made UPDATE, would leave behind.
+        connection.execute(sa.text("UPDATE contact_list_sizes SET members = members + 5"))
+        connection.execute(sa.text("UPDATE draft_batch_tallies SET jobs = jobs + 2"))
+        [[list_name]] = connection.execute(sa.text("SELECT name FROM contact_lists"))
+        [[label]] = connection.execute(sa.text("SELECT label FROM draft_batches"))
+    monkeypatch.setenv("OUTREACH_DATA_DIR", str(tmp_path / "cli"))
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("COLUMNS", "200")
+    runner = CliRunner()
+    said = runner.invoke(app, ["analytics", "verify"])
+    assert said.exit_code == 1, said.output
+    assert f"list {list_name!r}: 9 members (rows say 4)" in said.output
+    tallies = re.search(
+        rf"draft batch {re.escape(repr(label))}, \w+ jobs: jobs (\d+) \(rows say (\d+)\)",
+        said.output,
+    )
+    assert tallies, said.output
+    assert int(tallies[1]) == int(tallies[2]) + 2
+    rebuilt = runner.invoke(app, ["analytics", "rebuild"])
+    assert "the lists' sizes and the draft batches' tallies" in rebuilt.output
+    again = runner.invoke(app, ["analytics", "verify"])
+    assert again.exit_code == 0, again.output
     container.close()
 
 

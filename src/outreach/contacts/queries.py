@@ -670,6 +670,37 @@ def rebuild_list_sizes(connection: sa.Connection) -> None:
     )
 
 
+@dataclass(frozen=True)
+class ListSizeDifference:
+    """A list whose kept number of members is not what its memberships say."""
+
+    name: str
+    kept: int
+    counted: int
+
+    def describe(self) -> str:
+        return f"list {self.name!r}: {self.kept} members (rows say {self.counted})"
+
+
+def list_size_differences(connection: sa.Connection) -> list[ListSizeDifference]:
+    """Every list whose kept size differs from a count of its members, by name."""
+    counted = (
+        sa.select(ContactListMember.list_id, sa.func.count().label("members"))
+        .group_by(ContactListMember.list_id)
+        .subquery()
+    )
+    kept = sa.func.coalesce(ContactListSize.members, 0)
+    members = sa.func.coalesce(counted.c.members, 0)
+    found = connection.execute(
+        sa.select(ContactList.name, kept, members)
+        .outerjoin(ContactListSize, ContactListSize.list_id == ContactList.id)
+        .outerjoin(counted, counted.c.list_id == ContactList.id)
+        .where(kept != members)
+        .order_by(ContactList.name, ContactList.id)
+    )
+    return [ListSizeDifference(name, kept, members) for name, kept, members in found]
+
+
 LIST_CHOICES = 50
 
 

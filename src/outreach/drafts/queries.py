@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,6 +31,7 @@ from outreach.drafts.states import (
 )
 from outreach.errors import NotFound, ValidationFailed
 from outreach.states import transition, transition_each, transition_many
+from outreach.words import changed_counts
 
 ACTIVE_VALUES = tuple(status.value for status in ACTIVE_BATCHES)
 UNFINISHED_VALUES = tuple(status.value for status in UNFINISHED_JOBS)
@@ -315,6 +317,64 @@ def rebuild_batch_tallies(connection: sa.Connection) -> None:
             ["batch_id", "status", "model", *TALLIED], scanned_batch_tallies()
         )
     )
+
+
+@dataclass(frozen=True)
+class TallyDifference:
+    """A batch's jobs of one status and model whose kept tally is not what its jobs say."""
+
+    label: str
+    status: str
+    model: str
+    kept: Mapping[str, int]
+    scanned: Mapping[str, int]
+
+    def describe(self) -> str:
+        jobs = f"{self.status} jobs" + (f" by {self.model}" if self.model else "")
+        kept, scanned = SimpleNamespace(**self.kept), SimpleNamespace(**self.scanned)
+        changed = changed_counts(kept, scanned, TALLIED)
+        return f"draft batch {self.label!r}, {jobs}: {changed}"
+
+
+def batch_tally_differences(connection: sa.Connection) -> list[TallyDifference]:
+    """Every (batch, status, model) whose kept tallies, summed over their rows, differ from a
+    count of the batch's jobs."""
+    kept_rows = sa.select(
+        TALLIES.c.batch_id,
+        TALLIES.c.status,
+        TALLIES.c.model,
+        *(sa.func.sum(TALLIES.c[name]).label(name) for name in TALLIED),
+    ).group_by(TALLIES.c.batch_id, TALLIES.c.status, TALLIES.c.model)
+    kept = _tallies_by_key(connection, kept_rows)
+    scanned = _tallies_by_key(connection, scanned_batch_tallies())
+    labels = {
+        row[0]: row[1] for row in connection.execute(sa.select(DraftBatch.id, DraftBatch.label))
+    }
+    nothing = dict.fromkeys(TALLIED, 0)
+    return [
+        TallyDifference(
+            labels.get(key[0], str(key[0])),
+            key[1],
+            key[2],
+            kept.get(key, nothing),
+            scanned.get(key, nothing),
+        )
+        for key in sorted(kept.keys() | scanned.keys(), key=lambda k: (str(k[0]), k[1], k[2]))
+        if kept.get(key, nothing) != scanned.get(key, nothing)
+    ]
+
+
+def _tallies_by_key(
+    connection: sa.Connection, statement: sa.Select[Any]
+) -> dict[tuple[uuid.UUID, str, str], dict[str, int]]:
+    """(batch, status, model) → its tallies, leaving out keys whose every tally is zero (a
+    kept row whose jobs have all moved on stays, at zero, for the next ones)."""
+    found = {}
+    for row in connection.execute(statement).mappings():
+        figures = {name: int(row[name] or 0) for name in TALLIED}
+        if any(figures.values()):
+            found[(row["batch_id"], row["status"], row["model"])] = figures
+    return found
 
 
 def jobs_of(
