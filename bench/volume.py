@@ -37,6 +37,7 @@ from outreach.analytics import approvals, rollups
 from outreach.config import Settings
 from outreach.contacts import queries as contact_queries
 from outreach.db import SQLITE_TIMESTAMP_FORMAT, create_engine, time_ordered_uuid
+from outreach.drafts import queries as draft_queries
 from outreach.schema import upgrade
 
 PG_URL = os.environ.get("OUTREACH_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -326,7 +327,8 @@ def fill(url: str, scale: int, now: datetime, log: Any = print) -> Volume:
         # The seed's triggers fire per row (a daily email_analytics row updated by each draft
         # and send, the analytics rollups): at 10x hours of COPY. They are off for the rest of
         # the fill, which then fills what they would have, set-based (email_analytics below,
-        # analytics_rollups, implicit_approvals and contact_list_sizes by their own rebuilds).
+        # analytics_rollups, implicit_approvals, contact_list_sizes and draft_batch_tallies by
+        # their own rebuilds).
         # Foreign keys go unchecked too.
         connection.execute("SET session_replication_role = replica")
         connection.execute(
@@ -551,6 +553,7 @@ def fill(url: str, scale: int, now: datetime, log: Any = print) -> Volume:
             rolled = rollups.rebuild(rolling)
             approvals.rebuild(rolling)
             contact_queries.rebuild_list_sizes(rolling)
+            draft_queries.rebuild_batch_tallies(rolling)
     finally:
         engine.dispose()
     log(f"  analytics rollups: {rolled:,} ({time.perf_counter() - started:.0f} s)")
