@@ -10,9 +10,10 @@ enrolled replied (an inbox message in a conversation, some of them categorized);
 drafts in all, 30,000 of them awaiting review in 30 draft batches. Everything but the number
 of campaigns and lists grows with `scale`.
 
-Rows are written by COPY on PostgreSQL (through the seed's triggers, as the worker's writes
-go: sent emails roll up into the analytics tables); `copy_to_sqlite` then copies the filled
-tables into a migrated SQLite database, whose own triggers roll them up again.
+Rows are written by COPY on PostgreSQL with the triggers off (at 10x they would take hours),
+and what they keep is then filled set-based (`rebuild_kept_figures`: the analytics rollups,
+implicit approvals, lists' sizes and draft batches' tallies); `copy_to_sqlite` then copies the
+filled tables into a migrated SQLite database and rebuilds those there too.
 """
 
 from __future__ import annotations
@@ -547,15 +548,7 @@ def fill(url: str, scale: int, now: datetime, log: Any = print) -> Volume:
         log(f"  replies: {len(replies):,} ({time.perf_counter() - started:.0f} s)")
         connection.execute(EMAIL_ANALYTICS)
         connection.commit()
-    engine = create_engine(url)
-    try:
-        with engine.begin() as rolling:
-            rolled = rollups.rebuild(rolling)
-            approvals.rebuild(rolling)
-            contact_queries.rebuild_list_sizes(rolling)
-            draft_queries.rebuild_batch_tallies(rolling)
-    finally:
-        engine.dispose()
+    rolled = rebuild_kept_figures(url)
     log(f"  analytics rollups: {rolled:,} ({time.perf_counter() - started:.0f} s)")
     with psycopg.connect(url, autocommit=True) as connection:
         connection.execute("VACUUM ANALYZE")
@@ -627,9 +620,26 @@ FILLED = (
 )  # fmt: skip
 
 
+def rebuild_kept_figures(url: str) -> int:
+    """What `outreach analytics rebuild` does: every figure triggers keep, from the rows (a fill
+    with the triggers off, or rows copied in an order no app writes them in, leaves them
+    otherwise); the number of rollup rows."""
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            rolled = rollups.rebuild(connection)
+            approvals.rebuild(connection)
+            contact_queries.rebuild_list_sizes(connection)
+            draft_queries.rebuild_batch_tallies(connection)
+    finally:
+        engine.dispose()
+    return rolled
+
+
 def copy_to_sqlite(source: str, target: Path, log: Any = print) -> str:
     """Copies the filled tables of the PostgreSQL database at `source` into a new migrated
-    SQLite database at `target`; the analytics triggers fill its rollups as they go."""
+    SQLite database at `target`, then rebuilds the figures its triggers keep: they fire as the
+    rows go in, but table after table (an unsubscription before the email it answers)."""
     url = f"sqlite:///{target}"
     migrated(url)
     started = time.perf_counter()
@@ -649,6 +659,9 @@ def copy_to_sqlite(source: str, target: Path, log: Any = print) -> str:
                 into.executemany(insert, [tuple(map(_sqlite_cell, row)) for row in rows])
             cursor.close()
             into.commit()
+    into.close()
+    rebuild_kept_figures(url)
+    into = sqlite3.connect(target)
     into.execute("ANALYZE")
     into.commit()
     into.close()
