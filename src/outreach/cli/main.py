@@ -68,7 +68,8 @@ AREAS = {
     "analytics": Area(
         "analytics",
         "analytics_app",
-        "Analytics: rebuild the rollups and implicit approvals from the rows, or verify them.",
+        "Analytics: the figures kept beside the rows (rollups, implicit approvals, lists' sizes, "
+        "draft batches' tallies), rebuilt from them or verified.",
     ),
     "webhooks": Area(
         "webhooks",
