@@ -432,7 +432,7 @@ def test_a_running_campaigns_overview_says_when_its_next_emails_go(
     # The numbers come at once; the forecast comes after, asked by htmx (a link without it).
     assert 'data-testid="enrollment-figures"' in overview
     assert f'hx-get="/campaigns/{found.id}/next"' in overview
-    assert f'<noscript> <a href="/campaigns/{found.id}/next">See when they go</a>' in overview
+    assert f'<noscript><a href="/campaigns/{found.id}/next">See when the emails go</a>' in overview
     said = "Next emails go Tue 09:00 UTC, up to 1 a day, finished around"
     asked = signed_in.get(f"/campaigns/{found.id}/next", headers={"HX-Request": "true"})
     assert said in html.unescape(asked.text)
