@@ -17,6 +17,7 @@ from outreach.campaigns.templates.placeholders import find_placeholders
 from outreach.campaigns.templates.rendering import (
     Rendered,
     TemplateProblem,
+    as_read,
     check_syntax,
     problems_for,
     render,
@@ -822,3 +823,22 @@ def test_contact_data_that_looks_like_a_template_is_written_as_it_is(value: str)
         for placeholder in find_placeholders(value)
     ]
     assert problems, "it looks like template syntax left in the email"
+
+
+@pytest.mark.parametrize(
+    ("template", "read"),
+    [
+        (
+            "Hello from {{ company | default('us') }}, {{ first_name }}",
+            "Hello from [company], [first_name]",
+        ),
+        (
+            '{{ raw["Annual Revenue ($)"] }} in {% if city %}{{ city|title }}{% endif %}',
+            "[Annual Revenue ($)] in [city]",
+        ),
+        ("{{- 'x' ~ y -}} then {# a note #}\n  more", "[…] then more"),
+        ("No fields at all", "No fields at all"),
+    ],
+)
+def test_a_template_reads_in_a_table_as_the_fields_it_uses(template, read):
+    assert as_read(template) == read

@@ -431,6 +431,9 @@ def test_a_running_campaigns_overview_says_when_its_next_emails_go(
     overview = html.unescape(signed_in.get(f"/campaigns/{found.id}").text)
     # The numbers come at once; the forecast comes after, asked by htmx (a link without it).
     assert 'data-testid="enrollment-figures"' in overview
+    # Each step by the fields its subject uses, not the template's syntax.
+    assert '1 · Step 1 <span class="hint">Hello from [company], [first_name]</span>' in overview
+    assert "{{" not in overview
     assert f'hx-get="/campaigns/{found.id}/next"' in overview
     assert f'<noscript><a href="/campaigns/{found.id}/next">See when the emails go</a>' in overview
     said = "Next emails go Tue 09:00 UTC, up to 1 a day, finished around"

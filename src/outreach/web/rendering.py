@@ -18,6 +18,7 @@ from markupsafe import Markup
 from starlette.responses import Response
 
 from outreach.campaigns.schedule import wall_to_utc
+from outreach.campaigns.templates.rendering import as_read
 from outreach.contacts.leads import LeadStatus
 from outreach.errors import ValidationFailed
 from outreach.events import webhooks
@@ -70,6 +71,7 @@ def typed_time(request: Request, typed: str, now: datetime) -> datetime:
 
 
 TEMPLATES.env.filters.update(
+    as_read=as_read,
     counted=counted,
     duration=duration,
     frequency=frequency,

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import difflib
 import html as html_entities
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Final
@@ -211,3 +212,25 @@ def render(subject: str, body: str, html: str | None, fields: Mapping[str, objec
             problems=[asdict(problem) for problem in problems],
         )
     return rendered
+
+
+_OUTPUT = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}", re.DOTALL)
+_RAW_COLUMN = re.compile(r"""raw\s*\[\s*(["'])(.+?)\1\s*\]""")
+_NAME = re.compile(r"[A-Za-z_]\w*")
+_STATEMENT_OR_COMMENT = re.compile(r"\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+
+
+def as_read(template: str) -> str:
+    """A template as a person reads it in a table of steps: each output shown as the field it
+    starts from, in brackets ("Hello from {{ company | default('us') }}" is "Hello from
+    [company]", ``{{ raw["Annual Revenue"] }}`` is "[Annual Revenue]"), statements and
+    comments left out, whitespace runs made one space."""
+
+    def field(match: re.Match[str]) -> str:
+        expression = match.group(1)
+        column = _RAW_COLUMN.match(expression)
+        name = _NAME.match(expression)
+        return f"[{column.group(2) if column else name.group() if name else '…'}]"
+
+    text = _OUTPUT.sub(field, _STATEMENT_OR_COMMENT.sub("", template))
+    return " ".join(text.split())
