@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from outreach.errors import Conflict, NotFound, ValidationFailed
-from outreach.portability import changes, exporting, restoring
+from outreach.portability import changes, checking, exporting, restoring
 from outreach.portability.changes import Mark
 from outreach.portability.loading import guarded
 from outreach.portability.schedule import (
@@ -207,7 +207,7 @@ def _checked(path: Path) -> dict[str, Any]:
         with tempfile.TemporaryDirectory() as scratch, tarfile.open(path, "r:gz") as archive:
             archive.extractall(scratch, filter="data")
             record = _contents(Path(scratch))
-    except (tarfile.TarError, OSError, EOFError, restoring.ExportDamaged) as error:
+    except (tarfile.TarError, OSError, EOFError, checking.ExportDamaged) as error:
         problem = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
         # What the record knew of its place in a chain stays: the listing still shows it.
         _write_record(path, {**_record(path), "ok": False, "problem": problem})

@@ -13,7 +13,6 @@ commits; an interruption rolls it all back, so importing again starts clean and 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from outreach.errors import ValidationFailed
+from outreach.portability.checking import ExportDamaged, check_file, records
 from outreach.portability.exporting import FORMAT, MANIFEST
 from outreach.portability.loading import (
     Progress,
@@ -40,10 +40,6 @@ from outreach.portability.tables import export_order, reader
 from outreach.words import counted
 
 
-class ExportDamaged(ValidationFailed):
-    """The export cannot be trusted: a file is missing, cut short, altered or not ours."""
-
-
 @dataclass
 class Source:
     """One table's rows in an export folder."""
@@ -56,13 +52,7 @@ class Source:
 
     def records(self) -> Iterator[tuple[int, dict[str, Any]]]:
         """(line number, row) from a JSON Lines file, or from the seed's json_agg array."""
-        if self.path.suffix == ".json":
-            rows = json.loads(self.path.read_text(encoding="utf-8")) or []
-            yield from enumerate(rows, start=1)
-            return
-        with self.path.open(encoding="utf-8") as lines:
-            for number, text in enumerate(lines, start=1):
-                yield number, json.loads(text)
+        return records(self.path)
 
 
 @dataclass
@@ -163,45 +153,14 @@ def _without_manifest(folder: Path) -> list[Source]:
 
 
 def _check(source: Source) -> None:
-    """Reads the whole file: checksum, row count, JSON, and columns the table has."""
-    if not source.path.exists():
-        raise ExportDamaged(f"{source.path} is missing.")
-    if source.sha256 is not None:
-        digest = hashlib.sha256()
-        with source.path.open("rb") as data:
-            while block := data.read(1 << 20):
-                digest.update(block)
-        if digest.hexdigest() != source.sha256:
-            raise ExportDamaged(
-                f"{source.path}: its checksum does not match the manifest: altered or cut short."
-            )
-    columns = set(source.table.columns.keys())
-    count = 0
-    try:
-        for number, row in source.records():
-            count = number
-            if not isinstance(row, dict):
-                raise ExportDamaged(f"{source.path}, line {number}: not a row (a JSON object).")
-            extra = sorted(set(row) - columns)
-            if extra:
-                raise ExportDamaged(
-                    f"{source.path}, line {number}: {source.table.name} has no column "
-                    f"{', '.join(extra)}."
-                )
-            if not source.columns:
-                source.columns = tuple(c.name for c in source.table.columns if c.name in row)
-            elif set(row) != set(source.columns):
-                raise ExportDamaged(
-                    f"{source.path}, line {number}: its columns differ from line 1's."
-                )
-    except ValueError as error:
-        raise ExportDamaged(
-            f"{source.path}, line {count + 1}: not valid JSON ({error})."
-        ) from error
-    if source.rows is not None and count != source.rows:
-        raise ExportDamaged(
-            f"{source.path}: {counted(count, 'row')}, the manifest says {source.rows}: cut short?"
-        )
+    """Reads the whole file (checking.check_file) and keeps the columns its rows have."""
+    source.columns = check_file(
+        source.path,
+        source.table.name,
+        list(source.table.columns.keys()),
+        source.rows,
+        source.sha256,
+    )
 
 
 def restore(
