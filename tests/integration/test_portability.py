@@ -20,20 +20,27 @@ from outreach.cli.main import app
 from outreach.db import Base, create_engine, transaction
 from outreach.drafts import queries
 from outreach.drafts.models import DraftBatch
-from outreach.errors import Conflict
+from outreach.errors import Conflict, OutreachError
 from outreach.portability import exporting, restoring
 from tests.sample_data import START, checksums, container_on, counts, fill_every_table
 
+CHECKED = {"first": restoring.CHECKED_ALONGSIDE, "alongside": 0}
+"""restore()'s `alongside_from` for an export checked before its rows are written, and for
+one checked by a process of its own while they are (as a large export is)."""
 
-def test_a_round_trip_sqlite_postgresql_sqlite_ends_with_identical_checksums(databases, tmp_path):
+
+@pytest.mark.parametrize("checked", CHECKED)
+def test_a_round_trip_sqlite_postgresql_sqlite_ends_with_identical_checksums(
+    databases, tmp_path, checked
+):
     source = container_on(databases.fresh_url("sqlite"), tmp_path / "a")
     fill_every_table(source, tmp_path)
     exporting.export(source.engine, tmp_path / "first", START)
     middle = container_on(databases.fresh_url("postgresql"), tmp_path / "b")
-    restoring.restore(middle.engine, tmp_path / "first", START)
+    restoring.restore(middle.engine, tmp_path / "first", START, alongside_from=CHECKED[checked])
     exporting.export(middle.engine, tmp_path / "second", START)
     last = container_on(databases.fresh_url("sqlite"), tmp_path / "c")
-    restoring.restore(last.engine, tmp_path / "second", START)
+    restoring.restore(last.engine, tmp_path / "second", START, alongside_from=CHECKED[checked])
     exporting.export(last.engine, tmp_path / "third", START)
     assert (
         checksums(tmp_path / "first")
@@ -90,22 +97,33 @@ def test_an_import_keeps_sql_null_apart_from_json_values(filled, databases, back
     target.close()
 
 
-@pytest.mark.parametrize("damage", ["truncate", "alter", "drop manifest row", "unknown column"])
+@pytest.mark.parametrize("checked", CHECKED)
+@pytest.mark.parametrize(
+    "damage",
+    ["truncate", "alter", "drop manifest row", "unknown column", "broken line", "a folder"],
+)
 def test_a_damaged_export_is_refused_naming_the_file_and_the_target_is_untouched(
-    filled, databases, backend, tmp_path, damage
+    filled, databases, backend, tmp_path, damage, checked
 ):
     exporting.export(filled.engine, tmp_path / "export", START)
     contacts = tmp_path / "export" / "contacts.jsonl"
     lines = contacts.read_text().splitlines(keepends=True)
     if damage == "truncate":
         contacts.write_text("".join(lines[:-1]))
+    elif damage == "a folder":
+        contacts.unlink()
+        contacts.mkdir()
     elif damage == "alter":
         contacts.write_text("".join(lines).replace("Ada", "Eve", 1))
-    elif damage == "unknown column":
+    elif damage in ("unknown column", "broken line"):
+        # Damage that the checksum does not see, which only reading every line finds.
         manifest = json.loads((tmp_path / "export" / exporting.MANIFEST).read_text())
         row = json.loads(lines[0])
         row["shoe_size"] = 42
-        contacts.write_text(json.dumps(row) + "\n" + "".join(lines[1:]))
+        if damage == "unknown column":
+            contacts.write_text(json.dumps(row) + "\n" + "".join(lines[1:]))
+        else:
+            contacts.write_text("".join(lines[:-1]) + lines[-1][:-5] + "\n")
         for entry in manifest["tables"]:
             if entry["table"] == "contacts":
                 entry["sha256"] = hashlib.sha256(contacts.read_bytes()).hexdigest()
@@ -117,8 +135,28 @@ def test_a_damaged_export_is_refused_naming_the_file_and_the_target_is_untouched
                 entry["rows"] += 1
         (tmp_path / "export" / exporting.MANIFEST).write_text(json.dumps(manifest))
     target = container_on(databases.fresh_url(backend), tmp_path / "target")
-    with pytest.raises(restoring.ExportDamaged, match=r"contacts\.jsonl"):
-        restoring.restore(target.engine, tmp_path / "export", START)
+    said = {
+        "unknown column": "has no column shoe_size",
+        "broken line": "not valid JSON",
+        "a folder": "cannot be read: Is a directory",
+    }
+    with pytest.raises(restoring.ExportDamaged, match=r"contacts\.jsonl.*" + said.get(damage, "")):
+        restoring.restore(
+            target.engine, tmp_path / "export", START, alongside_from=CHECKED[checked]
+        )
+    assert set(counts(target.engine).values()) == {0}
+    target.close()
+
+
+def test_an_import_whose_check_cannot_run_says_so_and_keeps_nothing(
+    filled, databases, backend, tmp_path, monkeypatch
+):
+    exporting.export(filled.engine, tmp_path / "export", START)
+    target = container_on(databases.fresh_url(backend), tmp_path / "target")
+    monkeypatch.setenv("PYTHONHOME", str(tmp_path / "no python here"))  # the check's Python
+    with pytest.raises(OutreachError, match="check of the export's files stopped") as stopped:
+        restoring.restore(target.engine, tmp_path / "export", START, alongside_from=0)
+    assert "No module named 'encodings'" in stopped.value.message
     assert set(counts(target.engine).values()) == {0}
     target.close()
 

@@ -2,12 +2,13 @@
 row count against the manifest, every line's JSON, and the columns its table has.
 
 Standard library only (and outreach's own errors and words), over paths and names rather than
-tables, so that a process of its own can run it without the application's imports."""
+tables, so that a process of its own starts it at once (`main`)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,15 @@ def check_file(
     the table's order). Returns the columns its rows have, in that order."""
     if not path.exists():
         raise ExportDamaged(f"{path} is missing.")
+    try:
+        return _read_through(path, table, known, rows, sha256)
+    except OSError as error:  # a folder in the file's place, a file this user may not read
+        raise ExportDamaged(f"{path} cannot be read: {error.strerror}.") from error
+
+
+def _read_through(
+    path: Path, table: str, known: Sequence[str], rows: int | None, sha256: str | None
+) -> tuple[str, ...]:
     if sha256 is not None:
         digest = hashlib.sha256()
         with path.open("rb") as data:
@@ -71,3 +81,24 @@ def check_file(
             f"{path}: {counted(count, 'row')}, the manifest says {rows}: cut short?"
         )
     return found
+
+
+REFUSED = 3
+"""The exit status of `python -m outreach.portability.checking` when it refused a file."""
+
+
+def main() -> None:
+    """`python -m outreach.portability.checking FILES`: check_file() over each [path, table,
+    known, rows, sha256] of the JSON list FILES, in turn; what a process of its own runs beside
+    an import's writing (restoring.restore). A refusal's message goes to standard output, with
+    the exit status REFUSED."""
+    try:
+        for path, table, known, rows, sha256 in json.loads(sys.argv[1]):
+            check_file(Path(path), table, known, rows, sha256)
+    except ExportDamaged as refused:
+        sys.stdout.buffer.write(refused.message.encode())
+        sys.exit(REFUSED)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,19 +1,24 @@
 """`outreach db import`: an export (ours, or the seed's json_agg backup) into a database.
 
-Two passes. The first reads every file without writing anything: the manifest, each file's
-checksum and row count, every line's JSON and columns. A damaged, truncated or mismatched
-export is refused there, naming the file and line, and the target is untouched. A folder
-without a manifest (an export that did not finish or lost it, or the original system's
-json_agg backup, which never has one) cannot be checked: it is refused unless the caller asks
-for an unverified import, and the report says it was not verified. The second
-writes everything in one transaction, in dependency order, with the seed's counting triggers
-standing aside (migration 0005), checks the counts and checksums against the manifest, and
-commits; an interruption rolls it all back, so importing again starts clean and ends the same.
+Two passes. The first reads every file: the manifest, each file's checksum and row count, every
+line's JSON and columns. A damaged, truncated or mismatched export is refused, naming the file
+and line, and the target is left as it was. A folder without a manifest (an export that did
+not finish or lost it, or the original system's json_agg backup, which never has one) cannot be
+checked: it is refused unless the caller asks for an unverified import, and the report says it
+was not verified. The second writes everything in one transaction, in dependency order, with
+the seed's counting triggers standing aside (migration 0005), checks the counts and checksums
+against the manifest, and commits; an interruption rolls it all back, so importing again starts
+clean and ends the same. A small export is read through before anything is written; a large
+one (CHECKED_ALONGSIDE) by a process of its own while the rows are written, and the
+transaction commits only once that check has passed, so a refused export leaves nothing behind
+either way.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,7 +28,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from outreach.errors import ValidationFailed
+from outreach.errors import OutreachError, ValidationFailed
+from outreach.portability import checking
 from outreach.portability.checking import ExportDamaged, check_file, records
 from outreach.portability.exporting import FORMAT, MANIFEST
 from outreach.portability.loading import (
@@ -65,23 +71,27 @@ class ImportReport:
 def sources(folder: Path, *, unverified: bool = False) -> list[Source]:
     """The export's tables, checked without writing anything; ExportDamaged says what is wrong.
     Without a manifest the folder is refused, unless `unverified` accepts its files as they are."""
+    found = _listed_sources(folder, unverified=unverified)
+    for source in found:
+        _check(source)
+    return found
+
+
+def _listed_sources(folder: Path, *, unverified: bool) -> list[Source]:
+    """The export's tables, as its manifest (or, `unverified`, its files) lists them."""
     manifest_path = folder / MANIFEST
     if not folder.is_dir():
         raise ExportDamaged(f"{folder} is not a folder.")
     if manifest_path.exists():
-        found = _from_manifest(folder, manifest_path)
-    elif unverified:
-        found = _without_manifest(folder)
-    else:
-        raise ExportDamaged(
-            f"{folder} has no {MANIFEST}, so its files cannot be checked: an export that did "
-            "not finish, or lost its manifest, may be missing rows. Export again; or, for the "
-            "original system's backup (which never has one), add --unverified to import the "
-            "files as they are."
-        )
-    for source in found:
-        _check(source)
-    return found
+        return _from_manifest(folder, manifest_path)
+    if unverified:
+        return _without_manifest(folder)
+    raise ExportDamaged(
+        f"{folder} has no {MANIFEST}, so its files cannot be checked: an export that did "
+        "not finish, or lost its manifest, may be missing rows. Export again; or, for the "
+        "original system's backup (which never has one), add --unverified to import the "
+        "files as they are."
+    )
 
 
 def _from_manifest(folder: Path, manifest_path: Path) -> list[Source]:
@@ -163,6 +173,14 @@ def _check(source: Source) -> None:
     )
 
 
+CHECKED_ALONGSIDE = 4 << 20
+"""An export of this many bytes or more is read through (checking.main) by a process of its own
+while its rows are written, and the transaction commits only once that check has passed: the
+check's JSON decoding is about a sixth of a large import's time, which another core then spends
+beside the writing (docs/benchmarks.md). A smaller export is checked first: starting that
+process takes about 0.07 s, as long as checking 2 or 3 MB."""
+
+
 def restore(
     engine: Engine,
     folder: Path,
@@ -171,25 +189,120 @@ def restore(
     merge: bool = False,
     unverified: bool = False,
     progress: Progress = lambda t, n: None,
+    alongside_from: int = CHECKED_ALONGSIDE,
 ) -> ImportReport:
-    """Imports the export in `folder`; see the module's docstring for the guarantees."""
-    checked = sources(folder, unverified=unverified)
-    with guarded(engine, now) as connection:
-        return load(connection, checked, merge=merge, progress=progress)
+    """Imports the export in `folder`; see the module's docstring for the guarantees, which
+    hold whether the check comes first or alongside (`alongside_from`, in bytes)."""
+    found = _listed_sources(folder, unverified=unverified)
+    if sum(source.path.stat().st_size for source in found if source.path.exists()) < (
+        alongside_from
+    ):
+        for source in found:
+            _check(source)
+        with guarded(engine, now) as connection:
+            return load(connection, found, merge=merge, progress=progress)
+    with _CheckAlongside(found) as check:
+        try:
+            with guarded(engine, now) as connection:
+                for source in found:
+                    source.columns = _first_columns(source)
+                report = _written(connection, found, merge, check.watching(progress))
+                check.wait()
+                if not merge:
+                    _verify(connection, found)
+                return report
+        except Exception:
+            check.wait()  # a damaged export explains whatever its rows made fail
+            raise
 
 
 def load(
     connection: sa.Connection, checked: list[Source], *, merge: bool, progress: Progress
 ) -> ImportReport:
     """Writes checked sources inside a guarded transaction (loading.guarded)."""
-    report = ImportReport(verified=all(source.sha256 is not None for source in checked))
-    if not merge:
-        refuse_if_not_empty(connection, [source.table for source in checked])
-    for source in checked:
-        report.rows[source.table.name] = _insert(connection, source, merge, progress)
+    report = _written(connection, checked, merge, progress)
     if not merge:
         _verify(connection, checked)
     return report
+
+
+def _written(
+    connection: sa.Connection, found: list[Source], merge: bool, progress: Progress
+) -> ImportReport:
+    report = ImportReport(verified=all(source.sha256 is not None for source in found))
+    if not merge:
+        refuse_if_not_empty(connection, [source.table for source in found])
+    for source in found:
+        report.rows[source.table.name] = _insert(connection, source, merge, progress)
+    return report
+
+
+class _CheckAlongside:
+    """checking.main over the sources, in a process of its own: a Python started afresh, so that
+    it copies nothing of this one (threads, database connections, Rich's progress) and needs
+    none of the application's imports."""
+
+    def __init__(self, found: list[Source]) -> None:
+        files = [
+            [str(s.path), s.table.name, list(s.table.columns.keys()), s.rows, s.sha256]
+            for s in found
+        ]
+        self._process = subprocess.Popen(  # noqa: S603 (our own module, by this Python)
+            # -P: a folder named outreach where the import was started is not this package.
+            [sys.executable, "-P", "-m", checking.__name__, json.dumps(files)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            encoding="utf-8",
+            errors="replace",
+        )
+        self._outcome: tuple[int, str, str] | None = None
+
+    def __enter__(self) -> _CheckAlongside:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._outcome is None:  # the import stopped for another reason: so does the check
+            self._process.kill()
+            self._process.communicate()
+
+    def wait(self) -> None:
+        """Returns once the check has passed; raises ExportDamaged if it refused a file."""
+        if self._outcome is None:
+            output, errors = self._process.communicate()
+            self._outcome = (self._process.returncode, output, errors)
+        status, output, errors = self._outcome
+        if status == checking.REFUSED:
+            raise ExportDamaged(output)
+        if status != 0:
+            raise OutreachError(
+                f"The check of the export's files stopped before it finished "
+                f"({_why_stopped(status, errors)}); nothing was imported."
+            )
+
+    def watching(self, progress: Progress) -> Progress:
+        """`progress` that stops the writing as soon as the check has refused a file."""
+
+        def reported(table: str, rows: int) -> None:
+            if self._process.poll() is not None:
+                self.wait()
+            progress(table, rows)
+
+        return reported
+
+
+def _why_stopped(status: int, errors: str) -> str:
+    """A stopped process's last error (a traceback's last line), or the signal that stopped it."""
+    said = [line.strip() for line in errors.splitlines() if "Error" in line]
+    if said:
+        return said[-1]
+    return f"killed by signal {-status}" if status < 0 else f"exit status {status}"
+
+
+def _first_columns(source: Source) -> tuple[str, ...]:
+    """The columns of the file's first row, as checking.check_file finds them."""
+    first = next(iter(source.records()), (0, {}))[1]
+    return tuple(column.name for column in source.table.columns if column.name in first)
 
 
 def _insert(connection: sa.Connection, source: Source, merge: bool, progress: Progress) -> int:
