@@ -394,9 +394,7 @@ def _template_problems(
     """The steps' problems when they render for none of the list's contacts (the templates'
     fault, or the launch would write to nobody); none as soon as they render for one."""
     found_by_problem: dict[str, list[str]] = {}
-    for contact in contact_queries.matching_contacts(
-        session, contact_queries.ContactFilter(list_id=list_id)
-    ):
+    for contact in contact_queries.list_members(session, list_id):
         problems = step_problems(steps, fields_of(contact))
         if not problems:
             return []
@@ -404,6 +402,7 @@ def _template_problems(
             found_by_problem.setdefault(problem, []).append(contact.email)
     shown = []
     for text, emails in found_by_problem.items():
+        emails.sort(key=str.lower)  # every member was read: the examples in address order
         more = len(emails) - LAUNCH_EXAMPLES
         who = ", ".join(emails[:LAUNCH_EXAMPLES]) + (f" and {more} more" if more > 0 else "")
         shown.append(f"{text} — for {who}")

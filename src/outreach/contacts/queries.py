@@ -593,6 +593,14 @@ def matching_contacts(session: Session, where: ContactFilter) -> Iterator[Contac
     return iter(session.scalars(statement))
 
 
+def list_members(session: Session, list_id: uuid.UUID) -> Iterator[Contact]:
+    """Every member of the list, streamed in slices, in the order the database reads them: for
+    a check that stops at the first member that passes, which a sort of every member by address
+    would keep waiting (0.8 s for a list of 100,000 on SQLite)."""
+    statement = _exported(ContactFilter(list_id=list_id)).execution_options(yield_per=100)
+    return iter(session.scalars(statement))
+
+
 def matching_rows(
     session: Session, where: ContactFilter, columns: Sequence[QueryableAttribute[Any]]
 ) -> Iterator[Sequence[Any]]:
