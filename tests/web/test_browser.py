@@ -151,8 +151,14 @@ def test_a_two_step_campaign_built_in_its_tabs_is_launched_after_a_confirmation_
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_role("status")).to_have_text("Saved.", use_inner_text=True)
 
+    # The page shows at once; its forecast follows, held back here until the page said so.
+    held = []
+    page.route("**/launch/outlook", lambda route: held.append(route))
     page.get_by_role("link", name="Launch…").click()
     summary = page.get_by_test_id("launch-summary")
+    expect(summary.get_by_text("Working out when the emails would go…")).to_be_visible()
+    expect(summary.get_by_role("button", name="Launch now")).to_be_visible()
+    held[0].continue_()
     expect(summary.get_by_test_id("launch-contacts")).to_have_text("3 contacts")
     expect(summary.get_by_test_id("launch-from")).to_have_text("me@ourco.example (6 emails)")
     expect(summary.get_by_test_id("launch-first")).to_have_text("right away")
@@ -160,6 +166,7 @@ def test_a_two_step_campaign_built_in_its_tabs_is_launched_after_a_confirmation_
     now = container.clock.now()
     ends = day_words(now + timedelta(days=2), BERLIN, now)
     expect(summary.get_by_test_id("launch-end")).to_have_text(ends)
+    expect(summary.get_by_text("Working out when the emails would go…")).to_have_count(0)
     summary.get_by_role("button", name="Launch now").click()
     expect(page.get_by_role("status")).to_have_text(
         "Launched: 3 contacts enrolled.", use_inner_text=True

@@ -405,6 +405,27 @@ def test_the_launch_asks_first_and_says_what_stops_it(signed_in, session, clock,
     assert 'data-testid="campaign-status">draft<' in signed_in.get(page).text
 
 
+def test_the_launch_page_shows_at_once_and_its_forecast_follows(
+    signed_in, session, clock, tmp_path
+):
+    page = new_campaign(signed_in, session, clock, tmp_path)
+    post(signed_in, page + "/steps", page, subject="Hi {{ first_name }}", body="Hello")
+    asked = signed_in.get(page + "/launch").text
+    assert 'hx-get="' + page + '/launch/outlook"' in asked
+    assert "launch-from" not in asked
+    forecast = signed_in.get(page + "/launch/outlook", headers={"HX-Request": "1"}).text
+    assert "<html" not in forecast
+    assert 'data-testid="launch-contacts">3 contacts<' in forecast
+    assert 'data-testid="launch-from">me@ourco.example' in forecast
+    # Without JavaScript, the link in <noscript> opens the launch page with the forecast in it.
+    whole = signed_in.get(page + "/launch/outlook").text
+    assert 'data-testid="launch-from">me@ourco.example' in whole
+    assert "Launch now" in whole
+    followed(signed_in, post(signed_in, page + "/launch", page))
+    late = signed_in.get(page + "/launch/outlook", headers={"HX-Request": "1"})
+    assert late.headers["HX-Redirect"] == page
+
+
 def test_a_test_send_without_its_forms_key_is_refused_in_words(signed_in, session, clock, tmp_path):
     page = new_campaign(signed_in, session, clock, tmp_path)
     post(signed_in, page + "/steps", page, subject="Hi", body="Hello")
