@@ -154,7 +154,9 @@ def test_a_two_step_campaign_built_in_its_tabs_is_launched_after_a_confirmation_
     # The page shows at once; its forecast follows, held back here until the page said so.
     held = []
     page.route("**/launch/outlook", lambda route: held.append(route))
-    page.get_by_role("link", name="Launch…").click()
+    # Playwright tells of the request, then of its route: held by the next call's answer.
+    with page.expect_request("**/launch/outlook"):
+        page.get_by_role("link", name="Launch…").click()
     summary = page.get_by_test_id("launch-summary")
     expect(summary.get_by_text("Working out when the emails would go…")).to_be_visible()
     expect(summary.get_by_role("button", name="Launch now")).to_be_visible()
@@ -171,8 +173,9 @@ def test_a_two_step_campaign_built_in_its_tabs_is_launched_after_a_confirmation_
     expect(page.get_by_role("status")).to_have_text(
         "Launched: 3 contacts enrolled.", use_inner_text=True
     )
-    # The Overview asks for its forecast once it shows.
+    # The Overview asks for its forecast once it shows, and says so until it comes.
     expect(page.get_by_test_id("next")).to_contain_text("Next emails go right away")
+    expect(page.get_by_text("Working out when the emails go…")).to_have_count(0)
 
     report = container.sending_pass()
     assert len(report.sent) == 3
