@@ -42,7 +42,7 @@ from volume import drop_pg_database
 
 from outreach.db import create_engine
 from outreach.portability import exporting
-from outreach.portability.loading import canonical_lines, usual_keys
+from outreach.portability.loading import canonical_lines
 from outreach.portability.tables import export_order, line_sql
 
 COPY_OPTIONS = "WITH (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')"
@@ -67,8 +67,7 @@ def measure(url: str, rows: int) -> None:
     with engine.connect() as connection, tempfile.TemporaryDirectory() as scratch:
         driver = connection.connection.driver_connection
         assert driver is not None
-        keys = {name: usual_keys(driver, contacts, name) for name in ("raw_data", "enriched_data")}
-        plain_columns = [name for name in columns if name not in keys]
+        plain_columns = [name for name in columns if name not in ("raw_data", "enriched_data")]
 
         def drained(statement: sql.Composable) -> Callable[[], None]:
             def run() -> None:
@@ -80,7 +79,7 @@ def measure(url: str, rows: int) -> None:
 
         def ours(names: list[str]) -> sql.Composable:
             return sql.SQL("COPY (SELECT {} FROM contacts ORDER BY id) TO STDOUT {}").format(
-                sql.SQL(line_sql(contacts, names, keys)), sql.SQL(COPY_OPTIONS)
+                sql.SQL(line_sql(contacts, names)), sql.SQL(COPY_OPTIONS)
             )
 
         def export() -> None:

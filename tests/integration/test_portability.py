@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -21,7 +23,7 @@ from outreach.db import Base, create_engine, transaction
 from outreach.drafts import queries
 from outreach.drafts.models import DraftBatch
 from outreach.errors import Conflict, OutreachError
-from outreach.portability import exporting, restoring
+from outreach.portability import exporting, restoring, tables
 from tests.sample_data import START, checksums, container_on, counts, fill_every_table
 
 CHECKED = {"first": restoring.CHECKED_ALONGSIDE, "alongside": 0}
@@ -159,6 +161,68 @@ def test_an_import_whose_check_cannot_run_says_so_and_keeps_nothing(
     assert "No module named 'encodings'" in stopped.value.message
     assert set(counts(target.engine).values()) == {0}
     target.close()
+
+
+def test_an_export_in_the_first_format_still_imports_and_is_verified(
+    filled, databases, backend, tmp_path
+):
+    exporting.export(filled.engine, tmp_path / "export", START)
+    _rewrite_in_the_first_format(tmp_path / "export", tmp_path / "first")
+    target = container_on(databases.fresh_url(backend), tmp_path / "target")
+    report = restoring.restore(target.engine, tmp_path / "first", START)
+    assert report.verified
+    assert counts(target.engine) == counts(filled.engine)
+    exporting.export(target.engine, tmp_path / "again", START)
+    assert checksums(tmp_path / "again") == checksums(tmp_path / "export")
+    target.close()
+
+
+def test_an_export_in_the_first_format_whose_rows_differ_from_what_landed_is_refused(
+    filled, databases, backend, tmp_path
+):
+    exporting.export(filled.engine, tmp_path / "export", START)
+    _rewrite_in_the_first_format(tmp_path / "export", tmp_path / "first")
+    manifest = json.loads((tmp_path / "first" / exporting.MANIFEST).read_text())
+    # Claims the file of the second format's lines: what landed is not that.
+    for entry in manifest["tables"]:
+        if entry["table"] == "contacts":
+            entry["sha256"] = checksums(tmp_path / "export")["contacts"][1]
+    (tmp_path / "first" / "contacts.jsonl").write_bytes(
+        (tmp_path / "export" / "contacts.jsonl").read_bytes()
+    )
+    (tmp_path / "first" / exporting.MANIFEST).write_text(json.dumps(manifest))
+    target = container_on(databases.fresh_url(backend), tmp_path / "target")
+    with pytest.raises(restoring.ExportDamaged, match="contacts: after importing"):
+        restoring.restore(target.engine, tmp_path / "first", START)
+    assert set(counts(target.engine).values()) == {0}
+    target.close()
+
+
+def test_an_export_in_a_format_this_version_does_not_know_is_refused(
+    filled, databases, backend, tmp_path
+):
+    exporting.export(filled.engine, tmp_path / "export", START)
+    manifest = json.loads((tmp_path / "export" / exporting.MANIFEST).read_text())
+    manifest["format"] = "outreach-export/3"
+    (tmp_path / "export" / exporting.MANIFEST).write_text(json.dumps(manifest))
+    target = container_on(databases.fresh_url(backend), tmp_path / "target")
+    with pytest.raises(restoring.ExportDamaged, match="format 'outreach-export/3', this version"):
+        restoring.restore(target.engine, tmp_path / "export", START)
+    target.close()
+
+
+def _rewrite_in_the_first_format(export: Path, folder: Path) -> None:
+    """The export as a version before outreach-export/2 wrote it: its rows as first_line()s
+    (documents with sorted keys, compact), its checksums made again."""
+    folder.mkdir()
+    manifest = json.loads((export / exporting.MANIFEST).read_text())
+    manifest["format"] = tables.FIRST_FORMAT
+    for entry in manifest["tables"]:
+        lines = (export / entry["file"]).read_text(encoding="utf-8").splitlines()
+        text = "".join(tables.first_line(json.loads(line)) for line in lines).encode()
+        (folder / entry["file"]).write_bytes(text)
+        entry["sha256"] = hashlib.sha256(text).hexdigest()
+    (folder / exporting.MANIFEST).write_text(json.dumps(manifest))
 
 
 def test_importing_into_a_database_with_rows_needs_merge_which_skips_existing_ids(
@@ -319,12 +383,12 @@ USUAL_DOCUMENT = {
     "😀": False,
     "Growth %": "5%",
 }
-"""The keys most documents have, with values PostgreSQL writes itself (tables.line_sql); a %
-in a key is one in the statement too."""
+"""Keys in an order jsonb does not keep (shorter first, then by their UTF-8 bytes), strings that
+need escaping; a % in a key is one in the export's statement too."""
 AWKWARD_DOCUMENTS = [
-    # Documents whose jsonb text differs from line()'s: strings that need escaping, keys in
-    # an order jsonb does not keep (shorter first), big integers, decimals, nesting; the usual
-    # keys with values or keys that only Python writes as line() does.
+    # Documents SQLite's export must write as jsonb prints them (tables.document_text): keys
+    # jsonb reorders, escapes, big integers, decimals and numbers numeric prints without an
+    # exponent, nesting, empty objects and arrays, a document that is not an object.
     USUAL_DOCUMENT,
     {**USUAL_DOCUMENT, "zz": "plain"},
     {**USUAL_DOCUMENT, "a": "Z"},
@@ -339,11 +403,43 @@ AWKWARD_DOCUMENTS = [
     },
     {**USUAL_DOCUMENT, "more": "a key the others lack"},
     {"zz": "fewer keys", "a": None},
-    {"price": 2.5, "small": 1e-05, "third": 0.30000000000000004},
+    {"price": 2.5, "small": 1e-05, "third": 0.30000000000000004, "big": 1e16, "zero": -0.0},
     {"a": {"b": {"c": {"d": "deep"}}}},
     [],
     "just a string",
 ]
+
+
+JSON_TEXT = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"))
+"""What jsonb can hold as a string: no lone surrogate, no NUL."""
+DOCUMENTS = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | JSON_TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(JSON_TEXT, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+def test_sqlites_export_writes_a_document_as_postgresql_prints_it(databases):
+    engine = create_engine(databases.fresh_url("postgresql"))
+    with engine.connect() as connection:
+
+        @settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+        @given(document=DOCUMENTS)
+        @example(document=[-0.0, 0, 1e16, 1e-7, 5e-324, 1.7976931348623157e308, 10**30])
+        def written_alike(document: object) -> None:
+            # What the app stores (json.dumps), as PostgreSQL's export writes it.
+            printed = connection.scalar(
+                sa.text("SELECT CAST(:document AS jsonb)::text"),
+                {"document": json.dumps(document)},
+            )
+            assert tables.document_text(document) == printed
+
+        written_alike()
+    engine.dispose()
 
 
 def test_awkward_values_export_as_the_same_bytes_from_both_backends_and_import_back(

@@ -33,15 +33,13 @@ from outreach.portability.loading import (
     SLICE,
     block_bounds,
     canonical_lines,
-    document_keys,
     line_block,
     selected_lines,
 )
-from outreach.portability.tables import canonical_documents, export_order
+from outreach.portability.tables import FORMAT, export_order
 from outreach.schema import schema_state
 
 MANIFEST = "manifest.json"
-FORMAT = "outreach-export/1"
 JOBS = 2
 """Connections a whole export reads on at once on PostgreSQL, as pg_dump --jobs does: most of
 an export's time is PostgreSQL writing our lines (tables.line_sql), one row after another on
@@ -223,8 +221,6 @@ def _table_file(
 class _Block:
     table: sa.Table
     columns: list[str]
-    keys: dict[str, list[str]]
-    """document_keys() of the table, sampled once for all its blocks."""
     ids: tuple[Any, Any]
     """line_block()'s bounds."""
 
@@ -262,20 +258,19 @@ def _export_at_once(
         def read(block: _Block) -> bytes:
             reader = readers.get()
             try:
-                return line_block(reader, block.table, block.columns, block.keys, block.ids)
+                return line_block(reader, block.table, block.columns, block.ids)
             finally:
                 readers.put(reader)
 
         def blocks() -> Iterator[_Block]:
             for table in tables:
                 columns = list(table.columns.keys())
-                keys = document_keys(connection, table, columns)
                 for ids in block_bounds(connection, table, block_rows):
-                    yield _Block(table, columns, keys, ids)
+                    yield _Block(table, columns, ids)
 
         done = _in_order(pool, read, blocks(), AHEAD)
         return [
-            _table_file(table, (canonical_documents(lines) for _, lines in its), folder, progress)
+            _table_file(table, (lines for _, lines in its), folder, progress)
             for table, its in itertools.groupby(done, key=lambda pair: pair[0].table)
         ]
 

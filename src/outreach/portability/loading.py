@@ -3,9 +3,10 @@ checked afterwards by a fingerprint of what landed."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -23,7 +24,9 @@ from outreach.drafts import queries as draft_queries
 from outreach.errors import Conflict
 from outreach.portability.models import ImportGuard
 from outreach.portability.tables import (
-    canonical_documents,
+    FIRST_FORMAT,
+    FORMAT,
+    first_line,
     line,
     line_sql,
     value_sql,
@@ -261,54 +264,57 @@ def insert_lines(
 
 
 def canonical_lines(
-    connection: sa.Connection, table: sa.Table, columns: Sequence[str]
+    connection: sa.Connection, table: sa.Table, columns: Sequence[str], format: str = FORMAT
 ) -> Iterator[bytes]:
-    """The table's rows in id order as line()'s UTF-8 bytes, over the given columns, in blocks
-    of whole lines: what an export writes and what an import's verification fingerprints."""
-    if connection.dialect.name == "postgresql":
-        yield from copied_lines(
-            connection, table, columns, document_keys(connection, table, columns)
-        )
+    """The table's rows in id order as the format's UTF-8 lines (FORMAT: line()), over the
+    given columns, in blocks of whole lines: what an export writes and what an import's
+    verification fingerprints."""
+    if connection.dialect.name == "postgresql" and format == FORMAT:
+        yield from copied_lines(connection, table, columns)
         return
     yield from selected_lines(
-        connection, sa.select(*(table.c[name] for name in columns)).order_by(table.c.id)
+        connection, sa.select(*(table.c[name] for name in columns)).order_by(table.c.id), format
     )
 
 
-def selected_lines(connection: sa.Connection, statement: sa.Select[Any]) -> Iterator[bytes]:
-    """The statement's rows as line()'s UTF-8 bytes, in blocks of whole lines."""
+def selected_lines(
+    connection: sa.Connection, statement: sa.Select[Any], format: str = FORMAT
+) -> Iterator[bytes]:
+    """The statement's rows as the format's UTF-8 lines, in blocks of whole lines."""
+    if format == FIRST_FORMAT:
+        written: Callable[[dict[str, Any]], str] = first_line
+    else:
+        documents = {
+            column.name for column in statement.selected_columns if isinstance(column.type, sa.JSON)
+        }
+        written = functools.partial(line, documents=documents)
     partitions = connection.execute(statement.execution_options(yield_per=SLICE)).mappings()
     for rows in partitions.partitions():
-        yield "".join(line(dict(row)) for row in rows).encode()
+        yield "".join(written(dict(row)) for row in rows).encode()
 
 
 def copied_lines(
-    connection: sa.Connection,
-    table: sa.Table,
-    columns: Sequence[str],
-    keys: Mapping[str, Sequence[str]],
+    connection: sa.Connection, table: sa.Table, columns: Sequence[str]
 ) -> Iterator[bytes]:
     """PostgreSQL's fast path on one connection, the twin of the SELECT above: PostgreSQL
-    writes each line (tables.line_sql, with `keys` from document_keys) and COPY streams them
-    while it writes the next, so no value becomes a Python object; only the JSON documents
-    PostgreSQL cannot write as line() does are decoded and encoded again. CSV with a quote and
-    a delimiter no line can hold (line() and jsonb escape control characters) passes the lines
-    unaltered."""
+    writes each line (tables.line_sql) and COPY streams them while it writes the next, so no
+    value becomes a Python object. CSV with a quote and a delimiter no line can hold (line()
+    and jsonb escape control characters) passes the lines unaltered."""
     driver = connection.connection.driver_connection
     assert driver is not None
     statement = sql.SQL(
         "COPY (SELECT {} FROM {} ORDER BY id) TO STDOUT "
         "WITH (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')"
-    ).format(sql.SQL(line_sql(table, columns, keys)), sql.Identifier(table.name))
+    ).format(sql.SQL(line_sql(table, columns)), sql.Identifier(table.name))
     block: list[bytes] = []
     with driver.cursor() as cursor, cursor.copy(statement) as copy:
         for data in copy:
             block.append(data)
             if len(block) == SLICE:
-                yield canonical_documents(b"".join(block))
+                yield b"".join(block)
                 block = []
     if block:
-        yield canonical_documents(b"".join(block))
+        yield b"".join(block)
 
 
 def block_bounds(connection: sa.Connection, table: sa.Table, rows: int) -> list[tuple[Any, Any]]:
@@ -336,15 +342,12 @@ def line_block(
     connection: sa.Connection,
     table: sa.Table,
     columns: Sequence[str],
-    keys: Mapping[str, Sequence[str]],
     ids: tuple[Any, Any],
 ) -> bytes:
     """The export's path on several connections: copied_lines() of the rows whose id is from
     the first of `ids` (inclusive) up to the second (exclusive; None: no bound), joined by
     PostgreSQL into one value, so that a block costs Python one round trip, not one message a
-    line, and can be read by whichever connection is free. The JSON documents PostgreSQL
-    cannot write as line() does are left marked for canonical_documents(), which the caller
-    runs, so that the connection can be asked for the next block meanwhile."""
+    line, and can be read by whichever connection is free."""
     driver = connection.connection.driver_connection
     assert driver is not None
     bounds = [
@@ -358,7 +361,7 @@ def line_block(
         "SELECT convert_to(string_agg({} || E'\\n', '' ORDER BY id), 'UTF8') FROM {} {}"
     ).format(
         # Doubled: the bounds are parameters, so a % (LIKE '%.%', a key "Growth %") is one.
-        sql.SQL(line_sql(table, columns, keys).replace("%", "%%")),
+        sql.SQL(line_sql(table, columns).replace("%", "%%")),
         sql.Identifier(table.name),
         sql.SQL("WHERE ") + sql.SQL(" AND ").join(bounds) if bounds else sql.SQL(""),
     )
@@ -369,42 +372,14 @@ def line_block(
     return found[0] if found and found[0] is not None else b""
 
 
-def document_keys(
-    connection: sa.Connection, table: sa.Table, columns: Sequence[str]
-) -> dict[str, list[str]]:
-    """usual_keys() of each of the columns that holds JSON documents."""
-    driver = connection.connection.driver_connection
-    assert driver is not None
-    return {
-        name: usual_keys(driver, table, name)
-        for name in columns
-        if isinstance(table.c[name].type, sa.JSON)
-    }
-
-
-def usual_keys(driver: psycopg.Connection[Any], table: sa.Table, column: str) -> list[str]:
-    """The keys of the column's most common kind of document among the first 1,000 rows a scan
-    meets (a contact's raw_data has its CSV's headers): tables.line_sql has PostgreSQL write
-    documents with those keys. A sample, not a scan: a document with other keys is only
-    slower to write, never written otherwise."""
-    found = driver.execute(
-        sql.SQL(
-            "SELECT array(SELECT jsonb_object_keys(doc)) FROM (SELECT {} AS doc FROM {} "
-            "LIMIT 1000) AS sample WHERE jsonb_typeof(doc) = 'object' "
-            "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"
-        ).format(sql.Identifier(column), sql.Identifier(table.name))
-    ).fetchone()
-    return list(found[0]) if found else []
-
-
 def fingerprint(
-    connection: sa.Connection, table: sa.Table, columns: Sequence[str]
+    connection: sa.Connection, table: sa.Table, columns: Sequence[str], format: str = FORMAT
 ) -> tuple[int, str]:
-    """(rows, sha256 of their canonical lines in id order), over the given columns: the same
-    rows give the same fingerprint on either backend."""
+    """(rows, sha256 of their lines in the format, in id order), over the given columns: the
+    same rows give the same fingerprint on either backend."""
     digest = hashlib.sha256()
     rows = 0
-    for block in canonical_lines(connection, table, columns):
+    for block in canonical_lines(connection, table, columns, format):
         digest.update(block)
         rows += block.count(b"\n")
     return rows, digest.hexdigest()

@@ -31,7 +31,7 @@ from sqlalchemy.engine import Engine
 from outreach.errors import OutreachError, ValidationFailed
 from outreach.portability import checking
 from outreach.portability.checking import ExportDamaged, check_file, records
-from outreach.portability.exporting import FORMAT, MANIFEST
+from outreach.portability.exporting import MANIFEST
 from outreach.portability.loading import (
     Progress,
     delete_rows,
@@ -42,7 +42,7 @@ from outreach.portability.loading import (
     refuse_if_not_empty,
     upsert_rows,
 )
-from outreach.portability.tables import export_order, reader
+from outreach.portability.tables import FIRST_FORMAT, FORMAT, export_order, reader
 from outreach.words import counted
 
 
@@ -54,6 +54,8 @@ class Source:
     path: Path
     rows: int | None = None
     sha256: str | None = None
+    format: str = FORMAT
+    """The manifest's: how the export wrote the lines that sha256 is of."""
     columns: tuple[str, ...] = ()
 
     def records(self) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -102,7 +104,7 @@ def _from_manifest(folder: Path, manifest_path: Path) -> list[Source]:
             "backup before it. Put it back with `outreach backup restore NAME`, which restores "
             "its full backup first."
         )
-    return _listed(folder, manifest_path, manifest["tables"])
+    return _listed(folder, manifest_path, manifest["tables"], manifest["format"])
 
 
 def manifest_of(folder: Path) -> dict[str, Any]:
@@ -119,12 +121,17 @@ def _manifest(manifest_path: Path) -> dict[str, Any]:
         format_ = manifest["format"]
     except (ValueError, KeyError, TypeError) as error:
         raise ExportDamaged(f"{manifest_path}: not an outreach manifest ({error}).") from error
-    if format_ != FORMAT:
-        raise ExportDamaged(f"{manifest_path}: format {format_!r}, this version reads {FORMAT!r}.")
+    if format_ not in (FORMAT, FIRST_FORMAT):
+        raise ExportDamaged(
+            f"{manifest_path}: format {format_!r}, this version reads {FORMAT!r} and "
+            f"{FIRST_FORMAT!r}."
+        )
     return manifest
 
 
-def _listed(folder: Path, manifest_path: Path, listed: list[dict[str, Any]]) -> list[Source]:
+def _listed(
+    folder: Path, manifest_path: Path, listed: list[dict[str, Any]], format: str
+) -> list[Source]:
     try:
         entries = {entry["table"]: entry for entry in listed}
     except (KeyError, TypeError) as error:
@@ -141,6 +148,7 @@ def _listed(folder: Path, manifest_path: Path, listed: list[dict[str, Any]]) -> 
             folder / entries[name]["file"],
             int(entries[name]["rows"]),
             entries[name]["sha256"],
+            format,
         )
         for name in known
         if name in entries
@@ -336,8 +344,8 @@ def increment(folder: Path) -> Increment:
     if manifest.get("deleted") is None or not isinstance(manifest.get("counts"), dict):
         raise ExportDamaged(f"{manifest_path}: not an incremental backup's manifest.")
     found = Increment(
-        _listed(folder, manifest_path, manifest["tables"]),
-        _listed(folder, manifest_path, manifest["deleted"]),
+        _listed(folder, manifest_path, manifest["tables"], manifest["format"]),
+        _listed(folder, manifest_path, manifest["deleted"], manifest["format"]),
         {str(name): int(rows) for name, rows in manifest["counts"].items()},
     )
     for source in found.changed + found.deleted:
@@ -374,7 +382,9 @@ def _verify(connection: sa.Connection, checked: list[Source]) -> None:
     for source in checked:
         if source.sha256 is None:
             continue
-        landed = fingerprint(connection, source.table, list(source.table.columns.keys()))
+        landed = fingerprint(
+            connection, source.table, list(source.table.columns.keys()), source.format
+        )
         if landed != (source.rows, source.sha256):
             raise ExportDamaged(
                 f"{source.table.name}: after importing, {counted(landed[0], 'row')} whose checksum "

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import date, datetime, time
+from decimal import Decimal
 from enum import Enum
 from typing import Any
 
@@ -72,13 +74,46 @@ def export_order() -> list[sa.Table]:
     return [tables[name] for name in SEED_ORDER] + ours
 
 
-def line(row: dict[str, Any]) -> str:
-    """One row as one canonical JSON line: keys and nested keys sorted, so the same rows give the
-    same bytes whichever backend they came from (PostgreSQL's JSONB reorders object keys)."""
-    return (
-        json.dumps(row, default=_plain, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-        + "\n"
+FORMAT = "outreach-export/2"
+"""The export format written: one line() per row."""
+FIRST_FORMAT = "outreach-export/1"
+"""The format written before 2026-12-08, still read: one first_line() per row. Its JSON
+documents had their keys sorted and no spaces, which PostgreSQL cannot write without taking
+each document apart; /2 writes them as jsonb prints them (document_text), which PostgreSQL does
+as it stores them, several times cheaper (docs/benchmarks.md)."""
+
+
+def line(row: Mapping[str, Any], documents: Collection[str]) -> str:
+    """One row as one JSON line: columns sorted, compact, and the JSON documents of the columns
+    named in `documents` as PostgreSQL's jsonb prints them (document_text), so the same rows
+    give the same bytes whichever backend they came from."""
+    members = (
+        _encode_value(name) + ":" + (document_text if name in documents else _encode_value)(value)
+        for name, value in sorted(row.items())
     )
+    return "{" + ",".join(members) + "}\n"
+
+
+def first_line(row: Mapping[str, Any]) -> str:
+    """One row as FIRST_FORMAT wrote it: keys and nested keys sorted, compact."""
+    return _encode_first_line(row) + "\n"
+
+
+def document_text(value: Any) -> str:
+    """A JSON document as PostgreSQL's jsonb prints it: an object's keys shorter first, then
+    in byte order, `, ` and `: ` between members, and numbers as numeric prints them (no
+    exponent, no negative zero). The same text from a document read on SQLite as from
+    `document::text` on PostgreSQL."""
+    if isinstance(value, dict):
+        members = sorted(value.items(), key=lambda item: (len(item[0].encode()), item[0]))
+        return "{" + ", ".join(f"{_encode_value(k)}: {document_text(v)}" for k, v in members) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(map(document_text, value)) + "]"
+    if isinstance(value, float) and math.isfinite(value):
+        # numeric keeps the digits of the text it was given: repr(), as json.dumps writes it.
+        text = format(Decimal(repr(value)), "f")
+        return text.removeprefix("-") if value == 0 else text
+    return _encode_value(value)
 
 
 def _plain(value: object) -> object:
@@ -91,6 +126,13 @@ def _plain(value: object) -> object:
     if isinstance(value, bytes):  # a kept attachment (inbox_attachments.data)
         return base64.b64encode(value).decode("ascii")
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+# Made once: json.dumps with options builds an encoder per call.
+_encode_value = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_plain).encode
+_encode_first_line = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=_plain
+).encode
 
 
 def reader(column: sa.Column[Any]) -> Callable[[Any], Any]:
@@ -117,97 +159,39 @@ def reader(column: sa.Column[Any]) -> Callable[[Any], Any]:
 # renders line() in PostgreSQL, `value_sql` is reader() applied by PostgreSQL to a row's JSON
 # object. Both are held to their twins by tests/integration/test_portability.py.
 
-DOCUMENT_MARK = b"\x03"
-"""Around a JSON document that line_sql() leaves to Python (canonical_documents): a raw control
-character, which no JSON text holds, so it cannot be mistaken for a line's own text."""
 
-
-def line_sql(table: sa.Table, columns: Sequence[str], keys: Mapping[str, Sequence[str]]) -> str:
+def line_sql(table: sa.Table, columns: Sequence[str]) -> str:
     """A PostgreSQL expression over `table`'s row whose text is line() of those columns,
-    without its newline, but for the JSON documents PostgreSQL cannot write as line() does:
-    those are jsonb's text between DOCUMENT_MARKs, for canonical_documents() to finish.
-    `keys` names, per JSON column, the keys its documents usually have (sampled by the caller):
-    a document with exactly those keys and only strings, booleans and nulls as values is
-    written by PostgreSQL, key by key in line()'s order, since only Python orders keys and
-    prints numbers as line() does (jsonb puts shorter keys first and prints numbers as numeric
-    does).
+    without its newline.
 
     Strings are written between quotes as they are, unless one of the row's strings has a
     quote, a backslash or a control character: then all of them by to_json, which escapes
     exactly as json.dumps(ensure_ascii=False) does. One test of the row's strings put together
     costs a fraction of one per string, and to_json several times either."""
     strings = [f'"{name}"::text' for name in columns if isinstance(table.c[name].type, sa.String)]
-    plain = _line_text(table, columns, keys, escaped=False)
+    plain = _line_text(table, columns, escaped=False)
     if not strings:
         return plain
-    escaped = _line_text(table, columns, keys, escaped=True)
+    escaped = _line_text(table, columns, escaped=True)
     awkward = f"""concat({", ".join(strings)}) ~ '[\\x01-\\x1f"\\\\]'"""
     return f"CASE WHEN {awkward} THEN {escaped} ELSE {plain} END"
 
 
-def _line_text(
-    table: sa.Table, columns: Sequence[str], keys: Mapping[str, Sequence[str]], escaped: bool
-) -> str:
+def _line_text(table: sa.Table, columns: Sequence[str], escaped: bool) -> str:
     parts = ["'{'"]
     for i, name in enumerate(sorted(columns)):
         column = table.c[name]
         parts.append(_literal(("," if i else "") + json.dumps(name) + ":"))
         if isinstance(column.type, sa.JSON):
-            parts.append(_document_text(f'"{name}"', keys.get(name, ())))
+            parts.append(f"""coalesce("{name}"::text, 'null')""")  # jsonb's own text
         else:
             parts.append(_value_text(column, escaped))
     parts.append("'}'")
     return " || ".join(parts)
 
 
-def canonical_documents(lines: bytes) -> bytes:
-    """line_sql()'s UTF-8 lines with each marked document as line() writes it; only the
-    documents are decoded, so a block with few of them costs little more than one without."""
-    parts = lines.split(DOCUMENT_MARK)
-    parts[1::2] = [_canonical_document(str(part, "utf-8")).encode() for part in parts[1::2]]
-    return b"".join(parts)
-
-
-def _canonical_document(text: str) -> str:
-    """jsonb's text of a document as line() writes it (the same value, keys sorted, compact)."""
-    return _encode_document(_decode_document(text))
-
-
-# Made once: json.dumps and json.loads with options build an encoder or decoder per call.
-_encode_document = json.JSONEncoder(
-    ensure_ascii=False, sort_keys=True, separators=(",", ":")
-).encode
-_decode_document = json.JSONDecoder().decode
-
-
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
-
-
-def _document_text(name: str, keys: Sequence[str]) -> str:
-    """The document as line() writes it when it has exactly `keys` and no value that jsonb
-    prints otherwise (numbers, arrays, objects), else marked for Python; `null` for NULL.
-    A missing key makes the written text NULL, so it falls to Python too."""
-    mark = _literal(DOCUMENT_MARK.decode())
-    marked = f"{mark} || {name}::text || {mark}"
-    if not keys:
-        return f"coalesce({marked}, 'null')"
-    members = " || ".join(
-        _literal(("{" if i == 0 else ",") + json.dumps(key, ensure_ascii=False) + ":")
-        + f" || ({name} -> {_literal(key)})::text"
-        for i, key in enumerate(sorted(keys))
-    )
-    # Strict: in jsonpath's lax mode the filter looks into an array instead of at it, and an
-    # array of strings passed for strings (jsonb writes ["a", "b"], line() ["a","b"]).
-    usual = (
-        f"jsonb_typeof({name}) = 'object' AND {name} - ARRAY[{', '.join(map(_literal, keys))}] "
-        f"""= '{{}}' AND NOT {name} @? 'strict $.* ? (@.type() <> "string" && """
-        """@.type() <> "boolean" && @.type() <> "null")'"""
-    )
-    return (
-        f"CASE WHEN {name} IS NULL THEN 'null' WHEN {usual} THEN "
-        f"coalesce({members} || '}}', {marked}) ELSE {marked} END"
-    )
 
 
 def _value_text(column: sa.Column[Any], escaped: bool) -> str:
