@@ -31,6 +31,7 @@ from outreach.portability import changes
 from outreach.portability.changes import Mark
 from outreach.portability.loading import (
     SLICE,
+    Lines,
     block_bounds,
     canonical_lines,
     line_block,
@@ -197,7 +198,7 @@ def _export_table(
 
 def _table_file(
     table: sa.Table,
-    blocks: Iterable[bytes],
+    blocks: Iterable[Lines],
     folder: Path,
     progress: Callable[[str, int], None],
     suffix: str = "",
@@ -208,10 +209,10 @@ def _table_file(
     digest = hashlib.sha256()
     rows = 0
     with (folder / name).open("wb") as target:
-        for block in blocks:
+        for block, lines in blocks:
             target.write(block)
             digest.update(block)
-            rows += block.count(b"\n")
+            rows += lines
             progress(table.name, rows)
     progress(table.name, rows)
     return TableFile(table.name, name, rows, digest.hexdigest())
@@ -255,7 +256,7 @@ def _export_at_once(
         pool = ThreadPoolExecutor(JOBS)
         stack.callback(pool.shutdown, cancel_futures=True)  # a failed block: not the others
 
-        def read(block: _Block) -> bytes:
+        def read(block: _Block) -> Lines:
             reader = readers.get()
             try:
                 return line_block(reader, block.table, block.columns, block.ids)

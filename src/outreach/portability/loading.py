@@ -35,6 +35,9 @@ from outreach.schema import connect, create_if_empty
 
 SLICE = 5000
 Progress = Callable[[str, int], None]
+Lines = tuple[bytes, int]
+"""A block of whole UTF-8 lines, and how many: counted as the rows are read, so that nobody
+counts the newlines of a large export again."""
 
 
 @contextmanager
@@ -265,7 +268,7 @@ def insert_lines(
 
 def canonical_lines(
     connection: sa.Connection, table: sa.Table, columns: Sequence[str], format: str = FORMAT
-) -> Iterator[bytes]:
+) -> Iterator[Lines]:
     """The table's rows in id order as the format's UTF-8 lines (FORMAT: line()), over the
     given columns, in blocks of whole lines: what an export writes and what an import's
     verification fingerprints."""
@@ -279,7 +282,7 @@ def canonical_lines(
 
 def selected_lines(
     connection: sa.Connection, statement: sa.Select[Any], format: str = FORMAT
-) -> Iterator[bytes]:
+) -> Iterator[Lines]:
     """The statement's rows as the format's UTF-8 lines, in blocks of whole lines."""
     if format == FIRST_FORMAT:
         written: Callable[[dict[str, Any]], str] = first_line
@@ -290,12 +293,12 @@ def selected_lines(
         written = functools.partial(line, documents=documents)
     partitions = connection.execute(statement.execution_options(yield_per=SLICE)).mappings()
     for rows in partitions.partitions():
-        yield "".join(written(dict(row)) for row in rows).encode()
+        yield "".join(written(dict(row)) for row in rows).encode(), len(rows)
 
 
 def copied_lines(
     connection: sa.Connection, table: sa.Table, columns: Sequence[str]
-) -> Iterator[bytes]:
+) -> Iterator[Lines]:
     """PostgreSQL's fast path on one connection, the twin of the SELECT above: PostgreSQL
     writes each line (tables.line_sql) and COPY streams them while it writes the next, so no
     value becomes a Python object. CSV with a quote and a delimiter no line can hold (line()
@@ -308,13 +311,13 @@ def copied_lines(
     ).format(sql.SQL(line_sql(table, columns)), sql.Identifier(table.name))
     block: list[bytes] = []
     with driver.cursor() as cursor, cursor.copy(statement) as copy:
-        for data in copy:
+        for data in copy:  # one row's line each
             block.append(data)
             if len(block) == SLICE:
-                yield b"".join(block)
+                yield b"".join(block), SLICE
                 block = []
     if block:
-        yield b"".join(block)
+        yield b"".join(block), len(block)
 
 
 def block_bounds(connection: sa.Connection, table: sa.Table, rows: int) -> list[tuple[Any, Any]]:
@@ -343,10 +346,10 @@ def line_block(
     table: sa.Table,
     columns: Sequence[str],
     ids: tuple[Any, Any],
-) -> bytes:
+) -> Lines:
     """The export's path on several connections: copied_lines() of the rows whose id is from
     the first of `ids` (inclusive) up to the second (exclusive; None: no bound), joined by
-    PostgreSQL into one value, so that a block costs Python one round trip, not one message a
+    PostgreSQL into one value and counted, so that a block costs Python one round trip, not one message a
     line, and can be read by whichever connection is free."""
     driver = connection.connection.driver_connection
     assert driver is not None
@@ -358,7 +361,7 @@ def line_block(
     # The order inside the aggregate, not a sorted subquery's, which PostgreSQL only
     # "usually" keeps; a block's few thousand rows come sorted from the primary key anyway.
     statement = sql.SQL(
-        "SELECT convert_to(string_agg({} || E'\\n', '' ORDER BY id), 'UTF8') FROM {} {}"
+        "SELECT convert_to(string_agg({} || E'\\n', '' ORDER BY id), 'UTF8'), count(*) FROM {} {}"
     ).format(
         # Doubled: the bounds are parameters, so a % (LIKE '%.%', a key "Growth %") is one.
         sql.SQL(line_sql(table, columns).replace("%", "%%")),
@@ -369,7 +372,7 @@ def line_block(
     found = driver.execute(
         statement, [value for value in ids if value is not None], prepare=True, binary=True
     ).fetchone()
-    return found[0] if found and found[0] is not None else b""
+    return (found[0], found[1]) if found and found[0] is not None else (b"", 0)
 
 
 def fingerprint(
@@ -379,7 +382,7 @@ def fingerprint(
     same rows give the same fingerprint on either backend."""
     digest = hashlib.sha256()
     rows = 0
-    for block in canonical_lines(connection, table, columns, format):
+    for block, lines in canonical_lines(connection, table, columns, format):
         digest.update(block)
-        rows += block.count(b"\n")
+        rows += lines
     return rows, digest.hexdigest()
