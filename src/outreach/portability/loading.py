@@ -349,8 +349,8 @@ def line_block(
 ) -> Lines:
     """The export's path on several connections: copied_lines() of the rows whose id is from
     the first of `ids` (inclusive) up to the second (exclusive; None: no bound), joined by
-    PostgreSQL into one value and counted, so that a block costs Python one round trip, not one message a
-    line, and can be read by whichever connection is free."""
+    PostgreSQL into one value and counted, so that a block costs Python one round trip, not one
+    message a line, and can be read by whichever connection is free."""
     driver = connection.connection.driver_connection
     assert driver is not None
     bounds = [
