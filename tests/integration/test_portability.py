@@ -467,7 +467,8 @@ def test_awkward_values_export_as_the_same_bytes_from_both_backends_and_import_b
                         "upload_batch_id": batch_id,
                         "raw_data": document,
                         "enriched_data": None if n % 2 else document,
-                        "name": 'Zoë "Q" \\ O\'Neil\r\n\x1f' if n % 2 else "Zoë Ölund",
+                        # A name holding what line() looks for to put a document in its place.
+                        "name": 'Zoë "Q" \\ O\'Neil\r\n\x1f "raw_data":0' if n % 2 else "Zoë Ölund",
                         "email": f"person{n}@example.com",
                         "created_at": START + timedelta(microseconds=n * 1000),
                     }

@@ -87,16 +87,22 @@ def line(row: Mapping[str, Any], documents: Collection[str]) -> str:
     """One row as one JSON line: columns sorted, compact, and the JSON documents of the columns
     named in `documents` as PostgreSQL's jsonb prints them (document_text), so the same rows
     give the same bytes whichever backend they came from."""
-    members = (
-        _encode_value(name) + ":" + (document_text if name in documents else _encode_value)(value)
-        for name, value in sorted(row.items())
-    )
-    return "{" + ",".join(members) + "}\n"
+    present = [name for name in documents if row.get(name) is not None]
+    if not present:
+        return _encode_row(row) + "\n"
+    # The row in one call to the encoder (a call per column costs three times as much), a 0 in
+    # each document's place, then the documents put there: `"name":0` is found only where the
+    # column's member is, since a quote inside an encoded string is always escaped.
+    text = _encode_row({**row, **dict.fromkeys(present, 0)})
+    for name in present:
+        member = _encode_value(name) + ":"
+        text = text.replace(member + "0", member + document_text(row[name]), 1)
+    return text + "\n"
 
 
 def first_line(row: Mapping[str, Any]) -> str:
     """One row as FIRST_FORMAT wrote it: keys and nested keys sorted, compact."""
-    return _encode_first_line(row) + "\n"
+    return _encode_row(row) + "\n"
 
 
 def document_text(value: Any) -> str:
@@ -130,7 +136,7 @@ def _plain(value: object) -> object:
 
 # Made once: json.dumps with options builds an encoder per call.
 _encode_value = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_plain).encode
-_encode_first_line = json.JSONEncoder(
+_encode_row = json.JSONEncoder(
     ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=_plain
 ).encode
 
