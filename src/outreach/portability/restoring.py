@@ -123,8 +123,9 @@ def _manifest(manifest_path: Path) -> dict[str, Any]:
         raise ExportDamaged(f"{manifest_path}: not an outreach manifest ({error}).") from error
     if format_ not in (FORMAT, FIRST_FORMAT):
         raise ExportDamaged(
-            f"{manifest_path}: format {format_!r}, this version reads {FORMAT!r} and "
-            f"{FIRST_FORMAT!r}."
+            f"{manifest_path}: format {format_!r}, which this version of outreach does not "
+            f"read (it reads {FORMAT!r} and {FIRST_FORMAT!r}): import it with the version "
+            "that wrote it, or a newer one."
         )
     return manifest
 
