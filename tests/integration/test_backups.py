@@ -75,6 +75,31 @@ def test_a_damaged_backup_fails_its_check_and_says_why(filled, folder):
     assert listed.problem
 
 
+@pytest.mark.parametrize("damage", ["cut short", "a row altered"])
+def test_restoring_a_damaged_full_backup_refuses_it_keeps_nothing_and_marks_it(
+    filled, folder, databases, backend, tmp_path, damage
+):
+    backup = backups.take(filled.engine, folder, KINDS["full"], START)
+    if damage == "cut short":
+        backup.path.write_bytes(backup.path.read_bytes()[:-200])
+    else:  # damage only reading the files finds: the archive itself is whole
+        inside = tmp_path / "inside"
+        with tarfile.open(backup.path, "r:gz") as archive:
+            archive.extractall(inside, filter="data")
+        contacts = inside / "contacts.jsonl"
+        contacts.write_text(contacts.read_text().replace("Ada", "Eve", 1))
+        with tarfile.open(backup.path, "w:gz") as archive:
+            for path in sorted(inside.iterdir()):
+                archive.add(path, arcname=path.name)
+    target = container_on(databases.fresh_url(backend), tmp_path / "target")
+    with pytest.raises(ValidationFailed, match=f"The backup {backup.path.name} is damaged"):
+        backups.restore(target.engine, backup.path, START)
+    assert set(counts(target.engine).values()) == {0}
+    [listed] = backups.existing(folder)
+    assert listed.verified is False
+    target.close()
+
+
 def test_the_schedule_takes_what_is_due_and_deletes_what_is_past_its_retention(filled, folder):
     first = backups.run_schedule(filled.engine, folder, START)
     assert sorted(backup.kind for backup in first.taken) == [

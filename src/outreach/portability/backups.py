@@ -201,19 +201,27 @@ def verify(path: Path) -> dict[str, int]:
 
 
 def _checked(path: Path) -> dict[str, Any]:
+    with _extracted(path) as folder:
+        record = _contents(folder)
+    _write_record(path, record)
+    return record
+
+
+@contextmanager
+def _extracted(path: Path) -> Iterator[Path]:
+    """The backup extracted into a folder of its own for the block; an archive that cannot be
+    read, or an export the block finds damaged, is recorded as damaged and refused in words."""
     if not path.exists():
         raise NotFound(f"There is no backup {path}.")
     try:
         with tempfile.TemporaryDirectory() as scratch, tarfile.open(path, "r:gz") as archive:
             archive.extractall(scratch, filter="data")
-            record = _contents(Path(scratch))
+            yield Path(scratch)
     except (tarfile.TarError, OSError, EOFError, checking.ExportDamaged) as error:
         problem = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
         # What the record knew of its place in a chain stays: the listing still shows it.
         _write_record(path, {**_record(path), "ok": False, "problem": problem})
         raise ValidationFailed(f"The backup {path.name} is damaged: {problem}") from error
-    _write_record(path, record)
-    return record
 
 
 def _contents(folder: Path) -> dict[str, Any]:
@@ -250,11 +258,12 @@ def restore(
     """Puts a backup back: into an empty database, or with merge into one that has rows. An
     incremental backup puts back its base, then each link up to it, into an empty database,
     all in one transaction; a missing or damaged link refuses the whole restore."""
+    with _extracted(path) as folder:
+        if restoring.manifest_of(folder).get("deleted") is None:
+            # A full backup: the import checks every file itself, before or beside its writing,
+            # so the archive is read through once, not verified first and then again.
+            return restoring.restore(engine, folder, now, merge=merge, progress=progress)
     record = _checked(path)
-    if record.get("base") is None:
-        with tempfile.TemporaryDirectory() as scratch, tarfile.open(path, "r:gz") as archive:
-            archive.extractall(scratch, filter="data")
-            return restoring.restore(engine, Path(scratch), now, merge=merge, progress=progress)
     if merge:
         raise ValidationFailed(
             f"{path.name} is incremental: it restores into an empty database only (its base, "
