@@ -324,6 +324,33 @@ def test_restoring_an_hour_whose_earlier_link_is_missing_refuses_and_names_it(
     target.close()
 
 
+@pytest.mark.parametrize("damaged", ["the full backup", "the hour before"])
+def test_restoring_an_hour_whose_earlier_link_is_damaged_refuses_and_marks_that_link(
+    filled, folder, databases, backend, tmp_path, damaged
+):
+    full = backups.take(filled.engine, folder, KINDS["full"], START)
+    links = []
+    for hour in (1, 2):
+        with filled.engine.begin() as connection:
+            contact(connection, f"person{hour}@hourly.example")
+        links.append(
+            backups.take(filled.engine, folder, KINDS["contacts"], START + timedelta(hours=hour))
+        )
+    broken = full if damaged == "the full backup" else links[0]
+    broken.path.write_bytes(broken.path.read_bytes()[:-200])
+    target = container_on(databases.fresh_url(backend), tmp_path / "target")
+    with pytest.raises(
+        ValidationFailed,
+        match=f"{links[1].path.name} cannot be restored: a link before it is damaged. "
+        f"The backup {broken.path.name} is damaged",
+    ):
+        backups.restore(target.engine, links[1].path, START)
+    assert set(counts(target.engine).values()) == {0}
+    assert backups.named(folder, broken.path.name).verified is False
+    assert backups.named(folder, links[1].path.name).verified is True
+    target.close()
+
+
 def test_the_worker_s_backup_thread_takes_incrementals_on_the_hour(databases, backend, tmp_path):
     worker = container_on(
         databases.fresh_url(backend), tmp_path / "worker", OUTREACH_WORKER_INTERVAL_SECONDS=3600

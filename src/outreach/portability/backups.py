@@ -201,22 +201,26 @@ def verify(path: Path) -> dict[str, int]:
 
 
 def _checked(path: Path) -> dict[str, Any]:
-    with _extracted(path) as folder:
-        record = _contents(folder)
+    with tempfile.TemporaryDirectory() as scratch, _recorded(path):
+        _extract(path, Path(scratch))
+        record = _contents(Path(scratch))
     _write_record(path, record)
     return record
 
 
-@contextmanager
-def _extracted(path: Path) -> Iterator[Path]:
-    """The backup extracted into a folder of its own for the block; an archive that cannot be
-    read, or an export the block finds damaged, is recorded as damaged and refused in words."""
+def _extract(path: Path, folder: Path) -> None:
     if not path.exists():
         raise NotFound(f"There is no backup {path}.")
+    with tarfile.open(path, "r:gz") as archive:
+        archive.extractall(folder, filter="data")
+
+
+@contextmanager
+def _recorded(path: Path) -> Iterator[None]:
+    """An archive the block cannot read, or an export it finds damaged, is recorded as damaged
+    on the backup and refused in words."""
     try:
-        with tempfile.TemporaryDirectory() as scratch, tarfile.open(path, "r:gz") as archive:
-            archive.extractall(scratch, filter="data")
-            yield Path(scratch)
+        yield
     except (tarfile.TarError, OSError, EOFError, checking.ExportDamaged) as error:
         problem = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
         # What the record knew of its place in a chain stays: the listing still shows it.
@@ -258,61 +262,62 @@ def restore(
     """Puts a backup back: into an empty database, or with merge into one that has rows. An
     incremental backup puts back its base, then each link up to it, into an empty database,
     all in one transaction; a missing or damaged link refuses the whole restore."""
-    with _extracted(path) as folder:
-        if restoring.manifest_of(folder).get("deleted") is None:
-            # A full backup: the import checks every file itself, before or beside its writing,
-            # so the archive is read through once, not verified first and then again.
-            return restoring.restore(engine, folder, now, merge=merge, progress=progress)
-    record = _checked(path)
-    if merge:
-        raise ValidationFailed(
-            f"{path.name} is incremental: it restores into an empty database only (its base, "
-            "then every hour up to it). To bring back deleted rows into this one, restore it "
-            "into an empty database first, or --merge a full backup."
-        )
-    chain = _chain(path, record)
     with tempfile.TemporaryDirectory() as scratch:
-        folders = []
-        for number, link in enumerate(chain):
-            folders.append(Path(scratch) / str(number))
-            with tarfile.open(link, "r:gz") as archive:
-                archive.extractall(folders[-1], filter="data")
+        folder = Path(scratch) / path.name
+        with _recorded(path):
+            _extract(path, folder)
+            if restoring.manifest_of(folder).get("deleted") is None:
+                # A full backup: the import checks every file itself, before or beside its
+                # writing, so the archive is read through once, not verified first and again.
+                return restoring.restore(engine, folder, now, merge=merge, progress=progress)
+            if merge:
+                raise ValidationFailed(
+                    f"{path.name} is incremental: it restores into an empty database only (its "
+                    "base, then every hour up to it). To bring back deleted rows into this one, "
+                    "restore it into an empty database first, or --merge a full backup."
+                )
+            newest = restoring.increment(folder)
+        base, increments = _links_before(path, folder, Path(scratch))
+        increments.append(newest)
         with guarded(engine, now) as connection:
-            report = restoring.load(
-                connection, restoring.sources(folders[0]), merge=False, progress=progress
-            )
-            increment = None
-            for extracted in folders[1:]:
-                increment = restoring.increment(extracted)
+            report = restoring.load(connection, base, merge=False, progress=progress)
+            for increment in increments:
                 restoring.apply(connection, increment, progress)
-            assert increment is not None
-            restoring.check_counts(connection, increment)
-            report.rows.update(increment.counts)
+            restoring.check_counts(connection, newest)
+            report.rows.update(newest.counts)
     return report
 
 
-def _chain(path: Path, record: dict[str, Any]) -> list[Path]:
-    """The base, then every link up to `path`, each verified; ValidationFailed names the first
-    link missing or damaged."""
-    links = [path]
-    while record.get("base") is not None:
-        after = path.with_name(str(record["after"]))
-        if not after.exists() or len(links) > 10_000:
+def _links_before(
+    path: Path, folder: Path, scratch: Path
+) -> tuple[list[restoring.Source], list[restoring.Increment]]:
+    """The full backup under the incremental `path` (extracted in `folder`) and every link
+    between them, oldest first, each extracted into `scratch` and checked once;
+    ValidationFailed names the first link missing or damaged."""
+    newest = path
+    increments: list[restoring.Increment] = []
+    while True:
+        manifest = restoring.manifest_of(folder)
+        after = path.with_name(str(manifest["after"]))
+        if not after.exists() or len(increments) > 10_000:
             raise ValidationFailed(
                 f"{path.name} cannot be restored: it builds on {after.name}, which is not in "
                 f"{path.parent} (deleted or moved), and every link from its full backup "
-                f"{record['base']} is needed. Restore an older backup whose chain is whole, or "
-                f"{record['base']} alone."
+                f"{manifest['base']} is needed. Restore an older backup whose chain is whole, "
+                f"or {manifest['base']} alone."
             )
+        folder = scratch / after.name
         try:
-            record = _checked(after)
+            with _recorded(after):
+                _extract(after, folder)
+                if restoring.manifest_of(folder).get("deleted") is None:
+                    return restoring.sources(folder), increments[::-1]
+                increments.append(restoring.increment(folder))
         except ValidationFailed as error:
             raise ValidationFailed(
-                f"{path.name} cannot be restored: a link before it is damaged. {error.message}"
+                f"{newest.name} cannot be restored: a link before it is damaged. {error.message}"
             ) from error
-        links.append(after)
         path = after
-    return links[::-1]
 
 
 @dataclass(frozen=True)
