@@ -305,10 +305,8 @@ def test_a_damaged_incremental_backup_fails_its_check_and_keeps_its_place(filled
     assert (listed.verified, listed.base) == (False, full.path.name)
 
 
-def test_restoring_an_hour_whose_earlier_link_is_missing_refuses_and_names_it(
-    filled, folder, databases, backend, tmp_path
-):
-    backups.take(filled.engine, folder, KINDS["full"], START)
+def two_hours(filled, folder) -> list[backups.Backup]:
+    """Two hourly contacts backups on the full one, a new contact in each hour."""
     links = []
     for hour in (1, 2):
         with filled.engine.begin() as connection:
@@ -316,6 +314,14 @@ def test_restoring_an_hour_whose_earlier_link_is_missing_refuses_and_names_it(
         links.append(
             backups.take(filled.engine, folder, KINDS["contacts"], START + timedelta(hours=hour))
         )
+    return links
+
+
+def test_restoring_an_hour_whose_earlier_link_is_missing_refuses_and_names_it(
+    filled, folder, databases, backend, tmp_path
+):
+    backups.take(filled.engine, folder, KINDS["full"], START)
+    links = two_hours(filled, folder)
     links[0].path.unlink()
     target = container_on(databases.fresh_url(backend), tmp_path / "target")
     with pytest.raises(ValidationFailed, match=f"builds on {links[0].path.name}, which is not"):
@@ -329,13 +335,7 @@ def test_restoring_an_hour_whose_earlier_link_is_damaged_refuses_and_marks_that_
     filled, folder, databases, backend, tmp_path, damaged
 ):
     full = backups.take(filled.engine, folder, KINDS["full"], START)
-    links = []
-    for hour in (1, 2):
-        with filled.engine.begin() as connection:
-            contact(connection, f"person{hour}@hourly.example")
-        links.append(
-            backups.take(filled.engine, folder, KINDS["contacts"], START + timedelta(hours=hour))
-        )
+    links = two_hours(filled, folder)
     broken = full if damaged == "the full backup" else links[0]
     broken.path.write_bytes(broken.path.read_bytes()[:-200])
     target = container_on(databases.fresh_url(backend), tmp_path / "target")
