@@ -727,16 +727,14 @@ def _launch_page(
         "tabs": TABS,
         "tab": "overview",
         "contacts": contact_queries.list_size(session, found.list_id) if found.list_id else 0,
-        "outlook": (
-            outlook.of_draft(session, found, container_of(request).clock.now())
-            if forecast
-            else None
-        ),
-        "problems": campaigns.launch_problems(session, found),
+        "outlook": None,
         "settings": campaign_queries.settings_of(session, campaign_id),
     }
-    if forecast and fragment:
-        return render(request, "campaigns/_launch_outlook.html", context)
+    if forecast:
+        context["outlook"] = outlook.of_draft(session, found, container_of(request).clock.now())
+        if fragment:  # into a page that has shown what stops the launch already
+            return render(request, "campaigns/_launch_outlook.html", context)
+    context["problems"] = campaigns.launch_problems(session, found)
     return render(request, "campaigns/launch.html", context)
 
 
