@@ -266,7 +266,8 @@ def restore(
         folder = Path(scratch) / path.name
         with _recorded(path):
             _extract(path, folder)
-            if restoring.manifest_of(folder).get("deleted") is None:
+            manifest = restoring.manifest_of(folder)
+            if manifest.get("deleted") is None:
                 # A full backup: the import checks every file itself, before or beside its
                 # writing, so the archive is read through once, not verified first and again.
                 return restoring.restore(engine, folder, now, merge=merge, progress=progress)
@@ -277,7 +278,7 @@ def restore(
                     "restore it into an empty database first, or --merge a full backup."
                 )
             newest = restoring.increment(folder)
-        base, increments = _links_before(path, folder, Path(scratch))
+        base, increments = _links_before(path, manifest, Path(scratch))
         increments.append(newest)
         with guarded(engine, now) as connection:
             report = restoring.load(connection, base, merge=False, progress=progress)
@@ -289,15 +290,14 @@ def restore(
 
 
 def _links_before(
-    path: Path, folder: Path, scratch: Path
+    path: Path, manifest: dict[str, Any], scratch: Path
 ) -> tuple[list[restoring.Source], list[restoring.Increment]]:
-    """The full backup under the incremental `path` (extracted in `folder`) and every link
-    between them, oldest first, each extracted into `scratch` and checked once;
+    """The full backup under the incremental `path` (whose manifest is `manifest`) and every
+    link between them, oldest first, each extracted into `scratch` and checked once;
     ValidationFailed names the first link missing or damaged."""
     newest = path
     increments: list[restoring.Increment] = []
     while True:
-        manifest = restoring.manifest_of(folder)
         after = path.with_name(str(manifest["after"]))
         if not after.exists() or len(increments) > 10_000:
             raise ValidationFailed(
@@ -310,7 +310,8 @@ def _links_before(
         try:
             with _recorded(after):
                 _extract(after, folder)
-                if restoring.manifest_of(folder).get("deleted") is None:
+                manifest = restoring.manifest_of(folder)
+                if manifest.get("deleted") is None:
                     return restoring.sources(folder), increments[::-1]
                 increments.append(restoring.increment(folder))
         except ValidationFailed as error:
