@@ -76,8 +76,9 @@ def import_command(
         ),
     ] = False,
 ) -> None:
-    """Import an export, checked first against its manifest (or, with --unverified, the
-    original system's json_agg backup). An empty database gets the schema first."""
+    """Import an export, checked against its manifest: nothing is kept unless every file is
+    whole (or, with --unverified, the original system's json_agg backup). An empty database
+    gets the schema first."""
     with (
         container_for(ctx, schema=None) as container,
         table_progress("Importing") as update,
